@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// skiff: a Linux container engine and KVM micro-VM monitor.
+// One target per concern; see docs/architecture.md for what each owns and may import.
+import PackageDescription
+
+let package = Package(
+    name: "skiff",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "skiff-runtime", targets: ["skiff-runtime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Pure Codable types from the OCI specifications. No I/O.
+        .target(name: "OCISpec"),
+        // The only C in the project: clone into namespaces, fd passing, ioctl helpers.
+        .target(name: "CShim"),
+        // Thin Swift wrappers over Linux system calls.
+        .target(name: "LinuxSupport", dependencies: ["CShim"]),
+        // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
+        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim"]),
+        // `skiff-runtime`: runc's command line over ContainerRuntime.
+        .executableTarget(
+            name: "skiff-runtime",
+            dependencies: [
+                "ContainerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
+        .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
+    ]
+)

@@ -1,0 +1,102 @@
+// Cloning into namespaces. Only async-signal-safe system calls run in the children: no malloc,
+// no stdio, no Swift. The final child re-executes the runtime binary, which then finishes the
+// container set-up as an ordinary, single-threaded Swift process.
+#define _GNU_SOURCE
+#include "cshim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static pid_t raw_clone(unsigned long flags) {
+    // Without a new stack the child continues here like fork(), sharing nothing.
+    return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+static void write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void report_and_exit(int fd, int stage, int err) {
+    char msg[9];
+    int32_t s = stage, e = err;
+    msg[0] = 'E';
+    memcpy(msg + 1, &s, 4);
+    memcpy(msg + 5, &e, 4);
+    write_all(fd, msg, sizeof msg);
+    _exit(1);
+}
+
+static void final_child(const struct skiff_spawn_args *a) {
+    int fd = a->sync_fd;
+    if (a->sync_fd_target >= 0 && fd != a->sync_fd_target) {
+        if (dup2(fd, a->sync_fd_target) < 0) report_and_exit(fd, SKIFF_STAGE_EXEC, errno);
+        fd = a->sync_fd_target;
+    } else {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    // Everything the caller did not ask to keep is closed on exec.
+    unsigned int first = (unsigned int)a->keep_fds_below;
+    if ((unsigned int)fd >= first) {
+        if (fd > (int)first) syscall(SYS_close_range, first, (unsigned int)fd - 1, CLOSE_RANGE_CLOEXEC);
+        syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+    } else {
+        syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+    }
+    execve(a->path, a->argv, a->envp);
+    report_and_exit(fd, SKIFF_STAGE_EXEC, errno);
+}
+
+static void intermediate_child(const struct skiff_spawn_args *a) {
+    int fd = a->sync_fd;
+    // The user namespace is joined first so that the others are joined with its privileges.
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < a->njoins; i++) {
+            int is_user = a->joins[i].nstype == CLONE_NEWUSER;
+            if ((pass == 0) != is_user) continue;
+            if (setns(a->joins[i].fd, a->joins[i].nstype) < 0) report_and_exit(fd, SKIFF_STAGE_SETNS, errno);
+        }
+    }
+    if (a->new_user_ns) {
+        if (unshare(CLONE_NEWUSER) < 0) report_and_exit(fd, SKIFF_STAGE_UNSHARE_USER, errno);
+        char c = 'U';
+        write_all(fd, &c, 1);
+        ssize_t n;
+        do { n = read(fd, &c, 1); } while (n < 0 && errno == EINTR);
+        if (n != 1) report_and_exit(fd, SKIFF_STAGE_USER_SYNC, n < 0 ? errno : EPIPE);
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) report_and_exit(fd, SKIFF_STAGE_SETID, errno);
+    }
+    pid_t pid = raw_clone((unsigned long)a->clone_flags | CLONE_PARENT | SIGCHLD);
+    if (pid < 0) report_and_exit(fd, SKIFF_STAGE_CLONE, errno);
+    if (pid == 0) final_child(a);
+    char msg[5];
+    int32_t p = pid;
+    msg[0] = 'P';
+    memcpy(msg + 1, &p, 4);
+    write_all(fd, msg, sizeof msg);
+    _exit(0);
+}
+
+pid_t skiff_spawn(const struct skiff_spawn_args *args) {
+    pid_t pid = raw_clone(SIGCHLD);
+    if (pid == 0) intermediate_child(args);
+    return pid;
+}

@@ -1,0 +1,2 @@
+/// Placeholder replaced as the runtime lands.
+public enum RuntimePlaceholder {}

@@ -1,0 +1,91 @@
+/// Cgroup resource limits (`linux.resources`).
+public struct Resources: Codable, Sendable, Equatable {
+    public var devices: [DeviceRule]?
+    public var memory: Memory?
+    public var cpu: CPU?
+    public var pids: Pids?
+    public var blockIO: BlockIO?
+    public var hugepageLimits: [HugepageLimit]?
+    public var unified: [String: String]?
+
+    public init(devices: [DeviceRule]? = nil, memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil,
+                unified: [String: String]? = nil) {
+        self.devices = devices
+        self.memory = memory
+        self.cpu = cpu
+        self.pids = pids
+        self.unified = unified
+    }
+
+    /// A device cgroup rule: allow or deny access of a kind to a major/minor pair.
+    public struct DeviceRule: Codable, Sendable, Equatable {
+        public var allow: Bool
+        public var type: String?
+        public var major: Int64?
+        public var minor: Int64?
+        public var access: String?
+        public init(allow: Bool, type: String? = nil, major: Int64? = nil, minor: Int64? = nil, access: String? = nil) {
+            self.allow = allow
+            self.type = type
+            self.major = major
+            self.minor = minor
+            self.access = access
+        }
+    }
+
+    /// Memory limits in bytes; -1 means unlimited.
+    public struct Memory: Codable, Sendable, Equatable {
+        public var limit: Int64?
+        public var reservation: Int64?
+        public var swap: Int64?
+        public var kernel: Int64?
+        public var kernelTCP: Int64?
+        public var swappiness: UInt64?
+        public var disableOOMKiller: Bool?
+        public var useHierarchy: Bool?
+        public var checkBeforeUpdate: Bool?
+        public init(limit: Int64? = nil, reservation: Int64? = nil, swap: Int64? = nil) {
+            self.limit = limit
+            self.reservation = reservation
+            self.swap = swap
+        }
+    }
+
+    /// CPU shares, CFS quota and period, and cpuset placement.
+    public struct CPU: Codable, Sendable, Equatable {
+        public var shares: UInt64?
+        public var quota: Int64?
+        public var burst: UInt64?
+        public var period: UInt64?
+        public var realtimeRuntime: Int64?
+        public var realtimePeriod: UInt64?
+        public var cpus: String?
+        public var mems: String?
+        public var idle: Int64?
+        public init(shares: UInt64? = nil, quota: Int64? = nil, period: UInt64? = nil, cpus: String? = nil, mems: String? = nil) {
+            self.shares = shares
+            self.quota = quota
+            self.period = period
+            self.cpus = cpus
+            self.mems = mems
+        }
+    }
+
+    /// The maximum number of tasks; 0 or -1 means unlimited.
+    public struct Pids: Codable, Sendable, Equatable {
+        public var limit: Int64
+        public init(limit: Int64) { self.limit = limit }
+    }
+
+    /// Block I/O weight.
+    public struct BlockIO: Codable, Sendable, Equatable {
+        public var weight: UInt16?
+        public var leafWeight: UInt16?
+    }
+
+    /// A hugetlb limit for one page size.
+    public struct HugepageLimit: Codable, Sendable, Equatable {
+        public var pageSize: String
+        public var limit: UInt64
+    }
+}

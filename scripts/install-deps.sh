@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages skiff builds against and tests with. Idempotent; needs root.
+set -euo pipefail
+packages=(
+  busybox-static            # test and default images
+  libseccomp-dev libarchive-dev libzstd-dev
+  runc crun podman containerd  # peers to compare with, and clients that drive skiff-runtime
+  skopeo umoci docker-registry # registries and image tooling for tests
+  containernetworking-plugins iproute2 e2fsprogs
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
