@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "skiff-runtime", targets: ["skiff-runtime"]),
+        .executable(name: "skiff", targets: ["skiff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +27,13 @@ let package = Package(
             name: "skiff-runtime",
             dependencies: [
                 "ContainerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `skiff`: the docker-like front end over the engine, image store and VMM.
+        .executableTarget(
+            name: "skiff",
+            dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
