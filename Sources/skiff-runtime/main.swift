@@ -1,1 +1,13 @@
-print("skiff-runtime")
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+
+// The init stage is this binary re-executed inside the container: dispatch to it before
+// anything else runs, so no argument parsing or other start-up cost is paid there.
+if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
+   let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText)) {
+    ContainerInit.main(socket: fd)
+}
+
+SkiffRuntime.main()
