@@ -18,12 +18,12 @@ struct ExecCommand: RuntimeCommand {
     @Option(name: .customLong("cwd"), help: "Working directory in the container.") var cwd: String?
     @Option(name: [.short, .long], help: "Set an environment variable (KEY=VALUE).") var env: [String] = []
     @Option(name: [.short, .long], help: "UID[:GID] to run as.") var user: String?
-    @Option(name: [.short, .customLong("additional-gids")], help: "Extra group id.") var additionalGids: [UInt32] = []
-    @Option(name: [.short, .customLong("cap")], help: "Add a capability.") var cap: [String] = []
+    @Option(name: [.customShort("g"), .customLong("additional-gids")], help: "Extra group id.") var additionalGids: [UInt32] = []
+    @Option(name: [.customShort("c"), .customLong("cap")], help: "Add a capability.") var cap: [String] = []
     @Flag(name: .customLong("no-new-privs"), help: "Set no_new_privs.") var noNewPrivs = false
     @Option(name: .customLong("preserve-fds"), help: "Pass N extra fds to the process.") var preserveFDs = 0
     @Option(name: .customLong("process-label"), help: "SELinux label (accepted, not supported).") var processLabel: String?
-    @Option(name: [.customShort("a"), .customLong("apparmor")], help: "AppArmor profile (accepted, not supported).") var apparmor: String?
+    @Option(name: .customLong("apparmor"), help: "AppArmor profile (accepted, not supported).") var apparmor: String?
     @Argument(help: "Container id.") var id: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 

@@ -10,4 +10,4 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
     ContainerInit.main(socket: fd)
 }
 
-SkiffRuntime.main()
+SkiffRuntime.main(GlobalArguments.reorder(Array(CommandLine.arguments.dropFirst())))

@@ -56,12 +56,6 @@ struct RootfsSetup {
     /// Masked and read-only paths, sysctls, a read-only root and the final propagation.
     func finish() throws {
         let linux = config.spec.linux
-        for path in linux?.readonlyPaths ?? [] {
-            try makeReadonly(path)
-        }
-        for path in linux?.maskedPaths ?? [] {
-            try mask(path)
-        }
         for (key, value) in (linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard !key.contains("..") else { throw RuntimeError.invalidConfig("sysctl name '\(key)' is not valid") }
             let path = "/proc/sys/" + key.replacingDots()
@@ -70,6 +64,12 @@ struct RootfsSetup {
             } catch {
                 throw RuntimeError.invalidConfig("sysctl \(key)=\(value): \(error)")
             }
+        }
+        for path in linux?.readonlyPaths ?? [] {
+            try makeReadonly(path)
+        }
+        for path in linux?.maskedPaths ?? [] {
+            try mask(path)
         }
         if config.spec.root?.readonly == true {
             try remount("/", flags: MountFlags.rdonly)

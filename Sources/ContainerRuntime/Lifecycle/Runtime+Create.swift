@@ -10,6 +10,7 @@ extension Runtime {
     /// `created`). On any failure nothing is left behind: no state, cgroup or process.
     @discardableResult
     public func create(id: String, bundle: String, options: CreateOptions) throws -> ContainerRecord {
+        try StateStore.validate(id: id)
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }

@@ -1,0 +1,27 @@
+import Foundation
+import LinuxSupport
+import Testing
+
+/// Facts about the host that decide whether integration tests can run.
+enum TestEnvironment {
+    static let isRoot = getuid() == 0
+    static let busybox = "/bin/busybox"
+    static let hasBusybox = FileManager.default.isExecutableFile(atPath: busybox)
+    static let canRunContainers = isRoot && hasBusybox
+
+    /// The skiff-runtime binary built next to the test bundle.
+    static var runtimeBinary: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var dir = (exe as NSString).deletingLastPathComponent
+        while !dir.isEmpty && dir != "/" {
+            let candidate = dir + "/skiff-runtime"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        return ".build/debug/skiff-runtime"
+    }
+
+    static func uniqueName(_ prefix: String) -> String {
+        "skiff-test-\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
