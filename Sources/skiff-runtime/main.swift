@@ -10,4 +10,8 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
     ContainerInit.main(socket: fd)
 }
 
+// A caller that ignores SIGCHLD would make the kernel reap our children behind our back, and
+// waitpid would then block until every child, the container included, has exited.
+signal(SIGCHLD, SIG_DFL)
+
 SkiffRuntime.main(GlobalArguments.reorder(Array(CommandLine.arguments.dropFirst())))

@@ -108,7 +108,7 @@ public enum ContainerInit {
                 if n < 0 && errno == EINTR { continue }
                 throw RuntimeError.initFailed("init: the start signal never came")
             }
-            close(execFifo)
+            // execFifo stays open (close-on-exec): `start` waits for it to close at execve.
             try HookRunner.run(config.spec.hooks?.startContainer, kind: "startContainer",
                                state: State(id: config.id, status: .running, pid: getpid(), bundle: config.bundle,
                                             annotations: config.spec.annotations))
@@ -117,7 +117,11 @@ public enum ContainerInit {
         let argv = CStringArray(config.process.args ?? [])
         let envp = CStringArray(config.process.env ?? [])
         _ = skiff_execve(executable, argv.pointers, envp.pointers)
-        throw RuntimeError.initFailed("exec \(executable): \(String(cString: strerror(errno)))")
+        // The runtime stopped listening at `ready`: tell the container's stderr, as runc does.
+        let code = errno
+        let message = "skiff-runtime: exec \(executable): \(String(cString: strerror(code)))\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        _exit(code == ENOENT ? 127 : 126)
     }
 
     /// The program starts with default signal dispositions and nothing blocked, whatever the

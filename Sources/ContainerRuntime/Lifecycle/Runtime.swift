@@ -59,9 +59,18 @@ public struct Runtime: Sendable {
         }
         let byte: [UInt8] = [0]
         let written = write(fd, byte, 1)
-        close(fd)
         unlink(fifo)
-        guard written == 1 else { throw RuntimeError.system(SystemError("signal start through \(fifo)")) }
+        guard written == 1 else {
+            close(fd)
+            throw RuntimeError.system(SystemError("signal start through \(fifo)"))
+        }
+        // Init holds the only reading end, close-on-exec: once it is gone (POLLERR on our
+        // writing end), the user program has been executed and poststart may run.
+        while ProcStat.read(pid: record.pid)?.startTime == record.startTime {
+            var pfd = pollfd(fd: fd, events: 0, revents: 0)
+            if poll(&pfd, 1, 100) > 0 && pfd.revents & Int16(POLLERR) != 0 { break }
+        }
+        close(fd)
         let state = State(id: id, status: .running, pid: record.pid, bundle: record.bundle, annotations: record.annotations)
         do {
             try HookRunner.run(record.spec.hooks?.poststart, kind: "poststart", state: state)

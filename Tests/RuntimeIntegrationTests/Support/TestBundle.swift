@@ -21,7 +21,7 @@ final class TestBundle {
         for d in ["proc", "sys", "dev", "tmp", "etc", "root"] {
             try fm.createDirectory(atPath: dir + "/rootfs/" + d, withIntermediateDirectories: true)
         }
-        try fm.copyItem(atPath: TestEnvironment.busybox, toPath: dir + "/rootfs/bin/busybox")
+        try TestEnvironment.installBusybox(at: dir + "/rootfs/bin/busybox")
         for tool in ["sh", "echo", "cat", "ls", "ps", "hostname", "id", "true", "false", "sleep", "mount", "grep",
                      "touch", "stat", "ip", "ulimit", "umask", "domainname", "head", "wc", "mkdir", "readlink", "env", "pwd", "test", "ifconfig"] {
             try fm.createSymbolicLink(atPath: dir + "/rootfs/bin/" + tool, withDestinationPath: "busybox")
@@ -90,32 +90,40 @@ final class TestBundle {
 
 /// Runs a host program and collects its output. Output goes through files, not pipes: a
 /// container created in the background keeps the runtime's stdio open long after it returns.
+/// posix_spawn and waitpid on the one pid, because Foundation's Process can miss the exit of a
+/// program (podman) whose daemonised children (conmon) keep its descriptors.
 enum Command {
     static func run(_ path: String, _ args: [String], stdin: String = "", env: [String: String]? = nil) throws -> (code: Int32, out: String, err: String) {
-        let process = Foundation.Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = args
-        if let env { process.environment = env }
         let base = NSTemporaryDirectory() + TestEnvironment.uniqueName("io")
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer {
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
+            unlink(base + ".in")
+            unlink(base + ".out")
+            unlink(base + ".err")
         }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        try? out.close()
-        try? err.close()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        let code = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        try stdin.write(toFile: base + ".in", atomically: false, encoding: .utf8)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, base + ".in", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let environment = (env ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let argv = CStringArray([path] + args)
+        let envp = CStringArray(environment)
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv.pointers, envp.pointers)
+        guard rc == 0 else { throw SystemError("spawn \(path)", errno: rc) }
+        let code = Processes.wait(pid)
         let outText = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
         let errText = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
         return (code, outText, errText)

@@ -21,6 +21,13 @@ enum TestEnvironment {
         return ".build/debug/skiff-runtime"
     }
 
+    /// Copies busybox into a rootfs through a close-on-exec descriptor, so that no process spawned
+    /// meanwhile by a parallel test inherits it open for writing (every exec of it would then fail
+    /// with ETXTBSY). A copy, not a link: some tests chown their rootfs.
+    static func installBusybox(at path: String) throws {
+        try FileIO.write(path, try FileIO.read(busybox), mode: 0o755)
+    }
+
     static func uniqueName(_ prefix: String) -> String {
         "skiff-test-\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
