@@ -18,10 +18,12 @@ let package = Package(
         .target(name: "OCISpec"),
         // The only C in the project: clone into namespaces, fd passing, ioctl helpers.
         .target(name: "CShim"),
+        // libseccomp, to turn config.json's seccomp profile into a kernel filter.
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         // Thin Swift wrappers over Linux system calls.
         .target(name: "LinuxSupport", dependencies: ["CShim"]),
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
-        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim"]),
+        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CSeccomp"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",

@@ -70,6 +70,7 @@ public enum BundleLoader {
         guard process.cwd.hasPrefix("/") else {
             throw RuntimeError.invalidConfig("process.cwd '\(process.cwd)' must be an absolute path")
         }
+        if let seccomp = spec.linux?.seccomp { try SeccompFilter.validate(seccomp) }
         var seen: Set<NamespaceType> = []
         for ns in spec.linux?.namespaces ?? [] {
             guard seen.insert(ns.type).inserted else {

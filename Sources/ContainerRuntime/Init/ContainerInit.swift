@@ -91,6 +91,11 @@ public enum ContainerInit {
         try setup.applyRlimits()
         try setup.applyOOMScore()
         let executable = try setup.resolveExecutable()
+        // With no_new_privs the filter goes on last, just before execve; without it, loading needs
+        // CAP_SYS_ADMIN, so it must happen before the capabilities are dropped (as runc does).
+        let seccomp = config.spec.linux?.seccomp.map { SeccompFilter(profile: $0) }
+        let seccompLast = config.process.noNewPrivileges == true
+        if let seccomp, !seccompLast { try seccomp.load() }
         try setup.dropBoundingSet()
         try setup.applyUser(setgroupsAllowed: setgroupsAllowed())
         // After the user switch the working directory may need the new identity's permissions.
@@ -113,6 +118,7 @@ public enum ContainerInit {
                                state: State(id: config.id, status: .running, pid: getpid(), bundle: config.bundle,
                                             annotations: config.spec.annotations))
         }
+        if let seccomp, seccompLast { try seccomp.load() }
         resetSignals()
         let argv = CStringArray(config.process.args ?? [])
         let envp = CStringArray(config.process.env ?? [])

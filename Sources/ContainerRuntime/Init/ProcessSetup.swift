@@ -80,8 +80,11 @@ struct ProcessSetup {
             throw RuntimeError.invalidConfig("cannot set capabilities: \(String(cString: strerror(errno))) (every effective capability must also be permitted and in the bounding set)")
         }
         _ = skiff_prctl(Self.prCapAmbient, Self.prCapAmbientClearAll, 0, 0, 0)
+        // As runc does, ambient capabilities the kernel cannot raise (not both permitted and
+        // inheritable, as in `runc spec`'s default) are skipped rather than failing the container.
         for name in caps.ambient ?? [] {
-            guard let n = CapabilityNames.number(of: name), n <= last else { continue }
+            guard let n = CapabilityNames.number(of: name), n <= last,
+                  p & (1 << UInt64(n)) != 0, i & (1 << UInt64(n)) != 0 else { continue }
             if skiff_prctl(Self.prCapAmbient, Self.prCapAmbientRaise, UInt(n), 0, 0) != 0 {
                 throw RuntimeError.invalidConfig("cannot raise ambient capability \(name): it must be permitted and inheritable too")
             }
