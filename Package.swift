@@ -27,10 +27,7 @@ let package = Package(
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
-            dependencies: [
-                "ContainerRuntime",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            dependencies: ["ContainerRuntime"]
         ),
         // `skiff`: the docker-like front end over the engine, image store and VMM.
         .executableTarget(

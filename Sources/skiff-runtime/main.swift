@@ -14,4 +14,4 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
 // waitpid would then block until every child, the container included, has exited.
 signal(SIGCHLD, SIG_DFL)
 
-SkiffRuntime.main(GlobalArguments.reorder(Array(CommandLine.arguments.dropFirst())))
+exit(SkiffRuntimeCLI.run(Array(CommandLine.arguments.dropFirst())))
