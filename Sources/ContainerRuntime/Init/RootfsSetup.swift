@@ -24,6 +24,11 @@ struct RootfsSetup {
         if let propagation, propagation & (MountFlags.shared) != 0 {
             try Mounts.mount(source: nil, target: "/", type: nil, flags: propagation, data: nil)
         }
+        if let propagation, propagation & MountFlags.shared != 0 {
+            // pivot_root refuses a shared parent mount (and a shared new root, which a bind of a
+            // shared mount would be); `finish` makes the new root shared again after the pivot.
+            try makeParentMountPrivate(of: rootfs)
+        }
         try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
         let root = try RootedPath(root: rootfs)
         defer { root.close() }
@@ -77,6 +82,21 @@ struct RootfsSetup {
         if let name = linux?.rootfsPropagation, let flags = MountFlags.propagationTable[name] {
             try Mounts.mount(source: nil, target: "/", type: nil, flags: flags, data: nil)
         }
+    }
+
+    /// Makes the mount that contains `path` (not `path`'s own mount) private, as runc does.
+    private func makeParentMountPrivate(of path: String) throws {
+        let info = try FileIO.readString("/proc/self/mountinfo")
+        let parentDirectory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        var best = "/"
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { continue }
+            let mountPoint = Mounts.unescapeMountPath(String(fields[4]))
+            let isPrefix = mountPoint == "/" || parentDirectory == mountPoint || parentDirectory.hasPrefix(mountPoint + "/")
+            if isPrefix && mountPoint.count > best.count { best = mountPoint }
+        }
+        try Mounts.mount(source: nil, target: best, type: nil, flags: MountFlags.private, data: nil)
     }
 
     // MARK: - mounts
