@@ -56,3 +56,33 @@ import Testing
         #expect(CgroupWrites.sharesToWeight(262_144) == 10000)
     }
 }
+
+@Suite struct DeviceFilterProgramTests {
+    @Test func encodesInstructionsAsTheKernelReadsThem() {
+        // mov64 r0, 1 -> b7 00 0000 01000000
+        let insn = DeviceFilterProgram.Instruction(code: 0xb7, dst: 0, src: 0, offset: 0, immediate: 1)
+        #expect(insn.encoded == 0x0000_0001_0000_00b7)
+        let load = DeviceFilterProgram.Instruction(code: 0x61, dst: 4, src: 1, offset: 4, immediate: 0)
+        #expect(load.encoded == 0x0000_0000_0004_1461)
+    }
+
+    @Test func rulesAreCheckedLastFirstWithDenyByDefault() throws {
+        let program = try DeviceFilterProgram.compile([
+            .init(allow: false, type: "a", access: "rwm"),
+            .init(allow: true, type: "c", major: 1, minor: 3, access: "rw"),
+        ])
+        // Prologue (6) + allow block for c 1:3 rw (type, access x3, major, minor, mov, exit = 8)
+        // + deny-all block (mov, exit), which matches everything and so ends the program.
+        #expect(program.count == 6 + 8 + 2)
+        #expect(program[6] == .init(code: 0x56, dst: 2, src: 0, offset: 7, immediate: 2))
+        #expect(program[13].code == 0x95 && program[12].immediate == 1)
+        #expect(program[14].immediate == 0 && program.last?.code == 0x95)
+        let open = try DeviceFilterProgram.compile([.init(allow: true, type: "c", major: 1, minor: 3, access: "rwm")])
+        #expect(open.suffix(2) == [.init(code: 0xb7, dst: 0, src: 0, offset: 0, immediate: 0), .init(code: 0x95, dst: 0, src: 0, offset: 0, immediate: 0)], "no match denies")
+    }
+
+    @Test func rejectsBadRules() {
+        #expect(throws: RuntimeError.self) { try DeviceFilterProgram.compile([.init(allow: true, type: "x")]) }
+        #expect(throws: RuntimeError.self) { try DeviceFilterProgram.compile([.init(allow: true, access: "rwz")]) }
+    }
+}

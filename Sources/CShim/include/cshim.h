@@ -86,4 +86,6 @@ int skiff_execve(const char *path, char *const *argv, char *const *envp);
 int skiff_open(const char *path, int flags, unsigned int mode);
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 
+#include "bpf_shim.h"
+
 #endif

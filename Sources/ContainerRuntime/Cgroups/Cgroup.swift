@@ -69,6 +69,8 @@ public struct Cgroup: Codable, Sendable, Equatable {
             for w in CgroupWrites.v2(resources) {
                 try write(unified + "/" + w.file, w.value, what: w)
             }
+            // cgroup2 has no devices files: the rules become an eBPF program on the directory.
+            try DeviceFilter.attach(rules: CgroupWrites.deviceRules(resources.devices, extraDevices: devices), to: unified)
             return
         }
         for w in CgroupWrites.v1(resources, extraDevices: devices) {

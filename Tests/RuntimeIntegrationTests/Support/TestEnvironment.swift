@@ -1,4 +1,5 @@
 import Foundation
+import ContainerRuntime
 import LinuxSupport
 import Testing
 
@@ -27,6 +28,9 @@ enum TestEnvironment {
     static func installBusybox(at path: String) throws {
         try FileIO.write(path, try FileIO.read(busybox), mode: 0o755)
     }
+
+    /// Where cgroup2 is mounted (all of /sys/fs/cgroup, or the unified part of a hybrid host).
+    static let cgroup2Mount = (try? CgroupLayout.detect())?.unified
 
     static func uniqueName(_ prefix: String) -> String {
         "skiff-test-\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
