@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
+import ContainerRuntime
 
 /// Writes errors and warnings to stderr and, with --log, to the log file in text or JSON lines
 /// (containerd's shim reads the last JSON "error" line to explain a failure).
@@ -31,9 +31,7 @@ struct RuntimeLogger: Sendable {
         let line: String
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let data = (try? encoder.encode(["level": level, "msg": message, "time": time])) ?? Data()
+            let data = (try? RuntimeJSON.encode(["level": level, "msg": message, "time": time], sortedKeys: true)) ?? []
             line = String(decoding: data, as: UTF8.self) + "\n"
         case .text:
             line = "time=\"\(time)\" level=\(level) msg=\"\(message)\"\n"

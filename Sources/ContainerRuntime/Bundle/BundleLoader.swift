@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 import LinuxSupport
 import OCISpec
 
@@ -41,7 +40,7 @@ public enum BundleLoader {
     /// Decodes config.json, turning Codable's errors into the JSON path that was wrong.
     public static func decode(_ bytes: [UInt8]) throws -> Spec {
         do {
-            return try JSONDecoder().decode(Spec.self, from: Data(bytes))
+            return try RuntimeJSON.decode(Spec.self, from: bytes)
         } catch let DecodingError.keyNotFound(key, context) {
             throw RuntimeError.invalidConfig("required field '\(pathString(context.codingPath + [key]))' is missing")
         } catch let DecodingError.typeMismatch(type, context) {

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import LinuxSupport
 
 /// How cgroups are mounted on this host: pure v2, pure v1, or the hybrid of v1 controllers plus a
@@ -34,12 +33,13 @@ public struct CgroupLayout: Sendable, Equatable {
         var v1: [String: String] = [:]
         var unified: String?
         for line in mountinfo.split(separator: "\n") {
-            let halves = String(line).components(separatedBy: " - ")
-            guard halves.count == 2 else { continue }
-            let left = halves[0].split(separator: " ")
-            let right = halves[1].split(separator: " ")
+            // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-") else { continue }
+            let left = fields[..<dash]
+            let right = Array(fields[(dash + 1)...])
             guard left.count >= 5, right.count >= 3 else { continue }
-            let mountPoint = Mounts.unescapeMountPath(String(left[4]))
+            let mountPoint = Mounts.unescapeMountPath(String(left[left.startIndex + 4]))
             switch right[0] {
             case "cgroup2":
                 if unified == nil || mountPoint == "/sys/fs/cgroup" { unified = mountPoint }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import LinuxSupport
 import OCISpec
 
@@ -7,7 +6,7 @@ import OCISpec
 enum HookRunner {
     static func run(_ hooks: [Hook]?, kind: String, state: State) throws {
         guard let hooks, !hooks.isEmpty else { return }
-        let input = Array((try? JSONEncoder().encode(state)) ?? Data())
+        let input = (try? RuntimeJSON.encode(state)) ?? []
         for hook in hooks {
             let args = hook.args ?? [hook.path]
             let result: Subprocess.Result

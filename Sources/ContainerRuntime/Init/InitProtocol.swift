@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 import LinuxSupport
 import OCISpec
 
@@ -44,7 +43,7 @@ struct InitChannel {
     let fd: Int32
 
     func send(_ message: InitMessage) throws {
-        let body = Array(try JSONEncoder().encode(message))
+        let body = try RuntimeJSON.encode(message)
         var length = UInt32(body.count).bigEndian
         let header = withUnsafeBytes(of: &length) { Array($0) }
         try FileIO.writeAll(fd: fd, header + body, what: "init socket")
@@ -55,7 +54,7 @@ struct InitChannel {
         let length = header.reduce(0) { ($0 << 8) | Int($1) }
         guard length < 64 << 20 else { throw RuntimeError.initFailed("init socket: message too large (\(length) bytes)") }
         let body = try Descriptors.readExactly(fd, length, what: "init socket")
-        return try JSONDecoder().decode(InitMessage.self, from: Data(body))
+        return try RuntimeJSON.decode(InitMessage.self, from: body)
     }
 
     func sendFDs(_ fds: [Int32]) throws {

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 import LinuxSupport
 import OCISpec
 
@@ -37,8 +36,7 @@ public struct StateStore: Sendable {
     }
 
     public func save(_ record: ContainerRecord) throws {
-        let data = try JSONEncoder().encode(record)
-        try FileIO.writeAtomically(statePath(for: record.id), Array(data), mode: 0o600)
+        try FileIO.writeAtomically(statePath(for: record.id), try RuntimeJSON.encode(record), mode: 0o600)
     }
 
     public func load(id: String) throws -> ContainerRecord {
@@ -50,7 +48,7 @@ public struct StateStore: Sendable {
             throw RuntimeError.containerNotFound(id)
         }
         do {
-            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            return try RuntimeJSON.decode(ContainerRecord.self, from: bytes)
         } catch {
             throw RuntimeError.invalidConfig("state of container '\(id)' in \(statePath(for: id)) is unreadable (\(error)): remove it with 'delete --force'")
         }

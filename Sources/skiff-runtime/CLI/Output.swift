@@ -1,12 +1,9 @@
-import FoundationEssentials
+import ContainerRuntime
 
 /// JSON on stdout, as runc prints it.
 enum JSONOutput {
     static func print<T: Encodable>(_ value: T, pretty: Bool = true) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        Swift.print(String(decoding: data, as: UTF8.self))
+        Swift.print(String(decoding: try RuntimeJSON.encode(value, pretty: pretty, sortedKeys: pretty), as: UTF8.self))
     }
 }
 

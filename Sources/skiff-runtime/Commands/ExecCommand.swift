@@ -1,5 +1,4 @@
 import ContainerRuntime
-import FoundationEssentials
 import LinuxSupport
 import OCISpec
 
@@ -32,7 +31,7 @@ enum ExecCommand {
         let process: Process
         if let file = a.string("process") {
             do {
-                process = try JSONDecoder().decode(Process.self, from: Data(try FileIO.read(file)))
+                process = try RuntimeJSON.decode(Process.self, from: try FileIO.read(file))
             } catch {
                 throw RuntimeError.invalidConfig("--process \(file): \(error)")
             }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ContainerRuntime
-import FoundationEssentials
 import LinuxSupport
 
 /// `spec`: write a default config.json.
@@ -19,10 +18,8 @@ enum SpecCommand {
         if FileIO.exists(path) {
             throw RuntimeError.invalidBundle(path: bundle, reason: "config.json already exists: remove it first")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(DefaultSpec.make(rootless: context.arguments.flag("rootless"), uid: getuid(), gid: getgid()))
-        try FileIO.write(path, Array(data) + [10])
+        let spec = DefaultSpec.make(rootless: context.arguments.flag("rootless"), uid: getuid(), gid: getgid())
+        try FileIO.write(path, try RuntimeJSON.encode(spec, pretty: true, sortedKeys: true) + [10])
         return 0
     }
 }
