@@ -27,7 +27,10 @@ let package = Package(
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
-            dependencies: ["ContainerRuntime"]
+            dependencies: ["ContainerRuntime"],
+            // A position-dependent executable skips ~30,000 load-time relocations: about 1 ms on
+            // every one of the three or four runtime invocations a container start takes.
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]
         ),
         // `skiff`: the docker-like front end over the engine, image store and VMM.
         .executableTarget(
