@@ -63,3 +63,25 @@ struct CgroupTests {
         #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
     }
 }
+
+@Suite(.enabled(if: TestEnvironment.canRunContainers, "needs root and busybox-static: run scripts/test.sh as root"))
+struct UpdateTests {
+    @Test func updateChangesLimitsOfARunningContainer() throws {
+        let b = try TestBundle("update")
+        b.spec.linux?.resources?.pids = .init(limit: 50)
+        b.shell("sleep 30")
+        try #require(try b.create().code == 0)
+        try #require(try b.runtime(["start", b.id]).code == 0)
+        let r = try b.runtime(["update", "--memory", "96m", "--pids-limit", "77", b.id])
+        #expect(r.code == 0, "\(r)")
+        let json = try b.runtime(["update", "--resources", "-", b.id], stdin: #"{"cpu":{"shares":333}}"#)
+        #expect(json.code == 0, "\(json)")
+        let isV2 = (try? CgroupLayout.detect())?.isPureV2 ?? false
+        let script = isV2 ? "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.weight"
+            : "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares"
+        let read = try b.runtime(["exec", b.id, "sh", "-c", script])
+        #expect(read.out == (isV2 ? "100663296\n77\n13\n" : "100663296\n77\n333\n"), "\(read)")
+        let bad = try b.runtime(["update", "--memory", "lots", b.id])
+        #expect(bad.code != 0 && bad.err.contains("--memory"))
+    }
+}

@@ -62,17 +62,20 @@ public struct Cgroup: Codable, Sendable, Equatable {
     }
 
     /// Applies resource limits (also used by `update`).
-    public func apply(resources: Resources, devices: [Device], controllersInUnified: Set<String>) throws {
+    /// `includeDevices: false` (for `update`) leaves the device rules as they are.
+    public func apply(resources: Resources, devices: [Device], controllersInUnified: Set<String>, includeDevices: Bool = true) throws {
         if pureV2 {
             guard let unified = unifiedPath else { return }
             for w in CgroupWrites.v2(resources) {
                 try write(unified + "/" + w.file, w.value, what: w)
             }
             // cgroup2 has no devices files: the rules become an eBPF program on the directory.
-            try DeviceFilter.attach(rules: CgroupWrites.deviceRules(resources.devices, extraDevices: devices), to: unified)
+            if includeDevices {
+                try DeviceFilter.attach(rules: CgroupWrites.deviceRules(resources.devices, extraDevices: devices), to: unified)
+            }
             return
         }
-        for w in CgroupWrites.v1(resources, extraDevices: devices) {
+        for w in CgroupWrites.v1(resources, extraDevices: devices) where includeDevices || w.controller != "devices" {
             guard let dir = v1Paths[w.controller] else {
                 if w.controller == "devices" { continue }
                 throw RuntimeError.cgroup("the \(w.controller) controller is not mounted on this host, so \(w.file) cannot be set: remove that limit from config.json")

@@ -10,7 +10,7 @@ enum SkiffRuntimeCLI {
     static let commands: [CommandSpec] = [
         CreateCommand.spec, StartCommand.spec, RunCommand.spec, StateCommand.spec, KillCommand.spec,
         DeleteCommand.spec, ListCommand.spec, PsCommand.spec, ExecCommand.spec, PauseCommand.spec,
-        ResumeCommand.spec, SpecCommand.spec, FeaturesCommand.spec,
+        ResumeCommand.spec, UpdateCommand.spec, SpecCommand.spec, FeaturesCommand.spec,
     ]
 
     /// Parses and runs; returns the process exit code. Every failure is logged and exits non-zero.
