@@ -197,16 +197,27 @@ public struct Cgroup: Codable, Sendable, Equatable {
         for pid in text.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, signal) }
     }
 
+    /// mkdir -p that tries the full path first (the parents usually exist) and records what it made.
     private static func makeDirectories(_ path: String, made: inout [String]) throws {
-        var prefix = ""
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) == 0 {
-                made.append(prefix)
-            } else if errno != EEXIST {
-                throw RuntimeError.cgroup("cannot create \(prefix): \(SystemError("mkdir").description.dropFirst(7))")
-            }
+        if mkdir(path, 0o755) == 0 {
+            made.append(path)
+            return
         }
+        switch errno {
+        case EEXIST:
+            return
+        case ENOENT:
+            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { break }
+            try makeDirectories(String(path[..<slash]), made: &made)
+            if mkdir(path, 0o755) == 0 {
+                made.append(path)
+                return
+            }
+            if errno == EEXIST { return }
+        default:
+            break
+        }
+        throw RuntimeError.cgroup("cannot create \(path): \(String(cString: strerror(errno)))")
     }
 
     /// A new v1 cpuset cgroup starts with no cpus or mems; copy them down from the parent.
