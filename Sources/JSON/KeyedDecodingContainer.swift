@@ -22,7 +22,16 @@ struct JSONKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
 
     var codingPath: [any CodingKey] { path.keys }
 
-    var allKeys: [Key] { members.compactMap { Key(stringValue: $0.key) } }
+    /// A plain loop rather than `compactMap`: in this unspecialized generic context `compactMap`
+    /// resolves its associated types through the runtime's mangled-name lookup on first use.
+    var allKeys: [Key] {
+        var keys: [Key] = []
+        keys.reserveCapacity(members.count)
+        for member in members {
+            if let key = Key(stringValue: member.key) { keys.append(key) }
+        }
+        return keys
+    }
 
     func contains(_ key: Key) -> Bool { lookup(key.stringValue) != nil }
 
