@@ -76,24 +76,36 @@ struct JSONWriter {
 
     mutating func writeString(_ string: String) {
         output.append(ByteClass.quote)
-        for byte in string.utf8 {
-            switch byte {
-            case ByteClass.quote: output.append(contentsOf: [ByteClass.backslash, ByteClass.quote])
-            case ByteClass.backslash: output.append(contentsOf: [ByteClass.backslash, ByteClass.backslash])
-            case 0x0A: output.append(contentsOf: [ByteClass.backslash, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [ByteClass.backslash, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [ByteClass.backslash, UInt8(ascii: "t")])
-            case 0x08: output.append(contentsOf: [ByteClass.backslash, UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [ByteClass.backslash, UInt8(ascii: "f")])
-            case 0..<0x20:
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(Self.hexDigit(byte >> 4))
-                output.append(Self.hexDigit(byte & 0x0F))
-            default:
-                output.append(byte)
+        var string = string
+        string.withUTF8 { bytes in
+            // Copy runs of bytes that need no escaping in one go.
+            var runStart = 0
+            for position in 0..<bytes.count {
+                let byte = bytes[position]
+                guard byte < 0x20 || byte == ByteClass.quote || byte == ByteClass.backslash else { continue }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
+                writeEscape(byte)
+                runStart = position + 1
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         }
         output.append(ByteClass.quote)
+    }
+
+    mutating func writeEscape(_ byte: UInt8) {
+        output.append(ByteClass.backslash)
+        switch byte {
+        case ByteClass.quote, ByteClass.backslash: output.append(byte)
+        case 0x0A: output.append(UInt8(ascii: "n"))
+        case 0x0D: output.append(UInt8(ascii: "r"))
+        case 0x09: output.append(UInt8(ascii: "t"))
+        case 0x08: output.append(UInt8(ascii: "b"))
+        case 0x0C: output.append(UInt8(ascii: "f"))
+        default:
+            output.append(contentsOf: "u00".utf8)
+            output.append(Self.hexDigit(byte >> 4))
+            output.append(Self.hexDigit(byte & 0x0F))
+        }
     }
 
     static func hexDigit(_ nibble: UInt8) -> UInt8 {

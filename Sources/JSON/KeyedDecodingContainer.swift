@@ -49,7 +49,7 @@ struct JSONKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
                 codingPath: codingPath,
                 debugDescription: "No value associated with key '\(key.stringValue)'"))
         }
-        return JSONValueDecoder(value: value, path: path.appending(key))
+        return JSONValueDecoder(value: value, parentPath: path, leaf: .key(key))
     }
 
     func decodeNil(forKey key: Key) throws -> Bool { try decoder(for: key).decodeNil() }

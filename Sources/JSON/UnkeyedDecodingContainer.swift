@@ -20,7 +20,7 @@ struct JSONUnkeyedDecodingContainer: UnkeyedDecodingContainer {
                 codingPath: path.appending(index: currentIndex).keys,
                 debugDescription: "Unkeyed container is at end: the array has only \(elements.count) elements"))
         }
-        return JSONValueDecoder(value: elements[currentIndex], path: path.appending(index: currentIndex))
+        return JSONValueDecoder(value: elements[currentIndex], parentPath: path, leaf: .index(currentIndex))
     }
 
     private mutating func next<T>(_ type: T.Type, _ body: (JSONValueDecoder) throws -> T) throws -> T {

@@ -1,7 +1,37 @@
 /// The `Decoder` over one `JSONValue`; it is also its own single-value container.
+///
+/// It keeps its last coding-path component apart from the shared parent path, so decoding a
+/// scalar field allocates no path node; the node is built only for nested containers and errors.
 struct JSONValueDecoder: Decoder, SingleValueDecodingContainer {
     let value: JSONValue
-    let path: CodingPathNode
+    let parentPath: CodingPathNode
+    let leaf: PathLeaf
+
+    enum PathLeaf {
+        case none
+        case key(any CodingKey)
+        case index(Int)
+    }
+
+    init(value: JSONValue, path: CodingPathNode) {
+        self.value = value
+        parentPath = path
+        leaf = .none
+    }
+
+    init(value: JSONValue, parentPath: CodingPathNode, leaf: PathLeaf) {
+        self.value = value
+        self.parentPath = parentPath
+        self.leaf = leaf
+    }
+
+    var path: CodingPathNode {
+        switch leaf {
+        case .none: return parentPath
+        case .key(let key): return .key(key, parentPath)
+        case .index(let index): return .index(index, parentPath)
+        }
+    }
 
     var codingPath: [any CodingKey] { path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
