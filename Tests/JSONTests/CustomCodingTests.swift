@@ -118,3 +118,42 @@ private struct KeyInventory: Decodable {
         #expect(try JSONEncoding.encodeValue(["k": [1, 2]]) == .object([("k", .array([.number(JSONNumber(1)), .number(JSONNumber(2))]))]))
     }
 }
+
+/// Exercises encoder corners: explicit nulls, re-encoding a key, super encoders in arrays,
+/// and reopening a nested container for the same key.
+private struct EncoderCorners: Encodable {
+    private enum Keys: String, CodingKey { case explicitNull, repeated, list, nested }
+    private enum Inner: String, CodingKey { case a, b }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encodeNil(forKey: .explicitNull)
+        try container.encode(1, forKey: .repeated)
+        try container.encode("two", forKey: .repeated)
+        var list = container.nestedUnkeyedContainer(forKey: .list)
+        try list.encode(true)
+        let slot = list.superEncoder()
+        try list.encode(3)
+        var single = slot.singleValueContainer()
+        try single.encode("filled later")
+        var first = container.nestedContainer(keyedBy: Inner.self, forKey: .nested)
+        try first.encode(1, forKey: .a)
+        var second = container.nestedContainer(keyedBy: Inner.self, forKey: .nested)
+        try second.encode(2, forKey: .b)
+    }
+}
+
+@Suite struct EncoderCornerTests {
+    @Test func encoderCorners() throws {
+        let encoded = String(decoding: try JSONEncoding.encode(EncoderCorners()), as: UTF8.self)
+        #expect(encoded == #"{"explicitNull":null,"repeated":"two","list":[true,"filled later",3],"nested":{"a":1,"b":2}}"#)
+    }
+
+    @Test func topLevelValueThatEncodesNothingIsAnError() {
+        #expect(throws: EncodingError.self) { try JSONEncoding.encode(Nothing()) }
+    }
+}
+
+private struct Nothing: Encodable {
+    func encode(to encoder: any Encoder) throws {}
+}
