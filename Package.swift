@@ -25,7 +25,7 @@ let package = Package(
         // Thin Swift wrappers over Linux system calls.
         .target(name: "LinuxSupport", dependencies: ["CShim"]),
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
-        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CSeccomp"]),
+        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CSeccomp"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",

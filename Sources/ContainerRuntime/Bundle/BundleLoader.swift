@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -52,6 +53,8 @@ public enum BundleLoader {
                 throw RuntimeError.invalidConfig("not valid JSON: \(context.debugDescription)")
             }
             throw RuntimeError.invalidConfig("field '\(pathString(context.codingPath))': \(context.debugDescription)")
+        } catch let error as JSONError {
+            throw RuntimeError.invalidConfig("\(error)")
         } catch {
             throw RuntimeError.invalidConfig("\(error)")
         }
