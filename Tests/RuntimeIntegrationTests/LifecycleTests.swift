@@ -157,3 +157,35 @@ struct UnixListener {
 
     func close() { Glibc.close(fd) }
 }
+
+/// A runtime killed in the middle of `create` leaves something `delete --force` can clean up.
+@Suite(.enabled(if: TestEnvironment.canRunContainers, "needs root and busybox-static: run scripts/test.sh as root"))
+struct InterruptedCreateTests {
+    @Test func createKilledDuringHooksIsCleanedUpByForcedDelete() throws {
+        let b = try TestBundle("killed")
+        // The createRuntime hook blocks; the runtime is killed while it waits for it.
+        let marker = b.dir + "/hook-started"
+        b.spec.hooks = Hooks(createRuntime: [Hook(path: "/bin/sh", args: ["sh", "-c", "echo $$ > \(marker); exec sleep 30"])])
+        b.shell("true")
+        try b.writeConfig()
+        var pid: pid_t = 0
+        let argv = CStringArray([TestEnvironment.runtimeBinary, "--root", b.root, "create", "--bundle", b.dir, b.id])
+        let envp = CStringArray(["PATH=/usr/bin:/bin"])
+        try #require(posix_spawn(&pid, TestEnvironment.runtimeBinary, nil, nil, argv.pointers, envp.pointers) == 0)
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: marker) { usleep(10_000) }
+        #expect(FileManager.default.fileExists(atPath: marker))
+        kill(pid, SIGKILL)
+        Processes.wait(pid)
+        // The hook outlives the runtime that ran it: stop it by the pid it wrote.
+        if let text = try? String(contentsOfFile: marker, encoding: .utf8), let hook = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(hook, SIGKILL)
+        }
+        // Init notices its runtime is gone (the socket closes) and exits; the record remains.
+        let state = try #require(try b.state())
+        #expect(state.status == .stopped || state.status == .creating, "\(state)")
+        #expect(b.cgroupDirectories.contains { FileManager.default.fileExists(atPath: $0) }, "the cgroup was made before the kill")
+        #expect(try b.runtime(["delete", "--force", b.id]).code == 0)
+        #expect(try b.state() == nil)
+        #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+    }
+}

@@ -16,12 +16,19 @@ extension Runtime {
         let layout = try CgroupLayout.detect()
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
+        // The record is written before anything else exists, and again as soon as the init pid is
+        // known, so a `create` killed at any moment leaves enough for `delete --force` to clean up.
+        var record = ContainerRecord(
+            id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Timestamp.now(),
+            cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false,
+            ready: false)
 
         var pid: Int32 = 0
         var cgroupCreated = false
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
         do {
+            try store.save(record)
             let fifo = store.fifoPath(for: id)
             try sysCall("mkfifo \(fifo)") { mkfifo(fifo, 0o600) }
             // O_RDWR opens a fifo without waiting for a writer; init blocks reading it until `start`.
@@ -51,6 +58,12 @@ extension Runtime {
                 preserveFDs: options.preserveFDs)
             pid = spawned.pid
             descriptors.append(spawned.channel.fd)
+            guard let stat = ProcStat.read(pid: pid) else {
+                throw RuntimeError.initFailed("container init exited during set-up")
+            }
+            record.pid = pid
+            record.startTime = stat.startTime
+            try store.save(record)
 
             try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
                               controllersInUnified: layout.unifiedControllers)
@@ -70,13 +83,7 @@ extension Runtime {
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD].filter { $0 >= 0 })
             try waitForInit(spawned.channel, id: id, pid: pid, bundle: loaded.bundle, spec: spec)
 
-            guard let stat = ProcStat.read(pid: pid) else {
-                throw RuntimeError.initFailed("container init exited during set-up")
-            }
-            let record = ContainerRecord(
-                id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: pid, startTime: stat.startTime,
-                created: Timestamp.now(), cgroup: cgroup, spec: spec,
-                ownPidNamespace: namespaces.contains { $0.type == .pid && $0.path == nil })
+            record.ready = true
             try store.save(record)
             if let pidFile = options.pidFile {
                 try FileIO.writeAtomically(BundleLoader.absolute(pidFile), Array("\(pid)".utf8))
