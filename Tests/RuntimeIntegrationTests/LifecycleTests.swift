@@ -172,14 +172,15 @@ struct InterruptedCreateTests {
         let argv = CStringArray([TestEnvironment.runtimeBinary, "--root", b.root, "create", "--bundle", b.dir, b.id])
         let envp = CStringArray(["PATH=/usr/bin:/bin"])
         try #require(posix_spawn(&pid, TestEnvironment.runtimeBinary, nil, nil, argv.pointers, envp.pointers) == 0)
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: marker) { usleep(10_000) }
-        #expect(FileManager.default.fileExists(atPath: marker))
+        func hookPID() -> Int32? {
+            (try? String(contentsOfFile: marker, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        for _ in 0..<500 where hookPID() == nil { usleep(10_000) }
+        #expect(hookPID() != nil, "the hook started")
         kill(pid, SIGKILL)
         Processes.wait(pid)
         // The hook outlives the runtime that ran it: stop it by the pid it wrote.
-        if let text = try? String(contentsOfFile: marker, encoding: .utf8), let hook = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            kill(hook, SIGKILL)
-        }
+        if let hook = hookPID() { kill(hook, SIGKILL) }
         // Init notices its runtime is gone (the socket closes) and exits; the record remains.
         let state = try #require(try b.state())
         #expect(state.status == .stopped || state.status == .creating, "\(state)")
