@@ -10,20 +10,22 @@ struct CgroupTests {
 
     @Test func memoryCpuAndPidsLimits() throws {
         let b = try TestBundle("limits")
-        b.spec.linux?.resources?.memory = .init(limit: 64 << 20, reservation: 32 << 20)
-        b.spec.linux?.resources?.cpu = .init(shares: 512, quota: 50_000, period: 100_000, cpus: "0")
+        let hasSwapAccounting = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+        b.spec.linux?.resources?.memory = .init(limit: 64 << 20, reservation: 32 << 20, swap: hasSwapAccounting ? 128 << 20 : nil)
+        b.spec.linux?.resources?.cpu = .init(shares: 512, quota: 50_000, period: 100_000, cpus: "0", mems: "0")
         b.spec.linux?.resources?.pids = .init(limit: 42)
         let isV2 = Self.layout?.isPureV2 ?? false
         if isV2 {
-            b.shell("cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpuset.cpus")
+            b.shell("cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpuset.mems")
         } else {
-            b.shell("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max cpuset/cpuset.cpus")
+            b.shell("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max cpuset/cpuset.cpus cpuset/cpuset.mems; cat memory/memory.memsw.limit_in_bytes 2>/dev/null")
         }
         let r = try b.run()
         if isV2 {
-            #expect(r.out == "67108864\n33554432\n50000 100000\n42\n0\n", "\(r)")
+            #expect(r.out == "67108864\n33554432\n50000 100000\n42\n0\n0\n", "\(r)")
         } else {
-            #expect(r.out == "67108864\n33554432\n512\n50000\n100000\n42\n0\n", "\(r)")
+            let swap = hasSwapAccounting ? "134217728\n" : ""
+            #expect(r.out == "67108864\n33554432\n512\n50000\n100000\n42\n0\n0\n" + swap, "\(r)")
         }
         #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) }, "cgroups removed")
     }
