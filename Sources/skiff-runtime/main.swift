@@ -13,5 +13,7 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
 // A caller that ignores SIGCHLD would make the kernel reap our children behind our back, and
 // waitpid would then block until every child, the container included, has exited.
 signal(SIGCHLD, SIG_DFL)
+// A peer that went away (init failing, a closed console) is an error to report, not a reason to die.
+signal(SIGPIPE, SIG_IGN)
 
 exit(SkiffRuntimeCLI.run(Array(CommandLine.arguments.dropFirst())))

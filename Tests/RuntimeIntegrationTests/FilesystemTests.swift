@@ -99,6 +99,15 @@ struct FilesystemTests {
         #expect(r.out.contains("memory") || r.out.contains("cgroup2"))
     }
 
+    @Test func badMountFailsCreateWithItsReasonAndLeavesNothing() throws {
+        let b = try TestBundle("badmount")
+        b.spec.mounts?.append(Mount(destination: "/data", type: "bind", source: "/no/such/skiff/source", options: ["bind"]))
+        let r = try b.create()
+        #expect(r.code != 0 && r.err.contains("/no/such/skiff/source"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+        #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+    }
+
     @Test func missingRootfsAndBrokenConfigAreRejected() throws {
         let b = try TestBundle("bad")
         b.spec.root?.path = "no-such-rootfs"

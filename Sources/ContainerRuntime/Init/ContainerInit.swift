@@ -41,18 +41,27 @@ public enum ContainerInit {
             try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
             close(mountNamespace)
         }
-        if config.newCgroupNamespace {
-            try sysCall("create the cgroup namespace") { skiff_unshare(0x0200_0000) }
-        }
-
         let setup = ProcessSetup(process: config.process)
+        let rootfs = RootfsSetup(config: config)
         if config.kind == .container {
             guard config.newMountNamespace || mountNamespace >= 0 else {
                 throw RuntimeError.invalidConfig("linux.namespaces must include a mount namespace")
             }
-            let rootfs = RootfsSetup(config: config)
+            // The runtime sets up the cgroup meanwhile; what needs it waits for `cgroupReady`.
             if config.newMountNamespace {
                 try rootfs.prepare()
+            }
+        }
+        guard case .cgroupReady = try channel.receive() else {
+            throw RuntimeError.initFailed("init: expected the cgroup to be ready")
+        }
+        if config.newCgroupNamespace {
+            try sysCall("create the cgroup namespace") { skiff_unshare(0x0200_0000) }
+        }
+
+        if config.kind == .container {
+            if config.newMountNamespace {
+                try rootfs.mountCgroups()
             }
             try channel.send(.runHooks)
             switch try channel.receive() {

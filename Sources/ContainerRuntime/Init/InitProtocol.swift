@@ -29,6 +29,8 @@ struct InitConfig: Codable {
 /// The messages between the runtime and its init stage.
 enum InitMessage: Codable {
     case config(InitConfig)
+    /// The init stage is in its cgroup: it may create a cgroup namespace and mount cgroups.
+    case cgroupReady
     /// Init has set up the mounts: the runtime runs prestart and createRuntime hooks now.
     case runHooks
     case hooksDone

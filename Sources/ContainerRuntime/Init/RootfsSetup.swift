@@ -16,7 +16,19 @@ struct RootfsSetup {
         self.rootfs = config.rootfs
     }
 
-    /// Everything before the createRuntime hooks: propagation, the rootfs bind, the mounts, /dev.
+    /// The mounts that need the container's cgroup (and cgroup namespace) to exist first: cgroup
+    /// filesystems and anything mounted below one. They are done by `mountCgroups`.
+    var cgroupMounts: [Mount] {
+        let all = config.spec.mounts ?? []
+        let cgroupDestinations = all.filter { $0.type == "cgroup" || $0.type == "cgroup2" }.map { $0.destination.trimmedSlashes }
+        return all.filter { m in
+            let d = m.destination.trimmedSlashes
+            return cgroupDestinations.contains { d == $0 || d.hasPrefix($0 + "/") }
+        }
+    }
+
+    /// Everything before the createRuntime hooks that does not depend on the container's cgroup:
+    /// propagation, the rootfs bind, the mounts, /dev. Runs while the runtime sets up the cgroup.
     func prepare() throws {
         let propagation = config.spec.linux?.rootfsPropagation.flatMap { MountFlags.propagationTable[$0] }
         // Nothing we mount may propagate back to the host.
@@ -33,13 +45,25 @@ struct RootfsSetup {
         let root = try RootedPath(root: rootfs)
         defer { root.close() }
         let mounts = config.spec.mounts ?? []
-        for mount in mounts {
+        let deferred = cgroupMounts
+        for mount in mounts where !deferred.contains(mount) {
             try self.mount(mount, in: root)
         }
         let devIsBound = mounts.contains { $0.destination.trimmedSlashes == "dev" && MountOptions($0.options, type: $0.type).isBind }
         if !devIsBound {
             try DeviceSetup(root: root, newUserNamespace: config.newUserNamespace)
                 .create(devices: DefaultDevices.nodes + (config.spec.linux?.devices ?? []))
+        }
+    }
+
+    /// The cgroup mounts, once the init stage is in its cgroup (and cgroup namespace).
+    func mountCgroups() throws {
+        let mounts = cgroupMounts
+        guard !mounts.isEmpty else { return }
+        let root = try RootedPath(root: rootfs)
+        defer { root.close() }
+        for mount in mounts {
+            try self.mount(mount, in: root)
         }
     }
 

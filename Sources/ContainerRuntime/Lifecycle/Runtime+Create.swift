@@ -65,11 +65,6 @@ extension Runtime {
             record.startTime = stat.startTime
             try store.save(record)
 
-            try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                              controllersInUnified: layout.unifiedControllers)
-            cgroupCreated = true
-            try cgroup.add(pid: pid)
-
             let config = InitConfig(
                 kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
                 noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
@@ -81,6 +76,22 @@ extension Runtime {
                 hasExecFifo: true)
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD].filter { $0 >= 0 })
+            // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
+            // anything that needs the cgroup.
+            do {
+                try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
+                                  controllersInUnified: layout.unifiedControllers)
+                cgroupCreated = true
+                try cgroup.add(pid: pid)
+                try spawned.channel.send(.cgroupReady)
+            } catch {
+                // If init failed meanwhile, its message explains more than ours (EPIPE, ESRCH).
+                Glibc.kill(pid, SIGKILL)
+                if case .failed(let message)? = try? spawned.channel.receive() {
+                    throw RuntimeError.initFailed(message)
+                }
+                throw error
+            }
             try waitForInit(spawned.channel, id: id, pid: pid, bundle: loaded.bundle, spec: spec)
 
             record.ready = true

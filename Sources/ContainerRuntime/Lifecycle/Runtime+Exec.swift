@@ -90,6 +90,7 @@ extension Runtime {
                 hasMountNamespaceFD: true, hasConsoleSocket: consoleFD >= 0, hasExecFifo: false)
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD].filter { $0 >= 0 })
+            try spawned.channel.send(.cgroupReady)
             try waitForInit(spawned.channel, id: id, pid: spawned.pid, bundle: record.bundle, spec: spec)
             if let pidFile = options.pidFile {
                 try FileIO.writeAtomically(BundleLoader.absolute(pidFile), Array("\(spawned.pid)".utf8))
