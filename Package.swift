@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "LinuxSupport", dependencies: ["CShim"]),
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
         .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim"]),
+        // The micro-VM monitor: KVM, guest memory, boot protocols, legacy and virtio devices.
+        .target(name: "VMM", dependencies: ["CShim", "LinuxSupport"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -34,11 +36,14 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
+                "VMM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM"]),
+        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport"]),
     ]
 )
