@@ -94,4 +94,16 @@ uint64_t skiff_kvm_run_fail_entry_reason(const struct kvm_run *run);
 uint32_t skiff_kvm_system_event_shutdown(void);
 uint32_t skiff_kvm_system_event_reset(void);
 
+// Host-side event plumbing for the monitor's device loop: eventfd, epoll (its event struct is
+// packed on x86-64, which Swift cannot lay out) and tap devices (TUNSETIFF takes a struct ifreq).
+int skiff_eventfd(unsigned int initial);
+/// Adds `fd` to `epfd` watching readability; `token` comes back from skiff_epoll_wait.
+int skiff_epoll_add(int epfd, int fd, uint64_t token);
+int skiff_epoll_del(int epfd, int fd);
+/// Waits up to `timeout_ms`; fills tokens[0..<n] and returns n, or -1 with errno.
+int skiff_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+/// Opens /dev/net/tun and attaches to tap `name` without packet info, with a 12-byte virtio-net
+/// header (IFF_VNET_HDR) when `vnet_hdr` is set; returns the fd or -1 with errno.
+int skiff_tap_open(const char *name, int vnet_hdr);
+
 #endif
