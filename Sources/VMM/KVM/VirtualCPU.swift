@@ -136,6 +136,7 @@ public final class VirtualCPU: @unchecked Sendable {
     public func runLoop(bus: DeviceBus, control: MachineControl) -> VCPUExit {
         thread.withLock { $0 = pthread_self() }
         VCPUSignal.install()
+        VCPUSignal.unblockForThisThread()
         while true {
             if control.stopRequested { return .stopped }
             let rc = skiff_kvm_run(fd)
@@ -190,6 +191,15 @@ public final class VirtualCPU: @unchecked Sendable {
 enum VCPUSignal {
     static let number = __libc_current_sigrtmin() + 3
     static let installed = Mutex(false)
+
+    /// The thread may have inherited a mask that blocks the signal (test runners, GUI hosts);
+    /// a blocked signal would never interrupt KVM_RUN.
+    static func unblockForThisThread() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, number)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
 
     static func install() {
         installed.withLock { done in

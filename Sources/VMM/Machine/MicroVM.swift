@@ -154,10 +154,12 @@ public final class MicroVM: @unchecked Sendable {
         let exits = Mutex<[Int: VCPUExit]>([:])
         let vcpus = self.vcpus
         let eventLoop = self.eventLoop
-        control.setStopHandler {
+        let stopAll: @Sendable () -> Void = {
             for vcpu in vcpus { vcpu.kick() }
             eventLoop.stop()
         }
+        control.setStopHandler(stopAll)
+        if control.stopRequested { stopAll() }
         var threads: [HostThread] = []
         do {
             threads.append(try HostThread.start { eventLoop.run() })
@@ -176,6 +178,8 @@ public final class MicroVM: @unchecked Sendable {
             return .hostFailure(error.description)
         }
         for thread in threads { thread.join() }
+        // A machine runs once: release host-side endpoints (tap, vsock socket path) right away.
+        for backend in backends { backend.closeBackend() }
         return status(exits: exits.withLock { $0 })
     }
 

@@ -33,6 +33,14 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
         self.mac = mac ?? Self.stableMAC(for: tapName)
     }
 
+    /// Adopts an already open packet descriptor (a tap opened with a 12-byte vnet header, or a
+    /// datagram socket carrying the same framing); the device closes it.
+    public init(backendFD: Int32, name: String, mac: [UInt8]? = nil) {
+        self.tapFD = backendFD
+        self.tapName = name
+        self.mac = mac ?? Self.stableMAC(for: name)
+    }
+
     /// A locally administered unicast MAC derived from the tap name, so a VM keeps its address.
     static func stableMAC(for name: String) -> [UInt8] {
         var hash: UInt32 = 2_166_136_261
