@@ -36,6 +36,7 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
     /// Adopts an already open packet descriptor (a tap opened with a 12-byte vnet header, or a
     /// datagram socket carrying the same framing); the device closes it.
     public init(backendFD: Int32, name: String, mac: [UInt8]? = nil) {
+        _ = fcntl(backendFD, F_SETFL, fcntl(backendFD, F_GETFL) | O_NONBLOCK)
         self.tapFD = backendFD
         self.tapName = name
         self.mac = mac ?? Self.stableMAC(for: name)
