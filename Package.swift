@@ -37,6 +37,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "VMM",
+                "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
