@@ -19,7 +19,15 @@ pvh_start:
     jz 3f
     out %al, %dx
     jmp 2b
-3:  mov $0xfe, %al
+3:
+#ifdef PVH_SPIN
+5:  pause
+    jmp 5b
+#endif
+    /* QEMU's isa-debug-exit (port 0xf4) ends QEMU; our monitor ignores the unclaimed port. */
+    xor %al, %al
+    out %al, $0xf4
+    mov $0xfe, %al
     out %al, $0x64
 4:  hlt
     jmp 4b
