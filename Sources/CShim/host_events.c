@@ -48,10 +48,10 @@ int skiff_tap_open(const char *name, int vnet_hdr) {
 
 int skiff_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
-int skiff_epoll_mod(int epfd, int fd, uint64_t token, int want_write) {
+int skiff_epoll_mod(int epfd, int fd, uint64_t token, int want_read, int want_write) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | (want_write ? EPOLLOUT : 0);
+    ev.events = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0);
     ev.data.u64 = token;
     return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
 }

@@ -74,6 +74,19 @@ import Testing
         #expect(!driver.needsReset)
     }
 
+    @Test func framesArrivingBeforeTheDriverIsReadyAreDrainedNotLeftToSpinOn() throws {
+        let pair = try makePair()
+        defer { close(pair.peer) }
+        let net = VirtioNet(backendFD: pair.device, name: "tap-early")
+        defer { net.closeBackend() }
+        let driver = try TestDriver(device: net)
+        for _ in 0..<3 { _ = [UInt8](repeating: 2, count: 40).withUnsafeBytes { send(pair.peer, $0.baseAddress, $0.count, 0) } }
+        driver.transport.pollBackend()
+        #expect(net.droppedFrames == 3)
+        var probe = pollfd(fd: pair.device, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&probe, 1, 0) == 0, "nothing is left readable")
+    }
+
     @Test func aTransmitChainOutsideMemoryBreaksTheDevice() throws {
         let pair = try makePair()
         defer { close(pair.peer) }

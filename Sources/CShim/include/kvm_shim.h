@@ -107,7 +107,7 @@ int skiff_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
 int skiff_tap_open(const char *name, int vnet_hdr);
 
 int skiff_epoll_create(void);
-/// Changes what `fd` is watched for: readability, plus writability when `want_write` is set.
-int skiff_epoll_mod(int epfd, int fd, uint64_t token, int want_write);
+/// Changes what `fd` is watched for: readability when `want_read`, writability when `want_write`.
+int skiff_epoll_mod(int epfd, int fd, uint64_t token, int want_read, int want_write);
 
 #endif

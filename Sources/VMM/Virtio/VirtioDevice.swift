@@ -41,6 +41,9 @@ public protocol VirtioDevice: AnyObject, Sendable {
     func process(queue index: Int, queues: VirtioQueueSet) throws(VirtqueueError) -> Bool
     /// Host-side input became ready (tap readable, vsock socket readable); same contract as `process`.
     func pollBackend(queues: VirtioQueueSet) throws(VirtqueueError) -> Bool
+    /// Host-side input arrived while the driver has not activated the device (or broke it): consume
+    /// it without touching guest memory, so the monitor's event loop does not spin on it.
+    func pollBackendWhileInactive()
     /// Descriptors the device wants watched for `pollBackend` (a tap, sockets); empty if none.
     func backendDescriptors() -> [Int32]
     /// Back to the state before activation; the transport calls this on a driver reset.
@@ -50,5 +53,6 @@ public protocol VirtioDevice: AnyObject, Sendable {
 extension VirtioDevice {
     public func pollBackend(queues: VirtioQueueSet) throws(VirtqueueError) -> Bool { false }
     public func backendDescriptors() -> [Int32] { [] }
+    public func pollBackendWhileInactive() {}
     public func writeConfiguration(offset: Int, bytes: [UInt8]) -> Bool { false }
 }

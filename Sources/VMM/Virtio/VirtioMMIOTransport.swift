@@ -289,7 +289,10 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         var raise = false
         var brokenNow: String?
         state.withLock { s in
-            guard s.brokenReason == nil, let active = s.active else { return }
+            guard s.brokenReason == nil, s.status & Status.driverOK != 0, let active = s.active else {
+                device.pollBackendWhileInactive()
+                return
+            }
             do {
                 if try device.pollBackend(queues: active) {
                     s.interruptStatus |= 1

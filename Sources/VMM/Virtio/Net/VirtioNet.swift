@@ -69,6 +69,11 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
 
     public func pollBackend(queues: VirtioQueueSet) throws(VirtqueueError) -> Bool { try receive(queues) }
 
+    /// A link that is not up drops what arrives, like a NIC before its driver loads.
+    public func pollBackendWhileInactive() {
+        while receiveBuffer.withUnsafeMutableBytes({ Glibc.read(tapFD, $0.baseAddress, $0.count) }) > 0 { droppedFrames += 1 }
+    }
+
     private func transmit(_ queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         var used = false
         while let chain = try queues.queues[Self.transmitQueue].popAvailable(memory: queues.memory) {

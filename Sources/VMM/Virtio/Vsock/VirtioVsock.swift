@@ -139,6 +139,18 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     }
 
     public func pollBackend(queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
+        serviceHostSockets()
+        return try deliver(queues)
+    }
+
+    /// Host connections are accepted and their CONNECT lines read even before the driver is up;
+    /// their requests wait in the backlog. Data sockets are paused until the guest can take data.
+    public func pollBackendWhileInactive() {
+        serviceHostSockets()
+        for connection in connections.values where connection.watchingRead { watch(connection, readable: false) }
+    }
+
+    private func serviceHostSockets() {
         var tokens = [UInt64](repeating: 0, count: 64)
         let n = tokens.withUnsafeMutableBufferPointer { skiff_epoll_wait(epoll, $0.baseAddress, 64, 0) }
         for i in 0..<max(0, Int(n)) {
@@ -149,10 +161,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             if let key = byFD[fd], let connection = connections[key] {
                 flushOutbox(connection)
                 // Reading happens in deliver(), when the guest has buffers and credit.
-                if connection.established && connection.outbox.isEmpty { watch(connection, write: false) }
+                if connection.established && connection.outbox.isEmpty { updateWatch(connection) }
             }
         }
-        return try deliver(queues)
     }
 
     /// Sends backlog control packets, then data from readable host sockets, into receive buffers.
@@ -177,12 +188,17 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                     let n = recv(connection.fd, &probe, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
                     if n == 0 {
                         connection.hostEOF = true
+                        watch(connection, readable: false)
                         backlog.append(header(for: connection, operation: .shutdown, flags: VsockHeader.shutdownReceive | VsockHeader.shutdownSend))
                         return try deliver(queues) || used
                     }
                     break
                 }
-                guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else { return used }
+                guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else {
+                    // No receive buffer: stop watching until the driver posts some (receive-queue notify).
+                    watch(connection, readable: false)
+                    return used
+                }
                 var target = BufferSegments(chain.writable)
                 let room = Int(min(UInt64(connection.guestCredit), target.totalLength > UInt64(VsockHeader.size) ? target.totalLength - UInt64(VsockHeader.size) : 0, 65536))
                 var payload = [UInt8](repeating: 0, count: max(room, 0))
@@ -234,6 +250,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         case .response:
             guard let connection, connection.initiatedByHost, !connection.established else { backlog.append(resetReply(to: packet)); return }
             connection.established = true
+            connection.watchingRead = true
             let preamble = Array("OK \(key.hostPort)\n".utf8)
             connection.uncountedBytes += preamble.count
             connection.outbox.append(contentsOf: preamble)
@@ -320,6 +337,8 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         let connection = Connection(fd: fd, key: Key(hostPort: hostPort, guestPort: port), established: false, initiatedByHost: true)
         byFD[fd] = connection.key
         connections[connection.key] = connection
+        // Until the guest answers, bytes the host sends stay in the socket.
+        watch(connection, readable: false)
         backlog.append(header(for: connection, operation: .request))
     }
 
@@ -347,13 +366,14 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         updateWatch(connection)
     }
 
-    private func watch(_ connection: Connection, write: Bool) { updateWatch(connection) }
-
     private func updateWatch(_ connection: Connection) {
         let token = UInt64(UInt32(bitPattern: connection.fd))
-        if connection.watchingRead || !connection.outbox.isEmpty {
-            if skiff_epoll_mod(epoll, connection.fd, token, connection.outbox.isEmpty ? 0 : 1) != 0 {
+        let wantRead = connection.watchingRead && !connection.hostEOF
+        if wantRead || !connection.outbox.isEmpty {
+            let wantWrite: Int32 = connection.outbox.isEmpty ? 0 : 1
+            if skiff_epoll_mod(epoll, connection.fd, token, wantRead ? 1 : 0, wantWrite) != 0 {
                 _ = skiff_epoll_add(epoll, connection.fd, token)
+                _ = skiff_epoll_mod(epoll, connection.fd, token, wantRead ? 1 : 0, wantWrite)
             }
         } else {
             _ = skiff_epoll_del(epoll, connection.fd)
@@ -361,7 +381,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     }
 
     private func resumePausedReaders() {
-        for connection in connections.values where !connection.watchingRead && connection.guestCredit > 0 {
+        for connection in connections.values where !connection.watchingRead && !connection.hostEOF && connection.guestCredit > 0 {
             watch(connection, readable: true)
         }
     }
