@@ -24,6 +24,7 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
     case tooManyCPUs(requested: Int, maximum: Int)
     case tooManyDevices(maximum: Int)
     case invalidConfiguration(String)
+    case noDefaultKernel(path: String)
 
     public var description: String {
         switch self {
@@ -63,6 +64,8 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
             return "--cpus \(req) is more than this monitor supports (\(max))"
         case .tooManyDevices(let max):
             return "too many virtio devices: at most \(max) fit in the MMIO window"
+        case .noDefaultKernel(let path):
+            return "no --kernel given and no default guest kernel at \(path): build it with kernel/build.sh (about 4.5 minutes on 2 cores) or pass --kernel FILE (a bzImage or a PVH vmlinux)"
         case .invalidConfiguration(let why):
             return "invalid VM configuration: \(why)"
         }

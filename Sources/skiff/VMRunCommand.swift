@@ -17,7 +17,7 @@ struct VMRun: ParsableCommand {
             """
     )
 
-    @Option(help: "Kernel image: a bzImage or an uncompressed vmlinux with a PVH note.")
+    @Option(help: "Kernel image: a bzImage or an uncompressed vmlinux with a PVH note (default: the kernel built by kernel/build.sh).")
     var kernel: String?
 
     @Option(help: "Initial ramdisk (initramfs) for the kernel.")
@@ -55,10 +55,7 @@ struct VMRun: ParsableCommand {
     }
 
     func makeConfiguration() throws -> VMConfiguration {
-        guard let kernel else {
-            throw ValidationError("no --kernel given and no default guest kernel is built yet; pass --kernel FILE (a bzImage or a PVH vmlinux)")
-        }
-        var configuration = VMConfiguration(kernelPath: kernel)
+        var configuration = VMConfiguration(kernelPath: try kernel ?? DefaultGuestKernel.locate())
         configuration.initrdPath = initrd
         configuration.commandLine = cmdline
         configuration.cpus = cpus
