@@ -45,6 +45,9 @@ struct VMRun: ParsableCommand {
         let configuration = try makeConfiguration()
         let machine = try MicroVM(configuration: configuration, console: FileDescriptorSink(fd: STDOUT_FILENO))
         let stopSignals = try StopSignals.install()
+        // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
+        let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil
+        defer { terminal?.restore() }
         let waiter = try HostThread.start { if stopSignals.wait() { machine.stop() } }
         let status = machine.run()
         stopSignals.release()
@@ -112,6 +115,30 @@ struct StopSignals: Sendable {
     func release() {
         var byte: UInt8 = 0
         _ = write(writeEnd, &byte, 1)
+    }
+}
+
+/// The terminal settings to restore after the guest had the console.
+struct TerminalMode {
+    let saved: termios
+
+    static func enterCharacterMode() -> TerminalMode? {
+        var settings = termios()
+        guard tcgetattr(STDIN_FILENO, &settings) == 0 else { return nil }
+        let saved = settings
+        settings.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        settings.c_iflag &= ~tcflag_t(ICRNL)
+        withUnsafeMutableBytes(of: &settings.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+        return TerminalMode(saved: saved)
+    }
+
+    func restore() {
+        var settings = saved
+        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
     }
 }
 

@@ -36,7 +36,7 @@ public final class MicroVM: @unchecked Sendable {
     public let virtioTransports: [VirtioMMIOTransport]
     let eventLoop: DeviceEventLoop
     let interruptLines: [KVMInterruptLine]
-    let notifyFDs: [(fd: Int32, address: UInt64, queue: UInt32)]
+    let notifyRegistrations: [IoeventfdRegistration]
     let backends: [any VirtioBackendOwner]
     /// Messages about devices a guest broke (DEVICE_NEEDS_RESET), for the user and tests.
     public let deviceFaults = DeviceFaultLog()
@@ -99,7 +99,7 @@ public final class MicroVM: @unchecked Sendable {
         var lines = [serialLine]
         var transports: [VirtioMMIOTransport] = []
         var mmioRanges: [AddressBus.Range] = []
-        var notifyFDs: [(fd: Int32, address: UInt64, queue: UInt32)] = []
+        var notifyRegistrations: [IoeventfdRegistration] = []
         let faults = deviceFaults
         for (index, device) in virtioDevices.enumerated() {
             let base = GuestLayout.virtioMMIOBase + UInt64(index) * GuestLayout.virtioMMIOSize
@@ -112,15 +112,11 @@ public final class MicroVM: @unchecked Sendable {
             mmioRanges.append(AddressBus.Range(base: base, length: GuestLayout.virtioMMIOSize, device: transport))
             if vm.hasIoeventfd {
                 for queue in device.queueMaximumSizes.indices {
-                    let fd = skiff_eventfd(0)
-                    guard fd >= 0 else { continue }
                     let address = base + VirtioMMIOTransport.Register.queueNotify
-                    if (try? vm.registerIoeventfd(fd, address: address, value: UInt32(queue))) != nil {
-                        notifyFDs.append((fd, address, UInt32(queue)))
-                        try eventLoop.watch(fd, isEventFD: true) { transport.notify(queue: queue) }
-                    } else {
-                        close(fd)
-                    }
+                    // Without an ioeventfd the notify write still arrives as an MMIO exit.
+                    guard let registration = IoeventfdRegistration(vm: vm, address: address, value: UInt32(queue)) else { continue }
+                    notifyRegistrations.append(registration)
+                    try eventLoop.watch(registration.fd, isEventFD: true) { transport.notify(queue: queue) }
                 }
             }
             for fd in device.backendDescriptors() {
@@ -129,7 +125,7 @@ public final class MicroVM: @unchecked Sendable {
         }
         interruptLines = lines
         virtioTransports = transports
-        self.notifyFDs = notifyFDs
+        self.notifyRegistrations = notifyRegistrations
         bus = DeviceBus(
             pio: try AddressBus(ranges: [
                 AddressBus.Range(base: Serial16550.basePort, length: 8, device: serial),
@@ -139,10 +135,6 @@ public final class MicroVM: @unchecked Sendable {
     }
 
     deinit {
-        for entry in notifyFDs {
-            vm.unregisterIoeventfd(entry.fd, address: entry.address, value: entry.queue)
-            close(entry.fd)
-        }
         for backend in backends { backend.closeBackend() }
     }
 
@@ -244,4 +236,31 @@ public final class DeviceFaultLog: Sendable {
     public init() {}
     public func record(_ message: String) { entries.withLock { $0.append(message) } }
     public var messages: [String] { entries.withLock { $0 } }
+}
+
+/// An eventfd KVM signals on a guest's queue-notify write; unregistered and closed with the object,
+/// so a machine that fails half-way through construction leaves nothing behind.
+final class IoeventfdRegistration: @unchecked Sendable {
+    let vm: VirtualMachine
+    let fd: Int32
+    let address: UInt64
+    let value: UInt32
+
+    init?(vm: VirtualMachine, address: UInt64, value: UInt32) {
+        let fd = skiff_eventfd(0)
+        guard fd >= 0 else { return nil }
+        guard (try? vm.registerIoeventfd(fd, address: address, value: value)) != nil else {
+            close(fd)
+            return nil
+        }
+        self.vm = vm
+        self.fd = fd
+        self.address = address
+        self.value = value
+    }
+
+    deinit {
+        vm.unregisterIoeventfd(fd, address: address, value: value)
+        close(fd)
+    }
 }

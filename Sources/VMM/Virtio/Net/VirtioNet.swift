@@ -49,6 +49,8 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
         return [0x06, 0x00, UInt8(truncatingIfNeeded: hash >> 24), UInt8(truncatingIfNeeded: hash >> 16), UInt8(truncatingIfNeeded: hash >> 8), UInt8(truncatingIfNeeded: hash)]
     }
 
+    deinit { closeBackend() }
+
     private var closed = false
     public func closeBackend() {
         if !closed { close(tapFD); closed = true }

@@ -89,6 +89,8 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         return address
     }
 
+    deinit { closeBackend() }
+
     private var closed = false
     public func closeBackend() {
         guard !closed else { return }
