@@ -67,6 +67,28 @@ struct VirtioGuestTests {
         #expect(run.faults.first?.contains("outside guest memory") == true)
     }
 
+    @Test func aLoopingDescriptorChainBreaksTheDeviceUntilTheDriverResetsIt() throws {
+        let scratch = try ScratchDirectory("skiff-loop")
+        var config = try configuration("loop")
+        config.disks = [.init(path: try makeDisk(scratch), readOnly: false)]
+        let run = try boot(config)
+        #expect(run.output.contains("LOOP-NEEDS-RESET"), "output: \(run.output)")
+        #expect(run.output.contains("AFTER-RESET-READ-OK"))
+        #expect(run.status == .guestStopped)
+        #expect(run.faults.first?.contains("loop") == true)
+    }
+
+    @Test func garbageRegisterWritesBreakTheDeviceAndNothingElse() throws {
+        let scratch = try ScratchDirectory("skiff-garbage")
+        var config = try configuration("garbage")
+        config.disks = [.init(path: try makeDisk(scratch), readOnly: false)]
+        let run = try boot(config)
+        #expect(run.output.contains("GARBAGE-NEEDS-RESET"))
+        #expect(run.output.contains("MAGIC-INTACT"))
+        #expect(run.output.contains("GUEST-DONE"))
+        #expect(run.status == .guestStopped)
+    }
+
     @Test func vsockExchangesBytesWithHostProcessesBothWays() throws {
         let scratch = try ScratchDirectory("skiff-vsock")
         let base = scratch.file("v.sock")

@@ -231,6 +231,32 @@ static void test_hostile(void) {
     puts_((rd32(base + STATUS) & 64) ? "HOSTILE-NEEDS-RESET\n" : "HOSTILE-IGNORED\n");
 }
 
+/* A descriptor chain that loops back on itself. */
+static void test_loop(void) {
+    u64 base = device_of_type(2);
+    init_device(base, 1);
+    queues[0].d[0].addr = (u64)sector; queues[0].d[0].len = 16; queues[0].d[0].flags = 1; queues[0].d[0].next = 1;
+    queues[0].d[1].addr = (u64)sector; queues[0].d[1].len = 16; queues[0].d[1].flags = 1; queues[0].d[1].next = 0;
+    queues[0].aring[0] = 0; barrier(); queues[0].aidx = 1; barrier();
+    wr32(base + QNOTIFY, 0);
+    for (int i = 0; i < 1000000 && !(rd32(base + STATUS) & 64); i++) {}
+    puts_((rd32(base + STATUS) & 64) ? "LOOP-NEEDS-RESET\n" : "LOOP-IGNORED\n");
+    /* After a reset the device works again. */
+    init_device(base, 1);
+    puts_(blk_io(base, 0, 0, sector) == 0 ? "AFTER-RESET-READ-OK\n" : "AFTER-RESET-READ-FAILED\n");
+}
+
+/* Garbage written to device registers: a read-only register, an unknown one, a bad queue size. */
+static void test_garbage(void) {
+    u64 base = device_of_type(2);
+    init_device(base, 1);
+    wr32(base + MAGIC, 0xdeadbeef);
+    wr32(base + 0xc8, 0x12345678);
+    wr32(base + QSEL, 0); wr32(base + QNUM, 3);
+    puts_((rd32(base + STATUS) & 64) ? "GARBAGE-NEEDS-RESET\n" : "GARBAGE-IGNORED\n");
+    puts_(rd32(base + MAGIC) == 0x74726976 ? "MAGIC-INTACT\n" : "MAGIC-CHANGED\n");
+}
+
 void guest_main(u8 *boot_params) {
     u64 cmd = *(u32 *)(boot_params + 0x228);
     const char *cmdline = (const char *)cmd;
@@ -241,6 +267,8 @@ void guest_main(u8 *boot_params) {
     if (find(cmdline, "test=net")) test_net();
     if (find(cmdline, "test=vsock")) test_vsock(cmdline);
     if (find(cmdline, "test=hostile")) test_hostile();
+    if (find(cmdline, "test=loop")) test_loop();
+    if (find(cmdline, "test=garbage")) test_garbage();
     if (find(cmdline, "test=spin")) { puts_("SPINNING\n"); for (;;) barrier(); }
     if (find(cmdline, "test=fault")) { static u8 zero_idt[10]; __asm__ volatile("lidt (%0); ud2" : : "r"(zero_idt)); }
     puts_("GUEST-DONE\n");
