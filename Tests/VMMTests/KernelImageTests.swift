@@ -112,6 +112,7 @@ import Testing
         #expect(zeroPage.littleEndian(UInt32.self, at: 0x218) == UInt32(initrdAddress))
         #expect(zeroPage.littleEndian(UInt32.self, at: 0x21C) == 10000)
         #expect(initrdAddress % 4096 == 0)
+        #expect(initrdAddress >= 0x100_0000 + 0x20_0000, "clear of where the kernel decompresses itself")
         #expect(initrdAddress + 10000 <= 64 << 20)
         #expect(try memory.read(at: initrdAddress, count: 2) == [0x5A, 0x5A])
         #expect(try memory.read(at: GuestLayout.commandLineAddress, count: 14) == Array("console=ttyS0".utf8) + [0])

@@ -55,7 +55,10 @@ public struct KernelLoader {
         }
         try write(Array(payload), at: load, in: memory)
         var params = BootParams(setupHeader: bz.setupHeader)
-        let kernelEnd = load + footprint
+        // A relocatable kernel decompresses itself to its preferred address (LOAD_PHYSICAL_ADDR)
+        // when loaded below it; the initrd must stay clear of that area too.
+        let decompressedEnd = max(load, bz.preferredAddress) + UInt64(bz.initSize)
+        let kernelEnd = max(load + footprint, decompressedEnd)
         let initrdPlacement = try placeInitrd(in: memory, above: kernelEnd, limit: UInt64(bz.initrdAddressMaximum) + 1)
         try writeCommon(into: memory, params: &params, commandLineMaximum: Int(bz.commandLineSize), initrd: initrdPlacement)
         return BootPlan(bootProtocol: .bzImage64, entryState: .linux64(entry: bz.entry64, bootParams: GuestLayout.zeroPageAddress),
