@@ -54,6 +54,10 @@ struct VMRun: ParsableCommand {
         waiter.join()
         for fault in machine.deviceFaults.messages { printError("skiff vm: \(fault)") }
         if status != .guestStopped { printError("skiff vm: \(status)") }
+        if status == .stoppedByHost {
+            let where_ = machine.instructionPointers().enumerated().map { "vCPU \($0.offset) at rip 0x\(String($0.element ?? 0, radix: 16))" }
+            printError("skiff vm: \(where_.joined(separator: ", "))")
+        }
         throw ExitCode(status.exitCode)
     }
 

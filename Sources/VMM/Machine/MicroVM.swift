@@ -138,6 +138,10 @@ public final class MicroVM: @unchecked Sendable {
         for backend in backends { backend.closeBackend() }
     }
 
+    /// Where each vCPU's instruction pointer is (after `run` returned), for diagnosing a guest
+    /// that had to be stopped from outside.
+    public func instructionPointers() -> [UInt64?] { vcpus.map { $0.registers()?.rip } }
+
     /// Asks the machine to stop (from a signal handler thread, a test, or the caller).
     public func stop() { control.requestStop(.hostRequest) }
 
@@ -177,10 +181,15 @@ public final class MicroVM: @unchecked Sendable {
 
     private func watchStandardInput() throws(VMMError) {
         let serial = self.serial
+        let loop = self.eventLoop
         try eventLoop.watch(STDIN_FILENO) {
             var buffer = [UInt8](repeating: 0, count: 256)
             let n = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, 256) }
-            if n > 0 { serial.receive(Array(buffer[0..<n])) }
+            if n > 0 {
+                serial.receive(Array(buffer[0..<n]))
+            } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                loop.unwatch(STDIN_FILENO)  // hung up: stop watching rather than spin on it
+            }
         }
     }
 
