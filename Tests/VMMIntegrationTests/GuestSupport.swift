@@ -89,13 +89,19 @@ struct GuestImages {
     }
 
     nonisolated(unsafe) static var cached: GuestImages?
+    nonisolated(unsafe) static var cachedDirectory: String?
     static let lock = NSLock()
+    /// Built once per test process; the directory is removed when the process exits.
     static func shared() throws -> GuestImages {
         lock.lock()
         defer { lock.unlock() }
         if let cached { return cached }
         let built = try build()
         cached = built
+        cachedDirectory = built.directory.path
+        atexit {
+            if let directory = GuestImages.cachedDirectory { try? FileManager.default.removeItem(atPath: directory) }
+        }
         return built
     }
 }

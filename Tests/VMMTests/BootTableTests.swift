@@ -170,3 +170,17 @@ import Testing
         #expect(adjusted.count == host.count)
     }
 }
+
+@Suite struct KVMSegmentTests {
+    @Test func segmentsBecomeTheHiddenStateKVMExpects() {
+        let code = VirtualCPU.kvmSegment(.code64(selector: 0x10))
+        #expect(code.selector == 0x10 && code.type == 0xB && code.present == 1 && code.s == 1)
+        #expect(code.l == 1 && code.db == 0 && code.g == 1 && code.limit == 0xFFFF_FFFF && code.base == 0)
+        let data = VirtualCPU.kvmSegment(.data(selector: 0x18))
+        #expect(data.type == 0x3 && data.db == 1 && data.l == 0)
+        let tss = VirtualCPU.kvmSegment(.tss(selector: 0x20))
+        #expect(tss.s == 0 && tss.type == 0xB)
+        let code32 = VirtualCPU.kvmSegment(.code32(selector: 0x10))
+        #expect(code32.l == 0 && code32.db == 1)
+    }
+}
