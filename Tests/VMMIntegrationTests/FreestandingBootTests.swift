@@ -42,6 +42,15 @@ struct FreestandingBootTests {
         #expect(run.status == .guestStopped)
     }
 
+    @Test func memoryAboveTheMMIOHoleIsMappedAsASecondSlot() throws {
+        let images = try GuestImages.shared()
+        var config = configuration(images.elf64, "probe")
+        config.memoryMiB = 4096 + 512
+        let run = try boot(config)
+        #expect(run.output.contains("GUEST-DONE"))
+        #expect(run.status == .guestStopped)
+    }
+
     @Test func aTripleFaultIsReportedWithItsExitCode() throws {
         let images = try GuestImages.shared()
         let run = try boot(configuration(images.elf64, "fault"))
