@@ -46,6 +46,6 @@ let package = Package(
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM"]),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
-        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport"], exclude: ["Guest"]),
+        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"]),
     ]
 )
