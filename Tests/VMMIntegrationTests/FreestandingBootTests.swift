@@ -51,6 +51,16 @@ struct FreestandingBootTests {
         #expect(run.status == .guestStopped)
     }
 
+    @Test func serialInputReachesTheGuest() throws {
+        let images = try GuestImages.shared()
+        let run = try boot(configuration(images.elf64, "echo")) { machine, sink in
+            #expect(waitFor("ECHO-READY", in: sink))
+            machine.serial.receive(Array("typed by the host\r".utf8))
+        }
+        #expect(run.output.contains("ECHO:typed by the host"))
+        #expect(run.status == .guestStopped)
+    }
+
     @Test func aTripleFaultIsReportedWithItsExitCode() throws {
         let images = try GuestImages.shared()
         let run = try boot(configuration(images.elf64, "fault"))

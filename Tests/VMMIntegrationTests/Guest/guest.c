@@ -231,6 +231,20 @@ static void test_hostile(void) {
     puts_((rd32(base + STATUS) & 64) ? "HOSTILE-NEEDS-RESET\n" : "HOSTILE-IGNORED\n");
 }
 
+/* Reads a line from the serial port (polling LSR data-ready) and echoes it back. */
+static void test_echo(void) {
+    char line[64]; int n = 0;
+    puts_("ECHO-READY\n");
+    for (;;) {
+        while (!(inb(0x3fd) & 1)) {}
+        char c = (char)inb(0x3f8);
+        if (c == '\r' || c == '\n' || n == 63) break;
+        line[n++] = c;
+    }
+    line[n] = 0;
+    puts_("ECHO:"); puts_(line); puts_("\n");
+}
+
 /* A descriptor chain that loops back on itself. */
 static void test_loop(void) {
     u64 base = device_of_type(2);
@@ -268,6 +282,7 @@ void guest_main(u8 *boot_params) {
     if (find(cmdline, "test=vsock")) test_vsock(cmdline);
     if (find(cmdline, "test=hostile")) test_hostile();
     if (find(cmdline, "test=loop")) test_loop();
+    if (find(cmdline, "test=echo")) test_echo();
     if (find(cmdline, "test=garbage")) test_garbage();
     if (find(cmdline, "test=spin")) { puts_("SPINNING\n"); for (;;) barrier(); }
     if (find(cmdline, "test=fault")) { static u8 zero_idt[10]; __asm__ volatile("lidt (%0); ud2" : : "r"(zero_idt)); }
