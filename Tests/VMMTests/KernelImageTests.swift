@@ -152,13 +152,29 @@ import Testing
     }
 
     @Test func tooLongACommandLineOrTooBigAnInitrdIsRefused() throws {
-        let memory = try GuestMemory(size: 16 << 20)
+        let memory = try GuestMemory(size: 32 << 20)
         let image = KernelImageFixtures.bzImage(payload: [0], commandLineSize: 10)
         #expect(throws: VMMError.commandLineTooLong(length: 11, maximum: 10)) {
             _ = try KernelLoader(kernel: image, initrd: nil, commandLine: "01234567890", cpus: 1).load(into: memory)
         }
-        let big = [UInt8](repeating: 0, count: 15 << 20)
+        let big = [UInt8](repeating: 0, count: 15 << 20)  // does not fit above the decompressed kernel (18 MiB)
         #expect(throws: VMMError.self) { _ = try KernelLoader(kernel: image, initrd: big, commandLine: "", cpus: 1).load(into: memory) }
+    }
+
+    @Test func aHostilePreferredAddressCannotOverflowThePlacement() throws {
+        var image = KernelImageFixtures.bzImage(payload: [0], initSize: 0xFFFF_FFFF)
+        KernelImageFixtures.put(UInt64.max - 0x1000, 0x258, into: &image)
+        let memory = try GuestMemory(size: 16 << 20)
+        #expect(throws: VMMError.self) { _ = try KernelLoader(kernel: image, initrd: nil, commandLine: "", cpus: 1).load(into: memory) }
+        var huge = KernelImageFixtures.bzImage(payload: [0], relocatable: false)
+        KernelImageFixtures.put(UInt64.max - 0x10, 0x258, into: &huge)
+        #expect(throws: VMMError.self) { _ = try KernelLoader(kernel: huge, initrd: nil, commandLine: "", cpus: 1).load(into: memory) }
+    }
+
+    @Test func aKernelWhoseDecompressedImageDoesNotFitIsRefused() throws {
+        let memory = try GuestMemory(size: 16 << 20)
+        let image = KernelImageFixtures.bzImage(payload: [0])
+        #expect(throws: VMMError.self) { _ = try KernelLoader(kernel: image, initrd: nil, commandLine: "", cpus: 1).load(into: memory) }
     }
 
     @Test func garbageIsNeitherFormat() throws {

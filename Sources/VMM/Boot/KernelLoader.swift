@@ -57,7 +57,10 @@ public struct KernelLoader {
         var params = BootParams(setupHeader: bz.setupHeader)
         // A relocatable kernel decompresses itself to its preferred address (LOAD_PHYSICAL_ADDR)
         // when loaded below it; the initrd must stay clear of that area too.
-        let decompressedEnd = max(load, bz.preferredAddress) + UInt64(bz.initSize)
+        let (decompressedEnd, overflow) = max(load, bz.preferredAddress).addingReportingOverflow(UInt64(bz.initSize))
+        guard !overflow, decompressedEnd <= memory.lowMemoryEnd else {
+            throw .kernelDoesNotFit("it decompresses to 0x\(String(bz.preferredAddress, radix: 16)) with \(bz.initSize >> 10) KiB")
+        }
         let kernelEnd = max(load + footprint, decompressedEnd)
         let initrdPlacement = try placeInitrd(in: memory, above: kernelEnd, limit: UInt64(bz.initrdAddressMaximum) + 1)
         try writeCommon(into: memory, params: &params, commandLineMaximum: Int(bz.commandLineSize), initrd: initrdPlacement)

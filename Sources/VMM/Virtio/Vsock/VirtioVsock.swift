@@ -259,7 +259,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             flushOutbox(connection)
         case .readWrite:
             guard let connection, connection.established else { backlog.append(resetReply(to: packet)); return }
-            let length = Int(min(packet.length, UInt32(source.totalLength)))
+            let length = Int(min(UInt64(packet.length), source.totalLength))
             guard connection.outbox.count + length <= Int(Self.bufferAllocation) + 64 else { closeConnection(connection, notifyGuest: true); return }
             let payload: [UInt8]
             do { payload = try source.take(length, memory: memory) ?? [] } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
