@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "LinuxSupport", dependencies: ["CShim"]),
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
         .target(name: "ContainerRuntime", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CSeccomp"]),
+        // The micro-VM monitor: KVM, guest memory, boot protocols, legacy and virtio devices.
+        .target(name: "VMM", dependencies: ["CShim", "LinuxSupport"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -38,6 +40,8 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
+                "VMM",
+                "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,5 +49,8 @@ let package = Package(
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM"]),
+        // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
+        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"]),
     ]
 )

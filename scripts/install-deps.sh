@@ -7,6 +7,8 @@ packages=(
   runc crun podman containerd  # peers to compare with, and clients that drive skiff-runtime
   skopeo umoci docker-registry # registries and image tooling for tests
   containernetworking-plugins iproute2 e2fsprogs
+  qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
+  strace                    # diagnosing the monitor's KVM calls
 )
 missing=()
 for p in "${packages[@]}"; do

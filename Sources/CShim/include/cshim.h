@@ -87,5 +87,6 @@ int skiff_open(const char *path, int flags, unsigned int mode);
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 
 #include "bpf_shim.h"
+#include "kvm_shim.h"
 
 #endif
