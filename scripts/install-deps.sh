@@ -9,6 +9,7 @@ packages=(
   containernetworking-plugins iproute2 e2fsprogs
   qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
   strace                    # diagnosing the monitor's KVM calls
+  gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
 )
 missing=()
 for p in "${packages[@]}"; do
