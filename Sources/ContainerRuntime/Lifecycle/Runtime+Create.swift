@@ -16,20 +16,19 @@ extension Runtime {
         let layout = try CgroupLayout.detect()
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
-        // The record is written before anything else exists, and again as soon as the init pid is
-        // known, so a `create` killed at any moment leaves enough for `delete --force` to clean up.
+        // The record is written as soon as the init pid is known (before the cgroup exists), so a
+        // `create` killed at any moment leaves enough for `delete --force` to clean up; before that
+        // there is only the directory, which `delete --force` removes too.
         var record = ContainerRecord(
             id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Timestamp.now(),
-            cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false,
-            ready: false)
+            cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false)
 
         var pid: Int32 = 0
         var cgroupCreated = false
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
         do {
-            try store.save(record)
-            let fifo = store.fifoPath(for: id)
+            let fifo = store.creatingFifoPath(for: id)
             try sysCall("mkfifo \(fifo)") { mkfifo(fifo, 0o600) }
             // O_RDWR opens a fifo without waiting for a writer; init blocks reading it until `start`.
             let fifoFD = try sysCall("open \(fifo)") { open(fifo, O_RDWR | O_CLOEXEC) }
@@ -94,8 +93,7 @@ extension Runtime {
             }
             try waitForInit(spawned.channel, id: id, pid: pid, bundle: loaded.bundle, spec: spec)
 
-            record.ready = true
-            try store.save(record)
+            try sysCall("rename \(fifo)") { rename(fifo, store.fifoPath(for: id)) }
             if let pidFile = options.pidFile {
                 try FileIO.writeAtomically(BundleLoader.absolute(pidFile), Array("\(pid)".utf8))
             }

@@ -109,6 +109,10 @@ public struct Runtime: Sendable {
             RuntimeWarnings.emit(message)
             store.remove(id: id)
             return
+        } catch RuntimeError.containerNotFound where force && FileIO.isDirectory(store.directory(for: id)) {
+            // A create killed before it wrote any state: only the directory exists.
+            store.remove(id: id)
+            return
         }
         let status = record.status(store: store)
         if status == .running || status == .paused {

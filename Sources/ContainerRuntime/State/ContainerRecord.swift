@@ -14,8 +14,6 @@ public struct ContainerRecord: Codable, Sendable {
     public var spec: Spec
     /// Whether the container got its own pid namespace (then killing init kills everything).
     public var ownPidNamespace: Bool
-    /// False until init reported ready: until then the container is `creating`.
-    public var ready: Bool
 
     public var annotations: [String: String]? { spec.annotations }
 }

@@ -10,8 +10,8 @@ extension ContainerRecord {
         guard pid > 0, let stat = ProcStat.read(pid: pid), stat.startTime == startTime, stat.state != "Z" else {
             return .stopped
         }
-        if !ready { return .creating }
         if FileIO.exists(store.fifoPath(for: id)) { return .created }
+        if FileIO.exists(store.creatingFifoPath(for: id)) { return .creating }
         if cgroup?.isFrozen == true { return .paused }
         return .running
     }

@@ -15,6 +15,8 @@ public struct StateStore: Sendable {
 
     public func directory(for id: String) -> String { root + "/" + id }
     public func fifoPath(for id: String) -> String { directory(for: id) + "/exec.fifo" }
+    /// The fifo's name until init is ready; renamed to `fifoPath` then (cheaper than rewriting state).
+    func creatingFifoPath(for id: String) -> String { directory(for: id) + "/exec.fifo.creating" }
     func statePath(for id: String) -> String { directory(for: id) + "/state.json" }
 
     /// Container ids become directory names: keep them to a safe alphabet.
