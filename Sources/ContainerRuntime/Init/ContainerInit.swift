@@ -63,11 +63,15 @@ public enum ContainerInit {
             if config.newMountNamespace {
                 try rootfs.mountCgroups()
             }
-            try channel.send(.runHooks)
-            switch try channel.receive() {
-            case .hooksDone: break
-            case .hookFailed(let message): throw RuntimeError.initFailed(message)
-            default: throw RuntimeError.initFailed("init: unexpected message while waiting for hooks")
+            // prestart and createRuntime hooks run in the runtime's namespaces: ask it, if there are any.
+            let hooks = config.spec.hooks
+            if !(hooks?.prestart ?? []).isEmpty || !(hooks?.createRuntime ?? []).isEmpty {
+                try channel.send(.runHooks)
+                switch try channel.receive() {
+                case .hooksDone: break
+                case .hookFailed(let message): throw RuntimeError.initFailed(message)
+                default: throw RuntimeError.initFailed("init: unexpected message while waiting for hooks")
+                }
             }
             try HookRunner.run(config.spec.hooks?.createContainer, kind: "createContainer",
                                state: State(id: config.id, status: .created, pid: getpid(), bundle: config.bundle,
