@@ -22,6 +22,14 @@ let package = Package(
         .target(name: "LinuxSupport", dependencies: ["CShim"]),
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
         .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim"]),
+        // libarchive (system library): tar reading and gzip/zstd decompression of layers.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive"),
+        // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
+        // The image store: content-addressed blobs, the name index, layer snapshots, rootfs assembly.
+        .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"]),
+        // The OCI distribution client: auth, pull and push against registries.
+        .target(name: "Registry", dependencies: ["OCISpec", "ImageStore"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -34,11 +42,15 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
+                "ImageStore", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
+        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
     ]
 )
