@@ -48,7 +48,7 @@ let package = Package(
         ),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
         .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),

@@ -54,7 +54,7 @@ final class ConfinedDirectory {
         case .failure(let error) where error.errno == ENOENT:
             fd = try createComponents(relative)
         case .failure(let error):
-            throw Self.classify(error)
+            throw classify(error, relative)
         }
         dropCache()
         cachedParent = (relative, fd)
@@ -80,7 +80,7 @@ final class ConfinedDirectory {
                 current = next
                 ownsCurrent = true
             case .failure(let error):
-                throw Self.classify(error)
+                throw classify(error, relative)
             }
         }
         ownsCurrent = false
@@ -98,13 +98,29 @@ final class ConfinedDirectory {
         }
     }
 
-    private static func classify(_ error: SystemError) -> ResolveError {
+    /// ELOOP and EXDEV mean a symlink or mount was crossed; ENOTDIR may mean a symlink too
+    /// (O_DIRECTORY on one), so look at the components to tell which.
+    func classify(_ error: SystemError, _ relative: String) -> ResolveError {
         switch error.errno {
-        case ELOOP: return .throughSymlink
-        case ENOTDIR: return .notDirectory
-        case EXDEV: return .throughSymlink
-        default: return .system(error)
+        case ELOOP, EXDEV:
+            return .throughSymlink
+        case ENOTDIR:
+            return containsSymlink(relative) ? .throughSymlink : .notDirectory
+        default:
+            return .system(error)
         }
+    }
+
+    /// Whether some prefix of `relative` is a symlink (checked shortest first, so none is followed).
+    func containsSymlink(_ relative: String) -> Bool {
+        var prefix = ""
+        for component in relative.split(separator: "/") {
+            prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
+            guard let type = Self.fileType(rootFD, prefix) else { return false }
+            if type == S_IFLNK { return true }
+            if type != S_IFDIR { return false }
+        }
+        return false
     }
 
     /// The kind of whatever is at `name` in `dirfd`, without following symlinks.

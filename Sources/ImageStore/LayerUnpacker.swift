@@ -187,10 +187,13 @@ public struct LayerUnpacker {
         let fd = skiff_openat2(tree.rootFD, parent, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), 0,
                                ConfinedDirectory.resolveBeneath | ConfinedDirectory.resolveNoSymlinks | ConfinedDirectory.resolveNoMagiclinks)
         if fd >= 0 { return fd }
-        switch errno {
-        case ELOOP, EXDEV: throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "links through a symlink")
+        let code = errno
+        if code == ELOOP || code == EXDEV || (code == ENOTDIR && tree.containsSymlink(parent)) {
+            throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "links through a symlink")
+        }
+        switch code {
         case ENOENT: throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to a file that is not in this layer")
-        default: throw StoreError.badLayer(layer: layer, detail: SystemError("open \(parent)").description)
+        default: throw StoreError.badLayer(layer: layer, detail: SystemError("open \(parent)", errno: code).description)
         }
     }
 
