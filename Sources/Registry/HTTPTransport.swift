@@ -1,0 +1,149 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One HTTP exchange's outcome: the status, headers and (for small bodies) the body.
+public struct HTTPResult: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: Data
+    public var url: URL?
+
+    /// A header by case-insensitive name.
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.key.lowercased() == lower }?.value
+    }
+}
+
+/// Streams HTTP bodies over FoundationNetworking's URLSession, so blobs go straight to disk
+/// (and through the hasher) as they arrive instead of being buffered whole.
+///
+/// It exists to give the registry client one primitive, `send`, with a per-request body sink,
+/// an idle timeout, a cap on buffered bodies, and redirects that drop credentials when they
+/// leave the registry's host (blob storage must not see the registry token).
+final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private var session: URLSession!
+    private let lock = NSLock()
+    private var exchanges: [Int: Exchange] = [:]
+    let timeout: Double
+
+    /// Per-request state, touched only on the session's serial delegate queue (and at creation).
+    final class Exchange: @unchecked Sendable {
+        let sink: ((Data) throws -> Void)?
+        let bufferLimit: Int
+        var response: HTTPURLResponse?
+        var buffer = Data()
+        var failure: Error?
+        var continuation: CheckedContinuation<HTTPResult, Error>?
+
+        init(sink: ((Data) throws -> Void)?, bufferLimit: Int) {
+            self.sink = sink
+            self.bufferLimit = bufferLimit
+        }
+    }
+
+    /// Thrown when a buffered body grows beyond its limit.
+    struct BodyTooLarge: Error { let limit: Int }
+
+    init(timeout: Double) {
+        self.timeout = timeout
+        super.init()
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = 24 * 3600
+        configuration.httpMaximumConnectionsPerHost = 8
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = 1
+        session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
+    }
+
+    func invalidate() { session.invalidateAndCancel() }
+
+    /// Sends `request`. A 2xx body goes to `sink` when given; otherwise, and for every non-2xx
+    /// answer, up to `bufferLimit` bytes are kept in the result.
+    func send(_ request: URLRequest, uploadFile: URL? = nil, sink: ((Data) throws -> Void)? = nil, bufferLimit: Int = 1 << 20) async throws -> HTTPResult {
+        let exchange = Exchange(sink: sink, bufferLimit: bufferLimit)
+        let task: URLSessionTask
+        if let uploadFile {
+            task = session.uploadTask(with: request, fromFile: uploadFile)
+        } else {
+            task = session.dataTask(with: request)
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                exchange.continuation = continuation
+                lock.lock()
+                exchanges[task.taskIdentifier] = exchange
+                lock.unlock()
+                task.resume()
+            }
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    private func exchange(for task: URLSessionTask) -> Exchange? {
+        lock.lock()
+        defer { lock.unlock() }
+        return exchanges[task.taskIdentifier]
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        exchange(for: dataTask)?.response = response as? HTTPURLResponse
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard let exchange = exchange(for: dataTask), exchange.failure == nil else { return }
+        let status = exchange.response?.statusCode ?? 0
+        do {
+            if (200..<300).contains(status), let sink = exchange.sink {
+                try sink(data)
+            } else {
+                guard exchange.buffer.count + data.count <= exchange.bufferLimit else {
+                    throw BodyTooLarge(limit: exchange.bufferLimit)
+                }
+                exchange.buffer.append(data)
+            }
+        } catch {
+            exchange.failure = error
+            dataTask.cancel()
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        lock.lock()
+        let exchange = exchanges.removeValue(forKey: task.taskIdentifier)
+        lock.unlock()
+        guard let exchange, let continuation = exchange.continuation else { return }
+        exchange.continuation = nil
+        if let failure = exchange.failure {
+            continuation.resume(throwing: failure)
+        } else if let error {
+            continuation.resume(throwing: error)
+        } else if let response = exchange.response {
+            var headers: [String: String] = [:]
+            for (key, value) in response.allHeaderFields {
+                if let key = key as? String, let value = value as? String { headers[key] = value }
+            }
+            continuation.resume(returning: HTTPResult(status: response.statusCode, headers: headers, body: exchange.buffer, url: response.url))
+        } else {
+            continuation.resume(throwing: URLError(.badServerResponse))
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        var redirected = request
+        if request.url?.host != task.originalRequest?.url?.host || request.url?.port != task.originalRequest?.url?.port {
+            redirected.setValue(nil, forHTTPHeaderField: "Authorization")
+        }
+        completionHandler(redirected)
+    }
+}
