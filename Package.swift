@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
-        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec"]),
+        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec", "CShim"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
     ]
 )

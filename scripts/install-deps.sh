@@ -6,6 +6,7 @@ packages=(
   libseccomp-dev libarchive-dev libzstd-dev
   runc crun podman containerd  # peers to compare with, and clients that drive skiff-runtime
   skopeo umoci docker-registry # registries and image tooling for tests
+  apache2-utils attr libssl-dev openssl python3 # htpasswd, setfattr and a token server for image tests; libcrypto for SHA-256
   containernetworking-plugins iproute2 e2fsprogs
 )
 missing=()

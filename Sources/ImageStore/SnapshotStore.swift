@@ -51,7 +51,7 @@ public struct SnapshotStore: Sendable {
     }
 
     /// The diffIDs of every complete snapshot.
-    func all() -> [Digest] {
+    public func all() -> [Digest] {
         ((try? FileIO.listDirectory(directory)) ?? []).compactMap { try? Digest(sha256Hex: $0) }
     }
 
