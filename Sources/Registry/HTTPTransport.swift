@@ -34,6 +34,7 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
         let sink: ((Data) throws -> Void)?
         let bufferLimit: Int
         var response: HTTPURLResponse?
+        var challengeResponse: HTTPURLResponse?
         var buffer = Data()
         var failure: Error?
         var continuation: CheckedContinuation<HTTPResult, Error>?
@@ -125,17 +126,35 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
         exchange.continuation = nil
         if let failure = exchange.failure {
             continuation.resume(throwing: failure)
+        } else if let response = exchange.challengeResponse {
+            continuation.resume(returning: Self.result(response, body: exchange.buffer))
         } else if let error {
             continuation.resume(throwing: error)
         } else if let response = exchange.response {
-            var headers: [String: String] = [:]
-            for (key, value) in response.allHeaderFields {
-                if let key = key as? String, let value = value as? String { headers[key] = value }
-            }
-            continuation.resume(returning: HTTPResult(status: response.statusCode, headers: headers, body: exchange.buffer, url: response.url))
+            continuation.resume(returning: Self.result(response, body: exchange.buffer))
         } else {
             continuation.resume(throwing: URLError(.badServerResponse))
         }
+    }
+
+    static func result(_ response: HTTPURLResponse, body: Data) -> HTTPResult {
+        var headers: [String: String] = [:]
+        for (key, value) in response.allHeaderFields {
+            if let key = key as? String, let value = value as? String { headers[key] = value }
+        }
+        return HTTPResult(status: response.statusCode, headers: headers, body: body, url: response.url)
+    }
+
+    /// Registry auth is answered by `RegistryClient` from the 401 response itself, never by the
+    /// URL loading system. FoundationNetworking on Linux stops a task at a 401 challenge (and
+    /// waits forever when it has no credentials, swift-corelibs-foundation#5456), so keep the
+    /// 401 response, cancel the challenge, and report the 401 as the answer.
+    func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
+        if let exchange = exchange(for: task), let response = challenge.failureResponse as? HTTPURLResponse {
+            exchange.challengeResponse = response
+        }
+        completionHandler(.cancelAuthenticationChallenge, nil)
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,

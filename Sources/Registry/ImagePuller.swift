@@ -31,7 +31,9 @@ public struct ImagePuller: Sendable {
             var manifestFetched = top
             var indexFetched: FetchedManifest?
             let probe = try decodeJSON(ManifestProbe.self, top.bytes, what: "manifest of \(name)")
-            switch try probe.kind(fallbackType: top.mediaType) {
+            let kind: ManifestKind
+            do { kind = try probe.kind(fallbackType: top.mediaType) } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
+            switch kind {
             case .index:
                 indexFetched = top
                 let index = try decodeJSON(Index.self, top.bytes, what: "index of \(name)")

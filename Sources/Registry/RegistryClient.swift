@@ -263,3 +263,8 @@ public final class RegistryClient: @unchecked Sendable {
     static func pullScope(_ repository: String) -> String { "repository:\(repository):pull" }
     static func pushScope(_ repository: String) -> String { "repository:\(repository):pull,push" }
 }
+
+extension RegistryClient {
+    /// `https` or `http`: what this client will speak to the registry.
+    public var baseURLScheme: String { baseURL.scheme ?? "https" }
+}
