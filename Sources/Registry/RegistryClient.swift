@@ -204,12 +204,10 @@ public final class RegistryClient: @unchecked Sendable {
         let credentials = try credentials()
         switch challenge.scheme {
         case "basic":
+            // Each request retries at most once (see `send`), so wrong credentials end in a 401.
             guard credentials != nil else { return false }
-            return lock.withLock {
-                let already = useBasic
-                useBasic = true
-                return !already
-            }
+            lock.withLock { useBasic = true }
+            return true
         case "bearer":
             let token = try await fetchToken(challenge: challenge, scopes: purpose.scopes, credentials: credentials, purpose: purpose)
             lock.withLock { tokens[purpose.scopes.joined(separator: " ")] = token }
