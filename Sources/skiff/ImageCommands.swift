@@ -4,7 +4,7 @@ extension Skiff {
     /// Image commands (pull, push, images, ...), each in its own file.
     static var imageCommands: [any ParsableCommand.Type] {
         [PullCommand.self, PushCommand.self, ImagesCommand.self, ImageCommand.self, TagCommand.self, RmiCommand.self,
-         LoginCommand.self, LogoutCommand.self]
+         LoadCommand.self, SaveCommand.self, LoginCommand.self, LogoutCommand.self]
     }
 }
 
@@ -14,6 +14,6 @@ struct ImageCommand: AsyncParsableCommand {
         commandName: "image",
         abstract: "Manage images.",
         subcommands: [ImageInspectCommand.self, ImagePruneCommand.self, ImagesCommand.self, PullCommand.self, PushCommand.self,
-                      TagCommand.self, RmiCommand.self]
+                      TagCommand.self, RmiCommand.self, LoadCommand.self, SaveCommand.self]
     )
 }
