@@ -63,7 +63,9 @@ public final class RegistryClient: @unchecked Sendable {
         } else if let colon = host.lastIndex(of: ":") {
             host = String(host[..<colon])
         }
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     func credentials() throws -> Credentials? {
