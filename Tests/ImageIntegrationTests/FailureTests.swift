@@ -42,6 +42,40 @@ struct FailureTests {
         }
     }
 
+    @Test func pullKilledHalfWayLeavesARepairableStore() throws {
+        let scratch = try Scratch()
+        let port = try freePort()
+        let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "slow", scratch: scratch, port: port, arguments: [])
+        defer { server.stop() }
+        let root = scratch.path + "/store"
+        let pull = Foundation.Process()
+        pull.executableURL = URL(fileURLWithPath: skiffBinary)
+        pull.arguments = ["pull", "-q", "--root", root, "--timeout", "60", "127.0.0.1:\(port)/slow/app:1"]
+        try pull.run()
+        // Wait until half the layer sits in the ingest directory, then kill the pull outright.
+        var partial = false
+        for _ in 0..<100 where !partial {
+            usleep(50_000)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/ingest")) ?? []
+            partial = names.contains { name in
+                var st = stat()
+                return stat(root + "/ingest/" + name, &st) == 0 && st.st_size > 1 << 20
+            }
+        }
+        kill(pull.processIdentifier, SIGKILL)
+        pull.waitUntilExit()
+        #expect(partial, "the pull must have been killed mid-download")
+        let store = try ImageStore(root: root)
+        #expect(try store.records().isEmpty, "a killed pull names nothing")
+        // The next command repairs the store: the partial download is gone.
+        try run([skiffBinary, "images", "--root", root])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/ingest").isEmpty)
+        let blobs = store.content.allDigests()
+        #expect(blobs.count <= 1, "at most the verified config blob: \(blobs)")
+        _ = try store.prune(all: false)
+        #expect(store.content.allDigests().isEmpty)
+    }
+
     @Test func connectionRefusedAndPlainHTTPPolicy() throws {
         let scratch = try Scratch()
         let port = try freePort()

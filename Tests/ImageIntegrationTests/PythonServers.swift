@@ -65,6 +65,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 port = int(sys.argv[1])
 zero = "sha256:" + "0" * 64
 
+# A real image whose layer blob the "slow" repository sends only half of before stalling.
+import gzip, hashlib, io, os, tarfile
+plain = io.BytesIO()
+with tarfile.open(fileobj=plain, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    data = os.urandom(4 << 20)
+    info = tarfile.TarInfo("big.bin")
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+plain_bytes = plain.getvalue()
+layer = gzip.compress(plain_bytes, compresslevel=1)
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(plain_bytes).hexdigest()]}}).encode()
+slow_manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + hashlib.sha256(config).hexdigest(), "size": len(config)},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + hashlib.sha256(layer).hexdigest(), "size": len(layer)}]}).encode()
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *args):
@@ -84,6 +100,19 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path
         if path == "/v2/":
             return self.reply(200, {})
+        if path.startswith("/v2/slow/") and "/manifests/" in path:
+            return self.reply(200, slow_manifest, "application/vnd.oci.image.manifest.v1+json")
+        if path.startswith("/v2/slow/") and path.endswith(hashlib.sha256(config).hexdigest()):
+            return self.reply(200, config, "application/octet-stream")
+        if path.startswith("/v2/slow/") and "/blobs/" in path:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(layer)))
+            self.end_headers()
+            self.wfile.write(layer[: len(layer) // 2])
+            self.wfile.flush()
+            time.sleep(60)
+            return
         if path.startswith("/v2/e500/"):
             return self.reply(500, {"errors": [{"code": "UNKNOWN", "message": "storage backend exploded"}]})
         if path.startswith("/v2/hang/"):
