@@ -131,7 +131,7 @@ public struct LayerUnpacker {
             if linkat(targetParent, target.name, linkParent, path.name, 0) != 0 {
                 let code = errno
                 if code == ENOENT {
-                    throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to '\(targetRaw)', which is not in this layer")
+                    throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink to '\(targetRaw)', which is not in this layer (links across layers are not supported)")
                 }
                 throw StoreError.badLayer(layer: layer, detail: SystemError("hardlink \(path.full) to \(target.full)", errno: code).description)
             }
@@ -192,7 +192,7 @@ public struct LayerUnpacker {
             throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "links through a symlink")
         }
         switch code {
-        case ENOENT: throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to a file that is not in this layer")
+        case ENOENT: throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink into '\(parent)', which is not in this layer (links across layers are not supported)")
         default: throw StoreError.badLayer(layer: layer, detail: SystemError("open \(parent)", errno: code).description)
         }
     }

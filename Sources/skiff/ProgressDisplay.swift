@@ -26,6 +26,7 @@ final class ProgressDisplay: TransferProgress, @unchecked Sendable {
     private let quiet: Bool
 
     func message(_ text: String) {
+        if quiet { return }
         lock.withLock {
             if interactive { clear() }
             print(text)
