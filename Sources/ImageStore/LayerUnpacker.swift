@@ -141,16 +141,23 @@ public struct LayerUnpacker {
         let type = archive_entry_filetype(entry) & Self.typeMask
         switch type {
         case Self.typeDirectory:
-            try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: true, tree: tree)
-            if mkdirat(parentFD, path.name, 0o700) != 0 && errno != EEXIST {
-                throw StoreError.badLayer(layer: layer, detail: SystemError("mkdir \(path.full)").description)
+            // Try first, look only on a clash: in a fresh snapshot almost nothing exists yet.
+            if mkdirat(parentFD, path.name, 0o700) != 0 {
+                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("mkdir \(path.full)").description) }
+                if ConfinedDirectory.fileType(parentFD, path.name) != S_IFDIR {
+                    try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+                    try sysCall("mkdir \(path.full)") { mkdirat(parentFD, path.name, 0o700) }
+                }
             }
             try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
             directoryTimes.append((path.full, Self.mtime(entry)))
         case Self.typeRegular:
-            try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
-            let fd = try sysCall("create \(path.full)") {
-                skiff_openat(parentFD, path.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+            var fd = skiff_openat(parentFD, path.name, flags, 0o600)
+            if fd < 0 {
+                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("create \(path.full)").description) }
+                try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+                fd = try sysCall("create \(path.full)") { skiff_openat(parentFD, path.name, flags, 0o600) }
             }
             defer { close(fd) }
             try writeData(archive: archive, fd: fd, size: archive_entry_size(entry), name: path.full, stream: stream)
@@ -213,11 +220,7 @@ public struct LayerUnpacker {
     private func replaceExisting(parentFD: Int32, name: String, keepDirectory: Bool, tree: ConfinedDirectory) throws {
         guard let existing = ConfinedDirectory.fileType(parentFD, name) else { return }
         if keepDirectory && existing == S_IFDIR { return }
-        if existing == S_IFDIR {
-            tree.dropCache()
-            // The cache was holding parentFD only if it was not the root; reopen is the caller's
-            // next step, so remove through the root-relative fd we still know is valid.
-        }
+        // The cached fd is this entry's parent, never inside what is removed, so it stays valid.
         try ConfinedDirectory.remove(parentFD, name)
     }
 

@@ -118,6 +118,23 @@ struct LayerUnpackerTests {
         #expect(try #require(lstatOf(outside + "/victim")).st_nlink == 1)
     }
 
+    @Test func laterEntriesReplaceEarlierOnes() throws {
+        let tmp = try TemporaryDirectory()
+        let tar = try TarBuilder(path: tmp.path + "/layer")
+        tar.dir("a").file("a/inner", "x").file("a", "now a file")
+            .file("b", "first").file("b", "second")
+            .file("c", "file").dir("c").file("c/child", "in dir")
+            .dir("d", mode: 0o700).file("d/keep", "k").dir("d", mode: 0o755)
+        tar.finish()
+        try FileManager.default.createDirectory(atPath: tmp.path + "/out", withIntermediateDirectories: true)
+        _ = try LayerUnpacker(layer: layerDigest).unpack(blobPath: tmp.path + "/layer", into: tmp.path + "/out")
+        #expect(try String(contentsOfFile: tmp.path + "/out/a", encoding: .utf8) == "now a file")
+        #expect(try String(contentsOfFile: tmp.path + "/out/b", encoding: .utf8) == "second")
+        #expect(try String(contentsOfFile: tmp.path + "/out/c/child", encoding: .utf8) == "in dir")
+        #expect(try String(contentsOfFile: tmp.path + "/out/d/keep", encoding: .utf8) == "k")
+        #expect(try #require(lstatOf(tmp.path + "/out/d")).st_mode & 0o777 == 0o755)
+    }
+
     @Test func rejectsGarbage() throws {
         let tmp = try TemporaryDirectory()
         try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: tmp.path + "/layer"))
