@@ -76,6 +76,19 @@ struct FailureTests {
         #expect(store.content.allDigests().isEmpty)
     }
 
+    @Test func followsRedirectsToBlobStorageWithoutLeakingCredentials() async throws {
+        let scratch = try Scratch()
+        let port = try freePort()
+        let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "redirect", scratch: scratch, port: port, arguments: [])
+        defer { server.stop() }
+        let authFile = scratch.path + "/auth.json"
+        try CredentialStore(skiffFile: authFile, dockerFile: "/nonexistent").save(Credentials(username: "u", password: "p"), for: "127.0.0.1:\(port)")
+        let store = try ImageStore(root: scratch.path + "/store")
+        let image = try await ImagePuller(store: store, options: options(authFile: authFile)).pull(try ImageReference(parsing: "127.0.0.1:\(port)/redirect/app:1"))
+        #expect(image.manifest.layers.count == 1)
+        #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
+    }
+
     @Test func connectionRefusedAndPlainHTTPPolicy() throws {
         let scratch = try Scratch()
         let port = try freePort()

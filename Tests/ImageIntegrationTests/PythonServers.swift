@@ -113,6 +113,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(60)
             return
+        if path.startswith("/v2/redirect/"):
+            # Needs basic auth; blobs live on "storage" at 127.0.0.2, which refuses credentials.
+            if self.headers.get("Authorization") is None:
+                return self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "login"}]},
+                                  headers={"WWW-Authenticate": 'Basic realm="test"'})
+            if "/manifests/" in path:
+                return self.reply(200, slow_manifest, "application/vnd.oci.image.manifest.v1+json")
+            if "/blobs/" in path:
+                target = "http://127.0.0.2:%d/storage/%s" % (port, path.rsplit("/", 1)[1])
+                return self.reply(307, b"", "text/plain", headers={"Location": target})
+        if path.startswith("/storage/"):
+            if self.headers.get("Authorization") is not None:
+                return self.reply(400, {"errors": [{"code": "DENIED", "message": "credentials leaked to storage"}]})
+            digest = path.rsplit("/", 1)[1]
+            if digest.endswith(hashlib.sha256(config).hexdigest()):
+                return self.reply(200, config, "application/octet-stream")
+            if digest.endswith(hashlib.sha256(layer).hexdigest()):
+                return self.reply(200, layer, "application/octet-stream")
+            return self.reply(404, {})
         if path.startswith("/v2/e500/"):
             return self.reply(500, {"errors": [{"code": "UNKNOWN", "message": "storage backend exploded"}]})
         if path.startswith("/v2/hang/"):
@@ -133,6 +152,9 @@ class Handler(BaseHTTPRequestHandler):
                               "application/vnd.docker.distribution.manifest.v1+prettyjws")
         return self.reply(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})
 
+import threading
+storage = ThreadingHTTPServer(("127.0.0.2", port), Handler)
+threading.Thread(target=storage.serve_forever, daemon=True).start()
 ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 """#
 
