@@ -23,9 +23,9 @@ let package = Package(
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
         .target(name: "ContainerRuntime", dependencies: ["OCISpec", "LinuxSupport", "CShim"]),
         // libarchive (system library): tar reading and gzip/zstd decompression of layers.
-        .systemLibrary(name: "CArchive", pkgConfig: "libarchive"),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The image store: content-addressed blobs, the name index, layer snapshots, rootfs assembly.
         .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"]),
         // The OCI distribution client: auth, pull and push against registries.

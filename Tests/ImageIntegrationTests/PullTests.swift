@@ -37,6 +37,21 @@ struct PullTests {
         let (image, _) = try await pullAndCompare(scratch: scratch, factory: factory, tag: "bb", name: "busybox:1", registry: registry)
         #expect(image.config.config?.cmd == ["sh"])
         #expect(image.names == ["\(registry.host)/busybox:1"])
+
+        // The CLI sees it, lists it as JSON, inspects it, and removes it with everything it used.
+        let root = scratch.path + "/store"
+        let listed = try run([skiffBinary, "images", "--root", root, "--format", "json"]).stdout
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]]
+        #expect(rows?.first?["Repository"] as? String == "\(registry.host)/busybox")
+        #expect(rows?.first?["Tag"] as? String == "1")
+        #expect(rows?.first?["ID"] as? String == image.id.description)
+        let inspected = try run([skiffBinary, "image", "inspect", "--root", root, String(image.id.encoded.prefix(12))]).stdout
+        #expect(inspected.contains(image.config.rootfs.diffIDs[0].description))
+        try run([skiffBinary, "rmi", "--root", root, "\(registry.host)/busybox:1"])
+        let store = try ImageStore(root: root)
+        #expect(try store.records().isEmpty && store.content.allDigests().isEmpty && store.snapshots.all().isEmpty)
+        let missing = try run([skiffBinary, "rmi", "--root", root, "\(registry.host)/busybox:1"], check: false)
+        #expect(missing.status != 0 && missing.stderr.contains("not found in the local store"))
     }
 
     @Test func pullsMultiLayerImageWithWhiteouts() async throws {
