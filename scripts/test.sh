@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build --build-tests
-swift test --skip-build 2>&1 | tee /tmp/skiff-test.log
+swift test

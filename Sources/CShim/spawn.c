@@ -61,7 +61,8 @@ static void final_child(const struct skiff_spawn_args *a) {
     } else {
         syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
     }
-    execve(a->path, a->argv, a->envp);
+    if (a->exe_fd >= 0) syscall(SYS_execveat, a->exe_fd, "", a->argv, a->envp, AT_EMPTY_PATH);
+    else execve(a->path, a->argv, a->envp);
     report_and_exit(fd, SKIFF_STAGE_EXEC, errno);
 }
 

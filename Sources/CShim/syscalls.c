@@ -195,3 +195,7 @@ int skiff_open(const char *path, int flags, unsigned int mode) { return open(pat
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode) {
     return openat(dirfd, path, flags, mode);
 }
+int skiff_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int skiff_execve(const char *path, char *const *argv, char *const *envp) { return execve(path, argv, envp); }
+int skiff_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
+int skiff_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }

@@ -82,16 +82,15 @@ public enum FileIO {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Creates a directory and its parents; existing directories are fine.
+    /// Creates a directory and its parents; existing directories are fine. Tries the full path
+    /// first, since the parents usually exist.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
-        if isDirectory(path) { return }
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, mode) != 0 && errno != EEXIST {
-                throw SystemError("mkdir \(prefix)")
-            }
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
+            throw SystemError("mkdir \(path)")
         }
+        try makeDirectories(String(path[..<slash]), mode: mode)
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
     }
 
     /// Lists the names in a directory, without "." and "..".

@@ -15,6 +15,7 @@ struct skiff_ns_join {
 /// Everything `skiff_spawn` needs. All memory is owned by the caller.
 struct skiff_spawn_args {
     const char *path;          // program the final child executes (our own binary, re-executed)
+    int exe_fd;                // if >= 0: execute this open file (execveat AT_EMPTY_PATH) instead of path
     char *const *argv;
     char *const *envp;
     int clone_flags;           // CLONE_NEW* flags for namespaces created at clone time
@@ -78,7 +79,14 @@ unsigned int skiff_major(uint64_t dev);
 unsigned int skiff_minor(uint64_t dev);
 
 int skiff_fcntl_int(int fd, int cmd, int arg);
+int skiff_pipe2(int fds[2], int flags);
+int skiff_setresuid(uid_t uid);
+int skiff_setresgid(gid_t gid);
+int skiff_execve(const char *path, char *const *argv, char *const *envp);
 int skiff_open(const char *path, int flags, unsigned int mode);
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
+
+#include "bpf_shim.h"
+#include "kvm_shim.h"
 
 #endif

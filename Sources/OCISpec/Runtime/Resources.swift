@@ -81,6 +81,10 @@ public struct Resources: Codable, Sendable, Equatable {
     public struct BlockIO: Codable, Sendable, Equatable {
         public var weight: UInt16?
         public var leafWeight: UInt16?
+        public init(weight: UInt16? = nil, leafWeight: UInt16? = nil) {
+            self.weight = weight
+            self.leafWeight = leafWeight
+        }
     }
 
     /// A hugetlb limit for one page size.

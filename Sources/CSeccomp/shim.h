@@ -1,0 +1,2 @@
+// libseccomp (Debian's libseccomp-dev), used to compile config.json's seccomp profile to BPF.
+#include <seccomp.h>

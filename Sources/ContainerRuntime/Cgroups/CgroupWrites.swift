@@ -1,0 +1,114 @@
+import OCISpec
+
+/// One file write that applies a resource limit: (controller, file, value).
+public struct CgroupWrite: Equatable, Sendable {
+    public var controller: String
+    public var file: String
+    public var value: String
+    public init(_ controller: String, _ file: String, _ value: String) {
+        self.controller = controller
+        self.file = file
+        self.value = value
+    }
+}
+
+/// Translates `linux.resources` into cgroup file writes. Pure, so every rule is unit-tested.
+public enum CgroupWrites {
+    /// Writes for the v1 controllers, in the order they must happen.
+    public static func v1(_ r: Resources, extraDevices: [Device] = []) -> [CgroupWrite] {
+        var w: [CgroupWrite] = []
+        if let m = r.memory {
+            if let v = m.limit { w.append(.init("memory", "memory.limit_in_bytes", "\(v)")) }
+            if let v = m.reservation { w.append(.init("memory", "memory.soft_limit_in_bytes", "\(v)")) }
+            if let v = m.swap { w.append(.init("memory", "memory.memsw.limit_in_bytes", "\(v)")) }
+            if let v = m.swappiness { w.append(.init("memory", "memory.swappiness", "\(v)")) }
+            if m.disableOOMKiller == true { w.append(.init("memory", "memory.oom_control", "1")) }
+        }
+        if let c = r.cpu {
+            if let v = c.shares, v != 0 { w.append(.init("cpu", "cpu.shares", "\(v)")) }
+            if let v = c.period, v != 0 { w.append(.init("cpu", "cpu.cfs_period_us", "\(v)")) }
+            if let v = c.quota, v != 0 { w.append(.init("cpu", "cpu.cfs_quota_us", "\(v)")) }
+            if let v = c.realtimePeriod, v != 0 { w.append(.init("cpu", "cpu.rt_period_us", "\(v)")) }
+            if let v = c.realtimeRuntime, v != 0 { w.append(.init("cpu", "cpu.rt_runtime_us", "\(v)")) }
+            if let v = c.cpus, !v.isEmpty { w.append(.init("cpuset", "cpuset.cpus", v)) }
+            if let v = c.mems, !v.isEmpty { w.append(.init("cpuset", "cpuset.mems", v)) }
+        }
+        if let p = r.pids {
+            w.append(.init("pids", "pids.max", p.limit > 0 ? "\(p.limit)" : "max"))
+        }
+        if let b = r.blockIO, let weight = b.weight {
+            w.append(.init("blkio", "blkio.weight", "\(weight)"))
+        }
+        for rule in deviceRules(r.devices, extraDevices: extraDevices) {
+            w.append(.init("devices", rule.allow ? "devices.allow" : "devices.deny", rule.v1Line))
+        }
+        return w
+    }
+
+    /// Writes for a cgroup2 directory, in order.
+    public static func v2(_ r: Resources) -> [CgroupWrite] {
+        var w: [CgroupWrite] = []
+        if let m = r.memory {
+            if let v = m.reservation { w.append(.init("memory", "memory.low", limit(v))) }
+            if let v = m.limit { w.append(.init("memory", "memory.max", limit(v))) }
+            if let swap = m.swap {
+                // The spec's swap is memory+swap; cgroup2 limits swap alone.
+                let value: String
+                if swap < 0 { value = "max" } else if let l = m.limit, l > 0 { value = "\(max(swap - l, 0))" } else { value = "\(swap)" }
+                w.append(.init("memory", "memory.swap.max", value))
+            }
+        }
+        if let c = r.cpu {
+            if let shares = c.shares, shares != 0 { w.append(.init("cpu", "cpu.weight", "\(sharesToWeight(shares))")) }
+            if c.quota != nil || c.period != nil {
+                let quota = c.quota.map { $0 > 0 ? "\($0)" : "max" } ?? "max"
+                w.append(.init("cpu", "cpu.max", "\(quota) \(c.period ?? 100_000)"))
+            }
+            if let v = c.cpus, !v.isEmpty { w.append(.init("cpuset", "cpuset.cpus", v)) }
+            if let v = c.mems, !v.isEmpty { w.append(.init("cpuset", "cpuset.mems", v)) }
+        }
+        if let p = r.pids { w.append(.init("pids", "pids.max", p.limit > 0 ? "\(p.limit)" : "max")) }
+        if let b = r.blockIO, let weight = b.weight {
+            w.append(.init("io", "io.bfq.weight", "\(weight)"))
+        }
+        for h in r.hugepageLimits ?? [] {
+            w.append(.init("hugetlb", "hugetlb.\(h.pageSize).max", "\(h.limit)"))
+        }
+        for (file, value) in (r.unified ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let controller = file.split(separator: ".").first.map(String.init) ?? file
+            w.append(.init(controller, file, value))
+        }
+        return w
+    }
+
+    /// cgroup v1 cpu.shares (2..262144) to cgroup2 cpu.weight (1..10000), as runc converts it.
+    public static func sharesToWeight(_ shares: UInt64) -> UInt64 {
+        1 + ((min(max(shares, 2), 262_144) - 2) * 9999) / 262_142
+    }
+
+    static func limit(_ v: Int64) -> String { v < 0 ? "max" : "\(v)" }
+
+    /// The devices cgroup rules in effect: deny everything, the config's rules in order, then the
+    /// devices every container gets and the ones listed in linux.devices.
+    public static func deviceRules(_ rules: [Resources.DeviceRule]?, extraDevices: [Device]) -> [Resources.DeviceRule] {
+        var out: [Resources.DeviceRule] = [.init(allow: false, type: "a", access: "rwm")]
+        out += rules ?? []
+        out += DefaultDevices.cgroupRules
+        for d in extraDevices {
+            let type = d.type == "u" ? "c" : d.type
+            out.append(.init(allow: true, type: type, major: d.major, minor: d.minor, access: "rwm"))
+        }
+        return out
+    }
+}
+
+extension Resources.DeviceRule {
+    /// "c 1:3 rwm", with "*" for wildcards, as devices.allow expects.
+    var v1Line: String {
+        let t = (type ?? "a").isEmpty ? "a" : (type ?? "a")
+        if t == "a" && major == nil && minor == nil { return "a *:* \(access ?? "rwm")" }
+        let ma = major.map { $0 < 0 ? "*" : "\($0)" } ?? "*"
+        let mi = minor.map { $0 < 0 ? "*" : "\($0)" } ?? "*"
+        return "\(t) \(ma):\(mi) \(access ?? "rwm")"
+    }
+}

@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+import OCISpec
+
+/// The init stage: the runtime binary re-executed inside the container's namespaces. It finishes
+/// the set-up as a fresh single-threaded process, reports back, waits for `start` (containers
+/// only) and finally becomes the user's program with execve.
+public enum ContainerInit {
+    static let prSetDumpable: Int32 = 4
+
+    /// Entry point for `skiff-runtime init`; never returns.
+    public static func main(socket: Int32) -> Never {
+        // Nobody in the container may open /proc/<init>/exe (our binary) while we set up.
+        _ = skiff_prctl(prSetDumpable, 0, 0, 0, 0)
+        _ = skiff_fcntl_int(socket, F_SETFD, FD_CLOEXEC)
+        let channel = InitChannel(fd: socket)
+        do {
+            try run(channel)
+        } catch {
+            let message = (error as? RuntimeError)?.description ?? "\(error)"
+            try? channel.send(.failed(message))
+            _exit(1)
+        }
+        _exit(1)
+    }
+
+    private static func run(_ channel: InitChannel) throws {
+        guard case .config(let config) = try channel.receive() else {
+            throw RuntimeError.initFailed("init: expected the configuration first")
+        }
+        let count = (config.hasMountNamespaceFD ? 1 : 0) + (config.hasConsoleSocket ? 1 : 0) + (config.hasExecFifo ? 1 : 0)
+        var fds = try channel.receiveFDs(count: count)
+        let mountNamespace = config.hasMountNamespaceFD ? fds.removeFirst() : -1
+        let consoleSocket = config.hasConsoleSocket ? fds.removeFirst() : -1
+        let execFifo = config.hasExecFifo ? fds.removeFirst() : -1
+
+        if mountNamespace >= 0 {
+            try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
+            close(mountNamespace)
+        }
+        let setup = ProcessSetup(process: config.process)
+        let rootfs = RootfsSetup(config: config)
+        if config.kind == .container {
+            guard config.newMountNamespace || mountNamespace >= 0 else {
+                throw RuntimeError.invalidConfig("linux.namespaces must include a mount namespace")
+            }
+            // The runtime sets up the cgroup meanwhile; what needs it waits for `cgroupReady`.
+            if config.newMountNamespace {
+                try rootfs.prepare()
+            }
+        }
+        guard case .cgroupReady = try channel.receive() else {
+            throw RuntimeError.initFailed("init: expected the cgroup to be ready")
+        }
+        if config.newCgroupNamespace {
+            try sysCall("create the cgroup namespace") { skiff_unshare(0x0200_0000) }
+        }
+
+        if config.kind == .container {
+            if config.newMountNamespace {
+                try rootfs.mountCgroups()
+            }
+            try channel.send(.runHooks)
+            switch try channel.receive() {
+            case .hooksDone: break
+            case .hookFailed(let message): throw RuntimeError.initFailed(message)
+            default: throw RuntimeError.initFailed("init: unexpected message while waiting for hooks")
+            }
+            try HookRunner.run(config.spec.hooks?.createContainer, kind: "createContainer",
+                               state: State(id: config.id, status: .created, pid: getpid(), bundle: config.bundle,
+                                            annotations: config.spec.annotations))
+            if config.newMountNamespace {
+                try rootfs.enter()
+                try rootfs.finish()
+            }
+            if config.newUTSNamespace {
+                if let hostname = config.spec.hostname {
+                    try sysCall("sethostname") { skiff_sethostname(hostname, hostname.utf8.count) }
+                }
+                if let domain = config.spec.domainname {
+                    try sysCall("setdomainname") { skiff_setdomainname(domain, domain.utf8.count) }
+                }
+            }
+            if !config.noNewKeyring {
+                // A fresh session keyring so containers do not share the host's keys.
+                _ = skiff_keyctl_join_session("_ses." + config.id.prefix(32))
+            }
+        }
+
+        if consoleSocket >= 0 {
+            try Console.setUp(consoleSocket: consoleSocket, size: config.process.consoleSize)
+        }
+        let cwd = config.process.cwd.isEmpty ? "/" : config.process.cwd
+        guard chdir(cwd) == 0 else {
+            throw RuntimeError.invalidConfig("process.cwd \(cwd): \(String(cString: strerror(errno)))")
+        }
+        try setup.applyRlimits()
+        try setup.applyOOMScore()
+        let executable = try setup.resolveExecutable()
+        // With no_new_privs the filter goes on last, just before execve; without it, loading needs
+        // CAP_SYS_ADMIN, so it must happen before the capabilities are dropped (as runc does).
+        let seccomp = config.spec.linux?.seccomp.map { SeccompFilter(profile: $0) }
+        let seccompLast = config.process.noNewPrivileges == true
+        if let seccomp, !seccompLast { try seccomp.load() }
+        try setup.dropBoundingSet()
+        try setup.applyUser(setgroupsAllowed: setgroupsAllowed())
+        // After the user switch the working directory may need the new identity's permissions.
+        _ = chdir(cwd)
+        try setup.applyCapabilities()
+        try setup.applyNoNewPrivileges()
+        setup.applyUmask()
+
+        try channel.send(.ready)
+        if execFifo >= 0 {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(execFifo, &byte, 1)
+                if n == 1 { break }
+                if n < 0 && errno == EINTR { continue }
+                throw RuntimeError.initFailed("init: the start signal never came")
+            }
+            // execFifo stays open (close-on-exec): `start` waits for it to close at execve.
+            try HookRunner.run(config.spec.hooks?.startContainer, kind: "startContainer",
+                               state: State(id: config.id, status: .running, pid: getpid(), bundle: config.bundle,
+                                            annotations: config.spec.annotations))
+        }
+        if let seccomp, seccompLast { try seccomp.load() }
+        resetSignals()
+        let argv = CStringArray(config.process.args ?? [])
+        let envp = CStringArray(config.process.env ?? [])
+        _ = skiff_execve(executable, argv.pointers, envp.pointers)
+        // The runtime stopped listening at `ready`: tell the container's stderr, as runc does.
+        let code = errno
+        let message = "skiff-runtime: exec \(executable): \(String(cString: strerror(code)))\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        _exit(code == ENOENT ? 127 : 126)
+    }
+
+    /// The program starts with default signal dispositions and nothing blocked, whatever the
+    /// runtime's caller (containerd, a shell) had ignored or masked.
+    private static func resetSignals() {
+        for sig in 1..<65 where sig != SIGKILL && sig != SIGSTOP {
+            signal(Int32(sig), SIG_DFL)
+        }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        sigprocmask(SIG_SETMASK, &empty, nil)
+    }
+
+    /// setgroups is denied in a user namespace whose /proc/self/setgroups says "deny".
+    private static func setgroupsAllowed() -> Bool {
+        guard let text = try? FileIO.readString("/proc/self/setgroups") else { return true }
+        return !text.hasPrefix("deny")
+    }
+}

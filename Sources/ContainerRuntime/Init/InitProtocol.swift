@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+import OCISpec
+
+/// What the runtime tells its init stage: which container, which process, and what to set up.
+struct InitConfig: Codable {
+    enum Kind: String, Codable { case container, exec }
+    var kind: Kind
+    var id: String
+    var bundle: String
+    var rootfs: String
+    var spec: Spec
+    var process: Process
+    var noPivot: Bool
+    var noNewKeyring: Bool
+    var newCgroupNamespace: Bool
+    var newMountNamespace: Bool
+    var newUTSNamespace: Bool
+    var newUserNamespace: Bool
+    var cgroup: Cgroup?
+    /// Descriptors that follow the config over the socket, in this order, when present.
+    var hasMountNamespaceFD: Bool
+    var hasConsoleSocket: Bool
+    var hasExecFifo: Bool
+}
+
+/// The messages between the runtime and its init stage.
+enum InitMessage: Codable {
+    case config(InitConfig)
+    /// The init stage is in its cgroup: it may create a cgroup namespace and mount cgroups.
+    case cgroupReady
+    /// Init has set up the mounts: the runtime runs prestart and createRuntime hooks now.
+    case runHooks
+    case hooksDone
+    case hookFailed(String)
+    /// Init is ready: for a container, it now waits for `start`; for exec, it executes at once.
+    case ready
+    case failed(String)
+}
+
+/// A length-prefixed JSON message stream over the init socket.
+struct InitChannel {
+    let fd: Int32
+
+    func send(_ message: InitMessage) throws {
+        let body = try RuntimeJSON.encode(message)
+        var length = UInt32(body.count).bigEndian
+        let header = withUnsafeBytes(of: &length) { Array($0) }
+        try FileIO.writeAll(fd: fd, header + body, what: "init socket")
+    }
+
+    func receive() throws -> InitMessage {
+        let header = try Descriptors.readExactly(fd, 4, what: "init socket")
+        let length = header.reduce(0) { ($0 << 8) | Int($1) }
+        guard length < 64 << 20 else { throw RuntimeError.initFailed("init socket: message too large (\(length) bytes)") }
+        let body = try Descriptors.readExactly(fd, length, what: "init socket")
+        return try RuntimeJSON.decode(InitMessage.self, from: body)
+    }
+
+    func sendFDs(_ fds: [Int32]) throws {
+        try Descriptors.send(fds: fds, over: fd)
+    }
+
+    func receiveFDs(count: Int) throws -> [Int32] {
+        guard count > 0 else { return [] }
+        let (fds, _) = try Descriptors.receive(from: fd, max: count)
+        guard fds.count == count else {
+            throw RuntimeError.initFailed("init socket: expected \(count) descriptors, got \(fds.count)")
+        }
+        return fds
+    }
+}

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+import OCISpec
+
+/// Gives the init stage the identity and limits of the container process: rlimits, OOM score,
+/// user and groups, capabilities, no_new_privs, umask; and finds the program to execute.
+struct ProcessSetup {
+    let process: Process
+
+    static let prSetKeepCaps: Int32 = 8
+    static let prCapBSetDrop: Int32 = 24
+    static let prSetNoNewPrivs: Int32 = 38
+    static let prCapAmbient: Int32 = 47
+    static let prCapAmbientRaise: UInt = 2
+    static let prCapAmbientClearAll: UInt = 4
+
+    func applyRlimits() throws {
+        for limit in process.rlimits ?? [] {
+            guard let resource = RlimitNames.resource(of: limit.type) else {
+                throw RuntimeError.invalidConfig("unknown rlimit type '\(limit.type)'")
+            }
+            var value = rlimit(rlim_cur: rlim_t(limit.soft), rlim_max: rlim_t(limit.hard))
+            guard setrlimit(__rlimit_resource_t(UInt32(resource)), &value) == 0 else {
+                throw RuntimeError.invalidConfig("cannot set \(limit.type) to soft \(limit.soft) hard \(limit.hard): \(String(cString: strerror(errno))) (raising a hard limit needs CAP_SYS_RESOURCE)")
+            }
+        }
+    }
+
+    func applyOOMScore() throws {
+        guard let score = process.oomScoreAdj else { return }
+        do {
+            try FileIO.writeExisting("/proc/self/oom_score_adj", "\(score)")
+        } catch {
+            throw RuntimeError.invalidConfig("cannot set oomScoreAdj to \(score): \(error)")
+        }
+    }
+
+    /// Switches to the process's uid/gid/groups, keeping capabilities so they can be set after.
+    func applyUser(setgroupsAllowed: Bool) throws {
+        let user = process.user
+        if setgroupsAllowed {
+            let groups = (user.additionalGids ?? []).map { gid_t($0) }
+            try sysCall("setgroups") { setgroups(groups.count, groups) }
+        }
+        _ = skiff_prctl(Self.prSetKeepCaps, 1, 0, 0, 0)
+        guard skiff_setresgid(user.gid) == 0 else {
+            throw RuntimeError.invalidConfig("cannot switch to gid \(user.gid): \(String(cString: strerror(errno)))")
+        }
+        guard skiff_setresuid(user.uid) == 0 else {
+            throw RuntimeError.invalidConfig("cannot switch to uid \(user.uid): \(String(cString: strerror(errno)))")
+        }
+        _ = skiff_prctl(Self.prSetKeepCaps, 0, 0, 0, 0)
+    }
+
+    /// Drops the bounding set first (needs CAP_SETPCAP, so before the user switch).
+    func dropBoundingSet() throws {
+        let last = Int(skiff_last_cap())
+        let keep = CapabilityNames.mask(process.capabilities?.bounding, lastCap: last).mask
+        for cap in 0...last where keep & (1 << UInt64(cap)) == 0 {
+            if skiff_prctl(Self.prCapBSetDrop, UInt(cap), 0, 0, 0) != 0 && errno != EINVAL {
+                throw SystemError("drop \(CapabilityNames.all[safe: cap] ?? "capability \(cap)") from the bounding set")
+            }
+        }
+    }
+
+    /// Sets effective, permitted and inheritable sets, then raises the ambient ones.
+    func applyCapabilities() throws {
+        let caps = process.capabilities ?? Capabilities()
+        let last = Int(skiff_last_cap())
+        let e = CapabilityNames.mask(caps.effective, lastCap: last).mask
+        let p = CapabilityNames.mask(caps.permitted, lastCap: last).mask
+        let i = CapabilityNames.mask(caps.inheritable, lastCap: last).mask
+        let words: [UInt32] = [UInt32(truncatingIfNeeded: e), UInt32(truncatingIfNeeded: e >> 32),
+                               UInt32(truncatingIfNeeded: p), UInt32(truncatingIfNeeded: p >> 32),
+                               UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32)]
+        guard skiff_capset(words) == 0 else {
+            throw RuntimeError.invalidConfig("cannot set capabilities: \(String(cString: strerror(errno))) (every effective capability must also be permitted and in the bounding set)")
+        }
+        _ = skiff_prctl(Self.prCapAmbient, Self.prCapAmbientClearAll, 0, 0, 0)
+        // As runc does, ambient capabilities the kernel cannot raise (not both permitted and
+        // inheritable, as in `runc spec`'s default) are skipped rather than failing the container.
+        for name in caps.ambient ?? [] {
+            guard let n = CapabilityNames.number(of: name), n <= last,
+                  p & (1 << UInt64(n)) != 0, i & (1 << UInt64(n)) != 0 else { continue }
+            if skiff_prctl(Self.prCapAmbient, Self.prCapAmbientRaise, UInt(n), 0, 0) != 0 {
+                throw RuntimeError.invalidConfig("cannot raise ambient capability \(name): it must be permitted and inheritable too")
+            }
+        }
+    }
+
+    func applyNoNewPrivileges() throws {
+        if process.noNewPrivileges == true {
+            try sysCall("prctl PR_SET_NO_NEW_PRIVS") { skiff_prctl(Self.prSetNoNewPrivs, 1, 0, 0, 0) }
+        }
+    }
+
+    func applyUmask() {
+        if let mask = process.user.umask { umask(mode_t(mask)) }
+    }
+
+    /// Resolves args[0] the way execvp would, using the container's PATH.
+    func resolveExecutable() throws -> String {
+        guard let program = process.args?.first, !program.isEmpty else {
+            throw RuntimeError.invalidConfig("process.args must name a program to run")
+        }
+        if program.contains("/") {
+            try checkExecutable(program, name: program)
+            return program
+        }
+        let pathVariable = (process.env ?? []).last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        for dir in pathVariable.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + program
+            var st = stat()
+            if stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
+        }
+        throw RuntimeError.initFailed("exec: \"\(program)\": executable file not found in $PATH")
+    }
+
+    private func checkExecutable(_ path: String, name: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw RuntimeError.initFailed("exec: \"\(name)\": stat \(path): no such file or directory")
+        }
+        guard (st.st_mode & S_IFMT) != S_IFDIR else {
+            throw RuntimeError.initFailed("exec: \"\(name)\": is a directory: permission denied")
+        }
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

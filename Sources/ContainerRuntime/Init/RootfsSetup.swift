@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+import OCISpec
+
+/// Builds the container's filesystem view inside its new mount namespace: the spec's mounts,
+/// /dev, and finally pivot_root. Runs in the init stage, before the user's program exists.
+struct RootfsSetup {
+    let config: InitConfig
+    let rootfs: String
+
+    init(config: InitConfig) {
+        self.config = config
+        self.rootfs = config.rootfs
+    }
+
+    /// The mounts that need the container's cgroup (and cgroup namespace) to exist first: cgroup
+    /// filesystems and anything mounted below one. They are done by `mountCgroups`.
+    var cgroupMounts: [Mount] {
+        let all = config.spec.mounts ?? []
+        let cgroupDestinations = all.filter { $0.type == "cgroup" || $0.type == "cgroup2" }.map { $0.destination.trimmedSlashes }
+        return all.filter { m in
+            let d = m.destination.trimmedSlashes
+            return cgroupDestinations.contains { d == $0 || d.hasPrefix($0 + "/") }
+        }
+    }
+
+    /// Everything before the createRuntime hooks that does not depend on the container's cgroup:
+    /// propagation, the rootfs bind, the mounts, /dev. Runs while the runtime sets up the cgroup.
+    func prepare() throws {
+        let propagation = config.spec.linux?.rootfsPropagation.flatMap { MountFlags.propagationTable[$0] }
+        // Nothing we mount may propagate back to the host.
+        try Mounts.mount(source: nil, target: "/", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
+        if let propagation, propagation & (MountFlags.shared) != 0 {
+            try Mounts.mount(source: nil, target: "/", type: nil, flags: propagation, data: nil)
+        }
+        if let propagation, propagation & MountFlags.shared != 0 {
+            // pivot_root refuses a shared parent mount (and a shared new root, which a bind of a
+            // shared mount would be); `finish` makes the new root shared again after the pivot.
+            try makeParentMountPrivate(of: rootfs)
+        }
+        try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+        let root = try RootedPath(root: rootfs)
+        defer { root.close() }
+        let mounts = config.spec.mounts ?? []
+        let deferred = cgroupMounts
+        for mount in mounts where !deferred.contains(mount) {
+            try self.mount(mount, in: root)
+        }
+        let devIsBound = mounts.contains { $0.destination.trimmedSlashes == "dev" && MountOptions($0.options, type: $0.type).isBind }
+        if !devIsBound {
+            try DeviceSetup(root: root, newUserNamespace: config.newUserNamespace)
+                .create(devices: DefaultDevices.nodes + (config.spec.linux?.devices ?? []))
+        }
+    }
+
+    /// The cgroup mounts, once the init stage is in its cgroup (and cgroup namespace).
+    func mountCgroups() throws {
+        let mounts = cgroupMounts
+        guard !mounts.isEmpty else { return }
+        let root = try RootedPath(root: rootfs)
+        defer { root.close() }
+        for mount in mounts {
+            try self.mount(mount, in: root)
+        }
+    }
+
+    /// pivot_root into the rootfs (or chroot with --no-pivot) and apply the post-pivot settings.
+    func enter() throws {
+        guard chdir(rootfs) == 0 else { throw SystemError("chdir \(rootfs)") }
+        if config.noPivot {
+            try Mounts.mount(source: rootfs, target: "/", type: nil, flags: MountFlags.move, data: nil)
+            try sysCall("chroot") { chroot(".") }
+        } else {
+            try sysCall("pivot_root \(rootfs)") { skiff_pivot_root(".", ".") }
+            // The old root is now stacked under "/": detach it without touching the host.
+            try Mounts.mount(source: nil, target: ".", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
+            try Mounts.unmount(".", flags: 2 /* MNT_DETACH */)
+        }
+        try sysCall("chdir /") { chdir("/") }
+    }
+
+    /// Masked and read-only paths, sysctls, a read-only root and the final propagation.
+    func finish() throws {
+        let linux = config.spec.linux
+        for (key, value) in (linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard !key.contains("..") else { throw RuntimeError.invalidConfig("sysctl name '\(key)' is not valid") }
+            let path = "/proc/sys/" + key.replacingDots()
+            do {
+                try FileIO.writeExisting(path, value)
+            } catch {
+                throw RuntimeError.invalidConfig("sysctl \(key)=\(value): \(error)")
+            }
+        }
+        for path in linux?.readonlyPaths ?? [] {
+            try makeReadonly(path)
+        }
+        for path in linux?.maskedPaths ?? [] {
+            try mask(path)
+        }
+        if config.spec.root?.readonly == true {
+            try remount("/", flags: MountFlags.rdonly)
+        }
+        if let name = linux?.rootfsPropagation, let flags = MountFlags.propagationTable[name] {
+            try Mounts.mount(source: nil, target: "/", type: nil, flags: flags, data: nil)
+        }
+    }
+
+    /// Makes the mount that contains `path` (not `path`'s own mount) private, as runc does.
+    private func makeParentMountPrivate(of path: String) throws {
+        let info = try FileIO.readString("/proc/self/mountinfo")
+        let parentDirectory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        var best = "/"
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { continue }
+            let mountPoint = Mounts.unescapeMountPath(String(fields[4]))
+            let isPrefix = mountPoint == "/" || parentDirectory == mountPoint || parentDirectory.hasPrefix(mountPoint + "/")
+            if isPrefix && mountPoint.count > best.count { best = mountPoint }
+        }
+        try Mounts.mount(source: nil, target: best, type: nil, flags: MountFlags.private, data: nil)
+    }
+
+    // MARK: - mounts
+
+    private func mount(_ m: Mount, in root: RootedPath) throws {
+        let options = MountOptions(m.options, type: m.type)
+        let type = m.type ?? (options.isBind ? "bind" : nil)
+        if type == "cgroup" || type == "cgroup2" {
+            return try CgroupMount(config: config, root: root).mount(at: m.destination, options: options)
+        }
+        if options.isBind {
+            return try bindMount(m, options: options, in: root)
+        }
+        let target = try root.makeDirectories(m.destination)
+        defer { close(target) }
+        let flags = options.flags & ~(MountFlags.bind | MountFlags.rec)
+        do {
+            try Mounts.mount(source: m.source ?? type, target: RootedPath.procPath(target), type: type, flags: flags, data: options.dataString)
+        } catch let error as SystemError where type == "sysfs" && (error.errno == EPERM || error.errno == EINVAL) {
+            // Without a network namespace of its own, a user namespace may not mount sysfs: bind the host's.
+            try Mounts.mount(source: "/sys", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
+            try remount(at: m.destination, in: root, flags: options.bindRemountFlags | MountFlags.rdonly)
+        } catch let error as SystemError where type == "mqueue" && (error.errno == EPERM || error.errno == EINVAL) {
+            try Mounts.mount(source: "/dev/mqueue", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind, data: nil)
+        }
+        try applyPropagation(options.propagation, at: m.destination, in: root)
+    }
+
+    private func bindMount(_ m: Mount, options: MountOptions, in root: RootedPath) throws {
+        guard var source = m.source else { throw RuntimeError.invalidConfig("bind mount to \(m.destination) has no source") }
+        if !source.hasPrefix("/") { source = config.bundle + "/" + source }
+        var st = stat()
+        guard stat(source, &st) == 0 else {
+            throw RuntimeError.invalidConfig("bind mount source \(source) for \(m.destination): \(String(cString: strerror(errno)))")
+        }
+        let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+        let target = isDirectory ? try root.makeDirectories(m.destination) : try root.makeFile(m.destination)
+        defer { close(target) }
+        let flags = MountFlags.bind | (options.isRecursive ? MountFlags.rec : 0)
+        try Mounts.mount(source: source, target: RootedPath.procPath(target), type: nil, flags: flags, data: nil)
+        if options.bindRemountFlags != 0 {
+            try remount(at: m.destination, in: root, flags: options.bindRemountFlags)
+        }
+        try applyPropagation(options.propagation, at: m.destination, in: root)
+    }
+
+    private func applyPropagation(_ propagation: [UInt], at destination: String, in root: RootedPath) throws {
+        guard !propagation.isEmpty else { return }
+        let fd = try root.open(destination)
+        defer { close(fd) }
+        for p in propagation {
+            try Mounts.mount(source: nil, target: RootedPath.procPath(fd), type: nil, flags: p, data: nil)
+        }
+    }
+
+    /// Bind-remounts the mount at `destination` with `flags`, keeping flags the kernel locked.
+    func remount(at destination: String, in root: RootedPath, flags: UInt) throws {
+        let fd = try root.open(destination)
+        defer { close(fd) }
+        try remount(RootedPath.procPath(fd), flags: flags)
+    }
+
+    private func remount(_ path: String, flags: UInt) throws {
+        do {
+            try Mounts.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags, data: nil)
+        } catch let error as SystemError where error.errno == EPERM {
+            // In a user namespace nodev/nosuid/noexec set by the host are locked: keep them.
+            var fs = statvfs()
+            guard statvfs(path, &fs) == 0 else { throw error }
+            var locked: UInt = 0
+            if fs.f_flag & 4 != 0 { locked |= MountFlags.nodev }
+            if fs.f_flag & 2 != 0 { locked |= MountFlags.nosuid }
+            if fs.f_flag & 8 != 0 { locked |= MountFlags.noexec }
+            if fs.f_flag & 1 != 0 { locked |= MountFlags.rdonly }
+            try Mounts.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags | locked, data: nil)
+        }
+    }
+
+    private func makeReadonly(_ path: String) throws {
+        guard FileIO.exists(path) else { return }
+        try Mounts.mount(source: path, target: path, type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
+        try remount(path, flags: MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec)
+    }
+
+    private func mask(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            try Mounts.mount(source: "tmpfs", target: path, type: "tmpfs", flags: MountFlags.rdonly, data: nil)
+        } else {
+            try Mounts.mount(source: "/dev/null", target: path, type: nil, flags: MountFlags.bind, data: nil)
+        }
+    }
+}
+
+extension String {
+    var trimmedSlashes: String { split(separator: "/").joined(separator: "/") }
+    func replacingDots() -> String { String(map { $0 == "." ? "/" : $0 }) }
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+import OCISpec
+
+/// Starts the init stage of a container or exec process: the C shim clones it into the requested
+/// namespaces and it re-executes this binary as `skiff-runtime init`; we answer its user-namespace
+/// handshake and learn its pid.
+struct InitSpawner {
+    /// Namespace types whose clone flag creates them at clone time (mount is joined in Swift).
+    static let cloneFlags: [NamespaceType: Int32] = [
+        .pid: 0x2000_0000, .network: 0x4000_0000, .mount: 0x0002_0000, .ipc: 0x0800_0000,
+        .uts: 0x0400_0000, .user: 0x1000_0000, .cgroup: 0x0200_0000, .time: 0x80,
+    ]
+
+    struct Spawned {
+        var pid: Int32
+        var channel: InitChannel
+    }
+
+    /// - Parameters:
+    ///   - create: namespaces to create at clone time (not user: `newUser`; not cgroup: init does it).
+    ///   - join: namespace files to join before cloning (mount excluded: init joins it itself).
+    static func spawn(
+        create: [NamespaceType], newUser: Bool, join: [(NamespaceType, String)],
+        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int
+    ) throws -> Spawned {
+        let (parentEnd, childEnd) = try Descriptors.socketPair()
+        var joinFDs: [skiff_ns_join] = []
+        defer {
+            close(childEnd)
+            for j in joinFDs { close(j.fd) }
+        }
+        do {
+            for (type, path) in join {
+                let fd = skiff_open(path, O_RDONLY | O_CLOEXEC, 0)
+                if fd < 0 {
+                    throw RuntimeError.invalidConfig("cannot open the \(type.rawValue) namespace \(path): \(SystemError("open").description.dropFirst(6))")
+                }
+                joinFDs.append(skiff_ns_join(fd: fd, nstype: cloneFlags[type] ?? 0))
+            }
+            let exeFD = skiff_open("/proc/self/exe", O_RDONLY | O_CLOEXEC, 0)
+            guard exeFD >= 0 else { throw RuntimeError.system(SystemError("open /proc/self/exe")) }
+            defer { close(exeFD) }
+
+            let target = Int32(3 + preserveFDs)
+            let argv = CStringArray(["skiff-runtime", "init"])
+            let envp = CStringArray(["_SKIFF_INIT_FD=\(target)"])
+            let flags = create.reduce(Int32(0)) { $0 | (cloneFlags[$1] ?? 0) }
+            let intermediate: pid_t = joinFDs.withUnsafeBufferPointer { joins in
+                "/proc/self/exe".withCString { path in
+                    var args = skiff_spawn_args(
+                        path: path, exe_fd: exeFD, argv: argv.pointers, envp: envp.pointers,
+                        clone_flags: flags, new_user_ns: newUser ? 1 : 0,
+                        joins: joins.baseAddress, njoins: Int32(joins.count),
+                        sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target)
+                    return skiff_spawn(&args)
+                }
+            }
+            guard intermediate > 0 else { throw RuntimeError.system(SystemError("clone")) }
+            let pid: Int32
+            do {
+                pid = try handshake(parentEnd, intermediate: intermediate, uidMappings: uidMappings, gidMappings: gidMappings)
+            } catch {
+                kill(intermediate, SIGKILL)
+                Processes.wait(intermediate)
+                throw error
+            }
+            Processes.wait(intermediate)
+            return Spawned(pid: pid, channel: InitChannel(fd: parentEnd))
+        } catch {
+            close(parentEnd)
+            throw error
+        }
+    }
+
+    private static func handshake(_ fd: Int32, intermediate: pid_t, uidMappings: [IDMapping], gidMappings: [IDMapping]) throws -> Int32 {
+        while true {
+            let tag = try Descriptors.readExactly(fd, 1, what: "spawn handshake")[0]
+            switch tag {
+            case UInt8(ascii: "U"):
+                try writeMappings(pid: intermediate, uid: uidMappings, gid: gidMappings)
+                try FileIO.writeAll(fd: fd, [1], what: "spawn handshake")
+            case UInt8(ascii: "P"):
+                let bytes = try Descriptors.readExactly(fd, 4, what: "spawn handshake")
+                return bytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+            case UInt8(ascii: "E"):
+                let bytes = try Descriptors.readExactly(fd, 8, what: "spawn handshake")
+                let stage = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Int32.self) }
+                let code = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: Int32.self) }
+                throw RuntimeError.initFailed(describe(stage: stage, errno: code))
+            default:
+                throw RuntimeError.initFailed("container set-up: unexpected handshake byte \(tag)")
+            }
+        }
+    }
+
+    private static func describe(stage: Int32, errno code: Int32) -> String {
+        let reason = String(cString: strerror(code))
+        switch stage {
+        case 1: return "cannot join a namespace given in config.json: \(reason)"
+        case 2: return "cannot create a user namespace: \(reason)"
+        case 3: return "user namespace set-up was interrupted: \(reason)"
+        case 4: return "cannot create the container's namespaces: \(reason)"
+        case 5: return "cannot start the container's init stage: \(reason)"
+        case 6: return "cannot become root in the new user namespace (is uid 0 mapped?): \(reason)"
+        default: return "container set-up failed: \(reason)"
+        }
+    }
+
+    static func writeMappings(pid: Int32, uid: [IDMapping], gid: [IDMapping]) throws {
+        func text(_ m: [IDMapping]) -> String { m.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined() }
+        guard !uid.isEmpty, !gid.isEmpty else {
+            throw RuntimeError.invalidConfig("a new user namespace needs linux.uidMappings and linux.gidMappings")
+        }
+        do {
+            try FileIO.writeExisting("/proc/\(pid)/uid_map", text(uid))
+            try FileIO.writeExisting("/proc/\(pid)/gid_map", text(gid))
+        } catch {
+            throw RuntimeError.invalidConfig("cannot write the user namespace id mappings (\(error)): check linux.uidMappings and linux.gidMappings")
+        }
+    }
+}

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+import OCISpec
+
+extension Runtime {
+    /// Sets up a container and leaves its init waiting just before the user program (status
+    /// `created`). On any failure nothing is left behind: no state, cgroup or process.
+    @discardableResult
+    public func create(id: String, bundle: String, options: CreateOptions) throws -> ContainerRecord {
+        try StateStore.validate(id: id)
+        let loaded = try BundleLoader.load(bundle: bundle)
+        let spec = loaded.spec
+        guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
+        let layout = try CgroupLayout.detect()
+        let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
+        try store.reserve(id: id)
+        // The record is written before anything else exists, and again as soon as the init pid is
+        // known, so a `create` killed at any moment leaves enough for `delete --force` to clean up.
+        var record = ContainerRecord(
+            id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Timestamp.now(),
+            cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false,
+            ready: false)
+
+        var pid: Int32 = 0
+        var cgroupCreated = false
+        var descriptors: [Int32] = []
+        defer { for fd in descriptors { close(fd) } }
+        do {
+            try store.save(record)
+            let fifo = store.fifoPath(for: id)
+            try sysCall("mkfifo \(fifo)") { mkfifo(fifo, 0o600) }
+            // O_RDWR opens a fifo without waiting for a writer; init blocks reading it until `start`.
+            let fifoFD = try sysCall("open \(fifo)") { open(fifo, O_RDWR | O_CLOEXEC) }
+            descriptors.append(fifoFD)
+
+            let namespaces = spec.linux?.namespaces ?? []
+            var mountNamespaceFD: Int32 = -1
+            if let path = namespaces.first(where: { $0.type == .mount })?.path {
+                mountNamespaceFD = try sysCall("open mount namespace \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+                descriptors.append(mountNamespaceFD)
+            }
+            var consoleFD: Int32 = options.consoleSocketFD ?? -1
+            if consoleFD < 0, let path = options.consoleSocket {
+                consoleFD = try Descriptors.connectUnix(path: path)
+                descriptors.append(consoleFD)
+            }
+            if process.terminal == true && consoleFD < 0 {
+                throw RuntimeError.invalidConfig("process.terminal is true but no --console-socket was given")
+            }
+
+            let spawned = try InitSpawner.spawn(
+                create: namespaces.filter { $0.path == nil && $0.type != .user && $0.type != .cgroup }.map(\.type),
+                newUser: namespaces.contains { $0.type == .user && $0.path == nil },
+                join: namespaces.compactMap { ns in ns.path.flatMap { ns.type == .mount ? nil : (ns.type, $0) } },
+                uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [],
+                preserveFDs: options.preserveFDs)
+            pid = spawned.pid
+            descriptors.append(spawned.channel.fd)
+            guard let stat = ProcStat.read(pid: pid) else {
+                throw RuntimeError.initFailed("container init exited during set-up")
+            }
+            record.pid = pid
+            record.startTime = stat.startTime
+            try store.save(record)
+
+            let config = InitConfig(
+                kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
+                noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
+                newCgroupNamespace: namespaces.contains { $0.type == .cgroup && $0.path == nil },
+                newMountNamespace: namespaces.contains { $0.type == .mount && $0.path == nil },
+                newUTSNamespace: namespaces.contains { $0.type == .uts && $0.path == nil },
+                newUserNamespace: namespaces.contains { $0.type == .user && $0.path == nil },
+                cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
+                hasExecFifo: true)
+            try spawned.channel.send(.config(config))
+            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD].filter { $0 >= 0 })
+            // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
+            // anything that needs the cgroup.
+            do {
+                try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
+                                  controllersInUnified: layout.unifiedControllers)
+                cgroupCreated = true
+                try cgroup.add(pid: pid)
+                try spawned.channel.send(.cgroupReady)
+            } catch {
+                // If init failed meanwhile, its message explains more than ours (EPIPE, ESRCH).
+                Glibc.kill(pid, SIGKILL)
+                if case .failed(let message)? = try? spawned.channel.receive() {
+                    throw RuntimeError.initFailed(message)
+                }
+                throw error
+            }
+            try waitForInit(spawned.channel, id: id, pid: pid, bundle: loaded.bundle, spec: spec)
+
+            record.ready = true
+            try store.save(record)
+            if let pidFile = options.pidFile {
+                try FileIO.writeAtomically(BundleLoader.absolute(pidFile), Array("\(pid)".utf8))
+            }
+            return record
+        } catch {
+            if pid > 0 {
+                Glibc.kill(pid, SIGKILL)
+                Processes.wait(pid)
+            }
+            if cgroupCreated { try? cgroup.destroy() }
+            store.remove(id: id)
+            throw error
+        }
+    }
+
+    /// Serves the init stage until it is ready: runs the prestart and createRuntime hooks when asked.
+    func waitForInit(_ channel: InitChannel, id: String, pid: Int32, bundle: String, spec: Spec) throws {
+        while true {
+            let message: InitMessage
+            do {
+                message = try channel.receive()
+            } catch {
+                throw RuntimeError.initFailed("container init exited during set-up (\(error))")
+            }
+            switch message {
+            case .runHooks:
+                let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
+                do {
+                    try HookRunner.run(spec.hooks?.prestart, kind: "prestart", state: state)
+                    try HookRunner.run(spec.hooks?.createRuntime, kind: "createRuntime", state: state)
+                    try channel.send(.hooksDone)
+                } catch {
+                    try? channel.send(.hookFailed("\(error)"))
+                    throw error
+                }
+            case .ready:
+                return
+            case .failed(let message):
+                throw RuntimeError.initFailed(message)
+            default:
+                throw RuntimeError.initFailed("container init sent an unexpected message")
+            }
+        }
+    }
+
+    /// The cgroup path for a container: config's cgroupsPath, or /<id> by default.
+    func cgroupsPath(_ configured: String?, id: String) throws -> String {
+        if systemdCgroup {
+            throw RuntimeError.unsupported("--systemd-cgroup: skiff-runtime manages cgroups with cgroupfs only; drop the flag (or set the cgroup manager to cgroupfs in podman/containerd)")
+        }
+        guard let path = configured, !path.isEmpty else { return "/" + id }
+        if path.contains(":") && !path.hasPrefix("/") {
+            throw RuntimeError.unsupported("cgroupsPath '\(path)' is in systemd slice:prefix:name form, but skiff-runtime uses cgroupfs: give a path such as /skiff/\(id)")
+        }
+        return path
+    }
+}
+
+/// RFC 3339 timestamps for `created`.
+enum Timestamp {
+    static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = time_t(ts.tv_sec)
+        var tmValue = tm()
+        gmtime_r(&t, &tmValue)
+        func pad(_ v: Int32, _ width: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let nanos = String(ts.tv_nsec)
+        let fraction = String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos
+        return "\(pad(tmValue.tm_year + 1900, 4))-\(pad(tmValue.tm_mon + 1))-\(pad(tmValue.tm_mday))T\(pad(tmValue.tm_hour)):\(pad(tmValue.tm_min)):\(pad(tmValue.tm_sec)).\(fraction)Z"
+    }
+}

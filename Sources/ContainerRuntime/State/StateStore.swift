@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+import OCISpec
+
+/// The runtime's state directory (`--root`, default /run/skiff-runtime): one directory per
+/// container holding state.json and, until `start`, the exec fifo.
+public struct StateStore: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public func directory(for id: String) -> String { root + "/" + id }
+    public func fifoPath(for id: String) -> String { directory(for: id) + "/exec.fifo" }
+    func statePath(for id: String) -> String { directory(for: id) + "/state.json" }
+
+    /// Container ids become directory names: keep them to a safe alphabet.
+    public static func validate(id: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+        guard !id.isEmpty, id.count <= 1024, !id.hasPrefix("."), id.allSatisfy({ allowed.contains($0) }) else {
+            throw RuntimeError.invalidID(id)
+        }
+    }
+
+    /// Makes the container's directory; fails if the id is taken. The caller removes it on failure.
+    public func reserve(id: String) throws {
+        try StateStore.validate(id: id)
+        try FileIO.makeDirectories(root, mode: 0o700)
+        if mkdir(directory(for: id), 0o700) != 0 {
+            if errno == EEXIST { throw RuntimeError.containerExists(id) }
+            throw RuntimeError.system(SystemError("mkdir \(directory(for: id))"))
+        }
+    }
+
+    public func save(_ record: ContainerRecord) throws {
+        try FileIO.writeAtomically(statePath(for: record.id), try RuntimeJSON.encode(record), mode: 0o600)
+    }
+
+    public func load(id: String) throws -> ContainerRecord {
+        try StateStore.validate(id: id)
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(statePath(for: id))
+        } catch let error as SystemError where error.errno == ENOENT {
+            throw RuntimeError.containerNotFound(id)
+        }
+        do {
+            return try RuntimeJSON.decode(ContainerRecord.self, from: bytes)
+        } catch {
+            throw RuntimeError.invalidConfig("state of container '\(id)' in \(statePath(for: id)) is unreadable (\(error)): remove it with 'delete --force'")
+        }
+    }
+
+    public func remove(id: String) {
+        FileIO.removeTree(directory(for: id))
+    }
+
+    /// Ids of every container with a directory here.
+    public func ids() -> [String] {
+        ((try? FileIO.listDirectory(root)) ?? []).filter { FileIO.isDirectory(directory(for: $0)) }.sorted()
+    }
+}

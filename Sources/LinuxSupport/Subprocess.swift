@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+
+/// Runs a helper program (a hook, `ps`) with posix_spawn, which is safe from Swift where fork is not.
+public enum Subprocess {
+    /// The outcome of a finished program.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var output: [UInt8]
+        public var timedOut: Bool
+        /// The exit code, or 128+signal when it was killed by a signal.
+        public var exitCode: Int32 { status }
+    }
+
+    /// Runs `path` with `args` (args[0] included) and `env`, feeding `stdin` and collecting stdout
+    /// (and stderr when `captureStderr`). Kills the program with SIGKILL after `timeout` seconds.
+    public static func run(
+        path: String, args: [String], env: [String], stdin: [UInt8] = [], captureOutput: Bool = false,
+        captureStderr: Bool = false, timeout: Double? = nil
+    ) throws -> Result {
+        let (inRead, inWriteEnd) = try Descriptors.pipe()
+        var inWrite = inWriteEnd
+        var outPipe: (Int32, Int32)? = nil
+        defer {
+            close(inRead)
+            if inWrite >= 0 { close(inWrite) }
+            if let outPipe { close(outPipe.0) }
+        }
+        if captureOutput { outPipe = try Descriptors.pipe() }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inRead, 0)
+        if let outPipe {
+            posix_spawn_file_actions_adddup2(&actions, outPipe.1, 1)
+            if captureStderr { posix_spawn_file_actions_adddup2(&actions, outPipe.1, 2) }
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaultSignals = sigset_t()
+        sigfillset(&defaultSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        var pid: pid_t = 0
+        let argv = CStringArray(args)
+        let envp = CStringArray(env)
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv.pointers, envp.pointers)
+        if let outPipe { close(outPipe.1) }
+        guard rc == 0 else { throw SystemError("run \(path)", errno: rc) }
+
+        // Feed stdin; a program that does not read it must not block us (EPIPE is fine).
+        let previous = signal(SIGPIPE, SIG_IGN)
+        _ = try? FileIO.writeAll(fd: inWrite, stdin, what: "stdin of \(path)")
+        signal(SIGPIPE, previous)
+        close(inWrite)
+        inWrite = -1
+
+        var output: [UInt8] = []
+        var timedOut = false
+        let pidfd = skiff_pidfd_open(pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+        var outOpen = outPipe != nil
+        while true {
+            var fds: [pollfd] = []
+            if pidfd >= 0 { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
+            if outOpen, let outPipe { fds.append(pollfd(fd: outPipe.0, events: Int16(POLLIN), revents: 0)) }
+            var waitMs: Int32 = -1
+            if let deadline {
+                let left = deadline - Clock.monotonicSeconds()
+                if left <= 0 {
+                    timedOut = true
+                    kill(pid, SIGKILL)
+                    break
+                }
+                waitMs = Int32(min(left * 1000 + 1, 1_000_000))
+            }
+            if fds.isEmpty { break }
+            let n = poll(&fds, nfds_t(fds.count), waitMs)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { continue }
+            var exited = false
+            for p in fds where p.revents != 0 {
+                if p.fd == pidfd { exited = true }
+                if let outPipe, p.fd == outPipe.0 {
+                    var buffer = [UInt8](repeating: 0, count: 65536)
+                    let r = read(outPipe.0, &buffer, buffer.count)
+                    if r > 0 { output.append(contentsOf: buffer[0..<r]) } else { outOpen = false }
+                }
+            }
+            if exited && !outOpen { break }
+            if exited && pidfd >= 0 && outOpen {
+                // Drain what is left, then stop.
+                if let outPipe {
+                    var buffer = [UInt8](repeating: 0, count: 65536)
+                    while true {
+                        let r = read(outPipe.0, &buffer, buffer.count)
+                        if r <= 0 { break }
+                        output.append(contentsOf: buffer[0..<r])
+                    }
+                }
+                break
+            }
+            if pidfd < 0 { break }
+        }
+        let status = Processes.wait(pid)
+        return Result(status: status, output: output, timedOut: timedOut)
+    }
+}
+
+/// Process waiting helpers.
+public enum Processes {
+    /// Waits for a child and returns its exit code, or 128+signal when a signal ended it.
+    @discardableResult
+    public static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        return decode(status)
+    }
+
+    /// Turns a wait status into a shell-style exit code.
+    public static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        if signal == 0 { return (status >> 8) & 0xff }
+        return 128 + signal
+    }
+
+    /// Whether a process with this pid exists (zombies included).
+    public static func exists(_ pid: pid_t) -> Bool {
+        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+    }
+}
+
+/// Monotonic time for timeouts.
+public enum Clock {
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A NULL-terminated array of C strings that lives as long as this value.
+public final class CStringArray {
+    public let pointers: [UnsafeMutablePointer<CChar>?]
+
+    public init(_ strings: [String]) {
+        pointers = strings.map { strdup($0) } + [nil]
+    }
+
+    deinit {
+        for p in pointers { free(p) }
+    }
+}

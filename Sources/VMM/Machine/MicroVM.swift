@@ -1,0 +1,275 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import Synchronization
+
+/// Where the serial console writes: a file descriptor (our stdout for `skiff vm run`).
+public final class FileDescriptorSink: SerialSink, @unchecked Sendable {
+    let fd: Int32
+    public init(fd: Int32) { self.fd = fd }
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}
+
+/// A micro-VM assembled from a configuration: KVM VM and vCPUs, guest memory with the kernel
+/// loaded, the legacy devices and the virtio-mmio devices, and the threads that run them.
+/// `run()` boots it and returns how it ended; everything is released when the object goes away.
+public final class MicroVM: @unchecked Sendable {
+    public let configuration: VMConfiguration
+    public let memory: GuestMemory
+    public let vm: VirtualMachine
+    public let vcpus: [VirtualCPU]
+    public let bootPlan: BootPlan
+    public let bus: DeviceBus
+    public let control = MachineControl()
+    public let serial: Serial16550
+    public let virtioTransports: [VirtioMMIOTransport]
+    let eventLoop: DeviceEventLoop
+    let interruptLines: [KVMInterruptLine]
+    let notifyRegistrations: [IoeventfdRegistration]
+    let backends: [any VirtioBackendOwner]
+    /// Messages about devices a guest broke (DEVICE_NEEDS_RESET), for the user and tests.
+    public let deviceFaults = DeviceFaultLog()
+
+    /// Builds the whole machine; nothing runs yet. `console` receives serial output.
+    public init(configuration: VMConfiguration, console: any SerialSink, kvmPath: String = KVMSystem.defaultPath) throws(VMMError) {
+        try configuration.validate()
+        self.configuration = configuration
+        let kvm = try KVMSystem(path: kvmPath)
+        guard configuration.cpus <= kvm.maximumCPUs else { throw .tooManyCPUs(requested: configuration.cpus, maximum: kvm.maximumCPUs) }
+        let kernel = try Self.readFile(configuration.kernelPath) { e throws(VMMError) in throw .kernelUnreadable(path: configuration.kernelPath, errno: e) }
+        let initrd = try configuration.initrdPath.map { path throws(VMMError) in
+            try Self.readFile(path) { e throws(VMMError) in throw .initrdUnreadable(path: path, errno: e) }
+        }
+        // Devices first (they can fail on user input) so no KVM state is made for nothing.
+        var virtioDevices: [any VirtioDevice] = []
+        var backends: [any VirtioBackendOwner] = []
+        for (index, disk) in configuration.disks.enumerated() {
+            virtioDevices.append(try VirtioBlock(path: disk.path, readOnly: disk.readOnly, identifier: "skiff-disk\(index)"))
+        }
+        if let tap = configuration.tapName {
+            let net = try VirtioNet(tapName: tap)
+            virtioDevices.append(net)
+            backends.append(net)
+        }
+        if let vsock = configuration.vsock {
+            let device = try VirtioVsock(guestCID: vsock.guestCID, socketPath: vsock.socketPath)
+            virtioDevices.append(device)
+            backends.append(device)
+        }
+        self.backends = backends
+
+        memory = try GuestMemory(size: configuration.memoryMiB << 20)
+        var commandLine = configuration.commandLine
+        for index in virtioDevices.indices {
+            let base = GuestLayout.virtioMMIOBase + UInt64(index) * GuestLayout.virtioMMIOSize
+            commandLine += " " + VirtioMMIOTransport.commandLineEntry(base: base, irq: GuestLayout.virtioFirstIRQ + UInt32(index))
+        }
+        var loader = KernelLoader(kernel: kernel, initrd: initrd, commandLine: commandLine, cpus: configuration.cpus)
+        loader.preferPVH = true
+        bootPlan = try loader.load(into: memory)
+
+        vm = try VirtualMachine(kvm: kvm, memory: memory)
+        let supported = try kvm.supportedCPUID()
+        var vcpus: [VirtualCPU] = []
+        for id in 0..<configuration.cpus {
+            let vcpu = try VirtualCPU(vm: vm, id: id)
+            try vcpu.configure(cpuid: CPUIDPolicy.adjust(supported, cpuIndex: id, cpuCount: configuration.cpus))
+            vcpus.append(vcpu)
+        }
+        try vcpus[0].setEntryState(bootPlan.entryState)
+        self.vcpus = vcpus
+
+        eventLoop = try DeviceEventLoop()
+        let serialLine = KVMInterruptLine(vm: vm, gsi: Serial16550.irq)
+        serial = Serial16550(sink: console, interrupt: serialLine)
+        let control = self.control
+        let keyboard = I8042(onReset: { control.requestStop(.guestReset) })
+
+        var lines = [serialLine]
+        var transports: [VirtioMMIOTransport] = []
+        var mmioRanges: [AddressBus.Range] = []
+        var notifyRegistrations: [IoeventfdRegistration] = []
+        let faults = deviceFaults
+        for (index, device) in virtioDevices.enumerated() {
+            let base = GuestLayout.virtioMMIOBase + UInt64(index) * GuestLayout.virtioMMIOSize
+            let line = KVMInterruptLine(vm: vm, gsi: GuestLayout.virtioFirstIRQ + UInt32(index))
+            lines.append(line)
+            let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line) { reason in
+                faults.record("virtio device \(index) (\(device.deviceType)) marked DEVICE_NEEDS_RESET: \(reason)")
+            }
+            transports.append(transport)
+            mmioRanges.append(AddressBus.Range(base: base, length: GuestLayout.virtioMMIOSize, device: transport))
+            if vm.hasIoeventfd {
+                for queue in device.queueMaximumSizes.indices {
+                    let address = base + VirtioMMIOTransport.Register.queueNotify
+                    // Without an ioeventfd the notify write still arrives as an MMIO exit.
+                    guard let registration = IoeventfdRegistration(vm: vm, address: address, value: UInt32(queue)) else { continue }
+                    notifyRegistrations.append(registration)
+                    try eventLoop.watch(registration.fd, isEventFD: true) { transport.notify(queue: queue) }
+                }
+            }
+            for fd in device.backendDescriptors() {
+                try eventLoop.watch(fd) { transport.pollBackend() }
+            }
+        }
+        interruptLines = lines
+        virtioTransports = transports
+        self.notifyRegistrations = notifyRegistrations
+        bus = DeviceBus(
+            pio: try AddressBus(ranges: [
+                AddressBus.Range(base: Serial16550.basePort, length: 8, device: serial),
+                AddressBus.Range(base: I8042.dataPort, length: 5, device: keyboard),
+            ]),
+            mmio: try AddressBus(ranges: mmioRanges))
+    }
+
+    deinit {
+        for backend in backends { backend.closeBackend() }
+    }
+
+    /// Where each vCPU's instruction pointer is (after `run` returned), for diagnosing a guest
+    /// that had to be stopped from outside.
+    public func instructionPointers() -> [UInt64?] { vcpus.map { $0.registers()?.rip } }
+
+    /// Asks the machine to stop (from a signal handler thread, a test, or the caller).
+    public func stop() { control.requestStop(.hostRequest) }
+
+    /// Boots the guest and blocks until it ends; returns how it ended.
+    public func run() -> VMExitStatus {
+        let exits = Mutex<[Int: VCPUExit]>([:])
+        let vcpus = self.vcpus
+        let eventLoop = self.eventLoop
+        let stopAll: @Sendable () -> Void = {
+            for vcpu in vcpus { vcpu.kick() }
+            eventLoop.stop()
+        }
+        control.setStopHandler(stopAll)
+        if control.stopRequested { stopAll() }
+        var threads: [HostThread] = []
+        do {
+            threads.append(try HostThread.start { eventLoop.run() })
+            if configuration.interactive { try watchStandardInput() }
+            for vcpu in vcpus {
+                let bus = self.bus, control = self.control
+                threads.append(try HostThread.start {
+                    let exit = vcpu.runLoop(bus: bus, control: control)
+                    exits.withLock { $0[vcpu.id] = exit }
+                    control.requestStop(.vcpuEnded)
+                })
+            }
+        } catch {
+            control.requestStop(.hostRequest)
+            for thread in threads { thread.join() }
+            return .hostFailure(error.description)
+        }
+        for thread in threads { thread.join() }
+        // A machine runs once: release host-side endpoints (tap, vsock socket path) right away.
+        for backend in backends { backend.closeBackend() }
+        return status(exits: exits.withLock { $0 })
+    }
+
+    private func watchStandardInput() throws(VMMError) {
+        let serial = self.serial
+        let loop = self.eventLoop
+        try eventLoop.watch(STDIN_FILENO) {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, 256) }
+            if n > 0 {
+                serial.receive(Array(buffer[0..<n]))
+            } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                loop.unwatch(STDIN_FILENO)  // hung up: stop watching rather than spin on it
+            }
+        }
+    }
+
+    private func status(exits: [Int: VCPUExit]) -> VMExitStatus {
+        switch control.stopReason {
+        case .guestReset: return .guestStopped
+        case .hostRequest: return .stoppedByHost
+        default: break
+        }
+        // The first vCPU that ended for its own reason decides.
+        for id in exits.keys.sorted() {
+            switch exits[id] {
+            case .guestRequestedStop: return .guestStopped
+            case .tripleFault: return .tripleFault(rip: vcpus[id].registers()?.rip)
+            case .internalError(let sub): return .kvmInternalError(suberror: sub)
+            case .failedEntry(let reason): return .entryFailed(reason: reason)
+            case .unexpectedExit(let reason): return .hostFailure("unexpected KVM exit reason \(reason)")
+            case .hostError(let e): return .hostFailure("KVM_RUN failed: \(VMMError.text(e))")
+            case .stopped, nil: continue
+            }
+        }
+        return .stoppedByHost
+    }
+
+    static func readFile(_ path: String, onError: (Int32) throws(VMMError) -> Never) throws(VMMError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { try onError(errno) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { try onError(errno) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { try onError(EISDIR) }
+        var out = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < out.count {
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress.map { $0 + done }, $0.count - done, off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { try onError(errno) }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(out[0..<done])
+    }
+}
+
+/// A virtio device that owns host resources (a tap, sockets) to release when the VM goes away.
+public protocol VirtioBackendOwner: Sendable {
+    func closeBackend()
+}
+
+/// Messages about devices a guest drove into DEVICE_NEEDS_RESET, shared with the transports.
+public final class DeviceFaultLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    public init() {}
+    public func record(_ message: String) { entries.withLock { $0.append(message) } }
+    public var messages: [String] { entries.withLock { $0 } }
+}
+
+/// An eventfd KVM signals on a guest's queue-notify write; unregistered and closed with the object,
+/// so a machine that fails half-way through construction leaves nothing behind.
+final class IoeventfdRegistration: @unchecked Sendable {
+    let vm: VirtualMachine
+    let fd: Int32
+    let address: UInt64
+    let value: UInt32
+
+    init?(vm: VirtualMachine, address: UInt64, value: UInt32) {
+        let fd = skiff_eventfd(0)
+        guard fd >= 0 else { return nil }
+        guard (try? vm.registerIoeventfd(fd, address: address, value: value)) != nil else {
+            close(fd)
+            return nil
+        }
+        self.vm = vm
+        self.fd = fd
+        self.address = address
+        self.value = value
+    }
+
+    deinit {
+        vm.unregisterIoeventfd(fd, address: address, value: value)
+        close(fd)
+    }
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything that can stop a micro-VM from being built or run, each with a message that says
+/// what was wrong and what the user can do about it.
+public enum VMMError: Error, CustomStringConvertible, Equatable {
+    case kvmUnavailable(path: String, errno: Int32)
+    case kvmAPIMismatch(version: Int32)
+    case kvmCapabilityMissing(String)
+    case kvmCall(String, errno: Int32)
+    case memoryTooSmall(requestedMiB: UInt64, minimumMiB: UInt64)
+    case memoryTooLarge(requestedMiB: UInt64)
+    case hostMemory(String, errno: Int32)
+    case kernelUnreadable(path: String, errno: Int32)
+    case kernelFormat(String)
+    case kernelDoesNotFit(String)
+    case initrdUnreadable(path: String, errno: Int32)
+    case initrdDoesNotFit(size: UInt64)
+    case commandLineTooLong(length: Int, maximum: Int)
+    case diskUnopenable(path: String, errno: Int32)
+    case tapUnavailable(name: String, errno: Int32)
+    case vsockSocket(path: String, errno: Int32)
+    case tooManyCPUs(requested: Int, maximum: Int)
+    case tooManyDevices(maximum: Int)
+    case invalidConfiguration(String)
+    case noDefaultKernel(path: String)
+
+    public var description: String {
+        switch self {
+        case .kvmUnavailable(let path, let e):
+            return "cannot open \(path): \(Self.text(e)); load the kvm module (kvm_intel/kvm_amd) and run as a user with access to \(path)"
+        case .kvmAPIMismatch(let v):
+            return "KVM API version \(v) is not the stable version 12 this monitor speaks; update the host kernel"
+        case .kvmCapabilityMissing(let cap):
+            return "the host KVM lacks \(cap), which the monitor needs; use a kernel with full KVM support"
+        case .kvmCall(let what, let e):
+            return "KVM call \(what) failed: \(Self.text(e))"
+        case .memoryTooSmall(let req, let min):
+            return "--memory \(req) MiB is too little: the guest needs at least \(min) MiB"
+        case .memoryTooLarge(let req):
+            return "--memory \(req) MiB is more than this monitor can map; choose a smaller size"
+        case .hostMemory(let what, let e):
+            return "cannot reserve host memory for \(what): \(Self.text(e)); lower --memory"
+        case .kernelUnreadable(let path, let e):
+            return "cannot read kernel \(path): \(Self.text(e)); pass an existing file with --kernel"
+        case .kernelFormat(let why):
+            return "the kernel is not bootable: \(why); pass a bzImage or an uncompressed vmlinux ELF with a PVH note"
+        case .kernelDoesNotFit(let why):
+            return "the kernel does not fit in guest memory: \(why); raise --memory"
+        case .initrdUnreadable(let path, let e):
+            return "cannot read initrd \(path): \(Self.text(e)); pass an existing file with --initrd"
+        case .initrdDoesNotFit(let size):
+            return "the initrd (\(size) bytes) does not fit below the kernel's initrd limit; raise --memory or use a smaller initrd"
+        case .commandLineTooLong(let length, let maximum):
+            return "the kernel command line is \(length) bytes, more than the kernel accepts (\(maximum)); shorten --cmdline"
+        case .diskUnopenable(let path, let e):
+            return "cannot open disk \(path): \(Self.text(e)); check the path and permissions, or add ,ro for a read-only disk"
+        case .tapUnavailable(let name, let e):
+            return "cannot attach tap device \(name): \(Self.text(e)); create it first (ip tuntap add \(name) mode tap) and run as root"
+        case .vsockSocket(let path, let e):
+            return "cannot listen on vsock socket \(path): \(Self.text(e)); choose a path in a writable directory that does not exist yet"
+        case .tooManyCPUs(let req, let max):
+            return "--cpus \(req) is more than this monitor supports (\(max))"
+        case .tooManyDevices(let max):
+            return "too many virtio devices: at most \(max) fit in the MMIO window"
+        case .noDefaultKernel(let path):
+            return "no --kernel given and no default guest kernel at \(path): build it with kernel/build.sh (about 4.5 minutes on 2 cores) or pass --kernel FILE (a bzImage or a PVH vmlinux)"
+        case .invalidConfiguration(let why):
+            return "invalid VM configuration: \(why)"
+        }
+    }
+
+    static func text(_ e: Int32) -> String { String(cString: strerror(e)) }
+}

@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import VMM
+
+/// `skiff vm run`: boots a kernel in a micro-VM with the serial console on our terminal and
+/// exits with the VM's status (0 after a clean guest shutdown or reboot).
+struct VMRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Boot a Linux kernel (bzImage or PVH vmlinux) in a micro-VM.",
+        discussion: """
+            Exit codes: 0 the guest shut down or rebooted, 1 monitor failure, 3 guest triple fault, \
+            4 KVM internal error, 5 KVM refused entry, 130 stopped by a signal.
+            Disks appear as /dev/vda, /dev/vdb, ... in the order given.
+            """
+    )
+
+    @Option(help: "Kernel image: a bzImage or an uncompressed vmlinux with a PVH note (default: the kernel built by kernel/build.sh).")
+    var kernel: String?
+
+    @Option(help: "Initial ramdisk (initramfs) for the kernel.")
+    var initrd: String?
+
+    @Option(help: "Kernel command line (the virtio-mmio devices are appended).")
+    var cmdline: String = VMConfiguration.defaultCommandLine
+
+    @Option(help: "Number of vCPUs.")
+    var cpus: Int = 1
+
+    @Option(help: "Guest memory in MiB.")
+    var memory: UInt64 = 128
+
+    @Option(help: "Raw disk image as virtio-blk, FILE[,ro]; repeatable.")
+    var disk: [String] = []
+
+    @Option(help: "Network: tap=NAME to attach an existing tap device, or none.")
+    var net: String = "none"
+
+    @Option(help: "virtio-vsock as CID,SOCKET_PATH: host connects to SOCKET_PATH and sends 'CONNECT PORT\\n'; guest connections to port P reach SOCKET_PATH_P.")
+    var vsock: String?
+
+    mutating func run() throws {
+        let configuration = try makeConfiguration()
+        let machine = try MicroVM(configuration: configuration, console: FileDescriptorSink(fd: STDOUT_FILENO))
+        let stopSignals = try StopSignals.install()
+        // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
+        let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil
+        defer { terminal?.restore() }
+        let waiter = try HostThread.start { if stopSignals.wait() { machine.stop() } }
+        let status = machine.run()
+        stopSignals.release()
+        waiter.join()
+        for fault in machine.deviceFaults.messages { printError("skiff vm: \(fault)") }
+        if status != .guestStopped { printError("skiff vm: \(status)") }
+        if status == .stoppedByHost {
+            let where_ = machine.instructionPointers().enumerated().map { "vCPU \($0.offset) at rip 0x\(String($0.element ?? 0, radix: 16))" }
+            printError("skiff vm: \(where_.joined(separator: ", "))")
+        }
+        throw ExitCode(status.exitCode)
+    }
+
+    func makeConfiguration() throws -> VMConfiguration {
+        var configuration = VMConfiguration(kernelPath: try kernel ?? DefaultGuestKernel.locate())
+        configuration.initrdPath = initrd
+        configuration.commandLine = cmdline
+        configuration.cpus = cpus
+        configuration.memoryMiB = memory
+        configuration.disks = try disk.map { try VMConfiguration.Disk.parse($0) }
+        switch net {
+        case "none": break
+        case let value where value.hasPrefix("tap="): configuration.tapName = String(value.dropFirst(4))
+        default: throw ValidationError("--net must be tap=NAME or none, not '\(net)'")
+        }
+        configuration.vsock = try vsock.map { try VMConfiguration.Vsock.parse($0) }
+        configuration.interactive = isatty(STDIN_FILENO) != 0
+        try configuration.validate()
+        return configuration
+    }
+}
+
+/// SIGINT/SIGTERM turned into bytes on a pipe (the handler only writes, which is async-signal
+/// safe), so a monitor thread can stop the VM cleanly whichever thread the kernel interrupted.
+struct StopSignals: Sendable {
+    nonisolated(unsafe) static var writeEnd: Int32 = -1
+    let readEnd: Int32
+    let writeEnd: Int32
+
+    static func install() throws -> StopSignals {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw ExitCode.failure }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        writeEnd = fds[1]
+        for signal in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in
+                var byte: UInt8 = 1
+                _ = write(StopSignals.writeEnd, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(signal, &action, nil)
+        }
+        return StopSignals(readEnd: fds[0], writeEnd: fds[1])
+    }
+
+    /// Blocks until a signal (true) or `release` (false).
+    func wait() -> Bool {
+        var byte: UInt8 = 0
+        while true {
+            let n = read(readEnd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            return n == 1 && byte == 1
+        }
+    }
+
+    /// Wakes `wait` without a stop request.
+    func release() {
+        var byte: UInt8 = 0
+        _ = write(writeEnd, &byte, 1)
+    }
+}
+
+/// The terminal settings to restore after the guest had the console.
+struct TerminalMode {
+    let saved: termios
+
+    static func enterCharacterMode() -> TerminalMode? {
+        var settings = termios()
+        guard tcgetattr(STDIN_FILENO, &settings) == 0 else { return nil }
+        let saved = settings
+        settings.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        settings.c_iflag &= ~tcflag_t(ICRNL)
+        withUnsafeMutableBytes(of: &settings.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+        return TerminalMode(saved: saved)
+    }
+
+    func restore() {
+        var settings = saved
+        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+    }
+}
+
+func printError(_ message: String) {
+    let line = message + "\n"
+    _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+}

@@ -1,0 +1,88 @@
+import OCISpec
+import Testing
+@testable import ContainerRuntime
+
+@Suite struct CgroupLogicTests {
+    @Test func parsesTheHybridLayout() {
+        let info = """
+        30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec - tmpfs tmpfs ro,mode=755
+        31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+        32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+        33 30 0:29 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+        34 30 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+        """
+        let layout = CgroupLayout.parse(mountinfo: info)
+        #expect(layout.unified == "/sys/fs/cgroup/unified")
+        #expect(layout.v1["cpu"] == "/sys/fs/cgroup/cpu,cpuacct")
+        #expect(layout.v1["cpuacct"] == "/sys/fs/cgroup/cpu,cpuacct")
+        #expect(layout.v1["memory"] == "/sys/fs/cgroup/memory")
+        #expect(layout.v1["name=systemd"] == "/sys/fs/cgroup/systemd")
+        #expect(!layout.isPureV2)
+    }
+
+    @Test func parsesPureV2() {
+        let layout = CgroupLayout.parse(mountinfo: "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate")
+        #expect(layout.isPureV2)
+    }
+
+    @Test func v1Writes() {
+        var r = Resources(memory: .init(limit: 1000, reservation: 500, swap: 2000), cpu: .init(shares: 512, quota: 20000, period: 100000, cpus: "0-1"), pids: .init(limit: 0))
+        r.devices = [.init(allow: true, type: "c", major: 10, minor: -1, access: "rw")]
+        let w = CgroupWrites.v1(r)
+        #expect(w.contains(CgroupWrite("memory", "memory.limit_in_bytes", "1000")))
+        #expect(w.contains(CgroupWrite("memory", "memory.memsw.limit_in_bytes", "2000")))
+        #expect(w.contains(CgroupWrite("pids", "pids.max", "max")))
+        #expect(w.contains(CgroupWrite("cpuset", "cpuset.cpus", "0-1")))
+        let devices = w.filter { $0.controller == "devices" }
+        #expect(devices.first == CgroupWrite("devices", "devices.deny", "a *:* rwm"))
+        #expect(devices.contains(CgroupWrite("devices", "devices.allow", "c 10:* rw")))
+        let period = w.firstIndex(of: CgroupWrite("cpu", "cpu.cfs_period_us", "100000"))
+        let quota = w.firstIndex(of: CgroupWrite("cpu", "cpu.cfs_quota_us", "20000"))
+        #expect(period != nil && quota != nil && period! < quota!)
+    }
+
+    @Test func v2Writes() {
+        let r = Resources(memory: .init(limit: 1000, swap: 3000), cpu: .init(shares: 1024, quota: -1, period: 50000), pids: .init(limit: 7))
+        let w = CgroupWrites.v2(r)
+        #expect(w.contains(CgroupWrite("memory", "memory.max", "1000")))
+        #expect(w.contains(CgroupWrite("memory", "memory.swap.max", "2000")))
+        #expect(w.contains(CgroupWrite("cpu", "cpu.max", "max 50000")))
+        #expect(w.contains(CgroupWrite("cpu", "cpu.weight", "39")))
+        #expect(w.contains(CgroupWrite("pids", "pids.max", "7")))
+    }
+
+    @Test func sharesToWeightBounds() {
+        #expect(CgroupWrites.sharesToWeight(2) == 1)
+        #expect(CgroupWrites.sharesToWeight(262_144) == 10000)
+    }
+}
+
+@Suite struct DeviceFilterProgramTests {
+    @Test func encodesInstructionsAsTheKernelReadsThem() {
+        // mov64 r0, 1 -> b7 00 0000 01000000
+        let insn = DeviceFilterProgram.Instruction(code: 0xb7, dst: 0, src: 0, offset: 0, immediate: 1)
+        #expect(insn.encoded == 0x0000_0001_0000_00b7)
+        let load = DeviceFilterProgram.Instruction(code: 0x61, dst: 4, src: 1, offset: 4, immediate: 0)
+        #expect(load.encoded == 0x0000_0000_0004_1461)
+    }
+
+    @Test func rulesAreCheckedLastFirstWithDenyByDefault() throws {
+        let program = try DeviceFilterProgram.compile([
+            .init(allow: false, type: "a", access: "rwm"),
+            .init(allow: true, type: "c", major: 1, minor: 3, access: "rw"),
+        ])
+        // Prologue (6) + allow block for c 1:3 rw (type, access x3, major, minor, mov, exit = 8)
+        // + deny-all block (mov, exit), which matches everything and so ends the program.
+        #expect(program.count == 6 + 8 + 2)
+        #expect(program[6] == .init(code: 0x56, dst: 2, src: 0, offset: 7, immediate: 2))
+        #expect(program[13].code == 0x95 && program[12].immediate == 1)
+        #expect(program[14].immediate == 0 && program.last?.code == 0x95)
+        let open = try DeviceFilterProgram.compile([.init(allow: true, type: "c", major: 1, minor: 3, access: "rwm")])
+        #expect(open.suffix(2) == [.init(code: 0xb7, dst: 0, src: 0, offset: 0, immediate: 0), .init(code: 0x95, dst: 0, src: 0, offset: 0, immediate: 0)], "no match denies")
+    }
+
+    @Test func rejectsBadRules() {
+        #expect(throws: RuntimeError.self) { try DeviceFilterProgram.compile([.init(allow: true, type: "x")]) }
+        #expect(throws: RuntimeError.self) { try DeviceFilterProgram.compile([.init(allow: true, access: "rwz")]) }
+    }
+}

@@ -1,0 +1,89 @@
+import ContainerRuntime
+import Foundation
+import OCISpec
+import Testing
+
+/// Resource limits, read back from inside the container's own cgroup view.
+@Suite(.enabled(if: TestEnvironment.canRunContainers, "needs root and busybox-static: run scripts/test.sh as root"))
+struct CgroupTests {
+    static let layout = try? CgroupLayout.detect()
+
+    @Test func memoryCpuAndPidsLimits() throws {
+        let b = try TestBundle("limits")
+        let hasSwapAccounting = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+        b.spec.linux?.resources?.memory = .init(limit: 64 << 20, reservation: 32 << 20, swap: hasSwapAccounting ? 128 << 20 : nil)
+        b.spec.linux?.resources?.cpu = .init(shares: 512, quota: 50_000, period: 100_000, cpus: "0", mems: "0")
+        b.spec.linux?.resources?.pids = .init(limit: 42)
+        let isV2 = Self.layout?.isPureV2 ?? false
+        if isV2 {
+            b.shell("cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpuset.mems")
+        } else {
+            b.shell("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max cpuset/cpuset.cpus cpuset/cpuset.mems; cat memory/memory.memsw.limit_in_bytes 2>/dev/null")
+        }
+        let r = try b.run()
+        if isV2 {
+            #expect(r.out == "67108864\n33554432\n50000 100000\n42\n0\n0\n", "\(r)")
+        } else {
+            let swap = hasSwapAccounting ? "134217728\n" : ""
+            #expect(r.out == "67108864\n33554432\n512\n50000\n100000\n42\n0\n0\n" + swap, "\(r)")
+        }
+        #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) }, "cgroups removed")
+    }
+
+    @Test func pidsLimitIsEnforced() throws {
+        let b = try TestBundle("pidsmax")
+        b.spec.linux?.resources?.pids = .init(limit: 5)
+        b.shell("for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; echo started")
+        let r = try b.run()
+        #expect(r.err.contains("fork"), "the shell cannot fork past 5 tasks: \(r)")
+    }
+
+    @Test(.enabled(if: !(CgroupTests.layout?.isPureV2 ?? true), "device rules on pure cgroup2 need eBPF, not implemented yet"))
+    func deviceRulesDenyUnlistedDevices() throws {
+        // Default devices stay usable; a node made with mknod for a device not allowed cannot be opened.
+        let b = try TestBundle("devdeny")
+        b.spec.linux?.resources?.devices = [.init(allow: false, access: "rwm")]
+        for set in [\Capabilities.bounding, \.effective, \.permitted] {
+            b.spec.process?.capabilities?[keyPath: set]?.append("CAP_MKNOD")
+        }
+        b.shell("head -c1 /dev/zero > /dev/null && echo zero-ok; (mknod /tmp/mem c 1 1 && head -c1 /tmp/mem >/dev/null) 2>/dev/null && echo mem-open || echo mem-denied")
+        let r = try b.run()
+        #expect(r.out.contains("zero-ok"), "\(r)")
+        #expect(r.out.contains("mem-denied"), "\(r)")
+    }
+
+    @Test func pauseAndResume() throws {
+        let b = try TestBundle("pause")
+        b.shell("sleep 30")
+        try #require(try b.create().code == 0)
+        #expect(try b.runtime(["start", b.id]).code == 0)
+        #expect(try b.runtime(["pause", b.id]).code == 0)
+        #expect(try b.state()?.status == .paused)
+        #expect(try b.runtime(["resume", b.id]).code == 0)
+        #expect(try b.state()?.status == .running)
+        #expect(try b.runtime(["delete", "--force", b.id]).code == 0)
+        #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+    }
+}
+
+@Suite(.enabled(if: TestEnvironment.canRunContainers, "needs root and busybox-static: run scripts/test.sh as root"))
+struct UpdateTests {
+    @Test func updateChangesLimitsOfARunningContainer() throws {
+        let b = try TestBundle("update")
+        b.spec.linux?.resources?.pids = .init(limit: 50)
+        b.shell("sleep 30")
+        try #require(try b.create().code == 0)
+        try #require(try b.runtime(["start", b.id]).code == 0)
+        let r = try b.runtime(["update", "--memory", "96m", "--pids-limit", "77", b.id])
+        #expect(r.code == 0, "\(r)")
+        let json = try b.runtime(["update", "--resources", "-", b.id], stdin: #"{"cpu":{"shares":333}}"#)
+        #expect(json.code == 0, "\(json)")
+        let isV2 = (try? CgroupLayout.detect())?.isPureV2 ?? false
+        let script = isV2 ? "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.weight"
+            : "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares"
+        let read = try b.runtime(["exec", b.id, "sh", "-c", script])
+        #expect(read.out == (isV2 ? "100663296\n77\n13\n" : "100663296\n77\n333\n"), "\(read)")
+        let bad = try b.runtime(["update", "--memory", "lots", b.id])
+        #expect(bad.code != 0 && bad.err.contains("--memory"))
+    }
+}

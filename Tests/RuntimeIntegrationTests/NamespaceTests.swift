@@ -1,0 +1,57 @@
+import Foundation
+import OCISpec
+import Testing
+
+/// New and joined namespaces, and user namespace id mappings.
+@Suite(.enabled(if: TestEnvironment.canRunContainers, "needs root and busybox-static: run scripts/test.sh as root"))
+struct NamespaceTests {
+    @Test func newPidNetworkIpcUtsCgroupNamespaces() throws {
+        let b = try TestBundle("ns")
+        b.shell("echo pid=$$; ls /sys/class/net; cat /proc/self/cgroup | grep -c ':/$'; readlink /proc/self/ns/ipc /proc/self/ns/uts")
+        let r = try b.run()
+        #expect(r.out.contains("pid=1\n"), "\(r)")
+        #expect(r.out.contains("lo\n"))
+        #expect(!r.out.contains("eth0"))
+        let hostIPC = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
+        let hostUTS = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/uts")
+        #expect(!r.out.contains(hostIPC) && !r.out.contains(hostUTS))
+    }
+
+    @Test func joinsANetworkNamespaceByPath() throws {
+        let name = TestEnvironment.uniqueName("netns").suffix(30)
+        let netns = String(name)
+        _ = try Command.run("/usr/sbin/ip", ["netns", "add", netns])
+        defer { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", netns]) }
+        _ = try Command.run("/usr/sbin/ip", ["-n", netns, "link", "add", "skiffv0", "type", "veth", "peer", "name", "skiffv1"])
+        let b = try TestBundle("joinnet")
+        let namespaces = b.spec.linux?.namespaces?.map {
+            $0.type == .network ? Namespace(type: .network, path: "/var/run/netns/\(netns)") : $0
+        }
+        b.spec.linux?.namespaces = namespaces
+        b.shell("ls /sys/class/net")
+        b.spec.mounts?.removeAll { $0.destination == "/sys" || $0.destination == "/sys/fs/cgroup" }
+        b.spec.mounts?.append(Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro"]))
+        let r = try b.run()
+        #expect(r.out.contains("skiffv0"), "\(r)")
+    }
+
+    @Test func userNamespaceWithMappings() throws {
+        let b = try TestBundle("userns")
+        b.spec.linux?.namespaces?.append(Namespace(type: .user))
+        b.spec.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
+        b.spec.linux?.gidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
+        // The rootfs must belong to the mapped root to be usable.
+        _ = try Command.run("/bin/chown", ["-R", "100000:100000", b.dir + "/rootfs"])
+        b.shell("id -u; cat /proc/self/uid_map")
+        let r = try b.run()
+        #expect(r.out.hasPrefix("0\n"), "\(r)")
+        #expect(r.out.contains("100000"))
+    }
+
+    @Test func userNamespaceWithoutMappingsIsRejected() throws {
+        let b = try TestBundle("usernomap")
+        b.spec.linux?.namespaces?.append(Namespace(type: .user))
+        let r = try b.create()
+        #expect(r.code != 0 && r.err.contains("uidMappings"), "\(r)")
+    }
+}

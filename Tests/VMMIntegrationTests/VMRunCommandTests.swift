@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// The `skiff vm run` binary end to end: output, exit codes, error messages and signals.
+@Suite(.serialized, .enabled(if: Host.canBuildAndRunGuests && SkiffBinary.path != nil, "needs /dev/kvm, gcc and the built skiff binary (swift build)"))
+struct VMRunCommandTests {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    func run(_ arguments: [String], stopAfter seconds: Double? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SkiffBinary.path ?? "skiff")
+        process.arguments = ["vm", "run"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        if let seconds {
+            Thread.sleep(forTimeInterval: seconds)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func aGuestThatPowersOffExitsZeroWithItsConsoleOnStdout() throws {
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "GUEST-START\nGUEST-DONE\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func disksAndCPUsFromTheCommandLineReachTheGuest() throws {
+        let scratch = try ScratchDirectory("skiff-cli-blk")
+        var disk = Data(count: 1 << 20)
+        disk.replaceSubrange(0..<24, with: Data("hello-from-the-host-disk".utf8))
+        try disk.write(to: URL(fileURLWithPath: scratch.file("d.img")))
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cpus", "2",
+                              "--disk", scratch.file("d.img") + ",ro", "--cmdline", "test=blk"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("BLK-READ hello-from-the-host-disk"))
+        #expect(result.stdout.contains("BLK-WRITE IOERR"))
+    }
+
+    @Test func aTripleFaultExitsThree() throws {
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=fault"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("triple-faulted"))
+    }
+
+    @Test func sigtermStopsASpinningGuestWithExitCode130() throws {
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=spin"], stopAfter: 1.0)
+        #expect(result.status == 130)
+        #expect(result.stdout.contains("SPINNING"))
+        #expect(result.stderr.contains("stopped by a signal"))
+    }
+
+    @Test(arguments: [
+        (["--kernel", "/etc/hostname"], "neither a bzImage"),
+        (["--kernel", "/nonexistent/kernel"], "cannot read kernel /nonexistent/kernel"),
+        (["--disk", "/nonexistent/disk.img"], "cannot open disk /nonexistent/disk.img"),
+        (["--memory", "2"], "--memory 2 MiB is too little"),
+        (["--net", "bogus"], "--net must be tap=NAME or none"),
+        (["--vsock", "1,/tmp/x"], "--vsock needs CID,SOCKET_PATH"),
+    ])
+    func badInputGetsAClearMessageAndExitOne(arguments: [String], message: String) throws {
+        var full = arguments
+        if !arguments.contains("--kernel") { full = ["--kernel", try GuestImages.shared().elf64] + arguments }
+        let result = try run(full)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+    }
+}
+
+/// The skiff executable next to this test bundle (swift build puts products in the same directory).
+enum SkiffBinary {
+    static let path: String? = {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
+        for candidate in [bundle.appendingPathComponent("skiff").path,
+                          bundle.deletingLastPathComponent().appendingPathComponent("skiff").path] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }()
+}
