@@ -171,7 +171,14 @@ public struct LayerUnpacker {
             try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
         case Self.typeCharacter, Self.typeBlock, Self.typeFIFO:
             try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
-            let device = type == Self.typeFIFO ? 0 : skiff_makedev(UInt32(archive_entry_rdevmajor(entry)), UInt32(archive_entry_rdevminor(entry)))
+            var device: UInt64 = 0
+            if type != Self.typeFIFO {
+                guard let major = UInt32(exactly: archive_entry_rdevmajor(entry)), let minor = UInt32(exactly: archive_entry_rdevminor(entry)),
+                      major < 1 << 12, minor < 1 << 20 else {
+                    throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "has an impossible device number")
+                }
+                device = skiff_makedev(major, minor)
+            }
             try sysCall("mknod \(path.full)") { mknodat(parentFD, path.name, type | 0o600, dev_t(device)) }
             try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
         case Self.typeSocket:
@@ -257,7 +264,8 @@ public struct LayerUnpacker {
     /// Owner, mode, xattrs and times for an open regular file.
     private func applyMetadata(entry: OpaquePointer, fd: Int32, name: String) throws {
         if preserveOwnership {
-            try sysCall("chown \(name)") { fchown(fd, uid_t(archive_entry_uid(entry)), gid_t(archive_entry_gid(entry))) }
+            let (uid, gid) = try owner(entry, name: name)
+            try sysCall("chown \(name)") { fchown(fd, uid, gid) }
         }
         try sysCall("chmod \(name)") { fchmod(fd, archive_entry_perm(entry) & 0o7777) }
         try forEachXattr(entry) { key, value, size in
@@ -270,9 +278,8 @@ public struct LayerUnpacker {
     /// Owner, mode, xattrs and times for a non-regular entry, by name in `dirfd`.
     private func applyMetadata(entry: OpaquePointer, dirfd: Int32, name: String, type: mode_t, tree: ConfinedDirectory, raw: String) throws {
         if preserveOwnership {
-            try sysCall("chown \(raw)") {
-                fchownat(dirfd, name, uid_t(archive_entry_uid(entry)), gid_t(archive_entry_gid(entry)), AT_SYMLINK_NOFOLLOW)
-            }
+            let (uid, gid) = try owner(entry, name: raw)
+            try sysCall("chown \(raw)") { fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
         }
         if type != Self.typeSymlink {
             try sysCall("chmod \(raw)") { fchmodat(dirfd, name, archive_entry_perm(entry) & 0o7777, 0) }
@@ -291,6 +298,16 @@ public struct LayerUnpacker {
             var times = [Self.mtime(entry), Self.mtime(entry)]
             try sysCall("set times on \(raw)") { utimensat(dirfd, name, &times, AT_SYMLINK_NOFOLLOW) }
         }
+    }
+
+    /// The entry's owner, refusing ids that do not fit (a tar can claim any 64-bit number;
+    /// (uid_t)-1 would mean "leave unchanged").
+    private func owner(_ entry: OpaquePointer, name: String) throws -> (uid_t, gid_t) {
+        guard let uid = uid_t(exactly: archive_entry_uid(entry)), let gid = gid_t(exactly: archive_entry_gid(entry)),
+              uid != uid_t.max, gid != gid_t.max else {
+            throw StoreError.hostileLayer(layer: layer, entry: name, reason: "has an impossible owner \(archive_entry_uid(entry)):\(archive_entry_gid(entry))")
+        }
+        return (uid, gid)
     }
 
     /// Calls `body` for each xattr of the entry, skipping overlayfs' own (a layer must not forge them).

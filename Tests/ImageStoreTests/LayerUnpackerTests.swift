@@ -84,7 +84,7 @@ struct LayerUnpackerTests {
     /// Each hostile layer must fail with `hostileLayer` and leave the outside untouched.
     @Test(arguments: [
         "dotdot", "absolute", "nested-dotdot", "symlink-absolute", "symlink-dotdot", "hardlink-outside",
-        "hardlink-absolute", "whiteout-dotdot", "symlink-then-hardlink",
+        "hardlink-absolute", "whiteout-dotdot", "symlink-then-hardlink", "huge-uid", "huge-device",
     ])
     func rejectsHostileLayer(kind: String) throws {
         let tmp = try TemporaryDirectory()
@@ -104,6 +104,8 @@ struct LayerUnpackerTests {
         case "hardlink-absolute": tar.hardlink("stolen", to: outside + "/victim")
         case "whiteout-dotdot": tar.dir("sub").file("sub/.wh...", "")
         case "symlink-then-hardlink": tar.symlink("link", to: outside).hardlink("stolen", to: "link/victim")
+        case "huge-uid": tar.file("owned", "x", uid: 1 << 40)
+        case "huge-device": tar.add("dev/odd", type: 0o020000, device: (1 << 33, 1))
         default: Issue.record("unknown case \(kind)")
         }
         tar.finish()
