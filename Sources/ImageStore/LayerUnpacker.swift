@@ -243,6 +243,9 @@ public struct LayerUnpacker {
                 throw StoreError.badLayer(layer: layer, detail: stream.failure ?? "reading \(name): \(DecompressedStream.message(archive))")
             }
             guard let block, length > 0 else { continue }
+            guard offset >= 0, offset <= size, Int64(length) <= size - offset else {
+                throw StoreError.hostileLayer(layer: layer, entry: name, reason: "has data outside its declared size")
+            }
             var written = 0
             while written < length {
                 let n = try sysCall("write \(name)") {
