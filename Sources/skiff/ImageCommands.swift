@@ -13,7 +13,22 @@ struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Manage images.",
-        subcommands: [ImageInspectCommand.self, ImagePruneCommand.self, ImagesCommand.self, PullCommand.self, PushCommand.self,
-                      TagCommand.self, RmiCommand.self, LoadCommand.self, SaveCommand.self]
+        subcommands: [ImageInspectCommand.self, ImagePruneCommand.self, ImageListCommand.self, ImageRemoveCommand.self,
+                      PullCommand.self, PushCommand.self, TagCommand.self, LoadCommand.self, SaveCommand.self]
     )
+}
+
+/// `skiff image ls`: `skiff images` under docker's group name (the top-level `ls`/`rm` stay free
+/// for containers).
+struct ImageListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.")
+    @OptionGroup var images: ImagesCommand
+    func run() async throws { try await images.run() }
+}
+
+/// `skiff image rm`: `skiff rmi` under docker's group name.
+struct ImageRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove images.")
+    @OptionGroup var rmi: RmiCommand
+    func run() async throws { try await rmi.run() }
 }

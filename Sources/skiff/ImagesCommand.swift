@@ -5,7 +5,7 @@ import OCISpec
 
 /// `skiff images`: lists stored images, as a table or as JSON.
 struct ImagesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.", aliases: ["ls"])
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
 
     @OptionGroup var store: StoreOptions
 
@@ -49,7 +49,7 @@ struct ImagesCommand: AsyncParsableCommand {
         case "json":
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            print(rows.isEmpty ? "[]" : String(decoding: try encoder.encode(rows), as: UTF8.self))
         case "table":
             let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
             let table = rows.map { [$0.Repository, $0.Tag, String($0.ID.dropFirst(7).prefix(12)), String($0.CreatedAt.prefix(19)), ProgressDisplay.bytes($0.Size)] }

@@ -3,7 +3,7 @@ import ImageStore
 
 /// `skiff rmi NAME...`: removes names and whatever content only they used.
 struct RmiCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove images.", aliases: ["rm"])
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove images.")
 
     @OptionGroup var store: StoreOptions
 
