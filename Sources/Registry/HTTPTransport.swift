@@ -32,6 +32,7 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
     /// Per-request state, touched only on the session's serial delegate queue (and at creation).
     final class Exchange: @unchecked Sendable {
         let sink: ((Data) throws -> Void)?
+        let responseCheck: ((HTTPURLResponse) throws -> Void)?
         let bufferLimit: Int
         var response: HTTPURLResponse?
         var challengeResponse: HTTPURLResponse?
@@ -39,8 +40,9 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
         var failure: Error?
         var continuation: CheckedContinuation<HTTPResult, Error>?
 
-        init(sink: ((Data) throws -> Void)?, bufferLimit: Int) {
+        init(sink: ((Data) throws -> Void)?, responseCheck: ((HTTPURLResponse) throws -> Void)?, bufferLimit: Int) {
             self.sink = sink
+            self.responseCheck = responseCheck
             self.bufferLimit = bufferLimit
         }
     }
@@ -65,10 +67,12 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
 
     func invalidate() { session.invalidateAndCancel() }
 
-    /// Sends `request`. A 2xx body goes to `sink` when given; otherwise, and for every non-2xx
-    /// answer, up to `bufferLimit` bytes are kept in the result.
-    func send(_ request: URLRequest, uploadFile: URL? = nil, sink: ((Data) throws -> Void)? = nil, bufferLimit: Int = 1 << 20) async throws -> HTTPResult {
-        let exchange = Exchange(sink: sink, bufferLimit: bufferLimit)
+    /// Sends `request`. A 2xx body goes to `sink` when given (after `responseCheck` has seen the
+    /// 2xx response head); otherwise, and for every non-2xx answer, up to `bufferLimit` bytes are
+    /// kept in the result.
+    func send(_ request: URLRequest, uploadFile: URL? = nil, sink: ((Data) throws -> Void)? = nil,
+              responseCheck: ((HTTPURLResponse) throws -> Void)? = nil, bufferLimit: Int = 1 << 20) async throws -> HTTPResult {
+        let exchange = Exchange(sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
         let task: URLSessionTask
         if let uploadFile {
             task = session.uploadTask(with: request, fromFile: uploadFile)
@@ -96,7 +100,17 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        exchange(for: dataTask)?.response = response as? HTTPURLResponse
+        guard let exchange = exchange(for: dataTask) else { return completionHandler(.allow) }
+        let http = response as? HTTPURLResponse
+        exchange.response = http
+        if let http, (200..<300).contains(http.statusCode), let check = exchange.responseCheck {
+            do {
+                try check(http)
+            } catch {
+                exchange.failure = error
+                return completionHandler(.cancel)
+            }
+        }
         completionHandler(.allow)
     }
 

@@ -51,7 +51,9 @@ extension RegistryClient {
     }
 
     /// Downloads a blob into the store, verifying digest and size before it gets its name.
-    /// A failed transfer restarts from the beginning (up to the retry limit).
+    /// A transfer cut off half way resumes with an HTTP Range request from the bytes already
+    /// written (and hashed); a server that ignores the range sends the whole blob again, which
+    /// restarts the download.
     public func fetchBlob(repository: String, descriptor: Descriptor, into store: ContentStore, what: String,
                           progress: (@Sendable (Int64) -> Void)? = nil) async throws {
         final class Box { var writer: BlobWriter; init(_ writer: BlobWriter) { self.writer = writer } }
@@ -60,18 +62,24 @@ extension RegistryClient {
         let purpose = Purpose(what: what, repository: repository, scopes: [Self.pullScope(repository)])
         let target = url("/v2/\(repository)/blobs/\(descriptor.digest)")
         var lastReport = Date.distantPast
-        var received: Int64 = 0
         _ = try await send("GET", target, purpose: purpose, sink: { chunk in
             try chunk.withUnsafeBytes { try box.writer.write($0) }
-            received += Int64(chunk.count)
             if let progress, Date().timeIntervalSince(lastReport) > 0.1 {
                 lastReport = Date()
-                progress(received)
+                progress(box.writer.bytesWritten)
             }
         }, restart: {
+            // Keep what arrived: the next attempt asks for the rest.
+        }, attemptHeaders: {
+            let written = box.writer.bytesWritten
+            return written > 0 ? ["Range": "bytes=\(written)-"] : [:]
+        }, responseCheck: { response in
+            let written = box.writer.bytesWritten
+            guard written > 0 else { return }
+            let contentRange = response.allHeaderFields.first { ($0.key as? String)?.lowercased() == "content-range" }?.value as? String
+            if response.statusCode == 206, let contentRange, contentRange.hasPrefix("bytes \(written)-") { return }
             box.writer.abort()
             box.writer = try BlobWriter(store: store, what: what, sizeLimit: descriptor.size)
-            received = 0
         })
         _ = try box.writer.commit(expectedDigest: descriptor.digest, expectedSize: descriptor.size)
         progress?(descriptor.size)

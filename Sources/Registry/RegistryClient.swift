@@ -94,6 +94,7 @@ public final class RegistryClient: @unchecked Sendable {
     /// `accept` lists statuses that are returned rather than thrown (404 for HEAD checks).
     func send(_ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: Data? = nil,
               uploadFile: URL? = nil, sink: ((Data) throws -> Void)? = nil, restart: (() throws -> Void)? = nil,
+              attemptHeaders: (() -> [String: String])? = nil, responseCheck: ((HTTPURLResponse) throws -> Void)? = nil,
               bufferLimit: Int = 1 << 20, accept: Set<Int> = []) async throws -> HTTPResult {
         var attempt = 0
         var authRetried = false
@@ -101,14 +102,16 @@ public final class RegistryClient: @unchecked Sendable {
             attempt += 1
             var request = URLRequest(url: target)
             request.httpMethod = method
-            for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
+            for (key, value) in headers.merging(attemptHeaders?() ?? [:], uniquingKeysWith: { $1 }) {
+                request.setValue(value, forHTTPHeaderField: key)
+            }
             if let body { request.httpBody = body }
             if let authorization = authorization(for: purpose.scopes) {
                 request.setValue(authorization, forHTTPHeaderField: "Authorization")
             }
             let result: HTTPResult
             do {
-                result = try await transport.send(request, uploadFile: uploadFile, sink: sink, bufferLimit: bufferLimit)
+                result = try await transport.send(request, uploadFile: uploadFile, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
             } catch let error as HTTPTransport.BodyTooLarge {
                 throw RegistryError.manifestTooLarge(what: purpose.what, limit: error.limit)
             } catch let error as URLError {
@@ -145,6 +148,10 @@ public final class RegistryClient: @unchecked Sendable {
         switch error.code {
         case .timedOut, .networkConnectionLost, .cannotConnectToHost, .notConnectedToInternet, .dnsLookupFailed, .cannotFindHost:
             return true
+        case .unknown:
+            // FoundationNetworking reports a connection closed mid-body ("transfer closed with N
+            // bytes remaining", curl's partial file) as unknown; worth another attempt.
+            return true
         default:
             return false
         }
@@ -159,7 +166,7 @@ public final class RegistryClient: @unchecked Sendable {
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
             return .transport(what: purpose.what, registry: registry, detail: "TLS failed (\(error.localizedDescription)); if the registry speaks plain HTTP, pass --insecure")
         default:
-            return .transport(what: purpose.what, registry: registry, detail: error.localizedDescription)
+            return .transport(what: purpose.what, registry: registry, detail: "\(error.localizedDescription) (URLError \(error.code.rawValue))")
         }
     }
 

@@ -89,6 +89,20 @@ struct FailureTests {
         #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
     }
 
+    @Test func resumesACutOffLayerWithARangeRequest() async throws {
+        let scratch = try Scratch()
+        let port = try freePort()
+        let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "flaky", scratch: scratch, port: port, arguments: [])
+        defer { server.stop() }
+        let store = try ImageStore(root: scratch.path + "/store")
+        let image = try await ImagePuller(store: store, options: options()).pull(try ImageReference(parsing: "127.0.0.1:\(port)/flaky/app:1"))
+        #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
+        let log = try String(contentsOfFile: server.log, encoding: .utf8)
+        let requests = log.split(separator: "\n").filter { $0.hasPrefix("RANGE") }
+        #expect(requests.first == "RANGE None")
+        #expect(requests.count == 2 && requests[1].hasPrefix("RANGE bytes=") && !requests[1].hasPrefix("RANGE bytes=0-"), "\(requests)")
+    }
+
     @Test func connectionRefusedAndPlainHTTPPolicy() throws {
         let scratch = try Scratch()
         let port = try freePort()

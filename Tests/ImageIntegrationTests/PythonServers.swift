@@ -113,6 +113,28 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(60)
             return
+        if path.startswith("/v2/flaky/"):
+            # The layer's first transfer is cut off half way; ranged requests get the rest.
+            if "/manifests/" in path:
+                return self.reply(200, slow_manifest, "application/vnd.oci.image.manifest.v1+json")
+            if path.endswith(hashlib.sha256(config).hexdigest()):
+                return self.reply(200, config, "application/octet-stream")
+            requested = self.headers.get("Range")
+            print("RANGE", requested, flush=True)
+            if requested is None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(layer)))
+                self.end_headers()
+                self.wfile.write(layer[: len(layer) // 2])
+                self.wfile.flush()
+                import socket
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            start = int(requested.split("=")[1].split("-")[0])
+            return self.reply(206, layer[start:], "application/octet-stream",
+                              headers={"Content-Range": "bytes %d-%d/%d" % (start, len(layer) - 1, len(layer))})
         if path.startswith("/v2/redirect/"):
             # Needs basic auth; blobs live on "storage" at 127.0.0.2, which refuses credentials.
             if self.headers.get("Authorization") is None:
