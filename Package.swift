@@ -28,6 +28,14 @@ let package = Package(
         .target(name: "ContainerRuntime", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CSeccomp"]),
         // The micro-VM monitor: KVM, guest memory, boot protocols, legacy and virtio devices.
         .target(name: "VMM", dependencies: ["CShim", "LinuxSupport"]),
+        // libarchive (system library): tar reading and gzip/zstd decompression of layers.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // The image store: content-addressed blobs, the name index, layer snapshots, rootfs assembly.
+        .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"]),
+        // The OCI distribution client: auth, pull and push against registries.
+        .target(name: "Registry", dependencies: ["OCISpec", "ImageStore"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -40,6 +48,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
+                "ImageStore", "Registry",
                 "VMM",
                 "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -48,6 +57,9 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
+        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec", "CShim"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM"]),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.

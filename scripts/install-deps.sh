@@ -6,6 +6,7 @@ packages=(
   libseccomp-dev libarchive-dev libzstd-dev
   runc crun podman containerd  # peers to compare with, and clients that drive skiff-runtime
   skopeo umoci docker-registry # registries and image tooling for tests
+  apache2-utils attr libssl-dev openssl # htpasswd, setfattr, token signing for image tests; libcrypto for SHA-256
   containernetworking-plugins iproute2 e2fsprogs
   qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
   strace                    # diagnosing the monitor's KVM calls

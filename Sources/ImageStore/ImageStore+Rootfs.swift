@@ -1,0 +1,74 @@
+import Foundation
+import CShim
+import LinuxSupport
+import OCISpec
+
+/// What a container's root filesystem is made of, kept in `containers/<id>/rootfs.json` so
+/// garbage collection never removes a snapshot a container still uses.
+struct ContainerRootfsRecord: Codable {
+    var image: Digest
+    var layers: [Digest]
+}
+
+extension ImageStore {
+    var containersDirectory: String { root + "/containers" }
+
+    /// Assembles a writable root filesystem for `containerID` from `image`'s snapshots with
+    /// overlayfs (the layers read-only below, `upper` and `work` on top) and returns the mount
+    /// point. The image's layers must be unpacked (`pull` and `load` do it).
+    public func prepareRootfs(image: Image, containerID: String) throws -> String {
+        guard !containerID.isEmpty, containerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
+              !containerID.hasPrefix(".") else {
+            throw StoreError.invalidName(containerID, reason: "container IDs are letters, digits, '-', '_' and '.'")
+        }
+        return try withSharedLock {
+            let directory = "\(containersDirectory)/\(containerID)"
+            if FileIO.exists(directory) { throw StoreError.containerExists(containerID) }
+            try ImageStore.checkLayers(manifest: image.manifest, config: image.config)
+            for diffID in image.config.rootfs.diffIDs where !snapshots.has(diffID) {
+                throw StoreError.system("layer \(diffID) of image \(image.names.first ?? image.id.description) is not unpacked: pull the image again")
+            }
+            do {
+                for sub in ["upper", "work", "merged", "empty"] {
+                    try FileIO.makeDirectories("\(directory)/\(sub)", mode: 0o755)
+                }
+                let record = ContainerRootfsRecord(image: image.manifestDigest, layers: image.config.rootfs.diffIDs)
+                try FileIO.writeAtomically("\(directory)/rootfs.json", Array(try JSONEncoder().encode(record)), mode: 0o600)
+                var lowers = image.config.rootfs.diffIDs.reversed().map { snapshots.path(for: $0) }
+                if lowers.isEmpty { lowers = ["\(directory)/empty"] }
+                let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(directory)/upper,workdir=\(directory)/work"
+                guard options.utf8.count < 4000 else {
+                    throw StoreError.system("image has too many layers (\(lowers.count)) for one overlay mount: use a shorter --root")
+                }
+                try sysCall("mount overlay on \(directory)/merged") { skiff_mount_overlay("\(directory)/merged", options) }
+                return "\(directory)/merged"
+            } catch {
+                FileIO.removeTree(directory)
+                throw error
+            }
+        }
+    }
+
+    /// Unmounts and removes the root filesystem of `containerID`; nothing happens if there is none.
+    public func release(containerID: String) throws {
+        let directory = "\(containersDirectory)/\(containerID)"
+        guard !containerID.isEmpty, !containerID.contains("/"), containerID != ".", containerID != "..",
+              FileIO.exists(directory) else { return }
+        if skiff_umount_detach("\(directory)/merged") != 0 && errno != EINVAL && errno != ENOENT {
+            throw SystemError("unmount \(directory)/merged")
+        }
+        FileIO.removeTree(directory)
+    }
+
+    /// The records of every container root filesystem.
+    func containerRecords() -> [String: ContainerRootfsRecord] {
+        var result: [String: ContainerRootfsRecord] = [:]
+        for id in (try? FileIO.listDirectory(containersDirectory)) ?? [] {
+            if let bytes = try? FileIO.read("\(containersDirectory)/\(id)/rootfs.json"),
+               let record = try? JSONDecoder().decode(ContainerRootfsRecord.self, from: Data(bytes)) {
+                result[id] = record
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CArchive
+import Foundation
+import LinuxSupport
+import OCISpec
+
+extension ImageStore {
+    /// Writes `names` to a tar archive at `path` that is both an OCI image layout (`oci-layout`,
+    /// `index.json`, `blobs/`) and a `docker save` archive (`manifest.json`), as docker 25+ writes
+    /// them, so `docker load`, `podman load`, `skopeo` (oci-archive: and docker-archive:) and
+    /// `skiff load` all read it. The file appears only when complete.
+    public func save(_ names: [String], to path: String, defaultRegistry: String = ImageReference.dockerHub) throws {
+        try withSharedLock {
+            var images: [(String, Image)] = []
+            for name in names {
+                let image = try image(name, defaultRegistry: defaultRegistry)
+                let reference = try? ImageReference(parsing: name, defaultRegistry: defaultRegistry)
+                let full = reference.flatMap { image.names.contains($0.description) ? $0.description : nil } ?? image.names.first
+                images.append((full ?? "", image))
+            }
+            let temporary = path + ".tmp-\(getpid())"
+            do {
+                try writeArchive(images, to: temporary)
+                try sysCall("rename \(temporary) to \(path)") { rename(temporary, path) }
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+        }
+    }
+
+    private func writeArchive(_ images: [(String, Image)], to path: String) throws {
+        guard let archive = archive_write_new() else { throw StoreError.system("libarchive: out of memory") }
+        defer { archive_write_free(archive) }
+        archive_write_set_format_pax_restricted(archive)
+        guard archive_write_open_filename(archive, path) == ARCHIVE_OK else {
+            throw StoreError.system("cannot create \(path): \(Self.archiveMessage(archive))")
+        }
+        var written = Set<Digest>()
+        var indexEntries: [Descriptor] = []
+        var dockerEntries: [DockerArchiveEntry] = []
+        try addFile(archive, "oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
+        for (name, image) in images {
+            let manifestBytes = try content.read(image.manifestDigest)
+            for descriptor in [image.manifest.config] + image.manifest.layers where written.insert(descriptor.digest).inserted {
+                try addBlob(archive, descriptor.digest, size: descriptor.size)
+            }
+            if written.insert(image.manifestDigest).inserted {
+                try addFile(archive, "blobs/sha256/\(image.manifestDigest.encoded)", manifestBytes)
+            }
+            var annotations: [String: String] = [:]
+            var repoTags: [String] = []
+            if let reference = try? ImageReference(parsing: name) {
+                annotations[containerdImageNameAnnotation] = reference.description
+                if let tag = reference.tag {
+                    annotations[Descriptor.refNameAnnotation] = tag
+                    repoTags.append(reference.familiarName + ":" + tag)
+                }
+            }
+            indexEntries.append(Descriptor(mediaType: image.manifest.mediaType ?? MediaType.ociManifest, digest: image.manifestDigest,
+                                           size: Int64(manifestBytes.count), annotations: annotations.isEmpty ? nil : annotations))
+            dockerEntries.append(DockerArchiveEntry(Config: "blobs/sha256/\(image.manifest.config.digest.encoded)", RepoTags: repoTags,
+                                                    Layers: image.manifest.layers.map { "blobs/sha256/\($0.digest.encoded)" }))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try addFile(archive, "index.json", Array(try encoder.encode(Index(manifests: indexEntries))))
+        try addFile(archive, "manifest.json", Array(try encoder.encode(dockerEntries)))
+        guard archive_write_close(archive) == ARCHIVE_OK else {
+            throw StoreError.system("cannot finish \(path): \(Self.archiveMessage(archive))")
+        }
+    }
+
+    static func archiveMessage(_ archive: OpaquePointer) -> String {
+        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
+
+    private func header(_ archive: OpaquePointer, _ name: String, size: Int64) throws {
+        let entry = archive_entry_new()
+        defer { archive_entry_free(entry) }
+        archive_entry_set_pathname(entry, name)
+        archive_entry_set_filetype(entry, 0o100000)
+        archive_entry_set_perm(entry, 0o644)
+        archive_entry_set_size(entry, size)
+        archive_entry_set_mtime(entry, 0, 0)
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+            throw StoreError.system("cannot write \(name) to the archive: \(Self.archiveMessage(archive))")
+        }
+    }
+
+    private func addFile(_ archive: OpaquePointer, _ name: String, _ bytes: [UInt8]) throws {
+        try header(archive, name, size: Int64(bytes.count))
+        let written = bytes.withUnsafeBytes { archive_write_data(archive, $0.baseAddress, bytes.count) }
+        guard written == bytes.count else { throw StoreError.system("cannot write \(name): \(Self.archiveMessage(archive))") }
+    }
+
+    private func addBlob(_ archive: OpaquePointer, _ digest: Digest, size: Int64) throws {
+        let path = content.path(for: digest)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.blobMissing(digest) }
+        defer { close(fd) }
+        try header(archive, "blobs/sha256/\(digest.encoded)", size: size)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total: Int64 = 0
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { raw in try sysCall("read \(path)") { read(fd, raw.baseAddress, raw.count) } }
+            if n == 0 { break }
+            let written = buffer.withUnsafeBytes { archive_write_data(archive, $0.baseAddress, n) }
+            guard written == n else { throw StoreError.system("cannot write blob \(digest): \(Self.archiveMessage(archive))") }
+            total += Int64(n)
+        }
+        guard total == size else { throw StoreError.sizeMismatch(expected: size, actual: total, what: "stored blob \(digest)") }
+    }
+}

@@ -1,0 +1,338 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CArchive
+import CShim
+import LinuxSupport
+import OCISpec
+
+/// Unpacks one layer tar into its own snapshot directory the way overlayfs expects to find it:
+/// `.wh.NAME` becomes a 0/0 character device, `.wh..wh..opq` the `trusted.overlay.opaque=y`
+/// xattr on the directory; ownership, modes (setuid included), xattrs, hardlinks, symlinks,
+/// device nodes and times kept.
+///
+/// It exists to turn untrusted tar streams into files safely: names with `..` or absolute paths,
+/// writes through symlinks, hardlinks leaving the layer and whiteouts naming `..` are rejected,
+/// and all writes go through `ConfinedDirectory`, so nothing lands outside the snapshot.
+public struct LayerUnpacker {
+    /// The compressed layer's digest, for error messages.
+    public let layer: Digest
+    /// Keep file owners from the tar (needs root).
+    public var preserveOwnership = true
+
+    public init(layer: Digest) { self.layer = layer }
+
+    private static let typeMask: mode_t = 0o170000
+    private static let typeRegular: mode_t = 0o100000
+    private static let typeDirectory: mode_t = 0o040000
+    private static let typeSymlink: mode_t = 0o120000
+    private static let typeCharacter: mode_t = 0o020000
+    private static let typeBlock: mode_t = 0o060000
+    private static let typeFIFO: mode_t = 0o010000
+    private static let typeSocket: mode_t = 0o140000
+
+    static let whiteoutPrefix = ".wh."
+    static let opaqueMarker = ".wh..wh..opq"
+
+    /// Unpacks the blob at `blobPath` into the existing empty directory `directory` and returns
+    /// the digest of the uncompressed tar stream (the layer's diffID).
+    public func unpack(blobPath: String, into directory: String) throws -> Digest {
+        let blobFD = try sysCall("open \(blobPath)") { skiff_open(blobPath, O_RDONLY | O_CLOEXEC, 0) }
+        defer { close(blobFD) }
+        let stream = try DecompressedStream(fd: blobFD)
+        guard let tar = archive_read_new() else { throw StoreError.system("libarchive: out of memory") }
+        defer { archive_read_free(tar) }
+        archive_read_support_format_tar(tar)
+        let context = Unmanaged.passRetained(stream)
+        defer { context.release() }
+        let readCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = { _, client, out in
+            guard let client else { return -1 }
+            let stream = Unmanaged<DecompressedStream>.fromOpaque(client).takeUnretainedValue()
+            let n = stream.fill()
+            out?.pointee = stream.currentBuffer
+            return n
+        }
+        guard archive_read_open(tar, context.toOpaque(), nil, readCallback, nil) == ARCHIVE_OK else {
+            throw StoreError.badLayer(layer: layer, detail: stream.failure ?? DecompressedStream.message(tar))
+        }
+        let tree = try ConfinedDirectory(path: directory)
+        var directoryTimes: [(String, timespec)] = []
+        var entry: OpaquePointer?
+        while true {
+            let status = archive_read_next_header(tar, &entry)
+            if status == ARCHIVE_EOF { break }
+            if status == ARCHIVE_RETRY { continue }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
+                throw StoreError.badLayer(layer: layer, detail: stream.failure ?? "not a valid tar stream: \(DecompressedStream.message(tar))")
+            }
+            try apply(entry: entry, archive: tar, tree: tree, directoryTimes: &directoryTimes, stream: stream)
+        }
+        let diffID = try stream.finish()
+        for (path, time) in directoryTimes.reversed() {
+            setTimes(tree: tree, relative: path, time: time)
+        }
+        return diffID
+    }
+
+    private func apply(entry: OpaquePointer, archive: OpaquePointer, tree: ConfinedDirectory,
+                       directoryTimes: inout [(String, timespec)], stream: DecompressedStream) throws {
+        guard let rawName = archive_entry_pathname(entry) else {
+            throw StoreError.hostileLayer(layer: layer, entry: "(unnamed)", reason: "has no name or a name that is not valid text")
+        }
+        let raw = String(cString: rawName)
+        let path: EntryPath
+        do {
+            guard let parsed = try EntryPath.parse(raw) else {
+                // The layer's root directory itself: take its metadata.
+                try applyMetadata(entry: entry, dirfd: tree.rootFD, name: ".", type: Self.typeDirectory, tree: tree, raw: raw)
+                return
+            }
+            path = parsed
+        } catch let error as EntryPathError {
+            throw StoreError.hostileLayer(layer: layer, entry: raw, reason: error.reason)
+        }
+        let parentFD = try resolveParent(tree: tree, path: path, raw: raw)
+
+        if path.name == Self.opaqueMarker {
+            try sysCall("mark \(path.parent) opaque") {
+                skiff_fsetxattr(parentFD, "trusted.overlay.opaque", "y", 1)
+            }
+            return
+        }
+        if path.name.hasPrefix(Self.whiteoutPrefix) {
+            let hidden = String(path.name.dropFirst(Self.whiteoutPrefix.count))
+            if hidden.hasPrefix(Self.whiteoutPrefix) { return }  // other AUFS metadata (.wh..wh.plnk): ignore
+            guard !hidden.isEmpty, hidden != ".", hidden != ".." else {
+                throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a whiteout naming '\(hidden)'")
+            }
+            try replaceExisting(parentFD: parentFD, name: hidden, keepDirectory: false, tree: tree)
+            try sysCall("create whiteout \(path.parent)/\(hidden)") {
+                mknodat(parentFD, hidden, Self.typeCharacter, dev_t(skiff_makedev(0, 0)))
+            }
+            return
+        }
+
+        if let linkTarget = archive_entry_hardlink(entry) {
+            let targetRaw = String(cString: linkTarget)
+            let target: EntryPath
+            do {
+                guard let parsed = try EntryPath.parse(targetRaw) else {
+                    throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to the layer root")
+                }
+                target = parsed
+            } catch let error as EntryPathError {
+                throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to '\(targetRaw)', which \(error.reason)")
+            }
+            try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+            // linkat needs both parents open at once; the cache holds one, so open the target's own.
+            let targetParent = try resolveParentUncached(tree: tree, parent: target.parent, raw: raw)
+            defer { if targetParent != tree.rootFD { close(targetParent) } }
+            let linkParent = try resolveParent(tree: tree, path: path, raw: raw)
+            if linkat(targetParent, target.name, linkParent, path.name, 0) != 0 {
+                let code = errno
+                if code == ENOENT {
+                    throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink to '\(targetRaw)', which is not in this layer (links across layers are not supported)")
+                }
+                throw StoreError.badLayer(layer: layer, detail: SystemError("hardlink \(path.full) to \(target.full)", errno: code).description)
+            }
+            return
+        }
+
+        let type = archive_entry_filetype(entry) & Self.typeMask
+        switch type {
+        case Self.typeDirectory:
+            // Try first, look only on a clash: in a fresh snapshot almost nothing exists yet.
+            if mkdirat(parentFD, path.name, 0o700) != 0 {
+                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("mkdir \(path.full)").description) }
+                if ConfinedDirectory.fileType(parentFD, path.name) != S_IFDIR {
+                    try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+                    try sysCall("mkdir \(path.full)") { mkdirat(parentFD, path.name, 0o700) }
+                }
+            }
+            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
+            directoryTimes.append((path.full, Self.mtime(entry)))
+        case Self.typeRegular:
+            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+            var fd = skiff_openat(parentFD, path.name, flags, 0o600)
+            if fd < 0 {
+                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("create \(path.full)").description) }
+                try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+                fd = try sysCall("create \(path.full)") { skiff_openat(parentFD, path.name, flags, 0o600) }
+            }
+            defer { close(fd) }
+            try writeData(archive: archive, fd: fd, size: archive_entry_size(entry), name: path.full, stream: stream)
+            try applyMetadata(entry: entry, fd: fd, name: path.full)
+        case Self.typeSymlink:
+            guard let target = archive_entry_symlink(entry) else {
+                throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a symlink without a target")
+            }
+            try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+            try sysCall("symlink \(path.full)") { symlinkat(target, parentFD, path.name) }
+            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
+        case Self.typeCharacter, Self.typeBlock, Self.typeFIFO:
+            try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+            var device: UInt64 = 0
+            if type != Self.typeFIFO {
+                guard let major = UInt32(exactly: archive_entry_rdevmajor(entry)), let minor = UInt32(exactly: archive_entry_rdevminor(entry)),
+                      major < 1 << 12, minor < 1 << 20 else {
+                    throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "has an impossible device number")
+                }
+                device = skiff_makedev(major, minor)
+            }
+            try sysCall("mknod \(path.full)") { mknodat(parentFD, path.name, type | 0o600, dev_t(device)) }
+            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
+        case Self.typeSocket:
+            return  // tar cannot carry sockets meaningfully; docker skips them too
+        default:
+            throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "has unknown file type \(String(type, radix: 8))")
+        }
+    }
+
+    private func resolveParent(tree: ConfinedDirectory, path: EntryPath, raw: String) throws -> Int32 {
+        do {
+            return try tree.parent(path.parent)
+        } catch {
+            throw mapResolve(error, raw: raw, parent: path.parent)
+        }
+    }
+
+    private func resolveParentUncached(tree: ConfinedDirectory, parent: String, raw: String) throws -> Int32 {
+        if parent.isEmpty { return tree.rootFD }
+        let fd = skiff_openat2(tree.rootFD, parent, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), 0,
+                               ConfinedDirectory.resolveBeneath | ConfinedDirectory.resolveNoSymlinks | ConfinedDirectory.resolveNoMagiclinks)
+        if fd >= 0 { return fd }
+        let code = errno
+        if code == ELOOP || code == EXDEV || (code == ENOTDIR && tree.containsSymlink(parent)) {
+            throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "links through a symlink")
+        }
+        switch code {
+        case ENOENT: throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink into '\(parent)', which is not in this layer (links across layers are not supported)")
+        default: throw StoreError.badLayer(layer: layer, detail: SystemError("open \(parent)", errno: code).description)
+        }
+    }
+
+    private func mapResolve(_ error: ConfinedDirectory.ResolveError, raw: String, parent: String) -> StoreError {
+        switch error {
+        case .throughSymlink:
+            return .hostileLayer(layer: layer, entry: raw, reason: "would be written through a symlink")
+        case .notDirectory:
+            return .badLayer(layer: layer, detail: "entry '\(raw)': '\(parent)' is not a directory")
+        case .system(let error):
+            return .badLayer(layer: layer, detail: error.description)
+        }
+    }
+
+    /// Clears the way for a new entry: a later entry replaces an earlier one of the same name,
+    /// except that a directory over a directory merges.
+    private func replaceExisting(parentFD: Int32, name: String, keepDirectory: Bool, tree: ConfinedDirectory) throws {
+        guard let existing = ConfinedDirectory.fileType(parentFD, name) else { return }
+        if keepDirectory && existing == S_IFDIR { return }
+        // The cached fd is this entry's parent, never inside what is removed, so it stays valid.
+        try ConfinedDirectory.remove(parentFD, name)
+    }
+
+    private func writeData(archive: OpaquePointer, fd: Int32, size: Int64, name: String, stream: DecompressedStream) throws {
+        var block: UnsafeRawPointer?
+        var length = 0
+        var offset: Int64 = 0
+        var end: Int64 = 0
+        while true {
+            let status = archive_read_data_block(archive, &block, &length, &offset)
+            if status == ARCHIVE_EOF { break }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
+                throw StoreError.badLayer(layer: layer, detail: stream.failure ?? "reading \(name): \(DecompressedStream.message(archive))")
+            }
+            guard let block, length > 0 else { continue }
+            guard offset >= 0, offset <= size, Int64(length) <= size - offset else {
+                throw StoreError.hostileLayer(layer: layer, entry: name, reason: "has data outside its declared size")
+            }
+            var written = 0
+            while written < length {
+                let n = try sysCall("write \(name)") {
+                    pwrite(fd, block + written, length - written, off_t(offset) + off_t(written))
+                }
+                written += n
+            }
+            end = max(end, offset + Int64(length))
+        }
+        if end < size {
+            try sysCall("truncate \(name)") { ftruncate(fd, off_t(size)) }
+        }
+    }
+
+    private static func mtime(_ entry: OpaquePointer) -> timespec {
+        timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry))
+    }
+
+    /// Owner, mode, xattrs and times for an open regular file.
+    private func applyMetadata(entry: OpaquePointer, fd: Int32, name: String) throws {
+        if preserveOwnership {
+            let (uid, gid) = try owner(entry, name: name)
+            try sysCall("chown \(name)") { fchown(fd, uid, gid) }
+        }
+        try sysCall("chmod \(name)") { fchmod(fd, archive_entry_perm(entry) & 0o7777) }
+        try forEachXattr(entry) { key, value, size in
+            try sysCall("set xattr \(key) on \(name)") { skiff_fsetxattr(fd, key, value, size) }
+        }
+        var times = [Self.mtime(entry), Self.mtime(entry)]
+        try sysCall("set times on \(name)") { futimens(fd, &times) }
+    }
+
+    /// Owner, mode, xattrs and times for a non-regular entry, by name in `dirfd`.
+    private func applyMetadata(entry: OpaquePointer, dirfd: Int32, name: String, type: mode_t, tree: ConfinedDirectory, raw: String) throws {
+        if preserveOwnership {
+            let (uid, gid) = try owner(entry, name: raw)
+            try sysCall("chown \(raw)") { fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
+        }
+        if type != Self.typeSymlink {
+            try sysCall("chmod \(raw)") { fchmodat(dirfd, name, archive_entry_perm(entry) & 0o7777, 0) }
+        }
+        var hasXattrs = false
+        try forEachXattr(entry) { _, _, _ in hasXattrs = true }
+        if hasXattrs {
+            let handle = try sysCall("open \(raw)") { skiff_openat(dirfd, name, skiff_o_path() | O_NOFOLLOW | O_CLOEXEC, 0) }
+            defer { close(handle) }
+            let procPath = "/proc/self/fd/\(handle)"
+            try forEachXattr(entry) { key, value, size in
+                try sysCall("set xattr \(key) on \(raw)") { skiff_setxattr(procPath, key, value, size) }
+            }
+        }
+        if type != Self.typeDirectory {
+            var times = [Self.mtime(entry), Self.mtime(entry)]
+            try sysCall("set times on \(raw)") { utimensat(dirfd, name, &times, AT_SYMLINK_NOFOLLOW) }
+        }
+    }
+
+    /// The entry's owner, refusing ids that do not fit (a tar can claim any 64-bit number;
+    /// (uid_t)-1 would mean "leave unchanged").
+    private func owner(_ entry: OpaquePointer, name: String) throws -> (uid_t, gid_t) {
+        guard let uid = uid_t(exactly: archive_entry_uid(entry)), let gid = gid_t(exactly: archive_entry_gid(entry)),
+              uid != uid_t.max, gid != gid_t.max else {
+            throw StoreError.hostileLayer(layer: layer, entry: name, reason: "has an impossible owner \(archive_entry_uid(entry)):\(archive_entry_gid(entry))")
+        }
+        return (uid, gid)
+    }
+
+    /// Calls `body` for each xattr of the entry, skipping overlayfs' own (a layer must not forge them).
+    private func forEachXattr(_ entry: OpaquePointer, _ body: (String, UnsafeRawPointer?, Int) throws -> Void) throws {
+        archive_entry_xattr_reset(entry)
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
+            guard let name else { continue }
+            let key = String(cString: name)
+            if key.hasPrefix("trusted.overlay.") { continue }
+            try body(key, value, size)
+        }
+    }
+
+    private func setTimes(tree: ConfinedDirectory, relative: String, time: timespec) {
+        let fd = skiff_openat2(tree.rootFD, relative, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), 0,
+                               ConfinedDirectory.resolveBeneath | ConfinedDirectory.resolveNoSymlinks)
+        guard fd >= 0 else { return }
+        var times = [time, time]
+        futimens(fd, &times)
+        close(fd)
+    }
+}

@@ -1,0 +1,46 @@
+import OCISpec
+
+/// Everything that can go wrong inside the image store, each with what to do about it.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case digestMismatch(expected: Digest, actual: Digest, what: String)
+    case sizeMismatch(expected: Int64, actual: Int64, what: String)
+    case blobMissing(Digest)
+    case imageNotFound(String)
+    case imageInUse(String, containers: [String])
+    case ambiguousImage(String)
+    case corruptMetadata(path: String, detail: String)
+    case hostileLayer(layer: Digest, entry: String, reason: String)
+    case badLayer(layer: Digest, detail: String)
+    case system(String)
+    case containerExists(String)
+    case invalidName(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .digestMismatch(let expected, let actual, let what):
+            return "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; nothing was stored"
+        case .sizeMismatch(let expected, let actual, let what):
+            return "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; nothing was stored"
+        case .blobMissing(let digest):
+            return "blob \(digest) is missing from the store: pull the image again"
+        case .imageNotFound(let name):
+            return "image '\(name)' not found in the local store: pull or load it first (skiff images lists what is there)"
+        case .imageInUse(let name, let containers):
+            return "image '\(name)' is used by container(s) \(containers.joined(separator: ", ")): remove them first or use --force"
+        case .ambiguousImage(let name):
+            return "image ID prefix '\(name)' matches more than one image: give more characters"
+        case .corruptMetadata(let path, let detail):
+            return "store metadata \(path) is unreadable (\(detail)): remove it and pull the images again"
+        case .hostileLayer(let layer, let entry, let reason):
+            return "layer \(layer) rejected: entry '\(entry)' \(reason); the layer is hostile or corrupt and was not unpacked"
+        case .badLayer(let layer, let detail):
+            return "layer \(layer) could not be unpacked: \(detail)"
+        case .system(let detail):
+            return detail
+        case .containerExists(let id):
+            return "a root filesystem for container '\(id)' already exists: release it first"
+        case .invalidName(let name, let reason):
+            return "invalid name '\(name)': \(reason)"
+        }
+    }
+}

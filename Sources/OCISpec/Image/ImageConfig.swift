@@ -1,0 +1,116 @@
+/// The image configuration blob (OCI image spec, config.md; Docker's image JSON has the same shape).
+///
+/// It exists because it carries what the engine needs to run the image (entrypoint, env, user,
+/// working directory) and the uncompressed layer digests (`rootfs.diff_ids`) that each unpacked
+/// layer is verified against.
+public struct ImageConfig: Codable, Hashable, Sendable {
+    public var created: String?
+    public var author: String?
+    public var architecture: String
+    public var os: String
+    public var variant: String?
+    public var osVersion: String?
+    public var config: ContainerConfig?
+    public var rootfs: RootFS
+    public var history: [History]?
+
+    enum CodingKeys: String, CodingKey {
+        case created, author, architecture, os, variant, config, rootfs, history
+        case osVersion = "os.version"
+    }
+
+    public init(architecture: String, os: String, config: ContainerConfig? = nil, rootfs: RootFS, history: [History]? = nil, created: String? = nil) {
+        self.architecture = architecture
+        self.os = os
+        self.config = config
+        self.rootfs = rootfs
+        self.history = history
+        self.created = created
+    }
+
+    /// The platform this image was built for.
+    public var platform: Platform {
+        var platform = Platform(os: os, architecture: architecture, variant: variant)
+        platform.osVersion = osVersion
+        return platform
+    }
+}
+
+/// The defaults for a container started from the image (`config` in the image config).
+public struct ContainerConfig: Codable, Hashable, Sendable {
+    public var user: String?
+    public var exposedPorts: [String: EmptyObject]?
+    public var env: [String]?
+    public var entrypoint: [String]?
+    public var cmd: [String]?
+    public var volumes: [String: EmptyObject]?
+    public var workingDir: String?
+    public var labels: [String: String]?
+    public var stopSignal: String?
+    public var argsEscaped: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case user = "User", exposedPorts = "ExposedPorts", env = "Env", entrypoint = "Entrypoint"
+        case cmd = "Cmd", volumes = "Volumes", workingDir = "WorkingDir", labels = "Labels"
+        case stopSignal = "StopSignal", argsEscaped = "ArgsEscaped"
+    }
+
+    public init(env: [String]? = nil, entrypoint: [String]? = nil, cmd: [String]? = nil, workingDir: String? = nil, user: String? = nil) {
+        self.env = env
+        self.entrypoint = entrypoint
+        self.cmd = cmd
+        self.workingDir = workingDir
+        self.user = user
+    }
+}
+
+/// `{}`: the value type of the set-like maps (`ExposedPorts`, `Volumes`).
+public struct EmptyObject: Codable, Hashable, Sendable {
+    public init() {}
+    public init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: EmptyKey.self) }
+    public func encode(to encoder: any Encoder) throws { _ = encoder.container(keyedBy: EmptyKey.self) }
+    private struct EmptyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+/// The layers of the root filesystem, as digests of their uncompressed tar streams.
+public struct RootFS: Codable, Hashable, Sendable {
+    public var type: String
+    public var diffIDs: [Digest]
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case diffIDs = "diff_ids"
+    }
+
+    public init(diffIDs: [Digest]) {
+        self.type = "layers"
+        self.diffIDs = diffIDs
+    }
+}
+
+/// One build step of the image.
+public struct History: Codable, Hashable, Sendable {
+    public var created: String?
+    public var createdBy: String?
+    public var author: String?
+    public var comment: String?
+    public var emptyLayer: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case created, author, comment
+        case createdBy = "created_by"
+        case emptyLayer = "empty_layer"
+    }
+
+    public init(created: String? = nil, createdBy: String? = nil, comment: String? = nil, emptyLayer: Bool? = nil) {
+        self.created = created
+        self.createdBy = createdBy
+        self.comment = comment
+        self.emptyLayer = emptyLayer
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import ImageStore
+import OCISpec
+
+/// Pulls an image into the store: resolves the name, picks the platform from an index,
+/// downloads config and layers in parallel (each verified), unpacks every layer as soon as it
+/// has arrived, and only then points the name at the manifest.
+///
+/// It exists as the one pull path the CLI and the engine share. Until the last step nothing
+/// names the new content, so a failed or killed pull leaves the store's images unchanged.
+public struct ImagePuller: Sendable {
+    public let store: ImageStore
+    public let options: RegistryOptions
+    public let platform: Platform
+    public let progress: any TransferProgress
+
+    public init(store: ImageStore, options: RegistryOptions, platform: Platform = .linuxAmd64, progress: any TransferProgress = SilentProgress()) {
+        self.store = store
+        self.options = options
+        self.platform = platform
+        self.progress = progress
+    }
+
+    /// Pulls `reference` and returns the stored image.
+    @discardableResult
+    public func pull(_ reference: ImageReference) async throws -> Image {
+        try await store.withSharedLock {
+            let client = try RegistryClient(registry: reference.registry, options: options)
+            let name = reference.familiar
+            let top = try await client.fetchManifest(repository: reference.repository, reference: reference.manifestReference, imageName: name)
+            var manifestFetched = top
+            var indexFetched: FetchedManifest?
+            let probe = try decodeJSON(ManifestProbe.self, top.bytes, what: "manifest of \(name)")
+            let kind: ManifestKind
+            do { kind = try probe.kind(fallbackType: top.mediaType) } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
+            switch kind {
+            case .index:
+                indexFetched = top
+                let index = try decodeJSON(Index.self, top.bytes, what: "index of \(name)")
+                guard let chosen = index.manifest(for: platform) else {
+                    throw RegistryError.noMatchingPlatform(image: name, wanted: platform, available: index.platforms)
+                }
+                progress.message("\(name): chose \(chosen.platform?.description ?? platform.description) manifest \(chosen.digest)")
+                manifestFetched = try await client.fetchManifest(repository: reference.repository, reference: chosen.digest.description,
+                                                                 expected: chosen, imageName: name)
+            case .manifest:
+                break
+            }
+            let manifest = try decodeJSON(Manifest.self, manifestFetched.bytes, what: "manifest of \(name)")
+            do { try manifest.validate() } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
+            guard manifest.config.size <= options.manifestLimit else {
+                throw RegistryError.manifestTooLarge(what: "config of \(name)", limit: options.manifestLimit)
+            }
+
+            if !store.content.has(manifest.config.digest, size: manifest.config.size) {
+                try await client.fetchBlob(repository: reference.repository, descriptor: manifest.config, into: store.content, what: "config of \(name)")
+            }
+            let config = try store.decode(ImageConfig.self, manifest.config.digest)
+            do { try ImageStore.checkLayers(manifest: manifest, config: config) } catch {
+                throw RegistryError.unsupported(image: name, detail: "\(error)")
+            }
+            try await fetchLayers(manifest: manifest, config: config, client: client, reference: reference)
+
+            try store.content.write(manifestFetched.bytes, expected: manifestFetched.digest)
+            if let indexFetched { try store.content.write(indexFetched.bytes, expected: indexFetched.digest) }
+            try store.setName(reference, manifest: manifestFetched.digest, index: indexFetched?.digest, source: reference.name)
+            progress.message("\(name): pulled, digest \(top.digest)")
+            return try store.image(reference.description)
+        }
+    }
+
+    /// Downloads missing layers, `options.parallelTransfers` at a time, and unpacks each on arrival.
+    func fetchLayers(manifest: Manifest, config: ImageConfig, client: RegistryClient, reference: ImageReference) async throws {
+        let pairs = Array(zip(manifest.layers, config.rootfs.diffIDs))
+        for (layer, _) in pairs { progress.update(layer.digest, phase: .waiting, done: 0, total: layer.size) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < pairs.count else { return }
+                let (layer, diffID) = pairs[next]
+                next += 1
+                group.addTask {
+                    try await fetchLayer(layer, diffID: diffID, client: client, reference: reference)
+                }
+            }
+            for _ in 0..<max(1, options.parallelTransfers) { startNext() }
+            while try await group.next() != nil { startNext() }
+        }
+    }
+
+    func fetchLayer(_ layer: Descriptor, diffID: Digest, client: RegistryClient, reference: ImageReference) async throws {
+        let name = reference.familiar
+        let haveBlob = store.content.has(layer.digest, size: layer.size)
+        if haveBlob && store.snapshots.has(diffID) {
+            progress.update(layer.digest, phase: .exists, done: layer.size, total: layer.size)
+            return
+        }
+        if !haveBlob {
+            let progress = self.progress
+            progress.update(layer.digest, phase: .downloading, done: 0, total: layer.size)
+            try await client.fetchBlob(repository: reference.repository, descriptor: layer, into: store.content,
+                                       what: "layer \(layer.digest) of \(name)") { done in
+                progress.update(layer.digest, phase: .downloading, done: done, total: layer.size)
+            }
+        }
+        if !store.snapshots.has(diffID) {
+            progress.update(layer.digest, phase: .unpacking, done: layer.size, total: layer.size)
+            let snapshots = store.snapshots
+            let blobPath = store.content.path(for: layer.digest)
+            try await runBlocking {
+                try snapshots.ensure(diffID: diffID, layer: layer.digest, blobPath: blobPath)
+            }
+        }
+        progress.update(layer.digest, phase: .done, done: layer.size, total: layer.size)
+    }
+}
+
+/// Runs blocking work (unpacking) on a Dispatch thread so Swift's small cooperative pool stays free.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) throws -> T {
+    do {
+        return try JSONDecoder().decode(type, from: Data(bytes))
+    } catch {
+        throw RegistryError.badResponse(what: what, detail: "not a valid document: \(error)")
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import OCISpec
+
+/// How to reach registries: which may use plain HTTP, timeouts, retries and credentials.
+public struct RegistryOptions: Sendable {
+    /// Registries (host[:port]) that may be contacted over plain HTTP besides loopback ones.
+    public var insecureRegistries: Set<String> = []
+    /// Seconds without any bytes before a request fails.
+    public var timeout: Double = 30
+    /// Attempts per request for transient failures (connection errors, 429, 5xx).
+    public var attempts: Int = 3
+    /// Largest manifest or index accepted.
+    public var manifestLimit: Int = 4 << 20
+    /// Parallel layer transfers.
+    public var parallelTransfers: Int = 4
+    public var credentials: CredentialStore = CredentialStore()
+    /// Credentials given on the command line, used before any stored ones.
+    public var explicitCredentials: Credentials?
+
+    public init() {}
+}
+
+/// A client for one registry host speaking the OCI distribution spec (`/v2/...`).
+///
+/// It exists to hide the protocol's ceremony behind a few calls: it picks HTTPS (or HTTP for
+/// loopback and `--insecure` registries), answers `401` challenges with basic or bearer auth
+/// (fetching tokens from the realm the registry names, per scope, and reusing them), retries
+/// transient failures, and turns every HTTP status into a `RegistryError` that names what
+/// was asked for.
+public final class RegistryClient: @unchecked Sendable {
+    public let registry: String
+    let baseURL: URL
+    let options: RegistryOptions
+    let transport: HTTPTransport
+    private let lock = NSLock()
+    private var tokens: [String: String] = [:]
+    private var useBasic = false
+    private var cachedCredentials: Credentials??
+
+    public init(registry: String, options: RegistryOptions) throws {
+        self.registry = registry
+        self.options = options
+        let host = registry == ImageReference.dockerHub ? "registry-1.docker.io" : registry
+        let scheme = Self.allowsPlainHTTP(registry, options: options) ? "http" : "https"
+        guard let url = URL(string: "\(scheme)://\(host)") else {
+            throw RegistryError.badResponse(what: "registry name", detail: "'\(registry)' is not a valid host")
+        }
+        baseURL = url
+        transport = HTTPTransport(timeout: options.timeout)
+    }
+
+    deinit { transport.invalidate() }
+
+    /// Loopback registries and those named with --insecure may use plain HTTP.
+    static func allowsPlainHTTP(_ registry: String, options: RegistryOptions) -> Bool {
+        if options.insecureRegistries.contains(registry) { return true }
+        var host = registry
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    func credentials() throws -> Credentials? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = cachedCredentials { return cached }
+        let found = try options.explicitCredentials ?? options.credentials.credentials(for: registry)
+        cachedCredentials = .some(found)
+        return found
+    }
+
+    // MARK: requests
+
+    /// What a request is for: used in errors and to pick the token scope.
+    struct Purpose {
+        var what: String
+        var repository: String
+        var scopes: [String]
+    }
+
+    func url(_ path: String) -> URL {
+        URL(string: path, relativeTo: baseURL)?.absoluteURL ?? baseURL.appendingPathComponent(path)
+    }
+
+    /// Sends a request with auth and retries, and maps failures to `RegistryError`.
+    /// `accept` lists statuses that are returned rather than thrown (404 for HEAD checks).
+    func send(_ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: Data? = nil,
+              uploadFile: URL? = nil, sink: ((Data) throws -> Void)? = nil, restart: (() throws -> Void)? = nil,
+              attemptHeaders: (() -> [String: String])? = nil, responseCheck: ((HTTPURLResponse) throws -> Void)? = nil,
+              bufferLimit: Int = 1 << 20, accept: Set<Int> = []) async throws -> HTTPResult {
+        var attempt = 0
+        var authRetried = false
+        while true {
+            attempt += 1
+            var request = URLRequest(url: target)
+            request.httpMethod = method
+            for (key, value) in headers.merging(attemptHeaders?() ?? [:], uniquingKeysWith: { $1 }) {
+                request.setValue(value, forHTTPHeaderField: key)
+            }
+            if let body { request.httpBody = body }
+            if let authorization = authorization(for: purpose.scopes) {
+                request.setValue(authorization, forHTTPHeaderField: "Authorization")
+            }
+            let result: HTTPResult
+            do {
+                result = try await transport.send(request, uploadFile: uploadFile, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
+            } catch let error as HTTPTransport.BodyTooLarge {
+                throw RegistryError.manifestTooLarge(what: purpose.what, limit: error.limit)
+            } catch let error as URLError {
+                if attempt < options.attempts, Self.isTransient(error) {
+                    try restart?()
+                    try await backoff(attempt)
+                    continue
+                }
+                throw mapTransport(error, purpose: purpose)
+            }
+            if result.status == 401 && !authRetried {
+                authRetried = true
+                if try await authenticate(result, purpose: purpose) {
+                    try restart?()
+                    attempt -= 1
+                    continue
+                }
+            }
+            if (200..<300).contains(result.status) || accept.contains(result.status) { return result }
+            if attempt < options.attempts, result.status == 429 || result.status >= 500 {
+                try restart?()
+                try await backoff(attempt)
+                continue
+            }
+            throw mapStatus(result, purpose: purpose)
+        }
+    }
+
+    private func backoff(_ attempt: Int) async throws {
+        try await Task.sleep(nanoseconds: UInt64(250_000_000) << UInt64(min(attempt - 1, 4)))
+    }
+
+    static func isTransient(_ error: URLError) -> Bool {
+        switch error.code {
+        case .timedOut, .networkConnectionLost, .cannotConnectToHost, .notConnectedToInternet, .dnsLookupFailed, .cannotFindHost:
+            return true
+        case .unknown:
+            // FoundationNetworking reports a connection closed mid-body ("transfer closed with N
+            // bytes remaining", curl's partial file) as unknown; worth another attempt.
+            return true
+        default:
+            return false
+        }
+    }
+
+    func mapTransport(_ error: URLError, purpose: Purpose) -> RegistryError {
+        switch error.code {
+        case .timedOut:
+            return .timeout(what: purpose.what, registry: registry, seconds: options.timeout)
+        case .cannotConnectToHost:
+            return .transport(what: purpose.what, registry: registry, detail: "connection refused at \(baseURL.absoluteString): is the registry running?")
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            return .transport(what: purpose.what, registry: registry, detail: "TLS failed (\(error.localizedDescription)); if the registry speaks plain HTTP, pass --insecure")
+        default:
+            return .transport(what: purpose.what, registry: registry, detail: "\(error.localizedDescription) (URLError \(error.code.rawValue))")
+        }
+    }
+
+    func mapStatus(_ result: HTTPResult, purpose: Purpose) -> RegistryError {
+        let detail = Self.errorDetail(result.body)
+        switch result.status {
+        case 401, 403:
+            return .unauthorized(registry: registry, repository: purpose.repository, detail: "HTTP \(result.status)\(detail.isEmpty ? "" : ": " + detail)")
+        case 404:
+            return .notFound(what: purpose.what, registry: registry)
+        default:
+            return .server(status: result.status, what: purpose.what, registry: registry, detail: detail)
+        }
+    }
+
+    /// The `errors[].message` of a distribution-spec error body, or a short excerpt.
+    static func errorDetail(_ body: Data) -> String {
+        struct Body: Decodable {
+            struct Item: Decodable { var code: String?; var message: String? }
+            var errors: [Item]?
+        }
+        if let parsed = try? JSONDecoder().decode(Body.self, from: body), let errors = parsed.errors, !errors.isEmpty {
+            return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+        }
+        let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text
+    }
+
+    // MARK: auth
+
+    func authorization(for scopes: [String]) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let token = tokens[scopes.joined(separator: " ")] { return "Bearer " + token }
+        if useBasic, let credentials = cachedCredentials ?? nil { return credentials.basicHeader }
+        return nil
+    }
+
+    /// Answers a 401 challenge; true when a retry is worth it.
+    func authenticate(_ result: HTTPResult, purpose: Purpose) async throws -> Bool {
+        guard let header = result.header("WWW-Authenticate"), let challenge = AuthChallenge.parse(header) else {
+            return false
+        }
+        let credentials = try credentials()
+        switch challenge.scheme {
+        case "basic":
+            // Each request retries at most once (see `send`), so wrong credentials end in a 401.
+            guard credentials != nil else { return false }
+            lock.withLock { useBasic = true }
+            return true
+        case "bearer":
+            let token = try await fetchToken(challenge: challenge, scopes: purpose.scopes, credentials: credentials, purpose: purpose)
+            lock.withLock { tokens[purpose.scopes.joined(separator: " ")] = token }
+            return true
+        default:
+            throw RegistryError.unauthorized(registry: registry, repository: purpose.repository, detail: "unsupported auth scheme '\(challenge.scheme)'")
+        }
+    }
+
+    func fetchToken(challenge: AuthChallenge, scopes: [String], credentials: Credentials?, purpose: Purpose) async throws -> String {
+        guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm),
+              let scheme = components.scheme, scheme == "https" || scheme == "http" else {
+            throw RegistryError.badResponse(what: "auth challenge from \(registry)", detail: "no usable token realm")
+        }
+        if scheme == "http", let host = components.host, !Self.allowsPlainHTTP(host, options: options), !options.insecureRegistries.contains(registry) {
+            throw RegistryError.insecureRegistry(host)
+        }
+        var query = components.queryItems ?? []
+        if let service = challenge.parameters["service"] { query.append(URLQueryItem(name: "service", value: service)) }
+        let requested = scopes.isEmpty ? (challenge.parameters["scope"].map { [$0] } ?? []) : scopes
+        for scope in requested { query.append(URLQueryItem(name: "scope", value: scope)) }
+        components.queryItems = query
+        guard let url = components.url else {
+            throw RegistryError.badResponse(what: "auth challenge from \(registry)", detail: "bad realm \(realm)")
+        }
+        var request = URLRequest(url: url)
+        if let credentials { request.setValue(credentials.basicHeader, forHTTPHeaderField: "Authorization") }
+        let result: HTTPResult
+        do {
+            result = try await transport.send(request, bufferLimit: 1 << 20)
+        } catch let error as URLError {
+            throw mapTransport(error, purpose: Purpose(what: "a token from \(realm)", repository: purpose.repository, scopes: []))
+        }
+        guard result.status == 200 else {
+            throw RegistryError.unauthorized(registry: registry, repository: purpose.repository,
+                                             detail: "token server \(realm) answered HTTP \(result.status)\(credentials == nil ? " without credentials" : " for user \(credentials?.username ?? "")")")
+        }
+        struct TokenResponse: Decodable { var token: String?; var access_token: String? }
+        guard let parsed = try? JSONDecoder().decode(TokenResponse.self, from: result.body), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
+            throw RegistryError.badResponse(what: "token from \(realm)", detail: "no token in the answer")
+        }
+        return token
+    }
+
+    /// Checks that the registry answers and the credentials work (`skiff login`).
+    public func ping() async throws {
+        let purpose = Purpose(what: "login", repository: "", scopes: [])
+        _ = try await send("GET", url("/v2/"), purpose: purpose)
+    }
+
+    static func pullScope(_ repository: String) -> String { "repository:\(repository):pull" }
+    static func pushScope(_ repository: String) -> String { "repository:\(repository):pull,push" }
+}
+
+extension RegistryClient {
+    /// `https` or `http`: what this client will speak to the registry.
+    public var baseURLScheme: String { baseURL.scheme ?? "https" }
+}

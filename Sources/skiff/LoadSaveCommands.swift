@@ -1,0 +1,38 @@
+import ArgumentParser
+import ImageStore
+import OCISpec
+
+/// `skiff load -i FILE`: imports images from an OCI layout or docker save archive.
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "load", abstract: "Load images from an OCI or docker-save archive.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .shortAndLong, help: "Archive to read (tar, optionally gzip or zstd compressed).")
+    var input: String
+
+    @Option(help: "Platform to load from a multi-platform archive.")
+    var platform: String = "linux/amd64"
+
+    func run() async throws {
+        let names = try self.store.openStore().load(from: input, platform: try Platform(parsing: platform))
+        for name in names { print("Loaded image: \(name)") }
+    }
+}
+
+/// `skiff save -o FILE NAME...`: exports images as an archive both OCI tools and docker read.
+struct SaveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "save", abstract: "Save images to an OCI layout / docker-save archive.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .shortAndLong, help: "Archive to write.")
+    var output: String
+
+    @Argument(help: "Image names or IDs.")
+    var names: [String]
+
+    func run() async throws {
+        try self.store.openStore().save(names, to: output, defaultRegistry: self.store.defaultRegistry)
+    }
+}
