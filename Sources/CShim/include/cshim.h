@@ -86,7 +86,9 @@ int skiff_execve(const char *path, char *const *argv, char *const *envp);
 int skiff_open(const char *path, int flags, unsigned int mode);
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 
+// Every header of this target is reached through this one (SwiftPM treats it as the umbrella).
 #include "bpf_shim.h"
 #include "kvm_shim.h"
+#include "cshim_image.h"
 
 #endif
