@@ -41,6 +41,17 @@ final class TerminalProxy {
             if skiff_get_winsize(0, &rows, &cols) == 0 { _ = skiff_set_winsize(master, rows, cols) }
         }
         defer { if isTTY { tcsetattr(0, TCSANOW, &saved) } }
+        // Window changes and termination signals arrive as events; the exit through a pidfd.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGQUIT, SIGINT] { sigaddset(&signals, sig) }
+        var previousMask = sigset_t()
+        sigprocmask(SIG_BLOCK, &signals, &previousMask)
+        defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
+        let signalFD = skiff_signalfd(&signals)
+        defer { if signalFD >= 0 { close(signalFD) } }
+        let pidFD = skiff_pidfd_open(pid)
+        defer { if pidFD >= 0 { close(pidFD) } }
         var stdinOpen = true
         var buffer = [UInt8](repeating: 0, count: 32768)
         var status: Int32 = 0
@@ -50,9 +61,11 @@ final class TerminalProxy {
                 drain(master, &buffer)
                 return Processes.decode(status)
             }
-            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
             if stdinOpen { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
-            let n = poll(&fds, nfds_t(fds.count), 100)
+            let n = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
             if n <= 0 { continue }
             if fds[0].revents != 0 {
                 let got = read(master, &buffer, buffer.count)
@@ -61,7 +74,18 @@ final class TerminalProxy {
                     return ForegroundWait.wait(pid: pid)
                 }
             }
-            if stdinOpen && fds.count > 1 && fds[1].revents != 0 {
+            if fds[1].revents != 0 {
+                let sig = skiff_signalfd_next(signalFD)
+                if sig > 0 {
+                    if sig == SIGWINCH {
+                        var rows: UInt16 = 0, cols: UInt16 = 0
+                        if skiff_get_winsize(0, &rows, &cols) == 0 { _ = skiff_set_winsize(master, rows, cols) }
+                    } else {
+                        kill(pid, sig)
+                    }
+                }
+            }
+            if stdinOpen && fds.count > 3 && fds[3].revents != 0 {
                 let got = read(0, &buffer, buffer.count)
                 if got > 0 { _ = write(master, buffer, got) } else { stdinOpen = false }
             }

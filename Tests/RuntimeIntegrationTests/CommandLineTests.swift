@@ -109,3 +109,21 @@ struct CommandLineTests {
         #expect(s.out.contains("shared:"), "a shared root is in a peer group: \(s)")
     }
 }
+
+/// `run` of a container with a terminal and no console socket: the runtime relays the pty itself.
+@Suite(.enabled(if: TestEnvironment.canRunContainers && FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),
+                "needs root, busybox-static and script(1) from util-linux"))
+struct TerminalRelayTests {
+    @Test func runRelaysTheTerminalAndReturnsTheExitCode() throws {
+        let b = try TestBundle("relay")
+        b.spec.process?.terminal = true
+        b.shell("test -t 0 && test -t 1 && echo in-a-tty; read line; echo \"got [$line]\"; exit 6")
+        try b.writeConfig()
+        // script(1) gives the runtime a terminal of its own, as an interactive user has.
+        let command = "\(TestEnvironment.runtimeBinary) --root \(b.root) run --bundle \(b.dir) \(b.id)"
+        let r = try Command.run("/usr/bin/script", ["-qefc", command, "/dev/null"], stdin: "hello\n")
+        #expect(r.out.contains("in-a-tty"), "\(r)")
+        #expect(r.out.contains("got [hello]"), "\(r)")
+        #expect(r.code == 6, "\(r)")
+    }
+}
