@@ -128,12 +128,8 @@ public struct Runtime: Sendable {
         if !record.ownPidNamespace || force {
             record.cgroup?.signalAll(SIGKILL)
         }
-        var failure: (any Error)?
-        do {
-            try record.cgroup?.destroy()
-        } catch {
-            failure = error
-        }
+        // A cgroup that cannot be removed keeps the record, so `delete --force` can be retried.
+        try record.cgroup?.destroy()
         let state = State(id: id, status: .stopped, pid: 0, bundle: record.bundle, annotations: record.annotations)
         do {
             try HookRunner.run(record.spec.hooks?.poststop, kind: "poststop", state: state)
@@ -141,7 +137,6 @@ public struct Runtime: Sendable {
             RuntimeWarnings.emit("\(error)")
         }
         store.remove(id: id)
-        if let failure { throw failure }
     }
 
     private func waitUntilGone(_ record: ContainerRecord) {
