@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ContainerRuntime
 
+RuntimeTrace.mark("process start")
 // The init stage is this binary re-executed inside the container: dispatch to it before
 // anything else runs, so no argument parsing or other start-up cost is paid there.
 if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",

@@ -28,6 +28,7 @@ public enum ContainerInit {
     }
 
     private static func run(_ channel: InitChannel) throws {
+        RuntimeTrace.mark("init: start")
         guard case .config(let config) = try channel.receive() else {
             throw RuntimeError.initFailed("init: expected the configuration first")
         }
@@ -41,31 +42,49 @@ public enum ContainerInit {
             try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
             close(mountNamespace)
         }
+        RuntimeTrace.mark("init: config received")
         let setup = ProcessSetup(process: config.process)
         let rootfs = RootfsSetup(config: config)
-        if config.kind == .container {
+        // The runtime makes the cgroup while init prepares the rootfs: `cgroupCreated` says its
+        // directories and limits exist, `cgroupReady` that init has been moved into it (a
+        // migration that can take milliseconds, so init goes on as far as it can meanwhile).
+        var joined = false
+        func waitUntilJoined() throws {
+            guard !joined else { return }
+            guard case .cgroupReady = try channel.receive() else {
+                throw RuntimeError.initFailed("init: expected the cgroup to be ready")
+            }
+            joined = true
+            if config.newCgroupNamespace {
+                try sysCall("create the cgroup namespace") { skiff_unshare(0x0200_0000) }
+            }
+        }
+
+        if config.kind == .exec {
+            try waitUntilJoined()
+        } else {
             guard config.newMountNamespace || mountNamespace >= 0 else {
                 throw RuntimeError.invalidConfig("linux.namespaces must include a mount namespace")
             }
-            // The runtime sets up the cgroup meanwhile; what needs it waits for `cgroupReady`.
             if config.newMountNamespace {
                 try rootfs.prepare()
             }
-        }
-        guard case .cgroupReady = try channel.receive() else {
-            throw RuntimeError.initFailed("init: expected the cgroup to be ready")
-        }
-        if config.newCgroupNamespace {
-            try sysCall("create the cgroup namespace") { skiff_unshare(0x0200_0000) }
-        }
-
-        if config.kind == .container {
+            RuntimeTrace.mark("init: rootfs prepared")
+            guard case .cgroupCreated = try channel.receive() else {
+                throw RuntimeError.initFailed("init: expected the cgroup to be created")
+            }
+            let hooks = config.spec.hooks
+            let runtimeHooks = !(hooks?.prestart ?? []).isEmpty || !(hooks?.createRuntime ?? []).isEmpty
+            // Hooks see the container in its cgroup; a cgroup2 mount in a cgroup namespace must be
+            // made from inside that namespace.
+            if runtimeHooks || !(hooks?.createContainer ?? []).isEmpty || (config.cgroup?.pureV2 == true && config.newCgroupNamespace) {
+                try waitUntilJoined()
+            }
             if config.newMountNamespace {
                 try rootfs.mountCgroups()
             }
             // prestart and createRuntime hooks run in the runtime's namespaces: ask it, if there are any.
-            let hooks = config.spec.hooks
-            if !(hooks?.prestart ?? []).isEmpty || !(hooks?.createRuntime ?? []).isEmpty {
+            if runtimeHooks {
                 try channel.send(.runHooks)
                 switch try channel.receive() {
                 case .hooksDone: break
@@ -73,9 +92,10 @@ public enum ContainerInit {
                 default: throw RuntimeError.initFailed("init: unexpected message while waiting for hooks")
                 }
             }
-            try HookRunner.run(config.spec.hooks?.createContainer, kind: "createContainer",
+            try HookRunner.run(hooks?.createContainer, kind: "createContainer",
                                state: State(id: config.id, status: .created, pid: getpid(), bundle: config.bundle,
                                             annotations: config.spec.annotations))
+            RuntimeTrace.mark("init: before pivot")
             if config.newMountNamespace {
                 try rootfs.enter()
                 try rootfs.finish()
@@ -92,6 +112,8 @@ public enum ContainerInit {
                 // A fresh session keyring so containers do not share the host's keys.
                 _ = skiff_keyctl_join_session("_ses." + config.id.prefix(32))
             }
+            try waitUntilJoined()
+            RuntimeTrace.mark("init: joined")
         }
 
         if consoleSocket >= 0 {
@@ -117,6 +139,7 @@ public enum ContainerInit {
         try setup.applyNoNewPrivileges()
         setup.applyUmask()
 
+        RuntimeTrace.mark("init: ready")
         try channel.send(.ready)
         if execFifo >= 0 {
             var byte: UInt8 = 0

@@ -29,7 +29,9 @@ struct InitConfig: Codable {
 /// The messages between the runtime and its init stage.
 enum InitMessage: Codable {
     case config(InitConfig)
-    /// The init stage is in its cgroup: it may create a cgroup namespace and mount cgroups.
+    /// The container's cgroup directories exist with their limits: cgroups can be bind-mounted.
+    case cgroupCreated
+    /// The init stage is in its cgroup: it may create a cgroup namespace, run hooks, exec.
     case cgroupReady
     /// Init has set up the mounts: the runtime runs prestart and createRuntime hooks now.
     case runHooks

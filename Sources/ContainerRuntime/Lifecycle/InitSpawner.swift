@@ -47,7 +47,7 @@ struct InitSpawner {
 
             let target = Int32(3 + preserveFDs)
             let argv = CStringArray(["skiff-runtime", "init"])
-            let envp = CStringArray(["_SKIFF_INIT_FD=\(target)"])
+            let envp = CStringArray(["_SKIFF_INIT_FD=\(target)"] + (RuntimeTrace.enabled ? ["SKIFF_RUNTIME_TRACE=1"] : []))
             let flags = create.reduce(Int32(0)) { $0 | (cloneFlags[$1] ?? 0) }
             let intermediate: pid_t = joinFDs.withUnsafeBufferPointer { joins in
                 "/proc/self/exe".withCString { path in

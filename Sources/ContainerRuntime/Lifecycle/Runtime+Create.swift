@@ -9,10 +9,12 @@ extension Runtime {
     /// `created`). On any failure nothing is left behind: no state, cgroup or process.
     @discardableResult
     public func create(id: String, bundle: String, options: CreateOptions) throws -> ContainerRecord {
+        RuntimeTrace.mark("create: start")
         try StateStore.validate(id: id)
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
+        RuntimeTrace.mark("create: bundle loaded")
         let layout = try CgroupLayout.detect()
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
@@ -55,6 +57,7 @@ extension Runtime {
                 join: namespaces.compactMap { ns in ns.path.flatMap { ns.type == .mount ? nil : (ns.type, $0) } },
                 uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [],
                 preserveFDs: options.preserveFDs)
+            RuntimeTrace.mark("create: init spawned")
             pid = spawned.pid
             descriptors.append(spawned.channel.fd)
             guard let stat = ProcStat.read(pid: pid) else {
@@ -77,12 +80,15 @@ extension Runtime {
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD].filter { $0 >= 0 })
             // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
             // anything that needs the cgroup.
+            RuntimeTrace.mark("create: config sent")
             do {
                 try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
                                   controllersInUnified: layout.unifiedControllers)
                 cgroupCreated = true
+                try spawned.channel.send(.cgroupCreated)
                 try cgroup.add(pid: pid)
                 try spawned.channel.send(.cgroupReady)
+                RuntimeTrace.mark("create: cgroup ready")
             } catch {
                 // If init failed meanwhile, its message explains more than ours (EPIPE, ESRCH).
                 Glibc.kill(pid, SIGKILL)
@@ -93,9 +99,10 @@ extension Runtime {
             }
             try waitForInit(spawned.channel, id: id, pid: pid, bundle: loaded.bundle, spec: spec)
 
+            RuntimeTrace.mark("create: init ready")
             try sysCall("rename \(fifo)") { rename(fifo, store.fifoPath(for: id)) }
             if let pidFile = options.pidFile {
-                try FileIO.writeAtomically(BundleLoader.absolute(pidFile), Array("\(pid)".utf8))
+                try FileIO.writeReplacing(BundleLoader.absolute(pidFile), Array("\(pid)".utf8))
             }
             return record
         } catch {

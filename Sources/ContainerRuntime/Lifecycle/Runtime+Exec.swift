@@ -93,7 +93,7 @@ extension Runtime {
             try spawned.channel.send(.cgroupReady)
             try waitForInit(spawned.channel, id: id, pid: spawned.pid, bundle: record.bundle, spec: spec)
             if let pidFile = options.pidFile {
-                try FileIO.writeAtomically(BundleLoader.absolute(pidFile), Array("\(spawned.pid)".utf8))
+                try FileIO.writeReplacing(BundleLoader.absolute(pidFile), Array("\(spawned.pid)".utf8))
             }
             return spawned.pid
         } catch {
