@@ -15,6 +15,13 @@ enum MonitorLauncher {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, statusFD, 3)
+        // Nothing else we inherited (a test harness's or a shell's pipes) may reach the monitor:
+        // it would hold them open for the container's whole life.
+        for name in (try? FileIO.listDirectory("/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > 2, fd != statusFD {
+                _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
+            }
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
