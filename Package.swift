@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"]),
         // The OCI distribution client: auth, pull and push against registries.
         .target(name: "Registry", dependencies: ["OCISpec", "ImageStore"]),
+        // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
+        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -49,6 +51,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "ImageStore", "Registry",
+                "Engine", "ContainerRuntime",
                 "VMM",
                 "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,6 +65,9 @@ let package = Package(
         .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec", "CShim"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec"]),
+        // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
+        .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"]),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
         .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"]),
     ]

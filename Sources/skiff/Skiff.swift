@@ -2,7 +2,6 @@ import ArgumentParser
 
 /// The `skiff` command: the engine's docker-like front end. Each concern registers its
 /// subcommands here (images, containers, vm); the commands themselves live in their own files.
-@main
 struct Skiff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
@@ -12,6 +11,6 @@ struct Skiff: AsyncParsableCommand {
 
     /// Every top-level subcommand, in the order `skiff --help` lists them.
     static var allSubcommands: [any ParsableCommand.Type] {
-        imageCommands + vmCommands
+        containerCommands + imageCommands + vmCommands
     }
 }

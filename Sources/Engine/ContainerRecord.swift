@@ -1,0 +1,60 @@
+/// What the engine knows about one container, stored as `<root>/containers/<id>/container.json`
+/// and rewritten atomically under the store lock. It is the source of truth for `ps`, `inspect`,
+/// names and exit codes; the live status is combined with the monitor's and the runtime's.
+public struct EngineContainer: Codable, Sendable, Equatable {
+    /// The engine's own lifecycle status, as last written.
+    public enum Status: String, Codable, Sendable {
+        case created, running, exited
+    }
+
+    public var id: String
+    public var name: String
+    public var image: String
+    public var imageID: String
+    public var created: String
+    /// The program the container runs (the spec's process.args).
+    public var command: [String]
+    public var status: Status
+    public var autoRemove: Bool
+    public var stopSignal: String?
+    /// The monitor's pid and kernel start time (to tell it from a recycled pid).
+    public var monitorPid: Int32?
+    public var monitorStartTime: UInt64?
+    /// The container's init pid on the host while it runs.
+    public var pid: Int32?
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var exitCode: Int32?
+    /// Why the last start failed, or what happened to the monitor.
+    public var error: String?
+
+    public init(id: String, name: String, image: String, imageID: String, created: String, command: [String],
+                autoRemove: Bool, stopSignal: String?) {
+        self.id = id
+        self.name = name
+        self.image = image
+        self.imageID = imageID
+        self.created = created
+        self.command = command
+        self.status = .created
+        self.autoRemove = autoRemove
+        self.stopSignal = stopSignal
+    }
+
+    public var shortID: String { String(id.prefix(12)) }
+}
+
+/// The status a reader reports after checking the monitor and the runtime: the record's status
+/// alone cannot be trusted when a monitor was killed.
+public struct LiveStatus: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case created, running, exited
+    }
+    public var state: State
+    public var exitCode: Int32?
+    /// The monitor is gone while the record says running: the container may still run, but
+    /// nobody collects its output or exit code.
+    public var monitorLost: Bool
+
+    public var isRunning: Bool { state == .running }
+}

@@ -1,0 +1,334 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import ImageStore
+import LinuxSupport
+import OCISpec
+
+/// The container engine as a library: daemonless, every call is a short operation over the
+/// locked `ContainerStore`, the image store (overlay rootfs) and the OCI runtime called
+/// in-process. Running containers are held by a monitor process each (`ContainerMonitor`).
+public struct Engine: Sendable {
+    public let store: ContainerStore
+    public let images: ImageStore
+    public let runtime: Runtime
+    public let runtimeRoot: String
+    /// The `skiff` binary re-executed as the monitor.
+    public let executable: String
+
+    public static let defaultRuntimeRoot = "/run/skiff/runtime"
+
+    public init(root: String, runtimeRoot: String = Engine.defaultRuntimeRoot, executable: String) throws {
+        self.store = ContainerStore(root: root)
+        self.images = try ImageStore(root: root)
+        self.runtimeRoot = runtimeRoot
+        self.runtime = Runtime(root: runtimeRoot)
+        self.executable = executable
+    }
+
+    // MARK: - create
+
+    /// Makes a container from `image` (already in the store): record, rootfs, spec. Nothing is
+    /// left behind when it fails.
+    public func create(image: Image, imageName: String, options: RunOptions) throws -> EngineContainer {
+        if let name = options.name { try ContainerStore.validate(name: name) }
+        for volume in options.volumes {
+            let parsed = try BindVolume(parsing: volume)
+            guard FileIO.exists(parsed.source) else {
+                throw EngineError.invalidOption("volume source \(parsed.source) does not exist: create it first")
+            }
+        }
+        return try store.locked {
+            let records = store.all()
+            if let name = options.name, let owner = records.first(where: { $0.name == name }) {
+                throw EngineError.nameInUse(name: name, id: owner.id)
+            }
+            let name = try options.name ?? store.generateName(taken: Set(records.map(\.name)))
+            let id = try ContainerStore.newID()
+            let rootfs = try images.prepareRootfs(image: image, containerID: id)
+            do {
+                let directory = store.directory(for: id)
+                let passwd = try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd")
+                let group = try RootfsFiles.read(rootfs: rootfs, path: "/etc/group")
+                let user = try UserResolution.resolve(options.user ?? image.config.config?.user ?? "", passwd: passwd, group: group)
+                var inputs = SpecBuilder.Inputs(id: id, imageName: imageName, imageConfig: image.config.config, options: options,
+                                                user: user, rootfs: rootfs)
+                let hostname = SpecBuilder.hostname(id: id, options: options)
+                inputs.hostnameFile = directory + "/hostname"
+                try FileIO.write(directory + "/hostname", Array((hostname + "\n").utf8))
+                inputs.hostsFile = directory + "/hosts"
+                var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                if options.network == .host, let host = try? FileIO.readString("/etc/hosts") { hosts = host }
+                else { hosts += "127.0.1.1\t\(hostname)\n" }
+                try FileIO.write(directory + "/hosts", Array(hosts.utf8))
+                if let resolv = try? FileIO.read("/etc/resolv.conf") {
+                    inputs.resolvConfFile = directory + "/resolv.conf"
+                    try FileIO.write(directory + "/resolv.conf", resolv)
+                }
+                let spec = try SpecBuilder.build(inputs)
+                try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600)
+                let record = EngineContainer(
+                    id: id, name: name, image: imageName, imageID: image.id.description, created: EngineClock.now(),
+                    command: spec.process?.args ?? [], autoRemove: options.autoRemove, stopSignal: image.config.config?.stopSignal)
+                try store.save(record)
+                return record
+            } catch {
+                try? images.release(containerID: id)
+                throw error
+            }
+        }
+    }
+
+    // MARK: - status
+
+    static func isAlive(pid: Int32?, startTime: UInt64?) -> Bool {
+        guard let pid, pid > 0, let stat = ProcStat.read(pid: pid), stat.state != "Z" else { return false }
+        return startTime == nil || stat.startTime == startTime
+    }
+
+    /// The truth about a container: the record, checked against its monitor and the runtime.
+    public func liveStatus(_ record: EngineContainer) -> LiveStatus {
+        let monitorAlive = Self.isAlive(pid: record.monitorPid, startTime: record.monitorStartTime)
+        switch record.status {
+        case .exited:
+            return LiveStatus(state: .exited, exitCode: record.exitCode, monitorLost: false)
+        case .created:
+            return LiveStatus(state: monitorAlive ? .running : .created, exitCode: record.exitCode, monitorLost: false)
+        case .running:
+            if monitorAlive { return LiveStatus(state: .running, exitCode: nil, monitorLost: false) }
+            if let state = try? runtime.state(id: record.id), state.status == .running || state.status == .paused || state.status == .created {
+                return LiveStatus(state: .running, exitCode: nil, monitorLost: true)
+            }
+            return LiveStatus(state: .exited, exitCode: nil, monitorLost: true)
+        }
+    }
+
+    // MARK: - start
+
+    /// What `start` returns: for an attached start, the log to follow and the monitor's status
+    /// pipe (which reports `exit N` at the end).
+    public final class StartHandle: @unchecked Sendable {
+        public let container: EngineContainer
+        public let logReader: ContainerLogReader?
+        let logFD: Int32
+        let statusFD: Int32
+        private var buffer: [UInt8] = []
+
+        init(container: EngineContainer, logFD: Int32, statusFD: Int32) {
+            self.container = container
+            self.logFD = logFD
+            self.statusFD = statusFD
+            self.logReader = logFD >= 0 ? ContainerLogReader(fd: logFD) : nil
+        }
+
+        deinit {
+            if logFD >= 0 { close(logFD) }
+            if statusFD >= 0 { close(statusFD) }
+        }
+
+        /// The next line the monitor sends; nil when it closed the pipe (or `timeout` ms passed: `timedOut`).
+        func nextLine(timeoutMS: Int32 = -1, timedOut: inout Bool) -> String? {
+            timedOut = false
+            while true {
+                if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                    buffer.removeFirst(newline + 1)
+                    return line
+                }
+                var pfd = pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, timeoutMS)
+                if ready < 0 && errno == EINTR { timedOut = true; return nil }
+                if ready == 0 { timedOut = true; return nil }
+                var chunk = [UInt8](repeating: 0, count: 512)
+                let n = chunk.withUnsafeMutableBytes { read(statusFD, $0.baseAddress, 512) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return nil }
+                buffer.append(contentsOf: chunk[0..<n])
+            }
+        }
+
+        /// Prints the container's output until it exits; returns its exit code (nil if the
+        /// monitor disappeared). `onTick` runs between reads (signal forwarding).
+        public func follow(timestamps: Bool = false, onTick: () -> Void = {}) -> Int32? {
+            while true {
+                var timedOut = false
+                let line = nextLine(timeoutMS: 50, timedOut: &timedOut)
+                if let reader = logReader { ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps) }
+                onTick()
+                if timedOut { continue }
+                guard let line else { return nil }
+                if line.hasPrefix("exit "), let code = Int32(line.dropFirst(5)) {
+                    if let reader = logReader { ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps) }
+                    return code
+                }
+            }
+        }
+    }
+
+    /// Starts a created (or exited) container under a new monitor and returns once the program
+    /// runs, or throws what went wrong (command not found: 127, cannot invoke: 126).
+    public func start(_ reference: String, attach: Bool) throws -> StartHandle {
+        let record = try store.resolve(reference)
+        let live = liveStatus(record)
+        if live.isRunning { throw EngineError.wrongState(container: record.name, status: "already running", action: "start") }
+        // A previous run's runtime state (its monitor was killed) would block the ID.
+        if (try? runtime.state(id: record.id)) != nil { try? runtime.delete(id: record.id, force: true) }
+
+        let logPath = store.logPath(for: record.id)
+        let logWrite = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard logWrite >= 0 else { throw SystemError("create \(logPath)") }
+        close(logWrite)
+        var logFD: Int32 = -1
+        if attach {
+            logFD = open(logPath, O_RDONLY | O_CLOEXEC)
+            guard logFD >= 0 else { throw SystemError("open \(logPath)") }
+            lseek(logFD, 0, SEEK_END)
+        }
+        let (statusRead, statusWrite) = try Descriptors.pipe()
+        let pid: Int32
+        do {
+            pid = try MonitorLauncher.spawn(executable: executable, arguments: [
+                "container-monitor", "--root", store.root, "--runtime-root", runtimeRoot, record.id,
+            ], statusFD: statusWrite)
+        } catch {
+            close(statusRead); close(statusWrite)
+            if logFD >= 0 { close(logFD) }
+            throw error
+        }
+        close(statusWrite)
+        let startTime = ProcStat.read(pid: pid)?.startTime
+        try store.update(id: record.id) {
+            $0.monitorPid = pid
+            $0.monitorStartTime = startTime
+        }
+        let handle = StartHandle(container: record, logFD: logFD, statusFD: statusRead)
+        var timedOut = false
+        guard let first = handle.nextLine(timedOut: &timedOut) else {
+            throw EngineError.startFailed("the monitor exited before starting the container")
+        }
+        if first.hasPrefix("error ") {
+            let parts = first.dropFirst(6).split(separator: " ", maxSplits: 1).map(String.init)
+            let message = parts.count > 1 ? parts[1] : first
+            switch parts.first {
+            case "127": throw EngineError.commandNotFound(message)
+            case "126": throw EngineError.cannotInvoke(message)
+            default: throw EngineError.startFailed(message)
+            }
+        }
+        return handle
+    }
+
+    // MARK: - wait, stop, kill
+
+    /// Blocks until the container is no longer running and returns its exit code (nil if unknown).
+    public func wait(_ reference: String, timeout: Double? = nil) throws -> Int32? {
+        let id = try store.resolve(reference).id
+        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+        while true {
+            guard FileIO.exists(store.recordPath(for: id)) else { return nil }
+            let record = try store.load(id: id)
+            let live = liveStatus(record)
+            if !live.isRunning { return live.exitCode }
+            if let deadline, Clock.monotonicSeconds() > deadline { throw EngineError.timedOut(record.name) }
+            usleep(10_000)
+        }
+    }
+
+    /// Sends a signal to the container's init.
+    public func kill(_ reference: String, signal: Int32) throws {
+        let record = try store.resolve(reference)
+        guard liveStatus(record).isRunning else {
+            throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
+        }
+        try runtime.kill(id: record.id, signal: signal, all: false)
+    }
+
+    /// docker stop: the stop signal, then SIGKILL after `timeout` seconds.
+    public func stop(_ reference: String, timeout: Double) throws {
+        let record = try store.resolve(reference)
+        guard liveStatus(record).isRunning else { return }
+        let signal = record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM
+        try? runtime.kill(id: record.id, signal: signal, all: false)
+        do {
+            _ = try wait(record.id, timeout: timeout)
+            return
+        } catch EngineError.timedOut {
+        }
+        try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
+        try? runtime.kill(id: record.id, signal: SIGKILL, all: false)
+        _ = try? wait(record.id, timeout: 10)
+    }
+
+    // MARK: - remove
+
+    /// Removes a container; a running one only with `force` (killed first). Cleans the runtime
+    /// state, cgroup, rootfs mount and directory even when the monitor was killed.
+    public func remove(_ reference: String, force: Bool) throws {
+        let record = try store.resolve(reference)
+        let live = liveStatus(record)
+        if live.isRunning {
+            guard force else {
+                throw EngineError.wrongState(container: record.name, status: "running", action: "remove a running")
+            }
+            try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
+            if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
+        }
+        try removeFiles(id: record.id)
+    }
+
+    /// The cleanup shared by `rm` and the monitor of an --rm container. Idempotent.
+    public func removeFiles(id: String) throws {
+        do {
+            try runtime.delete(id: id, force: true)
+        } catch RuntimeError.containerNotFound {
+        }
+        try store.locked {
+            try images.release(containerID: id)
+        }
+    }
+
+    // MARK: - exec
+
+    /// Runs a program inside a running container with our stdio; returns its exit code.
+    public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?) throws -> Int32 {
+        let record = try store.resolve(reference)
+        guard liveStatus(record).isRunning else {
+            throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
+        }
+        guard !args.isEmpty else { throw EngineError.invalidOption("exec needs a command") }
+        var numericUser: String?
+        var gids: [UInt32] = []
+        if let user {
+            let rootfs = store.directory(for: record.id) + "/merged"
+            let resolved = try UserResolution.resolve(user, passwd: try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd"),
+                                                      group: try RootfsFiles.read(rootfs: rootfs, path: "/etc/group"))
+            numericUser = "\(resolved.uid):\(resolved.gid)"
+            gids = resolved.additionalGids
+        }
+        if let workdir, !workdir.hasPrefix("/") {
+            throw EngineError.invalidOption("the working directory '\(workdir)' is invalid: it must be an absolute path")
+        }
+        do {
+            let process = try runtime.execProcess(id: record.id, args: args, tty: false, cwd: workdir, env: env, user: numericUser,
+                                                  additionalGids: gids, capabilities: [], noNewPrivileges: false)
+            let pid = try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
+            return ForegroundWait.wait(pid: pid) { signal in _ = Glibc.kill(pid, signal) }
+        } catch {
+            throw Self.mapStartError(error)
+        }
+    }
+
+    /// docker's classification of a failed start: not found (127), cannot invoke (126), other (125).
+    static func mapStartError(_ error: any Error) -> EngineError {
+        if let engineError = error as? EngineError { return engineError }
+        let message = "\(error)"
+        if message.contains("executable file not found") || message.contains("no such file or directory") {
+            return .commandNotFound(message)
+        }
+        if message.contains("permission denied") || message.contains("is a directory") || message.contains("not executable") {
+            return .cannotInvoke(message)
+        }
+        return .startFailed(message)
+    }
+}

@@ -1,0 +1,127 @@
+import OCISpec
+
+/// Builds a container's OCI runtime spec from the image config and the run options with docker's
+/// defaults (mounts, capabilities, masked and read-only paths, environment). Pure: the inputs that
+/// come from disk (the resolved user) are passed in, so it is unit-tested.
+public enum SpecBuilder {
+    /// docker's default capability set.
+    public static let defaultCapabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]
+    /// docker's masked paths (bind-mounted over with /dev/null or an empty read-only tmpfs).
+    public static let maskedPaths = [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ]
+    public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    public static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    public struct Inputs: Sendable {
+        public var id: String
+        public var imageName: String
+        public var imageConfig: ContainerConfig?
+        public var options: RunOptions
+        public var user: ResolvedUser
+        public var rootfs: String
+        /// Host files bind-mounted as the container's /etc/hostname, /etc/hosts, /etc/resolv.conf.
+        public var hostnameFile: String?
+        public var hostsFile: String?
+        public var resolvConfFile: String?
+
+        public init(id: String, imageName: String, imageConfig: ContainerConfig?, options: RunOptions, user: ResolvedUser, rootfs: String) {
+            self.id = id
+            self.imageName = imageName
+            self.imageConfig = imageConfig
+            self.options = options
+            self.user = user
+            self.rootfs = rootfs
+        }
+    }
+
+    /// The hostname docker gives: --hostname, else the first 12 characters of the ID.
+    public static func hostname(id: String, options: RunOptions) -> String {
+        options.hostname ?? String(id.prefix(12))
+    }
+
+    /// The environment: image Env, then -e (later wins per name), PATH if neither set one,
+    /// HOSTNAME and HOME as docker adds them.
+    public static func environment(image: [String]?, overrides: [String], hostname: String, home: String) -> [String] {
+        var result: [String] = []
+        func set(_ entry: String) {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            if let index = result.firstIndex(where: { $0 == key || $0.hasPrefix(key + "=") }) { result[index] = entry }
+            else { result.append(entry) }
+        }
+        if !(image ?? []).contains(where: { $0.hasPrefix("PATH=") }) && !overrides.contains(where: { $0.hasPrefix("PATH=") }) {
+            set(defaultPath)
+        }
+        set("HOSTNAME=" + hostname)
+        for entry in image ?? [] { set(entry) }
+        for entry in overrides { set(entry) }
+        if !result.contains(where: { $0.hasPrefix("HOME=") }) { set("HOME=" + home) }
+        return result
+    }
+
+    public static func build(_ inputs: Inputs) throws -> Spec {
+        let options = inputs.options
+        let config = inputs.imageConfig
+        let args = CommandLineMerge.merge(imageEntrypoint: config?.entrypoint, imageCmd: config?.cmd,
+                                          entrypointOverride: options.entrypoint, arguments: options.arguments)
+        guard !args.isEmpty else { throw EngineError.noCommand(image: inputs.imageName) }
+        let hostname = hostname(id: inputs.id, options: options)
+        var cwd = options.workdir ?? config?.workingDir ?? "/"
+        if cwd.isEmpty { cwd = "/" }
+        guard cwd.hasPrefix("/") else { throw EngineError.invalidOption("the working directory '\(cwd)' is invalid: it must be an absolute path") }
+
+        var user = User(uid: inputs.user.uid, gid: inputs.user.gid,
+                        additionalGids: inputs.user.additionalGids.isEmpty ? nil : inputs.user.additionalGids)
+        user.umask = 0o022
+        let caps = defaultCapabilities
+        let process = Process(
+            terminal: false, user: user, args: args,
+            env: environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home), cwd: cwd,
+            capabilities: Capabilities(bounding: caps, effective: caps, permitted: caps),
+            rlimits: nil, noNewPrivileges: false)
+
+        var mounts: [Mount] = [
+            Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+            Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            Mount(destination: "/dev/pts", type: "devpts", source: "devpts",
+                  options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+            Mount(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+            Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+        ]
+        for (file, destination) in [(inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts")] {
+            if let file { mounts.append(Mount(destination: destination, type: "bind", source: file, options: ["rbind", "rprivate"])) }
+        }
+        for text in options.volumes {
+            let volume = try BindVolume(parsing: text)
+            mounts.append(Mount(destination: volume.destination, type: "bind", source: volume.source,
+                                options: ["rbind", "rprivate"] + (volume.readOnly ? ["ro"] : [])))
+        }
+
+        var namespaces: [Namespace] = [.init(type: .pid), .init(type: .ipc), .init(type: .uts), .init(type: .mount), .init(type: .cgroup)]
+        if options.network == .none { namespaces.append(.init(type: .network)) }
+
+        var resources = Resources(devices: [.init(allow: false, access: "rwm")])
+        if let memory = options.memory {
+            guard memory > 0 else { throw EngineError.invalidOption("--memory must be positive") }
+            resources.memory = Resources.Memory(limit: memory)
+        }
+        if let cpus = options.cpus {
+            guard cpus > 0, cpus <= 1024 else { throw EngineError.invalidOption("--cpus must be between 0 and 1024") }
+            let period: UInt64 = 100_000
+            resources.cpu = Resources.CPU(quota: Int64(cpus * Double(period)), period: period)
+        }
+        if let pids = options.pidsLimit {
+            resources.pids = Resources.Pids(limit: pids <= 0 ? -1 : pids)
+        }
+        var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
+        linux.cgroupsPath = "/skiff/" + inputs.id
+        return Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
+                    mounts: mounts, annotations: ["org.skiff.image": inputs.imageName], linux: linux)
+    }
+}

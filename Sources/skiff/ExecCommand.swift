@@ -1,0 +1,39 @@
+import ArgumentParser
+import Engine
+
+/// `skiff exec [-e] [-u] [-w] CONTAINER CMD...`: run a program in a running container with our
+/// stdio (no terminal yet) and exit with its exit code.
+struct ExecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable.") var env: [String] = []
+    @Option(name: [.customShort("u"), .customLong("user")], help: "User (name or UID) and optional group.") var user: String?
+    @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
+    @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var containerAndCommand: [String] = []
+
+    func run() async throws {
+        try await withEngineErrors {
+            guard containerAndCommand.count >= 2 else {
+                throw EngineError.invalidOption("exec needs a container and a command: skiff exec CONTAINER COMMAND [ARG...]")
+            }
+            let engine = try engineOptions.openEngine()
+            let code = try engine.exec(containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir)
+            throw ExitCode(code)
+        }
+    }
+}
+
+/// The hidden `skiff container-monitor`: the per-container monitor `start` spawns.
+struct ContainerMonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "container-monitor", abstract: "Internal: hold a container's stdio and record its exit.",
+                                                    shouldDisplay: false)
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Argument var id: String
+
+    func run() throws {
+        let engine = try engineOptions.openEngine()
+        ContainerMonitor.main(engine: engine, id: id)
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import ContainerRuntime
+import Engine
+import LinuxSupport
+import OCISpec
+
+/// `skiff inspect CONTAINER...`: docker-shaped JSON of the record, live state and spec.
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show containers as JSON.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
+
+    struct StateView: Codable {
+        var Status: String
+        var Running: Bool
+        var Pid: Int32
+        var ExitCode: Int32?
+        var Error: String
+        var StartedAt: String?
+        var FinishedAt: String?
+        var MonitorPid: Int32?
+        var MonitorLost: Bool
+    }
+    struct ConfigView: Codable {
+        var Hostname: String?
+        var User: String
+        var Env: [String]
+        var Cmd: [String]
+        var WorkingDir: String
+        var Image: String
+    }
+    struct HostConfigView: Codable {
+        var AutoRemove: Bool
+        var ReadonlyRootfs: Bool
+        var Binds: [String]
+        var Memory: Int64
+        var NanoCpus: Int64
+        var PidsLimit: Int64
+    }
+    struct View: Codable {
+        var Id: String
+        var Name: String
+        var Created: String
+        var Path: String
+        var Args: [String]
+        var State: StateView
+        var Image: String
+        var LogPath: String
+        var Config: ConfigView
+        var HostConfig: HostConfigView
+    }
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            var views: [View] = []
+            for container in containers {
+                let record = try engine.store.resolve(container)
+                let live = engine.liveStatus(record)
+                let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(engine.store.directory(for: record.id) + "/config.json"))
+                let process = spec?.process
+                let resources = spec?.linux?.resources
+                let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
+                    .map { "\($0.source ?? ""):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+                let quota = resources?.cpu?.quota ?? 0
+                let period = Int64(resources?.cpu?.period ?? 100_000)
+                views.append(View(
+                    Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
+                    Args: Array(record.command.dropFirst()),
+                    State: StateView(Status: live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                                     ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
+                                     FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
+                                     MonitorLost: live.monitorLost),
+                    Image: record.imageID, LogPath: engine.store.logPath(for: record.id),
+                    Config: ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
+                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image),
+                    HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
+                                               Memory: resources?.memory?.limit ?? 0,
+                                               NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
+                                               PidsLimit: resources?.pids?.limit ?? 0)))
+            }
+            print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+
+/// `skiff logs [-f] [--tail N] [-t] CONTAINER`: the json-file log the monitor writes.
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a container's output.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the container stops.") var follow = false
+    @Option(name: .customLong("tail"), help: "Number of lines from the end (default all).") var tail: String = "all"
+    @Flag(name: [.customShort("t"), .customLong("timestamps")], help: "Prefix each line with its time.") var timestamps = false
+    @Argument(help: "Container (name, ID or ID prefix).") var container: String
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let record = try engine.store.resolve(container)
+            var count: Int?
+            if tail != "all" {
+                guard let value = Int(tail), value >= 0 else { throw EngineError.invalidOption("--tail must be a number or 'all'") }
+                count = value
+            }
+            let path = engine.store.logPath(for: record.id)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }  // never started: no output yet
+            defer { close(fd) }
+            let reader = ContainerLogReader(fd: fd)
+            var entries = reader.readAvailable()
+            if let count { entries = Array(entries.suffix(count)) }
+            ContainerLogReader.print(entries, timestamps: timestamps)
+            guard follow else { return }
+            while true {
+                let current = try? engine.store.load(id: record.id)
+                let running = current.map { engine.liveStatus($0).isRunning } ?? false
+                ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps)
+                if !running { break }
+                usleep(50_000)
+            }
+            ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps)
+        }
+    }
+}

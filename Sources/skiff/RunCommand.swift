@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+import Foundation
+import ImageStore
+import OCISpec
+import Registry
+
+/// The options `run` and `create` share, turned into the engine's `RunOptions`.
+struct ContainerCreateOptions: ParsableArguments {
+    @Option(help: "Name of the container.") var name: String?
+    @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to copy ours).") var env: [String] = []
+    @Option(name: .customLong("env-file"), help: "Read environment variables from a file, one KEY=VALUE a line.") var envFile: [String] = []
+    @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
+    @Option(name: [.customShort("u"), .customLong("user")], help: "User (name or UID) and optional group: user[:group].") var user: String?
+    @Option(help: "Override the image's entrypoint (\"\" clears it).") var entrypoint: String?
+    @Option(help: "Container hostname (default: the short ID).") var hostname: String?
+    @Option(name: [.customShort("v"), .customLong("volume")], help: "Bind mount /host/path:/container/path[:ro].") var volume: [String] = []
+    @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
+    @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
+    @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
+    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
+    @Option(help: "Network: none (default) or host. Bridge networking is not implemented yet.") var network: String = "none"
+    @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
+
+    func runOptions(arguments: [String]) throws -> RunOptions {
+        var options = RunOptions()
+        options.name = name
+        options.env = try EnvironmentInput.parse(env: env, files: envFile)
+        options.workdir = workdir
+        options.user = user
+        options.entrypoint = entrypoint
+        options.hostname = hostname
+        options.volumes = volume
+        options.readOnly = readOnly
+        options.memory = try memory.map(ByteSize.parse)
+        options.cpus = cpus
+        options.pidsLimit = pidsLimit
+        guard let mode = RunOptions.NetworkMode(rawValue: network) else {
+            throw EngineError.invalidOption("--network \(network) is not supported: use none or host (bridge networking is not implemented yet)")
+        }
+        options.network = mode
+        options.autoRemove = autoRemove
+        options.arguments = arguments
+        return options
+    }
+}
+
+/// `-e` and `--env-file` as docker reads them.
+enum EnvironmentInput {
+    static func parse(env: [String], files: [String]) throws -> [String] {
+        var result: [String] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw EngineError.invalidOption("cannot read --env-file \(file): check the path")
+            }
+            for line in text.split(separator: "\n") {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                result.append(contentsOf: expand(trimmed))
+            }
+        }
+        for entry in env { result.append(contentsOf: expand(entry)) }
+        return result
+    }
+
+    /// `KEY` alone takes our value, or is dropped when we have none (docker's rule).
+    private static func expand(_ entry: String) -> [String] {
+        if entry.contains("=") { return [entry] }
+        if let value = ProcessInfo.processInfo.environment[entry] { return [entry + "=" + value] }
+        return []
+    }
+}
+
+/// docker's memory sizes: 1024, 512k, 256m, 2g.
+enum ByteSize {
+    static func parse(_ text: String) throws -> Int64 {
+        let lower = text.lowercased()
+        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            if let value = Int64(lower.dropLast(suffix.count)), value > 0 { return value * factor }
+        }
+        if let value = Int64(lower), value > 0 { return value }
+        throw EngineError.invalidOption("invalid size '\(text)': use a number with an optional unit b, k, m or g")
+    }
+}
+
+/// Shared by `run` and `create`: the image from the store, pulled when missing.
+func createContainer(engine: Engine, defaultRegistry: String, registry: RegistryCommandOptions, options: ContainerCreateOptions,
+                     imageAndCommand: [String]) async throws -> EngineContainer {
+    guard let imageName = imageAndCommand.first else {
+        throw EngineError.invalidOption("an image name is required: skiff run [OPTIONS] IMAGE [COMMAND...]")
+    }
+    let runOptions = try options.runOptions(arguments: Array(imageAndCommand.dropFirst()))
+    let image = try await engine.images.imageOrPull(imageName, options: registry.registryOptions(), defaultRegistry: defaultRegistry)
+    return try engine.create(image: image, imageName: imageName, options: runOptions)
+}
+
+nonisolated(unsafe) var pendingForwardSignal: Int32 = 0
+
+/// `skiff run`: create and start a container; in the foreground, stream its output and exit
+/// with its exit code; with -d, print its ID and leave it to its monitor.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and run a container from an image.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @OptionGroup var create: ContainerCreateOptions
+    @OptionGroup var registry: RegistryCommandOptions
+    @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
+    var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
+    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background and print the container ID.") var detach = false
+    @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
+                                                      imageAndCommand: imageAndCommand)
+            if detach {
+                _ = try engine.start(container.id, attach: false)
+                print(container.id)
+                return
+            }
+            for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
+                signal(sig) { pendingForwardSignal = $0 }
+            }
+            let handle = try engine.start(container.id, attach: true)
+            let code = handle.follow {
+                let sig = pendingForwardSignal
+                if sig != 0 {
+                    pendingForwardSignal = 0
+                    try? engine.kill(container.id, signal: sig)
+                }
+            }
+            if let code { throw ExitCode(code) }
+            let exitCode = (try? engine.wait(container.id, timeout: 1)) ?? nil
+            throw ExitCode(exitCode ?? 125)
+        }
+    }
+}
+
+/// `skiff create`: make a container without starting it; prints its ID.
+struct CreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an image without starting it.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @OptionGroup var create: ContainerCreateOptions
+    @OptionGroup var registry: RegistryCommandOptions
+    @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
+    var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
+    @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
+                                                      imageAndCommand: imageAndCommand)
+            print(container.id)
+        }
+    }
+}

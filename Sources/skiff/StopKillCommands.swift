@@ -1,0 +1,43 @@
+import ArgumentParser
+import Engine
+
+/// `skiff stop [-t SECS] CONTAINER...`: the stop signal, then SIGKILL after the grace period.
+struct StopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop running containers.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds to wait before killing.") var time: Double = 10
+    @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            for container in containers {
+                try engine.stop(container, timeout: max(0, time))
+                print(container)
+            }
+        }
+    }
+}
+
+/// `skiff kill [-s SIG] CONTAINER...`: send a signal (default KILL) to the container's init.
+struct KillCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to running containers.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("s"), .customLong("signal")], help: "Signal name or number.") var signal: String = "KILL"
+    @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
+
+    func run() async throws {
+        try await withEngineErrors {
+            guard let number = SignalNames.number(signal) else {
+                throw EngineError.invalidOption("invalid signal '\(signal)': use a name such as TERM or KILL, or a number")
+            }
+            let engine = try engineOptions.openEngine()
+            for container in containers {
+                try engine.kill(container, signal: number)
+                print(container)
+            }
+        }
+    }
+}

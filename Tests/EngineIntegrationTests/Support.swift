@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+let isRoot = getuid() == 0
+let haveTools = ["/usr/bin/umoci", "/bin/busybox"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+let engineTestsEnabled = isRoot && haveTools
+let skipReason: Comment = "needs root (namespaces, overlay mounts, cgroups) and umoci and busybox-static (scripts/install-deps.sh)"
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+struct TestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a program to completion and captures its output.
+@discardableResult
+func run(_ arguments: [String], check: Bool = true) throws -> CommandResult {
+    let process = Foundation.Process()
+    process.executableURL = URL(fileURLWithPath: arguments[0])
+    process.arguments = Array(arguments.dropFirst())
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read both pipes concurrently so a chatty stderr cannot block the program.
+    nonisolated(unsafe) var errData = Data()
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
+    process.waitUntilExit()
+    let result = CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                               stderr: String(decoding: errData, as: UTF8.self))
+    if check && result.status != 0 {
+        throw TestError("\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)")
+    }
+    return result
+}
+
+func shell(_ script: String) throws {
+    try run(["/bin/sh", "-ec", script])
+}
+
+var skiffBinary: String {
+    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidate = directory.appendingPathComponent("skiff").path
+    if !FileManager.default.fileExists(atPath: candidate) {
+        candidate = directory.deletingLastPathComponent().appendingPathComponent("skiff").path
+    }
+    return candidate
+}
+
+/// The busybox image archive (OCI layout in a tar) built once per test process with umoci:
+/// busybox-static with a few applet links, a user `app` (1000:1000) in group `extra` (2000).
+let busyboxArchive: Result<String, TestError> = {
+    let directory = "/tmp/skiff-engine-it-image-\(getpid())"
+    do {
+        try shell("""
+        rm -rf \(directory); mkdir -p \(directory); cd \(directory)
+        umoci init --layout layout
+        umoci new --image layout:bb
+        umoci unpack --image layout:bb bundle >/dev/null
+        cd bundle/rootfs
+        mkdir -p bin etc tmp root home/app
+        cp /bin/busybox bin/busybox
+        for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps; do ln -sf busybox bin/$c; done
+        printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000:app:/home/app:/bin/sh\\n' > etc/passwd
+        printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n' > etc/group
+        chmod 1777 tmp
+        cd \(directory)
+        umoci repack --image layout:bb bundle
+        umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app
+        tar -C layout -cf bb.tar .
+        rm -rf bundle layout
+        """)
+        atexit { _ = try? FileManager.default.removeItem(atPath: "/tmp/skiff-engine-it-image-\(getpid())") }
+        return .success(directory + "/bb.tar")
+    } catch {
+        return .failure(TestError("building the busybox image failed: \(error)"))
+    }
+}()
+
+/// One test's own store root, runtime root and image; `cleanup` removes every container (killing
+/// processes, monitors and cgroups through `rm -f`), any mount left under it, and the directory.
+final class EngineFixture: @unchecked Sendable {
+    let path: String
+    let image = "localhost/loaded:bb"
+    var root: String { path + "/root" }
+    var runtimeRoot: String { path + "/runtime" }
+
+    init() throws {
+        path = "/tmp/skiff-engine-it-\(UUID().uuidString.prefix(13))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            let archive = try busyboxArchive.get()
+            try run([skiffBinary, "load", "--root", root, "-i", archive])
+        } catch {
+            cleanup()
+            throw error
+        }
+    }
+
+    /// `skiff <command> --root ... --runtime-root ... <arguments>`.
+    @discardableResult
+    func skiff(_ command: String, _ arguments: [String], check: Bool = false) throws -> CommandResult {
+        try run([skiffBinary, command, "--root", root, "--runtime-root", runtimeRoot] + arguments, check: check)
+    }
+
+    func containerIDs() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
+    }
+
+    /// The container record as JSON.
+    func record(_ id: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: "\(root)/containers/\(id)/container.json") else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    func mountsUnderFixture() -> [String] {
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return mounts.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 && fields[4].hasPrefix(path) ? String(fields[4]) : nil
+        }
+    }
+
+    /// The container's cgroup directories in every hierarchy that still exist.
+    func cgroupDirectories(_ id: String) -> [String] {
+        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        return (hierarchies + [""]).map { "/sys/fs/cgroup/\($0)/skiff/\(id)" }.filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    func cleanup() {
+        for id in containerIDs() {
+            let monitor = record(id)?["monitorPid"] as? Int
+            _ = try? skiff("rm", ["-f", id])
+            if let monitor, processExists(monitor) { kill(pid_t(monitor), SIGKILL) }
+        }
+        for mount in mountsUnderFixture().reversed() { umount2(mount, Int32(MNT_DETACH)) }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`.
+func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
+
+func processExists(_ pid: Int) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+}
