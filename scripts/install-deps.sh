@@ -11,6 +11,7 @@ packages=(
   qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
   strace                    # diagnosing the monitor's KVM calls
   gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
+  libcurl4-openssl-dev      # release builds of skiff with --static-swift-stdlib link FoundationNetworking against libcurl
 )
 missing=()
 for p in "${packages[@]}"; do
