@@ -147,6 +147,10 @@ final class EngineFixture: @unchecked Sendable {
         }
         for mount in mountsUnderFixture().reversed() { umount2(mount, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: path)
+        // The engine's shared parent cgroup: removed once empty (rmdir fails while anything,
+        // another test's container or a user's, still uses it).
+        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        for hierarchy in hierarchies + [""] { rmdir("/sys/fs/cgroup/\(hierarchy)/skiff") }
     }
 }
 
