@@ -80,7 +80,7 @@ public enum ContainerMonitor {
         try store.update(id: id) {
             $0.status = .running
             $0.pid = pid
-            $0.startedAt = EngineClock.now()
+            $0.startedAt = Clock.rfc3339Now()
             $0.finishedAt = nil
             $0.exitCode = nil
             $0.error = nil
@@ -124,7 +124,7 @@ public enum ContainerMonitor {
         try store.update(id: id) {
             $0.status = .exited
             $0.exitCode = code
-            $0.finishedAt = EngineClock.now()
+            $0.finishedAt = Clock.rfc3339Now()
             $0.pid = nil
         }
         return code

@@ -69,7 +69,7 @@ public struct Engine: Sendable {
                 let spec = try SpecBuilder.build(inputs)
                 try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600)
                 let record = EngineContainer(
-                    id: id, name: name, image: imageName, imageID: image.id.description, created: EngineClock.now(),
+                    id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove, stopSignal: image.config.config?.stopSignal)
                 try store.save(record)
                 return record

@@ -22,22 +22,12 @@ enum MonitorLauncher {
                 _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
             }
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaultSignals = sigset_t()
-        sigfillset(&defaultSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc 2.26)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | setsid))
+        let spawnAttributes = CleanSpawnAttributes(newSession: true)
         var pid: pid_t = 0
         let argv = CStringArray([executable] + arguments)
         // The monitor needs no environment of the caller's beyond a sane PATH.
         let envp = CStringArray(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv.pointers, envp.pointers)
+        let rc = posix_spawn(&pid, executable, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
         guard rc == 0 else { throw SystemError("start the container monitor \(executable)", errno: rc) }
         return pid
     }

@@ -38,21 +38,12 @@ public enum Subprocess {
             posix_spawn_file_actions_adddup2(&actions, outPipe.1, 1)
             if captureStderr { posix_spawn_file_actions_adddup2(&actions, outPipe.1, 2) }
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaultSignals = sigset_t()
-        sigfillset(&defaultSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let spawnAttributes = CleanSpawnAttributes()
 
         var pid: pid_t = 0
         let argv = CStringArray(args)
         let envp = CStringArray(env)
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv.pointers, envp.pointers)
+        let rc = posix_spawn(&pid, path, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
         if let outPipe { close(outPipe.1) }
         guard rc == 0 else { throw SystemError("run \(path)", errno: rc) }
 
@@ -160,5 +151,43 @@ public final class CStringArray {
 
     deinit {
         for p in pointers { free(p) }
+    }
+}
+
+/// posix_spawn attributes for a child that must start clean: every signal at its default
+/// disposition and none blocked, whatever the caller had; optionally in a new session.
+public final class CleanSpawnAttributes {
+    public var attributes = posix_spawnattr_t()
+
+    public init(newSession: Bool = false) {
+        posix_spawnattr_init(&attributes)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        let setsid: Int32 = newSession ? 0x80 : 0  // POSIX_SPAWN_SETSID (glibc 2.26)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | setsid))
+    }
+
+    deinit { posix_spawnattr_destroy(&attributes) }
+}
+
+extension Clock {
+    /// RFC 3339 UTC with nanoseconds ("2026-11-23T18:40:16.123456789Z"), as OCI state, docker
+    /// records and json-file logs write it.
+    public static func rfc3339Now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = time_t(ts.tv_sec)
+        var value = tm()
+        gmtime_r(&t, &value)
+        func pad(_ v: Int, _ width: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(Int(value.tm_year) + 1900, 4))-\(pad(Int(value.tm_mon) + 1))-\(pad(Int(value.tm_mday)))T"
+            + "\(pad(Int(value.tm_hour))):\(pad(Int(value.tm_min))):\(pad(Int(value.tm_sec))).\(pad(Int(ts.tv_nsec), 9))Z"
     }
 }

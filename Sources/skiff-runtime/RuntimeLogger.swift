@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ContainerRuntime
+import LinuxSupport
 
 /// Writes errors and warnings to stderr and, with --log, to the log file in text or JSON lines
 /// (containerd's shim reads the last JSON "error" line to explain a failure).
@@ -27,7 +28,7 @@ struct RuntimeLogger: Sendable {
 
     private func emit(level: String, _ message: String) {
         guard let path else { return }
-        let time = ISO8601.now()
+        let time = Clock.rfc3339Now()
         let line: String
         switch format {
         case .json:
@@ -40,16 +41,5 @@ struct RuntimeLogger: Sendable {
         guard fd >= 0 else { return }
         _ = line.withCString { write(fd, $0, strlen($0)) }
         close(fd)
-    }
-}
-
-enum ISO8601 {
-    static func now() -> String {
-        var t = time(nil)
-        var value = tm()
-        gmtime_r(&t, &value)
-        var buffer = [CChar](repeating: 0, count: 64)
-        strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &value)
-        return String(cString: buffer)
     }
 }

@@ -22,7 +22,7 @@ extension Runtime {
         // `create` killed at any moment leaves enough for `delete --force` to clean up; before that
         // there is only the directory, which `delete --force` removes too.
         var record = ContainerRecord(
-            id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Timestamp.now(),
+            id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Clock.rfc3339Now(),
             cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false)
 
         var pid: Int32 = 0
@@ -156,23 +156,5 @@ extension Runtime {
             throw RuntimeError.unsupported("cgroupsPath '\(path)' is in systemd slice:prefix:name form, but skiff-runtime uses cgroupfs: give a path such as /skiff/\(id)")
         }
         return path
-    }
-}
-
-/// RFC 3339 timestamps for `created`.
-enum Timestamp {
-    static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var tmValue = tm()
-        gmtime_r(&t, &tmValue)
-        func pad(_ v: Int32, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        let nanos = String(ts.tv_nsec)
-        let fraction = String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos
-        return "\(pad(tmValue.tm_year + 1900, 4))-\(pad(tmValue.tm_mon + 1))-\(pad(tmValue.tm_mday))T\(pad(tmValue.tm_hour)):\(pad(tmValue.tm_min)):\(pad(tmValue.tm_sec)).\(fraction)Z"
     }
 }
