@@ -41,6 +41,9 @@ struct VMRun: ParsableCommand {
     @Option(help: "virtio-vsock as CID,SOCKET_PATH: host connects to SOCKET_PATH and sends 'CONNECT PORT\\n'; guest connections to port P reach SOCKET_PATH_P.")
     var vsock: String?
 
+    @Option(help: "Interrupt controllers: split (IOAPIC in the monitor, local APICs in KVM, no PIC/PIT; Linux needs CONFIG_KVM_GUEST) or kernel (PIC, IOAPIC and PIT in KVM, as Firecracker).")
+    var irqchip: String = InterruptControllerMode.split.rawValue
+
     mutating func run() throws {
         let configuration = try makeConfiguration()
         let machine = try MicroVM(configuration: configuration, console: FileDescriptorSink(fd: STDOUT_FILENO))
@@ -74,6 +77,10 @@ struct VMRun: ParsableCommand {
         default: throw ValidationError("--net must be tap=NAME or none, not '\(net)'")
         }
         configuration.vsock = try vsock.map { try VMConfiguration.Vsock.parse($0) }
+        guard let mode = InterruptControllerMode(rawValue: irqchip) else {
+            throw ValidationError("--irqchip must be split or kernel, not '\(irqchip)'")
+        }
+        configuration.interruptController = mode
         configuration.interactive = isatty(STDIN_FILENO) != 0
         try configuration.validate()
         return configuration

@@ -21,6 +21,25 @@ struct FreestandingBootTests {
         #expect(run.status.exitCode == 0)
     }
 
+    @Test(arguments: InterruptControllerMode.allCases)
+    func aDeviceInterruptReachesTheGuestThroughTheIOAPIC(mode: InterruptControllerMode) throws {
+        let images = try GuestImages.shared()
+        var config = configuration(images.elf64, "irq")
+        config.interruptController = mode
+        let run = try boot(config)
+        #expect(run.output.contains("IRQ-DELIVERED"), "\(mode): \(run.output)")
+        #expect(run.status == .guestStopped)
+    }
+
+    @Test func theInKernelIrqchipAndPITStillBootTheGuest() throws {
+        let images = try GuestImages.shared()
+        var config = configuration(images.pvh, "none")
+        config.interruptController = .kernel
+        let run = try boot(config)
+        #expect(run.output == "PVH-OK\n")
+        #expect(run.status == .guestStopped)
+    }
+
     @Test func bzImageThroughTheLinuxBootProtocolPrintsAndPowersOff() throws {
         let images = try GuestImages.shared()
         let run = try boot(configuration(images.bzImage, "none"))

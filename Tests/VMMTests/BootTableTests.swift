@@ -169,6 +169,15 @@ import Testing
         #expect(leaf(adjusted, 0x4000_0000) == leaf(host, 0x4000_0000), "leaves the policy does not know pass through")
         #expect(adjusted.count == host.count)
     }
+
+    @Test func theTSCDeadlineTimerIsAdvertisedOnlyWhenKVMHasIt() {
+        let without = CPUIDPolicy.adjust(host, cpuIndex: 0, cpuCount: 1)
+        #expect(((leaf(without, 1)?.ecx ?? 0) & CPUIDPolicy.ecxTSCDeadline) == 0)
+        let with = CPUIDPolicy.adjust(host, cpuIndex: 0, cpuCount: 1, tscDeadline: true)
+        let features = leaf(with, 1)?.ecx ?? 0
+        #expect(features & CPUIDPolicy.ecxTSCDeadline != 0)
+        #expect(features & (1 << 26) != 0 && features & CPUIDPolicy.ecxHypervisor != 0)
+    }
 }
 
 @Suite struct KVMSegmentTests {

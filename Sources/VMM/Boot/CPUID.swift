@@ -21,7 +21,8 @@ public struct CPUIDEntry: Equatable, Sendable {
 
 /// Turns the host's KVM_GET_SUPPORTED_CPUID into what one vCPU of an N-CPU micro-VM should see:
 /// its own APIC id and the CPU count, the hypervisor bit, and no features the monitor does not
-/// emulate (MONITOR/MWAIT, the performance-monitoring unit, TSC-deadline left as KVM allows).
+/// emulate (MONITOR/MWAIT, the performance-monitoring unit), and the TSC-deadline timer when KVM
+/// has it (KVM_CAP_TSC_DEADLINE_TIMER; KVM_GET_SUPPORTED_CPUID never lists it).
 public enum CPUIDPolicy {
     public static let leafFeatures: UInt32 = 1
     public static let leafCacheTopology: UInt32 = 4
@@ -29,10 +30,11 @@ public enum CPUIDPolicy {
     public static let leafPerformanceMonitoring: UInt32 = 0xA
     public static let leafExtendedTopology: UInt32 = 0xB
     public static let ecxMonitor: UInt32 = 1 << 3
+    public static let ecxTSCDeadline: UInt32 = 1 << 24
     public static let ecxHypervisor: UInt32 = 1 << 31
     public static let edxHyperThreading: UInt32 = 1 << 28
 
-    public static func adjust(_ supported: [CPUIDEntry], cpuIndex: Int, cpuCount: Int) -> [CPUIDEntry] {
+    public static func adjust(_ supported: [CPUIDEntry], cpuIndex: Int, cpuCount: Int, tscDeadline: Bool = false) -> [CPUIDEntry] {
         let apicID = UInt32(cpuIndex)
         let count = UInt32(max(1, cpuCount))
         return supported.map { original in
@@ -41,6 +43,7 @@ public enum CPUIDPolicy {
             case leafFeatures:
                 entry.ebx = (entry.ebx & 0x0000_FFFF) | (apicID << 24) | ((count & 0xFF) << 16)
                 entry.ecx = (entry.ecx | ecxHypervisor) & ~ecxMonitor
+                if tscDeadline { entry.ecx |= ecxTSCDeadline }
                 if count > 1 { entry.edx |= edxHyperThreading } else { entry.edx &= ~edxHyperThreading }
             case leafCacheTopology:
                 // Cores per package - 1 in EAX[31:26]; threads sharing the cache left as reported.

@@ -24,6 +24,8 @@ public final class KVMSystem: @unchecked Sendable {
     deinit { close(fd) }
 
     public func has(_ cap: skiff_kvm_cap) -> Bool { skiff_kvm_check_extension(fd, Int(cap.rawValue)) > 0 }
+    /// For capabilities whose numbers come from kvm_split_shim.h.
+    public func has(capability: Int) -> Bool { skiff_kvm_check_extension(fd, capability) > 0 }
 
     /// The most vCPUs KVM recommends for one VM.
     public var recommendedCPUs: Int { Int(max(1, skiff_kvm_check_extension(fd, Int(SKIFF_KVM_CAP_NR_VCPUS.rawValue)))) }

@@ -174,6 +174,10 @@ public final class VirtualCPU: @unchecked Sendable {
                 return .failedEntry(reason: skiff_kvm_run_fail_entry_reason(run))
             case UInt32(SKIFF_KVM_EXIT_INTR.rawValue):
                 continue
+            case skiff_kvm_exit_ioapic_eoi():
+                // Split irqchip: an EOI for a level-triggered vector. The monitor's IOAPIC keeps no
+                // remote IRR (its lines are edges), so there is nothing to clear.
+                continue
             case let other:
                 return .unexpectedExit(reason: other)
             }

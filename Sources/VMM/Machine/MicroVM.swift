@@ -35,7 +35,7 @@ public final class MicroVM: @unchecked Sendable {
     public let serial: Serial16550
     public let virtioTransports: [VirtioMMIOTransport]
     let eventLoop: DeviceEventLoop
-    let interruptLines: [KVMInterruptLine]
+    let interruptLines: [any InterruptLine]
     let notifyRegistrations: [IoeventfdRegistration]
     let backends: [any VirtioBackendOwner]
     /// Messages about devices a guest broke (DEVICE_NEEDS_RESET), for the user and tests.
@@ -79,31 +79,35 @@ public final class MicroVM: @unchecked Sendable {
         loader.preferPVH = true
         bootPlan = try loader.load(into: memory)
 
-        vm = try VirtualMachine(kvm: kvm, memory: memory)
+        vm = try VirtualMachine(kvm: kvm, memory: memory, interruptController: configuration.interruptController)
         let supported = try kvm.supportedCPUID()
+        // KVM emulates the TSC-deadline timer in its local APICs but does not list it as supported;
+        // Linux needs it to time without a PIT (QEMU and Firecracker set it the same way).
+        let tscDeadline = kvm.has(capability: skiff_kvm_cap_tsc_deadline_timer())
         var vcpus: [VirtualCPU] = []
         for id in 0..<configuration.cpus {
             let vcpu = try VirtualCPU(vm: vm, id: id)
-            try vcpu.configure(cpuid: CPUIDPolicy.adjust(supported, cpuIndex: id, cpuCount: configuration.cpus))
+            try vcpu.configure(cpuid: CPUIDPolicy.adjust(supported, cpuIndex: id, cpuCount: configuration.cpus, tscDeadline: tscDeadline))
             vcpus.append(vcpu)
         }
         try vcpus[0].setEntryState(bootPlan.entryState)
         self.vcpus = vcpus
 
         eventLoop = try DeviceEventLoop()
-        let serialLine = KVMInterruptLine(vm: vm, gsi: Serial16550.irq)
+        let wiring = InterruptWiring(vm: vm, cpus: configuration.cpus)
+        let serialLine = wiring.line(gsi: Serial16550.irq)
         serial = Serial16550(sink: console, interrupt: serialLine)
         let control = self.control
         let keyboard = I8042(onReset: { control.requestStop(.guestReset) })
 
         var lines = [serialLine]
         var transports: [VirtioMMIOTransport] = []
-        var mmioRanges: [AddressBus.Range] = []
+        var mmioRanges: [AddressBus.Range] = wiring.mmioRanges
         var notifyRegistrations: [IoeventfdRegistration] = []
         let faults = deviceFaults
         for (index, device) in virtioDevices.enumerated() {
             let base = GuestLayout.virtioMMIOBase + UInt64(index) * GuestLayout.virtioMMIOSize
-            let line = KVMInterruptLine(vm: vm, gsi: GuestLayout.virtioFirstIRQ + UInt32(index))
+            let line = wiring.line(gsi: GuestLayout.virtioFirstIRQ + UInt32(index))
             lines.append(line)
             let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line) { reason in
                 faults.record("virtio device \(index) (\(device.deviceType)) marked DEVICE_NEEDS_RESET: \(reason)")

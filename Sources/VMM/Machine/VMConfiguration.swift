@@ -58,6 +58,8 @@ public struct VMConfiguration: Sendable {
     public var disks: [Disk] = []
     public var tapName: String?
     public var vsock: Vsock?
+    /// Where the IOAPIC (and PIC, PIT) live: `.split` (monitor IOAPIC, no PIC/PIT) or `.kernel`.
+    public var interruptController: InterruptControllerMode = .split
     /// Forward our standard input to the guest's serial port.
     public var interactive = false
 

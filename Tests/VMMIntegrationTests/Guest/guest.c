@@ -271,6 +271,36 @@ static void test_garbage(void) {
     puts_(rd32(base + MAGIC) == 0x74726976 ? "MAGIC-INTACT\n" : "MAGIC-CHANGED\n");
 }
 
+/* Interrupt delivery: the serial port's THRE interrupt (ISA IRQ 4) routed through the IOAPIC to
+   vector 0x40 on the boot CPU's local APIC. The handler counts and ends the interrupt at the APIC. */
+static volatile u32 irq_count;
+extern void irq_stub(void);
+__asm__(".text\n.globl irq_stub\nirq_stub:\n"
+        "  push %rax\n  lock incl irq_count(%rip)\n"
+        "  mov $0xfee000b0, %rax\n  movl $0, (%rax)\n"
+        "  pop %rax\n  iretq\n");
+struct idt_gate { u16 off0, sel, attr, off1; u32 off2, zero; };
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+static void test_irq(void) {
+    u16 cs; __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    u64 handler = (u64)irq_stub;
+    idt[0x40] = (struct idt_gate){ (u16)handler, cs, 0x8E00, (u16)(handler >> 16), (u32)(handler >> 32), 0 };
+    struct { u16 limit; u64 base; } __attribute__((packed)) idtr = { sizeof idt - 1, (u64)idt };
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+    outb(0x21, 0xff); outb(0xa1, 0xff);  /* mask the 8259 PICs (present with the in-kernel irqchip) */
+    wr32(0xfee00080, 0);        /* task priority: accept everything */
+    wr32(0xfee000f0, 0x1ff);    /* spurious vector 0xff, APIC software-enabled */
+    wr32(0xfec00000, 0x10 + 2 * 4 + 1); wr32(0xfec00010, 0);     /* pin 4: destination APIC 0 */
+    wr32(0xfec00000, 0x10 + 2 * 4);     wr32(0xfec00010, 0x40);  /* fixed, edge, unmasked, vector 0x40 */
+    outb(0x3fc, 0x08);          /* OUT2: the UART's interrupt output is wired */
+    outb(0x3f9, 0x02);          /* THRE interrupt on: the transmitter is empty, so it fires now */
+    __asm__ volatile("sti");
+    for (u32 i = 0; i < 50000000 && irq_count == 0; i++) __asm__ volatile("pause");
+    __asm__ volatile("cli");
+    outb(0x3f9, 0x00);
+    puts_(irq_count ? "IRQ-DELIVERED\n" : "IRQ-MISSING\n");
+}
+
 void guest_main(u8 *boot_params) {
     u64 cmd = *(u32 *)(boot_params + 0x228);
     const char *cmdline = (const char *)cmd;
@@ -284,6 +314,7 @@ void guest_main(u8 *boot_params) {
     if (find(cmdline, "test=loop")) test_loop();
     if (find(cmdline, "test=echo")) test_echo();
     if (find(cmdline, "test=garbage")) test_garbage();
+    if (find(cmdline, "test=irq")) test_irq();
     if (find(cmdline, "test=spin")) { puts_("SPINNING\n"); for (;;) barrier(); }
     if (find(cmdline, "test=fault")) { static u8 zero_idt[10]; __asm__ volatile("lidt (%0); ud2" : : "r"(zero_idt)); }
     puts_("GUEST-DONE\n");
