@@ -48,13 +48,11 @@ struct VMRun: ParsableCommand {
         let configuration = try makeConfiguration()
         let machine = try MicroVM(configuration: configuration, console: FileDescriptorSink(fd: STDOUT_FILENO))
         let stopSignals = try StopSignals.install()
+        try machine.stop(whenReadable: stopSignals.readEnd)
         // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
         let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil
         defer { terminal?.restore() }
-        let waiter = try HostThread.start { if stopSignals.wait() { machine.stop() } }
         let status = machine.run()
-        stopSignals.release()
-        waiter.join()
         for fault in machine.deviceFaults.messages { printError("skiff vm: \(fault)") }
         if status != .guestStopped { printError("skiff vm: \(status)") }
         if status == .stoppedByHost {
@@ -88,7 +86,8 @@ struct VMRun: ParsableCommand {
 }
 
 /// SIGINT/SIGTERM turned into bytes on a pipe (the handler only writes, which is async-signal
-/// safe), so a monitor thread can stop the VM cleanly whichever thread the kernel interrupted.
+/// safe); the machine's device loop watches the read end and stops the VM cleanly, whichever
+/// thread the kernel interrupted.
 struct StopSignals: Sendable {
     nonisolated(unsafe) static var writeEnd: Int32 = -1
     let readEnd: Int32
@@ -99,6 +98,12 @@ struct StopSignals: Sendable {
         guard pipe(&fds) == 0 else { throw ExitCode.failure }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         writeEnd = fds[1]
+        // We may have inherited a mask that blocks them (a test runner's thread, a supervisor):
+        // unblock them here, before the vCPU threads are made, so that they always stop the VM.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for signal in [SIGINT, SIGTERM] { sigaddset(&wanted, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { _ in
@@ -110,22 +115,6 @@ struct StopSignals: Sendable {
             sigaction(signal, &action, nil)
         }
         return StopSignals(readEnd: fds[0], writeEnd: fds[1])
-    }
-
-    /// Blocks until a signal (true) or `release` (false).
-    func wait() -> Bool {
-        var byte: UInt8 = 0
-        while true {
-            let n = read(readEnd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            return n == 1 && byte == 1
-        }
-    }
-
-    /// Wakes `wait` without a stop request.
-    func release() {
-        var byte: UInt8 = 0
-        _ = write(writeEnd, &byte, 1)
     }
 }
 

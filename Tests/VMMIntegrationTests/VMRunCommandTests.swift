@@ -19,6 +19,10 @@ struct VMRunCommandTests {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // A monitor that ignores SIGTERM must fail the test (status 9), not hang the test run.
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
         if let seconds {
             Thread.sleep(forTimeInterval: seconds)
             kill(process.processIdentifier, SIGTERM)
@@ -26,6 +30,7 @@ struct VMRunCommandTests {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        watchdog.cancel()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 

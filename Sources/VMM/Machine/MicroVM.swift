@@ -149,7 +149,20 @@ public final class MicroVM: @unchecked Sendable {
     /// Asks the machine to stop (from a signal handler thread, a test, or the caller).
     public func stop() { control.requestStop(.hostRequest) }
 
-    /// Boots the guest and blocks until it ends; returns how it ended.
+    /// Stops the machine when `fd` becomes readable (one byte is read from it): how a caller turns
+    /// a signal handler's self-pipe into `stop()` without a thread of its own. Call before `run()`.
+    public func stop(whenReadable fd: Int32) throws(VMMError) {
+        let control = self.control
+        try eventLoop.watch(fd) {
+            var byte: UInt8 = 0
+            _ = Glibc.read(fd, &byte, 1)
+            control.requestStop(.hostRequest)
+        }
+    }
+
+    /// Boots the guest and blocks until it ends; returns how it ended. Each vCPU runs on its own
+    /// thread and the calling thread runs the device event loop, so when the guest ends only this
+    /// thread has to wake up (a busy host delays every extra hand-off between threads).
     public func run() -> VMExitStatus {
         let exits = Mutex<[Int: VCPUExit]>([:])
         let vcpus = self.vcpus
@@ -162,7 +175,6 @@ public final class MicroVM: @unchecked Sendable {
         if control.stopRequested { stopAll() }
         var threads: [HostThread] = []
         do {
-            threads.append(try HostThread.start { eventLoop.run() })
             if configuration.interactive { try watchStandardInput() }
             for vcpu in vcpus {
                 let bus = self.bus, control = self.control
@@ -177,6 +189,7 @@ public final class MicroVM: @unchecked Sendable {
             for thread in threads { thread.join() }
             return .hostFailure(error.description)
         }
+        eventLoop.run()
         for thread in threads { thread.join() }
         // A machine runs once: release host-side endpoints (tap, vsock socket path) right away.
         for backend in backends { backend.closeBackend() }
