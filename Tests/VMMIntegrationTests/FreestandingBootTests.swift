@@ -31,6 +31,24 @@ struct FreestandingBootTests {
         #expect(run.status == .guestStopped)
     }
 
+    @Test func aMachineThatRanIsFreedWithItsKVMDescriptors() throws {
+        let images = try GuestImages.shared()
+        var pipeFDs: [Int32] = [-1, -1]
+        #expect(pipe(&pipeFDs) == 0)
+        defer { for fd in pipeFDs { close(fd) } }
+        weak var vm: VirtualMachine?
+        weak var vcpu: VirtualCPU?
+        do {
+            let machine = try MicroVM(configuration: configuration(images.pvh, "none"), console: CapturingSink())
+            try machine.stop(whenReadable: pipeFDs[0])
+            vm = machine.vm
+            vcpu = machine.vcpus.first
+            #expect(machine.run() == .guestStopped)
+        }
+        #expect(vm == nil, "the VM (and its fd) outlived the machine")
+        #expect(vcpu == nil, "the vCPU (and its fd) outlived the machine")
+    }
+
     @Test func theInKernelIrqchipAndPITStillBootTheGuest() throws {
         let images = try GuestImages.shared()
         var config = configuration(images.pvh, "none")

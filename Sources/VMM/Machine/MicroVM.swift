@@ -152,11 +152,11 @@ public final class MicroVM: @unchecked Sendable {
     /// Stops the machine when `fd` becomes readable (one byte is read from it): how a caller turns
     /// a signal handler's self-pipe into `stop()` without a thread of its own. Call before `run()`.
     public func stop(whenReadable fd: Int32) throws(VMMError) {
-        let control = self.control
-        try eventLoop.watch(fd) {
+        // Weak: the control's stop handler holds the event loop, which holds this handler.
+        try eventLoop.watch(fd) { [weak control] in
             var byte: UInt8 = 0
             _ = Glibc.read(fd, &byte, 1)
-            control.requestStop(.hostRequest)
+            control?.requestStop(.hostRequest)
         }
     }
 
@@ -199,13 +199,13 @@ public final class MicroVM: @unchecked Sendable {
     private func watchStandardInput() throws(VMMError) {
         let serial = self.serial
         let loop = self.eventLoop
-        try eventLoop.watch(STDIN_FILENO) {
+        try eventLoop.watch(STDIN_FILENO) { [weak loop] in
             var buffer = [UInt8](repeating: 0, count: 256)
             let n = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, 256) }
             if n > 0 {
                 serial.receive(Array(buffer[0..<n]))
             } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
-                loop.unwatch(STDIN_FILENO)  // hung up: stop watching rather than spin on it
+                loop?.unwatch(STDIN_FILENO)  // hung up: stop watching rather than spin on it
             }
         }
     }
