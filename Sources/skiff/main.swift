@@ -21,6 +21,8 @@ if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "vm", CommandLi
     do {
         try command.run()
         Skiff.exit()
+    } catch let code as ExitCode {
+        exit(code.rawValue)  // what Skiff.exit(withError:) ends in, without building its message
     } catch {
         Skiff.exit(withError: error)
     }
