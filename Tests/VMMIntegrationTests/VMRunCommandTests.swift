@@ -41,6 +41,12 @@ struct VMRunCommandTests {
         #expect(result.stderr.isEmpty)
     }
 
+    @Test func theInKernelIrqchipIsAnOption() throws {
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=irq", "--irqchip", "kernel"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("IRQ-DELIVERED"))
+    }
+
     @Test func disksAndCPUsFromTheCommandLineReachTheGuest() throws {
         let scratch = try ScratchDirectory("skiff-cli-blk")
         var disk = Data(count: 1 << 20)
@@ -73,6 +79,7 @@ struct VMRunCommandTests {
         (["--memory", "2"], "--memory 2 MiB is too little"),
         (["--net", "bogus"], "--net must be tap=NAME or none"),
         (["--vsock", "1,/tmp/x"], "--vsock needs CID,SOCKET_PATH"),
+        (["--irqchip", "pit"], "--irqchip must be split or kernel"),
     ])
     func badInputGetsAClearMessageAndExitOne(arguments: [String], message: String) throws {
         var full = arguments
