@@ -36,8 +36,10 @@ let package = Package(
         .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"]),
         // The OCI distribution client: auth, pull and push against registries.
         .target(name: "Registry", dependencies: ["OCISpec", "ImageStore"]),
+        // Container networking: network store, network namespaces, CNI plugin chains, published ports.
+        .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"]),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
-        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim"]),
+        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "Networking"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -51,7 +53,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "ImageStore", "Registry",
-                "Engine", "ContainerRuntime",
+                "Engine", "ContainerRuntime", "Networking",
                 "VMM",
                 "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec"]),
+        .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"]),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"]),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
