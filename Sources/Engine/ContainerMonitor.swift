@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ContainerRuntime
 import LinuxSupport
+import Networking
 
 /// The per-container monitor (our conmon): `skiff container-monitor` in its own session. It
 /// creates and starts the container with the runtime library (so it is the container init's
@@ -24,6 +25,7 @@ public enum ContainerMonitor {
             let code = try run(engine: engine, id: id, report: report)
             report("exit \(code)")
             close(statusFD)
+            try? engine.disconnectNetwork(id: id)
             if let record = try? engine.store.load(id: id), record.autoRemove { try? engine.removeFiles(id: id) }
             exit(0)
         } catch {
@@ -58,7 +60,10 @@ public enum ContainerMonitor {
         dup2(outWrite, 1)
         dup2(errWrite, 2)
         let pid: Int32
+        var ports: PortReservation?
         do {
+            // The network namespace exists (and is wired) before the runtime joins it by path.
+            if let record = try? store.load(id: id) { ports = try engine.connectNetwork(record) }
             let created = try engine.runtime.create(id: id, bundle: store.directory(for: id), options: Runtime.CreateOptions())
             pid = created.pid
             do {
@@ -70,6 +75,8 @@ public enum ContainerMonitor {
         } catch {
             dup2(devNull, 1)
             dup2(devNull, 2)
+            ports?.release()
+            try? engine.disconnectNetwork(id: id)
             throw error
         }
         dup2(devNull, 1)
@@ -120,6 +127,9 @@ public enum ContainerMonitor {
         log.flush()
         close(logFD)
         try? engine.runtime.delete(id: id, force: true)
+        // The host ports are free again once the container is gone (its DNAT rules go with the
+        // network teardown that follows the exit report).
+        ports?.release()
         let code = exitCode ?? 255
         try store.update(id: id) {
             $0.status = .exited

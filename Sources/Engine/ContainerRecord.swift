@@ -27,6 +27,10 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var exitCode: Int32?
     /// Why the last start failed, or what happened to the monitor.
     public var error: String?
+    /// How the container is networked (nil in records older than networking).
+    public var network: ContainerNetworkConfig?
+    /// Its address and published ports while it runs on a bridge network.
+    public var networkSettings: ContainerNetworkSettings?
 
     public init(id: String, name: String, image: String, imageID: String, created: String, command: [String],
                 autoRemove: Bool, stopSignal: String?) {

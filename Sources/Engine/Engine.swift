@@ -39,6 +39,7 @@ public struct Engine: Sendable {
                 throw EngineError.invalidOption("volume source \(parsed.source) does not exist: create it first")
             }
         }
+        try checkNetworkOptions(options)
         return try store.locked {
             let records = store.all()
             if let name = options.name, let owner = records.first(where: { $0.name == name }) {
@@ -58,19 +59,18 @@ public struct Engine: Sendable {
                 inputs.hostnameFile = directory + "/hostname"
                 try FileIO.write(directory + "/hostname", Array((hostname + "\n").utf8))
                 inputs.hostsFile = directory + "/hosts"
-                var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                if options.network == .host, let host = try? FileIO.readString("/etc/hosts") { hosts = host }
-                else { hosts += "127.0.1.1\t\(hostname)\n" }
-                try FileIO.write(directory + "/hosts", Array(hosts.utf8))
-                if let resolv = try? FileIO.read("/etc/resolv.conf") {
-                    inputs.resolvConfFile = directory + "/resolv.conf"
-                    try FileIO.write(directory + "/resolv.conf", resolv)
-                }
+                inputs.resolvConfFile = directory + "/resolv.conf"
+                try writeHostFiles(directory: directory, name: name, hostname: hostname, options: options)
+                if case .bridge = options.network { inputs.networkNamespacePath = netnsPath(for: id) }
                 let spec = try SpecBuilder.build(inputs)
                 try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600)
-                let record = EngineContainer(
+                var record = EngineContainer(
                     id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove, stopSignal: image.config.config?.stopSignal)
+                var networkName: String?
+                if case .bridge(let network) = options.network { networkName = network }
+                record.network = ContainerNetworkConfig(mode: networkName == nil ? options.network.name : "bridge", network: networkName,
+                                                        ports: options.ports, hostname: hostname, extraHosts: options.addHosts)
                 try store.save(record)
                 return record
             } catch {
@@ -283,6 +283,7 @@ public struct Engine: Sendable {
             try runtime.delete(id: id, force: true)
         } catch RuntimeError.containerNotFound {
         }
+        try disconnectNetwork(id: id)
         try store.locked {
             try images.release(containerID: id)
         }

@@ -1,7 +1,30 @@
+import Networking
+
 /// Everything `skiff run`/`create` can set on a container, parsed by the CLI and turned into an
 /// OCI spec by `SpecBuilder`.
 public struct RunOptions: Sendable, Equatable {
-    public enum NetworkMode: String, Sendable { case none, host }
+    /// `--network`: no network (a namespace with loopback only), the host's, or a bridge network
+    /// by name (`bridge` is the default network).
+    public enum NetworkMode: Sendable, Equatable {
+        case none, host
+        case bridge(String)
+
+        public init(parsing text: String) {
+            switch text {
+            case "none": self = .none
+            case "host": self = .host
+            default: self = .bridge(text)
+            }
+        }
+
+        public var name: String {
+            switch self {
+            case .none: return "none"
+            case .host: return "host"
+            case .bridge(let name): return name
+            }
+        }
+    }
 
     public var name: String?
     public var env: [String] = []
@@ -15,7 +38,13 @@ public struct RunOptions: Sendable, Equatable {
     public var memory: Int64?
     public var cpus: Double?
     public var pidsLimit: Int64?
-    public var network: NetworkMode = .none
+    public var network: NetworkMode = .bridge(NetworkStore.defaultNetworkName)
+    /// `-p`: published ports (bridge networks only).
+    public var ports: [PortMapping] = []
+    /// `--dns`, `--dns-search`, `--add-host NAME:IP`.
+    public var dns: [String] = []
+    public var dnsSearch: [String] = []
+    public var addHosts: [String] = []
     public var autoRemove = false
     public var arguments: [String] = []
 

@@ -28,6 +28,8 @@ public enum SpecBuilder {
         public var hostnameFile: String?
         public var hostsFile: String?
         public var resolvConfFile: String?
+        /// The persisted network namespace a bridge-networked container joins.
+        public var networkNamespacePath: String?
 
         public init(id: String, imageName: String, imageConfig: ContainerConfig?, options: RunOptions, user: ResolvedUser, rootfs: String) {
             self.id = id
@@ -104,7 +106,11 @@ public enum SpecBuilder {
         }
 
         var namespaces: [Namespace] = [.init(type: .pid), .init(type: .ipc), .init(type: .uts), .init(type: .mount), .init(type: .cgroup)]
-        if options.network == .none { namespaces.append(.init(type: .network)) }
+        switch options.network {
+        case .none: namespaces.append(.init(type: .network))
+        case .bridge: namespaces.append(.init(type: .network, path: inputs.networkNamespacePath))
+        case .host: break
+        }
 
         var resources = Resources(devices: [.init(allow: false, access: "rwm")])
         if let memory = options.memory {

@@ -59,6 +59,7 @@ public struct NetworkStore: Sendable {
     /// Creates a network; the subnet (and gateway, its first address) is chosen when not given.
     public func create(name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil) throws -> NetworkDefinition {
         try Self.validate(name: name)
+        guard name != "none" && name != "host" else { throw NetworkError.networkExists(name) }
         try FileIO.makeDirectories(directory, mode: 0o700)
         try FileIO.makeDirectories(claimsDirectory, mode: 0o700)
         return try NetworkLock.withLock(directory + "/.lock") {

@@ -2,6 +2,7 @@ import ArgumentParser
 import ContainerRuntime
 import Engine
 import LinuxSupport
+import Networking
 import OCISpec
 
 /// `skiff inspect CONTAINER...`: docker-shaped JSON of the record, live state and spec.
@@ -37,6 +38,30 @@ struct InspectCommand: AsyncParsableCommand {
         var Memory: Int64
         var NanoCpus: Int64
         var PidsLimit: Int64
+        var NetworkMode: String
+        var PortBindings: [String: [PortBinding]]
+        var Dns: [String]
+        var ExtraHosts: [String]
+    }
+    struct PortBinding: Codable {
+        var HostIp: String
+        var HostPort: String
+    }
+    struct EndpointView: Codable {
+        var NetworkID: String
+        var IPAddress: String
+        var IPPrefixLen: Int
+        var Gateway: String
+        var MacAddress: String
+    }
+    struct NetworkSettingsView: Codable {
+        var IPAddress: String
+        var IPPrefixLen: Int
+        var Gateway: String
+        var MacAddress: String
+        var SandboxKey: String
+        var Ports: [String: [PortBinding]]
+        var Networks: [String: EndpointView]
     }
     struct View: Codable {
         var Id: String
@@ -49,6 +74,16 @@ struct InspectCommand: AsyncParsableCommand {
         var LogPath: String
         var Config: ConfigView
         var HostConfig: HostConfigView
+        var NetworkSettings: NetworkSettingsView
+    }
+
+    static func bindings(_ ports: [PortMapping]) -> [String: [PortBinding]] {
+        var result: [String: [PortBinding]] = [:]
+        for port in ports {
+            result["\(port.containerPort)/\(port.proto)", default: []].append(
+                PortBinding(HostIp: port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP, HostPort: port.hostPort == 0 ? "" : "\(port.hostPort)"))
+        }
+        return result
     }
 
     func run() async throws {
@@ -63,6 +98,19 @@ struct InspectCommand: AsyncParsableCommand {
                 let resources = spec?.linux?.resources
                 let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
                     .map { "\($0.source ?? ""):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+                let settings = live.isRunning ? record.networkSettings : nil
+                var networks: [String: EndpointView] = [:]
+                if let settings {
+                    networks[settings.network] = EndpointView(NetworkID: settings.networkID, IPAddress: settings.ipAddress ?? "",
+                                                              IPPrefixLen: settings.prefixLength ?? 0, Gateway: settings.gateway ?? "",
+                                                              MacAddress: settings.macAddress ?? "")
+                }
+                let networkSettings = NetworkSettingsView(
+                    IPAddress: settings?.ipAddress ?? "", IPPrefixLen: settings?.prefixLength ?? 0, Gateway: settings?.gateway ?? "",
+                    MacAddress: settings?.macAddress ?? "", SandboxKey: settings == nil ? "" : engine.netnsPath(for: record.id),
+                    Ports: Self.bindings(settings?.ports ?? []), Networks: networks)
+                let resolv = (try? FileIO.readString(engine.store.directory(for: record.id) + "/resolv.conf")) ?? ""
+                let dns = resolv.split(separator: "\n").filter { $0.hasPrefix("nameserver ") }.map { String($0.dropFirst(11)) }
                 let quota = resources?.cpu?.quota ?? 0
                 let period = Int64(resources?.cpu?.period ?? 100_000)
                 views.append(View(
@@ -78,7 +126,11 @@ struct InspectCommand: AsyncParsableCommand {
                     HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
                                                Memory: resources?.memory?.limit ?? 0,
                                                NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
-                                               PidsLimit: resources?.pids?.limit ?? 0)))
+                                               PidsLimit: resources?.pids?.limit ?? 0,
+                                               NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
+                                               PortBindings: Self.bindings(record.network?.ports ?? []), Dns: dns,
+                                               ExtraHosts: record.network?.extraHosts ?? []),
+                    NetworkSettings: networkSettings))
             }
             print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
         }

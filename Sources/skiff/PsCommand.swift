@@ -23,6 +23,7 @@ struct PsCommand: AsyncParsableCommand {
         var Status: String
         var ExitCode: Int32?
         var Pid: Int32?
+        var Ports: [String]
     }
 
     func run() async throws {
@@ -33,7 +34,8 @@ struct PsCommand: AsyncParsableCommand {
                 if !all && !live.isRunning { return nil }
                 return Row(Id: record.id, Names: [record.name], Image: record.image, ImageID: record.imageID, Command: record.command,
                            Created: record.created, State: live.state.rawValue, Status: StatusText.describe(live, record: record),
-                           ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil)
+                           ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
+                           Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [])
             }
             if quiet {
                 for row in rows { print(String(row.Id.prefix(12))) }
@@ -43,15 +45,15 @@ struct PsCommand: AsyncParsableCommand {
             case "json":
                 print(String(decoding: try RuntimeJSON.encode(rows, pretty: true), as: UTF8.self))
             case "table":
-                var lines = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]]
+                var lines = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
                 for row in rows {
                     var command = row.Command.joined(separator: " ")
                     if command.count > 20 { command = String(command.prefix(19)) + "…" }
-                    lines.append([String(row.Id.prefix(12)), row.Image, "\"\(command)\"", String(row.Created.prefix(19)), row.Status, row.Names[0]])
+                    lines.append([String(row.Id.prefix(12)), row.Image, "\"\(command)\"", String(row.Created.prefix(19)), row.Status, row.Ports.joined(separator: ", "), row.Names[0]])
                 }
-                let widths = (0..<6).map { column in lines.map { $0[column].count }.max() ?? 0 }
+                let widths = (0..<7).map { column in lines.map { $0[column].count }.max() ?? 0 }
                 for line in lines {
-                    print(line.enumerated().map { $0.offset == 5 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
+                    print(line.enumerated().map { $0.offset == 6 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
                 }
             default:
                 throw EngineError.invalidOption("unknown --format '\(format)': use table or json")

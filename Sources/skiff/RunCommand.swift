@@ -5,6 +5,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import ImageStore
+import Networking
 import OCISpec
 import Registry
 
@@ -22,7 +23,11 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
-    @Option(help: "Network: none (default) or host. Bridge networking is not implemented yet.") var network: String = "none"
+    @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp].") var publish: [String] = []
+    @Option(help: "Nameserver for the container's /etc/resolv.conf (repeatable).") var dns: [String] = []
+    @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
+    @Option(name: .customLong("add-host"), help: "Add NAME:IP to the container's /etc/hosts (repeatable).") var addHost: [String] = []
     @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
 
     func runOptions(arguments: [String]) throws -> RunOptions {
@@ -38,10 +43,11 @@ struct ContainerCreateOptions: ParsableArguments {
         options.memory = try memory.map(ByteSize.parse)
         options.cpus = cpus
         options.pidsLimit = pidsLimit
-        guard let mode = RunOptions.NetworkMode(rawValue: network) else {
-            throw EngineError.invalidOption("--network \(network) is not supported: use none or host (bridge networking is not implemented yet)")
-        }
-        options.network = mode
+        options.network = RunOptions.NetworkMode(parsing: network)
+        options.ports = try publish.map(PortMapping.init(parsing:))
+        options.dns = dns
+        options.dnsSearch = dnsSearch
+        options.addHosts = addHost
         options.autoRemove = autoRemove
         options.arguments = arguments
         return options
