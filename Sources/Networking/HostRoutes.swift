@@ -9,6 +9,11 @@ public enum HostRoutes {
     public struct Route: Sendable, Equatable {
         public var interface: String
         public var subnet: IPv4Subnet
+
+        public init(interface: String, subnet: IPv4Subnet) {
+            self.interface = interface
+            self.subnet = subnet
+        }
     }
 
     public static func current() -> [Route] {

@@ -68,6 +68,14 @@ public struct ContainerNetworking: Sendable {
     /// Runs the chain's DEL and removes the namespace and the state file. Idempotent: nothing to
     /// do without a state file. When DEL fails the state file stays, so a later call retries.
     public func detach(statePath: String) throws {
+        guard FileIO.exists(statePath) else { return }
+        // The monitor (at the container's exit) and `rm -f` may tear down at once: plugins such
+        // as portmap fail when two DELs of one container race, so they take turns, and the
+        // second finds nothing left to do.
+        try NetworkLock.withLock(statePath + ".lock") { try detachLocked(statePath: statePath) }
+    }
+
+    private func detachLocked(statePath: String) throws {
         guard let bytes = try? FileIO.read(statePath) else { return }
         let attachment: NetworkAttachment
         do { attachment = try JSONDecoding.decode(NetworkAttachment.self, from: bytes) }
@@ -85,6 +93,7 @@ public struct ContainerNetworking: Sendable {
         NetworkNamespace.remove(at: attachment.netns)
         if let failure { throw failure }
         unlink(statePath)
+        unlink(statePath + ".lock")
     }
 
     /// The attachment recorded at `statePath`, if any.

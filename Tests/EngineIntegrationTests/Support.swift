@@ -72,7 +72,7 @@ let busyboxArchive: Result<String, TestError> = {
         cd bundle/rootfs
         mkdir -p bin etc tmp root home/app
         cp /bin/busybox bin/busybox
-        for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps; do ln -sf busybox bin/$c; done
+        for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps httpd wget ip nc timeout; do ln -sf busybox bin/$c; done
         printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000:app:/home/app:/bin/sh\\n' > etc/passwd
         printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n' > etc/group
         chmod 1777 tmp
@@ -115,6 +115,12 @@ final class EngineFixture: @unchecked Sendable {
         try run([skiffBinary, command, "--root", root, "--runtime-root", runtimeRoot] + arguments, check: check)
     }
 
+    /// `skiff network <command> --root ... --runtime-root ... <arguments>`.
+    @discardableResult
+    func network(_ command: String, _ arguments: [String], check: Bool = false) throws -> CommandResult {
+        try run([skiffBinary, "network", command, "--root", root, "--runtime-root", runtimeRoot] + arguments, check: check)
+    }
+
     func containerIDs() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
     }
@@ -145,6 +151,9 @@ final class EngineFixture: @unchecked Sendable {
             _ = try? skiff("rm", ["-f", id])
             if let monitor, processExists(monitor) { kill(pid_t(monitor), SIGKILL) }
         }
+        // Networks (the default one included) take their bridge, masquerade rule and subnet claim along.
+        let networks = (try? network("ls", ["-q"]).stdout) ?? ""
+        for name in networks.split(separator: "\n") { _ = try? network("rm", [String(name)]) }
         for mount in mountsUnderFixture().reversed() { umount2(mount, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: path)
         // The engine's shared parent cgroup: removed once empty (rmdir fails while anything,
