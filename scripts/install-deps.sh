@@ -8,6 +8,7 @@ packages=(
   skopeo umoci docker-registry # registries and image tooling for tests
   apache2-utils attr libssl-dev openssl # htpasswd, setfattr, token signing for image tests; libcrypto for SHA-256
   containernetworking-plugins iproute2 e2fsprogs
+  iptables                  # bridge networking: the portmap/firewall CNI plugins and skiff's masquerade rule
   qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
   strace                    # diagnosing the monitor's KVM calls
   gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
