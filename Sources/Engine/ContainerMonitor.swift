@@ -61,12 +61,16 @@ public enum ContainerMonitor {
         dup2(errWrite, 2)
         let pid: Int32
         var ports: PortReservation?
+        var network: PendingNetwork?
         do {
-            // The network namespace exists (and is wired) before the runtime joins it by path.
-            if let record = try? store.load(id: id) { ports = try engine.connectNetwork(record) }
+            // The network namespace exists before the runtime joins it by path; the CNI ADD that
+            // wires it overlaps the runtime's create and is over before the program starts.
+            let record = try store.load(id: id)
+            network = try engine.beginConnect(record)
             let created = try engine.runtime.create(id: id, bundle: store.directory(for: id), options: Runtime.CreateOptions())
             pid = created.pid
             do {
+                if let network { ports = try engine.finishConnect(network, record: record) }
                 try engine.runtime.start(id: id)
             } catch {
                 try? engine.runtime.delete(id: id, force: true)
@@ -75,7 +79,9 @@ public enum ContainerMonitor {
         } catch {
             dup2(devNull, 1)
             dup2(devNull, 2)
-            ports?.release()
+            // Never tear down under a running ADD.
+            _ = network?.wait()
+            network?.reservation.release()
             try? engine.disconnectNetwork(id: id)
             throw error
         }

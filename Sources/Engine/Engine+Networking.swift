@@ -1,8 +1,33 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import LinuxSupport
 import Networking
+
+/// A CNI ADD running on another thread while the runtime creates the container.
+final class PendingNetwork: @unchecked Sendable {
+    let reservation: PortReservation
+    private let done = DispatchSemaphore(value: 0)
+    private var outcome: Result<NetworkAttachment, any Error>?
+    private var waited = false
+
+    init(reservation: PortReservation) { self.reservation = reservation }
+
+    func deliver(_ result: Result<NetworkAttachment, any Error>) {
+        outcome = result
+        done.signal()
+    }
+
+    /// The ADD's outcome, once it is over (the semaphore orders the write before this read).
+    func wait() -> Result<NetworkAttachment, any Error> {
+        if !waited {
+            done.wait()
+            waited = true
+        }
+        return outcome ?? .failure(NetworkError.namespace("the network setup ended without a result"))
+    }
+}
 
 /// The engine's side of container networking: checks at create, connect/disconnect by the
 /// monitor around the container's life (and again, idempotently, by `rm`), and the network
@@ -50,31 +75,39 @@ extension Engine {
     }
 
     /// Called by the monitor before the runtime creates the container: reserves the published
-    /// ports, makes the namespace and runs the CNI chain, writes /etc/hosts with the address and
-    /// records it. Returns the port reservation the monitor holds while the container runs.
-    func connectNetwork(_ record: EngineContainer) throws -> PortReservation? {
+    /// ports and makes the namespace (so the runtime can join it), then runs the CNI ADD on
+    /// another thread while the runtime creates the container; `PendingNetwork.finish` waits for
+    /// it before the container's program starts. nil when the container has no bridge network.
+    func beginConnect(_ record: EngineContainer) throws -> PendingNetwork? {
         guard let config = record.network, let name = config.network else { return nil }
         // A previous run whose monitor was killed may have left its attachment.
         try disconnectNetwork(id: record.id)
         let reservation = try PortReservation.reserve(config.ports)
-        let attachment = try ContainerNetworking(store: networks).attach(
-            containerID: record.id, network: name, netns: netnsPath(for: record.id), ports: reservation.mappings,
-            statePath: networkStatePath(for: record.id))
-        do {
-            let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
-            let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachment.ipAddress, extraHosts: extra)
-            try FileIO.writeAtomically(store.directory(for: record.id) + "/hosts", Array(hosts.utf8), mode: 0o644)
-            try store.update(id: record.id) {
-                $0.networkSettings = ContainerNetworkSettings(
-                    network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
-                    prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
-                    ports: attachment.ports)
-            }
-        } catch {
-            try? disconnectNetwork(id: record.id)
-            throw error
+        let networking = ContainerNetworking(store: networks)
+        let prepared = try networking.prepare(containerID: record.id, network: name, netns: netnsPath(for: record.id),
+                                              ports: reservation.mappings, statePath: networkStatePath(for: record.id))
+        let pending = PendingNetwork(reservation: reservation)
+        DispatchQueue.global().async {
+            pending.deliver(Result { try networking.complete(prepared) })
         }
-        return reservation
+        return pending
+    }
+
+    /// Waits for the ADD, writes /etc/hosts (in place: the runtime has bind-mounted the file) with
+    /// the container's address and records it. Returns the ports the monitor holds meanwhile.
+    func finishConnect(_ pending: PendingNetwork, record: EngineContainer) throws -> PortReservation {
+        let attachment = try pending.wait().get()
+        guard let config = record.network else { return pending.reservation }
+        let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
+        let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachment.ipAddress, extraHosts: extra)
+        try FileIO.write(store.directory(for: record.id) + "/hosts", Array(hosts.utf8), mode: 0o644)
+        try store.update(id: record.id) {
+            $0.networkSettings = ContainerNetworkSettings(
+                network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
+                prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
+                ports: attachment.ports)
+        }
+        return pending.reservation
     }
 
     /// Tears the container's network down (CNI DEL, namespace); nothing to do when it has none.

@@ -36,31 +36,56 @@ public struct ContainerNetworking: Sendable {
         self.iptables = iptables
     }
 
+    /// A container whose namespace exists and whose state file is written, waiting for ADD.
+    public struct Prepared: Sendable {
+        public var attachment: NetworkAttachment
+        var plugins: [JSONValue]
+        var statePath: String
+    }
+
     /// Creates the namespace at `netns`, runs the chain's ADD and records it all in `statePath`.
     /// `ports` are already reserved (no random port left). On failure everything made is undone.
     public func attach(containerID: String, network name: String, netns: String, ports: [PortMapping],
                        statePath: String) throws -> NetworkAttachment {
+        try complete(prepare(containerID: containerID, network: name, netns: netns, ports: ports, statePath: statePath))
+    }
+
+    /// The first half of `attach`: the network made ready, the state file written, the namespace
+    /// made (a runtime can join it from here on). Undone on failure.
+    public func prepare(containerID: String, network name: String, netns: String, ports: [PortMapping],
+                        statePath: String) throws -> Prepared {
         let definition = try store.resolve(name)
         let firewall = try store.ensureReady(definition, iptables: iptables)
         let plugins = CNIConfig.plugins(network: definition, ipamDirectory: store.ipamDirectory, ports: ports, firewall: firewall)
-        var attachment = NetworkAttachment(
+        let attachment = NetworkAttachment(
             containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: "eth0",
             plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports)
         try Self.save(attachment, to: statePath)
         do {
             try NetworkNamespace.create(at: netns)
-            let result = try runner.add(plugins: plugins, networkName: definition.name,
-                                        target: .init(containerID: containerID, netns: netns, ifname: attachment.ifname))
+        } catch {
+            try? detach(statePath: statePath)
+            throw error
+        }
+        return Prepared(attachment: attachment, plugins: plugins, statePath: statePath)
+    }
+
+    /// The second half of `attach`: the chain's ADD, its result recorded. Undone on failure.
+    public func complete(_ prepared: Prepared) throws -> NetworkAttachment {
+        var attachment = prepared.attachment
+        do {
+            let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
+                                        target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname))
             let parsed = try CNIResult(parsing: result, plugin: "bridge")
             attachment.result = String(decoding: result.serialized(), as: UTF8.self)
             attachment.ipAddress = parsed.address.description
             attachment.prefixLength = parsed.prefixLength
             attachment.gateway = parsed.gateway
             attachment.macAddress = parsed.macAddress
-            try Self.save(attachment, to: statePath)
+            try Self.save(attachment, to: prepared.statePath)
             return attachment
         } catch {
-            try? detach(statePath: statePath)
+            try? detach(statePath: prepared.statePath)
             throw error
         }
     }
