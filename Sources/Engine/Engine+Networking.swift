@@ -112,6 +112,7 @@ extension Engine {
 
     /// Tears the container's network down (CNI DEL, namespace); nothing to do when it has none.
     public func disconnectNetwork(id: String) throws {
+        guard FileIO.exists(networkStatePath(for: id)) || FileIO.exists(netnsPath(for: id)) else { return }
         try ContainerNetworking(store: networks).detach(statePath: networkStatePath(for: id))
         NetworkNamespace.remove(at: netnsPath(for: id))
         _ = try? store.update(id: id) { $0.networkSettings = nil }
