@@ -26,13 +26,13 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             let address = mapping.hostIP.isEmpty ? "0.0.0.0" : mapping.hostIP
             return "cannot publish port \(address):\(mapping.hostPort)/\(mapping.proto): the port is already in use (by another container or a host program); choose another host port"
         case .invalidSubnet(let text, let reason):
-            return "invalid subnet '\(text)': \(reason); give an IPv4 CIDR such as 10.89.5.0/24"
+            return "invalid subnet '\(text)': \(reason); give an IPv4 CIDR such as 10.222.5.0/24"
         case .invalidGateway(let text, let reason):
             return "invalid gateway '\(text)': \(reason)"
         case .subnetInUse(let subnet, let owner):
             return "subnet \(subnet) overlaps \(owner): choose another --subnet"
         case .noFreeSubnet:
-            return "no free subnet left in 10.89.0.0/16-10.95.255.0/24 for a new network: remove unused networks or give --subnet"
+            return "no free /24 left in 10.213.0.0-10.220.255.0 for a new network: remove unused networks or give --subnet"
         case .invalidName(let name):
             return "invalid network name '\(name)': use [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most 64 characters)"
         case .networkExists(let name):

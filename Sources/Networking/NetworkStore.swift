@@ -14,8 +14,13 @@ public struct NetworkStore: Sendable {
     public static let defaultStoreRoot = "/var/lib/skiff"
     /// The pool automatic subnets come from, as /24s: clear of docker's 172.17+/16s and
     /// podman's 10.88.0.0/16 and 10.89+.
-    public static let pool = IPv4Subnet(network: IPv4Address(0x0AD5_0000), prefix: 16)  // 10.213.0.0
+    public static let poolStart = IPv4Address(0x0AD5_0000)  // 10.213.0.0
     public static let poolSize: UInt32 = 8 * 256  // 10.213.0.0/24 ... 10.220.255.0/24
+
+    /// Whether `subnet` lies in the pool automatic subnets come from.
+    public static func inPool(_ subnet: IPv4Subnet) -> Bool {
+        subnet.network >= poolStart && subnet.broadcast.value < poolStart.value + poolSize << 8
+    }
 
     public let root: String
     public let hostState: String
@@ -121,7 +126,7 @@ public struct NetworkStore: Sendable {
         let claimed = claims().map(\.0)
         for step in 0..<Self.poolSize {
             let index = (start + step) % Self.poolSize
-            let candidate = IPv4Subnet(network: IPv4Address(Self.pool.network.value + index << 8), prefix: 24)
+            let candidate = IPv4Subnet(network: IPv4Address(Self.poolStart.value + index << 8), prefix: 24)
             if routes.contains(where: { $0.subnet.overlaps(candidate) }) { continue }
             if claimed.contains(where: { $0.overlaps(candidate) }) { continue }
             return candidate
