@@ -74,15 +74,19 @@ public struct ContainerNetworking: Sendable {
     public func complete(_ prepared: Prepared) throws -> NetworkAttachment {
         var attachment = prepared.attachment
         do {
-            let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
-                                        target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname))
-            let parsed = try CNIResult(parsing: result, plugin: "bridge")
-            attachment.result = String(decoding: result.serialized(), as: UTF8.self)
-            attachment.ipAddress = parsed.address.description
-            attachment.prefixLength = parsed.prefixLength
-            attachment.gateway = parsed.gateway
-            attachment.macAddress = parsed.macAddress
-            try Self.save(attachment, to: prepared.statePath)
+            // Held (and inherited by the plugins) for the whole ADD: a teardown after a kill -9
+            // of the monitor waits for an orphaned plugin instead of racing it.
+            try NetworkLock.withLock(prepared.statePath + ".lock", inheritable: true) {
+                let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
+                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname))
+                let parsed = try CNIResult(parsing: result, plugin: "bridge")
+                attachment.result = String(decoding: result.serialized(), as: UTF8.self)
+                attachment.ipAddress = parsed.address.description
+                attachment.prefixLength = parsed.prefixLength
+                attachment.gateway = parsed.gateway
+                attachment.macAddress = parsed.macAddress
+                try Self.save(attachment, to: prepared.statePath)
+            }
             return attachment
         } catch {
             try? detach(statePath: prepared.statePath)
@@ -97,7 +101,7 @@ public struct ContainerNetworking: Sendable {
         // The monitor (at the container's exit) and `rm -f` may tear down at once: plugins such
         // as portmap fail when two DELs of one container race, so they take turns, and the
         // second finds nothing left to do.
-        try NetworkLock.withLock(statePath + ".lock") { try detachLocked(statePath: statePath) }
+        try NetworkLock.withLock(statePath + ".lock", inheritable: true) { try detachLocked(statePath: statePath) }
     }
 
     private func detachLocked(statePath: String) throws {
@@ -118,7 +122,6 @@ public struct ContainerNetworking: Sendable {
         NetworkNamespace.remove(at: attachment.netns)
         if let failure { throw failure }
         unlink(statePath)
-        unlink(statePath + ".lock")
     }
 
     /// The attachment recorded at `statePath`, if any.

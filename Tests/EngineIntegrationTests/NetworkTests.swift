@@ -244,6 +244,31 @@ struct NetworkTests {
         #expect(leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty, "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
     }
 
+    @Test func killingTheMonitorDuringNetworkSetupLeaksNothingAfterRmForce() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        // A published port makes the setup long (bridge, then portmap): kill the monitor in it.
+        let id = try fixture.skiff("create", ["-p", "80", fixture.image, "sleep", "300"], check: true).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let started = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? fixture.skiff("start", [id])
+            started.signal()
+        }.start()
+        #expect(eventually(20) { FileManager.default.fileExists(atPath: fixture.path + "/netns/" + id) })
+        var monitor: Int?
+        #expect(eventually(5) {
+            monitor = fixture.record(id)?["monitorPid"] as? Int
+            return monitor != nil
+        })
+        if let monitor { kill(pid_t(monitor), SIGKILL) }
+        started.wait()
+        let bridgeName = try bridge(fixture, network: "bridge")
+        try fixture.skiff("rm", ["-f", id], check: true)
+        let left = leftovers(fixture, ids: [id], bridge: bridgeName)
+        #expect(left.isEmpty, "\(left)")
+    }
+
     @Test func aHundredContainersInParallelGetDistinctAddressesAndCleanUp() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
