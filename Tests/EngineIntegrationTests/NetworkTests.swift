@@ -96,22 +96,25 @@ struct NetworkTests {
         try FileManager.default.createDirectory(atPath: fixture.path + "/www", withIntermediateDirectories: true)
         try "hello from the container\n".write(toFile: fixture.path + "/www/index.html", atomically: true, encoding: .utf8)
         let port = freePort()
-        let started = try fixture.skiff("run", ["-d", "-p", "127.0.0.1:\(port):80", "-p", "8080", "-v", fixture.path + "/www:/www:ro",
+        let started = try fixture.skiff("run", ["-d", "-p", "127.0.0.1:\(port):80", "-p", "80", "-v", fixture.path + "/www:/www:ro",
                                                 fixture.image, "httpd", "-f", "-p", "80", "-h", "/www"], check: true)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try eventually(5) { hostGet(port: port) == "hello from the container\n" })
 
-        // The random host port (-p 8080) and the fixed one, as inspect and ps show them.
+        // The fixed host port and the random one (-p 80), as inspect and ps show them; both reach the server.
         let document = try #require(try inspect(fixture, [id]).first)
         let settings = try #require(document["NetworkSettings"] as? [String: Any])
         let ports = try #require(settings["Ports"] as? [String: [[String: String]]])
-        #expect(ports["80/tcp"]?.first?["HostPort"] == "\(port)")
-        #expect(ports["80/tcp"]?.first?["HostIp"] == "127.0.0.1")
-        let random = try #require(ports["8080/tcp"]?.first?["HostPort"].flatMap { UInt16($0) })
-        #expect(random > 0)
+        let bindings = try #require(ports["80/tcp"])
+        #expect(bindings.count == 2)
+        #expect(bindings.first?["HostPort"] == "\(port)")
+        #expect(bindings.first?["HostIp"] == "127.0.0.1")
+        let random = try #require(bindings.last?["HostPort"].flatMap { UInt16($0) })
+        #expect(random > 0 && random != port)
+        #expect(hostGet(port: random) == "hello from the container\n")
         #expect(ipAddress(document).hasPrefix("10."))
         let ps = try fixture.skiff("ps", [], check: true).stdout
-        #expect(ps.contains("127.0.0.1:\(port)->80/tcp") && ps.contains("0.0.0.0:\(random)->8080/tcp"), "\(ps)")
+        #expect(ps.contains("127.0.0.1:\(port)->80/tcp") && ps.contains("0.0.0.0:\(random)->80/tcp"), "\(ps)")
 
         // The same host port again, from another container: refused with nothing made.
         let before = fixture.containerIDs()
