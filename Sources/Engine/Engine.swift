@@ -4,6 +4,7 @@ import Glibc
 import ContainerRuntime
 import ImageStore
 import LinuxSupport
+import Networking
 import OCISpec
 
 /// The container engine as a library: daemonless, every call is a short operation over the
@@ -32,6 +33,10 @@ public struct Engine: Sendable {
     /// Makes a container from `image` (already in the store): record, rootfs, spec. Nothing is
     /// left behind when it fails.
     public func create(image: Image, imageName: String, options: RunOptions) throws -> EngineContainer {
+        var options = options
+        if options.publishAll {
+            options.ports = try PortMapping.publishingAll(exposed: Array((image.config.config?.exposedPorts ?? [:]).keys), published: options.ports)
+        }
         if let name = options.name { try ContainerStore.validate(name: name) }
         for volume in options.volumes {
             let parsed = try BindVolume(parsing: volume)

@@ -41,6 +41,8 @@ public struct RunOptions: Sendable, Equatable {
     public var network: NetworkMode = .bridge(NetworkStore.defaultNetworkName)
     /// `-p`: published ports (bridge networks only).
     public var ports: [PortMapping] = []
+    /// `-P`: publish every port the image exposes on a free host port.
+    public var publishAll = false
     /// `--dns`, `--dns-search`, `--add-host NAME:IP`.
     public var dns: [String] = []
     public var dnsSearch: [String] = []

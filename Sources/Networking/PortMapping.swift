@@ -53,6 +53,21 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
         self.init(hostIP: hostIP, hostPort: hostPort, containerPort: containerPort, proto: proto)
     }
 
+    /// `-P`: every port the image exposes (`ExposedPorts` keys: "80/tcp", "53/udp", "8080") not
+    /// already published, each on a host port chosen at start.
+    public static func publishingAll(exposed: [String], published: [PortMapping]) throws -> [PortMapping] {
+        var result = published
+        for key in exposed.sorted() {
+            var mapping = try PortMapping(parsing: key)
+            guard mapping.hostPort == 0, mapping.hostIP.isEmpty else {
+                throw NetworkError.invalidPortSpec(key, reason: "the image's ExposedPorts entry is not PORT[/PROTOCOL]")
+            }
+            mapping.hostPort = 0
+            if !result.contains(where: { $0.containerPort == mapping.containerPort && $0.proto == mapping.proto }) { result.append(mapping) }
+        }
+        return result
+    }
+
     /// docker ps's form: `0.0.0.0:8080->80/tcp`.
     public var description: String {
         "\(hostIP.isEmpty ? "0.0.0.0" : hostIP):\(hostPort)->\(containerPort)/\(proto)"

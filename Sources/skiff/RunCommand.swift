@@ -25,6 +25,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
     @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp].") var publish: [String] = []
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish every port the image exposes on a free host port.") var publishAll = false
     @Option(help: "Nameserver for the container's /etc/resolv.conf (repeatable).") var dns: [String] = []
     @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
     @Option(name: .customLong("add-host"), help: "Add NAME:IP to the container's /etc/hosts (repeatable).") var addHost: [String] = []
@@ -45,6 +46,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.pidsLimit = pidsLimit
         options.network = RunOptions.NetworkMode(parsing: network)
         options.ports = try publish.map(PortMapping.init(parsing:))
+        options.publishAll = publishAll
         options.dns = dns
         options.dnsSearch = dnsSearch
         options.addHosts = addHost

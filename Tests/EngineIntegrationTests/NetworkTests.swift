@@ -129,6 +129,17 @@ struct NetworkTests {
         #expect(leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty, "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
     }
 
+    @Test func publishAllPublishesTheImagesExposedPorts() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try fixture.skiff("run", ["-d", "-P", fixture.image, "sh", "-c", "echo exposed > /tmp/index.html; httpd -f -p 80 -h /tmp"],
+                                   check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let document = try #require(try inspect(fixture, [id]).first)
+        let ports = (document["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: [[String: String]]]
+        let port = try #require(ports?["80/tcp"]?.first?["HostPort"].flatMap { UInt16($0) })
+        #expect(try eventually(5) { hostGet(port: port) == "exposed\n" })
+    }
+
     @Test func aPortHeldByAHostProgramIsAClearError() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }

@@ -78,7 +78,7 @@ let busyboxArchive: Result<String, TestError> = {
         chmod 1777 tmp
         cd \(directory)
         umoci repack --image layout:bb bundle
-        umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app
+        umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app --config.exposedports 80/tcp
         tar -C layout -cf bb.tar .
         rm -rf bundle layout
         """)

@@ -17,4 +17,12 @@ import Testing
             #expect(throws: NetworkError.self, "\(text)") { try PortMapping(parsing: text) }
         }
     }
+
+    @Test func publishAllAddsTheImagesExposedPortsNotYetPublished() throws {
+        let published = [PortMapping(hostPort: 8080, containerPort: 80)]
+        let all = try PortMapping.publishingAll(exposed: ["80/tcp", "53/udp", "9000"], published: published)
+        #expect(all == [PortMapping(hostPort: 8080, containerPort: 80), PortMapping(hostPort: 0, containerPort: 53, proto: "udp"),
+                        PortMapping(hostPort: 0, containerPort: 9000)])
+        #expect(throws: NetworkError.self) { try PortMapping.publishingAll(exposed: ["1:2"], published: []) }
+    }
 }
