@@ -158,7 +158,7 @@ public enum ContainerInit {
         resetSignals()
         let argv = CStringArray(config.process.args ?? [])
         let envp = CStringArray(config.process.env ?? [])
-        _ = skiff_execve(executable, argv.pointers, envp.pointers)
+        withExtendedLifetime((argv, envp)) { _ = skiff_execve(executable, argv.pointers, envp.pointers) }
         // The runtime stopped listening at `ready`: tell the container's stderr, as runc does.
         let code = errno
         let message = "skiff-runtime: exec \(executable): \(String(cString: strerror(code)))\n"

@@ -56,7 +56,7 @@ struct InitSpawner {
                         clone_flags: flags, new_user_ns: newUser ? 1 : 0,
                         joins: joins.baseAddress, njoins: Int32(joins.count),
                         sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target)
-                    return skiff_spawn(&args)
+                    return withExtendedLifetime((argv, envp)) { skiff_spawn(&args) }
                 }
             }
             guard intermediate > 0 else { throw RuntimeError.system(SystemError("clone")) }
