@@ -23,8 +23,17 @@ public struct Engine: Sendable {
         self.store = ContainerStore(root: root)
         self.images = try ImageStore(root: root)
         self.runtimeRoot = runtimeRoot
-        self.runtime = Runtime(root: runtimeRoot)
+        self.runtime = Runtime(root: runtimeRoot, initExecutable: Engine.siblingRuntime(of: executable))
         self.executable = executable
+    }
+
+    /// The `skiff-runtime` built with `skiff` (same directory), used for containers' init stage:
+    /// a static executable that starts in about 1 ms instead of re-executing the much larger
+    /// `skiff`. nil when absent (the runtime then re-executes `skiff` itself as `skiff init`).
+    static func siblingRuntime(of executable: String) -> String? {
+        guard let slash = executable.lastIndex(of: "/") else { return nil }
+        let candidate = String(executable[..<slash]) + "/skiff-runtime"
+        return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
     // MARK: - create
