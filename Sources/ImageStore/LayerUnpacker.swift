@@ -176,9 +176,14 @@ public struct LayerUnpacker {
             guard let target = archive_entry_symlink(entry) else {
                 throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a symlink without a target")
             }
-            try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
-            try sysCall("symlink \(path.full)") { symlinkat(target, parentFD, path.name) }
-            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
+            // Try first, clear the way only on a clash (as for files).
+            if symlinkat(target, parentFD, path.name) != 0 {
+                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("symlink \(path.full)").description) }
+                try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
+                try sysCall("symlink \(path.full)") { symlinkat(target, parentFD, path.name) }
+            }
+            let ownerAtCreation = try shortcuts.createdWithOwner(try owner(entry, name: raw), parentFD: parentFD, parent: path.parent)
+            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw, needsOwner: !ownerAtCreation)
         case Self.typeCharacter, Self.typeBlock, Self.typeFIFO:
             try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
             var device: UInt64 = 0
@@ -292,8 +297,9 @@ public struct LayerUnpacker {
     }
 
     /// Owner, mode, xattrs and times for a non-regular entry, by name in `dirfd`.
-    private func applyMetadata(entry: OpaquePointer, dirfd: Int32, name: String, type: mode_t, tree: ConfinedDirectory, raw: String) throws {
-        if preserveOwnership {
+    private func applyMetadata(entry: OpaquePointer, dirfd: Int32, name: String, type: mode_t, tree: ConfinedDirectory, raw: String,
+                               needsOwner: Bool = true) throws {
+        if preserveOwnership && needsOwner {
             let (uid, gid) = try owner(entry, name: raw)
             try sysCall("chown \(raw)") { fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
         }

@@ -154,6 +154,8 @@ struct LayerUnpackerTests {
             .file("later/first", "1", mode: 0o644)
             .dir("later", mode: 0o2755, uid: 0, gid: 77)
             .file("later/second", "2", mode: 0o644)
+            .symlink("shared/root-link", to: "root-file")
+            .file("clash", "file first").symlink("clash", to: "plain-0755")
         tar.finish()
         try FileManager.default.createDirectory(atPath: tmp.path + "/out", withIntermediateDirectories: true)
         let previous = umask(0o022)
@@ -170,6 +172,9 @@ struct LayerUnpackerTests {
             #expect(info.st_mode & 0o7777 == mode, "\(name): mode \(String(info.st_mode & 0o7777, radix: 8))")
             #expect(info.st_uid == uid && info.st_gid == gid, "\(name): owner \(info.st_uid):\(info.st_gid)")
         }
+        let link = try #require(lstatOf(out + "/shared/root-link"))
+        #expect(link.st_uid == 0 && link.st_gid == 0, "a symlink in a setgid directory still gets the tar's group")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/clash") == "plain-0755")
     }
 
     @Test func rejectsGarbage() throws {
