@@ -67,6 +67,7 @@ enum StatusText {
         case .running: return live.monitorLost ? "Up (monitor lost: output and exit code are not collected)" : "Up"
         case .created: return record.error == nil ? "Created" : "Created (start failed: exit \(record.exitCode ?? 125))"
         case .exited:
+            if record.restarting == true, let code = live.exitCode { return "Restarting (\(code))" }
             if let code = live.exitCode { return "Exited (\(code))" }
             return "Exited (unknown: its monitor was killed)"
         }
