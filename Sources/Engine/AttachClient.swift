@@ -15,6 +15,9 @@ public struct AttachClient {
         case detached
         /// The monitor closed the connection without an exit code.
         case disconnected
+        /// A signal ended the attachment to a terminal in raw mode (the terminal went away, or
+        /// `kill` of the client): the container keeps running.
+        case interrupted(Int32)
     }
 
     public var socket: Int32
@@ -24,8 +27,9 @@ public struct AttachClient {
     /// Close the program's stdin when ours ends (`run -i`, `start -a -i`; not `attach`).
     public var closeStdinAtEOF: Bool
     public var detachKeys: DetachKeys
-    /// Called with SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 we receive without a
-    /// terminal (with one, ctrl-c travels as a byte), to forward them to the container.
+    /// Called with SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 we receive while our
+    /// terminal is not in raw mode, to forward them to the container (in raw mode ctrl-c
+    /// travels as a byte, and a signal ends the attachment as it ends docker's client).
     public var onSignal: (Int32) -> Void
 
     public init(socket: Int32, tty: Bool, forwardStdin: Bool, closeStdinAtEOF: Bool, detachKeys: DetachKeys,
@@ -62,7 +66,7 @@ public struct AttachClient {
             if poll(&fds, 3, -1) < 0 && errno != EINTR { throw SystemError("poll the attach socket") }
             if fds[1].revents != 0 {
                 for sig in signals.pending() {
-                    if sig == SIGWINCH { sendSize() } else if !tty || saved == nil { onSignal(sig) }
+                    if sig == SIGWINCH { sendSize() } else if saved == nil { onSignal(sig) } else { return .interrupted(sig) }
                 }
             }
             if fds[2].revents != 0 {

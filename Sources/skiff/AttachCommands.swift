@@ -20,6 +20,7 @@ func relay(engine: Engine, container: EngineContainer, socket: Int32, interactiv
     switch try client.run() {
     case .exited(let code): return code
     case .detached: return 0
+    case .interrupted(let signal): return 128 + signal
     case .disconnected: return ((try? engine.wait(container.id, timeout: 5)) ?? nil) ?? 125
     }
 }

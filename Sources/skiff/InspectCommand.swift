@@ -78,7 +78,7 @@ struct InspectCommand: AsyncParsableCommand {
                 views.append(View(
                     Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
                     Args: Array(record.command.dropFirst()),
-                    State: StateView(Status: live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                    State: StateView(Status: engine.isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
                                      ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
                                      FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
                                      MonitorLost: live.monitorLost, Restarting: engine.isRestarting(record)),
