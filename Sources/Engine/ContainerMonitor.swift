@@ -108,18 +108,22 @@ public enum ContainerMonitor {
             log.flush()
             try? engine.runtime.delete(id: id, force: true)
             let ranFor = Clock.monotonicSeconds() - started
+            // The exit and the decision to restart are one change, so nobody sees a container
+            // that is about to come back as simply exited (and removes it meanwhile).
+            var restart = false
             guard let exited = try store.update(id: id, {
                 $0.status = .exited
                 $0.exitCode = code
                 $0.finishedAt = Clock.rfc3339Now()
                 $0.pid = nil
+                restart = $0.policy.shouldRestart(exitCode: code, restartCount: $0.restartCount ?? 0,
+                                                  stopRequested: $0.stopRequested ?? false)
+                if restart { $0.restarting = true }
             }) else { break }
             record = exited
-            guard record.policy.shouldRestart(exitCode: code, restartCount: record.restartCount ?? 0,
-                                              stopRequested: record.stopRequested ?? false) else { break }
+            guard restart else { break }
             let delay = RestartPolicy.backoff(previous: backoff, ranFor: ranFor)
             backoff = delay
-            _ = try? store.update(id: id) { $0.restarting = true }
             guard waitBeforeRestart(seconds: delay, server: server, stopRequested: {
                 guard let current = try? store.load(id: id) else { return true }  // removed
                 return current.stopRequested ?? false

@@ -50,6 +50,18 @@ struct RestartAndInitTests {
         try fixture.skiff("rm", ["-f", id], check: true)
         #expect(!monitorAlive(fixture, id))
         #expect(!fixture.containerIDs().contains(id))
+
+        // Between runs (the backoff grows to seconds) ps lists it as restarting; rm -f then
+        // stops the monitor and removes everything.
+        let failing = try fixture.skiff("run", ["-d", "--restart", "always", fixture.image, "sh", "-c", "exit 2"], check: true)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually(15) { (try? fixture.skiff("ps", []).stdout.contains("Restarting (2)")) == true })
+        let refused = try fixture.skiff("rm", [failing])
+        #expect(refused.status == 1 && refused.stderr.contains("restarting"), "\(refused.stderr)")
+        try fixture.skiff("rm", ["-f", failing], check: true)
+        #expect(!monitorAlive(fixture, failing))
+        #expect(!fixture.containerIDs().contains(failing))
+        #expect(fixture.cgroupDirectories(failing).isEmpty)
     }
 
     @Test func stopDoesNotTriggerARestart() throws {
