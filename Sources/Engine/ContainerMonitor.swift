@@ -69,12 +69,13 @@ public enum ContainerMonitor {
         var first = true
         var backoff: Double?
         var code: Int32 = 0
+        var size = consoleSize
         while true {
             let started = Clock.monotonicSeconds()
             let current: ContainerRun
             do {
                 current = try ContainerRun.start(engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
-                                                 size: first ? consoleSize : nil) {
+                                                 size: size) {
                     if first && waitForAttach { server.waitForClient(milliseconds: attachWaitMilliseconds) }
                 }
             } catch {
@@ -105,6 +106,7 @@ public enum ContainerMonitor {
             if first { report("started"); first = false }
 
             code = current.pump(server: server, log: log)
+            size = current.lastSize ?? size
             log.flush()
             try? engine.runtime.delete(id: id, force: true)
             let ranFor = Clock.monotonicSeconds() - started
@@ -124,7 +126,7 @@ public enum ContainerMonitor {
             guard restart else { break }
             let delay = RestartPolicy.backoff(previous: backoff, ranFor: ranFor)
             backoff = delay
-            guard waitBeforeRestart(seconds: delay, server: server, stopRequested: {
+            guard waitBeforeRestart(seconds: delay, server: server, size: &size, stopRequested: {
                 guard let current = try? store.load(id: id) else { return true }  // removed
                 return current.stopRequested ?? false
             }) else { break }
@@ -136,7 +138,8 @@ public enum ContainerMonitor {
     }
 
     /// Sleeps out the backoff while still serving attach clients; false when `stop` came.
-    private static func waitBeforeRestart(seconds: Double, server: AttachServer, stopRequested: () -> Bool) -> Bool {
+    private static func waitBeforeRestart(seconds: Double, server: AttachServer, size: inout ConsoleSize?,
+                                          stopRequested: () -> Bool) -> Bool {
         let deadline = Clock.monotonicSeconds() + seconds
         while true {
             if stopRequested() { return false }
@@ -144,7 +147,10 @@ public enum ContainerMonitor {
             if left <= 0 { return true }
             var fds = server.pollDescriptors()
             _ = poll(&fds, nfds_t(fds.count), Int32(min(left, 0.05) * 1000) + 1)
-            _ = server.handle(fds[...])  // input has nowhere to go until the program runs again
+            // Input has nowhere to go until the program runs again; a new size is kept for it.
+            for case .resize(let rows, let columns) in server.handle(fds[...]) {
+                size = ConsoleSize(height: UInt(rows), width: UInt(columns))
+            }
         }
     }
 }

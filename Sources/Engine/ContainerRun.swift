@@ -18,6 +18,8 @@ final class ContainerRun {
     private var pendingInput: [UInt8] = []
     private var closeInputWhenFlushed = false
     private var owned: [Int32]
+    /// The last size a client asked for (the next run's pty starts with it).
+    private(set) var lastSize: ConsoleSize?
 
     private init(pid: Int32, outputs: [(fd: Int32, stream: String)], input: Int32, master: Int32, owned: [Int32]) {
         self.pid = pid
@@ -159,6 +161,7 @@ final class ContainerRun {
             closeInputWhenFlushed = true
             flushInput()
         case .resize(let rows, let columns):
+            lastSize = ConsoleSize(height: UInt(rows), width: UInt(columns))
             if master >= 0 { _ = skiff_set_winsize(master, rows, columns) }
         case .stdout, .stderr, .exit:
             return

@@ -64,6 +64,16 @@ struct TerminalTests {
         #expect(inspect.contains("\"Tty\" : true") || inspect.contains("\"Tty\": true"), "\(inspect)")
     }
 
+    @Test func restartedProgramGetsATerminalOfTheSameSize() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let session = try PtySession(fixture.commandLine("run", ["-it", "--restart", "on-failure:1", fixture.image, "sh", "-c",
+                                                                 "busybox stty size; exit 1"]), rows: 33, columns: 77)
+        // The client stays attached across the restart and ends with the last exit code.
+        #expect(session.wait() == 1, "\(session.text)")
+        #expect(session.text.components(separatedBy: "33 77").count == 3, "\(session.text)")
+    }
+
     @Test func attachAndDetachLeaveTheContainerRunning() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
