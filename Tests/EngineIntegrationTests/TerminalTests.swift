@@ -126,3 +126,63 @@ struct TerminalTests {
         #expect(notInteractive.status == 0 && notInteractive.stdout.isEmpty)
     }
 }
+
+/// A misbehaving attach client cannot hurt the monitor or the container.
+@Suite(.serialized, .enabled(if: engineTestsEnabled, skipReason))
+struct HostileAttachTests {
+    /// Connects to the container's attach socket (through /proc/self/fd: the path is too long
+    /// for a socket address) and writes `bytes`.
+    @discardableResult
+    func connectAndSend(_ directory: String, _ bytes: [UInt8], keepOpen: Bool = false) throws -> Int32 {
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { throw TestError("open \(directory)") }
+        defer { close(dir) }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { if !keepOpen { close(fd) } }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array("/proc/self/fd/\(dir)/attach.sock".utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.enumerated() { raw[i] = b } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw TestError("connect: \(String(cString: strerror(errno)))") }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        usleep(100_000)
+        return fd
+    }
+
+    @Test func garbageFramesDropTheClientOnly() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try fixture.skiff("run", ["-dit", fixture.image, "sh"], check: true).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let directory = fixture.root + "/containers/" + id
+        try connectAndSend(directory, [99, 0, 0, 0, 0])                       // unknown type
+        try connectAndSend(directory, [1, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3])   // 2 GiB announced
+        try connectAndSend(directory, [3, 0, 0, 0, 1, 5])                     // short resize
+        try connectAndSend(directory, Array(repeating: 0xff, count: 100_000))
+        // The monitor still serves a proper client and the program still runs.
+        let session = try PtySession(fixture.commandLine("attach", [id]))
+        session.send("echo alive-$((2+3))\r")
+        #expect(session.expect("alive-5"), "\(session.text)")
+        session.send("\u{10}\u{11}")
+        #expect(session.wait() == 0)
+        #expect(fixture.field(id, "status") as? String == "running")
+        let monitor = fixture.field(id, "monitorPid") as? Int ?? 0
+        #expect(processExists(monitor))
+    }
+
+    @Test func aClientThatNeverReadsDoesNotStallTheMonitor() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try fixture.skiff("run", ["-d", fixture.image, "sh", "-c",
+                                           "sleep 1; i=0; while [ $i -lt 100000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; echo finished; sleep 60"],
+                                   check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stuck = try connectAndSend(fixture.root + "/containers/" + id, [], keepOpen: true)
+        defer { close(stuck) }
+        // 4 MB of output against a socket buffer of a few hundred KB: a monitor that blocked on
+        // this client would never log the end.
+        #expect(eventually(60) { (try? fixture.skiff("logs", ["--tail", "1", id]).stdout) == "finished\n" })
+    }
+}
