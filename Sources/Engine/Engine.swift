@@ -255,8 +255,16 @@ public struct Engine: Sendable {
     }
 
     /// Sends a signal to the container's init.
+    /// As docker: SIGKILL or the container's stop signal also disables its restart policy until
+    /// the next start (a restarting container is then simply not restarted); other signals
+    /// leave the policy alone.
     public func kill(_ reference: String, signal: Int32) throws {
         let record = try store.resolve(reference)
+        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM)
+        if fatal && record.policy != .no {
+            try store.update(id: record.id) { $0.stopRequested = true }
+            if isRestarting(record) { return }
+        }
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }

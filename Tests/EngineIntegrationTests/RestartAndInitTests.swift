@@ -77,6 +77,21 @@ struct RestartAndInitTests {
             #expect(fixture.field(id, "status") as? String == "exited", "\(policy)")
             #expect(!monitorAlive(fixture, id), "\(policy)")
         }
+        // kill with a fatal signal disables the policy until the next start; a non-fatal one
+        // (the program exits on SIGUSR1 here) does not.
+        let killed = try fixture.skiff("run", ["-d", "--restart", "always", fixture.image, "sh", "-c",
+                                               "trap 'exit 3' USR1; while true; do sleep 0.1; done"], check: true)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually { fixture.field(killed, "status") as? String == "running" })
+        usleep(300_000)
+        try fixture.skiff("kill", ["-s", "USR1", killed], check: true)
+        #expect(eventually(10) { fixture.field(killed, "restartCount") as? Int == 1 && fixture.field(killed, "status") as? String == "running" })
+        usleep(300_000)
+        try fixture.skiff("kill", [killed], check: true)
+        #expect(eventually(10) { !monitorAlive(fixture, killed) })
+        #expect(fixture.field(killed, "restartCount") as? Int == 1)
+        #expect(fixture.field(killed, "exitCode") as? Int == 137)
+
         // --rm and --restart conflict, as in docker.
         let conflict = try fixture.skiff("run", ["--rm", "--restart", "always", fixture.image, "true"])
         #expect(conflict.status == 125 && conflict.stderr.contains("--rm"), "\(conflict.stderr)")
