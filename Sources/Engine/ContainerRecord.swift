@@ -27,6 +27,16 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var exitCode: Int32?
     /// Why the last start failed, or what happened to the monitor.
     public var error: String?
+    /// -t and -i as created (nil in records older than them: false).
+    public var tty: Bool?
+    public var interactive: Bool?
+    /// --restart, and how often the monitor restarted the program since the last `start`.
+    public var restartPolicy: RestartPolicy?
+    public var restartCount: Int?
+    /// Set by `stop` (and cleared by `start`): the monitor must not restart the program.
+    public var stopRequested: Bool?
+    /// The program exited and the monitor waits out the backoff before restarting it.
+    public var restarting: Bool?
     /// How the container is networked (nil in records older than networking).
     public var network: ContainerNetworkConfig?
     /// Its address and published ports while it runs on a bridge network.

@@ -10,7 +10,8 @@ extension Skiff {
     /// The container commands (issue 4), in the order `skiff --help` lists them.
     static var containerCommands: [any ParsableCommand.Type] {
         [RunCommand.self, CreateCommand.self, StartCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self,
-         KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, NetworkCommand.self,
+         KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self, RestartCommand.self,
+         NetworkCommand.self,
          ContainerMonitorCommand.self]
     }
 }

@@ -22,6 +22,7 @@ struct InspectCommand: AsyncParsableCommand {
         var FinishedAt: String?
         var MonitorPid: Int32?
         var MonitorLost: Bool
+        var Restarting: Bool
     }
     struct ConfigView: Codable {
         var Hostname: String?
@@ -30,6 +31,12 @@ struct InspectCommand: AsyncParsableCommand {
         var Cmd: [String]
         var WorkingDir: String
         var Image: String
+        var Tty: Bool
+        var OpenStdin: Bool
+    }
+    struct RestartPolicyView: Codable {
+        var Name: String
+        var MaximumRetryCount: Int
     }
     struct HostConfigView: Codable {
         var AutoRemove: Bool
@@ -38,6 +45,8 @@ struct InspectCommand: AsyncParsableCommand {
         var Memory: Int64
         var NanoCpus: Int64
         var PidsLimit: Int64
+        var RestartPolicy: RestartPolicyView
+        var Init: Bool
         var NetworkMode: String
         var PortBindings: [String: [PortBinding]]
         var Dns: [String]
@@ -70,6 +79,7 @@ struct InspectCommand: AsyncParsableCommand {
         var Path: String
         var Args: [String]
         var State: StateView
+        var RestartCount: Int
         var Image: String
         var LogPath: String
         var Config: ConfigView
@@ -116,17 +126,22 @@ struct InspectCommand: AsyncParsableCommand {
                 views.append(View(
                     Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
                     Args: Array(record.command.dropFirst()),
-                    State: StateView(Status: live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                    State: StateView(Status: engine.isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
                                      ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
                                      FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
-                                     MonitorLost: live.monitorLost),
+                                     MonitorLost: live.monitorLost, Restarting: engine.isRestarting(record)),
+                    RestartCount: record.restartCount ?? 0,
                     Image: record.imageID, LogPath: engine.store.logPath(for: record.id),
                     Config: ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
-                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image),
+                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
+                                       Tty: record.hasTTY, OpenStdin: record.isInteractive),
                     HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
                                                Memory: resources?.memory?.limit ?? 0,
                                                NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
                                                PidsLimit: resources?.pids?.limit ?? 0,
+                                               RestartPolicy: RestartPolicyView(Name: record.policy.name,
+                                                                                MaximumRetryCount: record.policy.maximumRetryCount),
+                                               Init: spec?.annotations?[InitReaper.annotation] == "true",
                                                NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
                                                PortBindings: Self.bindings(record.network?.ports ?? []), Dns: dns,
                                                ExtraHosts: record.network?.extraHosts ?? []),

@@ -244,6 +244,24 @@ struct NetworkTests {
         #expect(try fixture.skiff("start", ["-a", id]).status == 0)
     }
 
+    @Test func eachRestartGetsTheNetworkAndTheLastExitLeavesNothing() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try fixture.skiff("run", ["-d", "--restart", "on-failure:2", "-p", "80", fixture.image, "sh", "-c",
+                                           "ip -4 -o addr show eth0 | grep -c inet; exit 3"], check: true).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // Three runs (the first and two restarts), each with its own eth0 address.
+        var logs = ""
+        #expect(try eventually(20) {
+            logs = try fixture.skiff("logs", [id], check: true).stdout
+            return logs == "1\n1\n1\n"
+        }, "\(logs)")
+        #expect(try eventually(10) { try fixture.skiff("ps", ["-a"], check: true).stdout.contains("Exited (3)") })
+        let bridgeName = try bridge(fixture, network: "bridge")
+        #expect(try eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
+                "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
+    }
+
     @Test func killingTheMonitorLeaksNothingAfterRmForce() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
