@@ -28,6 +28,14 @@ public enum SpecBuilder {
         public var hostnameFile: String?
         public var hostsFile: String?
         public var resolvConfFile: String?
+        /// Host directories of the named volumes `-v NAME:/path` uses, by name.
+        public var volumePaths: [String: String] = [:]
+        /// Host directories of the anonymous volumes (`-v /path`, image Volumes), by container path.
+        public var anonymousVolumePaths: [String: String] = [:]
+        /// The host's device nodes, given to a --privileged container.
+        public var hostDevices: [Device] = []
+        /// The profile of `--security-opt seccomp=FILE`, read by the engine.
+        public var seccompProfile: SeccompProfile?
 
         public init(id: String, imageName: String, imageConfig: ContainerConfig?, options: RunOptions, user: ResolvedUser, rootfs: String) {
             self.id = id
@@ -97,11 +105,9 @@ public enum SpecBuilder {
         for (file, destination) in [(inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts")] {
             if let file { mounts.append(Mount(destination: destination, type: "bind", source: file, options: ["rbind", "rprivate"])) }
         }
-        for text in options.volumes {
-            let volume = try BindVolume(parsing: text)
-            mounts.append(Mount(destination: volume.destination, type: "bind", source: volume.source,
-                                options: ["rbind", "rprivate"] + (volume.readOnly ? ["ro"] : [])))
-        }
+        let extra = try userMounts(inputs)
+        let replaced = Set(extra.map(\.destination))
+        mounts = mounts.filter { !replaced.contains($0.destination) } + extra
 
         var namespaces: [Namespace] = [.init(type: .pid), .init(type: .ipc), .init(type: .uts), .init(type: .mount), .init(type: .cgroup)]
         if options.network == .none { namespaces.append(.init(type: .network)) }
@@ -121,7 +127,9 @@ public enum SpecBuilder {
         }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
         linux.cgroupsPath = "/skiff/" + inputs.id
-        return Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
-                    mounts: mounts, annotations: ["org.skiff.image": inputs.imageName], linux: linux)
+        var spec = Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
+                        mounts: mounts, annotations: ["org.skiff.image": inputs.imageName], linux: linux)
+        try applySecurity(&spec, inputs: inputs)
+        return spec
     }
 }
