@@ -29,6 +29,9 @@ struct InspectCommand: AsyncParsableCommand {
         var Cmd: [String]
         var WorkingDir: String
         var Image: String
+        var Labels: [String: String]
+        var ExposedPorts: [String: [String: String]]?
+        var StopSignal: String?
     }
     struct HostConfigView: Codable {
         var AutoRemove: Bool
@@ -37,6 +40,23 @@ struct InspectCommand: AsyncParsableCommand {
         var Memory: Int64
         var NanoCpus: Int64
         var PidsLimit: Int64
+        var Privileged: Bool
+        var Capabilities: [String]
+        var SecurityOpt: [String]
+        var Tmpfs: [String: String]
+        var Ulimits: [UlimitView]
+    }
+    struct UlimitView: Codable {
+        var Name: String
+        var Soft: Int64
+        var Hard: Int64
+    }
+    struct MountView: Codable {
+        var `Type`: String
+        var Name: String?
+        var Source: String
+        var Destination: String
+        var RW: Bool
     }
     struct View: Codable {
         var Id: String
@@ -49,6 +69,7 @@ struct InspectCommand: AsyncParsableCommand {
         var LogPath: String
         var Config: ConfigView
         var HostConfig: HostConfigView
+        var Mounts: [MountView]
     }
 
     func run() async throws {
@@ -74,11 +95,20 @@ struct InspectCommand: AsyncParsableCommand {
                                      MonitorLost: live.monitorLost),
                     Image: record.imageID, LogPath: engine.store.logPath(for: record.id),
                     Config: ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
-                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image),
+                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
+                                       Labels: record.labels ?? [:],
+                                       ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
+                                       StopSignal: record.stopSignal),
                     HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
                                                Memory: resources?.memory?.limit ?? 0,
                                                NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
-                                               PidsLimit: resources?.pids?.limit ?? 0)))
+                                               PidsLimit: resources?.pids?.limit ?? 0,
+                                               Privileged: spec.map(InspectDetails.isPrivileged) ?? false,
+                                               Capabilities: process?.capabilities?.bounding ?? [],
+                                               SecurityOpt: spec.map(InspectDetails.securityOpt) ?? [],
+                                               Tmpfs: spec.map(InspectDetails.tmpfs) ?? [:],
+                                               Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit)),
+                    Mounts: spec.map { InspectDetails.mounts($0, volumesDirectory: engine.volumes.directory) } ?? []))
             }
             print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
         }

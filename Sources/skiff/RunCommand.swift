@@ -24,6 +24,14 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
     @Option(help: "Network: none (default) or host. Bridge networking is not implemented yet.") var network: String = "none"
     @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
+    @Option(help: "Mount a tmpfs: /path[:options] (default rw,noexec,nosuid,nodev; size=, mode=, uid=, gid=).") var tmpfs: [String] = []
+    @Option(name: .customLong("cap-add"), help: "Add a Linux capability (NET_ADMIN, ..., or ALL).") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (or ALL).") var capDrop: [String] = []
+    @Flag(help: "Give the container all capabilities and devices, no seccomp, no masked paths.") var privileged = false
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.") var securityOpt: [String] = []
+    @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
+    @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
 
     func runOptions(arguments: [String]) throws -> RunOptions {
         var options = RunOptions()
@@ -44,6 +52,14 @@ struct ContainerCreateOptions: ParsableArguments {
         options.network = mode
         options.autoRemove = autoRemove
         options.arguments = arguments
+        options.tmpfs = tmpfs
+        options.capAdd = capAdd
+        options.capDrop = capDrop
+        options.privileged = privileged
+        options.securityOpts = securityOpt
+        options.labels = try LabelInput.parse(label)
+        options.stopSignal = stopSignal
+        options.ulimits = ulimit
         return options
     }
 }
@@ -93,6 +109,11 @@ func createContainer(engine: Engine, defaultRegistry: String, registry: Registry
     guard let imageName = imageAndCommand.first else {
         throw EngineError.invalidOption("an image name is required: skiff run [OPTIONS] IMAGE [COMMAND...]")
     }
+    // The passthrough capture starts at the first word it does not know: an option there is a
+    // typo, never an image name.
+    if imageName.hasPrefix("-") {
+        throw EngineError.invalidOption("unknown option '\(imageName)': see `skiff run --help`")
+    }
     let runOptions = try options.runOptions(arguments: Array(imageAndCommand.dropFirst()))
     let image = try await engine.images.imageOrPull(imageName, options: registry.registryOptions(), defaultRegistry: defaultRegistry)
     return try engine.create(image: image, imageName: imageName, options: runOptions)
@@ -114,6 +135,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
+        if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
@@ -153,6 +175,7 @@ struct CreateCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
+        if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,

@@ -66,6 +66,9 @@ struct SeccompFilter {
         defer { seccomp_release(ctx) }
         // Report kernel errors as they are, not as libseccomp's generic -ECANCELED.
         _ = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)
+        // libseccomp sets no_new_privs on load by default; the spec's noNewPrivileges decides it
+        // (as in runc), and the filter is loaded while CAP_SYS_ADMIN is still held when it is off.
+        _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
         for arch in profile.architectures ?? [] {
             let name = arch.hasPrefix("SCMP_ARCH_") ? String(arch.dropFirst(10)).lowercased() : arch.lowercased()
             let token = seccomp_arch_resolve_name(name)

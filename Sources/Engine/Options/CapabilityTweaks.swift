@@ -1,4 +1,5 @@
 import ContainerRuntime
+import LinuxSupport
 
 /// docker's capability arithmetic for `--cap-add`, `--cap-drop` and `--privileged`: start from the
 /// default set, drop, then add; `ALL` on either side means every capability the runtime knows.
@@ -6,14 +7,14 @@ import ContainerRuntime
 public enum CapabilityTweaks {
     /// The capability set a container gets, in canonical `CAP_*` spelling.
     public static func compute(add: [String], drop: [String], privileged: Bool,
-                               defaults: [String] = CapabilityNames.defaults) throws -> [String] {
-        if privileged { return CapabilityNames.all }
+                               defaults: [String] = CapabilityNames.defaults, all: [String] = available) throws -> [String] {
+        if privileged { return all }
         let adds = try normalize(add, option: "--cap-add")
         let drops = try normalize(drop, option: "--cap-drop")
         if adds.isEmpty && drops.isEmpty { return defaults }
         var result: [String]
         if adds.contains("ALL") {
-            result = CapabilityNames.all.filter { !drops.contains($0) }
+            result = all.filter { !drops.contains($0) }
         } else if drops.contains("ALL") {
             result = adds
         } else {
@@ -23,6 +24,17 @@ public enum CapabilityTweaks {
         var unique: [String] = []
         for cap in result where !unique.contains(cap) { unique.append(cap) }
         return unique
+    }
+
+    /// The capabilities this engine can hand out: those in its own bounding set (a host or an
+    /// outer container may lack some), which is what "all" means for --privileged and ALL.
+    public static var available: [String] {
+        guard let status = try? FileIO.readString("/proc/self/status") else { return CapabilityNames.all }
+        for line in status.split(separator: "\n") where line.hasPrefix("CapBnd:") {
+            guard let mask = UInt64(line.dropFirst(7).trimmingPrefixWhitespace(), radix: 16) else { break }
+            return CapabilityNames.all.enumerated().filter { $0.offset < 64 && mask & (1 << UInt64($0.offset)) != 0 }.map(\.element)
+        }
+        return CapabilityNames.all
     }
 
     /// `net_admin`, `NET_ADMIN` and `CAP_NET_ADMIN` all become `CAP_NET_ADMIN`; `all` becomes `ALL`.
@@ -37,4 +49,8 @@ public enum CapabilityTweaks {
             return canonical
         }
     }
+}
+
+extension Substring {
+    fileprivate func trimmingPrefixWhitespace() -> Substring { drop { $0 == " " || $0 == "\t" } }
 }
