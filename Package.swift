@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "OCISpec", "CShim"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime"]),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"]),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
