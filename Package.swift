@@ -37,7 +37,7 @@ let package = Package(
         // The OCI distribution client: auth, pull and push against registries.
         .target(name: "Registry", dependencies: ["OCISpec", "ImageStore"]),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
-        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim"]),
+        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive"]),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",

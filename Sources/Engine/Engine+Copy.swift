@@ -52,7 +52,7 @@ extension Engine {
         if path.hasSuffix("/") && !isDirectory {
             throw EngineError.invalidOption("\(path) in container \(record.name) is not a directory")
         }
-        let copier = TreeCopy(preserveOwnership: options.archive, owner: (getuid(), getgid()))
+        let copier = TreeCopy(preserveOwnership: options.archive, owner: (getuid(), getgid()), hostSafe: !options.archive)
         try Self.place(copier: copier, sourceDir: sourceDir, sourceName: sourceName, sourceIsDirectory: isDirectory,
                        contentsOnly: path.hasSuffix("/.") || sourceName == ".", hostDestination: destination,
                        baseName: ContainerRoot.components(path).last ?? "root")
@@ -137,5 +137,30 @@ extension Engine {
             }
         }
         try copier.copy(from: sourceDir, hostName, to: targetDir, targetName)
+    }
+}
+
+extension Engine {
+    /// `cp CONTAINER:PATH -`: writes `path` as a tar stream to `fd`, named by its last component.
+    public func copyOutTar(_ reference: String, path: String, to fd: Int32, options: CopyOptions = CopyOptions()) throws {
+        let record = try store.resolve(reference)
+        let (root, inner) = try containerRoot(for: record, path: path)
+        let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
+        guard let (sourceDir, sourceName) = try root.parentAndName(sourcePath), TreeCopy.lstatAt(sourceDir, sourceName) != nil else {
+            throw EngineError.invalidOption("no such file or directory in container \(record.name): \(path)")
+        }
+        defer { close(sourceDir) }
+        try TarStream.write(from: sourceDir, sourceName, as: ContainerRoot.components(path).last ?? ".", to: fd, hostSafe: false)
+    }
+
+    /// `cp - CONTAINER:DIR`: extracts the tar stream on `fd` into the existing directory `path`.
+    public func copyInTar(_ reference: String, from fd: Int32, path: String, options: CopyOptions = CopyOptions()) throws {
+        let record = try store.resolve(reference)
+        let (root, inner) = try containerRoot(for: record, path: path)
+        guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
+            throw EngineError.invalidOption("destination directory \(path) does not exist in container \(record.name): a tar stream is extracted into an existing directory")
+        }
+        defer { close(target) }
+        try TarStream.extract(from: fd, into: target, preserveOwnership: options.archive)
     }
 }

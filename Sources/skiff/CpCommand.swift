@@ -4,7 +4,7 @@ import Engine
 /// `skiff cp [-a] [-L] CONTAINER:SRC DEST` and `skiff cp SRC CONTAINER:DEST`: copy files between
 /// a container (running or stopped) and the host.
 struct CpCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cp", abstract: "Copy files between a container and the host.")
+    static let configuration = CommandConfiguration(commandName: "cp", abstract: "Copy files between a container and the host (- for a tar stream on stdin or stdout).")
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("a"), .customLong("archive")], help: "Keep uid and gid of the files.") var archive = false
@@ -28,13 +28,15 @@ struct CpCommand: AsyncParsableCommand {
             options.followLink = followLink
             switch (Self.split(source), Self.split(destination)) {
             case (let from?, nil):
-                guard destination != "-" else {
-                    throw EngineError.invalidOption("copying to a tar stream on stdout (-) is not supported yet: give a host path")
+                if destination == "-" {
+                    try engine.copyOutTar(from.container, path: from.path.isEmpty ? "/" : from.path, to: 1, options: options)
+                    return
                 }
                 try engine.copyOut(from.container, path: from.path.isEmpty ? "/" : from.path, to: destination, options: options)
             case (nil, let to?):
-                guard source != "-" else {
-                    throw EngineError.invalidOption("copying from a tar stream on stdin (-) is not supported yet: give a host path")
+                if source == "-" {
+                    try engine.copyInTar(to.container, from: 0, path: to.path.isEmpty ? "/" : to.path, options: options)
+                    return
                 }
                 try engine.copyIn(to.container, from: source, path: to.path.isEmpty ? "/" : to.path, options: options)
             case (_?, _?):

@@ -43,7 +43,15 @@ struct ManagementCommandTests {
         #expect(try fixture.skiff("cp", ["-L", "files:/tmp/pw", host + "/passwd"]).status == 0)
         #expect(text(host + "/passwd")?.hasPrefix("root:x:0:0:root:/root:/bin/sh\napp:x:1000") == true)
 
-        // Out: a directory, then from the stopped container.
+        // Out: a container's setuid file loses its setuid bit and a device node is left out
+        // (unless -a): the host must not gain a setuid-root binary or a raw disk node.
+        _ = try fixture.skiff("exec", ["files", "sh", "-c", "mkdir /tmp/risky && cp /bin/busybox /tmp/risky/suid && chmod 4755 /tmp/risky/suid && busybox mknod /tmp/risky/disk b 7 0"])
+        #expect(try fixture.skiff("cp", ["files:/tmp/risky", host + "/risky"]).status == 0)
+        let mode = (try FileManager.default.attributesOfItem(atPath: host + "/risky/suid")[.posixPermissions] as? Int) ?? 0
+        #expect(mode == 0o755, "mode \(String(mode, radix: 8))")
+        #expect(!FileManager.default.fileExists(atPath: host + "/risky/disk"))
+
+                // Out: a directory, then from the stopped container.
         #expect(try fixture.skiff("cp", ["files:/tmp/tree", host + "/back"]).status == 0)
         #expect(text(host + "/back/sub/b") == "b\n")
         #expect(try fixture.skiff("rm", ["-f", "files"]).status == 0)
@@ -57,6 +65,34 @@ struct ManagementCommandTests {
         #expect(try fixture.skiff("cp", [host + "/missing", "cold:/tmp"]).status == 125)
         #expect(try fixture.skiff("cp", [host + "/tree/a", "nosuch:/tmp"]).stderr.contains("no such container"))
         #expect(try fixture.skiff("cp", [host + "/tree/a", host + "/copy"]).status == 125)
+    }
+
+    @Test func tarStreamsBothWays() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let work = fixture.path + "/tar"
+        #expect(try fixture.skiff("run", ["-d", "--name", "tars", fixture.image, "sleep", "60"]).status == 0)
+        let skiff = "\(skiffBinary) cp --root \(fixture.root) --runtime-root \(fixture.runtimeRoot)"
+        // Out: a tar whose top entry is the path's last component.
+        try shell("mkdir -p \(work) && \(skiff) tars:/etc - > \(work)/etc.tar")
+        let listing = try run(["/bin/tar", "-tf", work + "/etc.tar"]).stdout.split(separator: "\n").map(String.init)
+        #expect(listing.contains("etc/") && listing.contains("etc/passwd"), "\(listing)")
+        // In: extracted into an existing directory, owned by root.
+        try shell("mkdir -p \(work)/in/pkg && echo data > \(work)/in/pkg/file && tar -C \(work)/in -cf \(work)/in.tar pkg && \(skiff) - tars:/tmp < \(work)/in.tar")
+        #expect(try fixture.skiff("exec", ["tars", "cat", "/tmp/pkg/file"]).stdout == "data\n")
+        // Hostile streams: a symlink to a host path followed by a file below it, and "..".
+        try shell("""
+        mkdir -p \(work)/a \(work)/b/esc && ln -s \(fixture.path) \(work)/a/esc && echo pwn > \(work)/b/esc/pwned
+        tar -C \(work)/a -cf \(work)/evil.tar esc && tar -C \(work)/b -rf \(work)/evil.tar esc/pwned
+        """)
+        let through = try run(["/bin/sh", "-c", "\(skiff) - tars:/tmp < \(work)/evil.tar"], check: false)
+        #expect(through.status == 125, "\(through.stderr)")
+        try shell("cd \(work)/b && tar -cf \(work)/dots.tar --transform 's,^,../../../../../../../..\(fixture.path)/,' esc/pwned")
+        let dots = try run(["/bin/sh", "-c", "\(skiff) - tars:/tmp < \(work)/dots.tar"], check: false)
+        #expect(dots.status == 125 && dots.stderr.contains("refused"), "\(dots.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.path + "/pwned"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.path + "/esc/pwned"))
+        #expect(try fixture.skiff("exec", ["tars", "ls", "/tmp/esc/pwned"]).status != 0)
     }
 
     @Test func topAndStats() throws {

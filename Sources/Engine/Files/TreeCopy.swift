@@ -12,6 +12,9 @@ struct TreeCopy {
     /// Keep the source's uid and gid (otherwise files belong to `owner`).
     var preserveOwnership: Bool
     var owner: (uid: UInt32, gid: UInt32) = (0, 0)
+    /// Copying out of a container to the host without -a: a container's setuid binary must not
+    /// become a setuid-root file on the host, nor its device node a host device anyone may open.
+    var hostSafe = false
 
     static let resolveBeneath: UInt64 = 0x08
     static let resolveNoMagicLinks: UInt64 = 0x02
@@ -49,7 +52,7 @@ struct TreeCopy {
     func copy(from sourceDir: Int32, _ sourceName: String, to targetDir: Int32, _ targetName: String) throws {
         guard let st = Self.lstatAt(sourceDir, sourceName) else { throw SystemError("stat \(sourceName)") }
         let type = st.st_mode & S_IFMT
-        let mode = st.st_mode & 0o7777
+        let mode = st.st_mode & (hostSafe ? 0o1777 : 0o7777)
         switch type {
         case S_IFDIR:
             if let existing = Self.lstatAt(targetDir, targetName), (existing.st_mode & S_IFMT) != S_IFDIR {
@@ -87,6 +90,9 @@ struct TreeCopy {
             guard symlinkat(link, targetDir, targetName) == 0 else { throw SystemError("symlink \(targetName)") }
             let uid = preserveOwnership ? st.st_uid : owner.uid, gid = preserveOwnership ? st.st_gid : owner.gid
             _ = fchownat(targetDir, targetName, uid, gid, AT_SYMLINK_NOFOLLOW)
+        case S_IFCHR, S_IFBLK where hostSafe:
+            CopyWarnings.warn("skipped device node \(sourceName): device nodes are copied out of a container only with -a")
+            return
         case S_IFIFO, S_IFCHR, S_IFBLK:
             unlinkat(targetDir, targetName, 0)
             guard mknodat(targetDir, targetName, type | mode, st.st_rdev) == 0 else { throw SystemError("mknod \(targetName)") }
@@ -115,5 +121,13 @@ struct TreeCopy {
             if n == 0 { return }
             try FileIO.writeAll(fd: target, Array(buffer[0..<n]), what: what)
         }
+    }
+}
+
+/// Where `TreeCopy` reports what it left out.
+enum CopyWarnings {
+    static func warn(_ message: String) {
+        let line = "skiff: warning: \(message)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
     }
 }
