@@ -71,6 +71,13 @@ struct RunOptionTests {
         #expect(try fixture.skiffGroup("volume", "rm", ["no-such-volume"]).status != 0)
         #expect(try fixture.skiffGroup("volume", "inspect", ["no-such-volume"]).status == 125)
         #expect(try fixture.skiff("run", ["--rm", "-v", "b@d:/v", fixture.image, "true"]).status == 125)
+        // A create that fails after the volume was made takes the new volume back.
+        let failed = try fixture.skiff("run", ["--rm", "-v", "fresh-" + volume + ":/v", "-u", "nobody", fixture.image, "true"])
+        #expect(failed.status == 125 && failed.stderr.contains("nobody"))
+        let noCommand = try fixture.skiff("create", ["-v", "fresh-" + volume + ":/v", "--entrypoint", "", fixture.image])
+        #expect(noCommand.status == 125, "\(noCommand.stderr)")
+        #expect(try fixture.skiffGroup("volume", "ls", ["-q"]).stdout.isEmpty)
+        #expect(fixture.containerIDs().isEmpty)
     }
 
     @Test func imageVolumesBecomeAnonymousVolumes() throws {
