@@ -179,6 +179,11 @@ struct ManagementCommandTests {
             let unknown = try fixture.skiff(command, ["--no-such-option", fixture.image, "true"])
             #expect(unknown.status == 125 && unknown.stderr.contains("--no-such-option"), "\(unknown.stderr)")
         }
+        // Unknown options of other commands: docker's 125 too (not ArgumentParser's 64).
+        for command in ["ps", "top", "stats", "rm"] {
+            let result = try fixture.skiff(command, ["--no-such-option"])
+            #expect(result.status == 125 && result.stderr.contains("--no-such-option"), "\(command): \(result.stderr)")
+        }
         // After the image, options belong to the command.
         #expect(try fixture.skiff("run", ["--rm", fixture.image, "echo", "--help"]).stdout == "--help\n")
         #expect(try eventually { fixture.containerIDs().isEmpty })

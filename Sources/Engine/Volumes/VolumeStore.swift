@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ContainerRuntime
 import LinuxSupport
 
@@ -65,10 +68,23 @@ public struct VolumeStore: Sendable {
         return names.compactMap { try? load($0) }.sorted { $0.name < $1.name }
     }
 
-    /// Removes the volume and its data (the caller checked that no container uses it).
+    /// Removes the volume and its data (the caller checked that no container uses it). The
+    /// directory is first renamed out of the way, so a removal killed half way leaves no
+    /// half-empty volume behind, only a hidden `.removing-*` directory the next removal deletes.
     public func remove(_ name: String) throws {
         _ = try load(name)
-        FileIO.removeTree(path(of: name))
+        let trash = directory + "/.removing-\(name)-\(getpid())"
+        try sysCall("rename volume \(name)") { rename(path(of: name), trash) }
+        FileIO.removeTree(trash)
+        removeLeftovers()
+    }
+
+    /// Deletes what killed removals left.
+    func removeLeftovers() {
+        for entry in (try? FileIO.listDirectory(directory)) ?? [] where entry.hasPrefix(".removing-") {
+            let pid = entry.split(separator: "-").last.flatMap { Int32($0) } ?? 0
+            if pid == getpid() || !Processes.exists(pid) { FileIO.removeTree(directory + "/" + entry) }
+        }
     }
 
     /// Bytes used by a volume's data (file sizes, each inode once).
