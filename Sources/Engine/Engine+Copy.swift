@@ -109,6 +109,7 @@ extension Engine {
         let sourceDir = try sysCall("open \(hostParent)") { open(contentsOnly ? sourcePath : hostParent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(sourceDir) }
         let copier = TreeCopy(preserveOwnership: options.archive, owner: (0, 0))
+        try refuseReadOnlyRootfs(record, path: path)
         let (root, inner) = try containerRoot(for: record, path: path)
 
         if let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) {
@@ -156,11 +157,26 @@ extension Engine {
     /// `cp - CONTAINER:DIR`: extracts the tar stream on `fd` into the existing directory `path`.
     public func copyInTar(_ reference: String, from fd: Int32, path: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
+        try refuseReadOnlyRootfs(record, path: path)
         let (root, inner) = try containerRoot(for: record, path: path)
         guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
             throw EngineError.invalidOption("destination directory \(path) does not exist in container \(record.name): a tar stream is extracted into an existing directory")
         }
         defer { close(target) }
         try TarStream.extract(from: fd, into: target, preserveOwnership: options.archive)
+    }
+}
+
+extension Engine {
+    /// docker refuses to copy into a `--read-only` container's root filesystem (a writable
+    /// volume, bind or tmpfs below it is fine). Checked by path, before anything is written.
+    func refuseReadOnlyRootfs(_ record: EngineContainer, path: String) throws {
+        guard let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json")),
+              spec.root?.readonly == true else { return }
+        let clean = "/" + ContainerRoot.components(path).joined(separator: "/")
+        let writable = (spec.mounts ?? []).filter { ($0.type == "bind" || $0.type == "tmpfs") && !($0.options ?? []).contains("ro") }
+            .filter { ["/dev", "/dev/shm", "/dev/pts", "/dev/mqueue"].contains($0.destination) == false }
+        if writable.contains(where: { clean == $0.destination || clean.hasPrefix($0.destination + "/") }) { return }
+        throw EngineError.invalidOption("container \(record.name) has a read-only root filesystem (--read-only): copy into one of its writable volumes instead")
     }
 }

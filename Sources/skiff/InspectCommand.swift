@@ -83,7 +83,7 @@ struct InspectCommand: AsyncParsableCommand {
                 let process = spec?.process
                 let resources = spec?.linux?.resources
                 let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
-                    .map { "\($0.source ?? ""):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+                    .map { "\(InspectDetails.bindSource($0.source ?? "", volumesDirectory: engine.volumes.directory)):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
                 let quota = resources?.cpu?.quota ?? 0
                 let period = Int64(resources?.cpu?.period ?? 100_000)
                 views.append(View(

@@ -3,6 +3,12 @@ import OCISpec
 /// The parts of `inspect` derived from a container's spec: privileged mode, security options,
 /// tmpfs mounts, ulimits and the mount list with volume names.
 enum InspectDetails {
+    /// docker's Binds name a volume by its name, a host directory by its path.
+    static func bindSource(_ source: String, volumesDirectory: String) -> String {
+        guard source.hasPrefix(volumesDirectory + "/") && source.hasSuffix("/_data") else { return source }
+        return String(source.dropFirst(volumesDirectory.count + 1).dropLast(6))
+    }
+
     static func isPrivileged(_ spec: Spec) -> Bool {
         spec.linux?.resources?.devices?.first?.allow == true && (spec.linux?.maskedPaths ?? []).isEmpty
     }

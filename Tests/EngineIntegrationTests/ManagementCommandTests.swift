@@ -60,6 +60,13 @@ struct ManagementCommandTests {
         #expect(try fixture.skiff("cp", [host + "/tree/a", "cold:/etc/added"]).status == 0)
         #expect(try fixture.skiff("cp", ["cold:/etc/added", host + "/added"]).status == 0)
         #expect(text(host + "/added") == "a\n")
+        // A --read-only container takes files only in its writable volumes.
+        #expect(try fixture.skiff("create", ["--name", "sealed", "--read-only", "-v", "sealedvol:/data", fixture.image, "true"]).status == 0)
+        let sealed = try fixture.skiff("cp", [host + "/tree/a", "sealed:/etc/a"])
+        #expect(sealed.status == 125 && sealed.stderr.contains("read-only"), "\(sealed.stderr)")
+        #expect(try fixture.skiff("cp", [host + "/tree/a", "sealed:/data/a"]).status == 0)
+        #expect(try fixture.skiff("cp", ["sealed:/data/a", host + "/from-volume"]).status == 0)
+        #expect(text(host + "/from-volume") == "a\n")
         // Errors: missing paths, unknown container, two host paths.
         #expect(try fixture.skiff("cp", ["cold:/no/such", host + "/x"]).status == 125)
         #expect(try fixture.skiff("cp", [host + "/missing", "cold:/tmp"]).status == 125)
