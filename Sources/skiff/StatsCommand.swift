@@ -36,9 +36,7 @@ struct StatsCommand: AsyncParsableCommand {
                 throw EngineError.invalidOption("unknown --format '\(format)': use table or json")
             }
             let engine = try engineOptions.openEngine()
-            let records: [EngineContainer] = try containers.isEmpty
-                ? engine.store.all().filter { engine.liveStatus($0).isRunning }
-                : containers.map { reference in
+            let named: [EngineContainer] = try containers.map { reference in
                     let record = try engine.store.resolve(reference)
                     guard engine.liveStatus(record).isRunning else {
                         throw EngineError.wrongState(container: record.name, status: "not running", action: "show the stats of")
@@ -46,6 +44,8 @@ struct StatsCommand: AsyncParsableCommand {
                     return record
                 }
             repeat {
+                // Without names: every running container, looked up again on each refresh.
+                let records = containers.isEmpty ? engine.store.all().filter { engine.liveStatus($0).isRunning } : named
                 let rows = try Self.measure(engine: engine, records: records)
                 switch format {
                 case "json":
