@@ -35,6 +35,16 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var volumes: [String]?
     /// The anonymous volumes made for it, removed by `rm -v` and `--rm`.
     public var anonymousVolumes: [String]?
+    /// -t and -i as created (nil in records older than them: false).
+    public var tty: Bool?
+    public var interactive: Bool?
+    /// --restart, and how often the monitor restarted the program since the last `start`.
+    public var restartPolicy: RestartPolicy?
+    public var restartCount: Int?
+    /// Set by `stop` (and cleared by `start`): the monitor must not restart the program.
+    public var stopRequested: Bool?
+    /// The program exited and the monitor waits out the backoff before restarting it.
+    public var restarting: Bool?
 
     public init(id: String, name: String, image: String, imageID: String, created: String, command: [String],
                 autoRemove: Bool, stopSignal: String?) {

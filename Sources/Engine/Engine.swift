@@ -23,8 +23,17 @@ public struct Engine: Sendable {
         self.store = ContainerStore(root: root)
         self.images = try ImageStore(root: root)
         self.runtimeRoot = runtimeRoot
-        self.runtime = Runtime(root: runtimeRoot)
+        self.runtime = Runtime(root: runtimeRoot, initExecutable: Engine.siblingRuntime(of: executable))
         self.executable = executable
+    }
+
+    /// The `skiff-runtime` built with `skiff` (same directory), used for containers' init stage:
+    /// a static executable that starts in about 1 ms instead of re-executing the much larger
+    /// `skiff`. nil when absent (the runtime then re-executes `skiff` itself as `skiff init`).
+    static func siblingRuntime(of executable: String) -> String? {
+        guard let slash = executable.lastIndex(of: "/") else { return nil }
+        let candidate = String(executable[..<slash]) + "/skiff-runtime"
+        return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
     // MARK: - create
@@ -33,6 +42,7 @@ public struct Engine: Sendable {
     /// left behind when it fails.
     public func create(image: Image, imageName: String, options: RunOptions) throws -> EngineContainer {
         if let name = options.name { try ContainerStore.validate(name: name) }
+        try options.validateInteractiveOptions()
         let seccompProfile = try Self.validate(options, imageConfig: image.config.config)
         return try store.locked {
             let records = store.all()
@@ -76,6 +86,7 @@ public struct Engine: Sendable {
                 record.exposedPorts = image.config.config?.exposedPorts.map { $0.keys.sorted() }
                 record.volumes = volumes.all.isEmpty ? nil : volumes.all
                 record.anonymousVolumes = volumes.anonymous.isEmpty ? nil : volumes.anonymous
+                record.applyInteractiveOptions(options)
                 try store.save(record)
                 return record
             } catch {
@@ -120,6 +131,8 @@ public struct Engine: Sendable {
         let logFD: Int32
         let statusFD: Int32
         private var buffer: [UInt8] = []
+        /// For a start with `streams`: the connection to the monitor's attach socket.
+        public internal(set) var attachFD: Int32 = -1
 
         init(container: EngineContainer, logFD: Int32, statusFD: Int32) {
             self.container = container
@@ -131,6 +144,7 @@ public struct Engine: Sendable {
         deinit {
             if logFD >= 0 { close(logFD) }
             if statusFD >= 0 { close(statusFD) }
+            if attachFD >= 0 { close(attachFD) }
         }
 
         /// The next line the monitor sends; nil when it closed the pipe (or `timeout` ms passed: `timedOut`).
@@ -174,10 +188,13 @@ public struct Engine: Sendable {
 
     /// Starts a created (or exited) container under a new monitor and returns once the program
     /// runs, or throws what went wrong (command not found: 127, cannot invoke: 126).
-    public func start(_ reference: String, attach: Bool) throws -> StartHandle {
+    /// With `streams`, the monitor waits for an attach connection before it starts the program
+    /// (so nothing it prints is missed) and the handle holds that connection.
+    public func start(_ reference: String, attach: Bool, streams: AttachRequest? = nil) throws -> StartHandle {
         let record = try store.resolve(reference)
         let live = liveStatus(record)
         if live.isRunning { throw EngineError.wrongState(container: record.name, status: "already running", action: "start") }
+        if isRestarting(record) { throw EngineError.wrongState(container: record.name, status: "restarting", action: "start") }
         // A previous run's runtime state (its monitor was killed) would block the ID.
         if (try? runtime.state(id: record.id)) != nil { try? runtime.delete(id: record.id, force: true) }
 
@@ -196,7 +213,7 @@ public struct Engine: Sendable {
         do {
             pid = try MonitorLauncher.spawn(executable: executable, arguments: [
                 "container-monitor", "--root", store.root, "--runtime-root", runtimeRoot, record.id,
-            ], statusFD: statusWrite)
+            ] + (streams?.monitorArguments ?? []), statusFD: statusWrite)
         } catch {
             close(statusRead); close(statusWrite)
             if logFD >= 0 { close(logFD) }
@@ -210,8 +227,19 @@ public struct Engine: Sendable {
         }
         let handle = StartHandle(container: record, logFD: logFD, statusFD: statusRead)
         var timedOut = false
-        guard let first = handle.nextLine(timedOut: &timedOut) else {
+        guard var first = handle.nextLine(timedOut: &timedOut) else {
             throw EngineError.startFailed("the monitor exited before starting the container")
+        }
+        if first == "listening", let streams {
+            handle.attachFD = try AttachSocket.connect(directory: store.directory(for: record.id))
+            if let size = streams.consoleSize {
+                try FileIO.writeAll(fd: handle.attachFD, AttachFrame.resize(rows: size.rows, columns: size.columns).encoded(),
+                                    what: "attach socket")
+            }
+            guard let next = handle.nextLine(timedOut: &timedOut) else {
+                throw EngineError.startFailed("the monitor exited before starting the container")
+            }
+            first = next
         }
         if first.hasPrefix("error ") {
             let parts = first.dropFirst(6).split(separator: " ", maxSplits: 1).map(String.init)
@@ -242,8 +270,16 @@ public struct Engine: Sendable {
     }
 
     /// Sends a signal to the container's init.
+    /// As docker: SIGKILL or the container's stop signal also disables its restart policy until
+    /// the next start (a restarting container is then simply not restarted); other signals
+    /// leave the policy alone.
     public func kill(_ reference: String, signal: Int32) throws {
         let record = try store.resolve(reference)
+        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM)
+        if fatal && record.policy != .no {
+            try store.update(id: record.id) { $0.stopRequested = true }
+            if isRestarting(record) { return }
+        }
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }
@@ -253,6 +289,9 @@ public struct Engine: Sendable {
     /// docker stop: the stop signal, then SIGKILL after `timeout` seconds.
     public func stop(_ reference: String, timeout: Double) throws {
         let record = try store.resolve(reference)
+        // The monitor must not restart what we stop.
+        try store.update(id: record.id) { $0.stopRequested = true }
+        defer { waitForMonitorAfterStop(record, timeout: timeout) }
         guard liveStatus(record).isRunning else { return }
         let signal = record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM
         try? runtime.kill(id: record.id, signal: signal, all: false)
@@ -273,12 +312,20 @@ public struct Engine: Sendable {
     public func remove(_ reference: String, force: Bool, volumes: Bool = false) throws {
         let record = try store.resolve(reference)
         let live = liveStatus(record)
+        if isRestarting(record) {
+            guard force else {
+                throw EngineError.wrongState(container: record.name, status: "restarting", action: "remove a restarting")
+            }
+            try stop(record.id, timeout: 0)
+        }
         if live.isRunning {
             guard force else {
                 throw EngineError.wrongState(container: record.name, status: "running", action: "remove a running")
             }
+            _ = try? store.update(id: record.id) { $0.stopRequested = true }
             try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
             if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
+            waitForMonitorAfterStop(record, timeout: 0)
         }
         try removeFiles(id: record.id, volumes: volumes)
     }
@@ -302,7 +349,10 @@ public struct Engine: Sendable {
     // MARK: - exec
 
     /// Runs a program inside a running container with our stdio; returns its exit code.
-    public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?) throws -> Int32 {
+    /// With `tty` the program gets a pty that we relay (raw mode, window size); without
+    /// `interactive` its stdin is /dev/null.
+    public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?,
+                     tty: Bool = false, interactive: Bool = true) throws -> Int32 {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
@@ -321,9 +371,14 @@ public struct Engine: Sendable {
             throw EngineError.invalidOption("the working directory '\(workdir)' is invalid: it must be an absolute path")
         }
         do {
-            let process = try runtime.execProcess(id: record.id, args: args, tty: false, cwd: workdir, env: env, user: numericUser,
+            var process = try runtime.execProcess(id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
                                                   additionalGids: gids, capabilities: [], noNewPrivileges: false)
-            let pid = try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
+            if tty {
+                return try execWithTerminal(id: record.id, process: &process, interactive: interactive)
+            }
+            let pid = try withStdin(interactive: interactive) {
+                try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
+            }
             return ForegroundWait.wait(pid: pid) { signal in _ = Glibc.kill(pid, signal) }
         } catch {
             throw Self.mapStartError(error)

@@ -32,6 +32,14 @@ public struct RunOptions: Sendable, Equatable {
     public var stopSignal: String?
     /// `--ulimit name=soft[:hard]`.
     public var ulimits: [String] = []
+    /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).
+    public var interactive = false
+    /// -t: the program runs on a pty whose master the monitor holds.
+    public var tty = false
+    /// --restart: what the monitor does when the program exits.
+    public var restart: RestartPolicy = .no
+    /// --init: a minimal init as PID 1 that reaps zombies and forwards signals.
+    public var initProcess = false
 
     public init() {}
 }

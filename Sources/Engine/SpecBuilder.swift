@@ -1,3 +1,4 @@
+import ContainerRuntime
 import OCISpec
 
 /// Builds a container's OCI runtime spec from the image config and the run options with docker's
@@ -86,9 +87,12 @@ public enum SpecBuilder {
                         additionalGids: inputs.user.additionalGids.isEmpty ? nil : inputs.user.additionalGids)
         user.umask = 0o022
         let caps = defaultCapabilities
+        var env = environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home)
+        // docker sets TERM for a terminal the image and -e left without one.
+        if options.tty && !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
         let process = Process(
-            terminal: false, user: user, args: args,
-            env: environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home), cwd: cwd,
+            terminal: options.tty, user: user, args: args,
+            env: env, cwd: cwd,
             capabilities: Capabilities(bounding: caps, effective: caps, permitted: caps),
             rlimits: nil, noNewPrivileges: false)
 
@@ -127,8 +131,10 @@ public enum SpecBuilder {
         }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
         linux.cgroupsPath = "/skiff/" + inputs.id
+        var annotations = ["org.skiff.image": inputs.imageName]
+        if options.initProcess { annotations[InitReaper.annotation] = "true" }
         var spec = Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
-                        mounts: mounts, annotations: ["org.skiff.image": inputs.imageName], linux: linux)
+                        mounts: mounts, annotations: annotations, linux: linux)
         try applySecurity(&spec, inputs: inputs)
         return spec
     }

@@ -19,8 +19,8 @@ enum ContainerFilter {
         case "name": self = .name(parts[1])
         case "id": self = .id(parts[1])
         case "status":
-            guard ["created", "running", "exited"].contains(parts[1]) else {
-                throw EngineError.invalidOption("invalid --filter status '\(parts[1])': use created, running or exited")
+            guard ["created", "running", "exited", "restarting"].contains(parts[1]) else {
+                throw EngineError.invalidOption("invalid --filter status '\(parts[1])': use created, running, restarting or exited")
             }
             self = .status(parts[1])
         default:

@@ -21,6 +21,7 @@ struct InspectCommand: AsyncParsableCommand {
         var FinishedAt: String?
         var MonitorPid: Int32?
         var MonitorLost: Bool
+        var Restarting: Bool
     }
     struct ConfigView: Codable {
         var Hostname: String?
@@ -32,6 +33,12 @@ struct InspectCommand: AsyncParsableCommand {
         var Labels: [String: String]
         var ExposedPorts: [String: [String: String]]?
         var StopSignal: String?
+        var Tty: Bool
+        var OpenStdin: Bool
+    }
+    struct RestartPolicyView: Codable {
+        var Name: String
+        var MaximumRetryCount: Int
     }
     struct HostConfigView: Codable {
         var AutoRemove: Bool
@@ -40,6 +47,8 @@ struct InspectCommand: AsyncParsableCommand {
         var Memory: Int64
         var NanoCpus: Int64
         var PidsLimit: Int64
+        var RestartPolicy: RestartPolicyView
+        var Init: Bool
         var Privileged: Bool
         var Capabilities: [String]
         var SecurityOpt: [String]
@@ -65,6 +74,7 @@ struct InspectCommand: AsyncParsableCommand {
         var Path: String
         var Args: [String]
         var State: StateView
+        var RestartCount: Int
         var Image: String
         var LogPath: String
         var Config: ConfigView
@@ -89,20 +99,25 @@ struct InspectCommand: AsyncParsableCommand {
                 views.append(View(
                     Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
                     Args: Array(record.command.dropFirst()),
-                    State: StateView(Status: live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                    State: StateView(Status: engine.isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
                                      ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
                                      FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
-                                     MonitorLost: live.monitorLost),
+                                     MonitorLost: live.monitorLost, Restarting: engine.isRestarting(record)),
+                    RestartCount: record.restartCount ?? 0,
                     Image: record.imageID, LogPath: engine.store.logPath(for: record.id),
                     Config: ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
                                        Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
                                        Labels: record.labels ?? [:],
                                        ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
-                                       StopSignal: record.stopSignal),
+                                       StopSignal: record.stopSignal,
+                                       Tty: record.hasTTY, OpenStdin: record.isInteractive),
                     HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
                                                Memory: resources?.memory?.limit ?? 0,
                                                NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
                                                PidsLimit: resources?.pids?.limit ?? 0,
+                                               RestartPolicy: RestartPolicyView(Name: record.policy.name,
+                                                                                MaximumRetryCount: record.policy.maximumRetryCount),
+                                               Init: spec?.annotations?[InitReaper.annotation] == "true",
                                                Privileged: spec.map(InspectDetails.isPrivileged) ?? false,
                                                Capabilities: process?.capabilities?.bounding ?? [],
                                                SecurityOpt: spec.map(InspectDetails.securityOpt) ?? [],

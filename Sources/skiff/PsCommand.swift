@@ -34,12 +34,15 @@ struct PsCommand: AsyncParsableCommand {
             let filters = try filter.map(ContainerFilter.init(parsing:))
             let rows: [Row] = engine.store.all().compactMap { record in
                 let live = engine.liveStatus(record)
+                // Between two runs of a --restart policy the container is listed, as docker does.
+                let restarting = engine.isRestarting(record)
                 // docker: a status filter also shows stopped containers without -a.
                 let showsStopped = all || filters.contains { if case .status = $0 { return true } else { return false } }
-                if !showsStopped && !live.isRunning { return nil }
-                if !filters.allSatisfy({ $0.matches(record, state: live.state.rawValue) }) { return nil }
+                if !showsStopped && !live.isRunning && !restarting { return nil }
+                if !filters.allSatisfy({ $0.matches(record, state: restarting ? "restarting" : live.state.rawValue) }) { return nil }
                 return Row(Id: record.id, Names: [record.name], Image: record.image, ImageID: record.imageID, Command: record.command,
-                           Created: record.created, State: live.state.rawValue, Status: StatusText.describe(live, record: record),
+                           Created: record.created, State: restarting ? "restarting" : live.state.rawValue,
+                           Status: StatusText.describe(live, record: record, restarting: restarting),
                            ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
                            Labels: record.labels)
             }
@@ -70,11 +73,12 @@ struct PsCommand: AsyncParsableCommand {
 
 /// docker's STATUS column: Up, Exited (N), Created.
 enum StatusText {
-    static func describe(_ live: LiveStatus, record: EngineContainer) -> String {
+    static func describe(_ live: LiveStatus, record: EngineContainer, restarting: Bool = false) -> String {
         switch live.state {
         case .running: return live.monitorLost ? "Up (monitor lost: output and exit code are not collected)" : "Up"
         case .created: return record.error == nil ? "Created" : "Created (start failed: exit \(record.exitCode ?? 125))"
         case .exited:
+            if restarting, let code = live.exitCode { return "Restarting (\(code))" }
             if let code = live.exitCode { return "Exited (\(code))" }
             return "Exited (unknown: its monitor was killed)"
         }

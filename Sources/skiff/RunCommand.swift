@@ -32,6 +32,10 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
     @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and pass ours to the program.") var interactive = false
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
+    @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String = "no"
+    @Flag(name: .customLong("init"), help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var initProcess = false
 
     func runOptions(arguments: [String]) throws -> RunOptions {
         var options = RunOptions()
@@ -60,6 +64,10 @@ struct ContainerCreateOptions: ParsableArguments {
         options.labels = try LabelInput.parse(label)
         options.stopSignal = stopSignal
         options.ulimits = ulimit
+        options.interactive = interactive
+        options.tty = tty
+        options.restart = try RestartPolicy(parsing: restart)
+        options.initProcess = initProcess
         return options
     }
 }
@@ -132,6 +140,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background and print the container ID.") var detach = false
+    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).") var detachKeys: String?
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
@@ -144,6 +153,10 @@ struct RunCommand: AsyncParsableCommand {
                 _ = try engine.start(container.id, attach: false)
                 print(container.id)
                 return
+            }
+            if create.interactive || create.tty {
+                let keys = try DetachKeys(parsing: detachKeys ?? "")
+                throw ExitCode(try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys))
             }
             for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
                 signal(sig) { pendingForwardSignal = $0 }

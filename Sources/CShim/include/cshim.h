@@ -93,5 +93,6 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 #include "bpf_shim.h"
 #include "kvm_shim.h"
 #include "cshim_image.h"
+#include "cshim_init.h"
 
 #endif

@@ -158,7 +158,15 @@ public enum ContainerInit {
         resetSignals()
         let argv = CStringArray(config.process.args ?? [])
         let envp = CStringArray(config.process.env ?? [])
-        _ = skiff_execve(executable, argv.pointers, envp.pointers)
+        withExtendedLifetime((argv, envp)) {
+            if config.kind == .container, config.spec.annotations?[InitReaper.annotation] == "true" {
+                // `skiff run --init`: this process stays as PID 1 (reaping, forwarding signals) and
+                // its child becomes the program.
+                _ = skiff_init_reaper_exec(executable, argv.pointers, envp.pointers)
+            } else {
+                _ = skiff_execve(executable, argv.pointers, envp.pointers)
+            }
+        }
         // The runtime stopped listening at `ready`: tell the container's stderr, as runc does.
         let code = errno
         let message = "skiff-runtime: exec \(executable): \(String(cString: strerror(code)))\n"

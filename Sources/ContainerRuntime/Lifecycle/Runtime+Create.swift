@@ -56,7 +56,7 @@ extension Runtime {
                 newUser: namespaces.contains { $0.type == .user && $0.path == nil },
                 join: namespaces.compactMap { ns in ns.path.flatMap { ns.type == .mount ? nil : (ns.type, $0) } },
                 uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [],
-                preserveFDs: options.preserveFDs)
+                preserveFDs: options.preserveFDs, executable: initExecutable)
             RuntimeTrace.mark("create: init spawned")
             pid = spawned.pid
             descriptors.append(spawned.channel.fd)

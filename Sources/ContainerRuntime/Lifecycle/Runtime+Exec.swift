@@ -77,7 +77,7 @@ extension Runtime {
             throw RuntimeError.invalidConfig("exec with a terminal needs --console-socket")
         }
         let spawned = try InitSpawner.spawn(create: [], newUser: false, join: join, uidMappings: [], gidMappings: [],
-                                            preserveFDs: options.preserveFDs)
+                                            preserveFDs: options.preserveFDs, executable: initExecutable)
         descriptors.append(spawned.channel.fd)
         do {
             try record.cgroup?.add(pid: spawned.pid)
