@@ -56,14 +56,15 @@ extension Engine {
         var anonymous: [String] = []
         var made: [String] = []
         do {
-            var fresh: [(String, String)] = []  // (volume, destination) that are new: get the image's files
+            var fresh: [(String, String)] = []  // (volume, destination): an empty one gets the image's files
             for text in options.volumes {
                 guard case .named(let name, let destination, _) = try VolumeArgument(parsing: text) else { continue }
                 if !volumes.exists(name) {
                     try volumes.create(name)
                     made.append(name)
-                    fresh.append((name, destination))
                 }
+                // docker seeds an empty volume (new or not) with the image's files.
+                fresh.append((name, destination))
                 inputs.volumePaths[name] = volumes.dataPath(of: name)
                 if !all.contains(name) { all.append(name) }
             }
@@ -76,7 +77,7 @@ extension Engine {
                 all.append(name)
                 anonymous.append(name)
             }
-            // docker copies what the image has at the mount point into a new volume.
+            // docker copies what the image has at the mount point into an empty volume.
             for (name, destination) in fresh { try copyImageContent(rootfs: rootfs, path: destination, into: volumes.dataPath(of: name)) }
         } catch {
             for name in made { try? volumes.remove(name) }

@@ -103,6 +103,11 @@ struct RunOptionTests {
         #expect(try fixture.skiffGroup("volume", "ls", ["-q"]).stdout.split(separator: "\n").count == 1)
         #expect(try fixture.skiff("rm", ["-v", second]).status == 0)
         #expect(try fixture.skiffGroup("volume", "ls", ["-q"]).stdout.isEmpty)
+        // An empty named volume mounted there is seeded too; one with data is left alone.
+        #expect(try fixture.skiffGroup("volume", "create", ["seeded"]).status == 0)
+        #expect(try fixture.skiff("run", ["--rm", "-v", "seeded:/data", image, "sh", "-c", "cat /data/seed; echo mine > /data/seed"]).stdout == "seed\n")
+        #expect(try fixture.skiff("run", ["--rm", "-v", "seeded:/data", image, "cat", "/data/seed"]).stdout == "mine\n")
+        #expect(try fixture.skiffGroup("volume", "rm", ["seeded"]).status == 0)
         // --rm takes the anonymous volume with it; a -v over the image's volume replaces it.
         #expect(try fixture.skiff("run", ["--rm", image, "true"]).status == 0)
         #expect(try eventually { try fixture.skiffGroup("volume", "ls", ["-q"]).stdout.isEmpty })
