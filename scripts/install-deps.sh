@@ -12,6 +12,7 @@ packages=(
   strace                    # diagnosing the monitor's KVM calls
   gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
   libcurl4-openssl-dev      # release builds of skiff with --static-swift-stdlib link FoundationNetworking against libcurl
+  procps tar                # `skiff top` runs the host's ps; cp tests build tar streams with GNU tar
 )
 missing=()
 for p in "${packages[@]}"; do
