@@ -128,14 +128,13 @@ extension Engine {
             throw EngineError.invalidOption("the parent directory of \(path) does not exist in container \(record.name): create it first")
         }
         defer { close(targetDir) }
-        if contentsOnly || sourceIsDirectory {
-            if contentsOnly {
-                if mkdirat(targetDir, targetName, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
-                let target = try TreeCopy.openChild(targetDir, targetName, flags: O_RDONLY | O_DIRECTORY)
-                defer { close(target) }
-                for name in try TreeCopy.names(in: sourceDir) { try copier.copy(from: sourceDir, name, to: target, name) }
-                return
-            }
+        if contentsOnly && sourceIsDirectory {
+            // `dir/.` to a new path: the path becomes a directory holding dir's contents.
+            if mkdirat(targetDir, targetName, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
+            let target = try TreeCopy.openChild(targetDir, targetName, flags: O_RDONLY | O_DIRECTORY)
+            defer { close(target) }
+            for name in try TreeCopy.names(in: sourceDir) { try copier.copy(from: sourceDir, name, to: target, name) }
+            return
         }
         try copier.copy(from: sourceDir, hostName, to: targetDir, targetName)
     }

@@ -25,6 +25,13 @@ struct ManagementCommandTests {
         #expect(try fixture.skiff("cp", [host + "/tree/a", "files:/tmp/renamed"]).status == 0)
         #expect(try fixture.skiff("exec", ["files", "cat", "/tmp/renamed"]).stdout == "a\n")
 
+        // `dir/.` copies the contents: into a new directory in, into an existing one out.
+        #expect(try fixture.skiff("cp", [host + "/tree/.", "files:/tmp/flat"]).status == 0)
+        #expect(try fixture.skiff("exec", ["files", "cat", "/tmp/flat/a", "/tmp/flat/sub/b"]).stdout == "a\nb\n")
+        try FileManager.default.createDirectory(atPath: host + "/flat-out", withIntermediateDirectories: true)
+        #expect(try fixture.skiff("cp", ["files:/tmp/flat/.", host + "/flat-out"]).status == 0)
+        #expect(text(host + "/flat-out/sub/b") == "b\n")
+
         // Symlinks in the container that point at host paths are resolved inside the container.
         _ = try fixture.skiff("exec", ["files", "sh", "-c", "ln -s \(fixture.path) /tmp/escape; ln -s ../../../../../../../../\(fixture.path) /tmp/up; ln -s /etc/passwd /tmp/pw"])
         for path in ["/tmp/escape/secret", "/tmp/up/secret"] {
