@@ -32,6 +32,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
     @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
+    @Option(help: "Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=..][,tmpfs-mode=..].") var mount: [String] = []
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and pass ours to the program.") var interactive = false
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
     @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String = "no"
@@ -64,6 +65,12 @@ struct ContainerCreateOptions: ParsableArguments {
         options.labels = try LabelInput.parse(label)
         options.stopSignal = stopSignal
         options.ulimits = ulimit
+        for text in mount {
+            switch try MountOption.parse(text) {
+            case .volume(let volume): options.volumes.append(volume)
+            case .tmpfs(let tmpfs): options.tmpfs.append(tmpfs)
+            }
+        }
         options.interactive = interactive
         options.tty = tty
         options.restart = try RestartPolicy(parsing: restart)

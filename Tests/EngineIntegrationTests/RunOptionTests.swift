@@ -20,6 +20,16 @@ struct RunOptionTests {
         #expect(scratch.contains("size=1024k") && scratch.contains("mode=700"), "\(scratch)")
         let fast = lines.first { $0.contains(" /fast ") } ?? ""
         #expect(fast.contains("tmpfs") && !fast.contains("noexec"), "\(fast)")
+
+        // --mount, the long form: a tmpfs and a bind.
+        try FileManager.default.createDirectory(atPath: fixture.path + "/bound", withIntermediateDirectories: true)
+        try "b\n".write(toFile: fixture.path + "/bound/f", atomically: true, encoding: .utf8)
+        let mounted = try fixture.skiff("run", ["--rm", "--mount", "type=tmpfs,target=/m,tmpfs-size=2m",
+                                                "--mount", "type=bind,source=\(fixture.path)/bound,target=/b,readonly",
+                                                fixture.image, "sh", "-c", "busybox grep ' /m ' /proc/mounts; cat /b/f; touch /b/g 2>/dev/null || echo ro"])
+        #expect(mounted.stdout.contains("tmpfs /m tmpfs") && mounted.stdout.contains("size=2048k"), "\(mounted.stdout)\(mounted.stderr)")
+        #expect(mounted.stdout.hasSuffix("b\nro\n"), "\(mounted.stdout)")
+        #expect(try fixture.skiff("run", ["--rm", "--mount", "type=bind,target=/x", fixture.image, "true"]).status == 125)
     }
 
     @Test func labelsStopSignalAndImageMetadata() throws {

@@ -95,3 +95,21 @@ import Testing
         #expect(throws: EngineError.self) { try Engine.filterPs(output: "COMMAND\nsleep\n", pids: [1]) }
     }
 }
+
+/// `--mount` as the `-v`/`--tmpfs` it stands for.
+@Suite struct MountOptionTests {
+    @Test func longFormBecomesShortForm() throws {
+        #expect(try MountOption.parse("type=bind,source=/h,target=/c,readonly") == .volume("/h:/c:ro"))
+        #expect(try MountOption.parse("type=bind,src=/h,dst=/c,ro=false") == .volume("/h:/c"))
+        #expect(try MountOption.parse("source=data,target=/var/lib/data") == .volume("data:/var/lib/data"))
+        #expect(try MountOption.parse("type=volume,target=/cache") == .volume("/cache"))
+        #expect(try MountOption.parse("type=tmpfs,destination=/run,tmpfs-size=64m,tmpfs-mode=1770") == .tmpfs("/run:size=67108864,mode=1770"))
+        #expect(try MountOption.parse("type=tmpfs,target=/t,readonly") == .tmpfs("/t:ro"))
+        for bad in ["type=bind,target=/c", "type=bind,source=rel,target=/c", "type=volume,source=/abs,target=/c", "source=v",
+                    "type=nfs,target=/c", "type=tmpfs,source=x,target=/t", "type=tmpfs,target=/t,tmpfs-size=lots",
+                    "type=bind,source=/h,target=/c,bind-propagation=shared", "type=volume,target=/c,readonly", "color=red,target=/c",
+                    "type=bind,source=/h,target=/c,tmpfs-size=1k"] {
+            #expect(throws: EngineError.self, "\(bad)") { try MountOption.parse(bad) }
+        }
+    }
+}
