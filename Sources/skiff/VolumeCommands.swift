@@ -32,11 +32,15 @@ struct VolumeListCommand: AsyncParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only names.") var quiet = false
     @Option(help: "Output format: table or json.") var format: String = "table"
+    @Option(name: [.customShort("f"), .customLong("filter")], help: "Filter: dangling=true|false, name=TEXT, label=KEY[=VALUE].")
+    var filter: [String] = []
 
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            let volumes = engine.volumes.all()
+            let users = engine.volumeUsers()
+            let filters = try filter.map(VolumeFilter.init(parsing:))
+            let volumes = engine.volumes.all().filter { volume in filters.allSatisfy { $0.matches(volume, inUse: !(users[volume.name] ?? []).isEmpty) } }
             if quiet {
                 for volume in volumes { print(volume.name) }
                 return
@@ -144,5 +148,42 @@ enum Confirmation {
         fflush(nil)
         guard let answer = readLine() else { return false }
         return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+    }
+}
+
+/// One `volume ls --filter`, as docker spells them.
+enum VolumeFilter {
+    case dangling(Bool)
+    case name(String)
+    case label(key: String, value: String?)
+
+    init(parsing text: String) throws {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else {
+            throw EngineError.invalidOption("invalid --filter '\(text)': use dangling=true|false, name=TEXT or label=KEY[=VALUE]")
+        }
+        switch parts[0] {
+        case "dangling":
+            guard let value = ["true": true, "1": true, "false": false, "0": false][parts[1]] else {
+                throw EngineError.invalidOption("invalid --filter '\(text)': dangling takes true or false")
+            }
+            self = .dangling(value)
+        case "name": self = .name(parts[1])
+        case "label":
+            let label = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
+            self = .label(key: label[0], value: label.count > 1 ? label[1] : nil)
+        default:
+            throw EngineError.invalidOption("unknown --filter '\(parts[0])': use dangling, name or label")
+        }
+    }
+
+    func matches(_ volume: VolumeRecord, inUse: Bool) -> Bool {
+        switch self {
+        case .dangling(let dangling): return dangling != inUse
+        case .name(let text): return volume.name.contains(text)
+        case .label(let key, let value):
+            guard let actual = volume.labels?[key] else { return false }
+            return value == nil || actual == value
+        }
     }
 }
