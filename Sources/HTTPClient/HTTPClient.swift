@@ -247,7 +247,7 @@ public final class HTTPClient: @unchecked Sendable {
             let trust = configuration.trust
             let context = try TLSContext.shared(systemDirectory: trust.systemDirectory,
                                                 caFiles: trust.caFiles(host: endpoint.host, port: endpoint.port), host: endpoint.authority)
-            let tls = try TLSStream(tcp: tcp, host: endpoint.host, context: context)
+            let tls = try TLSStream(tcp: tcp, host: endpoint.host, name: endpoint.authority, context: context)
             return Connection(key: key, stream: tls, tcp: tcp)
         } catch {
             tcp.close()

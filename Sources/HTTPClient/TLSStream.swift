@@ -13,9 +13,10 @@ final class TLSStream: ByteStream, @unchecked Sendable {
     private let ssl: OpaquePointer
     private var freed = false
 
-    init(tcp: TCPStream, host: String, context: TLSContext) throws {
+    /// `host` is verified against the certificate; `name` (host:port) is what errors show.
+    init(tcp: TCPStream, host: String, name: String, context: TLSContext) throws {
         guard let ssl = SSL_new(context.context) else {
-            throw HTTPClientError.tlsFailed(host: host, detail: "cannot create a TLS session: \(openSSLErrors())")
+            throw HTTPClientError.tlsFailed(host: name, detail: "cannot create a TLS session: \(openSSLErrors())")
         }
         self.tcp = tcp
         self.ssl = ssl
@@ -29,13 +30,13 @@ final class TLSStream: ByteStream, @unchecked Sendable {
             SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
             guard SSL_set1_host(ssl, host) == 1 else {
                 SSL_free(ssl)
-                throw HTTPClientError.tlsFailed(host: host, detail: "cannot set the expected host name")
+                throw HTTPClientError.tlsFailed(host: name, detail: "cannot set the expected host name")
             }
         }
         ERR_clear_error()
         let result = SSL_connect(ssl)
         if result != 1 {
-            let error = handshakeError(result, host: host)
+            let error = handshakeError(result, host: name)
             SSL_free(ssl)
             freed = true
             throw error
