@@ -246,7 +246,8 @@ public final class HTTPClient: @unchecked Sendable {
             if key.proxy != nil { try openTunnel(tcp, to: endpoint, proxyURL: proxyURL) }
             let trust = configuration.trust
             let context = try TLSContext.shared(systemDirectory: trust.systemDirectory,
-                                                caFiles: trust.caFiles(host: endpoint.host, port: endpoint.port), host: endpoint.authority)
+                                                caFiles: trust.caFiles(host: endpoint.host, port: endpoint.port),
+                                                client: trust.clientCertificate(host: endpoint.host, port: endpoint.port), host: endpoint.authority)
             let tls = try TLSStream(tcp: tcp, host: endpoint.host, name: endpoint.authority, context: context)
             return Connection(key: key, stream: tls, tcp: tcp)
         } catch {

@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// Which certificate authorities a TLS connection trusts: the system store plus, per registry,
-/// docker's `certs.d` convention (`<root>/<host:port>/*.crt`; `<root>/<host>/` too on port 443).
+/// docker's `certs.d` convention (`<root>/<host:port>/*.crt`; `<root>/<host>/` too on port 443),
+/// and which client certificate it presents (`<name>.cert` with `<name>.key` in those directories).
 ///
 /// It exists because private registries are commonly signed by a private CA that users trust
 /// for that registry alone, exactly as docker and podman do it.
@@ -41,6 +42,19 @@ public struct TrustConfiguration: Sendable, Hashable {
 
     /// The extra CA files for `host:port`: every `*.crt` in its certs.d directories.
     public func caFiles(host: String, port: Int) -> [String] {
+        files(host: host, port: port, suffix: ".crt")
+    }
+
+    /// The client certificate for `host:port`: the first `*.cert` that has a `*.key` beside it.
+    public func clientCertificate(host: String, port: Int) -> (certificate: String, key: String)? {
+        for certificate in files(host: host, port: port, suffix: ".cert") {
+            let key = String(certificate.dropLast(".cert".count)) + ".key"
+            if access(key, R_OK) == 0 { return (certificate, key) }
+        }
+        return nil
+    }
+
+    private func files(host: String, port: Int, suffix: String) -> [String] {
         var files: [String] = []
         for directory in hostDirectories(host: host, port: port) {
             guard let dir = opendir(directory) else { continue }
@@ -50,7 +64,7 @@ public struct TrustConfiguration: Sendable, Hashable {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                     String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                 }
-                if name.hasSuffix(".crt") { names.append(name) }
+                if name.hasSuffix(suffix) { names.append(name) }
             }
             files += names.sorted().map { directory + "/" + $0 }
         }
@@ -68,18 +82,19 @@ final class TLSContext: @unchecked Sendable {
     private static let cacheLock = Mutex()
     nonisolated(unsafe) private static var cache: [String: TLSContext] = [:]
 
-    /// The context trusting the system store and `caFiles`, built once per distinct set.
-    static func shared(systemDirectory: String?, caFiles: [String], host: String) throws -> TLSContext {
-        let key = ([systemDirectory ?? ""] + caFiles).joined(separator: "\n")
+    /// The context trusting the system store and `caFiles` (and presenting `client`), built once
+    /// per distinct set.
+    static func shared(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws -> TLSContext {
+        let key = ([systemDirectory ?? ""] + caFiles + [client?.certificate ?? "", client?.key ?? ""]).joined(separator: "\n")
         return try cacheLock.withLock {
             if let cached = cache[key] { return cached }
-            let made = try make(systemDirectory: systemDirectory, caFiles: caFiles, host: host)
+            let made = try make(systemDirectory: systemDirectory, caFiles: caFiles, client: client, host: host)
             cache[key] = made
             return made
         }
     }
 
-    private static func make(systemDirectory: String?, caFiles: [String], host: String) throws -> TLSContext {
+    private static func make(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws -> TLSContext {
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw HTTPClientError.tlsFailed(host: host, detail: "cannot create a TLS context: \(openSSLErrors())")
@@ -96,6 +111,15 @@ final class TLSContext: @unchecked Sendable {
                 let detail = openSSLErrors()
                 SSL_CTX_free(context)
                 throw HTTPClientError.tlsFailed(host: host, detail: "cannot load CA certificate \(file) (\(detail)): it must be PEM")
+            }
+        }
+        if let client {
+            guard SSL_CTX_use_certificate_chain_file(context, client.certificate) == 1,
+                  SSL_CTX_use_PrivateKey_file(context, client.key, SSL_FILETYPE_PEM) == 1,
+                  SSL_CTX_check_private_key(context) == 1 else {
+                let detail = openSSLErrors()
+                SSL_CTX_free(context)
+                throw HTTPClientError.tlsFailed(host: host, detail: "cannot use client certificate \(client.certificate) with key \(client.key) (\(detail)): both must be PEM and belong together")
             }
         }
         ERR_clear_error()

@@ -10,6 +10,7 @@ import Glibc
 /// refuses untrusted or mismatched certificates with an error that says which and why.
 final class TLSStream: ByteStream, @unchecked Sendable {
     let tcp: TCPStream
+    let name: String
     private let ssl: OpaquePointer
     private var freed = false
 
@@ -19,6 +20,7 @@ final class TLSStream: ByteStream, @unchecked Sendable {
             throw HTTPClientError.tlsFailed(host: name, detail: "cannot create a TLS session: \(openSSLErrors())")
         }
         self.tcp = tcp
+        self.name = name
         self.ssl = ssl
         SSL_set_fd(ssl, tcp.fd)
         if isIPAddress(host) {
@@ -82,7 +84,8 @@ final class TLSStream: ByteStream, @unchecked Sendable {
             if queued.isEmpty { return 0 }  // closed without close_notify: framing decides
             throw HTTPClientError.connectionClosed(detail: "(\(queued))")
         default:
-            throw HTTPClientError.ioFailed(operation: "TLS receive", detail: openSSLErrors())
+            // An alert from the server (a refused client certificate arrives here with TLS 1.3).
+            throw HTTPClientError.tlsFailed(host: name, detail: "the server ended the session (\(openSSLErrors()))")
         }
     }
 

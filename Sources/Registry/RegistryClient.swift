@@ -170,7 +170,8 @@ public final class RegistryClient: @unchecked Sendable {
             return .transport(what: purpose.what, registry: registry,
                               detail: "the TLS certificate of \(host) is not trusted (\(detail)): if the registry uses a private CA, put its certificate in /etc/skiff/certs.d/\(registry)/ca.crt (or /etc/docker/certs.d/\(registry)/ca.crt)")
         case .tlsFailed:
-            return .transport(what: purpose.what, registry: registry, detail: "\(error); if the registry speaks plain HTTP, pass --insecure")
+            return .transport(what: purpose.what, registry: registry,
+                              detail: "\(error); if the registry speaks plain HTTP, pass --insecure; if it wants a client certificate, put client.cert and client.key in /etc/skiff/certs.d/\(registry)/")
         default:
             return .transport(what: purpose.what, registry: registry, detail: error.description)
         }

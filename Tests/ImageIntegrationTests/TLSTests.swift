@@ -108,4 +108,35 @@ struct TLSTests {
         }
         #expect(try store.records().isEmpty)
     }
+
+    @Test func presentsTheClientCertificateFromCertsD() async throws {
+        let scratch = try Scratch()
+        let pair = try makeCertificate(scratch, name: "registry", subjectAltName: "IP:127.0.0.1")
+        let clientCA = try makeCertificate(scratch, name: "client-ca", subjectAltName: "DNS:client-ca.test")
+        try run(["/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", scratch.path + "/client.key",
+                 "-out", scratch.path + "/client.csr", "-subj", "/CN=skiff test client"])
+        try run(["/usr/bin/openssl", "x509", "-req", "-in", scratch.path + "/client.csr", "-CA", clientCA.certificate, "-CAkey", clientCA.key,
+                 "-CAcreateserial", "-days", "2", "-out", scratch.path + "/client.cert"])
+        let registry = try LocalRegistry(scratch: scratch, tls: pair, clientCA: clientCA.certificate)
+        defer { registry.stop() }
+
+        // Server CA only: the registry refuses the connection that presents no certificate.
+        let withoutClient = try tlsOptions(scratch, host: registry.host, ca: pair.certificate)
+        await #expect {
+            try await RegistryClient(registry: registry.host, options: withoutClient).ping()
+        } throws: { error in
+            let text = "\(error)"
+            return (text.contains("alert bad certificate") || text.contains("certificate required")) && text.contains("client.cert")
+        }
+
+        let directory = scratch.path + "/certs.d/" + registry.host
+        try FileManager.default.copyItem(atPath: scratch.path + "/client.cert", toPath: directory + "/client.cert")
+        try FileManager.default.copyItem(atPath: scratch.path + "/client.key", toPath: directory + "/client.key")
+        let factory = try ImageFactory(scratch: scratch)
+        try factory.busybox(tag: "bb")
+        try run(["/usr/bin/skopeo", "copy", "--quiet", "--dest-cert-dir", directory, "oci:\(factory.layout):bb", "docker://\(registry.host)/mtls/bb:1"])
+        let store = try ImageStore(root: scratch.path + "/store")
+        let image = try await ImagePuller(store: store, options: withoutClient).pull(try ImageReference(parsing: "\(registry.host)/mtls/bb:1"))
+        #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
+    }
 }
