@@ -131,6 +131,25 @@ struct LiveServerTests {
         #expect(direct.status == 200)
         #expect(!server.proxyLog.contains { $0.contains("127.0.0.1") })
     }
+
+    @Test func trustsAHashedSystemStoreDirectory() async throws {
+        // The same lookup as /etc/ssl/certs (OpenSSL's hashed names), in a directory of our own.
+        let server = try LiveServer()
+        defer { server.stop() }
+        let store = server.directory + "/system-certs"
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: server.directory + "/server.crt", toPath: store + "/test-ca.pem")
+        try LiveServer.run(["/usr/bin/openssl", "rehash", store])
+        var configuration = HTTPClient.Configuration()
+        configuration.proxy = .none
+        configuration.trust = TrustConfiguration(systemDirectory: store, certificateDirectoryRoots: [])
+        let result = try await get(HTTPClient(configuration: configuration), "https://127.0.0.1:\(server.tlsPort)/conn")
+        #expect(result.status == 200)
+        configuration.trust = TrustConfiguration(systemDirectory: "/etc/ssl/certs", certificateDirectoryRoots: [])
+        await #expect(throws: HTTPClientError.self) {
+            try await get(HTTPClient(configuration: configuration), "https://127.0.0.1:\(server.tlsPort)/conn")
+        }
+    }
 }
 
 func sha256Hex(_ bytes: [UInt8]) -> String {
