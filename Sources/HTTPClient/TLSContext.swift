@@ -14,11 +14,15 @@ public struct TrustConfiguration: Sendable, Hashable {
     public var systemDirectory: String?
     /// The certs.d roots searched, in order, for per-host CA certificates.
     public var certificateDirectoryRoots: [String]
+    /// Directories used for every host, before the certs.d ones (podman's `--cert-dir`).
+    public var directories: [String]
 
     public init(systemDirectory: String? = "/etc/ssl/certs",
-                certificateDirectoryRoots: [String] = ["/etc/skiff/certs.d", "/etc/docker/certs.d", "/etc/containers/certs.d"]) {
+                certificateDirectoryRoots: [String] = ["/etc/skiff/certs.d", "/etc/docker/certs.d", "/etc/containers/certs.d"],
+                directories: [String] = []) {
         self.systemDirectory = systemDirectory
         self.certificateDirectoryRoots = certificateDirectoryRoots
+        self.directories = directories
     }
 
     /// The per-host directories that exist for `host:port` (first match per root).
@@ -26,7 +30,7 @@ public struct TrustConfiguration: Sendable, Hashable {
         let name = host.contains(":") ? "[\(host)]" : host
         var names = ["\(name):\(port)"]
         if port == 443 { names.append(name) }
-        var found: [String] = []
+        var found = directories
         for root in certificateDirectoryRoots {
             for candidate in names {
                 let path = root + "/" + candidate

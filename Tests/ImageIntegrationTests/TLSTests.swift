@@ -61,6 +61,30 @@ struct TLSTests {
         #expect(SHA256Hasher.digest(Array(inspected.utf8)) == digest)
     }
 
+    @Test func cliPullsWithCertDirAndRefusesWithoutTrust() throws {
+        let scratch = try Scratch()
+        let pair = try makeCertificate(scratch, name: "registry", subjectAltName: "IP:127.0.0.1")
+        let registry = try LocalRegistry(scratch: scratch, tls: pair)
+        defer { registry.stop() }
+        let factory = try ImageFactory(scratch: scratch)
+        try factory.busybox(tag: "bb")
+        try factory.push(tag: "bb", to: "\(registry.host)/tls/bb:1")
+        let certDir = scratch.path + "/cert-dir"
+        try FileManager.default.createDirectory(atPath: certDir, withIntermediateDirectories: true)
+        let emptyDir = scratch.path + "/empty-cert-dir"
+        try FileManager.default.createDirectory(atPath: emptyDir, withIntermediateDirectories: true)
+        let root = scratch.path + "/store"
+
+        let refused = try run([skiffBinary, "pull", "--root", root, "--cert-dir", emptyDir, "\(registry.host)/tls/bb:1"], check: false)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("not trusted") && refused.stderr.contains("tls/bb"), "\(refused.stderr)")
+        #expect(try ImageStore(root: root).records().isEmpty)
+
+        try FileManager.default.copyItem(atPath: pair.certificate, toPath: certDir + "/ca.crt")
+        try run([skiffBinary, "pull", "-q", "--root", root, "--cert-dir", certDir, "\(registry.host)/tls/bb:1"])
+        #expect(try ImageStore(root: root).records().count == 1)
+    }
+
     @Test func refusesAnUntrustedCertificateWithAClearError() async throws {
         let scratch = try Scratch()
         let pair = try makeCertificate(scratch, name: "registry", subjectAltName: "IP:127.0.0.1")
