@@ -62,7 +62,7 @@ struct LiveServerTests {
         #expect(String(decoding: streamed.body, as: UTF8.self) == "\(sha256Hex(all)) \(all.count) chunked")
 
         let file = server.directory + "/upload.bin"
-        FileManager.default.createFile(atPath: file, contents: Data(expected))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(expected))
         let uploaded = try await client.send(HTTPRequest(method: "PUT", url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/put")),
                                                          body: .file(path: file)))
         #expect(String(decoding: uploaded.body, as: UTF8.self) == "\(sha256Hex(expected)) \(expected.count) length")
