@@ -154,7 +154,7 @@ struct LiveServerTests {
 
 func sha256Hex(_ bytes: [UInt8]) -> String {
     let file = "/tmp/skiff-http-sha-\(UUID().uuidString.prefix(8))"
-    FileManager.default.createFile(atPath: file, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
     defer { try? FileManager.default.removeItem(atPath: file) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
