@@ -54,6 +54,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path == "/redirect":
             return self.send_body(302, b"moved", {"Location": "/conn"})
+        if self.path == "/loop":
+            return self.send_body(307, b"", {"Location": "http://127.0.0.1:%d/loop" % plain_port})
         if self.path == "/close":
             self.close_connection = True
             return self.send_body(200, b"bye", {"Connection": "close"})

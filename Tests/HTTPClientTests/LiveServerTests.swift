@@ -74,6 +74,9 @@ struct LiveServerTests {
         let client = client()
         let redirected = try await get(client, "http://127.0.0.1:\(server.plainPort)/redirect")
         #expect(redirected.status == 200 && redirected.url.path == "/conn")
+        await #expect(throws: HTTPClientError.tooManyRedirects(limit: 10)) {
+            try await get(client, "http://127.0.0.1:\(server.plainPort)/loop")
+        }
         let missing = try await get(client, "http://127.0.0.1:\(server.plainPort)/nothing")
         #expect(missing.status == 404 && missing.body == Array("no".utf8))
         await #expect(throws: HTTPClientError.bodyTooLarge(limit: 1000)) {
