@@ -33,11 +33,15 @@ public enum ContainerMonitor {
             let code = try run(engine: engine, id: id, waitForAttach: waitForAttach, consoleSize: consoleSize, report: report)
             report("exit \(code)")
             close(statusFD)
-            // After the report: the CNI DEL is not on the path of a waiting `run`, and the cleanup
-            // (its plugins inherit our priority) yields the CPU to containers starting meanwhile.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-            try? engine.disconnectNetwork(id: id)
-            if let record = try? engine.store.load(id: id), record.autoRemove { try? engine.removeFiles(id: id) }
+            if let record = try? engine.store.load(id: id), record.autoRemove {
+                // `run --rm` waits for this removal (as docker's CLI does), network teardown included.
+                try? engine.removeFiles(id: id)
+            } else {
+                // Nobody waits for the network teardown: it yields the CPU (the CNI plugins inherit
+                // our priority) to containers starting meanwhile.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                try? engine.disconnectNetwork(id: id)
+            }
             exit(0)
         } catch {
             let mapped = Engine.mapStartError(error)

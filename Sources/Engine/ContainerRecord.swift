@@ -27,6 +27,14 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var exitCode: Int32?
     /// Why the last start failed, or what happened to the monitor.
     public var error: String?
+    /// The image's labels with `--label` on top.
+    public var labels: [String: String]?
+    /// The image's ExposedPorts ("80/tcp").
+    public var exposedPorts: [String]?
+    /// Every volume the container mounts (named and anonymous), so `volume rm` can refuse.
+    public var volumes: [String]?
+    /// The anonymous volumes made for it, removed by `rm -v` and `--rm`.
+    public var anonymousVolumes: [String]?
     /// -t and -i as created (nil in records older than them: false).
     public var tty: Bool?
     public var interactive: Bool?

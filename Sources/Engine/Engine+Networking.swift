@@ -118,6 +118,17 @@ extension Engine {
         _ = try? store.update(id: id) { $0.networkSettings = nil }
     }
 
+    /// Waits until the container's record is gone (its monitor removes an --rm container after
+    /// the exit, network teardown included); false after `timeout` seconds.
+    public func waitRemoved(_ id: String, timeout: Double = 30) -> Bool {
+        let deadline = Clock.monotonicSeconds() + timeout
+        while FileIO.exists(store.recordPath(for: id)) {
+            if Clock.monotonicSeconds() > deadline { return false }
+            usleep(1000)
+        }
+        return true
+    }
+
     /// `skiff network rm`: refused while a container of this store is on the network.
     public func removeNetwork(_ name: String) throws {
         _ = try networks.definition(name)

@@ -48,12 +48,7 @@ public struct Engine: Sendable {
         }
         if let name = options.name { try ContainerStore.validate(name: name) }
         try options.validateInteractiveOptions()
-        for volume in options.volumes {
-            let parsed = try BindVolume(parsing: volume)
-            guard FileIO.exists(parsed.source) else {
-                throw EngineError.invalidOption("volume source \(parsed.source) does not exist: create it first")
-            }
-        }
+        let seccompProfile = try Self.validate(options, imageConfig: image.config.config)
         try checkNetworkOptions(options)
         return try store.locked {
             let records = store.all()
@@ -63,6 +58,7 @@ public struct Engine: Sendable {
             let name = try options.name ?? store.generateName(taken: Set(records.map(\.name)))
             let id = try ContainerStore.newID()
             let rootfs = try images.prepareRootfs(image: image, containerID: id)
+            var madeVolumes: [String] = []
             do {
                 let directory = store.directory(for: id)
                 let passwd = try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd")
@@ -70,6 +66,10 @@ public struct Engine: Sendable {
                 let user = try UserResolution.resolve(options.user ?? image.config.config?.user ?? "", passwd: passwd, group: group)
                 var inputs = SpecBuilder.Inputs(id: id, imageName: imageName, imageConfig: image.config.config, options: options,
                                                 user: user, rootfs: rootfs)
+                inputs.seccompProfile = seccompProfile
+                if options.privileged { inputs.hostDevices = HostDevices.list() }
+                let volumes = try prepareVolumes(options: options, config: image.config.config, rootfs: rootfs, inputs: &inputs)
+                madeVolumes = volumes.made
                 let hostname = SpecBuilder.hostname(id: id, options: options)
                 inputs.hostnameFile = directory + "/hostname"
                 try FileIO.write(directory + "/hostname", Array((hostname + "\n").utf8))
@@ -81,7 +81,12 @@ public struct Engine: Sendable {
                 try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600)
                 var record = EngineContainer(
                     id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
-                    command: spec.process?.args ?? [], autoRemove: options.autoRemove, stopSignal: image.config.config?.stopSignal)
+                    command: spec.process?.args ?? [], autoRemove: options.autoRemove,
+                    stopSignal: options.stopSignal ?? image.config.config?.stopSignal)
+                record.labels = Self.labels(image: image.config.config?.labels, options: options.labels)
+                record.exposedPorts = image.config.config?.exposedPorts.map { $0.keys.sorted() }
+                record.volumes = volumes.all.isEmpty ? nil : volumes.all
+                record.anonymousVolumes = volumes.anonymous.isEmpty ? nil : volumes.anonymous
                 record.applyInteractiveOptions(options)
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
@@ -91,6 +96,7 @@ public struct Engine: Sendable {
                 return record
             } catch {
                 try? images.release(containerID: id)
+                for volume in madeVolumes { try? volumes.remove(volume) }
                 throw error
             }
         }
@@ -308,7 +314,7 @@ public struct Engine: Sendable {
 
     /// Removes a container; a running one only with `force` (killed first). Cleans the runtime
     /// state, cgroup, rootfs mount and directory even when the monitor was killed.
-    public func remove(_ reference: String, force: Bool) throws {
+    public func remove(_ reference: String, force: Bool, volumes: Bool = false) throws {
         let record = try store.resolve(reference)
         let live = liveStatus(record)
         if isRestarting(record) {
@@ -326,11 +332,16 @@ public struct Engine: Sendable {
             if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
             waitForMonitorAfterStop(record, timeout: 0)
         }
-        try removeFiles(id: record.id)
+        try removeFiles(id: record.id, volumes: volumes)
     }
 
     /// The cleanup shared by `rm` and the monitor of an --rm container. Idempotent.
-    public func removeFiles(id: String) throws {
+    public func removeFiles(id: String, volumes: Bool = false) throws {
+        let record = try? store.load(id: id)
+        defer {
+            // `rm -v` and `--rm` take the container's anonymous volumes with it.
+            if let record, volumes || record.autoRemove, !FileIO.exists(store.recordPath(for: id)) { removeAnonymousVolumes(of: record) }
+        }
         do {
             try runtime.delete(id: id, force: true)
         } catch RuntimeError.containerNotFound {

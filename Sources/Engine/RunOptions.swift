@@ -49,6 +49,20 @@ public struct RunOptions: Sendable, Equatable {
     public var addHosts: [String] = []
     public var autoRemove = false
     public var arguments: [String] = []
+    /// `--tmpfs /path[:options]`.
+    public var tmpfs: [String] = []
+    /// `--cap-add` / `--cap-drop` (names with or without CAP_, or ALL).
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    public var privileged = false
+    /// `--security-opt` entries (no-new-privileges[:true|false], seccomp=unconfined|FILE).
+    public var securityOpts: [String] = []
+    /// `--label k=v`, added to the image's labels.
+    public var labels: [String: String] = [:]
+    /// `--stop-signal`, overriding the image's StopSignal.
+    public var stopSignal: String?
+    /// `--ulimit name=soft[:hard]`.
+    public var ulimits: [String] = []
     /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).
     public var interactive = false
     /// -t: the program runs on a pty whose master the monitor holds.
@@ -59,35 +73,4 @@ public struct RunOptions: Sendable, Equatable {
     public var initProcess = false
 
     public init() {}
-}
-
-/// A parsed `-v host:container[:ro|rw]`.
-public struct BindVolume: Sendable, Equatable {
-    public var source: String
-    public var destination: String
-    public var readOnly: Bool
-
-    public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw EngineError.invalidOption("invalid volume '\(text)': use -v /host/path:/container/path[:ro]")
-        }
-        guard parts[0].hasPrefix("/") else {
-            throw EngineError.invalidOption("invalid volume '\(text)': named volumes are not supported yet; give an absolute host path")
-        }
-        guard parts[1].hasPrefix("/") else {
-            throw EngineError.invalidOption("invalid volume '\(text)': the container path must be absolute")
-        }
-        var readOnly = false
-        if parts.count == 3 {
-            switch parts[2] {
-            case "ro": readOnly = true
-            case "rw", "": readOnly = false
-            default: throw EngineError.invalidOption("invalid volume mode '\(parts[2])' in '\(text)': use ro or rw")
-            }
-        }
-        source = parts[0]
-        destination = parts[1]
-        self.readOnly = readOnly
-    }
 }

@@ -29,6 +29,14 @@ public enum SpecBuilder {
         public var hostnameFile: String?
         public var hostsFile: String?
         public var resolvConfFile: String?
+        /// Host directories of the named volumes `-v NAME:/path` uses, by name.
+        public var volumePaths: [String: String] = [:]
+        /// Host directories of the anonymous volumes (`-v /path`, image Volumes), by container path.
+        public var anonymousVolumePaths: [String: String] = [:]
+        /// The host's device nodes, given to a --privileged container.
+        public var hostDevices: [Device] = []
+        /// The profile of `--security-opt seccomp=FILE`, read by the engine.
+        public var seccompProfile: SeccompProfile?
         /// The persisted network namespace a bridge-networked container joins.
         public var networkNamespacePath: String?
 
@@ -103,11 +111,9 @@ public enum SpecBuilder {
         for (file, destination) in [(inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts")] {
             if let file { mounts.append(Mount(destination: destination, type: "bind", source: file, options: ["rbind", "rprivate"])) }
         }
-        for text in options.volumes {
-            let volume = try BindVolume(parsing: text)
-            mounts.append(Mount(destination: volume.destination, type: "bind", source: volume.source,
-                                options: ["rbind", "rprivate"] + (volume.readOnly ? ["ro"] : [])))
-        }
+        let extra = try userMounts(inputs)
+        let replaced = Set(extra.map(\.destination))
+        mounts = mounts.filter { !replaced.contains($0.destination) } + extra
 
         var namespaces: [Namespace] = [.init(type: .pid), .init(type: .ipc), .init(type: .uts), .init(type: .mount), .init(type: .cgroup)]
         switch options.network {
@@ -133,7 +139,9 @@ public enum SpecBuilder {
         linux.cgroupsPath = "/skiff/" + inputs.id
         var annotations = ["org.skiff.image": inputs.imageName]
         if options.initProcess { annotations[InitReaper.annotation] = "true" }
-        return Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
-                    mounts: mounts, annotations: annotations, linux: linux)
+        var spec = Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
+                        mounts: mounts, annotations: annotations, linux: linux)
+        try applySecurity(&spec, inputs: inputs)
+        return spec
     }
 }

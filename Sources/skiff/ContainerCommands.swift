@@ -11,7 +11,8 @@ extension Skiff {
     static var containerCommands: [any ParsableCommand.Type] {
         [RunCommand.self, CreateCommand.self, StartCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self,
          KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self, RestartCommand.self,
-         NetworkCommand.self,
+         TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, ContainerGroupCommand.self,
+         VolumeCommand.self, SystemCommand.self, NetworkCommand.self,
          ContainerMonitorCommand.self]
     }
 }

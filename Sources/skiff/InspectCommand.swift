@@ -31,6 +31,9 @@ struct InspectCommand: AsyncParsableCommand {
         var Cmd: [String]
         var WorkingDir: String
         var Image: String
+        var Labels: [String: String]
+        var ExposedPorts: [String: [String: String]]?
+        var StopSignal: String?
         var Tty: Bool
         var OpenStdin: Bool
     }
@@ -47,6 +50,11 @@ struct InspectCommand: AsyncParsableCommand {
         var PidsLimit: Int64
         var RestartPolicy: RestartPolicyView
         var Init: Bool
+        var Privileged: Bool
+        var Capabilities: [String]
+        var SecurityOpt: [String]
+        var Tmpfs: [String: String]
+        var Ulimits: [UlimitView]
         var NetworkMode: String
         var PortBindings: [String: [PortBinding]]
         var Dns: [String]
@@ -72,6 +80,18 @@ struct InspectCommand: AsyncParsableCommand {
         var Ports: [String: [PortBinding]]
         var Networks: [String: EndpointView]
     }
+    struct UlimitView: Codable {
+        var Name: String
+        var Soft: Int64
+        var Hard: Int64
+    }
+    struct MountView: Codable {
+        var `Type`: String
+        var Name: String?
+        var Source: String
+        var Destination: String
+        var RW: Bool
+    }
     struct View: Codable {
         var Id: String
         var Name: String
@@ -84,6 +104,7 @@ struct InspectCommand: AsyncParsableCommand {
         var LogPath: String
         var Config: ConfigView
         var HostConfig: HostConfigView
+        var Mounts: [MountView]
         var NetworkSettings: NetworkSettingsView
     }
 
@@ -107,7 +128,7 @@ struct InspectCommand: AsyncParsableCommand {
                 let process = spec?.process
                 let resources = spec?.linux?.resources
                 let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
-                    .map { "\($0.source ?? ""):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+                    .map { "\(InspectDetails.bindSource($0.source ?? "", volumesDirectory: engine.volumes.directory)):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
                 let settings = live.isRunning ? record.networkSettings : nil
                 var networks: [String: EndpointView] = [:]
                 if let settings {
@@ -134,6 +155,9 @@ struct InspectCommand: AsyncParsableCommand {
                     Image: record.imageID, LogPath: engine.store.logPath(for: record.id),
                     Config: ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
                                        Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
+                                       Labels: record.labels ?? [:],
+                                       ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
+                                       StopSignal: record.stopSignal,
                                        Tty: record.hasTTY, OpenStdin: record.isInteractive),
                     HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
                                                Memory: resources?.memory?.limit ?? 0,
@@ -142,9 +166,15 @@ struct InspectCommand: AsyncParsableCommand {
                                                RestartPolicy: RestartPolicyView(Name: record.policy.name,
                                                                                 MaximumRetryCount: record.policy.maximumRetryCount),
                                                Init: spec?.annotations?[InitReaper.annotation] == "true",
+                                               Privileged: spec.map(InspectDetails.isPrivileged) ?? false,
+                                               Capabilities: process?.capabilities?.bounding ?? [],
+                                               SecurityOpt: spec.map(InspectDetails.securityOpt) ?? [],
+                                               Tmpfs: spec.map(InspectDetails.tmpfs) ?? [:],
+                                               Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
                                                NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
                                                PortBindings: Self.bindings(record.network?.ports ?? []), Dns: dns,
                                                ExtraHosts: record.network?.extraHosts ?? []),
+                    Mounts: spec.map { InspectDetails.mounts($0, volumesDirectory: engine.volumes.directory) } ?? [],
                     NetworkSettings: networkSettings))
             }
             print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))

@@ -11,6 +11,8 @@ struct PsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Show all containers (default: running ones).") var all = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only IDs.") var quiet = false
     @Option(help: "Output format: table or json.") var format: String = "table"
+    @Option(name: [.customShort("f"), .customLong("filter")], help: "Filter: label=KEY[=VALUE], name=NAME, id=PREFIX, status=created|running|exited.")
+    var filter: [String] = []
 
     struct Row: Codable {
         var Id: String
@@ -24,21 +26,27 @@ struct PsCommand: AsyncParsableCommand {
         var ExitCode: Int32?
         var Pid: Int32?
         var Ports: [String]
+        var Labels: [String: String]?
     }
 
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
+            let filters = try filter.map(ContainerFilter.init(parsing:))
             let rows: [Row] = engine.store.all().compactMap { record in
                 let live = engine.liveStatus(record)
                 // Between two runs of a --restart policy the container is listed, as docker does.
                 let restarting = engine.isRestarting(record)
-                if !all && !live.isRunning && !restarting { return nil }
+                // docker: a status filter also shows stopped containers without -a.
+                let showsStopped = all || filters.contains { if case .status = $0 { return true } else { return false } }
+                if !showsStopped && !live.isRunning && !restarting { return nil }
+                if !filters.allSatisfy({ $0.matches(record, state: restarting ? "restarting" : live.state.rawValue) }) { return nil }
                 return Row(Id: record.id, Names: [record.name], Image: record.image, ImageID: record.imageID, Command: record.command,
                            Created: record.created, State: restarting ? "restarting" : live.state.rawValue,
                            Status: StatusText.describe(live, record: record, restarting: restarting),
                            ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
-                           Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [])
+                           Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
+                           Labels: record.labels)
             }
             if quiet {
                 for row in rows { print(String(row.Id.prefix(12))) }

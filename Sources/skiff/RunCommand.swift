@@ -30,6 +30,15 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
     @Option(name: .customLong("add-host"), help: "Add NAME:IP to the container's /etc/hosts (repeatable).") var addHost: [String] = []
     @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
+    @Option(help: "Mount a tmpfs: /path[:options] (default rw,noexec,nosuid,nodev; size=, mode=, uid=, gid=).") var tmpfs: [String] = []
+    @Option(name: .customLong("cap-add"), help: "Add a Linux capability (NET_ADMIN, ..., or ALL).") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (or ALL).") var capDrop: [String] = []
+    @Flag(help: "Give the container all capabilities and devices, no seccomp, no masked paths.") var privileged = false
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.") var securityOpt: [String] = []
+    @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
+    @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
+    @Option(help: "Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=..][,tmpfs-mode=..].") var mount: [String] = []
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and pass ours to the program.") var interactive = false
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
     @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String = "no"
@@ -56,6 +65,20 @@ struct ContainerCreateOptions: ParsableArguments {
         options.addHosts = addHost
         options.autoRemove = autoRemove
         options.arguments = arguments
+        options.tmpfs = tmpfs
+        options.capAdd = capAdd
+        options.capDrop = capDrop
+        options.privileged = privileged
+        options.securityOpts = securityOpt
+        options.labels = try LabelInput.parse(label)
+        options.stopSignal = stopSignal
+        options.ulimits = ulimit
+        for text in mount {
+            switch try MountOption.parse(text) {
+            case .volume(let volume): options.volumes.append(volume)
+            case .tmpfs(let tmpfs): options.tmpfs.append(tmpfs)
+            }
+        }
         options.interactive = interactive
         options.tty = tty
         options.restart = try RestartPolicy(parsing: restart)
@@ -109,6 +132,11 @@ func createContainer(engine: Engine, defaultRegistry: String, registry: Registry
     guard let imageName = imageAndCommand.first else {
         throw EngineError.invalidOption("an image name is required: skiff run [OPTIONS] IMAGE [COMMAND...]")
     }
+    // The passthrough capture starts at the first word it does not know: an option there is a
+    // typo, never an image name.
+    if imageName.hasPrefix("-") {
+        throw EngineError.invalidOption("unknown option '\(imageName)': see `skiff run --help`")
+    }
     let runOptions = try options.runOptions(arguments: Array(imageAndCommand.dropFirst()))
     let image = try await engine.images.imageOrPull(imageName, options: registry.registryOptions(), defaultRegistry: defaultRegistry)
     return try engine.create(image: image, imageName: imageName, options: runOptions)
@@ -131,6 +159,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
+        if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
@@ -142,7 +171,9 @@ struct RunCommand: AsyncParsableCommand {
             }
             if create.interactive || create.tty {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
-                throw ExitCode(try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys))
+                let code = try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys)
+                if container.autoRemove { _ = engine.waitRemoved(container.id) }
+                throw ExitCode(code)
             }
             for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
                 signal(sig) { pendingForwardSignal = $0 }
@@ -155,7 +186,12 @@ struct RunCommand: AsyncParsableCommand {
                     try? engine.kill(container.id, signal: sig)
                 }
             }
-            if let code { throw ExitCode(code) }
+            // --rm: return once the container is gone, as docker's CLI does (its name, volumes and
+            // published ports are free for the next command).
+            if let code {
+                if container.autoRemove { _ = engine.waitRemoved(container.id) }
+                throw ExitCode(code)
+            }
             let exitCode = (try? engine.wait(container.id, timeout: 1)) ?? nil
             throw ExitCode(exitCode ?? 125)
         }
@@ -174,6 +210,7 @@ struct CreateCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
+        if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,

@@ -23,7 +23,7 @@ enum SkiffEntry {
                 try command.run()
             }
         } catch {
-            Skiff.exit(withError: error)
+            UsageErrors.exit(for: error)
         }
     }
 }

@@ -94,6 +94,7 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 #include "kvm_shim.h"
 #include "cshim_image.h"
 #include "cshim_init.h"
+#include "cshim_seccomp.h"
 #include "netns_shim.h"
 
 #endif
