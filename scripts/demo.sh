@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Static Swift runtime and Foundation: each container start runs `skiff` twice (the command and
+# its monitor), and skiff-runtime (a fully static executable) for the container's init stage.
 swift build -c release --static-swift-stdlib --product skiff-runtime
-swift build -c release --product skiff
-bin=$(swift build -c release --show-bin-path)
+swift build -c release --static-swift-stdlib --product skiff
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 
 image=$(mktemp /tmp/skiff-busybox.XXXXXX.tar)
 trap 'rm -f "$image"' EXIT

@@ -6,12 +6,14 @@ packages=(
   libseccomp-dev libarchive-dev libzstd-dev
   runc crun podman containerd  # peers to compare with, and clients that drive skiff-runtime
   skopeo umoci docker-registry # registries and image tooling for tests
-  apache2-utils attr libssl-dev openssl # htpasswd, setfattr, token signing for image tests; libcrypto for SHA-256
+  apache2-utils attr libssl-dev openssl # htpasswd, setfattr, token signing for image tests; libcrypto for SHA-256, libssl for HTTPClient's TLS
   containernetworking-plugins iproute2 e2fsprogs
+  iptables                  # bridge networking: the portmap/firewall CNI plugins and skiff's masquerade rule
   qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
   strace                    # diagnosing the monitor's KVM calls
   gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
-  libcurl4-openssl-dev      # release builds of skiff with --static-swift-stdlib link FoundationNetworking against libcurl
+  libcurl4-openssl-dev      # only for a target that links FoundationNetworking (skiff no longer does: HTTPClient)
+  procps tar                # `skiff top` runs the host's ps; cp tests build tar streams with GNU tar
 )
 missing=()
 for p in "${packages[@]}"; do

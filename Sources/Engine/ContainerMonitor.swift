@@ -3,15 +3,24 @@ import Glibc
 #endif
 import ContainerRuntime
 import LinuxSupport
+import Networking
+import OCISpec
 
 /// The per-container monitor (our conmon): `skiff container-monitor` in its own session. It
 /// creates and starts the container with the runtime library (so it is the container init's
-/// parent), holds its stdout and stderr pipes, writes them to the json-file log, reaps the init,
-/// records the exit code and finish time, deletes the runtime state and cgroup, removes an
-/// `--rm` container, and exits. Status lines go to fd 3 for the command that started it:
-/// `started`, or `error <exit code> <message>`, and at the end `exit <code>`.
+/// parent), holds its stdio (pipes, or with -t the pty master), writes the output to the
+/// json-file log, serves attach clients on `attach.sock` in the container's directory, reaps the
+/// init, records the exit code and finish time, deletes the runtime state and cgroup, restarts
+/// the program as its --restart policy says (never after `stop`), removes an `--rm` container,
+/// and exits. Status lines go to fd 3 for the command that started it: `listening` (when asked to
+/// wait for an attach client), then `started` or `error <exit code> <message>`, and at the end
+/// `exit <code>`.
 public enum ContainerMonitor {
-    public static func main(engine: Engine, id: String, statusFD: Int32 = 3) -> Never {
+    /// How long the monitor of `run -it` waits for its client before starting without it.
+    static let attachWaitMilliseconds: Int32 = 10_000
+
+    public static func main(engine: Engine, id: String, statusFD: Int32 = 3, waitForAttach: Bool = false,
+                            consoleSize: ConsoleSize? = nil) -> Never {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGCHLD, SIG_DFL)
         signal(SIGHUP, SIG_IGN)
@@ -21,10 +30,18 @@ public enum ContainerMonitor {
             _ = try? FileIO.writeAll(fd: statusFD, Array((line + "\n").utf8), what: "monitor status")
         }
         do {
-            let code = try run(engine: engine, id: id, report: report)
+            let code = try run(engine: engine, id: id, waitForAttach: waitForAttach, consoleSize: consoleSize, report: report)
             report("exit \(code)")
             close(statusFD)
-            if let record = try? engine.store.load(id: id), record.autoRemove { try? engine.removeFiles(id: id) }
+            if let record = try? engine.store.load(id: id), record.autoRemove {
+                // `run --rm` waits for this removal (as docker's CLI does), network teardown included.
+                try? engine.removeFiles(id: id)
+            } else {
+                // Nobody waits for the network teardown: it yields the CPU (the CNI plugins inherit
+                // our priority) to containers starting meanwhile.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                try? engine.disconnectNetwork(id: id)
+            }
             exit(0)
         } catch {
             let mapped = Engine.mapStartError(error)
@@ -34,6 +51,7 @@ public enum ContainerMonitor {
                 $0.exitCode = mapped.exitCode
                 $0.error = message
                 $0.monitorPid = nil
+                $0.restarting = nil
             }
             report("error \(mapped.exitCode) \(message)")
             close(statusFD)
@@ -42,91 +60,123 @@ public enum ContainerMonitor {
         }
     }
 
-    private static func run(engine: Engine, id: String, report: (String) -> Void) throws -> Int32 {
+    private static func run(engine: Engine, id: String, waitForAttach: Bool, consoleSize: ConsoleSize?,
+                            report: (String) -> Void) throws -> Int32 {
         let store = engine.store
         let logFD = try sysCall("open \(store.logPath(for: id))") {
             open(store.logPath(for: id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         }
+        defer { close(logFD) }
         let log = ContainerLogWriter(fd: logFD)
-        let (outRead, outWrite) = try Descriptors.pipe()
-        let (errRead, errWrite) = try Descriptors.pipe()
-        let devNull = try sysCall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         RuntimeWarnings.handler = { message in log.append(Array(("skiff: warning: " + message + "\n").utf8)[...], stream: "stderr") }
+        let server = try AttachServer(directory: store.directory(for: id))
+        defer { unlink(store.directory(for: id) + "/" + AttachSocket.name) }
+        if waitForAttach { report("listening") }
 
-        // The container's init inherits our 0, 1 and 2: point them at the pipes while it is made.
-        dup2(devNull, 0)
-        dup2(outWrite, 1)
-        dup2(errWrite, 2)
-        let pid: Int32
-        do {
-            let created = try engine.runtime.create(id: id, bundle: store.directory(for: id), options: Runtime.CreateOptions())
-            pid = created.pid
-            do {
-                try engine.runtime.start(id: id)
-            } catch {
-                try? engine.runtime.delete(id: id, force: true)
-                throw error
-            }
-        } catch {
-            dup2(devNull, 1)
-            dup2(devNull, 2)
-            throw error
-        }
-        dup2(devNull, 1)
-        dup2(devNull, 2)
-        close(outWrite)
-        close(errWrite)
+        var record = try store.load(id: id)
         let myStart = ProcStat.read(pid: getpid())?.startTime
-        try store.update(id: id) {
-            $0.status = .running
-            $0.pid = pid
-            $0.startedAt = Clock.rfc3339Now()
-            $0.finishedAt = nil
-            $0.exitCode = nil
-            $0.error = nil
-            $0.monitorPid = getpid()
-            $0.monitorStartTime = myStart
-        }
-        report("started")
+        var first = true
+        var ports: PortReservation?
+        var backoff: Double?
+        var code: Int32 = 0
+        var size = consoleSize
+        while true {
+            let started = Clock.monotonicSeconds()
+            let current: ContainerRun
+            // The network namespace exists before the runtime joins it by path; the CNI ADD that
+            // wires it overlaps the runtime's create and is over before the program starts.
+            var network: PendingNetwork?
+            do {
+                network = try engine.beginConnect(record)
+                let pending = network
+                current = try ContainerRun.start(engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
+                                                 size: size) {
+                    if let pending { ports = try engine.finishConnect(pending, record: record) }
+                    if first && waitForAttach { server.waitForClient(milliseconds: attachWaitMilliseconds) }
+                }
+            } catch {
+                // Never tear down under a running ADD.
+                _ = network?.wait()
+                network?.reservation.release()
+                try? engine.disconnectNetwork(id: id)
+                if first { throw error }
+                // A restart that fails ends the monitor; the record says why.
+                let message = "restart failed: \(error)".split(separator: "\n").joined(separator: " ")
+                _ = try? store.update(id: id) { $0.error = message; $0.restarting = nil }
+                break
+            }
+            let isFirst = first
+            try store.update(id: id) {
+                $0.status = .running
+                $0.pid = current.pid
+                $0.startedAt = Clock.rfc3339Now()
+                $0.finishedAt = nil
+                $0.exitCode = nil
+                $0.error = nil
+                $0.monitorPid = getpid()
+                $0.monitorStartTime = myStart
+                $0.restarting = nil
+                if isFirst {
+                    $0.stopRequested = nil
+                    $0.restartCount = 0
+                } else {
+                    $0.restartCount = ($0.restartCount ?? 0) + 1
+                }
+            }
+            if first { report("started"); first = false }
 
-        _ = fcntl(outRead, F_SETFL, O_NONBLOCK)
-        _ = fcntl(errRead, F_SETFL, O_NONBLOCK)
-        var openPipes: [(Int32, String)] = [(outRead, "stdout"), (errRead, "stderr")]
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        func drain(_ fd: Int32, _ stream: String) -> Bool {
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
-                if n > 0 { log.append(chunk[0..<n], stream: stream); continue }
-                if n < 0 && (errno == EINTR) { continue }
-                return n == 0  // EOF
-            }
+            code = current.pump(server: server, log: log)
+            size = current.lastSize ?? size
+            log.flush()
+            try? engine.runtime.delete(id: id, force: true)
+            // The host ports are free again once the program is gone (its DNAT rules go with the
+            // network teardown: before a restart, or after the exit report).
+            ports?.release()
+            ports = nil
+            let ranFor = Clock.monotonicSeconds() - started
+            // The exit and the decision to restart are one change, so nobody sees a container
+            // that is about to come back as simply exited (and removes it meanwhile).
+            var restart = false
+            guard let exited = try store.update(id: id, {
+                $0.status = .exited
+                $0.exitCode = code
+                $0.finishedAt = Clock.rfc3339Now()
+                $0.pid = nil
+                restart = $0.policy.shouldRestart(exitCode: code, restartCount: $0.restartCount ?? 0,
+                                                  stopRequested: $0.stopRequested ?? false)
+                if restart { $0.restarting = true }
+            }) else { break }
+            record = exited
+            guard restart else { break }
+            // Nothing of the network outlives a run: the next one gets a fresh namespace.
+            try? engine.disconnectNetwork(id: id)
+            let delay = RestartPolicy.backoff(previous: backoff, ranFor: ranFor)
+            backoff = delay
+            guard waitBeforeRestart(seconds: delay, server: server, size: &size, stopRequested: {
+                guard let current = try? store.load(id: id) else { return true }  // removed
+                return current.stopRequested ?? false
+            }) else { break }
         }
-        var exitCode: Int32?
-        while exitCode == nil {
-            var fds = openPipes.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
-            _ = poll(&fds, nfds_t(fds.count), openPipes.isEmpty ? 100 : 200)
-            for (index, entry) in openPipes.enumerated().reversed() where fds[index].revents != 0 {
-                if drain(entry.0, entry.1) { close(entry.0); openPipes.remove(at: index) }
-            }
-            if openPipes.isEmpty { usleep(1000) }
-            var status: Int32 = 0
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { exitCode = Processes.decode(status) }
-            else if reaped < 0 && errno == ECHILD { exitCode = 255 }
-        }
-        // What the program wrote before it exited is still in the pipes (or held open by its
-        // orphans, which the pid namespace's end killed): take what is there and stop.
-        for entry in openPipes { _ = drain(entry.0, entry.1); close(entry.0) }
-        log.flush()
-        close(logFD)
-        try? engine.runtime.delete(id: id, force: true)
-        let code = exitCode ?? 255
-        try store.update(id: id) {
-            $0.status = .exited
-            $0.exitCode = code
-            $0.finishedAt = Clock.rfc3339Now()
-            $0.pid = nil
-        }
+        _ = try? store.update(id: id) { $0.restarting = nil }
+        server.broadcast(.exit(code))
+        server.finish(seconds: 2)
         return code
+    }
+
+    /// Sleeps out the backoff while still serving attach clients; false when `stop` came.
+    private static func waitBeforeRestart(seconds: Double, server: AttachServer, size: inout ConsoleSize?,
+                                          stopRequested: () -> Bool) -> Bool {
+        let deadline = Clock.monotonicSeconds() + seconds
+        while true {
+            if stopRequested() { return false }
+            let left = deadline - Clock.monotonicSeconds()
+            if left <= 0 { return true }
+            var fds = server.pollDescriptors()
+            _ = poll(&fds, nfds_t(fds.count), Int32(min(left, 0.05) * 1000) + 1)
+            // Input has nowhere to go until the program runs again; a new size is kept for it.
+            for case .resize(let rows, let columns) in server.handle(fds[...]) {
+                size = ConsoleSize(height: UInt(rows), width: UInt(columns))
+            }
+        }
     }
 }

@@ -27,6 +27,28 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var exitCode: Int32?
     /// Why the last start failed, or what happened to the monitor.
     public var error: String?
+    /// The image's labels with `--label` on top.
+    public var labels: [String: String]?
+    /// The image's ExposedPorts ("80/tcp").
+    public var exposedPorts: [String]?
+    /// Every volume the container mounts (named and anonymous), so `volume rm` can refuse.
+    public var volumes: [String]?
+    /// The anonymous volumes made for it, removed by `rm -v` and `--rm`.
+    public var anonymousVolumes: [String]?
+    /// -t and -i as created (nil in records older than them: false).
+    public var tty: Bool?
+    public var interactive: Bool?
+    /// --restart, and how often the monitor restarted the program since the last `start`.
+    public var restartPolicy: RestartPolicy?
+    public var restartCount: Int?
+    /// Set by `stop` (and cleared by `start`): the monitor must not restart the program.
+    public var stopRequested: Bool?
+    /// The program exited and the monitor waits out the backoff before restarting it.
+    public var restarting: Bool?
+    /// How the container is networked (nil in records older than networking).
+    public var network: ContainerNetworkConfig?
+    /// Its address and published ports while it runs on a bridge network.
+    public var networkSettings: ContainerNetworkSettings?
 
     public init(id: String, name: String, image: String, imageID: String, created: String, command: [String],
                 autoRemove: Bool, stopSignal: String?) {

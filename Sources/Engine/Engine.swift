@@ -4,6 +4,7 @@ import Glibc
 import ContainerRuntime
 import ImageStore
 import LinuxSupport
+import Networking
 import OCISpec
 
 /// The container engine as a library: daemonless, every call is a short operation over the
@@ -23,8 +24,17 @@ public struct Engine: Sendable {
         self.store = ContainerStore(root: root)
         self.images = try ImageStore(root: root)
         self.runtimeRoot = runtimeRoot
-        self.runtime = Runtime(root: runtimeRoot)
+        self.runtime = Runtime(root: runtimeRoot, initExecutable: Engine.siblingRuntime(of: executable))
         self.executable = executable
+    }
+
+    /// The `skiff-runtime` built with `skiff` (same directory), used for containers' init stage:
+    /// a static executable that starts in about 1 ms instead of re-executing the much larger
+    /// `skiff`. nil when absent (the runtime then re-executes `skiff` itself as `skiff init`).
+    static func siblingRuntime(of executable: String) -> String? {
+        guard let slash = executable.lastIndex(of: "/") else { return nil }
+        let candidate = String(executable[..<slash]) + "/skiff-runtime"
+        return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
     // MARK: - create
@@ -32,13 +42,14 @@ public struct Engine: Sendable {
     /// Makes a container from `image` (already in the store): record, rootfs, spec. Nothing is
     /// left behind when it fails.
     public func create(image: Image, imageName: String, options: RunOptions) throws -> EngineContainer {
-        if let name = options.name { try ContainerStore.validate(name: name) }
-        for volume in options.volumes {
-            let parsed = try BindVolume(parsing: volume)
-            guard FileIO.exists(parsed.source) else {
-                throw EngineError.invalidOption("volume source \(parsed.source) does not exist: create it first")
-            }
+        var options = options
+        if options.publishAll {
+            options.ports = try PortMapping.publishingAll(exposed: Array((image.config.config?.exposedPorts ?? [:]).keys), published: options.ports)
         }
+        if let name = options.name { try ContainerStore.validate(name: name) }
+        try options.validateInteractiveOptions()
+        let seccompProfile = try Self.validate(options, imageConfig: image.config.config)
+        try checkNetworkOptions(options)
         return try store.locked {
             let records = store.all()
             if let name = options.name, let owner = records.first(where: { $0.name == name }) {
@@ -47,6 +58,7 @@ public struct Engine: Sendable {
             let name = try options.name ?? store.generateName(taken: Set(records.map(\.name)))
             let id = try ContainerStore.newID()
             let rootfs = try images.prepareRootfs(image: image, containerID: id)
+            var madeVolumes: [String] = []
             do {
                 let directory = store.directory(for: id)
                 let passwd = try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd")
@@ -54,27 +66,37 @@ public struct Engine: Sendable {
                 let user = try UserResolution.resolve(options.user ?? image.config.config?.user ?? "", passwd: passwd, group: group)
                 var inputs = SpecBuilder.Inputs(id: id, imageName: imageName, imageConfig: image.config.config, options: options,
                                                 user: user, rootfs: rootfs)
+                inputs.seccompProfile = seccompProfile
+                if options.privileged { inputs.hostDevices = HostDevices.list() }
+                let volumes = try prepareVolumes(options: options, config: image.config.config, rootfs: rootfs, inputs: &inputs)
+                madeVolumes = volumes.made
                 let hostname = SpecBuilder.hostname(id: id, options: options)
                 inputs.hostnameFile = directory + "/hostname"
                 try FileIO.write(directory + "/hostname", Array((hostname + "\n").utf8))
                 inputs.hostsFile = directory + "/hosts"
-                var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                if options.network == .host, let host = try? FileIO.readString("/etc/hosts") { hosts = host }
-                else { hosts += "127.0.1.1\t\(hostname)\n" }
-                try FileIO.write(directory + "/hosts", Array(hosts.utf8))
-                if let resolv = try? FileIO.read("/etc/resolv.conf") {
-                    inputs.resolvConfFile = directory + "/resolv.conf"
-                    try FileIO.write(directory + "/resolv.conf", resolv)
-                }
+                inputs.resolvConfFile = directory + "/resolv.conf"
+                try writeHostFiles(directory: directory, name: name, hostname: hostname, options: options)
+                if case .bridge = options.network { inputs.networkNamespacePath = netnsPath(for: id) }
                 let spec = try SpecBuilder.build(inputs)
                 try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600)
-                let record = EngineContainer(
+                var record = EngineContainer(
                     id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
-                    command: spec.process?.args ?? [], autoRemove: options.autoRemove, stopSignal: image.config.config?.stopSignal)
+                    command: spec.process?.args ?? [], autoRemove: options.autoRemove,
+                    stopSignal: options.stopSignal ?? image.config.config?.stopSignal)
+                record.labels = Self.labels(image: image.config.config?.labels, options: options.labels)
+                record.exposedPorts = image.config.config?.exposedPorts.map { $0.keys.sorted() }
+                record.volumes = volumes.all.isEmpty ? nil : volumes.all
+                record.anonymousVolumes = volumes.anonymous.isEmpty ? nil : volumes.anonymous
+                record.applyInteractiveOptions(options)
+                var networkName: String?
+                if case .bridge(let network) = options.network { networkName = network }
+                record.network = ContainerNetworkConfig(mode: networkName == nil ? options.network.name : "bridge", network: networkName,
+                                                        ports: options.ports, hostname: hostname, extraHosts: options.addHosts)
                 try store.save(record)
                 return record
             } catch {
                 try? images.release(containerID: id)
+                for volume in madeVolumes { try? volumes.remove(volume) }
                 throw error
             }
         }
@@ -114,6 +136,8 @@ public struct Engine: Sendable {
         let logFD: Int32
         let statusFD: Int32
         private var buffer: [UInt8] = []
+        /// For a start with `streams`: the connection to the monitor's attach socket.
+        public internal(set) var attachFD: Int32 = -1
 
         init(container: EngineContainer, logFD: Int32, statusFD: Int32) {
             self.container = container
@@ -125,6 +149,7 @@ public struct Engine: Sendable {
         deinit {
             if logFD >= 0 { close(logFD) }
             if statusFD >= 0 { close(statusFD) }
+            if attachFD >= 0 { close(attachFD) }
         }
 
         /// The next line the monitor sends; nil when it closed the pipe (or `timeout` ms passed: `timedOut`).
@@ -168,10 +193,13 @@ public struct Engine: Sendable {
 
     /// Starts a created (or exited) container under a new monitor and returns once the program
     /// runs, or throws what went wrong (command not found: 127, cannot invoke: 126).
-    public func start(_ reference: String, attach: Bool) throws -> StartHandle {
+    /// With `streams`, the monitor waits for an attach connection before it starts the program
+    /// (so nothing it prints is missed) and the handle holds that connection.
+    public func start(_ reference: String, attach: Bool, streams: AttachRequest? = nil) throws -> StartHandle {
         let record = try store.resolve(reference)
         let live = liveStatus(record)
         if live.isRunning { throw EngineError.wrongState(container: record.name, status: "already running", action: "start") }
+        if isRestarting(record) { throw EngineError.wrongState(container: record.name, status: "restarting", action: "start") }
         // A previous run's runtime state (its monitor was killed) would block the ID.
         if (try? runtime.state(id: record.id)) != nil { try? runtime.delete(id: record.id, force: true) }
 
@@ -190,7 +218,7 @@ public struct Engine: Sendable {
         do {
             pid = try MonitorLauncher.spawn(executable: executable, arguments: [
                 "container-monitor", "--root", store.root, "--runtime-root", runtimeRoot, record.id,
-            ], statusFD: statusWrite)
+            ] + (streams?.monitorArguments ?? []), statusFD: statusWrite)
         } catch {
             close(statusRead); close(statusWrite)
             if logFD >= 0 { close(logFD) }
@@ -204,8 +232,19 @@ public struct Engine: Sendable {
         }
         let handle = StartHandle(container: record, logFD: logFD, statusFD: statusRead)
         var timedOut = false
-        guard let first = handle.nextLine(timedOut: &timedOut) else {
+        guard var first = handle.nextLine(timedOut: &timedOut) else {
             throw EngineError.startFailed("the monitor exited before starting the container")
+        }
+        if first == "listening", let streams {
+            handle.attachFD = try AttachSocket.connect(directory: store.directory(for: record.id))
+            if let size = streams.consoleSize {
+                try FileIO.writeAll(fd: handle.attachFD, AttachFrame.resize(rows: size.rows, columns: size.columns).encoded(),
+                                    what: "attach socket")
+            }
+            guard let next = handle.nextLine(timedOut: &timedOut) else {
+                throw EngineError.startFailed("the monitor exited before starting the container")
+            }
+            first = next
         }
         if first.hasPrefix("error ") {
             let parts = first.dropFirst(6).split(separator: " ", maxSplits: 1).map(String.init)
@@ -236,8 +275,16 @@ public struct Engine: Sendable {
     }
 
     /// Sends a signal to the container's init.
+    /// As docker: SIGKILL or the container's stop signal also disables its restart policy until
+    /// the next start (a restarting container is then simply not restarted); other signals
+    /// leave the policy alone.
     public func kill(_ reference: String, signal: Int32) throws {
         let record = try store.resolve(reference)
+        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM)
+        if fatal && record.policy != .no {
+            try store.update(id: record.id) { $0.stopRequested = true }
+            if isRestarting(record) { return }
+        }
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }
@@ -247,6 +294,9 @@ public struct Engine: Sendable {
     /// docker stop: the stop signal, then SIGKILL after `timeout` seconds.
     public func stop(_ reference: String, timeout: Double) throws {
         let record = try store.resolve(reference)
+        // The monitor must not restart what we stop.
+        try store.update(id: record.id) { $0.stopRequested = true }
+        defer { waitForMonitorAfterStop(record, timeout: timeout) }
         guard liveStatus(record).isRunning else { return }
         let signal = record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM
         try? runtime.kill(id: record.id, signal: signal, all: false)
@@ -264,25 +314,39 @@ public struct Engine: Sendable {
 
     /// Removes a container; a running one only with `force` (killed first). Cleans the runtime
     /// state, cgroup, rootfs mount and directory even when the monitor was killed.
-    public func remove(_ reference: String, force: Bool) throws {
+    public func remove(_ reference: String, force: Bool, volumes: Bool = false) throws {
         let record = try store.resolve(reference)
         let live = liveStatus(record)
+        if isRestarting(record) {
+            guard force else {
+                throw EngineError.wrongState(container: record.name, status: "restarting", action: "remove a restarting")
+            }
+            try stop(record.id, timeout: 0)
+        }
         if live.isRunning {
             guard force else {
                 throw EngineError.wrongState(container: record.name, status: "running", action: "remove a running")
             }
+            _ = try? store.update(id: record.id) { $0.stopRequested = true }
             try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
             if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
+            waitForMonitorAfterStop(record, timeout: 0)
         }
-        try removeFiles(id: record.id)
+        try removeFiles(id: record.id, volumes: volumes)
     }
 
     /// The cleanup shared by `rm` and the monitor of an --rm container. Idempotent.
-    public func removeFiles(id: String) throws {
+    public func removeFiles(id: String, volumes: Bool = false) throws {
+        let record = try? store.load(id: id)
+        defer {
+            // `rm -v` and `--rm` take the container's anonymous volumes with it.
+            if let record, volumes || record.autoRemove, !FileIO.exists(store.recordPath(for: id)) { removeAnonymousVolumes(of: record) }
+        }
         do {
             try runtime.delete(id: id, force: true)
         } catch RuntimeError.containerNotFound {
         }
+        try disconnectNetwork(id: id)
         try store.locked {
             try images.release(containerID: id)
         }
@@ -291,7 +355,10 @@ public struct Engine: Sendable {
     // MARK: - exec
 
     /// Runs a program inside a running container with our stdio; returns its exit code.
-    public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?) throws -> Int32 {
+    /// With `tty` the program gets a pty that we relay (raw mode, window size); without
+    /// `interactive` its stdin is /dev/null.
+    public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?,
+                     tty: Bool = false, interactive: Bool = true) throws -> Int32 {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
@@ -310,9 +377,14 @@ public struct Engine: Sendable {
             throw EngineError.invalidOption("the working directory '\(workdir)' is invalid: it must be an absolute path")
         }
         do {
-            let process = try runtime.execProcess(id: record.id, args: args, tty: false, cwd: workdir, env: env, user: numericUser,
+            var process = try runtime.execProcess(id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
                                                   additionalGids: gids, capabilities: [], noNewPrivileges: false)
-            let pid = try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
+            if tty {
+                return try execWithTerminal(id: record.id, process: &process, interactive: interactive)
+            }
+            let pid = try withStdin(interactive: interactive) {
+                try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
+            }
             return ForegroundWait.wait(pid: pid) { signal in _ = Glibc.kill(pid, signal) }
         } catch {
             throw Self.mapStartError(error)

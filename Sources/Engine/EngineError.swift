@@ -15,6 +15,8 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
     case startFailed(String)
     case corruptRecord(path: String, reason: String)
     case timedOut(String)
+    case noSuchVolume(String)
+    case volumeInUse(name: String, containers: [String])
 
     public var description: String {
         switch self {
@@ -44,6 +46,10 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
             return "cannot start the container: \(message)"
         case .timedOut(let container):
             return "timed out waiting for container \(container) to stop"
+        case .noSuchVolume(let name):
+            return "no such volume: \(name) (see `skiff volume ls`)"
+        case .volumeInUse(let name, let containers):
+            return "volume \(name) is in use by container \(containers.joined(separator: ", ")): remove the container first"
         case .corruptRecord(let path, let reason):
             return "container record \(path) is unreadable (\(reason)): remove the container with `skiff rm -f`"
         }

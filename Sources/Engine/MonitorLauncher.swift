@@ -27,7 +27,9 @@ enum MonitorLauncher {
         let argv = CStringArray([executable] + arguments)
         // The monitor needs no environment of the caller's beyond a sane PATH.
         let envp = CStringArray(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
-        let rc = posix_spawn(&pid, executable, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
+        let rc = withExtendedLifetime((argv, envp)) {
+            posix_spawn(&pid, executable, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
+        }
         guard rc == 0 else { throw SystemError("start the container monitor \(executable)", errno: rc) }
         return pid
     }

@@ -1,7 +1,30 @@
+import Networking
+
 /// Everything `skiff run`/`create` can set on a container, parsed by the CLI and turned into an
 /// OCI spec by `SpecBuilder`.
 public struct RunOptions: Sendable, Equatable {
-    public enum NetworkMode: String, Sendable { case none, host }
+    /// `--network`: no network (a namespace with loopback only), the host's, or a bridge network
+    /// by name (`bridge` is the default network).
+    public enum NetworkMode: Sendable, Equatable {
+        case none, host
+        case bridge(String)
+
+        public init(parsing text: String) {
+            switch text {
+            case "none": self = .none
+            case "host": self = .host
+            default: self = .bridge(text)
+            }
+        }
+
+        public var name: String {
+            switch self {
+            case .none: return "none"
+            case .host: return "host"
+            case .bridge(let name): return name
+            }
+        }
+    }
 
     public var name: String?
     public var env: [String] = []
@@ -15,40 +38,39 @@ public struct RunOptions: Sendable, Equatable {
     public var memory: Int64?
     public var cpus: Double?
     public var pidsLimit: Int64?
-    public var network: NetworkMode = .none
+    public var network: NetworkMode = .bridge(NetworkStore.defaultNetworkName)
+    /// `-p`: published ports (bridge networks only).
+    public var ports: [PortMapping] = []
+    /// `-P`: publish every port the image exposes on a free host port.
+    public var publishAll = false
+    /// `--dns`, `--dns-search`, `--add-host NAME:IP`.
+    public var dns: [String] = []
+    public var dnsSearch: [String] = []
+    public var addHosts: [String] = []
     public var autoRemove = false
     public var arguments: [String] = []
+    /// `--tmpfs /path[:options]`.
+    public var tmpfs: [String] = []
+    /// `--cap-add` / `--cap-drop` (names with or without CAP_, or ALL).
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    public var privileged = false
+    /// `--security-opt` entries (no-new-privileges[:true|false], seccomp=unconfined|FILE).
+    public var securityOpts: [String] = []
+    /// `--label k=v`, added to the image's labels.
+    public var labels: [String: String] = [:]
+    /// `--stop-signal`, overriding the image's StopSignal.
+    public var stopSignal: String?
+    /// `--ulimit name=soft[:hard]`.
+    public var ulimits: [String] = []
+    /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).
+    public var interactive = false
+    /// -t: the program runs on a pty whose master the monitor holds.
+    public var tty = false
+    /// --restart: what the monitor does when the program exits.
+    public var restart: RestartPolicy = .no
+    /// --init: a minimal init as PID 1 that reaps zombies and forwards signals.
+    public var initProcess = false
 
     public init() {}
-}
-
-/// A parsed `-v host:container[:ro|rw]`.
-public struct BindVolume: Sendable, Equatable {
-    public var source: String
-    public var destination: String
-    public var readOnly: Bool
-
-    public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw EngineError.invalidOption("invalid volume '\(text)': use -v /host/path:/container/path[:ro]")
-        }
-        guard parts[0].hasPrefix("/") else {
-            throw EngineError.invalidOption("invalid volume '\(text)': named volumes are not supported yet; give an absolute host path")
-        }
-        guard parts[1].hasPrefix("/") else {
-            throw EngineError.invalidOption("invalid volume '\(text)': the container path must be absolute")
-        }
-        var readOnly = false
-        if parts.count == 3 {
-            switch parts[2] {
-            case "ro": readOnly = true
-            case "rw", "": readOnly = false
-            default: throw EngineError.invalidOption("invalid volume mode '\(parts[2])' in '\(text)': use ro or rw")
-            }
-        }
-        source = parts[0]
-        destination = parts[1]
-        self.readOnly = readOnly
-    }
 }

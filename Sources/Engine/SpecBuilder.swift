@@ -1,3 +1,4 @@
+import ContainerRuntime
 import OCISpec
 
 /// Builds a container's OCI runtime spec from the image config and the run options with docker's
@@ -28,6 +29,16 @@ public enum SpecBuilder {
         public var hostnameFile: String?
         public var hostsFile: String?
         public var resolvConfFile: String?
+        /// Host directories of the named volumes `-v NAME:/path` uses, by name.
+        public var volumePaths: [String: String] = [:]
+        /// Host directories of the anonymous volumes (`-v /path`, image Volumes), by container path.
+        public var anonymousVolumePaths: [String: String] = [:]
+        /// The host's device nodes, given to a --privileged container.
+        public var hostDevices: [Device] = []
+        /// The profile of `--security-opt seccomp=FILE`, read by the engine.
+        public var seccompProfile: SeccompProfile?
+        /// The persisted network namespace a bridge-networked container joins.
+        public var networkNamespacePath: String?
 
         public init(id: String, imageName: String, imageConfig: ContainerConfig?, options: RunOptions, user: ResolvedUser, rootfs: String) {
             self.id = id
@@ -78,9 +89,12 @@ public enum SpecBuilder {
                         additionalGids: inputs.user.additionalGids.isEmpty ? nil : inputs.user.additionalGids)
         user.umask = 0o022
         let caps = defaultCapabilities
+        var env = environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home)
+        // docker sets TERM for a terminal the image and -e left without one.
+        if options.tty && !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
         let process = Process(
-            terminal: false, user: user, args: args,
-            env: environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home), cwd: cwd,
+            terminal: options.tty, user: user, args: args,
+            env: env, cwd: cwd,
             capabilities: Capabilities(bounding: caps, effective: caps, permitted: caps),
             rlimits: nil, noNewPrivileges: false)
 
@@ -97,14 +111,16 @@ public enum SpecBuilder {
         for (file, destination) in [(inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts")] {
             if let file { mounts.append(Mount(destination: destination, type: "bind", source: file, options: ["rbind", "rprivate"])) }
         }
-        for text in options.volumes {
-            let volume = try BindVolume(parsing: text)
-            mounts.append(Mount(destination: volume.destination, type: "bind", source: volume.source,
-                                options: ["rbind", "rprivate"] + (volume.readOnly ? ["ro"] : [])))
-        }
+        let extra = try userMounts(inputs)
+        let replaced = Set(extra.map(\.destination))
+        mounts = mounts.filter { !replaced.contains($0.destination) } + extra
 
         var namespaces: [Namespace] = [.init(type: .pid), .init(type: .ipc), .init(type: .uts), .init(type: .mount), .init(type: .cgroup)]
-        if options.network == .none { namespaces.append(.init(type: .network)) }
+        switch options.network {
+        case .none: namespaces.append(.init(type: .network))
+        case .bridge: namespaces.append(.init(type: .network, path: inputs.networkNamespacePath))
+        case .host: break
+        }
 
         var resources = Resources(devices: [.init(allow: false, access: "rwm")])
         if let memory = options.memory {
@@ -121,7 +137,11 @@ public enum SpecBuilder {
         }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
         linux.cgroupsPath = "/skiff/" + inputs.id
-        return Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
-                    mounts: mounts, annotations: ["org.skiff.image": inputs.imageName], linux: linux)
+        var annotations = ["org.skiff.image": inputs.imageName]
+        if options.initProcess { annotations[InitReaper.annotation] = "true" }
+        var spec = Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
+                        mounts: mounts, annotations: annotations, linux: linux)
+        try applySecurity(&spec, inputs: inputs)
+        return spec
     }
 }

@@ -43,7 +43,9 @@ public enum Subprocess {
         var pid: pid_t = 0
         let argv = CStringArray(args)
         let envp = CStringArray(env)
-        let rc = posix_spawn(&pid, path, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
+        let rc = withExtendedLifetime((argv, envp)) {
+            posix_spawn(&pid, path, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
+        }
         if let outPipe { close(outPipe.1) }
         guard rc == 0 else { throw SystemError("run \(path)", errno: rc) }
 
@@ -141,16 +143,23 @@ public enum Clock {
     }
 }
 
-/// A NULL-terminated array of C strings that lives as long as this value.
+/// A NULL-terminated array of C strings that lives as long as this value. The array itself is a
+/// stable allocation, so its address may be stored in a C struct (not only passed to one call).
 public final class CStringArray {
-    public let pointers: [UnsafeMutablePointer<CChar>?]
+    public let pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    private let count: Int
 
     public init(_ strings: [String]) {
-        pointers = strings.map { strdup($0) } + [nil]
+        count = strings.count + 1
+        pointers = .allocate(capacity: count)
+        for (index, string) in strings.enumerated() { (pointers + index).initialize(to: strdup(string)) }
+        (pointers + strings.count).initialize(to: nil)
     }
 
     deinit {
-        for p in pointers { free(p) }
+        for index in 0..<count { free(pointers[index]) }
+        pointers.deinitialize(count: count)
+        pointers.deallocate()
     }
 }
 

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPClient
 import ImageStore
 import OCISpec
 
@@ -21,15 +19,15 @@ extension RegistryClient {
         if let expected, expected.size > limit {
             throw RegistryError.manifestTooLarge(what: "manifest \(imageName)", limit: limit)
         }
-        var body = Data()
+        var body: [UInt8] = []
         let result = try await send("GET", url("/v2/\(repository)/manifests/\(reference)"), purpose: purpose,
                                     headers: ["Accept": MediaType.acceptedManifests.joined(separator: ", ")],
                                     sink: { chunk in
-                                        guard body.count + chunk.count <= limit else { throw HTTPTransport.BodyTooLarge(limit: limit) }
-                                        body.append(chunk)
+                                        guard body.count + chunk.count <= limit else { throw HTTPClientError.bodyTooLarge(limit: limit) }
+                                        body.append(contentsOf: chunk)
                                     },
                                     restart: { body.removeAll() }, bufferLimit: limit)
-        let bytes = [UInt8](body)
+        let bytes = body
         let digest = SHA256Hasher.digest(bytes)
         if let pinned = try? Digest(parsing: reference), pinned.algorithm == "sha256", pinned != digest {
             throw StoreError.digestMismatch(expected: pinned, actual: digest, what: "manifest \(imageName)")
@@ -63,7 +61,7 @@ extension RegistryClient {
         let target = url("/v2/\(repository)/blobs/\(descriptor.digest)")
         var lastReport = Date.distantPast
         _ = try await send("GET", target, purpose: purpose, sink: { chunk in
-            try chunk.withUnsafeBytes { try box.writer.write($0) }
+            try box.writer.write(chunk)
             if let progress, Date().timeIntervalSince(lastReport) > 0.1 {
                 lastReport = Date()
                 progress(box.writer.bytesWritten)
@@ -76,8 +74,8 @@ extension RegistryClient {
         }, responseCheck: { response in
             let written = box.writer.bytesWritten
             guard written > 0 else { return }
-            let contentRange = response.allHeaderFields.first { ($0.key as? String)?.lowercased() == "content-range" }?.value as? String
-            if response.statusCode == 206, let contentRange, contentRange.hasPrefix("bytes \(written)-") { return }
+            let contentRange = response.headers["Content-Range"]
+            if response.status == 206, let contentRange, contentRange.hasPrefix("bytes \(written)-") { return }
             box.writer.abort()
             box.writer = try BlobWriter(store: store, what: what, sizeLimit: descriptor.size)
         })

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPClient
 import ImageStore
 import OCISpec
 
@@ -20,7 +18,7 @@ extension RegistryClient {
         components?.queryItems = [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: from)]
         guard let target = components?.url else { return (false, nil) }
         let purpose = Purpose(what: "mount of blob \(digest) from \(from)", repository: repository, scopes: scopes)
-        let result = try await send("POST", target, purpose: purpose, headers: ["Content-Length": "0"], body: Data())
+        let result = try await send("POST", target, purpose: purpose, headers: ["Content-Length": "0"], body: [])
         if result.status == 201 { return (true, nil) }
         return (false, try location(result, purpose: purpose))
     }
@@ -41,7 +39,7 @@ extension RegistryClient {
         if let start {
             location = start
         } else {
-            let result = try await send("POST", url("/v2/\(repository)/blobs/uploads/"), purpose: purpose, headers: ["Content-Length": "0"], body: Data())
+            let result = try await send("POST", url("/v2/\(repository)/blobs/uploads/"), purpose: purpose, headers: ["Content-Length": "0"], body: [])
             location = try self.location(result, purpose: purpose)
         }
         let path = store.path(for: descriptor.digest)
@@ -56,16 +54,16 @@ extension RegistryClient {
                     "Content-Type": "application/octet-stream",
                     "Content-Range": "\(offset)-\(offset + Int64(chunk.count) - 1)",
                     "Content-Length": "\(chunk.count)",
-                ], body: chunk)
+                ], body: [UInt8](chunk))
                 location = try self.location(result, purpose: purpose)
                 offset += Int64(chunk.count)
             }
-            _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: ["Content-Length": "0"], body: Data())
+            _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: ["Content-Length": "0"], body: [])
         } else {
             _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: [
                 "Content-Type": "application/octet-stream",
                 "Content-Length": "\(descriptor.size)",
-            ], uploadFile: URL(fileURLWithPath: path))
+            ], uploadFile: path)
         }
     }
 
@@ -81,7 +79,7 @@ extension RegistryClient {
     public func putManifest(repository: String, reference: String, bytes: [UInt8], mediaType: String, scopes: [String]) async throws -> Digest {
         let purpose = Purpose(what: "manifest upload to \(repository):\(reference)", repository: repository, scopes: scopes)
         _ = try await send("PUT", url("/v2/\(repository)/manifests/\(reference)"), purpose: purpose,
-                           headers: ["Content-Type": mediaType], body: Data(bytes))
+                           headers: ["Content-Type": mediaType], body: bytes)
         return SHA256Hasher.digest(bytes)
     }
 }

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPClient
 import OCISpec
 
 /// How to reach registries: which may use plain HTTP, timeouts, retries and credentials.
@@ -19,6 +17,11 @@ public struct RegistryOptions: Sendable {
     public var credentials: CredentialStore = CredentialStore()
     /// Credentials given on the command line, used before any stored ones.
     public var explicitCredentials: Credentials?
+    /// Trusted CAs: the system store plus per-registry `certs.d/<host:port>/*.crt` directories
+    /// (/etc/skiff/certs.d, /etc/docker/certs.d, /etc/containers/certs.d).
+    public var trust = TrustConfiguration()
+    /// HTTP(S) proxies; from HTTP_PROXY, HTTPS_PROXY and NO_PROXY by default.
+    public var proxy = ProxyConfiguration.fromEnvironment()
 
     public init() {}
 }
@@ -26,7 +29,7 @@ public struct RegistryOptions: Sendable {
 /// A client for one registry host speaking the OCI distribution spec (`/v2/...`).
 ///
 /// It exists to hide the protocol's ceremony behind a few calls: it picks HTTPS (or HTTP for
-/// loopback and `--insecure` registries), answers `401` challenges with basic or bearer auth
+/// loopback and `--insecure` registries, unless a certs.d directory names a CA for them), answers `401` challenges with basic or bearer auth
 /// (fetching tokens from the realm the registry names, per scope, and reusing them), retries
 /// transient failures, and turns every HTTP status into a `RegistryError` that names what
 /// was asked for.
@@ -34,7 +37,7 @@ public final class RegistryClient: @unchecked Sendable {
     public let registry: String
     let baseURL: URL
     let options: RegistryOptions
-    let transport: HTTPTransport
+    let transport: HTTPClient
     private let lock = NSLock()
     private var tokens: [String: String] = [:]
     private var useBasic = false
@@ -44,15 +47,30 @@ public final class RegistryClient: @unchecked Sendable {
         self.registry = registry
         self.options = options
         let host = registry == ImageReference.dockerHub ? "registry-1.docker.io" : registry
-        let scheme = Self.allowsPlainHTTP(registry, options: options) ? "http" : "https"
-        guard let url = URL(string: "\(scheme)://\(host)") else {
+        let scheme = Self.usesPlainHTTP(registry, options: options) ? "http" : "https"
+        guard let url = URL(string: "\(scheme)://\(host)"), url.host != nil else {
             throw RegistryError.badResponse(what: "registry name", detail: "'\(registry)' is not a valid host")
         }
         baseURL = url
-        transport = HTTPTransport(timeout: options.timeout)
+        var configuration = HTTPClient.Configuration()
+        configuration.connectTimeout = options.timeout
+        configuration.idleTimeout = options.timeout
+        configuration.maxIdleConnectionsPerHost = max(4, options.parallelTransfers + 2)
+        configuration.trust = options.trust
+        configuration.proxy = options.proxy
+        transport = HTTPClient(configuration: configuration)
     }
 
-    deinit { transport.invalidate() }
+    deinit { transport.shutdown() }
+
+    /// Plain HTTP when allowed, except for a registry with a certs.d directory: a CA configured
+    /// for it means it speaks TLS (as docker decides for loopback registries).
+    static func usesPlainHTTP(_ registry: String, options: RegistryOptions) -> Bool {
+        guard allowsPlainHTTP(registry, options: options) else { return false }
+        guard let url = URL(string: "https://\(registry)"), let host = url.host(percentEncoded: false) else { return true }
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return options.trust.hostDirectories(host: bare, port: url.port ?? 443).isEmpty
+    }
 
     /// Loopback registries and those named with --insecure may use plain HTTP.
     static func allowsPlainHTTP(_ registry: String, options: RegistryOptions) -> Bool {
@@ -92,30 +110,28 @@ public final class RegistryClient: @unchecked Sendable {
 
     /// Sends a request with auth and retries, and maps failures to `RegistryError`.
     /// `accept` lists statuses that are returned rather than thrown (404 for HEAD checks).
-    func send(_ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: Data? = nil,
-              uploadFile: URL? = nil, sink: ((Data) throws -> Void)? = nil, restart: (() throws -> Void)? = nil,
-              attemptHeaders: (() -> [String: String])? = nil, responseCheck: ((HTTPURLResponse) throws -> Void)? = nil,
+    func send(_ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: [UInt8]? = nil,
+              uploadFile: String? = nil, sink: HTTPClient.Sink? = nil, restart: (() throws -> Void)? = nil,
+              attemptHeaders: (() -> [String: String])? = nil, responseCheck: HTTPClient.ResponseCheck? = nil,
               bufferLimit: Int = 1 << 20, accept: Set<Int> = []) async throws -> HTTPResult {
         var attempt = 0
         var authRetried = false
         while true {
             attempt += 1
-            var request = URLRequest(url: target)
-            request.httpMethod = method
-            for (key, value) in headers.merging(attemptHeaders?() ?? [:], uniquingKeysWith: { $1 }) {
-                request.setValue(value, forHTTPHeaderField: key)
-            }
-            if let body { request.httpBody = body }
+            var request = HTTPRequest(method: method, url: target,
+                                      headers: HTTPHeaders(headers.merging(attemptHeaders?() ?? [:], uniquingKeysWith: { $1 })))
+            if let body { request.body = .bytes(body) }
+            if let uploadFile { request.body = .file(path: uploadFile) }
             if let authorization = authorization(for: purpose.scopes) {
-                request.setValue(authorization, forHTTPHeaderField: "Authorization")
+                request.headers["Authorization"] = authorization
             }
             let result: HTTPResult
             do {
-                result = try await transport.send(request, uploadFile: uploadFile, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
-            } catch let error as HTTPTransport.BodyTooLarge {
-                throw RegistryError.manifestTooLarge(what: purpose.what, limit: error.limit)
-            } catch let error as URLError {
-                if attempt < options.attempts, Self.isTransient(error) {
+                result = try await transport.send(request, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
+            } catch HTTPClientError.bodyTooLarge(let limit) {
+                throw RegistryError.manifestTooLarge(what: purpose.what, limit: limit)
+            } catch let error as HTTPClientError {
+                if attempt < options.attempts, error.isTransient {
                     try restart?()
                     try await backoff(attempt)
                     continue
@@ -144,29 +160,20 @@ public final class RegistryClient: @unchecked Sendable {
         try await Task.sleep(nanoseconds: UInt64(250_000_000) << UInt64(min(attempt - 1, 4)))
     }
 
-    static func isTransient(_ error: URLError) -> Bool {
-        switch error.code {
-        case .timedOut, .networkConnectionLost, .cannotConnectToHost, .notConnectedToInternet, .dnsLookupFailed, .cannotFindHost:
-            return true
-        case .unknown:
-            // FoundationNetworking reports a connection closed mid-body ("transfer closed with N
-            // bytes remaining", curl's partial file) as unknown; worth another attempt.
-            return true
-        default:
-            return false
-        }
-    }
-
-    func mapTransport(_ error: URLError, purpose: Purpose) -> RegistryError {
-        switch error.code {
-        case .timedOut:
+    func mapTransport(_ error: HTTPClientError, purpose: Purpose) -> RegistryError {
+        switch error {
+        case .timedOut, .connectTimedOut:
             return .timeout(what: purpose.what, registry: registry, seconds: options.timeout)
-        case .cannotConnectToHost:
+        case .connectionRefused:
             return .transport(what: purpose.what, registry: registry, detail: "connection refused at \(baseURL.absoluteString): is the registry running?")
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
-            return .transport(what: purpose.what, registry: registry, detail: "TLS failed (\(error.localizedDescription)); if the registry speaks plain HTTP, pass --insecure")
+        case .certificateUntrusted(let host, let detail):
+            return .transport(what: purpose.what, registry: registry,
+                              detail: "the TLS certificate of \(host) is not trusted (\(detail)): if the registry uses a private CA, put its certificate in /etc/skiff/certs.d/\(registry)/ca.crt (or /etc/docker/certs.d/\(registry)/ca.crt)")
+        case .tlsFailed:
+            return .transport(what: purpose.what, registry: registry,
+                              detail: "\(error); if the registry speaks plain HTTP, pass --insecure; if it wants a client certificate, put client.cert and client.key in /etc/skiff/certs.d/\(registry)/")
         default:
-            return .transport(what: purpose.what, registry: registry, detail: "\(error.localizedDescription) (URLError \(error.code.rawValue))")
+            return .transport(what: purpose.what, registry: registry, detail: error.description)
         }
     }
 
@@ -183,7 +190,8 @@ public final class RegistryClient: @unchecked Sendable {
     }
 
     /// The `errors[].message` of a distribution-spec error body, or a short excerpt.
-    static func errorDetail(_ body: Data) -> String {
+    static func errorDetail(_ bytes: [UInt8]) -> String {
+        let body = Data(bytes)
         struct Body: Decodable {
             struct Item: Decodable { var code: String?; var message: String? }
             var errors: [Item]?
@@ -242,12 +250,12 @@ public final class RegistryClient: @unchecked Sendable {
         guard let url = components.url else {
             throw RegistryError.badResponse(what: "auth challenge from \(registry)", detail: "bad realm \(realm)")
         }
-        var request = URLRequest(url: url)
-        if let credentials { request.setValue(credentials.basicHeader, forHTTPHeaderField: "Authorization") }
+        var request = HTTPRequest(url: url)
+        if let credentials { request.headers["Authorization"] = credentials.basicHeader }
         let result: HTTPResult
         do {
             result = try await transport.send(request, bufferLimit: 1 << 20)
-        } catch let error as URLError {
+        } catch let error as HTTPClientError {
             throw mapTransport(error, purpose: Purpose(what: "a token from \(realm)", repository: purpose.repository, scopes: []))
         }
         guard result.status == 200 else {
@@ -255,7 +263,7 @@ public final class RegistryClient: @unchecked Sendable {
                                              detail: "token server \(realm) answered HTTP \(result.status)\(credentials == nil ? " without credentials" : " for user \(credentials?.username ?? "")")")
         }
         struct TokenResponse: Decodable { var token: String?; var access_token: String? }
-        guard let parsed = try? JSONDecoder().decode(TokenResponse.self, from: result.body), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
+        guard let parsed = try? JSONDecoder().decode(TokenResponse.self, from: Data(result.body)), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
             throw RegistryError.badResponse(what: "token from \(realm)", detail: "no token in the answer")
         }
         return token

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import OCISpec
 
 /// `skiff exec [-e] [-u] [-w] CONTAINER CMD...`: run a program in a running container with our
 /// stdio (no terminal yet) and exit with its exit code.
@@ -10,6 +11,8 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable.") var env: [String] = []
     @Option(name: [.customShort("u"), .customLong("user")], help: "User (name or UID) and optional group.") var user: String?
     @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Pass our stdin to the program.") var interactive = false
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
     @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var containerAndCommand: [String] = []
 
     func run() async throws {
@@ -18,7 +21,8 @@ struct ExecCommand: AsyncParsableCommand {
                 throw EngineError.invalidOption("exec needs a container and a command: skiff exec CONTAINER COMMAND [ARG...]")
             }
             let engine = try engineOptions.openEngine()
-            let code = try engine.exec(containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir)
+            let code = try engine.exec(containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir,
+                                       tty: tty, interactive: interactive)
             throw ExitCode(code)
         }
     }
@@ -30,10 +34,16 @@ struct ContainerMonitorCommand: ParsableCommand {
                                                     shouldDisplay: false)
 
     @OptionGroup var engineOptions: EngineOptions
+    @Flag(name: .customLong("wait-attach")) var waitAttach = false
+    @Option(name: .customLong("console-size")) var consoleSize: String?
     @Argument var id: String
 
     func run() throws {
         let engine = try engineOptions.openEngine()
-        ContainerMonitor.main(engine: engine, id: id)
+        let size = consoleSize.flatMap { text -> ConsoleSize? in
+            let parts = text.split(separator: "x").compactMap { UInt($0) }
+            return parts.count == 2 ? ConsoleSize(height: parts[0], width: parts[1]) : nil
+        }
+        ContainerMonitor.main(engine: engine, id: id, waitForAttach: waitAttach, consoleSize: size)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ContainerRuntime
 import Engine
 import LinuxSupport
+import Networking
 import OCISpec
 
 /// `skiff inspect CONTAINER...`: docker-shaped JSON of the record, live state and spec.
@@ -21,6 +22,7 @@ struct InspectCommand: AsyncParsableCommand {
         var FinishedAt: String?
         var MonitorPid: Int32?
         var MonitorLost: Bool
+        var Restarting: Bool
     }
     struct ConfigView: Codable {
         var Hostname: String?
@@ -29,6 +31,15 @@ struct InspectCommand: AsyncParsableCommand {
         var Cmd: [String]
         var WorkingDir: String
         var Image: String
+        var Labels: [String: String]
+        var ExposedPorts: [String: [String: String]]?
+        var StopSignal: String?
+        var Tty: Bool
+        var OpenStdin: Bool
+    }
+    struct RestartPolicyView: Codable {
+        var Name: String
+        var MaximumRetryCount: Int
     }
     struct HostConfigView: Codable {
         var AutoRemove: Bool
@@ -37,6 +48,49 @@ struct InspectCommand: AsyncParsableCommand {
         var Memory: Int64
         var NanoCpus: Int64
         var PidsLimit: Int64
+        var RestartPolicy: RestartPolicyView
+        var Init: Bool
+        var Privileged: Bool
+        var Capabilities: [String]
+        var SecurityOpt: [String]
+        var Tmpfs: [String: String]
+        var Ulimits: [UlimitView]
+        var NetworkMode: String
+        var PortBindings: [String: [PortBinding]]
+        var Dns: [String]
+        var ExtraHosts: [String]
+    }
+    struct PortBinding: Codable {
+        var HostIp: String
+        var HostPort: String
+    }
+    struct EndpointView: Codable {
+        var NetworkID: String
+        var IPAddress: String
+        var IPPrefixLen: Int
+        var Gateway: String
+        var MacAddress: String
+    }
+    struct NetworkSettingsView: Codable {
+        var IPAddress: String
+        var IPPrefixLen: Int
+        var Gateway: String
+        var MacAddress: String
+        var SandboxKey: String
+        var Ports: [String: [PortBinding]]
+        var Networks: [String: EndpointView]
+    }
+    struct UlimitView: Codable {
+        var Name: String
+        var Soft: Int64
+        var Hard: Int64
+    }
+    struct MountView: Codable {
+        var `Type`: String
+        var Name: String?
+        var Source: String
+        var Destination: String
+        var RW: Bool
     }
     struct View: Codable {
         var Id: String
@@ -45,10 +99,22 @@ struct InspectCommand: AsyncParsableCommand {
         var Path: String
         var Args: [String]
         var State: StateView
+        var RestartCount: Int
         var Image: String
         var LogPath: String
         var Config: ConfigView
         var HostConfig: HostConfigView
+        var Mounts: [MountView]
+        var NetworkSettings: NetworkSettingsView
+    }
+
+    static func bindings(_ ports: [PortMapping]) -> [String: [PortBinding]] {
+        var result: [String: [PortBinding]] = [:]
+        for port in ports {
+            result["\(port.containerPort)/\(port.proto)", default: []].append(
+                PortBinding(HostIp: port.hostIP.isEmpty ? "0.0.0.0" : port.hostIP, HostPort: port.hostPort == 0 ? "" : "\(port.hostPort)"))
+        }
+        return result
     }
 
     func run() async throws {
@@ -62,23 +128,54 @@ struct InspectCommand: AsyncParsableCommand {
                 let process = spec?.process
                 let resources = spec?.linux?.resources
                 let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
-                    .map { "\($0.source ?? ""):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+                    .map { "\(InspectDetails.bindSource($0.source ?? "", volumesDirectory: engine.volumes.directory)):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+                let settings = live.isRunning ? record.networkSettings : nil
+                var networks: [String: EndpointView] = [:]
+                if let settings {
+                    networks[settings.network] = EndpointView(NetworkID: settings.networkID, IPAddress: settings.ipAddress ?? "",
+                                                              IPPrefixLen: settings.prefixLength ?? 0, Gateway: settings.gateway ?? "",
+                                                              MacAddress: settings.macAddress ?? "")
+                }
+                let networkSettings = NetworkSettingsView(
+                    IPAddress: settings?.ipAddress ?? "", IPPrefixLen: settings?.prefixLength ?? 0, Gateway: settings?.gateway ?? "",
+                    MacAddress: settings?.macAddress ?? "", SandboxKey: settings == nil ? "" : engine.netnsPath(for: record.id),
+                    Ports: Self.bindings(settings?.ports ?? []), Networks: networks)
+                let resolv = (try? FileIO.readString(engine.store.directory(for: record.id) + "/resolv.conf")) ?? ""
+                let dns = resolv.split(separator: "\n").filter { $0.hasPrefix("nameserver ") }.map { String($0.dropFirst(11)) }
                 let quota = resources?.cpu?.quota ?? 0
                 let period = Int64(resources?.cpu?.period ?? 100_000)
                 views.append(View(
                     Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
                     Args: Array(record.command.dropFirst()),
-                    State: StateView(Status: live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                    State: StateView(Status: engine.isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
                                      ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
                                      FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
-                                     MonitorLost: live.monitorLost),
+                                     MonitorLost: live.monitorLost, Restarting: engine.isRestarting(record)),
+                    RestartCount: record.restartCount ?? 0,
                     Image: record.imageID, LogPath: engine.store.logPath(for: record.id),
                     Config: ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
-                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image),
+                                       Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
+                                       Labels: record.labels ?? [:],
+                                       ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
+                                       StopSignal: record.stopSignal,
+                                       Tty: record.hasTTY, OpenStdin: record.isInteractive),
                     HostConfig: HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
                                                Memory: resources?.memory?.limit ?? 0,
                                                NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
-                                               PidsLimit: resources?.pids?.limit ?? 0)))
+                                               PidsLimit: resources?.pids?.limit ?? 0,
+                                               RestartPolicy: RestartPolicyView(Name: record.policy.name,
+                                                                                MaximumRetryCount: record.policy.maximumRetryCount),
+                                               Init: spec?.annotations?[InitReaper.annotation] == "true",
+                                               Privileged: spec.map(InspectDetails.isPrivileged) ?? false,
+                                               Capabilities: process?.capabilities?.bounding ?? [],
+                                               SecurityOpt: spec.map(InspectDetails.securityOpt) ?? [],
+                                               Tmpfs: spec.map(InspectDetails.tmpfs) ?? [:],
+                                               Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
+                                               NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
+                                               PortBindings: Self.bindings(record.network?.ports ?? []), Dns: dns,
+                                               ExtraHosts: record.network?.extraHosts ?? []),
+                    Mounts: spec.map { InspectDetails.mounts($0, volumesDirectory: engine.volumes.directory) } ?? [],
+                    NetworkSettings: networkSettings))
             }
             print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
         }

@@ -7,6 +7,7 @@ struct RmCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("f"), .customLong("force")], help: "Kill and remove running containers.") var force = false
+    @Flag(name: [.customShort("v"), .customLong("volumes")], help: "Remove the container's anonymous volumes too.") var volumes = false
     @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
 
     func run() async throws {
@@ -15,7 +16,7 @@ struct RmCommand: AsyncParsableCommand {
             var failed: EngineError?
             for container in containers {
                 do {
-                    try engine.remove(container, force: force)
+                    try engine.remove(container, force: force, volumes: volumes)
                     print(container)
                 } catch let error as EngineError {
                     printEngineError(error.description)

@@ -5,6 +5,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import ImageStore
+import Networking
 import OCISpec
 import Registry
 
@@ -22,8 +23,26 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
-    @Option(help: "Network: none (default) or host. Bridge networking is not implemented yet.") var network: String = "none"
+    @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp].") var publish: [String] = []
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish every port the image exposes on a free host port.") var publishAll = false
+    @Option(help: "Nameserver for the container's /etc/resolv.conf (repeatable).") var dns: [String] = []
+    @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
+    @Option(name: .customLong("add-host"), help: "Add NAME:IP to the container's /etc/hosts (repeatable).") var addHost: [String] = []
     @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
+    @Option(help: "Mount a tmpfs: /path[:options] (default rw,noexec,nosuid,nodev; size=, mode=, uid=, gid=).") var tmpfs: [String] = []
+    @Option(name: .customLong("cap-add"), help: "Add a Linux capability (NET_ADMIN, ..., or ALL).") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (or ALL).") var capDrop: [String] = []
+    @Flag(help: "Give the container all capabilities and devices, no seccomp, no masked paths.") var privileged = false
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.") var securityOpt: [String] = []
+    @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
+    @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
+    @Option(help: "Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=..][,tmpfs-mode=..].") var mount: [String] = []
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and pass ours to the program.") var interactive = false
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
+    @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String = "no"
+    @Flag(name: .customLong("init"), help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var initProcess = false
 
     func runOptions(arguments: [String]) throws -> RunOptions {
         var options = RunOptions()
@@ -38,12 +57,32 @@ struct ContainerCreateOptions: ParsableArguments {
         options.memory = try memory.map(ByteSize.parse)
         options.cpus = cpus
         options.pidsLimit = pidsLimit
-        guard let mode = RunOptions.NetworkMode(rawValue: network) else {
-            throw EngineError.invalidOption("--network \(network) is not supported: use none or host (bridge networking is not implemented yet)")
-        }
-        options.network = mode
+        options.network = RunOptions.NetworkMode(parsing: network)
+        options.ports = try publish.map(PortMapping.init(parsing:))
+        options.publishAll = publishAll
+        options.dns = dns
+        options.dnsSearch = dnsSearch
+        options.addHosts = addHost
         options.autoRemove = autoRemove
         options.arguments = arguments
+        options.tmpfs = tmpfs
+        options.capAdd = capAdd
+        options.capDrop = capDrop
+        options.privileged = privileged
+        options.securityOpts = securityOpt
+        options.labels = try LabelInput.parse(label)
+        options.stopSignal = stopSignal
+        options.ulimits = ulimit
+        for text in mount {
+            switch try MountOption.parse(text) {
+            case .volume(let volume): options.volumes.append(volume)
+            case .tmpfs(let tmpfs): options.tmpfs.append(tmpfs)
+            }
+        }
+        options.interactive = interactive
+        options.tty = tty
+        options.restart = try RestartPolicy(parsing: restart)
+        options.initProcess = initProcess
         return options
     }
 }
@@ -93,6 +132,11 @@ func createContainer(engine: Engine, defaultRegistry: String, registry: Registry
     guard let imageName = imageAndCommand.first else {
         throw EngineError.invalidOption("an image name is required: skiff run [OPTIONS] IMAGE [COMMAND...]")
     }
+    // The passthrough capture starts at the first word it does not know: an option there is a
+    // typo, never an image name.
+    if imageName.hasPrefix("-") {
+        throw EngineError.invalidOption("unknown option '\(imageName)': see `skiff run --help`")
+    }
     let runOptions = try options.runOptions(arguments: Array(imageAndCommand.dropFirst()))
     let image = try await engine.images.imageOrPull(imageName, options: registry.registryOptions(), defaultRegistry: defaultRegistry)
     return try engine.create(image: image, imageName: imageName, options: runOptions)
@@ -111,9 +155,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background and print the container ID.") var detach = false
+    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).") var detachKeys: String?
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
+        if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
@@ -122,6 +168,12 @@ struct RunCommand: AsyncParsableCommand {
                 _ = try engine.start(container.id, attach: false)
                 print(container.id)
                 return
+            }
+            if create.interactive || create.tty {
+                let keys = try DetachKeys(parsing: detachKeys ?? "")
+                let code = try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys)
+                if container.autoRemove { _ = engine.waitRemoved(container.id) }
+                throw ExitCode(code)
             }
             for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
                 signal(sig) { pendingForwardSignal = $0 }
@@ -134,7 +186,12 @@ struct RunCommand: AsyncParsableCommand {
                     try? engine.kill(container.id, signal: sig)
                 }
             }
-            if let code { throw ExitCode(code) }
+            // --rm: return once the container is gone, as docker's CLI does (its name, volumes and
+            // published ports are free for the next command).
+            if let code {
+                if container.autoRemove { _ = engine.waitRemoved(container.id) }
+                throw ExitCode(code)
+            }
             let exitCode = (try? engine.wait(container.id, timeout: 1)) ?? nil
             throw ExitCode(exitCode ?? 125)
         }
@@ -153,6 +210,7 @@ struct CreateCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
+        if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,

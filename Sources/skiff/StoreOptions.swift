@@ -36,12 +36,17 @@ struct RegistryCommandOptions: ParsableArguments {
     @Option(help: "Credentials file in docker's config.json format (default ~/.config/skiff/auth.json, then ~/.docker/config.json).")
     var authfile: String?
 
+    @Option(name: .customLong("cert-dir"),
+            help: "Certificates for the registry (*.crt CAs, NAME.cert + NAME.key client certificate), like podman's --cert-dir; a loopback registry is then reached over HTTPS. /etc/skiff/certs.d/HOST:PORT and /etc/docker/certs.d/HOST:PORT are always used.")
+    var certDir: String?
+
     func registryOptions() -> RegistryOptions {
         var options = RegistryOptions()
         options.insecureRegistries = Set(insecure)
         options.timeout = timeout
         options.parallelTransfers = max(1, parallel)
         if let authfile { options.credentials = CredentialStore(skiffFile: authfile) }
+        if let certDir { options.trust.directories = [certDir] }
         return options
     }
 }

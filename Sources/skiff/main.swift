@@ -22,9 +22,9 @@ if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "vm", CommandLi
         try command.run()
         Skiff.exit()
     } catch let code as ExitCode {
-        exit(code.rawValue)  // what Skiff.exit(withError:) ends in, without building its message
+        exit(code.rawValue)  // what UsageErrors.exit ends in for it, without building a message
     } catch {
-        Skiff.exit(withError: error)
+        UsageErrors.exit(for: error)
     }
 }
 
@@ -40,7 +40,7 @@ enum SkiffEntry {
                 try command.run()
             }
         } catch {
-            Skiff.exit(withError: error)
+            UsageErrors.exit(for: error)
         }
     }
 }

@@ -72,13 +72,13 @@ let busyboxArchive: Result<String, TestError> = {
         cd bundle/rootfs
         mkdir -p bin etc tmp root home/app
         cp /bin/busybox bin/busybox
-        for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps; do ln -sf busybox bin/$c; done
+        for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps httpd wget ip nc timeout readlink; do ln -sf busybox bin/$c; done
         printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000:app:/home/app:/bin/sh\\n' > etc/passwd
         printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n' > etc/group
         chmod 1777 tmp
         cd \(directory)
         umoci repack --image layout:bb bundle
-        umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app
+        umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app --config.exposedports 80/tcp
         tar -C layout -cf bb.tar .
         rm -rf bundle layout
         """)
@@ -115,6 +115,12 @@ final class EngineFixture: @unchecked Sendable {
         try run([skiffBinary, command, "--root", root, "--runtime-root", runtimeRoot] + arguments, check: check)
     }
 
+    /// `skiff network <command> --root ... --runtime-root ... <arguments>`.
+    @discardableResult
+    func network(_ command: String, _ arguments: [String], check: Bool = false) throws -> CommandResult {
+        try run([skiffBinary, "network", command, "--root", root, "--runtime-root", runtimeRoot] + arguments, check: check)
+    }
+
     func containerIDs() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
     }
@@ -144,6 +150,21 @@ final class EngineFixture: @unchecked Sendable {
             let monitor = record(id)?["monitorPid"] as? Int
             _ = try? skiff("rm", ["-f", id])
             if let monitor, processExists(monitor) { kill(pid_t(monitor), SIGKILL) }
+        }
+        // Networks (the default one included) take their bridge, masquerade rule and subnet claim along.
+        let networks = (try? network("ls", ["-q"]).stdout) ?? ""
+        for name in networks.split(separator: "\n") { _ = try? network("rm", [String(name)]) }
+        // What a failed `network rm` left (a test that failed midway): the bridge, the subnet's
+        // masquerade rule, claim and readiness marker are host-global and must not outlive the test.
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: root + "/networks")) ?? [] where file.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: root + "/networks/" + file),
+                  let definition = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let bridge = definition["bridge"] as? String, let subnet = definition["subnet"] as? String else { continue }
+            _ = try? run(["/usr/sbin/ip", "link", "delete", bridge], check: false)
+            _ = try? run(["/usr/sbin/iptables", "-w", "5", "-t", "nat", "-D", "POSTROUTING", "-s", subnet, "!", "-d", subnet, "-m", "comment",
+                          "--comment", "skiff network \(bridge)", "-j", "MASQUERADE"], check: false)
+            unlink("/run/skiff/networks/claims/" + subnet.replacingOccurrences(of: "/", with: "_"))
+            unlink("/run/skiff/networks/ready/" + bridge)
         }
         for mount in mountsUnderFixture().reversed() { umount2(mount, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: path)

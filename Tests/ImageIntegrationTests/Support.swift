@@ -140,7 +140,9 @@ final class LocalRegistry: @unchecked Sendable {
     let host: String
     let storage: String
 
-    init(scratch: Scratch, auth: Auth = .none) throws {
+    /// `tls` serves HTTPS with that PEM certificate and key instead of plain HTTP; `clientCA`
+    /// then requires client certificates signed by it.
+    init(scratch: Scratch, auth: Auth = .none, tls: (certificate: String, key: String)? = nil, clientCA: String? = nil) throws {
         let port = try freePort()
         let directory = scratch.path + "/registry-\(port)"
         storage = directory + "/data"
@@ -166,6 +168,7 @@ final class LocalRegistry: @unchecked Sendable {
             enabled: true
         http:
           addr: 127.0.0.1:\(port)
+        \(tls.map { "  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)\n" } ?? "")\(clientCA.map { "    clientcas:\n      - \($0)\n" } ?? "")
         \(authSection)
         """
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)

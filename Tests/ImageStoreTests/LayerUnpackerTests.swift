@@ -137,6 +137,46 @@ struct LayerUnpackerTests {
         #expect(try #require(lstatOf(tmp.path + "/out/d")).st_mode & 0o777 == 0o755)
     }
 
+    /// Files created with their final mode and owner (the fast path) and files that still need a
+    /// chmod or chown after creation end up the same as the tar says.
+    @Test func modesAndOwnersWhateverTheUmaskAndSetgidParents() throws {
+        let tmp = try TemporaryDirectory()
+        let tar = try TarBuilder(path: tmp.path + "/layer")
+        tar.dir("shared", mode: 0o2775, uid: 0, gid: 1234)
+            .file("shared/root-file", "r", mode: 0o644, uid: 0, gid: 0)
+            .file("shared/user-file", "u", mode: 0o600, uid: 5, gid: 6)
+            .file("plain-0755", "x", mode: 0o755)
+            .file("world-writable", "w", mode: 0o666)
+            .file("group-writable", "g", mode: 0o664)
+            .file("no-access", "n", mode: 0o000)
+            .file("setgid-tool", "s", mode: 0o2755, uid: 0, gid: 50)
+            .dir("later", mode: 0o755)
+            .file("later/first", "1", mode: 0o644)
+            .dir("later", mode: 0o2755, uid: 0, gid: 77)
+            .file("later/second", "2", mode: 0o644)
+            .symlink("shared/root-link", to: "root-file")
+            .file("clash", "file first").symlink("clash", to: "plain-0755")
+        tar.finish()
+        try FileManager.default.createDirectory(atPath: tmp.path + "/out", withIntermediateDirectories: true)
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        _ = try LayerUnpacker(layer: layerDigest).unpack(blobPath: tmp.path + "/layer", into: tmp.path + "/out")
+        let out = tmp.path + "/out"
+        let expectations: [(String, mode_t, uid_t, gid_t)] = [
+            ("shared/root-file", 0o644, 0, 0), ("shared/user-file", 0o600, 5, 6), ("plain-0755", 0o755, 0, 0),
+            ("world-writable", 0o666, 0, 0), ("group-writable", 0o664, 0, 0), ("no-access", 0o000, 0, 0),
+            ("setgid-tool", 0o2755, 0, 50), ("later/first", 0o644, 0, 0), ("later/second", 0o644, 0, 0),
+        ]
+        for (name, mode, uid, gid) in expectations {
+            let info = try #require(lstatOf(out + "/" + name))
+            #expect(info.st_mode & 0o7777 == mode, "\(name): mode \(String(info.st_mode & 0o7777, radix: 8))")
+            #expect(info.st_uid == uid && info.st_gid == gid, "\(name): owner \(info.st_uid):\(info.st_gid)")
+        }
+        let link = try #require(lstatOf(out + "/shared/root-link"))
+        #expect(link.st_uid == 0 && link.st_gid == 0, "a symlink in a setgid directory still gets the tar's group")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/clash") == "plain-0755")
+    }
+
     @Test func rejectsGarbage() throws {
         let tmp = try TemporaryDirectory()
         try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: tmp.path + "/layer"))

@@ -35,6 +35,36 @@ struct SeccompTests {
         #expect(r.out == "0022\n0022\n", "\(r)")
     }
 
+    /// The second container with a profile loads the program compiled for the first from the
+    /// cache under the state root; a damaged cache file is recompiled, never trusted.
+    @Test func compiledProgramsAreCachedAndCheckedBeforeUse() throws {
+        let b = try TestBundle("seccompcache")
+        b.spec.linux?.seccomp = Seccomp(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
+            SeccompSyscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1),
+        ])
+        b.shell("mkdir /tmp/blocked 2>&1 || echo mkdir-denied")
+        let first = try b.run()
+        #expect(first.out.contains("mkdir-denied"), "\(first)")
+        let cache = b.root + "/.seccomp-cache"
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache)
+        #expect(files.count == 1 && files[0].hasSuffix(".bpf"), "\(files)")
+        let list = try Command.run(TestEnvironment.runtimeBinary, ["--root", b.root, "list", "--format", "json"])
+        #expect(!list.out.contains("seccomp-cache"), "the cache is not a container: \(list)")
+
+        let second = try b.run()
+        #expect(second.out.contains("mkdir-denied"), "\(second)")
+
+        // Damage the program part (keep the header and profile): the file is not a whole number of
+        // instructions any more, so it must be ignored and rewritten.
+        let path = cache + "/" + files[0]
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes.removeLast(3)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let third = try b.run()
+        #expect(third.out.contains("mkdir-denied"), "\(third)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == bytes.count + 3, "the damaged file was rewritten")
+    }
+
     @Test func unknownActionIsRejected() throws {
         let b = try TestBundle("seccompbad")
         b.spec.linux?.seccomp = Seccomp(defaultAction: "SCMP_ACT_EXPLODE")

@@ -93,6 +93,9 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 #include "bpf_shim.h"
 #include "kvm_shim.h"
 #include "cshim_image.h"
+#include "cshim_init.h"
+#include "cshim_seccomp.h"
+#include "netns_shim.h"
 #include "kvm_split_shim.h"
 
 #endif

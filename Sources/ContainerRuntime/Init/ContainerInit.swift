@@ -32,11 +32,14 @@ public enum ContainerInit {
         guard case .config(let config) = try channel.receive() else {
             throw RuntimeError.initFailed("init: expected the configuration first")
         }
+        let hasSeccompProgram = config.hasSeccompProgram == true
         let count = (config.hasMountNamespaceFD ? 1 : 0) + (config.hasConsoleSocket ? 1 : 0) + (config.hasExecFifo ? 1 : 0)
+            + (hasSeccompProgram ? 1 : 0)
         var fds = try channel.receiveFDs(count: count)
         let mountNamespace = config.hasMountNamespaceFD ? fds.removeFirst() : -1
         let consoleSocket = config.hasConsoleSocket ? fds.removeFirst() : -1
         let execFifo = config.hasExecFifo ? fds.removeFirst() : -1
+        let seccompProgram = hasSeccompProgram ? fds.removeFirst() : -1
 
         if mountNamespace >= 0 {
             try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
@@ -130,7 +133,15 @@ public enum ContainerInit {
         // CAP_SYS_ADMIN, so it must happen before the capabilities are dropped (as runc does).
         let seccomp = config.spec.linux?.seccomp.map { SeccompFilter(profile: $0) }
         let seccompLast = config.process.noNewPrivileges == true
-        if let seccomp, !seccompLast { try seccomp.load() }
+        func loadSeccomp(_ filter: SeccompFilter) throws {
+            if seccompProgram >= 0 {
+                try SeccompProgram.load(fd: seccompProgram, flags: filter.loadFlags)
+                close(seccompProgram)
+            } else {
+                try filter.load()
+            }
+        }
+        if let seccomp, !seccompLast { try loadSeccomp(seccomp) }
         try setup.dropBoundingSet()
         try setup.applyUser(setgroupsAllowed: setgroupsAllowed())
         // After the user switch the working directory may need the new identity's permissions.
@@ -154,11 +165,19 @@ public enum ContainerInit {
                                state: State(id: config.id, status: .running, pid: getpid(), bundle: config.bundle,
                                             annotations: config.spec.annotations))
         }
-        if let seccomp, seccompLast { try seccomp.load() }
+        if let seccomp, seccompLast { try loadSeccomp(seccomp) }
         resetSignals()
         let argv = CStringArray(config.process.args ?? [])
         let envp = CStringArray(config.process.env ?? [])
-        _ = skiff_execve(executable, argv.pointers, envp.pointers)
+        withExtendedLifetime((argv, envp)) {
+            if config.kind == .container, config.spec.annotations?[InitReaper.annotation] == "true" {
+                // `skiff run --init`: this process stays as PID 1 (reaping, forwarding signals) and
+                // its child becomes the program.
+                _ = skiff_init_reaper_exec(executable, argv.pointers, envp.pointers)
+            } else {
+                _ = skiff_execve(executable, argv.pointers, envp.pointers)
+            }
+        }
         // The runtime stopped listening at `ready`: tell the container's stderr, as runc does.
         let code = errno
         let message = "skiff-runtime: exec \(executable): \(String(cString: strerror(code)))\n"

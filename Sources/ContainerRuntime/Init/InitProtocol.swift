@@ -24,6 +24,9 @@ struct InitConfig: Codable {
     var hasMountNamespaceFD: Bool
     var hasConsoleSocket: Bool
     var hasExecFifo: Bool
+    /// A memfd with the compiled seccomp program follows (`SeccompProgramCache`); without it,
+    /// init compiles `spec.linux.seccomp` itself.
+    var hasSeccompProgram: Bool? = nil
 }
 
 /// The messages between the runtime and its init stage.

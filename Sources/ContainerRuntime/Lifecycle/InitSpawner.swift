@@ -25,8 +25,9 @@ struct InitSpawner {
     ///   - join: namespace files to join before cloning (mount excluded: init joins it itself).
     static func spawn(
         create: [NamespaceType], newUser: Bool, join: [(NamespaceType, String)],
-        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int
+        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int, executable: String? = nil
     ) throws -> Spawned {
+        let binary = executable ?? "/proc/self/exe"
         let (parentEnd, childEnd) = try Descriptors.socketPair()
         var joinFDs: [skiff_ns_join] = []
         defer {
@@ -41,8 +42,8 @@ struct InitSpawner {
                 }
                 joinFDs.append(skiff_ns_join(fd: fd, nstype: cloneFlags[type] ?? 0))
             }
-            let exeFD = skiff_open("/proc/self/exe", O_RDONLY | O_CLOEXEC, 0)
-            guard exeFD >= 0 else { throw RuntimeError.system(SystemError("open /proc/self/exe")) }
+            let exeFD = skiff_open(binary, O_RDONLY | O_CLOEXEC, 0)
+            guard exeFD >= 0 else { throw RuntimeError.system(SystemError("open \(binary)")) }
             defer { close(exeFD) }
 
             let target = Int32(3 + preserveFDs)
@@ -50,13 +51,13 @@ struct InitSpawner {
             let envp = CStringArray(["_SKIFF_INIT_FD=\(target)"] + (RuntimeTrace.enabled ? ["SKIFF_RUNTIME_TRACE=1"] : []))
             let flags = create.reduce(Int32(0)) { $0 | (cloneFlags[$1] ?? 0) }
             let intermediate: pid_t = joinFDs.withUnsafeBufferPointer { joins in
-                "/proc/self/exe".withCString { path in
+                binary.withCString { path in
                     var args = skiff_spawn_args(
                         path: path, exe_fd: exeFD, argv: argv.pointers, envp: envp.pointers,
                         clone_flags: flags, new_user_ns: newUser ? 1 : 0,
                         joins: joins.baseAddress, njoins: Int32(joins.count),
                         sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target)
-                    return skiff_spawn(&args)
+                    return withExtendedLifetime((argv, envp)) { skiff_spawn(&args) }
                 }
             }
             guard intermediate > 0 else { throw RuntimeError.system(SystemError("clone")) }

@@ -50,13 +50,15 @@ extension Runtime {
             if process.terminal == true && consoleFD < 0 {
                 throw RuntimeError.invalidConfig("process.terminal is true but no --console-socket was given")
             }
+            let seccompFD = try seccompProgramFD(spec)
+            if seccompFD >= 0 { descriptors.append(seccompFD) }
 
             let spawned = try InitSpawner.spawn(
                 create: namespaces.filter { $0.path == nil && $0.type != .user && $0.type != .cgroup }.map(\.type),
                 newUser: namespaces.contains { $0.type == .user && $0.path == nil },
                 join: namespaces.compactMap { ns in ns.path.flatMap { ns.type == .mount ? nil : (ns.type, $0) } },
                 uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [],
-                preserveFDs: options.preserveFDs)
+                preserveFDs: options.preserveFDs, executable: initExecutable)
             RuntimeTrace.mark("create: init spawned")
             pid = spawned.pid
             descriptors.append(spawned.channel.fd)
@@ -75,9 +77,9 @@ extension Runtime {
                 newUTSNamespace: namespaces.contains { $0.type == .uts && $0.path == nil },
                 newUserNamespace: namespaces.contains { $0.type == .user && $0.path == nil },
                 cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
-                hasExecFifo: true)
+                hasExecFifo: true, hasSeccompProgram: seccompFD >= 0)
             try spawned.channel.send(.config(config))
-            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD].filter { $0 >= 0 })
+            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD].filter { $0 >= 0 })
             // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
             // anything that needs the cgroup.
             RuntimeTrace.mark("create: config sent")
@@ -156,5 +158,11 @@ extension Runtime {
             throw RuntimeError.unsupported("cgroupsPath '\(path)' is in systemd slice:prefix:name form, but skiff-runtime uses cgroupfs: give a path such as /skiff/\(id)")
         }
         return path
+    }
+
+    /// The compiled seccomp program of the spec as a memfd for init (-1 without a profile).
+    func seccompProgramFD(_ spec: Spec) throws -> Int32 {
+        guard let profile = spec.linux?.seccomp else { return -1 }
+        return try SeccompProgramCache(directory: store.root + "/" + StateStore.seccompCacheName).programFD(for: profile)
     }
 }

@@ -76,8 +76,10 @@ extension Runtime {
         if process.terminal == true && consoleFD < 0 {
             throw RuntimeError.invalidConfig("exec with a terminal needs --console-socket")
         }
+        let seccompFD = try seccompProgramFD(record.spec)
+        if seccompFD >= 0 { descriptors.append(seccompFD) }
         let spawned = try InitSpawner.spawn(create: [], newUser: false, join: join, uidMappings: [], gidMappings: [],
-                                            preserveFDs: options.preserveFDs)
+                                            preserveFDs: options.preserveFDs, executable: initExecutable)
         descriptors.append(spawned.channel.fd)
         do {
             try record.cgroup?.add(pid: spawned.pid)
@@ -87,9 +89,10 @@ extension Runtime {
                 kind: .exec, id: id, bundle: record.bundle, rootfs: record.rootfs, spec: spec, process: process,
                 noPivot: false, noNewKeyring: true, newCgroupNamespace: false, newMountNamespace: false,
                 newUTSNamespace: false, newUserNamespace: false, cgroup: record.cgroup,
-                hasMountNamespaceFD: true, hasConsoleSocket: consoleFD >= 0, hasExecFifo: false)
+                hasMountNamespaceFD: true, hasConsoleSocket: consoleFD >= 0, hasExecFifo: false,
+                hasSeccompProgram: seccompFD >= 0)
             try spawned.channel.send(.config(config))
-            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD].filter { $0 >= 0 })
+            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, seccompFD].filter { $0 >= 0 })
             try spawned.channel.send(.cgroupReady)
             try waitForInit(spawned.channel, id: id, pid: spawned.pid, bundle: record.bundle, spec: spec)
             if let pidFile = options.pidFile {

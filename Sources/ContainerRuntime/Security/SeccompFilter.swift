@@ -1,4 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSeccomp
+import CShim
+import LinuxSupport
 import OCISpec
 
 /// Compiles config.json's `linux.seccomp` into a kernel filter with libseccomp and loads it.
@@ -59,13 +64,54 @@ struct SeccompFilter {
 
     /// Builds the filter and loads it into the calling process.
     func load() throws {
+        let ctx = try build()
+        defer { seccomp_release(ctx) }
+        let rc = seccomp_load(ctx)
+        if rc != 0 {
+            throw RuntimeError.invalidConfig("seccomp: the kernel refused the filter: error \(-rc)")
+        }
+    }
+
+    /// Compiles the filter to the BPF program the kernel runs (what `load` would install).
+    func compile() throws -> [UInt8] {
+        let ctx = try build()
+        defer { seccomp_release(ctx) }
+        let fd = skiff_memfd_create("skiff-seccomp")
+        guard fd >= 0 else { throw RuntimeError.system(SystemError("memfd_create")) }
+        defer { close(fd) }
+        let rc = seccomp_export_bpf(ctx, fd)
+        guard rc == 0 else { throw RuntimeError.invalidConfig("seccomp: cannot compile the filter: error \(-rc)") }
+        lseek(fd, 0, SEEK_SET)
+        return try FileIO.readAll(fd: fd, what: "the compiled seccomp filter")
+    }
+
+    /// The seccomp(2) flags the profile asks for, applied when a compiled program is loaded.
+    var loadFlags: UInt32 {
+        var flags: UInt32 = 0
+        for flag in profile.flags ?? [] {
+            switch flag {
+            case "SECCOMP_FILTER_FLAG_TSYNC": flags |= 1
+            case "SECCOMP_FILTER_FLAG_LOG": flags |= 2
+            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": flags |= 4
+            default: break  // validate() refused unknown flags
+            }
+        }
+        return flags
+    }
+
+    /// The libseccomp filter context for the profile; the caller releases it.
+    private func build() throws -> scmp_filter_ctx {
         let defaultAction = try Self.action(profile.defaultAction, errnoRet: profile.defaultErrnoRet)
         guard let ctx = seccomp_init(defaultAction) else {
             throw RuntimeError.invalidConfig("seccomp: cannot create a filter with default action \(profile.defaultAction)")
         }
-        defer { seccomp_release(ctx) }
+        var built = false
+        defer { if !built { seccomp_release(ctx) } }
         // Report kernel errors as they are, not as libseccomp's generic -ECANCELED.
         _ = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)
+        // libseccomp sets no_new_privs on load by default; the spec's noNewPrivileges decides it
+        // (as in runc), and the filter is loaded while CAP_SYS_ADMIN is still held when it is off.
+        _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
         for arch in profile.architectures ?? [] {
             let name = arch.hasPrefix("SCMP_ARCH_") ? String(arch.dropFirst(10)).lowercased() : arch.lowercased()
             let token = seccomp_arch_resolve_name(name)
@@ -100,9 +146,7 @@ struct SeccompFilter {
                 }
             }
         }
-        let rc = seccomp_load(ctx)
-        if rc != 0 {
-            throw RuntimeError.invalidConfig("seccomp: the kernel refused the filter: error \(-rc)")
-        }
+        built = true
+        return ctx
     }
 }

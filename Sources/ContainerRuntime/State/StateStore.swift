@@ -60,8 +60,11 @@ public struct StateStore: Sendable {
         FileIO.removeTree(directory(for: id))
     }
 
-    /// Ids of every container with a directory here.
+    /// Ids of every container with a directory here (not the runtime's own dot-directories).
     public func ids() -> [String] {
-        ((try? FileIO.listDirectory(root)) ?? []).filter { FileIO.isDirectory(directory(for: $0)) }.sorted()
+        ((try? FileIO.listDirectory(root)) ?? []).filter { !$0.hasPrefix(".") && FileIO.isDirectory(directory(for: $0)) }.sorted()
     }
+
+    /// The directory under the root for compiled seccomp programs (ids cannot start with a dot).
+    static let seccompCacheName = ".seccomp-cache"
 }

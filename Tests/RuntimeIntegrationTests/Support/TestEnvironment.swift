@@ -10,8 +10,10 @@ enum TestEnvironment {
     static let hasBusybox = FileManager.default.isExecutableFile(atPath: busybox)
     static let canRunContainers = isRoot && hasBusybox
 
-    /// The skiff-runtime binary built next to the test bundle.
+    /// The skiff-runtime binary built next to the test bundle, or the one SKIFF_TEST_RUNTIME
+    /// names (to run the suite against a release build: the static executable users get).
     static var runtimeBinary: String {
+        if let override = ProcessInfo.processInfo.environment["SKIFF_TEST_RUNTIME"], !override.isEmpty { return override }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
         var dir = (exe as NSString).deletingLastPathComponent
         while !dir.isEmpty && dir != "/" {

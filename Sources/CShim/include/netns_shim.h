@@ -1,0 +1,12 @@
+// Network namespaces for the engine's bridge networking: a new, persisted namespace made
+// without forking (a short-lived thread unshares it and bind-mounts its ns file).
+#ifndef SKIFF_NETNS_SHIM_H
+#define SKIFF_NETNS_SHIM_H
+
+/// Creates a new network namespace, brings its loopback interface up, and bind-mounts the
+/// namespace onto `path` (an existing empty regular file) so it lives without any process.
+/// The work happens on a dedicated thread (unshare(CLONE_NEWNET) only changes that thread),
+/// so the caller's own namespace never changes. Returns 0, or -1 with errno set.
+int skiff_netns_create(const char *path);
+
+#endif

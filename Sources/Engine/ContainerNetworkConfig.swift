@@ -1,0 +1,35 @@
+import Networking
+
+/// What a container asked of the network at create time, kept in its record so that each start
+/// (by its monitor) connects it the same way.
+public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
+    /// none, host or bridge.
+    public var mode: String
+    /// The bridge network's name (bridge mode only).
+    public var network: String?
+    /// `-p` as given; a host port 0 is chosen at each start.
+    public var ports: [PortMapping]
+    public var hostname: String
+    /// `--add-host` entries (NAME:IP), rewritten into /etc/hosts with the address at each start.
+    public var extraHosts: [String]
+
+    public init(mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String]) {
+        self.mode = mode
+        self.network = network
+        self.ports = ports
+        self.hostname = hostname
+        self.extraHosts = extraHosts
+    }
+}
+
+/// A running container's place on its bridge network, as `inspect` and `ps` show it.
+public struct ContainerNetworkSettings: Codable, Sendable, Equatable {
+    public var network: String
+    public var networkID: String
+    public var ipAddress: String?
+    public var prefixLength: Int?
+    public var gateway: String?
+    public var macAddress: String?
+    /// Published ports with the host ports actually bound.
+    public var ports: [PortMapping]
+}

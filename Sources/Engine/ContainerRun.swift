@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import ContainerRuntime
+import LinuxSupport
+import OCISpec
+
+/// One run of a container's program under its monitor: the stdio it gets (stdout and stderr
+/// pipes and, with -i, a stdin pipe; or with -t a pty whose master comes back over the console
+/// socket), the runtime's create and start, and the loop that copies output to the log and the
+/// attach clients, passes client input and window sizes on, and returns the exit code.
+final class ContainerRun {
+    let pid: Int32
+    private var outputs: [(fd: Int32, stream: String)]
+    private var input: Int32
+    private let master: Int32
+    private var pendingInput: [UInt8] = []
+    private var closeInputWhenFlushed = false
+    private var owned: [Int32]
+    /// The last size a client asked for (the next run's pty starts with it).
+    private(set) var lastSize: ConsoleSize?
+
+    private init(pid: Int32, outputs: [(fd: Int32, stream: String)], input: Int32, master: Int32, owned: [Int32]) {
+        self.pid = pid
+        self.outputs = outputs
+        self.input = input
+        self.master = master
+        self.owned = owned
+    }
+
+    deinit {
+        for fd in owned { close(fd) }
+    }
+
+    /// Creates and starts the container. `beforeStart` runs once it is created and its terminal
+    /// is known (the monitor waits there for the client of `run -it`).
+    static func start(engine: Engine, id: String, tty: Bool, interactive: Bool, size: ConsoleSize?,
+                      beforeStart: () throws -> Void) throws -> ContainerRun {
+        let devNull = try sysCall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
+        var childEnds: [Int32] = [devNull]
+        var owned: [Int32] = []
+        var succeeded = false
+        defer {
+            for fd in childEnds { close(fd) }
+            if !succeeded { for fd in owned { close(fd) } }
+        }
+        var options = Runtime.CreateOptions()
+        var consoleSocket: Int32 = -1
+        var outputs: [(fd: Int32, stream: String)] = []
+        var input: Int32 = -1
+        // The container's init inherits our 0, 1 and 2: point them at its stdio while it is made.
+        if tty {
+            let (ours, theirs) = try Descriptors.socketPair()
+            consoleSocket = ours
+            owned.append(ours)
+            childEnds.append(theirs)
+            options.consoleSocketFD = theirs
+            for target: Int32 in 0...2 { dup2(devNull, target) }
+        } else {
+            let (outRead, outWrite) = try Descriptors.pipe()
+            owned.append(outRead); childEnds.append(outWrite)
+            let (errRead, errWrite) = try Descriptors.pipe()
+            owned.append(errRead); childEnds.append(errWrite)
+            outputs = [(outRead, "stdout"), (errRead, "stderr")]
+            if interactive {
+                let (inRead, inWrite) = try Descriptors.pipe()
+                owned.append(inWrite); childEnds.append(inRead)
+                input = inWrite
+                dup2(inRead, 0)
+            } else {
+                dup2(devNull, 0)
+            }
+            dup2(outWrite, 1)
+            dup2(errWrite, 2)
+        }
+        let created: ContainerRecord
+        do {
+            created = try engine.runtime.create(id: id, bundle: engine.store.directory(for: id), options: options)
+        } catch {
+            for target: Int32 in 0...2 { dup2(devNull, target) }
+            throw error
+        }
+        for target: Int32 in 0...2 { dup2(devNull, target) }
+        var master: Int32 = -1
+        do {
+            if tty {
+                let received = try Descriptors.receive(from: consoleSocket, max: 1, payloadSize: 256)
+                guard let fd = received.fds.first else {
+                    throw EngineError.startFailed("the container did not send its terminal over the console socket")
+                }
+                master = fd
+                owned.append(fd)
+                if let size { _ = skiff_set_winsize(fd, UInt16(clamping: size.height), UInt16(clamping: size.width)) }
+                input = fd
+                outputs = [(fd, "stdout")]
+            }
+            for fd in outputs.map(\.fd) + [input] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+            try beforeStart()
+            try engine.runtime.start(id: id)
+        } catch {
+            try? engine.runtime.delete(id: id, force: true)
+            throw error
+        }
+        succeeded = true
+        return ContainerRun(pid: created.pid, outputs: outputs, input: input, master: master, owned: owned)
+    }
+
+    /// Copies output and input until the program exits; returns its exit code.
+    func pump(server: AttachServer, log: ContainerLogWriter) -> Int32 {
+        let pidFD = skiff_pidfd_open(pid)
+        defer { if pidFD >= 0 { close(pidFD) } }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func drain(_ index: Int) -> Bool {
+            let (fd, stream) = outputs[index]
+            while true {
+                let n = read(fd, &chunk, chunk.count)
+                if n > 0 {
+                    log.append(chunk[0..<n], stream: stream)
+                    server.broadcast(stream == "stderr" ? .stderr(Array(chunk[0..<n])) : .stdout(Array(chunk[0..<n])))
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                // EOF, or EIO from a pty whose every slave is closed: this output is done.
+                return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+            }
+        }
+        while true {
+            var fds: [pollfd] = [pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
+            fds += outputs.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let inputIndex = fds.count
+            let waitingInput = input >= 0 && !pendingInput.isEmpty
+            fds.append(pollfd(fd: waitingInput ? input : -1, events: Int16(POLLOUT), revents: 0))
+            let serverIndex = fds.count
+            fds += server.pollDescriptors()
+            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
+            for index in outputs.indices.reversed() where fds[1 + index].revents != 0 {
+                if drain(index) { outputs.remove(at: index) }
+            }
+            if fds[inputIndex].revents != 0 { flushInput() }
+            for frame in server.handle(fds[serverIndex...]) { handle(frame) }
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno == ECHILD) {
+                // What the program wrote before it exited is still buffered: take what is there.
+                for index in outputs.indices.reversed() { _ = drain(index) }
+                return reaped == pid ? Processes.decode(status) : 255
+            }
+        }
+    }
+
+    private func handle(_ frame: AttachFrame) {
+        switch frame {
+        case .stdin(let bytes):
+            guard input >= 0, !closeInputWhenFlushed else { return }
+            pendingInput.append(contentsOf: bytes)
+            flushInput()
+        case .closeStdin:
+            // A terminal has no end of input to pass on; a pipe is closed once drained.
+            guard input >= 0, master < 0 else { return }
+            closeInputWhenFlushed = true
+            flushInput()
+        case .resize(let rows, let columns):
+            lastSize = ConsoleSize(height: UInt(rows), width: UInt(columns))
+            if master >= 0 { _ = skiff_set_winsize(master, rows, columns) }
+        case .stdout, .stderr, .exit:
+            return
+        }
+    }
+
+    private func flushInput() {
+        while input >= 0 && !pendingInput.isEmpty {
+            let n = pendingInput.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+            if n > 0 { pendingInput.removeFirst(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            pendingInput = []  // the reader is gone (EPIPE)
+        }
+        if closeInputWhenFlushed && input >= 0 && input != master {
+            close(input)
+            owned.removeAll { $0 == input }
+            input = -1
+        }
+    }
+}

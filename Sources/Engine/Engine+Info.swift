@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContainerRuntime
+import LinuxSupport
+
+/// `system info`: what this host and store look like to the engine.
+extension Engine {
+    public struct SystemInfo: Codable, Sendable {
+        public var Containers: Int
+        public var ContainersRunning: Int
+        public var ContainersStopped: Int
+        public var ContainersCreated: Int
+        public var Images: Int
+        public var Volumes: Int
+        public var Driver: String
+        public var DockerRootDir: String
+        public var RuntimeRoot: String
+        public var CgroupDriver: String
+        public var CgroupVersion: String
+        public var KernelVersion: String
+        public var OperatingSystem: String
+        public var OSType: String
+        public var Architecture: String
+        public var NCPU: Int
+        public var MemTotal: UInt64
+        public var SecurityOptions: [String]
+        public var Runtime: String
+        public var ServerVersion: String
+    }
+
+    public func systemInfo(version: String) -> SystemInfo {
+        let records = store.all()
+        var running = 0, stopped = 0, created = 0
+        for record in records {
+            switch liveStatus(record).state {
+            case .running: running += 1
+            case .exited: stopped += 1
+            case .created: created += 1
+            }
+        }
+        var name = utsname()
+        uname(&name)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        }
+        let layout = try? CgroupLayout.detect()
+        let cgroupVersion = layout.map { $0.isPureV2 ? "2" : ($0.unified != nil ? "1 (hybrid, with cgroup2 at \($0.unified ?? ""))" : "1") } ?? "unknown"
+        var os = "Linux"
+        if let release = try? FileIO.readString("/etc/os-release") {
+            for line in release.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+                os = String(line.dropFirst(12)).trimmingCharacters(in: "\"")
+            }
+        }
+        return SystemInfo(
+            Containers: records.count, ContainersRunning: running, ContainersStopped: stopped, ContainersCreated: created,
+            Images: (try? images.images().count) ?? 0, Volumes: volumes.all().count, Driver: "overlay", DockerRootDir: store.root,
+            RuntimeRoot: runtimeRoot, CgroupDriver: "cgroupfs", CgroupVersion: cgroupVersion, KernelVersion: field(name.release),
+            OperatingSystem: os, OSType: "linux", Architecture: field(name.machine), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+            MemTotal: Self.hostMemory(), SecurityOptions: ["name=seccomp,profile=builtin", "name=no-new-privileges"],
+            Runtime: "skiff-runtime (in process)", ServerVersion: version)
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in character: Character) -> String {
+        var result = Substring(self)
+        while result.first == character { result.removeFirst() }
+        while result.last == character { result.removeLast() }
+        return String(result)
+    }
+}

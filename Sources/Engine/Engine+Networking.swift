@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import LinuxSupport
+import Networking
+
+/// A CNI ADD running on another thread while the runtime creates the container.
+final class PendingNetwork: @unchecked Sendable {
+    let reservation: PortReservation
+    private let done = DispatchSemaphore(value: 0)
+    private var outcome: Result<NetworkAttachment, any Error>?
+    private var waited = false
+
+    init(reservation: PortReservation) { self.reservation = reservation }
+
+    func deliver(_ result: Result<NetworkAttachment, any Error>) {
+        outcome = result
+        done.signal()
+    }
+
+    /// The ADD's outcome, once it is over (the semaphore orders the write before this read).
+    func wait() -> Result<NetworkAttachment, any Error> {
+        if !waited {
+            done.wait()
+            waited = true
+        }
+        return outcome ?? .failure(NetworkError.namespace("the network setup ended without a result"))
+    }
+}
+
+/// The engine's side of container networking: checks at create, connect/disconnect by the
+/// monitor around the container's life (and again, idempotently, by `rm`), and the network
+/// commands, which refuse to remove a network a container uses.
+extension Engine {
+    /// Where containers' network namespaces are bind-mounted: beside the runtime's state
+    /// (`/run/skiff/netns` by default).
+    public var netnsRoot: String {
+        let parent = runtimeRoot.lastIndex(of: "/").map { String(runtimeRoot[..<$0]) } ?? ""
+        return parent + "/netns"
+    }
+
+    public var networks: NetworkStore { NetworkStore(root: store.root) }
+
+    public func netnsPath(for id: String) -> String { netnsRoot + "/" + id }
+    func networkStatePath(for id: String) -> String { store.directory(for: id) + "/network.json" }
+
+    /// Validates the network options before anything is made: the network exists (the default
+    /// one is created), ports are free, --add-host and --dns are well-formed.
+    func checkNetworkOptions(_ options: RunOptions) throws {
+        _ = try options.addHosts.map(HostFiles.ExtraHost.init(parsing:))
+        _ = try HostFiles.resolvConf(host: nil, dns: options.dns, search: options.dnsSearch, privateNetwork: true)
+        switch options.network {
+        case .none, .host:
+            if !options.ports.isEmpty {
+                throw EngineError.invalidOption("-p needs a bridge network: ports cannot be published with --network \(options.network.name)")
+            }
+        case .bridge(let name):
+            _ = try networks.resolve(name)
+            try PortReservation.checkAvailable(options.ports)
+        }
+    }
+
+    /// Writes the container's /etc/hosts and /etc/resolv.conf sources into its directory.
+    func writeHostFiles(directory: String, name: String, hostname: String, options: RunOptions) throws {
+        let extra = try options.addHosts.map(HostFiles.ExtraHost.init(parsing:))
+        var hosts = HostFiles.hosts(hostname: hostname, name: name, address: nil, extraHosts: extra)
+        if options.network == .host, let host = try? FileIO.readString("/etc/hosts") {
+            hosts = host + extra.map { "\($0.address)\t\($0.name)\n" }.joined()
+        }
+        try FileIO.write(directory + "/hosts", Array(hosts.utf8))
+        let resolv = try HostFiles.resolvConf(host: try? FileIO.readString("/etc/resolv.conf"), dns: options.dns,
+                                              search: options.dnsSearch, privateNetwork: options.network != .host)
+        try FileIO.write(directory + "/resolv.conf", Array(resolv.utf8))
+    }
+
+    /// Called by the monitor before the runtime creates the container: reserves the published
+    /// ports and makes the namespace (so the runtime can join it), then runs the CNI ADD on
+    /// another thread while the runtime creates the container; `PendingNetwork.finish` waits for
+    /// it before the container's program starts. nil when the container has no bridge network.
+    func beginConnect(_ record: EngineContainer) throws -> PendingNetwork? {
+        guard let config = record.network, let name = config.network else { return nil }
+        // A previous run whose monitor was killed may have left its attachment.
+        try disconnectNetwork(id: record.id)
+        let reservation = try PortReservation.reserve(config.ports)
+        let networking = ContainerNetworking(store: networks)
+        let prepared = try networking.prepare(containerID: record.id, network: name, netns: netnsPath(for: record.id),
+                                              ports: reservation.mappings, statePath: networkStatePath(for: record.id))
+        let pending = PendingNetwork(reservation: reservation)
+        DispatchQueue.global().async {
+            pending.deliver(Result { try networking.complete(prepared) })
+        }
+        return pending
+    }
+
+    /// Waits for the ADD, writes /etc/hosts (in place: the runtime has bind-mounted the file) with
+    /// the container's address and records it. Returns the ports the monitor holds meanwhile.
+    func finishConnect(_ pending: PendingNetwork, record: EngineContainer) throws -> PortReservation {
+        let attachment = try pending.wait().get()
+        guard let config = record.network else { return pending.reservation }
+        let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
+        let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachment.ipAddress, extraHosts: extra)
+        try FileIO.write(store.directory(for: record.id) + "/hosts", Array(hosts.utf8), mode: 0o644)
+        try store.update(id: record.id) {
+            $0.networkSettings = ContainerNetworkSettings(
+                network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
+                prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
+                ports: attachment.ports)
+        }
+        return pending.reservation
+    }
+
+    /// Tears the container's network down (CNI DEL, namespace); nothing to do when it has none.
+    public func disconnectNetwork(id: String) throws {
+        guard FileIO.exists(networkStatePath(for: id)) || FileIO.exists(netnsPath(for: id)) else { return }
+        try ContainerNetworking(store: networks).detach(statePath: networkStatePath(for: id))
+        NetworkNamespace.remove(at: netnsPath(for: id))
+        _ = try? store.update(id: id) { $0.networkSettings = nil }
+    }
+
+    /// Waits until the container's record is gone (its monitor removes an --rm container after
+    /// the exit, network teardown included); false after `timeout` seconds.
+    public func waitRemoved(_ id: String, timeout: Double = 30) -> Bool {
+        let deadline = Clock.monotonicSeconds() + timeout
+        while FileIO.exists(store.recordPath(for: id)) {
+            if Clock.monotonicSeconds() > deadline { return false }
+            usleep(1000)
+        }
+        return true
+    }
+
+    /// `skiff network rm`: refused while a container of this store is on the network.
+    public func removeNetwork(_ name: String) throws {
+        _ = try networks.definition(name)
+        let users = store.all().filter { $0.network?.network == name }.map(\.name)
+        guard users.isEmpty else { throw NetworkError.networkInUse(name: name, containers: users) }
+        try networks.remove(name)
+    }
+}

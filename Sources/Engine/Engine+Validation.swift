@@ -1,0 +1,44 @@
+import ContainerRuntime
+import LinuxSupport
+import OCISpec
+
+/// Checks every run option before anything is made (no rootfs, no volume, no record), so bad
+/// input fails with nothing to clean up; reads the `seccomp=FILE` profile.
+extension Engine {
+    static func validate(_ options: RunOptions, imageConfig: ContainerConfig?) throws -> SeccompProfile? {
+        for text in options.volumes {
+            if case .bind(let source, _, _) = try VolumeArgument(parsing: text), !FileIO.exists(source) {
+                throw EngineError.invalidOption("volume source \(source) does not exist: create it first (or give a volume name without a leading /)")
+            }
+        }
+        for text in options.tmpfs { _ = try TmpfsOption.parse(text) }
+        _ = try UlimitOption.parseAll(options.ulimits)
+        let caps = try CapabilityTweaks.compute(add: options.capAdd, drop: options.capDrop, privileged: options.privileged)
+        if let signal = options.stopSignal, SignalNames.number(signal) == nil {
+            throw EngineError.invalidOption("invalid --stop-signal '\(signal)': use a signal name such as SIGTERM or a number 1-64")
+        }
+        for key in options.labels.keys where key.isEmpty {
+            throw EngineError.invalidOption("invalid --label: the key is empty (use key=value)")
+        }
+        let security = try SecurityOptions(parsing: options.securityOpts)
+        guard case .file(let path) = security.seccomp else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try FileIO.read(path) } catch {
+            throw EngineError.invalidOption("cannot read the seccomp profile \(path): \(error)")
+        }
+        let profile: SeccompProfile
+        do { profile = try RuntimeJSON.decode(SeccompProfile.self, from: bytes) } catch {
+            throw EngineError.invalidOption("the seccomp profile \(path) is not valid JSON in docker's profile format: \(error)")
+        }
+        do { try SeccompCheck.validate(profile.resolve(capabilities: caps)) } catch {
+            throw EngineError.invalidOption("the seccomp profile \(path) is invalid: \(error)")
+        }
+        return profile
+    }
+
+    /// The container's labels: the image's, then `--label` (which wins).
+    static func labels(image: [String: String]?, options: [String: String]) -> [String: String]? {
+        let merged = (image ?? [:]).merging(options) { _, new in new }
+        return merged.isEmpty ? nil : merged
+    }
+}

@@ -1,0 +1,49 @@
+/// A parsed `-v`: a host path bind (`/host:/ctr[:ro]`), a named volume (`name:/ctr[:ro]`) or an
+/// anonymous volume (`/ctr`), as docker reads them.
+public enum VolumeArgument: Sendable, Equatable {
+    case bind(source: String, destination: String, readOnly: Bool)
+    case named(name: String, destination: String, readOnly: Bool)
+    case anonymous(destination: String)
+
+    public var destination: String {
+        switch self {
+        case .bind(_, let destination, _), .named(_, let destination, _), .anonymous(let destination): return destination
+        }
+    }
+
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        func fail(_ why: String) -> EngineError {
+            .invalidOption("invalid volume '\(text)': \(why); use -v /host/path:/container/path[:ro], -v NAME:/container/path[:ro] or -v /container/path")
+        }
+        guard (1...3).contains(parts.count), !parts.contains(where: { $0.isEmpty }) || (parts.count == 3 && parts[2].isEmpty) else {
+            throw fail("empty part")
+        }
+        if parts.count == 1 {
+            guard parts[0].hasPrefix("/") else { throw fail("a single path must be absolute") }
+            self = .anonymous(destination: Self.clean(parts[0]))
+            return
+        }
+        guard parts[1].hasPrefix("/") else { throw fail("the container path must be absolute") }
+        guard Self.clean(parts[1]) != "/" else { throw fail("the container path cannot be /") }
+        var readOnly = false
+        if parts.count == 3 {
+            switch parts[2] {
+            case "ro": readOnly = true
+            case "rw", "": readOnly = false
+            default: throw fail("unknown mode '\(parts[2])' (use ro or rw)")
+            }
+        }
+        if parts[0].hasPrefix("/") {
+            self = .bind(source: parts[0], destination: Self.clean(parts[1]), readOnly: readOnly)
+        } else {
+            try VolumeStore.validate(name: parts[0])
+            self = .named(name: parts[0], destination: Self.clean(parts[1]), readOnly: readOnly)
+        }
+    }
+
+    /// `/a//b/` is `/a/b`, so two spellings of one mount point are seen as the same.
+    static func clean(_ path: String) -> String {
+        "/" + path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+    }
+}

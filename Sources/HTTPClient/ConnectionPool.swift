@@ -1,0 +1,71 @@
+/// Which connections may be shared: the same target (scheme, host, port) through the same proxy.
+struct ConnectionKey: Hashable, Sendable {
+    var endpoint: Endpoint
+    var proxy: Endpoint?
+}
+
+/// One open HTTP/1.1 connection: its stream (plain or TLS), the socket under it, and the
+/// read buffer that must live as long as the connection (bytes may be buffered across responses).
+final class Connection: @unchecked Sendable {
+    let key: ConnectionKey
+    let stream: ByteStream
+    let tcp: TCPStream
+    let reader: BufferedReader
+    /// Whether this connection carried a request before (a failure before any answer byte on it
+    /// means the server dropped the idle connection, and the request may go on a new one).
+    var reused = false
+
+    init(key: ConnectionKey, stream: ByteStream, tcp: TCPStream) {
+        self.key = key
+        self.stream = stream
+        self.tcp = tcp
+        reader = BufferedReader(stream: stream)
+    }
+
+    func close() { stream.close() }
+}
+
+/// Idle kept-alive connections per target, so successive requests (manifest, config, layers)
+/// skip the TCP and TLS handshakes, and parallel layer downloads each hold their own connection.
+final class ConnectionPool: @unchecked Sendable {
+    private let lock = Mutex()
+    private var idle: [ConnectionKey: [Connection]] = [:]
+    private var closed = false
+    let maxIdlePerKey: Int
+
+    init(maxIdlePerKey: Int) { self.maxIdlePerKey = maxIdlePerKey }
+
+    deinit { closeAll() }
+
+    /// The most recently used idle connection to `key` that is still open, if any.
+    func checkout(_ key: ConnectionKey) -> Connection? {
+        while true {
+            let candidate: Connection? = lock.withLock { idle[key]?.popLast() }
+            guard let connection = candidate else { return nil }
+            if connection.reader.buffered == 0, connection.tcp.isReusable {
+                connection.reused = true
+                return connection
+            }
+            connection.close()
+        }
+    }
+
+    /// Keeps `connection` for the next request to its target, or closes it when enough are kept.
+    func checkin(_ connection: Connection) {
+        let kept = lock.withLock { () -> Bool in
+            guard !closed, idle[connection.key, default: []].count < maxIdlePerKey else { return false }
+            idle[connection.key, default: []].append(connection)
+            return true
+        }
+        if !kept { connection.close() }
+    }
+
+    func closeAll() {
+        let all = lock.withLock { () -> [Connection] in
+            closed = true
+            defer { idle.removeAll() }
+            return idle.values.flatMap { $0 }
+        }
+        for connection in all { connection.close() }
+    }
+}

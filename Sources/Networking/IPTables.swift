@@ -1,0 +1,39 @@
+import LinuxSupport
+
+/// The few iptables rules skiff owns itself (one masquerade rule per network), through the
+/// iptables command so the host's backend (nft or legacy) is used as the CNI plugins use it.
+public struct IPTables: Sendable {
+    public var path: String
+
+    public init(path: String = "/usr/sbin/iptables") { self.path = path }
+
+    @discardableResult
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        guard FileIO.exists(path) else { throw NetworkError.firewall("\(path) is missing: install iptables (scripts/install-deps.sh)") }
+        let result = try Subprocess.run(path: path, args: ["iptables", "-w", "5"] + arguments,
+                                        env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true, timeout: 60)
+        return (result.status, String(decoding: result.output, as: UTF8.self))
+    }
+
+    /// Appends the rule unless it is there.
+    public func ensure(table: String, chain: String, rule: [String]) throws {
+        if try run(["-t", table, "-C", chain] + rule).status == 0 { return }
+        let added = try run(["-t", table, "-A", chain] + rule)
+        guard added.status == 0 else { throw NetworkError.firewall("cannot add a rule to \(table)/\(chain): \(added.output)") }
+    }
+
+    /// Deletes every copy of the rule.
+    public func remove(table: String, chain: String, rule: [String]) throws {
+        for _ in 0..<16 {
+            if try run(["-t", table, "-D", chain] + rule).status != 0 { break }
+        }
+    }
+
+    /// Whether forwarded packets are dropped unless a rule accepts them (docker sets that policy):
+    /// then the CNI firewall plugin must open the container's address.
+    public func forwardPolicyDrops() throws -> Bool {
+        let listed = try run(["-S", "FORWARD"])
+        guard listed.status == 0 else { throw NetworkError.firewall("cannot list the FORWARD chain: \(listed.output)") }
+        return listed.output.split(separator: "\n").contains { $0.hasPrefix("-P FORWARD DROP") || $0.hasPrefix("-P FORWARD REJECT") }
+    }
+}

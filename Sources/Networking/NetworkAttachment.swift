@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JSON
+import LinuxSupport
+
+/// A container's place on a network, written to its state file *before* anything is made (so
+/// an interrupted setup is still torn down) and completed with the CNI result: the plugin chain
+/// exactly as ADD ran it (DEL must see the same configuration), the namespace, and the address.
+public struct NetworkAttachment: Codable, Sendable, Equatable {
+    public var containerID: String
+    public var network: String
+    public var networkID: String
+    public var netns: String
+    public var ifname: String
+    /// Each plugin's configuration, as JSON text.
+    public var plugins: [String]
+    /// The final ADD result as JSON text; nil until ADD succeeded.
+    public var result: String?
+    public var ports: [PortMapping]
+    public var ipAddress: String?
+    public var prefixLength: Int?
+    public var gateway: String?
+    public var macAddress: String?
+}
+
+/// Connects containers to bridge networks and disconnects them: namespace, CNI chain, state file.
+public struct ContainerNetworking: Sendable {
+    public let store: NetworkStore
+    public let runner: CNIRunner
+    public let iptables: IPTables
+
+    public init(store: NetworkStore, runner: CNIRunner = CNIRunner(), iptables: IPTables = IPTables()) {
+        self.store = store
+        self.runner = runner
+        self.iptables = iptables
+    }
+
+    /// A container whose namespace exists and whose state file is written, waiting for ADD.
+    public struct Prepared: Sendable {
+        public var attachment: NetworkAttachment
+        var plugins: [JSONValue]
+        var statePath: String
+    }
+
+    /// Creates the namespace at `netns`, runs the chain's ADD and records it all in `statePath`.
+    /// `ports` are already reserved (no random port left). On failure everything made is undone.
+    public func attach(containerID: String, network name: String, netns: String, ports: [PortMapping],
+                       statePath: String) throws -> NetworkAttachment {
+        try complete(prepare(containerID: containerID, network: name, netns: netns, ports: ports, statePath: statePath))
+    }
+
+    /// The first half of `attach`: the network made ready, the state file written, the namespace
+    /// made (a runtime can join it from here on). Undone on failure.
+    public func prepare(containerID: String, network name: String, netns: String, ports: [PortMapping],
+                        statePath: String) throws -> Prepared {
+        let definition = try store.resolve(name)
+        let firewall = try store.ensureReady(definition, iptables: iptables)
+        let plugins = CNIConfig.plugins(network: definition, ipamDirectory: store.ipamDirectory, ports: ports, firewall: firewall)
+        let attachment = NetworkAttachment(
+            containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: "eth0",
+            plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports)
+        try Self.save(attachment, to: statePath)
+        do {
+            try NetworkNamespace.create(at: netns)
+        } catch {
+            try? detach(statePath: statePath)
+            throw error
+        }
+        return Prepared(attachment: attachment, plugins: plugins, statePath: statePath)
+    }
+
+    /// The second half of `attach`: the chain's ADD, its result recorded. Undone on failure.
+    public func complete(_ prepared: Prepared) throws -> NetworkAttachment {
+        var attachment = prepared.attachment
+        do {
+            // Held (and inherited by the plugins) for the whole ADD: a teardown after a kill -9
+            // of the monitor waits for an orphaned plugin instead of racing it.
+            try NetworkLock.withLock(prepared.statePath + ".lock", inheritable: true) {
+                let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
+                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname))
+                let parsed = try CNIResult(parsing: result, plugin: "bridge")
+                attachment.result = String(decoding: result.serialized(), as: UTF8.self)
+                attachment.ipAddress = parsed.address.description
+                attachment.prefixLength = parsed.prefixLength
+                attachment.gateway = parsed.gateway
+                attachment.macAddress = parsed.macAddress
+                try Self.save(attachment, to: prepared.statePath)
+            }
+            return attachment
+        } catch {
+            try? detach(statePath: prepared.statePath)
+            throw error
+        }
+    }
+
+    /// Runs the chain's DEL and removes the namespace and the state file. Idempotent: nothing to
+    /// do without a state file. When DEL fails the state file stays, so a later call retries.
+    public func detach(statePath: String) throws {
+        guard FileIO.exists(statePath) else { return }
+        // The monitor (at the container's exit) and `rm -f` may tear down at once: plugins such
+        // as portmap fail when two DELs of one container race, so they take turns, and the
+        // second finds nothing left to do.
+        try NetworkLock.withLock(statePath + ".lock", inheritable: true) { try detachLocked(statePath: statePath) }
+    }
+
+    private func detachLocked(statePath: String) throws {
+        guard let bytes = try? FileIO.read(statePath) else { return }
+        let attachment: NetworkAttachment
+        do { attachment = try JSONDecoding.decode(NetworkAttachment.self, from: bytes) }
+        catch { throw NetworkError.corruptState(path: statePath, reason: "\(error)") }
+        var plugins: [JSONValue] = []
+        for text in attachment.plugins {
+            do { plugins.append(try JSONValue.parse(Array(text.utf8))) }
+            catch { throw NetworkError.corruptState(path: statePath, reason: "plugin configuration: \(error)") }
+        }
+        let result = attachment.result.flatMap { try? JSONValue.parse(Array($0.utf8)) }
+        let target = CNIRunner.Target(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname)
+        var failure: (any Error)?
+        do { try runner.delete(plugins: plugins, networkName: attachment.network, result: result, target: target) }
+        catch { failure = error }
+        NetworkNamespace.remove(at: attachment.netns)
+        if let failure { throw failure }
+        unlink(statePath)
+    }
+
+    /// The attachment recorded at `statePath`, if any.
+    public static func load(statePath: String) -> NetworkAttachment? {
+        guard let bytes = try? FileIO.read(statePath) else { return nil }
+        return try? JSONDecoding.decode(NetworkAttachment.self, from: bytes)
+    }
+
+    static func save(_ attachment: NetworkAttachment, to path: String) throws {
+        try FileIO.writeAtomically(path, try JSONEncoding.encode(attachment, pretty: true), mode: 0o600)
+    }
+}

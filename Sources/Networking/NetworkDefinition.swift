@@ -1,0 +1,23 @@
+/// A user-visible network (`skiff network create`), stored as `<root>/networks/<name>.json`:
+/// a Linux bridge with an IPv4 subnet whose addresses host-local IPAM hands out.
+public struct NetworkDefinition: Codable, Sendable, Equatable {
+    public var name: String
+    public var id: String
+    public var driver: String
+    public var subnet: String
+    public var gateway: String
+    /// The host's bridge interface. Interface names are host-global, so it is derived from the
+    /// store root and the network name (see `NetworkStore.bridgeName`).
+    public var bridge: String
+    public var created: String
+
+    public init(name: String, id: String, subnet: String, gateway: String, bridge: String, created: String) {
+        self.name = name
+        self.id = id
+        self.driver = "bridge"
+        self.subnet = subnet
+        self.gateway = gateway
+        self.bridge = bridge
+        self.created = created
+    }
+}

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+
+/// Published host ports held as bound sockets for a container's life (as podman's conmon
+/// holds them): a second container or a host program asking for the same port gets a clear
+/// "in use" error instead of silently losing its traffic to the container's DNAT rule.
+public final class PortReservation: @unchecked Sendable {
+    private var sockets: [Int32]
+    /// The mappings with every random host port (0) replaced by the port the kernel chose.
+    public let mappings: [PortMapping]
+
+    private init(sockets: [Int32], mappings: [PortMapping]) {
+        self.sockets = sockets
+        self.mappings = mappings
+    }
+
+    deinit { release() }
+
+    /// Binds every mapping's host port; nothing stays bound when one fails.
+    public static func reserve(_ requested: [PortMapping]) throws -> PortReservation {
+        var sockets: [Int32] = []
+        var resolved: [PortMapping] = []
+        do {
+            for mapping in requested {
+                let (fd, port) = try bind(mapping)
+                sockets.append(fd)
+                var copy = mapping
+                copy.hostPort = port
+                resolved.append(copy)
+            }
+        } catch {
+            for fd in sockets { close(fd) }
+            throw error
+        }
+        return PortReservation(sockets: sockets, mappings: resolved)
+    }
+
+    /// Throws `portInUse` when a fixed host port cannot be bound now (nothing stays bound).
+    public static func checkAvailable(_ requested: [PortMapping]) throws {
+        _ = try reserve(requested.filter { $0.hostPort != 0 })
+    }
+
+    public func release() {
+        for fd in sockets { close(fd) }
+        sockets = []
+    }
+
+    private static func bind(_ mapping: PortMapping) throws -> (Int32, UInt16) {
+        let type = mapping.proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
+        let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket for port \(mapping.hostPort)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = mapping.hostPort.bigEndian
+        address.sin_addr.s_addr = (IPv4Address(mapping.hostIP.isEmpty ? "0.0.0.0" : mapping.hostIP)?.value ?? 0).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            let error = errno
+            close(fd)
+            if error == EADDRINUSE || error == EACCES { throw NetworkError.portInUse(mapping) }
+            if error == EADDRNOTAVAIL {
+                throw NetworkError.invalidPortSpec(mapping.description, reason: "\(mapping.hostIP) is not an address of this host")
+            }
+            throw SystemError("bind port \(mapping.hostPort)", errno: error)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (fd, UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+
+/// Starts a created container with its monitor waiting for our attachment, then relays our
+/// terminal or stdio to it (`run -it`, `start -a -i`); returns the exit code (0 after a detach).
+func startAttached(engine: Engine, container: EngineContainer, interactive: Bool, detachKeys: DetachKeys) throws -> Int32 {
+    let size = container.hasTTY ? RawTerminal.size() : nil
+    let handle = try engine.start(container.id, attach: false, streams: AttachRequest(consoleSize: size))
+    return try relay(engine: engine, container: container, socket: handle.attachFD, interactive: interactive,
+                     closeStdinAtEOF: true, detachKeys: detachKeys)
+}
+
+func relay(engine: Engine, container: EngineContainer, socket: Int32, interactive: Bool, closeStdinAtEOF: Bool,
+           detachKeys: DetachKeys) throws -> Int32 {
+    let client = AttachClient(socket: socket, tty: container.hasTTY, forwardStdin: interactive, closeStdinAtEOF: closeStdinAtEOF,
+                              detachKeys: detachKeys) { signal in try? engine.kill(container.id, signal: signal) }
+    switch try client.run() {
+    case .exited(let code): return code
+    case .detached: return 0
+    case .interrupted(let signal): return 128 + signal
+    case .disconnected: return ((try? engine.wait(container.id, timeout: 5)) ?? nil) ?? 125
+    }
+}
+
+/// `skiff attach [--no-stdin] [--detach-keys K] CONTAINER`: connect our terminal or stdio to a
+/// running container's monitor; ctrl-p ctrl-q leaves it running.
+struct AttachCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "attach",
+                                                    abstract: "Attach our stdin, stdout and stderr to a running container.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(name: .customLong("no-stdin"), help: "Do not pass our stdin to the container.") var noStdin = false
+    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).") var detachKeys: String?
+    @Argument(help: "Container (name, ID or ID prefix).") var container: String
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let keys = try DetachKeys(parsing: detachKeys ?? "")
+            let record = try engine.store.resolve(container)
+            guard engine.liveStatus(record).isRunning || engine.isRestarting(record) else {
+                throw EngineError.wrongState(container: record.name, status: "not running", action: "attach to")
+            }
+            let socket = try AttachSocket.connect(directory: engine.store.directory(for: record.id))
+            defer { close(socket) }
+            throw ExitCode(try relay(engine: engine, container: record, socket: socket, interactive: !noStdin && record.isInteractive,
+                                     closeStdinAtEOF: false, detachKeys: keys))
+        }
+    }
+}
+
+/// `skiff restart [-t SECS] CONTAINER...`: stop (the stop signal, SIGKILL after the grace
+/// period), then start again under a new monitor.
+struct RestartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart one or more containers.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds to wait before killing.") var time: Double = 10
+    @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            for container in containers {
+                try engine.restart(container, timeout: max(0, time))
+                print(container)
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import ContainerRuntime
+import Engine
+import Foundation
+import Networking
+
+/// `skiff network create|ls|rm|inspect`: user bridge networks of the store.
+struct NetworkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "network", abstract: "Manage bridge networks.",
+        subcommands: [NetworkCreateCommand.self, NetworkListCommand.self, NetworkRemoveCommand.self, NetworkInspectCommand.self])
+}
+
+struct NetworkCreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a bridge network.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(help: "Subnet in CIDR form (default: a free /24 in 10.213.0.0-10.220.255.0).") var subnet: String?
+    @Option(help: "Gateway address (default: the subnet's first address).") var gateway: String?
+    @Option(name: [.customShort("d"), .customLong("driver")], help: "Driver (only bridge).") var driver: String = "bridge"
+    @Argument(help: "Network name.") var name: String
+
+    func run() async throws {
+        try await withEngineErrors {
+            guard driver == "bridge" else { throw EngineError.invalidOption("network driver '\(driver)' is not supported: use bridge") }
+            if gateway != nil && subnet == nil { throw EngineError.invalidOption("--gateway needs --subnet") }
+            let engine = try engineOptions.openEngine()
+            let network = try engine.networks.create(name: name, subnet: subnet, gateway: gateway)
+            print(network.id)
+        }
+    }
+}
+
+struct NetworkListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.", aliases: ["list"])
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only names.") var quiet = false
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let networks = engine.networks.all()
+            if quiet {
+                for network in networks { print(network.name) }
+                return
+            }
+            var lines = [["NETWORK ID", "NAME", "DRIVER", "SUBNET", "GATEWAY", "BRIDGE"]]
+            for network in networks {
+                lines.append([String(network.id.prefix(12)), network.name, network.driver, network.subnet, network.gateway, network.bridge])
+            }
+            let widths = (0..<6).map { column in lines.map { $0[column].count }.max() ?? 0 }
+            for line in lines {
+                print(line.enumerated().map { $0.offset == 5 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
+            }
+        }
+    }
+}
+
+struct NetworkRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks no container uses.", aliases: ["remove"])
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Argument(help: "Network names.") var names: [String]
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            var failed: (any Error)?
+            for name in names {
+                do {
+                    try engine.removeNetwork(name)
+                    print(name)
+                } catch {
+                    printEngineError("\(error)")
+                    failed = error
+                }
+            }
+            if failed != nil { throw ExitCode(1) }
+        }
+    }
+}
+
+struct NetworkInspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show networks as JSON.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Argument(help: "Network names.") var names: [String]
+
+    struct Config: Codable { var Subnet: String; var Gateway: String }
+    struct IPAM: Codable { var Driver: String; var Config: [Config] }
+    struct Endpoint: Codable { var Name: String; var IPv4Address: String; var MacAddress: String }
+    struct View: Codable {
+        var Name: String
+        var Id: String
+        var Created: String
+        var Driver: String
+        var IPAM: IPAM
+        var Options: [String: String]
+        var Containers: [String: Endpoint]
+    }
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let containers = engine.store.all()
+            var views: [View] = []
+            for name in names {
+                let network = try engine.networks.definition(name)
+                var endpoints: [String: Endpoint] = [:]
+                for container in containers {
+                    guard let settings = container.networkSettings, settings.network == network.name, let ip = settings.ipAddress,
+                          engine.liveStatus(container).isRunning else { continue }
+                    endpoints[container.id] = Endpoint(Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)",
+                                                       MacAddress: settings.macAddress ?? "")
+                }
+                views.append(View(Name: network.name, Id: network.id, Created: network.created, Driver: network.driver,
+                                  IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
+                                  Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints))
+            }
+            print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import ContainerRuntime
+import Engine
+
+/// `skiff system df` and `skiff system info`.
+struct SystemCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "system", abstract: "Show disk usage and host information.",
+                                                    subcommands: [SystemDfCommand.self, SystemInfoCommand.self])
+}
+
+struct SystemDfCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "df", abstract: "Show the space used by images, containers and volumes.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(help: "Output format: table or json.") var format: String = "table"
+
+    struct Row: Codable {
+        var `Type`: String
+        var TotalCount: Int
+        var Active: Int
+        var Size: String
+        var Reclaimable: String
+        var SizeBytes: Int64
+        var ReclaimableBytes: Int64
+    }
+
+    func run() async throws {
+        try await withEngineErrors {
+            let rows = try engineOptions.openEngine().diskUsage()
+            func reclaimable(_ row: Engine.DiskUsageRow) -> String {
+                let percent = row.size > 0 ? Int((Double(row.reclaimable) / Double(row.size) * 100).rounded()) : 0
+                return "\(ByteFormat.decimal(row.reclaimable)) (\(percent)%)"
+            }
+            switch format {
+            case "table":
+                print(TextTable.render([["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]] + rows.map {
+                    [$0.type, "\($0.total)", "\($0.active)", ByteFormat.decimal($0.size), reclaimable($0)]
+                }))
+            case "json":
+                let views = rows.map { Row(Type: $0.type, TotalCount: $0.total, Active: $0.active, Size: ByteFormat.decimal($0.size),
+                                           Reclaimable: reclaimable($0), SizeBytes: $0.size, ReclaimableBytes: $0.reclaimable) }
+                print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
+            default:
+                throw EngineError.invalidOption("unknown --format '\(format)': use table or json")
+            }
+        }
+    }
+}
+
+struct SystemInfoCommand: AsyncParsableCommand {
+    /// The version `system info` reports.
+    static let engineVersion = "0.1.0-dev"
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the engine's view of this host and store.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(help: "Output format: text or json.") var format: String = "text"
+
+    func run() async throws {
+        try await withEngineErrors {
+            let info = try engineOptions.openEngine().systemInfo(version: SystemInfoCommand.engineVersion)
+            switch format {
+            case "json":
+                print(String(decoding: try RuntimeJSON.encode(info, pretty: true), as: UTF8.self))
+            case "text":
+                print("""
+                Containers: \(info.Containers)
+                 Running: \(info.ContainersRunning)
+                 Stopped: \(info.ContainersStopped)
+                 Created: \(info.ContainersCreated)
+                Images: \(info.Images)
+                Volumes: \(info.Volumes)
+                Server Version: \(info.ServerVersion)
+                Storage Driver: \(info.Driver)
+                Root Dir: \(info.DockerRootDir)
+                Runtime: \(info.Runtime), state in \(info.RuntimeRoot)
+                Cgroup Driver: \(info.CgroupDriver)
+                Cgroup Version: \(info.CgroupVersion)
+                Security Options:
+                \(info.SecurityOptions.map { "  " + $0 }.joined(separator: "\n"))
+                Kernel Version: \(info.KernelVersion)
+                Operating System: \(info.OperatingSystem)
+                OSType: \(info.OSType)
+                Architecture: \(info.Architecture)
+                CPUs: \(info.NCPU)
+                Total Memory: \(ByteFormat.binary(info.MemTotal))
+                """)
+            default:
+                throw EngineError.invalidOption("unknown --format '\(format)': use text or json")
+            }
+        }
+    }
+}
