@@ -126,6 +126,10 @@ public enum ContainerMonitor {
             if first { report("started"); first = false }
 
             code = current.pump(server: server, log: log)
+            // An --rm container never restarts (create refuses --restart with it), and its `run`
+            // waits for the removal: start the network teardown now, alongside the rest. The
+            // removal's own teardown then waits for this one (a lock) and finds nothing left.
+            if record.autoRemove { _ = BackgroundWork { try engine.disconnectNetwork(id: id) } }
             size = current.lastSize ?? size
             log.flush()
             try? engine.runtime.delete(id: id, force: true)

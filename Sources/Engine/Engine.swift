@@ -342,11 +342,20 @@ public struct Engine: Sendable {
             // `rm -v` and `--rm` take the container's anonymous volumes with it.
             if let record, volumes || record.autoRemove, !FileIO.exists(store.recordPath(for: id)) { removeAnonymousVolumes(of: record) }
         }
+        // The network teardown runs while the runtime state, cgroup and rootfs mount go; the
+        // container directory, which holds the network state, is removed only after it.
+        let engine = self
+        let network = BackgroundWork { try engine.disconnectNetwork(id: id) }
+        var runtimeError: (any Error)?
         do {
             try runtime.delete(id: id, force: true)
         } catch RuntimeError.containerNotFound {
+        } catch {
+            runtimeError = error
         }
-        try disconnectNetwork(id: id)
+        images.unmountRootfs(containerID: id)
+        try network.wait()
+        if let runtimeError { throw runtimeError }
         try store.locked {
             try images.release(containerID: id)
         }

@@ -50,6 +50,13 @@ extension ImageStore {
     }
 
     /// Unmounts and removes the root filesystem of `containerID`; nothing happens if there is none.
+    /// Unmounts a container's root filesystem and leaves its directory (`release` removes that);
+    /// best effort, for a teardown that removes the directory later.
+    public func unmountRootfs(containerID: String) {
+        guard !containerID.isEmpty, !containerID.contains("/"), containerID != ".", containerID != ".." else { return }
+        _ = skiff_umount_detach("\(containersDirectory)/\(containerID)/merged")
+    }
+
     public func release(containerID: String) throws {
         let directory = "\(containersDirectory)/\(containerID)"
         guard !containerID.isEmpty, !containerID.contains("/"), containerID != ".", containerID != "..",
