@@ -27,9 +27,11 @@ extension Engine {
         public var reclaimedBytes: Int64 = 0
     }
 
-    /// Removes every container that is not running (and matches `keep`'s complement).
+    /// Removes every container that is not running (and matches `keep`'s complement), and what
+    /// a create killed half way left behind.
     public func pruneContainers(matching filter: (EngineContainer) -> Bool = { _ in true }) throws -> PruneResult {
         var result = PruneResult()
+        result.removed += try removeUnrecordedDirectories()
         for record in store.all() where !liveStatus(record).isRunning && filter(record) {
             let size = DiskUsage.bytes(under: store.directory(for: record.id) + "/upper")
             do {
@@ -91,5 +93,21 @@ extension Engine {
             DiskUsageRow(type: "Containers", total: records.count, active: running, size: containerSize, reclaimable: containerReclaimable),
             DiskUsageRow(type: "Local Volumes", total: allVolumes.count, active: volumesActive, size: volumeSize, reclaimable: volumeReclaimable),
         ]
+    }
+
+    /// Container directories without a record: a `create` killed (kill -9) after it mounted the
+    /// root filesystem and before it wrote the record. Nothing can name them, so `container
+    /// prune` removes them. A create holds the store lock from its first step to the record, so
+    /// under the lock such a directory is never one still being made.
+    func removeUnrecordedDirectories() throws -> [String] {
+        try store.locked {
+            var removed: [String] = []
+            for id in (try? FileIO.listDirectory(store.containersDirectory)) ?? []
+            where !id.hasPrefix(".") && FileIO.isDirectory(store.directory(for: id)) && !FileIO.exists(store.recordPath(for: id)) {
+                try images.release(containerID: id)
+                removed.append(id)
+            }
+            return removed
+        }
     }
 }

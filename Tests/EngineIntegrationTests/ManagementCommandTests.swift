@@ -184,6 +184,25 @@ struct ManagementCommandTests {
         #expect(fixture.containerIDs().count == 1)
     }
 
+    /// A create killed after it mounted the rootfs and before it wrote the record leaves a
+    /// directory nothing can name: `container prune` removes it and its mount.
+    @Test func pruneRemovesWhatAKilledCreateLeft() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try fixture.skiff("create", ["--network", "none", fixture.image, "true"], check: true)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let directory = fixture.root + "/containers/" + id
+        // What the killed create would have left: the directory and its overlay mount, no record.
+        try FileManager.default.removeItem(atPath: directory + "/container.json")
+        #expect(fixture.mountsUnderFixture().contains { $0.contains(id) })
+        let listed = try fixture.skiff("ps", ["-a", "-q"])
+        #expect(listed.status == 0 && !listed.stdout.contains(String(id.prefix(12))), "\(listed.stdout)")
+        let prune = try fixture.skiffGroup("container", "prune", ["-f"])
+        #expect(prune.status == 0 && prune.stdout.contains(id), "\(prune.stdout)\(prune.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory))
+        #expect(!fixture.mountsUnderFixture().contains { $0.contains(id) })
+    }
+
     @Test func helpAndUnknownOptionsBeforeTheImage() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
