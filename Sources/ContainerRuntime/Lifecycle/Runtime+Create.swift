@@ -27,6 +27,7 @@ extension Runtime {
 
         var pid: Int32 = 0
         var cgroupCreated = false
+        var cgroupSetup: CgroupSetup?
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
         do {
@@ -69,6 +70,12 @@ extension Runtime {
             record.startTime = stat.startTime
             try store.save(record)
 
+            // The cgroup is made and init moved into it on another thread while the configuration
+            // is encoded and sent: the move waits for an RCU grace period (several ms), so the
+            // sooner it starts the sooner init is ready.
+            let setup = CgroupSetup(cgroup: cgroup, pid: pid, resources: spec.linux?.resources,
+                                    devices: spec.linux?.devices ?? [], controllersInUnified: layout.unifiedControllers)
+            cgroupSetup = setup
             let config = InitConfig(
                 kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
                 noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
@@ -84,11 +91,10 @@ extension Runtime {
             // anything that needs the cgroup.
             RuntimeTrace.mark("create: config sent")
             do {
-                try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                                  controllersInUnified: layout.unifiedControllers)
+                try setup.waitCreated()
                 cgroupCreated = true
                 try spawned.channel.send(.cgroupCreated)
-                try cgroup.add(pid: pid)
+                if let failure = setup.waitDone().failure { throw failure }
                 try spawned.channel.send(.cgroupReady)
                 RuntimeTrace.mark("create: cgroup ready")
             } catch {
@@ -112,6 +118,8 @@ extension Runtime {
                 Glibc.kill(pid, SIGKILL)
                 Processes.wait(pid)
             }
+            // Never clean up under the cgroup thread: wait for it to know what it made.
+            if let cgroupSetup, cgroupSetup.waitDone().created { cgroupCreated = true }
             if cgroupCreated { try? cgroup.destroy() }
             store.remove(id: id)
             throw error
