@@ -200,6 +200,13 @@ public struct Engine: Sendable {
         let live = liveStatus(record)
         if live.isRunning { throw EngineError.wrongState(container: record.name, status: "already running", action: "start") }
         if isRestarting(record) { throw EngineError.wrongState(container: record.name, status: "restarting", action: "start") }
+        // The previous run's monitor may still be tearing its network down after the exit it
+        // reported (`stop` returns at the exit): a new monitor must not race it for the
+        // namespace path and the addresses.
+        let deadline = Clock.monotonicSeconds() + 15
+        while Self.isAlive(pid: record.monitorPid, startTime: record.monitorStartTime), Clock.monotonicSeconds() < deadline {
+            usleep(2000)
+        }
         // A previous run's runtime state (its monitor was killed) would block the ID.
         if (try? runtime.state(id: record.id)) != nil { try? runtime.delete(id: record.id, force: true) }
 

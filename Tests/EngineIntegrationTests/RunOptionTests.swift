@@ -72,7 +72,7 @@ struct RunOptionTests {
         let mountpoint = views?.first?["Mountpoint"] as? String ?? ""
         #expect(mountpoint.hasPrefix(fixture.root + "/volumes/") && FileManager.default.fileExists(atPath: mountpoint))
         let user = try fixture.skiff("run", ["-d", "--name", "user", "-v", volume + ":/v", fixture.image, "sleep", "30"])
-        #expect(user.status == 0)
+        #expect(user.status == 0, "\(user.stderr)")
         #expect(try fixture.skiffGroup("volume", "ls", ["-q", "--filter", "dangling=true"]).stdout == "made-\(volume)\n")
         #expect(try fixture.skiffGroup("volume", "ls", ["-q", "--filter", "dangling=false"]).stdout == "\(volume)\n")
         #expect(try fixture.skiffGroup("volume", "ls", ["-q", "--filter", "label=k=v"]).stdout == "made-\(volume)\n")
