@@ -19,6 +19,9 @@ public enum ContainerMonitor {
     /// How long the monitor of `run -it` waits for its client before starting without it.
     static let attachWaitMilliseconds: Int32 = 10_000
 
+    /// The network teardown of an --rm container, started as soon as its program exits.
+    nonisolated(unsafe) static var detachedTeardown: BackgroundWork?
+
     public static func main(engine: Engine, id: String, statusFD: Int32 = 3, waitForAttach: Bool = false,
                             consoleSize: ConsoleSize? = nil) -> Never {
         signal(SIGPIPE, SIG_IGN)
@@ -34,8 +37,11 @@ public enum ContainerMonitor {
             report("exit \(code)")
             close(statusFD)
             if let record = try? engine.store.load(id: id), record.autoRemove {
-                // `run --rm` waits for this removal (as docker's CLI does), network teardown included.
-                try? engine.removeFiles(id: id)
+                // `run --rm` waits for this removal (as docker's CLI does). The network teardown
+                // started at the exit goes on meanwhile (its state outside the container's
+                // directory) and ends before this process does.
+                try? engine.removeFiles(id: id, network: detachedTeardown == nil)
+                try? detachedTeardown?.wait()
             } else {
                 // Nobody waits for the network teardown: it yields the CPU (the CNI plugins inherit
                 // our priority) to containers starting meanwhile.
@@ -129,7 +135,7 @@ public enum ContainerMonitor {
             // An --rm container never restarts (create refuses --restart with it), and its `run`
             // waits for the removal: start the network teardown now, alongside the rest. The
             // removal's own teardown then waits for this one (a lock) and finds nothing left.
-            if record.autoRemove { _ = BackgroundWork { try engine.disconnectNetwork(id: id) } }
+            if record.autoRemove { detachedTeardown = engine.beginDetachedTeardown(id: id) }
             size = current.lastSize ?? size
             log.flush()
             try? engine.runtime.delete(id: id, force: true)

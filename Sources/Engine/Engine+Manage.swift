@@ -32,6 +32,7 @@ extension Engine {
     public func pruneContainers(matching filter: (EngineContainer) -> Bool = { _ in true }) throws -> PruneResult {
         var result = PruneResult()
         result.removed += try removeUnrecordedDirectories()
+        finishPendingTeardowns()
         for record in store.all() where !liveStatus(record).isRunning && filter(record) {
             let size = DiskUsage.bytes(under: store.directory(for: record.id) + "/upper")
             do {

@@ -118,6 +118,37 @@ extension Engine {
         _ = try? store.update(id: id) { $0.networkSettings = nil }
     }
 
+    /// Where the network state of an --rm container waits while its monitor finishes the CNI DEL
+    /// after the container was removed (so `run --rm` need not wait for the plugins).
+    var pendingTeardownDirectory: String { store.root + "/networks/teardown" }
+
+    /// For the monitor of an --rm container, as soon as its program exits: moves the network
+    /// state out of the container's directory (which the removal deletes) and runs the teardown
+    /// on another thread. A teardown its monitor did not finish (kill -9) is finished by
+    /// `finishPendingTeardowns`, which `network rm` and `container prune` call.
+    func beginDetachedTeardown(id: String) -> BackgroundWork? {
+        let state = networkStatePath(for: id)
+        guard FileIO.exists(state), (try? FileIO.makeDirectories(pendingTeardownDirectory, mode: 0o700)) != nil else { return nil }
+        let pending = pendingTeardownDirectory + "/" + id + ".json"
+        guard Glibc.rename(state, pending) == 0 else { return nil }
+        let networking = ContainerNetworking(store: networks)
+        return BackgroundWork {
+            try networking.detach(statePath: pending)
+            unlink(pending + ".lock")
+        }
+    }
+
+    /// Finishes the teardowns that monitors of removed --rm containers did not (waiting for any
+    /// still running).
+    public func finishPendingTeardowns() {
+        let directory = pendingTeardownDirectory
+        let networking = ContainerNetworking(store: networks)
+        for name in (try? FileIO.listDirectory(directory)) ?? [] where name.hasSuffix(".json") {
+            let path = directory + "/" + name
+            if (try? networking.detach(statePath: path)) != nil { unlink(path + ".lock") }
+        }
+    }
+
     /// Waits until the container's record is gone (its monitor removes an --rm container after
     /// the exit, network teardown included); false after `timeout` seconds.
     public func waitRemoved(_ id: String, timeout: Double = 30) -> Bool {
@@ -132,6 +163,7 @@ extension Engine {
     /// `skiff network rm`: refused while a container of this store is on the network.
     public func removeNetwork(_ name: String) throws {
         _ = try networks.definition(name)
+        finishPendingTeardowns()
         let users = store.all().filter { $0.network?.network == name }.map(\.name)
         guard users.isEmpty else { throw NetworkError.networkInUse(name: name, containers: users) }
         try networks.remove(name)

@@ -343,7 +343,9 @@ public struct Engine: Sendable {
     }
 
     /// The cleanup shared by `rm` and the monitor of an --rm container. Idempotent.
-    public func removeFiles(id: String, volumes: Bool = false) throws {
+    /// `network: false` when the network's teardown is already under way elsewhere (the monitor of
+    /// an --rm container runs it detached).
+    public func removeFiles(id: String, volumes: Bool = false, network: Bool = true) throws {
         let record = try? store.load(id: id)
         defer {
             // `rm -v` and `--rm` take the container's anonymous volumes with it.
@@ -352,7 +354,7 @@ public struct Engine: Sendable {
         // The network teardown runs while the runtime state, cgroup and rootfs mount go; the
         // container directory, which holds the network state, is removed only after it.
         let engine = self
-        let network = BackgroundWork { try engine.disconnectNetwork(id: id) }
+        let teardown = network ? BackgroundWork { try engine.disconnectNetwork(id: id) } : nil
         var runtimeError: (any Error)?
         do {
             try runtime.delete(id: id, force: true)
@@ -361,7 +363,7 @@ public struct Engine: Sendable {
             runtimeError = error
         }
         images.unmountRootfs(containerID: id)
-        try network.wait()
+        try teardown?.wait()
         if let runtimeError { throw runtimeError }
         try store.locked {
             try images.release(containerID: id)
