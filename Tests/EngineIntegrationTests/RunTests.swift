@@ -8,7 +8,7 @@ struct RunTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let hello = try fixture.skiff("run", ["--rm", fixture.image, "echo", "hello"])
-        #expect(hello.status == 0)
+        #expect(hello.status == 0, "\(hello.stderr)")
         #expect(hello.stdout == "hello\n")
 
         let mixed = try fixture.skiff("run", ["--rm", fixture.image, "sh", "-c", "echo out; echo err >&2; exit 3"])
