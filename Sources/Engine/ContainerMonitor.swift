@@ -139,6 +139,7 @@ public enum ContainerMonitor {
             size = current.lastSize ?? size
             log.flush()
             try? engine.runtime.delete(id: id, force: true)
+            engine.removeEmptyCgroupParent()
             // The host ports are free again once the program is gone (its DNAT rules go with the
             // network teardown: before a restart, or after the exit report).
             ports?.release()

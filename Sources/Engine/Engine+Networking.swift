@@ -149,11 +149,12 @@ extension Engine {
         }
     }
 
-    /// Waits until the container's record is gone (its monitor removes an --rm container after
-    /// the exit, network teardown included); false after `timeout` seconds.
+    /// Waits until the container is gone: its whole directory, not only the record, which the
+    /// removal deletes first (its monitor removes an --rm container after the exit; the network
+    /// teardown finishes after that). False after `timeout` seconds.
     public func waitRemoved(_ id: String, timeout: Double = 30) -> Bool {
         let deadline = Clock.monotonicSeconds() + timeout
-        while FileIO.exists(store.recordPath(for: id)) {
+        while FileIO.exists(store.directory(for: id)) {
             if Clock.monotonicSeconds() > deadline { return false }
             usleep(1000)
         }

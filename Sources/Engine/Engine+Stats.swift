@@ -10,7 +10,7 @@ extension Engine {
     /// The container's cgroup directories, from its spec's cgroupsPath and the host's layout.
     func cgroup(of record: EngineContainer) throws -> Cgroup {
         let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json"))
-        return try Cgroup.resolve(layout: CgroupLayout.detect(), cgroupsPath: spec?.linux?.cgroupsPath ?? "/skiff/" + record.id)
+        return try Cgroup.resolve(layout: CgroupLayout.detect(), cgroupsPath: spec?.linux?.cgroupsPath ?? SpecBuilder.cgroupParent + "/" + record.id)
     }
 
     /// A running container, or the docker error for one that is not.

@@ -363,6 +363,7 @@ public struct Engine: Sendable {
             runtimeError = error
         }
         images.unmountRootfs(containerID: id)
+        removeEmptyCgroupParent()
         try teardown?.wait()
         if let runtimeError { throw runtimeError }
         try store.locked {
@@ -420,5 +421,14 @@ public struct Engine: Sendable {
             return .cannotInvoke(message)
         }
         return .startFailed(message)
+    }
+
+    /// The cgroup every container's lives under (`/skiff/<id>`, SpecBuilder): removed from each
+    /// hierarchy once the last container's is gone, so the host keeps no trace of skiff between
+    /// containers. A non-empty parent refuses the rmdir (EBUSY), which is the common case; a
+    /// create racing the removal makes the parent again (the runtime retries its mkdir).
+    public func removeEmptyCgroupParent() {
+        guard let parent = try? Cgroup.resolve(layout: CgroupLayout.detect(), cgroupsPath: SpecBuilder.cgroupParent) else { return }
+        for path in parent.allPaths { rmdir(path) }
     }
 }

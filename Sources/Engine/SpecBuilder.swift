@@ -16,6 +16,8 @@ public enum SpecBuilder {
         "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
     ]
     public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    /// The cgroup all containers' cgroups live under.
+    public static let cgroupParent = "/skiff"
     public static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     public struct Inputs: Sendable {
@@ -136,7 +138,7 @@ public enum SpecBuilder {
             resources.pids = Resources.Pids(limit: pids <= 0 ? -1 : pids)
         }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
-        linux.cgroupsPath = "/skiff/" + inputs.id
+        linux.cgroupsPath = cgroupParent + "/" + inputs.id
         var annotations = ["org.skiff.image": inputs.imageName]
         if options.initProcess { annotations[InitReaper.annotation] = "true" }
         var spec = Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,

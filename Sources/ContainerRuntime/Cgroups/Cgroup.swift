@@ -198,23 +198,24 @@ public struct Cgroup: Codable, Sendable, Equatable {
     }
 
     /// mkdir -p that tries the full path first (the parents usually exist) and records what it made.
+    /// A shared parent (the engine's /skiff) may be removed by another process when it empties,
+    /// between our making it and our mkdir of the child: that ENOENT is retried a few times.
     private static func makeDirectories(_ path: String, made: inout [String]) throws {
-        if mkdir(path, 0o755) == 0 {
-            made.append(path)
-            return
-        }
-        switch errno {
-        case EEXIST:
-            return
-        case ENOENT:
-            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { break }
-            try makeDirectories(String(path[..<slash]), made: &made)
+        for _ in 0..<5 {
             if mkdir(path, 0o755) == 0 {
                 made.append(path)
                 return
             }
-            if errno == EEXIST { return }
-        default:
+            switch errno {
+            case EEXIST:
+                return
+            case ENOENT:
+                guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { break }
+                try makeDirectories(String(path[..<slash]), made: &made)
+                continue
+            default:
+                break
+            }
             break
         }
         throw RuntimeError.cgroup("cannot create \(path): \(String(cString: strerror(errno)))")
