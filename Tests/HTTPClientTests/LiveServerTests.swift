@@ -91,14 +91,16 @@ struct LiveServerTests {
         await #expect(throws: HTTPClientError.timedOut(seconds: 0.5)) {
             try await get(client(idleTimeout: 0.5), "http://127.0.0.1:\(server.plainPort)/hang")
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 10)
         let slow = client(idleTimeout: 20)
         let task = Task { try await get(slow, "http://127.0.0.1:\(server.plainPort)/hang") }
         try await Task.sleep(nanoseconds: 300_000_000)
         let cancelled = Date()
         task.cancel()
         await #expect(throws: HTTPClientError.cancelled) { try await task.value }
-        #expect(Date().timeIntervalSince(cancelled) < 2)
+        // Well under the 20 s idle timeout, so only the cancellation can have ended it; generous
+        // because the full suite loads this 2-core machine (2.3 s was seen once in CI).
+        #expect(Date().timeIntervalSince(cancelled) < 10)
         let refused = try LiveServer.freePort()
         await #expect(throws: HTTPClientError.connectionRefused(host: "127.0.0.1", port: refused)) {
             try await get(client(), "http://127.0.0.1:\(refused)/")
