@@ -85,4 +85,19 @@ import Testing
         #expect(throws: RuntimeError.self) { try DeviceFilterProgram.compile([.init(allow: true, type: "x")]) }
         #expect(throws: RuntimeError.self) { try DeviceFilterProgram.compile([.init(allow: true, access: "rwz")]) }
     }
+
+    @Test func warmupWritesToTheCgroupThisProcessIsIn() {
+        let hybrid = CgroupLayout(v1: ["cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
+                                       "name=systemd": "/sys/fs/cgroup/systemd"],
+                                  unified: "/sys/fs/cgroup/unified", unifiedControllers: [])
+        // The first line whose hierarchy is mounted wins; unmounted ones (blkio here) are skipped.
+        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "12:blkio:/a\n4:cpu,cpuacct:/user/1\n0::/\n", layout: hybrid)
+                == "/sys/fs/cgroup/cpu,cpuacct/user/1/cgroup.procs")
+        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "1:name=systemd:/\n", layout: hybrid)
+                == "/sys/fs/cgroup/systemd/cgroup.procs")
+        let v2 = CgroupLayout(v1: [:], unified: "/sys/fs/cgroup", unifiedControllers: [])
+        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "0::/system.slice/x.service\n", layout: v2)
+                == "/sys/fs/cgroup/system.slice/x.service/cgroup.procs")
+        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "garbage\n3:memory:/\n", layout: v2) == nil)
+    }
 }

@@ -11,11 +11,12 @@ extension Runtime {
     public func create(id: String, bundle: String, options: CreateOptions) throws -> ContainerRecord {
         RuntimeTrace.mark("create: start")
         try StateStore.validate(id: id)
+        let layout = try CgroupLayout.detect()
+        CgroupMigrationWarmup.begin(layout: layout)
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
         RuntimeTrace.mark("create: bundle loaded")
-        let layout = try CgroupLayout.detect()
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
         // The record is written as soon as the init pid is known (before the cgroup exists), so a

@@ -53,6 +53,9 @@ extension Runtime {
         guard status == .running || status == .created else {
             throw RuntimeError.wrongState(id: id, status: status.rawValue, wanted: "running")
         }
+        if record.cgroup != nil, let layout = try? CgroupLayout.detect() {
+            CgroupMigrationWarmup.begin(layout: layout)
+        }
         guard let args = process.args, !args.isEmpty else {
             throw RuntimeError.invalidConfig("exec: no command given")
         }
