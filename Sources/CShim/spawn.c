@@ -83,7 +83,10 @@ static void intermediate_child(const struct skiff_spawn_args *a) {
         ssize_t n;
         do { n = read(fd, &c, 1); } while (n < 0 && errno == EINTR);
         if (n != 1) report_and_exit(fd, SKIFF_STAGE_USER_SYNC, n < 0 ? errno : EPIPE);
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) report_and_exit(fd, SKIFF_STAGE_SETID, errno);
+        // Raw system calls: glibc's setresuid() would try to change every thread of the parent
+        // process it was cloned from (which does not exist here) and wait for them forever.
+        if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+            report_and_exit(fd, SKIFF_STAGE_SETID, errno);
     }
     pid_t pid = raw_clone((unsigned long)a->clone_flags | CLONE_PARENT | SIGCHLD);
     if (pid < 0) report_and_exit(fd, SKIFF_STAGE_CLONE, errno);

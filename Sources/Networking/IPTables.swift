@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LinuxSupport
 
 /// The few iptables rules skiff owns itself (one masquerade rule per network), through the
@@ -7,12 +10,27 @@ public struct IPTables: Sendable {
 
     public init(path: String = "/usr/sbin/iptables") { self.path = path }
 
+    /// iptables' exit status for a resource problem: the xtables lock not taken in time (legacy
+    /// backend) or a ruleset that changed under a transaction (nft backend). Both pass.
+    static let resourceProblem: Int32 = 4
+
+    /// Runs iptables, waiting for the xtables lock and retrying resource problems for a while:
+    /// a hundred containers starting at once keep the CNI plugins' iptables calls busy, and a
+    /// first `run` on a new network must not fail with 125 because of that.
     @discardableResult
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         guard FileIO.exists(path) else { throw NetworkError.firewall("\(path) is missing: install iptables (scripts/install-deps.sh)") }
-        let result = try Subprocess.run(path: path, args: ["iptables", "-w", "5"] + arguments,
-                                        env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true, timeout: 60)
-        return (result.status, String(decoding: result.output, as: UTF8.self))
+        var attempt = 0
+        while true {
+            let result = try Subprocess.run(path: path, args: ["iptables", "-w", "30"] + arguments,
+                                            env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true, timeout: 60)
+            attempt += 1
+            if result.status == Self.resourceProblem && attempt < 5 {
+                usleep(UInt32(50_000 * attempt))
+                continue
+            }
+            return (result.status, String(decoding: result.output, as: UTF8.self))
+        }
     }
 
     /// Appends the rule unless it is there.
