@@ -23,6 +23,24 @@ static pid_t raw_clone(unsigned long flags) {
     return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// clone3 with CLONE_INTO_CGROUP: the child starts in its cgroup, so nobody has to move it there
+// afterwards (a move takes the kernel's threadgroup lock, which first waits for an RCU grace
+// period). Like raw_clone, no new stack: the child continues here. -1 if the kernel refuses
+// (before 5.7, no permission for the cgroup, a foreign cgroup namespace): the caller falls back.
+static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd) {
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = flags | CLONE_INTO_CGROUP;
+    // clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours (SIGCHLD).
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
 static void write_all(int fd, const void *buf, size_t len) {
     const char *p = buf;
     while (len > 0) {
@@ -88,13 +106,20 @@ static void intermediate_child(const struct skiff_spawn_args *a) {
         if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
             report_and_exit(fd, SKIFF_STAGE_SETID, errno);
     }
-    pid_t pid = raw_clone((unsigned long)a->clone_flags | CLONE_PARENT | SIGCHLD);
+    pid_t pid = -1;
+    char placed = 0;
+    if (a->cgroup_fd >= 0) {
+        pid = clone_into_cgroup((unsigned long)a->clone_flags | CLONE_PARENT, a->cgroup_fd);
+        if (pid >= 0) placed = 1;
+    }
+    if (pid < 0) pid = raw_clone((unsigned long)a->clone_flags | CLONE_PARENT | SIGCHLD);
     if (pid < 0) report_and_exit(fd, SKIFF_STAGE_CLONE, errno);
     if (pid == 0) final_child(a);
-    char msg[5];
+    char msg[6];
     int32_t p = pid;
     msg[0] = 'P';
     memcpy(msg + 1, &p, 4);
+    msg[5] = placed;
     write_all(fd, msg, sizeof msg);
     _exit(0);
 }

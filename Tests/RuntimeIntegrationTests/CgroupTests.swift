@@ -38,8 +38,7 @@ struct CgroupTests {
         #expect(r.err.contains("fork"), "the shell cannot fork past 5 tasks: \(r)")
     }
 
-    @Test(.enabled(if: !(CgroupTests.layout?.isPureV2 ?? true), "device rules on pure cgroup2 need eBPF, not implemented yet"))
-    func deviceRulesDenyUnlistedDevices() throws {
+    @Test func deviceRulesDenyUnlistedDevices() throws {
         // Default devices stay usable; a node made with mknod for a device not allowed cannot be opened.
         let b = try TestBundle("devdeny")
         b.spec.linux?.resources?.devices = [.init(allow: false, access: "rwm")]

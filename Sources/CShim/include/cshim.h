@@ -25,11 +25,14 @@ struct skiff_spawn_args {
     int sync_fd;               // the child's end of the socket shared with the parent
     int sync_fd_target;        // fd number the sync socket gets in the final child
     int keep_fds_below;        // fds below this number (stdio, preserved fds) stay open across exec
+    int cgroup_fd;             // if >= 0: a cgroup2 directory the final child is cloned into
+                               // (clone3 CLONE_INTO_CGROUP); plain clone if the kernel refuses
 };
 
 /// Forks an intermediate child that joins namespaces, optionally creates a user namespace
 /// (writing 'U' on sync_fd and waiting for one byte back once the parent has written the id maps),
 /// then clones the final child into the new namespaces as a sibling (CLONE_PARENT), writes its pid
+/// ('P' + int32 pid + one byte: 1 if it was cloned into cgroup_fd, 0 if not)
 /// as an int32 on sync_fd and exits. The final child executes `path`.
 /// Returns the intermediate child's pid, or -1 with errno set.
 pid_t skiff_spawn(const struct skiff_spawn_args *args);

@@ -14,10 +14,14 @@ final class CgroupSetup: @unchecked Sendable {
     private var waitedCreated = false
     private var waitedDone = false
 
-    init(cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>) {
+    /// - Parameter alreadyCreated: the directories exist (made before init was spawned): only move it.
+    init(cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>,
+         alreadyCreated: Bool = false) {
         DispatchQueue.global().async {
             do {
-                try cgroup.create(resources: resources, devices: devices, controllersInUnified: controllersInUnified)
+                if !alreadyCreated {
+                    try cgroup.create(resources: resources, devices: devices, controllersInUnified: controllersInUnified)
+                }
                 self.created = true
                 self.createdSignal.signal()
                 try cgroup.add(pid: pid)

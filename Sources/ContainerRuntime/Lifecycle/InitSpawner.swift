@@ -18,14 +18,18 @@ struct InitSpawner {
     struct Spawned {
         var pid: Int32
         var channel: InitChannel
+        /// Whether the kernel started init in the cgroup passed as `cgroupFD` (else: move it there).
+        var placedInCgroup: Bool
     }
 
     /// - Parameters:
     ///   - create: namespaces to create at clone time (not user: `newUser`; not cgroup: init does it).
     ///   - join: namespace files to join before cloning (mount excluded: init joins it itself).
+    ///   - cgroupFD: an open cgroup2 directory to start init in (clone3 CLONE_INTO_CGROUP), or -1.
     static func spawn(
         create: [NamespaceType], newUser: Bool, join: [(NamespaceType, String)],
-        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int, executable: String? = nil
+        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int, executable: String? = nil,
+        cgroupFD: Int32 = -1
     ) throws -> Spawned {
         let binary = executable ?? "/proc/self/exe"
         let (parentEnd, childEnd) = try Descriptors.socketPair()
@@ -56,28 +60,29 @@ struct InitSpawner {
                         path: path, exe_fd: exeFD, argv: argv.pointers, envp: envp.pointers,
                         clone_flags: flags, new_user_ns: newUser ? 1 : 0,
                         joins: joins.baseAddress, njoins: Int32(joins.count),
-                        sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target)
+                        sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target, cgroup_fd: cgroupFD)
                     return withExtendedLifetime((argv, envp)) { skiff_spawn(&args) }
                 }
             }
             guard intermediate > 0 else { throw RuntimeError.system(SystemError("clone")) }
             let pid: Int32
+            let placed: Bool
             do {
-                pid = try handshake(parentEnd, intermediate: intermediate, uidMappings: uidMappings, gidMappings: gidMappings)
+                (pid, placed) = try handshake(parentEnd, intermediate: intermediate, uidMappings: uidMappings, gidMappings: gidMappings)
             } catch {
                 kill(intermediate, SIGKILL)
                 Processes.wait(intermediate)
                 throw error
             }
             Processes.wait(intermediate)
-            return Spawned(pid: pid, channel: InitChannel(fd: parentEnd))
+            return Spawned(pid: pid, channel: InitChannel(fd: parentEnd), placedInCgroup: placed)
         } catch {
             close(parentEnd)
             throw error
         }
     }
 
-    private static func handshake(_ fd: Int32, intermediate: pid_t, uidMappings: [IDMapping], gidMappings: [IDMapping]) throws -> Int32 {
+    private static func handshake(_ fd: Int32, intermediate: pid_t, uidMappings: [IDMapping], gidMappings: [IDMapping]) throws -> (pid: Int32, placedInCgroup: Bool) {
         while true {
             let tag = try Descriptors.readExactly(fd, 1, what: "spawn handshake")[0]
             switch tag {
@@ -85,8 +90,8 @@ struct InitSpawner {
                 try writeMappings(pid: intermediate, uid: uidMappings, gid: gidMappings)
                 try FileIO.writeAll(fd: fd, [1], what: "spawn handshake")
             case UInt8(ascii: "P"):
-                let bytes = try Descriptors.readExactly(fd, 4, what: "spawn handshake")
-                return bytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+                let bytes = try Descriptors.readExactly(fd, 5, what: "spawn handshake")
+                return (bytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }, bytes[4] == 1)
             case UInt8(ascii: "E"):
                 let bytes = try Descriptors.readExactly(fd, 8, what: "spawn handshake")
                 let stage = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Int32.self) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import LinuxSupport
 import OCISpec
 
@@ -12,11 +13,17 @@ extension Runtime {
         RuntimeTrace.mark("create: start")
         try StateStore.validate(id: id)
         let layout = try CgroupLayout.detect()
-        CgroupMigrationWarmup.begin(layout: layout)
+        if !layout.isPureV2 { CgroupMigrationWarmup.begin(layout: layout) }
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
         RuntimeTrace.mark("create: bundle loaded")
+        let namespaces = spec.linux?.namespaces ?? []
+        // On pure cgroup2 init is cloned straight into its cgroup (clone3 CLONE_INTO_CGROUP), so
+        // no move and no wait for the kernel's threadgroup lock. Not from inside a new or joined
+        // user namespace, whose root usually may not write to the host's cgroups.
+        let cloneIntoCgroup = layout.isPureV2 && !namespaces.contains { $0.type == .user }
+        if layout.isPureV2 && !cloneIntoCgroup { CgroupMigrationWarmup.begin(layout: layout) }
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
         // The record is written as soon as the init pid is known (before the cgroup exists), so a
@@ -38,7 +45,6 @@ extension Runtime {
             let fifoFD = try sysCall("open \(fifo)") { open(fifo, O_RDWR | O_CLOEXEC) }
             descriptors.append(fifoFD)
 
-            let namespaces = spec.linux?.namespaces ?? []
             var mountNamespaceFD: Int32 = -1
             if let path = namespaces.first(where: { $0.type == .mount })?.path {
                 mountNamespaceFD = try sysCall("open mount namespace \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
@@ -54,14 +60,26 @@ extension Runtime {
             }
             let seccompFD = try seccompProgramFD(spec)
             if seccompFD >= 0 { descriptors.append(seccompFD) }
+            var cgroupFD: Int32 = -1
+            if cloneIntoCgroup, let directory = cgroup.unifiedPath {
+                // The record goes first (pid 0, which `delete --force` never signals) so a create
+                // killed from here on leaves the cgroup findable.
+                try store.save(record)
+                try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
+                                  controllersInUnified: layout.unifiedControllers)
+                cgroupCreated = true
+                RuntimeTrace.mark("create: cgroup made")
+                cgroupFD = try sysCall("open \(directory)") { open(directory, skiff_o_path() | O_DIRECTORY | O_CLOEXEC) }
+                descriptors.append(cgroupFD)
+            }
 
             let spawned = try InitSpawner.spawn(
                 create: namespaces.filter { $0.path == nil && $0.type != .user && $0.type != .cgroup }.map(\.type),
                 newUser: namespaces.contains { $0.type == .user && $0.path == nil },
                 join: namespaces.compactMap { ns in ns.path.flatMap { ns.type == .mount ? nil : (ns.type, $0) } },
                 uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [],
-                preserveFDs: options.preserveFDs, executable: initExecutable)
-            RuntimeTrace.mark("create: init spawned")
+                preserveFDs: options.preserveFDs, executable: initExecutable, cgroupFD: cgroupFD)
+            RuntimeTrace.mark(spawned.placedInCgroup ? "create: init spawned in its cgroup" : "create: init spawned")
             pid = spawned.pid
             descriptors.append(spawned.channel.fd)
             guard let stat = ProcStat.read(pid: pid) else {
@@ -74,8 +92,9 @@ extension Runtime {
             // The cgroup is made and init moved into it on another thread while the configuration
             // is encoded and sent: the move waits for an RCU grace period (several ms), so the
             // sooner it starts the sooner init is ready.
-            let setup = CgroupSetup(cgroup: cgroup, pid: pid, resources: spec.linux?.resources,
-                                    devices: spec.linux?.devices ?? [], controllersInUnified: layout.unifiedControllers)
+            let setup = spawned.placedInCgroup ? nil : CgroupSetup(
+                cgroup: cgroup, pid: pid, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
+                controllersInUnified: layout.unifiedControllers, alreadyCreated: cgroupCreated)
             cgroupSetup = setup
             let config = InitConfig(
                 kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
@@ -92,10 +111,12 @@ extension Runtime {
             // anything that needs the cgroup.
             RuntimeTrace.mark("create: config sent")
             do {
-                try setup.waitCreated()
-                cgroupCreated = true
+                if let setup {
+                    try setup.waitCreated()
+                    cgroupCreated = true
+                }
                 try spawned.channel.send(.cgroupCreated)
-                if let failure = setup.waitDone().failure { throw failure }
+                if let failure = setup?.waitDone().failure { throw failure }
                 try spawned.channel.send(.cgroupReady)
                 RuntimeTrace.mark("create: cgroup ready")
             } catch {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import LinuxSupport
 import OCISpec
 
@@ -53,7 +54,13 @@ extension Runtime {
         guard status == .running || status == .created else {
             throw RuntimeError.wrongState(id: id, status: status.rawValue, wanted: "running")
         }
-        if record.cgroup != nil, let layout = try? CgroupLayout.detect() {
+        // On pure cgroup2 the process is cloned straight into the container's cgroup, unless it
+        // first joins the container's cgroup or user namespace (from which the kernel refuses
+        // that); otherwise the move's wait for the kernel's threadgroup lock starts now.
+        let namespaces = record.spec.linux?.namespaces ?? []
+        let cgroupDirectory = record.cgroup.flatMap { $0.pureV2 ? $0.unifiedPath : nil }
+            .flatMap { namespaces.contains { $0.type == .cgroup || $0.type == .user } ? nil : $0 }
+        if record.cgroup != nil, cgroupDirectory == nil, let layout = try? CgroupLayout.detect() {
             CgroupMigrationWarmup.begin(layout: layout)
         }
         guard let args = process.args, !args.isEmpty else {
@@ -61,7 +68,6 @@ extension Runtime {
         }
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
-        let namespaces = record.spec.linux?.namespaces ?? []
         let names: [NamespaceType: String] = [.pid: "pid", .network: "net", .ipc: "ipc", .uts: "uts", .user: "user", .cgroup: "cgroup"]
         let join: [(NamespaceType, String)] = namespaces.compactMap { ns in
             guard ns.type != .mount, let name = names[ns.type] else { return nil }
@@ -81,11 +87,16 @@ extension Runtime {
         }
         let seccompFD = try seccompProgramFD(record.spec)
         if seccompFD >= 0 { descriptors.append(seccompFD) }
+        var cgroupFD: Int32 = -1
+        if let cgroupDirectory {
+            cgroupFD = open(cgroupDirectory, skiff_o_path() | O_DIRECTORY | O_CLOEXEC)
+            if cgroupFD >= 0 { descriptors.append(cgroupFD) }
+        }
         let spawned = try InitSpawner.spawn(create: [], newUser: false, join: join, uidMappings: [], gidMappings: [],
-                                            preserveFDs: options.preserveFDs, executable: initExecutable)
+                                            preserveFDs: options.preserveFDs, executable: initExecutable, cgroupFD: cgroupFD)
         descriptors.append(spawned.channel.fd)
         do {
-            try record.cgroup?.add(pid: spawned.pid)
+            if !spawned.placedInCgroup { try record.cgroup?.add(pid: spawned.pid) }
             var spec = record.spec
             spec.hooks = nil
             let config = InitConfig(
