@@ -24,6 +24,9 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             return "invalid port specification '\(text)': \(reason); use -p [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]"
         case .portInUse(let mapping):
             let address = mapping.hostIP.isEmpty ? "0.0.0.0" : mapping.hostIP
+            if let last = mapping.hostPortEnd {
+                return "cannot publish a port of \(address):\(mapping.hostPort)-\(last)/\(mapping.proto): every port of the range is in use (by other containers or host programs); choose another range"
+            }
             return "cannot publish port \(address):\(mapping.hostPort)/\(mapping.proto): the port is already in use (by another container or a host program); choose another host port"
         case .invalidSubnet(let text, let reason):
             return "invalid subnet '\(text)': \(reason); give an IPv4 CIDR such as 10.222.5.0/24"

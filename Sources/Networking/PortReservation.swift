@@ -24,10 +24,11 @@ public final class PortReservation: @unchecked Sendable {
         var resolved: [PortMapping] = []
         do {
             for mapping in requested {
-                let (fd, port) = try bind(mapping)
+                let (fd, port) = try bindFirstFree(mapping)
                 sockets.append(fd)
                 var copy = mapping
                 copy.hostPort = port
+                copy.hostPortEnd = nil
                 resolved.append(copy)
             }
         } catch {
@@ -45,6 +46,22 @@ public final class PortReservation: @unchecked Sendable {
     public func release() {
         for fd in sockets { close(fd) }
         sockets = []
+    }
+
+    /// Binds the mapping's port, or with a host range the first port of it that is free.
+    private static func bindFirstFree(_ mapping: PortMapping) throws -> (Int32, UInt16) {
+        guard let last = mapping.hostPortEnd, last > mapping.hostPort else { return try bind(mapping) }
+        for port in mapping.hostPort...last {
+            var single = mapping
+            single.hostPort = port
+            single.hostPortEnd = nil
+            do {
+                return try bind(single)
+            } catch NetworkError.portInUse {
+                continue
+            }
+        }
+        throw NetworkError.portInUse(mapping)
     }
 
     private static func bind(_ mapping: PortMapping) throws -> (Int32, UInt16) {

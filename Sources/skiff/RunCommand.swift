@@ -24,7 +24,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
     @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
-    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp].") var publish: [String] = []
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; ports may be ranges (8000-8002:80-82, 8000-8010:80).") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish every port the image exposes on a free host port.") var publishAll = false
     @Option(help: "Nameserver for the container's /etc/resolv.conf (repeatable).") var dns: [String] = []
     @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
@@ -58,7 +58,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.cpus = cpus
         options.pidsLimit = pidsLimit
         options.network = RunOptions.NetworkMode(parsing: network)
-        options.ports = try publish.map(PortMapping.init(parsing:))
+        options.ports = try publish.flatMap(PortMapping.parseAll)
         options.publishAll = publishAll
         options.dns = dns
         options.dnsSearch = dnsSearch
