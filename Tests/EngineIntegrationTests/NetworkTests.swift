@@ -99,7 +99,7 @@ struct NetworkTests {
         let started = try fixture.skiff("run", ["-d", "-p", "127.0.0.1:\(port):80", "-p", "80", "-v", fixture.path + "/www:/www:ro",
                                                 fixture.image, "httpd", "-f", "-p", "80", "-h", "/www"], check: true)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try eventually(5) { hostGet(port: port) == "hello from the container\n" })
+        #expect(try eventually(15) { hostGet(port: port) == "hello from the container\n" })
 
         // The fixed host port and the random one (-p 80), as inspect and ps show them; both reach the server.
         let document = try #require(try inspect(fixture, [id]).first)
@@ -137,7 +137,7 @@ struct NetworkTests {
         let document = try #require(try inspect(fixture, [id]).first)
         let ports = (document["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: [[String: String]]]
         let port = try #require(ports?["80/tcp"]?.first?["HostPort"].flatMap { UInt16($0) })
-        #expect(try eventually(5) { hostGet(port: port) == "exposed\n" })
+        #expect(try eventually(15) { hostGet(port: port) == "exposed\n" })
     }
 
     @Test func aPortHeldByAHostProgramIsAClearError() throws {
@@ -175,7 +175,7 @@ struct NetworkTests {
         let serverIP = ipAddress(try #require(try inspect(fixture, [server]).first))
         #expect(!serverIP.isEmpty)
         var reply = ""
-        #expect(try eventually(5) {
+        #expect(try eventually(15) {
             reply = try fixture.skiff("run", ["--rm", fixture.image, "timeout", "5", "wget", "-q", "-O", "-", "http://\(serverIP)/i"]).stdout
             return reply == "pong\n"
         }, "\(reply)")
@@ -300,7 +300,7 @@ struct NetworkTests {
         #expect(!leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty)
         let monitor = try #require(fixture.record(id)?["monitorPid"] as? Int)
         kill(pid_t(monitor), SIGKILL)
-        #expect(eventually(5) { !processExists(monitor) })
+        #expect(eventually(15) { !processExists(monitor) })
         try fixture.skiff("rm", ["-f", id], check: true)
         #expect(leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty, "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
     }
@@ -318,7 +318,7 @@ struct NetworkTests {
         }.start()
         #expect(eventually(20) { FileManager.default.fileExists(atPath: fixture.path + "/netns/" + id) })
         var monitor: Int?
-        #expect(eventually(5) {
+        #expect(eventually(15) {
             monitor = fixture.record(id)?["monitorPid"] as? Int
             return monitor != nil
         })
