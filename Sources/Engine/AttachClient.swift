@@ -31,14 +31,17 @@ public struct AttachClient {
     /// terminal is not in raw mode, to forward them to the container (in raw mode ctrl-c
     /// travels as a byte, and a signal ends the attachment as it ends docker's client).
     public var onSignal: (Int32) -> Void
+    /// `--sig-proxy=false`: such a signal ends the attachment instead (the container runs on).
+    public var proxySignals: Bool
 
     public init(socket: Int32, tty: Bool, forwardStdin: Bool, closeStdinAtEOF: Bool, detachKeys: DetachKeys,
-                onSignal: @escaping (Int32) -> Void) {
+                proxySignals: Bool = true, onSignal: @escaping (Int32) -> Void) {
         self.socket = socket
         self.tty = tty
         self.forwardStdin = forwardStdin
         self.closeStdinAtEOF = closeStdinAtEOF
         self.detachKeys = detachKeys
+        self.proxySignals = proxySignals
         self.onSignal = onSignal
     }
 
@@ -66,7 +69,7 @@ public struct AttachClient {
             if poll(&fds, 3, -1) < 0 && errno != EINTR { throw SystemError("poll the attach socket") }
             if fds[1].revents != 0 {
                 for sig in signals.pending() {
-                    if sig == SIGWINCH { sendSize() } else if saved == nil { onSignal(sig) } else { return .interrupted(sig) }
+                    if sig == SIGWINCH { sendSize() } else if saved == nil && proxySignals { onSignal(sig) } else { return .interrupted(sig) }
                 }
             }
             if fds[2].revents != 0 {

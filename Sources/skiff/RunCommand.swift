@@ -156,6 +156,8 @@ struct RunCommand: AsyncParsableCommand {
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background and print the container ID.") var detach = false
     @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).") var detachKeys: String?
+    @Option(name: .customLong("sig-proxy"), help: "Pass the signals we receive to the container (without a terminal); false: they end this command and the container runs on.")
+    var sigProxy: Bool = true
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
@@ -171,12 +173,17 @@ struct RunCommand: AsyncParsableCommand {
             }
             if create.interactive || create.tty {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
-                let code = try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys)
+                let code = try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys,
+                                             proxySignals: sigProxy)
                 if container.autoRemove { _ = engine.waitRemoved(container.id) }
                 throw ExitCode(code)
             }
-            for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
-                signal(sig) { pendingForwardSignal = $0 }
+            // Without --sig-proxy the signals keep their default action: they end this command
+            // and the container runs on under its monitor.
+            if sigProxy {
+                for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
+                    signal(sig) { pendingForwardSignal = $0 }
+                }
             }
             let handle = try engine.start(container.id, attach: true)
             let code = handle.follow {
