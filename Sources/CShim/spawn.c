@@ -87,13 +87,20 @@ static void final_child(const struct skiff_spawn_args *a) {
 static void intermediate_child(const struct skiff_spawn_args *a) {
     int fd = a->sync_fd;
     // The user namespace is joined first so that the others are joined with its privileges.
+    int joined_user = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < a->njoins; i++) {
             int is_user = a->joins[i].nstype == CLONE_NEWUSER;
             if ((pass == 0) != is_user) continue;
             if (setns(a->joins[i].fd, a->joins[i].nstype) < 0) report_and_exit(fd, SKIFF_STAGE_SETNS, errno);
+            joined_user |= is_user;
         }
     }
+    // In a joined user namespace our host ids are usually unmapped: become its root, or the
+    // exec of the init stage would drop the capabilities that setns gave us. Raw system calls:
+    // glibc's versions wait for the parent's other threads, which do not exist here.
+    if (joined_user && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
+        report_and_exit(fd, SKIFF_STAGE_SETID, errno);
     if (a->new_user_ns) {
         if (unshare(CLONE_NEWUSER) < 0) report_and_exit(fd, SKIFF_STAGE_UNSHARE_USER, errno);
         char c = 'U';
@@ -101,8 +108,6 @@ static void intermediate_child(const struct skiff_spawn_args *a) {
         ssize_t n;
         do { n = read(fd, &c, 1); } while (n < 0 && errno == EINTR);
         if (n != 1) report_and_exit(fd, SKIFF_STAGE_USER_SYNC, n < 0 ? errno : EPIPE);
-        // Raw system calls: glibc's setresuid() would try to change every thread of the parent
-        // process it was cloned from (which does not exist here) and wait for them forever.
         if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
             report_and_exit(fd, SKIFF_STAGE_SETID, errno);
     }

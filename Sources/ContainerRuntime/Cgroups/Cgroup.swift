@@ -113,9 +113,32 @@ public struct Cgroup: Codable, Sendable, Equatable {
         }
     }
 
-    /// Moves a process into every hierarchy.
-    public func add(pid: Int32) throws {
-        for path in allPaths {
+    /// Makes the cgroup2 directory alone, so init can be cloned into it; `create` does the rest.
+    public func makeUnifiedDirectory() throws {
+        guard let unified = unifiedPath else { return }
+        var made: [String] = []
+        try Self.makeDirectories(unified, made: &made)
+        if pureV2 { try Self.enableControllers(for: unified) }
+    }
+
+    /// Moves the calling thread into every v1 hierarchy by writing 0 to each `tasks` file. A
+    /// thread that moves itself skips the kernel's threadgroup lock, and with it the RCU grace
+    /// period that a move by pid waits for. For init stages only: they have one thread that
+    /// matters, the one that executes the container's program (execve leaves no other).
+    public func joinV1Hierarchies() throws {
+        for path in v1Paths.values.sorted() {
+            do {
+                try FileIO.writeExisting(path + "/tasks", "0")
+            } catch {
+                throw RuntimeError.cgroup("cannot join \(path): \(error)")
+            }
+        }
+    }
+
+    /// Moves a process into every hierarchy (or only the v1 ones, or only the cgroup2 one).
+    public func add(pid: Int32, v1: Bool = true, unified: Bool = true) throws {
+        let paths = (v1 ? v1Paths.values.sorted() : []) + (unified ? (unifiedPath.map { [$0] } ?? []) : [])
+        for path in paths {
             do {
                 try FileIO.writeExisting(path + "/cgroup.procs", "\(pid)")
             } catch {

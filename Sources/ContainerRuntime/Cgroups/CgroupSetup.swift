@@ -14,17 +14,20 @@ final class CgroupSetup: @unchecked Sendable {
     private var waitedCreated = false
     private var waitedDone = false
 
-    /// - Parameter alreadyCreated: the directories exist (made before init was spawned): only move it.
+    /// - Parameters:
+    ///   - create: make the directories and apply the limits (false: made before init was spawned).
+    ///   - moveV1, moveUnified: which hierarchies to move init into by pid (init may join the v1
+    ///     ones itself, and the kernel may have cloned it into the cgroup2 one).
     init(cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>,
-         alreadyCreated: Bool = false) {
+         create: Bool = true, moveV1: Bool = true, moveUnified: Bool = true) {
         DispatchQueue.global().async {
             do {
-                if !alreadyCreated {
+                if create {
                     try cgroup.create(resources: resources, devices: devices, controllersInUnified: controllersInUnified)
                 }
                 self.created = true
                 self.createdSignal.signal()
-                try cgroup.add(pid: pid)
+                try cgroup.add(pid: pid, v1: moveV1, unified: moveUnified)
             } catch {
                 self.failure = error
                 if !self.created { self.createdSignal.signal() }

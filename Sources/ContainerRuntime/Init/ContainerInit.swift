@@ -41,6 +41,11 @@ public enum ContainerInit {
         let execFifo = config.hasExecFifo ? fds.removeFirst() : -1
         let seccompProgram = hasSeccompProgram ? fds.removeFirst() : -1
 
+        // An exec process joins the container's v1 cgroups while the host's /sys/fs/cgroup is
+        // still in view (the container's mount namespace usually hides it).
+        if config.kind == .exec, config.joinsV1Itself == true, let cgroup = config.cgroup {
+            try cgroup.joinV1Hierarchies()
+        }
         if mountNamespace >= 0 {
             try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
             close(mountNamespace)
@@ -75,6 +80,10 @@ public enum ContainerInit {
             RuntimeTrace.mark("init: rootfs prepared")
             guard case .cgroupCreated = try channel.receive() else {
                 throw RuntimeError.initFailed("init: expected the cgroup to be created")
+            }
+            if config.joinsV1Itself == true, let cgroup = config.cgroup {
+                try cgroup.joinV1Hierarchies()
+                RuntimeTrace.mark("init: joined the v1 hierarchies")
             }
             let hooks = config.spec.hooks
             let runtimeHooks = !(hooks?.prestart ?? []).isEmpty || !(hooks?.createRuntime ?? []).isEmpty

@@ -27,6 +27,9 @@ struct InitConfig: Codable {
     /// A memfd with the compiled seccomp program follows (`SeccompProgramCache`); without it,
     /// init compiles `spec.linux.seccomp` itself.
     var hasSeccompProgram: Bool? = nil
+    /// Init moves itself into `cgroup`'s v1 hierarchies (`Cgroup.joinV1Hierarchies`): for a
+    /// container once the runtime says they exist, for exec before it joins the mount namespace.
+    var joinsV1Itself: Bool? = nil
 }
 
 /// The messages between the runtime and its init stage.

@@ -13,17 +13,19 @@ extension Runtime {
         RuntimeTrace.mark("create: start")
         try StateStore.validate(id: id)
         let layout = try CgroupLayout.detect()
-        if !layout.isPureV2 { CgroupMigrationWarmup.begin(layout: layout) }
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
         RuntimeTrace.mark("create: bundle loaded")
         let namespaces = spec.linux?.namespaces ?? []
-        // On pure cgroup2 init is cloned straight into its cgroup (clone3 CLONE_INTO_CGROUP), so
-        // no move and no wait for the kernel's threadgroup lock. Not from inside a new or joined
-        // user namespace, whose root usually may not write to the host's cgroups.
-        let cloneIntoCgroup = layout.isPureV2 && !namespaces.contains { $0.type == .user }
-        if layout.isPureV2 && !cloneIntoCgroup { CgroupMigrationWarmup.begin(layout: layout) }
+        // Moving a process into a cgroup by pid waits for the kernel's threadgroup lock (an RCU
+        // grace period, the longest step of a create). Without a user namespace nobody has to:
+        // the kernel clones init into the cgroup2 directory (clone3 CLONE_INTO_CGROUP) and init
+        // moves its own thread into the v1 hierarchies, which skips that lock. In a new or joined
+        // user namespace init's root may not write to the host's cgroups: the runtime moves it,
+        // and starts the lock's grace period right away.
+        let initJoinsItself = !namespaces.contains { $0.type == .user }
+        if !initJoinsItself { CgroupMigrationWarmup.begin(layout: layout) }
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
         // The record is written as soon as the init pid is known (before the cgroup exists), so a
@@ -61,14 +63,19 @@ extension Runtime {
             let seccompFD = try seccompProgramFD(spec)
             if seccompFD >= 0 { descriptors.append(seccompFD) }
             var cgroupFD: Int32 = -1
-            if cloneIntoCgroup, let directory = cgroup.unifiedPath {
+            if initJoinsItself, let directory = cgroup.unifiedPath {
                 // The record goes first (pid 0, which `delete --force` never signals) so a create
-                // killed from here on leaves the cgroup findable.
+                // killed from here on leaves the cgroup findable. On pure cgroup2 this is the whole
+                // cgroup; with v1 hierarchies next to it the rest is made while init starts.
                 try store.save(record)
-                try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                                  controllersInUnified: layout.unifiedControllers)
+                if layout.isPureV2 {
+                    try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
+                                      controllersInUnified: layout.unifiedControllers)
+                } else {
+                    try cgroup.makeUnifiedDirectory()
+                }
                 cgroupCreated = true
-                RuntimeTrace.mark("create: cgroup made")
+                RuntimeTrace.mark("create: cgroup2 directory made")
                 cgroupFD = try sysCall("open \(directory)") { open(directory, skiff_o_path() | O_DIRECTORY | O_CLOEXEC) }
                 descriptors.append(cgroupFD)
             }
@@ -89,12 +96,15 @@ extension Runtime {
             record.startTime = stat.startTime
             try store.save(record)
 
-            // The cgroup is made and init moved into it on another thread while the configuration
-            // is encoded and sent: the move waits for an RCU grace period (several ms), so the
-            // sooner it starts the sooner init is ready.
-            let setup = spawned.placedInCgroup ? nil : CgroupSetup(
+            // What is left of the cgroup is made (and init moved by pid where it must be) on
+            // another thread while the configuration is encoded and sent.
+            let createOnThread = !(initJoinsItself && layout.isPureV2)
+            let moveV1 = !initJoinsItself
+            let moveUnified = !spawned.placedInCgroup
+            let setup = createOnThread || moveV1 || moveUnified ? CgroupSetup(
                 cgroup: cgroup, pid: pid, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                controllersInUnified: layout.unifiedControllers, alreadyCreated: cgroupCreated)
+                controllersInUnified: layout.unifiedControllers, create: createOnThread, moveV1: moveV1,
+                moveUnified: moveUnified) : nil
             cgroupSetup = setup
             let config = InitConfig(
                 kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
@@ -104,7 +114,8 @@ extension Runtime {
                 newUTSNamespace: namespaces.contains { $0.type == .uts && $0.path == nil },
                 newUserNamespace: namespaces.contains { $0.type == .user && $0.path == nil },
                 cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
-                hasExecFifo: true, hasSeccompProgram: seccompFD >= 0)
+                hasExecFifo: true, hasSeccompProgram: seccompFD >= 0,
+                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty)
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD].filter { $0 >= 0 })
             // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before

@@ -54,13 +54,15 @@ extension Runtime {
         guard status == .running || status == .created else {
             throw RuntimeError.wrongState(id: id, status: status.rawValue, wanted: "running")
         }
-        // On pure cgroup2 the process is cloned straight into the container's cgroup, unless it
-        // first joins the container's cgroup or user namespace (from which the kernel refuses
-        // that); otherwise the move's wait for the kernel's threadgroup lock starts now.
+        // As for create: without a user namespace the process joins the v1 hierarchies itself and
+        // is cloned into the cgroup2 directory (unless it first joins the container's cgroup
+        // namespace, from which the kernel refuses that); what remains is a move by pid, whose
+        // wait for the kernel's threadgroup lock starts now.
         let namespaces = record.spec.linux?.namespaces ?? []
-        let cgroupDirectory = record.cgroup.flatMap { $0.pureV2 ? $0.unifiedPath : nil }
-            .flatMap { namespaces.contains { $0.type == .cgroup || $0.type == .user } ? nil : $0 }
-        if record.cgroup != nil, cgroupDirectory == nil, let layout = try? CgroupLayout.detect() {
+        let joinsItself = !namespaces.contains { $0.type == .user }
+        let cgroupDirectory = joinsItself && !namespaces.contains { $0.type == .cgroup } ? record.cgroup?.unifiedPath : nil
+        if let cgroup = record.cgroup, !joinsItself || (cgroup.unifiedPath != nil && cgroupDirectory == nil),
+           let layout = try? CgroupLayout.detect() {
             CgroupMigrationWarmup.begin(layout: layout)
         }
         guard let args = process.args, !args.isEmpty else {
@@ -96,7 +98,7 @@ extension Runtime {
                                             preserveFDs: options.preserveFDs, executable: initExecutable, cgroupFD: cgroupFD)
         descriptors.append(spawned.channel.fd)
         do {
-            if !spawned.placedInCgroup { try record.cgroup?.add(pid: spawned.pid) }
+            try record.cgroup?.add(pid: spawned.pid, v1: !joinsItself, unified: !spawned.placedInCgroup)
             var spec = record.spec
             spec.hooks = nil
             let config = InitConfig(
@@ -104,7 +106,7 @@ extension Runtime {
                 noPivot: false, noNewKeyring: true, newCgroupNamespace: false, newMountNamespace: false,
                 newUTSNamespace: false, newUserNamespace: false, cgroup: record.cgroup,
                 hasMountNamespaceFD: true, hasConsoleSocket: consoleFD >= 0, hasExecFifo: false,
-                hasSeccompProgram: seccompFD >= 0)
+                hasSeccompProgram: seccompFD >= 0, joinsV1Itself: joinsItself && !(record.cgroup?.v1Paths.isEmpty ?? true))
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, seccompFD].filter { $0 >= 0 })
             try spawned.channel.send(.cgroupReady)
