@@ -23,6 +23,10 @@ static pid_t raw_clone(unsigned long flags) {
     return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
@@ -110,6 +114,16 @@ static void intermediate_child(const struct skiff_spawn_args *a) {
         if (n != 1) report_and_exit(fd, SKIFF_STAGE_USER_SYNC, n < 0 ? errno : EPIPE);
         if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
             report_and_exit(fd, SKIFF_STAGE_SETID, errno);
+    }
+    if (a->new_time_ns) {
+        if (unshare(CLONE_NEWTIME) < 0) report_and_exit(fd, SKIFF_STAGE_TIME, errno);
+        if (a->time_offsets != NULL && a->time_offsets[0] != '\0') {
+            int offsets = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+            if (offsets < 0) report_and_exit(fd, SKIFF_STAGE_TIME, errno);
+            size_t length = strlen(a->time_offsets);
+            if (write(offsets, a->time_offsets, length) != (ssize_t)length) report_and_exit(fd, SKIFF_STAGE_TIME, errno);
+            close(offsets);
+        }
     }
     pid_t pid = -1;
     char placed = 0;

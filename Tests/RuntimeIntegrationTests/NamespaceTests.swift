@@ -54,4 +54,31 @@ struct NamespaceTests {
         let r = try b.create()
         #expect(r.code != 0 && r.err.contains("uidMappings"), "\(r)")
     }
+
+    /// A new time namespace with linux.timeOffsets: the container's boot clock (and /proc/uptime)
+    /// runs ten days ahead of the host's, an exec process sees the same, and offsets without a
+    /// time namespace are refused.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/ns/time"), "needs a kernel with time namespaces"))
+    func timeNamespaceWithOffsets() throws {
+        let b = try TestBundle("timens")
+        b.spec.linux?.namespaces?.append(Namespace(type: .time))
+        b.spec.linux?.timeOffsets = ["boottime": TimeOffset(secs: 864_000, nanosecs: 0), "monotonic": TimeOffset(secs: 3600, nanosecs: 5)]
+        b.shell("cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime; sleep 30")
+        let hostUptime = Int(try String(contentsOfFile: "/proc/uptime", encoding: .utf8).split(separator: ".")[0]) ?? 0
+        try #require(try b.create().code == 0)
+        #expect(try b.runtime(["start", b.id]).code == 0)
+        let exec = try b.runtime(["exec", b.id, "sh", "-c", "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time"])
+        #expect(exec.code == 0, "\(exec)")
+        let lines = exec.out.split(separator: "\n")
+        let uptime = lines.first.flatMap { Int($0) } ?? 0
+        #expect(uptime >= hostUptime + 864_000 && uptime < hostUptime + 864_000 + 60, "\(exec.out) host \(hostUptime)")
+        let hostTimeNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/time")
+        #expect(lines.count == 2 && String(lines[1]) != hostTimeNamespace, "\(exec.out)")
+        #expect(try b.runtime(["delete", "--force", b.id]).code == 0)
+
+        let missing = try TestBundle("timens-missing")
+        missing.spec.linux?.timeOffsets = ["boottime": TimeOffset(secs: 10)]
+        let refused = try missing.create()
+        #expect(refused.code != 0 && refused.err.contains("time namespace"), "\(refused)")
+    }
 }

@@ -25,6 +25,9 @@ struct skiff_spawn_args {
     int sync_fd;               // the child's end of the socket shared with the parent
     int sync_fd_target;        // fd number the sync socket gets in the final child
     int keep_fds_below;        // fds below this number (stdio, preserved fds) stay open across exec
+    int new_time_ns;           // 1: unshare a time namespace for the final child (CLONE_NEWTIME
+                               // cannot go to clone: its bit is the exit-signal field there)
+    const char *time_offsets;  // if set: written to /proc/self/timens_offsets before the clone
     int cgroup_fd;             // if >= 0: a cgroup2 directory the final child is cloned into
                                // (clone3 CLONE_INTO_CGROUP); plain clone if the kernel refuses
 };
@@ -45,6 +48,7 @@ enum skiff_spawn_stage {
     SKIFF_STAGE_CLONE = 4,
     SKIFF_STAGE_EXEC = 5,
     SKIFF_STAGE_SETID = 6,
+    SKIFF_STAGE_TIME = 7,
 };
 
 int skiff_send_fds(int sock, const int *fds, int nfds, const void *data, size_t len);

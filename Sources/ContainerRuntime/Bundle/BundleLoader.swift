@@ -79,8 +79,18 @@ public enum BundleLoader {
                 throw RuntimeError.invalidConfig("namespace '\(ns.type.rawValue)' is listed twice in linux.namespaces")
             }
         }
-        if seen.contains(.time) {
-            throw RuntimeError.unsupported("config.json: time namespaces are not supported by skiff-runtime yet: remove it from linux.namespaces")
+        if let offsets = spec.linux?.timeOffsets, !offsets.isEmpty {
+            guard spec.linux?.namespaces?.contains(where: { $0.type == .time && $0.path == nil }) == true else {
+                throw RuntimeError.invalidConfig("linux.timeOffsets needs a new time namespace: add {\"type\": \"time\"} to linux.namespaces")
+            }
+            for (clock, offset) in offsets {
+                guard clock == "monotonic" || clock == "boottime" else {
+                    throw RuntimeError.invalidConfig("linux.timeOffsets.\(clock): only monotonic and boottime clocks have offsets")
+                }
+                guard (offset.nanosecs ?? 0) < 1_000_000_000 else {
+                    throw RuntimeError.invalidConfig("linux.timeOffsets.\(clock).nanosecs must be below 1000000000")
+                }
+            }
         }
         for m in spec.mounts ?? [] where !m.destination.hasPrefix("/") {
             throw RuntimeError.invalidConfig("mount destination '\(m.destination)' must be an absolute path")

@@ -8,7 +8,7 @@ public enum FeaturesReport {
             hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
             mountOptions: MountFlags.knownOptions,
             linux: .init(
-                namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+                namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
                 capabilities: CapabilityNames.all,
                 cgroup: .init(v1: true, v2: true, systemd: false, systemdUser: false, rdma: false),
                 seccomp: .init(

@@ -26,10 +26,11 @@ struct InitSpawner {
     ///   - create: namespaces to create at clone time (not user: `newUser`; not cgroup: init does it).
     ///   - join: namespace files to join before cloning (mount excluded: init joins it itself).
     ///   - cgroupFD: an open cgroup2 directory to start init in (clone3 CLONE_INTO_CGROUP), or -1.
+    ///   - newTime: a new time namespace (unshared, not cloned), its clocks offset by `timeOffsets`.
     static func spawn(
         create: [NamespaceType], newUser: Bool, join: [(NamespaceType, String)],
         uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int, executable: String? = nil,
-        cgroupFD: Int32 = -1
+        cgroupFD: Int32 = -1, newTime: Bool = false, timeOffsets: [String: TimeOffset] = [:]
     ) throws -> Spawned {
         let binary = executable ?? "/proc/self/exe"
         let (parentEnd, childEnd) = try Descriptors.socketPair()
@@ -53,15 +54,21 @@ struct InitSpawner {
             let target = Int32(3 + preserveFDs)
             let argv = CStringArray(["skiff-runtime", "init"])
             let envp = CStringArray(["_SKIFF_INIT_FD=\(target)"] + (RuntimeTrace.enabled ? ["SKIFF_RUNTIME_TRACE=1"] : []))
-            let flags = create.reduce(Int32(0)) { $0 | (cloneFlags[$1] ?? 0) }
+            let flags = create.filter { $0 != .time }.reduce(Int32(0)) { $0 | (cloneFlags[$1] ?? 0) }
+            let offsets = timeOffsets.keys.sorted().map { clock in
+                "\(clock) \(timeOffsets[clock]?.secs ?? 0) \(timeOffsets[clock]?.nanosecs ?? 0)\n"
+            }.joined()
             let intermediate: pid_t = joinFDs.withUnsafeBufferPointer { joins in
                 binary.withCString { path in
-                    var args = skiff_spawn_args(
-                        path: path, exe_fd: exeFD, argv: argv.pointers, envp: envp.pointers,
-                        clone_flags: flags, new_user_ns: newUser ? 1 : 0,
-                        joins: joins.baseAddress, njoins: Int32(joins.count),
-                        sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target, cgroup_fd: cgroupFD)
-                    return withExtendedLifetime((argv, envp)) { skiff_spawn(&args) }
+                    offsets.withCString { offsetText in
+                        var args = skiff_spawn_args(
+                            path: path, exe_fd: exeFD, argv: argv.pointers, envp: envp.pointers,
+                            clone_flags: flags, new_user_ns: newUser ? 1 : 0,
+                            joins: joins.baseAddress, njoins: Int32(joins.count),
+                            sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target,
+                            new_time_ns: newTime ? 1 : 0, time_offsets: offsetText, cgroup_fd: cgroupFD)
+                        return withExtendedLifetime((argv, envp)) { skiff_spawn(&args) }
+                    }
                 }
             }
             guard intermediate > 0 else { throw RuntimeError.system(SystemError("clone")) }
@@ -112,6 +119,7 @@ struct InitSpawner {
         case 4: return "cannot create the container's namespaces: \(reason)"
         case 5: return "cannot start the container's init stage: \(reason)"
         case 6: return "cannot become root in the new user namespace (is uid 0 mapped?): \(reason)"
+        case 7: return "cannot create the time namespace or set linux.timeOffsets (does this kernel have CONFIG_TIME_NS?): \(reason)"
         default: return "container set-up failed: \(reason)"
         }
     }

@@ -70,7 +70,7 @@ extension Runtime {
         }
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
-        let names: [NamespaceType: String] = [.pid: "pid", .network: "net", .ipc: "ipc", .uts: "uts", .user: "user", .cgroup: "cgroup"]
+        let names: [NamespaceType: String] = [.pid: "pid", .network: "net", .ipc: "ipc", .uts: "uts", .user: "user", .cgroup: "cgroup", .time: "time"]
         let join: [(NamespaceType, String)] = namespaces.compactMap { ns in
             guard ns.type != .mount, let name = names[ns.type] else { return nil }
             return (ns.type, "/proc/\(record.pid)/ns/\(name)")

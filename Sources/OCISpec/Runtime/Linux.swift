@@ -13,6 +13,8 @@ public struct Linux: Codable, Sendable, Equatable {
     public var readonlyPaths: [String]?
     public var mountLabel: String?
     public var personality: Personality?
+    /// Clock offsets of a new time namespace, keyed "monotonic" and "boottime".
+    public var timeOffsets: [String: TimeOffset]?
 
     public init(
         namespaces: [Namespace]? = nil, uidMappings: [IDMapping]? = nil, gidMappings: [IDMapping]? = nil,
@@ -31,6 +33,16 @@ public struct Linux: Codable, Sendable, Equatable {
         self.sysctl = sysctl
         self.maskedPaths = maskedPaths
         self.readonlyPaths = readonlyPaths
+    }
+}
+
+/// How far a time namespace's clock is ahead of the host's (negative: behind).
+public struct TimeOffset: Codable, Sendable, Equatable {
+    public var secs: Int64?
+    public var nanosecs: UInt32?
+    public init(secs: Int64? = nil, nanosecs: UInt32? = nil) {
+        self.secs = secs
+        self.nanosecs = nanosecs
     }
 }
 
