@@ -75,16 +75,26 @@ public enum HostFiles {
         if let name, name != hostname { names += " " + name }
         text += "\(address ?? "127.0.1.1")\t\(names)\n"
         for extra in extraHosts { text += "\(extra.address)\t\(extra.name)\n" }
-        let sorted = peers.sorted {
-            let left = IPv4Address($0.address)?.value ?? .max, right = IPv4Address($1.address)?.value ?? .max
-            return left != right ? left < right : $0.address < $1.address
-        }
-        for peer in sorted where !peer.names.isEmpty && peer.address != address {
-            var seen: Set<String> = []
-            let unique = peer.names.filter { !$0.isEmpty && seen.insert($0).inserted }
-            text += "\(peer.address)\t\(unique.joined(separator: " "))\n"
-        }
+        for peer in sortedByAddress(peers, \.address) where peer.address != address { text += peerLine(peer) }
         return text
+    }
+
+    /// A peer's hosts line (its names without repeats), empty when it has no name.
+    public static func peerLine(_ peer: Peer) -> String {
+        var seen: Set<String> = []
+        let unique = peer.names.filter { !$0.isEmpty && seen.insert($0).inserted }
+        return unique.isEmpty ? "" : "\(peer.address)\t\(unique.joined(separator: " "))\n"
+    }
+
+    /// `items` in address order (IPv4 numerically, anything else after, by text); each address
+    /// parsed once.
+    public static func sortedByAddress<T>(_ items: [T], _ address: (T) -> String) -> [T] {
+        let keyed: [(key: UInt32, text: String, item: T)] = items.map { item in
+            let text = address(item)
+            return (IPv4Address(text)?.value ?? .max, text, item)
+        }
+        let sorted = keyed.sorted { left, right in left.key != right.key ? left.key < right.key : left.text < right.text }
+        return sorted.map { $0.item }
     }
 
     /// Whether `name` may be a --network-alias: a host name's characters (letters, digits, `-`,

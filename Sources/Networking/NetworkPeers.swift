@@ -36,6 +36,22 @@ public struct NetworkPeer: Codable, Sendable, Equatable {
                         extraHosts: extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) },
                         peers: others.filter { $0.containerID != containerID }.map { HostFiles.Peer(address: $0.address, names: $0.names) })
     }
+
+    /// Every member's /etc/hosts, the same text `hostsFile(others: members)` gives, with the
+    /// sorting and each peer's line done once for all members (n files of n lines: a join with
+    /// 50 members took 450 ms in a debug build when each file sorted and rendered on its own).
+    public static func hostsFiles(_ members: [NetworkPeer]) -> [(member: NetworkPeer, text: String)] {
+        let ordered = HostFiles.sortedByAddress(members, \.address)
+        let lines = ordered.map { HostFiles.peerLine(HostFiles.Peer(address: $0.address, names: $0.names)) }
+        return members.map { member in
+            var text = HostFiles.hosts(hostname: member.hostname, name: member.name, address: member.address,
+                                       extraHosts: member.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) })
+            for (peer, line) in zip(ordered, lines) where peer.containerID != member.containerID && peer.address != member.address {
+                text += line
+            }
+            return (member, text)
+        }
+    }
 }
 
 /// Name resolution between the containers of a user network, docker's behaviour without a DNS
@@ -72,9 +88,9 @@ public struct NetworkPeers: Sendable {
             members.append(peer)
             // Our own file must be right before the program starts; another member's file may be
             // gone under us (that container is being removed).
-            try Self.rewrite(peer.hostsPath, peer.hostsFile(others: members))
-            for member in members where member.containerID != peer.containerID {
-                try? Self.rewrite(member.hostsPath, member.hostsFile(others: members))
+            for (member, text) in NetworkPeer.hostsFiles(members) {
+                if member.containerID == peer.containerID { try Self.rewrite(member.hostsPath, text) }
+                else { try? Self.rewrite(member.hostsPath, text) }
             }
         }
     }
@@ -87,9 +103,7 @@ public struct NetworkPeers: Sendable {
         try NetworkLock.withLock(directory + "/.lock") {
             guard unlink(entryPath(network, containerID)) == 0 else { return }
             let members = members(network).filter { FileIO.exists($0.hostsPath) }
-            for member in members {
-                try? Self.rewrite(member.hostsPath, member.hostsFile(others: members))
-            }
+            for (member, text) in NetworkPeer.hostsFiles(members) { try? Self.rewrite(member.hostsPath, text) }
         }
     }
 
@@ -103,9 +117,7 @@ public struct NetworkPeers: Sendable {
             guard let index = members.firstIndex(where: { $0.containerID == containerID }) else { return }
             change(&members[index])
             try FileIO.writeAtomically(entryPath(network, containerID), try JSONEncoding.encode(members[index], pretty: true), mode: 0o600)
-            for member in members {
-                try? Self.rewrite(member.hostsPath, member.hostsFile(others: members))
-            }
+            for (member, text) in NetworkPeer.hostsFiles(members) { try? Self.rewrite(member.hostsPath, text) }
         }
     }
 

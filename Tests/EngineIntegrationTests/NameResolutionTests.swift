@@ -45,6 +45,12 @@ struct NameResolutionTests {
         let once = try fixture.skiff("run", ["--rm", "--network", network, fixture.image, "busybox", "ping", "-c1", "-W2", alias])
         #expect(once.status == 0, "\(once.stdout) \(once.stderr)")
 
+        // inspect shows docker's Aliases.
+        let inspected = try fixture.skiff("inspect", [web], check: true).stdout
+        let document = try #require((try JSONSerialization.jsonObject(with: Data(inspected.utf8)) as? [[String: Any]])?.first)
+        let endpoint = ((document["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any])?[network] as? [String: Any]
+        #expect(endpoint?["Aliases"] as? [String] == [alias, String(web.prefix(12))], "\(inspected)")
+
         // Removed: no longer resolved.
         try fixture.skiff("rm", ["-f", web], check: true)
         let gone = try ping(fixture, from: client, webName)

@@ -128,3 +128,20 @@ import Testing
         #expect(scratch.hosts(web) == header + "10.222.1.2\twwwwwwwwwwww web\n")
     }
 }
+
+extension NetworkPeersTests {
+    @Test func allFilesAtOnceMatchEachFileOnItsOwn() throws {
+        var members: [NetworkPeer] = []
+        for i in 0..<12 {
+            let names: [String] = i == 4 ? ["c\(i)", "s\(i)", "c3"] : ["c\(i)", "s\(i)"]
+            let name: String? = i == 5 ? nil : "c\(i)"
+            let extra: [String] = i == 2 ? ["db:10.1.2.3"] : []
+            members.append(NetworkPeer(containerID: "id\(i)", address: "10.222.\(i % 3).\(20 - i)", names: names,
+                                       hostsPath: "/nonexistent/\(i)", hostname: "h\(i)", name: name, extraHosts: extra))
+        }
+        for (member, text) in NetworkPeer.hostsFiles(members.shuffled()) {
+            #expect(text == member.hostsFile(others: members))
+            #expect(text.components(separatedBy: "\n").count == 3 + members.count + (member.containerID == "id2" ? 1 : 0))
+        }
+    }
+}
