@@ -70,6 +70,60 @@ struct NameResolutionTests {
         #expect(try ping(fixture, from: client, "other-\(suffix)").status != 0)
     }
 
+    /// Parallel starts and removals take the network's peer lock in turn: no entry is lost or left.
+    @Test func parallelStartsAndRemovalsLoseNoEntry() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let suffix = UUID().uuidString.prefix(6).lowercased()
+        let network = "dnsp-\(suffix)"
+        try fixture.network("create", [network], check: true)
+        let count = 12
+        let lock = NSLock()
+        nonisolated(unsafe) var ids: [String: String] = [:]
+        nonisolated(unsafe) var failures: [String] = []
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let result = try? fixture.skiff("run", ["-d", "--name", "p\(index)-\(suffix)", "--network", network, fixture.image, "sleep", "600"])
+                lock.lock()
+                if let result, result.status == 0 { ids["p\(index)-\(suffix)"] = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+                else { failures.append(result?.stderr ?? "did not run") }
+                lock.unlock()
+            }.start()
+        }
+        group.wait()
+        #expect(failures.isEmpty, "\(failures.prefix(3))")
+        // Each container's /etc/hosts (read on the host side) names every other one.
+        func hostsFile(_ id: String) -> String {
+            (try? String(contentsOfFile: fixture.root + "/containers/\(id)/hosts", encoding: .utf8)) ?? ""
+        }
+        for (name, id) in ids {
+            let text = hostsFile(id)
+            let missing = ids.keys.filter { other in other != name && !text.contains("\t\(other) ") }
+            #expect(missing.isEmpty, "\(name) lacks \(missing):\n\(text)")
+        }
+        // Remove half in parallel: the rest name exactly the other half.
+        let names = ids.keys.sorted()
+        let (gone, kept) = (Array(names.prefix(count / 2)), Array(names.suffix(count - count / 2)))
+        for name in gone {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                _ = try? fixture.skiff("rm", ["-f", name])
+            }.start()
+        }
+        group.wait()
+        for name in kept {
+            let text = hostsFile(ids[name] ?? "")
+            #expect(gone.allSatisfy { !text.contains("\t\($0) ") }, "\(name):\n\(text)")
+            #expect(kept.allSatisfy { $0 == name || text.contains("\t\($0) ") }, "\(name):\n\(text)")
+        }
+        #expect(Set(((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/networks/peers/\(network)")) ?? [])
+            .filter { $0.hasSuffix(".json") }) == Set(kept.compactMap { ids[$0].map { $0 + ".json" } }))
+    }
+
     @Test func theDefaultBridgeResolvesNoNames() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
