@@ -12,13 +12,18 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     public var hostname: String
     /// `--add-host` entries (NAME:IP), rewritten into /etc/hosts with the address at each start.
     public var extraHosts: [String]
+    /// `--network-alias` names the other containers of a user network resolve it by, besides its
+    /// name and short ID (nil in records written before aliases existed).
+    public var aliases: [String]?
 
-    public init(mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String]) {
+    public init(mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String],
+                aliases: [String] = []) {
         self.mode = mode
         self.network = network
         self.ports = ports
         self.hostname = hostname
         self.extraHosts = extraHosts
+        self.aliases = aliases.isEmpty ? nil : aliases
     }
 }
 

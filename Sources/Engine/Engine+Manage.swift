@@ -4,6 +4,7 @@ import Glibc
 import ContainerRuntime
 import ImageStore
 import LinuxSupport
+import Networking
 
 /// `rename`, `container prune` and `system df`: changes and accounting over the whole store.
 extension Engine {
@@ -19,6 +20,13 @@ extension Engine {
             var renamed = record
             renamed.name = newName
             try store.save(renamed)
+            // On a user network the others resolve the new name from now on, not the old one.
+            if let network = record.network?.network, NetworkPeers.resolvesNames(network) {
+                try NetworkPeers(store: networks).update(network: network, containerID: record.id) {
+                    $0.name = newName
+                    $0.names = Self.peerNames(renamed)
+                }
+            }
         }
     }
 

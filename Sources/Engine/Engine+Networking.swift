@@ -50,6 +50,12 @@ extension Engine {
     func checkNetworkOptions(_ options: RunOptions) throws {
         _ = try options.addHosts.map(HostFiles.ExtraHost.init(parsing:))
         _ = try HostFiles.resolvConf(host: nil, dns: options.dns, search: options.dnsSearch, privateNetwork: true)
+        for alias in options.networkAliases where !HostFiles.isValidAlias(alias) { throw HostFilesError.invalidAlias(alias) }
+        if !options.networkAliases.isEmpty, options.network.userNetwork == nil {
+            // docker's rule: names resolve only on user networks.
+            throw EngineError.invalidOption("--network-alias needs a user network (skiff network create NAME, then --network NAME): "
+                                            + "containers on '\(options.network.name)' do not resolve each other's names")
+        }
         switch options.network {
         case .none, .host:
             if !options.ports.isEmpty {
@@ -98,9 +104,17 @@ extension Engine {
     func finishConnect(_ pending: PendingNetwork, record: EngineContainer) throws -> PortReservation {
         let attachment = try pending.wait().get()
         guard let config = record.network else { return pending.reservation }
-        let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
-        let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachment.ipAddress, extraHosts: extra)
-        try FileIO.write(store.directory(for: record.id) + "/hosts", Array(hosts.utf8), mode: 0o644)
+        let hostsPath = store.directory(for: record.id) + "/hosts"
+        if NetworkPeers.resolvesNames(attachment.network), let address = attachment.ipAddress {
+            // A user network: our entry goes into the other members' /etc/hosts and theirs into ours.
+            let peer = NetworkPeer(containerID: record.id, address: address, names: Self.peerNames(record), hostsPath: hostsPath,
+                                   hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
+            try NetworkPeers(store: networks).join(network: attachment.network, peer)
+        } else {
+            let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
+            let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachment.ipAddress, extraHosts: extra)
+            try FileIO.write(hostsPath, Array(hosts.utf8), mode: 0o644)
+        }
         try store.update(id: record.id) {
             $0.networkSettings = ContainerNetworkSettings(
                 network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
@@ -108,6 +122,12 @@ extension Engine {
                 ports: attachment.ports)
         }
         return pending.reservation
+    }
+
+    /// The names the other containers of a user network resolve this one by (docker's): its name,
+    /// its short ID and its --network-alias names.
+    static func peerNames(_ record: EngineContainer) -> [String] {
+        [record.name, String(record.id.prefix(12))] + (record.network?.aliases ?? [])
     }
 
     /// Tears the container's network down (CNI DEL, namespace); nothing to do when it has none.

@@ -91,7 +91,8 @@ public struct Engine: Sendable {
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(mode: networkName == nil ? options.network.name : "bridge", network: networkName,
-                                                        ports: options.ports, hostname: hostname, extraHosts: options.addHosts)
+                                                        ports: options.ports, hostname: hostname, extraHosts: options.addHosts,
+                                                        aliases: options.networkAliases)
                 try store.save(record)
                 return record
             } catch {

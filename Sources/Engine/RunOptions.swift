@@ -24,6 +24,12 @@ public struct RunOptions: Sendable, Equatable {
             case .bridge(let name): return name
             }
         }
+
+        /// The user network's name (one made by `network create`, not the default `bridge`).
+        public var userNetwork: String? {
+            if case .bridge(let name) = self, NetworkPeers.resolvesNames(name) { return name }
+            return nil
+        }
     }
 
     public var name: String?
@@ -47,6 +53,8 @@ public struct RunOptions: Sendable, Equatable {
     public var dns: [String] = []
     public var dnsSearch: [String] = []
     public var addHosts: [String] = []
+    /// `--network-alias NAME`: another name the container has on a user network.
+    public var networkAliases: [String] = []
     public var autoRemove = false
     public var arguments: [String] = []
     /// `--tmpfs /path[:options]`.

@@ -51,15 +51,57 @@ public enum HostFiles {
         return text
     }
 
+    /// Another container on the same user network, as this one's /etc/hosts names it.
+    public struct Peer: Sendable, Equatable {
+        public var address: String
+        /// Its container name, short ID and --network-alias names.
+        public var names: [String]
+
+        public init(address: String, names: [String]) {
+            self.address = address
+            self.names = names
+        }
+    }
+
     /// /etc/hosts: localhost entries, the container's own address (its IP on a bridge network,
-    /// 127.0.1.1 otherwise) with its hostname and name, then each --add-host.
-    public static func hosts(hostname: String, name: String?, address: String?, extraHosts: [ExtraHost]) -> String {
+    /// 127.0.1.1 otherwise) with its hostname and name, then each --add-host, then the other
+    /// containers of a user network (after the user's lines, so an --add-host of the same name
+    /// wins, as it does over docker's embedded DNS). Peers are sorted by address, so every
+    /// rewrite of an unchanged set gives the same bytes.
+    public static func hosts(hostname: String, name: String?, address: String?, extraHosts: [ExtraHost],
+                             peers: [Peer] = []) -> String {
         var text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         var names = hostname
         if let name, name != hostname { names += " " + name }
         text += "\(address ?? "127.0.1.1")\t\(names)\n"
         for extra in extraHosts { text += "\(extra.address)\t\(extra.name)\n" }
+        for peer in sortedByAddress(peers, \.address) where peer.address != address { text += peerLine(peer) }
         return text
+    }
+
+    /// A peer's hosts line (its names without repeats), empty when it has no name.
+    public static func peerLine(_ peer: Peer) -> String {
+        var seen: Set<String> = []
+        let unique = peer.names.filter { !$0.isEmpty && seen.insert($0).inserted }
+        return unique.isEmpty ? "" : "\(peer.address)\t\(unique.joined(separator: " "))\n"
+    }
+
+    /// `items` in address order (IPv4 numerically, anything else after, by text); each address
+    /// parsed once.
+    public static func sortedByAddress<T>(_ items: [T], _ address: (T) -> String) -> [T] {
+        let keyed: [(key: UInt32, text: String, item: T)] = items.map { item in
+            let text = address(item)
+            return (IPv4Address(text)?.value ?? .max, text, item)
+        }
+        let sorted = keyed.sorted { left, right in left.key != right.key ? left.key < right.key : left.text < right.text }
+        return sorted.map { $0.item }
+    }
+
+    /// Whether `name` may be a --network-alias: a host name's characters (letters, digits, `-`,
+    /// `_`, `.`), not starting with `-` or `.`, at most 253 bytes, so it is one field of a hosts line.
+    public static func isValidAlias(_ name: String) -> Bool {
+        guard let first = name.first, first != "-", first != ".", name.utf8.count <= 253 else { return false }
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
     }
 }
 
@@ -67,11 +109,14 @@ public enum HostFiles {
 public enum HostFilesError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidExtraHost(String)
     case invalidNameserver(String)
+    case invalidAlias(String)
 
     public var description: String {
         switch self {
         case .invalidExtraHost(let text): return "invalid --add-host '\(text)': use NAME:IP (an IPv4 or IPv6 address)"
         case .invalidNameserver(let text): return "invalid --dns '\(text)': give the IP address of a nameserver"
+        case .invalidAlias(let text):
+            return "invalid --network-alias '\(text)': use a host name (letters, digits, '-', '_', '.'; not starting with '-' or '.')"
         }
     }
 }

@@ -116,6 +116,10 @@ public struct ContainerNetworking: Sendable {
         }
         let result = attachment.result.flatMap { try? JSONValue.parse(Array($0.utf8)) }
         let target = CNIRunner.Target(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname)
+        // Its name stops resolving first, before its address can go to another container.
+        if NetworkPeers.resolvesNames(attachment.network) {
+            try? NetworkPeers(store: store).leave(network: attachment.network, containerID: attachment.containerID)
+        }
         var failure: (any Error)?
         do { try runner.delete(plugins: plugins, networkName: attachment.network, result: result, target: target) }
         catch { failure = error }

@@ -203,6 +203,7 @@ public struct NetworkStore: Sendable {
                                     env: [], captureOutput: true, captureStderr: true, timeout: 30)
             unlink(readyDirectory + "/" + definition.bridge)
             FileIO.removeTree(ipamDirectory + "/" + name)
+            NetworkPeers(store: self).removeAll(network: name)
             if let subnet = try? IPv4Subnet(parsing: definition.subnet) { unclaim(subnet, owner: definition) }
             guard unlink(definitionPath(name)) == 0 || errno == ENOENT else { throw SystemError("remove \(definitionPath(name))") }
         }

@@ -70,6 +70,8 @@ struct InspectCommand: AsyncParsableCommand {
         var IPPrefixLen: Int
         var Gateway: String
         var MacAddress: String
+        /// docker's: the --network-alias names and the short ID on a user network, null on `bridge`.
+        var Aliases: [String]?
     }
     struct NetworkSettingsView: Codable {
         var IPAddress: String
@@ -134,7 +136,9 @@ struct InspectCommand: AsyncParsableCommand {
                 if let settings {
                     networks[settings.network] = EndpointView(NetworkID: settings.networkID, IPAddress: settings.ipAddress ?? "",
                                                               IPPrefixLen: settings.prefixLength ?? 0, Gateway: settings.gateway ?? "",
-                                                              MacAddress: settings.macAddress ?? "")
+                                                              MacAddress: settings.macAddress ?? "",
+                                                              Aliases: NetworkPeers.resolvesNames(settings.network)
+                                                                  ? (record.network?.aliases ?? []) + [String(record.id.prefix(12))] : nil)
                 }
                 let networkSettings = NetworkSettingsView(
                     IPAddress: settings?.ipAddress ?? "", IPPrefixLen: settings?.prefixLength ?? 0, Gateway: settings?.gateway ?? "",

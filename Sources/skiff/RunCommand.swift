@@ -29,6 +29,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Nameserver for the container's /etc/resolv.conf (repeatable).") var dns: [String] = []
     @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
     @Option(name: .customLong("add-host"), help: "Add NAME:IP to the container's /etc/hosts (repeatable).") var addHost: [String] = []
+    @Option(name: .customLong("network-alias"), help: "Another name the container has on its user network (repeatable).") var networkAlias: [String] = []
     @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
     @Option(help: "Mount a tmpfs: /path[:options] (default rw,noexec,nosuid,nodev; size=, mode=, uid=, gid=).") var tmpfs: [String] = []
     @Option(name: .customLong("cap-add"), help: "Add a Linux capability (NET_ADMIN, ..., or ALL).") var capAdd: [String] = []
@@ -63,6 +64,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.dns = dns
         options.dnsSearch = dnsSearch
         options.addHosts = addHost
+        options.networkAliases = networkAlias
         options.autoRemove = autoRemove
         options.arguments = arguments
         options.tmpfs = tmpfs
