@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 struct netns_job {
@@ -52,4 +53,10 @@ int skiff_netns_create(const char *path) {
     pthread_join(thread, NULL);
     if (job.error != 0) { errno = job.error; return -1; }
     return 0;
+}
+
+long long skiff_fs_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    return (long long)info.f_type;
 }

@@ -115,7 +115,12 @@ public struct ContainerNetworking: Sendable {
             catch { throw NetworkError.corruptState(path: statePath, reason: "plugin configuration: \(error)") }
         }
         let result = attachment.result.flatMap { try? JSONValue.parse(Array($0.utf8)) }
-        let target = CNIRunner.Target(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname)
+        // A namespace that was never mounted (the monitor was killed between making its file and
+        // mounting it) is passed as none: the plugins then release the address and the host side
+        // without entering it, as the CNI spec allows for DEL; given the plain file they fail
+        // ("unknown FS magic") and `rm -f` could never finish.
+        let netns = NetworkNamespace.isMounted(at: attachment.netns) ? attachment.netns : ""
+        let target = CNIRunner.Target(containerID: attachment.containerID, netns: netns, ifname: attachment.ifname)
         // Its name stops resolving first, before its address can go to another container.
         if NetworkPeers.resolvesNames(attachment.network) {
             try? NetworkPeers(store: store).leave(network: attachment.network, containerID: attachment.containerID)

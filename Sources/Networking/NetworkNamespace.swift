@@ -29,4 +29,10 @@ public enum NetworkNamespace {
     }
 
     public static func exists(at path: String) -> Bool { FileIO.exists(path) }
+
+    /// Whether `path` holds a namespace (an nsfs mount), not merely the empty file `create`
+    /// makes first: a monitor killed between the two leaves that file behind.
+    public static func isMounted(at path: String) -> Bool {
+        skiff_fs_type(path) == 0x6e73_6673  // NSFS_MAGIC
+    }
 }

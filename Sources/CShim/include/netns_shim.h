@@ -9,4 +9,8 @@
 /// so the caller's own namespace never changes. Returns 0, or -1 with errno set.
 int skiff_netns_create(const char *path);
 
+/// The filesystem type (statfs f_type) of what `path` is on, or -1 with errno set. Swift's Glibc
+/// module does not export statfs.
+long long skiff_fs_type(const char *path);
+
 #endif
