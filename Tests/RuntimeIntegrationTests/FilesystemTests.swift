@@ -121,4 +121,29 @@ struct FilesystemTests {
         #expect(r.code != 0 && r.err.contains("unsupported ociVersion"), "\(r)")
         #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
     }
+
+    /// mounts[].uidMappings/gidMappings: an idmapped bind shows a root-owned host file as owned
+    /// by the mapped ids (the mount is marked idmapped), and a mapping without its pair is refused.
+    @Test func idmappedBindMount() throws {
+        let b = try TestBundle("idmap")
+        let host = NSTemporaryDirectory() + TestEnvironment.uniqueName("idmapdir")
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        try "owned by root".write(toFile: host + "/file", atomically: true, encoding: .utf8)
+        var idmapped = Mount(destination: "/data", type: "bind", source: host, options: ["rbind", "rw"])
+        idmapped.uidMappings = [IDMapping(containerID: 0, hostID: 4242, size: 1)]
+        idmapped.gidMappings = [IDMapping(containerID: 0, hostID: 4343, size: 1)]
+        b.spec.mounts?.append(idmapped)
+        b.shell("stat -c '%u %g' /data/file; grep ' /data ' /proc/self/mountinfo | grep -c idmapped")
+        let r = try b.run()
+        #expect(r.code == 0 && r.out == "4242 4343\n1\n", "\(r)")
+
+        let half = try TestBundle("idmap-half")
+        var uidOnly = Mount(destination: "/data", type: "bind", source: host, options: ["rbind"])
+        uidOnly.uidMappings = [IDMapping(containerID: 0, hostID: 4242, size: 1)]
+        half.spec.mounts?.append(uidOnly)
+        half.shell("true")
+        let refused = try half.run()
+        #expect(refused.code != 0 && refused.err.contains("gidMappings"), "\(refused)")
+    }
 }

@@ -19,7 +19,7 @@ public enum FeaturesReport {
                                 "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
                     archs: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]),
                 apparmor: .init(enabled: false), selinux: .init(enabled: false), intelRdt: .init(enabled: false),
-                mountExtensions: .init(idmap: .init(enabled: false))),
+                mountExtensions: .init(idmap: .init(enabled: true))),
             annotations: ["org.skiff.runtime.version": "0.1.0"])
     }
 }
