@@ -28,9 +28,10 @@ extension Runtime {
         if !initJoinsItself { CgroupMigrationWarmup.begin(layout: layout) }
         let cgroup = try Cgroup.resolve(layout: layout, cgroupsPath: try cgroupsPath(spec.linux?.cgroupsPath, id: id))
         try store.reserve(id: id)
-        // The record is written as soon as the init pid is known (before the cgroup exists), so a
-        // `create` killed at any moment leaves enough for `delete --force` to clean up; before that
-        // there is only the directory, which `delete --force` removes too.
+        // The record is written before the cgroup exists (with pid 0 when the cgroup2 directory
+        // must exist before init) and again once init's pid is known, so a `create` killed at any
+        // moment leaves enough for `delete --force` to clean up; before that there is only the
+        // directory, which `delete --force` removes too.
         var record = ContainerRecord(
             id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Clock.rfc3339Now(),
             cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false)
