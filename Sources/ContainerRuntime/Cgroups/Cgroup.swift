@@ -46,7 +46,9 @@ public struct Cgroup: Codable, Sendable, Equatable {
     public var allPaths: [String] { v1Paths.values.sorted() + (unifiedPath.map { [$0] } ?? []) }
 
     /// Creates the directories and applies `resources`. On failure everything made is removed.
-    public func create(resources: Resources?, devices: [Device], controllersInUnified: Set<String>) throws {
+    /// `includeDevices: false` leaves the device rules to `applyDeviceRules` (on cgroup2 loading
+    /// the eBPF program is the slow part, and it can wait while init starts).
+    public func create(resources: Resources?, devices: [Device], controllersInUnified: Set<String>, includeDevices: Bool = true) throws {
         var made: [String] = []
         do {
             for path in allPaths {
@@ -54,10 +56,24 @@ public struct Cgroup: Codable, Sendable, Equatable {
             }
             if let cpuset = v1Paths["cpuset"] { try Self.initialiseCpuset(cpuset) }
             if pureV2, let unified = unifiedPath { try Self.enableControllers(for: unified) }
-            try apply(resources: resources ?? Resources(), devices: devices, controllersInUnified: controllersInUnified)
+            try apply(resources: resources ?? Resources(), devices: devices, controllersInUnified: controllersInUnified,
+                      includeDevices: includeDevices)
         } catch {
             for dir in made.reversed() { rmdir(dir) }
             throw error
+        }
+    }
+
+    /// The device rules alone (after `create(includeDevices: false)`).
+    public func applyDeviceRules(resources: Resources?, devices: [Device]) throws {
+        if pureV2 {
+            guard let unified = unifiedPath else { return }
+            try DeviceFilter.attach(rules: CgroupWrites.deviceRules(resources?.devices, extraDevices: devices), to: unified)
+            return
+        }
+        for w in CgroupWrites.v1(resources ?? Resources(), extraDevices: devices) where w.controller == "devices" {
+            guard let dir = v1Paths["devices"] else { continue }
+            try write(dir + "/" + w.file, w.value, what: w)
         }
     }
 

@@ -16,14 +16,17 @@ final class CgroupSetup: @unchecked Sendable {
 
     /// - Parameters:
     ///   - create: make the directories and apply the limits (false: made before init was spawned).
+    ///   - deviceRulesOnly: with `create` false, the directories exist without their device rules.
     ///   - moveV1, moveUnified: which hierarchies to move init into by pid (init may join the v1
     ///     ones itself, and the kernel may have cloned it into the cgroup2 one).
     init(cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>,
-         create: Bool = true, moveV1: Bool = true, moveUnified: Bool = true) {
+         create: Bool = true, deviceRulesOnly: Bool = false, moveV1: Bool = true, moveUnified: Bool = true) {
         DispatchQueue.global().async {
             do {
                 if create {
                     try cgroup.create(resources: resources, devices: devices, controllersInUnified: controllersInUnified)
+                } else if deviceRulesOnly {
+                    try cgroup.applyDeviceRules(resources: resources, devices: devices)
                 }
                 self.created = true
                 self.createdSignal.signal()

@@ -70,8 +70,10 @@ extension Runtime {
                 // cgroup; with v1 hierarchies next to it the rest is made while init starts.
                 try store.save(record)
                 if layout.isPureV2 {
+                    // The device filter (an eBPF program to load) follows on the cgroup thread:
+                    // init runs only our code until the runtime says the cgroup is ready.
                     try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                                      controllersInUnified: layout.unifiedControllers)
+                                      controllersInUnified: layout.unifiedControllers, includeDevices: false)
                 } else {
                     try cgroup.makeUnifiedDirectory()
                 }
@@ -100,13 +102,11 @@ extension Runtime {
 
             // What is left of the cgroup is made (and init moved by pid where it must be) on
             // another thread while the configuration is encoded and sent.
-            let createOnThread = !(initJoinsItself && layout.isPureV2)
-            let moveV1 = !initJoinsItself
-            let moveUnified = !spawned.placedInCgroup
-            let setup = createOnThread || moveV1 || moveUnified ? CgroupSetup(
+            let madeBeforeSpawn = initJoinsItself && layout.isPureV2
+            let setup = CgroupSetup(
                 cgroup: cgroup, pid: pid, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                controllersInUnified: layout.unifiedControllers, create: createOnThread, moveV1: moveV1,
-                moveUnified: moveUnified) : nil
+                controllersInUnified: layout.unifiedControllers, create: !madeBeforeSpawn, deviceRulesOnly: madeBeforeSpawn,
+                moveV1: !initJoinsItself, moveUnified: !spawned.placedInCgroup)
             cgroupSetup = setup
             let config = InitConfig(
                 kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
@@ -124,12 +124,10 @@ extension Runtime {
             // anything that needs the cgroup.
             RuntimeTrace.mark("create: config sent")
             do {
-                if let setup {
-                    try setup.waitCreated()
-                    cgroupCreated = true
-                }
+                try setup.waitCreated()
+                cgroupCreated = true
                 try spawned.channel.send(.cgroupCreated)
-                if let failure = setup?.waitDone().failure { throw failure }
+                if let failure = setup.waitDone().failure { throw failure }
                 try spawned.channel.send(.cgroupReady)
                 RuntimeTrace.mark("create: cgroup ready")
             } catch {
