@@ -21,10 +21,24 @@ extension Engine {
         return try body()
     }
 
+    /// `exec -d`: the program's stdin, stdout and stderr are /dev/null, not ours (it inherits
+    /// our 0, 1 and 2 while the runtime makes it).
+    func withStdio<T>(toNull: Bool, _ body: () throws -> T) throws -> T {
+        guard toNull else { return try body() }
+        let saved = (0...2).map { dup($0) }
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer {
+            for (fd, copy) in saved.enumerated() where copy >= 0 { dup2(copy, Int32(fd)); close(copy) }
+            if devNull >= 0 { close(devNull) }
+        }
+        if devNull >= 0 { for fd in 0...2 { dup2(devNull, Int32(fd)) } }
+        return try body()
+    }
+
     /// `exec -t`: the program gets a pty from the container's devpts (its master comes to us
     /// over a console socket) and we are its terminal, as docker's client is: raw mode, window
     /// size at start and on SIGWINCH, our stdin in with -i, its output to our stdout.
-    func execWithTerminal(id: String, process: inout Process, interactive: Bool) throws -> Int32 {
+    func execWithTerminal(id: String, process: inout Process, interactive: Bool, detachKeys: DetachKeys) throws -> Int32 {
         if let size = RawTerminal.size() { process.consoleSize = ConsoleSize(height: UInt(size.rows), width: UInt(size.columns)) }
         let (ours, theirs) = try Descriptors.socketPair()
         defer { close(ours) }
@@ -49,18 +63,44 @@ extension Engine {
             throw error
         }
         defer { close(master) }
-        return try TerminalRelay(master: master, pid: pid, forwardStdin: interactive).run()
+        switch try TerminalRelay(master: master, pid: pid, forwardStdin: interactive, detachKeys: detachKeys).run() {
+        case .exited(let code):
+            return code
+        case .detached:
+            // The program runs on: a small holder process keeps its terminal open (and drains
+            // what it prints) until it exits, as docker's daemon would. Without a holder the
+            // program would get SIGHUP when our end of the pty closes.
+            _ = try MonitorLauncher.spawn(executable: executable, arguments: ["exec-terminal-holder"], statusFD: master)
+            return 0
+        }
+    }
+
+    /// `skiff exec-terminal-holder` (hidden): holds a detached `exec -it` program's pty master,
+    /// given as fd 3, reading and discarding its output until the program and its children close
+    /// the terminal.
+    public static func holdTerminal(master: Int32 = 3) -> Never {
+        // The relay made the descriptor non-blocking; we wait on it.
+        _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) & ~O_NONBLOCK)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(master, &buffer, buffer.count)
+            if n > 0 || (n < 0 && errno == EINTR) { continue }
+            exit(0)
+        }
     }
 }
 
 /// Copies between our stdio and a pty master we hold for a child process (exec -t) until the
-/// child exits; returns its exit code.
+/// child exits (its exit code) or the user types the detach keys.
 struct TerminalRelay {
     let master: Int32
     let pid: Int32
     let forwardStdin: Bool
+    let detachKeys: DetachKeys
 
-    func run() throws -> Int32 {
+    enum Outcome { case exited(Int32), detached }
+
+    func run() throws -> Outcome {
         let signals = try SignalPipe(signals: [SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         let saved = forwardStdin ? RawTerminal.makeRaw(0) : nil
         defer { RawTerminal.restore(0, saved) }
@@ -68,6 +108,7 @@ struct TerminalRelay {
         defer { if pidFD >= 0 { close(pidFD) } }
         var stdinOpen = forwardStdin
         var masterOpen = true
+        var matcher = DetachKeyMatcher(detachKeys)
         var buffer = [UInt8](repeating: 0, count: 32768)
         _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
         func drain() {
@@ -97,14 +138,17 @@ struct TerminalRelay {
             }
             if fds[3].revents != 0 {
                 let n = read(0, &buffer, buffer.count)
-                if n > 0 { _ = try? FileIO.writeAll(fd: master, Array(buffer[0..<n]), what: "terminal") }
-                else if n == 0 || errno != EINTR { stdinOpen = false }
+                if n > 0 {
+                    let (bytes, detach) = matcher.feed(buffer[0..<n])
+                    if !bytes.isEmpty { _ = try? FileIO.writeAll(fd: master, bytes, what: "terminal") }
+                    if detach { return .detached }
+                } else if n == 0 || errno != EINTR { stdinOpen = false }
             }
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid || (reaped < 0 && errno == ECHILD) {
                 if masterOpen { drain() }
-                return reaped == pid ? Processes.decode(status) : 255
+                return .exited(reaped == pid ? Processes.decode(status) : 255)
             }
         }
     }

@@ -377,8 +377,12 @@ public struct Engine: Sendable {
     /// Runs a program inside a running container with our stdio; returns its exit code.
     /// With `tty` the program gets a pty that we relay (raw mode, window size); without
     /// `interactive` its stdin is /dev/null.
+    /// - Parameters:
+    ///   - detach: start the program and return at once (stdio /dev/null, exit code not waited for).
+    ///   - detachKeys: with `tty`, the keys that leave the program running and return 0.
     public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?,
-                     tty: Bool = false, interactive: Bool = true) throws -> Int32 {
+                     tty: Bool = false, interactive: Bool = true, detach: Bool = false,
+                     detachKeys: DetachKeys = .standard) throws -> Int32 {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
@@ -399,8 +403,13 @@ public struct Engine: Sendable {
         do {
             var process = try runtime.execProcess(id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
                                                   additionalGids: gids, capabilities: [], noNewPrivileges: false)
+            if detach {
+                process.terminal = false
+                _ = try withStdio(toNull: true) { try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions()) }
+                return 0
+            }
             if tty {
-                return try execWithTerminal(id: record.id, process: &process, interactive: interactive)
+                return try execWithTerminal(id: record.id, process: &process, interactive: interactive, detachKeys: detachKeys)
             }
             let pid = try withStdin(interactive: interactive) {
                 try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())

@@ -2,8 +2,9 @@ import ArgumentParser
 import Engine
 import OCISpec
 
-/// `skiff exec [-e] [-u] [-w] CONTAINER CMD...`: run a program in a running container with our
-/// stdio (no terminal yet) and exit with its exit code.
+/// `skiff exec [-d] [-i] [-t] [-e] [-u] [-w] [--detach-keys K] CONTAINER CMD...`: run a program in a
+/// running container with our stdio or on a terminal and exit with its exit code; with -d, or
+/// after the detach keys on a terminal, leave it running.
 struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
 
@@ -13,6 +14,9 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Pass our stdin to the program.") var interactive = false
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
+    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Start the program in the background and return at once.") var detach = false
+    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the program's terminal, leaving it running (default ctrl-p,ctrl-q).")
+    var detachKeys: String?
     @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var containerAndCommand: [String] = []
 
     func run() async throws {
@@ -21,8 +25,9 @@ struct ExecCommand: AsyncParsableCommand {
                 throw EngineError.invalidOption("exec needs a container and a command: skiff exec CONTAINER COMMAND [ARG...]")
             }
             let engine = try engineOptions.openEngine()
+            let keys = try DetachKeys(parsing: detachKeys ?? "")
             let code = try engine.exec(containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir,
-                                       tty: tty, interactive: interactive)
+                                       tty: tty, interactive: interactive, detach: detach, detachKeys: keys)
             throw ExitCode(code)
         }
     }

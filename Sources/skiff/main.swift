@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import ContainerRuntime
+import Engine
 
 // The runtime library re-executes this binary as `skiff init` (with _SKIFF_INIT_FD) for a
 // container's init stage: dispatch to it before anything else runs, as skiff-runtime does.
@@ -38,6 +39,11 @@ if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "container-moni
     } catch {
         UsageErrors.exit(for: error)
     }
+}
+
+// A detached `exec -it` program's terminal holder (see Engine.holdTerminal).
+if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "exec-terminal-holder" {
+    Engine.holdTerminal()
 }
 
 /// The async entry `@main` would have called (top-level code picks ParsableCommand's
