@@ -180,8 +180,7 @@ struct RootfsSetup {
         guard !config.newUserNamespace, !(config.spec.linux?.namespaces ?? []).contains(where: { $0.type == .user }) else {
             throw RuntimeError.unsupported("mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet: drop uidMappings/gidMappings from the mount or the user namespace")
         }
-        func text(_ mappings: [IDMapping]) -> String { mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined() }
-        let userns = skiff_userns_fd(text(uids), text(gids))
+        let userns = skiff_userns_fd(IDMapFile.text(uids), IDMapFile.text(gids))
         guard userns >= 0 else {
             throw RuntimeError.invalidConfig("mount \(m.destination): cannot make a user namespace for its id mappings (\(String(cString: strerror(errno)))): check uidMappings and gidMappings")
         }

@@ -125,13 +125,12 @@ struct InitSpawner {
     }
 
     static func writeMappings(pid: Int32, uid: [IDMapping], gid: [IDMapping]) throws {
-        func text(_ m: [IDMapping]) -> String { m.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined() }
         guard !uid.isEmpty, !gid.isEmpty else {
             throw RuntimeError.invalidConfig("a new user namespace needs linux.uidMappings and linux.gidMappings")
         }
         do {
-            try FileIO.writeExisting("/proc/\(pid)/uid_map", text(uid))
-            try FileIO.writeExisting("/proc/\(pid)/gid_map", text(gid))
+            try FileIO.writeExisting("/proc/\(pid)/uid_map", IDMapFile.text(uid))
+            try FileIO.writeExisting("/proc/\(pid)/gid_map", IDMapFile.text(gid))
         } catch {
             throw RuntimeError.invalidConfig("cannot write the user namespace id mappings (\(error)): check linux.uidMappings and linux.gidMappings")
         }
