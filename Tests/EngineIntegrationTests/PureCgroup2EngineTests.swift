@@ -24,14 +24,15 @@ struct PureCgroup2EngineTests {
     }
 
     @Test func containersRunAndLeaveNoCgroupBehind() throws {
-        let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+        // Restored last, once the fixture's cleanup has removed the /skiff parent.
         let controllersBefore = Self.rootControllers()
         defer {
             for added in Self.rootControllers().subtracting(controllersBefore) {
                 try? "-\(added)".write(toFile: Self.unified + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
             }
         }
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
         var ids: [String] = []
         defer { for id in ids { _ = try? skiff(fixture, "rm", ["-f", id]) } }
 
