@@ -4,7 +4,7 @@ import Glibc
 import ArgumentParser
 import Engine
 
-/// `skiff logs [-f] [--tail N] [-t] CONTAINER`: the json-file log the monitor writes.
+/// `skiff logs [-f] [--tail N] [-t] [--since T] [--until T] CONTAINER`: the json-file log the monitor writes.
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a container's output.")
 
@@ -12,6 +12,9 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the container stops.") var follow = false
     @Option(name: .customLong("tail"), help: "Number of lines from the end (default all).") var tail: String = "all"
     @Flag(name: [.customShort("t"), .customLong("timestamps")], help: "Prefix each line with its time.") var timestamps = false
+    @Option(name: .customLong("since"), help: "Only output since this time: a duration back from now (10m, 1h30m), Unix seconds or RFC 3339.")
+    var since: String?
+    @Option(name: .customLong("until"), help: "Only output before this time (the same forms as --since).") var until: String?
     @Argument(help: "Container (name, ID or ID prefix).") var container: String
 
     func run() async throws {
@@ -23,23 +26,28 @@ struct LogsCommand: AsyncParsableCommand {
                 guard let value = Int(tail), value >= 0 else { throw EngineError.invalidOption("--tail must be a number or 'all'") }
                 count = value
             }
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let window = try LogTimeFilter(since: since, until: until, now: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9)
             let path = engine.store.logPath(for: record.id)
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return }  // never started: no output yet
             defer { close(fd) }
             let reader = ContainerLogReader(fd: fd)
-            var entries = reader.readAvailable()
+            func shown(_ entries: [LogEntry]) -> [LogEntry] { window.isEmpty ? entries : entries.filter { window.includes($0.time) } }
+            var entries = shown(reader.readAvailable())
             if let count { entries = Array(entries.suffix(count)) }
             ContainerLogReader.print(entries, timestamps: timestamps)
-            guard follow else { return }
+            // --until in the past: nothing newer can qualify (docker stops following there too).
+            guard follow, window.until.map({ $0 > Double(now.tv_sec) }) ?? true else { return }
             while true {
                 let current = try? engine.store.load(id: record.id)
                 let running = current.map { engine.liveStatus($0).isRunning } ?? false
-                ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps)
+                ContainerLogReader.print(shown(reader.readAvailable()), timestamps: timestamps)
                 if !running { break }
                 usleep(50_000)
             }
-            ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps)
+            ContainerLogReader.print(shown(reader.readAvailable()), timestamps: timestamps)
         }
     }
 }
