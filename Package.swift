@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "ImageStore", "Registry",
+                "ImageStore", "Registry", "JSON",
                 "Engine", "ContainerRuntime", "Networking",
                 "VMM",
                 "LinuxSupport",

@@ -58,7 +58,7 @@ public struct LogTimeFilter: Sendable, Equatable {
     }
 
     /// "YYYY-MM-DD[THH:MM:SS[.fraction]][Z|±HH:MM]" as seconds since the epoch (UTC if no zone).
-    static func rfc3339(_ text: String) -> Double? {
+    public static func rfc3339(_ text: String) -> Double? {
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }

@@ -11,6 +11,8 @@ struct ImageInspectCommand: AsyncParsableCommand {
 
     @Argument(help: "Image names or IDs.")
     var names: [String]
+    @Option(name: [.customShort("f"), .customLong("format")], help: "Output: json (default) or a Go template such as '{{.Id}}'.")
+    var format: String?
 
     /// docker-like inspect output.
     struct Inspect: Encodable {
@@ -43,6 +45,10 @@ struct ImageInspectCommand: AsyncParsableCommand {
                 Created: image.config.created, Architecture: image.config.architecture, Os: image.config.os,
                 Variant: image.config.variant, Size: image.size, Config: image.config.config, RootFS: image.config.rootfs,
                 Layers: image.manifest.layers, History: image.config.history))
+        }
+        if let format, format != "json" {
+            try await withEngineErrors { try TemplateOutput.print(result, format: format) }
+            return
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -10,6 +10,8 @@ struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show containers as JSON.")
 
     @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("f"), .customLong("format")], help: "Output: json (default) or a Go template such as '{{.State.Pid}}'.")
+    var format: String?
     @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
 
     struct StateView: Codable {
@@ -181,7 +183,7 @@ struct InspectCommand: AsyncParsableCommand {
                     Mounts: spec.map { InspectDetails.mounts($0, volumesDirectory: engine.volumes.directory) } ?? [],
                     NetworkSettings: networkSettings))
             }
-            print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
+            try TemplateOutput.print(views, format: format)
         }
     }
 }

@@ -85,6 +85,8 @@ struct NetworkInspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show networks as JSON.")
 
     @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("f"), .customLong("format")], help: "Output: json (default) or a Go template such as '{{.State.Pid}}'.")
+    var format: String?
     @Argument(help: "Network names.") var names: [String]
 
     struct Config: Codable { var Subnet: String; var Gateway: String }
@@ -118,7 +120,7 @@ struct NetworkInspectCommand: AsyncParsableCommand {
                                   IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
                                   Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints))
             }
-            print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
+            try TemplateOutput.print(views, format: format)
         }
     }
 }

@@ -10,7 +10,7 @@ struct PsCommand: AsyncParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Show all containers (default: running ones).") var all = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only IDs.") var quiet = false
-    @Option(help: "Output format: table or json.") var format: String = "table"
+    @Option(help: "Output format: table, json, or a Go template ('{{.Names}}', 'table {{.ID}}\\t{{.Status}}').") var format: String = "table"
     @Option(name: [.customShort("f"), .customLong("filter")], help: "Filter: label=KEY[=VALUE], name=NAME, id=PREFIX, status=created|running|exited.")
     var filter: [String] = []
 
@@ -67,8 +67,77 @@ struct PsCommand: AsyncParsableCommand {
                     print(line.enumerated().map { $0.offset == 6 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
                 }
             default:
-                throw EngineError.invalidOption("unknown --format '\(format)': use table or json")
+                try printTemplate(rows)
             }
+        }
+    }
+}
+
+extension PsCommand {
+    /// What a `--format` template sees for each container: docker's CLI field names and forms.
+    struct TemplateRow: Codable {
+        var ID: String
+        var Names: String
+        var Image: String
+        var Command: String
+        var CreatedAt: String
+        var RunningFor: String
+        var Status: String
+        var State: String
+        var Ports: String
+        var Labels: String
+
+        static let headers = TemplateRow(ID: "CONTAINER ID", Names: "NAMES", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
+                                         RunningFor: "CREATED", Status: "STATUS", State: "STATE", Ports: "PORTS", Labels: "LABELS")
+
+        init(ID: String, Names: String, Image: String, Command: String, CreatedAt: String, RunningFor: String, Status: String,
+             State: String, Ports: String, Labels: String) {
+            (self.ID, self.Names, self.Image, self.Command, self.CreatedAt) = (ID, Names, Image, Command, CreatedAt)
+            (self.RunningFor, self.Status, self.State, self.Ports, self.Labels) = (RunningFor, Status, State, Ports, Labels)
+        }
+
+        init(_ row: Row, now: Double) {
+            let created = LogTimeFilter.rfc3339(row.Created)
+            self.init(ID: String(row.Id.prefix(12)), Names: row.Names.joined(separator: ","), Image: row.Image,
+                      Command: "\"" + row.Command.joined(separator: " ") + "\"", CreatedAt: row.Created,
+                      RunningFor: created.map { Self.ago(now - $0) } ?? "", Status: row.Status, State: row.State,
+                      Ports: row.Ports.joined(separator: ", "),
+                      Labels: (row.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+        }
+
+        /// docker's "3 minutes ago".
+        static func ago(_ seconds: Double) -> String {
+            let s = Int(max(0, seconds))
+            func plural(_ n: Int, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s") ago" }
+            if s < 60 { return plural(s, "second") }
+            if s < 3600 { return plural(s / 60, "minute") }
+            if s < 86400 { return plural(s / 3600, "hour") }
+            return plural(s / 86400, "day")
+        }
+    }
+
+    /// `--format TEMPLATE` (one line per container) or `--format "table TEMPLATE"` (a header from
+    /// docker's column names, columns split at tabs and aligned).
+    func printTemplate(_ rows: [Row]) throws {
+        let isTable = format.hasPrefix("table ")
+        let text = isTable ? String(format.dropFirst(6)) : format
+        guard let template = try TemplateOutput.template(text) else {
+            print(String(decoding: try RuntimeJSON.encode(rows, pretty: true), as: UTF8.self))
+            return
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var lines = try rows.map { try TemplateOutput.render(template, TemplateRow($0, now: Double(now.tv_sec)), format: format) }
+        guard isTable else {
+            for line in lines { print(line) }
+            return
+        }
+        lines.insert(try TemplateOutput.render(template, TemplateRow.headers, format: format), at: 0)
+        let cells = lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let columns = cells.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in cells.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        for row in cells {
+            print(row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
         }
     }
 }

@@ -85,6 +85,8 @@ struct VolumeInspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show volumes as JSON.")
 
     @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("f"), .customLong("format")], help: "Output: json (default) or a Go template such as '{{.State.Pid}}'.")
+    var format: String?
     @Argument(help: "Volume names.") var names: [String]
 
     func run() async throws {
@@ -92,7 +94,7 @@ struct VolumeInspectCommand: AsyncParsableCommand {
             let engine = try engineOptions.openEngine()
             let users = engine.volumeUsers()
             let views = try names.map { VolumeView(engine: engine, record: try engine.volumes.load($0), users: users[$0] ?? []) }
-            print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
+            try TemplateOutput.print(views, format: format)
         }
     }
 }
