@@ -9,7 +9,7 @@ struct ImagesCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: "Output format: table or json.")
+    @Option(help: "Output format: table, json, or a Go template ('{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}').")
     var format: String = "table"
 
     @Flag(name: .shortAndLong, help: "Print only image IDs.")
@@ -58,7 +58,30 @@ struct ImagesCommand: AsyncParsableCommand {
                 print(zip(line, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "   "))
             }
         default:
-            throw ValidationError("unknown --format '\(format)': use table or json")
+            try await withEngineErrors {
+                try TemplateOutput.printRows(rows.map(TemplateRow.init), format: format, headers: TemplateRow.headers)
+            }
+        }
+    }
+
+    /// What a `--format` template sees for each image: docker's CLI field names and forms.
+    struct TemplateRow: Encodable {
+        var Repository: String
+        var Tag: String
+        var Digest: String
+        var ID: String
+        var CreatedAt: String
+        var Size: String
+
+        static let headers = TemplateRow(Repository: "REPOSITORY", Tag: "TAG", Digest: "DIGEST", ID: "IMAGE ID", CreatedAt: "CREATED AT", Size: "SIZE")
+
+        init(Repository: String, Tag: String, Digest: String, ID: String, CreatedAt: String, Size: String) {
+            (self.Repository, self.Tag, self.Digest, self.ID, self.CreatedAt, self.Size) = (Repository, Tag, Digest, ID, CreatedAt, Size)
+        }
+
+        init(_ row: Row) {
+            self.init(Repository: row.Repository, Tag: row.Tag, Digest: row.Digest, ID: String(row.ID.dropFirst(7).prefix(12)),
+                      CreatedAt: row.CreatedAt, Size: ProgressDisplay.bytes(row.Size))
         }
     }
 }

@@ -116,29 +116,11 @@ extension PsCommand {
         }
     }
 
-    /// `--format TEMPLATE` (one line per container) or `--format "table TEMPLATE"` (a header from
-    /// docker's column names, columns split at tabs and aligned).
+    /// `--format TEMPLATE` or `--format "table TEMPLATE"` over docker's ps fields.
     func printTemplate(_ rows: [Row]) throws {
-        let isTable = format.hasPrefix("table ")
-        let text = isTable ? String(format.dropFirst(6)) : format
-        guard let template = try TemplateOutput.template(text) else {
-            print(String(decoding: try RuntimeJSON.encode(rows, pretty: true), as: UTF8.self))
-            return
-        }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var lines = try rows.map { try TemplateOutput.render(template, TemplateRow($0, now: Double(now.tv_sec)), format: format) }
-        guard isTable else {
-            for line in lines { print(line) }
-            return
-        }
-        lines.insert(try TemplateOutput.render(template, TemplateRow.headers, format: format), at: 0)
-        let cells = lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-        let columns = cells.map(\.count).max() ?? 0
-        let widths = (0..<columns).map { column in cells.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
-        for row in cells {
-            print(row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
-        }
+        try TemplateOutput.printRows(rows.map { TemplateRow($0, now: Double(now.tv_sec)) }, format: format, headers: TemplateRow.headers)
     }
 }
 

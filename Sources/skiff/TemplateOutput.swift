@@ -27,6 +27,31 @@ enum TemplateOutput {
         }
     }
 
+    /// `ps`/`images` style: `--format TEMPLATE` prints one line per row; `--format "table
+    /// TEMPLATE"` adds a header (the template rendered over `headers`, docker's column names) and
+    /// aligns the tab-separated columns.
+    static func printRows<T: Encodable>(_ rows: [T], format: String, headers: T) throws {
+        let isTable = format.hasPrefix("table ")
+        guard let template = try template(isTable ? String(format.dropFirst(6)) : format) else {
+            Swift.print(String(decoding: try RuntimeJSON.encode(rows, pretty: true), as: UTF8.self))
+            return
+        }
+        var lines = try rows.map { try render(template, $0, format: format) }
+        guard isTable else {
+            for line in lines { Swift.print(line) }
+            return
+        }
+        lines.insert(try render(template, headers, format: format), at: 0)
+        let cells = lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let columns = cells.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in cells.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        for row in cells {
+            Swift.print(row.enumerated().map { cell in
+                cell.offset == row.count - 1 ? cell.element : cell.element + String(repeating: " ", count: widths[cell.offset] - cell.element.count + 3)
+            }.joined())
+        }
+    }
+
     static func render<T: Encodable>(_ template: JSONTemplate, _ item: T, format: String) throws -> String {
         let value = try JSONValue.parse(try RuntimeJSON.encode(item))
         do {

@@ -23,6 +23,9 @@ struct FormatTemplateTests {
         #expect(lines.count == 2 && lines[0].hasPrefix("CONTAINER ID   NAMES") && lines[1].hasPrefix(String(id.prefix(12))), "\(table)")
         #expect(lines.last?.hasSuffix("tier=front") == true, "\(table)")
 
+        let images = try run([skiffBinary, "images", "--root", fixture.root, "--format", "{{.Repository}}:{{.Tag}} {{len .ID}}"]).stdout
+        #expect(images.split(separator: "\n").contains { $0.hasSuffix(" 12") && $0.contains(":") }, "\(images)")
+
         let bad = try fixture.skiff("inspect", ["-f", "{{.State.Pid", id])
         #expect(bad.status == 125 && bad.stderr.contains("--format"), "\(bad.stderr)")
         let unknown = try fixture.skiff("ps", ["--format", "{{nosuch .ID}}"])
