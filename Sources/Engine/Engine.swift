@@ -63,7 +63,10 @@ public struct Engine: Sendable {
                 let directory = store.directory(for: id)
                 let passwd = try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd")
                 let group = try RootfsFiles.read(rootfs: rootfs, path: "/etc/group")
-                let user = try UserResolution.resolve(options.user ?? image.config.config?.user ?? "", passwd: passwd, group: group)
+                var user = try UserResolution.resolve(options.user ?? image.config.config?.user ?? "", passwd: passwd, group: group)
+                for gid in try UserResolution.groups(options.groupAdd, group: group) where gid != user.gid && !user.additionalGids.contains(gid) {
+                    user.additionalGids.append(gid)
+                }
                 var inputs = SpecBuilder.Inputs(id: id, imageName: imageName, imageConfig: image.config.config, options: options,
                                                 user: user, rootfs: rootfs)
                 inputs.seccompProfile = seccompProfile

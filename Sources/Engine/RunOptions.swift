@@ -79,6 +79,14 @@ public struct RunOptions: Sendable, Equatable {
     public var restart: RestartPolicy = .no
     /// --init: a minimal init as PID 1 that reaps zombies and forwards signals.
     public var initProcess = false
+    /// `--shm-size`: bytes of the container's /dev/shm (docker's default 64 MiB).
+    public var shmSize: Int64?
+    /// `--sysctl KEY=VALUE`: namespaced kernel parameters.
+    public var sysctls: [String] = []
+    /// `--device HOST[:CONTAINER][:PERMISSIONS]`: host devices made available.
+    public var devices: [String] = []
+    /// `--group-add GROUP`: more groups (names from the image's /etc/group, or numbers).
+    public var groupAdd: [String] = []
 
     public init() {}
 }

@@ -76,6 +76,13 @@ public enum SpecBuilder {
         return result
     }
 
+    /// /dev/shm's size option: `--shm-size` or docker's 64 MiB.
+    static func shmSize(_ options: RunOptions) throws -> String {
+        guard let bytes = options.shmSize else { return "65536k" }
+        guard bytes > 0 else { throw EngineError.invalidOption("--shm-size must be positive") }
+        return "\(bytes)"
+    }
+
     public static func build(_ inputs: Inputs) throws -> Spec {
         let options = inputs.options
         let config = inputs.imageConfig
@@ -108,7 +115,8 @@ public enum SpecBuilder {
             Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
             Mount(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
             Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-            Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            Mount(destination: "/dev/shm", type: "tmpfs", source: "shm",
+                  options: ["nosuid", "noexec", "nodev", "mode=1777", "size=\(try shmSize(options))"]),
         ]
         for (file, destination) in [(inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts")] {
             if let file { mounts.append(Mount(destination: destination, type: "bind", source: file, options: ["rbind", "rprivate"])) }
@@ -138,6 +146,13 @@ public enum SpecBuilder {
             resources.pids = Resources.Pids(limit: pids <= 0 ? -1 : pids)
         }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
+        linux.sysctl = try SysctlOption.parse(options.sysctls, hostNetwork: options.network == .host)
+        let devices = try DeviceOption.parse(options.devices)
+        if !devices.isEmpty {
+            linux.devices = devices.map(\.device)
+            let rules = (linux.resources?.devices ?? []) + devices.map(\.rule)
+            linux.resources?.devices = rules
+        }
         linux.cgroupsPath = cgroupParent + "/" + inputs.id
         var annotations = ["org.skiff.image": inputs.imageName]
         if options.initProcess { annotations[InitReaper.annotation] = "true" }

@@ -38,6 +38,16 @@ public enum UserResolution {
     }
 
     /// `spec` is `user`, `uid`, `user:group`, `uid:gid` or empty (root). Missing files count as empty.
+    /// `--group-add` values as gids: numbers, or names from the image's /etc/group.
+    public static func groups(_ names: [String], group: String?) throws -> [UInt32] {
+        let groups = parseGroup(group ?? "")
+        return try names.map { name in
+            if let number = UInt32(name) { return number }
+            guard let entry = groups.first(where: { $0.name == name }) else { throw EngineError.groupNotFound(name) }
+            return entry.gid
+        }
+    }
+
     public static func resolve(_ spec: String, passwd: String?, group: String?) throws -> ResolvedUser {
         let users = parsePasswd(passwd ?? "")
         let groups = parseGroup(group ?? "")

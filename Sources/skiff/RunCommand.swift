@@ -44,6 +44,10 @@ struct ContainerCreateOptions: ParsableArguments {
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
     @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String = "no"
     @Flag(name: .customLong("init"), help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var initProcess = false
+    @Option(name: .customLong("shm-size"), help: "Size of /dev/shm (default 64m).") var shmSize: String?
+    @Option(help: "Set a namespaced kernel parameter: KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).") var sysctl: [String] = []
+    @Option(help: "Give the container a host device: HOST[:CONTAINER][:PERMISSIONS], e.g. /dev/fuse.") var device: [String] = []
+    @Option(name: .customLong("group-add"), help: "Add a group (name from the image's /etc/group, or a number).") var groupAdd: [String] = []
 
     func runOptions(arguments: [String]) throws -> RunOptions {
         var options = RunOptions()
@@ -85,6 +89,10 @@ struct ContainerCreateOptions: ParsableArguments {
         options.tty = tty
         options.restart = try RestartPolicy(parsing: restart)
         options.initProcess = initProcess
+        options.shmSize = try shmSize.map(ByteSize.parse)
+        options.sysctls = sysctl
+        options.devices = device
+        options.groupAdd = groupAdd
         return options
     }
 }

@@ -100,4 +100,12 @@ import Testing
                 == "/sys/fs/cgroup/system.slice/x.service/cgroup.procs")
         #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "garbage\n3:memory:/\n", layout: v2) == nil)
     }
+
+    @Test func aConfiguredRuleDecidesALinuxDevicesAccess() {
+        let device = Device(type: "c", path: "/dev/x", major: 10, minor: 237)
+        let other = Device(type: "c", path: "/dev/y", major: 10, minor: 238)
+        let rules = CgroupWrites.deviceRules([.init(allow: true, type: "c", major: 10, minor: 237, access: "r")], extraDevices: [device, other])
+        #expect(rules.filter { $0.major == 10 && $0.minor == 237 }.map(\.access) == ["r"])
+        #expect(rules.filter { $0.major == 10 && $0.minor == 238 }.map(\.access) == ["rwm"])
+    }
 }

@@ -89,14 +89,17 @@ public enum CgroupWrites {
     static func limit(_ v: Int64) -> String { v < 0 ? "max" : "\(v)" }
 
     /// The devices cgroup rules in effect: deny everything, the config's rules in order, then the
-    /// devices every container gets and the ones listed in linux.devices.
+    /// devices every container gets and the ones listed in linux.devices (full access, unless the
+    /// config has a rule for that very device: then its access is what the config says, as
+    /// docker's `--device HOST:CTR:r` expects).
     public static func deviceRules(_ rules: [Resources.DeviceRule]?, extraDevices: [Device]) -> [Resources.DeviceRule] {
         var out: [Resources.DeviceRule] = [.init(allow: false, type: "a", access: "rwm")]
         out += rules ?? []
         out += DefaultDevices.cgroupRules
         for d in extraDevices {
             let type = d.type == "u" ? "c" : d.type
-            out.append(.init(allow: true, type: type, major: d.major, minor: d.minor, access: "rwm"))
+            let configured = (rules ?? []).contains { $0.allow && $0.type == type && $0.major == d.major && $0.minor == d.minor }
+            if !configured { out.append(.init(allow: true, type: type, major: d.major, minor: d.minor, access: "rwm")) }
         }
         return out
     }
