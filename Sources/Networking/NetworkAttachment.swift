@@ -41,6 +41,7 @@ public struct ContainerNetworking: Sendable {
         public var attachment: NetworkAttachment
         var plugins: [JSONValue]
         var statePath: String
+        var createdNamespace: Bool
     }
 
     /// Creates the namespace at `netns`, runs the chain's ADD and records it all in `statePath`.
@@ -52,22 +53,24 @@ public struct ContainerNetworking: Sendable {
 
     /// The first half of `attach`: the network made ready, the state file written, the namespace
     /// made (a runtime can join it from here on). Undone on failure.
+    /// `ifname` is the interface inside (eth0 for the first network, eth1... for more); with
+    /// `createNamespace` false the namespace at `netns` already exists (another attachment made it).
     public func prepare(containerID: String, network name: String, netns: String, ports: [PortMapping],
-                        statePath: String) throws -> Prepared {
+                        statePath: String, ifname: String = "eth0", createNamespace: Bool = true) throws -> Prepared {
         let definition = try store.resolve(name)
         let firewall = try store.ensureReady(definition, iptables: iptables)
         let plugins = CNIConfig.plugins(network: definition, ipamDirectory: store.ipamDirectory, ports: ports, firewall: firewall)
         let attachment = NetworkAttachment(
-            containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: "eth0",
+            containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: ifname,
             plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports)
         try Self.save(attachment, to: statePath)
         do {
-            try NetworkNamespace.create(at: netns)
+            if createNamespace { try NetworkNamespace.create(at: netns) }
         } catch {
-            try? detach(statePath: statePath)
+            try? detach(statePath: statePath, removeNamespace: createNamespace)
             throw error
         }
-        return Prepared(attachment: attachment, plugins: plugins, statePath: statePath)
+        return Prepared(attachment: attachment, plugins: plugins, statePath: statePath, createdNamespace: createNamespace)
     }
 
     /// The second half of `attach`: the chain's ADD, its result recorded. Undone on failure.
@@ -89,22 +92,26 @@ public struct ContainerNetworking: Sendable {
             }
             return attachment
         } catch {
-            try? detach(statePath: prepared.statePath)
+            try? detach(statePath: prepared.statePath, removeNamespace: prepared.createdNamespace)
             throw error
         }
     }
 
     /// Runs the chain's DEL and removes the namespace and the state file. Idempotent: nothing to
     /// do without a state file. When DEL fails the state file stays, so a later call retries.
-    public func detach(statePath: String) throws {
+    /// `removeNamespace` false keeps the namespace (`network disconnect` of a running container,
+    /// which keeps its other interfaces or at least its loopback).
+    public func detach(statePath: String, removeNamespace: Bool = true) throws {
         guard FileIO.exists(statePath) else { return }
         // The monitor (at the container's exit) and `rm -f` may tear down at once: plugins such
         // as portmap fail when two DELs of one container race, so they take turns, and the
         // second finds nothing left to do.
-        try NetworkLock.withLock(statePath + ".lock", inheritable: true) { try detachLocked(statePath: statePath) }
+        try NetworkLock.withLock(statePath + ".lock", inheritable: true) {
+            try detachLocked(statePath: statePath, removeNamespace: removeNamespace)
+        }
     }
 
-    private func detachLocked(statePath: String) throws {
+    private func detachLocked(statePath: String, removeNamespace: Bool) throws {
         guard let bytes = try? FileIO.read(statePath) else { return }
         let attachment: NetworkAttachment
         do { attachment = try JSONDecoding.decode(NetworkAttachment.self, from: bytes) }
@@ -128,7 +135,7 @@ public struct ContainerNetworking: Sendable {
         var failure: (any Error)?
         do { try runner.delete(plugins: plugins, networkName: attachment.network, result: result, target: target) }
         catch { failure = error }
-        NetworkNamespace.remove(at: attachment.netns)
+        if removeNamespace { NetworkNamespace.remove(at: attachment.netns) }
         if let failure { throw failure }
         unlink(statePath)
     }
