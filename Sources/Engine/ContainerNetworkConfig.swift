@@ -45,10 +45,13 @@ public struct ConnectedNetwork: Codable, Sendable, Equatable {
     public var name: String
     /// `--alias` names its peers on this network resolve it by, besides its name and short ID.
     public var aliases: [String]
+    /// `--ip`: the address it gets on this network at each attach (nil: IPAM chooses).
+    public var ipAddress: String?
 
-    public init(name: String, aliases: [String]) {
+    public init(name: String, aliases: [String], ipAddress: String? = nil) {
         self.name = name
         self.aliases = aliases
+        self.ipAddress = ipAddress
     }
 }
 

@@ -11,8 +11,8 @@ import Networking
 extension Engine {
     /// Adds `network` to the container: recorded (a created container gets it at its start) and,
     /// when it runs, attached now as the next free ethN with its name and `aliases` resolving for
-    /// that network's members.
-    public func connectNetwork(_ network: String, container reference: String, aliases: [String] = []) throws {
+    /// that network's members; `ipAddress` (--ip) is the address it gets there each time.
+    public func connectNetwork(_ network: String, container reference: String, aliases: [String] = [], ipAddress: String? = nil) throws {
         let record = try store.resolve(reference)
         let definition = try networks.resolve(network)
         try withConnectLock(record.id) {
@@ -24,7 +24,8 @@ extension Engine {
             if !aliases.isEmpty, !NetworkPeers.resolvesNames(definition.name) {
                 throw NetworkError.cannotConnect("network-scoped alias is supported only for containers in user defined networks")
             }
-            let entry = ConnectedNetwork(name: definition.name, aliases: aliases)
+            if let ipAddress { try ContainerNetworking.checkAddress(ipAddress, in: definition) }
+            let entry = ConnectedNetwork(name: definition.name, aliases: aliases, ipAddress: ipAddress)
             guard let updated = try store.update(id: record.id, {
                 let connected = ($0.network?.connected ?? []) + [entry]
                 $0.network?.connected = connected
@@ -33,7 +34,7 @@ extension Engine {
             }
             guard liveStatus(updated).isRunning else { return }
             do {
-                try attachRunning(updated, network: definition.name)
+                try attachRunning(updated, network: definition.name, address: ipAddress)
             } catch {
                 _ = try? store.update(id: record.id) {
                     $0.network?.connected?.removeAll { $0.name == definition.name }
@@ -65,7 +66,7 @@ extension Engine {
 
     /// CNI ADD of one more network into the running container's namespace, then its names
     /// resolving and its settings recorded.
-    private func attachRunning(_ record: EngineContainer, network: String) throws {
+    private func attachRunning(_ record: EngineContainer, network: String, address: String?) throws {
         guard let config = record.network else { return }
         let networking = ContainerNetworking(store: networks)
         let states = networkStatePaths(for: record.id)
@@ -73,7 +74,7 @@ extension Engine {
         let statePath = networkStatePath(for: record.id, network: network, config: config)
         let prepared = try networking.prepare(containerID: record.id, network: network, netns: netnsPath(for: record.id), ports: [],
                                               statePath: statePath,
-                                              ifname: ifname, createNamespace: false)
+                                              ifname: ifname, createNamespace: false, address: address)
         let attachment = try networking.complete(prepared)
         let all = networkStatePaths(for: record.id).compactMap { ContainerNetworking.load(statePath: $0) }
         do {

@@ -115,8 +115,9 @@ extension Engine {
             return pending
         }
         let prepared = try networking.prepare(containerID: record.id, network: first.name, netns: netns, ports: reservation.mappings,
-                                              statePath: networkStatePath(for: record.id, network: first.name, config: config))
-        let more = networks.dropFirst().enumerated().map { (name: $0.element.name, ifname: "eth\($0.offset + 1)",
+                                              statePath: networkStatePath(for: record.id, network: first.name, config: config),
+                                              address: first.ipAddress)
+        let more = networks.dropFirst().enumerated().map { (name: $0.element.name, ifname: "eth\($0.offset + 1)", address: $0.element.ipAddress,
                                                             statePath: networkStatePath(for: record.id, network: $0.element.name, config: config)) }
         let id = record.id
         DispatchQueue.global().async {
@@ -124,7 +125,8 @@ extension Engine {
                 var attachments = [try networking.complete(prepared)]
                 for network in more {
                     let next = try networking.prepare(containerID: id, network: network.name, netns: netns, ports: [],
-                                                      statePath: network.statePath, ifname: network.ifname, createNamespace: false)
+                                                      statePath: network.statePath, ifname: network.ifname, createNamespace: false,
+                                                      address: network.address)
                     attachments.append(try networking.complete(next))
                 }
                 return attachments

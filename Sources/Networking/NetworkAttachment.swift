@@ -22,6 +22,8 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     public var prefixLength: Int?
     public var gateway: String?
     public var macAddress: String?
+    /// The address asked for (`network connect --ip`), nil when IPAM chooses.
+    public var requestedAddress: String?
 }
 
 /// Connects containers to bridge networks and disconnects them: namespace, CNI chain, state file.
@@ -56,13 +58,16 @@ public struct ContainerNetworking: Sendable {
     /// `ifname` is the interface inside (eth0 for the first network, eth1... for more); with
     /// `createNamespace` false the namespace at `netns` already exists (another attachment made it).
     public func prepare(containerID: String, network name: String, netns: String, ports: [PortMapping],
-                        statePath: String, ifname: String = "eth0", createNamespace: Bool = true) throws -> Prepared {
+                        statePath: String, ifname: String = "eth0", createNamespace: Bool = true,
+                        address: String? = nil) throws -> Prepared {
         let definition = try store.resolve(name)
+        if let address { try Self.checkAddress(address, in: definition) }
         let firewall = try store.ensureReady(definition, iptables: iptables)
         let plugins = CNIConfig.plugins(network: definition, ipamDirectory: store.ipamDirectory, ports: ports, firewall: firewall)
         let attachment = NetworkAttachment(
             containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: ifname,
-            plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports)
+            plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports,
+            requestedAddress: address)
         try Self.save(attachment, to: statePath)
         do {
             if createNamespace { try NetworkNamespace.create(at: netns) }
@@ -81,7 +86,8 @@ public struct ContainerNetworking: Sendable {
             // of the monitor waits for an orphaned plugin instead of racing it.
             try NetworkLock.withLock(prepared.statePath + ".lock", inheritable: true) {
                 let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
-                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname))
+                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname,
+                                                                          args: attachment.requestedAddress.map { "IgnoreUnknown=1;IP=" + $0 }))
                 let parsed = try CNIResult(parsing: result, plugin: "bridge")
                 attachment.result = String(decoding: result.serialized(), as: UTF8.self)
                 attachment.ipAddress = parsed.address.description
@@ -138,6 +144,18 @@ public struct ContainerNetworking: Sendable {
         if removeNamespace { NetworkNamespace.remove(at: attachment.netns) }
         if let failure { throw failure }
         unlink(statePath)
+    }
+
+    /// An address asked for must be a host address of the network's subnet other than its gateway.
+    public static func checkAddress(_ text: String, in network: NetworkDefinition) throws {
+        guard let address = IPv4Address(text) else {
+            throw NetworkError.cannotConnect("invalid IPv4 address: \(text)")
+        }
+        guard let subnet = try? IPv4Subnet(parsing: network.subnet), subnet.contains(address), address != subnet.network,
+              address != subnet.broadcast, text != network.gateway else {
+            throw NetworkError.cannotConnect("no configured subnet contains IP address \(text): network \(network.name) is \(network.subnet) "
+                                             + "(gateway \(network.gateway)); choose a free host address in it")
+        }
     }
 
     /// The attachment recorded at `statePath`, if any.

@@ -142,12 +142,13 @@ struct NetworkConnectCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Option(help: "A name the network's other containers resolve this one by (repeatable).") var alias: [String] = []
+    @Option(help: "IPv4 address on the network (default: the next free one).") var ip: String?
     @Argument(help: "Network name.") var network: String
     @Argument(help: "Container name or ID.") var container: String
 
     func run() async throws {
         let engine = try engineOptions.openEngine()
-        try withNetworkErrors { try engine.connectNetwork(network, container: container, aliases: alias) }
+        try withNetworkErrors { try engine.connectNetwork(network, container: container, aliases: alias, ipAddress: ip) }
     }
 }
 

@@ -29,6 +29,13 @@ struct NetworkConnectTests {
         return ((document["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: [String: Any]]) ?? [:]
     }
 
+    /// The network's subnet, as `network inspect` shows it.
+    func subnet(_ fixture: EngineFixture, _ network: String) throws -> String? {
+        let result = try fixture.network("inspect", [network], check: true)
+        let views = (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[String: Any]] ?? []
+        return ((views.first?["IPAM"] as? [String: Any])?["Config"] as? [[String: String]])?.first?["Subnet"]
+    }
+
     @Test func aRunningContainerGetsAndLosesAnInterface() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
@@ -82,10 +89,15 @@ struct NetworkConnectTests {
         try fixture.network("disconnect", [netA, x], check: true)
         let none = addresses(fixture, x)
         #expect(none.contains("lo") && !none.contains("eth"), "\(none)")
-        // Connected again (now to both): back on the network and reachable.
-        try fixture.network("connect", [netB, x], check: true)
-        #expect(addresses(fixture, x).contains("eth0"))
+        // Connected again with --ip: back on the network with that address, and reachable.
+        let subnetB = try #require(try subnet(fixture, netB))
+        let outside = try fixture.network("connect", ["--ip", "192.0.2.7", netB, x])
+        #expect(outside.status == 1 && outside.stderr.contains("no configured subnet contains IP address 192.0.2.7"), "\(outside.stderr)")
+        let chosen = subnetB.split(separator: ".").prefix(3).joined(separator: ".") + ".200"
+        try fixture.network("connect", ["--ip", chosen, netB, x], check: true)
+        #expect(addresses(fixture, x).contains("eth0") && addresses(fixture, x).contains(chosen + "/"), "\(addresses(fixture, x))")
         #expect(try ping(fixture, from: y, "x-\(suffix)").status == 0)
+        #expect(try ping(fixture, from: x, yAddress).status == 0)
 
         try fixture.skiff("rm", ["-f", x, y], check: true)
         for network in [netA, netB] {
