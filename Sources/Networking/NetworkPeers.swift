@@ -154,9 +154,7 @@ public struct NetworkPeers: Sendable {
             guard let own = networks.first?.members.first(where: { $0.containerID == member.containerID }) else { continue }
             var seen = Set<String>()
             let peers = networks.flatMap(\.members).filter { $0.containerID != member.containerID && seen.insert($0.containerID + " " + $0.address).inserted }
-            var file = own
-            file.names = member.names
-            files.append((own, file.hostsFile(others: peers)))
+            files.append((own, own.hostsFile(others: peers)))
         }
         return files
     }
