@@ -69,6 +69,13 @@ struct NetworkConnectTests {
         // Network inspect lists it on both.
         #expect(try fixture.network("inspect", [netB], check: true).stdout.contains("x-\(suffix)"))
 
+        // The network is in use; a rename is seen on the connected network too.
+        let inUse = try fixture.network("rm", [netB])
+        #expect(inUse.status == 1 && inUse.stderr.contains("in use"), "\(inUse.stderr)")
+        try fixture.skiff("rename", [x, "xr-\(suffix)"], check: true)
+        #expect(try ping(fixture, from: y, "xr-\(suffix)").status == 0)
+        try fixture.skiff("rename", [x, "x-\(suffix)"], check: true)
+
         // docker's refusals, exit 1.
         let twice = try fixture.network("connect", [netB, x])
         #expect(twice.status == 1 && twice.stderr.contains("already exists in network \(netB)"), "\(twice.stderr)")
