@@ -92,6 +92,8 @@ public enum ContainerMonitor {
             // The network namespace exists before the runtime joins it by path; the CNI ADD that
             // wires it overlaps the runtime's create and is over before the program starts.
             var network: PendingNetwork?
+            // A restart sees the networks `network connect`/`disconnect` changed during the backoff.
+            if !first, let latest = try? store.load(id: id) { record = latest }
             do {
                 network = try engine.beginConnect(record)
                 let pending = network

@@ -15,6 +15,9 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     /// `--network-alias` names the other containers of a user network resolve it by, besides its
     /// name and short ID (nil in records written before aliases existed).
     public var aliases: [String]?
+    /// Networks added by `skiff network connect` (eth1, eth2, ... at each start, in this order);
+    /// nil when there are none.
+    public var connected: [ConnectedNetwork]?
 
     public init(mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String],
                 aliases: [String] = []) {
@@ -24,6 +27,31 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
         self.hostname = hostname
         self.extraHosts = extraHosts
         self.aliases = aliases.isEmpty ? nil : aliases
+    }
+
+    /// Every network the container is on, the one it was created on first (when it is still
+    /// connected to it).
+    public var allNetworks: [ConnectedNetwork] {
+        (network.map { [ConnectedNetwork(name: $0, aliases: aliases ?? [])] } ?? []) + (connected ?? [])
+    }
+
+    /// Whether the container is on `name`.
+    public func isConnected(to name: String) -> Bool { allNetworks.contains { $0.name == name } }
+}
+
+/// A network a container was connected to after its creation (`skiff network connect`), kept in
+/// its record so that each start (and each restart) attaches it again.
+public struct ConnectedNetwork: Codable, Sendable, Equatable {
+    public var name: String
+    /// `--alias` names its peers on this network resolve it by, besides its name and short ID.
+    public var aliases: [String]
+    /// `--ip`: the address it gets on this network at each attach (nil: IPAM chooses).
+    public var ipAddress: String?
+
+    public init(name: String, aliases: [String], ipAddress: String? = nil) {
+        self.name = name
+        self.aliases = aliases
+        self.ipAddress = ipAddress
     }
 }
 

@@ -49,6 +49,13 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var network: ContainerNetworkConfig?
     /// Its address and published ports while it runs on a bridge network.
     public var networkSettings: ContainerNetworkSettings?
+    /// The same for each network added by `network connect` while it runs (nil when none).
+    public var connectedNetworkSettings: [ContainerNetworkSettings]?
+
+    /// Every network the container is attached to now, its first network first.
+    public var allNetworkSettings: [ContainerNetworkSettings] {
+        (networkSettings.map { [$0] } ?? []) + (connectedNetworkSettings ?? [])
+    }
 
     public init(id: String, name: String, image: String, imageID: String, created: String, command: [String],
                 autoRemove: Bool, stopSignal: String?) {

@@ -21,10 +21,10 @@ extension Engine {
             renamed.name = newName
             try store.save(renamed)
             // On a user network the others resolve the new name from now on, not the old one.
-            if let network = record.network?.network, NetworkPeers.resolvesNames(network) {
-                try NetworkPeers(store: networks).update(network: network, containerID: record.id) {
+            for network in record.network?.allNetworks ?? [] where NetworkPeers.resolvesNames(network.name) {
+                try NetworkPeers(store: networks).update(network: network.name, containerID: record.id) {
                     $0.name = newName
-                    $0.names = Self.peerNames(renamed)
+                    $0.names = Self.peerNames(renamed, aliases: network.aliases)
                 }
             }
         }

@@ -9,18 +9,18 @@ import Networking
 final class PendingNetwork: @unchecked Sendable {
     let reservation: PortReservation
     private let done = DispatchSemaphore(value: 0)
-    private var outcome: Result<NetworkAttachment, any Error>?
+    private var outcome: Result<[NetworkAttachment], any Error>?
     private var waited = false
 
     init(reservation: PortReservation) { self.reservation = reservation }
 
-    func deliver(_ result: Result<NetworkAttachment, any Error>) {
+    func deliver(_ result: Result<[NetworkAttachment], any Error>) {
         outcome = result
         done.signal()
     }
 
     /// The ADD's outcome, once it is over (the semaphore orders the write before this read).
-    func wait() -> Result<NetworkAttachment, any Error> {
+    func wait() -> Result<[NetworkAttachment], any Error> {
         if !waited {
             done.wait()
             waited = true
@@ -44,6 +44,20 @@ extension Engine {
 
     public func netnsPath(for id: String) -> String { netnsRoot + "/" + id }
     func networkStatePath(for id: String) -> String { store.directory(for: id) + "/network.json" }
+
+    /// One state file per attachment: `network.json` for the network the container was created
+    /// on, `network-NAME.json` for each one `network connect` added.
+    func networkStatePath(for id: String, network: String, config: ContainerNetworkConfig) -> String {
+        config.network == network ? networkStatePath(for: id) : store.directory(for: id) + "/network-" + network + ".json"
+    }
+
+    /// The container's attachment state files, those of `network connect` first (torn down before
+    /// the first network's, so the interfaces go in the reverse order they came).
+    func networkStatePaths(for id: String) -> [String] {
+        let directory = store.directory(for: id)
+        let names = ((try? FileIO.listDirectory(directory)) ?? []).filter { $0.hasPrefix("network-") && $0.hasSuffix(".json") }.sorted()
+        return (names.map { directory + "/" + $0 } + [networkStatePath(for: id)]).filter(FileIO.exists)
+    }
 
     /// Validates the network options before anything is made: the network exists (the default
     /// one is created), ports are free, --add-host and --dns are well-formed.
@@ -81,61 +95,109 @@ extension Engine {
     }
 
     /// Called by the monitor before the runtime creates the container: reserves the published
-    /// ports and makes the namespace (so the runtime can join it), then runs the CNI ADD on
-    /// another thread while the runtime creates the container; `PendingNetwork.finish` waits for
-    /// it before the container's program starts. nil when the container has no bridge network.
+    /// ports and makes the namespace (so the runtime can join it), then runs the CNI ADDs (its
+    /// first network as eth0, those added by `network connect` as eth1, eth2, ...) on another
+    /// thread while the runtime creates the container; `finishConnect` waits for them before the
+    /// container's program starts. nil when the container has no bridge network.
     func beginConnect(_ record: EngineContainer) throws -> PendingNetwork? {
-        guard let config = record.network, let name = config.network else { return nil }
-        // A previous run whose monitor was killed may have left its attachment.
+        guard let config = record.network, config.mode == "bridge" else { return nil }
+        // A previous run whose monitor was killed may have left its attachments.
         try disconnectNetwork(id: record.id)
-        let reservation = try PortReservation.reserve(config.ports)
         let networking = ContainerNetworking(store: networks)
-        let prepared = try networking.prepare(containerID: record.id, network: name, netns: netnsPath(for: record.id),
-                                              ports: reservation.mappings, statePath: networkStatePath(for: record.id))
+        let netns = netnsPath(for: record.id)
+        let reservation = try PortReservation.reserve(config.network == nil ? [] : config.ports)
         let pending = PendingNetwork(reservation: reservation)
+        let networks = config.allNetworks
+        guard let first = networks.first else {
+            // Disconnected from every network: the runtime joins a namespace with only loopback.
+            try NetworkNamespace.create(at: netns)
+            pending.deliver(.success([]))
+            return pending
+        }
+        let prepared = try networking.prepare(containerID: record.id, network: first.name, netns: netns, ports: reservation.mappings,
+                                              statePath: networkStatePath(for: record.id, network: first.name, config: config),
+                                              address: first.ipAddress)
+        let more = networks.dropFirst().enumerated().map { (name: $0.element.name, ifname: "eth\($0.offset + 1)", address: $0.element.ipAddress,
+                                                            statePath: networkStatePath(for: record.id, network: $0.element.name, config: config)) }
+        let id = record.id
         DispatchQueue.global().async {
-            pending.deliver(Result { try networking.complete(prepared) })
+            pending.deliver(Result {
+                var attachments = [try networking.complete(prepared)]
+                for network in more {
+                    let next = try networking.prepare(containerID: id, network: network.name, netns: netns, ports: [],
+                                                      statePath: network.statePath, ifname: network.ifname, createNamespace: false,
+                                                      address: network.address)
+                    attachments.append(try networking.complete(next))
+                }
+                return attachments
+            })
         }
         return pending
     }
 
-    /// Waits for the ADD, writes /etc/hosts (in place: the runtime has bind-mounted the file) with
-    /// the container's address and records it. Returns the ports the monitor holds meanwhile.
+    /// Waits for the ADDs, writes /etc/hosts (in place: the runtime has bind-mounted the file)
+    /// with the container's address and records it all. Returns the ports the monitor holds meanwhile.
     func finishConnect(_ pending: PendingNetwork, record: EngineContainer) throws -> PortReservation {
-        let attachment = try pending.wait().get()
+        let attachments = try pending.wait().get()
         guard let config = record.network else { return pending.reservation }
-        let hostsPath = store.directory(for: record.id) + "/hosts"
-        if NetworkPeers.resolvesNames(attachment.network), let address = attachment.ipAddress {
-            // A user network: our entry goes into the other members' /etc/hosts and theirs into ours.
-            let peer = NetworkPeer(containerID: record.id, address: address, names: Self.peerNames(record), hostsPath: hostsPath,
-                                   hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
-            try NetworkPeers(store: networks).join(network: attachment.network, peer)
-        } else {
-            let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
-            let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachment.ipAddress, extraHosts: extra)
-            try FileIO.write(hostsPath, Array(hosts.utf8), mode: 0o644)
-        }
+        try writeHostsFile(record: record, attachments: attachments)
         try store.update(id: record.id) {
-            $0.networkSettings = ContainerNetworkSettings(
-                network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
-                prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
-                ports: attachment.ports)
+            let all = attachments.map(Self.settings)
+            $0.networkSettings = all.first { $0.network == config.network }
+            let others = all.filter { $0.network != config.network }
+            $0.connectedNetworkSettings = others.isEmpty ? nil : others
         }
         return pending.reservation
     }
 
-    /// The names the other containers of a user network resolve this one by (docker's): its name,
-    /// its short ID and its --network-alias names.
-    static func peerNames(_ record: EngineContainer) -> [String] {
-        [record.name, String(record.id.prefix(12))] + (record.network?.aliases ?? [])
+    /// The container's /etc/hosts for its attachments: on user networks, our entry goes into the
+    /// other members' /etc/hosts and theirs into ours; otherwise its own address only.
+    func writeHostsFile(record: EngineContainer, attachments: [NetworkAttachment]) throws {
+        guard let config = record.network else { return }
+        let hostsPath = store.directory(for: record.id) + "/hosts"
+        let named = attachments.filter { NetworkPeers.resolvesNames($0.network) && $0.ipAddress != nil }
+        for attachment in named {
+            guard let address = attachment.ipAddress else { continue }
+            let aliases = config.allNetworks.first { $0.name == attachment.network }?.aliases ?? []
+            let peer = NetworkPeer(containerID: record.id, address: address, names: Self.peerNames(record, aliases: aliases),
+                                   hostsPath: hostsPath, hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
+            try NetworkPeers(store: networks).join(network: attachment.network, peer)
+        }
+        if named.isEmpty {
+            let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
+            let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachments.first?.ipAddress, extraHosts: extra)
+            try FileIO.write(hostsPath, Array(hosts.utf8), mode: 0o644)
+        }
     }
 
-    /// Tears the container's network down (CNI DEL, namespace); nothing to do when it has none.
+    static func settings(_ attachment: NetworkAttachment) -> ContainerNetworkSettings {
+        ContainerNetworkSettings(network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
+                                 prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
+                                 ports: attachment.ports)
+    }
+
+    /// The names the other containers of a user network resolve this one by (docker's): its name,
+    /// its short ID and its --network-alias names.
+    static func peerNames(_ record: EngineContainer, aliases: [String]? = nil) -> [String] {
+        [record.name, String(record.id.prefix(12))] + (aliases ?? record.network?.aliases ?? [])
+    }
+
+    /// Tears the container's network down (CNI DEL of every attachment, namespace); nothing to
+    /// do when it has none. Every attachment is tried; the first failure is thrown at the end.
     public func disconnectNetwork(id: String) throws {
-        guard FileIO.exists(networkStatePath(for: id)) || FileIO.exists(netnsPath(for: id)) else { return }
-        try ContainerNetworking(store: networks).detach(statePath: networkStatePath(for: id))
+        let paths = networkStatePaths(for: id)
+        guard !paths.isEmpty || FileIO.exists(netnsPath(for: id)) else { return }
+        let networking = ContainerNetworking(store: networks)
+        var failure: (any Error)?
+        for path in paths {
+            do { try networking.detach(statePath: path, removeNamespace: false) } catch { failure = failure ?? error }
+        }
         NetworkNamespace.remove(at: netnsPath(for: id))
-        _ = try? store.update(id: id) { $0.networkSettings = nil }
+        if let failure { throw failure }
+        _ = try? store.update(id: id) {
+            $0.networkSettings = nil
+            $0.connectedNetworkSettings = nil
+        }
     }
 
     /// Where the network state of an --rm container waits while its monitor finishes the CNI DEL
@@ -147,14 +209,28 @@ extension Engine {
     /// on another thread. A teardown its monitor did not finish (kill -9) is finished by
     /// `finishPendingTeardowns`, which `network rm` and `container prune` call.
     func beginDetachedTeardown(id: String) -> BackgroundWork? {
-        let state = networkStatePath(for: id)
-        guard FileIO.exists(state), (try? FileIO.makeDirectories(pendingTeardownDirectory, mode: 0o700)) != nil else { return nil }
-        let pending = pendingTeardownDirectory + "/" + id + ".json"
-        guard Glibc.rename(state, pending) == 0 else { return nil }
+        let states = networkStatePaths(for: id)
+        guard !states.isEmpty, (try? FileIO.makeDirectories(pendingTeardownDirectory, mode: 0o700)) != nil else { return nil }
+        var pending: [String] = []
+        for state in states {
+            let name = String(state.split(separator: "/").last ?? "network.json")
+            let path = pendingTeardownDirectory + "/" + id + "." + name
+            if Glibc.rename(state, path) == 0 { pending.append(path) }
+        }
+        guard !pending.isEmpty else { return nil }
+        let paths = pending
         let networking = ContainerNetworking(store: networks)
+        let netns = netnsPath(for: id)
         return BackgroundWork {
-            try networking.detach(statePath: pending)
-            unlink(pending + ".lock")
+            var failure: (any Error)?
+            for path in paths {
+                do {
+                    try networking.detach(statePath: path, removeNamespace: false)
+                    unlink(path + ".lock")
+                } catch { failure = failure ?? error }
+            }
+            NetworkNamespace.remove(at: netns)
+            if let failure { throw failure }
         }
     }
 
@@ -185,7 +261,7 @@ extension Engine {
     public func removeNetwork(_ name: String) throws {
         _ = try networks.definition(name)
         finishPendingTeardowns()
-        let users = store.all().filter { $0.network?.network == name }.map(\.name)
+        let users = store.all().filter { $0.network?.isConnected(to: name) ?? false }.map(\.name)
         guard users.isEmpty else { throw NetworkError.networkInUse(name: name, containers: users) }
         try networks.remove(name)
     }

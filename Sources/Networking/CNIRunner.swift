@@ -10,11 +10,14 @@ public struct CNIRunner: Sendable {
         public var containerID: String
         public var netns: String
         public var ifname: String
+        /// CNI_ARGS (`IgnoreUnknown=1;IP=ADDR` asks host-local for that address), nil for none.
+        public var args: String?
 
-        public init(containerID: String, netns: String, ifname: String = "eth0") {
+        public init(containerID: String, netns: String, ifname: String = "eth0", args: String? = nil) {
             self.containerID = containerID
             self.netns = netns
             self.ifname = ifname
+            self.args = args
         }
     }
 
@@ -28,10 +31,11 @@ public struct CNIRunner: Sendable {
         let type = CNIConfig.type(of: plugin)
         let path = pluginDirectory + "/" + type
         guard !type.isEmpty, !type.contains("/"), FileIO.exists(path) else { throw NetworkError.pluginMissing(path: path) }
-        let env = [
+        var env = [
             "CNI_COMMAND=" + command, "CNI_CONTAINERID=" + target.containerID, "CNI_NETNS=" + target.netns,
             "CNI_IFNAME=" + target.ifname, "CNI_PATH=" + pluginDirectory, "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
         ]
+        if let args = target.args { env.append("CNI_ARGS=" + args) }
         let result = try Subprocess.run(path: path, args: [type], env: env,
                                         stdin: CNIConfig.invocation(plugin: plugin, networkName: networkName, prevResult: prevResult),
                                         captureOutput: true, timeout: 120)

@@ -22,6 +22,8 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     public var prefixLength: Int?
     public var gateway: String?
     public var macAddress: String?
+    /// The address asked for (`network connect --ip`), nil when IPAM chooses.
+    public var requestedAddress: String?
 }
 
 /// Connects containers to bridge networks and disconnects them: namespace, CNI chain, state file.
@@ -41,6 +43,7 @@ public struct ContainerNetworking: Sendable {
         public var attachment: NetworkAttachment
         var plugins: [JSONValue]
         var statePath: String
+        var createdNamespace: Bool
     }
 
     /// Creates the namespace at `netns`, runs the chain's ADD and records it all in `statePath`.
@@ -52,22 +55,27 @@ public struct ContainerNetworking: Sendable {
 
     /// The first half of `attach`: the network made ready, the state file written, the namespace
     /// made (a runtime can join it from here on). Undone on failure.
+    /// `ifname` is the interface inside (eth0 for the first network, eth1... for more); with
+    /// `createNamespace` false the namespace at `netns` already exists (another attachment made it).
     public func prepare(containerID: String, network name: String, netns: String, ports: [PortMapping],
-                        statePath: String) throws -> Prepared {
+                        statePath: String, ifname: String = "eth0", createNamespace: Bool = true,
+                        address: String? = nil) throws -> Prepared {
         let definition = try store.resolve(name)
+        if let address { try Self.checkAddress(address, in: definition) }
         let firewall = try store.ensureReady(definition, iptables: iptables)
         let plugins = CNIConfig.plugins(network: definition, ipamDirectory: store.ipamDirectory, ports: ports, firewall: firewall)
         let attachment = NetworkAttachment(
-            containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: "eth0",
-            plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports)
+            containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: ifname,
+            plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports,
+            requestedAddress: address)
         try Self.save(attachment, to: statePath)
         do {
-            try NetworkNamespace.create(at: netns)
+            if createNamespace { try NetworkNamespace.create(at: netns) }
         } catch {
-            try? detach(statePath: statePath)
+            try? detach(statePath: statePath, removeNamespace: createNamespace)
             throw error
         }
-        return Prepared(attachment: attachment, plugins: plugins, statePath: statePath)
+        return Prepared(attachment: attachment, plugins: plugins, statePath: statePath, createdNamespace: createNamespace)
     }
 
     /// The second half of `attach`: the chain's ADD, its result recorded. Undone on failure.
@@ -78,7 +86,8 @@ public struct ContainerNetworking: Sendable {
             // of the monitor waits for an orphaned plugin instead of racing it.
             try NetworkLock.withLock(prepared.statePath + ".lock", inheritable: true) {
                 let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
-                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname))
+                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname,
+                                                                          args: attachment.requestedAddress.map { "IgnoreUnknown=1;IP=" + $0 }))
                 let parsed = try CNIResult(parsing: result, plugin: "bridge")
                 attachment.result = String(decoding: result.serialized(), as: UTF8.self)
                 attachment.ipAddress = parsed.address.description
@@ -89,22 +98,26 @@ public struct ContainerNetworking: Sendable {
             }
             return attachment
         } catch {
-            try? detach(statePath: prepared.statePath)
+            try? detach(statePath: prepared.statePath, removeNamespace: prepared.createdNamespace)
             throw error
         }
     }
 
     /// Runs the chain's DEL and removes the namespace and the state file. Idempotent: nothing to
     /// do without a state file. When DEL fails the state file stays, so a later call retries.
-    public func detach(statePath: String) throws {
+    /// `removeNamespace` false keeps the namespace (`network disconnect` of a running container,
+    /// which keeps its other interfaces or at least its loopback).
+    public func detach(statePath: String, removeNamespace: Bool = true) throws {
         guard FileIO.exists(statePath) else { return }
         // The monitor (at the container's exit) and `rm -f` may tear down at once: plugins such
         // as portmap fail when two DELs of one container race, so they take turns, and the
         // second finds nothing left to do.
-        try NetworkLock.withLock(statePath + ".lock", inheritable: true) { try detachLocked(statePath: statePath) }
+        try NetworkLock.withLock(statePath + ".lock", inheritable: true) {
+            try detachLocked(statePath: statePath, removeNamespace: removeNamespace)
+        }
     }
 
-    private func detachLocked(statePath: String) throws {
+    private func detachLocked(statePath: String, removeNamespace: Bool) throws {
         guard let bytes = try? FileIO.read(statePath) else { return }
         let attachment: NetworkAttachment
         do { attachment = try JSONDecoding.decode(NetworkAttachment.self, from: bytes) }
@@ -128,9 +141,21 @@ public struct ContainerNetworking: Sendable {
         var failure: (any Error)?
         do { try runner.delete(plugins: plugins, networkName: attachment.network, result: result, target: target) }
         catch { failure = error }
-        NetworkNamespace.remove(at: attachment.netns)
+        if removeNamespace { NetworkNamespace.remove(at: attachment.netns) }
         if let failure { throw failure }
         unlink(statePath)
+    }
+
+    /// An address asked for must be a host address of the network's subnet other than its gateway.
+    public static func checkAddress(_ text: String, in network: NetworkDefinition) throws {
+        guard let address = IPv4Address(text) else {
+            throw NetworkError.cannotConnect("invalid IPv4 address: \(text)")
+        }
+        guard let subnet = try? IPv4Subnet(parsing: network.subnet), subnet.contains(address), address != subnet.network,
+              address != subnet.broadcast, text != network.gateway else {
+            throw NetworkError.cannotConnect("no configured subnet contains IP address \(text): network \(network.name) is \(network.subnet) "
+                                             + "(gateway \(network.gateway)); choose a free host address in it")
+        }
     }
 
     /// The attachment recorded at `statePath`, if any.

@@ -17,6 +17,9 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
     case namespace(String)
     case corruptState(path: String, reason: String)
     case firewall(String)
+    case alreadyConnected(container: String, network: String)
+    case notConnected(container: String, network: String)
+    case cannotConnect(String)
 
     public var description: String {
         switch self {
@@ -56,6 +59,12 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             return "network state \(path) is unreadable (\(reason)): remove it and retry"
         case .firewall(let message):
             return "iptables: \(message)"
+        case .alreadyConnected(let container, let network):
+            return "endpoint with name \(container) already exists in network \(network): disconnect it first (skiff network disconnect \(network) \(container))"
+        case .notConnected(let container, let network):
+            return "container \(container) is not connected to network \(network) (see `skiff inspect \(container)`)"
+        case .cannotConnect(let message):
+            return message
         }
     }
 }

@@ -79,7 +79,7 @@ public struct NetworkPeers: Sendable {
     public func join(network: String, _ peer: NetworkPeer) throws {
         let directory = directory(network)
         try FileIO.makeDirectories(directory, mode: 0o700)
-        try NetworkLock.withLock(directory + "/.lock") {
+        try withLock {
             var members = members(network).filter { $0.containerID != peer.containerID }
             for stale in members where stale.address == peer.address || !FileIO.exists(stale.hostsPath) {
                 unlink(entryPath(network, stale.containerID))
@@ -89,37 +89,74 @@ public struct NetworkPeers: Sendable {
             members.append(peer)
             // Our own file must be right before the program starts; another member's file may be
             // gone under us (that container is being removed).
-            for (member, text) in NetworkPeer.hostsFiles(members) {
+            for (member, text) in hostsFiles(network: network, members: members) {
                 if member.containerID == peer.containerID { try Self.rewrite(member.hostsPath, text) }
                 else { try? Self.rewrite(member.hostsPath, text) }
             }
         }
     }
 
-    /// Removes the container from the network and its entry from the others' /etc/hosts.
-    /// Nothing to do (and no lock taken) when it is not a member.
+    /// Removes the container from the network and its entry from the others' /etc/hosts (and
+    /// the network's peers from its own, when it stays on another network). Nothing to do (and
+    /// no lock taken) when it is not a member.
     public func leave(network: String, containerID: String) throws {
-        let directory = directory(network)
         guard FileIO.exists(entryPath(network, containerID)) else { return }
-        try NetworkLock.withLock(directory + "/.lock") {
+        try withLock {
             guard unlink(entryPath(network, containerID)) == 0 else { return }
             let members = members(network).filter { FileIO.exists($0.hostsPath) }
-            for (member, text) in NetworkPeer.hostsFiles(members) { try? Self.rewrite(member.hostsPath, text) }
+            for (member, text) in hostsFiles(network: network, members: members, leaver: containerID) {
+                try? Self.rewrite(member.hostsPath, text)
+            }
         }
     }
 
     /// Changes a member's entry (a rename) and rewrites every member's /etc/hosts; nothing to do
     /// when it is not a member.
     public func update(network: String, containerID: String, _ change: (inout NetworkPeer) -> Void) throws {
-        let directory = directory(network)
         guard FileIO.exists(entryPath(network, containerID)) else { return }
-        try NetworkLock.withLock(directory + "/.lock") {
+        try withLock {
             var members = members(network).filter { FileIO.exists($0.hostsPath) }
             guard let index = members.firstIndex(where: { $0.containerID == containerID }) else { return }
             change(&members[index])
             try FileIO.writeAtomically(entryPath(network, containerID), try JSONEncoding.encode(members[index], pretty: true), mode: 0o600)
-            for (member, text) in NetworkPeer.hostsFiles(members) { try? Self.rewrite(member.hostsPath, text) }
+            for (member, text) in hostsFiles(network: network, members: members) { try? Self.rewrite(member.hostsPath, text) }
         }
+    }
+
+    /// One lock for all networks: a container on two networks has one /etc/hosts made of both
+    /// networks' peers, so a change on one network must not race a change on the other.
+    private func withLock<T>(_ body: () throws -> T) throws -> T {
+        try FileIO.makeDirectories(store.directory + "/peers", mode: 0o700)
+        return try NetworkLock.withLock(store.directory + "/peers/.lock", body)
+    }
+
+    /// The /etc/hosts of every member of `network` after a change there (and of `leaver`, when it
+    /// stays on other networks). A container on several networks lists the peers of all of them
+    /// (its own line says the address of the first network, by name, it is on); when no member is
+    /// on another network this is `NetworkPeer.hostsFiles`, which renders each line only once.
+    func hostsFiles(network: String, members: [NetworkPeer], leaver: String? = nil) -> [(member: NetworkPeer, text: String)] {
+        let others = ((try? FileIO.listDirectory(store.directory + "/peers")) ?? [])
+            .filter { $0 != network && !$0.hasPrefix(".") }.sorted()
+            .map { (network: $0, members: self.members($0).filter { FileIO.exists($0.hostsPath) }) }
+        let elsewhere = Set(others.flatMap { $0.members.map(\.containerID) })
+        let ids = Set(members.map(\.containerID))
+        var rewritten = members.filter { elsewhere.contains($0.containerID) }
+        if let leaver, elsewhere.contains(leaver), !ids.contains(leaver),
+           let entry = others.lazy.flatMap(\.members).first(where: { $0.containerID == leaver }) {
+            rewritten.append(entry)
+        }
+        if rewritten.isEmpty { return NetworkPeer.hostsFiles(members) }
+        let special = Set(rewritten.map(\.containerID))
+        var files = NetworkPeer.hostsFiles(members).filter { !special.contains($0.member.containerID) }
+        let all = [(network: network, members: members)] + others
+        for member in rewritten {
+            let networks = all.filter { $0.members.contains { $0.containerID == member.containerID } }.sorted { $0.network < $1.network }
+            guard let own = networks.first?.members.first(where: { $0.containerID == member.containerID }) else { continue }
+            var seen = Set<String>()
+            let peers = networks.flatMap(\.members).filter { $0.containerID != member.containerID && seen.insert($0.containerID + " " + $0.address).inserted }
+            files.append((own, own.hostsFile(others: peers)))
+        }
+        return files
     }
 
     /// The recorded members of `network` (unreadable entries skipped).

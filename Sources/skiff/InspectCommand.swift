@@ -135,12 +135,13 @@ struct InspectCommand: AsyncParsableCommand {
                     .map { "\(InspectDetails.bindSource($0.source ?? "", volumesDirectory: engine.volumes.directory)):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
                 let settings = live.isRunning ? record.networkSettings : nil
                 var networks: [String: EndpointView] = [:]
-                if let settings {
-                    networks[settings.network] = EndpointView(NetworkID: settings.networkID, IPAddress: settings.ipAddress ?? "",
-                                                              IPPrefixLen: settings.prefixLength ?? 0, Gateway: settings.gateway ?? "",
-                                                              MacAddress: settings.macAddress ?? "",
-                                                              Aliases: NetworkPeers.resolvesNames(settings.network)
-                                                                  ? (record.network?.aliases ?? []) + [String(record.id.prefix(12))] : nil)
+                for attached in live.isRunning ? record.allNetworkSettings : [] {
+                    let aliases = record.network?.allNetworks.first { $0.name == attached.network }?.aliases ?? []
+                    networks[attached.network] = EndpointView(NetworkID: attached.networkID, IPAddress: attached.ipAddress ?? "",
+                                                              IPPrefixLen: attached.prefixLength ?? 0, Gateway: attached.gateway ?? "",
+                                                              MacAddress: attached.macAddress ?? "",
+                                                              Aliases: NetworkPeers.resolvesNames(attached.network)
+                                                                  ? aliases + [String(record.id.prefix(12))] : nil)
                 }
                 let networkSettings = NetworkSettingsView(
                     IPAddress: settings?.ipAddress ?? "", IPPrefixLen: settings?.prefixLength ?? 0, Gateway: settings?.gateway ?? "",

@@ -4,11 +4,12 @@ import Engine
 import Foundation
 import Networking
 
-/// `skiff network create|ls|rm|inspect`: user bridge networks of the store.
+/// `skiff network create|ls|rm|inspect|connect|disconnect`: user bridge networks of the store.
 struct NetworkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network", abstract: "Manage bridge networks.",
-        subcommands: [NetworkCreateCommand.self, NetworkListCommand.self, NetworkRemoveCommand.self, NetworkInspectCommand.self])
+        subcommands: [NetworkCreateCommand.self, NetworkListCommand.self, NetworkRemoveCommand.self, NetworkInspectCommand.self,
+                       NetworkConnectCommand.self, NetworkDisconnectCommand.self])
 }
 
 struct NetworkCreateCommand: AsyncParsableCommand {
@@ -111,7 +112,7 @@ struct NetworkInspectCommand: AsyncParsableCommand {
                 let network = try engine.networks.definition(name)
                 var endpoints: [String: Endpoint] = [:]
                 for container in containers {
-                    guard let settings = container.networkSettings, settings.network == network.name, let ip = settings.ipAddress,
+                    guard let settings = container.allNetworkSettings.first(where: { $0.network == network.name }), let ip = settings.ipAddress,
                           engine.liveStatus(container).isRunning else { continue }
                     endpoints[container.id] = Endpoint(Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)",
                                                        MacAddress: settings.macAddress ?? "")
@@ -122,5 +123,49 @@ struct NetworkInspectCommand: AsyncParsableCommand {
             }
             try TemplateOutput.print(views, format: format)
         }
+    }
+}
+
+/// Runs a network command's engine call with docker's exit code for its refusals (1).
+private func withNetworkErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as EngineError where error.exitCode != 125 {
+        printEngineError(error.description)
+        throw ExitCode(error.exitCode)
+    } catch {
+        printEngineError("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// `skiff network connect`: one more interface on NETWORK for CONTAINER (now when it runs,
+/// at its start otherwise), as docker's.
+struct NetworkConnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "connect", abstract: "Connect a container to a network.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(help: "A name the network's other containers resolve this one by (repeatable).") var alias: [String] = []
+    @Option(help: "IPv4 address on the network (default: the next free one).") var ip: String?
+    @Argument(help: "Network name.") var network: String
+    @Argument(help: "Container name or ID.") var container: String
+
+    func run() async throws {
+        let engine = try engineOptions.openEngine()
+        try withNetworkErrors { try engine.connectNetwork(network, container: container, aliases: alias, ipAddress: ip) }
+    }
+}
+
+/// `skiff network disconnect`: the container's interface on NETWORK and its names there go away.
+struct NetworkDisconnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disconnect", abstract: "Disconnect a container from a network.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(name: [.customShort("f"), .customLong("force")], help: "No error when the network is gone or the container is not on it.")
+    var force = false
+    @Argument(help: "Network name.") var network: String
+    @Argument(help: "Container name or ID.") var container: String
+
+    func run() async throws {
+        let engine = try engineOptions.openEngine()
+        try withNetworkErrors { try engine.disconnectNetwork(network, container: container, force: force) }
     }
 }

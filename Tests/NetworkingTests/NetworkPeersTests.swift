@@ -145,3 +145,31 @@ extension NetworkPeersTests {
         }
     }
 }
+
+extension NetworkPeersTests {
+    /// `network connect`: a container on two user networks has one /etc/hosts with both networks'
+    /// peers; leaving one keeps the other's; members of one network never see the other's.
+    @Test func aContainerOnTwoNetworksListsThePeersOfBoth() throws {
+        let scratch = Scratch()
+        let peers = scratch.peers
+        let web = try scratch.container("web", "10.222.1.2")
+        let db = try scratch.container("db", "10.222.2.2")
+        var both = try scratch.container("both", "10.222.1.3")
+        try peers.join(network: "net1", web)
+        try peers.join(network: "net2", db)
+        try peers.join(network: "net1", both)
+        both.address = "10.222.2.3"
+        try peers.join(network: "net2", both)
+        #expect(scratch.hosts(both) == header + "10.222.1.3\tbbbbbbbbbbbb both\n10.222.1.2\tweb wwwwwwwwwwww\n10.222.2.2\tdb dddddddddddd\n")
+        #expect(scratch.hosts(web) == header + "10.222.1.2\twwwwwwwwwwww web\n10.222.1.3\tboth bbbbbbbbbbbb\n")
+        #expect(scratch.hosts(db) == header + "10.222.2.2\tdddddddddddd db\n10.222.2.3\tboth bbbbbbbbbbbb\n")
+        // A join on one network keeps the other's peers in the shared member's file.
+        let api = try scratch.container("api", "10.222.1.4")
+        try peers.join(network: "net1", api)
+        #expect(scratch.hosts(both).contains("10.222.2.2\tdb dddddddddddd\n") && scratch.hosts(both).contains("10.222.1.4\tapi"))
+
+        try peers.leave(network: "net2", containerID: both.containerID)
+        #expect(scratch.hosts(db) == header + "10.222.2.2\tdddddddddddd db\n")
+        #expect(!scratch.hosts(both).contains("db") && scratch.hosts(both).contains("10.222.1.2\tweb wwwwwwwwwwww\n"))
+    }
+}
