@@ -46,13 +46,13 @@ struct PeerDriverTests {
         let imported = try Command.run("/usr/bin/podman", podman + ["import", dir + "/rootfs.tar", image], env: env)
         try #require(imported.code == 0, "\(imported)")
 
-        let run = try Command.run("/usr/bin/podman", podman + ["run", "--rm", image, "sh", "-c", "echo hello from podman; exit 5"], env: env)
+        let run = try Command.run("/usr/bin/podman", podman + ["run", "--rm", "--network", "none", image, "sh", "-c", "echo hello from podman; exit 5"], env: env)
         #expect(run.out.contains("hello from podman"), "\(run)")
         #expect(run.code == 5)
 
         let name = TestEnvironment.uniqueName("pod")
         let started = Date()
-        let detached = try Command.run("/usr/bin/podman", podman + ["run", "-d", "--name", name, image, "sleep", "30"], env: env)
+        let detached = try Command.run("/usr/bin/podman", podman + ["run", "-d", "--network", "none", "--name", name, image, "sleep", "30"], env: env)
         try #require(detached.code == 0, "\(detached)")
         #expect(Date().timeIntervalSince(started) < 10, "podman run -d returned only after the container exited")
         let exec = try Command.run("/usr/bin/podman", podman + ["exec", name, "sh", "-c", "echo exec-ok; cat /proc/1/cmdline"], env: env)
