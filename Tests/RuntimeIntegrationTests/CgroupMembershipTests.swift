@@ -24,12 +24,7 @@ struct CgroupMembershipTests {
     func initAndExecAreInEveryHierarchy(userNamespace: Bool) throws {
         let b = try TestBundle(userNamespace ? "cgmember-userns" : "cgmember")
         b.spec.linux?.namespaces?.removeAll { $0.type == .cgroup }
-        if userNamespace {
-            b.spec.linux?.namespaces?.append(Namespace(type: .user))
-            b.spec.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
-            b.spec.linux?.gidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
-            _ = try Command.run("/bin/chown", ["-R", "100000:100000", b.dir + "/rootfs"])
-        }
+        if userNamespace { try b.useUserNamespace() }
         b.shell("sleep 30")
         let created = try b.create()
         try #require(created.code == 0, "\(created)")

@@ -37,11 +37,7 @@ struct NamespaceTests {
 
     @Test func userNamespaceWithMappings() throws {
         let b = try TestBundle("userns")
-        b.spec.linux?.namespaces?.append(Namespace(type: .user))
-        b.spec.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
-        b.spec.linux?.gidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
-        // The rootfs must belong to the mapped root to be usable.
-        _ = try Command.run("/bin/chown", ["-R", "100000:100000", b.dir + "/rootfs"])
+        try b.useUserNamespace()
         b.shell("id -u; cat /proc/self/uid_map")
         let r = try b.run()
         #expect(r.out.hasPrefix("0\n"), "\(r)")

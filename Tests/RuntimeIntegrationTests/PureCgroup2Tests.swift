@@ -79,10 +79,7 @@ struct PureCgroup2Tests {
     @Test func aUserNamespaceContainerIsMovedInstead() throws {
         try restoringRootControllers {
             let b = try bundle("v2userns")
-            b.spec.linux?.namespaces?.append(Namespace(type: .user))
-            b.spec.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
-            b.spec.linux?.gidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
-            _ = try Command.run("/bin/chown", ["-R", "100000:100000", b.dir + "/rootfs"])
+            try b.useUserNamespace()
             b.shell("grep '^0::' /proc/self/cgroup")
             try b.writeConfig()
             let r = try b.runtime(["run", "--bundle", b.dir, b.id], env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })

@@ -33,6 +33,15 @@ final class TestBundle {
         spec.linux?.cgroupsPath = "/skiff-test/" + id
     }
 
+    /// A new user namespace whose root is host uid/gid 100000 (65536 ids), the rootfs owned by
+    /// that root so it stays usable.
+    func useUserNamespace() throws {
+        spec.linux?.namespaces?.append(Namespace(type: .user))
+        spec.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
+        spec.linux?.gidMappings = [IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
+        _ = try Command.run("/bin/chown", ["-R", "100000:100000", dir + "/rootfs"])
+    }
+
     /// Sets the command run inside the container (through sh -c).
     func shell(_ script: String) {
         spec.process?.args = ["sh", "-c", script]
