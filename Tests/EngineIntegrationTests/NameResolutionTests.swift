@@ -78,22 +78,16 @@ struct NameResolutionTests {
         let network = "dnsp-\(suffix)"
         try fixture.network("create", [network], check: true)
         let count = 12
-        let lock = NSLock()
-        nonisolated(unsafe) var ids: [String: String] = [:]
-        nonisolated(unsafe) var failures: [String] = []
-        let group = DispatchGroup()
-        for index in 0..<count {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                let result = try? fixture.skiff("run", ["-d", "--name", "p\(index)-\(suffix)", "--network", network, fixture.image, "sleep", "600"])
-                lock.lock()
-                if let result, result.status == 0 { ids["p\(index)-\(suffix)"] = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
-                else { failures.append(result?.stderr ?? "did not run") }
-                lock.unlock()
-            }.start()
+        let started = inParallel(count) { index -> (String, CommandResult?) in
+            let name = "p\(index)-\(suffix)"
+            return (name, try? fixture.skiff("run", ["-d", "--name", name, "--network", network, fixture.image, "sleep", "600"]))
         }
-        group.wait()
+        var ids: [String: String] = [:]
+        var failures: [String] = []
+        for (name, result) in started {
+            if let result, result.status == 0 { ids[name] = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            else { failures.append(result?.stderr ?? "did not run") }
+        }
         #expect(failures.isEmpty, "\(failures.prefix(3))")
         // Each container's /etc/hosts (read on the host side) names every other one.
         func hostsFile(_ id: String) -> String {
@@ -107,14 +101,7 @@ struct NameResolutionTests {
         // Remove half in parallel: the rest name exactly the other half.
         let names = ids.keys.sorted()
         let (gone, kept) = (Array(names.prefix(count / 2)), Array(names.suffix(count - count / 2)))
-        for name in gone {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                _ = try? fixture.skiff("rm", ["-f", name])
-            }.start()
-        }
-        group.wait()
+        _ = inParallel(gone.count) { index in (try? fixture.skiff("rm", ["-f", gone[index]]))?.status ?? -1 }
         for name in kept {
             let text = hostsFile(ids[name] ?? "")
             #expect(gone.allSatisfy { !text.contains("\t\($0) ") }, "\(name):\n\(text)")

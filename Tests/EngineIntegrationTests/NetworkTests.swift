@@ -334,22 +334,15 @@ struct NetworkTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let count = 100
-        let lock = NSLock()
-        nonisolated(unsafe) var ids: [String] = []
-        nonisolated(unsafe) var failures: [String] = []
-        let group = DispatchGroup()
-        for index in 0..<count {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                let result = try? fixture.skiff("run", ["-d", "--name", "par\(index)", "-p", "80", fixture.image, "sleep", "600"])
-                lock.lock()
-                if let result, result.status == 0 { ids.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                else { failures.append(result?.stderr ?? "did not run") }
-                lock.unlock()
-            }.start()
+        let results = inParallel(count) { index in
+            try? fixture.skiff("run", ["-d", "--name", "par\(index)", "-p", "80", fixture.image, "sleep", "600"])
         }
-        group.wait()
+        var ids: [String] = []
+        var failures: [String] = []
+        for result in results {
+            if let result, result.status == 0 { ids.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            else { failures.append(result?.stderr ?? "did not run") }
+        }
         #expect(failures.isEmpty, "\(failures.prefix(3))")
         #expect(ids.count == count)
         let addresses = try inspect(fixture, ids).map(ipAddress)

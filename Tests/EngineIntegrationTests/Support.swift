@@ -190,3 +190,23 @@ func processExists(_ pid: Int) -> Bool {
     guard let close = stat.lastIndex(of: ")") else { return false }
     return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
 }
+
+/// Runs `body` for every index in 0..<count, each on its own thread and all at once (the way
+/// many users start containers together); the results come back in index order.
+func inParallel<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
+    let lock = NSLock()
+    nonisolated(unsafe) var results = [T?](repeating: nil, count: count)
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            defer { group.leave() }
+            let value = body(index)
+            lock.lock()
+            results[index] = value
+            lock.unlock()
+        }.start()
+    }
+    group.wait()
+    return results.compactMap { $0 }
+}

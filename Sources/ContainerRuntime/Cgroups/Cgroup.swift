@@ -46,8 +46,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
     public var allPaths: [String] { v1Paths.values.sorted() + (unifiedPath.map { [$0] } ?? []) }
 
     /// Creates the directories and applies `resources`. On failure everything made is removed.
-    /// `includeDevices: false` leaves the device rules to `applyDeviceRules` (on cgroup2 loading
-    /// the eBPF program is the slow part, and it can wait while init starts).
+    /// `includeDevices: false` leaves the device rules to `attachDeviceFilter` (pure cgroup2 only).
     public func create(resources: Resources?, devices: [Device], controllersInUnified: Set<String>, includeDevices: Bool = true) throws {
         var made: [String] = []
         do {
@@ -64,17 +63,11 @@ public struct Cgroup: Codable, Sendable, Equatable {
         }
     }
 
-    /// The device rules alone (after `create(includeDevices: false)`).
-    public func applyDeviceRules(resources: Resources?, devices: [Device]) throws {
-        if pureV2 {
-            guard let unified = unifiedPath else { return }
-            try DeviceFilter.attach(rules: CgroupWrites.deviceRules(resources?.devices, extraDevices: devices), to: unified)
-            return
-        }
-        for w in CgroupWrites.v1(resources ?? Resources(), extraDevices: devices) where w.controller == "devices" {
-            guard let dir = v1Paths["devices"] else { continue }
-            try write(dir + "/" + w.file, w.value, what: w)
-        }
+    /// The cgroup2 device filter alone (after `create(includeDevices: false)` on pure cgroup2,
+    /// where loading the eBPF program is the slow part of making the cgroup).
+    public func attachDeviceFilter(resources: Resources?, devices: [Device]) throws {
+        guard pureV2, let unified = unifiedPath else { return }
+        try DeviceFilter.attach(rules: CgroupWrites.deviceRules(resources?.devices, extraDevices: devices), to: unified)
     }
 
     /// Applies resource limits (also used by `update`).

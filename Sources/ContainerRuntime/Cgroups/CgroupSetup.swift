@@ -16,7 +16,8 @@ final class CgroupSetup: @unchecked Sendable {
 
     /// - Parameters:
     ///   - create: make the directories and apply the limits (false: made before init was spawned).
-    ///   - deviceRulesOnly: with `create` false, the directories exist without their device rules.
+    ///   - deviceRulesOnly: with `create` false, the pure cgroup2 directory exists without its
+    ///     device filter.
     ///   - moveV1, moveUnified: which hierarchies to move init into by pid (init may join the v1
     ///     ones itself, and the kernel may have cloned it into the cgroup2 one).
     init(cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>,
@@ -26,7 +27,7 @@ final class CgroupSetup: @unchecked Sendable {
                 if create {
                     try cgroup.create(resources: resources, devices: devices, controllersInUnified: controllersInUnified)
                 } else if deviceRulesOnly {
-                    try cgroup.applyDeviceRules(resources: resources, devices: devices)
+                    try cgroup.attachDeviceFilter(resources: resources, devices: devices)
                 }
                 self.created = true
                 self.createdSignal.signal()

@@ -177,7 +177,7 @@ struct RootfsSetup {
         guard let uids = m.uidMappings, let gids = m.gidMappings, !uids.isEmpty, !gids.isEmpty else {
             throw RuntimeError.invalidConfig("mount \(m.destination): an idmapped mount needs both uidMappings and gidMappings")
         }
-        guard !config.newUserNamespace, !(config.spec.linux?.namespaces ?? []).contains(where: { $0.type == .user }) else {
+        guard !(config.spec.linux?.namespaces ?? []).contains(where: { $0.type == .user }) else {
             throw RuntimeError.unsupported("mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet: drop uidMappings/gidMappings from the mount or the user namespace")
         }
         let userns = skiff_userns_fd(IDMapFile.text(uids), IDMapFile.text(gids))
