@@ -78,6 +78,16 @@ public enum FileIO {
         }
     }
 
+    /// The target of the symbolic link at `path` (also /proc's magic links such as
+    /// /proc/self/fd/N, which name the file a descriptor refers to).
+    public static func readLink(_ path: String) throws -> String {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard n >= 0 else { throw SystemError("readlink \(path)") }
+        guard n < buffer.count else { throw SystemError("readlink \(path)", errno: ENAMETOOLONG) }
+        return String(decoding: buffer[..<n], as: UTF8.self)
+    }
+
     /// Whether anything exists at `path` (without following a final symlink).
     public static func exists(_ path: String) -> Bool {
         var st = stat()

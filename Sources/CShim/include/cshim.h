@@ -105,5 +105,6 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 #include "netns_shim.h"
 #include "idmap_shim.h"
 #include "kvm_split_shim.h"
+#include "sealed_exe_shim.h"
 
 #endif

@@ -6,8 +6,9 @@ import LinuxSupport
 import OCISpec
 
 /// Starts the init stage of a container or exec process: the C shim clones it into the requested
-/// namespaces and it re-executes this binary as `skiff-runtime init`; we answer its user-namespace
-/// handshake and learn its pid.
+/// namespaces and it re-executes this binary as `skiff-runtime init`, through a
+/// `ProtectedExecutable` so nothing in the container can write to the host's binary; we answer
+/// its user-namespace handshake and learn its pid.
 struct InitSpawner {
     /// Namespace types whose clone flag creates them at clone time (mount is joined in Swift).
     static let cloneFlags: [NamespaceType: Int32] = [
@@ -25,11 +26,13 @@ struct InitSpawner {
     /// - Parameters:
     ///   - create: namespaces to create at clone time (not user: `newUser`; not cgroup: init does it).
     ///   - join: namespace files to join before cloning (mount excluded: init joins it itself).
+    ///   - spareLayer: an existing directory (the state root) that overlayfs takes as the second,
+    ///     unused lower layer of the read-only view of the binary (see `ProtectedExecutable`).
     ///   - cgroupFD: an open cgroup2 directory to start init in (clone3 CLONE_INTO_CGROUP), or -1.
     ///   - newTime: a new time namespace (unshared, not cloned), its clocks offset by `timeOffsets`.
     static func spawn(
         create: [NamespaceType], newUser: Bool, join: [(NamespaceType, String)],
-        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int, executable: String? = nil,
+        uidMappings: [IDMapping], gidMappings: [IDMapping], preserveFDs: Int, executable: String? = nil, spareLayer: String,
         cgroupFD: Int32 = -1, newTime: Bool = false, timeOffsets: [String: TimeOffset] = [:]
     ) throws -> Spawned {
         let binary = executable ?? "/proc/self/exe"
@@ -47,9 +50,8 @@ struct InitSpawner {
                 }
                 joinFDs.append(skiff_ns_join(fd: fd, nstype: cloneFlags[type] ?? 0))
             }
-            let exeFD = skiff_open(binary, O_RDONLY | O_CLOEXEC, 0)
-            guard exeFD >= 0 else { throw RuntimeError.system(SystemError("open \(binary)")) }
-            defer { close(exeFD) }
+            // Never the host file itself: a read-only overlay view or a sealed copy of it.
+            let protected = try ProtectedExecutable.open(binary, spareLayer: spareLayer)
 
             let target = Int32(3 + preserveFDs)
             let argv = CStringArray(["skiff-runtime", "init"])
@@ -62,7 +64,7 @@ struct InitSpawner {
                 binary.withCString { path in
                     offsets.withCString { offsetText in
                         var args = skiff_spawn_args(
-                            path: path, exe_fd: exeFD, argv: argv.pointers, envp: envp.pointers,
+                            path: path, exe_fd: protected.fd, argv: argv.pointers, envp: envp.pointers,
                             clone_flags: flags, new_user_ns: newUser ? 1 : 0,
                             joins: joins.baseAddress, njoins: Int32(joins.count),
                             sync_fd: childEnd, sync_fd_target: target, keep_fds_below: target,

@@ -88,7 +88,7 @@ extension Runtime {
                 newUser: namespaces.contains { $0.type == .user && $0.path == nil },
                 join: namespaces.compactMap { ns in ns.path.flatMap { ns.type == .mount ? nil : (ns.type, $0) } },
                 uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [],
-                preserveFDs: options.preserveFDs, executable: initExecutable, cgroupFD: cgroupFD,
+                preserveFDs: options.preserveFDs, executable: initExecutable, spareLayer: store.root, cgroupFD: cgroupFD,
                 newTime: namespaces.contains { $0.type == .time && $0.path == nil }, timeOffsets: spec.linux?.timeOffsets ?? [:])
             RuntimeTrace.mark(spawned.placedInCgroup ? "create: init spawned in its cgroup" : "create: init spawned")
             pid = spawned.pid

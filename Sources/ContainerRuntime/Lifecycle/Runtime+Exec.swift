@@ -95,7 +95,8 @@ extension Runtime {
             if cgroupFD >= 0 { descriptors.append(cgroupFD) }
         }
         let spawned = try InitSpawner.spawn(create: [], newUser: false, join: join, uidMappings: [], gidMappings: [],
-                                            preserveFDs: options.preserveFDs, executable: initExecutable, cgroupFD: cgroupFD)
+                                            preserveFDs: options.preserveFDs, executable: initExecutable, spareLayer: store.root,
+                                            cgroupFD: cgroupFD)
         descriptors.append(spawned.channel.fd)
         do {
             try record.cgroup?.add(pid: spawned.pid, v1: !joinsItself, unified: !spawned.placedInCgroup)

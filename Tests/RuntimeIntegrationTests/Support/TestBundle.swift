@@ -57,15 +57,18 @@ final class TestBundle {
     /// cgroup2 hierarchy alone: a pure cgroup2 host as skiff-runtime sees it, on a hybrid host.
     var pureCgroup2View = false
 
+    /// The skiff-runtime binary this bundle's commands run (a copy, for tests that attack it).
+    var runtimeBinary = TestEnvironment.runtimeBinary
+
     /// Runs skiff-runtime with the bundle's state root.
     @discardableResult
     func runtime(_ args: [String], stdin: String = "", env: [String: String]? = nil) throws -> (code: Int32, out: String, err: String) {
         if pureCgroup2View {
             let script = "umount -l /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\""
             return try Command.run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script,
-                                                        TestEnvironment.runtimeBinary, "--root", root] + args, stdin: stdin, env: env)
+                                                        runtimeBinary, "--root", root] + args, stdin: stdin, env: env)
         }
-        return try Command.run(TestEnvironment.runtimeBinary, ["--root", root] + args, stdin: stdin, env: env)
+        return try Command.run(runtimeBinary, ["--root", root] + args, stdin: stdin, env: env)
     }
 
     /// `run` the container in the foreground: exit code and output.
