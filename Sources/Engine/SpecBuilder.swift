@@ -16,6 +16,17 @@ public enum SpecBuilder {
         "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
     ]
     public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    /// docker's device cgroup rules for an unprivileged container: deny everything, then allow
+    /// mknod of any device (a node is useless without read/write permission, and images unpack
+    /// with them), and read/write/mknod of the standard devices: null, zero, full, random, urandom,
+    /// tty, console, ptmx, the pty slaves (major 136) and /dev/net/tun.
+    public static let defaultDeviceRules: [Resources.DeviceRule] = [
+        .init(allow: false, access: "rwm"),
+        .init(allow: true, type: "c", access: "m"),
+        .init(allow: true, type: "b", access: "m"),
+    ] + [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (10, 200)].map {
+        Resources.DeviceRule(allow: true, type: "c", major: $0.0, minor: $0.1, access: "rwm")
+    } + [.init(allow: true, type: "c", major: 136, access: "rwm")]
     /// The cgroup all containers' cgroups live under.
     public static let cgroupParent = "/skiff"
     public static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -37,6 +48,8 @@ public enum SpecBuilder {
         public var anonymousVolumePaths: [String: String] = [:]
         /// The host's device nodes, given to a --privileged container.
         public var hostDevices: [Device] = []
+        /// The container's own user namespace (`--userns=auto`): its ids 0..<size are these host ids.
+        public var userNamespace: UserNamespaceMapping?
         /// The profile of `--security-opt seccomp=FILE`, read by the engine.
         public var seccompProfile: SeccompProfile?
         /// The persisted network namespace a bridge-networked container joins.
@@ -132,7 +145,7 @@ public enum SpecBuilder {
         case .host: break
         }
 
-        var resources = Resources(devices: [.init(allow: false, access: "rwm")])
+        var resources = Resources(devices: Self.defaultDeviceRules)
         if let memory = options.memory {
             guard memory > 0 else { throw EngineError.invalidOption("--memory must be positive") }
             resources.memory = Resources.Memory(limit: memory)
@@ -145,7 +158,12 @@ public enum SpecBuilder {
         if let pids = options.pidsLimit {
             resources.pids = Resources.Pids(limit: pids <= 0 ? -1 : pids)
         }
+        if inputs.userNamespace != nil { namespaces.append(.init(type: .user)) }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
+        if let mapping = inputs.userNamespace {
+            linux.uidMappings = [IDMapping(containerID: 0, hostID: mapping.hostID, size: mapping.size)]
+            linux.gidMappings = [IDMapping(containerID: 0, hostID: mapping.hostID, size: mapping.size)]
+        }
         linux.sysctl = try SysctlOption.parse(options.sysctls, hostNetwork: options.network == .host)
         let devices = try DeviceOption.parse(options.devices)
         if !devices.isEmpty {

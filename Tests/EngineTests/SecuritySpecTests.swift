@@ -38,9 +38,23 @@ import Testing
         #expect(rule(adminSeccomp, for: "mount").first?.action == "SCMP_ACT_ALLOW")
         #expect(rule(adminSeccomp, for: "clone").allSatisfy { $0.args == nil })
         #expect(rule(adminSeccomp, for: "clone3").allSatisfy { $0.action == "SCMP_ACT_ALLOW" })
+        // open_by_handle_at only with CAP_DAC_READ_SEARCH, as moby's profile has it.
+        #expect(rule(seccomp, for: "open_by_handle_at").isEmpty)
+        var dacReadSearch = RunOptions()
+        dacReadSearch.capAdd = ["DAC_READ_SEARCH"]
+        #expect(rule(try SpecBuilder.build(inputs(dacReadSearch)).linux?.seccomp, for: "open_by_handle_at").first?.action == "SCMP_ACT_ALLOW")
         var noChroot = RunOptions()
         noChroot.capDrop = ["SYS_CHROOT"]
         #expect(rule(try SpecBuilder.build(inputs(noChroot)).linux?.seccomp, for: "chroot").isEmpty)
+    }
+
+    @Test func defaultDeviceRulesAreDockers() throws {
+        let rules = try #require(try SpecBuilder.build(inputs()).linux?.resources?.devices)
+        #expect(rules.first == .init(allow: false, access: "rwm"))
+        #expect(rules.contains(.init(allow: true, type: "c", access: "m")) && rules.contains(.init(allow: true, type: "b", access: "m")))
+        #expect(rules.contains(.init(allow: true, type: "c", major: 136, access: "rwm")))
+        #expect(rules.contains(.init(allow: true, type: "c", major: 10, minor: 200, access: "rwm")))
+        #expect(!rules.contains { $0.allow && $0.type == "b" && $0.access?.contains("r") == true })
     }
 
     @Test func privilegedSpec() throws {
