@@ -90,15 +90,26 @@ static void final_child(const struct skiff_spawn_args *a) {
 
 static void intermediate_child(const struct skiff_spawn_args *a) {
     int fd = a->sync_fd;
-    // The user namespace is joined first so that the others are joined with its privileges.
+    // Every namespace is tried before the user namespace, with the caller's privileges: one
+    // owned by another user namespace (a network namespace the engine made as host root for a
+    // user-namespaced container) can no longer be joined from inside the container's. What that
+    // refuses with EPERM is tried again after the user namespace (a rootless caller owns the
+    // container's user namespace, and only gains its powers there). At most 16 are retried.
     int joined_user = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < a->njoins; i++) {
-            int is_user = a->joins[i].nstype == CLONE_NEWUSER;
-            if ((pass == 0) != is_user) continue;
-            if (setns(a->joins[i].fd, a->joins[i].nstype) < 0) report_and_exit(fd, SKIFF_STAGE_SETNS, errno);
-            joined_user |= is_user;
-        }
+    int retry[16], nretry = 0;
+    for (int i = 0; i < a->njoins; i++) {
+        if (a->joins[i].nstype == CLONE_NEWUSER) continue;
+        if (setns(a->joins[i].fd, a->joins[i].nstype) == 0) continue;
+        if (errno != EPERM || nretry == (int)(sizeof retry / sizeof retry[0])) report_and_exit(fd, SKIFF_STAGE_SETNS, errno);
+        retry[nretry++] = i;
+    }
+    for (int i = 0; i < a->njoins; i++) {
+        if (a->joins[i].nstype != CLONE_NEWUSER) continue;
+        if (setns(a->joins[i].fd, CLONE_NEWUSER) < 0) report_and_exit(fd, SKIFF_STAGE_SETNS, errno);
+        joined_user = 1;
+    }
+    for (int k = 0; k < nretry; k++) {
+        if (setns(a->joins[retry[k]].fd, a->joins[retry[k]].nstype) < 0) report_and_exit(fd, SKIFF_STAGE_SETNS, errno);
     }
     // In a joined user namespace our host ids are usually unmapped: become its root, or the
     // exec of the init stage would drop the capabilities that setns gave us. Raw system calls:

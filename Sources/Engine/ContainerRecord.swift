@@ -49,6 +49,8 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var network: ContainerNetworkConfig?
     /// Its address and published ports while it runs on a bridge network.
     public var networkSettings: ContainerNetworkSettings?
+    /// The host ids its user namespace maps (`--userns=auto`; nil: the host's user namespace).
+    public var userNamespace: UserNamespaceMapping?
     /// The same for each network added by `network connect` while it runs (nil when none).
     public var connectedNetworkSettings: [ContainerNetworkSettings]?
 

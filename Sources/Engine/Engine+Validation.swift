@@ -20,6 +20,9 @@ extension Engine {
         for key in options.labels.keys where key.isEmpty {
             throw EngineError.invalidOption("invalid --label: the key is empty (use key=value)")
         }
+        if case .auto = options.userns, options.privileged {
+            throw EngineError.invalidOption("--privileged hands the host's devices to the container, which a user namespace of its own cannot use: drop --privileged or --userns")
+        }
         let security = try SecurityOptions(parsing: options.securityOpts)
         guard case .file(let path) = security.seccomp else { return nil }
         let bytes: [UInt8]

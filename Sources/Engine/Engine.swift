@@ -57,7 +57,12 @@ public struct Engine: Sendable {
             }
             let name = try options.name ?? store.generateName(taken: Set(records.map(\.name)))
             let id = try ContainerStore.newID()
-            let rootfs = try images.prepareRootfs(image: image, containerID: id)
+            var userNamespace: UserNamespaceMapping?
+            if case .auto(let size) = options.userns {
+                userNamespace = try SubordinateIDs.allocate(size: size, taken: records.compactMap(\.userNamespace))
+            }
+            let rootfs = try images.prepareRootfs(image: image, containerID: id,
+                                                  shift: userNamespace.map { (hostID: $0.hostID, size: $0.size) })
             var madeVolumes: [String] = []
             do {
                 let directory = store.directory(for: id)
@@ -70,6 +75,7 @@ public struct Engine: Sendable {
                 var inputs = SpecBuilder.Inputs(id: id, imageName: imageName, imageConfig: image.config.config, options: options,
                                                 user: user, rootfs: rootfs)
                 inputs.seccompProfile = seccompProfile
+                inputs.userNamespace = userNamespace
                 if options.privileged { inputs.hostDevices = HostDevices.list() }
                 let volumes = try prepareVolumes(options: options, config: image.config.config, rootfs: rootfs, inputs: &inputs)
                 madeVolumes = volumes.made
@@ -91,6 +97,7 @@ public struct Engine: Sendable {
                 record.volumes = volumes.all.isEmpty ? nil : volumes.all
                 record.anonymousVolumes = volumes.anonymous.isEmpty ? nil : volumes.anonymous
                 record.applyInteractiveOptions(options)
+                record.userNamespace = userNamespace
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(mode: networkName == nil ? options.network.name : "bridge", network: networkName,

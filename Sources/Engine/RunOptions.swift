@@ -63,6 +63,8 @@ public struct RunOptions: Sendable, Equatable {
     public var capAdd: [String] = []
     public var capDrop: [String] = []
     public var privileged = false
+    /// `--userns`: the host's user namespace, or one of the container's own (`auto`).
+    public var userns: UserNamespaceOption = .host
     /// `--security-opt` entries (no-new-privileges[:true|false], seccomp=unconfined|FILE).
     public var securityOpts: [String] = []
     /// `--label k=v`, added to the image's labels.

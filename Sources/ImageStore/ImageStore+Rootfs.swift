@@ -16,7 +16,13 @@ extension ImageStore {
     /// Assembles a writable root filesystem for `containerID` from `image`'s snapshots with
     /// overlayfs (the layers read-only below, `upper` and `work` on top) and returns the mount
     /// point. The image's layers must be unpacked (`pull` and `load` do it).
-    public func prepareRootfs(image: Image, containerID: String) throws -> String {
+    ///
+    /// With `shift` (a container in a user namespace whose ids 0..<size are host ids
+    /// hostID..<hostID+size), each layer is stacked through an idmapped bind mount that shows
+    /// the snapshot's files owned by the shifted ids (`lower/N`), and the upper layer's root
+    /// belongs to the shifted root: the container's root owns its files without a chown of the
+    /// image, and the snapshots stay shared with every other container.
+    public func prepareRootfs(image: Image, containerID: String, shift: (hostID: UInt32, size: UInt32)? = nil) throws -> String {
         guard !containerID.isEmpty, containerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
               !containerID.hasPrefix(".") else {
             throw StoreError.invalidName(containerID, reason: "container IDs are letters, digits, '-', '_' and '.'")
@@ -36,6 +42,12 @@ extension ImageStore {
                 try FileIO.writeAtomically("\(directory)/rootfs.json", Array(try JSONEncoder().encode(record)), mode: 0o600)
                 var lowers = image.config.rootfs.diffIDs.reversed().map { snapshots.path(for: $0) }
                 if lowers.isEmpty { lowers = ["\(directory)/empty"] }
+                if let shift {
+                    lowers = try shiftedLayers(lowers, directory: directory, hostID: shift.hostID, size: shift.size)
+                    for sub in ["upper", "work"] {
+                        try sysCall("chown \(directory)/\(sub) to the container's root") { chown("\(directory)/\(sub)", shift.hostID, shift.hostID) }
+                    }
+                }
                 let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(directory)/upper,workdir=\(directory)/work"
                 guard options.utf8.count < 4000 else {
                     throw StoreError.system("image has too many layers (\(lowers.count)) for one overlay mount: use a shorter --root")
@@ -43,9 +55,42 @@ extension ImageStore {
                 try sysCall("mount overlay on \(directory)/merged") { skiff_mount_overlay("\(directory)/merged", options) }
                 return "\(directory)/merged"
             } catch {
+                unmountShiftedLayers(directory: directory)
                 FileIO.removeTree(directory)
                 throw error
             }
+        }
+    }
+
+    /// Idmapped bind mounts of `layers` at `directory/lower/0...`, through a user namespace that
+    /// carries only the mapping 0 -> hostID (size ids).
+    private func shiftedLayers(_ layers: [String], directory: String, hostID: UInt32, size: UInt32) throws -> [String] {
+        let map = "0 \(hostID) \(size)\n"
+        let userns = skiff_userns_fd(map, map)
+        guard userns >= 0 else { throw SystemError("make a user namespace for the idmapped layers of \(directory)") }
+        defer { close(userns) }
+        var mounted: [String] = []
+        for (index, layer) in layers.enumerated() {
+            let target = "\(directory)/lower/\(index)"
+            try FileIO.makeDirectories(target, mode: 0o755)
+            let fd = open(target, skiff_o_path() | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw SystemError("open \(target)") }
+            let step = skiff_idmapped_bind(layer, fd, userns, 0)
+            let failure = errno
+            close(fd)
+            guard step == 0 else {
+                let call = ["", "open_tree", "mount_setattr", "move_mount"][Int(min(max(step, 0), 3))]
+                throw SystemError("idmapped mount of layer \(layer) (\(call); the filesystem under --root must support idmapped mounts)", errno: failure)
+            }
+            mounted.append(target)
+        }
+        return mounted
+    }
+
+    /// Detaches the idmapped layer mounts of a container made with a shift (none otherwise).
+    func unmountShiftedLayers(directory: String) {
+        for entry in (try? FileIO.listDirectory("\(directory)/lower")) ?? [] {
+            _ = skiff_umount_detach("\(directory)/lower/\(entry)")
         }
     }
 
@@ -55,6 +100,7 @@ extension ImageStore {
     public func unmountRootfs(containerID: String) {
         guard !containerID.isEmpty, !containerID.contains("/"), containerID != ".", containerID != ".." else { return }
         _ = skiff_umount_detach("\(containersDirectory)/\(containerID)/merged")
+        unmountShiftedLayers(directory: "\(containersDirectory)/\(containerID)")
     }
 
     public func release(containerID: String) throws {
@@ -64,6 +110,7 @@ extension ImageStore {
         if skiff_umount_detach("\(directory)/merged") != 0 && errno != EINVAL && errno != ENOENT {
             throw SystemError("unmount \(directory)/merged")
         }
+        unmountShiftedLayers(directory: directory)
         FileIO.removeTree(directory)
     }
 

@@ -35,6 +35,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("cap-add"), help: "Add a Linux capability (NET_ADMIN, ..., or ALL).") var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (or ALL).") var capDrop: [String] = []
     @Flag(help: "Give the container all capabilities and devices, no seccomp, no masked paths.") var privileged = false
+    @Option(help: "User namespace: host (default) or auto[:size=N] (a block of ids of the user 'containers' in /etc/subuid and /etc/subgid: root inside is not root outside).") var userns: String?
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.") var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
@@ -75,6 +76,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.capAdd = capAdd
         options.capDrop = capDrop
         options.privileged = privileged
+        if let userns { options.userns = try UserNamespaceOption(parsing: userns) }
         options.securityOpts = securityOpt
         options.labels = try LabelInput.parse(label)
         options.stopSignal = stopSignal

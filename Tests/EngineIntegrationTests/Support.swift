@@ -19,10 +19,13 @@ struct TestError: Error, CustomStringConvertible {
 
 /// Runs a program to completion and captures its output.
 @discardableResult
-func run(_ arguments: [String], check: Bool = true) throws -> CommandResult {
+func run(_ arguments: [String], check: Bool = true, environment: [String: String] = [:]) throws -> CommandResult {
     let process = Foundation.Process()
     process.executableURL = URL(fileURLWithPath: arguments[0])
     process.arguments = Array(arguments.dropFirst())
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

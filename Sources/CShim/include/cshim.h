@@ -62,6 +62,10 @@ int skiff_sethostname(const char *name, size_t len);
 int skiff_setdomainname(const char *name, size_t len);
 int skiff_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 int skiff_mount_setattr_propagation(int dirfd, const char *path, unsigned int flags, uint64_t propagation);
+/// A recursive bind of the directory open as `fd` onto itself (open_tree + move_mount, so no path
+/// is walked): returns a close-on-exec descriptor of the new mount's root, or -1 with errno set.
+/// `fd` must be a directory of the caller's own mount namespace.
+int skiff_bind_onto_itself(int fd);
 int skiff_pidfd_open(pid_t pid);
 int skiff_pidfd_send_signal(int pidfd, int sig);
 int skiff_close_range_cloexec(unsigned int first);

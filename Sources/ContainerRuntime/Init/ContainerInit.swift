@@ -34,12 +34,14 @@ public enum ContainerInit {
         }
         let hasSeccompProgram = config.hasSeccompProgram == true
         let count = (config.hasMountNamespaceFD ? 1 : 0) + (config.hasConsoleSocket ? 1 : 0) + (config.hasExecFifo ? 1 : 0)
-            + (hasSeccompProgram ? 1 : 0)
+            + (hasSeccompProgram ? 1 : 0) + (config.hasRootfsFD == true ? 1 : 0) + (config.bindSourceFDPaths?.count ?? 0)
         var fds = try channel.receiveFDs(count: count)
         let mountNamespace = config.hasMountNamespaceFD ? fds.removeFirst() : -1
         let consoleSocket = config.hasConsoleSocket ? fds.removeFirst() : -1
         let execFifo = config.hasExecFifo ? fds.removeFirst() : -1
         let seccompProgram = hasSeccompProgram ? fds.removeFirst() : -1
+        let rootfsFD = config.hasRootfsFD == true ? fds.removeFirst() : -1
+        let bindSources = Dictionary(zip(config.bindSourceFDPaths ?? [], fds), uniquingKeysWith: { first, _ in first })
 
         // An exec process joins the container's v1 cgroups while the host's /sys/fs/cgroup is
         // still in view (the container's mount namespace usually hides it).
@@ -52,7 +54,7 @@ public enum ContainerInit {
         }
         RuntimeTrace.mark("init: config received")
         let setup = ProcessSetup(process: config.process)
-        let rootfs = RootfsSetup(config: config)
+        var rootfs = RootfsSetup(config: config, rootfsFD: rootfsFD, bindSources: bindSources)
         // The runtime makes the cgroup while init prepares the rootfs: `cgroupCreated` says its
         // directories and limits exist, `cgroupReady` that init has been moved into it (a
         // migration that can take milliseconds, so init goes on as far as it can meanwhile).

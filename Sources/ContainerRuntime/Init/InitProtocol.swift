@@ -30,6 +30,13 @@ struct InitConfig: Codable {
     /// Init moves itself into `cgroup`'s v1 hierarchies (`Cgroup.joinV1Hierarchies`): for a
     /// container once the runtime says they exist, for exec before it joins the mount namespace.
     var joinsV1Itself: Bool? = nil
+    /// The rootfs directory, opened by the runtime through init's mount namespace, follows last:
+    /// in a new user namespace init's root may not search the host directories above the rootfs
+    /// (a store root with mode 0700), so it mounts and enters the rootfs through this descriptor.
+    var hasRootfsFD: Bool? = nil
+    /// Bind-mount sources opened the same way (for the same reason), their descriptors after
+    /// the rootfs's in this order: init mounts from the descriptor instead of the path.
+    var bindSourceFDPaths: [String]? = nil
 }
 
 /// The messages between the runtime and its init stage.

@@ -9,11 +9,19 @@ import OCISpec
 /// /dev, and finally pivot_root. Runs in the init stage, before the user's program exists.
 struct RootfsSetup {
     let config: InitConfig
-    let rootfs: String
+    /// The rootfs as a path: config.rootfs, or /proc/self/fd/N of the bind `prepare` made through
+    /// `rootfsFD` (every later step, pivot_root included, then walks from that mount).
+    private(set) var rootfs: String
+    /// The rootfs opened by the runtime (user-namespaced containers), or -1.
+    let rootfsFD: Int32
+    /// Bind-mount sources the runtime opened for us, by their path in config.json.
+    let bindSources: [String: Int32]
 
-    init(config: InitConfig) {
+    init(config: InitConfig, rootfsFD: Int32 = -1, bindSources: [String: Int32] = [:]) {
         self.config = config
         self.rootfs = config.rootfs
+        self.rootfsFD = rootfsFD
+        self.bindSources = bindSources
     }
 
     /// The mounts that need the container's cgroup (and cgroup namespace) to exist first: cgroup
@@ -29,7 +37,7 @@ struct RootfsSetup {
 
     /// Everything before the createRuntime hooks that does not depend on the container's cgroup:
     /// propagation, the rootfs bind, the mounts, /dev. Runs while the runtime sets up the cgroup.
-    func prepare() throws {
+    mutating func prepare() throws {
         let propagation = config.spec.linux?.rootfsPropagation.flatMap { MountFlags.propagationTable[$0] }
         // Nothing we mount may propagate back to the host.
         try Mounts.mount(source: nil, target: "/", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
@@ -41,7 +49,14 @@ struct RootfsSetup {
             // shared mount would be); `finish` makes the new root shared again after the pivot.
             try makeParentMountPrivate(of: rootfs)
         }
-        try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+        if rootfsFD >= 0 {
+            // Stays open (close-on-exec) until the program runs: it names the new root mount.
+            let tree = try sysCall("bind the rootfs onto itself") { skiff_bind_onto_itself(rootfsFD) }
+            Glibc.close(rootfsFD)
+            rootfs = "/proc/self/fd/\(tree)"
+        } else {
+            try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+        }
         let root = try RootedPath(root: rootfs)
         defer { root.close() }
         let mounts = config.spec.mounts ?? []
@@ -152,6 +167,7 @@ struct RootfsSetup {
     private func bindMount(_ m: Mount, options: MountOptions, in root: RootedPath) throws {
         guard var source = m.source else { throw RuntimeError.invalidConfig("bind mount to \(m.destination) has no source") }
         if !source.hasPrefix("/") { source = config.bundle + "/" + source }
+        if let fd = bindSources[source] { source = "/proc/self/fd/\(fd)" }
         var st = stat()
         guard stat(source, &st) == 0 else {
             throw RuntimeError.invalidConfig("bind mount source \(source) for \(m.destination): \(String(cString: strerror(errno)))")

@@ -6,6 +6,10 @@ import LinuxSupport
 import OCISpec
 
 extension Runtime {
+    /// At most this many bind sources are passed to a user-namespaced init as descriptors (one
+    /// SCM_RIGHTS message holds 253 with the others); further ones are mounted by path.
+    static let maxBindSourceFDs = 200
+
     /// Sets up a container and leaves its init waiting just before the user program (status
     /// `created`). On any failure nothing is left behind: no state, cgroup or process.
     @discardableResult
@@ -108,7 +112,32 @@ extension Runtime {
                 controllersInUnified: layout.unifiedControllers, create: !madeBeforeSpawn, deviceRulesOnly: madeBeforeSpawn,
                 moveV1: !initJoinsItself, moveUnified: !spawned.placedInCgroup)
             cgroupSetup = setup
-            let config = InitConfig(
+            // Opened by us (host root) through init's own mount namespace, so the descriptor names
+            // init's copy of the mount and init never walks the host's path to it.
+            var rootfsFD: Int32 = -1
+            let newUserNamespace = namespaces.contains { $0.type == .user && $0.path == nil }
+            if newUserNamespace, namespaces.contains(where: { $0.type == .mount && $0.path == nil }), loaded.rootfs.hasPrefix("/") {
+                rootfsFD = try sysCall("open the rootfs \(loaded.rootfs) in the container's mount namespace") {
+                    open("/proc/\(pid)/root" + loaded.rootfs, skiff_o_path() | O_DIRECTORY | O_CLOEXEC)
+                }
+                descriptors.append(rootfsFD)
+            }
+            var bindSourceFDs: [Int32] = []
+            var bindSourcePaths: [String] = []
+            if rootfsFD >= 0 {
+                for mount in spec.mounts ?? [] where MountOptions(mount.options, type: mount.type).isBind {
+                    guard var source = mount.source, bindSourceFDs.count < Self.maxBindSourceFDs else { continue }
+                    if !source.hasPrefix("/") { source = loaded.bundle + "/" + source }
+                    guard !bindSourcePaths.contains(source) else { continue }
+                    // A source that cannot be opened is left to init, which reports it by path.
+                    let fd = open("/proc/\(pid)/root" + source, skiff_o_path() | O_CLOEXEC)
+                    guard fd >= 0 else { continue }
+                    descriptors.append(fd)
+                    bindSourceFDs.append(fd)
+                    bindSourcePaths.append(source)
+                }
+            }
+            var config = InitConfig(
                 kind: .container, id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: spec, process: process,
                 noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
                 newCgroupNamespace: namespaces.contains { $0.type == .cgroup && $0.path == nil },
@@ -118,8 +147,10 @@ extension Runtime {
                 cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
                 hasExecFifo: true, hasSeccompProgram: seccompFD >= 0,
                 joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty)
+            config.hasRootfsFD = rootfsFD >= 0
+            config.bindSourceFDPaths = bindSourcePaths.isEmpty ? nil : bindSourcePaths
             try spawned.channel.send(.config(config))
-            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD].filter { $0 >= 0 })
+            try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD, rootfsFD].filter { $0 >= 0 } + bindSourceFDs)
             // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
             // anything that needs the cgroup.
             RuntimeTrace.mark("create: config sent")

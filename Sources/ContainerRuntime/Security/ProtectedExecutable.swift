@@ -76,7 +76,7 @@ public struct ProtectedExecutable: ~Copyable {
             return nil
         }
         defer { close(mount) }
-        let fd = skiff_openat(mount, name, RootedPath.oPath | O_CLOEXEC | O_NOFOLLOW, 0)
+        let fd = skiff_openat(mount, name, skiff_o_path() | O_CLOEXEC | O_NOFOLLOW, 0)
         guard fd >= 0 else { return nil }
         var seen = stat()
         guard fstat(fd, &seen) == 0, (seen.st_mode & S_IFMT) == S_IFREG, seen.st_ino == sourceStat.st_ino,
