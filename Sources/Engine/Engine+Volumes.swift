@@ -79,6 +79,14 @@ extension Engine {
             }
             // docker copies what the image has at the mount point into an empty volume.
             for (name, destination) in fresh { try copyImageContent(rootfs: rootfs, path: destination, into: volumes.dataPath(of: name)) }
+            // A volume made for a user-namespaced container belongs to its root (the image's files
+            // copied in already carry its ids), as docker's userns-remap does.
+            if let mapping = inputs.userNamespace {
+                for name in made {
+                    let data = volumes.dataPath(of: name)
+                    try sysCall("chown \(data) to the container's root") { chown(data, mapping.hostID, mapping.hostID) }
+                }
+            }
         } catch {
             for name in made { try? volumes.remove(name) }
             throw error

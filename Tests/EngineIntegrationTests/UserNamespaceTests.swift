@@ -24,11 +24,13 @@ struct UserNamespaceTests {
         defer { fixture.cleanup() }
         let environment = try subids(fixture, "someone:500000:65536\ncontainers:1000000:200000\n")
         let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; busybox stat -c %u:%g /bin/busybox /; touch /made && echo touched; "
-            + "busybox mknod /tmp/n c 1 3 2>/dev/null || echo mknod-refused"
-        let inside = try skiff(fixture, "run", ["--rm", "--userns=auto", fixture.image, "sh", "-c", script], environment)
+            + "busybox mknod /tmp/n c 1 3 2>/dev/null || echo mknod-refused; touch /data/x && echo volume-writable"
+        let volume = "userns-\(getpid())"
+        defer { _ = try? skiff(fixture, "volume", ["rm", volume], [:]) }
+        let inside = try skiff(fixture, "run", ["--rm", "--userns=auto", "-v", volume + ":/data", fixture.image, "sh", "-c", script], environment)
         #expect(inside.status == 0, "\(inside)")
         let lines = inside.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
-        #expect(lines == ["0 1000000 65536", "0 1000000 65536", "0", "0:0", "0:0", "touched", "mknod-refused"], "\(inside)")
+        #expect(lines == ["0 1000000 65536", "0 1000000 65536", "0", "0:0", "0:0", "touched", "mknod-refused", "volume-writable"], "\(inside)")
 
         // Two running containers hold different blocks; the host sees their processes as those ids.
         let first = try skiff(fixture, "run", ["-d", "--userns=auto", fixture.image, "sleep", "60"], environment)

@@ -130,5 +130,39 @@ struct PeerDriverTests {
         #expect(exec.out.contains("exec-in-containerd"), "\(exec)")
         let tasks = try Command.run("/usr/bin/ctr", ctr + ["task", "ls"])
         #expect(tasks.out.contains("RUNNING"), "\(tasks)")
+        // exec with a terminal: ctr wants one of its own, so it runs under script(1)'s pty.
+        let tty = try Command.run("/usr/bin/script", ["-qec", (ctr + ["task", "exec", "-t", "--exec-id", "e2", task, "sh", "-c", "tty && echo on-a-tty"])
+            .reduce("/usr/bin/ctr") { $0 + " '" + $1 + "'" }, "/dev/null"])
+        #expect(tty.out.contains("/dev/pts/") && tty.out.contains("on-a-tty"), "\(tty)")
+        let ps = try Command.run("/usr/bin/ctr", ctr + ["task", "ps", task])
+        #expect(ps.code == 0 && ps.out.split(separator: "\n").count >= 2, "\(ps)")
+        func status() throws -> String {
+            let line = try Command.run("/usr/bin/ctr", ctr + ["task", "ls"]).out.split(separator: "\n").first { $0.hasPrefix(task) }
+            return line.map { String($0.split(separator: " ", omittingEmptySubsequences: true).last ?? "") } ?? ""
+        }
+        #expect(try Command.run("/usr/bin/ctr", ctr + ["task", "pause", task]).code == 0)
+        #expect(try status() == "PAUSED")
+        #expect(try Command.run("/usr/bin/ctr", ctr + ["task", "resume", task]).code == 0)
+        #expect(try status() == "RUNNING")
+        // SIGKILL: the container's PID 1 (sleep) has no handler for SIGTERM, which PID 1 then ignores.
+        #expect(try Command.run("/usr/bin/ctr", ctr + ["task", "kill", "-s", "KILL", task]).code == 0)
+        #expect(try Poll.until(seconds: 10) { try status() == "STOPPED" })
+        #expect(try Command.run("/usr/bin/ctr", ctr + ["task", "rm", task]).code == 0)
+        #expect(try Command.run("/usr/bin/ctr", ctr + ["container", "rm", task]).code == 0)
+
+        // The path a Kubernetes RuntimeClass takes: containerd's runc shim (io.containerd.runc.v2)
+        // with skiff-runtime as the BinaryName of its options (what the CRI plugin's
+        // runtimes.NAME.options.BinaryName sets; ctr sets the same field from --runc-binary and
+        // ignores --runtime-config-path for this shim). A wrapper logs each call, so the test
+        // knows skiff-runtime, not runc, ran the container.
+        let wrapper = dir + "/skiff-runtime-wrapper"
+        try "#!/bin/sh\necho \"$*\" >> \(dir)/calls\nexec \(TestEnvironment.runtimeBinary) \"$@\"\n"
+            .write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let viaShim = try Command.run("/usr/bin/ctr", ctr + ["run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper,
+                                                             "skiff/bb:bb", task + "-shim", "sh", "-c", "echo through the shim; exit 5"])
+        #expect(viaShim.out.contains("through the shim") && viaShim.code == 5, "\(viaShim)")
+        let calls = (try? String(contentsOfFile: dir + "/calls", encoding: .utf8)) ?? ""
+        #expect(calls.contains("create") && calls.contains("start") && calls.contains("delete"), "\(calls)")
     }
 }
