@@ -109,9 +109,18 @@ public final class MicroVM: @unchecked Sendable {
             let base = GuestLayout.virtioMMIOBase + UInt64(index) * GuestLayout.virtioMMIOSize
             let line = wiring.line(gsi: GuestLayout.virtioFirstIRQ + UInt32(index))
             lines.append(line)
-            let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line) { reason in
+            let loop = eventLoop
+            let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line, onBroken: { reason in
                 faults.record("virtio device \(index) (\(device.deviceType)) marked DEVICE_NEEDS_RESET: \(reason)")
-            }
+            }, reschedule: { [weak loop] transport, work in
+                // A device stopped at its per-turn budget: the rest runs on the loop's next turn.
+                let item: Int
+                switch work {
+                case .queue(let queue): item = queue
+                case .backend: item = -1
+                }
+                loop?.schedule(.init(owner: ObjectIdentifier(transport), item: item)) { [weak transport] in transport?.resume(work) }
+            })
             transports.append(transport)
             mmioRanges.append(AddressBus.Range(base: base, length: GuestLayout.virtioMMIOSize, device: transport))
             if vm.hasIoeventfd {

@@ -78,7 +78,7 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
 
     private func transmit(_ queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         var used = false
-        while let chain = try queues.queues[Self.transmitQueue].popAvailable(memory: queues.memory) {
+        while let chain = try queues.take(Self.transmitQueue) {
             var frame = BufferSegments(chain.readable)
             let length = frame.totalLength
             if length >= UInt64(Self.headerSize), length <= UInt64(Self.maximumFrame) {
@@ -94,10 +94,10 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
 
     private func receive(_ queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         var used = false
-        while true {
+        while queues.hasBudget() {
             let n = receiveBuffer.withUnsafeMutableBytes { Glibc.read(tapFD, $0.baseAddress, $0.count) }
             if n <= 0 { return used }
-            guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else {
+            guard let chain = try queues.take(Self.receiveQueue) else {
                 droppedFrames += 1
                 continue
             }
@@ -111,5 +111,6 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
             try queues.queues[Self.receiveQueue].pushUsed(head: chain.head, written: UInt32(written), memory: queues.memory)
             used = true
         }
+        return used
     }
 }

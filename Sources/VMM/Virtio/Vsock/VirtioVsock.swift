@@ -153,7 +153,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         switch index {
         case Self.transmitQueue:
             var used = false
-            while let chain = try queues.queues[Self.transmitQueue].popAvailable(memory: queues.memory) {
+            while let chain = try queues.take(Self.transmitQueue) {
                 try handleGuestPacket(chain, memory: queues.memory)
                 try queues.queues[Self.transmitQueue].pushUsed(head: chain.head, written: 0, memory: queues.memory)
                 used = true
@@ -200,7 +200,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     private func deliver(_ queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         var used = false
         while !backlog.isEmpty {
-            guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else { return used }
+            guard let chain = try queues.take(Self.receiveQueue) else { return used }
             guard let header = backlog.popFirst() else { break }
             var target = BufferSegments(chain.writable)
             let written: Int
@@ -224,7 +224,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                     }
                     break
                 }
-                guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else {
+                guard let chain = try queues.take(Self.receiveQueue) else {
+                    // Out of this turn's budget: the transport calls again next turn, keep watching.
+                    if queues.budgetExhausted { return used }
                     // No receive buffer: stop watching until the driver posts some (receive-queue notify).
                     watch(connection, readable: false)
                     return used
