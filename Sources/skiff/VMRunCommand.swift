@@ -46,13 +46,18 @@ struct VMRun: ParsableCommand {
 
     mutating func run() throws {
         let configuration = try makeConfiguration()
-        let machine = try MicroVM(configuration: configuration, console: FileDescriptorSink(fd: STDOUT_FILENO))
+        let console = FileDescriptorSink(fd: STDOUT_FILENO)
+        let machine = try MicroVM(configuration: configuration, console: console)
         let stopSignals = try StopSignals.install()
         try machine.stop(whenReadable: stopSignals.readEnd)
         // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
         let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil
         defer { terminal?.restore() }
         let status = machine.run()
+        console.finish()
+        if console.droppedBytes > 0 {
+            printError("skiff vm: \(console.droppedBytes) bytes of guest console output were dropped because standard output did not take them (nothing reading it, or too slowly); redirect it to a file to keep everything")
+        }
         for fault in machine.deviceFaults.messages { printError("skiff vm: \(fault)") }
         if status != .guestStopped { printError("skiff vm: \(status)") }
         if status == .stoppedByHost {

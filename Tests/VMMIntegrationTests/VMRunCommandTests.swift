@@ -72,6 +72,44 @@ struct VMRunCommandTests {
         #expect(result.stderr.contains("stopped by a signal"))
     }
 
+    @Test func sigtermStopsAGuestPrintingIntoAStdoutNobodyReads() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SkiffBinary.path ?? "skiff")
+        process.arguments = ["vm", "run", "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=flood"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        defer {
+            if process.isRunning { kill(pid, SIGKILL) }
+            process.waitUntilExit()
+        }
+        // The pipe fills up (64 KiB by default) and nobody reads it: from now on every console
+        // write would block a monitor that writes synchronously.
+        let readEnd = out.fileHandleForReading.fileDescriptor
+        func queued() -> Int32 {
+            var n: Int32 = 0
+            _ = ioctl(readEnd, UInt(FIONREAD), &n)
+            return n
+        }
+        let capacity = fcntl(readEnd, 1032)  // F_GETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 8; Glibc does not export it to Swift)
+        let filled = Date().addingTimeInterval(20)
+        while queued() < capacity && Date() < filled && process.isRunning { usleep(10_000) }
+        #expect(capacity > 0 && queued() == capacity, "the guest filled only \(queued()) of \(capacity) bytes of the pipe")
+        let sent = Date()
+        kill(pid, SIGTERM)
+        let deadline = sent.addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!process.isRunning, "the monitor did not end within 5 s of SIGTERM")
+        if process.isRunning { return }
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130)
+        #expect(stderr.contains("bytes of guest console output were dropped"), "stderr: \(stderr)")
+    }
+
     @Test(arguments: [
         (["--kernel", "/etc/hostname"], "neither a bzImage"),
         (["--kernel", "/nonexistent/kernel"], "cannot read kernel /nonexistent/kernel"),

@@ -58,6 +58,19 @@ public final class DeviceEventLoop: @unchecked Sendable {
         guard skiff_epoll_add(epoll, fd, token) == 0 else { throw .hostMemory("watching a device descriptor", errno: errno) }
     }
 
+    /// Calls `handler` on the loop thread each time `fd` gains room for writing (edge-triggered,
+    /// so an idle writable descriptor does not wake the loop). Fails for descriptors epoll cannot
+    /// watch (regular files, which are always writable).
+    public func watchWritable(_ fd: Int32, handler: @escaping Handler) throws(VMMError) {
+        let token = nextToken.add(1, ordering: .relaxed).newValue
+        handlers.withLock { $0[token] = (fd, handler) }
+        guard skiff_epoll_add_writable_edge(epoll, fd, token) == 0 else {
+            let e = errno
+            handlers.withLock { $0[token] = nil }
+            throw .hostMemory("watching a descriptor for writability", errno: e)
+        }
+    }
+
     public func unwatch(_ fd: Int32) {
         _ = skiff_epoll_del(epoll, fd)
         handlers.withLock { table in

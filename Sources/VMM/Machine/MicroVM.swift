@@ -4,23 +4,6 @@ import Glibc
 import CShim
 import Synchronization
 
-/// Where the serial console writes: a file descriptor (our stdout for `skiff vm run`).
-public final class FileDescriptorSink: SerialSink, @unchecked Sendable {
-    let fd: Int32
-    public init(fd: Int32) { self.fd = fd }
-    public func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
-    }
-}
-
 /// A micro-VM assembled from a configuration: KVM VM and vCPUs, guest memory with the kernel
 /// loaded, the legacy devices and the virtio-mmio devices, and the threads that run them.
 /// `run()` boots it and returns how it ended; everything is released when the object goes away.
@@ -97,6 +80,13 @@ public final class MicroVM: @unchecked Sendable {
         let wiring = InterruptWiring(vm: vm, cpus: configuration.cpus)
         let serialLine = wiring.line(gsi: Serial16550.irq)
         serial = Serial16550(sink: console, interrupt: serialLine)
+        if let fd = console.pendingOutputDescriptor {
+            do {
+                try eventLoop.watchWritable(fd) { console.flushPending() }
+            } catch .hostMemory(_, errno: EPERM) {
+                // epoll refuses regular files: they never hold output back, nothing to watch.
+            }
+        }
         let control = self.control
         let keyboard = I8042(onReset: { control.requestStop(.guestReset) })
 

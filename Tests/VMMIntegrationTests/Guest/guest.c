@@ -361,6 +361,7 @@ void guest_main(u8 *boot_params) {
     if (find(cmdline, "test=garbage")) test_garbage();
     if (find(cmdline, "test=blkflood")) test_blkflood();
     if (find(cmdline, "test=irq")) test_irq();
+    if (find(cmdline, "test=flood")) { for (;;) puts_("FLOOD 0123456789abcdefghijklmnopqrstuvwxyz\n"); }
     if (find(cmdline, "test=spin")) { puts_("SPINNING\n"); for (;;) barrier(); }
     if (find(cmdline, "test=fault")) { static u8 zero_idt[10]; __asm__ volatile("lidt (%0); ud2" : : "r"(zero_idt)); }
     puts_("GUEST-DONE\n");
