@@ -44,6 +44,12 @@ struct VMRun: ParsableCommand {
     @Option(help: "Interrupt controllers: split (IOAPIC in the monitor, local APICs in KVM, no PIC/PIT; Linux needs CONFIG_KVM_GUEST) or kernel (PIC, IOAPIC and PIT in KVM, as Firecracker).")
     var irqchip: String = InterruptControllerMode.split.rawValue
 
+    @Flag(help: "Do not confine the monitor's threads with seccomp (each vCPU thread and the device loop normally get a filter of the system calls they need; any other call kills the monitor with SIGSYS).")
+    var noSeccomp = false
+
+    @Option(help: .hidden)
+    var seccompProbe: String?
+
     mutating func run() throws {
         let configuration = try makeConfiguration()
         let console = FileDescriptorSink(fd: STDOUT_FILENO)
@@ -85,6 +91,13 @@ struct VMRun: ParsableCommand {
         }
         configuration.interruptController = mode
         configuration.interactive = isatty(STDIN_FILENO) != 0
+        configuration.seccomp = !noSeccomp
+        if let seccompProbe {
+            guard let kind = MonitorThreadKind(rawValue: seccompProbe) else {
+                throw ValidationError("--seccomp-probe must be one of \(MonitorThreadKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.seccompProbe = kind
+        }
         try configuration.validate()
         return configuration
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMM
 
 /// The `skiff vm run` binary end to end: output, exit codes, error messages and signals.
 @Suite(.serialized, .enabled(if: Host.canBuildAndRunGuests && SkiffBinary.path != nil, "needs /dev/kvm, gcc and the built skiff binary (swift build)"))
@@ -108,6 +109,50 @@ struct VMRunCommandTests {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 130)
         #expect(stderr.contains("bytes of guest console output were dropped"), "stderr: \(stderr)")
+    }
+
+    @Test(arguments: MonitorThreadKind.allCases)
+    func aForbiddenSystemCallFromAMonitorThreadKillsTheMonitorWithSIGSYS(thread: MonitorThreadKind) throws {
+        let confined = try runProcess(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+                                       "--seccomp-probe", thread.rawValue])
+        #expect(confined.reason == .uncaughtSignal && confined.status == SIGSYS, "ended with \(confined.reason) \(confined.status)")
+        // The same call without the filter is harmless: the probe itself is not what kills.
+        let unconfined = try runProcess(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+                                         "--seccomp-probe", thread.rawValue, "--no-seccomp"])
+        #expect(unconfined.reason == .exit && unconfined.status == 0)
+    }
+
+    @Test func vsockWorksInsideTheSeccompFilters() throws {
+        let scratch = try ScratchDirectory("skiff-cli-vsock")
+        let base = scratch.file("v.sock")
+        // Used only by the host thread once made; the closure's reference keeps it open until then.
+        nonisolated(unsafe) let listener = try UnixSocket.listen(path: base + "_5000")
+        let host = Thread {
+            guard let connection = try? listener.accept(timeout: 15) else { return }
+            _ = try? connection.read(count: 16)
+            try? connection.write("hello-from-host")
+        }
+        host.start()
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--vsock", "3," + base, "--cmdline", "test=vsock"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("VSOCK-GOT hello-from-host"))
+    }
+
+    /// Runs `skiff vm run` to its end without reading its output (for short runs): how it ended.
+    func runProcess(_ arguments: [String]) throws -> (reason: Process.TerminationReason, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SkiffBinary.path ?? "skiff")
+        process.arguments = ["vm", "run"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        process.waitUntilExit()
+        watchdog.cancel()
+        return (process.terminationReason, process.terminationStatus)
     }
 
     @Test(arguments: [

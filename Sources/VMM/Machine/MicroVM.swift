@@ -173,11 +173,21 @@ public final class MicroVM: @unchecked Sendable {
         control.setStopHandler(stopAll)
         if control.stopRequested { stopAll() }
         var threads: [HostThread] = []
+        let seccomp = configuration.seccomp, probe = configuration.seccompProbe
+        let confinementFailure = Mutex<VMMError?>(nil)
         do {
             if configuration.interactive { try watchStandardInput() }
             for vcpu in vcpus {
                 let bus = self.bus, control = self.control
                 threads.append(try HostThread.start {
+                    if seccomp {
+                        do throws(VMMError) { try MonitorSeccomp.install(for: .vcpu) } catch {
+                            confinementFailure.withLock { $0 = $0 ?? error }
+                            control.requestStop(.vcpuEnded)
+                            return
+                        }
+                    }
+                    if probe == .vcpu { _ = getppid() }
                     let exit = vcpu.runLoop(bus: bus, control: control)
                     exits.withLock { $0[vcpu.id] = exit }
                     control.requestStop(.vcpuEnded)
@@ -188,8 +198,21 @@ public final class MicroVM: @unchecked Sendable {
             for thread in threads { thread.join() }
             return .hostFailure(error.description)
         }
+        // The loop runs on this thread: confine it once the vCPU threads (which must not inherit
+        // its filter) exist.
+        if seccomp {
+            do throws(VMMError) { try MonitorSeccomp.install(for: .deviceLoop) } catch {
+                confinementFailure.withLock { $0 = $0 ?? error }
+                control.requestStop(.vcpuEnded)
+            }
+        }
+        if probe == .deviceLoop { _ = getppid() }
         eventLoop.run()
         for thread in threads { thread.join() }
+        if let failure = confinementFailure.withLock({ $0 }) {
+            for backend in backends { backend.closeBackend() }
+            return .hostFailure(failure.description)
+        }
         // A machine runs once: release host-side endpoints (tap, vsock socket path) right away.
         for backend in backends { backend.closeBackend() }
         return status(exits: exits.withLock { $0 })
