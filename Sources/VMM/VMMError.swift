@@ -25,6 +25,7 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
     case tooManyDevices(maximum: Int)
     case invalidConfiguration(String)
     case noDefaultKernel(path: String)
+    case seccomp(thread: String, reason: String)
 
     public var description: String {
         switch self {
@@ -66,6 +67,8 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
             return "too many virtio devices: at most \(max) fit in the MMIO window"
         case .noDefaultKernel(let path):
             return "no --kernel given and no default guest kernel at \(path): build it with kernel/build.sh (about 4.5 minutes on 2 cores) or pass --kernel FILE (a bzImage or a PVH vmlinux)"
+        case .seccomp(let thread, let reason):
+            return "cannot confine the \(thread) thread with seccomp: \(reason); run with --no-seccomp to start the VM without the filter"
         case .invalidConfiguration(let why):
             return "invalid VM configuration: \(why)"
         }

@@ -44,15 +44,26 @@ struct VMRun: ParsableCommand {
     @Option(help: "Interrupt controllers: split (IOAPIC in the monitor, local APICs in KVM, no PIC/PIT; Linux needs CONFIG_KVM_GUEST) or kernel (PIC, IOAPIC and PIT in KVM, as Firecracker).")
     var irqchip: String = InterruptControllerMode.split.rawValue
 
+    @Flag(help: "Do not confine the monitor's threads with seccomp (each vCPU thread and the device loop normally get a filter of the system calls they need; any other call kills the monitor with SIGSYS).")
+    var noSeccomp = false
+
+    @Option(help: .hidden)
+    var seccompProbe: String?
+
     mutating func run() throws {
         let configuration = try makeConfiguration()
-        let machine = try MicroVM(configuration: configuration, console: FileDescriptorSink(fd: STDOUT_FILENO))
+        let console = FileDescriptorSink(fd: STDOUT_FILENO)
+        let machine = try MicroVM(configuration: configuration, console: console)
         let stopSignals = try StopSignals.install()
         try machine.stop(whenReadable: stopSignals.readEnd)
         // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
         let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil
         defer { terminal?.restore() }
         let status = machine.run()
+        console.finish()
+        if console.droppedBytes > 0 {
+            printError("skiff vm: \(console.droppedBytes) bytes of guest console output were dropped because standard output did not take them (nothing reading it, or too slowly); redirect it to a file to keep everything")
+        }
         for fault in machine.deviceFaults.messages { printError("skiff vm: \(fault)") }
         if status != .guestStopped { printError("skiff vm: \(status)") }
         if status == .stoppedByHost {
@@ -80,6 +91,13 @@ struct VMRun: ParsableCommand {
         }
         configuration.interruptController = mode
         configuration.interactive = isatty(STDIN_FILENO) != 0
+        configuration.seccomp = !noSeccomp
+        if let seccompProbe {
+            guard let kind = MonitorThreadKind(rawValue: seccompProbe) else {
+                throw ValidationError("--seccomp-probe must be one of \(MonitorThreadKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.seccompProbe = kind
+        }
         try configuration.validate()
         return configuration
     }

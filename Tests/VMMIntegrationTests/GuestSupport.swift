@@ -161,9 +161,11 @@ final class RunResult: @unchecked Sendable {
 
 /// Boots `configuration` on its own thread while `whileRunning` plays the host side on the test's
 /// thread; the VM is stopped after `timeout` seconds if the guest has not ended by then.
-func boot(_ configuration: VMConfiguration, timeout: Double = 20, whileRunning: ((MicroVM, CapturingSink) throws -> Void)? = nil) throws -> GuestRun {
+func boot(_ configuration: VMConfiguration, timeout: Double = 20, whileRunning: ((MicroVM, CapturingSink) throws -> Void)? = nil,
+          beforeRun: ((MicroVM) throws -> Void)? = nil) throws -> GuestRun {
     let sink = CapturingSink()
     let machine = try MicroVM(configuration: configuration, console: sink)
+    try beforeRun?(machine)
     let watchdog = DispatchWorkItem { [weak machine] in machine?.stop() }
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
     let result = RunResult()

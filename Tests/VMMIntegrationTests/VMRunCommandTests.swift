@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VMM
 
 /// The `skiff vm run` binary end to end: output, exit codes, error messages and signals.
 @Suite(.serialized, .enabled(if: Host.canBuildAndRunGuests && SkiffBinary.path != nil, "needs /dev/kvm, gcc and the built skiff binary (swift build)"))
@@ -70,6 +71,88 @@ struct VMRunCommandTests {
         #expect(result.status == 130)
         #expect(result.stdout.contains("SPINNING"))
         #expect(result.stderr.contains("stopped by a signal"))
+    }
+
+    @Test func sigtermStopsAGuestPrintingIntoAStdoutNobodyReads() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SkiffBinary.path ?? "skiff")
+        process.arguments = ["vm", "run", "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=flood"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        defer {
+            if process.isRunning { kill(pid, SIGKILL) }
+            process.waitUntilExit()
+        }
+        // The pipe fills up (64 KiB by default) and nobody reads it: from now on every console
+        // write would block a monitor that writes synchronously.
+        let readEnd = out.fileHandleForReading.fileDescriptor
+        func queued() -> Int32 {
+            var n: Int32 = 0
+            _ = ioctl(readEnd, UInt(FIONREAD), &n)
+            return n
+        }
+        let capacity = fcntl(readEnd, 1032)  // F_GETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 8; Glibc does not export it to Swift)
+        let filled = Date().addingTimeInterval(20)
+        while queued() < capacity && Date() < filled && process.isRunning { usleep(10_000) }
+        #expect(capacity > 0 && queued() == capacity, "the guest filled only \(queued()) of \(capacity) bytes of the pipe")
+        let sent = Date()
+        kill(pid, SIGTERM)
+        let deadline = sent.addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!process.isRunning, "the monitor did not end within 5 s of SIGTERM")
+        if process.isRunning { return }
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130)
+        #expect(stderr.contains("bytes of guest console output were dropped"), "stderr: \(stderr)")
+    }
+
+    @Test(arguments: MonitorThreadKind.allCases)
+    func aForbiddenSystemCallFromAMonitorThreadKillsTheMonitorWithSIGSYS(thread: MonitorThreadKind) throws {
+        let confined = try runProcess(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+                                       "--seccomp-probe", thread.rawValue])
+        #expect(confined.reason == .uncaughtSignal && confined.status == SIGSYS, "ended with \(confined.reason) \(confined.status)")
+        // The same call without the filter is harmless: the probe itself is not what kills.
+        let unconfined = try runProcess(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+                                         "--seccomp-probe", thread.rawValue, "--no-seccomp"])
+        #expect(unconfined.reason == .exit && unconfined.status == 0)
+    }
+
+    @Test func vsockWorksInsideTheSeccompFilters() throws {
+        let scratch = try ScratchDirectory("skiff-cli-vsock")
+        let base = scratch.file("v.sock")
+        // Used only by the host thread once made; the closure's reference keeps it open until then.
+        nonisolated(unsafe) let listener = try UnixSocket.listen(path: base + "_5000")
+        let host = Thread {
+            guard let connection = try? listener.accept(timeout: 15) else { return }
+            _ = try? connection.read(count: 16)
+            try? connection.write("hello-from-host")
+        }
+        host.start()
+        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--vsock", "3," + base, "--cmdline", "test=vsock"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("VSOCK-GOT hello-from-host"))
+    }
+
+    /// Runs `skiff vm run` to its end without reading its output (for short runs): how it ended.
+    func runProcess(_ arguments: [String]) throws -> (reason: Process.TerminationReason, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SkiffBinary.path ?? "skiff")
+        process.arguments = ["vm", "run"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        process.waitUntilExit()
+        watchdog.cancel()
+        return (process.terminationReason, process.terminationStatus)
     }
 
     @Test(arguments: [

@@ -89,6 +89,30 @@ struct VirtioGuestTests {
         #expect(run.status == .guestStopped)
     }
 
+    @Test func aGuestFloodingTheBlockQueueCannotHoldOffAStopRequest() throws {
+        let scratch = try ScratchDirectory("skiff-flood")
+        var config = try configuration("blkflood")
+        config.disks = [.init(path: try makeDisk(scratch), readOnly: false)]
+        // The stop arrives as `skiff vm run`'s SIGTERM does: a byte on a pipe the device loop watches.
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { for fd in fds { close(fd) } }
+        var stopSent = Date()
+        // Without a work budget the device loop stays inside the block queue until the watchdog
+        // (20 s) kicks the vCPU; with it, the pipe is read within a turn.
+        let run = try boot(config, whileRunning: { _, sink in
+            #expect(waitFor("BLK-FLOODING", in: sink))
+            var byte: UInt8 = 1
+            stopSent = Date()
+            #expect(write(fds[1], &byte, 1) == 1)
+        }, beforeRun: { try $0.stop(whenReadable: fds[0]) })
+        let took = Date().timeIntervalSince(stopSent)
+        #expect(run.output.contains("BLK-FLOODING"), "output: \(run.output)")
+        #expect(run.status == .stoppedByHost)
+        #expect(took < 5, "the stop took \(took) s")
+        #expect(run.faults.isEmpty)
+    }
+
     @Test func vsockExchangesBytesWithHostProcessesBothWays() throws {
         let scratch = try ScratchDirectory("skiff-vsock")
         let base = scratch.file("v.sock")

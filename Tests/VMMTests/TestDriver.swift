@@ -15,9 +15,10 @@ final class TestDriver {
     /// Data buffers are handed out from 1 MiB upwards.
     var nextBuffer: UInt64 = 0x10_0000
 
-    init(device: any VirtioDevice, memoryMiB: UInt64 = 4) throws {
+    init(device: any VirtioDevice, memoryMiB: UInt64 = 4,
+         reschedule: (@Sendable (VirtioMMIOTransport, VirtioMMIOTransport.PendingWork) -> Void)? = nil) throws {
         memory = try GuestMemory(size: memoryMiB << 20)
-        transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: interrupt)
+        transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: interrupt, reschedule: reschedule)
     }
 
     func read32(_ offset: UInt64) -> UInt32 {

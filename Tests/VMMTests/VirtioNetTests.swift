@@ -14,7 +14,7 @@ import Testing
     @Test func theMACIsInConfigurationSpaceAndStable() throws {
         let pair = try makePair()
         defer { close(pair.peer) }
-        let net = VirtioNet(backendFD: pair.device, name: "tap-test")
+        let net = try VirtioNet(backendFD: pair.device, name: "tap-test")
         defer { net.closeBackend() }
         #expect(net.configurationSpace() == VirtioNet.stableMAC(for: "tap-test"))
         #expect(net.mac[0] & 0x03 == 0x02, "locally administered unicast")
@@ -24,7 +24,7 @@ import Testing
     @Test func framesTransmittedByTheGuestReachTheBackend() throws {
         let pair = try makePair()
         defer { close(pair.peer) }
-        let net = VirtioNet(backendFD: pair.device, name: "tap-tx")
+        let net = try VirtioNet(backendFD: pair.device, name: "tap-tx")
         defer { net.closeBackend() }
         let driver = try TestDriver(device: net)
         driver.initialize(queues: 2)
@@ -42,7 +42,7 @@ import Testing
     @Test func framesFromTheBackendFillReceiveBuffers() throws {
         let pair = try makePair()
         defer { close(pair.peer) }
-        let net = VirtioNet(backendFD: pair.device, name: "tap-rx")
+        let net = try VirtioNet(backendFD: pair.device, name: "tap-rx")
         defer { net.closeBackend() }
         let driver = try TestDriver(device: net)
         driver.initialize(queues: 2)
@@ -60,24 +60,40 @@ import Testing
         #expect(driver.interrupt.count >= 1)
     }
 
-    @Test func framesWithoutReceiveBuffersAreDroppedNotQueuedForever() throws {
+    @Test func framesWaitInTheBackendUntilTheGuestPostsReceiveBuffers() throws {
         let pair = try makePair()
         defer { close(pair.peer) }
-        let net = VirtioNet(backendFD: pair.device, name: "tap-drop")
+        let net = try VirtioNet(backendFD: pair.device, name: "tap-wait")
         defer { net.closeBackend() }
         let driver = try TestDriver(device: net)
         driver.initialize(queues: 2)
-        let packet = [UInt8](repeating: 1, count: 40)
-        _ = packet.withUnsafeBytes { send(pair.peer, $0.baseAddress, $0.count, 0) }
+        for byte: UInt8 in [1, 2] {
+            let packet = [UInt8](repeating: 0, count: 12) + [UInt8](repeating: byte, count: 40)
+            _ = packet.withUnsafeBytes { send(pair.peer, $0.baseAddress, $0.count, 0) }
+        }
         driver.transport.pollBackend()
-        #expect(net.droppedFrames == 1)
+        #expect(net.droppedFrames == 0)
+        #expect(!net.isWatchingTap)
+        var backend = pollfd(fd: pair.device, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&backend, 1, 0) == 1, "the frames are still in the backend")
+        var watched = pollfd(fd: net.backendDescriptors()[0], events: Int16(POLLIN), revents: 0)
+        #expect(poll(&watched, 1, 0) == 0, "the device loop is not woken while there is no buffer")
+        // Posting buffers (a receive-queue notification) delivers both frames, in order.
+        let buffers = [try driver.buffer(length: 2048), try driver.buffer(length: 2048)]
+        for buffer in buffers { try driver.post(0, [(buffer, 2048, true)]) }
+        driver.notify(0)
+        let used = try driver.takeUsed(0)
+        #expect(used.map(\.1) == [52, 52])
+        #expect(try driver.memory.read(at: buffers[0] + 12, count: 1) == [1])
+        #expect(try driver.memory.read(at: buffers[1] + 12, count: 1) == [2])
+        #expect(net.droppedFrames == 0)
         #expect(!driver.needsReset)
     }
 
     @Test func framesArrivingBeforeTheDriverIsReadyAreDrainedNotLeftToSpinOn() throws {
         let pair = try makePair()
         defer { close(pair.peer) }
-        let net = VirtioNet(backendFD: pair.device, name: "tap-early")
+        let net = try VirtioNet(backendFD: pair.device, name: "tap-early")
         defer { net.closeBackend() }
         let driver = try TestDriver(device: net)
         for _ in 0..<3 { _ = [UInt8](repeating: 2, count: 40).withUnsafeBytes { send(pair.peer, $0.baseAddress, $0.count, 0) } }
@@ -90,7 +106,7 @@ import Testing
     @Test func aTransmitChainOutsideMemoryBreaksTheDevice() throws {
         let pair = try makePair()
         defer { close(pair.peer) }
-        let net = VirtioNet(backendFD: pair.device, name: "tap-bad")
+        let net = try VirtioNet(backendFD: pair.device, name: "tap-bad")
         defer { net.closeBackend() }
         let driver = try TestDriver(device: net)
         driver.initialize(queues: 2)

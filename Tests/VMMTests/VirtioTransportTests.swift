@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 @testable import VMM
 
@@ -6,6 +7,8 @@ import Testing
 final class SinkDevice: VirtioDevice, @unchecked Sendable {
     var processed = 0
     var resets = 0
+    /// Called with each chain's head after it is used: a test plays a guest refilling the queue.
+    var onChain: ((UInt16) throws -> Void)?
     var deviceType: VirtioDeviceType { .block }
     var offeredFeatures: UInt64 { VirtioFeature.version1 | 1 }
     var queueMaximumSizes: [UInt16] { [16] }
@@ -13,10 +16,11 @@ final class SinkDevice: VirtioDevice, @unchecked Sendable {
     func activate(features: UInt64, queues: VirtioQueueSet) throws(VirtqueueError) {}
     func process(queue index: Int, queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         var used = false
-        while let chain = try queues.queues[index].popAvailable(memory: queues.memory) {
+        while let chain = try queues.take(index) {
             processed += 1
             try queues.queues[index].pushUsed(head: chain.head, written: 0, memory: queues.memory)
             used = true
+            do { try onChain?(chain.head) } catch { throw .badRequest("test refill: \(error)") }
         }
         return used
     }
@@ -41,6 +45,31 @@ final class SinkDevice: VirtioDevice, @unchecked Sendable {
         driver.write32(R.queueSelect, 5)
         #expect(driver.read32(R.queueNumberMaximum) == 0)
         #expect(driver.read32(R.configuration) == 0x0403_0201)
+    }
+
+    @Test func aGuestRefillingAQueueGetsABudgetPerTurnAndTheRestIsRescheduled() throws {
+        let device = SinkDevice()
+        let rescheduled = Rescheduled()
+        let driver = try TestDriver(device: device) { _, work in rescheduled.append(work) }
+        driver.initialize(queues: 1)
+        let buffer = try driver.buffer(length: 64)
+        let head = try driver.post(0, [(buffer, 64, false)])
+        // The guest puts every used chain straight back: without a budget this never ends.
+        device.onChain = { try driver.publish(0, head: $0) }
+        driver.notify(0)
+        #expect(device.processed == VirtioQueueSet.chainsPerTurn)
+        #expect(rescheduled.items == [.queue(0)])
+        #expect(driver.interrupt.count == 1, "what was used is signalled before the rest waits")
+        driver.transport.resume(.queue(0))
+        #expect(device.processed == 2 * VirtioQueueSet.chainsPerTurn)
+        #expect(rescheduled.items == [.queue(0), .queue(0)])
+        // A guest that stops refilling is finished within a turn and nothing more is rescheduled.
+        device.onChain = nil
+        driver.transport.resume(.queue(0))
+        #expect(device.processed == 2 * VirtioQueueSet.chainsPerTurn + 1)
+        #expect(rescheduled.items.count == 2)
+        #expect(try driver.takeUsed(0).allSatisfy { $0.0 == head })
+        #expect(!driver.needsReset)
     }
 
     @Test func theFullDriverSequenceActivatesAndProcessesAQueue() throws {
@@ -158,4 +187,11 @@ final class SinkDevice: VirtioDevice, @unchecked Sendable {
     @Test func theCommandLineEntryAnnouncesTheDevice() {
         #expect(VirtioMMIOTransport.commandLineEntry(base: 0xD000_0000, irq: 5) == "virtio_mmio.device=4K@0xd0000000:5")
     }
+}
+
+/// Work a transport handed back for a later turn, recorded for assertions.
+final class Rescheduled: Sendable {
+    private let list = Mutex<[VirtioMMIOTransport.PendingWork]>([])
+    func append(_ work: VirtioMMIOTransport.PendingWork) { list.withLock { $0.append(work) } }
+    var items: [VirtioMMIOTransport.PendingWork] { list.withLock { $0 } }
 }

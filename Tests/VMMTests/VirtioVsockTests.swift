@@ -55,16 +55,30 @@ import Testing
         let device: VirtioVsock
         var rxBuffers: [UInt16: UInt64] = [:]
 
-        init(socketPath: String) throws {
-            device = try VirtioVsock(guestCID: 3, socketPath: socketPath)
+        init(socketPath: String, receiveBuffers: Int = 8, maximumConnections: Int = VirtioVsock.defaultMaximumConnections) throws {
+            device = try VirtioVsock(guestCID: 3, socketPath: socketPath, maximumConnections: maximumConnections)
             driver = try TestDriver(device: device)
             driver.initialize(queues: 3)
-            for _ in 0..<8 {
+            try postReceiveBuffers(receiveBuffers)
+        }
+
+        mutating func postReceiveBuffers(_ count: Int) throws {
+            for _ in 0..<count {
                 let buffer = try driver.buffer(length: 4096)
                 let head = try driver.post(0, [(buffer, 4096, true)])
                 rxBuffers[head] = buffer
             }
-            driver.notify(0)
+            if count > 0 { driver.notify(0) }
+        }
+
+        /// Sends `header` many times from one reused buffer (guest memory is small).
+        func sendRepeatedly(_ header: VsockHeader, times: Int) throws {
+            let h = try driver.buffer(header.bytes)
+            for _ in 0..<times {
+                try driver.post(1, [(h, UInt32(VsockHeader.size), false)])
+                driver.notify(1)
+                _ = try driver.takeUsed(1)
+            }
         }
 
         func send(_ header: VsockHeader, payload: [UInt8] = []) throws {
@@ -181,6 +195,69 @@ import Testing
         try guest.send(forged)
         #expect(try guest.received().map(\.0.operation) == [VsockHeader.Operation.reset.rawValue])
         #expect(!guest.driver.needsReset)
+    }
+
+    @Test func repliesWaitingForReceiveBuffersAreCappedAndDrainInOrder() throws {
+        let scratch = Scratch()
+        // No receive buffers: every REQUEST to a port without listener needs an RST that cannot go out.
+        var guest = try Guest(socketPath: scratch.path + "/v.sock", receiveBuffers: 0)
+        defer { guest.device.closeBackend() }
+        let cap = VirtioVsock.controlBacklogCapacity
+        try guest.sendRepeatedly(header(.request, from: 1024, to: 4444), times: cap + 100)
+        #expect(guest.device.pendingControlPackets == cap)
+        #expect(guest.device.droppedControlPackets == 100)
+        #expect(!guest.driver.needsReset)
+        // Buffers posted later take the queued replies, oldest first, and the backlog shrinks.
+        try guest.postReceiveBuffers(8)
+        let replies = try guest.received()
+        #expect(replies.count == 8)
+        #expect(replies.allSatisfy { $0.0.operation == VsockHeader.Operation.reset.rawValue && $0.0.destinationPort == 1024 })
+        #expect(guest.device.pendingControlPackets == cap - 8)
+    }
+
+    @Test func guestConnectionsBeyondTheLimitAreRefusedWithReset() throws {
+        let scratch = Scratch()
+        let base = scratch.path + "/v.sock"
+        let listener = Self.unixSocket(listenAt: base + "_5000")
+        defer { close(listener) }
+        let guest = try Guest(socketPath: base, receiveBuffers: 8, maximumConnections: 3)
+        defer { guest.device.closeBackend() }
+        for port in UInt32(1024)..<1027 {
+            try guest.send(header(.request, from: port, to: 5000))
+            #expect(try guest.received().map(\.0.operation) == [VsockHeader.Operation.response.rawValue])
+        }
+        #expect(guest.device.openConnections == 3)
+        try guest.send(header(.request, from: 1027, to: 5000))
+        let refused = try guest.received()
+        #expect(refused.map(\.0.operation) == [VsockHeader.Operation.reset.rawValue])
+        #expect(refused.first?.0.destinationPort == 1027)
+        #expect(guest.device.openConnections == 3)
+        // A closed connection frees its slot.
+        try guest.send(header(.reset, from: 1024, to: 5000))
+        #expect(guest.device.openConnections == 2)
+        try guest.send(header(.request, from: 1028, to: 5000))
+        #expect(try guest.received().map(\.0.operation) == [VsockHeader.Operation.response.rawValue])
+    }
+
+    @Test func hostConnectionsBeyondTheLimitAreClosed() throws {
+        let scratch = Scratch()
+        let base = scratch.path + "/v.sock"
+        let guest = try Guest(socketPath: base, maximumConnections: 1)
+        defer { guest.device.closeBackend() }
+        let first = Self.unixSocket(connectTo: base)
+        defer { close(first) }
+        _ = Array("CONNECT 52\n".utf8).withUnsafeBytes { Glibc.send(first, $0.baseAddress, $0.count, 0) }
+        guest.driver.transport.pollBackend()
+        guest.driver.transport.pollBackend()
+        #expect(try guest.received().map(\.0.operation) == [VsockHeader.Operation.request.rawValue])
+        let second = Self.unixSocket(connectTo: base)
+        defer { close(second) }
+        _ = Array("CONNECT 53\n".utf8).withUnsafeBytes { Glibc.send(second, $0.baseAddress, $0.count, 0) }
+        guest.driver.transport.pollBackend()
+        guest.driver.transport.pollBackend()
+        #expect(Self.receive(second, count: 1) == "", "closed without an OK")
+        #expect(try guest.received().isEmpty)
+        #expect(guest.device.openConnections == 1)
     }
 
     @Test func anExistingSocketPathIsRefusedAndTheSocketIsRemovedOnClose() throws {

@@ -109,5 +109,8 @@ int skiff_tap_open(const char *name, int vnet_hdr);
 int skiff_epoll_create(void);
 /// Changes what `fd` is watched for: readability when `want_read`, writability when `want_write`.
 int skiff_epoll_mod(int epfd, int fd, uint64_t token, int want_read, int want_write);
+/// Adds `fd` to `epfd` watching writability edge-triggered (EPOLLOUT | EPOLLET): one event each
+/// time room appears, none while it merely stays writable.
+int skiff_epoll_add_writable_edge(int epfd, int fd, uint64_t token);
 
 #endif

@@ -1,8 +1,18 @@
 import Synchronization
 
-/// Where the serial console's transmitted bytes go (our stdout, a buffer in tests).
+/// Where the serial console's transmitted bytes go (our stdout, a buffer in tests). `write` is
+/// called on a vCPU thread and must not block: a stop request is only seen between exits.
 public protocol SerialSink: AnyObject, Sendable {
     func write(_ bytes: [UInt8])
+    /// A descriptor that gains room for output the sink holds back; the device loop calls
+    /// `flushPending` when it does. nil for sinks that never hold output back.
+    var pendingOutputDescriptor: Int32? { get }
+    func flushPending()
+}
+
+extension SerialSink {
+    public var pendingOutputDescriptor: Int32? { nil }
+    public func flushPending() {}
 }
 
 /// A 16550A UART at 0x3F8 (8 ports) as the guest console: transmit goes to a sink at once, input

@@ -4,23 +4,6 @@ import Glibc
 import CShim
 import Synchronization
 
-/// Where the serial console writes: a file descriptor (our stdout for `skiff vm run`).
-public final class FileDescriptorSink: SerialSink, @unchecked Sendable {
-    let fd: Int32
-    public init(fd: Int32) { self.fd = fd }
-    public func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
-    }
-}
-
 /// A micro-VM assembled from a configuration: KVM VM and vCPUs, guest memory with the kernel
 /// loaded, the legacy devices and the virtio-mmio devices, and the threads that run them.
 /// `run()` boots it and returns how it ended; everything is released when the object goes away.
@@ -97,6 +80,13 @@ public final class MicroVM: @unchecked Sendable {
         let wiring = InterruptWiring(vm: vm, cpus: configuration.cpus)
         let serialLine = wiring.line(gsi: Serial16550.irq)
         serial = Serial16550(sink: console, interrupt: serialLine)
+        if let fd = console.pendingOutputDescriptor {
+            do {
+                try eventLoop.watchWritable(fd) { console.flushPending() }
+            } catch .hostMemory(_, errno: EPERM) {
+                // epoll refuses regular files: they never hold output back, nothing to watch.
+            }
+        }
         let control = self.control
         let keyboard = I8042(onReset: { control.requestStop(.guestReset) })
 
@@ -109,9 +99,18 @@ public final class MicroVM: @unchecked Sendable {
             let base = GuestLayout.virtioMMIOBase + UInt64(index) * GuestLayout.virtioMMIOSize
             let line = wiring.line(gsi: GuestLayout.virtioFirstIRQ + UInt32(index))
             lines.append(line)
-            let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line) { reason in
+            let loop = eventLoop
+            let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line, onBroken: { reason in
                 faults.record("virtio device \(index) (\(device.deviceType)) marked DEVICE_NEEDS_RESET: \(reason)")
-            }
+            }, reschedule: { [weak loop] transport, work in
+                // A device stopped at its per-turn budget: the rest runs on the loop's next turn.
+                let item: Int
+                switch work {
+                case .queue(let queue): item = queue
+                case .backend: item = -1
+                }
+                loop?.schedule(.init(owner: ObjectIdentifier(transport), item: item)) { [weak transport] in transport?.resume(work) }
+            })
             transports.append(transport)
             mmioRanges.append(AddressBus.Range(base: base, length: GuestLayout.virtioMMIOSize, device: transport))
             if vm.hasIoeventfd {
@@ -174,11 +173,21 @@ public final class MicroVM: @unchecked Sendable {
         control.setStopHandler(stopAll)
         if control.stopRequested { stopAll() }
         var threads: [HostThread] = []
+        let seccomp = configuration.seccomp, probe = configuration.seccompProbe
+        let confinementFailure = Mutex<VMMError?>(nil)
         do {
             if configuration.interactive { try watchStandardInput() }
             for vcpu in vcpus {
                 let bus = self.bus, control = self.control
                 threads.append(try HostThread.start {
+                    if seccomp {
+                        do throws(VMMError) { try MonitorSeccomp.install(for: .vcpu) } catch {
+                            confinementFailure.withLock { $0 = $0 ?? error }
+                            control.requestStop(.vcpuEnded)
+                            return
+                        }
+                    }
+                    if probe == .vcpu { _ = getppid() }
                     let exit = vcpu.runLoop(bus: bus, control: control)
                     exits.withLock { $0[vcpu.id] = exit }
                     control.requestStop(.vcpuEnded)
@@ -189,8 +198,21 @@ public final class MicroVM: @unchecked Sendable {
             for thread in threads { thread.join() }
             return .hostFailure(error.description)
         }
+        // The loop runs on this thread: confine it once the vCPU threads (which must not inherit
+        // its filter) exist.
+        if seccomp {
+            do throws(VMMError) { try MonitorSeccomp.install(for: .deviceLoop) } catch {
+                confinementFailure.withLock { $0 = $0 ?? error }
+                control.requestStop(.vcpuEnded)
+            }
+        }
+        if probe == .deviceLoop { _ = getppid() }
         eventLoop.run()
         for thread in threads { thread.join() }
+        if let failure = confinementFailure.withLock({ $0 }) {
+            for backend in backends { backend.closeBackend() }
+            return .hostFailure(failure.description)
+        }
         // A machine runs once: release host-side endpoints (tap, vsock socket path) right away.
         for backend in backends { backend.closeBackend() }
         return status(exits: exits.withLock { $0 })

@@ -62,6 +62,13 @@ public struct VMConfiguration: Sendable {
     public var interruptController: InterruptControllerMode = .split
     /// Forward our standard input to the guest's serial port.
     public var interactive = false
+    /// Confine each monitor thread to the system calls its kind needs (`MonitorSeccomp`). Off by
+    /// default for library callers, whose thread that calls `run()` goes on to do other things
+    /// afterwards; `skiff vm run` turns it on unless given --no-seccomp.
+    public var seccomp = false
+    /// For tests of the filter: the named thread kind makes one system call outside its list
+    /// (getppid) right after installing its filter, which must kill the monitor with SIGSYS.
+    public var seccompProbe: MonitorThreadKind?
 
     public init(kernelPath: String) {
         self.kernelPath = kernelPath

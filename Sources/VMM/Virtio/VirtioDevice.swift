@@ -12,13 +12,49 @@ public enum VirtioDeviceType: UInt32, Sendable {
 
 /// What a device gets when the driver sets DRIVER_OK: guest memory, its validated queues and the
 /// interrupt to raise after using buffers.
+/// Unchecked Sendable: the transport owns it and only touches it (and lets its device touch it)
+/// under the transport's lock.
 public final class VirtioQueueSet: @unchecked Sendable {
+    /// Chains a device may take in one call from the transport (one notification, one backend
+    /// wake-up). Devices run on the monitor's single device thread and block I/O is synchronous
+    /// there, so a guest that refills a queue as fast as it is drained would otherwise keep that
+    /// thread in one device forever, starving the other devices and the stop request. 64 is a
+    /// quarter of our largest queue: a full queue takes a few turns, each short, and between turns
+    /// the event loop serves everything else (the rest is rescheduled, not dropped).
+    public static let chainsPerTurn = 64
+
     public let memory: GuestMemory
     public var queues: [Virtqueue]
+    private var remainingChains = VirtioQueueSet.chainsPerTurn
+    /// Set when a device wanted another chain after this turn's budget was used up: the transport
+    /// then asks the event loop to call it again on the next turn.
+    public private(set) var budgetExhausted = false
 
     init(memory: GuestMemory, queues: [Virtqueue]) {
         self.memory = memory
         self.queues = queues
+    }
+
+    /// Starts a new turn with a full budget (the transport calls this before each device call).
+    func beginTurn() {
+        remainingChains = Self.chainsPerTurn
+        budgetExhausted = false
+    }
+
+    /// Whether this turn's budget allows another chain; when it does not, records that work is left.
+    public func hasBudget() -> Bool {
+        if remainingChains > 0 { return true }
+        budgetExhausted = true
+        return false
+    }
+
+    /// Takes the next available chain of `queue` within this turn's budget: nil when the queue is
+    /// empty or the budget is used up (then `budgetExhausted` is set and the rest waits a turn).
+    public func take(_ queue: Int) throws(VirtqueueError) -> DescriptorChain? {
+        guard hasBudget() else { return nil }
+        guard let chain = try queues[queue].popAvailable(memory: memory) else { return nil }
+        remainingChains -= 1
+        return chain
     }
 }
 
@@ -38,6 +74,8 @@ public protocol VirtioDevice: AnyObject, Sendable {
     /// The driver set DRIVER_OK with these negotiated features.
     func activate(features: UInt64, queues: VirtioQueueSet) throws(VirtqueueError)
     /// The driver notified queue `index`; returns whether any buffer was used (interrupt needed).
+    /// Chains are taken with `queues.take(_:)`, which stops at the per-turn budget; the transport
+    /// calls again on a later turn when the budget ran out.
     func process(queue index: Int, queues: VirtioQueueSet) throws(VirtqueueError) -> Bool
     /// Host-side input became ready (tap readable, vsock socket readable); same contract as `process`.
     func pollBackend(queues: VirtioQueueSet) throws(VirtqueueError) -> Bool

@@ -45,6 +45,8 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         var interruptStatus: UInt32 = 0
         var active: VirtioQueueSet?
         var brokenReason: String?
+        /// Device calls that stopped at their budget, to reschedule once the lock is released.
+        var pendingWork: Set<PendingWork> = []
     }
 
     public let device: any VirtioDevice
@@ -53,12 +55,23 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
     private let state: Mutex<State>
     /// Called once with a description when the device is marked broken (for the monitor's log).
     let onBroken: (@Sendable (String) -> Void)?
+    /// Called when a device call stopped at the per-turn budget (`VirtioQueueSet.chainsPerTurn`)
+    /// with work left: the owner runs the given work again on a later turn of its event loop.
+    let reschedule: (@Sendable (VirtioMMIOTransport, PendingWork) -> Void)?
 
-    public init(device: any VirtioDevice, memory: GuestMemory, interrupt: any InterruptLine, onBroken: (@Sendable (String) -> Void)? = nil) {
+    /// Work a device left for a later turn.
+    public enum PendingWork: Hashable, Sendable {
+        case queue(Int)
+        case backend
+    }
+
+    public init(device: any VirtioDevice, memory: GuestMemory, interrupt: any InterruptLine, onBroken: (@Sendable (String) -> Void)? = nil,
+                reschedule: (@Sendable (VirtioMMIOTransport, PendingWork) -> Void)? = nil) {
         self.device = device
         self.memory = memory
         self.interrupt = interrupt
         self.onBroken = onBroken
+        self.reschedule = reschedule
         state = Mutex(State(queues: Array(repeating: QueueConfig(), count: device.queueMaximumSizes.count)))
     }
 
@@ -133,6 +146,7 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         }
         if let brokenNow { onBroken?(brokenNow) }
         if raise { interrupt.trigger() }
+        reschedulePending()
     }
 
     struct TransportFault: Error { let reason: String }
@@ -242,6 +256,8 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
 
     private func processQueue(_ s: inout State, index: Int) throws(TransportFault) -> Bool {
         guard s.brokenReason == nil, let active = s.active, s.queues[index].ready else { return false }
+        active.beginTurn()
+        defer { if active.budgetExhausted { s.pendingWork.insert(.queue(index)) } }
         do {
             guard try device.process(queue: index, queues: active) else { return false }
         } catch {
@@ -249,6 +265,24 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         }
         s.interruptStatus |= 1
         return true
+    }
+
+    /// Hands work a device left at its budget to the owner's event loop (outside the lock).
+    private func reschedulePending() {
+        guard let reschedule else { return }
+        let pending = state.withLock { s -> Set<PendingWork> in
+            defer { s.pendingWork = [] }
+            return s.pendingWork
+        }
+        for work in pending { reschedule(self, work) }
+    }
+
+    /// Runs work rescheduled through `reschedule` (on the owner's event loop).
+    public func resume(_ work: PendingWork) {
+        switch work {
+        case .queue(let index): notify(queue: index)
+        case .backend: pollBackend()
+        }
     }
 
     private func resetLocked(_ s: inout State) {
@@ -282,6 +316,7 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         }
         if let brokenNow { onBroken?(brokenNow) }
         if raise { interrupt.trigger() }
+        reschedulePending()
     }
 
     /// The device's host backend has input (tap, sockets).
@@ -293,6 +328,8 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
                 device.pollBackendWhileInactive()
                 return
             }
+            active.beginTurn()
+            defer { if active.budgetExhausted { s.pendingWork.insert(.backend) } }
             do {
                 if try device.pollBackend(queues: active) {
                     s.interruptStatus |= 1
@@ -305,6 +342,7 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         }
         if let brokenNow { onBroken?(brokenNow) }
         if raise { interrupt.trigger() }
+        reschedulePending()
     }
 
     /// The kernel command-line fragment that announces this device (virtio_mmio.device=...).

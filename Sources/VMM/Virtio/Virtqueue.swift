@@ -73,6 +73,13 @@ public struct Virtqueue: Sendable {
         do { return try body() } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
     }
 
+    /// Whether the driver made a chain available that has not been taken (nothing is consumed).
+    public func hasAvailable(memory: GuestMemory) throws(VirtqueueError) -> Bool {
+        let availableIndex = try guarded { () throws(GuestMemoryError) in try memory.load(UInt16.self, at: availableRing + 2) }
+        atomicMemoryFence()
+        return availableIndex != nextAvailable
+    }
+
     /// Takes the next chain the driver made available, or nil when there is none.
     public mutating func popAvailable(memory: GuestMemory) throws(VirtqueueError) -> DescriptorChain? {
         let availableIndex = try guarded { () throws(GuestMemoryError) in try memory.load(UInt16.self, at: availableRing + 2) }

@@ -260,6 +260,51 @@ static void test_loop(void) {
     puts_(blk_io(base, 0, 0, sector) == 0 ? "AFTER-RESET-READ-OK\n" : "AFTER-RESET-READ-FAILED\n");
 }
 
+/* A hostile driver that keeps the block queue full forever: a 256-entry queue in which the same
+   512 KiB read is republished whenever fewer than 256 entries are outstanding, never waiting for
+   an interrupt, so the device always finds more work (a full queue is tens of milliseconds of
+   reads, far longer than the vCPU thread is ever kept off a CPU). The monitor must still serve
+   its stop request. */
+#define FQ 256
+static struct desc flood_desc[FQ] __attribute__((aligned(4096)));
+static struct { u16 flags, idx, ring[FQ], event; } flood_avail __attribute__((aligned(4096)));
+static struct { u16 flags, idx; struct { u32 id, len; } ring[FQ]; u16 event; } flood_used __attribute__((aligned(4096)));
+static u8 flood_data[512 * 1024] __attribute__((aligned(4096)));
+static void test_blkflood(void) {
+    u64 base = device_of_type(2);
+    wr32(base + STATUS, 0);
+    wr32(base + STATUS, 1); wr32(base + STATUS, 3);
+    wr32(base + DRVFEATSEL, 0); wr32(base + DRVFEAT, 0);
+    wr32(base + DRVFEATSEL, 1); wr32(base + DRVFEAT, 1);
+    wr32(base + STATUS, 3 | 8);
+    wr32(base + QSEL, 0);
+    if (rd32(base + QMAX) < FQ) fail("block queue smaller than 256");
+    wr32(base + QNUM, FQ);
+    u64 d = (u64)flood_desc, a = (u64)&flood_avail, u = (u64)&flood_used;
+    wr32(base + QDESC, (u32)d); wr32(base + QDESC + 4, (u32)(d >> 32));
+    wr32(base + QDRV, (u32)a); wr32(base + QDRV + 4, (u32)(a >> 32));
+    wr32(base + QDEV, (u32)u); wr32(base + QDEV + 4, (u32)(u >> 32));
+    wr32(base + QREADY, 1);
+    wr32(base + STATUS, 3 | 8 | 4);
+    req.type = 0; req.reserved = 0; req.sector = 0;
+    flood_desc[0] = (struct desc){ (u64)&req, 16, 1, 1 };
+    flood_desc[1] = (struct desc){ (u64)flood_data, sizeof flood_data, 2 | 1, 2 };
+    flood_desc[2] = (struct desc){ (u64)&blkstatus, 1, 2, 0 };
+    u16 seen = 0;
+    for (;;) {
+        barrier();
+        u16 used = *(volatile u16 *)&flood_used.idx;
+        if ((u16)(flood_avail.idx - used) < FQ) {
+            flood_avail.ring[flood_avail.idx % FQ] = 0;
+            barrier();
+            flood_avail.idx++;
+            barrier();
+            if (flood_avail.idx == FQ) wr32(base + QNOTIFY, 0);
+        }
+        if (!seen && used != 0) { seen = 1; puts_("BLK-FLOODING\n"); }
+    }
+}
+
 /* Garbage written to device registers: a read-only register, an unknown one, a bad queue size. */
 static void test_garbage(void) {
     u64 base = device_of_type(2);
@@ -314,7 +359,9 @@ void guest_main(u8 *boot_params) {
     if (find(cmdline, "test=loop")) test_loop();
     if (find(cmdline, "test=echo")) test_echo();
     if (find(cmdline, "test=garbage")) test_garbage();
+    if (find(cmdline, "test=blkflood")) test_blkflood();
     if (find(cmdline, "test=irq")) test_irq();
+    if (find(cmdline, "test=flood")) { for (;;) puts_("FLOOD 0123456789abcdefghijklmnopqrstuvwxyz\n"); }
     if (find(cmdline, "test=spin")) { puts_("SPINNING\n"); for (;;) barrier(); }
     if (find(cmdline, "test=fault")) { static u8 zero_idt[10]; __asm__ volatile("lidt (%0); ud2" : : "r"(zero_idt)); }
     puts_("GUEST-DONE\n");

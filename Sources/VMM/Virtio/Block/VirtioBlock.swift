@@ -64,7 +64,7 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
     public func process(queue index: Int, queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         guard index == 0 else { return false }
         var used = false
-        while let chain = try queues.queues[0].popAvailable(memory: queues.memory) {
+        while let chain = try queues.take(0) {
             let written = try handle(chain, memory: queues.memory)
             try queues.queues[0].pushUsed(head: chain.head, written: written, memory: queues.memory)
             used = true

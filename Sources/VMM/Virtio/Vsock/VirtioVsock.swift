@@ -8,6 +8,8 @@ import CShim
 /// reach guest port PORT (answered with "OK HOSTPORT\n"); a guest connection to the host (CID 2)
 /// on port P is connected to the Unix socket "socketPath_P". Stream sockets only, with the
 /// spec's credit-based flow control in both directions.
+/// Unchecked Sendable: all mutable state is touched only from the `VirtioDevice` methods, which
+/// the transport calls under its lock (see `VirtioDevice`).
 public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sendable {
     public static let hostCID: UInt64 = 2
     public static let queueSize: UInt16 = 256
@@ -16,6 +18,18 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     static let bufferAllocation: UInt32 = 256 * 1024
     static let firstEphemeralPort: UInt32 = 1 << 30
     static let listenerToken: UInt64 = UInt64.max
+    /// Control packets (RESPONSE, RST, credit updates, SHUTDOWN, host REQUESTs) waiting for a
+    /// receive buffer. A guest that sends packets needing a reply while posting no receive buffers
+    /// would otherwise grow this without end. 256 is Firecracker's cap for the same queue
+    /// (MUXER_RXQ_SIZE) and one full receive queue's worth: a driver that posts buffers drains it
+    /// within one notification. Beyond it replies are dropped and counted; a dropped RST or
+    /// RESPONSE costs only the guest that withheld its buffers (its connect or close times out).
+    public static let controlBacklogCapacity = 256
+    /// Connections (either direction) open at once, each holding a host socket. Firecracker's
+    /// limit (MAX_CONNECTIONS, 1023) keeps one VM well below a default 1024-descriptor limit's
+    /// worth of host descriptors; a guest REQUEST beyond it is answered with RST, a host CONNECT
+    /// beyond it is closed.
+    public static let defaultMaximumConnections = 1023
 
     struct Key: Hashable { var hostPort: UInt32; var guestPort: UInt32 }
 
@@ -53,8 +67,11 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     private var byFD: [Int32: Key] = [:]
     /// Accepted host sockets still sending their "CONNECT PORT\n" line.
     private var handshakes: [Int32: [UInt8]] = [:]
-    /// Control packets waiting for a receive buffer from the guest.
-    private var backlog: [VsockHeader] = []
+    /// Control packets waiting for a receive buffer from the guest (see `controlBacklogCapacity`).
+    private var backlog = BoundedQueue<VsockHeader>(capacity: VirtioVsock.controlBacklogCapacity)
+    /// Control packets dropped because the backlog was full.
+    public private(set) var droppedControlPackets = 0
+    let maximumConnections: Int
     private var nextEphemeralPort = VirtioVsock.firstEphemeralPort
 
     public var deviceType: VirtioDeviceType { .vsock }
@@ -62,7 +79,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     public var queueMaximumSizes: [UInt16] { [Self.queueSize, Self.queueSize, Self.queueSize] }
 
     /// Listens on `socketPath`, which must not exist yet.
-    public init(guestCID: UInt64, socketPath: String) throws(VMMError) {
+    public init(guestCID: UInt64, socketPath: String, maximumConnections: Int = VirtioVsock.defaultMaximumConnections) throws(VMMError) {
         guard socketPath.utf8.count < 100 else { throw .vsockSocket(path: socketPath, errno: ENAMETOOLONG) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .vsockSocket(path: socketPath, errno: errno) }
@@ -78,6 +95,17 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         self.socketPath = socketPath
         self.listenFD = fd
         self.epoll = epoll
+        self.maximumConnections = maximumConnections
+    }
+
+    /// Control packets waiting for receive buffers (for tests and diagnostics).
+    var pendingControlPackets: Int { backlog.count }
+    /// Open connections, both directions (for tests and diagnostics).
+    var openConnections: Int { connections.count }
+
+    /// Queues a control packet for the guest, or drops it when the backlog is full.
+    private func enqueue(_ packet: VsockHeader) {
+        if !backlog.append(packet) { droppedControlPackets += 1 }
     }
 
     static func unixAddress(_ path: String) -> sockaddr_un {
@@ -116,7 +144,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         connections = [:]
         byFD = [:]
         handshakes = [:]
-        backlog = []
+        backlog.removeAll()
     }
 
     // MARK: queue processing
@@ -125,7 +153,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         switch index {
         case Self.transmitQueue:
             var used = false
-            while let chain = try queues.queues[Self.transmitQueue].popAvailable(memory: queues.memory) {
+            while let chain = try queues.take(Self.transmitQueue) {
                 try handleGuestPacket(chain, memory: queues.memory)
                 try queues.queues[Self.transmitQueue].pushUsed(head: chain.head, written: 0, memory: queues.memory)
                 used = true
@@ -172,8 +200,8 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     private func deliver(_ queues: VirtioQueueSet) throws(VirtqueueError) -> Bool {
         var used = false
         while !backlog.isEmpty {
-            guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else { return used }
-            let header = backlog.removeFirst()
+            guard let chain = try queues.take(Self.receiveQueue) else { return used }
+            guard let header = backlog.popFirst() else { break }
             var target = BufferSegments(chain.writable)
             let written: Int
             do { written = try target.put(header.bytes, memory: queues.memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
@@ -191,12 +219,14 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                     if n == 0 {
                         connection.hostEOF = true
                         watch(connection, readable: false)
-                        backlog.append(header(for: connection, operation: .shutdown, flags: VsockHeader.shutdownReceive | VsockHeader.shutdownSend))
+                        enqueue(header(for: connection, operation: .shutdown, flags: VsockHeader.shutdownReceive | VsockHeader.shutdownSend))
                         return try deliver(queues) || used
                     }
                     break
                 }
-                guard let chain = try queues.queues[Self.receiveQueue].popAvailable(memory: queues.memory) else {
+                guard let chain = try queues.take(Self.receiveQueue) else {
+                    // Out of this turn's budget: the transport calls again next turn, keep watching.
+                    if queues.budgetExhausted { return used }
                     // No receive buffer: stop watching until the driver posts some (receive-queue notify).
                     watch(connection, readable: false)
                     return used
@@ -235,7 +265,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         do { headerBytes = try source.take(VsockHeader.size, memory: memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
         guard let headerBytes, let packet = VsockHeader(headerBytes) else { return }  // too short: drop, as Firecracker does
         guard packet.sourceCID == guestCID, packet.destinationCID == Self.hostCID, packet.type == VsockHeader.typeStream else {
-            if packet.operation != VsockHeader.Operation.reset.rawValue { backlog.append(resetReply(to: packet)) }
+            if packet.operation != VsockHeader.Operation.reset.rawValue { enqueue(resetReply(to: packet)) }
             return
         }
         let key = Key(hostPort: packet.destinationPort, guestPort: packet.sourcePort)
@@ -247,10 +277,10 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         }
         switch VsockHeader.Operation(rawValue: packet.operation) {
         case .request:
-            guard connection == nil else { backlog.append(resetReply(to: packet)); return }
+            guard connection == nil, connections.count < maximumConnections else { enqueue(resetReply(to: packet)); return }
             connectToHost(key: key, packet: packet)
         case .response:
-            guard let connection, connection.initiatedByHost, !connection.established else { backlog.append(resetReply(to: packet)); return }
+            guard let connection, connection.initiatedByHost, !connection.established else { enqueue(resetReply(to: packet)); return }
             connection.established = true
             connection.watchingRead = true
             let preamble = Array("OK \(key.hostPort)\n".utf8)
@@ -258,7 +288,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             connection.outbox.append(contentsOf: preamble)
             flushOutbox(connection)
         case .readWrite:
-            guard let connection, connection.established else { backlog.append(resetReply(to: packet)); return }
+            guard let connection, connection.established else { enqueue(resetReply(to: packet)); return }
             let length = Int(min(UInt64(packet.length), source.totalLength))
             guard connection.outbox.count + length <= Int(Self.bufferAllocation) + 64 else { closeConnection(connection, notifyGuest: true); return }
             let payload: [UInt8]
@@ -268,7 +298,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         case .creditUpdate:
             break
         case .creditRequest:
-            if let connection { backlog.append(header(for: connection, operation: .creditUpdate)) }
+            if let connection { enqueue(header(for: connection, operation: .creditUpdate)) }
         case .shutdown:
             guard let connection else { return }
             if packet.flags & VsockHeader.shutdownSend != 0 { shutdown(connection.fd, Int32(SHUT_WR)) }
@@ -278,7 +308,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         case .reset:
             if let connection { closeConnection(connection, notifyGuest: false) }
         case nil:
-            backlog.append(resetReply(to: packet))
+            enqueue(resetReply(to: packet))
         }
     }
 
@@ -291,14 +321,14 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         } == 0
         guard connected else {
             if fd >= 0 { close(fd) }
-            backlog.append(resetReply(to: packet))
+            enqueue(resetReply(to: packet))
             return
         }
         let connection = Connection(fd: fd, key: key, established: true, initiatedByHost: false)
         connection.peerBufferAllocation = packet.bufferAllocation
         connection.peerForwardCount = packet.forwardCount
         register(connection)
-        backlog.append(header(for: connection, operation: .response))
+        enqueue(header(for: connection, operation: .response))
     }
 
     // MARK: host sockets
@@ -335,13 +365,18 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             close(fd)
             return
         }
+        guard connections.count < maximumConnections else {
+            _ = skiff_epoll_del(epoll, fd)
+            close(fd)
+            return
+        }
         let hostPort = allocatePort()
         let connection = Connection(fd: fd, key: Key(hostPort: hostPort, guestPort: port), established: false, initiatedByHost: true)
         byFD[fd] = connection.key
         connections[connection.key] = connection
         // Until the guest answers, bytes the host sends stay in the socket.
         watch(connection, readable: false)
-        backlog.append(header(for: connection, operation: .request))
+        enqueue(header(for: connection, operation: .request))
     }
 
     private func dropHandshake(_ fd: Int32) {
@@ -403,12 +438,12 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         updateWatch(connection)
         // Tell the guest about freed space once a good part of its window has drained.
         if connection.forwardedToHost &- connection.lastAdvertisedForward >= Self.bufferAllocation / 4 {
-            backlog.append(header(for: connection, operation: .creditUpdate))
+            enqueue(header(for: connection, operation: .creditUpdate))
         }
     }
 
     private func closeConnection(_ connection: Connection, notifyGuest: Bool) {
-        if notifyGuest { backlog.append(header(for: connection, operation: .reset)) }
+        if notifyGuest { enqueue(header(for: connection, operation: .reset)) }
         _ = skiff_epoll_del(epoll, connection.fd)
         close(connection.fd)
         connections[connection.key] = nil
