@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim"]),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport"]),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"]),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"]),

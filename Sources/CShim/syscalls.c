@@ -98,6 +98,8 @@ int skiff_mount_setattr_propagation(int dirfd, const char *path, unsigned int fl
     return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr);
 }
 
+int skiff_syncfs(int fd) { return syncfs(fd); }
+
 int skiff_bind_onto_itself(int fd) {
     int tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
     if (tree < 0) return -1;

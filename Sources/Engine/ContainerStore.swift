@@ -38,7 +38,9 @@ public struct ContainerStore: Sendable {
     }
 
     public func save(_ record: EngineContainer) throws {
-        try FileIO.writeAtomically(recordPath(for: record.id), try RuntimeJSON.encode(record, pretty: true), mode: 0o600)
+        // A --rm container's record need not survive a crash: no sync on `run --rm`'s path.
+        try FileIO.writeAtomically(recordPath(for: record.id), try RuntimeJSON.encode(record, pretty: true), mode: 0o600,
+                                   durable: !record.autoRemove)
     }
 
     /// Loads, changes and saves a record under the lock; nil when the container is gone.

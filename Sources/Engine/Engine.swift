@@ -62,7 +62,8 @@ public struct Engine: Sendable {
                 userNamespace = try SubordinateIDs.allocate(size: size, taken: records.compactMap(\.userNamespace))
             }
             let rootfs = try images.prepareRootfs(image: image, containerID: id,
-                                                  shift: userNamespace.map { (hostID: $0.hostID, size: $0.size) })
+                                                  shift: userNamespace.map { (hostID: $0.hostID, size: $0.size) },
+                                                  durable: !options.autoRemove)
             var madeVolumes: [String] = []
             do {
                 let directory = store.directory(for: id)
@@ -87,7 +88,8 @@ public struct Engine: Sendable {
                 try writeHostFiles(directory: directory, name: name, hostname: hostname, options: options)
                 if case .bridge = options.network { inputs.networkNamespacePath = netnsPath(for: id) }
                 let spec = try SpecBuilder.build(inputs)
-                try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600)
+                try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600,
+                                           durable: !options.autoRemove)
                 var record = EngineContainer(
                     id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove,

@@ -110,6 +110,12 @@ public final class BlobWriter: @unchecked Sendable {
     /// Verifies and renames into place. Returns the blob's digest.
     public func commit(expectedDigest: Digest?, expectedSize: Int64?) throws -> Digest {
         guard fd >= 0 else { throw StoreError.system("\(what): blob committed twice") }
+        // The data reaches the disk before the blob gets its name (and the name after the rename):
+        // after a power loss a named blob is whole, never empty.
+        do { try Durability.sync(fd: fd, what: temporaryPath) } catch {
+            abort()
+            throw error
+        }
         close(fd)
         fd = -1
         let actual = hasher.finalize()
@@ -129,6 +135,7 @@ public final class BlobWriter: @unchecked Sendable {
             unlink(temporaryPath)
             throw error
         }
+        try Durability.syncDirectory(store.blobsDirectory)
         return actual
     }
 

@@ -82,7 +82,7 @@ extension ImageStore {
             report.removedBlobs.append(digest)
         }
         for diffID in snapshots.all() where !liveSnapshots.contains(diffID) {
-            snapshots.remove(diffID)
+            try snapshots.remove(diffID)
             report.removedSnapshots.append(diffID)
         }
         return report

@@ -22,7 +22,10 @@ extension ImageStore {
     /// the snapshot's files owned by the shifted ids (`lower/N`), and the upper layer's root
     /// belongs to the shifted root: the container's root owns its files without a chown of the
     /// image, and the snapshots stay shared with every other container.
-    public func prepareRootfs(image: Image, containerID: String, shift: (hostID: UInt32, size: UInt32)? = nil) throws -> String {
+    ///
+    /// `durable: false` (a `--rm` container) skips syncing its record to disk.
+    public func prepareRootfs(image: Image, containerID: String, shift: (hostID: UInt32, size: UInt32)? = nil,
+                              durable: Bool = true) throws -> String {
         guard !containerID.isEmpty, containerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
               !containerID.hasPrefix(".") else {
             throw StoreError.invalidName(containerID, reason: "container IDs are letters, digits, '-', '_' and '.'")
@@ -39,7 +42,7 @@ extension ImageStore {
                     try FileIO.makeDirectories("\(directory)/\(sub)", mode: 0o755)
                 }
                 let record = ContainerRootfsRecord(image: image.manifestDigest, layers: image.config.rootfs.diffIDs)
-                try FileIO.writeAtomically("\(directory)/rootfs.json", Array(try JSONEncoder().encode(record)), mode: 0o600)
+                try FileIO.writeAtomically("\(directory)/rootfs.json", Array(try JSONEncoder().encode(record)), mode: 0o600, durable: durable)
                 var lowers = image.config.rootfs.diffIDs.reversed().map { snapshots.path(for: $0) }
                 if lowers.isEmpty { lowers = ["\(directory)/empty"] }
                 if let shift {

@@ -54,7 +54,10 @@ public final class ImageStore: Sendable {
             removeLeftovers()
             exclusive.unlock()
         }
-        return try FileLock(path: lockPath, exclusive: false)
+        let lock = try FileLock(path: lockPath, exclusive: false)
+        // Another process holds the store: what dead processes left is still ours to remove.
+        snapshots.removeLeftoversOfDeadProcesses()
+        return lock
     }
 
     /// Runs `body` with the store to itself (garbage collection).
@@ -65,10 +68,11 @@ public final class ImageStore: Sendable {
         return try body()
     }
 
-    /// Removes what killed processes left: ingest files and half-unpacked snapshots.
+    /// Removes what killed processes left: ingest files, half-unpacked and half-removed snapshots
+    /// (keeping trees a container still stacks).
     func removeLeftovers() {
         content.removeIngestLeftovers()
-        snapshots.removeLeftovers()
+        snapshots.removeLeftovers { Set(containerRecords().values.flatMap(\.layers).map(\.encoded)) }
     }
 
     // MARK: names
@@ -152,11 +156,13 @@ public final class ImageStore: Sendable {
 
     // MARK: layers
 
-    /// Unpacks every layer of `image` that is not unpacked yet (blobs must be present).
-    public func unpack(manifest: Manifest, config: ImageConfig) throws {
+    /// Unpacks every layer of `image` that is not unpacked yet (blobs must be present); `image`
+    /// names it in errors.
+    public func unpack(manifest: Manifest, config: ImageConfig, image: String? = nil) throws {
         try Self.checkLayers(manifest: manifest, config: config)
+        let limits = UnpackLimits.fromEnvironment
         for (layer, diffID) in zip(manifest.layers, config.rootfs.diffIDs) {
-            try snapshots.ensure(diffID: diffID, layer: layer.digest, blobPath: content.path(for: layer.digest))
+            try snapshots.ensure(diffID: diffID, layer: layer.digest, blobPath: content.path(for: layer.digest), limits: limits, image: image)
         }
     }
 

@@ -19,6 +19,10 @@ public struct LayerUnpacker {
     public let layer: Digest
     /// Keep file owners from the tar (needs root).
     public var preserveOwnership = true
+    /// What the layer may write (a gzip bomb stops at the ceiling or the disk's reserve).
+    public var limits = UnpackLimits.defaults
+    /// The image the layer belongs to, for error messages.
+    public var image: String?
 
     public init(layer: Digest) { self.layer = layer }
 
@@ -57,6 +61,8 @@ public struct LayerUnpacker {
         }
         let tree = try ConfinedDirectory(path: directory)
         let shortcuts = FileCreationShortcuts(preserveOwnership: preserveOwnership)
+        let budget = UnpackBudget(limits: limits, layer: layer, image: image, directory: directory)
+        try budget.checkFreeSpace(needed: 0)
         var directoryTimes: [(String, timespec)] = []
         var entry: OpaquePointer?
         while true {
@@ -66,7 +72,8 @@ public struct LayerUnpacker {
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
                 throw StoreError.badLayer(layer: layer, detail: stream.failure ?? "not a valid tar stream: \(DecompressedStream.message(tar))")
             }
-            try apply(entry: entry, archive: tar, tree: tree, directoryTimes: &directoryTimes, stream: stream, shortcuts: shortcuts)
+            try apply(entry: entry, archive: tar, tree: tree, directoryTimes: &directoryTimes, stream: stream, shortcuts: shortcuts,
+                      budget: budget)
         }
         let diffID = try stream.finish()
         for (path, time) in directoryTimes.reversed() {
@@ -77,7 +84,7 @@ public struct LayerUnpacker {
 
     private func apply(entry: OpaquePointer, archive: OpaquePointer, tree: ConfinedDirectory,
                        directoryTimes: inout [(String, timespec)], stream: DecompressedStream,
-                       shortcuts: FileCreationShortcuts) throws {
+                       shortcuts: FileCreationShortcuts, budget: UnpackBudget) throws {
         guard let rawName = archive_entry_pathname(entry) else {
             throw StoreError.hostileLayer(layer: layer, entry: "(unnamed)", reason: "has no name or a name that is not valid text")
         }
@@ -156,6 +163,7 @@ public struct LayerUnpacker {
             directoryTimes.append((path.full, Self.mtime(entry)))
             shortcuts.forget(directory: path.full)
         case Self.typeRegular:
+            try budget.admit(size: archive_entry_size(entry))
             let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
             let permissions = archive_entry_perm(entry) & 0o7777
             // Most files can be created with their final mode and owner (saving a chmod and a
@@ -353,5 +361,77 @@ public struct LayerUnpacker {
         var times = [time, time]
         futimens(fd, &times)
         close(fd)
+    }
+}
+
+/// Bounds on what one layer may unpack to.
+public struct UnpackLimits: Sendable, Equatable {
+    /// Most bytes of file data one layer may declare (the sum of its regular files' sizes).
+    public var maxLayerBytes: Int64
+    /// Free space to leave on the store's filesystem.
+    public var reserveBytes: Int64
+
+    public init(maxLayerBytes: Int64, reserveBytes: Int64) {
+        self.maxLayerBytes = maxLayerBytes
+        self.reserveBytes = reserveBytes
+    }
+
+    /// 64 GiB a layer (far above real images; a bomb is usually stopped by the reserve first) and
+    /// 256 MiB of free space kept for everything else on the machine.
+    public static let defaults = UnpackLimits(maxLayerBytes: 64 << 30, reserveBytes: 256 << 20)
+
+    /// The defaults, with `SKIFF_MAX_LAYER_SIZE` and `SKIFF_STORE_RESERVE` (sizes such as 200g,
+    /// 1g, 0) taking their place when set and valid.
+    public static var fromEnvironment: UnpackLimits {
+        var limits = defaults
+        if let text = getenv("SKIFF_MAX_LAYER_SIZE").map({ String(cString: $0) }), let bytes = ByteSize.parse(text), bytes > 0 {
+            limits.maxLayerBytes = bytes
+        }
+        if let text = getenv("SKIFF_STORE_RESERVE").map({ String(cString: $0) }), let bytes = ByteSize.parse(text) {
+            limits.reserveBytes = bytes
+        }
+        return limits
+    }
+}
+
+/// The running count of one unpack against its `UnpackLimits`: declared bytes, and a look at the
+/// filesystem's free space before the first file and every 32 MiB of file data after it.
+final class UnpackBudget {
+    let limits: UnpackLimits
+    let layer: Digest
+    let image: String?
+    let directory: String
+    private var declared: Int64 = 0
+    private var sinceCheck: Int64 = 0
+    static let checkEvery: Int64 = 32 << 20
+
+    init(limits: UnpackLimits, layer: Digest, image: String?, directory: String) {
+        self.limits = limits
+        self.layer = layer
+        self.image = image
+        self.directory = directory
+    }
+
+    /// Counts a regular file of `size` bytes before it is written.
+    func admit(size: Int64) throws {
+        let (total, overflow) = declared.addingReportingOverflow(max(size, 0))
+        guard !overflow, total <= limits.maxLayerBytes else {
+            throw StoreError.layerTooLarge(layer: layer, image: image, declared: overflow ? Int64.max : total, limit: limits.maxLayerBytes)
+        }
+        declared = total
+        sinceCheck += max(size, 0)
+        if sinceCheck >= Self.checkEvery || size >= Self.checkEvery {
+            try checkFreeSpace(needed: size)
+            sinceCheck = 0
+        }
+    }
+
+    func checkFreeSpace(needed: Int64) throws {
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return }
+        let available = Int64(clamping: UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize)).partialValue)
+        if available - max(needed, 0) < limits.reserveBytes {
+            throw StoreError.noSpace(layer: layer, image: image, store: directory, needed: needed, available: available, reserve: limits.reserveBytes)
+        }
     }
 }

@@ -14,6 +14,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case system(String)
     case containerExists(String)
     case invalidName(String, reason: String)
+    /// A layer declares more file data than `UnpackLimits.maxLayerBytes`.
+    case layerTooLarge(layer: Digest, image: String?, declared: Int64, limit: Int64)
+    /// Unpacking a layer would leave less than the reserve free on the store's filesystem.
+    case noSpace(layer: Digest, image: String?, store: String, needed: Int64, available: Int64, reserve: Int64)
 
     public var description: String {
         switch self {
@@ -41,6 +45,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "a root filesystem for container '\(id)' already exists: release it first"
         case .invalidName(let name, let reason):
             return "invalid name '\(name)': \(reason)"
+        case .layerTooLarge(let layer, let image, let declared, let limit):
+            return "layer \(layer)\(image.map { " of image \($0)" } ?? "") declares more than \(limit) bytes of files (\(declared) so far): "
+                + "refused and nothing kept; if the image is genuine, raise the limit with SKIFF_MAX_LAYER_SIZE (e.g. 200g)"
+        case .noSpace(let layer, let image, let store, let needed, let available, let reserve):
+            return "layer \(layer)\(image.map { " of image \($0)" } ?? ""): the store \(store) has \(available) bytes free and the next file needs \(needed) "
+                + "with \(reserve) kept in reserve: free space (skiff image prune, skiff system prune) or set SKIFF_STORE_RESERVE; nothing of the layer was kept"
         }
     }
 }

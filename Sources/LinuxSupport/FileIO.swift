@@ -47,15 +47,24 @@ public enum FileIO {
         try writeAll(fd: fd, bytes, what: path)
     }
 
-    /// Writes atomically: to a temporary name beside `path`, then renames over it.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+    /// Writes atomically: to a temporary name beside `path`, then renames over it. `durable`
+    /// (the default) syncs the data before the rename and the directory after it, so after a power
+    /// loss `path` holds the old or the new content, never an empty file; records that need not
+    /// outlive a crash (a `--rm` container's, state under /run) pass false.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
         let temporary = path + ".tmp-\(getpid())"
         do {
-            try write(temporary, bytes, mode: mode)
+            let fd = try sysCall("create \(temporary)") { skiff_open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, UInt32(mode)) }
+            defer { close(fd) }
+            try writeAll(fd: fd, bytes, what: temporary)
+            if durable { try Durability.sync(fd: fd, what: temporary) }
             try sysCall("rename \(temporary)") { rename(temporary, path) }
         } catch {
             unlink(temporary)
             throw error
+        }
+        if durable, let slash = path.lastIndex(of: "/") {
+            try Durability.syncDirectory(slash == path.startIndex ? "/" : String(path[..<slash]))
         }
     }
 

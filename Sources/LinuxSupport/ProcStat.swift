@@ -25,3 +25,47 @@ public struct ProcStat: Sendable, Equatable {
         return ProcStat(statLine: text)
     }
 }
+
+/// A process's identity as a name component: pid plus kernel start time, so a name made by a
+/// process tells whether its maker is still alive (a recycled pid has another start time). Used
+/// for temporary files and directories that only their maker may remove while it lives.
+public struct ProcessLease: Sendable, Equatable {
+    public let pid: Int32
+    public let startTime: UInt64
+
+    public static let current: ProcessLease = {
+        let pid = getpid()
+        return ProcessLease(pid: pid, startTime: ProcStat.read(pid: pid)?.startTime ?? 0)
+    }()
+
+    public init(pid: Int32, startTime: UInt64) {
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    /// `<prefix>-<pid>-<start time>-<random>`: unique for every call.
+    public func name(prefix: String) -> String {
+        var random = SystemRandomNumberGenerator()
+        return "\(prefix)-\(pid)-\(startTime)-\(String(random.next(), radix: 36))"
+    }
+
+    /// The lease in a name `name(prefix:)` made, or nil when the name is not one.
+    public static func parse(name: String, prefix: String) -> ProcessLease? {
+        guard name.hasPrefix(prefix + "-") else { return nil }
+        let fields = name.dropFirst(prefix.count + 1).split(separator: "-")
+        guard fields.count >= 3, let pid = Int32(fields[0]), let start = UInt64(fields[1]) else { return nil }
+        return ProcessLease(pid: pid, startTime: start)
+    }
+
+    /// Whether the process named in `name` still runs (an unparsable name counts as alive: it is
+    /// not ours to remove).
+    public static func isAlive(name: String, prefix: String) -> Bool {
+        guard let lease = parse(name: name, prefix: prefix) else { return true }
+        return lease.isAlive
+    }
+
+    public var isAlive: Bool {
+        guard let stat = ProcStat.read(pid: pid), stat.state != "Z" else { return false }
+        return stat.startTime == startTime
+    }
+}

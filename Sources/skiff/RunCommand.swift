@@ -5,6 +5,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import ImageStore
+import LinuxSupport
 import Networking
 import OCISpec
 import Registry
@@ -60,7 +61,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.hostname = hostname
         options.volumes = volume
         options.readOnly = readOnly
-        options.memory = try memory.map(ByteSize.parse)
+        options.memory = try memory.map(positiveSize)
         options.cpus = cpus
         options.pidsLimit = pidsLimit
         options.network = RunOptions.NetworkMode(parsing: network)
@@ -91,7 +92,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.tty = tty
         options.restart = try RestartPolicy(parsing: restart)
         options.initProcess = initProcess
-        options.shmSize = try shmSize.map(ByteSize.parse)
+        options.shmSize = try shmSize.map(positiveSize)
         options.sysctls = sysctl
         options.devices = device
         options.groupAdd = groupAdd
@@ -125,17 +126,12 @@ enum EnvironmentInput {
     }
 }
 
-/// docker's memory sizes: 1024, 512k, 256m, 2g.
-enum ByteSize {
-    static func parse(_ text: String) throws -> Int64 {
-        let lower = text.lowercased()
-        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
-        for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            if let value = Int64(lower.dropLast(suffix.count)), value > 0 { return value * factor }
-        }
-        if let value = Int64(lower), value > 0 { return value }
-        throw EngineError.invalidOption("invalid size '\(text)': use a number with an optional unit b, k, m or g")
+/// docker's sizes for --memory and --shm-size (1024, 512k, 256m, 1.5g), positive.
+func positiveSize(_ text: String) throws -> Int64 {
+    guard let bytes = ByteSize.parse(text), bytes > 0 else {
+        throw EngineError.invalidOption("invalid size '\(text)': use a positive number with an optional unit b, k, m, g or t (1.5g), below 8 EiB")
     }
+    return bytes
 }
 
 /// Shared by `run` and `create`: the image from the store, pulled when missing.

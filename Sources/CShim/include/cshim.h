@@ -66,6 +66,8 @@ int skiff_mount_setattr_propagation(int dirfd, const char *path, unsigned int fl
 /// is walked): returns a close-on-exec descriptor of the new mount's root, or -1 with errno set.
 /// `fd` must be a directory of the caller's own mount namespace.
 int skiff_bind_onto_itself(int fd);
+/// syncfs(2) (glibc declares it only under _GNU_SOURCE).
+int skiff_syncfs(int fd);
 int skiff_pidfd_open(pid_t pid);
 int skiff_pidfd_send_signal(int pidfd, int sig);
 int skiff_close_range_cloexec(unsigned int first);

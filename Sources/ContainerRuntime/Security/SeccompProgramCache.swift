@@ -46,7 +46,7 @@ struct SeccompProgramCache {
         if (try? FileIO.makeDirectories(directory, mode: 0o700)) != nil {
             var file = Self.magic
             file += Self.bigEndian(UInt32(key.count)) + key + program
-            try? FileIO.writeAtomically(path, file, mode: 0o600)
+            try? FileIO.writeAtomically(path, file, mode: 0o600, durable: false)
         }
         return program
     }

@@ -38,7 +38,8 @@ public struct StateStore: Sendable {
     }
 
     public func save(_ record: ContainerRecord) throws {
-        try FileIO.writeAtomically(statePath(for: record.id), try RuntimeJSON.encode(record), mode: 0o600)
+        // Runtime state lives under /run and is worthless after a reboot: no sync (create's hot path).
+        try FileIO.writeAtomically(statePath(for: record.id), try RuntimeJSON.encode(record), mode: 0o600, durable: false)
     }
 
     public func load(id: String) throws -> ContainerRecord {

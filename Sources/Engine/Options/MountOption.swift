@@ -1,3 +1,5 @@
+import LinuxSupport
+
 /// docker's long form `--mount type=bind|volume|tmpfs,source=...,target=...[,readonly]`, turned
 /// into the `-v` or `--tmpfs` text it is equivalent to, so both spellings share one parser and
 /// one set of checks.
@@ -70,16 +72,9 @@ public enum MountOption {
         }
     }
 
-    /// docker's RAM sizes: a number with an optional k, m, g (and b) unit, in bytes.
+    /// docker's RAM sizes (`ByteSize`), positive.
     static func byteCount(_ text: String) -> UInt64? {
-        var digits = Substring(text.lowercased())
-        if digits.hasSuffix("b") { digits = digits.dropLast() }
-        var factor: UInt64 = 1
-        if let unit = digits.last, let shift = ["k": 10, "m": 20, "g": 30][String(unit)] {
-            factor = 1 << UInt64(shift)
-            digits = digits.dropLast()
-        }
-        guard !digits.isEmpty, let value = UInt64(digits), value > 0 else { return nil }
-        return value * factor
+        guard let bytes = ByteSize.parse(text), bytes > 0 else { return nil }
+        return UInt64(bytes)
     }
 }

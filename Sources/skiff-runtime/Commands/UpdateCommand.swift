@@ -32,7 +32,7 @@ enum UpdateCommand {
         }
         func bytes(_ key: String) throws -> Int64? {
             guard let text = a.string(key) else { return nil }
-            guard let value = ByteSize.parse(text) else {
+            guard let value = updateSize(text) else {
                 throw UsageError("--\(key) wants a size such as 512m or 1073741824, not '\(text)'", command: "update")
             }
             return value
@@ -57,23 +57,7 @@ enum UpdateCommand {
     }
 }
 
-/// Sizes as docker and runc accept them: a byte count or a number with k, m, g (powers of 1024).
-enum ByteSize {
-    static func parse(_ text: String) -> Int64? {
-        if text == "-1" { return -1 }
-        let lower = text.lowercased().replacingSuffix("b")
-        let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40)]
-        for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            guard let n = Int64(lower.dropLast()), n >= 0 else { return nil }
-            return n.multipliedReportingOverflow(by: factor).overflow ? nil : n * factor
-        }
-        guard let n = Int64(lower), n >= 0 else { return nil }
-        return n
-    }
-}
-
-extension String {
-    fileprivate func replacingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) && count > 1 ? String(dropLast(suffix.count)) : self
-    }
+/// runc's sizes: ByteSize's, and -1 for unlimited.
+private func updateSize(_ text: String) -> Int64? {
+    text == "-1" ? -1 : ByteSize.parse(text)
 }
