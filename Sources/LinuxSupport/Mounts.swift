@@ -17,9 +17,26 @@ public enum Mounts {
         try sysCall("umount \(target)") { umount2(target, flags) }
     }
 
+    /// /proc/self/mountinfo as one consistent snapshot. The kernel lists mounts under its namespace
+    /// lock for one read() only: read in several chunks while other processes mount and unmount,
+    /// the table can skip a mount that exists (a flaky test saw a fresh overlay missing). So the
+    /// whole table is read with a single read(), into a buffer that grows until it fits.
+    public static func table() throws -> String {
+        var size = 256 << 10
+        while true {
+            let fd = try sysCall("open /proc/self/mountinfo") { skiff_open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC, 0) }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: size)
+            let n = try buffer.withUnsafeMutableBytes { raw in try sysCall("read /proc/self/mountinfo") { read(fd, raw.baseAddress, raw.count) } }
+            if n < size { return String(decoding: buffer[..<n], as: UTF8.self) }
+            guard size < 64 << 20 else { throw SystemError("read /proc/self/mountinfo", errno: EFBIG) }
+            size *= 4
+        }
+    }
+
     /// Whether a path is listed as a mount point in /proc/self/mountinfo.
     public static func isMountPoint(_ path: String) -> Bool {
-        guard let text = try? FileIO.readString("/proc/self/mountinfo") else { return false }
+        guard let text = try? table() else { return false }
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count > 4 && unescapeMountPath(String(fields[4])) == path { return true }

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxSupport
 import Testing
 
 let isRoot = getuid() == 0
@@ -135,7 +136,7 @@ final class EngineFixture: @unchecked Sendable {
     }
 
     func mountsUnderFixture() -> [String] {
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = (try? Mounts.table()) ?? ""
         return mounts.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             return fields.count > 4 && fields[4].hasPrefix(path) ? String(fields[4]) : nil

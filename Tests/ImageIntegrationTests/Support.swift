@@ -1,4 +1,5 @@
 import Foundation
+import LinuxSupport
 import Testing
 import OCISpec
 import ImageStore
@@ -71,10 +72,10 @@ final class Scratch: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     func cleanup() {
-        if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
+        if let mounts = try? Mounts.table() {
             for line in mounts.split(separator: "\n") {
                 let fields = line.split(separator: " ")
-                if fields.count > 1, fields[1].hasPrefix(path) { umount2(String(fields[1]), 2) }
+                if fields.count > 4, fields[4].hasPrefix(path) { umount2(String(fields[4]), 2) }
             }
         }
         try? FileManager.default.removeItem(atPath: path)

@@ -1,5 +1,6 @@
 import CArchive
 import Foundation
+import LinuxSupport
 import OCISpec
 
 /// Writes layer tarballs with libarchive for tests, including entries no honest tool would write.
@@ -89,10 +90,10 @@ final class TemporaryDirectory {
     }
     deinit {
         // Unmount anything a failed test left mounted beneath, then remove.
-        if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
+        if let mounts = try? Mounts.table() {
             for line in mounts.split(separator: "\n") {
                 let fields = line.split(separator: " ")
-                if fields.count > 1, fields[1].hasPrefix(path) { umount2(String(fields[1]), 2) }
+                if fields.count > 4, fields[4].hasPrefix(path) { umount2(String(fields[4]), 2) }
             }
         }
         try? FileManager.default.removeItem(atPath: path)

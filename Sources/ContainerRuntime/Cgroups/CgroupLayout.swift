@@ -20,7 +20,7 @@ public struct CgroupLayout: Sendable, Equatable {
 
     /// Reads the layout from /proc/self/mountinfo.
     public static func detect() throws -> CgroupLayout {
-        let info = try FileIO.readString("/proc/self/mountinfo")
+        let info = try Mounts.table()
         var layout = parse(mountinfo: info)
         if let unified = layout.unified, let text = try? FileIO.readString(unified + "/cgroup.controllers") {
             layout.unifiedControllers = Set(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))

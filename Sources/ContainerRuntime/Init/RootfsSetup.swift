@@ -125,7 +125,7 @@ struct RootfsSetup {
 
     /// Makes the mount that contains `path` (not `path`'s own mount) private, as runc does.
     private func makeParentMountPrivate(of path: String) throws {
-        let info = try FileIO.readString("/proc/self/mountinfo")
+        let info = try Mounts.table()
         let parentDirectory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         var best = "/"
         for line in info.split(separator: "\n") {
