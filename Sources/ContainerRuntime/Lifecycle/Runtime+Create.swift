@@ -170,7 +170,9 @@ extension Runtime {
             }
             switch message {
             case .runHooks:
-                let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
+                // "created", as runtime-tools' hooks_stdin expects for prestart and crun passes to
+                // prestart and createRuntime alike (createContainer, run by init, gets the same).
+                let state = State(id: id, status: .created, pid: pid, bundle: bundle, annotations: spec.annotations)
                 do {
                     try HookRunner.run(spec.hooks?.prestart, kind: "prestart", state: state)
                     try HookRunner.run(spec.hooks?.createRuntime, kind: "createRuntime", state: state)
