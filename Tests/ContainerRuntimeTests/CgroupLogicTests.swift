@@ -51,6 +51,15 @@ import Testing
         #expect(w.contains(CgroupWrite("pids", "pids.max", "7")))
     }
 
+    @Test func fifoDevicesGetNoCgroupRule() {
+        let devices = [Device(type: "p", path: "/dev/fifo"), Device(type: "u", path: "/dev/u", major: 5, minor: 9),
+                       Device(type: "b", path: "/dev/b", major: 8, minor: 1)]
+        let lines = CgroupWrites.v1(Resources(), extraDevices: devices).filter { $0.controller == "devices" }.map(\.value)
+        #expect(lines.allSatisfy { $0.first == "a" || $0.first == "b" || $0.first == "c" }, "\(lines)")
+        #expect(lines.contains("c 5:9 rwm") && lines.contains("b 8:1 rwm"))
+        #expect(lines.count == CgroupWrites.v1(Resources(), extraDevices: Array(devices.dropFirst())).filter { $0.controller == "devices" }.count)
+    }
+
     @Test func sharesToWeightBounds() {
         #expect(CgroupWrites.sharesToWeight(2) == 1)
         #expect(CgroupWrites.sharesToWeight(262_144) == 10000)

@@ -70,6 +70,16 @@ struct FilesystemTests {
         #expect(r.out.contains("4"))
     }
 
+    /// A fifo in linux.devices is made in /dev and needs no devices-cgroup rule (devices.allow
+    /// takes only a, b and c: writing a "p" rule there failed create).
+    @Test func fifoDevice() throws {
+        let b = try TestBundle("fifo")
+        b.spec.linux?.devices = [Device(type: "p", path: "/dev/skiff-fifo", fileMode: 0o620, uid: 0, gid: 0)]
+        b.shell("stat -c '%F %a' /dev/skiff-fifo; (echo through > /dev/skiff-fifo &); head -n 1 /dev/skiff-fifo")
+        let r = try b.run()
+        #expect(r.code == 0 && r.out == "fifo 620\nthrough\n", "\(r)")
+    }
+
     @Test func maskedAndReadonlyPaths() throws {
         let b = try TestBundle("mask")
         b.shell("cat /proc/kcore | wc -c; echo x > /proc/sys/kernel/hostname 2>/dev/null || echo sys-ro; ls /proc/acpi 2>/dev/null | wc -l")

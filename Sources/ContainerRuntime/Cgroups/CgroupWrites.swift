@@ -91,12 +91,14 @@ public enum CgroupWrites {
     /// The devices cgroup rules in effect: deny everything, the config's rules in order, then the
     /// devices every container gets and the ones listed in linux.devices (full access, unless the
     /// config has a rule for that very device: then its access is what the config says, as
-    /// docker's `--device HOST:CTR:r` expects).
+    /// docker's `--device HOST:CTR:r` expects). Fifos in linux.devices get no rule.
     public static func deviceRules(_ rules: [Resources.DeviceRule]?, extraDevices: [Device]) -> [Resources.DeviceRule] {
         var out: [Resources.DeviceRule] = [.init(allow: false, type: "a", access: "rwm")]
         out += rules ?? []
         out += DefaultDevices.cgroupRules
-        for d in extraDevices {
+        // Only device nodes are governed by the devices cgroup: a fifo ("p") needs no rule, and
+        // devices.allow takes no "p" (it only knows a, b and c).
+        for d in extraDevices where ["c", "b", "u"].contains(d.type) {
             let type = d.type == "u" ? "c" : d.type
             let configured = (rules ?? []).contains { $0.allow && $0.type == type && $0.major == d.major && $0.minor == d.minor }
             if !configured { out.append(.init(allow: true, type: type, major: d.major, minor: d.minor, access: "rwm")) }
