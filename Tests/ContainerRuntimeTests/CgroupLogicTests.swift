@@ -51,6 +51,35 @@ import Testing
         #expect(w.contains(CgroupWrite("pids", "pids.max", "7")))
     }
 
+    @Test func hugetlbWritesOnV1AndV2() {
+        var r = Resources()
+        r.hugepageLimits = [.init(pageSize: "2MB", limit: 4_194_304), .init(pageSize: "1GB", limit: 0)]
+        let v1 = CgroupWrites.v1(r)
+        #expect(v1.contains(CgroupWrite("hugetlb", "hugetlb.2MB.limit_in_bytes", "4194304")), "\(v1)")
+        #expect(v1.contains(CgroupWrite("hugetlb", "hugetlb.1GB.limit_in_bytes", "0")))
+        let v2 = CgroupWrites.v2(r)
+        #expect(v2.contains(CgroupWrite("hugetlb", "hugetlb.2MB.max", "4194304")), "\(v2)")
+    }
+
+    @Test func hugePageSizesAreNamedAsTheKernelNamesThem() {
+        #expect(HugePageSizes.kernelName(kilobytes: 2048) == "2MB")
+        #expect(HugePageSizes.kernelName(kilobytes: 1_048_576) == "1GB")
+        #expect(HugePageSizes.kernelName(kilobytes: 64) == "64KB")
+        #expect(HugePageSizes.kernelName(kilobytes: 32768) == "32MB")
+        #expect(HugePageSizes.parse(directoryNames: ["hugepages-1048576kB", "hugepages-2048kB", "other"]) == ["2MB", "1GB"])
+    }
+
+    @Test func unknownHugePageSizesAreRefused() throws {
+        let sizes = ["2MB", "1GB"]
+        try CgroupWrites.checkHugepageLimits([.init(pageSize: "2MB", limit: 1)], available: sizes)
+        for bad in ["3MB", "2048kB", "2M", ""] {
+            #expect(throws: RuntimeError.self) {
+                try CgroupWrites.checkHugepageLimits([.init(pageSize: "2MB", limit: 1), .init(pageSize: bad, limit: 1)], available: sizes)
+            }
+        }
+        #expect(throws: RuntimeError.self) { try CgroupWrites.checkHugepageLimits([.init(pageSize: "2MB", limit: 1)], available: []) }
+    }
+
     @Test func fifoDevicesGetNoCgroupRule() {
         let devices = [Device(type: "p", path: "/dev/fifo"), Device(type: "u", path: "/dev/u", major: 5, minor: 9),
                        Device(type: "b", path: "/dev/b", major: 8, minor: 1)]

@@ -30,6 +30,40 @@ struct CgroupTests {
         #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) }, "cgroups removed")
     }
 
+    /// A hugetlb limit lands in the hugetlb hierarchy, whichever it is here (v1, the unified
+    /// hierarchy of a hybrid host, or pure cgroup2 through a private view), read back inside.
+    @Test(.enabled(if: HugePageSizes.onHost().contains("2MB"), "this kernel has no 2MB huge pages"),
+          arguments: [false, true])
+    func hugetlbLimit(pureCgroup2View: Bool) throws {
+        let b = try TestBundle("hugetlb")
+        b.pureCgroup2View = pureCgroup2View
+        b.spec.linux?.resources?.hugepageLimits = [.init(pageSize: "2MB", limit: 4 << 20)]
+        let layout = try #require(Self.layout)
+        let file: String
+        if pureCgroup2View || layout.isPureV2 {
+            file = "/sys/fs/cgroup/hugetlb.2MB.max"
+        } else if let v1 = layout.v1["hugetlb"] {
+            file = "/sys/fs/cgroup/\(v1.split(separator: "/").last ?? "hugetlb")/hugetlb.2MB.limit_in_bytes"
+        } else {
+            let unified = try #require(layout.unified, "no hugetlb hierarchy on this host")
+            file = "/sys/fs/cgroup/\(unified.split(separator: "/").last ?? "unified")/hugetlb.2MB.max"
+        }
+        b.shell("cat \(file)")
+        let r = try b.run()
+        #expect(r.code == 0 && r.out == "4194304\n", "\(file): \(r)")
+    }
+
+    /// A page size the kernel does not have is refused before anything is made.
+    @Test func unknownHugePageSizeIsRefused() throws {
+        let b = try TestBundle("hugetlb-bad")
+        b.spec.linux?.resources?.hugepageLimits = [.init(pageSize: "3MB", limit: 4 << 20)]
+        b.shell("true")
+        let r = try b.create()
+        #expect(r.code != 0 && r.err.contains("'3MB'") && r.err.contains("hugepageLimits"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+        #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+    }
+
     @Test func pidsLimitIsEnforced() throws {
         let b = try TestBundle("pidsmax")
         b.spec.linux?.resources?.pids = .init(limit: 5)

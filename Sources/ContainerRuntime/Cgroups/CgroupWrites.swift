@@ -1,3 +1,4 @@
+import LinuxSupport
 import OCISpec
 
 /// One file write that applies a resource limit: (controller, file, value).
@@ -39,10 +40,23 @@ public enum CgroupWrites {
         if let b = r.blockIO, let weight = b.weight {
             w.append(.init("blkio", "blkio.weight", "\(weight)"))
         }
+        for h in r.hugepageLimits ?? [] {
+            w.append(.init("hugetlb", "hugetlb.\(h.pageSize).limit_in_bytes", "\(h.limit)"))
+        }
         for rule in deviceRules(r.devices, extraDevices: extraDevices) {
             w.append(.init("devices", rule.allow ? "devices.allow" : "devices.deny", rule.v1Line))
         }
         return w
+    }
+
+    /// Checks every hugetlb page size against the kernel's (`HugePageSizes.onHost`), spelled as
+    /// the kernel names them in hugetlb files ("2MB", "1GB"): an unknown size would otherwise be
+    /// a file that does not exist, or on some layouts no write at all.
+    public static func checkHugepageLimits(_ limits: [Resources.HugepageLimit]?, available: [String]) throws {
+        for h in limits ?? [] where !available.contains(h.pageSize) {
+            let known = available.isEmpty ? "none: this kernel has no huge pages" : available.joined(separator: ", ")
+            throw RuntimeError.invalidConfig("linux.resources.hugepageLimits: page size '\(h.pageSize)' is not one this kernel supports (\(known)): use one of those, spelled the same way")
+        }
     }
 
     /// Writes for a cgroup2 directory, in order.
@@ -115,5 +129,27 @@ extension Resources.DeviceRule {
         let ma = major.map { $0 < 0 ? "*" : "\($0)" } ?? "*"
         let mi = minor.map { $0 < 0 ? "*" : "\($0)" } ?? "*"
         return "\(t) \(ma):\(mi) \(access ?? "rwm")"
+    }
+}
+
+/// The huge page sizes of this kernel, named as its hugetlb cgroup files name them.
+public enum HugePageSizes {
+    /// The kernel's name for a page size: "64KB", "2MB", "1GB" (whole units, largest that fits).
+    public static func kernelName(kilobytes: UInt64) -> String {
+        if kilobytes >= 1 << 20 && kilobytes % (1 << 20) == 0 { return "\(kilobytes >> 20)GB" }
+        if kilobytes >= 1 << 10 && kilobytes % (1 << 10) == 0 { return "\(kilobytes >> 10)MB" }
+        return "\(kilobytes)KB"
+    }
+
+    /// Sizes from the directory names under /sys/kernel/mm/hugepages ("hugepages-2048kB"), smallest first.
+    public static func parse(directoryNames: [String]) -> [String] {
+        directoryNames.compactMap { name -> UInt64? in
+            guard name.hasPrefix("hugepages-"), name.hasSuffix("kB") else { return nil }
+            return UInt64(name.dropFirst("hugepages-".count).dropLast(2))
+        }.sorted().map { kernelName(kilobytes: $0) }
+    }
+
+    public static func onHost() -> [String] {
+        parse(directoryNames: (try? FileIO.listDirectory("/sys/kernel/mm/hugepages")) ?? [])
     }
 }
