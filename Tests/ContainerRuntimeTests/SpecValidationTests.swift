@@ -46,3 +46,50 @@ import Testing
         #expect(unknown == ["CAP_BOGUS"])
     }
 }
+
+/// AppArmor and SELinux never fail open: what cannot be applied is refused, unless ignored on purpose.
+@Suite struct SecurityModuleCheckTests {
+    static let bare = SecurityModules.Host(appArmor: false, seLinux: false)
+
+    func process(apparmor: String? = nil, selinux: String? = nil) -> OCISpec.Process {
+        var p = OCISpec.Process()
+        p.apparmorProfile = apparmor
+        p.selinuxLabel = selinux
+        return p
+    }
+
+    @Test func nothingAskedNothingDone() throws {
+        for p in [process(), process(apparmor: ""), process(apparmor: "unconfined"), process(selinux: "")] {
+            #expect(try SecurityModules.check(process: p, mountLabel: "", annotations: nil, host: Self.bare) == nil)
+        }
+    }
+
+    @Test func profilesAndLabelsTheHostCannotApplyAreRefused() throws {
+        let cases: [(OCISpec.Process, String?, String)] = [
+            (process(apparmor: "docker-default"), nil, "process.apparmorProfile"),
+            (process(selinux: "system_u:system_r:container_t:s0"), nil, "process.selinuxLabel"),
+            (process(), "system_u:object_r:container_file_t:s0", "linux.mountLabel"),
+        ]
+        for (p, mountLabel, field) in cases {
+            #expect {
+                _ = try SecurityModules.check(process: p, mountLabel: mountLabel, annotations: nil, host: Self.bare)
+            } throws: { error in
+                "\(error)".contains(field) && "\(error)".contains(SecurityModules.ignoreAnnotation)
+            }
+            // Ignored on purpose: runs without them.
+            #expect(try SecurityModules.check(process: p, mountLabel: mountLabel,
+                                              annotations: [SecurityModules.ignoreAnnotation: "true"], host: Self.bare) == nil)
+        }
+        // SELinux on the host does not make labels applied: still refused.
+        #expect(throws: RuntimeError.self) {
+            _ = try SecurityModules.check(process: process(selinux: "a:b:c:s0"), mountLabel: nil, annotations: nil,
+                                          host: .init(appArmor: true, seLinux: true))
+        }
+    }
+
+    @Test func appArmorHostAppliesTheProfile() throws {
+        let host = SecurityModules.Host(appArmor: true, seLinux: false)
+        #expect(try SecurityModules.check(process: process(apparmor: "docker-default"), mountLabel: nil, annotations: nil, host: host) == "docker-default")
+        #expect(try SecurityModules.check(process: process(apparmor: "unconfined"), mountLabel: nil, annotations: nil, host: host) == nil)
+    }
+}

@@ -156,6 +156,8 @@ public enum ContainerInit {
         // After the user switch the working directory may need the new identity's permissions.
         _ = chdir(cwd)
         try setup.applyCapabilities()
+        // The profile takes effect at execve; set before no_new_privs, which limits transitions.
+        if let profile = config.appArmorProfile { try SecurityModules.applyAppArmor(profile) }
         try setup.applyNoNewPrivileges()
         setup.applyUmask()
 

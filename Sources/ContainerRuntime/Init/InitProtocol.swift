@@ -30,6 +30,8 @@ struct InitConfig: Codable {
     /// Init moves itself into `cgroup`'s v1 hierarchies (`Cgroup.joinV1Hierarchies`): for a
     /// container once the runtime says they exist, for exec before it joins the mount namespace.
     var joinsV1Itself: Bool? = nil
+    /// The AppArmor profile the program runs under (`SecurityModules.check` said the host can).
+    var appArmorProfile: String? = nil
 }
 
 /// The messages between the runtime and its init stage.

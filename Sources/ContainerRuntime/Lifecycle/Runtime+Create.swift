@@ -16,6 +16,8 @@ extension Runtime {
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
+        let appArmorProfile = try SecurityModules.check(process: process, mountLabel: spec.linux?.mountLabel,
+                                                        annotations: spec.annotations, host: .detect())
         RuntimeTrace.mark("create: bundle loaded")
         let namespaces = spec.linux?.namespaces ?? []
         // Moving a process into a cgroup by pid waits for the kernel's threadgroup lock (an RCU
@@ -117,7 +119,7 @@ extension Runtime {
                 newUserNamespace: namespaces.contains { $0.type == .user && $0.path == nil },
                 cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
                 hasExecFifo: true, hasSeccompProgram: seccompFD >= 0,
-                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty)
+                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty, appArmorProfile: appArmorProfile)
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD].filter { $0 >= 0 })
             // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
