@@ -38,12 +38,15 @@ extension Runtime {
             id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Clock.rfc3339Now(),
             cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false)
 
+        // Without a mount namespace of its own the container's root is a mount in ours.
+        let rootfsMountPoint = namespaces.contains { $0.type == .mount } ? nil : store.rootfsMountPoint(for: id)
         var pid: Int32 = 0
         var cgroupCreated = false
         var cgroupSetup: CgroupSetup?
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
         do {
+            if rootfsMountPoint != nil { try store.makeRootfsMountPoint(id: id) }
             let fifo = store.creatingFifoPath(for: id)
             try sysCall("mkfifo \(fifo)") { mkfifo(fifo, 0o600) }
             // O_RDWR opens a fifo without waiting for a writer; init blocks reading it until `start`.
@@ -119,7 +122,8 @@ extension Runtime {
                 newUserNamespace: namespaces.contains { $0.type == .user && $0.path == nil },
                 cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
                 hasExecFifo: true, hasSeccompProgram: seccompFD >= 0,
-                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty, appArmorProfile: appArmorProfile)
+                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty, appArmorProfile: appArmorProfile,
+                rootfsMountPoint: rootfsMountPoint)
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD].filter { $0 >= 0 })
             // Init prepares the rootfs while the cgroup is made; it waits for `cgroupReady` before
@@ -156,7 +160,12 @@ extension Runtime {
             // Never clean up under the cgroup thread: wait for it to know what it made.
             if let cgroupSetup, cgroupSetup.waitDone().created { cgroupCreated = true }
             if cgroupCreated { try? cgroup.destroy() }
-            store.remove(id: id)
+            do {
+                try store.releaseRootfsMountPoint(id: id)
+                store.remove(id: id)
+            } catch {
+                RuntimeWarnings.emit("\(error): remove it with 'delete --force \(id)'")
+            }
             throw error
         }
     }

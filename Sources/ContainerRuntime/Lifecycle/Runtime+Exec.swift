@@ -109,7 +109,8 @@ extension Runtime {
                 newUTSNamespace: false, newUserNamespace: false, cgroup: record.cgroup,
                 hasMountNamespaceFD: true, hasConsoleSocket: consoleFD >= 0, hasExecFifo: false,
                 hasSeccompProgram: seccompFD >= 0, joinsV1Itself: joinsItself && !(record.cgroup?.v1Paths.isEmpty ?? true),
-                appArmorProfile: appArmorProfile)
+                appArmorProfile: appArmorProfile,
+                rootfsMountPoint: namespaces.contains { $0.type == .mount } ? nil : store.rootfsMountPoint(for: id))
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, seccompFD].filter { $0 >= 0 })
             try spawned.channel.send(.cgroupReady)

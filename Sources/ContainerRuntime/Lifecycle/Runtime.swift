@@ -112,10 +112,12 @@ public struct Runtime: Sendable {
             record = try store.load(id: id)
         } catch RuntimeError.invalidConfig(let message) where force {
             RuntimeWarnings.emit(message)
+            try store.releaseRootfsMountPoint(id: id)
             store.remove(id: id)
             return
         } catch RuntimeError.containerNotFound where force && FileIO.isDirectory(store.directory(for: id)) {
             // A create killed before it wrote any state: only the directory exists.
+            try store.releaseRootfsMountPoint(id: id)
             store.remove(id: id)
             return
         }
@@ -135,6 +137,8 @@ public struct Runtime: Sendable {
         }
         // A cgroup that cannot be removed keeps the record, so `delete --force` can be retried.
         try record.cgroup?.destroy()
+        // The root of a container without its own mount namespace, mounted in ours.
+        try store.releaseRootfsMountPoint(id: id)
         let state = State(id: id, status: .stopped, pid: 0, bundle: record.bundle, annotations: record.annotations)
         do {
             try HookRunner.run(record.spec.hooks?.poststop, kind: "poststop", state: state)
