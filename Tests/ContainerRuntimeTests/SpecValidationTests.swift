@@ -3,6 +3,15 @@ import Testing
 @testable import ContainerRuntime
 
 @Suite struct SpecValidationTests {
+    @Test func unknownCapabilitiesAreRefused() throws {
+        try CapabilityNames.checkKnown(Capabilities(bounding: ["CAP_NET_ADMIN", "net_raw"], ambient: ["CAP_CHECKPOINT_RESTORE"]))
+        #expect {
+            try CapabilityNames.checkKnown(Capabilities(bounding: ["CAP_CHOWN"], permitted: ["CAP_CHOWN", "CAP_TEST"]))
+        } throws: { error in
+            "\(error)".contains("process.capabilities.permitted") && "\(error)".contains("'CAP_TEST'")
+        }
+    }
+
     @Test(arguments: ["1.0.0", "1.0.2-dev", "1.1.0", "1.2.0", "1.2.1+dev"])
     func acceptsSupportedVersions(_ v: String) { #expect(OCIVersions.isSupported(v)) }
 

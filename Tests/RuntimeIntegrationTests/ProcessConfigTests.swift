@@ -35,6 +35,23 @@ struct ProcessConfigTests {
         #expect(r.out.contains("0027"))
     }
 
+    /// A capability name the kernel has no interface for fails create (runtime-tools'
+    /// process_capabilities_fail), for create and exec alike, instead of being dropped silently.
+    @Test func unknownCapabilityIsRefused() throws {
+        let b = try TestBundle("capunknown")
+        b.spec.process?.capabilities?.bounding?.append("CAP_TEST")
+        b.shell("true")
+        let r = try b.create()
+        #expect(r.code != 0 && r.err.contains("'CAP_TEST' is not a capability"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+
+        let running = try TestBundle("capunknown-exec")
+        running.shell("sleep 60")
+        try #require(try running.create().code == 0)
+        let e = try running.runtime(["exec", "--cap", "CAP_TEST", running.id, "true"])
+        #expect(e.code != 0 && e.err.contains("'CAP_TEST' is not a capability"), "\(e)")
+    }
+
     @Test func capabilitiesAllFiveSets() throws {
         let b = try TestBundle("caps")
         b.spec.process?.capabilities = Capabilities(

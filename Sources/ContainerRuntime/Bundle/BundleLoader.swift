@@ -72,6 +72,7 @@ public enum BundleLoader {
         guard process.cwd.hasPrefix("/") else {
             throw RuntimeError.invalidConfig("process.cwd '\(process.cwd)' must be an absolute path")
         }
+        try CapabilityNames.checkKnown(process.capabilities)
         if let seccomp = spec.linux?.seccomp { try SeccompFilter.validate(seccomp) }
         var seen: Set<NamespaceType> = []
         for ns in spec.linux?.namespaces ?? [] {
