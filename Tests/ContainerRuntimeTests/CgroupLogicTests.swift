@@ -51,6 +51,14 @@ import Testing
         #expect(w.contains(CgroupWrite("pids", "pids.max", "7")))
     }
 
+    @Test func networkWritesOnV1() {
+        var r = Resources()
+        r.network = .init(classID: 1_048_577, priorities: [.init(name: "lo", priority: 2), .init(name: "eth0", priority: 7)])
+        let w = CgroupWrites.v1(r)
+        #expect(w.contains(CgroupWrite("net_cls", "net_cls.classid", "1048577")), "\(w)")
+        #expect(w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "lo 2")) && w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "eth0 7")))
+    }
+
     @Test func hugetlbWritesOnV1AndV2() {
         var r = Resources()
         r.hugepageLimits = [.init(pageSize: "2MB", limit: 4_194_304), .init(pageSize: "1GB", limit: 0)]

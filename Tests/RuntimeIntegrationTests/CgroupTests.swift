@@ -53,6 +53,29 @@ struct CgroupTests {
         #expect(r.code == 0 && r.out == "4194304\n", "\(file): \(r)")
     }
 
+    /// linux.resources.network reaches net_cls/net_prio where they are mounted (read back
+    /// inside); where they are not (or on cgroup2) create fails, instead of dropping it.
+    @Test(arguments: [false, true])
+    func networkClassIDAndPriorities(pureCgroup2View: Bool) throws {
+        let b = try TestBundle("netcls")
+        b.pureCgroup2View = pureCgroup2View
+        b.spec.linux?.resources?.network = .init(classID: 1_048_577, priorities: [.init(name: "lo", priority: 5)])
+        let layout = try #require(Self.layout)
+        if !pureCgroup2View, let netCls = layout.v1["net_cls"], let netPrio = layout.v1["net_prio"] {
+            let cls = netCls.split(separator: "/").last.map(String.init) ?? "net_cls"
+            let prio = netPrio.split(separator: "/").last.map(String.init) ?? "net_prio"
+            b.shell("cat /sys/fs/cgroup/\(cls)/net_cls.classid; grep '^lo ' /sys/fs/cgroup/\(prio)/net_prio.ifpriomap")
+            let r = try b.run()
+            #expect(r.code == 0 && r.out == "1048577\nlo 5\n", "\(r)")
+        } else {
+            b.shell("true")
+            let r = try b.create()
+            #expect(r.code != 0 && r.err.contains("net_cls"), "\(r)")
+            #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+            #expect(b.cgroupDirectories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+        }
+    }
+
     /// A page size the kernel does not have is refused before anything is made.
     @Test func unknownHugePageSizeIsRefused() throws {
         let b = try TestBundle("hugetlb-bad")

@@ -43,6 +43,10 @@ public enum CgroupWrites {
         for h in r.hugepageLimits ?? [] {
             w.append(.init("hugetlb", "hugetlb.\(h.pageSize).limit_in_bytes", "\(h.limit)"))
         }
+        if let n = r.network {
+            if let id = n.classID { w.append(.init("net_cls", "net_cls.classid", "\(id)")) }
+            for p in n.priorities ?? [] { w.append(.init("net_prio", "net_prio.ifpriomap", "\(p.name) \(p.priority)")) }
+        }
         for rule in deviceRules(r.devices, extraDevices: extraDevices) {
             w.append(.init("devices", rule.allow ? "devices.allow" : "devices.deny", rule.v1Line))
         }

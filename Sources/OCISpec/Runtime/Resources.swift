@@ -6,6 +6,7 @@ public struct Resources: Codable, Sendable, Equatable {
     public var pids: Pids?
     public var blockIO: BlockIO?
     public var hugepageLimits: [HugepageLimit]?
+    public var network: Network?
     public var unified: [String: String]?
 
     public init(devices: [DeviceRule]? = nil, memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil,
@@ -85,6 +86,27 @@ public struct Resources: Codable, Sendable, Equatable {
             self.weight = weight
             self.leafWeight = leafWeight
         }
+    }
+
+    /// The v1 net_cls class id and net_prio interface priorities.
+    public struct Network: Codable, Sendable, Equatable {
+        public var classID: UInt32?
+        public var priorities: [InterfacePriority]?
+        public init(classID: UInt32? = nil, priorities: [InterfacePriority]? = nil) {
+            self.classID = classID
+            self.priorities = priorities
+        }
+
+        public struct InterfacePriority: Codable, Sendable, Equatable {
+            public var name: String
+            public var priority: UInt32
+            public init(name: String, priority: UInt32) {
+                self.name = name
+                self.priority = priority
+            }
+        }
+
+        public var isEmpty: Bool { classID == nil && (priorities ?? []).isEmpty }
     }
 
     /// A hugetlb limit for one page size.
