@@ -51,6 +51,24 @@ import Testing
         #expect(w.contains(CgroupWrite("pids", "pids.max", "7")))
     }
 
+    @Test func blockIODevicesOnV1AndV2() {
+        var r = Resources()
+        var b = Resources.BlockIO(weight: 500)
+        b.weightDevice = [.init(major: 8, minor: 0, weight: 300)]
+        b.throttleReadBpsDevice = [.init(major: 8, minor: 0, rate: 1_048_576)]
+        b.throttleWriteIOPSDevice = [.init(major: 8, minor: 0, rate: 100), .init(major: 8, minor: 16, rate: 50)]
+        r.blockIO = b
+        let v1 = CgroupWrites.v1(r)
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.weight", "500")))
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.weight_device", "8:0 300")))
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.throttle.read_bps_device", "8:0 1048576")))
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.throttle.write_iops_device", "8:16 50")))
+        let v2 = CgroupWrites.v2(r)
+        #expect(v2.contains(CgroupWrite("io", "io.bfq.weight", "8:0 300")))
+        #expect(v2.contains(CgroupWrite("io", "io.max", "8:0 rbps=1048576 wiops=100")), "\(v2)")
+        #expect(v2.contains(CgroupWrite("io", "io.max", "8:16 wiops=50")))
+    }
+
     @Test func networkWritesOnV1() {
         var r = Resources()
         r.network = .init(classID: 1_048_577, priorities: [.init(name: "lo", priority: 2), .init(name: "eth0", priority: 7)])

@@ -76,6 +76,39 @@ struct CgroupTests {
         }
     }
 
+    /// Per-device blkio throttles reach blkio.throttle.* (v1) or io.max (cgroup2), read back
+    /// inside, or fail create where the controller is missing; they were dropped before.
+    @Test(arguments: [false, true])
+    func blockIOThrottles(pureCgroup2View: Bool) throws {
+        var st = stat()
+        try #require(stat("/", &st) == 0)
+        let (major, minor) = (Int64(st.st_dev >> 8) & 0xfff, Int64((st.st_dev & 0xff) | ((st.st_dev >> 12) & 0xfff00)))
+        let b = try TestBundle("blkio")
+        b.pureCgroup2View = pureCgroup2View
+        var blockIO = Resources.BlockIO()
+        blockIO.throttleReadBpsDevice = [.init(major: major, minor: minor, rate: 1_048_576)]
+        blockIO.throttleWriteIOPSDevice = [.init(major: major, minor: minor, rate: 120)]
+        b.spec.linux?.resources?.blockIO = blockIO
+        let layout = try #require(Self.layout)
+        let unifiedHasIO = (try? String(contentsOfFile: (layout.unified ?? "") + "/cgroup.controllers", encoding: .utf8))?
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("io") ?? false
+        if !pureCgroup2View, let blkio = layout.v1["blkio"] {
+            let dir = blkio.split(separator: "/").last.map(String.init) ?? "blkio"
+            b.shell("cat /sys/fs/cgroup/\(dir)/blkio.throttle.read_bps_device /sys/fs/cgroup/\(dir)/blkio.throttle.write_iops_device")
+            let r = try b.run()
+            #expect(r.code == 0 && r.out == "\(major):\(minor) 1048576\n\(major):\(minor) 120\n", "\(r)")
+        } else if pureCgroup2View && unifiedHasIO {
+            b.shell("cat /sys/fs/cgroup/io.max")
+            let r = try b.run()
+            #expect(r.code == 0 && r.out.contains("\(major):\(minor) rbps=1048576 wbps=max riops=max wiops=120"), "\(r)")
+        } else {
+            b.shell("true")
+            let r = try b.create()
+            #expect(r.code != 0 && r.err.contains("io.max"), "\(r)")
+            #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+        }
+    }
+
     /// A page size the kernel does not have is refused before anything is made.
     @Test func unknownHugePageSizeIsRefused() throws {
         let b = try TestBundle("hugetlb-bad")

@@ -84,6 +84,9 @@ public struct Cgroup: Codable, Sendable, Equatable {
         // hugetlb limits go to its v1 hierarchy, else to the unified one; never nowhere.
         let hugetlbInUnified = v1Paths["hugetlb"] == nil && !pureV2 && controllersInUnified.contains("hugetlb")
         if pureV2 {
+            if resources.blockIO?.hasLeafWeight == true {
+                throw RuntimeError.cgroup("linux.resources.blockIO leafWeight has no cgroup2 equivalent: remove it from config.json")
+            }
             if let network = resources.network, !network.isEmpty {
                 throw RuntimeError.cgroup("linux.resources.network (classID, priorities) needs the v1 net_cls and net_prio controllers, which cgroup2 does not have: remove it from config.json")
             }

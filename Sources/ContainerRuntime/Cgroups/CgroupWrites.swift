@@ -37,8 +37,18 @@ public enum CgroupWrites {
         if let p = r.pids {
             w.append(.init("pids", "pids.max", p.limit > 0 ? "\(p.limit)" : "max"))
         }
-        if let b = r.blockIO, let weight = b.weight {
-            w.append(.init("blkio", "blkio.weight", "\(weight)"))
+        if let b = r.blockIO {
+            if let weight = b.weight { w.append(.init("blkio", "blkio.weight", "\(weight)")) }
+            if let weight = b.leafWeight { w.append(.init("blkio", "blkio.leaf_weight", "\(weight)")) }
+            for d in b.weightDevice ?? [] {
+                if let weight = d.weight { w.append(.init("blkio", "blkio.weight_device", "\(d.major):\(d.minor) \(weight)")) }
+                if let weight = d.leafWeight { w.append(.init("blkio", "blkio.leaf_weight_device", "\(d.major):\(d.minor) \(weight)")) }
+            }
+            let throttles = [("read_bps_device", b.throttleReadBpsDevice), ("write_bps_device", b.throttleWriteBpsDevice),
+                             ("read_iops_device", b.throttleReadIOPSDevice), ("write_iops_device", b.throttleWriteIOPSDevice)]
+            for (file, devices) in throttles {
+                for d in devices ?? [] { w.append(.init("blkio", "blkio.throttle." + file, "\(d.major):\(d.minor) \(d.rate)")) }
+            }
         }
         for h in r.hugepageLimits ?? [] {
             w.append(.init("hugetlb", "hugetlb.\(h.pageSize).limit_in_bytes", "\(h.limit)"))
@@ -86,8 +96,24 @@ public enum CgroupWrites {
             if let v = c.mems, !v.isEmpty { w.append(.init("cpuset", "cpuset.mems", v)) }
         }
         if let p = r.pids { w.append(.init("pids", "pids.max", p.limit > 0 ? "\(p.limit)" : "max")) }
-        if let b = r.blockIO, let weight = b.weight {
-            w.append(.init("io", "io.bfq.weight", "\(weight)"))
+        if let b = r.blockIO {
+            if let weight = b.weight { w.append(.init("io", "io.bfq.weight", "\(weight)")) }
+            for d in b.weightDevice ?? [] {
+                if let weight = d.weight { w.append(.init("io", "io.bfq.weight", "\(d.major):\(d.minor) \(weight)")) }
+            }
+            // io.max takes every limit of one device on one line.
+            var limits: [String: [String]] = [:]
+            var order: [String] = []
+            let throttles = [("rbps", b.throttleReadBpsDevice), ("wbps", b.throttleWriteBpsDevice),
+                             ("riops", b.throttleReadIOPSDevice), ("wiops", b.throttleWriteIOPSDevice)]
+            for (key, devices) in throttles {
+                for d in devices ?? [] {
+                    let device = "\(d.major):\(d.minor)"
+                    if limits[device] == nil { order.append(device) }
+                    limits[device, default: []].append("\(key)=\(d.rate)")
+                }
+            }
+            for device in order { w.append(.init("io", "io.max", ([device] + limits[device]!).joined(separator: " "))) }
         }
         for h in r.hugepageLimits ?? [] {
             w.append(.init("hugetlb", "hugetlb.\(h.pageSize).max", "\(h.limit)"))

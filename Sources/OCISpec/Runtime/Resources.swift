@@ -78,14 +78,46 @@ public struct Resources: Codable, Sendable, Equatable {
         public init(limit: Int64) { self.limit = limit }
     }
 
-    /// Block I/O weight.
+    /// Block I/O weights and per-device throttles.
     public struct BlockIO: Codable, Sendable, Equatable {
         public var weight: UInt16?
         public var leafWeight: UInt16?
+        public var weightDevice: [WeightDevice]?
+        public var throttleReadBpsDevice: [ThrottleDevice]?
+        public var throttleWriteBpsDevice: [ThrottleDevice]?
+        public var throttleReadIOPSDevice: [ThrottleDevice]?
+        public var throttleWriteIOPSDevice: [ThrottleDevice]?
         public init(weight: UInt16? = nil, leafWeight: UInt16? = nil) {
             self.weight = weight
             self.leafWeight = leafWeight
         }
+
+        public struct WeightDevice: Codable, Sendable, Equatable {
+            public var major: Int64
+            public var minor: Int64
+            public var weight: UInt16?
+            public var leafWeight: UInt16?
+            public init(major: Int64, minor: Int64, weight: UInt16? = nil, leafWeight: UInt16? = nil) {
+                self.major = major
+                self.minor = minor
+                self.weight = weight
+                self.leafWeight = leafWeight
+            }
+        }
+
+        public struct ThrottleDevice: Codable, Sendable, Equatable {
+            public var major: Int64
+            public var minor: Int64
+            public var rate: UInt64
+            public init(major: Int64, minor: Int64, rate: UInt64) {
+                self.major = major
+                self.minor = minor
+                self.rate = rate
+            }
+        }
+
+        /// Whether a leaf weight is asked for anywhere (cgroup2 has no such thing).
+        public var hasLeafWeight: Bool { leafWeight != nil || (weightDevice ?? []).contains { $0.leafWeight != nil } }
     }
 
     /// The v1 net_cls class id and net_prio interface priorities.
