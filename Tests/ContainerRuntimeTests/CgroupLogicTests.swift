@@ -69,6 +69,20 @@ import Testing
         #expect(v2.contains(CgroupWrite("io", "io.max", "8:16 wiops=50")))
     }
 
+    @Test func cpuBurstAndIdle() {
+        var cpu = Resources.CPU(quota: 50_000, period: 100_000)
+        cpu.burst = 20_000
+        cpu.idle = 1
+        let r = Resources(cpu: cpu)
+        let v1 = CgroupWrites.v1(r)
+        let quota = v1.firstIndex(of: CgroupWrite("cpu", "cpu.cfs_quota_us", "50000"))
+        let burst = v1.firstIndex(of: CgroupWrite("cpu", "cpu.cfs_burst_us", "20000"))
+        #expect(quota != nil && burst != nil && quota! < burst!, "\(v1)")
+        #expect(v1.contains(CgroupWrite("cpu", "cpu.idle", "1")))
+        let v2 = CgroupWrites.v2(r)
+        #expect(v2.contains(CgroupWrite("cpu", "cpu.max.burst", "20000")) && v2.contains(CgroupWrite("cpu", "cpu.idle", "1")), "\(v2)")
+    }
+
     @Test func networkWritesOnV1() {
         var r = Resources()
         r.network = .init(classID: 1_048_577, priorities: [.init(name: "lo", priority: 2), .init(name: "eth0", priority: 7)])

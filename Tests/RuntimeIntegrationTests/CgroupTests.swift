@@ -109,6 +109,30 @@ struct CgroupTests {
         }
     }
 
+    /// cpu.burst and cpu.idle reach the cpu controller (v1 here, or through a pure cgroup2 view),
+    /// read back inside; they were decoded and dropped before.
+    @Test(arguments: [false, true])
+    func cpuBurstAndIdle(pureCgroup2View: Bool) throws {
+        let b = try TestBundle("cpuburst")
+        b.pureCgroup2View = pureCgroup2View
+        var cpu = Resources.CPU(quota: 50_000, period: 100_000)
+        cpu.burst = 20_000
+        cpu.idle = 1
+        b.spec.linux?.resources?.cpu = cpu
+        let layout = try #require(Self.layout)
+        let v2 = pureCgroup2View || layout.isPureV2
+        let cpuDir = layout.v1["cpu"].flatMap { $0.split(separator: "/").last.map(String.init) } ?? "cpu"
+        b.shell(v2 ? "cat /sys/fs/cgroup/cpu.max.burst /sys/fs/cgroup/cpu.idle"
+                   : "cat /sys/fs/cgroup/\(cpuDir)/cpu.cfs_burst_us /sys/fs/cgroup/\(cpuDir)/cpu.idle")
+        let r = try b.run()
+        if v2 && !(layout.unifiedControllers.contains("cpu") || layout.isPureV2) {
+            // cpu is bound to v1 on this host: cgroup2 has no cpu files to write.
+            #expect(r.code != 0 && r.err.contains("the cpu controller is not available"), "\(r)")
+        } else {
+            #expect(r.code == 0 && r.out == "20000\n1\n", "\(r)")
+        }
+    }
+
     /// A page size the kernel does not have is refused before anything is made.
     @Test func unknownHugePageSizeIsRefused() throws {
         let b = try TestBundle("hugetlb-bad")

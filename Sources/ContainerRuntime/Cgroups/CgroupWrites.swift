@@ -29,6 +29,9 @@ public enum CgroupWrites {
             if let v = c.shares, v != 0 { w.append(.init("cpu", "cpu.shares", "\(v)")) }
             if let v = c.period, v != 0 { w.append(.init("cpu", "cpu.cfs_period_us", "\(v)")) }
             if let v = c.quota, v != 0 { w.append(.init("cpu", "cpu.cfs_quota_us", "\(v)")) }
+            // The burst may not exceed the quota: after it.
+            if let v = c.burst { w.append(.init("cpu", "cpu.cfs_burst_us", "\(v)")) }
+            if let v = c.idle { w.append(.init("cpu", "cpu.idle", "\(v)")) }
             if let v = c.realtimePeriod, v != 0 { w.append(.init("cpu", "cpu.rt_period_us", "\(v)")) }
             if let v = c.realtimeRuntime, v != 0 { w.append(.init("cpu", "cpu.rt_runtime_us", "\(v)")) }
             if let v = c.cpus, !v.isEmpty { w.append(.init("cpuset", "cpuset.cpus", v)) }
@@ -92,6 +95,8 @@ public enum CgroupWrites {
                 let quota = c.quota.map { $0 > 0 ? "\($0)" : "max" } ?? "max"
                 w.append(.init("cpu", "cpu.max", "\(quota) \(c.period ?? 100_000)"))
             }
+            if let v = c.burst { w.append(.init("cpu", "cpu.max.burst", "\(v)")) }
+            if let v = c.idle { w.append(.init("cpu", "cpu.idle", "\(v)")) }
             if let v = c.cpus, !v.isEmpty { w.append(.init("cpuset", "cpuset.cpus", v)) }
             if let v = c.mems, !v.isEmpty { w.append(.init("cpuset", "cpuset.mems", v)) }
         }
