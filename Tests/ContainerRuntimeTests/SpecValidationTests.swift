@@ -3,6 +3,33 @@ import Testing
 @testable import ContainerRuntime
 
 @Suite struct SpecValidationTests {
+    /// Settings that are decoded but not applied are refused, each by name.
+    @Test func unappliedSettingsAreRefused() throws {
+        func spec(_ change: (inout Spec) -> Void) -> Spec {
+            var s = DefaultSpec.make()
+            change(&s)
+            return s
+        }
+        try BundleLoader.validate(spec { $0.linux?.personality = Personality(domain: "LINUX") })
+        let cases: [(Spec, String)] = [
+            (spec { $0.linux?.personality = Personality(domain: "LINUX32") }, "linux.personality"),
+            (spec { $0.linux?.personality = Personality(domain: "LINUX", flags: ["ADDR_NO_RANDOMIZE"]) }, "linux.personality"),
+            (spec { $0.linux?.intelRdt = IntelRdt(closID: "guaranteed") }, "linux.intelRdt"),
+            (spec { $0.linux?.resources?.rdma = ["mlx5_1": .init(hcaHandles: 3)] }, "linux.resources.rdma"),
+        ]
+        for (s, field) in cases {
+            #expect {
+                try BundleLoader.validate(s)
+            } throws: { error in
+                "\(error)".contains(field) && "\(error)".contains("refused rather than ignored")
+            }
+        }
+        let withPriority = try BundleLoader.decode(Array(#"{"ociVersion":"1.2.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","ioPriority":{"class":"IOPRIO_CLASS_IDLE","priority":0}}}"#.utf8))
+        #expect { try BundleLoader.validate(withPriority) } throws: { "\($0)".contains("process.ioPriority") }
+        let withScheduler = try BundleLoader.decode(Array(#"{"ociVersion":"1.2.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","scheduler":{"policy":"SCHED_IDLE"}}}"#.utf8))
+        #expect { try BundleLoader.validate(withScheduler) } throws: { "\($0)".contains("process.scheduler") }
+    }
+
     @Test func unknownCapabilitiesAreRefused() throws {
         try CapabilityNames.checkKnown(Capabilities(bounding: ["CAP_NET_ADMIN", "net_raw"], ambient: ["CAP_CHECKPOINT_RESTORE"]))
         #expect {

@@ -68,7 +68,7 @@ extension Runtime {
         guard let args = process.args, !args.isEmpty else {
             throw RuntimeError.invalidConfig("exec: no command given")
         }
-        try CapabilityNames.checkKnown(process.capabilities)
+        try BundleLoader.validateProcess(process)
         let appArmorProfile = try SecurityModules.check(process: process, mountLabel: nil,
                                                         annotations: record.spec.annotations, host: .detect())
         var descriptors: [Int32] = []

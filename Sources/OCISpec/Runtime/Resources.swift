@@ -7,6 +7,7 @@ public struct Resources: Codable, Sendable, Equatable {
     public var blockIO: BlockIO?
     public var hugepageLimits: [HugepageLimit]?
     public var network: Network?
+    public var rdma: [String: Rdma]?
     public var unified: [String: String]?
 
     public init(devices: [DeviceRule]? = nil, memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil,
@@ -139,6 +140,16 @@ public struct Resources: Codable, Sendable, Equatable {
         }
 
         public var isEmpty: Bool { classID == nil && (priorities ?? []).isEmpty }
+    }
+
+    /// RDMA limits of one device.
+    public struct Rdma: Codable, Sendable, Equatable {
+        public var hcaHandles: UInt32?
+        public var hcaObjects: UInt32?
+        public init(hcaHandles: UInt32? = nil, hcaObjects: UInt32? = nil) {
+            self.hcaHandles = hcaHandles
+            self.hcaObjects = hcaObjects
+        }
     }
 
     /// A hugetlb limit for one page size.
