@@ -104,6 +104,22 @@ struct LifecycleTests {
         }
     }
 
+    /// A failing poststart or poststop hook is a warning: the hooks after it still run and the
+    /// lifecycle goes on (runtime-tools' poststart_fail and poststop_fail).
+    @Test func failingPoststartAndPoststopHooksDoNotStopTheOthers() throws {
+        let b = try TestBundle("hookwarn")
+        let log = b.dir + "/after.log"
+        func after(_ name: String) -> Hook { Hook(path: "/bin/sh", args: ["sh", "-c", "echo \(name) >> \(log)"]) }
+        let failing = Hook(path: "/bin/false", args: ["false"])
+        b.spec.hooks = Hooks(poststart: [failing, after("poststart")], poststop: [failing, after("poststop")])
+        b.shell("true")
+        let r = try b.run()
+        #expect(r.code == 0 && r.err.contains("poststart hook /bin/false failed") && r.err.contains("poststop hook /bin/false failed"), "\(r)")
+        let order = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(order == "poststart\npoststop\n", "\(order) \(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+    }
+
     @Test func failingOrSlowHookFailsCreateAndLeavesNothing() throws {
         let b = try TestBundle("hookfail")
         b.spec.hooks = Hooks(createRuntime: [Hook(path: "/bin/sh", args: ["sh", "-c", "sleep 10"], timeout: 1)])

@@ -76,12 +76,8 @@ public struct Runtime: Sendable {
         }
         close(fd)
         let state = State(id: id, status: .running, pid: record.pid, bundle: record.bundle, annotations: record.annotations)
-        do {
-            try HookRunner.run(record.spec.hooks?.poststart, kind: "poststart", state: state)
-        } catch {
-            // The spec: a failing poststart hook is logged and the lifecycle continues.
-            RuntimeWarnings.emit("\(error)")
-        }
+        // The spec: a failing poststart hook is logged, and the other hooks and the lifecycle go on.
+        HookRunner.runWarning(record.spec.hooks?.poststart, kind: "poststart", state: state)
     }
 
     // MARK: - kill
@@ -140,11 +136,7 @@ public struct Runtime: Sendable {
         // The root of a container without its own mount namespace, mounted in ours.
         try store.releaseRootfsMountPoint(id: id)
         let state = State(id: id, status: .stopped, pid: 0, bundle: record.bundle, annotations: record.annotations)
-        do {
-            try HookRunner.run(record.spec.hooks?.poststop, kind: "poststop", state: state)
-        } catch {
-            RuntimeWarnings.emit("\(error)")
-        }
+        HookRunner.runWarning(record.spec.hooks?.poststop, kind: "poststop", state: state)
         store.remove(id: id)
     }
 
