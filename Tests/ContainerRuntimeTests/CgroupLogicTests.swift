@@ -51,6 +51,84 @@ import Testing
         #expect(w.contains(CgroupWrite("pids", "pids.max", "7")))
     }
 
+    @Test func blockIODevicesOnV1AndV2() {
+        var r = Resources()
+        var b = Resources.BlockIO(weight: 500)
+        b.weightDevice = [.init(major: 8, minor: 0, weight: 300)]
+        b.throttleReadBpsDevice = [.init(major: 8, minor: 0, rate: 1_048_576)]
+        b.throttleWriteIOPSDevice = [.init(major: 8, minor: 0, rate: 100), .init(major: 8, minor: 16, rate: 50)]
+        r.blockIO = b
+        let v1 = CgroupWrites.v1(r)
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.weight", "500")))
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.weight_device", "8:0 300")))
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.throttle.read_bps_device", "8:0 1048576")))
+        #expect(v1.contains(CgroupWrite("blkio", "blkio.throttle.write_iops_device", "8:16 50")))
+        let v2 = CgroupWrites.v2(r)
+        #expect(v2.contains(CgroupWrite("io", "io.bfq.weight", "8:0 300")))
+        #expect(v2.contains(CgroupWrite("io", "io.max", "8:0 rbps=1048576 wiops=100")), "\(v2)")
+        #expect(v2.contains(CgroupWrite("io", "io.max", "8:16 wiops=50")))
+    }
+
+    @Test func cpuBurstAndIdle() {
+        var cpu = Resources.CPU(quota: 50_000, period: 100_000)
+        cpu.burst = 20_000
+        cpu.idle = 1
+        let r = Resources(cpu: cpu)
+        let v1 = CgroupWrites.v1(r)
+        let quota = v1.firstIndex(of: CgroupWrite("cpu", "cpu.cfs_quota_us", "50000"))
+        let burst = v1.firstIndex(of: CgroupWrite("cpu", "cpu.cfs_burst_us", "20000"))
+        #expect(quota != nil && burst != nil && quota! < burst!, "\(v1)")
+        #expect(v1.contains(CgroupWrite("cpu", "cpu.idle", "1")))
+        let v2 = CgroupWrites.v2(r)
+        #expect(v2.contains(CgroupWrite("cpu", "cpu.max.burst", "20000")) && v2.contains(CgroupWrite("cpu", "cpu.idle", "1")), "\(v2)")
+    }
+
+    @Test func networkWritesOnV1() {
+        var r = Resources()
+        r.network = .init(classID: 1_048_577, priorities: [.init(name: "lo", priority: 2), .init(name: "eth0", priority: 7)])
+        let w = CgroupWrites.v1(r)
+        #expect(w.contains(CgroupWrite("net_cls", "net_cls.classid", "1048577")), "\(w)")
+        #expect(w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "lo 2")) && w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "eth0 7")))
+    }
+
+    @Test func hugetlbWritesOnV1AndV2() {
+        var r = Resources()
+        r.hugepageLimits = [.init(pageSize: "2MB", limit: 4_194_304), .init(pageSize: "1GB", limit: 0)]
+        let v1 = CgroupWrites.v1(r)
+        #expect(v1.contains(CgroupWrite("hugetlb", "hugetlb.2MB.limit_in_bytes", "4194304")), "\(v1)")
+        #expect(v1.contains(CgroupWrite("hugetlb", "hugetlb.1GB.limit_in_bytes", "0")))
+        let v2 = CgroupWrites.v2(r)
+        #expect(v2.contains(CgroupWrite("hugetlb", "hugetlb.2MB.max", "4194304")), "\(v2)")
+    }
+
+    @Test func hugePageSizesAreNamedAsTheKernelNamesThem() {
+        #expect(HugePageSizes.kernelName(kilobytes: 2048) == "2MB")
+        #expect(HugePageSizes.kernelName(kilobytes: 1_048_576) == "1GB")
+        #expect(HugePageSizes.kernelName(kilobytes: 64) == "64KB")
+        #expect(HugePageSizes.kernelName(kilobytes: 32768) == "32MB")
+        #expect(HugePageSizes.parse(directoryNames: ["hugepages-1048576kB", "hugepages-2048kB", "other"]) == ["2MB", "1GB"])
+    }
+
+    @Test func unknownHugePageSizesAreRefused() throws {
+        let sizes = ["2MB", "1GB"]
+        try CgroupWrites.checkHugepageLimits([.init(pageSize: "2MB", limit: 1)], available: sizes)
+        for bad in ["3MB", "2048kB", "2M", ""] {
+            #expect(throws: RuntimeError.self) {
+                try CgroupWrites.checkHugepageLimits([.init(pageSize: "2MB", limit: 1), .init(pageSize: bad, limit: 1)], available: sizes)
+            }
+        }
+        #expect(throws: RuntimeError.self) { try CgroupWrites.checkHugepageLimits([.init(pageSize: "2MB", limit: 1)], available: []) }
+    }
+
+    @Test func fifoDevicesGetNoCgroupRule() {
+        let devices = [Device(type: "p", path: "/dev/fifo"), Device(type: "u", path: "/dev/u", major: 5, minor: 9),
+                       Device(type: "b", path: "/dev/b", major: 8, minor: 1)]
+        let lines = CgroupWrites.v1(Resources(), extraDevices: devices).filter { $0.controller == "devices" }.map(\.value)
+        #expect(lines.allSatisfy { $0.first == "a" || $0.first == "b" || $0.first == "c" }, "\(lines)")
+        #expect(lines.contains("c 5:9 rwm") && lines.contains("b 8:1 rwm"))
+        #expect(lines.count == CgroupWrites.v1(Resources(), extraDevices: Array(devices.dropFirst())).filter { $0.controller == "devices" }.count)
+    }
+
     @Test func sharesToWeightBounds() {
         #expect(CgroupWrites.sharesToWeight(2) == 1)
         #expect(CgroupWrites.sharesToWeight(262_144) == 10000)

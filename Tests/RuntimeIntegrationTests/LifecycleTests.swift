@@ -79,7 +79,45 @@ struct LifecycleTests {
         #expect(order == "prestart\ncreateRuntime\ncreateContainer\nstartContainer\npoststart\npoststop\n", "\(order) \(r)")
         let states = (try? String(contentsOfFile: log + ".json", encoding: .utf8)) ?? ""
         #expect(states.contains("\"id\":\"\(b.id)\""))
-        #expect(states.contains("\"status\":\"creating\"") && states.contains("\"status\":\"stopped\""))
+        #expect(states.contains("\"status\":\"created\"") && states.contains("\"status\":\"stopped\""))
+        #expect(!states.contains("\"status\":\"creating\""), "\(states)")
+    }
+
+    /// prestart and createRuntime hooks get the state with status "created" (the runtime spec's
+    /// state once create's environment exists; runtime-tools' hooks_stdin checks it for prestart,
+    /// crun passes it to both) and init's pid as the runtime sees it.
+    @Test func runtimeHooksGetCreatedState() throws {
+        let b = try TestBundle("hookstate")
+        func hook(_ name: String) -> Hook {
+            Hook(path: "/bin/sh", args: ["sh", "-c", "cat > \(b.dir)/\(name).json"])
+        }
+        b.spec.hooks = Hooks(prestart: [hook("prestart")], createRuntime: [hook("createRuntime")])
+        b.shell("true")
+        let r = try b.create()
+        #expect(r.code == 0, "\(r)")
+        let pid = try #require(b.state()?.pid)
+        for name in ["prestart", "createRuntime"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: b.dir + "/\(name).json"))
+            let state = try JSONDecoder().decode(State.self, from: data)
+            #expect(state.status == .created, "\(name): \(String(decoding: data, as: UTF8.self))")
+            #expect(state.id == b.id && state.pid == pid && state.bundle == b.dir, "\(name): \(state)")
+        }
+    }
+
+    /// A failing poststart or poststop hook is a warning: the hooks after it still run and the
+    /// lifecycle goes on (runtime-tools' poststart_fail and poststop_fail).
+    @Test func failingPoststartAndPoststopHooksDoNotStopTheOthers() throws {
+        let b = try TestBundle("hookwarn")
+        let log = b.dir + "/after.log"
+        func after(_ name: String) -> Hook { Hook(path: "/bin/sh", args: ["sh", "-c", "echo \(name) >> \(log)"]) }
+        let failing = Hook(path: "/bin/false", args: ["false"])
+        b.spec.hooks = Hooks(poststart: [failing, after("poststart")], poststop: [failing, after("poststop")])
+        b.shell("true")
+        let r = try b.run()
+        #expect(r.code == 0 && r.err.contains("poststart hook /bin/false failed") && r.err.contains("poststop hook /bin/false failed"), "\(r)")
+        let order = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(order == "poststart\npoststop\n", "\(order) \(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
     }
 
     @Test func failingOrSlowHookFailsCreateAndLeavesNothing() throws {

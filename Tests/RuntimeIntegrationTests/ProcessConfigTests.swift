@@ -35,6 +35,40 @@ struct ProcessConfigTests {
         #expect(r.out.contains("0027"))
     }
 
+    /// A capability name the kernel has no interface for fails create (runtime-tools'
+    /// process_capabilities_fail), for create and exec alike, instead of being dropped silently.
+    @Test func unknownCapabilityIsRefused() throws {
+        let b = try TestBundle("capunknown")
+        b.spec.process?.capabilities?.bounding?.append("CAP_TEST")
+        b.shell("true")
+        let r = try b.create()
+        #expect(r.code != 0 && r.err.contains("'CAP_TEST' is not a capability"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+
+        let running = try TestBundle("capunknown-exec")
+        running.shell("sleep 60")
+        try #require(try running.create().code == 0)
+        let e = try running.runtime(["exec", "--cap", "CAP_TEST", running.id, "true"])
+        #expect(e.code != 0 && e.err.contains("'CAP_TEST' is not a capability"), "\(e)")
+    }
+
+    /// A setting skiff-runtime decodes but does not apply (here the I/O priority) fails create by
+    /// name instead of running the container without it.
+    @Test func unappliedSettingIsRefused() throws {
+        let b = try TestBundle("ioprio")
+        b.shell("true")
+        try b.writeConfig()
+        // Spec's IOPriority has no public initializer: add the field to the written JSON.
+        let path = b.dir + "/config.json"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"process\" : {", with: "\"process\" : {\"ioPriority\": {\"class\": \"IOPRIO_CLASS_IDLE\", \"priority\": 0},", options: [], range: text.range(of: "\"process\" : {"))
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try #require(text.contains("ioPriority"))
+        let r = try b.runtime(["create", "--bundle", b.dir, b.id])
+        #expect(r.code != 0 && r.err.contains("process.ioPriority is not supported"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
+    }
+
     @Test func capabilitiesAllFiveSets() throws {
         let b = try TestBundle("caps")
         b.spec.process?.capabilities = Capabilities(

@@ -72,6 +72,8 @@ public enum BundleLoader {
         guard process.cwd.hasPrefix("/") else {
             throw RuntimeError.invalidConfig("process.cwd '\(process.cwd)' must be an absolute path")
         }
+        try validateProcess(process)
+        try refuseUnapplied(spec)
         if let seccomp = spec.linux?.seccomp { try SeccompFilter.validate(seccomp) }
         var seen: Set<NamespaceType> = []
         for ns in spec.linux?.namespaces ?? [] {
@@ -99,6 +101,27 @@ public enum BundleLoader {
         if newUser && (spec.linux?.uidMappings?.isEmpty ?? true || spec.linux?.gidMappings?.isEmpty ?? true) {
             throw RuntimeError.invalidConfig("a new user namespace needs linux.uidMappings and linux.gidMappings")
         }
+    }
+
+    /// What an exec's process is checked for as well: capability names, settings not applied.
+    public static func validateProcess(_ process: Process) throws {
+        try CapabilityNames.checkKnown(process.capabilities)
+        if process.ioPriority != nil { throw unapplied("process.ioPriority") }
+        if process.scheduler != nil { throw unapplied("process.scheduler") }
+    }
+
+    /// Settings skiff-runtime does not apply yet are refused, never ignored: a container must not
+    /// run with less isolation or other limits than its config says.
+    static func refuseUnapplied(_ spec: Spec) throws {
+        if let personality = spec.linux?.personality, personality.domain != "LINUX" || !(personality.flags ?? []).isEmpty {
+            throw unapplied("linux.personality (other than domain LINUX without flags)")
+        }
+        if spec.linux?.intelRdt != nil { throw unapplied("linux.intelRdt") }
+        if !(spec.linux?.resources?.rdma ?? [:]).isEmpty { throw unapplied("linux.resources.rdma") }
+    }
+
+    private static func unapplied(_ field: String) -> RuntimeError {
+        .unsupported("config.json: \(field) is not supported by skiff-runtime yet, and is refused rather than ignored: remove it")
     }
 
     static func absolute(_ path: String) -> String {

@@ -18,7 +18,10 @@ public enum FeaturesReport {
                     operators: ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
                                 "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
                     archs: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]),
-                apparmor: .init(enabled: false), selinux: .init(enabled: false), intelRdt: .init(enabled: false),
+                // AppArmor profiles are applied where the host has AppArmor; SELinux labels are not
+                // applied yet (a config asking for one is refused, see SecurityModules).
+                apparmor: .init(enabled: SecurityModules.Host.detect().appArmor), selinux: .init(enabled: false),
+                intelRdt: .init(enabled: false),
                 mountExtensions: .init(idmap: .init(enabled: true))),
             annotations: ["org.skiff.runtime.version": "0.1.0"])
     }

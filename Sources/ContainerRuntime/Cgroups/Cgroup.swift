@@ -55,6 +55,11 @@ public struct Cgroup: Codable, Sendable, Equatable {
             }
             if let cpuset = v1Paths["cpuset"] { try Self.initialiseCpuset(cpuset) }
             if pureV2, let unified = unifiedPath { try Self.enableControllers(for: unified) }
+            // Hybrid host with hugetlb only in the unified hierarchy: enable it down to ours.
+            if !pureV2, v1Paths["hugetlb"] == nil, !(resources?.hugepageLimits ?? []).isEmpty,
+               controllersInUnified.contains("hugetlb"), let unified = unifiedPath {
+                try Self.enableControllers(for: unified, only: ["hugetlb"])
+            }
             try apply(resources: resources ?? Resources(), devices: devices, controllersInUnified: controllersInUnified,
                       includeDevices: includeDevices)
         } catch {
@@ -73,7 +78,18 @@ public struct Cgroup: Codable, Sendable, Equatable {
     /// Applies resource limits (also used by `update`).
     /// `includeDevices: false` (for `update`) leaves the device rules as they are.
     public func apply(resources: Resources, devices: [Device], controllersInUnified: Set<String>, includeDevices: Bool = true) throws {
+        if let limits = resources.hugepageLimits, !limits.isEmpty {
+            try CgroupWrites.checkHugepageLimits(limits, available: HugePageSizes.onHost())
+        }
+        // hugetlb limits go to its v1 hierarchy, else to the unified one; never nowhere.
+        let hugetlbInUnified = v1Paths["hugetlb"] == nil && !pureV2 && controllersInUnified.contains("hugetlb")
         if pureV2 {
+            if resources.blockIO?.hasLeafWeight == true {
+                throw RuntimeError.cgroup("linux.resources.blockIO leafWeight has no cgroup2 equivalent: remove it from config.json")
+            }
+            if let network = resources.network, !network.isEmpty {
+                throw RuntimeError.cgroup("linux.resources.network (classID, priorities) needs the v1 net_cls and net_prio controllers, which cgroup2 does not have: remove it from config.json")
+            }
             guard let unified = unifiedPath else { return }
             for w in CgroupWrites.v2(resources) {
                 try write(unified + "/" + w.file, w.value, what: w)
@@ -85,6 +101,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
             return
         }
         for w in CgroupWrites.v1(resources, extraDevices: devices) where includeDevices || w.controller != "devices" {
+            if w.controller == "hugetlb" && hugetlbInUnified { continue }
             guard let dir = v1Paths[w.controller] else {
                 if w.controller == "devices" { continue }
                 throw RuntimeError.cgroup("the \(w.controller) controller is not mounted on this host, so \(w.file) cannot be set: remove that limit from config.json")
@@ -98,7 +115,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
         }
         // Controllers that live only in the unified hierarchy of a hybrid host (often hugetlb).
         if let unified = unifiedPath {
-            for w in CgroupWrites.v2(Resources(unified: resources.unified)) + CgroupWrites.v2(hugetlbOnly(resources))
+            for w in CgroupWrites.v2(Resources(unified: resources.unified)) + (hugetlbInUnified ? CgroupWrites.v2(hugetlbOnly(resources)) : [])
             where controllersInUnified.contains(w.controller) || resources.unified?[w.file] != nil {
                 try write(unified + "/" + w.file, w.value, what: w)
             }
@@ -273,8 +290,8 @@ public struct Cgroup: Codable, Sendable, Equatable {
         }
     }
 
-    /// On pure cgroup2, enable the controllers we use in every ancestor's subtree_control.
-    private static func enableControllers(for path: String) throws {
+    /// On pure cgroup2, enable the controllers we use (or `only` those) in every ancestor's subtree_control.
+    private static func enableControllers(for path: String, only: Set<String>? = nil) throws {
         var ancestors: [String] = []
         var p = path
         while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
@@ -285,7 +302,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
         for dir in ancestors.reversed() where FileIO.exists(dir + "/cgroup.subtree_control") {
             guard let available = try? FileIO.readString(dir + "/cgroup.controllers") else { continue }
             let wanted = available.split(whereSeparator: { $0 == " " || $0 == "\n" })
-                .filter { ["cpu", "cpuset", "memory", "pids", "io", "hugetlb"].contains(String($0)) }
+                .filter { (only ?? ["cpu", "cpuset", "memory", "pids", "io", "hugetlb"]).contains(String($0)) }
             if wanted.isEmpty { continue }
             _ = try? FileIO.writeExisting(dir + "/cgroup.subtree_control", wanted.map { "+" + $0 }.joined(separator: " "))
         }

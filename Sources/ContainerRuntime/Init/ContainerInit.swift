@@ -51,6 +51,12 @@ public enum ContainerInit {
         if mountNamespace >= 0 {
             try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
             close(mountNamespace)
+            // A container that shares the runtime's mount namespace has its root at a mount
+            // point in it (joining that namespace put us at its "/").
+            if config.kind == .exec, let root = config.rootfsMountPoint {
+                try sysCall("chroot \(root)") { chroot(root) }
+                try sysCall("chdir /") { chdir("/") }
+            }
         }
         RuntimeTrace.mark("init: config received")
         let setup = ProcessSetup(process: config.process)
@@ -73,12 +79,12 @@ public enum ContainerInit {
         if config.kind == .exec {
             try waitUntilJoined()
         } else {
-            guard config.newMountNamespace || mountNamespace >= 0 else {
-                throw RuntimeError.invalidConfig("linux.namespaces must include a mount namespace")
+            // In a new mount namespace, one joined by path (as runc: its mounts are changed and its
+            // root pivoted) or, without either, below a mount point in the runtime's namespace.
+            guard config.newMountNamespace || mountNamespace >= 0 || config.rootfsMountPoint != nil else {
+                throw RuntimeError.initFailed("init: no mount namespace and no root mount point")
             }
-            if config.newMountNamespace {
-                try rootfs.prepare()
-            }
+            try rootfs.prepare()
             RuntimeTrace.mark("init: rootfs prepared")
             guard case .cgroupCreated = try channel.receive() else {
                 throw RuntimeError.initFailed("init: expected the cgroup to be created")
@@ -94,9 +100,7 @@ public enum ContainerInit {
             if runtimeHooks || !(hooks?.createContainer ?? []).isEmpty || (config.cgroup?.pureV2 == true && config.newCgroupNamespace) {
                 try waitUntilJoined()
             }
-            if config.newMountNamespace {
-                try rootfs.mountCgroups()
-            }
+            try rootfs.mountCgroups()
             // prestart and createRuntime hooks run in the runtime's namespaces: ask it, if there are any.
             if runtimeHooks {
                 try channel.send(.runHooks)
@@ -110,10 +114,8 @@ public enum ContainerInit {
                                state: State(id: config.id, status: .created, pid: getpid(), bundle: config.bundle,
                                             annotations: config.spec.annotations))
             RuntimeTrace.mark("init: before pivot")
-            if config.newMountNamespace {
-                try rootfs.enter()
-                try rootfs.finish()
-            }
+            try rootfs.enter()
+            try rootfs.finish()
             if config.newUTSNamespace {
                 if let hostname = config.spec.hostname {
                     try sysCall("sethostname") { skiff_sethostname(hostname, hostname.utf8.count) }
@@ -158,6 +160,8 @@ public enum ContainerInit {
         // After the user switch the working directory may need the new identity's permissions.
         _ = chdir(cwd)
         try setup.applyCapabilities()
+        // The profile takes effect at execve; set before no_new_privs, which limits transitions.
+        if let profile = config.appArmorProfile { try SecurityModules.applyAppArmor(profile) }
         try setup.applyNoNewPrivileges()
         setup.applyUmask()
 

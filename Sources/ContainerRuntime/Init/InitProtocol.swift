@@ -37,6 +37,13 @@ struct InitConfig: Codable {
     /// Bind-mount sources opened the same way (for the same reason), their descriptors after
     /// the rootfs's in this order: init mounts from the descriptor instead of the path.
     var bindSourceFDPaths: [String]? = nil
+    /// The AppArmor profile the program runs under (`SecurityModules.check` said the host can).
+    var appArmorProfile: String? = nil
+    /// Set when the container has no mount namespace of its own (linux.namespaces has no
+    /// "mount": it shares the runtime's). A container's init binds the rootfs here, in the
+    /// runtime's namespace, builds the mounts below it and chroots into it; an exec chroots into
+    /// it after joining. `StateStore.releaseRootfsMountPoint` detaches it at delete.
+    var rootfsMountPoint: String? = nil
 }
 
 /// The messages between the runtime and its init stage.

@@ -5,13 +5,19 @@ import CShim
 import LinuxSupport
 import OCISpec
 
-/// Builds the container's filesystem view inside its new mount namespace: the spec's mounts,
-/// /dev, and finally pivot_root. Runs in the init stage, before the user's program exists.
+/// Builds the container's filesystem view: the spec's mounts, /dev, and finally pivot_root.
+/// Runs in the init stage, before the user's program exists, in the container's mount namespace
+/// (new or joined by path). A container without one shares the runtime's namespace: then the
+/// rootfs is bound at `InitConfig.rootfsMountPoint`, a private mount of the container's own that
+/// everything else is mounted below, and init chroots into it (pivot_root would move the root
+/// of every process in the namespace), as runc does; the host's mounts are left alone.
 struct RootfsSetup {
     let config: InitConfig
-    /// The rootfs as a path: config.rootfs, or /proc/self/fd/N of the bind `prepare` made through
-    /// `rootfsFD` (every later step, pivot_root included, then walks from that mount).
+    /// Where the root is built: the rootfs itself, the mount point in the runtime's namespace, or
+    /// /proc/self/fd/N of the bind `prepare` made through `rootfsFD` (every later step, pivot_root
+    /// included, then walks from that mount).
     private(set) var rootfs: String
+    let sharesRuntimeNamespace: Bool
     /// The rootfs opened by the runtime (user-namespaced containers), or -1.
     let rootfsFD: Int32
     /// Bind-mount sources the runtime opened for us, by their path in config.json.
@@ -19,7 +25,8 @@ struct RootfsSetup {
 
     init(config: InitConfig, rootfsFD: Int32 = -1, bindSources: [String: Int32] = [:]) {
         self.config = config
-        self.rootfs = config.rootfs
+        self.rootfs = config.rootfsMountPoint ?? config.rootfs
+        self.sharesRuntimeNamespace = config.rootfsMountPoint != nil
         self.rootfsFD = rootfsFD
         self.bindSources = bindSources
     }
@@ -38,24 +45,31 @@ struct RootfsSetup {
     /// Everything before the createRuntime hooks that does not depend on the container's cgroup:
     /// propagation, the rootfs bind, the mounts, /dev. Runs while the runtime sets up the cgroup.
     mutating func prepare() throws {
-        let propagation = config.spec.linux?.rootfsPropagation.flatMap { MountFlags.propagationTable[$0] }
-        // Nothing we mount may propagate back to the host.
-        try Mounts.mount(source: nil, target: "/", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
-        if let propagation, propagation & (MountFlags.shared) != 0 {
-            try Mounts.mount(source: nil, target: "/", type: nil, flags: propagation, data: nil)
-        }
-        if let propagation, propagation & MountFlags.shared != 0 {
-            // pivot_root refuses a shared parent mount (and a shared new root, which a bind of a
-            // shared mount would be); `finish` makes the new root shared again after the pivot.
-            try makeParentMountPrivate(of: rootfs)
-        }
-        if rootfsFD >= 0 {
-            // Stays open (close-on-exec) until the program runs: it names the new root mount.
-            let tree = try sysCall("bind the rootfs onto itself") { skiff_bind_onto_itself(rootfsFD) }
-            Glibc.close(rootfsFD)
-            rootfs = "/proc/self/fd/\(tree)"
+        if sharesRuntimeNamespace {
+            // The runtime's namespace: its "/" and propagation stay as they are. Private, so
+            // nothing mounted below propagates anywhere; `delete` detaches it with all below.
+            try Mounts.mount(source: config.rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+            try Mounts.mount(source: nil, target: rootfs, type: nil, flags: MountFlags.private | MountFlags.rec, data: nil)
         } else {
-            try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+            let propagation = config.spec.linux?.rootfsPropagation.flatMap { MountFlags.propagationTable[$0] }
+            // Nothing we mount may propagate back to the host.
+            try Mounts.mount(source: nil, target: "/", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
+            if let propagation, propagation & (MountFlags.shared) != 0 {
+                try Mounts.mount(source: nil, target: "/", type: nil, flags: propagation, data: nil)
+            }
+            if let propagation, propagation & MountFlags.shared != 0 {
+                // pivot_root refuses a shared parent mount (and a shared new root, which a bind of a
+                // shared mount would be); `finish` makes the new root shared again after the pivot.
+                try makeParentMountPrivate(of: rootfs)
+            }
+            if rootfsFD >= 0 {
+                // Stays open (close-on-exec) until the program runs: it names the new root mount.
+                let tree = try sysCall("bind the rootfs onto itself") { skiff_bind_onto_itself(rootfsFD) }
+                Glibc.close(rootfsFD)
+                rootfs = "/proc/self/fd/\(tree)"
+            } else {
+                try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+            }
         }
         let root = try RootedPath(root: rootfs)
         defer { root.close() }
@@ -85,7 +99,9 @@ struct RootfsSetup {
     /// pivot_root into the rootfs (or chroot with --no-pivot) and apply the post-pivot settings.
     func enter() throws {
         guard chdir(rootfs) == 0 else { throw SystemError("chdir \(rootfs)") }
-        if config.noPivot {
+        if sharesRuntimeNamespace {
+            try sysCall("chroot \(rootfs)") { chroot(".") }
+        } else if config.noPivot {
             try Mounts.mount(source: rootfs, target: "/", type: nil, flags: MountFlags.move, data: nil)
             try sysCall("chroot") { chroot(".") }
         } else {

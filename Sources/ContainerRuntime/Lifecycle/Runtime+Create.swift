@@ -20,6 +20,8 @@ extension Runtime {
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
+        let appArmorProfile = try SecurityModules.check(process: process, mountLabel: spec.linux?.mountLabel,
+                                                        annotations: spec.annotations, host: .detect())
         RuntimeTrace.mark("create: bundle loaded")
         let namespaces = spec.linux?.namespaces ?? []
         // Moving a process into a cgroup by pid waits for the kernel's threadgroup lock (an RCU
@@ -40,12 +42,15 @@ extension Runtime {
             id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Clock.rfc3339Now(),
             cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false)
 
+        // Without a mount namespace of its own the container's root is a mount in ours.
+        let rootfsMountPoint = namespaces.contains { $0.type == .mount } ? nil : store.rootfsMountPoint(for: id)
         var pid: Int32 = 0
         var cgroupCreated = false
         var cgroupSetup: CgroupSetup?
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
         do {
+            if rootfsMountPoint != nil { try store.makeRootfsMountPoint(id: id) }
             let fifo = store.creatingFifoPath(for: id)
             try sysCall("mkfifo \(fifo)") { mkfifo(fifo, 0o600) }
             // O_RDWR opens a fifo without waiting for a writer; init blocks reading it until `start`.
@@ -146,7 +151,8 @@ extension Runtime {
                 newUserNamespace: namespaces.contains { $0.type == .user && $0.path == nil },
                 cgroup: cgroup, hasMountNamespaceFD: mountNamespaceFD >= 0, hasConsoleSocket: consoleFD >= 0,
                 hasExecFifo: true, hasSeccompProgram: seccompFD >= 0,
-                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty)
+                joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty, appArmorProfile: appArmorProfile,
+                rootfsMountPoint: rootfsMountPoint)
             config.hasRootfsFD = rootfsFD >= 0
             config.bindSourceFDPaths = bindSourcePaths.isEmpty ? nil : bindSourcePaths
             try spawned.channel.send(.config(config))
@@ -185,7 +191,12 @@ extension Runtime {
             // Never clean up under the cgroup thread: wait for it to know what it made.
             if let cgroupSetup, cgroupSetup.waitDone().created { cgroupCreated = true }
             if cgroupCreated { try? cgroup.destroy() }
-            store.remove(id: id)
+            do {
+                try store.releaseRootfsMountPoint(id: id)
+                store.remove(id: id)
+            } catch {
+                RuntimeWarnings.emit("\(error): remove it with 'delete --force \(id)'")
+            }
             throw error
         }
     }
@@ -201,7 +212,9 @@ extension Runtime {
             }
             switch message {
             case .runHooks:
-                let state = State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations)
+                // "created", as runtime-tools' hooks_stdin expects for prestart and crun passes to
+                // prestart and createRuntime alike (createContainer, run by init, gets the same).
+                let state = State(id: id, status: .created, pid: pid, bundle: bundle, annotations: spec.annotations)
                 do {
                     try HookRunner.run(spec.hooks?.prestart, kind: "prestart", state: state)
                     try HookRunner.run(spec.hooks?.createRuntime, kind: "createRuntime", state: state)

@@ -68,6 +68,9 @@ extension Runtime {
         guard let args = process.args, !args.isEmpty else {
             throw RuntimeError.invalidConfig("exec: no command given")
         }
+        try BundleLoader.validateProcess(process)
+        let appArmorProfile = try SecurityModules.check(process: process, mountLabel: nil,
+                                                        annotations: record.spec.annotations, host: .detect())
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
         let names: [NamespaceType: String] = [.pid: "pid", .network: "net", .ipc: "ipc", .uts: "uts", .user: "user", .cgroup: "cgroup", .time: "time"]
@@ -107,7 +110,9 @@ extension Runtime {
                 noPivot: false, noNewKeyring: true, newCgroupNamespace: false, newMountNamespace: false,
                 newUTSNamespace: false, newUserNamespace: false, cgroup: record.cgroup,
                 hasMountNamespaceFD: true, hasConsoleSocket: consoleFD >= 0, hasExecFifo: false,
-                hasSeccompProgram: seccompFD >= 0, joinsV1Itself: joinsItself && !(record.cgroup?.v1Paths.isEmpty ?? true))
+                hasSeccompProgram: seccompFD >= 0, joinsV1Itself: joinsItself && !(record.cgroup?.v1Paths.isEmpty ?? true),
+                appArmorProfile: appArmorProfile,
+                rootfsMountPoint: namespaces.contains { $0.type == .mount } ? nil : store.rootfsMountPoint(for: id))
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, seccompFD].filter { $0 >= 0 })
             try spawned.channel.send(.cgroupReady)

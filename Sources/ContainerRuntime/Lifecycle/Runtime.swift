@@ -76,12 +76,8 @@ public struct Runtime: Sendable {
         }
         close(fd)
         let state = State(id: id, status: .running, pid: record.pid, bundle: record.bundle, annotations: record.annotations)
-        do {
-            try HookRunner.run(record.spec.hooks?.poststart, kind: "poststart", state: state)
-        } catch {
-            // The spec: a failing poststart hook is logged and the lifecycle continues.
-            RuntimeWarnings.emit("\(error)")
-        }
+        // The spec: a failing poststart hook is logged, and the other hooks and the lifecycle go on.
+        HookRunner.runWarning(record.spec.hooks?.poststart, kind: "poststart", state: state)
     }
 
     // MARK: - kill
@@ -112,10 +108,12 @@ public struct Runtime: Sendable {
             record = try store.load(id: id)
         } catch RuntimeError.invalidConfig(let message) where force {
             RuntimeWarnings.emit(message)
+            try store.releaseRootfsMountPoint(id: id)
             store.remove(id: id)
             return
         } catch RuntimeError.containerNotFound where force && FileIO.isDirectory(store.directory(for: id)) {
             // A create killed before it wrote any state: only the directory exists.
+            try store.releaseRootfsMountPoint(id: id)
             store.remove(id: id)
             return
         }
@@ -135,12 +133,10 @@ public struct Runtime: Sendable {
         }
         // A cgroup that cannot be removed keeps the record, so `delete --force` can be retried.
         try record.cgroup?.destroy()
+        // The root of a container without its own mount namespace, mounted in ours.
+        try store.releaseRootfsMountPoint(id: id)
         let state = State(id: id, status: .stopped, pid: 0, bundle: record.bundle, annotations: record.annotations)
-        do {
-            try HookRunner.run(record.spec.hooks?.poststop, kind: "poststop", state: state)
-        } catch {
-            RuntimeWarnings.emit("\(error)")
-        }
+        HookRunner.runWarning(record.spec.hooks?.poststop, kind: "poststop", state: state)
         store.remove(id: id)
     }
 

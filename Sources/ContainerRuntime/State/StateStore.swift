@@ -68,4 +68,32 @@ public struct StateStore: Sendable {
 
     /// The directory under the root for compiled seccomp programs (ids cannot start with a dot).
     static let seccompCacheName = ".seccomp-cache"
+
+    /// Where the root of a container without a mount namespace of its own is bound, in the
+    /// runtime's mount namespace. Outside the container's directory on purpose: that one is
+    /// removed as a tree, which must never walk into a mounted rootfs.
+    func rootfsMountPoint(for id: String) -> String { root + "/.rootfs/" + id }
+
+    func makeRootfsMountPoint(id: String) throws {
+        try FileIO.makeDirectories(root + "/.rootfs", mode: 0o700)
+        let path = rootfsMountPoint(for: id)
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw RuntimeError.system(SystemError("mkdir \(path)"))
+        }
+    }
+
+    /// Detaches the container's root bind (with everything mounted below it) and removes the
+    /// empty mount point; nothing when there is none. Only rmdir: if the mount were still there
+    /// it fails (EBUSY) rather than touch the rootfs, and the caller keeps the record to retry.
+    func releaseRootfsMountPoint(id: String) throws {
+        let path = rootfsMountPoint(for: id)
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        for _ in 0..<8 {
+            do { try Mounts.unmount(path, flags: 2 /* MNT_DETACH */) } catch { break }
+        }
+        guard rmdir(path) == 0 || errno == ENOENT else {
+            throw RuntimeError.system(SystemError("remove the container's root mount point \(path)"))
+        }
+    }
 }

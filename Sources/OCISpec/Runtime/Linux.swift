@@ -13,6 +13,7 @@ public struct Linux: Codable, Sendable, Equatable {
     public var readonlyPaths: [String]?
     public var mountLabel: String?
     public var personality: Personality?
+    public var intelRdt: IntelRdt?
     /// Clock offsets of a new time namespace, keyed "monotonic" and "boottime".
     public var timeOffsets: [String: TimeOffset]?
 
@@ -86,6 +87,23 @@ public struct Device: Codable, Sendable, Equatable {
 public struct Personality: Codable, Sendable, Equatable {
     public var domain: String
     public var flags: [String]?
+    public init(domain: String, flags: [String]? = nil) {
+        self.domain = domain
+        self.flags = flags
+    }
+}
+
+/// Intel RDT (resctrl) settings.
+public struct IntelRdt: Codable, Sendable, Equatable {
+    public var closID: String?
+    public var l3CacheSchema: String?
+    public var memBwSchema: String?
+    public var schemata: [String]?
+    public var enableMonitoring: Bool?
+    public init(closID: String? = nil, l3CacheSchema: String? = nil) {
+        self.closID = closID
+        self.l3CacheSchema = l3CacheSchema
+    }
 }
 
 /// A seccomp filter, as the spec describes it.

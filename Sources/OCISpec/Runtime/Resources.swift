@@ -6,6 +6,8 @@ public struct Resources: Codable, Sendable, Equatable {
     public var pids: Pids?
     public var blockIO: BlockIO?
     public var hugepageLimits: [HugepageLimit]?
+    public var network: Network?
+    public var rdma: [String: Rdma]?
     public var unified: [String: String]?
 
     public init(devices: [DeviceRule]? = nil, memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil,
@@ -77,13 +79,76 @@ public struct Resources: Codable, Sendable, Equatable {
         public init(limit: Int64) { self.limit = limit }
     }
 
-    /// Block I/O weight.
+    /// Block I/O weights and per-device throttles.
     public struct BlockIO: Codable, Sendable, Equatable {
         public var weight: UInt16?
         public var leafWeight: UInt16?
+        public var weightDevice: [WeightDevice]?
+        public var throttleReadBpsDevice: [ThrottleDevice]?
+        public var throttleWriteBpsDevice: [ThrottleDevice]?
+        public var throttleReadIOPSDevice: [ThrottleDevice]?
+        public var throttleWriteIOPSDevice: [ThrottleDevice]?
         public init(weight: UInt16? = nil, leafWeight: UInt16? = nil) {
             self.weight = weight
             self.leafWeight = leafWeight
+        }
+
+        public struct WeightDevice: Codable, Sendable, Equatable {
+            public var major: Int64
+            public var minor: Int64
+            public var weight: UInt16?
+            public var leafWeight: UInt16?
+            public init(major: Int64, minor: Int64, weight: UInt16? = nil, leafWeight: UInt16? = nil) {
+                self.major = major
+                self.minor = minor
+                self.weight = weight
+                self.leafWeight = leafWeight
+            }
+        }
+
+        public struct ThrottleDevice: Codable, Sendable, Equatable {
+            public var major: Int64
+            public var minor: Int64
+            public var rate: UInt64
+            public init(major: Int64, minor: Int64, rate: UInt64) {
+                self.major = major
+                self.minor = minor
+                self.rate = rate
+            }
+        }
+
+        /// Whether a leaf weight is asked for anywhere (cgroup2 has no such thing).
+        public var hasLeafWeight: Bool { leafWeight != nil || (weightDevice ?? []).contains { $0.leafWeight != nil } }
+    }
+
+    /// The v1 net_cls class id and net_prio interface priorities.
+    public struct Network: Codable, Sendable, Equatable {
+        public var classID: UInt32?
+        public var priorities: [InterfacePriority]?
+        public init(classID: UInt32? = nil, priorities: [InterfacePriority]? = nil) {
+            self.classID = classID
+            self.priorities = priorities
+        }
+
+        public struct InterfacePriority: Codable, Sendable, Equatable {
+            public var name: String
+            public var priority: UInt32
+            public init(name: String, priority: UInt32) {
+                self.name = name
+                self.priority = priority
+            }
+        }
+
+        public var isEmpty: Bool { classID == nil && (priorities ?? []).isEmpty }
+    }
+
+    /// RDMA limits of one device.
+    public struct Rdma: Codable, Sendable, Equatable {
+        public var hcaHandles: UInt32?
+        public var hcaObjects: UInt32?
+        public init(hcaHandles: UInt32? = nil, hcaObjects: UInt32? = nil) {
+            self.hcaHandles = hcaHandles
+            self.hcaObjects = hcaObjects
         }
     }
 
@@ -91,5 +156,9 @@ public struct Resources: Codable, Sendable, Equatable {
     public struct HugepageLimit: Codable, Sendable, Equatable {
         public var pageSize: String
         public var limit: UInt64
+        public init(pageSize: String, limit: UInt64) {
+            self.pageSize = pageSize
+            self.limit = limit
+        }
     }
 }
