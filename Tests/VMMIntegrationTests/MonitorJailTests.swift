@@ -108,6 +108,41 @@ struct MonitorJailTests {
         let written = try Data(contentsOf: URL(fileURLWithPath: scratch.file("d.img")))
         #expect(written[512..<532] == Data("written-by-the-guest".utf8))
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs setpriv (util-linux)"))
+    func withoutCapSysAdminTheJailFailsSayingWhatAndHowToRunWithout() throws {
+        let setpriv = ["/usr/bin/setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", SkiffBinary.path ?? "skiff", "vm", "run",
+                       "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none"]
+        let jailed = try RunningMonitor(command: setpriv)
+        let failed = jailed.stop(after: 20)
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("cannot jail the monitor: unshare(CLONE_NEWNS)"), "stderr: \(failed.stderr)")
+        #expect(failed.stderr.contains("Operation not permitted") && failed.stderr.contains("--no-jail"), "stderr: \(failed.stderr)")
+        #expect(!jailed.output.contains("GUEST-START"), "the guest ran without the jail")
+        let unjailed = try RunningMonitor(command: setpriv + ["--no-jail"])
+        let ran = unjailed.stop(after: 20)
+        #expect(ran.status == 0, "stderr: \(ran.stderr)")
+        #expect(unjailed.output == "GUEST-START\nGUEST-DONE\n")
+    }
+
+    /// In-process callers: a process with other threads is refused before anything changes (they
+    /// would keep root's powers outside the jail), and this test process is left as it was.
+    @Test func aProcessWithOtherThreadsIsNotJailed() throws {
+        var configuration = VMConfiguration(kernelPath: try GuestImages.shared().elf64)
+        configuration.memoryMiB = 16
+        configuration.commandLine = "test=none"
+        configuration.jail = MonitorJail()
+        let mountsBefore = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let run = try boot(configuration)
+        guard case .hostFailure(let why) = run.status else {
+            Issue.record("the VM ran: \(run.status)")
+            return
+        }
+        #expect(why.contains("threads") && why.contains("--no-jail"), "\(why)")
+        #expect(run.output.isEmpty)
+        #expect(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) == mountsBefore)
+        #expect(getuid() == 0)
+    }
 }
 
 /// A `skiff vm run` left running while a test looks at it; stopped by pid (SIGTERM, then SIGKILL)
@@ -118,9 +153,13 @@ final class RunningMonitor {
     private let stdout = OutputCollector()
     private let stderrPipe = Pipe()
 
-    init(_ arguments: [String], directory: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: SkiffBinary.path ?? "skiff")
-        process.arguments = ["vm", "run"] + arguments
+    convenience init(_ arguments: [String], directory: String? = nil) throws {
+        try self.init(command: [SkiffBinary.path ?? "skiff", "vm", "run"] + arguments, directory: directory)
+    }
+
+    init(command: [String], directory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         process.standardOutput = out
@@ -174,6 +213,13 @@ final class RunningMonitor {
             guard fields.count > 6, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { return nil }
             return (fields[4], fields[dash + 1], fields[5])
         }
+    }
+
+    /// Waits up to `seconds` for the monitor to end by itself, then `stop()`s it.
+    func stop(after seconds: Double) -> (status: Int32, stderr: String) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return stop()
     }
 
     /// Ends the monitor (SIGTERM, SIGKILL after 10 s) unless it ended already; its status and stderr.
