@@ -77,7 +77,10 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
             return "cannot jail the monitor: \(why); run with --no-jail to start the VM without the jail"
         case .jailStep(let step, let e):
             let hint = e == EPERM || e == EACCES
-                ? " (the jail needs root: CAP_SYS_ADMIN for the mount namespace, CAP_SETPCAP, CAP_SETUID and CAP_SETGID to drop the rest)" : ""
+                ? (geteuid() == 0
+                    ? " (started as root, the jail needs CAP_SYS_ADMIN for the mount namespace, and CAP_SETPCAP, CAP_SETUID and CAP_SETGID to drop the rest)"
+                    : " (started without root, the jail needs unprivileged user namespaces: sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, AppArmor's userns restriction)")
+                : ""
             return "cannot jail the monitor: \(step) failed: \(Self.text(e))\(hint); run with --no-jail to start the VM without the jail"
         case .invalidConfiguration(let why):
             return "invalid VM configuration: \(why)"

@@ -13,6 +13,9 @@ import CShim
 ///    noexec), entered with pivot_root; the old root is detached (MNT_DETACH) and the new root
 ///    made read-only. Open descriptors (the KVM VM and vCPU fds, guest memory, disks, tap, vsock
 ///    sockets, the console) keep working: they do not depend on paths.
+///    Started without root, the monitor first makes a user namespace mapping only its own uid and
+///    gid (unprivileged user namespaces must be allowed), which gives it the capabilities for
+///    these steps inside that namespace alone.
 /// 3. Every capability dropped: the bounding and ambient sets, then (after the id switch)
 ///    effective, permitted and inheritable; no_new_privs set. Optionally the uid and gid are
 ///    switched first (`identity`), supplementary groups cleared.
@@ -75,7 +78,7 @@ public struct MonitorJail: Sendable, Equatable {
     static let msRdonly: UInt = 1, msNosuid: UInt = 2, msNodev: UInt = 4, msNoexec: UInt = 8
     static let msRemount: UInt = 32, msBind: UInt = 4096, msRec: UInt = 16384, msPrivate: UInt = 1 << 18
     static let mntDetach: Int32 = 2, oPath: Int32 = 0o10000000
-    static let cloneNewNS: Int32 = 0x0002_0000
+    static let cloneNewNS: Int32 = 0x0002_0000, cloneNewUser: Int32 = 0x1000_0000
     static let prCapbsetDrop: Int32 = 24, prSetNoNewPrivs: Int32 = 38, prCapAmbient: Int32 = 47
     static let prCapAmbientClearAll: UInt = 4
 
@@ -91,7 +94,22 @@ public struct MonitorJail: Sendable, Equatable {
         }
         let workingDirectory = Self.currentDirectory()
 
-        try Self.check("unshare(CLONE_NEWNS) for a mount namespace of its own") { skiff_unshare(Self.cloneNewNS) }
+        // Started without root (a user in the kvm group), the monitor makes a user namespace of
+        // its own, with only its own uid and gid mapped, to hold the mount namespace: inside it,
+        // it has the capabilities to mount and pivot, and then drops them the same way.
+        let unprivileged = geteuid() != 0
+        if unprivileged {
+            guard identity == nil else { throw .jail("only a monitor started as root can switch to other ids (--jail-uid, --jail-gid)") }
+            let uid = geteuid(), gid = getegid()
+            try Self.check("unshare(CLONE_NEWUSER | CLONE_NEWNS) for a user and mount namespace of its own (started without root, so unprivileged user namespaces must be allowed)") {
+                skiff_unshare(Self.cloneNewUser | Self.cloneNewNS)
+            }
+            try Self.writeProcFile("/proc/self/setgroups", "deny")
+            try Self.writeProcFile("/proc/self/uid_map", "\(uid) \(uid) 1\n")
+            try Self.writeProcFile("/proc/self/gid_map", "\(gid) \(gid) 1\n")
+        } else {
+            try Self.check("unshare(CLONE_NEWNS) for a mount namespace of its own") { skiff_unshare(Self.cloneNewNS) }
+        }
         try Self.check("making every mount private in the new mount namespace") { mount(nil, "/", nil, Self.msRec | Self.msPrivate, nil) }
         // Opened in the new namespace (a bind's source must be one of its own mounts) and before
         // the new root is mounted (a directory under the staging mount point is hidden by it).
@@ -119,7 +137,15 @@ public struct MonitorJail: Sendable, Equatable {
         for source in sources {
             let target = staging + source.path
             try Self.makeDirectories(target)
-            try Self.check("binding \(source.path) into the new root") { mount("/proc/self/fd/\(source.fd)", target, nil, Self.msBind, nil) }
+            // In a user namespace the mounts below a directory are locked to it: a directory with
+            // some can only be bound with them (recursively).
+            if mount("/proc/self/fd/\(source.fd)", target, nil, Self.msBind, nil) != 0 {
+                let e = errno
+                guard unprivileged && e == EINVAL else { throw .jailStep("binding \(source.path) into the new root", errno: e) }
+                try Self.check("binding \(source.path) and the mounts below it into the new root") {
+                    mount("/proc/self/fd/\(source.fd)", target, nil, Self.msBind | Self.msRec, nil)
+                }
+            }
             // A bind remount sets the mount's flags to exactly these: keep a read-only one so.
             var fs = statvfs()
             let readOnly = statvfs(target, &fs) == 0 && fs.f_flag & UInt(ST_RDONLY) != 0 ? Self.msRdonly : 0
@@ -188,6 +214,21 @@ public struct MonitorJail: Sendable, Equatable {
             return Int(line.dropFirst("Threads:".count).drop(while: { $0 == " " || $0 == "\t" }))
         }
         return nil
+    }
+
+    /// One write of `text` to a /proc file (id maps must arrive in a single write).
+    static func writeProcFile(_ path: String, _ text: String) throws(VMMError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw .jailStep("opening \(path)", errno: e)
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            let e = errno
+            throw .jailStep("writing '\(text.split(separator: "\n").joined())' to \(path)", errno: e)
+        }
     }
 
     static func isDirectory(_ path: String) -> Bool {
