@@ -34,7 +34,7 @@ struct MonitorJailTests {
         let mounts = monitor.mounts()
         #expect(mounts.count == 1, "mounts: \(mounts)")
         #expect(mounts.first?.point == "/" && mounts.first?.type == "tmpfs", "mounts: \(mounts)")
-        #expect(mounts.first?.options.contains("ro") == true, "mounts: \(mounts)")
+        #expect(mounts.first?.options.split(separator: ",").contains("ro") == true, "mounts: \(mounts)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(monitor.pid)/root") == [])
         let ended = monitor.stop()
         #expect(ended.status == 130, "stderr: \(ended.stderr)")
@@ -123,6 +123,45 @@ struct MonitorJailTests {
         let ran = unjailed.stop(after: 20)
         #expect(ran.status == 0, "stderr: \(ran.stderr)")
         #expect(unjailed.output == "GUEST-START\nGUEST-DONE\n")
+    }
+
+    @Test(.enabled(if: ["/usr/bin/unshare", "/usr/bin/setpriv", "/bin/sh"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+                   "needs unshare, setpriv (util-linux) and sh"))
+    func startedWithoutRootTheMonitorJailsItselfInAUserNamespaceOfItsOwn() throws {
+        let scratch = try ScratchDirectory("skiff-jail-user")
+        chmod(scratch.path, 0o755)
+        let kernel = scratch.file("guest.elf")
+        try FileManager.default.copyItem(atPath: try GuestImages.shared().elf64, toPath: kernel)
+        chmod(kernel, 0o644)
+        // A KVM node that only uid 65534 may open, bound over /dev/kvm in a mount namespace the
+        // command makes for itself: the host's /dev/kvm stays as it is.
+        var kvm = stat()
+        try #require(stat("/dev/kvm", &kvm) == 0)
+        let node = scratch.file("kvm")
+        try #require(mknod(node, S_IFCHR | 0o600, kvm.st_rdev) == 0 && chown(node, 65534, 65534) == 0)
+        let monitor = try RunningMonitor(command: [
+            "/usr/bin/unshare", "-m", "--propagation", "private", "--", "/bin/sh", "-c",
+            "mount --bind \"$0\" /dev/kvm && exec /usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups \"$@\"", node,
+            SkiffBinary.path ?? "skiff", "vm", "run", "--kernel", kernel, "--memory", "16", "--cmdline", "test=spin",
+        ])
+        #expect(monitor.waitForOutput("SPINNING"), "the guest did not start; stderr: \(monitor.stop().stderr)")
+        let tasks = monitor.pollTasks { tasks in tasks.count >= 2 && tasks.values.allSatisfy { $0["Seccomp"] == "2" } }
+        #expect(tasks.count >= 2, "monitor threads: \(tasks.keys.sorted())")
+        for (tid, status) in tasks.sorted(by: { $0.key < $1.key }) {
+            for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+                #expect(status[set] == Self.noCapabilities, "thread \(tid) \(set): \(status[set] ?? "missing")")
+            }
+            #expect(status["NoNewPrivs"] == "1" && status["Seccomp"] == "2", "thread \(tid)")
+            #expect(status["Uid"] == "65534\t65534\t65534\t65534", "thread \(tid) Uid: \(status["Uid"] ?? "missing")")
+        }
+        let userNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(monitor.pid)/ns/user")
+        #expect(userNamespace != (try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")))
+        let mounts = monitor.mounts()
+        #expect(mounts.count == 1 && mounts.first?.point == "/" && mounts.first?.type == "tmpfs", "mounts: \(mounts)")
+        #expect(mounts.first?.options.split(separator: ",").contains("ro") == true, "mounts: \(mounts)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(monitor.pid)/root") == [])
+        let ended = monitor.stop()
+        #expect(ended.status == 130, "stderr: \(ended.stderr)")
     }
 
     /// In-process callers: a process with other threads is refused before anything changes (they
