@@ -109,6 +109,33 @@ struct MonitorJailTests {
         #expect(written[512..<532] == Data("written-by-the-guest".utf8))
     }
 
+    @Test(.enabled(if: Host.hasIP && Host.python != nil, "needs iproute2 and python3 to make a tap in a network namespace"))
+    func aTapAttachedBeforeTheJailCarriesFramesForAMonitorRunningAsNobody() throws {
+        let suffix = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let tap = String("skj\(suffix)".prefix(15))
+        let namespace = "skiff-jailtest-\(suffix)"
+        try runCommand("/usr/sbin/ip", ["tuntap", "add", "dev", tap, "mode", "tap"])
+        defer {
+            _ = try? runCommand("/usr/sbin/ip", ["-n", namespace, "link", "del", tap])
+            _ = try? runCommand("/usr/sbin/ip", ["link", "del", tap])
+            _ = try? runCommand("/usr/sbin/ip", ["netns", "del", namespace])
+        }
+        try runCommand("/usr/sbin/ip", ["netns", "add", namespace])
+        let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--net", "tap=" + tap, "--cmdline", "test=net"])
+        #expect(monitor.waitForOutput("NET-READY"), "stderr: \(monitor.stop().stderr)")
+        #expect(monitor.pollTasks { !$0.isEmpty }[monitor.pid]?["Uid"]?.hasPrefix("65534\t") == true)
+        // The monitor holds the tap open; move it into the test's namespace and talk from there.
+        let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Guest/netpeer.py").path
+        try runCommand("/usr/sbin/ip", ["link", "set", tap, "netns", namespace])
+        try runCommand("/usr/sbin/ip", ["-n", namespace, "link", "set", tap, "up"])
+        let peerOutput = try runCommand("/usr/sbin/ip", ["netns", "exec", namespace, Host.python ?? "python3", peer, tap])
+        #expect(peerOutput.contains("PEER-GOT-PONG"))
+        #expect(monitor.waitForOutput("GUEST-DONE"))
+        let ended = monitor.stop()
+        #expect(ended.status == 0, "stderr: \(ended.stderr)")
+        #expect(monitor.output.contains("NET-REPLIED"), "stdout: \(monitor.output)")
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs setpriv (util-linux)"))
     func withoutCapSysAdminTheJailFailsSayingWhatAndHowToRunWithout() throws {
         let setpriv = ["/usr/bin/setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", SkiffBinary.path ?? "skiff", "vm", "run",
