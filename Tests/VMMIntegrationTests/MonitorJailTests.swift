@@ -10,23 +10,26 @@ import VMM
 struct MonitorJailTests {
     static let noCapabilities = "0000000000000000"
 
+    /// With --no-seccomp the jail alone must set no_new_privs (libseccomp sets it with a filter).
     @Test(arguments: [
         ([String](), UInt32(65534), UInt32(65534)),
         (["--jail-uid", "1234", "--jail-gid", "4321"], UInt32(1234), UInt32(4321)),
+        (["--no-seccomp"], UInt32(65534), UInt32(65534)),
     ])
     func theJailedMonitorHasNoCapabilitiesNoRootAndAnEmptyReadOnlyRoot(options: [String], uid: UInt32, gid: UInt32) throws {
+        let seccomp = options.contains("--no-seccomp") ? "0" : "2"
         let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=spin"] + options)
         #expect(monitor.waitForOutput("SPINNING"), "the guest did not start; stderr: \(monitor.stop().stderr)")
         // The device loop installs its filter after making the vCPU threads: wait for every
         // thread's, which also shows the filters went in after (and despite) the jail.
-        let tasks = monitor.pollTasks { tasks in tasks.count >= 2 && tasks.values.allSatisfy { $0["Seccomp"] == "2" } }
+        let tasks = monitor.pollTasks { tasks in tasks.count >= 2 && tasks.values.allSatisfy { $0["Seccomp"] == seccomp } }
         #expect(tasks.count >= 2, "monitor threads: \(tasks.keys.sorted())")
         for (tid, status) in tasks.sorted(by: { $0.key < $1.key }) {
             for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
                 #expect(status[set] == Self.noCapabilities, "thread \(tid) \(set): \(status[set] ?? "missing")")
             }
             #expect(status["NoNewPrivs"] == "1", "thread \(tid)")
-            #expect(status["Seccomp"] == "2", "thread \(tid)")
+            #expect(status["Seccomp"] == seccomp, "thread \(tid)")
             #expect(status["Uid"] == "\(uid)\t\(uid)\t\(uid)\t\(uid)", "thread \(tid) Uid: \(status["Uid"] ?? "missing")")
             #expect(status["Gid"] == "\(gid)\t\(gid)\t\(gid)\t\(gid)", "thread \(tid) Gid: \(status["Gid"] ?? "missing")")
             #expect(status["Groups"] == "", "thread \(tid) Groups: \(status["Groups"] ?? "missing")")
