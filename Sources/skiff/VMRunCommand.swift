@@ -47,6 +47,15 @@ struct VMRun: ParsableCommand {
     @Flag(help: "Do not confine the monitor's threads with seccomp (each vCPU thread and the device loop normally get a filter of the system calls they need; any other call kills the monitor with SIGSYS).")
     var noSeccomp = false
 
+    @Flag(help: "Do not jail the monitor. Normally, once the VM is built and before the guest runs, the monitor moves into a mount namespace whose root is an empty read-only tmpfs (holding only the vsock socket's directory), drops every capability, sets no_new_privs and, when started as root, switches to --jail-uid/--jail-gid.")
+    var noJail = false
+
+    @Option(help: "The uid the jailed monitor runs as when started as root (default: 65534; without this option a VM with --vsock keeps the caller's uid, which the socket directory and the host's sockets are meant for).")
+    var jailUid: UInt32?
+
+    @Option(help: "The gid the jailed monitor runs as (default: the --jail-uid value, or 65534).")
+    var jailGid: UInt32?
+
     @Option(help: .hidden)
     var seccompProbe: String?
 
@@ -92,6 +101,11 @@ struct VMRun: ParsableCommand {
         configuration.interruptController = mode
         configuration.interactive = isatty(STDIN_FILENO) != 0
         configuration.seccomp = !noSeccomp
+        if noJail {
+            guard jailUid == nil && jailGid == nil else { throw ValidationError("--jail-uid and --jail-gid need the jail; drop them or --no-jail") }
+        } else {
+            configuration.jail = MonitorJail(directories: MonitorJail.directories(for: configuration), identity: try jailIdentity(vsock: configuration.vsock != nil))
+        }
         if let seccompProbe {
             guard let kind = MonitorThreadKind(rawValue: seccompProbe) else {
                 throw ValidationError("--seccomp-probe must be one of \(MonitorThreadKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -100,6 +114,19 @@ struct VMRun: ParsableCommand {
         }
         try configuration.validate()
         return configuration
+    }
+}
+
+extension VMRun {
+    /// The ids the jailed monitor switches to: only a monitor started as root switches (nothing
+    /// else may change ids); by default to 65534, except that with --vsock it keeps its own, since
+    /// it still connects to the host's Unix sockets by path and removes its own at exit, which the
+    /// caller's files are set up for. --jail-uid/--jail-gid always switch.
+    func jailIdentity(vsock: Bool) throws -> MonitorJail.Identity? {
+        if jailUid == nil && jailGid == nil && (vsock || geteuid() != 0) { return nil }
+        guard geteuid() == 0 else { throw ValidationError("--jail-uid and --jail-gid need skiff vm run to be started as root") }
+        let uid = jailUid ?? MonitorJail.unprivilegedID
+        return MonitorJail.Identity(uid: uid, gid: jailGid ?? jailUid ?? MonitorJail.unprivilegedID)
     }
 }
 

@@ -163,6 +163,14 @@ public final class MicroVM: @unchecked Sendable {
     /// thread and the calling thread runs the device event loop, so when the guest ends only this
     /// thread has to wake up (a busy host delays every extra hand-off between threads).
     public func run() -> VMExitStatus {
+        // Everything the machine needs is open; confine the process before any vCPU thread exists
+        // (they inherit the jail) and before the per-thread seccomp filters go in.
+        if let jail = configuration.jail {
+            do throws(VMMError) { try jail.enter() } catch {
+                for backend in backends { backend.closeBackend() }
+                return .hostFailure(error.description)
+            }
+        }
         let exits = Mutex<[Int: VCPUExit]>([:])
         let vcpus = self.vcpus
         let eventLoop = self.eventLoop

@@ -66,6 +66,12 @@ public struct VMConfiguration: Sendable {
     /// default for library callers, whose thread that calls `run()` goes on to do other things
     /// afterwards; `skiff vm run` turns it on unless given --no-seccomp.
     public var seccomp = false
+    /// Confine the whole monitor process (`MonitorJail`: its own mount namespace with an empty
+    /// read-only root, no capabilities, no_new_privs, optionally other ids) before the first vCPU
+    /// thread starts. Nil, no jail, by default for library callers (it is process-wide and for
+    /// good: the process cannot do anything else by path afterwards); `skiff vm run` sets it
+    /// unless given --no-jail. The process must have one thread when `run()` is called.
+    public var jail: MonitorJail?
     /// For tests of the filter: the named thread kind makes one system call outside its list
     /// (getppid) right after installing its filter, which must kill the monitor with SIGSYS.
     public var seccompProbe: MonitorThreadKind?
