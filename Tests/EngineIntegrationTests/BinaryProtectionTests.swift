@@ -41,13 +41,17 @@ struct EngineBinaryProtectionTests {
         let script = "ln -s busybox /bin/mkfifo\n" + (try String(contentsOfFile: Self.racer, encoding: .utf8))
         let name = "cve5736-\(getpid())"
         let common = ["--root", fixture.root, "--runtime-root", fixture.runtimeRoot]
-        try run([skiff, "run"] + common + ["-d", "--name", name] + volumes + [fixture.image, "sh", "-c", script])
-        #expect(eventually(10) { (try? run([skiff, "exec"] + common + [name, "cat", "/ready"], check: false).stdout) == "ready\n" })
+        let id = try run([skiff, "run"] + common + ["-d", "--name", name] + volumes + [fixture.image, "sh", "-c", script])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Read through the rootfs from the host: another `skiff exec` meanwhile would run the
+        // binary again and keep it busy (ETXTBSY) while the racer tries to write it.
+        let rootfs = fixture.root + "/containers/" + id + "/merged"
+        #expect(eventually(10) { FileManager.default.fileExists(atPath: rootfs + "/ready") })
 
         let exec = try run([skiff, "exec"] + common + [name, "/proc/self/exe", "--log", "/tmp/f", "state", "nope"], check: false)
         var result = ""
         _ = eventually(20) {
-            result = (try? run([skiff, "exec"] + common + [name, "cat", "/result"], check: false).stdout) ?? ""
+            result = (try? String(contentsOfFile: rootfs + "/result", encoding: .utf8)) ?? ""
             return result.contains("WROTE") || result.contains("NOTWRITTEN") || result.contains("GAVEUP")
         }
         #expect(result.hasPrefix("opened "), "the racer never opened the runtime's /proc/PID/exe: \(result) \(exec)")

@@ -16,7 +16,7 @@ attack() {
     echo "opened $1" >> /result
     cat /tmp/f > /dev/null
     i=0
-    while [ $i -lt 50 ]; do
+    while [ $i -lt 100 ]; do
       if echo PWNED 2>/tmp/error >/proc/self/fd/3; then echo WROTE >> /result; return 0; fi
       sleep 0.1
       i=$((i + 1))
