@@ -150,7 +150,9 @@ public enum ContainerMonitor {
             // The exit and the decision to restart are one change, so nobody sees a container
             // that is about to come back as simply exited (and removes it meanwhile).
             var restart = false
-            guard let exited = try store.update(id: id, {
+            let update: EngineContainer?
+            do {
+                update = try store.update(id: id, {
                 $0.status = .exited
                 $0.exitCode = code
                 $0.finishedAt = Clock.rfc3339Now()
@@ -158,7 +160,14 @@ public enum ContainerMonitor {
                 restart = $0.policy.shouldRestart(exitCode: code, restartCount: $0.restartCount ?? 0,
                                                   stopRequested: $0.stopRequested ?? false)
                 if restart { $0.restarting = true }
-            }) else { break }
+                })
+            } catch {
+                // The store cannot take the exit (its disk is full): the program's exit code still
+                // reaches whoever waits for it, and the record shows the monitor lost.
+                report("warning the exit (code \(code)) of container \(record.name) could not be recorded: \(error)")
+                break
+            }
+            guard let exited = update else { break }
             record = exited
             guard restart else { break }
             // Nothing of the network outlives a run: the next one gets a fresh namespace.

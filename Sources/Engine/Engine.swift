@@ -196,6 +196,14 @@ public struct Engine: Sendable {
                 onTick()
                 if timedOut { continue }
                 guard let line else { return nil }
+                // What went wrong after the start ("error CODE MESSAGE") or what the user must know.
+                if line.hasPrefix("warning ") || line.hasPrefix("error ") {
+                    let words = line.split(separator: " ", maxSplits: line.hasPrefix("error ") ? 2 : 1)
+                    let text = "skiff: \(words[0]): \(words.last ?? "")\n"
+                    _ = text.withCString { write(2, $0, strlen($0)) }
+                    if words[0] == "error", words.count == 3, let code = Int32(words[1]) { return code }
+                    continue
+                }
                 if line.hasPrefix("exit "), let code = Int32(line.dropFirst(5)) {
                     if let reader = logReader { ContainerLogReader.print(reader.readAvailable(), timestamps: timestamps) }
                     return code

@@ -99,8 +99,11 @@ public final class BlobWriter: @unchecked Sendable {
         hasher.update(bytes)
         var offset = 0
         while offset < bytes.count {
-            let n = try sysCall("write \(temporaryPath)") {
-                Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                // "write ingest/123-abc: No space left on device" alone names no blob.
+                throw StoreError.system("\(what): cannot write it into the store \(store.root): \(SystemError("write \(temporaryPath)"))")
             }
             offset += n
         }

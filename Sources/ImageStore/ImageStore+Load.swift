@@ -58,8 +58,8 @@ extension ImageStore {
             for (reference, manifestDigest) in loaded {
                 let manifest = try decode(Manifest.self, manifestDigest)
                 let config = try decode(ImageConfig.self, manifest.config.digest)
-                try unpack(manifest: manifest, config: config)
                 let reference = reference ?? ImageReference(registry: "localhost", repository: "loaded", tag: manifest.config.digest.shortID)
+                try unpack(manifest: manifest, config: config, image: reference.description)
                 try setName(reference, manifest: manifestDigest)
                 names.append(reference.description)
             }
