@@ -27,6 +27,8 @@ struct BinaryProtectionTests {
         let binary = binaryDirectory + "/" + TestEnvironment.uniqueName("skiff-runtime")
         try FileManager.default.createDirectory(atPath: binaryDirectory, withIntermediateDirectories: true)
         defer {
+            // The container goes first, while its runtime binary (the copy) still exists.
+            _ = try? b.runtime(["delete", "--force", b.id])
             unlink(binary)
             if kind == .overlay { rmdir(binaryDirectory) }
         }
