@@ -10,7 +10,8 @@ import OCISpec
 /// (unpacked layers), `containers/<id>/` (overlay upper, work and mount point), `images.json`
 /// (names), `leases/` (manifests of pulls in progress), `lock-holders/` (who holds the lock).
 /// Every operation holds `store.lock` shared; garbage collection holds it exclusively, and
-/// whoever first gets it exclusively removes what killed processes left behind.
+/// whoever first gets it exclusively removes what killed processes left behind. Nothing holds it
+/// across network waits: pulls download into ingest files without it (see `ImagePuller`).
 public final class ImageStore: Sendable {
     public let root: String
     public let content: ContentStore
@@ -39,17 +40,11 @@ public final class ImageStore: Sendable {
     var leasesDirectory: String { root + "/leases" }
 
     /// Runs `body` holding the store lock shared, first repairing the store if no one else uses it.
+    /// There is no async form on purpose: nothing may hold the lock across a network wait.
     public func withSharedLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try acquireShared()
         defer { lock.unlock() }
         return try body()
-    }
-
-    /// The async form, for pulls and pushes.
-    public func withSharedLock<T>(_ body: () async throws -> T) async throws -> T {
-        let lock = try acquireShared()
-        defer { lock.unlock() }
-        return try await body()
     }
 
     private func acquireShared() throws -> StoreLock {
