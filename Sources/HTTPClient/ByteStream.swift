@@ -28,6 +28,8 @@ final class BufferedReader {
     /// Whether any byte arrived since the last `resetActivity()`: a reused connection that
     /// fails before any byte of a response may be retried on a fresh one.
     private(set) var receivedAny = false
+    /// Counts the bytes read for the request using the connection (the low-speed limit).
+    var counter: TransferCounter?
 
     init(stream: ByteStream, capacity: Int = 256 << 10) {
         self.stream = stream
@@ -57,6 +59,7 @@ final class BufferedReader {
         }
         let n = try stream.read(into: UnsafeMutableRawBufferPointer(start: base + end, count: capacity - end))
         if n == 0 { return false }
+        counter?.add(n)
         receivedAny = true
         end += n
         return true

@@ -22,6 +22,11 @@ public final class HTTPClient: @unchecked Sendable {
         public var connectTimeout: Double = 30
         /// Seconds without any progress on a read or write before the request fails.
         public var idleTimeout: Double = 30
+        /// Bytes per second a request must average over any `lowSpeedTime` seconds (curl's
+        /// `--speed-limit`); 0 turns the check off. Counts bytes read and written.
+        public var lowSpeedLimit: Int = 0
+        /// Seconds over which `lowSpeedLimit` is measured (curl's `--speed-time`); 0 turns it off.
+        public var lowSpeedTime: Double = 0
         public var maxRedirects = 10
         public var maxIdleConnectionsPerHost = 8
         public var trust = TrustConfiguration()
@@ -46,14 +51,19 @@ public final class HTTPClient: @unchecked Sendable {
 
     /// Sends `request`, following redirects. A 2xx body goes to `sink` when one is given (after
     /// `responseCheck` has seen the 2xx head); every other body, up to `bufferLimit` bytes, is kept
-    /// in the result. Task cancellation aborts the transfer.
+    /// in the result. Task cancellation aborts the transfer; so does `deadline` (seconds for the
+    /// whole exchange, `deadlineExceeded`) and the configuration's low-speed limit (`tooSlow`).
     public func send(_ request: HTTPRequest, sink: Sink? = nil, responseCheck: ResponseCheck? = nil,
-                     bufferLimit: Int = 1 << 20) async throws -> HTTPResult {
+                     bufferLimit: Int = 1 << 20, deadline: Double? = nil) async throws -> HTTPResult {
         let cancellation = Cancellation()
         let work = UncheckedSendable((sink, responseCheck))
+        let configuration = configuration
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResult, Error>) in
                 startThread {
+                    let watchdog = TransferWatchdog(cancellation: cancellation, lowSpeedLimit: configuration.lowSpeedLimit,
+                                                    lowSpeedTime: configuration.lowSpeedTime, deadline: deadline)
+                    defer { watchdog.stop() }
                     let result = Result {
                         try self.perform(request, sink: work.value.0, responseCheck: work.value.1, bufferLimit: bufferLimit, cancellation: cancellation)
                     }
@@ -122,27 +132,45 @@ public final class HTTPClient: @unchecked Sendable {
         let key = ConnectionKey(endpoint: endpoint, proxy: proxy)
         while true {
             try cancellation.check()
-            let connection = try pool.checkout(key) ?? connect(key, proxyURL: proxyURL)
-            cancellation.attach(connection.tcp)
-            defer { cancellation.detach() }
+            let connection: Connection
             do {
-                return try exchange(request, on: connection, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
+                connection = try pool.checkout(key) ?? connect(key, proxyURL: proxyURL, cancellation: cancellation)
+            } catch {
+                cancellation.detach()
+                if let reason = cancellation.reason { throw reason }
+                throw error
+            }
+            cancellation.attach(connection.tcp)
+            connection.reader.counter = cancellation.counter
+            do {
+                let (head, body, reusable) = try exchange(request, on: connection, sink: sink, responseCheck: responseCheck,
+                                                          bufferLimit: bufferLimit, counter: cancellation.counter)
+                // Let go of the connection before the pool can hand it to another request.
+                connection.reader.counter = nil
+                cancellation.detach()
+                if reusable { pool.checkin(connection) } else { connection.close() }
+                return (head, body)
             } catch let error as HTTPClientError {
+                cancellation.detach()
                 connection.close()
-                if cancellation.isCancelled { throw HTTPClientError.cancelled }
+                if let reason = cancellation.reason { throw reason }
                 // A kept-alive connection the server closed while idle: try again on a new one.
                 if connection.reused, !connection.reader.receivedAny, error.isTransient, request.body.isReplayable { continue }
                 throw error
             } catch {
+                cancellation.detach()
                 connection.close()
+                if let reason = cancellation.reason { throw reason }
                 throw error
             }
         }
     }
 
+    /// One request and response on `connection`; whether it may carry another request after.
+
     private func exchange(_ request: HTTPRequest, on connection: Connection, sink: Sink?, responseCheck: ResponseCheck?,
-                          bufferLimit: Int) throws -> (HTTPResponseHead, [UInt8]) {
-        try sendRequest(request, on: connection)
+                          bufferLimit: Int, counter: TransferCounter) throws -> (HTTPResponseHead, [UInt8], reusable: Bool) {
+        try sendRequest(request, on: connection, counter: counter)
         connection.reader.resetActivity()
         guard let head = try HTTPWire.readHead(connection.reader) else {
             throw HTTPClientError.connectionClosed(detail: "before answering")
@@ -156,8 +184,7 @@ public final class HTTPClient: @unchecked Sendable {
             case .length(let length) where length <= 64 << 10:
                 try HTTPWire.readBody(connection.reader, framing: framing) { _ in }
             default:
-                connection.close()
-                return (head, [])
+                return (head, [], false)
             }
         } else if (200..<300).contains(head.status), let sink {
             try responseCheck?(head)
@@ -170,16 +197,12 @@ public final class HTTPClient: @unchecked Sendable {
                 body.append(contentsOf: bytes)
             }
         }
-        if HTTPWire.keepsAlive(head, framing: framing) {
-            pool.checkin(connection)
-        } else {
-            connection.close()
-        }
-        return (head, body)
+        return (head, body, HTTPWire.keepsAlive(head, framing: framing))
     }
 
-    private func sendRequest(_ request: HTTPRequest, on connection: Connection) throws {
+    private func sendRequest(_ request: HTTPRequest, on connection: Connection, counter: TransferCounter) throws {
         let endpoint = connection.key.endpoint
+        let stream = CountingWriter(stream: connection.stream, counter: counter)
         var headers = request.headers
         var target = request.url.requestTarget
         if connection.key.proxy != nil && !endpoint.secure {
@@ -189,17 +212,17 @@ public final class HTTPClient: @unchecked Sendable {
         }
         switch request.body {
         case .none:
-            try connection.stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                             headers: headers, bodyLength: 0, chunked: false))
+            try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                                                  headers: headers, bodyLength: 0, chunked: false))
         case .bytes(let bytes):
             var message = try HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
                                                    headers: headers, bodyLength: Int64(bytes.count), chunked: false)
             if bytes.count <= 1 << 20 {
                 message += bytes
-                try connection.stream.write(message)
+                try stream.write(message)
             } else {
-                try connection.stream.write(message)
-                try connection.stream.write(bytes)
+                try stream.write(message)
+                try stream.write(bytes)
             }
         case .file(let path):
             let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -207,8 +230,8 @@ public final class HTTPClient: @unchecked Sendable {
             defer { Glibc.close(fd) }
             var st = stat()
             guard fstat(fd, &st) == 0 else { throw HTTPClientError.ioFailed(operation: "stat of \(path)", detail: errnoText(errno)) }
-            try connection.stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                             headers: headers, bodyLength: Int64(st.st_size), chunked: false))
+            try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                                                  headers: headers, bodyLength: Int64(st.st_size), chunked: false))
             var remaining = Int64(st.st_size)
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
             defer { buffer.deallocate() }
@@ -216,23 +239,25 @@ public final class HTTPClient: @unchecked Sendable {
                 let n = Glibc.read(fd, buffer.baseAddress, min(buffer.count, Int(remaining)))
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { throw HTTPClientError.ioFailed(operation: "reading \(path) to upload", detail: n == 0 ? "file shrank" : errnoText(errno)) }
-                try connection.stream.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                try stream.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 remaining -= Int64(n)
             }
         case .stream(let next):
-            try connection.stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                             headers: headers, bodyLength: nil, chunked: true))
+            try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                                                  headers: headers, bodyLength: nil, chunked: true))
             while let slice = try next() {
                 if slice.isEmpty { continue }
-                try connection.stream.write(HTTPWire.chunk(slice))
+                try stream.write(HTTPWire.chunk(slice))
             }
-            try connection.stream.write(HTTPWire.chunk([]))
+            try stream.write(HTTPWire.chunk([]))
         }
     }
 
     // MARK: connecting
 
-    private func connect(_ key: ConnectionKey, proxyURL: URL?) throws -> Connection {
+    /// A new connection; its socket is attached to `cancellation` at once, so a deadline or
+    /// cancellation also ends a TLS handshake or proxy CONNECT that drags on.
+    private func connect(_ key: ConnectionKey, proxyURL: URL?, cancellation: Cancellation) throws -> Connection {
         let endpoint = key.endpoint
         let via = key.proxy ?? endpoint
         let tcp: TCPStream
@@ -241,6 +266,7 @@ public final class HTTPClient: @unchecked Sendable {
         } catch let error as HTTPClientError where key.proxy != nil {
             throw HTTPClientError.proxyFailed(proxy: via.description, detail: error.description)
         }
+        cancellation.attach(tcp)
         guard endpoint.secure else { return Connection(key: key, stream: tcp, tcp: tcp) }
         do {
             if key.proxy != nil { try openTunnel(tcp, to: endpoint, proxyURL: proxyURL) }
@@ -280,36 +306,66 @@ public final class HTTPClient: @unchecked Sendable {
     }
 }
 
-/// Lets a request be cancelled from another thread: remembers the socket in use and shuts it
-/// down, which wakes a blocked read or write at once.
+/// Lets a request be ended from another thread (task cancellation, the watchdog's deadline or
+/// low-speed limit): remembers the socket in use and shuts it down, which wakes a blocked read or
+/// write at once, and keeps the first reason so the request fails with it. Also carries the
+/// request's byte counter, which the watchdog reads.
 final class Cancellation: @unchecked Sendable {
     private let lock = Mutex()
-    private var cancelled = false
+    private var abortReason: HTTPClientError?
     private var active: TCPStream?
+    let counter = TransferCounter()
 
-    var isCancelled: Bool { lock.withLock { cancelled } }
+    var isCancelled: Bool { reason != nil }
+    /// Why the request was ended, if it was.
+    var reason: HTTPClientError? { lock.withLock { abortReason } }
 
     func check() throws {
-        if isCancelled { throw HTTPClientError.cancelled }
+        if let reason { throw reason }
     }
 
-    func cancel() {
+    func cancel() { abort(because: .cancelled) }
+
+    func abort(because reason: HTTPClientError) {
         let stream = lock.withLock { () -> TCPStream? in
-            cancelled = true
+            if abortReason == nil { abortReason = reason }
             return active
         }
         stream?.abort()
     }
 
     func attach(_ stream: TCPStream) {
-        let cancelNow = lock.withLock { () -> Bool in
+        let abortNow = lock.withLock { () -> Bool in
             active = stream
-            return cancelled
+            return abortReason != nil
         }
-        if cancelNow { stream.abort() }
+        if abortNow { stream.abort() }
     }
 
     func detach() { lock.withLock { active = nil } }
+}
+
+/// Writes to a connection's stream and counts the bytes for the low-speed limit, in slices of at
+/// most 16 KiB (one TLS record), so a large body on a slow link shows progress as it goes
+/// rather than only when the whole write returns.
+struct CountingWriter {
+    let stream: ByteStream
+    let counter: TransferCounter
+    static let slice = 16 << 10
+
+    func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + Self.slice)
+            try stream.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+            counter.add(end - offset)
+            offset = end
+        }
+    }
 }
 
 /// Carries non-Sendable closures to the worker thread; the caller awaits that thread, so they

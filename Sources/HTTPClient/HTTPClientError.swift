@@ -8,6 +8,10 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     case connectFailed(host: String, port: Int, detail: String)
     case connectTimedOut(host: String, port: Int, seconds: Double)
     case timedOut(seconds: Double)
+    /// The transfer stayed below `limit` bytes/s for `seconds` (it measured `bytesPerSecond`).
+    case tooSlow(bytesPerSecond: Double, limit: Int, seconds: Double)
+    /// The whole exchange (connect, redirects, body) took longer than `seconds`.
+    case deadlineExceeded(seconds: Double)
     case connectionClosed(detail: String)
     case tlsFailed(host: String, detail: String)
     case certificateUntrusted(host: String, detail: String)
@@ -36,6 +40,10 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
             return "no connection to \(host):\(port) within \(formatSeconds(seconds)) s"
         case .timedOut(let seconds):
             return "no data for \(formatSeconds(seconds)) s"
+        case .tooSlow(let rate, let limit, let seconds):
+            return "transfer at \(formatRate(rate)) over \(formatSeconds(seconds)) s, below the low-speed limit of \(formatRate(Double(limit)))"
+        case .deadlineExceeded(let seconds):
+            return "not finished within \(formatSeconds(seconds)) s"
         case .connectionClosed(let detail):
             return "the server closed the connection \(detail)"
         case .tlsFailed(let host, let detail):
@@ -61,7 +69,9 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
         }
     }
 
-    /// Failures another attempt may get past: timeouts, refused or dropped connections.
+    /// Failures another attempt may get past: timeouts, refused or dropped connections. A transfer
+    /// that was too slow or overran its deadline is not retried: the limits bound the request as
+    /// the user asked, and three more tries would triple the wait.
     public var isTransient: Bool {
         switch self {
         case .connectionRefused, .connectFailed, .connectTimedOut, .timedOut, .connectionClosed, .ioFailed, .resolveFailed:
@@ -72,6 +82,24 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     }
 }
 
-func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+public func formatSeconds(_ seconds: Double) -> String {
+    guard seconds.isFinite, abs(seconds) < 1e15 else { return String(seconds) }
+    return seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+}
+
+/// A transfer rate for messages: "3 B/s", "1.5 KiB/s", "12.3 MiB/s".
+public func formatRate(_ bytesPerSecond: Double) -> String {
+    guard bytesPerSecond.isFinite, bytesPerSecond >= 0 else { return "\(bytesPerSecond) B/s" }
+    if bytesPerSecond < 1024 {
+        return bytesPerSecond < 10 && bytesPerSecond != bytesPerSecond.rounded()
+            ? "\((bytesPerSecond * 10).rounded() / 10) B/s" : "\(Int(bytesPerSecond.rounded())) B/s"
+    }
+    var value = bytesPerSecond / 1024
+    var unit = "KiB/s"
+    for next in ["MiB/s", "GiB/s"] where value >= 1024 {
+        value /= 1024
+        unit = next
+    }
+    let rounded = (value * 10).rounded() / 10
+    return (rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)) + " " + unit
 }

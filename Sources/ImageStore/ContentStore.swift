@@ -57,10 +57,12 @@ public struct ContentStore: Sendable {
         unlink(path(for: digest))
     }
 
-    /// Removes ingest files; only called while holding the store lock exclusively.
+    /// Removes the ingest files of writers that are gone: a file's name carries its writer's
+    /// `ProcessLease`, and downloads hold no store lock, so files of running writers stay. Only
+    /// called while holding the store lock exclusively.
     func removeIngestLeftovers() {
         for name in (try? FileIO.listDirectory(ingestDirectory)) ?? [] {
-            unlink(ingestDirectory + "/" + name)
+            if ProcessLease.parse(name: name, prefix: BlobWriter.prefix)?.isAlive != true { unlink(ingestDirectory + "/" + name) }
         }
     }
 }
@@ -83,13 +85,15 @@ public final class BlobWriter: @unchecked Sendable {
         self.what = what
         self.sizeLimit = sizeLimit
         try FileIO.makeDirectories(store.ingestDirectory)
-        var random = SystemRandomNumberGenerator()
-        let temporaryPath = "\(store.ingestDirectory)/\(getpid())-\(String(random.next(), radix: 36))"
+        let temporaryPath = "\(store.ingestDirectory)/\(ProcessLease.current.name(prefix: Self.prefix))"
         self.temporaryPath = temporaryPath
         fd = try sysCall("create \(temporaryPath)") {
             open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
     }
+
+    /// Ingest files are `ingest-<pid>-<start time>-<random>`, so cleanup keeps a running writer's.
+    static let prefix = "ingest"
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { throw StoreError.system("\(what): write after the blob was closed") }

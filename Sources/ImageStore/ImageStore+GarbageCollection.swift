@@ -74,6 +74,14 @@ extension ImageStore {
         }
         // Index blobs may list other platforms' manifests that were never pulled: they are not kept alive.
         for record in containerRecords().values { liveSnapshots.formUnion(record.layers) }
+        // Pulls in progress: what their manifests name, though no name points at them yet.
+        for manifest in leasedManifests() {
+            liveBlobs.insert(manifest.config.digest)
+            for layer in manifest.layers { liveBlobs.insert(layer.digest) }
+            if let config = try? decode(ImageConfig.self, manifest.config.digest) {
+                liveSnapshots.formUnion(config.rootfs.diffIDs)
+            }
+        }
         var report = PruneReport()
         for digest in content.allDigests() where !liveBlobs.contains(digest) {
             var st = stat()
@@ -86,5 +94,34 @@ extension ImageStore {
             report.removedSnapshots.append(diffID)
         }
         return report
+    }
+}
+
+/// Keeps the content a pull in progress needs from garbage collection until it names the image:
+/// the config, the layers and (once the config is stored) the layers' snapshots of one manifest.
+///
+/// It exists because a pull holds the store lock only for moments (to commit a blob, unpack a
+/// layer, set the name), and an `rmi` or `image prune` in between would otherwise collect what
+/// it committed so far, or a layer it found already present. The lease is a `LiveRecord` in
+/// `leases/` holding the manifest: it lasts as long as the pulling process, whatever kills it.
+public final class ContentLease: Sendable {
+    private let record: LiveRecord
+
+    init(record: LiveRecord) { self.record = record }
+
+    /// Ends the lease; what it kept is collectable again unless a name now references it.
+    public func release() { record.release() }
+}
+
+extension ImageStore {
+    /// Leases what `manifest` (its exact bytes) references. Call with the store lock held, so a
+    /// collection never reads the lease half written.
+    public func lease(manifest bytes: [UInt8]) throws -> ContentLease {
+        ContentLease(record: try LiveRecord(directory: leasesDirectory, contents: bytes))
+    }
+
+    /// The manifests of live leases.
+    func leasedManifests() -> [Manifest] {
+        LiveRecord.live(in: leasesDirectory).compactMap { try? JSONDecoder().decode(Manifest.self, from: Data($0)) }
     }
 }

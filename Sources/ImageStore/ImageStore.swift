@@ -8,8 +8,10 @@ import OCISpec
 /// It exists as the one library the CLI and the engine share for images. Layout:
 /// `blobs/sha256/` (verified content), `ingest/` (downloads in progress), `snapshots/<diffID>/fs`
 /// (unpacked layers), `containers/<id>/` (overlay upper, work and mount point), `images.json`
-/// (names). Every operation holds `store.lock` shared; garbage collection holds it exclusively,
-/// and whoever first gets it exclusively removes what killed processes left behind.
+/// (names), `leases/` (manifests of pulls in progress), `lock-holders/` (who holds the lock).
+/// Every operation holds `store.lock` shared; garbage collection holds it exclusively, and
+/// whoever first gets it exclusively removes what killed processes left behind. Nothing holds it
+/// across network waits: pulls download into ingest files without it (see `ImagePuller`).
 public final class ImageStore: Sendable {
     public let root: String
     public let content: ContentStore
@@ -34,27 +36,23 @@ public final class ImageStore: Sendable {
     }
 
     var lockPath: String { root + "/store.lock" }
+    var holdersDirectory: String { root + "/lock-holders" }
+    var leasesDirectory: String { root + "/leases" }
 
     /// Runs `body` holding the store lock shared, first repairing the store if no one else uses it.
+    /// There is no async form on purpose: nothing may hold the lock across a network wait.
     public func withSharedLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try acquireShared()
         defer { lock.unlock() }
         return try body()
     }
 
-    /// The async form, for pulls and pushes.
-    public func withSharedLock<T>(_ body: () async throws -> T) async throws -> T {
-        let lock = try acquireShared()
-        defer { lock.unlock() }
-        return try await body()
-    }
-
-    private func acquireShared() throws -> FileLock {
+    private func acquireShared() throws -> StoreLock {
         if let exclusive = try FileLock.tryLock(path: lockPath, exclusive: true) {
             removeLeftovers()
             exclusive.unlock()
         }
-        let lock = try FileLock(path: lockPath, exclusive: false)
+        let lock = try acquire(exclusive: false)
         // Another process holds the store: what dead processes left is still ours to remove.
         snapshots.removeLeftoversOfDeadProcesses()
         return lock
@@ -62,17 +60,20 @@ public final class ImageStore: Sendable {
 
     /// Runs `body` with the store to itself (garbage collection).
     func withExclusiveLock<T>(_ body: () throws -> T) throws -> T {
-        let lock = try FileLock(path: lockPath, exclusive: true)
+        let lock = try acquire(exclusive: true)
         defer { lock.unlock() }
         removeLeftovers()
         return try body()
     }
 
     /// Removes what killed processes left: ingest files, half-unpacked and half-removed snapshots
-    /// (keeping trees a container still stacks).
+    /// (keeping trees a container still stacks), leases and lock-holder records of processes
+    /// that are gone.
     func removeLeftovers() {
         content.removeIngestLeftovers()
         snapshots.removeLeftovers { Set(containerRecords().values.flatMap(\.layers).map(\.encoded)) }
+        LiveRecord.removeStale(in: leasesDirectory)
+        LiveRecord.removeStale(in: holdersDirectory)
     }
 
     // MARK: names

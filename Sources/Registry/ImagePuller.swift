@@ -8,6 +8,11 @@ import OCISpec
 ///
 /// It exists as the one pull path the CLI and the engine share. Until the last step nothing
 /// names the new content, so a failed or killed pull leaves the store's images unchanged.
+/// It never holds the store lock across a network wait: manifests are fetched and blobs
+/// downloaded into ingest files without it (garbage collection keeps the ingest files of
+/// writers that still run), and the shared lock is taken only for moments: to
+/// lease the manifest's content, to commit each blob and unpack it, and to set the name. So an
+/// `rmi` or `image prune` waits for at most one commit or unpack, never for a slow registry.
 public struct ImagePuller: Sendable {
     public let store: ImageStore
     public let options: RegistryOptions
@@ -24,49 +29,70 @@ public struct ImagePuller: Sendable {
     /// Pulls `reference` and returns the stored image.
     @discardableResult
     public func pull(_ reference: ImageReference) async throws -> Image {
-        try await store.withSharedLock {
-            let client = try RegistryClient(registry: reference.registry, options: options)
-            let name = reference.familiar
-            let top = try await client.fetchManifest(repository: reference.repository, reference: reference.manifestReference, imageName: name)
-            var manifestFetched = top
-            var indexFetched: FetchedManifest?
-            let probe = try decodeJSON(ManifestProbe.self, top.bytes, what: "manifest of \(name)")
-            let kind: ManifestKind
-            do { kind = try probe.kind(fallbackType: top.mediaType) } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
-            switch kind {
-            case .index:
-                indexFetched = top
-                let index = try decodeJSON(Index.self, top.bytes, what: "index of \(name)")
-                guard let chosen = index.manifest(for: platform) else {
-                    throw RegistryError.noMatchingPlatform(image: name, wanted: platform, available: index.platforms)
-                }
-                progress.message("\(name): chose \(chosen.platform?.description ?? platform.description) manifest \(chosen.digest)")
-                manifestFetched = try await client.fetchManifest(repository: reference.repository, reference: chosen.digest.description,
-                                                                 expected: chosen, imageName: name)
-            case .manifest:
-                break
+        let client = try RegistryClient(registry: reference.registry, options: options)
+        let name = reference.familiar
+        let top = try await client.fetchManifest(repository: reference.repository, reference: reference.manifestReference, imageName: name)
+        var manifestFetched = top
+        var indexFetched: FetchedManifest?
+        let probe = try decodeJSON(ManifestProbe.self, top.bytes, what: "manifest of \(name)")
+        let kind: ManifestKind
+        do { kind = try probe.kind(fallbackType: top.mediaType) } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
+        switch kind {
+        case .index:
+            indexFetched = top
+            let index = try decodeJSON(Index.self, top.bytes, what: "index of \(name)")
+            guard let chosen = index.manifest(for: platform) else {
+                throw RegistryError.noMatchingPlatform(image: name, wanted: platform, available: index.platforms)
             }
-            let manifest = try decodeJSON(Manifest.self, manifestFetched.bytes, what: "manifest of \(name)")
-            do { try manifest.validate() } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
-            guard manifest.config.size <= options.manifestLimit else {
-                throw RegistryError.manifestTooLarge(what: "config of \(name)", limit: options.manifestLimit)
-            }
+            progress.message("\(name): chose \(chosen.platform?.description ?? platform.description) manifest \(chosen.digest)")
+            manifestFetched = try await client.fetchManifest(repository: reference.repository, reference: chosen.digest.description,
+                                                             expected: chosen, imageName: name)
+        case .manifest:
+            break
+        }
+        let manifest = try decodeJSON(Manifest.self, manifestFetched.bytes, what: "manifest of \(name)")
+        do { try manifest.validate() } catch { throw RegistryError.unsupported(image: name, detail: "\(error)") }
+        guard manifest.config.size <= options.manifestLimit else {
+            throw RegistryError.manifestTooLarge(what: "config of \(name)", limit: options.manifestLimit)
+        }
 
-            if !store.content.has(manifest.config.digest, size: manifest.config.size) {
-                try await client.fetchBlob(repository: reference.repository, descriptor: manifest.config, into: store.content, what: "config of \(name)")
-            }
-            let config = try store.decode(ImageConfig.self, manifest.config.digest)
-            do { try ImageStore.checkLayers(manifest: manifest, config: config) } catch {
-                throw RegistryError.unsupported(image: name, detail: "\(error)")
-            }
-            try await fetchLayers(manifest: manifest, config: config, client: client, reference: reference)
+        // From here on a collection keeps what the manifest names, present or still to come.
+        let manifestBytes = manifestFetched.bytes
+        let store = self.store
+        let lease = try await Self.locked(store) { try store.lease(manifest: manifestBytes) }
+        defer { lease.release() }
 
-            try store.content.write(manifestFetched.bytes, expected: manifestFetched.digest)
-            if let indexFetched { try store.content.write(indexFetched.bytes, expected: indexFetched.digest) }
-            try store.setName(reference, manifest: manifestFetched.digest, index: indexFetched?.digest, source: reference.name)
-            progress.message("\(name): pulled, digest \(top.digest)")
+        var configWriter: BlobWriter?
+        if !store.content.has(manifest.config.digest, size: manifest.config.size) {
+            configWriter = try await client.downloadBlob(repository: reference.repository, descriptor: manifest.config, into: store.content,
+                                                         what: "config of \(name)")
+        }
+        defer { configWriter?.abort() }
+        let pendingConfig = configWriter
+        let config = try await Self.locked(store) { () throws -> ImageConfig in
+            _ = try pendingConfig?.commit(expectedDigest: manifest.config.digest, expectedSize: manifest.config.size)
+            return try store.decode(ImageConfig.self, manifest.config.digest)
+        }
+        do { try ImageStore.checkLayers(manifest: manifest, config: config) } catch {
+            throw RegistryError.unsupported(image: name, detail: "\(error)")
+        }
+        try await fetchLayers(manifest: manifest, config: config, client: client, reference: reference)
+
+        let fetched = manifestFetched, index = indexFetched
+        let image = try await Self.locked(store) { () throws -> Image in
+            try store.content.write(fetched.bytes, expected: fetched.digest)
+            if let index { try store.content.write(index.bytes, expected: index.digest) }
+            try store.setName(reference, manifest: fetched.digest, index: index?.digest, source: reference.name)
             return try store.image(reference.description)
         }
+        progress.message("\(name): pulled, digest \(top.digest)")
+        return image
+    }
+
+    /// Runs `body` holding the store lock shared, on a Dispatch thread: waiting for the lock
+    /// (while a collection runs) must not block one of Swift's few cooperative threads.
+    static func locked<T: Sendable>(_ store: ImageStore, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await runBlocking { try store.withSharedLock(body) }
     }
 
     /// Downloads missing layers, `options.parallelTransfers` at a time, and unpacks each on arrival.
@@ -88,6 +114,8 @@ public struct ImagePuller: Sendable {
         }
     }
 
+    /// Downloads one layer without the store lock, then commits and unpacks it holding it. The
+    /// lease keeps a layer found present from being collected before the image is named.
     func fetchLayer(_ layer: Descriptor, diffID: Digest, client: RegistryClient, reference: ImageReference) async throws {
         let name = reference.familiar
         let haveBlob = store.content.has(layer.digest, size: layer.size)
@@ -95,20 +123,24 @@ public struct ImagePuller: Sendable {
             progress.update(layer.digest, phase: .exists, done: layer.size, total: layer.size)
             return
         }
+        var writer: BlobWriter?
         if !haveBlob {
             let progress = self.progress
             progress.update(layer.digest, phase: .downloading, done: 0, total: layer.size)
-            try await client.fetchBlob(repository: reference.repository, descriptor: layer, into: store.content,
-                                       what: "layer \(layer.digest) of \(name)") { done in
+            writer = try await client.downloadBlob(repository: reference.repository, descriptor: layer, into: store.content,
+                                                   what: "layer \(layer.digest) of \(name)") { done in
                 progress.update(layer.digest, phase: .downloading, done: done, total: layer.size)
             }
         }
-        if !store.snapshots.has(diffID) {
-            progress.update(layer.digest, phase: .unpacking, done: layer.size, total: layer.size)
-            let snapshots = store.snapshots
-            let blobPath = store.content.path(for: layer.digest)
-            try await runBlocking {
-                try snapshots.ensure(diffID: diffID, layer: layer.digest, blobPath: blobPath)
+        defer { writer?.abort() }
+        let downloaded = writer
+        let store = self.store
+        let progress = self.progress
+        try await Self.locked(store) {
+            _ = try downloaded?.commit(expectedDigest: layer.digest, expectedSize: layer.size)
+            if !store.snapshots.has(diffID) {
+                progress.update(layer.digest, phase: .unpacking, done: layer.size, total: layer.size)
+                try store.snapshots.ensure(diffID: diffID, layer: layer.digest, blobPath: store.content.path(for: layer.digest))
             }
         }
         progress.update(layer.digest, phase: .done, done: layer.size, total: layer.size)

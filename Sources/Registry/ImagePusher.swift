@@ -21,38 +21,43 @@ public struct ImagePusher: Sendable {
         self.chunkSize = chunkSize
     }
 
-    /// Pushes the local image `source` as `target`; returns the manifest digest.
+    /// Pushes the local image `source` as `target`; returns the manifest digest. The store lock
+    /// is held only to find the image and lease its content (so an `rmi` during the upload
+    /// cannot collect a blob still to be sent), never across the uploads.
     @discardableResult
     public func push(_ source: String, as target: ImageReference) async throws -> Digest {
-        try await store.withSharedLock {
+        let store = self.store
+        let (image, origin, bytes, lease) = try await ImagePuller.locked(store) { () throws -> (Image, ImageReference?, [UInt8], ContentLease) in
             let image = try store.image(source)
             let records = try store.records()
             let origin = image.names.compactMap { records[$0]?.source }.compactMap { try? ImageReference(parsing: $0) }
                 .first { $0.registry == target.registry && $0.repository != target.repository }
-            let client = try RegistryClient(registry: target.registry, options: options)
-            let scopes = [RegistryClient.pushScope(target.repository)] + (origin.map { [RegistryClient.pullScope($0.repository)] } ?? [])
-            let blobs = image.manifest.layers + [image.manifest.config]
-            for blob in blobs where !store.content.has(blob.digest, size: blob.size) {
+            for blob in image.manifest.layers + [image.manifest.config] where !store.content.has(blob.digest, size: blob.size) {
                 throw StoreError.blobMissing(blob.digest)
             }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var next = 0
-                func startNext() {
-                    guard next < blobs.count else { return }
-                    let blob = blobs[next]
-                    next += 1
-                    group.addTask { try await pushBlob(blob, client: client, target: target, origin: origin, scopes: scopes) }
-                }
-                for _ in 0..<max(1, options.parallelTransfers) { startNext() }
-                while try await group.next() != nil { startNext() }
-            }
             let bytes = try store.content.read(image.manifestDigest)
-            let mediaType = image.manifest.mediaType ?? MediaType.ociManifest
-            let digest = try await client.putManifest(repository: target.repository, reference: target.tag ?? image.manifestDigest.description,
-                                                      bytes: bytes, mediaType: mediaType, scopes: scopes)
-            progress.message("\(target.familiar): pushed, digest \(digest) size \(bytes.count)")
-            return digest
+            return (image, origin, bytes, try store.lease(manifest: bytes))
         }
+        defer { lease.release() }
+        let client = try RegistryClient(registry: target.registry, options: options)
+        let scopes = [RegistryClient.pushScope(target.repository)] + (origin.map { [RegistryClient.pullScope($0.repository)] } ?? [])
+        let blobs = image.manifest.layers + [image.manifest.config]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < blobs.count else { return }
+                let blob = blobs[next]
+                next += 1
+                group.addTask { try await pushBlob(blob, client: client, target: target, origin: origin, scopes: scopes) }
+            }
+            for _ in 0..<max(1, options.parallelTransfers) { startNext() }
+            while try await group.next() != nil { startNext() }
+        }
+        let mediaType = image.manifest.mediaType ?? MediaType.ociManifest
+        let digest = try await client.putManifest(repository: target.repository, reference: target.tag ?? image.manifestDigest.description,
+                                                  bytes: bytes, mediaType: mediaType, scopes: scopes)
+        progress.message("\(target.familiar): pushed, digest \(digest) size \(bytes.count)")
+        return digest
     }
 
     func pushBlob(_ blob: Descriptor, client: RegistryClient, target: ImageReference, origin: ImageReference?, scopes: [String]) async throws {

@@ -49,14 +49,26 @@ extension RegistryClient {
     }
 
     /// Downloads a blob into the store, verifying digest and size before it gets its name.
+    public func fetchBlob(repository: String, descriptor: Descriptor, into store: ContentStore, what: String,
+                          progress: (@Sendable (Int64) -> Void)? = nil) async throws {
+        let writer = try await downloadBlob(repository: repository, descriptor: descriptor, into: store, what: what, progress: progress)
+        defer { writer.abort() }
+        _ = try writer.commit(expectedDigest: descriptor.digest, expectedSize: descriptor.size)
+    }
+
+    /// Downloads a blob into an ingest file of `store` and returns its writer uncommitted: the
+    /// caller commits it (verifying digest and size) where it holds the store lock, and aborts it
+    /// otherwise. The download itself needs no lock: garbage collection keeps the ingest files
+    /// of writers that still run.
     /// A transfer cut off half way resumes with an HTTP Range request from the bytes already
     /// written (and hashed); a server that ignores the range sends the whole blob again, which
     /// restarts the download.
-    public func fetchBlob(repository: String, descriptor: Descriptor, into store: ContentStore, what: String,
-                          progress: (@Sendable (Int64) -> Void)? = nil) async throws {
+    public func downloadBlob(repository: String, descriptor: Descriptor, into store: ContentStore, what: String,
+                             progress: (@Sendable (Int64) -> Void)? = nil) async throws -> BlobWriter {
         final class Box { var writer: BlobWriter; init(_ writer: BlobWriter) { self.writer = writer } }
         let box = Box(try BlobWriter(store: store, what: what, sizeLimit: descriptor.size))
-        defer { box.writer.abort() }
+        var done = false
+        defer { if !done { box.writer.abort() } }
         let purpose = Purpose(what: what, repository: repository, scopes: [Self.pullScope(repository)])
         let target = url("/v2/\(repository)/blobs/\(descriptor.digest)")
         var lastReport = Date.distantPast
@@ -78,8 +90,9 @@ extension RegistryClient {
             if response.status == 206, let contentRange, contentRange.hasPrefix("bytes \(written)-") { return }
             box.writer.abort()
             box.writer = try BlobWriter(store: store, what: what, sizeLimit: descriptor.size)
-        })
-        _ = try box.writer.commit(expectedDigest: descriptor.digest, expectedSize: descriptor.size)
+        }, bulk: true)
+        done = true
         progress?(descriptor.size)
+        return box.writer
     }
 }

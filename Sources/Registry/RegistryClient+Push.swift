@@ -54,16 +54,17 @@ extension RegistryClient {
                     "Content-Type": "application/octet-stream",
                     "Content-Range": "\(offset)-\(offset + Int64(chunk.count) - 1)",
                     "Content-Length": "\(chunk.count)",
-                ], body: [UInt8](chunk))
+                ], body: [UInt8](chunk), bulk: true)
                 location = try self.location(result, purpose: purpose)
                 offset += Int64(chunk.count)
             }
-            _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: ["Content-Length": "0"], body: [])
+            // The closing PUT may wait while the registry verifies the whole blob: no deadline.
+            _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: ["Content-Length": "0"], body: [], bulk: true)
         } else {
             _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: [
                 "Content-Type": "application/octet-stream",
                 "Content-Length": "\(descriptor.size)",
-            ], uploadFile: path)
+            ], uploadFile: path, bulk: true)
         }
     }
 

@@ -6,8 +6,23 @@ import OCISpec
 public struct RegistryOptions: Sendable {
     /// Registries (host[:port]) that may be contacted over plain HTTP besides loopback ones.
     public var insecureRegistries: Set<String> = []
-    /// Seconds without any bytes before a request fails.
+    /// Seconds without any bytes before a request fails (each try; see `attempts`).
     public var timeout: Double = 30
+    /// Bytes per second a transfer must average over any `lowSpeedTime` seconds, or it fails
+    /// (not retried); 0 turns the check off. 1 KiB/s: a link that slow would need 12 days for a
+    /// 1 GiB layer, so nothing honest is cut off, while a server dripping bytes to stay under
+    /// the idle timeout is.
+    public var lowSpeedLimit: Int = 1024
+    /// Seconds over which `lowSpeedLimit` is measured; 0 turns the check off. 60 s rides out
+    /// TCP's retransmission back-off (1+2+4+8 s) and a registry's pauses, and is longer than the
+    /// idle timeout, so a registry that goes silent altogether still gets the idle timeout's
+    /// retries (and a Range resume) rather than failing on its speed; this check is for
+    /// registries that keep sending, but too little.
+    public var lowSpeedTime: Double = 60
+    /// Seconds a manifest, token or other small request may take in all, connect and redirects
+    /// included (not retried); 0 turns it off. Blob transfers have the low-speed limit instead.
+    /// 60 s: manifests are a few KiB, so this only ends a server that drips or never finishes.
+    public var requestDeadline: Double = 60
     /// Attempts per request for transient failures (connection errors, 429, 5xx).
     public var attempts: Int = 3
     /// Largest manifest or index accepted.
@@ -55,6 +70,8 @@ public final class RegistryClient: @unchecked Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.connectTimeout = options.timeout
         configuration.idleTimeout = options.timeout
+        configuration.lowSpeedLimit = options.lowSpeedLimit
+        configuration.lowSpeedTime = options.lowSpeedTime
         configuration.maxIdleConnectionsPerHost = max(4, options.parallelTransfers + 2)
         configuration.trust = options.trust
         configuration.proxy = options.proxy
@@ -110,12 +127,14 @@ public final class RegistryClient: @unchecked Sendable {
 
     /// Sends a request with auth and retries, and maps failures to `RegistryError`.
     /// `accept` lists statuses that are returned rather than thrown (404 for HEAD checks).
+    /// Every request but a `bulk` one (blob bodies) has `options.requestDeadline` for each try.
     func send(_ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: [UInt8]? = nil,
               uploadFile: String? = nil, sink: HTTPClient.Sink? = nil, restart: (() throws -> Void)? = nil,
               attemptHeaders: (() -> [String: String])? = nil, responseCheck: HTTPClient.ResponseCheck? = nil,
-              bufferLimit: Int = 1 << 20, accept: Set<Int> = []) async throws -> HTTPResult {
+              bufferLimit: Int = 1 << 20, accept: Set<Int> = [], bulk: Bool = false) async throws -> HTTPResult {
         var attempt = 0
         var authRetried = false
+        let started = ContinuousClock.now
         while true {
             attempt += 1
             var request = HTTPRequest(method: method, url: target,
@@ -127,7 +146,8 @@ public final class RegistryClient: @unchecked Sendable {
             }
             let result: HTTPResult
             do {
-                result = try await transport.send(request, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit)
+                result = try await transport.send(request, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit,
+                                                  deadline: bulk ? nil : deadline)
             } catch HTTPClientError.bodyTooLarge(let limit) {
                 throw RegistryError.manifestTooLarge(what: purpose.what, limit: limit)
             } catch let error as HTTPClientError {
@@ -136,7 +156,7 @@ public final class RegistryClient: @unchecked Sendable {
                     try await backoff(attempt)
                     continue
                 }
-                throw mapTransport(error, purpose: purpose)
+                throw mapTransport(error, purpose: purpose, tries: attempt, since: started)
             }
             if result.status == 401 && !authRetried {
                 authRetried = true
@@ -160,10 +180,27 @@ public final class RegistryClient: @unchecked Sendable {
         try await Task.sleep(nanoseconds: UInt64(250_000_000) << UInt64(min(attempt - 1, 4)))
     }
 
-    func mapTransport(_ error: HTTPClientError, purpose: Purpose) -> RegistryError {
+    /// The deadline for small requests, nil when off.
+    var deadline: Double? { options.requestDeadline > 0 ? options.requestDeadline : nil }
+
+    /// A transport failure as a registry error; `tries` and the time since `since` go into
+    /// timeout messages, so "no data for 30 s" after three tries does not hide the other 60 s.
+    func mapTransport(_ error: HTTPClientError, purpose: Purpose, tries: Int = 1, since: ContinuousClock.Instant? = nil) -> RegistryError {
+        var elapsed = ""
+        if let since {
+            let duration = since.duration(to: .now).components
+            let seconds = Double(duration.seconds) + Double(duration.attoseconds) / 1e18
+            elapsed = ", \(tries) \(tries == 1 ? "try" : "tries") over \(Int(seconds.rounded())) s"
+        }
         switch error {
-        case .timedOut, .connectTimedOut:
-            return .timeout(what: purpose.what, registry: registry, seconds: options.timeout)
+        case .timedOut(let seconds):
+            return .timeout(what: purpose.what, registry: registry, detail: "no data for \(formatSeconds(seconds)) s\(elapsed)")
+        case .connectTimedOut(_, _, let seconds):
+            return .timeout(what: purpose.what, registry: registry, detail: "no connection within \(formatSeconds(seconds)) s\(elapsed)")
+        case .tooSlow(let rate, let limit, let seconds):
+            return .tooSlow(what: purpose.what, registry: registry, bytesPerSecond: rate, limit: limit, seconds: seconds)
+        case .deadlineExceeded(let seconds):
+            return .deadlineExceeded(what: purpose.what, registry: registry, seconds: seconds)
         case .connectionRefused:
             return .transport(what: purpose.what, registry: registry, detail: "connection refused at \(baseURL.absoluteString): is the registry running?")
         case .certificateUntrusted(let host, let detail):
@@ -254,7 +291,7 @@ public final class RegistryClient: @unchecked Sendable {
         if let credentials { request.headers["Authorization"] = credentials.basicHeader }
         let result: HTTPResult
         do {
-            result = try await transport.send(request, bufferLimit: 1 << 20)
+            result = try await transport.send(request, bufferLimit: 1 << 20, deadline: deadline)
         } catch let error as HTTPClientError {
             throw mapTransport(error, purpose: Purpose(what: "a token from \(realm)", repository: purpose.repository, scopes: []))
         }

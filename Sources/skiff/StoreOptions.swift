@@ -27,8 +27,20 @@ struct RegistryCommandOptions: ParsableArguments {
             help: "Registry (host[:port]) that may be reached over plain HTTP; repeatable. Loopback registries always may.")
     var insecure: [String] = []
 
-    @Option(help: "Seconds without progress before a registry request fails.")
+    @Option(help: "Seconds without progress before a registry request fails (each of 3 tries).")
     var timeout: Double = 30
+
+    @Option(name: .customLong("low-speed-limit"), help: ArgumentHelp(
+        "Bytes per second a transfer must average over --low-speed-time, or it fails; 0 turns the check off.", valueName: "bytes"))
+    var lowSpeedLimit: Int = RegistryOptions().lowSpeedLimit
+
+    @Option(name: .customLong("low-speed-time"), help: ArgumentHelp(
+        "Seconds over which --low-speed-limit is measured; 0 turns the check off.", valueName: "seconds"))
+    var lowSpeedTime: Double = RegistryOptions().lowSpeedTime
+
+    @Option(name: .customLong("request-deadline"), help: ArgumentHelp(
+        "Seconds a manifest, token or other small registry request may take in all; 0 turns it off.", valueName: "seconds"))
+    var requestDeadline: Double = RegistryOptions().requestDeadline
 
     @Option(help: "Parallel layer transfers.")
     var parallel: Int = 4
@@ -40,10 +52,30 @@ struct RegistryCommandOptions: ParsableArguments {
             help: "Certificates for the registry (*.crt CAs, NAME.cert + NAME.key client certificate), like podman's --cert-dir; a loopback registry is then reached over HTTPS. /etc/skiff/certs.d/HOST:PORT and /etc/docker/certs.d/HOST:PORT are always used.")
     var certDir: String?
 
+    /// Time options must be finite and within a day or so (a negative or huge number is a typo,
+    /// and would overflow the socket's timeval); counts must not be negative.
+    func validate() throws {
+        guard timeout.isFinite, timeout > 0, timeout <= 86400 else {
+            throw ValidationError("--timeout must be a number of seconds above 0 and at most 86400, not \(timeout)")
+        }
+        guard lowSpeedTime.isFinite, lowSpeedTime >= 0, lowSpeedTime <= 86400 else {
+            throw ValidationError("--low-speed-time must be a number of seconds from 0 (off) to 86400, not \(lowSpeedTime)")
+        }
+        guard requestDeadline.isFinite, requestDeadline >= 0, requestDeadline <= 86400 else {
+            throw ValidationError("--request-deadline must be a number of seconds from 0 (off) to 86400, not \(requestDeadline)")
+        }
+        guard lowSpeedLimit >= 0 else {
+            throw ValidationError("--low-speed-limit must be a number of bytes per second, 0 (off) or more, not \(lowSpeedLimit)")
+        }
+    }
+
     func registryOptions() -> RegistryOptions {
         var options = RegistryOptions()
         options.insecureRegistries = Set(insecure)
         options.timeout = timeout
+        options.lowSpeedLimit = lowSpeedLimit
+        options.lowSpeedTime = lowSpeedTime
+        options.requestDeadline = requestDeadline
         options.parallelTransfers = max(1, parallel)
         if let authfile { options.credentials = CredentialStore(skiffFile: authfile) }
         if let certDir { options.trust.directories = [certDir] }

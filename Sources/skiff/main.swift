@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import ContainerRuntime
 import Engine
+import ImageStore
 
 // The runtime library re-executes this binary as `skiff init` (with _SKIFF_INIT_FD) for a
 // container's init stage: dispatch to it before anything else runs, as skiff-runtime does.
@@ -50,6 +51,7 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "exec-terminal-
 /// synchronous `main`, which refuses async commands).
 enum SkiffEntry {
     static func run() async {
+        ImageStore.processCommand = commandPath(CommandLine.arguments)
         do {
             var command = try await Skiff.asyncParseAsRoot(nil)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -60,6 +62,23 @@ enum SkiffEntry {
         } catch {
             UsageErrors.exit(for: error)
         }
+    }
+}
+
+extension SkiffEntry {
+    /// The subcommand words of `arguments` ("pull", "image prune"), for the store lock's holder
+    /// record that another command waiting for the lock prints.
+    static func commandPath(_ arguments: [String]) -> String {
+        var words: [String] = []
+        var candidates = Skiff.allSubcommands
+        for argument in arguments.dropFirst() {
+            guard let match = candidates.first(where: {
+                $0.configuration.commandName == argument || $0.configuration.aliases.contains(argument)
+            }) else { break }
+            words.append(argument)
+            candidates = match.configuration.subcommands
+        }
+        return words.isEmpty ? "skiff" : words.joined(separator: " ")
     }
 }
 

@@ -62,6 +62,21 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/hang":
             time.sleep(30)
             return
+        if self.path in ("/drip", "/steady"):
+            # /drip: one byte a second, never idle for long; /steady: 8 KiB a second, an honest
+            # slow link. Either would take minutes to finish.
+            size, piece = (600, 1) if self.path == "/drip" else (8 << 20, 2 << 10)
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                for _ in range(size // piece):
+                    self.wfile.write(b"x" * piece)
+                    self.wfile.flush()
+                    time.sleep(1.0 if piece == 1 else 0.25)
+            except OSError:
+                pass
+            return
         return self.send_body(404, b"no")
     def do_POST(self):
         body = self.read_body()

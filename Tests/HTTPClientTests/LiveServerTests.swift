@@ -107,6 +107,55 @@ struct LiveServerTests {
         }
     }
 
+    @Test func lowSpeedLimitEndsADrippingTransfer() async throws {
+        let server = try LiveServer()
+        defer { server.stop() }
+        var configuration = HTTPClient.Configuration()
+        configuration.idleTimeout = 10
+        configuration.proxy = .none
+        configuration.lowSpeedLimit = 1024
+        configuration.lowSpeedTime = 2
+        let client = HTTPClient(configuration: configuration)
+        let start = Date()
+        await #expect { try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/drip"))), sink: { _ in }) } throws: { error in
+            guard case HTTPClientError.tooSlow(let rate, let limit, let seconds) = error else { return false }
+            // The window holds the heads (~100 bytes) and a byte a second.
+            return rate < 200 && limit == 1024 && seconds == 2
+        }
+        // The idle timeout (10 s) never trips on a byte a second: only the low-speed limit ends it.
+        #expect(Date().timeIntervalSince(start) < 8, "within the 2 s window plus slack")
+        // An honest slow link (8 KiB/s) passes the same limit until the deadline ends it.
+        let deadlineStart = Date()
+        var received = 0
+        await #expect(throws: HTTPClientError.deadlineExceeded(seconds: 3)) {
+            try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/steady"))),
+                                  sink: { received += $0.count }, deadline: 3)
+        }
+        let elapsed = Date().timeIntervalSince(deadlineStart)
+        #expect(elapsed >= 2.9 && elapsed < 8, "\(elapsed)")
+        #expect(received > 8 << 10, "bytes kept arriving: \(received)")
+        // Neither limit touches a quick request.
+        let quick = try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/conn"))), deadline: 3)
+        #expect(quick.status == 200)
+    }
+
+    @Test func lowSpeedMeterMeasuresTheLastWindow() {
+        var meter = LowSpeedMeter(limit: 100, window: 10, start: 0)
+        // 200 B/s for 20 s: fine.
+        for second in 1...20 { #expect(meter.sample(at: Double(second), bytes: Int64(second * 200)) == nil) }
+        // Then nothing: the window still holds enough bytes for a while, then falls short.
+        var failedAt: Int?
+        for second in 21...40 where failedAt == nil {
+            if meter.sample(at: Double(second), bytes: 4000) != nil { failedAt = second }
+        }
+        // The last 10 s hold 200 * (30 - t) bytes; below 1000 (100 B/s) once t > 25.
+        #expect(failedAt == 26)
+        #expect(LowSpeedMeter.tick(window: 30) == 1 && LowSpeedMeter.tick(window: 1) == 0.1 && LowSpeedMeter.tick(window: 3000) == 100)
+        #expect(TransferWatchdog.usable(0) == nil && TransferWatchdog.usable(-1) == nil && TransferWatchdog.usable(.nan) == nil)
+        #expect(TransferWatchdog.usable(.infinity) == nil && TransferWatchdog.usable(1e300) == 365 * 86400)
+        #expect(formatRate(0.4) == "0.4 B/s" && formatRate(1) == "1 B/s" && formatRate(1536) == "1.5 KiB/s" && formatRate(Double(3 << 20)) == "3 MiB/s")
+    }
+
     @Test func tlsWithSNIThroughAConnectProxyAndPlainThroughAForwardingProxy() async throws {
         let server = try LiveServer()
         defer { server.stop() }

@@ -57,12 +57,14 @@ class Handler(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 """#
 
-    /// A registry that misbehaves on purpose, by repository name.
+    /// A registry that misbehaves on purpose, by repository name. An optional second argument
+    /// is the gate file the "gated" repository waits for.
     static let misbehavingRegistry = #"""
-import json, sys, time
+import json, os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port = int(sys.argv[1])
+gate = sys.argv[2] if len(sys.argv) > 2 else None
 zero = "sha256:" + "0" * 64
 
 # A real image whose layer blob the "slow" repository sends only half of before stalling.
@@ -112,6 +114,48 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(layer[: len(layer) // 2])
             self.wfile.flush()
             time.sleep(60)
+            return
+        if path.startswith("/v2/drip/") or path.startswith("/v2/gated/"):
+            # drip: the layer comes one byte a second, never idle long enough for --timeout.
+            # gated: half the layer, then nothing until the gate file exists, then the rest.
+            if "/manifests/" in path:
+                return self.reply(200, slow_manifest, "application/vnd.oci.image.manifest.v1+json")
+            if path.endswith(hashlib.sha256(config).hexdigest()):
+                return self.reply(200, config, "application/octet-stream")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(layer)))
+            self.end_headers()
+            try:
+                if path.startswith("/v2/drip/"):
+                    for i in range(300):
+                        self.wfile.write(layer[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(1)
+                    return
+                self.wfile.write(layer[: len(layer) // 2])
+                self.wfile.flush()
+                deadline = time.time() + 120
+                while gate and not os.path.exists(gate) and time.time() < deadline:
+                    time.sleep(0.05)
+                self.wfile.write(layer[len(layer) // 2 :])
+                self.wfile.flush()
+            except OSError:
+                pass
+            return
+        if path.startswith("/v2/dripmanifest/") and "/manifests/" in path:
+            # A manifest at an honest 16 KiB/s that would take minutes: only a deadline ends it.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            self.send_header("Content-Length", str(3 << 20))
+            self.end_headers()
+            try:
+                for _ in range((3 << 20) // 4096):
+                    self.wfile.write(b" " * 4096)
+                    self.wfile.flush()
+                    time.sleep(0.25)
+            except OSError:
+                pass
             return
         if path.startswith("/v2/flaky/"):
             # The layer's first transfer is cut off half way; ranged requests get the rest.
