@@ -69,3 +69,17 @@ public struct ProcessLease: Sendable, Equatable {
         return stat.startTime == startTime
     }
 }
+
+extension ProcStat {
+    /// Every process's id, from the numeric names in /proc.
+    public static func allPids() -> [Int32] {
+        ((try? FileIO.listDirectory("/proc")) ?? []).compactMap { Int32($0) }
+    }
+
+    /// A process's non-empty arguments (/proc/PID/cmdline split at NULs); nil when it is gone,
+    /// empty for a kernel thread or a zombie.
+    public static func commandLine(pid: Int32) -> [String]? {
+        guard let bytes = try? FileIO.read("/proc/\(pid)/cmdline") else { return nil }
+        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
