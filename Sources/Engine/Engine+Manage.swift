@@ -67,7 +67,7 @@ extension Engine {
     /// writable layers) and volumes, and how much removing unused ones would free.
     public func diskUsage() throws -> [DiskUsageRow] {
         let records = store.all()
-        let images = try self.images.images()
+        let images = try self.images.imagesReportingDamage().images
         let usedImages = Set(records.map(\.imageID))
         var layerSizes: [String: Int64] = [:]
         var usedLayers: Set<String> = []
