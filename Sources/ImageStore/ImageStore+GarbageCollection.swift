@@ -7,6 +7,7 @@ public struct PruneReport: Sendable {
     public var removedNames: [String] = []
     public var removedBlobs: [Digest] = []
     public var removedSnapshots: [Digest] = []
+    /// Blob bytes plus the disk space of the removed snapshots' trees.
     public var reclaimedBytes: Int64 = 0
 }
 
@@ -98,6 +99,7 @@ extension ImageStore {
             report.removedBlobs.append(digest)
         }
         for diffID in snapshots.all() where !liveSnapshots.contains(diffID) {
+            report.reclaimedBytes += DiskUsage.bytes(under: snapshots.path(for: diffID))
             try snapshots.remove(diffID)
             report.removedSnapshots.append(diffID)
         }
