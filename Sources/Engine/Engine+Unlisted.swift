@@ -21,7 +21,8 @@ extension Engine {
             }
             if stillThere {
                 // Only a directory whose creator still runs survives the lock's cleanup.
-                throw EngineError.wrongState(container: entry.shortID, status: "still being created", action: "remove a")
+                throw EngineError.wrongState(container: entry.shortID, status: "still being created; try again once its create returns",
+                                             action: "remove a")
             }
             // Its create finished meanwhile: an ordinary container now.
             if FileIO.exists(store.recordPath(for: entry.id)) { try remove(entry.id, force: force, volumes: volumes) }
@@ -30,7 +31,9 @@ extension Engine {
             let runtimeState = try? runtime.state(id: entry.id)
             let running = runtimeState.map { $0.status == .running || $0.status == .paused || $0.status == .created } ?? false
             if (running || !monitors.isEmpty) && !force {
-                throw EngineError.wrongState(container: entry.shortID, status: "running (its record is unreadable)", action: "remove a running")
+                throw EngineError.wrongState(container: entry.shortID,
+                                             status: "running and its record is unreadable; `skiff rm -f \(entry.shortID)` kills and removes it",
+                                             action: "remove a running")
             }
             // The monitor first, so it neither restarts the program nor writes the record.
             for monitor in monitors where monitor.isAlive { _ = Glibc.kill(monitor.pid, SIGKILL) }
