@@ -44,15 +44,26 @@ extension Engine {
         }
     }
 
-    /// The monitors of container `id` in this store: `skiff container-monitor --root ROOT ... ID`.
+    /// The monitors of container `id` in this store, without its record: processes running
+    /// `skiff container-monitor --root ROOT ... ID`, and the parent of the init the runtime's
+    /// state names when it is a monitor of `id` (the same store spelled another way).
     func monitorProcesses(id: String) -> [ProcessLease] {
-        ProcStat.allPids().compactMap { pid in
-            guard pid != getpid(), let arguments = ProcStat.commandLine(pid: pid), arguments.count > 1,
-                  arguments[1] == "container-monitor", arguments.contains(id),
-                  let rootFlag = arguments.firstIndex(of: "--root"), rootFlag + 1 < arguments.count,
-                  arguments[rootFlag + 1] == store.root,
+        func isMonitor(_ arguments: [String], sameRoot: Bool) -> Bool {
+            guard arguments.count > 1, arguments[1] == "container-monitor", arguments.contains(id) else { return false }
+            guard sameRoot else { return true }
+            guard let flag = arguments.firstIndex(of: "--root"), flag + 1 < arguments.count else { return false }
+            return arguments[flag + 1] == store.root
+        }
+        var found = ProcStat.allPids().compactMap { pid -> ProcessLease? in
+            guard pid != getpid(), let arguments = ProcStat.commandLine(pid: pid), isMonitor(arguments, sameRoot: true),
                   let stat = ProcStat.read(pid: pid) else { return nil }
             return ProcessLease(pid: pid, startTime: stat.startTime)
         }
+        if let initPid = (try? runtime.state(id: id))?.pid, initPid > 0, let parent = ProcStat.read(pid: initPid)?.parentPid, parent > 1,
+           !found.contains(where: { $0.pid == parent }), let arguments = ProcStat.commandLine(pid: parent),
+           isMonitor(arguments, sameRoot: false), let stat = ProcStat.read(pid: parent) {
+            found.append(ProcessLease(pid: parent, startTime: stat.startTime))
+        }
+        return found
     }
 }

@@ -8,14 +8,17 @@ public struct ProcStat: Sendable, Equatable {
     public var state: Character
     /// Start time in clock ticks after boot; with the pid it identifies a process uniquely.
     public var startTime: UInt64
+    /// The parent's pid (field 4).
+    public var parentPid: Int32
 
     /// Parses a stat line; the command name may itself contain spaces and parentheses.
     public init?(statLine: String) {
         guard let close = statLine.lastIndex(of: ")") else { return nil }
         let rest = statLine[statLine.index(after: close)...].split(separator: " ")
         // rest[0] is the state (field 3); start time is field 22, i.e. rest[19].
-        guard rest.count > 19, let state = rest[0].first, let start = UInt64(rest[19]) else { return nil }
+        guard rest.count > 19, let state = rest[0].first, let parent = Int32(rest[1]), let start = UInt64(rest[19]) else { return nil }
         self.state = state
+        self.parentPid = parent
         self.startTime = start
     }
 

@@ -55,6 +55,17 @@ struct StoreTruthTests {
         #expect(containerDirectories(fixture).isEmpty)
         #expect(!fixture.mountsUnderFixture().contains { $0.contains(id) })
         #expect(try fixture.skiff("ps", ["-a", "-q"]).stdout.isEmpty)
+
+        // What an older skiff's killed create left: no record and no creator lease, mount kept.
+        let old = try fixture.skiff("create", ["--network", "none", fixture.image, "true"], check: true)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        unlink(fixture.root + "/containers/\(old)/container.json")
+        unlink(fixture.root + "/containers/\(old)/creator")
+        #expect(fixture.mountsUnderFixture().contains { $0.contains(old) })
+        let removedOld = try fixture.skiff("rm", ["-f", String(old.prefix(12))])
+        #expect(removedOld.status == 0, "\(removedOld)")
+        #expect(containerDirectories(fixture).isEmpty)
+        #expect(!fixture.mountsUnderFixture().contains { $0.contains(old) })
     }
 
     /// The lease keeps a directory whose creator still runs: only a dead creator's is removed.
@@ -79,37 +90,61 @@ struct StoreTruthTests {
         #expect(!FileManager.default.fileExists(atPath: directory))
     }
 
-    @Test func aTruncatedRecordOfARunningContainerIsListedAndRmForceStopsEverything() throws {
-        let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+    /// A detached `sleep` whose container.json is then cut in half; returns its ID, monitor and
+    /// init pids. `defer` the returned cleanup: it kills both by pid and removes the cgroup.
+    func damagedRunningContainer(_ fixture: EngineFixture) throws -> (id: String, monitor: Int, pid: Int, cleanup: () -> Void) {
         let id = try fixture.skiff("run", ["-d", "--network", "none", fixture.image, "sleep", "1000"], check: true)
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let record = try #require(fixture.record(id))
         let monitor = try #require(record["monitorPid"] as? Int)
         let pid = try #require(record["pid"] as? Int)
-        defer {
-            // Whatever the outcome, nothing of the test outlives it.
+        let cleanup = {
             if processExists(monitor) { kill(pid_t(monitor), SIGKILL) }
             if processExists(pid) { kill(pid_t(pid), SIGKILL) }
+            _ = eventually { !processExists(monitor) && !processExists(pid) }
+            for directory in fixture.cgroupDirectories(id) { rmdir(directory) }
         }
         let path = fixture.root + "/containers/\(id)/container.json"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
+        return (id, monitor, pid, cleanup)
+    }
 
-        let listed = try fixture.skiff("ps", ["-a"])
-        #expect(listed.status == 0 && listed.stdout.contains(String(id.prefix(12))) && listed.stdout.contains("Damaged"), "\(listed)")
-        #expect(listed.stderr.contains("skiff rm -f"), "\(listed.stderr)")
-        let refused = try fixture.skiff("rm", [id])
-        #expect(refused.status != 0 && refused.stderr.contains("running"), "\(refused)")
-        #expect(processExists(monitor) && processExists(pid))
-
-        let removed = try fixture.skiff("rm", ["-f", String(id.prefix(12))])
-        #expect(removed.status == 0, "\(removed)")
+    func expectAllGone(_ fixture: EngineFixture, _ id: String, monitor: Int, pid: Int) {
         #expect(eventually { !processExists(monitor) && !processExists(pid) }, "monitor or container still runs")
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/containers/" + id))
         #expect(!FileManager.default.fileExists(atPath: fixture.runtimeRoot + "/" + id))
         #expect(!fixture.mountsUnderFixture().contains { $0.contains(id) })
         #expect(fixture.cgroupDirectories(id).isEmpty)
+    }
+
+    @Test func aTruncatedRecordOfARunningContainerIsListedAndRmForceStopsEverything() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let (id, monitor, pid, cleanup) = try damagedRunningContainer(fixture)
+        defer { cleanup() }
+        let listed = try fixture.skiff("ps", ["-a"])
+        #expect(listed.status == 0 && listed.stdout.contains(String(id.prefix(12))) && listed.stdout.contains("Damaged"), "\(listed)")
+        #expect(listed.stderr.contains("skiff rm -f"), "\(listed.stderr)")
+        let refused = try fixture.skiff("rm", [id])
+        #expect(refused.status != 0 && refused.stderr.contains("running") && refused.stderr.contains("skiff rm -f"), "\(refused)")
+        #expect(processExists(monitor) && processExists(pid))
+
+        let removed = try fixture.skiff("rm", ["-f", String(id.prefix(12))])
+        #expect(removed.status == 0, "\(removed)")
+        expectAllGone(fixture, id, monitor: monitor, pid: pid)
+    }
+
+    /// The monitor's command line names the store as it was spelled then; with another
+    /// spelling the monitor is found as the parent of the init the runtime's state names.
+    @Test func aDamagedContainersMonitorIsFoundThroughTheRuntimeStateToo() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let (id, monitor, pid, cleanup) = try damagedRunningContainer(fixture)
+        defer { cleanup() }
+        let removed = try run([skiffBinary, "rm", "--root", fixture.root + "/", "--runtime-root", fixture.runtimeRoot, "-f", id], check: false)
+        #expect(removed.status == 0, "\(removed)")
+        expectAllGone(fixture, id, monitor: monitor, pid: pid)
     }
 
     func manifestDigest(_ fixture: EngineFixture) throws -> String {
