@@ -25,13 +25,13 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .digestMismatch(let expected, let actual, let what):
-            return "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; nothing was stored"
+            return "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; this content was not stored"
         case .diffIDMismatch(let layer, let expected, let actual, let image):
             return "layer \(layer)\(image.map { " of image \($0)" } ?? ""): its uncompressed content has diff_id \(actual) but the image config says \(expected): "
                 + "the image is corrupt or was tampered with. Kept: the image's blobs that matched their digests (the layer blob among them), "
                 + "with no name pointing at them; no layer snapshot was made. `skiff image prune` removes those blobs"
         case .sizeMismatch(let expected, let actual, let what):
-            return "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; nothing was stored"
+            return "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; this content was not stored"
         case .blobMissing(let digest):
             return "blob \(digest) is missing from the store: pull the image again"
         case .imageNotFound(let name):

@@ -38,6 +38,29 @@ struct SnapshotDurabilityTests {
         #expect(try FileIO.listDirectory(tree + "/data").count == 50)
     }
 
+    /// A layer that does not unpack to its diff_id: the error says the blob was kept (it is) and
+    /// no snapshot was made (none is, not even a temporary tree).
+    @Test func aDiffIDMismatchKeepsTheBlobAndMakesNoSnapshot() throws {
+        let tmp = try TemporaryDirectory()
+        let store = try ImageStore(root: tmp.path + "/store")
+        let (blob, _) = try storeLayer(store, in: tmp)
+        let claimed = try Digest(sha256Hex: String(repeating: "e", count: 64))
+        do {
+            try store.snapshots.ensure(diffID: claimed, layer: blob, blobPath: store.content.path(for: blob), image: "foo:1")
+            Issue.record("a layer that does not match its diff_id was accepted")
+        } catch let error as StoreError {
+            guard case .diffIDMismatch(let layer, let expected, let actual, let image) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(layer == blob && expected == claimed && actual == blob && image == "foo:1")
+            #expect(error.description.contains("Kept:") && !error.description.contains("nothing was stored"))
+        }
+        #expect(store.content.has(blob))
+        #expect(!store.snapshots.has(claimed))
+        #expect(try FileIO.listDirectory(tmp.path + "/store/snapshots").isEmpty)
+    }
+
     @Test func removalTakesTheNameFirstAndCleanupFinishesIt() throws {
         let tmp = try TemporaryDirectory()
         let store = try ImageStore(root: tmp.path + "/store")
