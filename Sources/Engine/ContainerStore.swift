@@ -89,9 +89,11 @@ public struct ContainerStore: Sendable {
 
     /// Container directories `all()` cannot list: made by a create that has not written the
     /// record (yet, or ever: its creator was killed), or holding a record that does not parse.
-    public func unlisted() -> [UnlistedContainer] {
+    /// `known`: IDs whose records were just read (`all()`), not read again.
+    public func unlisted(known: Set<String> = []) -> [UnlistedContainer] {
         var result: [UnlistedContainer] = []
-        for id in (try? FileIO.listDirectory(containersDirectory)) ?? [] where !id.hasPrefix(".") && FileIO.isDirectory(directory(for: id)) {
+        for id in (try? FileIO.listDirectory(containersDirectory)) ?? []
+        where !id.hasPrefix(".") && !known.contains(id) && FileIO.isDirectory(directory(for: id)) {
             let problem: UnlistedContainer.Problem
             if FileIO.exists(recordPath(for: id)) {
                 do { _ = try load(id: id); continue } catch EngineError.corruptRecord(_, let reason) {

@@ -33,7 +33,8 @@ struct PsCommand: AsyncParsableCommand {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let filters = try filter.map(ContainerFilter.init(parsing:))
-            var rows: [Row] = engine.store.all().compactMap { record in
+            let records = engine.store.all()
+            var rows: [Row] = records.compactMap { record in
                 let live = engine.liveStatus(record)
                 // Between two runs of a --restart policy the container is listed, as docker does.
                 let restarting = engine.isRestarting(record)
@@ -51,7 +52,7 @@ struct PsCommand: AsyncParsableCommand {
             // Directories without a usable record are containers too: listed with -a so that
             // `rm -f` can name them, and explained on stderr.
             if all && filters.isEmpty {
-                for entry in engine.store.unlisted() {
+                for entry in engine.store.unlisted(known: Set(records.map(\.id))) {
                     printWarning(entry.explanation)
                     let state: String
                     switch entry.problem {
