@@ -21,12 +21,38 @@ public struct ContainerStore: Sendable {
     public func recordPath(for id: String) -> String { directory(for: id) + "/container.json" }
     public func logPath(for id: String) -> String { directory(for: id) + "/container.log" }
 
-    /// Runs `body` holding the store's exclusive lock.
+    /// Runs `body` holding the store's exclusive lock, after removing what dead creators left.
     public func locked<T>(_ body: () throws -> T) throws -> T {
+        try lockedAfterCleanup { _ in try body() }
+    }
+
+    /// `locked`, telling `body` which abandoned container directories were just removed.
+    public func lockedAfterCleanup<T>(_ body: (_ removed: [String]) throws -> T) throws -> T {
         try FileIO.makeDirectories(containersDirectory, mode: 0o700)
         let lock = try FileLock(path: root + "/containers.lock", exclusive: true)
         defer { lock.unlock() }
-        return try body()
+        return try body(removeAbandoned())
+    }
+
+    /// Removes container directories whose creator died before the record was written (a
+    /// `create` killed after it mounted the root filesystem), their overlay mount with them, and
+    /// staging directories (`.new-*`) of dead processes. Only under the lock: a create holds it
+    /// from the directory's birth to the record, and the creator lease (`ImageStore.creatorFile`)
+    /// keeps a directory whose creator still runs even so. A directory without a lease and
+    /// without a record is one a removal killed half way left: removed too.
+    func removeAbandoned() -> [String] {
+        var removed: [String] = []
+        for name in (try? FileIO.listDirectory(containersDirectory)) ?? [] {
+            if name.hasPrefix(".new-") {
+                if !ProcessLease.isAlive(name: name, prefix: ".new") { FileIO.removeTree(directory(for: name)) }
+                continue
+            }
+            guard !name.hasPrefix("."), FileIO.isDirectory(directory(for: name)), !FileIO.exists(recordPath(for: name)) else { continue }
+            if let creator = ImageStore.creator(ofContainerDirectory: directory(for: name)), creator.isAlive { continue }
+            guard let images = try? ImageStore(root: root), (try? images.release(containerID: name)) != nil else { continue }
+            removed.append(name)
+        }
+        return removed
     }
 
     public func load(id: String) throws -> EngineContainer {
@@ -59,6 +85,27 @@ public struct ContainerStore: Sendable {
     public func all() -> [EngineContainer] {
         let ids = (try? FileIO.listDirectory(containersDirectory)) ?? []
         return ids.compactMap { try? load(id: $0) }.sorted { $0.created < $1.created }
+    }
+
+    /// Container directories `all()` cannot list: made by a create that has not written the
+    /// record (yet, or ever: its creator was killed), or holding a record that does not parse.
+    /// `known`: IDs whose records were just read (`all()`), not read again.
+    public func unlisted(known: Set<String> = []) -> [UnlistedContainer] {
+        var result: [UnlistedContainer] = []
+        for id in (try? FileIO.listDirectory(containersDirectory)) ?? []
+        where !id.hasPrefix(".") && !known.contains(id) && FileIO.isDirectory(directory(for: id)) {
+            let problem: UnlistedContainer.Problem
+            if FileIO.exists(recordPath(for: id)) {
+                do { _ = try load(id: id); continue } catch EngineError.corruptRecord(_, let reason) {
+                    problem = .damaged(reason: "container.json is unreadable (\(reason))")
+                } catch { continue }
+            } else {
+                let creator = ImageStore.creator(ofContainerDirectory: directory(for: id))
+                problem = .incomplete(creator: creator, creatorAlive: creator?.isAlive ?? false)
+            }
+            result.append(UnlistedContainer(id: id, problem: problem))
+        }
+        return result.sorted { $0.id < $1.id }
     }
 
     /// Finds a container by full ID, name, or unique ID prefix, as docker does.
@@ -104,5 +151,44 @@ public struct ContainerStore: Sendable {
             if !taken.contains(name) { return name }
         }
         return "skiff_" + (try Self.newID()).prefix(12)
+    }
+}
+
+/// A container directory without a usable record, for `ps -a`, `rm -f` and `system check`.
+public struct UnlistedContainer: Sendable, Equatable {
+    public enum Problem: Sendable, Equatable {
+        /// No `container.json`: its create is under way (creator alive) or was killed.
+        case incomplete(creator: ProcessLease?, creatorAlive: Bool)
+        /// `container.json` is there but unreadable.
+        case damaged(reason: String)
+    }
+    public var id: String
+    public var problem: Problem
+
+    public init(id: String, problem: Problem) {
+        self.id = id
+        self.problem = problem
+    }
+
+    public var shortID: String { String(id.prefix(12)) }
+
+    /// `ps`'s STATUS for it.
+    public var status: String {
+        switch problem {
+        case .incomplete(_, let alive): return alive ? "Creating" : "Created (incomplete: its create was killed)"
+        case .damaged: return "Damaged (container.json unreadable)"
+        }
+    }
+
+    /// What is wrong and what to do, for stderr.
+    public var explanation: String {
+        switch problem {
+        case .incomplete(let creator, let alive):
+            if alive, let creator { return "container \(shortID) is being created by process \(creator.pid)" }
+            return "container \(shortID) is incomplete: the create that made it was killed before it wrote the record; "
+                + "`skiff rm -f \(shortID)` (or any command that changes containers) removes it"
+        case .damaged(let reason):
+            return "container \(shortID) is damaged: \(reason); `skiff rm -f \(shortID)` stops and removes it"
+        }
     }
 }

@@ -54,7 +54,7 @@ extension Engine {
         }
         return SystemInfo(
             Containers: records.count, ContainersRunning: running, ContainersStopped: stopped, ContainersCreated: created,
-            Images: (try? images.images().count) ?? 0, Volumes: volumes.all().count, Driver: "overlay", DockerRootDir: store.root,
+            Images: (try? images.imagesReportingDamage().images.count) ?? 0, Volumes: volumes.all().count, Driver: "overlay", DockerRootDir: store.root,
             RuntimeRoot: runtimeRoot, CgroupDriver: "cgroupfs", CgroupVersion: cgroupVersion, KernelVersion: field(name.release),
             OperatingSystem: os, OSType: "linux", Architecture: field(name.machine), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             MemTotal: Self.hostMemory(), SecurityOptions: ["name=seccomp,profile=builtin", "name=no-new-privileges"],

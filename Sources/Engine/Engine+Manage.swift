@@ -67,7 +67,7 @@ extension Engine {
     /// writable layers) and volumes, and how much removing unused ones would free.
     public func diskUsage() throws -> [DiskUsageRow] {
         let records = store.all()
-        let images = try self.images.images()
+        let images = try self.images.imagesReportingDamage().images
         let usedImages = Set(records.map(\.imageID))
         var layerSizes: [String: Int64] = [:]
         var usedLayers: Set<String> = []
@@ -104,19 +104,10 @@ extension Engine {
         ]
     }
 
-    /// Container directories without a record: a `create` killed (kill -9) after it mounted the
-    /// root filesystem and before it wrote the record. Nothing can name them, so `container
-    /// prune` removes them. A create holds the store lock from its first step to the record, so
-    /// under the lock such a directory is never one still being made.
+    /// Container directories without a record whose creator is dead (a `create` killed after
+    /// it mounted the root filesystem): the lock's cleanup removes them (`ContainerStore.locked`);
+    /// prune reports which.
     func removeUnrecordedDirectories() throws -> [String] {
-        try store.locked {
-            var removed: [String] = []
-            for id in (try? FileIO.listDirectory(store.containersDirectory)) ?? []
-            where !id.hasPrefix(".") && FileIO.isDirectory(store.directory(for: id)) && !FileIO.exists(store.recordPath(for: id)) {
-                try images.release(containerID: id)
-                removed.append(id)
-            }
-            return removed
-        }
+        try store.lockedAfterCleanup { removed in removed }
     }
 }

@@ -64,6 +64,9 @@ public struct Engine: Sendable {
             let rootfs = try images.prepareRootfs(image: image, containerID: id,
                                                   shift: userNamespace.map { (hostID: $0.hostID, size: $0.size) },
                                                   durable: !options.autoRemove)
+            // A kill from here to the record leaves a directory with its creator lease and
+            // mount: `ps -a` lists it as incomplete and the next locked command removes it.
+            FaultInjection.point("create-rootfs-mounted")
             var madeVolumes: [String] = []
             do {
                 let directory = store.directory(for: id)
@@ -90,6 +93,7 @@ public struct Engine: Sendable {
                 let spec = try SpecBuilder.build(inputs)
                 try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600,
                                            durable: !options.autoRemove)
+                FaultInjection.point("create-spec-written")
                 var record = EngineContainer(
                     id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove,
@@ -342,8 +346,16 @@ public struct Engine: Sendable {
 
     /// Removes a container; a running one only with `force` (killed first). Cleans the runtime
     /// state, cgroup, rootfs mount and directory even when the monitor was killed.
+    /// A directory without a usable record (`ContainerStore.unlisted`) is found by full ID or
+    /// unique ID prefix and removed too (a damaged running one only with `force`).
     public func remove(_ reference: String, force: Bool, volumes: Bool = false) throws {
-        let record = try store.resolve(reference)
+        let record: EngineContainer
+        do {
+            record = try store.resolve(reference)
+        } catch EngineError.noSuchContainer {
+            try removeUnlisted(reference, force: force, volumes: volumes)
+            return
+        }
         let live = liveStatus(record)
         if isRestarting(record) {
             guard force else {

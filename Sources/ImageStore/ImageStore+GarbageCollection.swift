@@ -7,6 +7,7 @@ public struct PruneReport: Sendable {
     public var removedNames: [String] = []
     public var removedBlobs: [Digest] = []
     public var removedSnapshots: [Digest] = []
+    /// Blob bytes plus the disk space of the removed snapshots' trees.
     public var reclaimedBytes: Int64 = 0
 }
 
@@ -18,13 +19,29 @@ extension ImageStore {
             var removed: [String] = []
             let users = containerRecords()
             for name in names {
-                let image = try image(name, defaultRegistry: defaultRegistry)
-                let canonical = (try? ImageReference(parsing: name, defaultRegistry: defaultRegistry).description)
-                // A name removes that name; an ID removes every name of the image.
-                let toRemove = canonical.flatMap { image.names.contains($0) ? [$0] : nil } ?? image.names
-                let remainingNames = image.names.filter { !toRemove.contains($0) }
+                let manifestDigest: Digest, imageNames: [String], toRemove: [String]
+                do {
+                    let image = try image(name, defaultRegistry: defaultRegistry)
+                    let canonical = (try? ImageReference(parsing: name, defaultRegistry: defaultRegistry).description)
+                    // A name removes that name; an ID removes every name of the image.
+                    (manifestDigest, imageNames) = (image.manifestDigest, image.names)
+                    toRemove = canonical.flatMap { image.names.contains($0) ? [$0] : nil } ?? image.names
+                } catch let error as StoreError {
+                    // A damaged image (manifest or config missing or unreadable) is removed by
+                    // its name from the index alone: the record says which manifest it was.
+                    switch error {
+                    case .blobMissing, .corruptMetadata: break
+                    default: throw error
+                    }
+                    let records = try index.load()
+                    guard let target = damagedTarget(name, records: records, defaultRegistry: defaultRegistry) else { throw error }
+                    manifestDigest = target.manifest
+                    imageNames = records.filter { $0.value.manifest == target.manifest }.map(\.key)
+                    toRemove = target.names
+                }
+                let remainingNames = imageNames.filter { !toRemove.contains($0) }
                 if remainingNames.isEmpty && !force {
-                    let using = users.filter { $0.value.image == image.manifestDigest }.map(\.key).sorted()
+                    let using = users.filter { $0.value.image == manifestDigest }.map(\.key).sorted()
                     if !using.isEmpty { throw StoreError.imageInUse(name, containers: using) }
                 }
                 try index.update { images in
@@ -90,6 +107,7 @@ extension ImageStore {
             report.removedBlobs.append(digest)
         }
         for diffID in snapshots.all() where !liveSnapshots.contains(diffID) {
+            report.reclaimedBytes += DiskUsage.bytes(under: snapshots.path(for: diffID))
             try snapshots.remove(diffID)
             report.removedSnapshots.append(diffID)
         }

@@ -37,6 +37,7 @@ extension ImageStore {
             for diffID in image.config.rootfs.diffIDs where !snapshots.has(diffID) {
                 throw StoreError.system("layer \(diffID) of image \(image.names.first ?? image.id.description) is not unpacked: pull the image again")
             }
+            try makeContainerDirectory(directory, id: containerID)
             do {
                 for sub in ["upper", "work", "merged", "empty"] {
                     try FileIO.makeDirectories("\(directory)/\(sub)", mode: 0o755)
@@ -62,6 +63,37 @@ extension ImageStore {
                 FileIO.removeTree(directory)
                 throw error
             }
+        }
+    }
+
+    /// The file in a container directory that names the process creating it (a `ProcessLease`
+    /// name with the prefix `creator`). The directory gets it before its name (it is made as
+    /// `.new-<lease>` and renamed), so a directory without `container.json` always tells whether
+    /// its creator still runs: the engine removes it only once that process is gone.
+    public static let creatorFile = "creator"
+
+    /// The process that made (or is making) the container directory `directory`; nil when the
+    /// file is missing or unreadable.
+    public static func creator(ofContainerDirectory directory: String) -> ProcessLease? {
+        guard let text = try? FileIO.readString(directory + "/" + creatorFile) else { return nil }
+        return ProcessLease.parse(name: text.trimmingCharacters(in: .whitespacesAndNewlines), prefix: "creator")
+    }
+
+    /// Makes `directory` with the creator lease already inside; `containerExists` if it exists.
+    private func makeContainerDirectory(_ directory: String, id: String) throws {
+        try FileIO.makeDirectories(containersDirectory, mode: 0o700)
+        let staging = "\(containersDirectory)/\(ProcessLease.current.name(prefix: ".new"))"
+        try FileIO.makeDirectories(staging, mode: 0o755)
+        do {
+            try FileIO.write(staging + "/" + Self.creatorFile, Array((ProcessLease.current.name(prefix: "creator") + "\n").utf8), mode: 0o600)
+            if rename(staging, directory) != 0 {
+                let code = errno
+                if code == EEXIST || code == ENOTEMPTY { throw StoreError.containerExists(id) }
+                throw SystemError("rename \(staging) to \(directory)", errno: code)
+            }
+        } catch {
+            FileIO.removeTree(staging)
+            throw error
         }
     }
 

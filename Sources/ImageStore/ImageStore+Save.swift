@@ -20,14 +20,43 @@ extension ImageStore {
                 let full = reference.flatMap { image.names.contains($0.description) ? $0.description : nil } ?? image.names.first
                 images.append((full ?? "", image))
             }
-            let temporary = path + ".tmp-\(getpid())"
+            Self.removeDeadSaveLeftovers(of: path)
+            let temporary = Self.saveTemporaryDirectory(of: path) + "/" + ProcessLease.current.name(prefix: Self.saveTemporaryPrefix(of: path))
             do {
                 try writeArchive(images, to: temporary)
+                FaultInjection.point("save-archive-written")
                 try sysCall("rename \(temporary) to \(path)") { rename(temporary, path) }
             } catch {
                 unlink(temporary)
                 throw error
             }
+        }
+    }
+
+    static func saveTemporaryDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `OUT.tmp`: the archive is written as `OUT.tmp-<pid>-<start time>-<random>` next to `OUT`.
+    static func saveTemporaryPrefix(of path: String) -> String {
+        String(path[(path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex)...]) + ".tmp"
+    }
+
+    /// Removes the partial archives of saves to `path` whose process is dead: this skiff's
+    /// `OUT.tmp-<pid>-<start>-<random>`, and an older skiff's `OUT.tmp-<pid>` when no process
+    /// has that pid.
+    static func removeDeadSaveLeftovers(of path: String) {
+        let directory = saveTemporaryDirectory(of: path), prefix = saveTemporaryPrefix(of: path)
+        for name in (try? FileIO.listDirectory(directory)) ?? [] where name.hasPrefix(prefix + "-") {
+            let rest = name.dropFirst(prefix.count + 1)
+            let dead: Bool
+            if let oldPid = Int32(rest) {
+                dead = ProcStat.read(pid: oldPid) == nil
+            } else {
+                dead = ProcessLease.parse(name: name, prefix: prefix).map { !$0.isAlive } ?? false
+            }
+            if dead { unlink(directory + "/" + name) }
         }
     }
 

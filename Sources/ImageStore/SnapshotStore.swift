@@ -50,7 +50,7 @@ public struct SnapshotStore: Sendable {
             unpacker.image = image
             let actual = try unpacker.unpack(blobPath: blobPath, into: temporary + "/fs")
             guard actual == diffID else {
-                throw StoreError.digestMismatch(expected: diffID, actual: actual, what: "uncompressed layer \(layer)")
+                throw StoreError.diffIDMismatch(layer: layer, expected: diffID, actual: actual, image: image)
             }
             // The files first, then the marker that vouches for them, then the name.
             try Durability.syncFilesystem(of: temporary + "/fs")

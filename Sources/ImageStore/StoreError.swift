@@ -3,6 +3,9 @@ import OCISpec
 /// Everything that can go wrong inside the image store, each with what to do about it.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     case digestMismatch(expected: Digest, actual: Digest, what: String)
+    /// A layer blob that matched its own digest unpacked to other content than the config's
+    /// diff_id: the blobs stay (verified, unnamed), no snapshot is made.
+    case diffIDMismatch(layer: Digest, expected: Digest, actual: Digest, image: String?)
     case sizeMismatch(expected: Int64, actual: Int64, what: String)
     case blobMissing(Digest)
     case imageNotFound(String)
@@ -22,9 +25,13 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .digestMismatch(let expected, let actual, let what):
-            return "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; nothing was stored"
+            return "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; this content was not stored"
+        case .diffIDMismatch(let layer, let expected, let actual, let image):
+            return "layer \(layer)\(image.map { " of image \($0)" } ?? ""): its uncompressed content has diff_id \(actual) but the image config says \(expected): "
+                + "the image is corrupt or was tampered with. Kept: the image's blobs that matched their digests (the layer blob among them), "
+                + "with no name pointing at them; no layer snapshot was made. `skiff image prune` removes those blobs"
         case .sizeMismatch(let expected, let actual, let what):
-            return "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; nothing was stored"
+            return "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; this content was not stored"
         case .blobMissing(let digest):
             return "blob \(digest) is missing from the store: pull the image again"
         case .imageNotFound(let name):

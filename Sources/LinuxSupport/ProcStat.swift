@@ -8,14 +8,17 @@ public struct ProcStat: Sendable, Equatable {
     public var state: Character
     /// Start time in clock ticks after boot; with the pid it identifies a process uniquely.
     public var startTime: UInt64
+    /// The parent's pid (field 4).
+    public var parentPid: Int32
 
     /// Parses a stat line; the command name may itself contain spaces and parentheses.
     public init?(statLine: String) {
         guard let close = statLine.lastIndex(of: ")") else { return nil }
         let rest = statLine[statLine.index(after: close)...].split(separator: " ")
         // rest[0] is the state (field 3); start time is field 22, i.e. rest[19].
-        guard rest.count > 19, let state = rest[0].first, let start = UInt64(rest[19]) else { return nil }
+        guard rest.count > 19, let state = rest[0].first, let parent = Int32(rest[1]), let start = UInt64(rest[19]) else { return nil }
         self.state = state
+        self.parentPid = parent
         self.startTime = start
     }
 
@@ -67,5 +70,19 @@ public struct ProcessLease: Sendable, Equatable {
     public var isAlive: Bool {
         guard let stat = ProcStat.read(pid: pid), stat.state != "Z" else { return false }
         return stat.startTime == startTime
+    }
+}
+
+extension ProcStat {
+    /// Every process's id, from the numeric names in /proc.
+    public static func allPids() -> [Int32] {
+        ((try? FileIO.listDirectory("/proc")) ?? []).compactMap { Int32($0) }
+    }
+
+    /// A process's non-empty arguments (/proc/PID/cmdline split at NULs); nil when it is gone,
+    /// empty for a kernel thread or a zombie.
+    public static func commandLine(pid: Int32) -> [String]? {
+        guard let bytes = try? FileIO.read("/proc/\(pid)/cmdline") else { return nil }
+        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 }

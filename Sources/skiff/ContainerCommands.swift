@@ -56,3 +56,8 @@ func withEngineErrors<T>(_ body: () async throws -> T) async throws -> T {
 func printEngineError(_ message: String) {
     FileHandle.standardError.write(Data(("skiff: error: " + message + "\n").utf8))
 }
+
+/// A problem that does not fail the command (a damaged entry a listing skipped), on stderr.
+func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data(("skiff: warning: " + message + "\n").utf8))
+}

@@ -29,7 +29,9 @@ struct ImagesCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try self.store.openStore()
         let records = try store.withSharedLock { try store.records() }
-        let images = try store.withSharedLock { try store.images() }
+        // A damaged image is skipped and reported: it must not hide the others.
+        let (images, damaged) = try store.withSharedLock { try store.imagesReportingDamage() }
+        for entry in damaged { printWarning(entry.explanation) }
         var rows: [Row] = []
         for image in images {
             let names = image.names.isEmpty ? ["<none>"] : image.names

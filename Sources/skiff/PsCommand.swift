@@ -33,7 +33,8 @@ struct PsCommand: AsyncParsableCommand {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
             let filters = try filter.map(ContainerFilter.init(parsing:))
-            let rows: [Row] = engine.store.all().compactMap { record in
+            let records = engine.store.all()
+            var rows: [Row] = records.compactMap { record in
                 let live = engine.liveStatus(record)
                 // Between two runs of a --restart policy the container is listed, as docker does.
                 let restarting = engine.isRestarting(record)
@@ -47,6 +48,20 @@ struct PsCommand: AsyncParsableCommand {
                            ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
                            Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
                            Labels: record.labels)
+            }
+            // Directories without a usable record are containers too: listed with -a so that
+            // `rm -f` can name them, and explained on stderr.
+            if all && filters.isEmpty {
+                for entry in engine.store.unlisted(known: Set(records.map(\.id))) {
+                    printWarning(entry.explanation)
+                    let state: String
+                    switch entry.problem {
+                    case .incomplete(_, let alive): state = alive ? "creating" : "incomplete"
+                    case .damaged: state = "damaged"
+                    }
+                    rows.append(Row(Id: entry.id, Names: [""], Image: "", ImageID: "", Command: [], Created: "", State: state,
+                                    Status: entry.status, ExitCode: nil, Pid: nil, Ports: [], Labels: nil))
+                }
             }
             if quiet {
                 for row in rows { print(String(row.Id.prefix(12))) }

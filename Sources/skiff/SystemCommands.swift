@@ -2,10 +2,33 @@ import ArgumentParser
 import ContainerRuntime
 import Engine
 
-/// `skiff system df` and `skiff system info`.
+/// `skiff system df`, `skiff system info` and `skiff system check`.
 struct SystemCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "system", abstract: "Show disk usage and host information.",
-                                                    subcommands: [SystemDfCommand.self, SystemInfoCommand.self])
+    static let configuration = CommandConfiguration(commandName: "system", abstract: "Show disk usage and host information; check the store.",
+                                                    subcommands: [SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self])
+}
+
+/// `skiff system check [--repair]`, as podman's: every blob, snapshot, image and container
+/// verified; one line per problem, a summary, exit 1 when problems are left unrepaired.
+struct SystemCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Verify blobs, layer snapshots, images and containers; --repair fixes what it can.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(help: "Remove corrupt blobs, leftovers, damaged image names and incomplete containers; unpack missing snapshots again.")
+    var repair = false
+
+    func run() async throws {
+        try await withEngineErrors {
+            let report = try engineOptions.openEngine().checkSystem(repair: repair)
+            for problem in report.problems { print(problem.description) }
+            let repaired = report.problems.count - report.unrepaired.count
+            print("checked \(report.blobs) blobs, \(report.snapshots) layer snapshots, \(report.images) image names, \(report.containers) containers: "
+                  + (report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s), \(repaired) repaired")
+                  + (report.unrepaired.isEmpty || repair ? "" : " (run with --repair to fix the repairable ones)"))
+            if !report.unrepaired.isEmpty { throw ExitCode(1) }
+        }
+    }
 }
 
 struct SystemDfCommand: AsyncParsableCommand {

@@ -34,7 +34,7 @@ struct EngineBinaryProtectionTests {
             let source = (skiffBinary as NSString).deletingLastPathComponent + "/" + name
             let data = try Data(contentsOf: URL(fileURLWithPath: source))
             originals[name] = data
-            FileManager.default.createFile(atPath: binaries + "/" + name, contents: data, attributes: [.posixPermissions: 0o755])
+            _ = FileManager.default.createFile(atPath: binaries + "/" + name, contents: data, attributes: [.posixPermissions: 0o755])
         }
         let skiff = binaries + "/skiff"
         let volumes = try Self.libraryDirectories(of: binaries + "/skiff-runtime").flatMap { ["-v", "\($0):\($0):ro"] }

@@ -195,8 +195,9 @@ struct ManagementCommandTests {
         // What the killed create would have left: the directory and its overlay mount, no record.
         try FileManager.default.removeItem(atPath: directory + "/container.json")
         #expect(fixture.mountsUnderFixture().contains { $0.contains(id) })
+        // Listed (as incomplete) so that users can name it; only a locked command removes it.
         let listed = try fixture.skiff("ps", ["-a", "-q"])
-        #expect(listed.status == 0 && !listed.stdout.contains(String(id.prefix(12))), "\(listed.stdout)")
+        #expect(listed.status == 0 && listed.stdout.contains(String(id.prefix(12))), "\(listed.stdout)")
         let prune = try fixture.skiffGroup("container", "prune", ["-f"])
         #expect(prune.status == 0 && prune.stdout.contains(id), "\(prune.stdout)\(prune.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory))

@@ -25,7 +25,7 @@ struct StoreCrashTests {
         let killed = try killedAt("snapshot-trashed", fixture, "rmi", [fixture.image])
         #expect(killed.status == SIGKILL, "\(killed)")
         #expect(snapshotNames(fixture).contains { $0.hasPrefix(".trash-") }, "\(snapshotNames(fixture))")
-        let images = try run([skiffBinary, "images", "--root", fixture.root], check: false)
+        let images = try fixture.image(["images"], [])
         #expect(images.status == 0 && !images.stdout.contains("loaded"), "\(images)")
         // Loading again unpacks the layer again: the trashed tree never counts.
         try run([skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get()])
@@ -37,10 +37,10 @@ struct StoreCrashTests {
     @Test func loadKilledBeforeTheMarkerLeavesNoImageAndNoTemporaryTree() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        try #require(try run([skiffBinary, "rmi", "--root", fixture.root, fixture.image], check: false).status == 0)
+        try #require(try fixture.image(["rmi"], [fixture.image]).status == 0)
         let killed = try killedAt("snapshot-unpacked", fixture, "load", ["-i", try busyboxArchive.get()])
         #expect(killed.status == SIGKILL, "\(killed)")
-        let images = try run([skiffBinary, "images", "--root", fixture.root], check: false)
+        let images = try fixture.image(["images"], [])
         #expect(images.status == 0 && !images.stdout.contains("loaded"), "\(images)")
         // The dead loader's temporary tree went with that command.
         #expect(!snapshotNames(fixture).contains { $0.hasPrefix(".tmp-") }, "\(snapshotNames(fixture))")
@@ -71,7 +71,7 @@ struct StoreCrashTests {
     func loadSyncsWhatItNames() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        try #require(try run([skiffBinary, "rmi", "--root", fixture.root, fixture.image], check: false).status == 0)
+        try #require(try fixture.image(["rmi"], [fixture.image]).status == 0)
         let traced = try run(["/usr/bin/strace", "-f", "-qq", "-e", "trace=fsync,syncfs", "-o", fixture.path + "/trace",
                               skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get()], check: false)
         #expect(traced.status == 0, "\(traced)")

@@ -119,6 +119,12 @@ final class EngineFixture: @unchecked Sendable {
         try run([skiffBinary, command, "--root", root, "--runtime-root", runtimeRoot] + arguments, check: check)
     }
 
+    /// An image command, which takes `--root` only: `skiff <command...> --root ... <arguments>`.
+    @discardableResult
+    func image(_ command: [String], _ arguments: [String]) throws -> CommandResult {
+        try run([skiffBinary] + command + ["--root", root] + arguments, check: false)
+    }
+
     /// `skiff network <command> --root ... --runtime-root ... <arguments>`.
     @discardableResult
     func network(_ command: String, _ arguments: [String], check: Bool = false) throws -> CommandResult {

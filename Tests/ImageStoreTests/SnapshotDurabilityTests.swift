@@ -12,9 +12,9 @@ struct SnapshotDurabilityTests {
     /// A layer of `files` small files, stored as a blob; returns (blob digest, diffID).
     func storeLayer(_ store: ImageStore, in tmp: TemporaryDirectory, files: Int = 50, big: Int = 0) throws -> (Digest, Digest) {
         let tar = try TarBuilder(path: tmp.path + "/layer.tar", compression: .none)
-        tar.dir("data")
-        for index in 0..<files { tar.file("data/f\(index)", "file \(index)\n") }
-        if big > 0 { tar.add("data/big", content: [UInt8](repeating: 0, count: big)) }
+        _ = tar.dir("data")
+        for index in 0..<files { _ = tar.file("data/f\(index)", "file \(index)\n") }
+        if big > 0 { _ = tar.add("data/big", content: [UInt8](repeating: 0, count: big)) }
         tar.finish()
         let bytes = try FileIO.read(tmp.path + "/layer.tar")
         let digest = try store.content.write(bytes)
@@ -36,6 +36,29 @@ struct SnapshotDurabilityTests {
         try store.snapshots.ensure(diffID: diffID, layer: blob, blobPath: store.content.path(for: blob))
         #expect(store.snapshots.has(diffID))
         #expect(try FileIO.listDirectory(tree + "/data").count == 50)
+    }
+
+    /// A layer that does not unpack to its diff_id: the error says the blob was kept (it is) and
+    /// no snapshot was made (none is, not even a temporary tree).
+    @Test func aDiffIDMismatchKeepsTheBlobAndMakesNoSnapshot() throws {
+        let tmp = try TemporaryDirectory()
+        let store = try ImageStore(root: tmp.path + "/store")
+        let (blob, _) = try storeLayer(store, in: tmp)
+        let claimed = try Digest(sha256Hex: String(repeating: "e", count: 64))
+        do {
+            try store.snapshots.ensure(diffID: claimed, layer: blob, blobPath: store.content.path(for: blob), image: "foo:1")
+            Issue.record("a layer that does not match its diff_id was accepted")
+        } catch let error as StoreError {
+            guard case .diffIDMismatch(let layer, let expected, let actual, let image) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(layer == blob && expected == claimed && actual == blob && image == "foo:1")
+            #expect(error.description.contains("Kept:") && !error.description.contains("nothing was stored"))
+        }
+        #expect(store.content.has(blob))
+        #expect(!store.snapshots.has(claimed))
+        #expect(try FileIO.listDirectory(tmp.path + "/store/snapshots").isEmpty)
     }
 
     @Test func removalTakesTheNameFirstAndCleanupFinishesIt() throws {

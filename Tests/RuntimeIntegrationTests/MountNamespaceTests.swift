@@ -36,7 +36,7 @@ struct MountNamespaceTests {
         let dir = NSTemporaryDirectory() + TestEnvironment.uniqueName("mntns")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let nsFile = dir + "/mnt"
-        FileManager.default.createFile(atPath: nsFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: nsFile, contents: nil)
         defer {
             try? Mounts.unmount(nsFile, flags: 2 /* MNT_DETACH */)
             try? FileManager.default.removeItem(atPath: dir)

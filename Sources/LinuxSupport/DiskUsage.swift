@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Space used by a directory tree, counted as `du` does (allocated blocks, each inode once, not
-/// crossing into other file systems, never following symlinks). For `system df`.
+/// crossing into other file systems, never following symlinks). For `system df` and for what
+/// `image prune` reclaims from layer snapshots.
 public enum DiskUsage {
     public static func bytes(under path: String) -> Int64 {
         var root = stat()
