@@ -22,13 +22,19 @@ public enum Mounts {
     /// the table can skip a mount that exists (a flaky test saw a fresh overlay missing). So the
     /// whole table is read with a single read(), into a buffer that grows until it fits.
     public static func table() throws -> String {
-        var size = 256 << 10
+        // 64 KiB holds a busy host's table; not zero-filled (every runtime start reads it).
+        var size = 64 << 10
         while true {
             let fd = try sysCall("open /proc/self/mountinfo") { skiff_open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC, 0) }
             defer { close(fd) }
-            var buffer = [UInt8](repeating: 0, count: size)
-            let n = try buffer.withUnsafeMutableBytes { raw in try sysCall("read /proc/self/mountinfo") { read(fd, raw.baseAddress, raw.count) } }
-            if n < size { return String(decoding: buffer[..<n], as: UTF8.self) }
+            var failure: Int32 = 0
+            let buffer = [UInt8](unsafeUninitializedCapacity: size) { raw, count in
+                let n = read(fd, raw.baseAddress, raw.count)
+                failure = n < 0 ? errno : 0
+                count = max(n, 0)
+            }
+            guard failure == 0 else { throw SystemError("read /proc/self/mountinfo", errno: failure) }
+            if buffer.count < size { return String(decoding: buffer, as: UTF8.self) }
             guard size < 64 << 20 else { throw SystemError("read /proc/self/mountinfo", errno: EFBIG) }
             size *= 4
         }
