@@ -87,6 +87,7 @@ public final class BlobWriter: @unchecked Sendable {
         try FileIO.makeDirectories(store.ingestDirectory)
         let temporaryPath = "\(store.ingestDirectory)/\(ProcessLease.current.name(prefix: Self.prefix))"
         self.temporaryPath = temporaryPath
+        InterruptCleanup.register(temporaryPath)
         fd = try sysCall("create \(temporaryPath)") {
             open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
@@ -117,6 +118,7 @@ public final class BlobWriter: @unchecked Sendable {
     /// Verifies and renames into place. Returns the blob's digest.
     public func commit(expectedDigest: Digest?, expectedSize: Int64?) throws -> Digest {
         guard fd >= 0 else { throw StoreError.system("\(what): blob committed twice") }
+        defer { InterruptCleanup.unregister(temporaryPath) }
         // The data reaches the disk before the blob gets its name (and the name after the rename):
         // after a power loss a named blob is whole, never empty.
         do { try Durability.sync(fd: fd, what: temporaryPath) } catch {
@@ -155,5 +157,8 @@ public final class BlobWriter: @unchecked Sendable {
         }
     }
 
-    deinit { abort() }
+    deinit {
+        abort()
+        InterruptCleanup.unregister(temporaryPath)
+    }
 }

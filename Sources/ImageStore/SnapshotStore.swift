@@ -43,6 +43,8 @@ public struct SnapshotStore: Sendable {
         if has(diffID) { return }
         try FileIO.makeDirectories(directory, mode: 0o700)
         let temporary = "\(directory)/\(ProcessLease.current.name(prefix: ".tmp"))"
+        InterruptCleanup.register(temporary)
+        defer { InterruptCleanup.unregister(temporary) }
         try FileIO.makeDirectories(temporary + "/fs", mode: 0o755)
         do {
             var unpacker = LayerUnpacker(layer: layer)

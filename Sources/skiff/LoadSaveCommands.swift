@@ -1,5 +1,6 @@
 import ArgumentParser
 import ImageStore
+import LinuxSupport
 import OCISpec
 
 /// `skiff load -i FILE`: imports images from an OCI layout or docker save archive.
@@ -15,6 +16,7 @@ struct LoadCommand: AsyncParsableCommand {
     var platform: String = "linux/amd64"
 
     func run() async throws {
+        InterruptCleanup.install()
         let names = try self.store.openStore().load(from: input, platform: try Platform(parsing: platform))
         for name in names { print("Loaded image: \(name)") }
     }

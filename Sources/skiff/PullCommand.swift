@@ -1,5 +1,6 @@
 import ArgumentParser
 import ImageStore
+import LinuxSupport
 import OCISpec
 import Registry
 
@@ -20,6 +21,8 @@ struct PullCommand: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
+        // Ctrl-C or a stop mid-download or mid-unpack takes the half-made blob or snapshot along.
+        InterruptCleanup.install()
         let reference = try store.reference(name)
         let platform = try Platform(parsing: self.platform)
         let display = ProgressDisplay(quiet: quiet)

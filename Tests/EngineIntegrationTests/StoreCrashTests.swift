@@ -83,3 +83,21 @@ struct StoreCrashTests {
         #expect(fsyncs >= 8 && syncfs >= 1, "\(trace)")
     }
 }
+
+/// SIGTERM (a Ctrl-C, a service stop) in the middle of an unpack: the half-made snapshot goes
+/// with the process, before any other command runs.
+@Suite(.enabled(if: engineTestsEnabled, skipReason))
+struct InterruptedStoreCommandTests {
+    @Test func loadStoppedMidUnpackTakesItsHalfMadeSnapshotAlong() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        try #require(try fixture.image(["rmi"], [fixture.image]).status == 0)
+        let stopped = try run([skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get()], check: false,
+                              environment: ["SKIFF_TEST_KILL_AT": "snapshot-unpacked:TERM"])
+        #expect(stopped.status == SIGTERM, "\(stopped)")
+        let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/snapshots")) ?? []
+        #expect(!snapshots.contains { $0.hasPrefix(".tmp-") }, "\(snapshots)")
+        let ingest = (try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/ingest")) ?? []
+        #expect(ingest.isEmpty, "\(ingest)")
+    }
+}
