@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import ImageStore
 import LinuxSupport
@@ -28,7 +31,15 @@ struct PullCommand: AsyncParsableCommand {
         let display = ProgressDisplay(quiet: quiet)
         let puller = ImagePuller(store: try store.openStore(), options: registry.registryOptions(), platform: platform, progress: display)
         if !quiet { print("Pulling \(reference.description)") }
-        let image = try await puller.pull(reference)
+        let image: Image
+        do {
+            image = try await puller.pull(reference)
+        } catch {
+            // The layers that arrived whole and verified are kept: say so, so a retry is no surprise.
+            let note = "skiff: note: layers of \(reference.description) that were downloaded and verified before this failure stay in the store; pulling again reuses them (skiff image prune removes them)\n"
+            _ = note.withCString { write(2, $0, strlen($0)) }
+            throw error
+        }
         print(quiet ? image.manifestDigest.description : "\(reference.description): image \(image.id.shortID)")
     }
 }

