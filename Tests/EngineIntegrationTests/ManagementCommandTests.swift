@@ -52,11 +52,18 @@ struct ManagementCommandTests {
 
         // Out: a container's setuid file loses its setuid bit and a device node is left out
         // (unless -a): the host must not gain a setuid-root binary or a raw disk node.
-        _ = try fixture.skiff("exec", ["files", "sh", "-c", "mkdir /tmp/risky && cp /bin/busybox /tmp/risky/suid && chmod 4755 /tmp/risky/suid && busybox mknod /tmp/risky/disk b 7 0"])
+        _ = try fixture.skiff("exec", ["files", "sh", "-c", "mkdir /tmp/risky && cp /bin/busybox /tmp/risky/suid && chmod 4755 /tmp/risky/suid && busybox mknod /tmp/risky/disk b 7 0 && busybox mknod /tmp/risky/null c 1 3"])
         #expect(try fixture.skiff("cp", ["files:/tmp/risky", host + "/risky"]).status == 0)
         let mode = (try FileManager.default.attributesOfItem(atPath: host + "/risky/suid")[.posixPermissions] as? Int) ?? 0
         #expect(mode == 0o755, "mode \(String(mode, radix: 8))")
         #expect(!FileManager.default.fileExists(atPath: host + "/risky/disk"))
+        #expect(!FileManager.default.fileExists(atPath: host + "/risky/null"))
+        // With -a (archive mode) both kinds of device node are copied as they are (character
+        // devices were always skipped: a `where` that applied to the block case only).
+        #expect(try fixture.skiff("cp", ["-a", "files:/tmp/risky", host + "/archived"]).status == 0)
+        var node = stat()
+        #expect(lstat(host + "/archived/null", &node) == 0 && (node.st_mode & S_IFMT) == S_IFCHR && node.st_rdev == 0x103)  // makedev(1, 3)
+        #expect(lstat(host + "/archived/disk", &node) == 0 && (node.st_mode & S_IFMT) == S_IFBLK)
 
                 // Out: a directory, then from the stopped container.
         #expect(try fixture.skiff("cp", ["files:/tmp/tree", host + "/back"]).status == 0)

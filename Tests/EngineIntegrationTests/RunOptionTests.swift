@@ -5,6 +5,19 @@ import Testing
 /// from inside the container and through inspect, ps and volume commands.
 @Suite(.serialized, .enabled(if: engineTestsEnabled, skipReason))
 struct RunOptionTests {
+    /// Absurd sizes are refused with docker's exit code and a message, never a trap on overflow;
+    /// docker's decimal sizes are taken.
+    @Test func absurdSizesAreRefusedAndDecimalOnesTaken() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        for options in [["-m", "99999999999g"], ["--shm-size", "99999999999g"], ["--mount", "type=tmpfs,target=/t,tmpfs-size=99999999999g"]] {
+            let r = try fixture.skiff("run", ["--rm", "--network", "none"] + options + [fixture.image, "true"])
+            #expect(r.status == 125 && r.stderr.contains("99999999999g"), "\(options): \(r)")
+        }
+        let decimal = try fixture.skiff("run", ["--rm", "--network", "none", "-m", "1.5g", fixture.image, "true"])
+        #expect(decimal.status == 0, "\(decimal)")
+    }
+
     @Test func ulimitsAndTmpfs() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }

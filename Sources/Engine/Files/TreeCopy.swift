@@ -90,7 +90,7 @@ struct TreeCopy {
             guard symlinkat(link, targetDir, targetName) == 0 else { throw SystemError("symlink \(targetName)") }
             let uid = preserveOwnership ? st.st_uid : owner.uid, gid = preserveOwnership ? st.st_gid : owner.gid
             _ = fchownat(targetDir, targetName, uid, gid, AT_SYMLINK_NOFOLLOW)
-        case S_IFCHR, S_IFBLK where hostSafe:
+        case S_IFCHR where hostSafe, S_IFBLK where hostSafe:
             CopyWarnings.warn("skipped device node \(sourceName): device nodes are copied out of a container only with -a")
             return
         case S_IFIFO, S_IFCHR, S_IFBLK:

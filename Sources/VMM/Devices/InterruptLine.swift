@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// How a device raises its interrupt. KVM-backed lines use an irqfd (or KVM_IRQ_LINE); tests use
 /// a counter to check exactly when a device interrupts.
@@ -10,21 +8,12 @@ public protocol InterruptLine: AnyObject, Sendable {
 }
 
 /// An interrupt line that counts its edges; for tests and for devices not wired to a guest yet.
-public final class CountingInterruptLine: InterruptLine, @unchecked Sendable {
-    private var lock = pthread_mutex_t()
-    private var edges = 0
+public final class CountingInterruptLine: InterruptLine, Sendable {
+    private let edges = Mutex(0)
 
-    public init() { pthread_mutex_init(&lock, nil) }
+    public init() {}
 
-    public func trigger() {
-        pthread_mutex_lock(&lock)
-        edges += 1
-        pthread_mutex_unlock(&lock)
-    }
+    public func trigger() { edges.withLock { $0 += 1 } }
 
-    public var count: Int {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return edges
-    }
+    public var count: Int { edges.withLock { $0 } }
 }

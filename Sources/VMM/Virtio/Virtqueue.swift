@@ -76,14 +76,17 @@ public struct Virtqueue: Sendable {
     /// Whether the driver made a chain available that has not been taken (nothing is consumed).
     public func hasAvailable(memory: GuestMemory) throws(VirtqueueError) -> Bool {
         let availableIndex = try guarded { () throws(GuestMemoryError) in try memory.load(UInt16.self, at: availableRing + 2) }
-        atomicMemoryFence()
+        // Acquire: the ring entries and descriptors the driver published before this index are
+        // read after it, never from before the driver's writes.
+        atomicMemoryFence(ordering: .acquiring)
         return availableIndex != nextAvailable
     }
 
     /// Takes the next chain the driver made available, or nil when there is none.
     public mutating func popAvailable(memory: GuestMemory) throws(VirtqueueError) -> DescriptorChain? {
         let availableIndex = try guarded { () throws(GuestMemoryError) in try memory.load(UInt16.self, at: availableRing + 2) }
-        atomicMemoryFence()
+        // Acquire: the available ring entry and its descriptors are read after the index.
+        atomicMemoryFence(ordering: .acquiring)
         let pending = availableIndex &- nextAvailable
         if pending == 0 { return nil }
         guard pending <= size else { throw .availableIndexJumped(from: nextAvailable, to: availableIndex) }
@@ -137,7 +140,9 @@ public struct Virtqueue: Sendable {
             try memory.store(UInt32(head), at: usedRing + 4 + 8 * slot)
             try memory.store(written, at: usedRing + 8 + 8 * slot)
         }
-        atomicMemoryFence()
+        // Release: the used element (and the buffers written for it) are visible to the driver
+        // before the index that publishes them.
+        atomicMemoryFence(ordering: .releasing)
         nextUsed &+= 1
         try guarded { () throws(GuestMemoryError) in try memory.store(nextUsed, at: usedRing + 2) }
     }
@@ -148,9 +153,3 @@ public struct Virtqueue: Sendable {
     }
 }
 
-/// A full fence between guest-visible ring accesses (the guest runs on other CPUs).
-@inline(__always)
-func atomicMemoryFence() {
-    let fence = Atomic<Int>(0)
-    _ = fence.add(0, ordering: .sequentiallyConsistent)
-}
