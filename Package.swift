@@ -3,6 +3,9 @@
 // One target per concern; see docs/architecture.md for what each owns and may import.
 import PackageDescription
 
+// Compiler warnings are errors in every target of ours (not in dependencies).
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
 let package = Package(
     name: "skiff",
     platforms: [.macOS(.v15)],
@@ -15,36 +18,36 @@ let package = Package(
     ],
     targets: [
         // JSON parsing, serialisation and Codable bridging without Foundation.
-        .target(name: "JSON"),
+        .target(name: "JSON", swiftSettings: strict),
         // Pure Codable types from the OCI specifications. No I/O.
-        .target(name: "OCISpec"),
+        .target(name: "OCISpec", swiftSettings: strict),
         // The only C in the project: clone into namespaces, fd passing, ioctl helpers.
         .target(name: "CShim"),
         // libseccomp, to turn config.json's seccomp profile into a kernel filter.
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         // Thin Swift wrappers over Linux system calls.
-        .target(name: "LinuxSupport", dependencies: ["CShim"]),
+        .target(name: "LinuxSupport", dependencies: ["CShim"], swiftSettings: strict),
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
-        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CSeccomp"]),
+        .target(name: "ContainerRuntime", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CSeccomp"], swiftSettings: strict),
         // The micro-VM monitor: KVM, guest memory, boot protocols, legacy and virtio devices.
-        .target(name: "VMM", dependencies: ["CShim", "LinuxSupport", "CSeccomp"]),
+        .target(name: "VMM", dependencies: ["CShim", "LinuxSupport", "CSeccomp"], swiftSettings: strict),
         // libarchive (system library): tar reading and gzip/zstd decompression of layers.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The image store: content-addressed blobs, the name index, layer snapshots, rootfs assembly.
-        .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"]),
+        .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"], swiftSettings: strict),
         // OpenSSL's libssl (system library): TLS for the HTTP client.
         .systemLibrary(name: "CSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         // HTTP/1.1 over POSIX sockets and libssl: keep-alive pool, chunked bodies, redirects,
         // timeouts, proxies, per-registry CAs. Instead of FoundationNetworking (libcurl at every start).
-        .target(name: "HTTPClient", dependencies: ["CSSL"]),
+        .target(name: "HTTPClient", dependencies: ["CSSL"], swiftSettings: strict),
         // The OCI distribution client: auth, pull and push against registries.
-        .target(name: "Registry", dependencies: ["OCISpec", "ImageStore", "HTTPClient"]),
+        .target(name: "Registry", dependencies: ["OCISpec", "ImageStore", "HTTPClient"], swiftSettings: strict),
         // Container networking: network store, network namespaces, CNI plugin chains, published ports.
-        .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"]),
+        .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"], swiftSettings: strict),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
-        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking"]),
+        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking"], swiftSettings: strict),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -54,6 +57,7 @@ let package = Package(
             // That takes a start of the binary from about 5 ms to about 1.4 ms here, and a
             // container start runs it four times (create, the re-executed init, start, delete).
             // The runtime needs nothing from glibc that a static link breaks (no NSS, no dlopen).
+            swiftSettings: strict,
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
         ),
         // `skiff`: the docker-like front end over the engine, image store and VMM.
@@ -68,22 +72,23 @@ let package = Package(
             ],
             // Position-dependent, like skiff-runtime: no load-time relative relocations to apply
             // (130,000 of them), which every `skiff vm run` and container command pays at start.
+            swiftSettings: strict,
             linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]
         ),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
-        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim", "LinuxSupport"]),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
-        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim", "LinuxSupport"]),
-        .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"]),
-        .testTarget(name: "VMMTests", dependencies: ["VMM"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport"]),
-        .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strict),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"], swiftSettings: strict),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"], swiftSettings: strict),
+        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(name: "VMMTests", dependencies: ["VMM"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
-        .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"]),
+        .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
-        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"]),
+        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"], swiftSettings: strict),
     ]
 )

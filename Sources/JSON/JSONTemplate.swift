@@ -60,7 +60,7 @@ public struct JSONTemplate: Sendable {
     }
 
     private static func evaluate(_ command: Command, dot: JSONValue) throws -> JSONValue {
-        let values = try command.arguments.map { argument -> JSONValue in
+        let values = command.arguments.map { argument -> JSONValue in
             switch argument {
             case .field(let path):
                 var current = dot

@@ -92,7 +92,7 @@ struct LifecycleTests {
         let id = try fixture.skiff("run", ["-d", "--rm", fixture.image, "sh", "-c", "sleep 0.2; exit 2"], check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 64)
-        #expect(try eventually { fixture.containerIDs().isEmpty })
+        #expect(eventually { fixture.containerIDs().isEmpty })
         // The network namespace goes with the teardown the monitor finishes after the removal.
         #expect(eventually { fixture.mountsUnderFixture().isEmpty }, "\(fixture.mountsUnderFixture())")
         #expect(fixture.cgroupDirectories(id).isEmpty)

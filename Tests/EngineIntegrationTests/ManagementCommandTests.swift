@@ -227,6 +227,6 @@ struct ManagementCommandTests {
         }
         // After the image, options belong to the command.
         #expect(try fixture.skiff("run", ["--rm", fixture.image, "echo", "--help"]).stdout == "--help\n")
-        #expect(try eventually { fixture.containerIDs().isEmpty })
+        #expect(eventually { fixture.containerIDs().isEmpty })
     }
 }

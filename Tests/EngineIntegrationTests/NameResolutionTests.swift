@@ -61,7 +61,7 @@ struct NameResolutionTests {
         let other = try detached(fixture, ["--name", "other-\(suffix)", "--network", network])
         #expect(try ping(fixture, from: client, "other-\(suffix)").status == 0)
         try fixture.skiff("stop", ["-t", "0", other], check: true)
-        #expect(try eventually(10) { !(hosts(fixture, client)).contains("other-\(suffix)") }, "\(hosts(fixture, client))")
+        #expect(eventually(10) { !(hosts(fixture, client)).contains("other-\(suffix)") }, "\(hosts(fixture, client))")
         try fixture.skiff("start", [other], check: true)
         #expect(try ping(fixture, from: client, "other-\(suffix)").status == 0, "\(hosts(fixture, client))")
         // Renamed: the new name resolves, the old one no longer.
@@ -115,7 +115,7 @@ struct NameResolutionTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let suffix = UUID().uuidString.prefix(6).lowercased()
-        let plain = try detached(fixture, ["--name", "plain-\(suffix)"])
+        _ = try detached(fixture, ["--name", "plain-\(suffix)"])
         let result = try fixture.skiff("run", ["--rm", fixture.image, "busybox", "ping", "-c1", "-W2", "plain-\(suffix)"])
         #expect(result.status != 0 && result.stderr.contains("bad address"), "\(result.stdout) \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/networks/peers/bridge"))

@@ -99,7 +99,7 @@ struct NetworkTests {
         let started = try fixture.skiff("run", ["-d", "-p", "127.0.0.1:\(port):80", "-p", "80", "-v", fixture.path + "/www:/www:ro",
                                                 fixture.image, "httpd", "-f", "-p", "80", "-h", "/www"], check: true)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try eventually(15) { hostGet(port: port) == "hello from the container\n" })
+        #expect(eventually(15) { hostGet(port: port) == "hello from the container\n" })
 
         // The fixed host port and the random one (-p 80), as inspect and ps show them; both reach the server.
         let document = try #require(try inspect(fixture, [id]).first)
@@ -137,7 +137,7 @@ struct NetworkTests {
         let document = try #require(try inspect(fixture, [id]).first)
         let ports = (document["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: [[String: String]]]
         let port = try #require(ports?["80/tcp"]?.first?["HostPort"].flatMap { UInt16($0) })
-        #expect(try eventually(15) { hostGet(port: port) == "exposed\n" })
+        #expect(eventually(15) { hostGet(port: port) == "exposed\n" })
     }
 
     @Test func aPortHeldByAHostProgramIsAClearError() throws {
@@ -237,7 +237,7 @@ struct NetworkTests {
         let id = try fixture.skiff("run", ["-d", "-p", "80", fixture.image, "sh", "-c", "sleep 0.2"], check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let bridgeName = try bridge(fixture, network: "bridge")
-        #expect(try eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
+        #expect(eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
                 "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
         #expect(fixture.containerIDs() == [id])
         // It starts again with a fresh namespace.
@@ -255,7 +255,7 @@ struct NetworkTests {
         #expect(fixture.containerIDs().isEmpty, "removed before run returned")
         let bridgeName = try bridge(fixture, network: "bridge")
         let pending = fixture.root + "/networks/teardown"
-        #expect(try eventually(10) {
+        #expect(eventually(10) {
             leftovers(fixture, ids: [name], bridge: bridgeName).isEmpty
                 && ((try? FileManager.default.contentsOfDirectory(atPath: pending)) ?? []).isEmpty
         }, "\(leftovers(fixture, ids: [name], bridge: bridgeName))")
@@ -287,7 +287,7 @@ struct NetworkTests {
         }, "\(logs)")
         #expect(try eventually(10) { try fixture.skiff("ps", ["-a"], check: true).stdout.contains("Exited (3)") })
         let bridgeName = try bridge(fixture, network: "bridge")
-        #expect(try eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
+        #expect(eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
                 "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
     }
 

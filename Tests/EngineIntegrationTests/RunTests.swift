@@ -33,7 +33,7 @@ struct RunTests {
         let killed = try fixture.skiff("run", ["--rm", fixture.image, "sh", "-c", "sh -c 'kill -9 $$'; exit $?"])
         #expect(killed.status == 137)
         // --rm left nothing behind, not even for the failed starts.
-        #expect(try eventually { fixture.containerIDs().isEmpty }, "\(fixture.containerIDs())")
+        #expect(eventually { fixture.containerIDs().isEmpty }, "\(fixture.containerIDs())")
         // The monitor finishes the network teardown (the namespace mount) right after the removal.
         #expect(eventually { fixture.mountsUnderFixture().isEmpty }, "\(fixture.mountsUnderFixture())")
     }

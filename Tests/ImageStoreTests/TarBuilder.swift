@@ -54,18 +54,22 @@ final class TarBuilder {
         return self
     }
 
+    @discardableResult
     func dir(_ name: String, mode: UInt32 = 0o755, uid: Int64 = 0, gid: Int64 = 0) -> TarBuilder {
         add(name, type: 0o040000, mode: mode, uid: uid, gid: gid)
     }
 
+    @discardableResult
     func file(_ name: String, _ text: String, mode: UInt32 = 0o644, uid: Int64 = 0, gid: Int64 = 0) -> TarBuilder {
         add(name, mode: mode, content: Array(text.utf8), uid: uid, gid: gid)
     }
 
+    @discardableResult
     func symlink(_ name: String, to target: String) -> TarBuilder {
         add(name, type: 0o120000, mode: 0o777, symlink: target)
     }
 
+    @discardableResult
     func hardlink(_ name: String, to target: String) -> TarBuilder {
         add(name, hardlink: target)
     }

@@ -17,7 +17,7 @@ struct NetworkNamespaceTests {
             NetworkNamespace.remove(at: directory + "/real")
             try? FileManager.default.removeItem(atPath: directory)
         }
-        FileManager.default.createFile(atPath: directory + "/plain", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/plain", contents: nil)
         #expect(!NetworkNamespace.isMounted(at: directory + "/plain"))
         #expect(!NetworkNamespace.isMounted(at: directory + "/missing"))
         try NetworkNamespace.create(at: directory + "/real")

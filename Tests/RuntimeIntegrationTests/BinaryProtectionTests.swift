@@ -44,7 +44,8 @@ struct BinaryProtectionTests {
         b.spec.process?.args = ["sh", "-c", try String(contentsOfFile: Self.racer, encoding: .utf8)]
         try #require(try b.create().code == 0)
         try #require(try b.runtime(["start", b.id]).code == 0)
-        try #require(Poll.until(seconds: 10) { FileManager.default.fileExists(atPath: b.dir + "/rootfs/ready") })
+        let ready = Poll.until(seconds: 10) { FileManager.default.fileExists(atPath: b.dir + "/rootfs/ready") }
+        try #require(ready, "the racer never started")
 
         let exec = try b.runtime(["exec", b.id, "/proc/self/exe", "--log", "/tmp/f", "state", "nope"],
                                  env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })

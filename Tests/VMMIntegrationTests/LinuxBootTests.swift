@@ -79,7 +79,7 @@ struct LinuxBootTests {
     func aFileWrittenOnVirtioBlockSurvivesTheVM() throws {
         let scratch = try ScratchDirectory("skiff-linux-blk")
         let disk = scratch.file("disk.ext4")
-        FileManager.default.createFile(atPath: disk, contents: Data(count: 32 << 20))
+        _ = FileManager.default.createFile(atPath: disk, contents: Data(count: 32 << 20))
         try runCommand("/sbin/mkfs.ext4", ["-q", "-F", disk])
         let initrd = try LinuxTestKernel.initramfs(script: LinuxTestKernel.prologue + """
 

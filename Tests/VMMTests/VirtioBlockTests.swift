@@ -8,7 +8,7 @@ import Testing
         init(sectors: Int, fill: (Int) -> UInt8 = { _ in 0 }) throws {
             var template = Array("/tmp/skiff-blk-XXXXXX".utf8CString)
             let fd = mkstemp(&template)
-            path = String(cString: template)
+            path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let bytes = (0..<(sectors * 512)).map(fill)
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             close(fd)
