@@ -85,7 +85,10 @@ public struct NetworkPeers: Sendable {
                 unlink(entryPath(network, stale.containerID))
             }
             members.removeAll { $0.address == peer.address || !FileIO.exists($0.hostsPath) }
-            try FileIO.writeAtomically(entryPath(network, peer.containerID), try JSONEncoding.encode(peer, pretty: true), mode: 0o600)
+            // A running member's entry is worthless after a crash (its hosts file is rewritten at the
+            // next start): no sync on the start path.
+            try FileIO.writeAtomically(entryPath(network, peer.containerID), try JSONEncoding.encode(peer, pretty: true), mode: 0o600,
+                                       durable: false)
             members.append(peer)
             // Our own file must be right before the program starts; another member's file may be
             // gone under us (that container is being removed).
@@ -118,7 +121,8 @@ public struct NetworkPeers: Sendable {
             var members = members(network).filter { FileIO.exists($0.hostsPath) }
             guard let index = members.firstIndex(where: { $0.containerID == containerID }) else { return }
             change(&members[index])
-            try FileIO.writeAtomically(entryPath(network, containerID), try JSONEncoding.encode(members[index], pretty: true), mode: 0o600)
+            try FileIO.writeAtomically(entryPath(network, containerID), try JSONEncoding.encode(members[index], pretty: true), mode: 0o600,
+                                       durable: false)
             for (member, text) in hostsFiles(network: network, members: members) { try? Self.rewrite(member.hostsPath, text) }
         }
     }
