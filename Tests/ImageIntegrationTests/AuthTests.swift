@@ -63,7 +63,18 @@ struct AuthTests {
         var options = options()
         options.credentials = CredentialStore(skiffFile: scratch.path + "/none.json", dockerFile: dockerConfig)
         let store = try ImageStore(root: scratch.path + "/store")
-        _ = try await ImagePuller(store: store, options: options).pull(try ImageReference(parsing: "\(registry.host)/bb:1"))
+        let reference = try ImageReference(parsing: "\(registry.host)/bb:1")
+        let image = try await ImagePuller(store: store, options: options).pull(reference)
+        #expect(image.names.contains(reference.description), "\(image.names)")
+        // The control: the same pull with a wrong password in docker's file is refused, so the
+        // credentials above really came from that file.
+        let wrong = Data("bob:wrong".utf8).base64EncodedString()
+        try #"{"auths": {"\#(registry.host)": {"auth": "\#(wrong)"}}}"#.write(toFile: dockerConfig, atomically: true, encoding: .utf8)
+        var refused = options
+        refused.credentials = CredentialStore(skiffFile: scratch.path + "/none.json", dockerFile: dockerConfig)
+        let other = try ImageStore(root: scratch.path + "/store-refused")
+        await #expect(throws: (any Error).self) { _ = try await ImagePuller(store: other, options: refused).pull(reference) }
+        #expect(try other.images().isEmpty)
     }
 
     @Test func bearerTokensAreFetchedPerScopeAndReused() async throws {
