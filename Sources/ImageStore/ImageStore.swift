@@ -51,9 +51,11 @@ public final class ImageStore: Sendable {
         if let exclusive = try FileLock.tryLock(path: lockPath, exclusive: true) {
             removeLeftovers()
             exclusive.unlock()
+            return try acquire(exclusive: false)
         }
         let lock = try acquire(exclusive: false)
-        // Another process holds the store: what dead processes left is still ours to remove.
+        // Another process holds the store: what dead processes left is still ours to remove
+        // (not when we just cleaned everything above: one listing less on every command).
         snapshots.removeLeftoversOfDeadProcesses()
         return lock
     }

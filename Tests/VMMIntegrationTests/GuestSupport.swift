@@ -48,6 +48,32 @@ func runCommand(_ path: String, _ arguments: [String]) throws -> String {
 }
 
 /// A scratch directory removed when the test is done with it.
+/// A tap device and a network namespace of the test's own (unique names), both removed when the
+/// test is done, also when it failed: the tap wherever it ended up (here or in the namespace).
+final class TestTapAndNamespace {
+    let tap: String
+    let namespace: String
+
+    init(tapPrefix: String, namespacePrefix: String) throws {
+        let suffix = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        tap = String("\(tapPrefix)\(suffix)".prefix(15))
+        namespace = "\(namespacePrefix)-\(suffix)"
+        try runCommand("/usr/sbin/ip", ["tuntap", "add", "dev", tap, "mode", "tap"])
+        do {
+            try runCommand("/usr/sbin/ip", ["netns", "add", namespace])
+        } catch {
+            _ = try? runCommand("/usr/sbin/ip", ["link", "del", tap])
+            throw error
+        }
+    }
+
+    deinit {
+        _ = try? runCommand("/usr/sbin/ip", ["-n", namespace, "link", "del", tap])
+        _ = try? runCommand("/usr/sbin/ip", ["link", "del", tap])
+        _ = try? runCommand("/usr/sbin/ip", ["netns", "del", namespace])
+    }
+}
+
 final class ScratchDirectory {
     let path: String
     init(_ prefix: String) throws {

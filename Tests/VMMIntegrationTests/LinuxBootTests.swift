@@ -96,16 +96,9 @@ struct LinuxBootTests {
     @Test(.enabled(if: LinuxTestKernel.canUseVirtio && Host.isRoot && Host.hasIP, LinuxTestKernel.netReason))
     func theGuestPingsThroughATapInANetworkNamespace() throws {
         let scratch = try ScratchDirectory("skiff-linux-net")
-        let suffix = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
-        let tap = String("skl\(suffix)".prefix(15))
-        let namespace = "skiff-vmlinux-\(suffix)"
-        try runCommand("/usr/sbin/ip", ["tuntap", "add", "dev", tap, "mode", "tap"])
-        defer {
-            _ = try? runCommand("/usr/sbin/ip", ["-n", namespace, "link", "del", tap])
-            _ = try? runCommand("/usr/sbin/ip", ["link", "del", tap])
-            _ = try? runCommand("/usr/sbin/ip", ["netns", "del", namespace])
-        }
-        try runCommand("/usr/sbin/ip", ["netns", "add", namespace])
+        let link = try TestTapAndNamespace(tapPrefix: "skl", namespacePrefix: "skiff-vmlinux")
+        defer { withExtendedLifetime(link) {} }  // removed at the end of the test, not after its last use
+        let tap = link.tap, namespace = link.namespace
         try runCommand("/usr/sbin/ip", ["link", "set", tap, "netns", namespace])
         try runCommand("/usr/sbin/ip", ["-n", namespace, "addr", "add", "10.213.0.1/24", "dev", tap])
         try runCommand("/usr/sbin/ip", ["-n", namespace, "link", "set", tap, "up"])

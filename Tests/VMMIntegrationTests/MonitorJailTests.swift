@@ -114,16 +114,9 @@ struct MonitorJailTests {
 
     @Test(.enabled(if: Host.hasIP && Host.python != nil, "needs iproute2 and python3 to make a tap in a network namespace"))
     func aTapAttachedBeforeTheJailCarriesFramesForAMonitorRunningAsNobody() throws {
-        let suffix = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
-        let tap = String("skj\(suffix)".prefix(15))
-        let namespace = "skiff-jailtest-\(suffix)"
-        try runCommand("/usr/sbin/ip", ["tuntap", "add", "dev", tap, "mode", "tap"])
-        defer {
-            _ = try? runCommand("/usr/sbin/ip", ["-n", namespace, "link", "del", tap])
-            _ = try? runCommand("/usr/sbin/ip", ["link", "del", tap])
-            _ = try? runCommand("/usr/sbin/ip", ["netns", "del", namespace])
-        }
-        try runCommand("/usr/sbin/ip", ["netns", "add", namespace])
+        let link = try TestTapAndNamespace(tapPrefix: "skj", namespacePrefix: "skiff-jailtest")
+        defer { withExtendedLifetime(link) {} }  // removed at the end of the test, not after its last use
+        let tap = link.tap, namespace = link.namespace
         let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--net", "tap=" + tap, "--cmdline", "test=net"])
         #expect(monitor.waitForOutput("NET-READY"), "stderr: \(monitor.stop().stderr)")
         #expect(monitor.pollTasks { !$0.isEmpty }[monitor.pid]?["Uid"]?.hasPrefix("65534\t") == true)
