@@ -21,6 +21,8 @@ let package = Package(
         .target(name: "JSON", swiftSettings: strict),
         // Pure Codable types from the OCI specifications. No I/O.
         .target(name: "OCISpec", swiftSettings: strict),
+        // The subset of Go's text/template that docker users write in --format, over a JSON value.
+        .target(name: "Templates", dependencies: ["JSON"], swiftSettings: strict),
         // The only C in the project: clone into namespaces, fd passing, ioctl helpers.
         .target(name: "CShim"),
         // libseccomp, to turn config.json's seccomp profile into a kernel filter.
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "ImageStore", "Registry", "JSON",
+                "ImageStore", "Registry", "JSON", "Templates",
                 "Engine", "ContainerRuntime", "Networking",
                 "VMM",
                 "LinuxSupport",
@@ -76,6 +78,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strict),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON"], swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime"], swiftSettings: strict),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),

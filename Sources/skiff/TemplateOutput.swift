@@ -1,16 +1,17 @@
 import ContainerRuntime
 import Engine
 import JSON
+import Templates
 
 /// `--format` of the inspect commands and `ps`: JSON (the default) or a Go template applied to
 /// each item, as docker's CLI does (`\t` and `\n` in the template stand for tab and newline).
 enum TemplateOutput {
     /// nil for JSON output; throws a usage error naming the mistake otherwise.
-    static func template(_ format: String?) throws -> JSONTemplate? {
+    static func template(_ format: String?) throws -> GoTemplate? {
         guard let format, format != "json", !format.isEmpty else { return nil }
         let text = format.replacingEscapes()
         do {
-            return try JSONTemplate(text)
+            return try GoTemplate(text)
         } catch {
             throw EngineError.invalidOption("invalid --format template '\(format)': \(error)")
         }
@@ -52,7 +53,7 @@ enum TemplateOutput {
         }
     }
 
-    static func render<T: Encodable>(_ template: JSONTemplate, _ item: T, format: String) throws -> String {
+    static func render<T: Encodable>(_ template: GoTemplate, _ item: T, format: String) throws -> String {
         let value = try JSONValue.parse(try RuntimeJSON.encode(item))
         do {
             return try template.render(value)

@@ -1,4 +1,6 @@
-/// Parses `JSONTemplate` text: text runs and `{{ ... }}` actions, with range/if blocks closed by
+import JSON
+
+/// Parses `GoTemplate` text: text runs and `{{ ... }}` actions, with range/if blocks closed by
 /// `{{end}}` and split by `{{else}}`.
 struct TemplateParser {
     private var actions: [Piece] = []
@@ -13,15 +15,15 @@ struct TemplateParser {
         actions = Self.split(text)
     }
 
-    mutating func parseAll() throws -> [JSONTemplate.Node] {
+    mutating func parseAll() throws -> [GoTemplate.Node] {
         let (nodes, stop) = try parseBlock()
         if let stop { throw TemplateError("unexpected {{\(stop)}}") }
         return nodes
     }
 
     /// Nodes up to an `end` or `else` (returned as the stop word) or the end of the text.
-    private mutating func parseBlock() throws -> ([JSONTemplate.Node], String?) {
-        var nodes: [JSONTemplate.Node] = []
+    private mutating func parseBlock() throws -> ([GoTemplate.Node], String?) {
+        var nodes: [GoTemplate.Node] = []
         while position < actions.count {
             let piece = actions[position]
             position += 1
@@ -34,7 +36,7 @@ struct TemplateParser {
                     let isRange = body.hasPrefix("range ")
                     let command = try Self.command(String(body.dropFirst(isRange ? 6 : 3)))
                     let (inner, stop) = try parseBlock()
-                    var otherwise: [JSONTemplate.Node] = []
+                    var otherwise: [GoTemplate.Node] = []
                     if stop == "else" {
                         let (elseNodes, elseStop) = try parseBlock()
                         guard elseStop == "end" else { throw TemplateError("{{else}} without {{end}}") }
@@ -97,14 +99,14 @@ struct TemplateParser {
     }
 
     /// `.A.B`, `.`, `"text"`, `12`, or `function arg...`.
-    static func command(_ text: String) throws -> JSONTemplate.Command {
+    static func command(_ text: String) throws -> GoTemplate.Command {
         if text == "\u{0}unclosed" { throw TemplateError("unclosed action: a {{ without }}") }
         let words = try tokens(text)
         guard let first = words.first else { throw TemplateError("empty action {{}}") }
         if case .word(let name) = first, !name.hasPrefix(".") {
-            return JSONTemplate.Command(function: name, arguments: try words.dropFirst().map(argument))
+            return GoTemplate.Command(function: name, arguments: try words.dropFirst().map(argument))
         }
-        return JSONTemplate.Command(function: nil, arguments: try words.map(argument))
+        return GoTemplate.Command(function: nil, arguments: try words.map(argument))
     }
 
     enum Token { case word(String), quoted(String) }
@@ -146,7 +148,7 @@ struct TemplateParser {
         return out
     }
 
-    static func argument(_ token: Token) throws -> JSONTemplate.Argument {
+    static func argument(_ token: Token) throws -> GoTemplate.Argument {
         switch token {
         case .quoted(let value): return .string(value)
         case .word(let word):

@@ -1,14 +1,15 @@
 import JSON
+import Templates
 import Testing
 
-@Suite struct JSONTemplateTests {
+@Suite struct GoTemplateTests {
     let container = try! JSONValue.parse(Array("""
     {"Id": "abc123", "Name": "/web", "State": {"Pid": 42, "Running": true, "ExitCode": 0},
      "Config": {"Labels": {"tier": "front", "app": "shop"}, "Env": ["A=1", "B=2"], "Empty": []},
      "NetworkSettings": {"Networks": {"net2": {"IPAddress": "10.0.2.5"}, "bridge": {"IPAddress": "10.0.1.5"}}}}
     """.utf8))
 
-    func render(_ template: String) throws -> String { try JSONTemplate(template).render(container) }
+    func render(_ template: String) throws -> String { try GoTemplate(template).render(container) }
 
     @Test func fieldsAndFunctions() throws {
         #expect(try render("{{.State.Pid}}") == "42")

@@ -1,10 +1,12 @@
+import JSON
+
 /// The part of Go's text/template that docker users put in `--format`, evaluated over a JSON
 /// value: `{{.Field.Sub}}`, `{{.}}`, `{{json .X}}`, `{{index .Map "key"}}` (or a number for an
 /// array), `{{len .X}}`, `{{upper .X}}`, `{{lower .X}}`, `{{join .List ", "}}`, `{{println .X}}`,
 /// `{{range .X}}...{{else}}...{{end}}` (arrays, and objects by sorted key, as Go ranges maps),
 /// `{{if .X}}...{{else}}...{{end}}`, and `{{-`/`-}}` trimming. Values print as Go prints them:
 /// strings raw, objects as map[k:v], arrays as [a b], a missing field as <no value>.
-public struct JSONTemplate: Sendable {
+public struct GoTemplate: Sendable {
     indirect enum Node: Sendable {
         case text(String)
         case value(Command)
