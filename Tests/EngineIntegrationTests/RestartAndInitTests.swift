@@ -9,6 +9,11 @@ struct RestartAndInitTests {
         return processExists(pid)
     }
 
+    /// How many times the container's program said "trapped": it does once its signal trap is set.
+    func trapsInLog(_ fixture: EngineFixture, _ id: String) -> Int {
+        ((try? fixture.skiff("logs", [id]).stdout.components(separatedBy: "trapped").count) ?? 1) - 1
+    }
+
     @Test func onFailureRestartsUpToTheLimitThenStopsWithTheCode() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
@@ -38,9 +43,10 @@ struct RestartAndInitTests {
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually(15) { (fixture.field(id, "restartCount") as? Int ?? 0) >= 2 })
         try fixture.skiff("stop", ["-t", "2", id], check: true)
-        #expect(!monitorAlive(fixture, id))
+        // The monitor, the only one that restarts, has ended instead of restarting: no later
+        // restart can come, so there is nothing to wait for.
         let count = fixture.field(id, "restartCount") as? Int
-        usleep(1_500_000)
+        #expect(!monitorAlive(fixture, id))
         #expect(fixture.field(id, "restartCount") as? Int == count)
         #expect(fixture.field(id, "status") as? String == "exited")
         #expect(!(try fixture.skiff("ps", []).stdout.contains(String(id.prefix(12)))))
@@ -74,7 +80,7 @@ struct RestartAndInitTests {
                 .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(eventually { fixture.field(id, "status") as? String == "running" })
             try fixture.skiff("stop", ["-t", "1", id], check: true)
-            usleep(1_000_000)
+            #expect(eventually(10) { !monitorAlive(fixture, id) }, "\(policy)")
             #expect(fixture.field(id, "restartCount") as? Int == 0, "\(policy)")
             #expect(fixture.field(id, "status") as? String == "exited", "\(policy)")
             #expect(!monitorAlive(fixture, id), "\(policy)")
@@ -82,13 +88,12 @@ struct RestartAndInitTests {
         // kill with a fatal signal disables the policy until the next start; a non-fatal one
         // (the program exits on SIGUSR1 here) does not.
         let killed = try fixture.skiff("run", ["-d", "--restart", "always", fixture.image, "sh", "-c",
-                                               "trap 'exit 3' USR1; while true; do sleep 0.1; done"], check: true)
+                                               "trap 'exit 3' USR1; echo trapped; while true; do sleep 0.1; done"], check: true)
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(eventually { fixture.field(killed, "status") as? String == "running" })
-        usleep(300_000)
+        // The signal is sent once the trap is in place (the program says so in its log).
+        #expect(eventually { trapsInLog(fixture, killed) == 1 })
         try fixture.skiff("kill", ["-s", "USR1", killed], check: true)
-        #expect(eventually(10) { fixture.field(killed, "restartCount") as? Int == 1 && fixture.field(killed, "status") as? String == "running" })
-        usleep(300_000)
+        #expect(eventually(10) { fixture.field(killed, "restartCount") as? Int == 1 && trapsInLog(fixture, killed) == 2 })
         try fixture.skiff("kill", [killed], check: true)
         #expect(eventually(10) { !monitorAlive(fixture, killed) })
         #expect(fixture.field(killed, "restartCount") as? Int == 1)
@@ -125,19 +130,21 @@ struct RestartAndInitTests {
         // ...and is reaped under --init, whose PID 1 is ours.
         let reaped = try fixture.skiff("run", ["-d", "--init", fixture.image] + orphaning, check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        usleep(700_000)
+        // The orphan ends after 0.1 s; under --init it leaves no zombie: one sleep remains, none is Z.
+        #expect(eventually {
+            guard let table = try? fixture.processes(reaped) else { return false }
+            return table.split(separator: "\n").filter { $0.hasSuffix("sleep") }.count == 1 && !table.contains(" Z ")
+        }, "\((try? fixture.processes(reaped)) ?? "")")
         let processes = try fixture.processes(reaped)
-        #expect(!processes.contains(" Z "), "\(processes)")
         #expect(processes.contains("1 S    skiff-init") || processes.split(separator: "\n").contains { $0.contains("skiff-init") && $0.hasPrefix("    1") },
                 "\(processes)")
         #expect(processes.contains("sleep"), "\(processes)")
 
         // SIGTERM from stop reaches the program, whose exit code becomes the container's.
         let trapping = try fixture.skiff("run", ["-d", "--init", fixture.image, "sh", "-c",
-                                                 "trap 'echo got-term; exit 9' TERM; while true; do sleep 0.1; done"], check: true)
+                                                 "trap 'echo got-term; exit 9' TERM; echo trapped; while true; do sleep 0.1; done"], check: true)
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(eventually { fixture.field(trapping, "status") as? String == "running" })
-        usleep(300_000)
+        #expect(eventually { trapsInLog(fixture, trapping) == 1 })
         let before = Date()
         try fixture.skiff("stop", ["-t", "20", trapping], check: true)
         #expect(Date().timeIntervalSince(before) < 10)

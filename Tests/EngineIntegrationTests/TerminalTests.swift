@@ -52,10 +52,14 @@ struct TerminalTests {
         #expect(session.expect("mark-42"), "\(session.text)")
         #expect(session.text.contains("33 77"), "\(session.text)")
         // SIGWINCH on our side reaches the container's terminal.
+        // The resize travels asynchronously: ask again until the new size shows, within a deadline.
         session.resize(rows: 40, columns: 100)
-        usleep(200_000)
-        session.send("busybox stty size\r")
-        #expect(session.expect("40 100"), "\(session.text)")
+        var resized = false
+        for _ in 0..<20 where !resized {
+            session.send("busybox stty size\r")
+            resized = session.expect("40 100", seconds: 0.5)
+        }
+        #expect(resized, "\(session.text)")
         // ctrl-p ctrl-q: the client exits 0 and the container keeps running.
         session.send("\u{10}\u{11}")
         #expect(session.wait() == 0, "\(session.text)")
@@ -147,9 +151,26 @@ struct HostileAttachTests {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw TestError("connect: \(String(cString: strerror(errno)))") }
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        usleep(100_000)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if !keepOpen {
+            // A hostile frame gets the client dropped: wait (with a deadline) for the monitor to
+            // close its end, so the next step starts only after the monitor has dealt with it.
+            #expect(closedByPeer(fd, within: 10), "the monitor kept a client that sent \(bytes.prefix(8))")
+        }
         return fd
+    }
+
+    /// Whether the other end closes `fd` within `seconds` (what it sends meanwhile is discarded).
+    func closedByPeer(_ fd: Int32, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 100) > 0 else { continue }
+            let n = read(fd, &buffer, buffer.count)
+            if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) { return true }
+        }
+        return false
     }
 
     @Test func garbageFramesDropTheClientOnly() throws {
