@@ -23,6 +23,8 @@ let package = Package(
         .target(name: "OCISpec", swiftSettings: strict),
         // The subset of Go's text/template that docker users write in --format, over a JSON value.
         .target(name: "Templates", dependencies: ["JSON"], swiftSettings: strict),
+        // The host-agent protocol of containers in micro-VMs: framing, handshake, messages. No I/O.
+        .target(name: "AgentProtocol", dependencies: ["JSON", "OCISpec"], swiftSettings: strict),
         // The only C in the project: clone into namespaces, fd passing, ioctl helpers.
         .target(name: "CShim"),
         // libseccomp, to turn config.json's seccomp profile into a kernel filter.
@@ -79,6 +81,7 @@ let package = Package(
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strict),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON"], swiftSettings: strict),
+        .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),
