@@ -9,8 +9,9 @@ public enum AgentRequest: Codable, Equatable, Sendable {
     case create(setup: ContainerSetup)
     /// Let the created init process exec.
     case start
-    /// Run another process in the container (`skiff exec`); its stdio streams use `handle`.
-    case exec(handle: UInt32, process: Process)
+    /// Run another process in the container (`skiff exec`); its stdio streams use `handle`, and
+    /// with `stdin` the host sends its input (otherwise it reads /dev/null).
+    case exec(handle: UInt32, process: Process, stdin: Bool)
     /// Send `signal` to a process (`handle`), or to every process of the container with `all`.
     case signal(handle: UInt32, signal: Int32, all: Bool)
     /// The terminal of a process changed size.
@@ -85,15 +86,19 @@ public struct ContainerSetup: Codable, Equatable, Sendable {
     public var handle: UInt32
     /// Whether init gets a terminal.
     public var terminal: Bool
+    /// Whether the host sends init's input (`-i`); otherwise it reads /dev/null.
+    public var stdin: Bool
     public var rootfs: GuestRootfs
     public var network: GuestNetwork?
     /// Host directories and volumes shared over virtio-9p, by mount tag.
     public var shares: [GuestShare]
 
-    public init(spec: Spec, handle: UInt32, terminal: Bool, rootfs: GuestRootfs, network: GuestNetwork? = nil, shares: [GuestShare] = []) {
+    public init(spec: Spec, handle: UInt32, terminal: Bool, stdin: Bool, rootfs: GuestRootfs, network: GuestNetwork? = nil,
+                shares: [GuestShare] = []) {
         self.spec = spec
         self.handle = handle
         self.terminal = terminal
+        self.stdin = stdin
         self.rootfs = rootfs
         self.network = network
         self.shares = shares
@@ -249,4 +254,15 @@ public enum AgentMessages {
             throw .badMessage(kind: kind, reason: "\(error)")
         }
     }
+}
+
+/// Paths in the guest both sides agree on: the host writes them into the container's spec, the
+/// agent puts the files there.
+public enum GuestPaths {
+    /// What the process path bind-mounts from the container's directory over /etc/hosts,
+    /// /etc/resolv.conf and /etc/hostname: in the guest, files the agent writes from
+    /// `GuestNetwork` (an empty one without a network).
+    public static let hosts = "/run/skiff/etc/hosts"
+    public static let resolvConf = "/run/skiff/etc/resolv.conf"
+    public static let hostname = "/run/skiff/etc/hostname"
 }

@@ -1,6 +1,7 @@
 // See netns_shim.h.
 #define _GNU_SOURCE
 #include "netns_shim.h"
+#include "guest_shim.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -18,27 +19,10 @@ struct netns_job {
     int error;
 };
 
-static int loopback_up(void) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
-    if (rc == 0) {
-        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
-    }
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 static void *netns_thread(void *arg) {
     struct netns_job *job = arg;
     if (unshare(CLONE_NEWNET) != 0) { job->error = errno; return NULL; }
-    if (loopback_up() != 0) { job->error = errno; return NULL; }
+    if (skiff_interface_up("lo") != 0) { job->error = errno; return NULL; }
     if (mount("/proc/thread-self/ns/net", job->path, "none", MS_BIND, NULL) != 0) { job->error = errno; return NULL; }
     job->error = 0;
     // The thread ends here: its reference to the namespace goes, the bind mount keeps it.

@@ -105,7 +105,7 @@ import Testing
         spec.process = Process(args: ["sh", "-c", "exit 3"], env: ["A=1"], cwd: "/")
         spec.hostname = "vm1"
         let setup = ContainerSetup(
-            spec: spec, handle: 1, terminal: true,
+            spec: spec, handle: 1, terminal: true, stdin: true,
             rootfs: GuestRootfs(layers: [GuestDisk(serial: "layer-ab12", filesystem: "erofs")], scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
             network: GuestNetwork(
                 interfaces: [.init(mac: "02:42:0a:58:00:05", addresses: ["10.88.0.5/16"], mtu: 1500)],
@@ -113,7 +113,7 @@ import Testing
                 hosts: "127.0.0.1 localhost\n", resolvConf: "nameserver 10.88.0.1\n", hostname: "vm1"),
             shares: [GuestShare(tag: "vol0", destination: "/data", readOnly: false)])
         for request: AgentRequest in [
-            .create(setup: setup), .start, .exec(handle: 2, process: Process(args: ["ls"], cwd: "/tmp")),
+            .create(setup: setup), .start, .exec(handle: 2, process: Process(args: ["ls"], cwd: "/tmp"), stdin: true),
             .signal(handle: 1, signal: 15, all: false), .resize(handle: 1, rows: 40, columns: 100),
             .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]), .shutdown,
         ] {
@@ -129,7 +129,7 @@ import Testing
         #expect(text(try AgentMessages.response(.process(pid: 7), id: 1)) == #"{"process":{"pid":7}}"#)
         #expect(text(try AgentMessages.event(.exited(handle: 1, status: 3, signal: nil))) == #"{"exited":{"handle":1,"status":3}}"#)
         let create = text(try AgentMessages.request(.create(setup: ContainerSetup(
-            spec: Spec(), handle: 1, terminal: false,
+            spec: Spec(), handle: 1, terminal: false, stdin: false,
             rootfs: GuestRootfs(layers: [], scratch: GuestDisk(serial: "s", filesystem: "ext4")))), id: 1))
         #expect(create.hasPrefix(#"{"create":{"setup":{"spec":{"#), "\(create)")
     }

@@ -109,6 +109,7 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 #include "cshim_init.h"
 #include "cshim_seccomp.h"
 #include "netns_shim.h"
+#include "guest_shim.h"
 #include "idmap_shim.h"
 #include "kvm_split_shim.h"
 #include "sealed_exe_shim.h"

@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AgentProtocol
+import CShim
+import ContainerRuntime
+import LinuxSupport
+import OCISpec
+
+/// The agent's life: set the guest up, greet the host, then serve its requests until it asks for
+/// a power-off or the stream ends. One thread; a poll loop over the host stream, every process's
+/// output and input, and SIGCHLD.
+final class Agent {
+    static let containerID = "container"
+
+    let transport: Int32
+    var decoder = FrameDecoder()
+    let runtime = Runtime(root: GuestSystem.runtimeRoot)
+    var processes: [UInt32: GuestProcess] = [:]
+    var initHandle: UInt32?
+    let signals: Int32
+    /// The agent's own stdio (the console), put back after each create or exec borrowed it.
+    let console: [Int32]
+
+    init(transport: Int32) throws {
+        self.transport = transport
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGCHLD)
+        sigprocmask(SIG_BLOCK, &mask, nil)
+        signals = try sysCall("signalfd") { skiff_signalfd(&mask) }
+        console = (0...2).map { dup($0) }
+    }
+
+    static func main() -> Never {
+        do {
+            try GuestSystem.leaveInitramfs()
+            try GuestSystem.mountBasics()
+            let transport = try AgentTransport.open()
+            let agent = try Agent(transport: transport)
+            try agent.send(AgentHandshake.frame(AgentHello(role: "agent", software: "skiff-agent", kernel: kernelRelease())))
+            try agent.serve()
+        } catch {
+            FileHandleOutput.log("\(error)")
+        }
+        GuestSystem.powerOff()
+    }
+
+    static func kernelRelease() -> String {
+        ((try? FileIO.readString("/proc/sys/kernel/osrelease")) ?? "").trimmed
+    }
+
+    func send(_ frame: Frame) throws {
+        try FileIO.writeAll(fd: transport, try AgentWire.encode(frame), what: "the host stream")
+    }
+
+    // MARK: - the loop
+
+    func serve() throws {
+        var helloSeen = false
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            var fds = [pollfd(fd: transport, events: Int16(POLLIN), revents: 0), pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            var owners: [(UInt32, Int32)] = []
+            for (handle, process) in processes {
+                for fd in process.pollDescriptors() {
+                    fds.append(fd)
+                    owners.append((handle, fd.fd))
+                }
+            }
+            // A process that exited with its output still open is reported after a grace period.
+            let timeout: Int32 = processes.values.contains { $0.isLingering } ? 100 : -1
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 && errno == EINTR { continue }
+            if fds[1].revents != 0 { reap() }
+            for (index, owner) in owners.enumerated() where fds[2 + index].revents != 0 {
+                guard let process = processes[owner.0] else { continue }
+                for frame in process.service(fd: owner.1, revents: fds[2 + index].revents) { try send(frame) }
+            }
+            try finishExitedProcesses()
+            if fds[0].revents != 0 {
+                let n = read(transport, &buffer, buffer.count)
+                if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                guard n > 0 else {
+                    // The host went away: nothing can reach the container any more.
+                    FileHandleOutput.log("the host closed the agent stream; powering off")
+                    return
+                }
+                for frame in try decoder.feed(buffer[0..<n]) {
+                    if !helloSeen {
+                        _ = try AgentHandshake.parse(frame)
+                        helloSeen = true
+                        continue
+                    }
+                    if try handle(frame) == false { return }
+                }
+            }
+        }
+    }
+
+    /// One frame from the host; false when it asked for a power-off.
+    func handle(_ frame: Frame) throws -> Bool {
+        switch frame.kind {
+        case .request:
+            let request = try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request)
+            if case .shutdown = request {
+                try? runtime.delete(id: Self.containerID, force: true)
+                try send(AgentMessages.response(.done, id: frame.channel))
+                return false
+            }
+            do {
+                try send(AgentMessages.response(try perform(request), id: frame.channel))
+            } catch let failure as AgentFailure {
+                try send(AgentMessages.failure(failure, id: frame.channel))
+            } catch {
+                try send(AgentMessages.failure(Self.failure(for: error), id: frame.channel))
+            }
+        case .data, .close:
+            let (stream, bytes) = try AgentMessages.stream(of: frame)
+            guard stream == .stdin, let process = processes[frame.channel] else { return true }
+            if frame.kind == .data { process.input(bytes) } else { process.closeInput() }
+        default:
+            throw AgentProtocolError.unexpectedFrame(expected: "request, data or close", got: frame.kind)
+        }
+        return true
+    }
+
+    /// docker's exit codes come from the kind: a command not found is 127, not executable 126.
+    static func failure(for error: any Error) -> AgentFailure {
+        // TODO(#11 merge): take the runtime's typed start-failure reason instead of its text.
+        let message = "\(error)"
+        if message.contains("executable file not found") || message.contains("no such file or directory") {
+            return AgentFailure(kind: .executableNotFound, message: message)
+        }
+        if message.contains("permission denied") || message.contains("is a directory") || message.contains("not executable") {
+            return AgentFailure(kind: .notExecutable, message: message)
+        }
+        return AgentFailure(kind: .failed, message: message)
+    }
+
+    // MARK: - requests
+
+    func perform(_ request: AgentRequest) throws -> AgentResponse {
+        switch request {
+        case .create(let setup):
+            guard initHandle == nil else { throw AgentFailure(kind: .invalidState, message: "the container exists already") }
+            try GuestSystem.configureNetwork(setup.network)
+            try GuestSystem.assembleRootfs(setup.rootfs)
+            var spec = setup.spec
+            spec.root = Root(path: GuestSystem.rootfsPath, readonly: spec.root?.readonly)
+            try FileIO.write(GuestSystem.bundlePath + "/config.json", try RuntimeJSON.encode(spec))
+            let process = try GuestProcess.make(terminal: setup.terminal, stdin: setup.stdin, console: console) { consoleFD in
+                var options = Runtime.CreateOptions()
+                options.consoleSocketFD = consoleFD
+                return try runtime.create(id: Self.containerID, bundle: GuestSystem.bundlePath, options: options).pid
+            }
+            process.bind(handle: setup.handle)
+            processes[setup.handle] = process
+            initHandle = setup.handle
+            return .process(pid: process.pid)
+        case .start:
+            guard initHandle != nil else { throw AgentFailure(kind: .invalidState, message: "start before create") }
+            try runtime.start(id: Self.containerID)
+            return .done
+        case .exec(let handle, let process, let stdin):
+            guard initHandle != nil else { throw AgentFailure(kind: .invalidState, message: "exec before create") }
+            guard processes[handle] == nil else { throw AgentFailure(kind: .invalidState, message: "handle \(handle) is in use") }
+            let made = try GuestProcess.make(terminal: process.terminal ?? false, stdin: stdin, console: console) { consoleFD in
+                var options = Runtime.ExecOptions()
+                options.consoleSocketFD = consoleFD
+                return try runtime.exec(id: Self.containerID, process: process, options: options)
+            }
+            made.bind(handle: handle)
+            processes[handle] = made
+            return .process(pid: made.pid)
+        case .signal(let handle, let signal, let all):
+            if handle == initHandle {
+                try runtime.kill(id: Self.containerID, signal: signal, all: all)
+            } else if let process = processes[handle] {
+                try sysCall("kill \(process.pid)") { kill(process.pid, signal) }
+            } else {
+                throw AgentFailure(kind: .notFound, message: "no process has handle \(handle)")
+            }
+            return .done
+        case .resize(let handle, let rows, let columns):
+            guard let process = processes[handle] else { throw AgentFailure(kind: .notFound, message: "no process has handle \(handle)") }
+            process.resize(rows: rows, columns: columns)
+            return .done
+        case .stats:
+            return .stats(try stats())
+        case .top:
+            return try top()
+        case .copyIn, .copyOut:
+            throw AgentFailure(kind: .failed, message: "copying files in and out of a micro-VM container is not supported yet")
+        case .shutdown:
+            return .done
+        }
+    }
+
+    func cgroupDirectory() throws -> String {
+        guard let directory = try runtime.store.load(id: Self.containerID).cgroup?.unifiedPath else {
+            throw AgentFailure(kind: .invalidState, message: "the container has no cgroup")
+        }
+        return directory
+    }
+
+    func stats() throws -> GuestStats {
+        let directory = try cgroupDirectory()
+        func number(_ file: String) -> UInt64? { UInt64(((try? FileIO.readString(directory + "/" + file)) ?? "").trimmed) }
+        var usage: UInt64 = 0
+        for line in ((try? FileIO.readString(directory + "/cpu.stat")) ?? "").split(separator: "\n") where line.hasPrefix("usage_usec ") {
+            usage = (UInt64(line.dropFirst("usage_usec ".count)) ?? 0) * 1000
+        }
+        return GuestStats(cpuNanoseconds: usage, memoryBytes: number("memory.current") ?? 0, memoryLimitBytes: number("memory.max"),
+                          pids: number("pids.current") ?? 0)
+    }
+
+    /// The container's processes: pid and command line, as `ps -o pid,args` would print them.
+    func top() throws -> AgentResponse {
+        let directory = try cgroupDirectory()
+        let pids = ((try? FileIO.readString(directory + "/cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        let rows: [[String]] = pids.sorted().map { pid in
+            let raw = (try? FileIO.read("/proc/\(pid)/cmdline")) ?? []
+            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            return ["\(pid)", args]
+        }
+        return .table(titles: ["PID", "CMD"], rows: rows)
+    }
+
+    // MARK: - exits
+
+    /// Reaps every exited child; a process of ours keeps its status until its output is drained.
+    func reap() {
+        var info = [UInt8](repeating: 0, count: 128)
+        _ = read(signals, &info, info.count)
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            for process in processes.values where process.pid == pid { process.exited(status: status) }
+        }
+    }
+
+    func finishExitedProcesses() throws {
+        for (handle, process) in processes where process.isFinished {
+            for frame in process.drainAndClose(handle: handle) { try send(frame) }
+            let (code, signal) = process.exitReport
+            try send(AgentMessages.event(.exited(handle: handle, status: code, signal: signal)))
+            processes[handle] = nil
+            if handle == initHandle {
+                // The container is over: its runtime state and cgroup go; the scratch disk keeps
+                // its changes for a later start.
+                try? runtime.delete(id: Self.containerID, force: true)
+            }
+        }
+    }
+}

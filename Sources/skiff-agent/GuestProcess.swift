@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AgentProtocol
+import CShim
+import LinuxSupport
+
+/// A process the agent started in the container (its init, or an exec): its stdio ends on the
+/// agent's side, the input the host sent that the process has not read yet, and its exit.
+final class GuestProcess {
+    /// After the process exits, how long its output may stay open (held by a child it left
+    /// behind) before the exit is reported anyway.
+    static let outputGraceSeconds = 1.0
+
+    let pid: Int32
+    private var outputs: [(fd: Int32, stream: StdioStream)]
+    private var inputFD: Int32
+    private let master: Int32
+    private var pendingInput: [UInt8] = []
+    private var closeInputWhenFlushed = false
+    private var status: Int32?
+    private var exitedAt = 0.0
+    private var owned: Set<Int32>
+
+    private init(pid: Int32, outputs: [(fd: Int32, stream: StdioStream)], input: Int32, master: Int32, owned: Set<Int32>) {
+        self.pid = pid
+        self.outputs = outputs
+        self.inputFD = input
+        self.master = master
+        self.owned = owned
+    }
+
+    deinit {
+        for fd in owned { close(fd) }
+    }
+
+    /// Gives the process its stdio the way the runtime expects it (the caller's 0, 1 and 2, or a
+    /// console socket that receives the pty master), runs `create` (the runtime's create or
+    /// exec, returning the pid), and puts the agent's own stdio back.
+    static func make(terminal: Bool, stdin: Bool, console: [Int32], create: (Int32?) throws -> Int32) throws -> GuestProcess {
+        let devNull = try sysCall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
+        var childEnds: [Int32] = [devNull]
+        var owned: Set<Int32> = []
+        var succeeded = false
+        defer {
+            for (target, fd) in console.enumerated() { dup2(fd, Int32(target)) }
+            for fd in childEnds { close(fd) }
+            if !succeeded { for fd in owned { close(fd) } }
+        }
+        var outputs: [(fd: Int32, stream: StdioStream)] = []
+        var input: Int32 = -1
+        var consoleSocket: (ours: Int32, theirs: Int32)?
+        if terminal {
+            let (ours, theirs) = try Descriptors.socketPair()
+            owned.insert(ours)
+            childEnds.append(theirs)
+            consoleSocket = (ours, theirs)
+            for target: Int32 in 0...2 { dup2(devNull, target) }
+        } else {
+            let (outRead, outWrite) = try Descriptors.pipe()
+            owned.insert(outRead); childEnds.append(outWrite)
+            let (errRead, errWrite) = try Descriptors.pipe()
+            owned.insert(errRead); childEnds.append(errWrite)
+            outputs = [(outRead, .stdout), (errRead, .stderr)]
+            if stdin {
+                let (inRead, inWrite) = try Descriptors.pipe()
+                owned.insert(inWrite); childEnds.append(inRead)
+                input = inWrite
+                dup2(inRead, 0)
+            } else {
+                dup2(devNull, 0)
+            }
+            dup2(outWrite, 1)
+            dup2(errWrite, 2)
+        }
+        let pid = try create(consoleSocket?.theirs)
+        var master: Int32 = -1
+        if let consoleSocket {
+            let received = try Descriptors.receive(from: consoleSocket.ours, max: 1, payloadSize: 256)
+            guard let fd = received.fds.first else { throw AgentError.badSetup("terminal: the runtime sent no pty master") }
+            master = fd
+            owned.insert(fd)
+            input = fd
+            outputs = [(fd, .stdout)]
+        }
+        for fd in outputs.map(\.fd) + [input] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        succeeded = true
+        return GuestProcess(pid: pid, outputs: outputs, input: input, master: master, owned: owned)
+    }
+
+    func pollDescriptors() -> [pollfd] {
+        var fds = outputs.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        if inputFD >= 0 && !pendingInput.isEmpty && inputFD != master {
+            fds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0))
+        }
+        return fds
+    }
+
+    /// Output that became readable becomes data frames; an input that became writable takes
+    /// what is pending.
+    func service(fd: Int32, revents: Int16) -> [Frame] {
+        if let index = outputs.firstIndex(where: { $0.fd == fd }) { return read(index, handle: nil) }
+        if fd == inputFD { flushInput() }
+        return []
+    }
+
+    private var handleForFrames: UInt32 = 0
+
+    /// Reads what `outputs[index]` has now; its end (EOF, or EIO from a pty whose slaves are all
+    /// closed) closes it and yields a close frame.
+    private func read(_ index: Int, handle: UInt32?) -> [Frame] {
+        let (fd, stream) = outputs[index]
+        var frames: [Frame] = []
+        var chunk = [UInt8](repeating: 0, count: AgentWire.maxDataChunk)
+        while true {
+            let n = Glibc.read(fd, &chunk, chunk.count)
+            if n > 0 {
+                frames += AgentMessages.data(Array(chunk[0..<n]), stream: stream, handle: handle ?? handleForFrames)
+                if frames.count >= 16 { return frames }  // let the other streams and the host have a turn
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return frames }
+            frames.append(AgentMessages.close(stream: stream, handle: handle ?? handleForFrames))
+            outputs.remove(at: index)
+            if fd != master { close(fd); owned.remove(fd) }
+            return frames
+        }
+    }
+
+    func bind(handle: UInt32) { handleForFrames = handle }
+
+    func input(_ bytes: ArraySlice<UInt8>) {
+        guard inputFD >= 0, !closeInputWhenFlushed else { return }
+        pendingInput.append(contentsOf: bytes)
+        flushInput()
+    }
+
+    /// The host's end of input: a pipe is closed once drained; a terminal has no end to pass on.
+    func closeInput() {
+        guard inputFD >= 0, inputFD != master else { return }
+        closeInputWhenFlushed = true
+        flushInput()
+    }
+
+    private func flushInput() {
+        while inputFD >= 0 && !pendingInput.isEmpty {
+            let n = pendingInput.withUnsafeBytes { write(inputFD, $0.baseAddress, $0.count) }
+            if n > 0 { pendingInput.removeFirst(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            pendingInput = []  // the reader is gone (EPIPE)
+        }
+        if closeInputWhenFlushed && inputFD >= 0 && inputFD != master {
+            close(inputFD)
+            owned.remove(inputFD)
+            inputFD = -1
+        }
+    }
+
+    func resize(rows: UInt16, columns: UInt16) {
+        if master >= 0 { _ = skiff_set_winsize(master, rows, columns) }
+    }
+
+    func exited(status: Int32) {
+        self.status = status
+        exitedAt = Clock.monotonicSeconds()
+    }
+
+    /// Exited, and its output is over (or has stayed open past the grace period).
+    var isFinished: Bool {
+        status != nil && (outputs.isEmpty || Clock.monotonicSeconds() - exitedAt > Self.outputGraceSeconds)
+    }
+
+    /// Exited with output still open: the loop must wake up to end the grace period.
+    var isLingering: Bool { status != nil && !outputs.isEmpty }
+
+    /// What is left of the output, then the ends of the streams still open.
+    func drainAndClose(handle: UInt32) -> [Frame] {
+        var frames: [Frame] = []
+        while !outputs.isEmpty {
+            let before = outputs.count
+            frames += read(outputs.count - 1, handle: handle)
+            if outputs.count == before {
+                let (fd, stream) = outputs.removeLast()
+                frames.append(AgentMessages.close(stream: stream, handle: handle))
+                if fd != master { close(fd); owned.remove(fd) }
+            }
+        }
+        return frames
+    }
+
+    /// The exit code docker reports (128 + N for a signal) and the signal, if one killed it.
+    var exitReport: (Int32, Int32?) {
+        guard let status else { return (255, nil) }
+        let signal = status & 0x7F
+        if signal != 0 && signal != 0x7F { return (128 + signal, signal) }
+        return ((status >> 8) & 0xFF, nil)
+    }
+}
