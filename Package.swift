@@ -51,7 +51,7 @@ let package = Package(
         // Container networking: network store, network namespaces, CNI plugin chains, published ports.
         .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"], swiftSettings: strict),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
-        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking"], swiftSettings: strict),
+        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM"], swiftSettings: strict),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -63,6 +63,15 @@ let package = Package(
             // The runtime needs nothing from glibc that a static link breaks (no NSS, no dlopen).
             swiftSettings: strict,
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
+        ),
+        // `skiff-agent`: PID 1 of a micro-VM that runs a container (`skiff run --vm`). Always one
+        // static executable, debug builds included: it is the whole userspace of the guest's
+        // initramfs, with no loader or libraries beside it.
+        .executableTarget(
+            name: "skiff-agent",
+            dependencies: ["AgentProtocol", "ContainerRuntime", "OCISpec", "LinuxSupport", "CShim"],
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // `skiff`: the docker-like front end over the engine, image store and VMM.
         .executableTarget(
@@ -90,7 +99,7 @@ let package = Package(
         .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "VMMTests", dependencies: ["VMM"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"], swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),

@@ -8,8 +8,9 @@ packages=(
   skopeo umoci docker-registry # registries and image tooling for tests
   apache2-utils attr libssl-dev openssl # htpasswd, setfattr, token signing for image tests; libcrypto for SHA-256, libssl for HTTPClient's TLS
   containernetworking-plugins iproute2 e2fsprogs
+  erofs-utils               # run --vm: the image's layers as read-only erofs disks (mkfs.ext4 makes the scratch disk)
   iptables                  # bridge networking: the portmap/firewall CNI plugins and skiff's masquerade rule
-  qemu-system-x86           # bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
+  qemu-system-x86           # run --vm's QEMU backend; bench/vm compares skiff vm with qemu-system-x86_64 -M microvm
   strace                    # diagnosing the monitor's KVM calls
   gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
   libcurl4-openssl-dev      # only for a target that links FoundationNetworking (skiff no longer does: HTTPClient)

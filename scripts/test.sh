@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# skiff's guest kernel, which `run --vm` boots (cached under /var/lib/skiff/kernels after the
+# first build, about 11 minutes on 2 cores).
+kernel/build.sh
 swift test

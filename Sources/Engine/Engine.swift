@@ -104,6 +104,7 @@ public struct Engine: Sendable {
                 record.anonymousVolumes = volumes.anonymous.isEmpty ? nil : volumes.anonymous
                 record.applyInteractiveOptions(options)
                 record.userNamespace = userNamespace
+                record.vm = options.vm
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(mode: networkName == nil ? options.network.name : "bridge", network: networkName,
@@ -320,7 +321,24 @@ public struct Engine: Sendable {
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }
-        try runtime.kill(id: record.id, signal: signal, all: false)
+        try deliver(signal, all: false, to: record)
+    }
+
+    /// Sends `signal` to a running container's program: through the runtime for a process
+    /// container, through its monitor (which asks the guest's agent) for one in a micro-VM.
+    /// SIGKILL to all of a micro-VM container ends its VM at once, guest agent or not.
+    func deliver(_ signal: Int32, all: Bool, to record: EngineContainer) throws {
+        guard record.vm != nil else {
+            try runtime.kill(id: record.id, signal: signal, all: all)
+            return
+        }
+        if signal == SIGKILL && all {
+            if let pid = record.pid, pid > 0, ProcStat.commandLine(pid: pid)?.first?.contains("qemu") == true { Glibc.kill(pid, SIGKILL) }
+            return
+        }
+        let socket = try AttachSocket.connect(directory: store.directory(for: record.id))
+        defer { close(socket) }
+        try FileIO.writeAll(fd: socket, AttachFrame.signal(signal, all: all).encoded(), what: "the monitor's attach socket")
     }
 
     /// docker stop: the stop signal, then SIGKILL after `timeout` seconds.
@@ -331,14 +349,14 @@ public struct Engine: Sendable {
         defer { waitForMonitorAfterStop(record, timeout: timeout) }
         guard liveStatus(record).isRunning else { return }
         let signal = record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM
-        try? runtime.kill(id: record.id, signal: signal, all: false)
+        try? deliver(signal, all: false, to: record)
         do {
             _ = try wait(record.id, timeout: timeout)
             return
         } catch EngineError.timedOut {
         }
-        try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
-        try? runtime.kill(id: record.id, signal: SIGKILL, all: false)
+        try? deliver(SIGKILL, all: true, to: record)
+        try? deliver(SIGKILL, all: false, to: record)
         _ = try? wait(record.id, timeout: 10)
     }
 
@@ -368,7 +386,7 @@ public struct Engine: Sendable {
                 throw EngineError.wrongState(container: record.name, status: "running", action: "remove a running")
             }
             _ = try? store.update(id: record.id) { $0.stopRequested = true }
-            try? runtime.kill(id: record.id, signal: SIGKILL, all: true)
+            try? deliver(SIGKILL, all: true, to: record)
             if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
             waitForMonitorAfterStop(record, timeout: 0)
         }

@@ -111,6 +111,7 @@ extension ImageStore {
             try snapshots.remove(diffID)
             report.removedSnapshots.append(diffID)
         }
+        removeOrphanedGuestDisks()
         return report
     }
 }

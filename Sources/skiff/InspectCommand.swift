@@ -61,6 +61,16 @@ struct InspectCommand: AsyncParsableCommand {
         var PortBindings: [String: [PortBinding]]
         var Dns: [String]
         var ExtraHosts: [String]
+        /// docker's field: "process" or, for `--vm`, "vm".
+        var Isolation: String
+    }
+    /// skiff's own: the micro-VM of a `--vm` container.
+    struct MicroVMView: Codable {
+        var Backend: String
+        var MemoryMiB: Int
+        var CPUs: Int
+        var Kernel: String
+        var Initrd: String
     }
     struct PortBinding: Codable {
         var HostIp: String
@@ -108,6 +118,7 @@ struct InspectCommand: AsyncParsableCommand {
         var LogPath: String
         var Config: ConfigView
         var HostConfig: HostConfigView
+        var MicroVM: MicroVMView?
         var Mounts: [MountView]
         var NetworkSettings: NetworkSettingsView
     }
@@ -180,7 +191,11 @@ struct InspectCommand: AsyncParsableCommand {
                                                Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
                                                NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
                                                PortBindings: Self.bindings(record.network?.ports ?? []), Dns: dns,
-                                               ExtraHosts: record.network?.extraHosts ?? []),
+                                               ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation),
+                    MicroVM: record.vm.map {
+                        MicroVMView(Backend: $0.backend ?? "qemu", MemoryMiB: $0.memoryMiB, CPUs: $0.cpus, Kernel: $0.kernel ?? "default",
+                                    Initrd: $0.initrd ?? "default")
+                    },
                     Mounts: spec.map { InspectDetails.mounts($0, volumesDirectory: engine.volumes.directory) } ?? [],
                     NetworkSettings: networkSettings))
             }

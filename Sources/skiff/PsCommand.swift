@@ -27,6 +27,8 @@ struct PsCommand: AsyncParsableCommand {
         var Pid: Int32?
         var Ports: [String]
         var Labels: [String: String]?
+        /// "process", or "vm" for a container in its own micro-VM.
+        var Isolation: String
     }
 
     func run() async throws {
@@ -47,7 +49,7 @@ struct PsCommand: AsyncParsableCommand {
                            Status: StatusText.describe(live, record: record, restarting: restarting),
                            ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
                            Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
-                           Labels: record.labels)
+                           Labels: record.labels, Isolation: record.isolation)
             }
             // Directories without a usable record are containers too: listed with -a so that
             // `rm -f` can name them, and explained on stderr.
@@ -60,7 +62,7 @@ struct PsCommand: AsyncParsableCommand {
                     case .damaged: state = "damaged"
                     }
                     rows.append(Row(Id: entry.id, Names: [""], Image: "", ImageID: "", Command: [], Created: "", State: state,
-                                    Status: entry.status, ExitCode: nil, Pid: nil, Ports: [], Labels: nil))
+                                    Status: entry.status, ExitCode: nil, Pid: nil, Ports: [], Labels: nil, Isolation: ""))
                 }
             }
             if quiet {
@@ -101,14 +103,18 @@ extension PsCommand {
         var State: String
         var Ports: String
         var Labels: String
+        /// skiff's own field: "process", or "vm" for a container in its own micro-VM.
+        var Isolation: String
 
         static let headers = TemplateRow(ID: "CONTAINER ID", Names: "NAMES", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
-                                         RunningFor: "CREATED", Status: "STATUS", State: "STATE", Ports: "PORTS", Labels: "LABELS")
+                                         RunningFor: "CREATED", Status: "STATUS", State: "STATE", Ports: "PORTS", Labels: "LABELS",
+                                         Isolation: "ISOLATION")
 
         init(ID: String, Names: String, Image: String, Command: String, CreatedAt: String, RunningFor: String, Status: String,
-             State: String, Ports: String, Labels: String) {
+             State: String, Ports: String, Labels: String, Isolation: String) {
             (self.ID, self.Names, self.Image, self.Command, self.CreatedAt) = (ID, Names, Image, Command, CreatedAt)
             (self.RunningFor, self.Status, self.State, self.Ports, self.Labels) = (RunningFor, Status, State, Ports, Labels)
+            self.Isolation = Isolation
         }
 
         init(_ row: Row, now: Double) {
@@ -117,7 +123,8 @@ extension PsCommand {
                       Command: "\"" + row.Command.joined(separator: " ") + "\"", CreatedAt: row.Created,
                       RunningFor: created.map { Self.ago(now - $0) } ?? "", Status: row.Status, State: row.State,
                       Ports: row.Ports.joined(separator: ", "),
-                      Labels: (row.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+                      Labels: (row.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                      Isolation: row.Isolation)
         }
 
         /// docker's "3 minutes ago".

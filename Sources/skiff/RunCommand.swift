@@ -50,6 +50,10 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Set a namespaced kernel parameter: KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).") var sysctl: [String] = []
     @Option(help: "Give the container a host device: HOST[:CONTAINER][:PERMISSIONS], e.g. /dev/fuse.") var device: [String] = []
     @Option(name: .customLong("group-add"), help: "Add a group (name from the image's /etc/group, or a number).") var groupAdd: [String] = []
+    @Flag(help: "Run the container in its own micro-VM: its own kernel, CPUs and memory (--memory sizes the guest, plus 128 MiB).") var vm = false
+    @Option(name: .customLong("vm-backend"), help: "With --vm: qemu (default on hosts whose /dev/kvm cannot boot Linux) or skiff.") var vmBackend: String?
+    @Option(help: "With --vm: the guest kernel (default: skiff's, built by kernel/build.sh).") var kernel: String?
+    @Option(help: "With --vm: the guest initramfs (default: skiff's agent).") var initrd: String?
 
     func runOptions(arguments: [String]) throws -> RunOptions {
         var options = RunOptions()
@@ -78,6 +82,11 @@ struct ContainerCreateOptions: ParsableArguments {
         options.capDrop = capDrop
         options.privileged = privileged
         if let userns { options.userns = try UserNamespaceOption(parsing: userns) }
+        if vm {
+            options.vm = MicroVMSettings(backend: vmBackend, kernel: kernel, initrd: initrd, memoryLimit: options.memory, cpus: cpus)
+        } else if vmBackend != nil || kernel != nil || initrd != nil {
+            throw ValidationError("--vm-backend, --kernel and --initrd only go with --vm")
+        }
         options.securityOpts = securityOpt
         options.labels = try LabelInput.parse(label)
         options.stopSignal = stopSignal

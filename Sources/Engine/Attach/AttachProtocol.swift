@@ -13,6 +13,9 @@ public enum AttachFrame: Equatable, Sendable {
     case stderr([UInt8])
     /// Monitor to client: the program exited for good (no restart follows) with this code.
     case exit(Int32)
+    /// Engine to monitor: deliver a signal to the program (to all its processes with `all`). The
+    /// way `kill` and `stop` reach a program in a micro-VM, which no host pid names.
+    case signal(Int32, all: Bool)
 
     /// The largest payload accepted: a frame announcing more is a broken or hostile peer.
     public static let maximumPayload = 1 << 20
@@ -32,6 +35,9 @@ public enum AttachFrame: Equatable, Sendable {
         case .exit(let code):
             let value = UInt32(bitPattern: code)
             return frame(6, [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)])
+        case .signal(let number, let all):
+            let value = UInt32(bitPattern: number)
+            return frame(7, [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff), all ? 1 : 0])
         }
     }
 }
@@ -73,6 +79,10 @@ public struct AttachFrameDecoder: Sendable {
         case 4: return .stdout(payload)
         case 5: return .stderr(payload)
         case 6: return .exit(Int32(bitPattern: try word()))
+        case 7:
+            guard payload.count == 5, payload[4] <= 1 else { throw AttachProtocolError(description: "attach frame type 7 needs a 5-byte payload") }
+            let value = UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
+            return .signal(Int32(bitPattern: value), all: payload[4] == 1)
         default: throw AttachProtocolError(description: "unknown attach frame type \(type)")
         }
     }

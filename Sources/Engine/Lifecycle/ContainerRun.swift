@@ -10,7 +10,7 @@ import OCISpec
 /// pipes and, with -i, a stdin pipe; or with -t a pty whose master comes back over the console
 /// socket), the runtime's create and start, and the loop that copies output to the log and the
 /// attach clients, passes client input and window sizes on, and returns the exit code.
-final class ContainerRun {
+final class ContainerRun: ContainerRunning {
     let pid: Int32
     private var outputs: [(fd: Int32, stream: String)]
     private var input: Int32
@@ -163,6 +163,10 @@ final class ContainerRun {
         case .resize(let rows, let columns):
             lastSize = ConsoleSize(height: UInt(rows), width: UInt(columns))
             if master >= 0 { _ = skiff_set_winsize(master, rows, columns) }
+        case .signal(let number, _):
+            // The engine signals a process container through the runtime; a client that sends
+            // this anyway reaches the program's init.
+            kill(pid, number)
         case .stdout, .stderr, .exit:
             return
         }
@@ -182,4 +186,15 @@ final class ContainerRun {
             input = -1
         }
     }
+}
+
+/// One run of a container's program under its monitor, as a process on this host
+/// (`ContainerRun`) or in its own micro-VM (`VMContainerRun`).
+protocol ContainerRunning: AnyObject {
+    /// The host process whose end is the run's end: the container's init, or the VM.
+    var pid: Int32 { get }
+    /// The last terminal size a client asked for (the next run's pty starts with it).
+    var lastSize: ConsoleSize? { get }
+    /// Copies output and input until the program exits; returns its exit code.
+    func pump(server: AttachServer, log: ContainerLogWriter) -> Int32
 }

@@ -19,7 +19,7 @@ extension Engine {
         while Clock.monotonicSeconds() < deadline {
             guard let current = try? store.load(id: record.id),
                   Self.isAlive(pid: current.monitorPid, startTime: current.monitorStartTime) else { return }
-            if current.status == .running, current.restarting != true { try? runtime.kill(id: record.id, signal: SIGKILL, all: false) }
+            if current.status == .running, current.restarting != true { try? deliver(SIGKILL, all: false, to: record) }
             usleep(10_000)
         }
     }

@@ -6,6 +6,7 @@ import OCISpec
 /// input fails with nothing to clean up; reads the `seccomp=FILE` profile.
 extension Engine {
     static func validate(_ options: RunOptions, imageConfig: ContainerConfig?) throws -> SeccompProfile? {
+        if options.vm != nil { try validateMicroVM(options) }
         for text in options.volumes {
             if case .bind(let source, _, _) = try VolumeArgument(parsing: text), !FileIO.exists(source) {
                 throw EngineError.invalidOption("volume source \(source) does not exist: create it first (or give a volume name without a leading /)")
@@ -43,5 +44,22 @@ extension Engine {
     static func labels(image: [String: String]?, options: [String: String]) -> [String: String]? {
         let merged = (image ?? [:]).merging(options) { _, new in new }
         return merged.isEmpty ? nil : merged
+    }
+
+    /// What `--vm` cannot be combined with yet, refused before anything is made.
+    static func validateMicroVM(_ options: RunOptions) throws {
+        func refuse(_ what: String, _ why: String) throws -> Never {
+            throw EngineError.invalidOption("--vm cannot be combined with \(what) yet: \(why)")
+        }
+        if options.network != .none {
+            try refuse("--network \(options.network.name)", "a micro-VM container has no network yet; give --network none")
+        }
+        if !options.volumes.isEmpty {
+            try refuse("-v/--mount", "host directories and volumes do not reach the guest yet (no virtio-9p server)")
+        }
+        if case .auto = options.userns { try refuse("--userns", "the micro-VM is the isolation boundary") }
+        if options.privileged || !options.devices.isEmpty { try refuse("--privileged/--device", "host devices do not reach the guest") }
+        if !options.ports.isEmpty || options.publishAll { try refuse("-p/-P", "a micro-VM container has no network yet") }
+        _ = try MicroVMBackends.select(options.vm?.backend)
     }
 }

@@ -88,7 +88,7 @@ public enum ContainerMonitor {
         var size = consoleSize
         while true {
             let started = Clock.monotonicSeconds()
-            let current: ContainerRun
+            let current: any ContainerRunning
             // The network namespace exists before the runtime joins it by path; the CNI ADD that
             // wires it overlaps the runtime's create and is over before the program starts.
             var network: PendingNetwork?
@@ -97,10 +97,15 @@ public enum ContainerMonitor {
             do {
                 network = try engine.beginConnect(record)
                 let pending = network
-                current = try ContainerRun.start(engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
-                                                 size: size) {
+                let beforeStart = {
                     if let pending { ports = try engine.finishConnect(pending, record: record) }
                     if first && waitForAttach { server.waitForClient(milliseconds: attachWaitMilliseconds) }
+                }
+                if let settings = record.vm {
+                    current = try VMContainerRun.start(engine: engine, record: record, settings: settings, size: size, beforeStart: beforeStart)
+                } else {
+                    current = try ContainerRun.start(engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
+                                                     size: size, beforeStart: beforeStart)
                 }
             } catch {
                 // Never tear down under a running ADD.
@@ -140,7 +145,7 @@ public enum ContainerMonitor {
             if record.autoRemove { detachedTeardown = engine.beginDetachedTeardown(id: id) }
             size = current.lastSize ?? size
             log.flush()
-            try? engine.runtime.delete(id: id, force: true)
+            if record.vm == nil { try? engine.runtime.delete(id: id, force: true) }
             engine.removeEmptyCgroupParent()
             // The host ports are free again once the program is gone (its DNAT rules go with the
             // network teardown: before a restart, or after the exit report).

@@ -40,6 +40,8 @@ public struct RunOptions: Sendable, Equatable {
     public var hostname: String?
     public var volumes: [String] = []
     public var readOnly = false
+    /// `--vm` and its settings: run in a micro-VM (nil: as processes on this host).
+    public var vm: MicroVMSettings?
     /// Bytes.
     public var memory: Int64?
     public var cpus: Double?

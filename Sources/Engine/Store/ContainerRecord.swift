@@ -53,6 +53,11 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var userNamespace: UserNamespaceMapping?
     /// The same for each network added by `network connect` while it runs (nil when none).
     public var connectedNetworkSettings: [ContainerNetworkSettings]?
+    /// `--vm`: the container runs in its own micro-VM (nil: a process container).
+    public var vm: MicroVMSettings?
+
+    /// "vm" for a container in a micro-VM, "process" otherwise (`ps`, `inspect`).
+    public var isolation: String { vm == nil ? "process" : "vm" }
 
     /// Every network the container is attached to now, its first network first.
     public var allNetworkSettings: [ContainerNetworkSettings] {

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+
+/// QEMU (Debian's qemu-system-x86) as the micro-VM backend: its `microvm` machine with
+/// virtio-mmio devices (announced on the kernel command line, which skiff's guest kernel reads),
+/// KVM when this host's /dev/kvm boots Linux and TCG otherwise. The agent's stream is a
+/// virtio-console port whose host end is one half of a socket pair QEMU inherits.
+struct QEMUBackend: MicroVMBackend {
+    var name: String { "qemu" }
+    static let candidates = ["/usr/bin/qemu-system-x86_64", "/usr/local/bin/qemu-system-x86_64"]
+
+    var executable: String? { Self.candidates.first { access($0, X_OK) == 0 } }
+
+    func unavailableReason() -> String? {
+        executable == nil ? "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)" : nil
+    }
+
+    /// The command line for `launch` (pure, unit-tested): `agentFD` is the descriptor number the
+    /// child sees for its half of the socket pair.
+    static func arguments(_ launch: MicroVMLaunch, agentFD: Int32, kvm: Bool) -> [String] {
+        var args = [
+            "-machine", "microvm,acpi=off,rtc=off,pit=off,pic=off,isa-serial=on",
+            "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
+            "-m", "\(launch.memoryMiB)M", "-smp", "\(launch.cpus)",
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-chardev", "file,id=console,path=\(launch.consoleLog)", "-serial", "chardev:console",
+            "-kernel", launch.kernel, "-initrd", launch.initrd,
+            "-append", "console=ttyS0 reboot=k panic=-1 quiet",
+            "-device", "virtio-serial-device",
+            "-chardev", "socket,id=agent,fd=\(agentFD)",
+            "-device", "virtserialport,chardev=agent,name=org.skiff.agent",
+        ]
+        for (index, disk) in launch.disks.enumerated() {
+            args += ["-drive", "file=\(disk.path),if=none,id=disk\(index),format=raw,readonly=\(disk.readOnly ? "on" : "off")",
+                     "-device", "virtio-blk-device,drive=disk\(index),serial=\(disk.serial)"]
+        }
+        return args
+    }
+
+    func launch(_ launch: MicroVMLaunch) throws -> any RunningMicroVM {
+        guard let executable else { throw EngineError.startFailed(unavailableReason() ?? "no QEMU") }
+        // The child's copy of the agent socket: a fixed number above stdio, dup2'd by posix_spawn
+        // (which clears its close-on-exec flag).
+        let childFD: Int32 = 3
+        let args = [executable] + Self.arguments(launch, agentFD: childFD, kvm: MicroVMBackends.kvmBootsLinux())
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, launch.consoleLog + ".qemu", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, launch.agentSocket, childFD)
+        let attributes = CleanSpawnAttributes()
+        let argv = CStringArray(args)
+        let envp = CStringArray(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+        var pid: pid_t = 0
+        let rc = withExtendedLifetime((argv, envp)) {
+            posix_spawn(&pid, executable, &actions, &attributes.attributes, argv.pointers, envp.pointers)
+        }
+        guard rc == 0 else { throw SystemError("run \(executable)", errno: rc) }
+        return QEMUProcess(pid: pid, consoleLog: launch.consoleLog)
+    }
+}
+
+final class QEMUProcess: RunningMicroVM {
+    let pid: Int32
+    let consoleLog: String
+
+    init(pid: Int32, consoleLog: String) {
+        self.pid = pid
+        self.consoleLog = consoleLog
+    }
+
+    func terminate() { kill(pid, SIGKILL) }
+}

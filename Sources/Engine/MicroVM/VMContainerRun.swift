@@ -1,0 +1,204 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AgentProtocol
+import CShim
+import ContainerRuntime
+import LinuxSupport
+import OCISpec
+
+/// One run of a container's program in its own micro-VM, under its monitor: the VM booted by the
+/// backend, the agent greeted, the container created and started in the guest from the spec the
+/// process path would run, and the loop that copies output to the log and attach clients, passes
+/// input, window sizes and signals on, and returns the exit code. The monitor hosts the VM (QEMU
+/// is its child), so nothing of it outlives the monitor.
+final class VMContainerRun: ContainerRunning {
+    static let initHandle: UInt32 = 1
+
+    let vm: any RunningMicroVM
+    let agent: AgentConnection
+    private let pidFD: Int32
+    private let tty: Bool
+    private(set) var lastSize: ConsoleSize?
+
+    var pid: Int32 { vm.pid }
+
+    private init(vm: any RunningMicroVM, agent: AgentConnection, tty: Bool) {
+        self.vm = vm
+        self.agent = agent
+        self.tty = tty
+        pidFD = skiff_pidfd_open(vm.pid)
+    }
+
+    deinit {
+        if pidFD >= 0 { close(pidFD) }
+    }
+
+    /// How long the guest may take from launch to the agent's hello: seconds under TCG, well under
+    /// one with KVM. `SKIFF_VM_BOOT_TIMEOUT` overrides it.
+    static var bootTimeout: Double {
+        if let text = getenv("SKIFF_VM_BOOT_TIMEOUT"), let value = Double(String(cString: text)), value > 0 { return value }
+        return 120
+    }
+
+    var isAlive: Bool {
+        var status: Int32 = 0
+        return waitpid(vm.pid, &status, WNOHANG) == 0
+    }
+
+    static func start(engine: Engine, record: EngineContainer, settings: MicroVMSettings, size: ConsoleSize?,
+                      beforeStart: () throws -> Void) throws -> VMContainerRun {
+        let directory = engine.store.directory(for: record.id)
+        let backend = try MicroVMBackends.select(settings.backend)
+        let kernel = try GuestArtifacts.kernel(settings.kernel)
+        let initrd = try GuestArtifacts.initrd(settings.initrd, root: engine.store.root, executable: engine.executable)
+        let layers = try engine.images.guestDisks(containerID: record.id)
+        let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
+        let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
+        let spec = try GuestSpec.translate(hostSpec, containerDirectory: directory)
+
+        let (ours, theirs) = try Descriptors.socketPair()
+        var disks = layers.enumerated().map { (path: $0.element, serial: "layer\($0.offset)", readOnly: true) }
+        disks.append((path: scratch, serial: "scratch", readOnly: false))
+        let launch = MicroVMLaunch(kernel: kernel, initrd: initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
+                                   disks: disks, consoleLog: directory + "/console.log", agentSocket: theirs)
+        let vm: any RunningMicroVM
+        do {
+            vm = try backend.launch(launch)
+        } catch {
+            close(ours)
+            close(theirs)
+            throw error
+        }
+        close(theirs)
+        let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
+        do {
+            let alive = { run.isAlive }
+            _ = try run.agent.handshake(deadline: Clock.monotonicSeconds() + bootTimeout, alive: alive)
+            var setup = ContainerSetup(
+                spec: spec, handle: initHandle, terminal: record.hasTTY, stdin: record.isInteractive,
+                rootfs: GuestRootfs(layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
+                                    scratch: GuestDisk(serial: "scratch", filesystem: "ext4")))
+            setup.network = GuestNetwork(interfaces: [], routes: [], hosts: (try? FileIO.readString(directory + "/hosts")) ?? "",
+                                         resolvConf: (try? FileIO.readString(directory + "/resolv.conf")) ?? "",
+                                         hostname: spec.hostname ?? "")
+            let deadline = Clock.monotonicSeconds() + 60
+            do {
+                _ = try run.agent.call(.create(setup: setup), deadline: deadline, alive: alive)
+            } catch let failure as AgentFailure {
+                throw Self.engineError(failure)
+            }
+            if let size { try run.agent.post(.resize(handle: initHandle, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width))) }
+            try beforeStart()
+            do {
+                _ = try run.agent.call(.start, deadline: deadline, alive: alive)
+            } catch let failure as AgentFailure {
+                throw Self.engineError(failure)
+            }
+        } catch {
+            run.vm.terminate()
+            var status: Int32 = 0
+            waitpid(run.vm.pid, &status, 0)
+            if error is EngineError { throw error }
+            throw MicroVMError.agentFailed("\(error)", detail: run.consoleTail())
+        }
+        return run
+    }
+
+    /// docker's exit codes for a failed start, from the agent's failure kind.
+    static func engineError(_ failure: AgentFailure) -> EngineError {
+        switch failure.kind {
+        case .executableNotFound: return .commandNotFound(failure.message)
+        case .notExecutable: return .cannotInvoke(failure.message)
+        default: return .startFailed(failure.message)
+        }
+    }
+
+    /// The last lines of the guest's console (and QEMU's own messages), for errors.
+    func consoleTail(lines: Int = 15) -> String {
+        var text = ""
+        for path in [vm.consoleLog, vm.consoleLog + ".qemu"] {
+            guard let content = try? FileIO.readString(path), !content.isEmpty else { continue }
+            let tail = content.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            text += "\n--- \(path.hasSuffix(".qemu") ? "qemu" : "guest console") ---\n" + tail
+        }
+        return text
+    }
+
+    /// Copies output and input until the program exits; returns its exit code.
+    func pump(server: AttachServer, log: ContainerLogWriter) -> Int32 {
+        var code: Int32?
+        while code == nil {
+            var fds = [pollfd(fd: agent.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
+            let serverIndex = fds.count
+            fds += server.pollDescriptors()
+            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
+            do {
+                for frame in try agent.receive() { code = handle(frame, server: server, log: log) ?? code }
+                for frame in server.handle(fds[serverIndex...]) { try forward(frame) }
+            } catch {
+                log.append(Array("skiff: the micro-VM's agent broke the protocol: \(error); stopping the VM\n".utf8)[...], stream: "stderr")
+                vm.terminate()
+            }
+            if code == nil && (agent.closed || !isAlive) {
+                // Whatever was sent before the end still counts.
+                for frame in (try? agent.receive()) ?? [] { code = handle(frame, server: server, log: log) ?? code }
+                if code == nil {
+                    log.append(Array("skiff: the micro-VM ended before the container's program did\(consoleTail(lines: 5))\n".utf8)[...],
+                               stream: "stderr")
+                    code = 137
+                }
+            }
+        }
+        shutDown()
+        return code ?? 255
+    }
+
+    /// One frame from the agent; the exit code when the container's program ended.
+    private func handle(_ frame: Frame, server: AttachServer, log: ContainerLogWriter) -> Int32? {
+        switch frame.kind {
+        case .data where frame.channel == Self.initHandle:
+            guard let (stream, bytes) = try? AgentMessages.stream(of: frame) else { return nil }
+            let name = stream == .stderr ? "stderr" : "stdout"
+            log.append(bytes, stream: name)
+            server.broadcast(stream == .stderr ? .stderr(Array(bytes)) : .stdout(Array(bytes)))
+        case .event:
+            if case .exited(let handle, let status, _)? = try? AgentMessages.decode(AgentEvent.self, from: frame, kind: .event),
+               handle == Self.initHandle {
+                return status
+            }
+        default:
+            break  // answers to requests posted without waiting, output of other handles
+        }
+        return nil
+    }
+
+    private func forward(_ frame: AttachFrame) throws {
+        switch frame {
+        case .stdin(let bytes):
+            for data in AgentMessages.data(bytes, stream: .stdin, handle: Self.initHandle) { try agent.send(data) }
+        case .closeStdin:
+            if !tty { try agent.send(AgentMessages.close(stream: .stdin, handle: Self.initHandle)) }
+        case .resize(let rows, let columns):
+            lastSize = ConsoleSize(height: UInt(rows), width: UInt(columns))
+            try agent.post(.resize(handle: Self.initHandle, rows: rows, columns: columns))
+        case .signal(let number, let all):
+            try agent.post(.signal(handle: Self.initHandle, signal: number, all: all))
+        case .stdout, .stderr, .exit:
+            break
+        }
+    }
+
+    /// Asks the agent to power the guest off, and ends the VM if it does not within 10 seconds.
+    private func shutDown() {
+        if !agent.closed { _ = try? agent.post(.shutdown) }
+        let deadline = Clock.monotonicSeconds() + 10
+        while isAlive && Clock.monotonicSeconds() < deadline {
+            var pfd = pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&pfd, 1, 100)
+        }
+        if isAlive { vm.terminate() }
+        var status: Int32 = 0
+        waitpid(vm.pid, &status, 0)
+    }
+}

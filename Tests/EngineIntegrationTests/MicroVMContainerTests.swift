@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// `skiff run --vm`: the same image in its own micro-VM through the QEMU backend (TCG on hosts
+/// whose /dev/kvm cannot boot Linux), with skiff's guest kernel and agent.
+let guestKernel = (ProcessInfo.processInfo.environment["SKIFF_STORE"] ?? "/var/lib/skiff") + "/kernels/default/vmlinux"
+let microVMTestsEnabled = engineTestsEnabled
+    && FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64")
+    && FileManager.default.isExecutableFile(atPath: "/usr/bin/mkfs.erofs")
+    && FileManager.default.fileExists(atPath: guestKernel)
+let microVMSkipReason: Comment = "needs what the engine tests need, plus qemu-system-x86, erofs-utils and skiff's guest kernel (kernel/build.sh)"
+
+@Suite(.serialized, .enabled(if: microVMTestsEnabled, microVMSkipReason))
+struct MicroVMContainerTests {
+    /// Every --vm container of a test, with the flags these tests need (no network yet).
+    func vmRun(_ fixture: EngineFixture, _ arguments: [String]) throws -> CommandResult {
+        try fixture.skiff("run", ["--vm", "--network", "none"] + arguments)
+    }
+
+    func qemuProcesses(under root: String) -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let text = String(decoding: data, as: UTF8.self)
+            return text.hasPrefix("/usr/bin/qemu-system-x86_64") && text.contains(root)
+        }
+    }
+
+    @Test func runsTheImageBehindItsOwnKernelWithTheProcessPathsSettings() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let result = try vmRun(fixture, ["--rm", "-e", "GREETING=hello", "-w", "/tmp", "-u", "1000:1000", fixture.image, "sh", "-c",
+                                         "echo $GREETING; uname -r; pwd; id -u; echo oops >&2; exit 3"])
+        #expect(result.status == 3, "\(result.stdout) \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "hello", "\(result.stdout) \(result.stderr)")
+        let hostRelease = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(lines.count >= 4 && lines[1] != hostRelease, "the guest's kernel is its own: \(lines)")
+        #expect(lines.count >= 4 && lines[2] == "/tmp" && lines[3] == "1000", "\(lines)")
+        #expect(result.stderr.contains("oops"), "\(result.stderr)")
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func exitCodesAreDockersAndNothingIsLeftBehind() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let missing = try vmRun(fixture, ["--rm", fixture.image, "/no/such/program"])
+        #expect(missing.status == 127, "\(missing.stderr)")
+        let readOnly = try vmRun(fixture, ["--rm", "--read-only", fixture.image, "sh", "-c", "touch /x 2>/dev/null && echo wrote || echo refused"])
+        #expect(readOnly.status == 0 && readOnly.stdout == "refused\n", "\(readOnly.stdout) \(readOnly.stderr)")
+        let noChown = try vmRun(fixture, ["--rm", "--cap-drop", "CHOWN", fixture.image, "sh", "-c", "chown 1:1 /tmp 2>/dev/null && echo yes || echo no"])
+        #expect(noChown.stdout == "no\n", "\(noChown.stdout) \(noChown.stderr)")
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
+    }
+
+    @Test func detachedLogsStopAndRemove() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo started; while true; do sleep 0.1; done"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64, "\(id)")
+        #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("started")) == true })
+        let ps = try fixture.skiff("ps", [], check: true).stdout
+        #expect(ps.contains(String(id.prefix(12))), "\(ps)")
+        try fixture.skiff("stop", ["-t", "30", id], check: true)
+        #expect(fixture.record(id)?["exitCode"] as? Int == 9)
+        #expect(try fixture.skiff("logs", [id]).stdout.contains("got-term"))
+        #expect(eventually(15) { qemuProcesses(under: fixture.root).isEmpty })
+        try fixture.skiff("rm", [id], check: true)
+        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/containers/" + id))
+    }
+
+    @Test func killOfTheMonitorThenRmLeavesNothing() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("up")) == true })
+        let monitor = try #require(fixture.record(id)?["monitorPid"] as? Int)
+        kill(pid_t(monitor), SIGKILL)
+        // The agent sees its stream end and powers the guest off: no orphaned VM.
+        #expect(eventually(60) { qemuProcesses(under: fixture.root).isEmpty })
+        try fixture.skiff("rm", ["-f", id], check: true)
+        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/containers/" + id))
+        #expect(fixture.mountsUnderFixture().isEmpty)
+    }
+
+    @Test func whatTheGuestCannotHaveYetIsRefusedClearly() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let network = try fixture.skiff("run", ["--vm", "--rm", fixture.image, "true"])
+        #expect(network.status == 125 && network.stderr.contains("--network none"), "\(network.stderr)")
+        let volume = try vmRun(fixture, ["--rm", "-v", "/tmp:/host", fixture.image, "true"])
+        #expect(volume.status == 125 && volume.stderr.contains("-v"), "\(volume.stderr)")
+        let backend = try vmRun(fixture, ["--rm", "--vm-backend", "bochs", fixture.image, "true"])
+        #expect(backend.status == 125 && backend.stderr.contains("bochs"), "\(backend.stderr)")
+        let noVM = try fixture.skiff("run", ["--rm", "--kernel", "/boot/vmlinuz", fixture.image, "true"])
+        #expect(noVM.status != 0 && noVM.stderr.contains("--vm"), "\(noVM.stderr)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+}

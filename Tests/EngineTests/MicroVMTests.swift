@@ -1,0 +1,82 @@
+import AgentProtocol
+@testable import Engine
+import OCISpec
+import Testing
+
+@Suite struct MicroVMTests {
+    let directory = "/var/lib/skiff/containers/abc"
+
+    func spec() -> Spec {
+        var spec = Spec(process: Process(args: ["sh"]), hostname: "abc")
+        spec.mounts = [
+            Mount(destination: "/proc", type: "proc", source: "proc"),
+            Mount(destination: "/etc/hosts", type: "bind", source: directory + "/hosts", options: ["rbind", "rprivate"]),
+            Mount(destination: "/etc/resolv.conf", type: "bind", source: directory + "/resolv.conf", options: ["rbind"]),
+            Mount(destination: "/etc/hostname", type: "bind", source: directory + "/hostname", options: ["rbind"]),
+        ]
+        spec.hooks = Hooks(createRuntime: [Hook(path: "/usr/bin/true")])
+        var linux = Linux()
+        linux.namespaces = [Namespace(type: .pid), Namespace(type: .network, path: "/run/skiff/netns/abc"), Namespace(type: .mount)]
+        spec.linux = linux
+        return spec
+    }
+
+    @Test func theGuestGetsTheProcessPathsSpecWithoutTheHostsParts() throws {
+        let guest = try GuestSpec.translate(spec(), containerDirectory: directory)
+        #expect(guest.linux?.namespaces?.map(\.type) == [.pid, .mount])
+        #expect(guest.hooks == nil)
+        let sources = Dictionary(uniqueKeysWithValues: (guest.mounts ?? []).map { ($0.destination, $0.source ?? "") })
+        #expect(sources["/etc/hosts"] == GuestPaths.hosts)
+        #expect(sources["/etc/resolv.conf"] == GuestPaths.resolvConf)
+        #expect(sources["/etc/hostname"] == GuestPaths.hostname)
+        #expect(sources["/proc"] == "proc")
+        #expect(guest.process == spec().process)
+    }
+
+    @Test func hostPathsAndUserNamespacesAreRefused() {
+        var withVolume = spec()
+        withVolume.mounts?.append(Mount(destination: "/data", type: "bind", source: "/srv/data", options: ["rbind"]))
+        #expect(throws: EngineError.self) { try GuestSpec.translate(withVolume, containerDirectory: directory) }
+        var withUserNamespace = spec()
+        withUserNamespace.linux?.namespaces?.append(Namespace(type: .user))
+        #expect(throws: EngineError.self) { try GuestSpec.translate(withUserNamespace, containerDirectory: directory) }
+    }
+
+    @Test func memoryAndCPUsSizeTheGuest() {
+        #expect(MicroVMSettings().memoryMiB == MicroVMSettings.defaultMemoryMiB)
+        #expect(MicroVMSettings(memoryLimit: 256 << 20).memoryMiB == 256 + MicroVMSettings.memoryOverheadMiB)
+        #expect(MicroVMSettings(memoryLimit: (256 << 20) + 1).memoryMiB == 257 + MicroVMSettings.memoryOverheadMiB)
+        #expect(MicroVMSettings(cpus: 1.5).cpus == 2)
+        #expect(MicroVMSettings(cpus: 0.25).cpus == 1)
+        #expect(MicroVMSettings().cpus == 1)
+    }
+
+    @Test func qemuGetsAMicroVMWithTheDisksByTheirSerialsAndTheAgentPort() {
+        let launch = MicroVMLaunch(kernel: "/k/vmlinux", initrd: "/i/agent.cpio", memoryMiB: 640, cpus: 2,
+                                   disks: [(path: "/d/l0.erofs", serial: "layer0", readOnly: true), (path: "/c/scratch.ext4", serial: "scratch", readOnly: false)],
+                                   consoleLog: "/c/console.log", agentSocket: 9)
+        let args = QEMUBackend.arguments(launch, agentFD: 3, kvm: false)
+        func value(after flag: String) -> [String] { args.indices.filter { args[$0] == flag }.map { args[$0 + 1] } }
+        #expect(value(after: "-machine").first?.hasPrefix("microvm,") == true)
+        #expect(value(after: "-accel") == ["tcg"])
+        #expect(value(after: "-m") == ["640M"] && value(after: "-smp") == ["2"])
+        #expect(value(after: "-kernel") == ["/k/vmlinux"] && value(after: "-initrd") == ["/i/agent.cpio"])
+        #expect(value(after: "-drive") == ["file=/d/l0.erofs,if=none,id=disk0,format=raw,readonly=on",
+                                           "file=/c/scratch.ext4,if=none,id=disk1,format=raw,readonly=off"])
+        #expect(value(after: "-device").contains("virtio-blk-device,drive=disk0,serial=layer0"))
+        #expect(value(after: "-device").contains("virtserialport,chardev=agent,name=org.skiff.agent"))
+        #expect(value(after: "-chardev").contains("socket,id=agent,fd=3"))
+        #expect(args.contains("-no-reboot"))
+        #expect(QEMUBackend.arguments(launch, agentFD: 3, kvm: true).contains("kvm"))
+    }
+
+    @Test func theSignalFrameRoundTrips() throws {
+        var decoder = AttachFrameDecoder()
+        for frame: AttachFrame in [.signal(15, all: false), .signal(9, all: true), .signal(34, all: false)] {
+            decoder.append(frame.encoded()[...])
+            #expect(try decoder.next() == frame)
+        }
+        decoder.append([7, 0, 0, 0, 5, 0, 0, 0, 15, 2][...])
+        #expect(throws: AttachProtocolError.self) { _ = try decoder.next() }
+    }
+}
