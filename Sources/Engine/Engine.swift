@@ -151,23 +151,27 @@ public struct Engine: Sendable {
     public final class StartHandle: @unchecked Sendable {
         public let container: EngineContainer
         public let logReader: ContainerLogReader?
-        let logFD: Int32
-        let statusFD: Int32
+        /// The log, read from its end (for an attached start); `logReader` reads through it.
+        private var log: OwnedFD?
+        /// The monitor's status pipe.
+        private let status: OwnedFD
+        var statusFD: Int32 { status.raw }
         private var buffer: [UInt8] = []
         /// For a start with `streams`: the connection to the monitor's attach socket.
-        public internal(set) var attachFD: Int32 = -1
+        var attach: OwnedFD?
+        /// The attach connection's descriptor (-1 without one), owned by the handle.
+        public var attachFD: Int32 { attach?.raw ?? -1 }
 
-        init(container: EngineContainer, logFD: Int32, statusFD: Int32) {
+        init(container: EngineContainer, log: consuming OwnedFD?, status: consuming OwnedFD) {
             self.container = container
-            self.logFD = logFD
-            self.statusFD = statusFD
-            self.logReader = logFD >= 0 ? ContainerLogReader(fd: logFD) : nil
-        }
-
-        deinit {
-            if logFD >= 0 { close(logFD) }
-            if statusFD >= 0 { close(statusFD) }
-            if attachFD >= 0 { close(attachFD) }
+            self.status = status
+            switch consume log {
+            case .some(let fd):
+                self.logReader = ContainerLogReader(fd: fd.raw)
+                self.log = consume fd
+            case .none:
+                self.logReader = nil
+            }
         }
 
         /// The next line the monitor sends; nil when it closed the pipe (or `timeout` ms passed: `timedOut`).
@@ -237,39 +241,35 @@ public struct Engine: Sendable {
         if (try? runtime.state(id: record.id)) != nil { try? runtime.delete(id: record.id, force: true) }
 
         let logPath = store.logPath(for: record.id)
-        let logWrite = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard logWrite >= 0 else { throw SystemError("create \(logPath)") }
-        close(logWrite)
-        var logFD: Int32 = -1
+        _ = try OwnedFD("create \(logPath)") { open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) }
+        var log: OwnedFD?
         if attach {
-            logFD = open(logPath, O_RDONLY | O_CLOEXEC)
-            guard logFD >= 0 else { throw SystemError("open \(logPath)") }
-            lseek(logFD, 0, SEEK_END)
+            let opened = try OwnedFD("open \(logPath)") { open(logPath, O_RDONLY | O_CLOEXEC) }
+            lseek(opened.raw, 0, SEEK_END)
+            log = consume opened
         }
-        let (statusRead, statusWrite) = try Descriptors.pipe()
+        let (statusReadEnd, statusWriteEnd) = try Descriptors.pipe()
+        let statusRead = OwnedFD(statusReadEnd)
         let pid: Int32
         do {
+            // Closed when the monitor has its copy (or failed to start).
+            let statusWrite = OwnedFD(statusWriteEnd)
             pid = try MonitorLauncher.spawn(executable: executable, arguments: [
                 "container-monitor", "--root", store.root, "--runtime-root", runtimeRoot, record.id,
-            ] + (streams?.monitorArguments ?? []), statusFD: statusWrite)
-        } catch {
-            close(statusRead); close(statusWrite)
-            if logFD >= 0 { close(logFD) }
-            throw error
+            ] + (streams?.monitorArguments ?? []), statusFD: statusWrite.raw)
         }
-        close(statusWrite)
         let startTime = ProcStat.read(pid: pid)?.startTime
         try store.update(id: record.id) {
             $0.monitorPid = pid
             $0.monitorStartTime = startTime
         }
-        let handle = StartHandle(container: record, logFD: logFD, statusFD: statusRead)
+        let handle = StartHandle(container: record, log: log, status: statusRead)
         var timedOut = false
         guard var first = handle.nextLine(timedOut: &timedOut) else {
             throw EngineError.startFailed("the monitor exited before starting the container")
         }
         if first == "listening", let streams {
-            handle.attachFD = try AttachSocket.connect(directory: store.directory(for: record.id))
+            handle.attach = OwnedFD(try AttachSocket.connect(directory: store.directory(for: record.id)))
             if let size = streams.consoleSize {
                 try FileIO.writeAll(fd: handle.attachFD, AttachFrame.resize(rows: size.rows, columns: size.columns).encoded(),
                                     what: "attach socket")

@@ -11,28 +11,24 @@ import LinuxSupport
 /// and writes through any symlink fail in the kernel, and every final step uses an `*at` call
 /// that does not follow symlinks.
 final class ConfinedDirectory {
-    static let resolveNoXdev: UInt64 = 0x01
-    static let resolveNoMagiclinks: UInt64 = 0x02
-    static let resolveNoSymlinks: UInt64 = 0x04
-    static let resolveBeneath: UInt64 = 0x08
+    /// How every directory is opened (`ConfinedOpen`): beneath the root, through no symlink,
+    /// no magic link and no mount point.
+    static let resolve: ConfinedOpen.Resolve = [.beneath, .noSymlinks, .noMagicLinks, .noXdev]
 
-    let rootFD: Int32
+    let root: OwnedFD
     let rootPath: String
-    private var cachedParent: (path: String, fd: Int32)?
+    var rootFD: Int32 { root.raw }
+    private var cachedPath: String?
+    private var cachedFD: OwnedFD?
 
     init(path: String) throws {
         rootPath = path
-        rootFD = try sysCall("open \(path)") { skiff_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
-    }
-
-    deinit {
-        dropCache()
-        close(rootFD)
+        root = try OwnedFD("open \(path)") { skiff_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
     }
 
     func dropCache() {
-        if let cached = cachedParent, cached.fd != rootFD { close(cached.fd) }
-        cachedParent = nil
+        cachedFD = nil
+        cachedPath = nil
     }
 
     /// Why a parent directory could not be reached.
@@ -46,56 +42,53 @@ final class ConfinedDirectory {
     /// The returned fd is owned by the cache: valid until the next call or `dropCache`.
     func parent(_ relative: String) throws(ResolveError) -> Int32 {
         if relative.isEmpty { return rootFD }
-        if let cached = cachedParent, cached.path == relative { return cached.fd }
-        let fd: Int32
-        switch openBeneath(rootFD, relative) {
-        case .success(let opened):
-            fd = opened
-        case .failure(let error) where error.errno == ENOENT:
+        if cachedPath == relative, let fd = cachedFD?.raw { return fd }
+        let fd: OwnedFD
+        do {
+            fd = try openDirectory(relative)
+        } catch where error.errno == ENOENT {
             fd = try createComponents(relative)
-        case .failure(let error):
+        } catch {
             throw classify(error, relative)
         }
         dropCache()
-        cachedParent = (relative, fd)
-        return fd
+        let raw = fd.raw
+        cachedFD = consume fd
+        cachedPath = relative
+        return raw
     }
 
-    private func createComponents(_ relative: String) throws(ResolveError) -> Int32 {
-        var current = rootFD
-        var ownsCurrent = false
-        defer { if ownsCurrent { close(current) } }
+    /// Opens the existing directory `relative` (never through a symlink or out of the tree);
+    /// the caller owns the result.
+    func openDirectory(_ relative: String) throws(SystemError) -> OwnedFD {
+        try Self.openBeneath(rootFD, relative, what: "open \(rootPath)/\(relative)")
+    }
+
+    private static func openBeneath(_ dirfd: Int32, _ path: String, what: @autoclosure () -> String) throws(SystemError) -> OwnedFD {
+        try ConfinedOpen.open(path, in: dirfd, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW, resolve: resolve, what: what())
+    }
+
+    private func createComponents(_ relative: String) throws(ResolveError) -> OwnedFD {
+        var opened: OwnedFD?
         for component in relative.split(separator: "/") {
             let name = String(component)
-            var result = openBeneath(current, name)
-            if case .failure(let error) = result, error.errno == ENOENT {
+            let current = opened?.raw ?? rootFD
+            let what = "open \(rootPath)/\(relative)"
+            let next: OwnedFD
+            do {
+                next = try Self.openBeneath(current, name, what: what)
+            } catch where error.errno == ENOENT {
                 if mkdirat(current, name, 0o755) != 0 && errno != EEXIST {
                     throw .system(SystemError("mkdir \(rootPath)/\(relative)"))
                 }
-                result = openBeneath(current, name)
-            }
-            switch result {
-            case .success(let next):
-                if ownsCurrent { close(current) }
-                current = next
-                ownsCurrent = true
-            case .failure(let error):
+                do { next = try Self.openBeneath(current, name, what: what) } catch { throw classify(error, relative) }
+            } catch {
                 throw classify(error, relative)
             }
+            opened = consume next
         }
-        ownsCurrent = false
-        return current
-    }
-
-    private func openBeneath(_ dirfd: Int32, _ path: String) -> Result<Int32, SystemError> {
-        while true {
-            let fd = skiff_openat2(
-                dirfd, path, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), 0,
-                Self.resolveBeneath | Self.resolveNoSymlinks | Self.resolveNoMagiclinks | Self.resolveNoXdev)
-            if fd >= 0 { return .success(fd) }
-            if errno == EINTR || errno == EAGAIN { continue }
-            return .failure(SystemError("open \(rootPath)/\(path)"))
-        }
+        guard let opened else { throw .system(SystemError("open \(rootPath)/\(relative)", errno: ENOENT)) }
+        return opened
     }
 
     /// ELOOP and EXDEV mean a symlink or mount was crossed; ENOTDIR may mean a symlink too
@@ -134,57 +127,17 @@ final class ConfinedDirectory {
     static func remove(_ dirfd: Int32, _ name: String) throws {
         guard let type = fileType(dirfd, name) else { return }
         if type == S_IFDIR {
-            let child = try sysCall("open \(name)") {
-                skiff_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
-            }
-            let names: [String]
             do {
-                names = try FileIO.listDirectory("/proc/self/fd/\(child)")
-            } catch {
-                close(child)
-                throw error
+                let child = try OwnedFD("open \(name)") {
+                    skiff_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+                }
+                for entry in try FileIO.listDirectory("/proc/self/fd/\(child.raw)") {
+                    try remove(child.raw, entry)
+                }
             }
-            for entry in names {
-                do { try remove(child, entry) } catch { close(child); throw error }
-            }
-            close(child)
             try sysCall("rmdir \(name)") { unlinkat(dirfd, name, AT_REMOVEDIR) }
         } else {
             try sysCall("unlink \(name)") { unlinkat(dirfd, name, 0) }
-        }
-    }
-}
-
-/// A tar entry name split into a parent path and a final name, with `.` and empty parts dropped.
-struct EntryPath: Equatable {
-    var parent: String
-    var name: String
-
-    /// Nil when the path is the root itself ("./").
-    /// Throws a reason when it is hostile: a `..` component or an absolute path.
-    static func parse(_ raw: String) throws(EntryPathError) -> EntryPath? {
-        if raw.hasPrefix("/") { throw .absolute }
-        var parts: [Substring] = []
-        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." { throw .dotDot }
-            parts.append(part)
-        }
-        guard let last = parts.popLast() else { return nil }
-        return EntryPath(parent: parts.joined(separator: "/"), name: String(last))
-    }
-
-    var full: String { parent.isEmpty ? name : parent + "/" + name }
-}
-
-enum EntryPathError: Error {
-    case absolute
-    case dotDot
-
-    var reason: String {
-        switch self {
-        case .absolute: return "has an absolute path"
-        case .dotDot: return "contains '..'"
         }
     }
 }

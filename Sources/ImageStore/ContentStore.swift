@@ -72,7 +72,8 @@ public struct ContentStore: Sendable {
 public final class BlobWriter: @unchecked Sendable {
     private let store: ContentStore
     private let temporaryPath: String
-    private var fd: Int32
+    /// The temporary file, open until `commit` or `abort`.
+    private var file: OwnedFD?
     private let hasher = SHA256Hasher()
     private let what: String
     private let sizeLimit: Int64?
@@ -88,7 +89,7 @@ public final class BlobWriter: @unchecked Sendable {
         let temporaryPath = "\(store.ingestDirectory)/\(ProcessLease.current.name(prefix: Self.prefix))"
         self.temporaryPath = temporaryPath
         InterruptCleanup.register(temporaryPath)
-        fd = try sysCall("create \(temporaryPath)") {
+        file = try OwnedFD("create \(temporaryPath)") {
             open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
     }
@@ -97,7 +98,7 @@ public final class BlobWriter: @unchecked Sendable {
     static let prefix = "ingest"
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard fd >= 0 else { throw StoreError.system("\(what): write after the blob was closed") }
+        guard let fd = file?.raw else { throw StoreError.system("\(what): write after the blob was closed") }
         if let sizeLimit, bytesWritten + Int64(bytes.count) > sizeLimit {
             throw StoreError.sizeMismatch(expected: sizeLimit, actual: bytesWritten + Int64(bytes.count), what: what)
         }
@@ -117,7 +118,7 @@ public final class BlobWriter: @unchecked Sendable {
 
     /// Verifies and renames into place. Returns the blob's digest.
     public func commit(expectedDigest: Digest?, expectedSize: Int64?) throws -> Digest {
-        guard fd >= 0 else { throw StoreError.system("\(what): blob committed twice") }
+        guard let fd = file?.raw else { throw StoreError.system("\(what): blob committed twice") }
         defer { InterruptCleanup.unregister(temporaryPath) }
         // The data reaches the disk before the blob gets its name (and the name after the rename):
         // after a power loss a named blob is whole, never empty.
@@ -125,8 +126,7 @@ public final class BlobWriter: @unchecked Sendable {
             abort()
             throw error
         }
-        close(fd)
-        fd = -1
+        file = nil  // synced: a close error cannot lose data now
         let actual = hasher.finalize()
         if let expectedSize, expectedSize != bytesWritten {
             unlink(temporaryPath)
@@ -150,9 +150,8 @@ public final class BlobWriter: @unchecked Sendable {
 
     /// Drops the temporary file; harmless after commit.
     public func abort() {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
+        if file?.raw != nil {
+            file = nil
             unlink(temporaryPath)
         }
     }

@@ -28,8 +28,8 @@ final class FileCreationShortcuts {
     }
 
     /// Whether a file created in `parentFD` (the directory `parent`) already has `owner`.
-    func createdWithOwner(_ owner: (uid_t, gid_t), parentFD: Int32, parent: String) throws -> Bool {
-        guard createsAsRoot, owner.0 == 0, owner.1 == 0 else { return false }
+    func createdWithOwner(_ owner: TarEntryOwner?, parentFD: Int32, parent: String) throws -> Bool {
+        guard createsAsRoot, let owner, owner.uid == 0, owner.gid == 0 else { return false }
         if let setgid = setgidParents[parent] { return !setgid }
         var info = stat()
         guard fstat(parentFD, &info) == 0 else { return false }

@@ -9,34 +9,25 @@ import LinuxSupport
 /// see each other's half-done work: writers of the name index take it exclusively, garbage
 /// collection takes the store lock exclusively while every user holds it shared.
 public final class FileLock: @unchecked Sendable {
-    private var fd: Int32
+    /// The open lock file; the lock goes with it.
+    private var lockFile: OwnedFD?
 
     /// Opens (creating) `path` and blocks until the lock is held.
     public init(path: String, exclusive: Bool) throws {
-        fd = try sysCall("open lock \(path)") { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
-        do {
-            try sysCall("flock \(path)") { flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
-        } catch {
-            close(fd)
-            throw error
-        }
+        let file = try OwnedFD("open lock \(path)") { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        try sysCall("flock \(path)") { flock(file.raw, exclusive ? LOCK_EX : LOCK_SH) }
+        lockFile = consume file
     }
 
     /// Tries to take the lock without waiting; nil when another process holds it.
     public static func tryLock(path: String, exclusive: Bool) throws -> FileLock? {
-        let fd = try sysCall("open lock \(path)") { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
-        if flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 {
-            close(fd)
-            return nil
-        }
-        return FileLock(fd: fd)
+        let file = try OwnedFD("open lock \(path)") { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        if flock(file.raw, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 { return nil }
+        return FileLock(file)
     }
 
-    private init(fd: Int32) { self.fd = fd }
+    private init(_ file: consuming OwnedFD) { lockFile = consume file }
 
-    public func unlock() {
-        if fd >= 0 { close(fd); fd = -1 }
-    }
-
-    deinit { unlock() }
+    /// Releases the lock now (closing the file); the lock is released at deinit otherwise.
+    public func unlock() { lockFile = nil }
 }

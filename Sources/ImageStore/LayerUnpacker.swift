@@ -26,24 +26,14 @@ public struct LayerUnpacker {
 
     public init(layer: Digest) { self.layer = layer }
 
-    private static let typeMask: mode_t = 0o170000
-    private static let typeRegular: mode_t = 0o100000
-    private static let typeDirectory: mode_t = 0o040000
-    private static let typeSymlink: mode_t = 0o120000
-    private static let typeCharacter: mode_t = 0o020000
-    private static let typeBlock: mode_t = 0o060000
-    private static let typeFIFO: mode_t = 0o010000
-    private static let typeSocket: mode_t = 0o140000
-
-    static let whiteoutPrefix = ".wh."
-    static let opaqueMarker = ".wh..wh..opq"
+    /// The rules each entry is held to (shared with `skiff cp -`).
+    var policy: TarEntryPolicy { .imageLayer(preserveOwnership: preserveOwnership) }
 
     /// Unpacks the blob at `blobPath` into the existing empty directory `directory` and returns
     /// the digest of the uncompressed tar stream (the layer's diffID).
     public func unpack(blobPath: String, into directory: String) throws -> Digest {
-        let blobFD = try sysCall("open \(blobPath)") { skiff_open(blobPath, O_RDONLY | O_CLOEXEC, 0) }
-        defer { close(blobFD) }
-        let stream = try DecompressedStream(fd: blobFD)
+        let blob = try OwnedFD("open \(blobPath)") { skiff_open(blobPath, O_RDONLY | O_CLOEXEC, 0) }
+        let stream = try DecompressedStream(fd: blob.raw)
         guard let tar = archive_read_new() else { throw StoreError.system("libarchive: out of memory") }
         defer { archive_read_free(tar) }
         archive_read_support_format_tar(tar)
@@ -85,72 +75,45 @@ public struct LayerUnpacker {
     private func apply(entry: OpaquePointer, archive: OpaquePointer, tree: ConfinedDirectory,
                        directoryTimes: inout [(String, timespec)], stream: DecompressedStream,
                        shortcuts: FileCreationShortcuts, budget: UnpackBudget) throws {
-        guard let rawName = archive_entry_pathname(entry) else {
+        guard let fields = TarEntryFields(entry) else {
             throw StoreError.hostileLayer(layer: layer, entry: "(unnamed)", reason: "has no name or a name that is not valid text")
         }
-        let raw = String(cString: rawName)
-        let path: EntryPath
-        do {
-            guard let parsed = try EntryPath.parse(raw) else {
-                // The layer's root directory itself: take its metadata.
-                try applyMetadata(entry: entry, dirfd: tree.rootFD, name: ".", type: Self.typeDirectory, tree: tree, raw: raw)
-                shortcuts.forget(directory: "")
-                return
-            }
-            path = parsed
-        } catch let error as EntryPathError {
-            throw StoreError.hostileLayer(layer: layer, entry: raw, reason: error.reason)
+        let raw = fields.name
+        let plan: TarEntryPlan
+        do { plan = try policy.plan(fields) } catch { throw StoreError.hostileLayer(layer: layer, entry: error.entry, reason: error.reason) }
+        guard let path = plan.path else {
+            // The layer's root directory itself: take its metadata.
+            try applyMetadata(entry: entry, plan: plan, dirfd: tree.rootFD, name: ".", raw: raw)
+            shortcuts.forget(directory: "")
+            return
         }
         let parentFD = try resolveParent(tree: tree, path: path, raw: raw)
 
-        if path.name == Self.opaqueMarker {
+        switch plan.kind {
+        case .skipped:
+            return
+        case .opaqueDirectory:
             try sysCall("mark \(path.parent) opaque") {
                 skiff_fsetxattr(parentFD, "trusted.overlay.opaque", "y", 1)
             }
-            return
-        }
-        if path.name.hasPrefix(Self.whiteoutPrefix) {
-            let hidden = String(path.name.dropFirst(Self.whiteoutPrefix.count))
-            if hidden.hasPrefix(Self.whiteoutPrefix) { return }  // other AUFS metadata (.wh..wh.plnk): ignore
-            guard !hidden.isEmpty, hidden != ".", hidden != ".." else {
-                throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a whiteout naming '\(hidden)'")
-            }
+        case .whiteout(let hidden):
             try replaceExisting(parentFD: parentFD, name: hidden, keepDirectory: false, tree: tree)
             try sysCall("create whiteout \(path.parent)/\(hidden)") {
-                mknodat(parentFD, hidden, Self.typeCharacter, dev_t(skiff_makedev(0, 0)))
+                mknodat(parentFD, hidden, S_IFCHR, dev_t(skiff_makedev(0, 0)))
             }
-            return
-        }
-
-        if let linkTarget = archive_entry_hardlink(entry) {
-            let targetRaw = String(cString: linkTarget)
-            let target: EntryPath
-            do {
-                guard let parsed = try EntryPath.parse(targetRaw) else {
-                    throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to the layer root")
-                }
-                target = parsed
-            } catch let error as EntryPathError {
-                throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a hardlink to '\(targetRaw)', which \(error.reason)")
-            }
+        case .hardlink(let target):
             try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
             // linkat needs both parents open at once; the cache holds one, so open the target's own.
             let targetParent = try resolveParentUncached(tree: tree, parent: target.parent, raw: raw)
-            defer { if targetParent != tree.rootFD { close(targetParent) } }
             let linkParent = try resolveParent(tree: tree, path: path, raw: raw)
-            if linkat(targetParent, target.name, linkParent, path.name, 0) != 0 {
+            if linkat(targetParent.raw, target.name, linkParent, path.name, 0) != 0 {
                 let code = errno
                 if code == ENOENT {
-                    throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink to '\(targetRaw)', which is not in this layer (links across layers are not supported)")
+                    throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink to '\(target.full)', which is not in this layer (links across layers are not supported)")
                 }
                 throw StoreError.badLayer(layer: layer, detail: SystemError("hardlink \(path.full) to \(target.full)", errno: code).description)
             }
-            return
-        }
-
-        let type = archive_entry_filetype(entry) & Self.typeMask
-        switch type {
-        case Self.typeDirectory:
+        case .directory:
             // Try first, look only on a clash: in a fresh snapshot almost nothing exists yet.
             if mkdirat(parentFD, path.name, 0o700) != 0 {
                 guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("mkdir \(path.full)").description) }
@@ -159,55 +122,43 @@ public struct LayerUnpacker {
                     try sysCall("mkdir \(path.full)") { mkdirat(parentFD, path.name, 0o700) }
                 }
             }
-            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
+            try applyMetadata(entry: entry, plan: plan, dirfd: parentFD, name: path.name, raw: raw)
             directoryTimes.append((path.full, Self.mtime(entry)))
             shortcuts.forget(directory: path.full)
-        case Self.typeRegular:
-            try budget.admit(size: archive_entry_size(entry))
+        case .regular(let size):
+            try budget.admit(size: size)
             let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
-            let permissions = archive_entry_perm(entry) & 0o7777
             // Most files can be created with their final mode and owner (saving a chmod and a
             // chown each, a tenth of an unpack's system calls); the rest get them afterwards.
-            let modeAtCreation = shortcuts.modeAtCreation(permissions)
+            let modeAtCreation = shortcuts.modeAtCreation(plan.mode)
             let createMode = modeAtCreation ?? 0o600
-            var fd = skiff_openat(parentFD, path.name, flags, createMode)
-            if fd < 0 {
+            let created = skiff_openat(parentFD, path.name, flags, createMode)
+            let fd: OwnedFD
+            if created >= 0 {
+                fd = OwnedFD(created)
+            } else {
                 guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("create \(path.full)").description) }
                 try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
-                fd = try sysCall("create \(path.full)") { skiff_openat(parentFD, path.name, flags, createMode) }
+                fd = try OwnedFD("create \(path.full)") { skiff_openat(parentFD, path.name, flags, createMode) }
             }
-            defer { close(fd) }
-            try writeData(archive: archive, fd: fd, size: archive_entry_size(entry), name: path.full, stream: stream)
-            let ownerAtCreation = try shortcuts.createdWithOwner(try owner(entry, name: path.full), parentFD: parentFD, parent: path.parent)
-            try applyMetadata(entry: entry, fd: fd, name: path.full, needsOwner: !ownerAtCreation, needsMode: modeAtCreation == nil)
-        case Self.typeSymlink:
-            guard let target = archive_entry_symlink(entry) else {
-                throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "is a symlink without a target")
-            }
+            try writeData(archive: archive, fd: fd.raw, size: size, name: path.full, stream: stream)
+            let ownerAtCreation = try shortcuts.createdWithOwner(plan.owner, parentFD: parentFD, parent: path.parent)
+            try applyMetadata(entry: entry, plan: plan, fd: fd.raw, name: path.full, needsOwner: !ownerAtCreation, needsMode: modeAtCreation == nil)
+        case .symlink(let target):
             // Try first, clear the way only on a clash (as for files).
             if symlinkat(target, parentFD, path.name) != 0 {
                 guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("symlink \(path.full)").description) }
                 try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
                 try sysCall("symlink \(path.full)") { symlinkat(target, parentFD, path.name) }
             }
-            let ownerAtCreation = try shortcuts.createdWithOwner(try owner(entry, name: raw), parentFD: parentFD, parent: path.parent)
-            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw, needsOwner: !ownerAtCreation)
-        case Self.typeCharacter, Self.typeBlock, Self.typeFIFO:
+            let ownerAtCreation = try shortcuts.createdWithOwner(plan.owner, parentFD: parentFD, parent: path.parent)
+            try applyMetadata(entry: entry, plan: plan, dirfd: parentFD, name: path.name, raw: raw, needsOwner: !ownerAtCreation)
+        case .device, .fifo:
             try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
-            var device: UInt64 = 0
-            if type != Self.typeFIFO {
-                guard let major = UInt32(exactly: archive_entry_rdevmajor(entry)), let minor = UInt32(exactly: archive_entry_rdevminor(entry)),
-                      major < 1 << 12, minor < 1 << 20 else {
-                    throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "has an impossible device number")
-                }
-                device = skiff_makedev(major, minor)
-            }
-            try sysCall("mknod \(path.full)") { mknodat(parentFD, path.name, type | 0o600, dev_t(device)) }
-            try applyMetadata(entry: entry, dirfd: parentFD, name: path.name, type: type, tree: tree, raw: raw)
-        case Self.typeSocket:
-            return  // tar cannot carry sockets meaningfully; docker skips them too
-        default:
-            throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "has unknown file type \(String(type, radix: 8))")
+            let (type, device): (mode_t, dev_t)
+            if case .device(let deviceType, let number) = plan.kind { (type, device) = (deviceType, number) } else { (type, device) = (S_IFIFO, 0) }
+            try sysCall("mknod \(path.full)") { mknodat(parentFD, path.name, type | 0o600, device) }
+            try applyMetadata(entry: entry, plan: plan, dirfd: parentFD, name: path.name, raw: raw)
         }
     }
 
@@ -219,12 +170,14 @@ public struct LayerUnpacker {
         }
     }
 
-    private func resolveParentUncached(tree: ConfinedDirectory, parent: String, raw: String) throws -> Int32 {
-        if parent.isEmpty { return tree.rootFD }
-        let fd = skiff_openat2(tree.rootFD, parent, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), 0,
-                               ConfinedDirectory.resolveBeneath | ConfinedDirectory.resolveNoSymlinks | ConfinedDirectory.resolveNoMagiclinks)
-        if fd >= 0 { return fd }
-        let code = errno
+    /// The hardlink target's parent ("" is the root), opened on its own; never created.
+    private func resolveParentUncached(tree: ConfinedDirectory, parent: String, raw: String) throws -> OwnedFD {
+        let code: Int32
+        do {
+            return try tree.openDirectory(parent)
+        } catch {
+            code = error.errno
+        }
         if code == ELOOP || code == EXDEV || (code == ENOTDIR && tree.containsSymlink(parent)) {
             throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "links through a symlink")
         }
@@ -289,13 +242,12 @@ public struct LayerUnpacker {
 
     /// Owner, mode, xattrs and times for an open regular file (owner and mode only when the
     /// file was not created with them).
-    private func applyMetadata(entry: OpaquePointer, fd: Int32, name: String, needsOwner: Bool, needsMode: Bool) throws {
-        if preserveOwnership && needsOwner {
-            let (uid, gid) = try owner(entry, name: name)
-            try sysCall("chown \(name)") { fchown(fd, uid, gid) }
+    private func applyMetadata(entry: OpaquePointer, plan: TarEntryPlan, fd: Int32, name: String, needsOwner: Bool, needsMode: Bool) throws {
+        if let owner = plan.owner, needsOwner {
+            try sysCall("chown \(name)") { fchown(fd, owner.uid, owner.gid) }
         }
         if needsMode {
-            try sysCall("chmod \(name)") { fchmod(fd, archive_entry_perm(entry) & 0o7777) }
+            try sysCall("chmod \(name)") { fchmod(fd, plan.mode) }
         }
         try forEachXattr(entry) { key, value, size in
             try sysCall("set xattr \(key) on \(name)") { skiff_fsetxattr(fd, key, value, size) }
@@ -305,39 +257,33 @@ public struct LayerUnpacker {
     }
 
     /// Owner, mode, xattrs and times for a non-regular entry, by name in `dirfd`.
-    private func applyMetadata(entry: OpaquePointer, dirfd: Int32, name: String, type: mode_t, tree: ConfinedDirectory, raw: String,
+    private func applyMetadata(entry: OpaquePointer, plan: TarEntryPlan, dirfd: Int32, name: String, raw: String,
                                needsOwner: Bool = true) throws {
-        if preserveOwnership && needsOwner {
-            let (uid, gid) = try owner(entry, name: raw)
-            try sysCall("chown \(raw)") { fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
+        let isSymlink: Bool, isDirectory: Bool
+        switch plan.kind {
+        case .symlink: (isSymlink, isDirectory) = (true, false)
+        case .directory: (isSymlink, isDirectory) = (false, true)
+        default: (isSymlink, isDirectory) = (false, plan.path == nil)
         }
-        if type != Self.typeSymlink {
-            try sysCall("chmod \(raw)") { fchmodat(dirfd, name, archive_entry_perm(entry) & 0o7777, 0) }
+        if let owner = plan.owner, needsOwner {
+            try sysCall("chown \(raw)") { fchownat(dirfd, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
+        }
+        if !isSymlink {
+            try sysCall("chmod \(raw)") { fchmodat(dirfd, name, plan.mode, 0) }
         }
         var hasXattrs = false
         try forEachXattr(entry) { _, _, _ in hasXattrs = true }
         if hasXattrs {
-            let handle = try sysCall("open \(raw)") { skiff_openat(dirfd, name, skiff_o_path() | O_NOFOLLOW | O_CLOEXEC, 0) }
-            defer { close(handle) }
-            let procPath = "/proc/self/fd/\(handle)"
+            let handle = try OwnedFD("open \(raw)") { skiff_openat(dirfd, name, ConfinedOpen.oPath | O_NOFOLLOW | O_CLOEXEC, 0) }
+            let procPath = "/proc/self/fd/\(handle.raw)"
             try forEachXattr(entry) { key, value, size in
                 try sysCall("set xattr \(key) on \(raw)") { skiff_setxattr(procPath, key, value, size) }
             }
         }
-        if type != Self.typeDirectory {
+        if !isDirectory {
             var times = [Self.mtime(entry), Self.mtime(entry)]
             try sysCall("set times on \(raw)") { utimensat(dirfd, name, &times, AT_SYMLINK_NOFOLLOW) }
         }
-    }
-
-    /// The entry's owner, refusing ids that do not fit (a tar can claim any 64-bit number;
-    /// (uid_t)-1 would mean "leave unchanged").
-    private func owner(_ entry: OpaquePointer, name: String) throws -> (uid_t, gid_t) {
-        guard let uid = uid_t(exactly: archive_entry_uid(entry)), let gid = gid_t(exactly: archive_entry_gid(entry)),
-              uid != uid_t.max, gid != gid_t.max else {
-            throw StoreError.hostileLayer(layer: layer, entry: name, reason: "has an impossible owner \(archive_entry_uid(entry)):\(archive_entry_gid(entry))")
-        }
-        return (uid, gid)
     }
 
     /// Calls `body` for each xattr of the entry, skipping overlayfs' own (a layer must not forge them).
@@ -349,18 +295,15 @@ public struct LayerUnpacker {
         while archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
             guard let name else { continue }
             let key = String(cString: name)
-            if key.hasPrefix("trusted.overlay.") { continue }
+            if !policy.xattrs || key.hasPrefix("trusted.overlay.") { continue }
             try body(key, value, size)
         }
     }
 
     private func setTimes(tree: ConfinedDirectory, relative: String, time: timespec) {
-        let fd = skiff_openat2(tree.rootFD, relative, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), 0,
-                               ConfinedDirectory.resolveBeneath | ConfinedDirectory.resolveNoSymlinks)
-        guard fd >= 0 else { return }
+        guard let fd = try? tree.openDirectory(relative) else { return }
         var times = [time, time]
-        futimens(fd, &times)
-        close(fd)
+        futimens(fd.raw, &times)
     }
 }
 

@@ -20,23 +20,25 @@ public enum Subprocess {
         path: String, args: [String], env: [String], stdin: [UInt8] = [], captureOutput: Bool = false,
         captureStderr: Bool = false, timeout: Double? = nil
     ) throws -> Result {
-        let (inRead, inWriteEnd) = try Descriptors.pipe()
-        var inWrite = inWriteEnd
-        var outPipe: (Int32, Int32)? = nil
-        defer {
-            close(inRead)
-            if inWrite >= 0 { close(inWrite) }
-            if let outPipe { close(outPipe.0) }
+        let (inReadEnd, inWriteEnd) = try Descriptors.pipe()
+        let inRead = OwnedFD(inReadEnd)
+        var inWrite: OwnedFD? = OwnedFD(inWriteEnd)
+        var outRead: OwnedFD?, outWrite: OwnedFD?
+        if captureOutput {
+            let (readEnd, writeEnd) = try Descriptors.pipe()
+            outRead = OwnedFD(readEnd)
+            outWrite = OwnedFD(writeEnd)
         }
-        if captureOutput { outPipe = try Descriptors.pipe() }
+        // The read end of the output pipe, when there is one.
+        let outPipe = outRead?.raw
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inRead, 0)
-        if let outPipe {
-            posix_spawn_file_actions_adddup2(&actions, outPipe.1, 1)
-            if captureStderr { posix_spawn_file_actions_adddup2(&actions, outPipe.1, 2) }
+        posix_spawn_file_actions_adddup2(&actions, inRead.raw, 0)
+        if let writeEnd = outWrite?.raw {
+            posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+            if captureStderr { posix_spawn_file_actions_adddup2(&actions, writeEnd, 2) }
         }
         let spawnAttributes = CleanSpawnAttributes()
 
@@ -46,15 +48,14 @@ public enum Subprocess {
         let rc = withExtendedLifetime((argv, envp)) {
             posix_spawn(&pid, path, &actions, &spawnAttributes.attributes, argv.pointers, envp.pointers)
         }
-        if let outPipe { close(outPipe.1) }
+        outWrite = nil  // the program has its copy: end-of-file comes when it exits
         guard rc == 0 else { throw SystemError("run \(path)", errno: rc) }
 
         // Feed stdin; a program that does not read it must not block us (EPIPE is fine).
         let previous = signal(SIGPIPE, SIG_IGN)
-        _ = try? FileIO.writeAll(fd: inWrite, stdin, what: "stdin of \(path)")
+        if let writeEnd = inWrite?.raw { _ = try? FileIO.writeAll(fd: writeEnd, stdin, what: "stdin of \(path)") }
         signal(SIGPIPE, previous)
-        close(inWrite)
-        inWrite = -1
+        inWrite = nil
 
         var output: [UInt8] = []
         var timedOut = false
@@ -65,7 +66,7 @@ public enum Subprocess {
         while true {
             var fds: [pollfd] = []
             if pidfd >= 0 { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
-            if outOpen, let outPipe { fds.append(pollfd(fd: outPipe.0, events: Int16(POLLIN), revents: 0)) }
+            if outOpen, let outPipe { fds.append(pollfd(fd: outPipe, events: Int16(POLLIN), revents: 0)) }
             var waitMs: Int32 = -1
             if let deadline {
                 let left = deadline - Clock.monotonicSeconds()
@@ -83,9 +84,9 @@ public enum Subprocess {
             var exited = false
             for p in fds where p.revents != 0 {
                 if p.fd == pidfd { exited = true }
-                if let outPipe, p.fd == outPipe.0 {
+                if let outPipe, p.fd == outPipe {
                     var buffer = [UInt8](repeating: 0, count: 65536)
-                    let r = read(outPipe.0, &buffer, buffer.count)
+                    let r = read(outPipe, &buffer, buffer.count)
                     if r > 0 { output.append(contentsOf: buffer[0..<r]) } else { outOpen = false }
                 }
             }
@@ -95,7 +96,7 @@ public enum Subprocess {
                 if let outPipe {
                     var buffer = [UInt8](repeating: 0, count: 65536)
                     while true {
-                        let r = read(outPipe.0, &buffer, buffer.count)
+                        let r = read(outPipe, &buffer, buffer.count)
                         if r <= 0 { break }
                         output.append(contentsOf: buffer[0..<r])
                     }

@@ -11,29 +11,29 @@ struct RootedPath {
     let rootFD: Int32
     let rootPath: String
 
-    static let resolveInRoot: UInt64 = 0x10
-    static let resolveNoMagicLinks: UInt64 = 0x02
-    static let oPath: Int32 = 0o10000000
+    /// How every path is resolved (`ConfinedOpen`): inside the root, never through /proc's magic links.
+    static let resolve: ConfinedOpen.Resolve = [.inRoot, .noMagicLinks]
 
     init(root: String) throws {
         rootPath = root
-        rootFD = try sysCall("open rootfs \(root)") { skiff_open(root, Self.oPath | O_DIRECTORY | O_CLOEXEC, 0) }
+        rootFD = try OwnedFD("open rootfs \(root)") { skiff_open(root, ConfinedOpen.oPath | O_DIRECTORY | O_CLOEXEC, 0) }.take()
     }
 
     func close() { Glibc.close(rootFD) }
 
-    /// Opens an existing path inside the root with O_PATH (or `flags`), following symlinks within it.
-    func open(_ path: String, flags: Int32 = RootedPath.oPath) throws -> Int32 {
-        let relative = Self.relative(path)
-        if relative.isEmpty { return try sysCall("dup rootfs") { dup(rootFD) } }
-        return try sysCall("open \(path) in rootfs") {
-            skiff_openat2(rootFD, relative, UInt64(flags | O_CLOEXEC), 0, Self.resolveInRoot | Self.resolveNoMagicLinks)
-        }
+    /// Opens an existing path inside the root with O_PATH (or `flags`), following symlinks within
+    /// it. The caller closes the descriptor (RootfsSetup's callers take raw numbers).
+    func open(_ path: String, flags: Int32 = ConfinedOpen.oPath) throws -> Int32 {
+        try openOwned(path, flags: flags).take()
+    }
+
+    func openOwned(_ path: String, flags: Int32 = ConfinedOpen.oPath) throws(SystemError) -> OwnedFD {
+        try ConfinedOpen.open(path, in: rootFD, flags: flags, resolve: Self.resolve, what: "open \(path) in rootfs")
     }
 
     /// Creates a directory and its parents inside the root; returns an O_PATH descriptor to it.
     func makeDirectories(_ path: String, mode: mode_t = 0o755) throws -> Int32 {
-        if let fd = try? open(path, flags: Self.oPath | O_DIRECTORY) { return fd }
+        if let fd = try? open(path, flags: ConfinedOpen.oPath | O_DIRECTORY) { return fd }
         return try create(path, file: false, mode: mode)
     }
 
@@ -60,8 +60,8 @@ struct RootedPath {
                 continue
             }
             let isLast = pending.isEmpty
-            let parent = try open("/" + resolved.joined(separator: "/"), flags: Self.oPath | O_DIRECTORY)
-            defer { Glibc.close(parent) }
+            let parentFD = try openOwned("/" + resolved.joined(separator: "/"), flags: ConfinedOpen.oPath | O_DIRECTORY)
+            let parent = parentFD.raw
             var st = stat()
             if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
                 if (st.st_mode & S_IFMT) == S_IFLNK {
@@ -90,7 +90,7 @@ struct RootedPath {
             }
             resolved.append(name)
         }
-        return try open("/" + resolved.joined(separator: "/"), flags: Self.oPath | (file ? 0 : O_DIRECTORY))
+        return try open("/" + resolved.joined(separator: "/"), flags: ConfinedOpen.oPath | (file ? 0 : O_DIRECTORY))
     }
 
     static func components(_ path: String) -> [String] {
@@ -99,10 +99,6 @@ struct RootedPath {
 
     /// The /proc/self/fd path through which mount(2) reaches an O_PATH descriptor.
     static func procPath(_ fd: Int32) -> String { "/proc/self/fd/\(fd)" }
-
-    static func relative(_ path: String) -> String {
-        path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
-    }
 
     static func split(_ path: String) -> (String, String) {
         var parts = path.split(separator: "/").map(String.init)

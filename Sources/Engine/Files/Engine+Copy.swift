@@ -41,10 +41,10 @@ extension Engine {
         let record = try store.resolve(reference)
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
-        guard let (sourceDir, sourceName) = try root.parentAndName(sourcePath) else {
+        guard let source = try root.parentAndName(sourcePath) else {
             throw EngineError.invalidOption("no such file or directory in container \(record.name): \(path)")
         }
-        defer { close(sourceDir) }
+        let sourceDir = source.directory.raw, sourceName = source.name
         guard let st = TreeCopy.lstatAt(sourceDir, sourceName) else {
             throw EngineError.invalidOption("no such file or directory in container \(record.name): \(path)")
         }
@@ -64,12 +64,11 @@ extension Engine {
                       hostDestination: String, baseName: String) throws {
         var st = stat()
         if stat(hostDestination, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-            let target = try sysCall("open \(hostDestination)") { open(hostDestination, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-            defer { close(target) }
+            let target = try OwnedFD("open \(hostDestination)") { open(hostDestination, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
             if contentsOnly && sourceIsDirectory {
-                try copyContents(copier: copier, sourceDir: sourceDir, sourceName: sourceName, into: target)
+                try copyContents(copier: copier, sourceDir: sourceDir, sourceName: sourceName, into: target.raw)
             } else {
-                try copier.copy(from: sourceDir, sourceName, to: target, baseName)
+                try copier.copy(from: sourceDir, sourceName, to: target.raw, baseName)
             }
             return
         }
@@ -79,16 +78,15 @@ extension Engine {
         let parts = hostDestination.split(separator: "/", omittingEmptySubsequences: false)
         let parent = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
         let name = String(parts.last ?? "")
-        let target = open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard target >= 0 else { throw EngineError.invalidOption("destination directory \(parent) does not exist: create it first") }
-        defer { close(target) }
-        try copier.copy(from: sourceDir, sourceName, to: target, name)
+        guard let target = try? OwnedFD("open \(parent)", { open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else {
+            throw EngineError.invalidOption("destination directory \(parent) does not exist: create it first")
+        }
+        try copier.copy(from: sourceDir, sourceName, to: target.raw, name)
     }
 
     static func copyContents(copier: TreeCopy, sourceDir: Int32, sourceName: String, into target: Int32) throws {
         let source = try TreeCopy.openChild(sourceDir, sourceName, flags: O_RDONLY | O_DIRECTORY)
-        defer { close(source) }
-        for name in try TreeCopy.names(in: source) { try copier.copy(from: source, name, to: target, name) }
+        for name in try TreeCopy.names(in: source.raw) { try copier.copy(from: source.raw, name, to: target, name) }
     }
 
     /// Copies `source` on the host into the container at `path`.
@@ -106,34 +104,32 @@ extension Engine {
         let contentsOnly = source.hasSuffix("/.")
         let hostParent = sourcePath.hasPrefix("/") ? "/" + parts.dropLast().joined(separator: "/") : (parts.count > 1 ? parts.dropLast().joined(separator: "/") : ".")
         let hostName = contentsOnly ? "." : (parts.last ?? ".")
-        let sourceDir = try sysCall("open \(hostParent)") { open(contentsOnly ? sourcePath : hostParent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        defer { close(sourceDir) }
+        let sourceFD = try OwnedFD("open \(hostParent)") { open(contentsOnly ? sourcePath : hostParent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let sourceDir = sourceFD.raw
         let copier = TreeCopy(preserveOwnership: options.archive, owner: (0, 0))
         try refuseReadOnlyRootfs(record, path: path)
         let (root, inner) = try containerRoot(for: record, path: path)
 
         if let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) {
-            defer { close(target) }
             if contentsOnly {
-                for name in try TreeCopy.names(in: sourceDir) { try copier.copy(from: sourceDir, name, to: target, name) }
+                for name in try TreeCopy.names(in: sourceDir) { try copier.copy(from: sourceDir, name, to: target.raw, name) }
             } else {
-                try copier.copy(from: sourceDir, hostName, to: target, parts.last ?? "root")
+                try copier.copy(from: sourceDir, hostName, to: target.raw, parts.last ?? "root")
             }
             return
         }
         if path.hasSuffix("/") {
             throw EngineError.invalidOption("destination directory \(path) does not exist in container \(record.name): create it first")
         }
-        guard let (targetDir, targetName) = try root.parentAndName(inner), targetName != "." else {
+        guard let parent = try root.parentAndName(inner), parent.name != "." else {
             throw EngineError.invalidOption("the parent directory of \(path) does not exist in container \(record.name): create it first")
         }
-        defer { close(targetDir) }
+        let targetDir = parent.directory.raw, targetName = parent.name
         if contentsOnly && sourceIsDirectory {
             // `dir/.` to a new path: the path becomes a directory holding dir's contents.
             if mkdirat(targetDir, targetName, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
             let target = try TreeCopy.openChild(targetDir, targetName, flags: O_RDONLY | O_DIRECTORY)
-            defer { close(target) }
-            for name in try TreeCopy.names(in: sourceDir) { try copier.copy(from: sourceDir, name, to: target, name) }
+            for name in try TreeCopy.names(in: sourceDir) { try copier.copy(from: sourceDir, name, to: target.raw, name) }
             return
         }
         try copier.copy(from: sourceDir, hostName, to: targetDir, targetName)
@@ -146,11 +142,10 @@ extension Engine {
         let record = try store.resolve(reference)
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
-        guard let (sourceDir, sourceName) = try root.parentAndName(sourcePath), TreeCopy.lstatAt(sourceDir, sourceName) != nil else {
+        guard let source = try root.parentAndName(sourcePath), TreeCopy.lstatAt(source.directory.raw, source.name) != nil else {
             throw EngineError.invalidOption("no such file or directory in container \(record.name): \(path)")
         }
-        defer { close(sourceDir) }
-        try TarStream.write(from: sourceDir, sourceName, as: ContainerRoot.components(path).last ?? ".", to: fd, hostSafe: false)
+        try TarStream.write(from: source.directory.raw, source.name, as: ContainerRoot.components(path).last ?? ".", to: fd, hostSafe: false)
     }
 
     /// `cp - CONTAINER:DIR`: extracts the tar stream on `fd` into the existing directory `path`.
@@ -161,8 +156,7 @@ extension Engine {
         guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
             throw EngineError.invalidOption("destination directory \(path) does not exist in container \(record.name): a tar stream is extracted into an existing directory")
         }
-        defer { close(target) }
-        try TarStream.extract(from: fd, into: target, preserveOwnership: options.archive)
+        try TarStream.extract(from: fd, into: target.raw, archive: options.archive)
     }
 }
 

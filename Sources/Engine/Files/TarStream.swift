@@ -2,12 +2,16 @@
 import Glibc
 #endif
 import CArchive
+import CShim
+import ImageStore
 import LinuxSupport
 
 /// `cp CONTAINER:PATH -` and `cp - CONTAINER:PATH`: a file tree as a tar stream (pax format, as
-/// docker sends it) and back. Reading treats the stream as hostile: names with "..", absolute
-/// names, and entries that would be written through a symlink are refused, and every file is
-/// created one component at a time relative to its parent's descriptor (`TreeCopy.openChild`).
+/// docker sends it) and back. Reading treats the stream as hostile: what each entry may become
+/// is decided by `TarEntryPolicy.copyIntoContainer` (the rules image layers are unpacked by,
+/// with docker cp's ownership), entries that would be written through a symlink are refused,
+/// and every file is created one component at a time relative to its parent's descriptor
+/// (`TreeCopy.openChild`).
 enum TarStream {
     static func message(_ archive: OpaquePointer?) -> String {
         archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
@@ -39,8 +43,7 @@ enum TarStream {
         archive_entry_set_uid(entry, Int64(st.st_uid))
         archive_entry_set_gid(entry, Int64(st.st_gid))
         archive_entry_set_mtime(entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
-        var file: Int32 = -1
-        defer { if file >= 0 { close(file) } }
+        var file: OwnedFD?
         switch type {
         case S_IFREG:
             file = try TreeCopy.openChild(dir, name, flags: O_RDONLY)
@@ -60,7 +63,7 @@ enum TarStream {
         guard archive_write_header(archive, entry) == ARCHIVE_OK else {
             throw EngineError.invalidOption("cannot write \(path) to the tar stream: \(message(archive))")
         }
-        if file >= 0 {
+        if let file = file?.raw {
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             var left = Int64(st.st_size)
             while left > 0 {
@@ -75,17 +78,17 @@ enum TarStream {
         }
         if type == S_IFDIR {
             let child = try TreeCopy.openChild(dir, name, flags: O_RDONLY | O_DIRECTORY)
-            defer { close(child) }
-            for entryName in try TreeCopy.names(in: child) {
-                try add(archive, child, entryName, path + "/" + entryName, hostSafe: hostSafe)
+            for entryName in try TreeCopy.names(in: child.raw) {
+                try add(archive, child.raw, entryName, path + "/" + entryName, hostSafe: hostSafe)
             }
         }
     }
 
     // MARK: reading
 
-    /// Extracts the tar stream on `fd` into the directory `target`.
-    static func extract(from fd: Int32, into target: Int32, preserveOwnership: Bool) throws {
+    /// Extracts the tar stream on `fd` into the directory `target`; `archive` is `cp -a`.
+    static func extract(from fd: Int32, into target: Int32, archive keepOwners: Bool) throws {
+        let policy = TarEntryPolicy.copyIntoContainer(archive: keepOwners)
         guard let archive = archive_read_new() else { throw EngineError.startFailed("libarchive: out of memory") }
         defer { archive_read_free(archive) }
         archive_read_support_format_tar(archive)
@@ -101,94 +104,97 @@ enum TarStream {
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
                 throw EngineError.invalidOption("not a valid tar stream: \(message(archive))")
             }
-            try extract(entry, archive: archive, into: target, preserveOwnership: preserveOwnership)
+            guard let fields = TarEntryFields(entry) else {
+                throw EngineError.invalidOption("the tar stream has an entry without a name (or one that is not text): refused")
+            }
+            let plan: TarEntryPlan
+            do { plan = try policy.plan(fields) } catch {
+                throw EngineError.invalidOption("the tar stream's \(error): refused")
+            }
+            try extract(plan, entry: entry, archive: archive, into: target)
         }
     }
 
-    /// The entry's name as safe components, or an error for a hostile one.
-    static func components(_ raw: String) throws -> [String] {
-        guard !raw.hasPrefix("/") else { throw EngineError.invalidOption("the tar stream has an absolute name '\(raw)': refused") }
-        let parts = raw.split(separator: "/").map(String.init).filter { $0 != "." }
-        guard !parts.contains("..") else { throw EngineError.invalidOption("the tar stream has a name with '..': '\(raw)': refused") }
-        return parts
-    }
-
-    /// Opens (creating when missing) the directories `parts` under `root`, never through a symlink.
-    static func openDirectories(_ parts: ArraySlice<String>, under root: Int32) throws -> Int32 {
-        var current = try sysCall("dup") { dup(root) }
-        for part in parts {
-            if mkdirat(current, part, 0o755) != 0 && errno != EEXIST {
-                close(current)
+    /// Opens (creating when missing) the directory `path` under `root`, never through a symlink.
+    static func openDirectory(_ path: String, under root: Int32, create: Bool) throws -> OwnedFD {
+        var current = try OwnedFD("dup") { skiff_fcntl_int(root, F_DUPFD_CLOEXEC, 0) }
+        for part in path.split(separator: "/").map(String.init) {
+            if create && mkdirat(current.raw, part, 0o755) != 0 && errno != EEXIST {
                 throw SystemError("mkdir \(part)")
             }
-            let next: Int32
-            do { next = try TreeCopy.openChild(current, part, flags: O_RDONLY | O_DIRECTORY) } catch {
-                close(current)
+            do {
+                current = try TreeCopy.openChild(current.raw, part, flags: O_RDONLY | O_DIRECTORY)
+            } catch {
                 throw EngineError.invalidOption("cannot extract below \(part): it is not a directory (a symlink is never followed)")
             }
-            close(current)
-            current = next
         }
         return current
     }
 
-    private static func extract(_ entry: OpaquePointer, archive: OpaquePointer, into root: Int32, preserveOwnership: Bool) throws {
-        guard let rawName = archive_entry_pathname(entry) else { return }
-        let name = String(cString: rawName)
-        let parts = try components(name)
-        guard let last = parts.last else { return }  // "./": the target itself
-        let parent = try openDirectories(parts.dropLast(), under: root)
-        defer { close(parent) }
-        let mode = archive_entry_perm(entry) & 0o7777
-        let uid = preserveOwnership ? uid_t(clamping: archive_entry_uid(entry)) : 0
-        let gid = preserveOwnership ? gid_t(clamping: archive_entry_gid(entry)) : 0
-        if let hardlink = archive_entry_hardlink(entry) {
-            let linkParts = try components(String(cString: hardlink))
-            guard let linkName = linkParts.last else { return }
-            let linkParent = try openDirectories(linkParts.dropLast(), under: root)
-            defer { close(linkParent) }
+    private static func extract(_ plan: TarEntryPlan, entry: OpaquePointer, archive: OpaquePointer, into root: Int32) throws {
+        // "./": the target itself, which keeps its own owner and mode (docker would apply the
+        // entry's to it; a stream must not chmod a container's /tmp).
+        guard let path = plan.path else { return }
+        let name = path.full, last = path.name
+        let parentFD = try openDirectory(path.parent, under: root, create: true)
+        let parent = parentFD.raw
+        if case .hardlink(let target) = plan.kind {
+            // The target must already be in the container (or earlier in the stream); its
+            // directories are not created for it.
+            let linkParent = try openDirectory(target.parent, under: root, create: false)
+            if let existing = TreeCopy.lstatAt(parent, last), (existing.st_mode & S_IFMT) == S_IFDIR {
+                throw EngineError.invalidOption("cannot overwrite directory \(name) with a non-directory")
+            }
             unlinkat(parent, last, 0)
-            guard linkat(linkParent, linkName, parent, last, 0) == 0 else { throw SystemError("link \(name)") }
+            guard linkat(linkParent.raw, target.name, parent, last, 0) == 0 else { throw SystemError("link \(name) to \(target.full)") }
             return
         }
-        let type = archive_entry_filetype(entry) & S_IFMT
-        if let existing = TreeCopy.lstatAt(parent, last), (existing.st_mode & S_IFMT) != S_IFDIR || type != S_IFDIR {
+        if case .skipped = plan.kind { return }
+        if let existing = TreeCopy.lstatAt(parent, last), (existing.st_mode & S_IFMT) != S_IFDIR || plan.kind != .directory {
             if (existing.st_mode & S_IFMT) == S_IFDIR {
                 throw EngineError.invalidOption("cannot overwrite directory \(name) with a non-directory")
             }
             unlinkat(parent, last, 0)
         }
-        switch type {
-        case S_IFDIR:
+        let owner = plan.owner
+        switch plan.kind {
+        case .directory:
             if mkdirat(parent, last, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(name)") }
             let fd = try TreeCopy.openChild(parent, last, flags: O_RDONLY | O_DIRECTORY)
-            defer { close(fd) }
-            _ = fchown(fd, uid, gid)
-            _ = fchmod(fd, mode)
-        case S_IFREG:
+            if let owner { try sysCall("chown \(name)") { fchown(fd.raw, owner.uid, owner.gid) } }
+            try sysCall("chmod \(name)") { fchmod(fd.raw, plan.mode) }
+        case .regular:
             let fd = try TreeCopy.openChild(parent, last, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-            defer { close(fd) }
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             while true {
                 let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
                 guard n >= 0 else { throw EngineError.invalidOption("the tar stream is truncated at \(name): \(message(archive))") }
                 if n == 0 { break }
-                try FileIO.writeAll(fd: fd, Array(buffer[0..<n]), what: name)
+                try FileIO.writeAll(fd: fd.raw, Array(buffer[0..<n]), what: name)
             }
-            _ = fchown(fd, uid, gid)
-            _ = fchmod(fd, mode)
+            if let owner { try sysCall("chown \(name)") { fchown(fd.raw, owner.uid, owner.gid) } }
+            try sysCall("chmod \(name)") { fchmod(fd.raw, plan.mode) }
             var times = [timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)),
                          timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry))]
-            _ = futimens(fd, &times)
-        case S_IFLNK:
-            guard let target = archive_entry_symlink(entry) else { return }
+            _ = futimens(fd.raw, &times)
+            try fd.close(what: name)
+        case .symlink(let target):
             guard symlinkat(target, parent, last) == 0 else { throw SystemError("symlink \(name)") }
-            _ = fchownat(parent, last, uid, gid, AT_SYMLINK_NOFOLLOW)
-        case S_IFIFO, S_IFCHR, S_IFBLK:
-            guard mknodat(parent, last, type | mode, dev_t(archive_entry_rdev(entry))) == 0 else { throw SystemError("mknod \(name)") }
-            _ = fchownat(parent, last, uid, gid, AT_SYMLINK_NOFOLLOW)
-        default:
-            return
+            if let owner { try sysCall("chown \(name)") { fchownat(parent, last, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) } }
+        case .device(let type, let device):
+            try makeNode(parent, last, type: type, device: device, plan: plan, name: name)
+        case .fifo:
+            try makeNode(parent, last, type: S_IFIFO, device: 0, plan: plan, name: name)
+        case .hardlink, .skipped, .whiteout, .opaqueDirectory:
+            return  // handled above, or not planned for a copy (whiteouts are plain names here)
         }
+    }
+
+    /// A device node or FIFO, created 0600 and then given its owner and mode (the umask must
+    /// not change the mode the stream asks for).
+    private static func makeNode(_ parent: Int32, _ last: String, type: mode_t, device: dev_t, plan: TarEntryPlan, name: String) throws {
+        try sysCall("mknod \(name)") { mknodat(parent, last, type | 0o600, device) }
+        if let owner = plan.owner { try sysCall("chown \(name)") { fchownat(parent, last, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) } }
+        try sysCall("chmod \(name)") { fchmodat(parent, last, plan.mode, 0) }
     }
 }

@@ -16,15 +16,9 @@ struct TreeCopy {
     /// become a setuid-root file on the host, nor its device node a host device anyone may open.
     var hostSafe = false
 
-    static let resolveBeneath: UInt64 = 0x08
-    static let resolveNoMagicLinks: UInt64 = 0x02
-    static let oPath: Int32 = 0o10000000
-
-    /// Opens one name inside `directory` without following a symlink.
-    static func openChild(_ directory: Int32, _ name: String, flags: Int32, mode: UInt32 = 0) throws -> Int32 {
-        let fd = skiff_openat2(directory, name, UInt64(flags | O_NOFOLLOW | O_CLOEXEC), UInt64(mode), resolveBeneath | resolveNoMagicLinks)
-        guard fd >= 0 else { throw SystemError("open \(name)") }
-        return fd
+    /// Opens one name inside `directory` without following a symlink (`ConfinedOpen`, RESOLVE_BENEATH).
+    static func openChild(_ directory: Int32, _ name: String, flags: Int32, mode: mode_t = 0) throws(SystemError) -> OwnedFD {
+        try ConfinedOpen.open(name, in: directory, flags: flags | O_NOFOLLOW, mode: mode, resolve: [.beneath, .noMagicLinks], what: "open \(name)")
     }
 
     static func lstatAt(_ directory: Int32, _ name: String) -> stat? {
@@ -33,11 +27,9 @@ struct TreeCopy {
     }
 
     static func names(in directory: Int32) throws -> [String] {
-        let copy = try sysCall("dup") { dup(directory) }
-        guard let dir = fdopendir(copy) else {
-            close(copy)
-            throw SystemError("read directory")
-        }
+        let copy = try OwnedFD("dup") { skiff_fcntl_int(directory, F_DUPFD_CLOEXEC, 0) }
+        guard let dir = fdopendir(copy.raw) else { throw SystemError("read directory") }
+        _ = copy.take()  // the DIR stream owns it now
         defer { closedir(dir) }
         var result: [String] = []
         while let entry = readdir(dir) {
@@ -60,24 +52,21 @@ struct TreeCopy {
             }
             if mkdirat(targetDir, targetName, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(targetName)") }
             let source = try Self.openChild(sourceDir, sourceName, flags: O_RDONLY | O_DIRECTORY)
-            defer { close(source) }
             let target = try Self.openChild(targetDir, targetName, flags: O_RDONLY | O_DIRECTORY)
-            defer { close(target) }
-            for name in try Self.names(in: source) {
-                try copy(from: source, name, to: target, name)
+            for name in try Self.names(in: source.raw) {
+                try copy(from: source.raw, name, to: target.raw, name)
             }
-            try finish(target: target, st: st, mode: mode)
+            try finish(target: target.raw, st: st, mode: mode)
         case S_IFREG:
             if let existing = Self.lstatAt(targetDir, targetName), (existing.st_mode & S_IFMT) == S_IFDIR {
                 throw EngineError.invalidOption("cannot overwrite directory \(targetName) with a file")
             }
             let source = try Self.openChild(sourceDir, sourceName, flags: O_RDONLY)
-            defer { close(source) }
             unlinkat(targetDir, targetName, 0)
             let target = try Self.openChild(targetDir, targetName, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-            defer { close(target) }
-            try Self.copyData(from: source, to: target, what: sourceName)
-            try finish(target: target, st: st, mode: mode)
+            try Self.copyData(from: source.raw, to: target.raw, what: sourceName)
+            try finish(target: target.raw, st: st, mode: mode)
+            try target.close(what: targetName)
         case S_IFLNK:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlinkat(sourceDir, sourceName, &buffer, buffer.count - 1)

@@ -97,10 +97,9 @@ extension Engine {
     /// Copies the rootfs directory at `path` (resolved inside the rootfs) into an empty volume.
     func copyImageContent(rootfs: String, path: String, into data: String) throws {
         let root = try ContainerRoot(path: rootfs, description: "the image")
-        guard let source = try root.open(path, flags: O_RDONLY | O_DIRECTORY) else { return }
-        defer { close(source) }
-        let target = try sysCall("open \(data)") { open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        defer { close(target) }
+        guard let sourceFD = try root.open(path, flags: O_RDONLY | O_DIRECTORY) else { return }
+        let targetFD = try OwnedFD("open \(data)") { open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let source = sourceFD.raw, target = targetFD.raw
         guard try TreeCopy.names(in: target).isEmpty else { return }
         let copier = TreeCopy(preserveOwnership: true)
         for name in try TreeCopy.names(in: source) { try copier.copy(from: source, name, to: target, name) }

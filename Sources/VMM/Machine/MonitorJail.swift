@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import LinuxSupport
 
 /// Confines the whole monitor process once everything it needs is open, the way Firecracker's
 /// jailer does, so that a guest that takes over the monitor holds only its descriptors:
@@ -77,7 +78,7 @@ public struct MonitorJail: Sendable, Equatable {
     // Constants Glibc does not export to Swift (sys/mount.h's enum, linux/prctl.h's macros).
     static let msRdonly: UInt = 1, msNosuid: UInt = 2, msNodev: UInt = 4, msNoexec: UInt = 8
     static let msRemount: UInt = 32, msBind: UInt = 4096, msRec: UInt = 16384, msPrivate: UInt = 1 << 18
-    static let mntDetach: Int32 = 2, oPath: Int32 = 0o10000000
+    static let mntDetach: Int32 = 2
     static let cloneNewNS: Int32 = 0x0002_0000, cloneNewUser: Int32 = 0x1000_0000
     static let prCapbsetDrop: Int32 = 24, prSetNoNewPrivs: Int32 = 38, prCapAmbient: Int32 = 47
     static let prCapAmbientClearAll: UInt = 4
@@ -116,7 +117,7 @@ public struct MonitorJail: Sendable, Equatable {
         var sources: [(path: String, fd: Int32)] = []
         defer { for source in sources { close(source.fd) } }
         for directory in directories {
-            let fd = open(directory, Self.oPath | O_DIRECTORY | O_CLOEXEC)
+            let fd = open(directory, ConfinedOpen.oPath | O_DIRECTORY | O_CLOEXEC)
             guard fd >= 0 else {
                 let e = errno
                 throw .jailStep("opening \(directory), which the monitor still needs by path", errno: e)
