@@ -34,7 +34,7 @@ let package = Package(
         // The OCI runtime: namespaces, mounts, cgroups, capabilities, lifecycle.
         .target(name: "ContainerRuntime", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CSeccomp"], swiftSettings: strict),
         // The micro-VM monitor: KVM, guest memory, boot protocols, legacy and virtio devices.
-        .target(name: "VMM", dependencies: ["CShim", "CSeccomp"], swiftSettings: strict),
+        .target(name: "VMM", dependencies: ["CShim", "LinuxSupport", "CSeccomp"], swiftSettings: strict),
         // libarchive (system library): tar reading and gzip/zstd decompression of layers.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
