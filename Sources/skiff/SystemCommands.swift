@@ -106,6 +106,8 @@ struct SystemInfoCommand: AsyncParsableCommand {
                 Architecture: \(info.Architecture)
                 CPUs: \(info.NCPU)
                 Total Memory: \(ByteFormat.binary(info.MemTotal))
+                Micro-VM Backends (run --vm):
+                \(info.VMBackends.map { "  \($0.Name): \($0.Usable ? "usable" : "not usable")\($0.Default ? ", default" : ""); \($0.Note)" }.joined(separator: "\n"))
                 """)
             default:
                 throw EngineError.invalidOption("unknown --format '\(format)': use text or json")

@@ -27,6 +27,16 @@ extension Engine {
         public var SecurityOptions: [String]
         public var Runtime: String
         public var ServerVersion: String
+        /// The micro-VM backends of `run --vm` on this host.
+        public var VMBackends: [VMBackendInfo]
+    }
+
+    public struct VMBackendInfo: Codable, Sendable {
+        public var Name: String
+        public var Usable: Bool
+        public var Default: Bool
+        /// How it would run here, or why it cannot.
+        public var Note: String
     }
 
     public func systemInfo(version: String) -> SystemInfo {
@@ -58,7 +68,7 @@ extension Engine {
             RuntimeRoot: runtimeRoot, CgroupDriver: "cgroupfs", CgroupVersion: cgroupVersion, KernelVersion: field(name.release),
             OperatingSystem: os, OSType: "linux", Architecture: field(name.machine), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             MemTotal: Self.hostMemory(), SecurityOptions: ["name=seccomp,profile=builtin", "name=no-new-privileges"],
-            Runtime: "skiff-runtime (in process)", ServerVersion: version)
+            Runtime: "skiff-runtime (in process)", ServerVersion: version, VMBackends: MicroVMBackends.report())
     }
 }
 

@@ -55,6 +55,18 @@ enum MicroVMBackends {
         }
     }
 
+    /// What `skiff info` says about each backend here.
+    static func report() -> [Engine.VMBackendInfo] {
+        let qemu = QEMUBackend()
+        let qemuReason = qemu.unavailableReason()
+        let acceleration = kvmBootsLinux() ? "with KVM" : "with TCG (software emulation: this host's /dev/kvm cannot boot Linux)"
+        return [
+            Engine.VMBackendInfo(Name: "qemu", Usable: qemuReason == nil, Default: qemuReason == nil, Note: qemuReason ?? "microvm machine, \(acceleration)"),
+            Engine.VMBackendInfo(Name: "skiff", Usable: false, Default: false,
+                                 Note: "skiff's own monitor (skiff vm run) does not run containers yet: it has no agent transport for them"),
+        ]
+    }
+
     /// Whether this host's /dev/kvm can run a Linux guest: present, usable, and not kvm_pvm (which
     /// runs only freestanding guests).
     static func kvmBootsLinux() -> Bool {

@@ -22,7 +22,9 @@ struct QEMUBackend: MicroVMBackend {
     /// child sees for its half of the socket pair.
     static func arguments(_ launch: MicroVMLaunch, agentFD: Int32, kvm: Bool) -> [String] {
         var args = [
-            "-machine", "microvm,acpi=off,rtc=off,pit=off,pic=off,isa-serial=on",
+            // Under KVM the guest keeps time with kvm-clock and needs no legacy PIT or PIC; under
+            // TCG it has neither kvm-clock nor another way to calibrate its TSC than the PIT.
+            "-machine", kvm ? "microvm,acpi=off,rtc=off,pit=off,pic=off,isa-serial=on" : "microvm,acpi=off,rtc=off,isa-serial=on",
             "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
             "-m", "\(launch.memoryMiB)M", "-smp", "\(launch.cpus)",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
