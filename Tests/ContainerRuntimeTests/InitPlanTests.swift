@@ -204,4 +204,30 @@ import Testing
         #expect(!recorder.calls.contains { $0.hasPrefix("setgroups") })
         #expect(recorder.calls.contains("setresuid 1000"))
     }
+
+    // MARK: - why a program cannot start, carried as a type
+
+    @Test(arguments: [
+        (["/no/such/program"], ExecFailure.executableNotFound),
+        (["no-such-program-in-path"], .executableNotFound),
+        (["/"], .notExecutable),
+    ])
+    func execFailuresAreTyped(args: [String], expected: ExecFailure) throws {
+        var process = OCISpec.Process(args: args, cwd: "/")
+        process.env = ["PATH=/no/such/dir"]
+        let error = try #require(throws: RuntimeError.self) { try ProcessSetup(process: process).resolveExecutable() }
+        #expect(error.execFailure == expected, "\(error)")
+    }
+
+    @Test func theReasonCrossesTheInitSocket() throws {
+        for reason in ExecFailure.allCases + [nil] {
+            let bytes = try RuntimeJSON.encode(InitMessage.failed("exec: nope", execFailure: reason))
+            guard case .failed(let message, let decoded) = try RuntimeJSON.decode(InitMessage.self, from: bytes) else {
+                Issue.record("not a failure")
+                continue
+            }
+            #expect(message == "exec: nope" && decoded == reason)
+            #expect(RuntimeError.initFailed(message, execFailure: decoded).execFailure == reason)
+        }
+    }
 }

@@ -18,8 +18,9 @@ public enum ContainerInit {
         do {
             try run(channel)
         } catch {
-            let message = (error as? RuntimeError)?.description ?? "\(error)"
-            try? channel.send(.failed(message))
+            let runtimeError = error as? RuntimeError
+            let message = runtimeError?.description ?? "\(error)"
+            try? channel.send(.failed(message, execFailure: runtimeError?.execFailure))
             _exit(1)
         }
         _exit(1)

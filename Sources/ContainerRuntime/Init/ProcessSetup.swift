@@ -129,16 +129,16 @@ struct ProcessSetup {
                 return candidate
             }
         }
-        throw RuntimeError.initFailed("exec: \"\(program)\": executable file not found in $PATH")
+        throw RuntimeError.cannotExecute(.executableNotFound, "exec: \"\(program)\": executable file not found in $PATH")
     }
 
     private func checkExecutable(_ path: String, name: String) throws {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw RuntimeError.initFailed("exec: \"\(name)\": stat \(path): no such file or directory")
+            throw RuntimeError.cannotExecute(.executableNotFound, "exec: \"\(name)\": stat \(path): no such file or directory")
         }
         guard (st.st_mode & S_IFMT) != S_IFDIR else {
-            throw RuntimeError.initFailed("exec: \"\(name)\": is a directory: permission denied")
+            throw RuntimeError.cannotExecute(.notExecutable, "exec: \"\(name)\": is a directory: permission denied")
         }
     }
 }
