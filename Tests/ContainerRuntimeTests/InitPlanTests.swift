@@ -99,6 +99,32 @@ import Testing
         #expect(recorder.calls.firstIndex(of: "chdir /")! > recorder.calls.firstIndex(of: "umount . detach")!)
     }
 
+    /// --no-pivot moves the rootfs onto "/" and chroots; a container sharing the runtime's mount
+    /// namespace binds the rootfs at its mount point, privately, and chroots.
+    @Test func enteringWithoutPivotRoot() throws {
+        let fixture = try Fixture()
+        var config = try fixture.config(Self.config)
+        config.noPivot = true
+        let recorder = RecordingSyscalls(rootfs: fixture.rootfs)
+        var setup = RootfsSetup(config: config, syscalls: recorder)
+        try setup.prepare()
+        try setup.enter()
+        #expect(Array(recorder.mountPlan.suffix(2)) == ["mount $rootfs on / [move]", "chroot ."])
+
+        let mountPoint = fixture.dir + "/mountpoint"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        config = try fixture.config(Self.config)
+        config.rootfsMountPoint = mountPoint
+        let shared = RecordingSyscalls(rootfs: mountPoint)
+        setup = RootfsSetup(config: config, syscalls: shared)
+        try setup.prepare()
+        try setup.enter()
+        #expect(Array(shared.mountPlan.prefix(2)) == ["mount \(fixture.rootfs) on $rootfs type bind [bind|rec]",
+                                                      "mount none on $rootfs [rec|private]"])
+        #expect(shared.mountPlan.last == "chroot .")
+        #expect(!shared.mountPlan.contains { $0.hasPrefix("pivot_root") || $0.hasPrefix("mount none on / ") })
+    }
+
     @Test func devicesAreMadeInTheNewDev() throws {
         let fixture = try Fixture()
         let calls = try fixture.plan(Self.config).calls

@@ -104,8 +104,9 @@ final class RecordingSyscalls: InitSyscalls {
         root = newRoot == "." ? cwd : newRoot
     }
 
-    /// No root moved: the container's root is still the rootfs directory.
-    func enteredRoot(from rootfs: String) -> String { rootfs }
+    /// Where pivot_root or chroot would have put the root (no root moved: for the plan to read
+    /// masked paths from the rootfs, setup must have entered it).
+    func enteredRoot(from rootfs: String) -> String { root }
 
     func mknod(at directory: Int32, _ name: String, mode: mode_t, device: UInt64) throws {
         let kind = switch mode & S_IFMT { case S_IFCHR: "c"; case S_IFBLK: "b"; case S_IFIFO: "p"; default: "?" }
