@@ -11,6 +11,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     case wrongState(id: String, status: String, wanted: String)
     case system(SystemError)
     case initFailed(String)
+    /// The container's program cannot be started: why (for docker's 127 and 126) and the message.
+    case cannotExecute(ExecFailure, String)
     case hookFailed(kind: String, path: String, reason: String)
     case cgroup(String)
     case unsupported(String)
@@ -33,7 +35,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
             return "container '\(id)' is \(status): it must be \(wanted) for this command"
         case .system(let error):
             return error.description
-        case .initFailed(let message):
+        case .initFailed(let message), .cannotExecute(_, let message):
             return message
         case .hookFailed(let kind, let path, let reason):
             return "\(kind) hook \(path) failed: \(reason)"
@@ -61,7 +63,27 @@ public enum OCIVersions {
     }
 }
 
+/// Why the init stage could not start the container's program. Carried from ProcessSetup
+/// through the init protocol, so callers (the engine's exit codes) decide on this, not on text.
+public enum ExecFailure: String, Codable, Sendable, CaseIterable {
+    /// Nothing by that name in PATH, or no file at the path (docker: 127).
+    case executableNotFound
+    /// Something that cannot be run as a program (a directory) (docker: 126).
+    case notExecutable
+}
+
 extension RuntimeError {
+    /// Why the program could not be started, when that is what went wrong.
+    public var execFailure: ExecFailure? {
+        if case .cannotExecute(let reason, _) = self { return reason }
+        return nil
+    }
+
+    /// The error for init's `failed` message: typed when init said why the program cannot start.
+    static func initFailed(_ message: String, execFailure: ExecFailure?) -> RuntimeError {
+        execFailure.map { .cannotExecute($0, message) } ?? .initFailed(message)
+    }
+
     /// Wraps a system error (or passes a runtime error through) for uniform reporting.
     static func wrap(_ error: any Error) -> RuntimeError {
         if let error = error as? RuntimeError { return error }

@@ -470,17 +470,16 @@ public struct Engine: Sendable {
         }
     }
 
-    /// docker's classification of a failed start: not found (127), cannot invoke (126), other (125).
+    /// docker's classification of a failed start: not found (127), cannot invoke (126), other (125),
+    /// from the reason the runtime's init gave (`RuntimeError.execFailure`), never from its text.
     static func mapStartError(_ error: any Error) -> EngineError {
         if let engineError = error as? EngineError { return engineError }
         let message = "\(error)"
-        if message.contains("executable file not found") || message.contains("no such file or directory") {
-            return .commandNotFound(message)
+        switch (error as? RuntimeError)?.execFailure {
+        case .executableNotFound: return .commandNotFound(message)
+        case .notExecutable: return .cannotInvoke(message)
+        case nil: return .startFailed(message)
         }
-        if message.contains("permission denied") || message.contains("is a directory") || message.contains("not executable") {
-            return .cannotInvoke(message)
-        }
-        return .startFailed(message)
     }
 
     /// The cgroup every container's lives under (`/skiff/<id>`, SpecBuilder): removed from each

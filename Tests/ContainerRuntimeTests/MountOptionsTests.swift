@@ -1,5 +1,6 @@
 import Testing
 @testable import ContainerRuntime
+import LinuxSupport
 
 @Suite struct MountOptionsTests {
     @Test func flagsPropagationAndData() {

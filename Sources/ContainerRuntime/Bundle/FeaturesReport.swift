@@ -1,3 +1,4 @@
+import LinuxSupport
 import OCISpec
 
 /// What this build of skiff-runtime supports, for `features`.

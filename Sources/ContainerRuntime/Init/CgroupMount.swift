@@ -9,6 +9,7 @@ import OCISpec
 struct CgroupMount {
     let config: InitConfig
     let root: RootedPath
+    let syscalls: any InitSyscalls
 
     func mount(at destination: String, options: MountOptions) throws {
         let flags = options.flags & (MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec)
@@ -17,14 +18,14 @@ struct CgroupMount {
         guard let cgroup = config.cgroup else { return }
         if cgroup.pureV2 {
             if config.newCgroupNamespace {
-                try Mounts.mount(source: "cgroup2", target: RootedPath.procPath(target), type: "cgroup2", flags: flags, data: nil)
+                try syscalls.mount(source: "cgroup2", target: RootedPath.procPath(target), type: "cgroup2", flags: flags, data: nil)
             } else if let unified = cgroup.unifiedPath {
                 try bind(unified, at: destination, flags: flags)
             }
             return
         }
         // v1 or hybrid: a tmpfs with one directory per hierarchy, each showing the container's cgroup.
-        try Mounts.mount(source: "tmpfs", target: RootedPath.procPath(target), type: "tmpfs",
+        try syscalls.mount(source: "tmpfs", target: RootedPath.procPath(target), type: "tmpfs",
                          flags: MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, data: "mode=755")
         let layout = try CgroupLayout.detect()
         var seen: Set<String> = []
@@ -41,7 +42,7 @@ struct CgroupMount {
         if flags & MountFlags.rdonly != 0 {
             let fd = try root.open(destination)
             defer { close(fd) }
-            try Mounts.mount(source: nil, target: RootedPath.procPath(fd), type: nil,
+            try syscalls.mount(source: nil, target: RootedPath.procPath(fd), type: nil,
                              flags: MountFlags.bind | MountFlags.remount | MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, data: nil)
         }
     }
@@ -51,11 +52,11 @@ struct CgroupMount {
     private func bind(_ source: String, at destination: String, flags: UInt) throws {
         let dir = try root.makeDirectories(destination)
         defer { close(dir) }
-        try Mounts.mount(source: source, target: RootedPath.procPath(dir), type: nil, flags: MountFlags.bind, data: nil)
+        try syscalls.mount(source: source, target: RootedPath.procPath(dir), type: nil, flags: MountFlags.bind, data: nil)
         if flags != 0 {
             let mounted = try root.open(destination)
             defer { close(mounted) }
-            try Mounts.mount(source: nil, target: RootedPath.procPath(mounted), type: nil,
+            try syscalls.mount(source: nil, target: RootedPath.procPath(mounted), type: nil,
                              flags: MountFlags.bind | MountFlags.remount | flags, data: nil)
         }
     }

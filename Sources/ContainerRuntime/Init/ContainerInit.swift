@@ -9,19 +9,18 @@ import OCISpec
 /// the set-up as a fresh single-threaded process, reports back, waits for `start` (containers
 /// only) and finally becomes the user's program with execve.
 public enum ContainerInit {
-    static let prSetDumpable: Int32 = 4
-
     /// Entry point for `skiff-runtime init`; never returns.
     public static func main(socket: Int32) -> Never {
         // Nobody in the container may open /proc/<init>/exe (our binary) while we set up.
-        _ = skiff_prctl(prSetDumpable, 0, 0, 0, 0)
+        _ = skiff_prctl(PrctlOption.setDumpable, 0, 0, 0, 0)
         _ = skiff_fcntl_int(socket, F_SETFD, FD_CLOEXEC)
         let channel = InitChannel(fd: socket)
         do {
             try run(channel)
         } catch {
-            let message = (error as? RuntimeError)?.description ?? "\(error)"
-            try? channel.send(.failed(message))
+            let runtimeError = error as? RuntimeError
+            let message = runtimeError?.description ?? "\(error)"
+            try? channel.send(.failed(message, execFailure: runtimeError?.execFailure))
             _exit(1)
         }
         _exit(1)
@@ -29,6 +28,7 @@ public enum ContainerInit {
 
     private static func run(_ channel: InitChannel) throws {
         RuntimeTrace.mark("init: start")
+        let syscalls: any InitSyscalls = LinuxInitSyscalls()
         guard case .config(let config) = try channel.receive() else {
             throw RuntimeError.initFailed("init: expected the configuration first")
         }
@@ -49,18 +49,18 @@ public enum ContainerInit {
             try cgroup.joinV1Hierarchies()
         }
         if mountNamespace >= 0 {
-            try sysCall("join the mount namespace") { skiff_setns(mountNamespace, 0x0002_0000) }
+            try sysCall("join the mount namespace") { skiff_setns(mountNamespace, NamespaceFlags.mount) }
             close(mountNamespace)
             // A container that shares the runtime's mount namespace has its root at a mount
             // point in it (joining that namespace put us at its "/").
             if config.kind == .exec, let root = config.rootfsMountPoint {
-                try sysCall("chroot \(root)") { chroot(root) }
-                try sysCall("chdir /") { chdir("/") }
+                try syscalls.chroot(root)
+                try syscalls.chdir("/")
             }
         }
         RuntimeTrace.mark("init: config received")
-        let setup = ProcessSetup(process: config.process)
-        var rootfs = RootfsSetup(config: config, rootfsFD: rootfsFD, bindSources: bindSources)
+        let setup = ProcessSetup(process: config.process, syscalls: syscalls)
+        var rootfs = RootfsSetup(config: config, rootfsFD: rootfsFD, bindSources: bindSources, syscalls: syscalls)
         // The runtime makes the cgroup while init prepares the rootfs: `cgroupCreated` says its
         // directories and limits exist, `cgroupReady` that init has been moved into it (a
         // migration that can take milliseconds, so init goes on as far as it can meanwhile).
@@ -72,7 +72,7 @@ public enum ContainerInit {
             }
             joined = true
             if config.newCgroupNamespace {
-                try sysCall("create the cgroup namespace") { skiff_unshare(0x0200_0000) }
+                try sysCall("create the cgroup namespace") { skiff_unshare(NamespaceFlags.cgroup) }
             }
         }
 
@@ -118,10 +118,10 @@ public enum ContainerInit {
             try rootfs.finish()
             if config.newUTSNamespace {
                 if let hostname = config.spec.hostname {
-                    try sysCall("sethostname") { skiff_sethostname(hostname, hostname.utf8.count) }
+                    try syscalls.setHostname(hostname)
                 }
                 if let domain = config.spec.domainname {
-                    try sysCall("setdomainname") { skiff_setdomainname(domain, domain.utf8.count) }
+                    try syscalls.setDomainname(domain)
                 }
             }
             if !config.noNewKeyring {
@@ -136,8 +136,10 @@ public enum ContainerInit {
             try Console.setUp(consoleSocket: consoleSocket, size: config.process.consoleSize)
         }
         let cwd = config.process.cwd.isEmpty ? "/" : config.process.cwd
-        guard chdir(cwd) == 0 else {
-            throw RuntimeError.invalidConfig("process.cwd \(cwd): \(String(cString: strerror(errno)))")
+        do {
+            try syscalls.chdir(cwd)
+        } catch let error as SystemError {
+            throw RuntimeError.invalidConfig("process.cwd \(cwd): \(String(cString: strerror(error.errno)))")
         }
         try setup.applyRlimits()
         try setup.applyOOMScore()
@@ -158,7 +160,7 @@ public enum ContainerInit {
         try setup.dropBoundingSet()
         try setup.applyUser(setgroupsAllowed: setgroupsAllowed())
         // After the user switch the working directory may need the new identity's permissions.
-        _ = chdir(cwd)
+        try? syscalls.chdir(cwd)
         try setup.applyCapabilities()
         // The profile takes effect at execve; set before no_new_privs, which limits transitions.
         if let profile = config.appArmorProfile { try SecurityModules.applyAppArmor(profile) }

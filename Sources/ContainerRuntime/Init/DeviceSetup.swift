@@ -10,6 +10,7 @@ import OCISpec
 struct DeviceSetup {
     let root: RootedPath
     let newUserNamespace: Bool
+    let syscalls: any InitSyscalls
 
     func create(devices: [Device]) throws {
         for device in devices {
@@ -19,9 +20,11 @@ struct DeviceSetup {
             let (parent, name) = RootedPath.split(link)
             let dir = try root.makeDirectories(parent)
             defer { close(dir) }
-            if symlinkat(target, dir, name) != 0 && errno != EEXIST {
-                throw SystemError("symlink \(link) -> \(target)")
-            }
+            do {
+                try syscalls.symlink(target, at: dir, name)
+            } catch let error as SystemError where error.errno != EEXIST {
+                throw SystemError("symlink \(link) -> \(target)", errno: error.errno)
+            } catch is SystemError {}
         }
         let shm = try root.makeDirectories("/dev/shm")
         close(shm)
@@ -47,16 +50,18 @@ struct DeviceSetup {
             // Bind-mount the host's node onto an empty file.
             let file = try root.makeFile(d.path)
             defer { close(file) }
-            try Mounts.mount(source: d.path, target: RootedPath.procPath(file), type: nil, flags: MountFlags.bind, data: nil)
+            try syscalls.mount(source: d.path, target: RootedPath.procPath(file), type: nil, flags: MountFlags.bind, data: nil)
             return
         }
-        unlinkat(dir, name, 0)
+        syscalls.unlinkIfPresent(at: dir, name)
         let dev = skiff_makedev(UInt32(d.major ?? 0), UInt32(d.minor ?? 0))
         let mode = (d.fileMode ?? 0o666) & 0o7777
-        guard mknodat(dir, name, kind | mode_t(mode), dev_t(dev)) == 0 else {
-            throw SystemError("mknod \(d.path)")
+        // The seam names the file in its directory; errors name the path the user wrote.
+        func step(_ what: String, _ call: () throws -> Void) throws {
+            do { try call() } catch let error as SystemError { throw SystemError("\(what) \(d.path)", errno: error.errno) }
         }
-        if fchmodat(dir, name, mode_t(mode), 0) != 0 { throw SystemError("chmod \(d.path)") }
-        if fchownat(dir, name, d.uid ?? 0, d.gid ?? 0, AT_SYMLINK_NOFOLLOW) != 0 { throw SystemError("chown \(d.path)") }
+        try step("mknod") { try syscalls.mknod(at: dir, name, mode: kind | mode_t(mode), device: dev) }
+        try step("chmod") { try syscalls.chmod(at: dir, name, mode: mode_t(mode)) }
+        try step("chown") { try syscalls.chown(at: dir, name, uid: d.uid ?? 0, gid: d.gid ?? 0) }
     }
 }

@@ -59,7 +59,8 @@ enum InitMessage: Codable {
     case hookFailed(String)
     /// Init is ready: for a container, it now waits for `start`; for exec, it executes at once.
     case ready
-    case failed(String)
+    /// Init failed; `execFailure` says why when it is the program that cannot be started.
+    case failed(String, execFailure: ExecFailure? = nil)
 }
 
 /// A length-prefixed JSON message stream over the init socket.

@@ -1,3 +1,5 @@
+import LinuxSupport
+
 /// The mount(2) flags a list of config.json mount options stands for.
 ///
 /// Options that are flags become `flags`/`clearedFlags`, propagation options are kept apart (they
@@ -37,30 +39,8 @@ public struct MountOptions: Equatable, Sendable {
     }
 }
 
-/// MS_* constants (linux/mount.h), named so code reads as the man page does.
-public enum MountFlags {
-    public static let rdonly: UInt = 1
-    public static let nosuid: UInt = 2
-    public static let nodev: UInt = 4
-    public static let noexec: UInt = 8
-    public static let synchronous: UInt = 16
-    public static let remount: UInt = 32
-    public static let mandlock: UInt = 64
-    public static let dirsync: UInt = 128
-    public static let nosymfollow: UInt = 256
-    public static let noatime: UInt = 1024
-    public static let nodiratime: UInt = 2048
-    public static let bind: UInt = 4096
-    public static let move: UInt = 8192
-    public static let rec: UInt = 16384
-    public static let silent: UInt = 32768
-    public static let unbindable: UInt = 1 << 17
-    public static let `private`: UInt = 1 << 18
-    public static let slave: UInt = 1 << 19
-    public static let shared: UInt = 1 << 20
-    public static let relatime: UInt = 1 << 21
-    public static let strictatime: UInt = 1 << 24
-
+/// The option names of config.json mounts, by the MS_* flag (LinuxSupport.MountFlags) each stands for.
+extension MountFlags {
     /// option -> (sets the flag?, flag)
     static let table: [String: (Bool, UInt)] = [
         "ro": (true, rdonly), "rw": (false, rdonly),

@@ -9,22 +9,18 @@ import OCISpec
 /// user and groups, capabilities, no_new_privs, umask; and finds the program to execute.
 struct ProcessSetup {
     let process: Process
-
-    static let prSetKeepCaps: Int32 = 8
-    static let prCapBSetDrop: Int32 = 24
-    static let prSetNoNewPrivs: Int32 = 38
-    static let prCapAmbient: Int32 = 47
-    static let prCapAmbientRaise: UInt = 2
-    static let prCapAmbientClearAll: UInt = 4
+    /// Every system call goes through here (a recording double in the plan tests).
+    var syscalls: any InitSyscalls = LinuxInitSyscalls()
 
     func applyRlimits() throws {
         for limit in process.rlimits ?? [] {
             guard let resource = RlimitNames.resource(of: limit.type) else {
                 throw RuntimeError.invalidConfig("unknown rlimit type '\(limit.type)'")
             }
-            var value = rlimit(rlim_cur: rlim_t(limit.soft), rlim_max: rlim_t(limit.hard))
-            guard setrlimit(__rlimit_resource_t(UInt32(resource)), &value) == 0 else {
-                throw RuntimeError.invalidConfig("cannot set \(limit.type) to soft \(limit.soft) hard \(limit.hard): \(String(cString: strerror(errno))) (raising a hard limit needs CAP_SYS_RESOURCE)")
+            do {
+                try syscalls.setrlimit(resource, soft: limit.soft, hard: limit.hard)
+            } catch let error as SystemError {
+                throw RuntimeError.invalidConfig("cannot set \(limit.type) to soft \(limit.soft) hard \(limit.hard): \(String(cString: strerror(error.errno))) (raising a hard limit needs CAP_SYS_RESOURCE)")
             }
         }
     }
@@ -32,7 +28,7 @@ struct ProcessSetup {
     func applyOOMScore() throws {
         guard let score = process.oomScoreAdj else { return }
         do {
-            try FileIO.writeExisting("/proc/self/oom_score_adj", "\(score)")
+            try syscalls.writeExisting("/proc/self/oom_score_adj", "\(score)")
         } catch {
             throw RuntimeError.invalidConfig("cannot set oomScoreAdj to \(score): \(error)")
         }
@@ -43,49 +39,59 @@ struct ProcessSetup {
         let user = process.user
         if setgroupsAllowed {
             let groups = (user.additionalGids ?? []).map { gid_t($0) }
-            try sysCall("setgroups") { setgroups(groups.count, groups) }
+            try syscalls.setgroups(groups)
         }
-        _ = skiff_prctl(Self.prSetKeepCaps, 1, 0, 0, 0)
-        guard skiff_setresgid(user.gid) == 0 else {
-            throw RuntimeError.invalidConfig("cannot switch to gid \(user.gid): \(String(cString: strerror(errno)))")
+        try? syscalls.prctl(PrctlOption.setKeepCaps, 1, 0)
+        do {
+            try syscalls.setresgid(user.gid)
+        } catch let error as SystemError {
+            throw RuntimeError.invalidConfig("cannot switch to gid \(user.gid): \(String(cString: strerror(error.errno)))")
         }
-        guard skiff_setresuid(user.uid) == 0 else {
-            throw RuntimeError.invalidConfig("cannot switch to uid \(user.uid): \(String(cString: strerror(errno)))")
+        do {
+            try syscalls.setresuid(user.uid)
+        } catch let error as SystemError {
+            throw RuntimeError.invalidConfig("cannot switch to uid \(user.uid): \(String(cString: strerror(error.errno)))")
         }
-        _ = skiff_prctl(Self.prSetKeepCaps, 0, 0, 0, 0)
+        try? syscalls.prctl(PrctlOption.setKeepCaps, 0, 0)
     }
 
     /// Drops the bounding set first (needs CAP_SETPCAP, so before the user switch).
     func dropBoundingSet() throws {
-        let last = Int(skiff_last_cap())
+        let last = syscalls.lastCapability()
         let keep = CapabilityNames.mask(process.capabilities?.bounding, lastCap: last).mask
         for cap in 0...last where keep & (1 << UInt64(cap)) == 0 {
-            if skiff_prctl(Self.prCapBSetDrop, UInt(cap), 0, 0, 0) != 0 && errno != EINVAL {
-                throw SystemError("drop \(CapabilityNames.all[safe: cap] ?? "capability \(cap)") from the bounding set")
-            }
+            do {
+                try syscalls.prctl(PrctlOption.capBoundingSetDrop, UInt(cap), 0)
+            } catch let error as SystemError where error.errno != EINVAL {
+                throw SystemError("drop \(CapabilityNames.all[safe: cap] ?? "capability \(cap)") from the bounding set", errno: error.errno)
+            } catch is SystemError {}
         }
     }
 
     /// Sets effective, permitted and inheritable sets, then raises the ambient ones.
     func applyCapabilities() throws {
         let caps = process.capabilities ?? Capabilities()
-        let last = Int(skiff_last_cap())
+        let last = syscalls.lastCapability()
         let e = CapabilityNames.mask(caps.effective, lastCap: last).mask
         let p = CapabilityNames.mask(caps.permitted, lastCap: last).mask
         let i = CapabilityNames.mask(caps.inheritable, lastCap: last).mask
         let words: [UInt32] = [UInt32(truncatingIfNeeded: e), UInt32(truncatingIfNeeded: e >> 32),
                                UInt32(truncatingIfNeeded: p), UInt32(truncatingIfNeeded: p >> 32),
                                UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32)]
-        guard skiff_capset(words) == 0 else {
-            throw RuntimeError.invalidConfig("cannot set capabilities: \(String(cString: strerror(errno))) (every effective capability must also be permitted and in the bounding set)")
+        do {
+            try syscalls.capset(words)
+        } catch let error as SystemError {
+            throw RuntimeError.invalidConfig("cannot set capabilities: \(String(cString: strerror(error.errno))) (every effective capability must also be permitted and in the bounding set)")
         }
-        _ = skiff_prctl(Self.prCapAmbient, Self.prCapAmbientClearAll, 0, 0, 0)
+        try? syscalls.prctl(PrctlOption.capAmbient, PrctlOption.ambientClearAll, 0)
         // As runc does, ambient capabilities the kernel cannot raise (not both permitted and
         // inheritable, as in `runc spec`'s default) are skipped rather than failing the container.
         for name in caps.ambient ?? [] {
             guard let n = CapabilityNames.number(of: name), n <= last,
                   p & (1 << UInt64(n)) != 0, i & (1 << UInt64(n)) != 0 else { continue }
-            if skiff_prctl(Self.prCapAmbient, Self.prCapAmbientRaise, UInt(n), 0, 0) != 0 {
+            do {
+                try syscalls.prctl(PrctlOption.capAmbient, PrctlOption.ambientRaise, UInt(n))
+            } catch {
                 throw RuntimeError.invalidConfig("cannot raise ambient capability \(name): it must be permitted and inheritable too")
             }
         }
@@ -93,12 +99,16 @@ struct ProcessSetup {
 
     func applyNoNewPrivileges() throws {
         if process.noNewPrivileges == true {
-            try sysCall("prctl PR_SET_NO_NEW_PRIVS") { skiff_prctl(Self.prSetNoNewPrivs, 1, 0, 0, 0) }
+            do {
+                try syscalls.prctl(PrctlOption.setNoNewPrivileges, 1, 0)
+            } catch let error as SystemError {
+                throw SystemError("prctl PR_SET_NO_NEW_PRIVS", errno: error.errno)
+            }
         }
     }
 
     func applyUmask() {
-        if let mask = process.user.umask { umask(mode_t(mask)) }
+        if let mask = process.user.umask { syscalls.umask(mode_t(mask)) }
     }
 
     /// Resolves args[0] the way execvp would, using the container's PATH.
@@ -119,16 +129,16 @@ struct ProcessSetup {
                 return candidate
             }
         }
-        throw RuntimeError.initFailed("exec: \"\(program)\": executable file not found in $PATH")
+        throw RuntimeError.cannotExecute(.executableNotFound, "exec: \"\(program)\": executable file not found in $PATH")
     }
 
     private func checkExecutable(_ path: String, name: String) throws {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw RuntimeError.initFailed("exec: \"\(name)\": stat \(path): no such file or directory")
+            throw RuntimeError.cannotExecute(.executableNotFound, "exec: \"\(name)\": stat \(path): no such file or directory")
         }
         guard (st.st_mode & S_IFMT) != S_IFDIR else {
-            throw RuntimeError.initFailed("exec: \"\(name)\": is a directory: permission denied")
+            throw RuntimeError.cannotExecute(.notExecutable, "exec: \"\(name)\": is a directory: permission denied")
         }
     }
 }

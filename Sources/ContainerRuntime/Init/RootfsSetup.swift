@@ -22,9 +22,13 @@ struct RootfsSetup {
     let rootfsFD: Int32
     /// Bind-mount sources the runtime opened for us, by their path in config.json.
     let bindSources: [String: Int32]
+    /// Every system call goes through here (a recording double in the plan tests).
+    let syscalls: any InitSyscalls
 
-    init(config: InitConfig, rootfsFD: Int32 = -1, bindSources: [String: Int32] = [:]) {
+    init(config: InitConfig, rootfsFD: Int32 = -1, bindSources: [String: Int32] = [:],
+         syscalls: any InitSyscalls = LinuxInitSyscalls()) {
         self.config = config
+        self.syscalls = syscalls
         self.rootfs = config.rootfsMountPoint ?? config.rootfs
         self.sharesRuntimeNamespace = config.rootfsMountPoint != nil
         self.rootfsFD = rootfsFD
@@ -48,14 +52,14 @@ struct RootfsSetup {
         if sharesRuntimeNamespace {
             // The runtime's namespace: its "/" and propagation stay as they are. Private, so
             // nothing mounted below propagates anywhere; `delete` detaches it with all below.
-            try Mounts.mount(source: config.rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
-            try Mounts.mount(source: nil, target: rootfs, type: nil, flags: MountFlags.private | MountFlags.rec, data: nil)
+            try syscalls.mount(source: config.rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+            try syscalls.mount(source: nil, target: rootfs, type: nil, flags: MountFlags.private | MountFlags.rec, data: nil)
         } else {
             let propagation = config.spec.linux?.rootfsPropagation.flatMap { MountFlags.propagationTable[$0] }
             // Nothing we mount may propagate back to the host.
-            try Mounts.mount(source: nil, target: "/", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
+            try syscalls.mount(source: nil, target: "/", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
             if let propagation, propagation & (MountFlags.shared) != 0 {
-                try Mounts.mount(source: nil, target: "/", type: nil, flags: propagation, data: nil)
+                try syscalls.mount(source: nil, target: "/", type: nil, flags: propagation, data: nil)
             }
             if let propagation, propagation & MountFlags.shared != 0 {
                 // pivot_root refuses a shared parent mount (and a shared new root, which a bind of a
@@ -64,11 +68,11 @@ struct RootfsSetup {
             }
             if rootfsFD >= 0 {
                 // Stays open (close-on-exec) until the program runs: it names the new root mount.
-                let tree = try sysCall("bind the rootfs onto itself") { skiff_bind_onto_itself(rootfsFD) }
+                let tree = try syscalls.bindOntoItself(rootfsFD)
                 Glibc.close(rootfsFD)
                 rootfs = "/proc/self/fd/\(tree)"
             } else {
-                try Mounts.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
+                try syscalls.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.rec, data: nil)
             }
         }
         let root = try RootedPath(root: rootfs)
@@ -80,7 +84,7 @@ struct RootfsSetup {
         }
         let devIsBound = mounts.contains { $0.destination.trimmedSlashes == "dev" && MountOptions($0.options, type: $0.type).isBind }
         if !devIsBound {
-            try DeviceSetup(root: root, newUserNamespace: config.newUserNamespace)
+            try DeviceSetup(root: root, newUserNamespace: config.newUserNamespace, syscalls: syscalls)
                 .create(devices: DefaultDevices.nodes + (config.spec.linux?.devices ?? []))
         }
     }
@@ -98,19 +102,19 @@ struct RootfsSetup {
 
     /// pivot_root into the rootfs (or chroot with --no-pivot) and apply the post-pivot settings.
     func enter() throws {
-        guard chdir(rootfs) == 0 else { throw SystemError("chdir \(rootfs)") }
+        try syscalls.chdir(rootfs)
         if sharesRuntimeNamespace {
-            try sysCall("chroot \(rootfs)") { chroot(".") }
+            try syscalls.chroot(".")
         } else if config.noPivot {
-            try Mounts.mount(source: rootfs, target: "/", type: nil, flags: MountFlags.move, data: nil)
-            try sysCall("chroot") { chroot(".") }
+            try syscalls.mount(source: rootfs, target: "/", type: nil, flags: MountFlags.move, data: nil)
+            try syscalls.chroot(".")
         } else {
-            try sysCall("pivot_root \(rootfs)") { skiff_pivot_root(".", ".") }
+            try syscalls.pivotRoot(newRoot: ".", putOld: ".")
             // The old root is now stacked under "/": detach it without touching the host.
-            try Mounts.mount(source: nil, target: ".", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
-            try Mounts.unmount(".", flags: 2 /* MNT_DETACH */)
+            try syscalls.mount(source: nil, target: ".", type: nil, flags: MountFlags.slave | MountFlags.rec, data: nil)
+            try syscalls.unmount(".", flags: UnmountFlags.detach)
         }
-        try sysCall("chdir /") { chdir("/") }
+        try syscalls.chdir("/")
     }
 
     /// Masked and read-only paths, sysctls, a read-only root and the final propagation.
@@ -120,22 +124,27 @@ struct RootfsSetup {
             guard !key.contains("..") else { throw RuntimeError.invalidConfig("sysctl name '\(key)' is not valid") }
             let path = "/proc/sys/" + key.replacingDots()
             do {
-                try FileIO.writeExisting(path, value)
+                try syscalls.writeExisting(path, value)
             } catch {
                 throw RuntimeError.invalidConfig("sysctl \(key)=\(value): \(error)")
             }
         }
-        for path in linux?.readonlyPaths ?? [] {
-            try makeReadonly(path)
-        }
-        for path in linux?.maskedPaths ?? [] {
-            try mask(path)
+        let readonlyPaths = linux?.readonlyPaths ?? [], maskedPaths = linux?.maskedPaths ?? []
+        if !readonlyPaths.isEmpty || !maskedPaths.isEmpty {
+            let root = try RootedPath(root: syscalls.enteredRoot(from: rootfs))
+            defer { root.close() }
+            for path in readonlyPaths {
+                try makeReadonly(path, in: root)
+            }
+            for path in maskedPaths {
+                try mask(path, in: root)
+            }
         }
         if config.spec.root?.readonly == true {
             try remount("/", flags: MountFlags.rdonly)
         }
         if let name = linux?.rootfsPropagation, let flags = MountFlags.propagationTable[name] {
-            try Mounts.mount(source: nil, target: "/", type: nil, flags: flags, data: nil)
+            try syscalls.mount(source: nil, target: "/", type: nil, flags: flags, data: nil)
         }
     }
 
@@ -151,7 +160,7 @@ struct RootfsSetup {
             let isPrefix = mountPoint == "/" || parentDirectory == mountPoint || parentDirectory.hasPrefix(mountPoint + "/")
             if isPrefix && mountPoint.count > best.count { best = mountPoint }
         }
-        try Mounts.mount(source: nil, target: best, type: nil, flags: MountFlags.private, data: nil)
+        try syscalls.mount(source: nil, target: best, type: nil, flags: MountFlags.private, data: nil)
     }
 
     // MARK: - mounts
@@ -160,7 +169,7 @@ struct RootfsSetup {
         let options = MountOptions(m.options, type: m.type)
         let type = m.type ?? (options.isBind ? "bind" : nil)
         if type == "cgroup" || type == "cgroup2" {
-            return try CgroupMount(config: config, root: root).mount(at: m.destination, options: options)
+            return try CgroupMount(config: config, root: root, syscalls: syscalls).mount(at: m.destination, options: options)
         }
         if options.isBind {
             return try bindMount(m, options: options, in: root)
@@ -169,13 +178,13 @@ struct RootfsSetup {
         defer { close(target) }
         let flags = options.flags & ~(MountFlags.bind | MountFlags.rec)
         do {
-            try Mounts.mount(source: m.source ?? type, target: RootedPath.procPath(target), type: type, flags: flags, data: options.dataString)
+            try syscalls.mount(source: m.source ?? type, target: RootedPath.procPath(target), type: type, flags: flags, data: options.dataString)
         } catch let error as SystemError where type == "sysfs" && (error.errno == EPERM || error.errno == EINVAL) {
             // Without a network namespace of its own, a user namespace may not mount sysfs: bind the host's.
-            try Mounts.mount(source: "/sys", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
+            try syscalls.mount(source: "/sys", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
             try remount(at: m.destination, in: root, flags: options.bindRemountFlags | MountFlags.rdonly)
         } catch let error as SystemError where type == "mqueue" && (error.errno == EPERM || error.errno == EINVAL) {
-            try Mounts.mount(source: "/dev/mqueue", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind, data: nil)
+            try syscalls.mount(source: "/dev/mqueue", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind, data: nil)
         }
         try applyPropagation(options.propagation, at: m.destination, in: root)
     }
@@ -195,7 +204,7 @@ struct RootfsSetup {
             try idmappedBind(m, source: source, target: target, recursive: options.isRecursive)
         } else {
             let flags = MountFlags.bind | (options.isRecursive ? MountFlags.rec : 0)
-            try Mounts.mount(source: source, target: RootedPath.procPath(target), type: nil, flags: flags, data: nil)
+            try syscalls.mount(source: source, target: RootedPath.procPath(target), type: nil, flags: flags, data: nil)
         }
         if options.bindRemountFlags != 0 {
             try remount(at: m.destination, in: root, flags: options.bindRemountFlags)
@@ -212,20 +221,8 @@ struct RootfsSetup {
         guard !(config.spec.linux?.namespaces ?? []).contains(where: { $0.type == .user }) else {
             throw RuntimeError.unsupported("mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet: drop uidMappings/gidMappings from the mount or the user namespace")
         }
-        let userns = skiff_userns_fd(IDMapFile.text(uids), IDMapFile.text(gids))
-        guard userns >= 0 else {
-            throw RuntimeError.invalidConfig("mount \(m.destination): cannot make a user namespace for its id mappings (\(String(cString: strerror(errno)))): check uidMappings and gidMappings")
-        }
-        defer { close(userns) }
-        let step = skiff_idmapped_bind(source, target, userns, recursive ? 1 : 0)
-        guard step == 0 else {
-            let reason = String(cString: strerror(errno))
-            switch step {
-            case 2: throw RuntimeError.invalidConfig("mount \(m.destination): cannot idmap \(source) (\(reason)): its filesystem (or one mounted below it, with rbind) may not support idmapped mounts")
-            case 3: throw RuntimeError.invalidConfig("mount \(m.destination): cannot attach the idmapped mount of \(source) (\(reason))")
-            default: throw RuntimeError.invalidConfig("mount \(m.destination): cannot clone the mount of \(source) (\(reason))")
-            }
-        }
+        try syscalls.idmappedBind(source: source, target: target, uidMap: IDMapFile.text(uids), gidMap: IDMapFile.text(gids),
+                                  recursive: recursive, destination: m.destination)
     }
 
     private func applyPropagation(_ propagation: [UInt], at destination: String, in root: RootedPath) throws {
@@ -233,7 +230,7 @@ struct RootfsSetup {
         let fd = try root.open(destination)
         defer { close(fd) }
         for p in propagation {
-            try Mounts.mount(source: nil, target: RootedPath.procPath(fd), type: nil, flags: p, data: nil)
+            try syscalls.mount(source: nil, target: RootedPath.procPath(fd), type: nil, flags: p, data: nil)
         }
     }
 
@@ -246,33 +243,49 @@ struct RootfsSetup {
 
     private func remount(_ path: String, flags: UInt) throws {
         do {
-            try Mounts.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags, data: nil)
+            try syscalls.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags, data: nil)
         } catch let error as SystemError where error.errno == EPERM {
             // In a user namespace nodev/nosuid/noexec set by the host are locked: keep them.
-            var fs = statvfs()
-            guard statvfs(path, &fs) == 0 else { throw error }
-            var locked: UInt = 0
-            if fs.f_flag & 4 != 0 { locked |= MountFlags.nodev }
-            if fs.f_flag & 2 != 0 { locked |= MountFlags.nosuid }
-            if fs.f_flag & 8 != 0 { locked |= MountFlags.noexec }
-            if fs.f_flag & 1 != 0 { locked |= MountFlags.rdonly }
-            try Mounts.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags | locked, data: nil)
+            guard let locked = try? syscalls.mountFlags(at: path) else { throw error }
+            try syscalls.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags | locked, data: nil)
         }
     }
 
-    private func makeReadonly(_ path: String) throws {
-        guard FileIO.exists(path) else { return }
-        try Mounts.mount(source: path, target: path, type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
-        try remount(path, flags: MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec)
+    /// Opens a masked or read-only path inside the (entered) root: symlinks are followed only
+    /// within it, /proc magic links not at all. nil when there is nothing to protect: the path does
+    /// not exist, or init may not search its directory (EACCES), as crun and runc skip those;
+    /// any other failure (ENOTDIR, ELOOP) is reported.
+    private func openProtectedPath(_ path: String, in root: RootedPath, kind: String) throws -> Int32? {
+        do {
+            return try root.open(path)
+        } catch let error as SystemError where error.errno == ENOENT || error.errno == EACCES {
+            return nil
+        } catch let error as SystemError {
+            throw RuntimeError.invalidConfig("linux.\(kind) \(path): \(error)")
+        }
     }
 
-    private func mask(_ path: String) throws {
+    /// A read-only bind of the path onto itself, made through its descriptor; the remount goes
+    /// through a fresh one (the first still names the covered file).
+    private func makeReadonly(_ path: String, in root: RootedPath) throws {
+        guard let fd = try openProtectedPath(path, in: root, kind: "readonlyPaths") else { return }
+        defer { close(fd) }
+        try syscalls.mount(source: RootedPath.procPath(fd), target: RootedPath.procPath(fd), type: nil,
+                           flags: MountFlags.bind | MountFlags.rec, data: nil)
+        try remount(at: path, in: root, flags: MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec)
+    }
+
+    /// An empty read-only tmpfs over a directory, /dev/null over anything else, mounted onto the
+    /// descriptor of the path.
+    private func mask(_ path: String, in root: RootedPath) throws {
+        guard let fd = try openProtectedPath(path, in: root, kind: "maskedPaths") else { return }
+        defer { close(fd) }
         var st = stat()
-        guard stat(path, &st) == 0 else { return }
+        guard fstat(fd, &st) == 0 else { throw SystemError("stat \(path) in rootfs") }
         if (st.st_mode & S_IFMT) == S_IFDIR {
-            try Mounts.mount(source: "tmpfs", target: path, type: "tmpfs", flags: MountFlags.rdonly, data: nil)
+            try syscalls.mount(source: "tmpfs", target: RootedPath.procPath(fd), type: "tmpfs", flags: MountFlags.rdonly, data: nil)
         } else {
-            try Mounts.mount(source: "/dev/null", target: path, type: nil, flags: MountFlags.bind, data: nil)
+            try syscalls.mount(source: "/dev/null", target: RootedPath.procPath(fd), type: nil, flags: MountFlags.bind, data: nil)
         }
     }
 }

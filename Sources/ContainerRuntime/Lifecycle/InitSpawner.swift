@@ -12,8 +12,8 @@ import OCISpec
 struct InitSpawner {
     /// Namespace types whose clone flag creates them at clone time (mount is joined in Swift).
     static let cloneFlags: [NamespaceType: Int32] = [
-        .pid: 0x2000_0000, .network: 0x4000_0000, .mount: 0x0002_0000, .ipc: 0x0800_0000,
-        .uts: 0x0400_0000, .user: 0x1000_0000, .cgroup: 0x0200_0000, .time: 0x80,
+        .pid: NamespaceFlags.pid, .network: NamespaceFlags.network, .mount: NamespaceFlags.mount, .ipc: NamespaceFlags.ipc,
+        .uts: NamespaceFlags.uts, .user: NamespaceFlags.user, .cgroup: NamespaceFlags.cgroup, .time: NamespaceFlags.time,
     ]
 
     struct Spawned {

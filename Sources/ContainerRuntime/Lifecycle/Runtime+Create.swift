@@ -170,8 +170,8 @@ extension Runtime {
             } catch {
                 // If init failed meanwhile, its message explains more than ours (EPIPE, ESRCH).
                 Glibc.kill(pid, SIGKILL)
-                if case .failed(let message)? = try? spawned.channel.receive() {
-                    throw RuntimeError.initFailed(message)
+                if case .failed(let message, let execFailure)? = try? spawned.channel.receive() {
+                    throw RuntimeError.initFailed(message, execFailure: execFailure)
                 }
                 throw error
             }
@@ -225,8 +225,8 @@ extension Runtime {
                 }
             case .ready:
                 return
-            case .failed(let message):
-                throw RuntimeError.initFailed(message)
+            case .failed(let message, let execFailure):
+                throw RuntimeError.initFailed(message, execFailure: execFailure)
             default:
                 throw RuntimeError.initFailed("container init sent an unexpected message")
             }

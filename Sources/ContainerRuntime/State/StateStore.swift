@@ -90,7 +90,7 @@ public struct StateStore: Sendable {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         for _ in 0..<8 {
-            do { try Mounts.unmount(path, flags: 2 /* MNT_DETACH */) } catch { break }
+            do { try Mounts.unmount(path, flags: UnmountFlags.detach) } catch { break }
         }
         guard rmdir(path) == 0 || errno == ENOENT else {
             throw RuntimeError.system(SystemError("remove the container's root mount point \(path)"))

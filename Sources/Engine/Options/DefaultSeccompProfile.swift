@@ -1,3 +1,4 @@
+import LinuxSupport
 import OCISpec
 
 /// The seccomp profile every container gets unless `--privileged` or `seccomp=unconfined`:
@@ -78,8 +79,9 @@ public enum DefaultSeccompProfile {
         ("CAP_PERFMON", ["perf_event_open"]),
     ]
 
-    /// CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET.
-    static let namespaceCloneFlags: UInt64 = 0x0002_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x2000_0000 | 0x4000_0000
+    /// Every CLONE_NEW* flag but time's.
+    static let namespaceCloneFlags = UInt64([NamespaceFlags.mount, NamespaceFlags.cgroup, NamespaceFlags.uts, NamespaceFlags.ipc,
+                                             NamespaceFlags.user, NamespaceFlags.pid, NamespaceFlags.network].reduce(0, |))
 
     /// The personalities docker lets any container set: PER_LINUX, UNAME26, PER_LINUX32,
     /// PER_LINUX32|UNAME26, and the query value 0xffffffff.
