@@ -127,15 +127,11 @@ final class Agent {
 
     /// docker's exit codes come from the kind: a command not found is 127, not executable 126.
     static func failure(for error: any Error) -> AgentFailure {
-        // TODO(#11 merge): take the runtime's typed start-failure reason instead of its text.
-        let message = "\(error)"
-        if message.contains("executable file not found") || message.contains("no such file or directory") {
-            return AgentFailure(kind: .executableNotFound, message: message)
+        switch (error as? RuntimeError)?.execFailure {
+        case .executableNotFound: return AgentFailure(kind: .executableNotFound, message: "\(error)")
+        case .notExecutable: return AgentFailure(kind: .notExecutable, message: "\(error)")
+        case nil: return AgentFailure(kind: .failed, message: "\(error)")
         }
-        if message.contains("permission denied") || message.contains("is a directory") || message.contains("not executable") {
-            return AgentFailure(kind: .notExecutable, message: message)
-        }
-        return AgentFailure(kind: .failed, message: message)
     }
 
     // MARK: - requests
