@@ -8,7 +8,9 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,7 +112,20 @@ int skiff_route_add_ipv4(uint32_t destination, int prefix, uint32_t gateway) {
     return with_socket(route_body, &a);
 }
 
-int skiff_power_off(void) {
+int skiff_end_guest(void) {
     sync();
-    return reboot(RB_POWER_OFF);
+    return reboot(RB_AUTOBOOT);
+}
+
+/* The static Swift runtime looks for its own path in /proc when it starts, and stops the
+ * program when it cannot. skiff's agent starts as PID 1 of a guest (/init of the initramfs, and
+ * again after it moves onto its tmpfs root), where nothing is mounted yet: mount /proc before
+ * any Swift code or runtime initialiser runs. Only for that program: PID 1 named /init whose
+ * /proc is missing. */
+__attribute__((constructor(101))) static void skiff_guest_early_proc(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (getpid() != 1 || argc < 1 || argv == NULL || argv[0] == NULL || strcmp(argv[0], "/init") != 0) return;
+    if (access("/proc/self/exe", F_OK) == 0) return;
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }

@@ -43,7 +43,10 @@ enum GuestSystem {
     /// proc, sys, dev, devpts, shm, run and the cgroup2 hierarchy with its controllers enabled.
     static func mountBasics() throws {
         for directory in ["/proc", "/sys", "/dev", "/run", "/tmp"] { _ = mkdir(directory, 0o755) }
-        try mount("proc", "/proc", type: "proc", flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        // CShim's early constructor has mounted /proc already (the Swift runtime needs it to start).
+        if access("/proc/self/exe", F_OK) != 0 {
+            try mount("proc", "/proc", type: "proc", flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        }
         try mount("sysfs", "/sys", type: "sysfs", flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
         try mount("devtmpfs", "/dev", type: "devtmpfs", flags: UInt(MS_NOSUID), data: "mode=0755")
         for directory in ["/dev/pts", "/dev/shm"] { _ = mkdir(directory, 0o755) }
@@ -131,9 +134,10 @@ enum GuestSystem {
         }
     }
 
-    /// Syncs and powers the guest off; the backend sees the VM end.
+    /// Syncs and ends the guest (a reset, which both backends take as the VM's end); the backend
+    /// sees the VM end.
     static func powerOff() -> Never {
-        _ = skiff_power_off()
+        _ = skiff_end_guest()
         // Only reached when reboot(2) failed: PID 1 exiting panics the kernel, which ends the VM too.
         exit(1)
     }

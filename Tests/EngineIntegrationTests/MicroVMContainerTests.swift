@@ -17,6 +17,13 @@ struct MicroVMContainerTests {
         try fixture.skiff("run", ["--vm", "--network", "none"] + arguments)
     }
 
+    /// The test's own VMs (QEMU processes whose disks are under its store) go, whatever happened,
+    /// then the fixture.
+    func endVMs(_ fixture: EngineFixture) {
+        for pid in qemuProcesses(under: fixture.root) { kill(pid_t(pid), SIGKILL) }
+        fixture.cleanup()
+    }
+
     func qemuProcesses(under root: String) -> [Int] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int.init).filter { pid in
@@ -28,7 +35,7 @@ struct MicroVMContainerTests {
 
     @Test func runsTheImageBehindItsOwnKernelWithTheProcessPathsSettings() throws {
         let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+        defer { endVMs(fixture) }
         let result = try vmRun(fixture, ["--rm", "-e", "GREETING=hello", "-w", "/tmp", "-u", "1000:1000", fixture.image, "sh", "-c",
                                          "echo $GREETING; uname -r; pwd; id -u; echo oops >&2; exit 3"])
         #expect(result.status == 3, "\(result.stdout) \(result.stderr)")
@@ -45,7 +52,7 @@ struct MicroVMContainerTests {
 
     @Test func exitCodesAreDockersAndNothingIsLeftBehind() throws {
         let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+        defer { endVMs(fixture) }
         let missing = try vmRun(fixture, ["--rm", fixture.image, "/no/such/program"])
         #expect(missing.status == 127, "\(missing.stderr)")
         let readOnly = try vmRun(fixture, ["--rm", "--read-only", fixture.image, "sh", "-c", "touch /x 2>/dev/null && echo wrote || echo refused"])
@@ -57,7 +64,7 @@ struct MicroVMContainerTests {
 
     @Test func detachedLogsStopAndRemove() throws {
         let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+        defer { endVMs(fixture) }
         let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo started; while true; do sleep 0.1; done"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 64, "\(id)")
@@ -74,7 +81,7 @@ struct MicroVMContainerTests {
 
     @Test func killOfTheMonitorThenRmLeavesNothing() throws {
         let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+        defer { endVMs(fixture) }
         let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("up")) == true })
         let monitor = try #require(fixture.record(id)?["monitorPid"] as? Int)
@@ -88,7 +95,7 @@ struct MicroVMContainerTests {
 
     @Test func whatTheGuestCannotHaveYetIsRefusedClearly() throws {
         let fixture = try EngineFixture()
-        defer { fixture.cleanup() }
+        defer { endVMs(fixture) }
         let network = try fixture.skiff("run", ["--vm", "--rm", fixture.image, "true"])
         #expect(network.status == 125 && network.stderr.contains("--network none"), "\(network.stderr)")
         let volume = try vmRun(fixture, ["--rm", "-v", "/tmp:/host", fixture.image, "true"])

@@ -17,8 +17,10 @@ int skiff_interface_add_ipv4(const char *name, uint32_t address, int prefix);
 /// Adds an IPv4 route to `destination`/`prefix` (network byte order) via `gateway`.
 int skiff_route_add_ipv4(uint32_t destination, int prefix, uint32_t gateway);
 
-/// Syncs and powers the machine off (reboot(2) with LINUX_REBOOT_CMD_POWER_OFF); returns only
-/// on failure, -1 with errno set.
-int skiff_power_off(void);
+/// Syncs and ends the guest by resetting it (reboot(2) with LINUX_REBOOT_CMD_RESTART): both
+/// backends end the VM on a reset (QEMU with -no-reboot, skiff's monitor on the i8042 reset
+/// line), while a power-off needs ACPI, which QEMU's microvm machine runs without, and only
+/// halts there. Returns only on failure, -1 with errno set.
+int skiff_end_guest(void);
 
 #endif
