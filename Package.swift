@@ -43,7 +43,7 @@ let package = Package(
         .systemLibrary(name: "CSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         // HTTP/1.1 over POSIX sockets and libssl: keep-alive pool, chunked bodies, redirects,
         // timeouts, proxies, per-registry CAs. Instead of FoundationNetworking (libcurl at every start).
-        .target(name: "HTTPClient", dependencies: ["CSSL"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["CSSL", "LinuxSupport"], swiftSettings: strict),
         // The OCI distribution client: auth, pull and push against registries.
         .target(name: "Registry", dependencies: ["OCISpec", "ImageStore", "HTTPClient"], swiftSettings: strict),
         // Container networking: network store, network namespaces, CNI plugin chains, published ports.

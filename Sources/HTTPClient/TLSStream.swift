@@ -2,6 +2,7 @@ internal import CSSL
 #if canImport(Glibc)
 import Glibc
 #endif
+import LinuxSupport
 
 /// A TLS session (OpenSSL's libssl) over a connected `TCPStream`, verifying the server's
 /// certificate chain against the trust store and its name (DNS name with SNI, or IP address).
@@ -62,7 +63,7 @@ final class TLSStream: ByteStream, @unchecked Sendable {
             if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK { return .timedOut(seconds: tcp.idleTimeout) }
             return .tlsFailed(host: host, detail: result == 0 || savedErrno == 0
                               ? "the server closed the connection during the handshake (does it speak TLS?)"
-                              : errnoText(savedErrno))
+                              : SystemError.message(errno: savedErrno))
         default:
             return .tlsFailed(host: host, detail: queued.isEmpty ? "error \(code)" : queued)
         }
