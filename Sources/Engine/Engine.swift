@@ -95,7 +95,7 @@ public struct Engine: Sendable {
                                            durable: !options.autoRemove)
                 FaultInjection.point("create-spec-written")
                 var record = EngineContainer(
-                    id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
+                    id: id, name: name, image: imageName, imageID: image.id.description, created: Timestamp.now(),
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove,
                     stopSignal: options.stopSignal ?? image.config.config?.stopSignal)
                 record.labels = Self.labels(image: image.config.config?.labels, options: options.labels)
@@ -228,8 +228,8 @@ public struct Engine: Sendable {
         // The previous run's monitor may still be tearing its network down after the exit it
         // reported (`stop` returns at the exit): a new monitor must not race it for the
         // namespace path and the addresses.
-        let deadline = Clock.monotonicSeconds() + 15
-        while Self.isAlive(pid: record.monitorPid, startTime: record.monitorStartTime), Clock.monotonicSeconds() < deadline {
+        let deadline = MonotonicClock.seconds() + 15
+        while Self.isAlive(pid: record.monitorPid, startTime: record.monitorStartTime), MonotonicClock.seconds() < deadline {
             usleep(2000)
         }
         // A previous run's runtime state (its monitor was killed) would block the ID.
@@ -295,13 +295,13 @@ public struct Engine: Sendable {
     /// Blocks until the container is no longer running and returns its exit code (nil if unknown).
     public func wait(_ reference: String, timeout: Double? = nil) throws -> Int32? {
         let id = try store.resolve(reference).id
-        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+        let deadline = timeout.map { MonotonicClock.seconds() + $0 }
         while true {
             guard FileIO.exists(store.recordPath(for: id)) else { return nil }
             let record = try store.load(id: id)
             let live = liveStatus(record)
             if !live.isRunning { return live.exitCode }
-            if let deadline, Clock.monotonicSeconds() > deadline { throw EngineError.timedOut(record.name) }
+            if let deadline, MonotonicClock.seconds() > deadline { throw EngineError.timedOut(record.name) }
             usleep(10_000)
         }
     }

@@ -64,8 +64,4 @@ struct ImageIndex {
         return result
     }
 
-    static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date())
-    }
 }

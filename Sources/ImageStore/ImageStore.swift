@@ -83,7 +83,7 @@ public final class ImageStore: Sendable {
     /// Points `reference` at a stored manifest.
     public func setName(_ reference: ImageReference, manifest: Digest, index indexDigest: Digest? = nil, source: String? = nil) throws {
         try index.update { images in
-            images[reference.description] = ImageRecord(manifest: manifest, index: indexDigest, updated: ImageIndex.timestamp(), source: source)
+            images[reference.description] = ImageRecord(manifest: manifest, index: indexDigest, updated: Timestamp.now(), source: source)
         }
     }
 

@@ -28,7 +28,7 @@ struct RuntimeLogger: Sendable {
 
     private func emit(level: String, _ message: String) {
         guard let path else { return }
-        let time = Clock.rfc3339Now()
+        let time = Timestamp.now()
         let line: String
         switch format {
         case .json:

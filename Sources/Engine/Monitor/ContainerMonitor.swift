@@ -87,7 +87,7 @@ public enum ContainerMonitor {
         var code: Int32 = 0
         var size = consoleSize
         while true {
-            let started = Clock.monotonicSeconds()
+            let started = MonotonicClock.seconds()
             let current: ContainerRun
             // The network namespace exists before the runtime joins it by path; the CNI ADD that
             // wires it overlaps the runtime's create and is over before the program starts.
@@ -117,7 +117,7 @@ public enum ContainerMonitor {
             try store.update(id: id) {
                 $0.status = .running
                 $0.pid = current.pid
-                $0.startedAt = Clock.rfc3339Now()
+                $0.startedAt = Timestamp.now()
                 $0.finishedAt = nil
                 $0.exitCode = nil
                 $0.error = nil
@@ -146,7 +146,7 @@ public enum ContainerMonitor {
             // network teardown: before a restart, or after the exit report).
             ports?.release()
             ports = nil
-            let ranFor = Clock.monotonicSeconds() - started
+            let ranFor = MonotonicClock.seconds() - started
             // The exit and the decision to restart are one change, so nobody sees a container
             // that is about to come back as simply exited (and removes it meanwhile).
             var restart = false
@@ -155,7 +155,7 @@ public enum ContainerMonitor {
                 update = try store.update(id: id, {
                 $0.status = .exited
                 $0.exitCode = code
-                $0.finishedAt = Clock.rfc3339Now()
+                $0.finishedAt = Timestamp.now()
                 $0.pid = nil
                 restart = $0.policy.shouldRestart(exitCode: code, restartCount: $0.restartCount ?? 0,
                                                   stopRequested: $0.stopRequested ?? false)
@@ -188,10 +188,10 @@ public enum ContainerMonitor {
     /// Sleeps out the backoff while still serving attach clients; false when `stop` came.
     private static func waitBeforeRestart(seconds: Double, server: AttachServer, size: inout ConsoleSize?,
                                           stopRequested: () -> Bool) -> Bool {
-        let deadline = Clock.monotonicSeconds() + seconds
+        let deadline = MonotonicClock.seconds() + seconds
         while true {
             if stopRequested() { return false }
-            let left = deadline - Clock.monotonicSeconds()
+            let left = deadline - MonotonicClock.seconds()
             if left <= 0 { return true }
             var fds = server.pollDescriptors()
             _ = poll(&fds, nfds_t(fds.count), Int32(min(left, 0.05) * 1000) + 1)

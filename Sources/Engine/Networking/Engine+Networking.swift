@@ -249,9 +249,9 @@ extension Engine {
     /// removal deletes first (its monitor removes an --rm container after the exit; the network
     /// teardown finishes after that). False after `timeout` seconds.
     public func waitRemoved(_ id: String, timeout: Double = 30) -> Bool {
-        let deadline = Clock.monotonicSeconds() + timeout
+        let deadline = MonotonicClock.seconds() + timeout
         while FileIO.exists(store.directory(for: id)) {
-            if Clock.monotonicSeconds() > deadline { return false }
+            if MonotonicClock.seconds() > deadline { return false }
             usleep(1000)
         }
         return true
