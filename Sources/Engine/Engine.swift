@@ -312,7 +312,7 @@ public struct Engine: Sendable {
     /// leave the policy alone.
     public func kill(_ reference: String, signal: Int32) throws {
         let record = try store.resolve(reference)
-        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM)
+        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM)
         if fatal && record.policy != .no {
             try store.update(id: record.id) { $0.stopRequested = true }
             if isRestarting(record) { return }
@@ -330,7 +330,7 @@ public struct Engine: Sendable {
         try store.update(id: record.id) { $0.stopRequested = true }
         defer { waitForMonitorAfterStop(record, timeout: timeout) }
         guard liveStatus(record).isRunning else { return }
-        let signal = record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM
+        let signal = record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM
         try? runtime.kill(id: record.id, signal: signal, all: false)
         do {
             _ = try wait(record.id, timeout: timeout)
