@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -144,9 +145,9 @@ public final class ImageStore: Sendable {
     public func decode<T: Decodable>(_ type: T.Type, _ digest: Digest) throws -> T {
         let bytes = try content.read(digest)
         do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
+            return try JSONDecoding.decode(type, from: bytes)
         } catch {
-            throw StoreError.corruptMetadata(path: content.path(for: digest), detail: "\(error)")
+            throw StoreError.corruptMetadata(path: content.path(for: digest), detail: JSONDecoding.describe(error))
         }
     }
 

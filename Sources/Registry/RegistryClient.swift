@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import JSON
 import OCISpec
 
 /// How to reach registries: which may use plain HTTP, timeouts, retries and credentials.
@@ -233,7 +234,7 @@ public final class RegistryClient: @unchecked Sendable {
             struct Item: Decodable { var code: String?; var message: String? }
             var errors: [Item]?
         }
-        if let parsed = try? JSONDecoder().decode(Body.self, from: body), let errors = parsed.errors, !errors.isEmpty {
+        if let parsed = try? JSONDecoding.decode(Body.self, from: bytes), let errors = parsed.errors, !errors.isEmpty {
             return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
         }
         let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -300,7 +301,7 @@ public final class RegistryClient: @unchecked Sendable {
                                              detail: "token server \(realm) answered HTTP \(result.status)\(credentials == nil ? " without credentials" : " for user \(credentials?.username ?? "")")")
         }
         struct TokenResponse: Decodable { var token: String?; var access_token: String? }
-        guard let parsed = try? JSONDecoder().decode(TokenResponse.self, from: Data(result.body)), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
+        guard let parsed = try? JSONDecoding.decode(TokenResponse.self, from: result.body), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
             throw RegistryError.badResponse(what: "token from \(realm)", detail: "no token in the answer")
         }
         return token
