@@ -147,6 +147,8 @@ public struct Engine: Sendable {
 
     /// What `start` returns: for an attached start, the log to follow and the monitor's status
     /// pipe (which reports `exit N` at the end).
+    /// Unchecked Sendable: used by the one command that started the container, on one thread at
+    /// a time; the mutable buffer and attach descriptor are never touched concurrently.
     public final class StartHandle: @unchecked Sendable {
         public let container: EngineContainer
         public let logReader: ContainerLogReader?
@@ -387,7 +389,7 @@ public struct Engine: Sendable {
         // The network teardown runs while the runtime state, cgroup and rootfs mount go; the
         // container directory, which holds the network state, is removed only after it.
         let engine = self
-        let teardown = network ? BackgroundWork { try engine.disconnectNetwork(id: id) } : nil
+        let teardown = network ? BackgroundThread<Void> { try engine.disconnectNetwork(id: id) } : nil
         var runtimeError: (any Error)?
         do {
             try runtime.delete(id: id, force: true)
@@ -397,7 +399,7 @@ public struct Engine: Sendable {
         }
         images.unmountRootfs(containerID: id)
         removeEmptyCgroupParent()
-        try teardown?.wait()
+        try teardown?.value()
         if let runtimeError { throw runtimeError }
         try store.locked {
             try images.release(containerID: id)

@@ -7,6 +7,8 @@ struct ConnectionKey: Hashable, Sendable {
 
 /// One open HTTP/1.1 connection: its stream (plain or TLS), the socket under it, and the
 /// read buffer that must live as long as the connection (bytes may be buffered across responses).
+/// Unchecked Sendable: a connection belongs to one request at a time, handed over through the
+/// pool's Mutex (checkout/checkin), so its reader and `reused` flag are never shared.
 final class Connection: @unchecked Sendable {
     let key: ConnectionKey
     let stream: ByteStream

@@ -17,7 +17,7 @@ import Synchronization
 /// It exists so `skiff` does not link FoundationNetworking: URLSession loads libcurl and some
 /// 25 more shared libraries at every process start (about 11 ms), and `skiff run` starts the
 /// binary twice. Each request runs blocking I/O on its own thread; callers see an async API.
-public final class HTTPClient: @unchecked Sendable {
+public final class HTTPClient: Sendable {
     /// Timeouts, limits, trust and proxies for one client.
     public struct Configuration: Sendable {
         /// Seconds to wait for a TCP connection (and for the TLS handshake's first bytes).

@@ -79,6 +79,8 @@ public struct TrustConfiguration: Sendable, Hashable {
 
 /// An OpenSSL client context for one set of trusted CAs, shared by every connection that
 /// trusts the same set (contexts are thread-safe once configured).
+/// Unchecked Sendable: the SSL_CTX is configured in `make` before anyone else sees it and then
+/// only used to create sessions, which OpenSSL allows from any thread.
 final class TLSContext: @unchecked Sendable {
     let context: OpaquePointer
 

@@ -9,6 +9,8 @@ import LinuxSupport
 ///
 /// It exists so registries are reached over HTTPS without FoundationNetworking: the handshake
 /// refuses untrusted or mismatched certificates with an error that says which and why.
+/// Unchecked Sendable: one request's thread uses the session at a time (a connection is checked
+/// out of the pool by one request); only `tcp.abort()`, itself locked, comes from other threads.
 final class TLSStream: ByteStream, @unchecked Sendable {
     let tcp: TCPStream
     let name: String

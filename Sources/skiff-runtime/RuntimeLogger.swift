@@ -10,6 +10,8 @@ struct RuntimeLogger: Sendable {
     let path: String?
     let format: LogFormat
 
+    // nonisolated(unsafe): set once by the command line before the command runs, in a process
+    // whose only other threads (the cgroup setup) never log; read-only afterwards.
     nonisolated(unsafe) static var current = RuntimeLogger(path: nil, format: .text)
 
     func error(_ message: String) {

@@ -5,6 +5,7 @@ import ContainerRuntime
 import LinuxSupport
 import Networking
 import OCISpec
+import Synchronization
 
 /// The per-container monitor (our conmon): `skiff container-monitor` in its own session. It
 /// creates and starts the container with the runtime library (so it is the container init's
@@ -20,7 +21,7 @@ public enum ContainerMonitor {
     static let attachWaitMilliseconds: Int32 = 10_000
 
     /// The network teardown of an --rm container, started as soon as its program exits.
-    nonisolated(unsafe) static var detachedTeardown: BackgroundWork?
+    static let detachedTeardown = Mutex<BackgroundThread<Void>?>(nil)
 
     public static func main(engine: Engine, id: String, statusFD: Int32 = 3, waitForAttach: Bool = false,
                             consoleSize: ConsoleSize? = nil) -> Never {
@@ -40,8 +41,9 @@ public enum ContainerMonitor {
                 // `run --rm` waits for this removal (as docker's CLI does). The network teardown
                 // started at the exit goes on meanwhile (its state outside the container's
                 // directory) and ends before this process does.
-                try? engine.removeFiles(id: id, network: detachedTeardown == nil)
-                try? detachedTeardown?.wait()
+                let teardown = detachedTeardown.withLock { $0 }
+                try? engine.removeFiles(id: id, network: teardown == nil)
+                try? teardown?.value()
             } else {
                 // Nobody waits for the network teardown: it yields the CPU (the CNI plugins inherit
                 // our priority) to containers starting meanwhile.
@@ -137,7 +139,7 @@ public enum ContainerMonitor {
             // An --rm container never restarts (create refuses --restart with it), and its `run`
             // waits for the removal: start the network teardown now, alongside the rest. The
             // removal's own teardown then waits for this one (a lock) and finds nothing left.
-            if record.autoRemove { detachedTeardown = engine.beginDetachedTeardown(id: id) }
+            if record.autoRemove { detachedTeardown.withLock { $0 = engine.beginDetachedTeardown(id: id) } }
             size = current.lastSize ?? size
             log.flush()
             try? engine.runtime.delete(id: id, force: true)
