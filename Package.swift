@@ -40,14 +40,14 @@ let package = Package(
         // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The image store: content-addressed blobs, the name index, layer snapshots, rootfs assembly.
-        .target(name: "ImageStore", dependencies: ["OCISpec", "LinuxSupport", "CShim", "CArchive", "CCrypto"], swiftSettings: strict),
+        .target(name: "ImageStore", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CArchive", "CCrypto"], swiftSettings: strict),
         // OpenSSL's libssl (system library): TLS for the HTTP client.
         .systemLibrary(name: "CSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         // HTTP/1.1 over POSIX sockets and libssl: keep-alive pool, chunked bodies, redirects,
         // timeouts, proxies, per-registry CAs. Instead of FoundationNetworking (libcurl at every start).
-        .target(name: "HTTPClient", dependencies: ["CSSL"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["CSSL", "LinuxSupport"], swiftSettings: strict),
         // The OCI distribution client: auth, pull and push against registries.
-        .target(name: "Registry", dependencies: ["OCISpec", "ImageStore", "HTTPClient"], swiftSettings: strict),
+        .target(name: "Registry", dependencies: ["OCISpec", "JSON", "ImageStore", "HTTPClient"], swiftSettings: strict),
         // Container networking: network store, network namespaces, CNI plugin chains, published ports.
         .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"], swiftSettings: strict),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec"], swiftSettings: strict),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "JSON", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim", "LinuxSupport"], swiftSettings: strict),

@@ -214,10 +214,3 @@ int skiff_execve(const char *path, char *const *argv, char *const *envp) { retur
 int skiff_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
 int skiff_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
 
-#include <sys/signalfd.h>
-int skiff_signalfd(const void *mask) { return signalfd(-1, (const sigset_t *)mask, SFD_CLOEXEC); }
-int skiff_signalfd_next(int fd) {
-    struct signalfd_siginfo info;
-    ssize_t n = read(fd, &info, sizeof info);
-    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
-}

@@ -95,7 +95,7 @@ public struct Engine: Sendable {
                                            durable: !options.autoRemove)
                 FaultInjection.point("create-spec-written")
                 var record = EngineContainer(
-                    id: id, name: name, image: imageName, imageID: image.id.description, created: Clock.rfc3339Now(),
+                    id: id, name: name, image: imageName, imageID: image.id.description, created: Timestamp.now(),
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove,
                     stopSignal: options.stopSignal ?? image.config.config?.stopSignal)
                 record.labels = Self.labels(image: image.config.config?.labels, options: options.labels)
@@ -148,6 +148,8 @@ public struct Engine: Sendable {
 
     /// What `start` returns: for an attached start, the log to follow and the monitor's status
     /// pipe (which reports `exit N` at the end).
+    /// Unchecked Sendable: used by the one command that started the container, on one thread at
+    /// a time; the mutable buffer and attach descriptor are never touched concurrently.
     public final class StartHandle: @unchecked Sendable {
         public let container: EngineContainer
         public let logReader: ContainerLogReader?
@@ -233,8 +235,8 @@ public struct Engine: Sendable {
         // The previous run's monitor may still be tearing its network down after the exit it
         // reported (`stop` returns at the exit): a new monitor must not race it for the
         // namespace path and the addresses.
-        let deadline = Clock.monotonicSeconds() + 15
-        while Self.isAlive(pid: record.monitorPid, startTime: record.monitorStartTime), Clock.monotonicSeconds() < deadline {
+        let deadline = MonotonicClock.seconds() + 15
+        while Self.isAlive(pid: record.monitorPid, startTime: record.monitorStartTime), MonotonicClock.seconds() < deadline {
             usleep(2000)
         }
         // A previous run's runtime state (its monitor was killed) would block the ID.
@@ -296,13 +298,13 @@ public struct Engine: Sendable {
     /// Blocks until the container is no longer running and returns its exit code (nil if unknown).
     public func wait(_ reference: String, timeout: Double? = nil) throws -> Int32? {
         let id = try store.resolve(reference).id
-        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+        let deadline = timeout.map { MonotonicClock.seconds() + $0 }
         while true {
             guard FileIO.exists(store.recordPath(for: id)) else { return nil }
             let record = try store.load(id: id)
             let live = liveStatus(record)
             if !live.isRunning { return live.exitCode }
-            if let deadline, Clock.monotonicSeconds() > deadline { throw EngineError.timedOut(record.name) }
+            if let deadline, MonotonicClock.seconds() > deadline { throw EngineError.timedOut(record.name) }
             usleep(10_000)
         }
     }
@@ -313,7 +315,7 @@ public struct Engine: Sendable {
     /// leave the policy alone.
     public func kill(_ reference: String, signal: Int32) throws {
         let record = try store.resolve(reference)
-        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM)
+        let fatal = signal == SIGKILL || signal == (record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM)
         if fatal && record.policy != .no {
             try store.update(id: record.id) { $0.stopRequested = true }
             if isRestarting(record) { return }
@@ -348,7 +350,7 @@ public struct Engine: Sendable {
         try store.update(id: record.id) { $0.stopRequested = true }
         defer { waitForMonitorAfterStop(record, timeout: timeout) }
         guard liveStatus(record).isRunning else { return }
-        let signal = record.stopSignal.flatMap(SignalNames.number) ?? SIGTERM
+        let signal = record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM
         try? deliver(signal, all: false, to: record)
         do {
             _ = try wait(record.id, timeout: timeout)
@@ -405,7 +407,7 @@ public struct Engine: Sendable {
         // The network teardown runs while the runtime state, cgroup and rootfs mount go; the
         // container directory, which holds the network state, is removed only after it.
         let engine = self
-        let teardown = network ? BackgroundWork { try engine.disconnectNetwork(id: id) } : nil
+        let teardown = network ? BackgroundThread<Void> { try engine.disconnectNetwork(id: id) } : nil
         var runtimeError: (any Error)?
         do {
             try runtime.delete(id: id, force: true)
@@ -415,7 +417,7 @@ public struct Engine: Sendable {
         }
         images.unmountRootfs(containerID: id)
         removeEmptyCgroupParent()
-        try teardown?.wait()
+        try teardown?.value()
         if let runtimeError { throw runtimeError }
         try store.locked {
             try images.release(containerID: id)

@@ -1,3 +1,4 @@
+import Synchronization
 /// Which connections may be shared: the same target (scheme, host, port) through the same proxy.
 struct ConnectionKey: Hashable, Sendable {
     var endpoint: Endpoint
@@ -6,6 +7,8 @@ struct ConnectionKey: Hashable, Sendable {
 
 /// One open HTTP/1.1 connection: its stream (plain or TLS), the socket under it, and the
 /// read buffer that must live as long as the connection (bytes may be buffered across responses).
+/// Unchecked Sendable: a connection belongs to one request at a time, handed over through the
+/// pool's Mutex (checkout/checkin), so its reader and `reused` flag are never shared.
 final class Connection: @unchecked Sendable {
     let key: ConnectionKey
     let stream: ByteStream
@@ -27,10 +30,12 @@ final class Connection: @unchecked Sendable {
 
 /// Idle kept-alive connections per target, so successive requests (manifest, config, layers)
 /// skip the TCP and TLS handshakes, and parallel layer downloads each hold their own connection.
-final class ConnectionPool: @unchecked Sendable {
-    private let lock = Mutex()
-    private var idle: [ConnectionKey: [Connection]] = [:]
-    private var closed = false
+final class ConnectionPool: Sendable {
+    private struct State {
+        var idle: [ConnectionKey: [Connection]] = [:]
+        var closed = false
+    }
+    private let state = Mutex(State())
     let maxIdlePerKey: Int
 
     init(maxIdlePerKey: Int) { self.maxIdlePerKey = maxIdlePerKey }
@@ -40,7 +45,7 @@ final class ConnectionPool: @unchecked Sendable {
     /// The most recently used idle connection to `key` that is still open, if any.
     func checkout(_ key: ConnectionKey) -> Connection? {
         while true {
-            let candidate: Connection? = lock.withLock { idle[key]?.popLast() }
+            let candidate: Connection? = state.withLock { $0.idle[key]?.popLast() }
             guard let connection = candidate else { return nil }
             if connection.reader.buffered == 0, connection.tcp.isReusable {
                 connection.reused = true
@@ -52,19 +57,19 @@ final class ConnectionPool: @unchecked Sendable {
 
     /// Keeps `connection` for the next request to its target, or closes it when enough are kept.
     func checkin(_ connection: Connection) {
-        let kept = lock.withLock { () -> Bool in
-            guard !closed, idle[connection.key, default: []].count < maxIdlePerKey else { return false }
-            idle[connection.key, default: []].append(connection)
+        let kept = state.withLock { state -> Bool in
+            guard !state.closed, state.idle[connection.key, default: []].count < maxIdlePerKey else { return false }
+            state.idle[connection.key, default: []].append(connection)
             return true
         }
         if !kept { connection.close() }
     }
 
     func closeAll() {
-        let all = lock.withLock { () -> [Connection] in
-            closed = true
-            defer { idle.removeAll() }
-            return idle.values.flatMap { $0 }
+        let all = state.withLock { state -> [Connection] in
+            state.closed = true
+            defer { state.idle.removeAll() }
+            return state.idle.values.flatMap { $0 }
         }
         for connection in all { connection.close() }
     }

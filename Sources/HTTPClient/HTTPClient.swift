@@ -6,6 +6,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import LinuxSupport
+import Synchronization
 
 /// A small HTTP/1.1 client over POSIX sockets and OpenSSL: keep-alive connections pooled per
 /// host, Content-Length and chunked bodies both ways, redirects, connect and idle timeouts,
@@ -15,7 +17,7 @@ import Glibc
 /// It exists so `skiff` does not link FoundationNetworking: URLSession loads libcurl and some
 /// 25 more shared libraries at every process start (about 11 ms), and `skiff run` starts the
 /// binary twice. Each request runs blocking I/O on its own thread; callers see an async API.
-public final class HTTPClient: @unchecked Sendable {
+public final class HTTPClient: Sendable {
     /// Timeouts, limits, trust and proxies for one client.
     public struct Configuration: Sendable {
         /// Seconds to wait for a TCP connection (and for the TLS handshake's first bytes).
@@ -226,10 +228,10 @@ public final class HTTPClient: @unchecked Sendable {
             }
         case .file(let path):
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw HTTPClientError.ioFailed(operation: "opening \(path) to upload", detail: errnoText(errno)) }
+            guard fd >= 0 else { throw HTTPClientError.ioFailed(operation: "opening \(path) to upload", detail: SystemError.message(errno: errno)) }
             defer { Glibc.close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0 else { throw HTTPClientError.ioFailed(operation: "stat of \(path)", detail: errnoText(errno)) }
+            guard fstat(fd, &st) == 0 else { throw HTTPClientError.ioFailed(operation: "stat of \(path)", detail: SystemError.message(errno: errno)) }
             try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
                                                   headers: headers, bodyLength: Int64(st.st_size), chunked: false))
             var remaining = Int64(st.st_size)
@@ -238,7 +240,7 @@ public final class HTTPClient: @unchecked Sendable {
             while remaining > 0 {
                 let n = Glibc.read(fd, buffer.baseAddress, min(buffer.count, Int(remaining)))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw HTTPClientError.ioFailed(operation: "reading \(path) to upload", detail: n == 0 ? "file shrank" : errnoText(errno)) }
+                guard n > 0 else { throw HTTPClientError.ioFailed(operation: "reading \(path) to upload", detail: n == 0 ? "file shrank" : SystemError.message(errno: errno)) }
                 try stream.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 remaining -= Int64(n)
             }
@@ -310,15 +312,14 @@ public final class HTTPClient: @unchecked Sendable {
 /// low-speed limit): remembers the socket in use and shuts it down, which wakes a blocked read or
 /// write at once, and keeps the first reason so the request fails with it. Also carries the
 /// request's byte counter, which the watchdog reads.
-final class Cancellation: @unchecked Sendable {
-    private let lock = Mutex()
-    private var abortReason: HTTPClientError?
-    private var active: TCPStream?
+final class Cancellation: Sendable {
+    /// The first reason given, and the socket to shut down on abort.
+    private let state = Mutex<(abortReason: HTTPClientError?, active: TCPStream?)>((nil, nil))
     let counter = TransferCounter()
 
     var isCancelled: Bool { reason != nil }
     /// Why the request was ended, if it was.
-    var reason: HTTPClientError? { lock.withLock { abortReason } }
+    var reason: HTTPClientError? { state.withLock { $0.abortReason } }
 
     func check() throws {
         if let reason { throw reason }
@@ -327,22 +328,22 @@ final class Cancellation: @unchecked Sendable {
     func cancel() { abort(because: .cancelled) }
 
     func abort(because reason: HTTPClientError) {
-        let stream = lock.withLock { () -> TCPStream? in
-            if abortReason == nil { abortReason = reason }
-            return active
+        let stream = state.withLock { state -> TCPStream? in
+            if state.abortReason == nil { state.abortReason = reason }
+            return state.active
         }
         stream?.abort()
     }
 
     func attach(_ stream: TCPStream) {
-        let abortNow = lock.withLock { () -> Bool in
-            active = stream
-            return abortReason != nil
+        let abortNow = state.withLock { state -> Bool in
+            state.active = stream
+            return state.abortReason != nil
         }
         if abortNow { stream.abort() }
     }
 
-    func detach() { lock.withLock { active = nil } }
+    func detach() { state.withLock { $0.active = nil } }
 }
 
 /// Writes to a connection's stream and counts the bytes for the low-speed limit, in slices of at

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import LinuxSupport
+import Synchronization
 
 /// A connected TCP socket with an idle timeout on every read and write.
 ///
@@ -10,12 +12,12 @@ import Musl
 /// `connectTimeout` (non-blocking connect and poll), and each read or write that sees no progress
 /// for `idleTimeout` fails with `timedOut`. `abort()` may be called from another thread to wake a
 /// blocked read (cancellation).
-final class TCPStream: ByteStream, @unchecked Sendable {
+final class TCPStream: ByteStream, Sendable {
     let fd: Int32
     let idleTimeout: Double
-    private var isClosed = false
-    private var fdClosed = false
-    private let lock = Mutex()
+    /// Whether `abort` or `close` ran (a failed read is then a cancellation), and whether the
+    /// descriptor is closed (so it is shut down or closed once, never after reuse of its number).
+    private let state = Mutex<(isClosed: Bool, fdClosed: Bool)>((false, false))
 
     private init(fd: Int32, idleTimeout: Double) {
         self.fd = fd
@@ -46,7 +48,7 @@ final class TCPStream: ByteStream, @unchecked Sendable {
             entry = info.ai_next
             let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), info.ai_protocol)
             guard fd >= 0 else {
-                lastError = .connectFailed(host: host, port: port, detail: errnoText(errno))
+                lastError = .connectFailed(host: host, port: port, detail: SystemError.message(errno: errno))
                 continue
             }
             do {
@@ -75,7 +77,7 @@ final class TCPStream: ByteStream, @unchecked Sendable {
     }
 
     private static func connectError(_ code: Int32, host: String, port: Int) -> HTTPClientError {
-        code == ECONNREFUSED ? .connectionRefused(host: host, port: port) : .connectFailed(host: host, port: port, detail: errnoText(code))
+        code == ECONNREFUSED ? .connectionRefused(host: host, port: port) : .connectFailed(host: host, port: port, detail: SystemError.message(errno: code))
     }
 
     /// Back to blocking mode with kernel-side idle timeouts, and no Nagle delay on request heads.
@@ -113,11 +115,11 @@ final class TCPStream: ByteStream, @unchecked Sendable {
     }
 
     func ioError(_ code: Int32, _ operation: String) -> HTTPClientError {
-        if lock.withLock({ isClosed }) { return .cancelled }
+        if state.withLock({ $0.isClosed }) { return .cancelled }
         switch code {
         case EAGAIN, EWOULDBLOCK: return .timedOut(seconds: idleTimeout)
-        case ECONNRESET, EPIPE: return .connectionClosed(detail: "(\(errnoText(code)))")
-        default: return .ioFailed(operation: operation, detail: errnoText(code))
+        case ECONNRESET, EPIPE: return .connectionClosed(detail: "(\(SystemError.message(errno: code)))")
+        default: return .ioFailed(operation: operation, detail: SystemError.message(errno: code))
         }
     }
 
@@ -129,17 +131,17 @@ final class TCPStream: ByteStream, @unchecked Sendable {
 
     /// Wakes any blocked read or write; used for cancellation from another thread.
     func abort() {
-        lock.withLock {
-            guard !fdClosed else { return }
-            isClosed = true
+        state.withLock {
+            guard !$0.fdClosed else { return }
+            $0.isClosed = true
             shutdown(fd, Int32(SHUT_RDWR))
         }
     }
 
     func close() {
-        let shouldClose = lock.withLock { () -> Bool in
-            defer { isClosed = true; fdClosed = true }
-            return !fdClosed
+        let shouldClose = state.withLock { state -> Bool in
+            defer { state = (true, true) }
+            return !state.fdClosed
         }
         if shouldClose { Glibc.close(fd) }
     }
@@ -147,27 +149,4 @@ final class TCPStream: ByteStream, @unchecked Sendable {
 
 func milliseconds(_ seconds: Double) -> Int32 {
     Int32(max(1, min(seconds * 1000, Double(Int32.max))))
-}
-
-func errnoText(_ code: Int32) -> String {
-    String(cString: strerror(code))
-}
-
-/// A pthread mutex in a class, for the little shared state of connections and the pool.
-final class Mutex: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    init() {
-        mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
 }

@@ -2,6 +2,7 @@ internal import CSSL
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Which certificate authorities a TLS connection trusts: the system store plus, per registry,
 /// docker's `certs.d` convention (`<root>/<host:port>/*.crt`; `<root>/<host>/` too on port 443),
@@ -78,19 +79,20 @@ public struct TrustConfiguration: Sendable, Hashable {
 
 /// An OpenSSL client context for one set of trusted CAs, shared by every connection that
 /// trusts the same set (contexts are thread-safe once configured).
+/// Unchecked Sendable: the SSL_CTX is configured in `make` before anyone else sees it and then
+/// only used to create sessions, which OpenSSL allows from any thread.
 final class TLSContext: @unchecked Sendable {
     let context: OpaquePointer
 
     private init(context: OpaquePointer) { self.context = context }
 
-    private static let cacheLock = Mutex()
-    nonisolated(unsafe) private static var cache: [String: TLSContext] = [:]
+    private static let cache = Mutex<[String: TLSContext]>([:])
 
     /// The context trusting the system store and `caFiles` (and presenting `client`), built once
     /// per distinct set.
     static func shared(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws -> TLSContext {
         let key = ([systemDirectory ?? ""] + caFiles + [client?.certificate ?? "", client?.key ?? ""]).joined(separator: "\n")
-        return try cacheLock.withLock {
+        return try cache.withLock { cache in
             if let cached = cache[key] { return cached }
             let made = try make(systemDirectory: systemDirectory, caFiles: caFiles, client: client, host: host)
             cache[key] = made

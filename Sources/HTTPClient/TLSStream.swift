@@ -2,12 +2,15 @@ internal import CSSL
 #if canImport(Glibc)
 import Glibc
 #endif
+import LinuxSupport
 
 /// A TLS session (OpenSSL's libssl) over a connected `TCPStream`, verifying the server's
 /// certificate chain against the trust store and its name (DNS name with SNI, or IP address).
 ///
 /// It exists so registries are reached over HTTPS without FoundationNetworking: the handshake
 /// refuses untrusted or mismatched certificates with an error that says which and why.
+/// Unchecked Sendable: one request's thread uses the session at a time (a connection is checked
+/// out of the pool by one request); only `tcp.abort()`, itself locked, comes from other threads.
 final class TLSStream: ByteStream, @unchecked Sendable {
     let tcp: TCPStream
     let name: String
@@ -62,7 +65,7 @@ final class TLSStream: ByteStream, @unchecked Sendable {
             if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK { return .timedOut(seconds: tcp.idleTimeout) }
             return .tlsFailed(host: host, detail: result == 0 || savedErrno == 0
                               ? "the server closed the connection during the handshake (does it speak TLS?)"
-                              : errnoText(savedErrno))
+                              : SystemError.message(errno: savedErrno))
         default:
             return .tlsFailed(host: host, detail: queued.isEmpty ? "error \(code)" : queued)
         }

@@ -11,6 +11,8 @@ import Synchronization
 ///
 /// It runs Dispatch timers beside the request's blocking I/O and, when a limit is crossed, aborts
 /// the request through its `Cancellation` (which shuts the socket down and remembers why).
+/// Unchecked Sendable: the timers are set up in init and only cancelled afterwards, which
+/// Dispatch allows from any thread (its source types are not marked Sendable).
 final class TransferWatchdog: @unchecked Sendable {
     private let timers: [any DispatchSourceTimer]
 

@@ -69,6 +69,8 @@ public struct ContentStore: Sendable {
 
 /// Streams one blob into the ingest directory, hashing as it goes, and commits it under its
 /// digest only when digest and size match.
+/// Unchecked Sendable: a writer belongs to one transfer, which writes, commits or discards it on
+/// one thread at a time (a download hands it to the committing thread when it is complete).
 public final class BlobWriter: @unchecked Sendable {
     private let store: ContentStore
     private let temporaryPath: String

@@ -8,6 +8,8 @@ import LinuxSupport
 /// It exists so that two skiff processes sharing a store (two pulls, a pull and a prune) never
 /// see each other's half-done work: writers of the name index take it exclusively, garbage
 /// collection takes the store lock exclusively while every user holds it shared.
+/// Unchecked Sendable: the descriptor is only set in init and by `unlock`, which its holder calls
+/// once when it is done (the lock is held by one scope, possibly moved to a Dispatch thread).
 public final class FileLock: @unchecked Sendable {
     /// The open lock file; the lock goes with it.
     private var lockFile: OwnedFD?

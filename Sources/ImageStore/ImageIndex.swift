@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -44,9 +44,9 @@ struct ImageIndex {
         guard FileIO.exists(path) else { return [:] }
         let bytes = try FileIO.read(path)
         do {
-            return try JSONDecoder().decode(File.self, from: Data(bytes)).images
+            return try JSONDecoding.decode(File.self, from: bytes).images
         } catch {
-            throw StoreError.corruptMetadata(path: path, detail: "\(error)")
+            throw StoreError.corruptMetadata(path: path, detail: JSONDecoding.describe(error))
         }
     }
 
@@ -57,15 +57,9 @@ struct ImageIndex {
         defer { lock.unlock() }
         var images = try load()
         let result = try change(&images)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(File(images: images))
-        try FileIO.writeAtomically(path, Array(data), mode: 0o600)
+        let data = try JSONEncoding.encode(File(images: images), pretty: true, sortedKeys: true)
+        try FileIO.writeAtomically(path, data, mode: 0o600)
         return result
     }
 
-    static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date())
-    }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -278,7 +279,7 @@ extension ImageStore {
     public func checkContainerRootfs(id: String) -> String? {
         let directory = "\(containersDirectory)/\(id)"
         guard let bytes = try? FileIO.read(directory + "/rootfs.json"),
-              let record = try? JSONDecoder().decode(ContainerRootfsRecord.self, from: Data(bytes)) else {
+              let record = try? JSONDecoding.decode(ContainerRootfsRecord.self, from: bytes) else {
             return "rootfs.json is missing or unreadable"
         }
         let missing = record.layers.filter { !FileIO.isDirectory(snapshots.path(for: $0)) }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -141,6 +142,6 @@ extension ImageStore {
 
     /// The manifests of live leases.
     func leasedManifests() -> [Manifest] {
-        LiveRecord.live(in: leasesDirectory).compactMap { try? JSONDecoder().decode(Manifest.self, from: Data($0)) }
+        LiveRecord.live(in: leasesDirectory).compactMap { try? JSONDecoding.decode(Manifest.self, from: $0) }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CArchive
 import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -17,8 +18,8 @@ extension ImageStore {
             var loaded: [(ImageReference?, Digest)] = []
             let dockerEntries: [DockerArchiveEntry]?
             if let manifestJSON = contents.files["manifest.json"] {
-                do { dockerEntries = try JSONDecoder().decode([DockerArchiveEntry].self, from: Data(manifestJSON)) } catch {
-                    throw StoreError.corruptMetadata(path: "\(path): manifest.json", detail: "\(error)")
+                do { dockerEntries = try JSONDecoding.decode([DockerArchiveEntry].self, from: manifestJSON) } catch {
+                    throw StoreError.corruptMetadata(path: "\(path): manifest.json", detail: JSONDecoding.describe(error))
                 }
             } else {
                 dockerEntries = nil
@@ -26,8 +27,8 @@ extension ImageStore {
             if let indexJSON = contents.files["index.json"] {
                 // An OCI layout (docker 25+ writes both files): its manifests load unchanged.
                 let index: Index
-                do { index = try JSONDecoder().decode(Index.self, from: Data(indexJSON)) } catch {
-                    throw StoreError.corruptMetadata(path: "\(path): index.json", detail: "\(error)")
+                do { index = try JSONDecoding.decode(Index.self, from: indexJSON) } catch {
+                    throw StoreError.corruptMetadata(path: "\(path): index.json", detail: JSONDecoding.describe(error))
                 }
                 for descriptor in index.manifests {
                     let manifestDigest = try resolveManifest(descriptor, platform: platform, archive: path)
@@ -120,9 +121,7 @@ extension ImageStore {
             layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))
         }
         let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: config.digest, size: config.size), layers: layers)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try content.write(Array(try encoder.encode(manifest)))
+        return try content.write(try JSONEncoding.encode(manifest, sortedKeys: true))
     }
 
     private func compression(of digest: Digest) throws -> LayerCompression {

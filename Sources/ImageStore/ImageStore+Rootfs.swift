@@ -1,5 +1,6 @@
 import Foundation
 import CShim
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -43,7 +44,7 @@ extension ImageStore {
                     try FileIO.makeDirectories("\(directory)/\(sub)", mode: 0o755)
                 }
                 let record = ContainerRootfsRecord(image: image.manifestDigest, layers: image.config.rootfs.diffIDs)
-                try FileIO.writeAtomically("\(directory)/rootfs.json", Array(try JSONEncoder().encode(record)), mode: 0o600, durable: durable)
+                try FileIO.writeAtomically("\(directory)/rootfs.json", try JSONEncoding.encode(record), mode: 0o600, durable: durable)
                 var lowers = image.config.rootfs.diffIDs.reversed().map { snapshots.path(for: $0) }
                 if lowers.isEmpty { lowers = ["\(directory)/empty"] }
                 if let shift {
@@ -154,7 +155,7 @@ extension ImageStore {
         var result: [String: ContainerRootfsRecord] = [:]
         for id in (try? FileIO.listDirectory(containersDirectory)) ?? [] {
             if let bytes = try? FileIO.read("\(containersDirectory)/\(id)/rootfs.json"),
-               let record = try? JSONDecoder().decode(ContainerRootfsRecord.self, from: Data(bytes)) {
+               let record = try? JSONDecoding.decode(ContainerRootfsRecord.self, from: bytes) {
                 result[id] = record
             }
         }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CArchive
 import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -93,10 +94,8 @@ extension ImageStore {
             dockerEntries.append(DockerArchiveEntry(Config: "blobs/sha256/\(image.manifest.config.digest.encoded)", RepoTags: repoTags,
                                                     Layers: image.manifest.layers.map { "blobs/sha256/\($0.digest.encoded)" }))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try addFile(archive, "index.json", Array(try encoder.encode(Index(manifests: indexEntries))))
-        try addFile(archive, "manifest.json", Array(try encoder.encode(dockerEntries)))
+        try addFile(archive, "index.json", try JSONEncoding.encode(Index(manifests: indexEntries), sortedKeys: true))
+        try addFile(archive, "manifest.json", try JSONEncoding.encode(dockerEntries, sortedKeys: true))
         guard archive_write_close(archive) == ARCHIVE_OK else {
             throw StoreError.system("cannot finish \(path): \(Self.archiveMessage(archive))")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import LinuxSupport
 import OCISpec
 
@@ -83,7 +84,7 @@ public final class ImageStore: Sendable {
     /// Points `reference` at a stored manifest.
     public func setName(_ reference: ImageReference, manifest: Digest, index indexDigest: Digest? = nil, source: String? = nil) throws {
         try index.update { images in
-            images[reference.description] = ImageRecord(manifest: manifest, index: indexDigest, updated: ImageIndex.timestamp(), source: source)
+            images[reference.description] = ImageRecord(manifest: manifest, index: indexDigest, updated: Timestamp.now(), source: source)
         }
     }
 
@@ -144,9 +145,9 @@ public final class ImageStore: Sendable {
     public func decode<T: Decodable>(_ type: T.Type, _ digest: Digest) throws -> T {
         let bytes = try content.read(digest)
         do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
+            return try JSONDecoding.decode(type, from: bytes)
         } catch {
-            throw StoreError.corruptMetadata(path: content.path(for: digest), detail: "\(error)")
+            throw StoreError.corruptMetadata(path: content.path(for: digest), detail: JSONDecoding.describe(error))
         }
     }
 

@@ -33,6 +33,13 @@ public enum JSONDecoding {
         }
     }
 
+    /// `describe` for a decoding error, the error's own text for anything else (a `JSONError`
+    /// says where the text stopped being JSON).
+    public static func describe(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError { return describe(decoding) }
+        return String(describing: error)
+    }
+
     /// "process.args[2]" for the keys process, args, Index 2.
     public static func pathText(_ path: [any CodingKey]) -> String {
         var text = ""

@@ -61,7 +61,7 @@ public enum Subprocess {
         var timedOut = false
         let pidfd = skiff_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
-        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+        let deadline = timeout.map { MonotonicClock.seconds() + $0 }
         var outOpen = outPipe != nil
         while true {
             var fds: [pollfd] = []
@@ -69,7 +69,7 @@ public enum Subprocess {
             if outOpen, let outPipe { fds.append(pollfd(fd: outPipe, events: Int16(POLLIN), revents: 0)) }
             var waitMs: Int32 = -1
             if let deadline {
-                let left = deadline - Clock.monotonicSeconds()
+                let left = deadline - MonotonicClock.seconds()
                 if left <= 0 {
                     timedOut = true
                     kill(pid, SIGKILL)
@@ -135,15 +135,6 @@ public enum Processes {
     }
 }
 
-/// Monotonic time for timeouts.
-public enum Clock {
-    public static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
 /// A NULL-terminated array of C strings that lives as long as this value. The array itself is a
 /// stable allocation, so its address may be stored in a C struct (not only passed to one call).
 public final class CStringArray {
@@ -182,22 +173,4 @@ public final class CleanSpawnAttributes {
     }
 
     deinit { posix_spawnattr_destroy(&attributes) }
-}
-
-extension Clock {
-    /// RFC 3339 UTC with nanoseconds ("2026-11-23T18:40:16.123456789Z"), as OCI state, docker
-    /// records and json-file logs write it.
-    public static func rfc3339Now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var value = tm()
-        gmtime_r(&t, &value)
-        func pad(_ v: Int, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(Int(value.tm_year) + 1900, 4))-\(pad(Int(value.tm_mon) + 1))-\(pad(Int(value.tm_mday)))T"
-            + "\(pad(Int(value.tm_hour))):\(pad(Int(value.tm_min))):\(pad(Int(value.tm_sec))).\(pad(Int(ts.tv_nsec), 9))Z"
-    }
 }

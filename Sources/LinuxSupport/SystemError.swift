@@ -18,7 +18,12 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String {
-        "\(operation): \(String(cString: strerror(errno)))"
+        "\(operation): \(Self.message(errno: errno))"
+    }
+
+    /// The C library's text for an errno ("Connection refused"): the one place it is looked up.
+    public static func message(errno: Int32) -> String {
+        String(cString: strerror(errno))
     }
 }
 

@@ -94,9 +94,9 @@ public struct NetworkStore: Sendable {
                 } else {
                     gateway = subnet.address(1)
                 }
-                let definition = NetworkDefinition(name: name, id: Self.hex(Self.hash64(root + "\u{0}" + name + "\u{0}" + Clock.rfc3339Now())),
+                let definition = NetworkDefinition(name: name, id: Self.hex(Self.hash64(root + "\u{0}" + name + "\u{0}" + Timestamp.now())),
                                                    subnet: subnet.description, gateway: gateway.description, bridge: bridge,
-                                                   created: Clock.rfc3339Now())
+                                                   created: Timestamp.now())
                 try claim(subnet, owner: definition)
                 do {
                     try FileIO.writeAtomically(definitionPath(name), try JSONEncoding.encode(definition, pretty: true), mode: 0o600)

@@ -6,6 +6,8 @@ import LinuxSupport
 /// Published host ports held as bound sockets for a container's life (as podman's conmon
 /// holds them): a second container or a host program asking for the same port gets a clear
 /// "in use" error instead of silently losing its traffic to the container's DNAT rule.
+/// Unchecked Sendable: the monitor's main thread owns it for the container's life (it sits in the
+/// Sendable PendingNetwork, whose network thread never touches it); `release` runs once, at the end.
 public final class PortReservation: @unchecked Sendable {
     private var sockets: [Int32]
     /// The mappings with every random host port (0) replaced by the port the kernel chose.

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A user name and password (or identity token) for one registry.
 public struct Credentials: Sendable, Equatable {
@@ -44,14 +45,14 @@ public struct CredentialStore: Sendable {
     /// Credentials for `registry`, from skiff's file first, then docker's.
     public func credentials(for registry: String) throws -> Credentials? {
         for file in [skiffFile, dockerFile] {
-            guard let auths = try Self.load(file)["auths"] as? [String: Any] else { continue }
+            guard let auths = try Self.load(file)["auths"], case .object = auths else { continue }
             for key in Self.keys(for: registry) {
-                guard let entry = auths[key] as? [String: Any] else { continue }
-                if let auth = entry["auth"] as? String, let decoded = Data(base64Encoded: auth),
+                guard let entry = auths[key] else { continue }
+                if case .string(let auth)? = entry["auth"], let decoded = Data(base64Encoded: auth),
                    let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") {
                     return Credentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
                 }
-                if let username = entry["username"] as? String, let password = entry["password"] as? String {
+                if case .string(let username)? = entry["username"], case .string(let password)? = entry["password"] {
                     return Credentials(username: username, password: password)
                 }
             }
@@ -62,10 +63,12 @@ public struct CredentialStore: Sendable {
     /// Saves credentials for `registry` in skiff's file.
     public func save(_ credentials: Credentials, for registry: String) throws {
         var root = try Self.load(skiffFile)
-        var auths = root["auths"] as? [String: Any] ?? [:]
+        var auths = Self.members(root["auths"])
         let key = Self.keys(for: registry)[0]
-        auths[key] = ["auth": Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()]
-        root["auths"] = auths
+        let auth = Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
+        auths.removeAll { $0.key == key }
+        auths.append((key, .object([("auth", .string(auth))])))
+        Self.set(&root, "auths", .object(auths))
         try write(root)
     }
 
@@ -73,18 +76,20 @@ public struct CredentialStore: Sendable {
     @discardableResult
     public func remove(for registry: String) throws -> Bool {
         var root = try Self.load(skiffFile)
-        guard var auths = root["auths"] as? [String: Any] else { return false }
-        var removed = false
-        for key in Self.keys(for: registry) where auths.removeValue(forKey: key) != nil { removed = true }
-        root["auths"] = auths
-        if removed { try write(root) }
-        return removed
+        guard let found = root["auths"], case .object(var auths) = found else { return false }
+        let keys = Set(Self.keys(for: registry))
+        let before = auths.count
+        auths.removeAll { keys.contains($0.key) }
+        guard auths.count != before else { return false }
+        Self.set(&root, "auths", .object(auths))
+        try write(root)
+        return true
     }
 
-    private func write(_ root: [String: Any]) throws {
+    private func write(_ root: JSONValue) throws {
         let directory = (skiffFile as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let data = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+        let data = Data(root.serialized(pretty: true, sortedKeys: true))
         let temporary = skiffFile + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw RegistryError.badResponse(what: "saving credentials", detail: "cannot write \(temporary)")
@@ -95,11 +100,25 @@ public struct CredentialStore: Sendable {
         }
     }
 
-    static func load(_ path: String) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+    /// The file's top-level object (empty when the file is missing or empty); unknown keys kept.
+    static func load(_ path: String) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return .object([]) }
+        guard let object = try? JSONValue.parse(Array(data)), case .object = object else {
             throw RegistryError.badResponse(what: "credentials file \(path)", detail: "not valid JSON: fix or remove it")
         }
         return object
+    }
+
+    /// The members of `value` if it is an object, else none.
+    private static func members(_ value: JSONValue?) -> [(key: String, value: JSONValue)] {
+        if case .object(let members)? = value { return members }
+        return []
+    }
+
+    /// Sets `key` in the object `root`, in place when it is there, else at the end.
+    private static func set(_ root: inout JSONValue, _ key: String, _ value: JSONValue) {
+        var members = members(root)
+        if let index = members.lastIndex(where: { $0.key == key }) { members[index].value = value } else { members.append((key, value)) }
+        root = .object(members)
     }
 }

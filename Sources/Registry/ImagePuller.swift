@@ -1,5 +1,6 @@
 import Foundation
 import ImageStore
+import JSON
 import OCISpec
 
 /// Pulls an image into the store: resolves the name, picks the platform from an index,
@@ -158,9 +159,9 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
 
 func decodeJSON<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) throws -> T {
     do {
-        return try JSONDecoder().decode(type, from: Data(bytes))
+        return try JSONDecoding.decode(type, from: bytes)
     } catch {
-        throw RegistryError.badResponse(what: what, detail: "not a valid document: \(error)")
+        throw RegistryError.badResponse(what: what, detail: "not a valid document: \(JSONDecoding.describe(error))")
     }
 }
 

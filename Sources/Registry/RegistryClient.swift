@@ -1,6 +1,8 @@
 import Foundation
 import HTTPClient
+import JSON
 import OCISpec
+import Synchronization
 
 /// How to reach registries: which may use plain HTTP, timeouts, retries and credentials.
 public struct RegistryOptions: Sendable {
@@ -48,15 +50,18 @@ public struct RegistryOptions: Sendable {
 /// (fetching tokens from the realm the registry names, per scope, and reusing them), retries
 /// transient failures, and turns every HTTP status into a `RegistryError` that names what
 /// was asked for.
-public final class RegistryClient: @unchecked Sendable {
+public final class RegistryClient: Sendable {
     public let registry: String
     let baseURL: URL
     let options: RegistryOptions
     let transport: HTTPClient
-    private let lock = NSLock()
-    private var tokens: [String: String] = [:]
-    private var useBasic = false
-    private var cachedCredentials: Credentials??
+    /// Bearer tokens per scope set, whether basic auth was asked for, the credentials once read.
+    private struct AuthState {
+        var tokens: [String: String] = [:]
+        var useBasic = false
+        var cachedCredentials: Credentials??
+    }
+    private let auth = Mutex(AuthState())
 
     public init(registry: String, options: RegistryOptions) throws {
         self.registry = registry
@@ -104,12 +109,12 @@ public final class RegistryClient: @unchecked Sendable {
     }
 
     func credentials() throws -> Credentials? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached = cachedCredentials { return cached }
-        let found = try options.explicitCredentials ?? options.credentials.credentials(for: registry)
-        cachedCredentials = .some(found)
-        return found
+        try auth.withLock { state in
+            if let cached = state.cachedCredentials { return cached }
+            let found = try options.explicitCredentials ?? options.credentials.credentials(for: registry)
+            state.cachedCredentials = .some(found)
+            return found
+        }
     }
 
     // MARK: requests
@@ -233,7 +238,7 @@ public final class RegistryClient: @unchecked Sendable {
             struct Item: Decodable { var code: String?; var message: String? }
             var errors: [Item]?
         }
-        if let parsed = try? JSONDecoder().decode(Body.self, from: body), let errors = parsed.errors, !errors.isEmpty {
+        if let parsed = try? JSONDecoding.decode(Body.self, from: bytes), let errors = parsed.errors, !errors.isEmpty {
             return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
         }
         let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -243,11 +248,11 @@ public final class RegistryClient: @unchecked Sendable {
     // MARK: auth
 
     func authorization(for scopes: [String]) -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let token = tokens[scopes.joined(separator: " ")] { return "Bearer " + token }
-        if useBasic, let credentials = cachedCredentials ?? nil { return credentials.basicHeader }
-        return nil
+        auth.withLock { state in
+            if let token = state.tokens[scopes.joined(separator: " ")] { return "Bearer " + token }
+            if state.useBasic, let credentials = state.cachedCredentials ?? nil { return credentials.basicHeader }
+            return nil
+        }
     }
 
     /// Answers a 401 challenge; true when a retry is worth it.
@@ -260,11 +265,11 @@ public final class RegistryClient: @unchecked Sendable {
         case "basic":
             // Each request retries at most once (see `send`), so wrong credentials end in a 401.
             guard credentials != nil else { return false }
-            lock.withLock { useBasic = true }
+            auth.withLock { $0.useBasic = true }
             return true
         case "bearer":
             let token = try await fetchToken(challenge: challenge, scopes: purpose.scopes, credentials: credentials, purpose: purpose)
-            lock.withLock { tokens[purpose.scopes.joined(separator: " ")] = token }
+            auth.withLock { $0.tokens[purpose.scopes.joined(separator: " ")] = token }
             return true
         default:
             throw RegistryError.unauthorized(registry: registry, repository: purpose.repository, detail: "unsupported auth scheme '\(challenge.scheme)'")
@@ -300,7 +305,7 @@ public final class RegistryClient: @unchecked Sendable {
                                              detail: "token server \(realm) answered HTTP \(result.status)\(credentials == nil ? " without credentials" : " for user \(credentials?.username ?? "")")")
         }
         struct TokenResponse: Decodable { var token: String?; var access_token: String? }
-        guard let parsed = try? JSONDecoder().decode(TokenResponse.self, from: Data(result.body)), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
+        guard let parsed = try? JSONDecoding.decode(TokenResponse.self, from: result.body), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
             throw RegistryError.badResponse(what: "token from \(realm)", detail: "no token in the answer")
         }
         return token

@@ -18,17 +18,14 @@ final class Agent {
     let runtime = Runtime(root: GuestSystem.runtimeRoot)
     var processes: [UInt32: GuestProcess] = [:]
     var initHandle: UInt32?
-    let signals: Int32
+    /// SIGCHLD, as events in the poll loop.
+    let children: SignalWatcher
     /// The agent's own stdio (the console), put back after each create or exec borrowed it.
     let console: [Int32]
 
     init(transport: Int32) throws {
         self.transport = transport
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGCHLD)
-        sigprocmask(SIG_BLOCK, &mask, nil)
-        signals = try sysCall("signalfd") { skiff_signalfd(&mask) }
+        children = try SignalWatcher([SIGCHLD])
         console = (0...2).map { dup($0) }
     }
 
@@ -60,7 +57,7 @@ final class Agent {
         var helloSeen = false
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            var fds = [pollfd(fd: transport, events: Int16(POLLIN), revents: 0), pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: transport, events: Int16(POLLIN), revents: 0), pollfd(fd: children.descriptor, events: Int16(POLLIN), revents: 0)]
             var owners: [(UInt32, Int32)] = []
             for (handle, process) in processes {
                 for fd in process.pollDescriptors() {
@@ -227,8 +224,7 @@ final class Agent {
 
     /// Reaps every exited child; a process of ours keeps its status until its output is drained.
     func reap() {
-        var info = [UInt8](repeating: 0, count: 128)
-        _ = read(signals, &info, info.count)
+        _ = children.pending()
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)

@@ -164,12 +164,12 @@ final class GuestProcess {
 
     func exited(status: Int32) {
         self.status = status
-        exitedAt = Clock.monotonicSeconds()
+        exitedAt = MonotonicClock.seconds()
     }
 
     /// Exited, and its output is over (or has stayed open past the grace period).
     var isFinished: Bool {
-        status != nil && (outputs.isEmpty || Clock.monotonicSeconds() - exitedAt > Self.outputGraceSeconds)
+        status != nil && (outputs.isEmpty || MonotonicClock.seconds() - exitedAt > Self.outputGraceSeconds)
     }
 
     /// Exited with output still open: the loop must wake up to end the grace period.

@@ -10,6 +10,8 @@ struct RuntimeLogger: Sendable {
     let path: String?
     let format: LogFormat
 
+    // nonisolated(unsafe): set once by the command line before the command runs, in a process
+    // whose only other threads (the cgroup setup) never log; read-only afterwards.
     nonisolated(unsafe) static var current = RuntimeLogger(path: nil, format: .text)
 
     func error(_ message: String) {
@@ -28,7 +30,7 @@ struct RuntimeLogger: Sendable {
 
     private func emit(level: String, _ message: String) {
         guard let path else { return }
-        let time = Clock.rfc3339Now()
+        let time = Timestamp.now()
         let line: String
         switch format {
         case .json:

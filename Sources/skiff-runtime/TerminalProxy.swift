@@ -42,14 +42,8 @@ final class TerminalProxy {
         }
         defer { if isTTY { tcsetattr(0, TCSANOW, &saved) } }
         // Window changes and termination signals arrive as events; the exit through a pidfd.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGQUIT, SIGINT] { sigaddset(&signals, sig) }
-        var previousMask = sigset_t()
-        sigprocmask(SIG_BLOCK, &signals, &previousMask)
-        defer { sigprocmask(SIG_SETMASK, &previousMask, nil) }
-        let signalFD = skiff_signalfd(&signals)
-        defer { if signalFD >= 0 { close(signalFD) } }
+        let signals = try SignalWatcher([SIGWINCH, SIGTERM, SIGHUP, SIGQUIT, SIGINT])
+        defer { signals.close() }
         let pidFD = skiff_pidfd_open(pid)
         defer { if pidFD >= 0 { close(pidFD) } }
         var stdinOpen = true
@@ -62,7 +56,7 @@ final class TerminalProxy {
                 return Processes.decode(status)
             }
             var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
             if stdinOpen { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
             let n = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
@@ -75,8 +69,7 @@ final class TerminalProxy {
                 }
             }
             if fds[1].revents != 0 {
-                let sig = skiff_signalfd_next(signalFD)
-                if sig > 0 {
+                for sig in signals.pending() {
                     if sig == SIGWINCH {
                         var rows: UInt16 = 0, cols: UInt16 = 0
                         if skiff_get_winsize(0, &rows, &cols) == 0 { _ = skiff_set_winsize(master, rows, cols) }

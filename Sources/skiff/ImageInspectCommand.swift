@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageStore
+import JSON
 import OCISpec
 
 /// `skiff image inspect NAME...`: prints what the store knows about images, as JSON.
@@ -50,8 +51,6 @@ struct ImageInspectCommand: AsyncParsableCommand {
             try await withEngineErrors { try TemplateOutput.print(result, format: format) }
             return
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        print(String(decoding: try JSONEncoding.encode(result, pretty: true, sortedKeys: true), as: UTF8.self))
     }
 }

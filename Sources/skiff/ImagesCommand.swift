@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageStore
+import JSON
 import OCISpec
 
 /// `skiff images`: lists stored images, as a table or as JSON.
@@ -49,9 +50,7 @@ struct ImagesCommand: AsyncParsableCommand {
         }
         switch format {
         case "json":
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(rows.isEmpty ? "[]" : String(decoding: try encoder.encode(rows), as: UTF8.self))
+            print(rows.isEmpty ? "[]" : String(decoding: try JSONEncoding.encode(rows, pretty: true, sortedKeys: true), as: UTF8.self))
         case "table":
             let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
             let table = rows.map { [$0.Repository, $0.Tag, String($0.ID.dropFirst(7).prefix(12)), String($0.CreatedAt.prefix(19)), ProgressDisplay.bytes($0.Size)] }

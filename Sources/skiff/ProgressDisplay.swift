@@ -1,16 +1,20 @@
 import Foundation
 import OCISpec
 import Registry
+import Synchronization
 
 /// Shows transfer progress: a live table of layers (bytes and rate) on a terminal, plain
 /// one-line events otherwise (logs, CI), so output stays readable either way.
-final class ProgressDisplay: TransferProgress, @unchecked Sendable {
-    private let lock = NSLock()
+final class ProgressDisplay: TransferProgress, Sendable {
     private let interactive: Bool
-    private var order: [Digest] = []
-    private var rows: [Digest: Row] = [:]
-    private var drawnLines = 0
-    private var lastDraw = Date.distantPast
+    /// What is on screen, changed by the transfer threads one at a time.
+    private struct Screen {
+        var order: [Digest] = []
+        var rows: [Digest: Row] = [:]
+        var drawnLines = 0
+        var lastDraw = Date.distantPast
+    }
+    private let screen = Mutex(Screen())
 
     private struct Row {
         var phase: TransferPhase
@@ -27,22 +31,22 @@ final class ProgressDisplay: TransferProgress, @unchecked Sendable {
 
     func message(_ text: String) {
         if quiet { return }
-        lock.withLock {
-            if interactive { clear() }
+        screen.withLock { screen in
+            if interactive { Self.clear(&screen) }
             print(text)
             fflush(nil)
-            if interactive { draw(force: true) }
+            if interactive { Self.draw(&screen, force: true) }
         }
     }
 
     func update(_ digest: Digest, phase: TransferPhase, done: Int64, total: Int64) {
         if quiet { return }
-        lock.withLock {
-            let previous = rows[digest]
-            if previous == nil { order.append(digest) }
-            rows[digest] = Row(phase: phase, done: done, total: total, started: previous?.started ?? Date())
+        screen.withLock { screen in
+            let previous = screen.rows[digest]
+            if previous == nil { screen.order.append(digest) }
+            screen.rows[digest] = Row(phase: phase, done: done, total: total, started: previous?.started ?? Date())
             if interactive {
-                draw(force: previous?.phase != phase)
+                Self.draw(&screen, force: previous?.phase != phase)
             } else if previous?.phase != phase, phase != .downloading || previous == nil || previous?.phase == .waiting {
                 if phase != .waiting {
                     FileHandle.standardError.write(Data("\(digest.shortID): \(phase.rawValue) \(Self.bytes(total))\n".utf8))
@@ -51,20 +55,20 @@ final class ProgressDisplay: TransferProgress, @unchecked Sendable {
         }
     }
 
-    private func clear() {
-        if drawnLines > 0 {
-            FileHandle.standardError.write(Data("\u{1B}[\(drawnLines)A\u{1B}[J".utf8))
-            drawnLines = 0
+    private static func clear(_ screen: inout Screen) {
+        if screen.drawnLines > 0 {
+            FileHandle.standardError.write(Data("\u{1B}[\(screen.drawnLines)A\u{1B}[J".utf8))
+            screen.drawnLines = 0
         }
     }
 
-    private func draw(force: Bool) {
-        guard force || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
-        lastDraw = Date()
-        clear()
+    private static func draw(_ screen: inout Screen, force: Bool) {
+        guard force || Date().timeIntervalSince(screen.lastDraw) > 0.1 else { return }
+        screen.lastDraw = Date()
+        clear(&screen)
         var text = ""
-        for digest in order {
-            guard let row = rows[digest] else { continue }
+        for digest in screen.order {
+            guard let row = screen.rows[digest] else { continue }
             var line = "\(digest.shortID): \(row.phase.rawValue)"
             if row.phase == .downloading || row.phase == .uploading {
                 let elapsed = max(Date().timeIntervalSince(row.started), 0.001)
@@ -76,7 +80,7 @@ final class ProgressDisplay: TransferProgress, @unchecked Sendable {
             text += line + "\n"
         }
         FileHandle.standardError.write(Data(text.utf8))
-        drawnLines = order.count
+        screen.drawnLines = screen.order.count
     }
 
     static func bytes(_ count: Int64) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import ContainerRuntime
 import Engine
 import Foundation
+import LinuxSupport
 
 /// `skiff ps [-a] [-q] [--format json]`: containers with their live status.
 struct PsCommand: AsyncParsableCommand {
@@ -118,7 +119,7 @@ extension PsCommand {
         }
 
         init(_ row: Row, now: Double) {
-            let created = LogTimeFilter.rfc3339(row.Created)
+            let created = Timestamp.seconds(row.Created)
             self.init(ID: String(row.Id.prefix(12)), Names: row.Names.joined(separator: ","), Image: row.Image,
                       Command: "\"" + row.Command.joined(separator: " ") + "\"", CreatedAt: row.Created,
                       RunningFor: created.map { Self.ago(now - $0) } ?? "", Status: row.Status, State: row.State,

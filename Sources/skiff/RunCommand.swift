@@ -159,8 +159,6 @@ func createContainer(engine: Engine, defaultRegistry: String, registry: Registry
     return try engine.create(image: image, imageName: imageName, options: runOptions)
 }
 
-nonisolated(unsafe) var pendingForwardSignal: Int32 = 0
-
 /// `skiff run`: create and start a container; in the foreground, stream its output and exit
 /// with its exit code; with -d, print its ID and leave it to its monitor.
 struct RunCommand: AsyncParsableCommand {
@@ -197,18 +195,11 @@ struct RunCommand: AsyncParsableCommand {
             }
             // Without --sig-proxy the signals keep their default action: they end this command
             // and the container runs on under its monitor.
-            if sigProxy {
-                for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
-                    signal(sig) { pendingForwardSignal = $0 }
-                }
-            }
+            let forwarded = sigProxy ? try SignalWatcher([SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]) : nil
+            defer { forwarded?.close() }
             let handle = try engine.start(container.id, attach: true)
             let code = handle.follow {
-                let sig = pendingForwardSignal
-                if sig != 0 {
-                    pendingForwardSignal = 0
-                    try? engine.kill(container.id, signal: sig)
-                }
+                for sig in forwarded?.pending() ?? [] { try? engine.kill(container.id, signal: sig) }
             }
             // --rm: return once the container is gone, as docker's CLI does (its name, volumes and
             // published ports are free for the next command).

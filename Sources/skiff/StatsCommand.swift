@@ -62,9 +62,9 @@ struct StatsCommand: AsyncParsableCommand {
 
     static func measure(engine: Engine, records: [EngineContainer]) throws -> [Row] {
         let first = records.map { try? engine.sample($0) }
-        let start = Clock.monotonicSeconds()
+        let start = MonotonicClock.seconds()
         usleep(500_000)
-        let wall = UInt64((Clock.monotonicSeconds() - start) * 1e9)
+        let wall = UInt64((MonotonicClock.seconds() - start) * 1e9)
         let hostMemory = Engine.hostMemory()
         return zip(records, first).compactMap { record, before in
             guard let before, let after = try? engine.sample(record) else { return nil }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import LinuxSupport
 
 /// `skiff stop [-t SECS] CONTAINER...`: the stop signal, then SIGKILL after the grace period.
 struct StopCommand: AsyncParsableCommand {
@@ -30,9 +31,8 @@ struct KillCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withEngineErrors {
-            guard let number = SignalNames.number(signal) else {
-                throw EngineError.invalidOption("invalid signal '\(signal)': use a name such as TERM or KILL, or a number")
-            }
+            let number: Int32
+            do { number = try SignalTable.number(signal) } catch { throw EngineError.invalidOption("\(error)") }
             let engine = try engineOptions.openEngine()
             for container in containers {
                 try engine.kill(container, signal: number)

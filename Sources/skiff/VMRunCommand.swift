@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import LinuxSupport
 import VMM
 
 /// `skiff vm run`: boots a kernel in a micro-VM with the serial console on our terminal and
@@ -63,8 +64,9 @@ struct VMRun: ParsableCommand {
         let configuration = try makeConfiguration()
         let console = FileDescriptorSink(fd: STDOUT_FILENO)
         let machine = try MicroVM(configuration: configuration, console: console)
-        let stopSignals = try StopSignals.install()
-        try machine.stop(whenReadable: stopSignals.readEnd)
+        let stopSignals = try StopSignals.watch()
+        defer { stopSignals.close() }
+        try machine.stop(whenReadable: stopSignals.descriptor)
         // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
         let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil
         defer { terminal?.restore() }
@@ -130,36 +132,18 @@ extension VMRun {
     }
 }
 
-/// SIGINT/SIGTERM turned into bytes on a pipe (the handler only writes, which is async-signal
-/// safe); the machine's device loop watches the read end and stops the VM cleanly, whichever
-/// thread the kernel interrupted.
-struct StopSignals: Sendable {
-    nonisolated(unsafe) static var writeEnd: Int32 = -1
-    let readEnd: Int32
-    let writeEnd: Int32
-
-    static func install() throws -> StopSignals {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw ExitCode.failure }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        writeEnd = fds[1]
+/// SIGINT/SIGTERM as events on a `SignalWatcher`'s pipe (its handler only writes, which is
+/// async-signal safe and allowed by the monitor's seccomp filter); the machine's device loop
+/// watches the descriptor and stops the VM cleanly, whichever thread the kernel interrupted.
+enum StopSignals {
+    static func watch() throws -> SignalWatcher {
         // We may have inherited a mask that blocks them (a test runner's thread, a supervisor):
         // unblock them here, before the vCPU threads are made, so that they always stop the VM.
         var wanted = sigset_t()
         sigemptyset(&wanted)
         for signal in [SIGINT, SIGTERM] { sigaddset(&wanted, signal) }
         pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
-        for signal in [SIGINT, SIGTERM] {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { _ in
-                var byte: UInt8 = 1
-                _ = write(StopSignals.writeEnd, &byte, 1)
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = SA_RESTART
-            sigaction(signal, &action, nil)
-        }
-        return StopSignals(readEnd: fds[0], writeEnd: fds[1])
+        return try SignalWatcher([SIGINT, SIGTERM])
     }
 }
 

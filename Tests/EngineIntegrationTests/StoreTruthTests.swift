@@ -162,7 +162,7 @@ struct StoreTruthTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: fixture.root + "/images.json"))
         let missing = "sha256:" + String(repeating: "0", count: 64)
         let text = String(decoding: data, as: UTF8.self)
-            .replacingOccurrences(of: "\"images\" : {", with: "\"images\" : { \"localhost/broken:1\" : { \"manifest\" : \"\(missing)\", \"updated\" : \"2026-01-01T00:00:00Z\" },")
+            .replacingOccurrences(of: "\"images\": {", with: "\"images\": { \"localhost/broken:1\": { \"manifest\": \"\(missing)\", \"updated\": \"2026-01-01T00:00:00Z\" },")
         try write(text, to: fixture.root + "/images.json")
 
         let images = try fixture.image(["images"], [])

@@ -115,15 +115,6 @@ import Testing
         #expect(throws: EngineError.self) { try SpecBuilder.build(inputs(memory)) }
     }
 
-    @Test func signalNames() {
-        #expect(SignalNames.number("KILL") == 9)
-        #expect(SignalNames.number("SIGTERM") == 15)
-        #expect(SignalNames.number("hup") == 1)
-        #expect(SignalNames.number("10") == 10)
-        #expect(SignalNames.number("NOPE") == nil)
-        #expect(SignalNames.number("0") == nil)
-    }
-
     @Test func containerNames() throws {
         try ContainerStore.validate(name: "web-1.a_b")
         #expect(throws: EngineError.self) { try ContainerStore.validate(name: "-bad") }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import HTTPClient
 
@@ -54,10 +55,9 @@ struct LiveServerTests {
         #expect(result.status == 200 && result.body.isEmpty)
         #expect(received == expected)
 
-        let slices = UncheckedSendable(Mutex())
-        nonisolated(unsafe) var remaining: [[UInt8]] = [Array("hello ".utf8), [], Array(repeating: 7, count: 100_000), Array("end".utf8)]
+        let remaining = Mutex<[[UInt8]]>([Array("hello ".utf8), [], Array(repeating: 7, count: 100_000), Array("end".utf8)])
         let streamed = try await client.send(HTTPRequest(method: "POST", url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/echo")),
-                                                         body: .stream { slices.value.withLock { remaining.isEmpty ? nil : remaining.removeFirst() } }))
+                                                         body: .stream { remaining.withLock { $0.isEmpty ? nil : $0.removeFirst() } }))
         let all = Array("hello ".utf8) + Array(repeating: 7, count: 100_000) + Array("end".utf8)
         #expect(String(decoding: streamed.body, as: UTF8.self) == "\(sha256Hex(all)) \(all.count) chunked")
 

@@ -94,9 +94,6 @@ unsigned int skiff_minor(uint64_t dev);
 int skiff_fcntl_int(int fd, int cmd, int arg);
 int skiff_pipe2(int fds[2], int flags);
 int skiff_setresuid(uid_t uid);
-/// A close-on-exec signalfd for `mask`; skiff_signalfd_next reads one signal number (or -1).
-int skiff_signalfd(const void *mask);
-int skiff_signalfd_next(int fd);
 int skiff_setresgid(gid_t gid);
 int skiff_execve(const char *path, char *const *argv, char *const *envp);
 int skiff_open(const char *path, int flags, unsigned int mode);

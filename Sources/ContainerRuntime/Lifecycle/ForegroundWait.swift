@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import LinuxSupport
 
 /// Waits for a child process of ours while forwarding the signals we receive to it, as `runc run`
@@ -8,23 +9,24 @@ import LinuxSupport
 public enum ForegroundWait {
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM]
 
+    /// Signals arrive through a `SignalWatcher` (the `skiff` CLI that calls this for `exec` has
+    /// several threads, where a mask blocked in this one would not catch them), the child's exit
+    /// through a pidfd (or a 100 ms poll on kernels without one).
     public static func wait(pid: Int32, onSignal: ((Int32) -> Void)? = nil) -> Int32 {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for sig in forwarded { sigaddset(&set, sig) }
-        sigaddset(&set, SIGCHLD)
-        var old = sigset_t()
-        sigprocmask(SIG_BLOCK, &set, &old)
-        defer { sigprocmask(SIG_SETMASK, &old, nil) }
+        let signals = try? SignalWatcher(forwarded)
+        defer { signals?.close() }
+        let pidFD = skiff_pidfd_open(pid)
+        defer { if pidFD >= 0 { close(pidFD) } }
         while true {
             var status: Int32 = 0
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { return Processes.decode(status) }
             if r < 0 && errno == ECHILD { return 255 }
-            var info = siginfo_t()
-            var timeout = timespec(tv_sec: 1, tv_nsec: 0)
-            let sig = sigtimedwait(&set, &info, &timeout)
-            if sig > 0 && sig != SIGCHLD {
+            var fds: [pollfd] = []
+            if let signals { fds.append(pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0)) }
+            if pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 && signals != nil ? -1 : 100)
+            for sig in signals?.pending() ?? [] {
                 if let onSignal { onSignal(sig) } else { kill(pid, sig) }
             }
         }

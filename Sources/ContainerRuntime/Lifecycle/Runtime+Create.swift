@@ -39,7 +39,7 @@ extension Runtime {
         // moment leaves enough for `delete --force` to clean up; before that there is only the
         // directory, which `delete --force` removes too.
         var record = ContainerRecord(
-            id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Clock.rfc3339Now(),
+            id: id, bundle: loaded.bundle, rootfs: loaded.rootfs, pid: 0, startTime: 0, created: Timestamp.now(),
             cgroup: cgroup, spec: spec, ownPidNamespace: spec.linux?.namespaces?.contains { $0.type == .pid && $0.path == nil } ?? false)
 
         // Without a mount namespace of its own the container's root is a mount in ours.

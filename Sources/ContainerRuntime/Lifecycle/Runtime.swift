@@ -180,6 +180,9 @@ public struct Runtime: Sendable {
 
 /// Non-fatal problems (a failing poststart hook): printed on stderr and, with --log, logged.
 public enum RuntimeWarnings {
+    // nonisolated(unsafe): set once at process start, before any thread that could emit exists
+    // (skiff-runtime's command line, the container monitor's main), and only read afterwards.
+    // A Mutex would need a Sendable closure, and the monitor's captures its non-Sendable log.
     nonisolated(unsafe) public static var handler: (String) -> Void = { message in
         let line = "skiff-runtime: warning: \(message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }

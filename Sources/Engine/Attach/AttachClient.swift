@@ -47,7 +47,7 @@ public struct AttachClient {
 
     public func run() throws -> Outcome {
         let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
-        let signals = try SignalPipe(signals: [SIGWINCH] + forwarded)
+        let signals = try SignalWatcher([SIGWINCH] + forwarded)
         let saved = tty && forwardStdin ? RawTerminal.makeRaw(0) : nil
         defer { RawTerminal.restore(0, saved) }
         func send(_ frame: AttachFrame) throws {
@@ -64,7 +64,7 @@ public struct AttachClient {
         var buffer = [UInt8](repeating: 0, count: 32768)
         while true {
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, 3, -1) < 0 && errno != EINTR { throw SystemError("poll the attach socket") }
             if fds[1].revents != 0 {

@@ -40,9 +40,9 @@ final class AttachServer {
 
     /// Waits up to `milliseconds` for a first client (the `run -it` that started us).
     func waitForClient(milliseconds: Int32) {
-        let deadline = Clock.monotonicSeconds() + Double(milliseconds) / 1000
+        let deadline = MonotonicClock.seconds() + Double(milliseconds) / 1000
         while clients.isEmpty {
-            let left = Int32((deadline - Clock.monotonicSeconds()) * 1000)
+            let left = Int32((deadline - MonotonicClock.seconds()) * 1000)
             if left <= 0 { return }
             var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, left)
@@ -120,8 +120,8 @@ final class AttachServer {
 
     /// Sends what is still pending (for at most `seconds`) and disconnects everyone.
     func finish(seconds: Double) {
-        let deadline = Clock.monotonicSeconds() + seconds
-        while clients.contains(where: { !$0.pending.isEmpty }) && Clock.monotonicSeconds() < deadline {
+        let deadline = MonotonicClock.seconds() + seconds
+        while clients.contains(where: { !$0.pending.isEmpty }) && MonotonicClock.seconds() < deadline {
             var fds = clients.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
             _ = poll(&fds, nfds_t(fds.count), 50)
             for client in clients { flush(client) }

@@ -101,7 +101,7 @@ struct TerminalRelay {
     enum Outcome { case exited(Int32), detached }
 
     func run() throws -> Outcome {
-        let signals = try SignalPipe(signals: [SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        let signals = try SignalWatcher([SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         let saved = forwardStdin ? RawTerminal.makeRaw(0) : nil
         defer { RawTerminal.restore(0, saved) }
         let pidFD = skiff_pidfd_open(pid)
@@ -122,7 +122,7 @@ struct TerminalRelay {
         }
         while true {
             var fds = [pollfd(fd: masterOpen ? master : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 4, pidFD >= 0 ? -1 : 100)

@@ -15,8 +15,8 @@ extension Engine {
     /// stop and exited, so `stop` leaves nothing that comes back.
     func waitForMonitorAfterStop(_ record: EngineContainer, timeout: Double) {
         guard record.policy != .no else { return }
-        let deadline = Clock.monotonicSeconds() + max(timeout, 0) + 10
-        while Clock.monotonicSeconds() < deadline {
+        let deadline = MonotonicClock.seconds() + max(timeout, 0) + 10
+        while MonotonicClock.seconds() < deadline {
             guard let current = try? store.load(id: record.id),
                   Self.isAlive(pid: current.monitorPid, startTime: current.monitorStartTime) else { return }
             if current.status == .running, current.restarting != true { try? deliver(SIGKILL, all: false, to: record) }

@@ -15,8 +15,8 @@ extension Engine {
         for text in options.tmpfs { _ = try TmpfsOption.parse(text) }
         _ = try UlimitOption.parseAll(options.ulimits)
         let caps = try CapabilityTweaks.compute(add: options.capAdd, drop: options.capDrop, privileged: options.privileged)
-        if let signal = options.stopSignal, SignalNames.number(signal) == nil {
-            throw EngineError.invalidOption("invalid --stop-signal '\(signal)': use a signal name such as SIGTERM or a number 1-64")
+        if let signal = options.stopSignal {
+            do { _ = try SignalTable.number(signal) } catch { throw EngineError.invalidOption("--stop-signal: \(error)") }
         }
         for key in options.labels.keys where key.isEmpty {
             throw EngineError.invalidOption("invalid --label: the key is empty (use key=value)")

@@ -37,8 +37,8 @@ extension Engine {
             }
             // The monitor first, so it neither restarts the program nor writes the record.
             for monitor in monitors where monitor.isAlive { _ = Glibc.kill(monitor.pid, SIGKILL) }
-            let deadline = Clock.monotonicSeconds() + 10
-            while monitors.contains(where: \.isAlive), Clock.monotonicSeconds() < deadline { usleep(2000) }
+            let deadline = MonotonicClock.seconds() + 10
+            while monitors.contains(where: \.isAlive), MonotonicClock.seconds() < deadline { usleep(2000) }
             try? runtime.kill(id: entry.id, signal: SIGKILL, all: true)
             try removeFiles(id: entry.id, volumes: volumes)
         }

@@ -72,7 +72,7 @@ final class AgentConnection {
                 return queued.remove(at: index)
             }
             if closed { return nil }
-            let left = deadline - Clock.monotonicSeconds()
+            let left = deadline - MonotonicClock.seconds()
             if left <= 0 || !alive() { return nil }
             try readAvailable(waitMilliseconds: Int32(min(left, 0.1) * 1000) + 1)
         }

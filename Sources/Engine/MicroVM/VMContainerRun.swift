@@ -74,7 +74,7 @@ final class VMContainerRun: ContainerRunning {
         let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
         do {
             let alive = { run.isAlive }
-            _ = try run.agent.handshake(deadline: Clock.monotonicSeconds() + bootTimeout, alive: alive)
+            _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
             var setup = ContainerSetup(
                 spec: spec, handle: initHandle, terminal: record.hasTTY, stdin: record.isInteractive,
                 rootfs: GuestRootfs(layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
@@ -82,7 +82,7 @@ final class VMContainerRun: ContainerRunning {
             setup.network = GuestNetwork(interfaces: [], routes: [], hosts: (try? FileIO.readString(directory + "/hosts")) ?? "",
                                          resolvConf: (try? FileIO.readString(directory + "/resolv.conf")) ?? "",
                                          hostname: spec.hostname ?? "")
-            let deadline = Clock.monotonicSeconds() + 60
+            let deadline = MonotonicClock.seconds() + 60
             do {
                 _ = try run.agent.call(.create(setup: setup), deadline: deadline, alive: alive)
             } catch let failure as AgentFailure {
@@ -192,8 +192,8 @@ final class VMContainerRun: ContainerRunning {
     /// Asks the agent to power the guest off, and ends the VM if it does not within 10 seconds.
     private func shutDown() {
         if !agent.closed { _ = try? agent.post(.shutdown) }
-        let deadline = Clock.monotonicSeconds() + 10
-        while isAlive && Clock.monotonicSeconds() < deadline {
+        let deadline = MonotonicClock.seconds() + 10
+        while isAlive && MonotonicClock.seconds() < deadline {
             var pfd = pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, 100)
         }

@@ -47,7 +47,7 @@ final class ContainerLogWriter {
     }
 
     private func emit(_ line: ArraySlice<UInt8>, stream: String) {
-        let entry = LogEntry(log: String(decoding: line, as: UTF8.self), stream: stream, time: Clock.rfc3339Now())
+        let entry = LogEntry(log: String(decoding: line, as: UTF8.self), stream: stream, time: Timestamp.now())
         guard var bytes = try? RuntimeJSON.encode(entry) else { return }
         bytes.append(UInt8(ascii: "\n"))
         try? FileIO.writeAll(fd: fd, bytes, what: "container log")

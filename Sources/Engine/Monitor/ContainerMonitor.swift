@@ -5,6 +5,7 @@ import ContainerRuntime
 import LinuxSupport
 import Networking
 import OCISpec
+import Synchronization
 
 /// The per-container monitor (our conmon): `skiff container-monitor` in its own session. It
 /// creates and starts the container with the runtime library (so it is the container init's
@@ -20,7 +21,7 @@ public enum ContainerMonitor {
     static let attachWaitMilliseconds: Int32 = 10_000
 
     /// The network teardown of an --rm container, started as soon as its program exits.
-    nonisolated(unsafe) static var detachedTeardown: BackgroundWork?
+    static let detachedTeardown = Mutex<BackgroundThread<Void>?>(nil)
 
     public static func main(engine: Engine, id: String, statusFD: Int32 = 3, waitForAttach: Bool = false,
                             consoleSize: ConsoleSize? = nil) -> Never {
@@ -40,8 +41,9 @@ public enum ContainerMonitor {
                 // `run --rm` waits for this removal (as docker's CLI does). The network teardown
                 // started at the exit goes on meanwhile (its state outside the container's
                 // directory) and ends before this process does.
-                try? engine.removeFiles(id: id, network: detachedTeardown == nil)
-                try? detachedTeardown?.wait()
+                let teardown = detachedTeardown.withLock { $0 }
+                try? engine.removeFiles(id: id, network: teardown == nil)
+                try? teardown?.value()
             } else {
                 // Nobody waits for the network teardown: it yields the CPU (the CNI plugins inherit
                 // our priority) to containers starting meanwhile.
@@ -87,7 +89,7 @@ public enum ContainerMonitor {
         var code: Int32 = 0
         var size = consoleSize
         while true {
-            let started = Clock.monotonicSeconds()
+            let started = MonotonicClock.seconds()
             let current: any ContainerRunning
             // The network namespace exists before the runtime joins it by path; the CNI ADD that
             // wires it overlaps the runtime's create and is over before the program starts.
@@ -122,7 +124,7 @@ public enum ContainerMonitor {
             try store.update(id: id) {
                 $0.status = .running
                 $0.pid = current.pid
-                $0.startedAt = Clock.rfc3339Now()
+                $0.startedAt = Timestamp.now()
                 $0.finishedAt = nil
                 $0.exitCode = nil
                 $0.error = nil
@@ -142,7 +144,7 @@ public enum ContainerMonitor {
             // An --rm container never restarts (create refuses --restart with it), and its `run`
             // waits for the removal: start the network teardown now, alongside the rest. The
             // removal's own teardown then waits for this one (a lock) and finds nothing left.
-            if record.autoRemove { detachedTeardown = engine.beginDetachedTeardown(id: id) }
+            if record.autoRemove { detachedTeardown.withLock { $0 = engine.beginDetachedTeardown(id: id) } }
             size = current.lastSize ?? size
             log.flush()
             if record.vm == nil { try? engine.runtime.delete(id: id, force: true) }
@@ -151,7 +153,7 @@ public enum ContainerMonitor {
             // network teardown: before a restart, or after the exit report).
             ports?.release()
             ports = nil
-            let ranFor = Clock.monotonicSeconds() - started
+            let ranFor = MonotonicClock.seconds() - started
             // The exit and the decision to restart are one change, so nobody sees a container
             // that is about to come back as simply exited (and removes it meanwhile).
             var restart = false
@@ -160,7 +162,7 @@ public enum ContainerMonitor {
                 update = try store.update(id: id, {
                 $0.status = .exited
                 $0.exitCode = code
-                $0.finishedAt = Clock.rfc3339Now()
+                $0.finishedAt = Timestamp.now()
                 $0.pid = nil
                 restart = $0.policy.shouldRestart(exitCode: code, restartCount: $0.restartCount ?? 0,
                                                   stopRequested: $0.stopRequested ?? false)
@@ -193,10 +195,10 @@ public enum ContainerMonitor {
     /// Sleeps out the backoff while still serving attach clients; false when `stop` came.
     private static func waitBeforeRestart(seconds: Double, server: AttachServer, size: inout ConsoleSize?,
                                           stopRequested: () -> Bool) -> Bool {
-        let deadline = Clock.monotonicSeconds() + seconds
+        let deadline = MonotonicClock.seconds() + seconds
         while true {
             if stopRequested() { return false }
-            let left = deadline - Clock.monotonicSeconds()
+            let left = deadline - MonotonicClock.seconds()
             if left <= 0 { return true }
             var fds = server.pollDescriptors()
             _ = poll(&fds, nfds_t(fds.count), Int32(min(left, 0.05) * 1000) + 1)

@@ -1,31 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 import LinuxSupport
 import Networking
 
-/// A CNI ADD running on another thread while the runtime creates the container.
-final class PendingNetwork: @unchecked Sendable {
+/// A CNI ADD running on another thread while the runtime creates the container (or, for a
+/// container without networks, nothing to wait for).
+final class PendingNetwork: Sendable {
     let reservation: PortReservation
-    private let done = DispatchSemaphore(value: 0)
-    private var outcome: Result<[NetworkAttachment], any Error>?
-    private var waited = false
+    private let adds: BackgroundThread<[NetworkAttachment]>?
 
-    init(reservation: PortReservation) { self.reservation = reservation }
-
-    func deliver(_ result: Result<[NetworkAttachment], any Error>) {
-        outcome = result
-        done.signal()
+    init(reservation: PortReservation, adds: BackgroundThread<[NetworkAttachment]>?) {
+        self.reservation = reservation
+        self.adds = adds
     }
 
-    /// The ADD's outcome, once it is over (the semaphore orders the write before this read).
+    /// The ADDs' outcome, once they are over.
     func wait() -> Result<[NetworkAttachment], any Error> {
-        if !waited {
-            done.wait()
-            waited = true
-        }
-        return outcome ?? .failure(NetworkError.namespace("the network setup ended without a result"))
+        guard let adds else { return .success([]) }
+        return Result { try adds.value() }
     }
 }
 
@@ -106,13 +99,11 @@ extension Engine {
         let networking = ContainerNetworking(store: networks)
         let netns = netnsPath(for: record.id)
         let reservation = try PortReservation.reserve(config.network == nil ? [] : config.ports)
-        let pending = PendingNetwork(reservation: reservation)
         let networks = config.allNetworks
         guard let first = networks.first else {
             // Disconnected from every network: the runtime joins a namespace with only loopback.
             try NetworkNamespace.create(at: netns)
-            pending.deliver(.success([]))
-            return pending
+            return PendingNetwork(reservation: reservation, adds: nil)
         }
         let prepared = try networking.prepare(containerID: record.id, network: first.name, netns: netns, ports: reservation.mappings,
                                               statePath: networkStatePath(for: record.id, network: first.name, config: config),
@@ -120,19 +111,16 @@ extension Engine {
         let more = networks.dropFirst().enumerated().map { (name: $0.element.name, ifname: "eth\($0.offset + 1)", address: $0.element.ipAddress,
                                                             statePath: networkStatePath(for: record.id, network: $0.element.name, config: config)) }
         let id = record.id
-        DispatchQueue.global().async {
-            pending.deliver(Result {
-                var attachments = [try networking.complete(prepared)]
-                for network in more {
-                    let next = try networking.prepare(containerID: id, network: network.name, netns: netns, ports: [],
-                                                      statePath: network.statePath, ifname: network.ifname, createNamespace: false,
-                                                      address: network.address)
-                    attachments.append(try networking.complete(next))
-                }
-                return attachments
-            })
-        }
-        return pending
+        return PendingNetwork(reservation: reservation, adds: BackgroundThread {
+            var attachments = [try networking.complete(prepared)]
+            for network in more {
+                let next = try networking.prepare(containerID: id, network: network.name, netns: netns, ports: [],
+                                                  statePath: network.statePath, ifname: network.ifname, createNamespace: false,
+                                                  address: network.address)
+                attachments.append(try networking.complete(next))
+            }
+            return attachments
+        })
     }
 
     /// Waits for the ADDs, writes /etc/hosts (in place: the runtime has bind-mounted the file)
@@ -208,7 +196,7 @@ extension Engine {
     /// state out of the container's directory (which the removal deletes) and runs the teardown
     /// on another thread. A teardown its monitor did not finish (kill -9) is finished by
     /// `finishPendingTeardowns`, which `network rm` and `container prune` call.
-    func beginDetachedTeardown(id: String) -> BackgroundWork? {
+    func beginDetachedTeardown(id: String) -> BackgroundThread<Void>? {
         let states = networkStatePaths(for: id)
         guard !states.isEmpty, (try? FileIO.makeDirectories(pendingTeardownDirectory, mode: 0o700)) != nil else { return nil }
         var pending: [String] = []
@@ -221,7 +209,7 @@ extension Engine {
         let paths = pending
         let networking = ContainerNetworking(store: networks)
         let netns = netnsPath(for: id)
-        return BackgroundWork {
+        return BackgroundThread<Void> {
             var failure: (any Error)?
             for path in paths {
                 do {
@@ -249,9 +237,9 @@ extension Engine {
     /// removal deletes first (its monitor removes an --rm container after the exit; the network
     /// teardown finishes after that). False after `timeout` seconds.
     public func waitRemoved(_ id: String, timeout: Double = 30) -> Bool {
-        let deadline = Clock.monotonicSeconds() + timeout
+        let deadline = MonotonicClock.seconds() + timeout
         while FileIO.exists(store.directory(for: id)) {
-            if Clock.monotonicSeconds() > deadline { return false }
+            if MonotonicClock.seconds() > deadline { return false }
             usleep(1000)
         }
         return true

@@ -50,7 +50,7 @@ public struct VolumeStore: Sendable {
     public func create(_ name: String, anonymous: Bool = false, labels: [String: String] = [:]) throws -> VolumeRecord {
         try Self.validate(name: name)
         if exists(name) { return try load(name) }
-        let record = VolumeRecord(name: name, created: Clock.rfc3339Now(), anonymous: anonymous, labels: labels.isEmpty ? nil : labels)
+        let record = VolumeRecord(name: name, created: Timestamp.now(), anonymous: anonymous, labels: labels.isEmpty ? nil : labels)
         do {
             try FileIO.makeDirectories(directory, mode: 0o700)
             try FileIO.makeDirectories(dataPath(of: name), mode: 0o755)

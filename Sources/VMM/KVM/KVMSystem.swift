@@ -5,7 +5,7 @@ import CShim
 
 /// The open /dev/kvm: checks the API version and the capabilities the monitor relies on, and
 /// answers system-wide questions (supported CPUID, vCPU run-page size).
-public final class KVMSystem: @unchecked Sendable {
+public final class KVMSystem: Sendable {
     public static let defaultPath = "/dev/kvm"
     let fd: Int32
 

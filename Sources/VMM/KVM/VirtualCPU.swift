@@ -20,6 +20,8 @@ public enum VCPUExit: Equatable, Sendable {
 
 /// One virtual CPU: its KVM descriptor and shared run page, the CPUID/MSR/FPU/LAPIC setup, and the
 /// run loop that routes port and MMIO exits to the buses. Runs on its own thread.
+/// Unchecked Sendable: the run page is used only by the vCPU's own thread (KVM_RUN); other threads
+/// only kick it through the thread handle, which is behind a Mutex.
 public final class VirtualCPU: @unchecked Sendable {
     public let id: Int
     let fd: Int32

@@ -16,6 +16,8 @@ public enum InterruptControllerMode: String, Sendable, CaseIterable {
 
 /// One KVM virtual machine: its guest memory slots, the interrupt controllers KVM emulates
 /// (see `InterruptControllerMode`), interrupt lines, and the ioeventfd/irqfd registrations devices use.
+/// Unchecked Sendable: the VM descriptor and settings are immutable after init, and KVM's VM ioctls
+/// (MSIs, IRQ lines, irqfd/ioeventfd) may be issued from any thread.
 public final class VirtualMachine: @unchecked Sendable {
     public let kvm: KVMSystem
     let fd: Int32

@@ -5,7 +5,7 @@ import Glibc
 /// A plain pthread for vCPUs and the device loop: they block in KVM_RUN and epoll_wait, which
 /// must not happen on Swift's cooperative thread pool.
 public struct HostThread: Sendable {
-    private final class Box: @unchecked Sendable {
+    private final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }

@@ -5,7 +5,7 @@ import CShim
 
 /// An interrupt line into the in-kernel IOAPIC: an irqfd when KVM offers it (a write to the eventfd
 /// injects the edge without leaving the kernel), else an edge made from two KVM_IRQ_LINE calls.
-public final class KVMInterruptLine: InterruptLine, @unchecked Sendable {
+public final class KVMInterruptLine: InterruptLine, Sendable {
     let vm: VirtualMachine
     public let gsi: UInt32
     let eventFD: Int32

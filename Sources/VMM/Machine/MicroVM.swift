@@ -7,6 +7,8 @@ import Synchronization
 /// A micro-VM assembled from a configuration: KVM VM and vCPUs, guest memory with the kernel
 /// loaded, the legacy devices and the virtio-mmio devices, and the threads that run them.
 /// `run()` boots it and returns how it ended; everything is released when the object goes away.
+/// Unchecked Sendable: the parts are immutable after init and each is safe to share on its own
+/// (locked devices, atomic control); the vCPU and device-loop threads only reach them through it.
 public final class MicroVM: @unchecked Sendable {
     public let configuration: VMConfiguration
     public let memory: GuestMemory
@@ -296,7 +298,7 @@ public final class DeviceFaultLog: Sendable {
 
 /// An eventfd KVM signals on a guest's queue-notify write; unregistered and closed with the object,
 /// so a machine that fails half-way through construction leaves nothing behind.
-final class IoeventfdRegistration: @unchecked Sendable {
+final class IoeventfdRegistration: Sendable {
     let vm: VirtualMachine
     let fd: Int32
     let address: UInt64

@@ -16,6 +16,8 @@ public struct GuestMemoryError: Error, CustomStringConvertible, Equatable {
 /// The guest's RAM: one anonymous host mapping exposed to KVM as a low region at 0 and, above the
 /// 32-bit MMIO hole, a high region at 4 GiB. Every access from device models goes through the
 /// bounds checks here, so a hostile guest address can never reach other host memory.
+/// Unchecked Sendable: the mapping never moves or changes size while the object lives; concurrent
+/// access to guest RAM is the guest's own business, as on hardware, and every copy is bounds-checked.
 public final class GuestMemory: @unchecked Sendable {
     /// Guest-physical start of the MMIO hole below 4 GiB (virtio-mmio, IOAPIC, LAPIC live there).
     public static let mmioHoleStart: UInt64 = 0xC000_0000

@@ -1,4 +1,5 @@
 import ContainerRuntime
+import LinuxSupport
 
 /// `kill`: send a signal to the container's init, or with --all to every process in it.
 enum KillCommand {
@@ -9,9 +10,8 @@ enum KillCommand {
         let a = context.arguments
         let id = try a.argument(0, "container id")
         let name = a.positionals.count > 1 ? a.positionals[1] : "SIGTERM"
-        guard let signal = Signals.parse(name) else {
-            throw RuntimeError.invalidConfig("unknown signal '\(name)': use a name such as SIGTERM or KILL, or a number")
-        }
+        let signal: Int32
+        do { signal = try SignalTable.number(name) } catch { throw RuntimeError.invalidConfig("\(error)") }
         try context.runtime.kill(id: id, signal: signal, all: a.flag("all"))
         return 0
     }

@@ -5,6 +5,8 @@ import Glibc
 /// virtio-blk (virtio 1.2, section 5.2) backed by a raw image file: reads and writes go straight
 /// between the file and guest memory with pread/pwrite, flush is fdatasync, and a read-only disk
 /// advertises VIRTIO_BLK_F_RO and fails writes with IOERR.
+/// Unchecked Sendable: its descriptor and geometry are immutable; requests are served from the
+/// `VirtioDevice` methods, which the transport calls under its lock.
 public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
     public static let sectorSize: UInt64 = 512
     public static let queueSize: UInt16 = 256
