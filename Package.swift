@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON"], swiftSettings: strict),
         .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
-        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec"], swiftSettings: strict),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "JSON", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"], swiftSettings: strict),
