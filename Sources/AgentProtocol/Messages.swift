@@ -171,15 +171,14 @@ public struct GuestNetwork: Codable, Equatable, Sendable {
     }
 }
 
-/// A host directory (a bind mount or a named volume) the guest mounts over 9p.
+/// A host directory (a bind mount or a volume) the guest mounts over virtio-9p at
+/// `GuestPaths.share(tag)`, where the container's spec binds it from.
 public struct GuestShare: Codable, Equatable, Sendable {
     public var tag: String
-    public var destination: String
     public var readOnly: Bool
 
-    public init(tag: String, destination: String, readOnly: Bool) {
+    public init(tag: String, readOnly: Bool) {
         self.tag = tag
-        self.destination = destination
         self.readOnly = readOnly
     }
 }
@@ -265,4 +264,7 @@ public enum GuestPaths {
     public static let hosts = "/run/skiff/etc/hosts"
     public static let resolvConf = "/run/skiff/etc/resolv.conf"
     public static let hostname = "/run/skiff/etc/hostname"
+
+    /// Where the agent mounts the 9p share `tag` (a host directory or volume).
+    public static func share(_ tag: String) -> String { "/run/skiff/shares/" + tag }
 }

@@ -139,6 +139,7 @@ final class Agent {
             guard initHandle == nil else { throw AgentFailure(kind: .invalidState, message: "the container exists already") }
             try GuestSystem.configureNetwork(setup.network)
             try GuestSystem.assembleRootfs(setup.rootfs)
+            try GuestSystem.mountShares(setup.shares)
             var spec = setup.spec
             spec.root = Root(path: GuestSystem.rootfsPath, readonly: spec.root?.readonly)
             try FileIO.write(GuestSystem.bundlePath + "/config.json", try RuntimeJSON.encode(spec))

@@ -109,6 +109,16 @@ enum GuestSystem {
         try mount("overlay", rootfsPath, type: "overlay", flags: 0, data: options)
     }
 
+    /// Mounts each 9p share where the container's spec binds it from.
+    static func mountShares(_ shares: [GuestShare]) throws {
+        for share in shares {
+            let target = GuestPaths.share(share.tag)
+            try FileIO.makeDirectories(target, mode: 0o755)
+            try mount(share.tag, target, type: "9p", flags: UInt(MS_NODEV) | (share.readOnly ? UInt(MS_RDONLY) : 0),
+                      data: "trans=virtio,version=9p2000.L,msize=262144,cache=none")
+        }
+    }
+
     /// The NIC takes the container's MAC, addresses and routes; the files its spec bind-mounts
     /// are written where the host's spec says.
     static func configureNetwork(_ network: GuestNetwork?) throws {

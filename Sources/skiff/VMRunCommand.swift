@@ -64,8 +64,11 @@ struct VMRun: ParsableCommand {
         let configuration = try makeConfiguration()
         let console = FileDescriptorSink(fd: STDOUT_FILENO)
         let machine = try MicroVM(configuration: configuration, console: console)
+        // Kept to the process's end (a local would be released after its last use, and its deinit
+        // would give SIGTERM its default action back): a SIGTERM that comes while the guest's own
+        // end is being reported must not replace the guest's exit code with a death by signal.
         let stopSignals = try StopSignals.watch()
-        defer { stopSignals.close() }
+        _ = Unmanaged.passRetained(stopSignals)
         try machine.stop(whenReadable: stopSignals.descriptor)
         // The guest's tty does echo and line editing; Ctrl-C still reaches us and stops the VM.
         let terminal = configuration.interactive ? TerminalMode.enterCharacterMode() : nil

@@ -111,7 +111,7 @@ import Testing
                 interfaces: [.init(mac: "02:42:0a:58:00:05", addresses: ["10.88.0.5/16"], mtu: 1500)],
                 routes: [.init(destination: "0.0.0.0/0", gateway: "10.88.0.1")],
                 hosts: "127.0.0.1 localhost\n", resolvConf: "nameserver 10.88.0.1\n", hostname: "vm1"),
-            shares: [GuestShare(tag: "vol0", destination: "/data", readOnly: false)])
+            shares: [GuestShare(tag: "share0", readOnly: false)])
         for request: AgentRequest in [
             .create(setup: setup), .start, .exec(handle: 2, process: Process(args: ["ls"], cwd: "/tmp"), stdin: true),
             .signal(handle: 1, signal: 15, all: false), .resize(handle: 1, rows: 40, columns: 100),

@@ -93,13 +93,31 @@ struct MicroVMContainerTests {
         #expect(fixture.mountsUnderFixture().isEmpty)
     }
 
+    @Test func aNamedVolumeAndABindMountAreSharedWithTheGuest() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let name = "vmvol\(getpid())"
+        #expect(try fixture.skiffGroup("volume", "create", [name]).status == 0)
+        let host = fixture.path + "/shared"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        try "from-host\n".write(toFile: host + "/in", atomically: true, encoding: .utf8)
+        let vm = try vmRun(fixture, ["--rm", "-v", name + ":/data", "-v", host + ":/host", "-v", host + ":/ro:ro", fixture.image, "sh", "-c",
+                                     "echo from-vm > /data/f; cat /host/in; echo back > /host/out; touch /ro/x 2>/dev/null && echo rw || echo ro"])
+        #expect(vm.status == 0 && vm.stdout == "from-host\nro\n", "\(vm.stdout) \(vm.stderr)")
+        // The same volume in a process container sees what the VM wrote, and the host its file.
+        let process = try fixture.skiff("run", ["--rm", "-v", name + ":/data", fixture.image, "cat", "/data/f"])
+        #expect(process.stdout == "from-vm\n", "\(process.stdout) \(process.stderr)")
+        #expect((try? String(contentsOfFile: host + "/out", encoding: .utf8)) == "back\n")
+        #expect(try fixture.skiffGroup("volume", "rm", [name]).status == 0)
+    }
+
     @Test func whatTheGuestCannotHaveYetIsRefusedClearly() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
         let network = try fixture.skiff("run", ["--vm", "--rm", fixture.image, "true"])
         #expect(network.status == 125 && network.stderr.contains("--network none"), "\(network.stderr)")
-        let volume = try vmRun(fixture, ["--rm", "-v", "/tmp:/host", fixture.image, "true"])
-        #expect(volume.status == 125 && volume.stderr.contains("-v"), "\(volume.stderr)")
+        let file = try vmRun(fixture, ["--rm", "-v", "/etc/hostname:/host", fixture.image, "true"])
+        #expect(file.status == 125 && file.stderr.contains("directories"), "\(file.stderr)")
         let backend = try vmRun(fixture, ["--rm", "--vm-backend", "bochs", fixture.image, "true"])
         #expect(backend.status == 125 && backend.stderr.contains("bochs"), "\(backend.stderr)")
         let noVM = try fixture.skiff("run", ["--rm", "--kernel", "/boot/vmlinuz", fixture.image, "true"])

@@ -22,7 +22,8 @@ import Testing
     }
 
     @Test func theGuestGetsTheProcessPathsSpecWithoutTheHostsParts() throws {
-        let guest = try GuestSpec.translate(spec(), containerDirectory: directory)
+        let (guest, shares) = try GuestSpec.translate(spec(), containerDirectory: directory)
+        #expect(shares.isEmpty)
         #expect(guest.linux?.namespaces?.map(\.type) == [.pid, .mount])
         #expect(guest.hooks == nil)
         let sources = Dictionary(uniqueKeysWithValues: (guest.mounts ?? []).map { ($0.destination, $0.source ?? "") })
@@ -33,10 +34,25 @@ import Testing
         #expect(guest.process == spec().process)
     }
 
-    @Test func hostPathsAndUserNamespacesAreRefused() {
-        var withVolume = spec()
-        withVolume.mounts?.append(Mount(destination: "/data", type: "bind", source: "/srv/data", options: ["rbind"]))
-        #expect(throws: EngineError.self) { try GuestSpec.translate(withVolume, containerDirectory: directory) }
+    @Test func directoriesBecomeSharesAndFilesAreRefused() throws {
+        var withVolumes = spec()
+        withVolumes.mounts? += [
+            Mount(destination: "/data", type: "bind", source: "/tmp", options: ["rbind"]),
+            Mount(destination: "/again", type: "bind", source: "/tmp", options: ["rbind"]),
+            Mount(destination: "/config", type: "bind", source: "/etc", options: ["rbind", "ro"]),
+        ]
+        let (guest, shares) = try GuestSpec.translate(withVolumes, containerDirectory: directory)
+        #expect(shares == [GuestSpec.Share(tag: "share0", hostPath: "/tmp", readOnly: false),
+                           GuestSpec.Share(tag: "share1", hostPath: "/etc", readOnly: true)])
+        let sources = Dictionary(uniqueKeysWithValues: (guest.mounts ?? []).map { ($0.destination, $0.source ?? "") })
+        #expect(sources["/data"] == GuestPaths.share("share0") && sources["/again"] == GuestPaths.share("share0"))
+        #expect(sources["/config"] == GuestPaths.share("share1"))
+        var withFile = spec()
+        withFile.mounts?.append(Mount(destination: "/x", type: "bind", source: "/etc/passwd", options: ["rbind"]))
+        #expect(throws: EngineError.self) { try GuestSpec.translate(withFile, containerDirectory: directory) }
+    }
+
+    @Test func userNamespacesAreRefused() {
         var withUserNamespace = spec()
         withUserNamespace.linux?.namespaces?.append(Namespace(type: .user))
         #expect(throws: EngineError.self) { try GuestSpec.translate(withUserNamespace, containerDirectory: directory) }
@@ -54,6 +70,7 @@ import Testing
     @Test func qemuGetsAMicroVMWithTheDisksByTheirSerialsAndTheAgentPort() {
         let launch = MicroVMLaunch(kernel: "/k/vmlinux", initrd: "/i/agent.cpio", memoryMiB: 640, cpus: 2,
                                    disks: [(path: "/d/l0.erofs", serial: "layer0", readOnly: true), (path: "/c/scratch.ext4", serial: "scratch", readOnly: false)],
+                                   shares: [GuestSpec.Share(tag: "share0", hostPath: "/srv/v", readOnly: true)],
                                    consoleLog: "/c/console.log", agentSocket: 9)
         let args = QEMUBackend.arguments(launch, agentFD: 3, kvm: false)
         func value(after flag: String) -> [String] { args.indices.filter { args[$0] == flag }.map { args[$0 + 1] } }
@@ -67,6 +84,8 @@ import Testing
         #expect(value(after: "-device").contains("virtserialport,chardev=agent,name=org.skiff.agent"))
         #expect(value(after: "-chardev").contains("socket,id=agent,fd=3"))
         #expect(args.contains("-no-reboot"))
+        #expect(value(after: "-fsdev") == ["local,id=fs0,path=/srv/v,security_model=passthrough,readonly=on"])
+        #expect(value(after: "-device").contains("virtio-9p-device,fsdev=fs0,mount_tag=share0"))
         #expect(QEMUBackend.arguments(launch, agentFD: 3, kvm: true).contains("kvm"))
     }
 

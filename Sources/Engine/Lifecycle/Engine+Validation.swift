@@ -54,8 +54,11 @@ extension Engine {
         if options.network != .none {
             try refuse("--network \(options.network.name)", "a micro-VM container has no network yet; give --network none")
         }
-        if !options.volumes.isEmpty {
-            try refuse("-v/--mount", "host directories and volumes do not reach the guest yet (no virtio-9p server)")
+        for text in options.volumes {
+            // 9p shares directories: a bind of one file has no way into the guest.
+            if case .bind(let source, _, _) = try VolumeArgument(parsing: text), !FileIO.isDirectory(source) {
+                try refuse("-v \(text)", "only directories are shared with the guest (virtio-9p): mount the file's directory")
+            }
         }
         if case .auto = options.userns { try refuse("--userns", "the micro-VM is the isolation boundary") }
         if options.privileged || !options.devices.isEmpty { try refuse("--privileged/--device", "host devices do not reach the guest") }

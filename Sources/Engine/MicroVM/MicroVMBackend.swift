@@ -13,6 +13,8 @@ struct MicroVMLaunch: Sendable {
     /// Read-only disks first (the image's layers, lowest first), then the scratch disk; each
     /// with the virtio serial the agent finds it by.
     var disks: [(path: String, serial: String, readOnly: Bool)]
+    /// Host directories served to the guest over virtio-9p.
+    var shares: [GuestSpec.Share] = []
     /// Where the guest's console (kernel messages, the agent's own errors) is written.
     var consoleLog: String
     /// The host end of the agent's stream is the other half of this connected socket pair.

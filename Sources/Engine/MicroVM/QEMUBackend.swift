@@ -39,6 +39,12 @@ struct QEMUBackend: MicroVMBackend {
             args += ["-drive", "file=\(disk.path),if=none,id=disk\(index),format=raw,readonly=\(disk.readOnly ? "on" : "off")",
                      "-device", "virtio-blk-device,drive=disk\(index),serial=\(disk.serial)"]
         }
+        for (index, share) in launch.shares.enumerated() {
+            // passthrough: the guest sees the host's owners and modes, as a process container
+            // does; QEMU runs as root here, like the monitor.
+            args += ["-fsdev", "local,id=fs\(index),path=\(share.hostPath),security_model=passthrough\(share.readOnly ? ",readonly=on" : "")",
+                     "-device", "virtio-9p-device,fsdev=fs\(index),mount_tag=\(share.tag)"]
+        }
         return args
     }
 

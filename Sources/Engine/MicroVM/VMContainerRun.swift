@@ -55,13 +55,13 @@ final class VMContainerRun: ContainerRunning {
         let layers = try engine.images.guestDisks(containerID: record.id)
         let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
         let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
-        let spec = try GuestSpec.translate(hostSpec, containerDirectory: directory)
+        let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
 
         let (ours, theirs) = try Descriptors.socketPair()
         var disks = layers.enumerated().map { (path: $0.element, serial: "layer\($0.offset)", readOnly: true) }
         disks.append((path: scratch, serial: "scratch", readOnly: false))
         let launch = MicroVMLaunch(kernel: kernel, initrd: initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
-                                   disks: disks, consoleLog: directory + "/console.log", agentSocket: theirs)
+                                   disks: disks, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs)
         let vm: any RunningMicroVM
         do {
             vm = try backend.launch(launch)
@@ -78,7 +78,8 @@ final class VMContainerRun: ContainerRunning {
             var setup = ContainerSetup(
                 spec: spec, handle: initHandle, terminal: record.hasTTY, stdin: record.isInteractive,
                 rootfs: GuestRootfs(layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
-                                    scratch: GuestDisk(serial: "scratch", filesystem: "ext4")))
+                                    scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
+                shares: shares.map { GuestShare(tag: $0.tag, readOnly: $0.readOnly) })
             setup.network = GuestNetwork(interfaces: [], routes: [], hosts: (try? FileIO.readString(directory + "/hosts")) ?? "",
                                          resolvConf: (try? FileIO.readString(directory + "/resolv.conf")) ?? "",
                                          hostname: spec.hostname ?? "")
