@@ -24,6 +24,9 @@ public enum AgentRequest: Codable, Equatable, Sendable {
     case stats
     /// The processes of the container (`skiff top`), with ps arguments.
     case top(arguments: [String])
+    /// New contents for the container's /etc/hosts (peers joined or left its network), written
+    /// in place so the container's bind mount sees them.
+    case updateHosts(hosts: String)
     /// Sync the filesystems and power the guest off.
     case shutdown
 }

@@ -4,6 +4,8 @@
 #include "guest_shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
@@ -43,4 +45,47 @@ long long skiff_fs_type(const char *path) {
     struct statfs info;
     if (statfs(path, &info) != 0) return -1;
     return (long long)info.f_type;
+}
+
+struct tap_job {
+    const char *netns;
+    const char *name;
+    int fd;
+    int error;
+};
+
+static void *tap_thread(void *arg) {
+    struct tap_job *job = arg;
+    int ns = open(job->netns, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) { job->error = errno; return NULL; }
+    int rc = setns(ns, CLONE_NEWNET);
+    int saved = errno;
+    close(ns);
+    if (rc != 0) { job->error = saved; return NULL; }
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) { job->error = errno; return NULL; }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    strncpy(ifr.ifr_name, job->name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0 || skiff_interface_up(job->name) != 0) {
+        job->error = errno;
+        close(fd);
+        return NULL;
+    }
+    job->fd = fd;
+    job->error = 0;
+    // The thread ends in the namespace; the tap stays there, held by the descriptor.
+    return NULL;
+}
+
+int skiff_tap_open_in_netns(const char *netns_path, const char *name) {
+    if (strlen(name) >= IFNAMSIZ) { errno = ENAMETOOLONG; return -1; }
+    struct tap_job job = { netns_path, name, -1, EINVAL };
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, tap_thread, &job);
+    if (rc != 0) { errno = rc; return -1; }
+    pthread_join(thread, NULL);
+    if (job.error != 0) { errno = job.error; return -1; }
+    return job.fd;
 }

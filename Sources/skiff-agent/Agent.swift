@@ -184,6 +184,9 @@ final class Agent {
             return .stats(try stats())
         case .top:
             return try top()
+        case .updateHosts(let hosts):
+            try FileIO.write(GuestSystem.hostsPath, Array(hosts.utf8))
+            return .done
         case .copyIn, .copyOut:
             throw AgentFailure(kind: .failed, message: "copying files in and out of a micro-VM container is not supported yet")
         case .shutdown:

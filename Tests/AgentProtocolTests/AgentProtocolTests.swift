@@ -115,7 +115,7 @@ import Testing
         for request: AgentRequest in [
             .create(setup: setup), .start, .exec(handle: 2, process: Process(args: ["ls"], cwd: "/tmp"), stdin: true),
             .signal(handle: 1, signal: 15, all: false), .resize(handle: 1, rows: 40, columns: 100),
-            .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]), .shutdown,
+            .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]), .updateHosts(hosts: "10.0.0.2 peer\n"), .shutdown,
         ] {
             try roundTrip(request)
         }

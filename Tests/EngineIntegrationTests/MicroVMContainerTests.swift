@@ -111,11 +111,48 @@ struct MicroVMContainerTests {
         #expect(try fixture.skiffGroup("volume", "rm", [name]).status == 0)
     }
 
+    /// The guest's NIC is the container on its network: a published port answers on 127.0.0.1,
+    /// and VM and process containers on one user network find each other by name, whichever
+    /// started first (the guest's /etc/hosts follows its peers).
+    @Test func networksPortsAndNamesWorkAsForProcessContainers() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let port = 20000 + Int(getpid() % 20000)
+        let web = try fixture.skiff("run", ["--vm", "-d", "-p", "127.0.0.1:\(port):8080", fixture.image, "sh", "-c",
+                                            "mkdir -p /www; echo hello-from-vm > /www/index.html; httpd -f -p 8080 -h /www"], check: true)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var body = ""
+        #expect(eventually(120) {
+            body = (try? run(["/usr/bin/python3", "-c", "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:\(port)/',timeout=2).read().decode(),end='')"],
+                             check: false).stdout) ?? ""
+            return body == "hello-from-vm\n"
+        }, "\(body)")
+        try fixture.skiff("rm", ["-f", web], check: true)
+
+        let net = "vmnet\(getpid())"
+        #expect(try fixture.network("create", [net]).status == 0)
+        let first = try fixture.skiff("run", ["--vm", "-d", "--network", net, "--name", "vmfirst", fixture.image, "sh", "-c",
+                                              "echo up; while true; do sleep 0.2; if ping -c1 -W1 later >/dev/null 2>&1; then echo saw-later; sleep 600; fi; done"],
+                                      check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let process = try fixture.skiff("run", ["-d", "--network", net, "--name", "proc", fixture.image, "sleep", "600"], check: true)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually(120) { (try? fixture.skiff("logs", [first]).stdout.contains("up")) == true })
+        let later = try fixture.skiff("run", ["--vm", "--rm", "--network", net, "--name", "later", fixture.image, "sh", "-c",
+                                              "ping -c1 -W5 vmfirst >/dev/null && ping -c1 -W5 proc >/dev/null && echo both; sleep 3"])
+        #expect(later.stdout.contains("both"), "\(later.stdout) \(later.stderr)")
+        // The first VM saw the later one appear in its /etc/hosts while it ran.
+        #expect(try fixture.skiff("logs", [first]).stdout.contains("saw-later"))
+        let fromProcess = try fixture.skiff("exec", [process, "sh", "-c", "cat /etc/hosts; ping -c1 -W5 vmfirst"])
+        #expect(fromProcess.status == 0, "\(fromProcess.stdout) \(fromProcess.stderr)")
+        try fixture.skiff("rm", ["-f", first, process], check: true)
+        #expect(try fixture.network("rm", [net]).status == 0)
+    }
+
     @Test func whatTheGuestCannotHaveYetIsRefusedClearly() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
-        let network = try fixture.skiff("run", ["--vm", "--rm", fixture.image, "true"])
-        #expect(network.status == 125 && network.stderr.contains("--network none"), "\(network.stderr)")
+        let host = try fixture.skiff("run", ["--vm", "--rm", "--network", "host", fixture.image, "true"])
+        #expect(host.status == 125 && host.stderr.contains("--network host"), "\(host.stderr)")
         let file = try vmRun(fixture, ["--rm", "-v", "/etc/hostname:/host", fixture.image, "true"])
         #expect(file.status == 125 && file.stderr.contains("directories"), "\(file.stderr)")
         let backend = try vmRun(fixture, ["--rm", "--vm-backend", "bochs", fixture.image, "true"])

@@ -13,4 +13,10 @@ int skiff_netns_create(const char *path);
 /// module does not export statfs.
 long long skiff_fs_type(const char *path);
 
+/// Makes the tap device `name` (vnet header, no packet info) inside the network namespace at
+/// `netns_path` and brings it up; returns its descriptor (close-on-exec), or -1 with errno set.
+/// A dedicated thread joins the namespace, so the caller's own namespace never changes. The
+/// container-in-a-VM path puts the VM's NIC behind it.
+int skiff_tap_open_in_netns(const char *netns_path, const char *name);
+
 #endif

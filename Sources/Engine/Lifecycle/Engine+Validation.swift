@@ -51,8 +51,8 @@ extension Engine {
         func refuse(_ what: String, _ why: String) throws -> Never {
             throw EngineError.invalidOption("--vm cannot be combined with \(what) yet: \(why)")
         }
-        if options.network != .none {
-            try refuse("--network \(options.network.name)", "a micro-VM container has no network yet; give --network none")
+        if options.network == .host {
+            try refuse("--network host", "a guest has its own kernel and cannot share the host's network stack; use a bridge network")
         }
         for text in options.volumes {
             // 9p shares directories: a bind of one file has no way into the guest.
@@ -62,7 +62,6 @@ extension Engine {
         }
         if case .auto = options.userns { try refuse("--userns", "the micro-VM is the isolation boundary") }
         if options.privileged || !options.devices.isEmpty { try refuse("--privileged/--device", "host devices do not reach the guest") }
-        if !options.ports.isEmpty || options.publishAll { try refuse("-p/-P", "a micro-VM container has no network yet") }
         _ = try MicroVMBackends.select(options.vm?.backend)
     }
 }

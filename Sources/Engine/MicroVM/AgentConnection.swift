@@ -118,6 +118,7 @@ extension AgentRequest {
         case .copyIn: "copyIn"
         case .stats: "stats"
         case .top: "top"
+        case .updateHosts: "updateHosts"
         case .shutdown: "shutdown"
         }
     }

@@ -13,6 +13,8 @@ struct MicroVMLaunch: Sendable {
     /// Read-only disks first (the image's layers, lowest first), then the scratch disk; each
     /// with the virtio serial the agent finds it by.
     var disks: [(path: String, serial: String, readOnly: Bool)]
+    /// The NIC: a tap in the container's network namespace and the MAC the guest takes (nil: no NIC).
+    var nic: (tap: Int32, mac: String)?
     /// Host directories served to the guest over virtio-9p.
     var shares: [GuestSpec.Share] = []
     /// Where the guest's console (kernel messages, the agent's own errors) is written.

@@ -20,7 +20,7 @@ struct QEMUBackend: MicroVMBackend {
 
     /// The command line for `launch` (pure, unit-tested): `agentFD` is the descriptor number the
     /// child sees for its half of the socket pair.
-    static func arguments(_ launch: MicroVMLaunch, agentFD: Int32, kvm: Bool) -> [String] {
+    static func arguments(_ launch: MicroVMLaunch, agentFD: Int32, tapFD: Int32 = 4, kvm: Bool) -> [String] {
         var args = [
             // Under KVM the guest keeps time with kvm-clock and needs no legacy PIT or PIC; under
             // TCG it has neither kvm-clock nor another way to calibrate its TSC than the PIT.
@@ -39,6 +39,9 @@ struct QEMUBackend: MicroVMBackend {
             args += ["-drive", "file=\(disk.path),if=none,id=disk\(index),format=raw,readonly=\(disk.readOnly ? "on" : "off")",
                      "-device", "virtio-blk-device,drive=disk\(index),serial=\(disk.serial)"]
         }
+        if let nic = launch.nic {
+            args += ["-netdev", "tap,id=net0,fd=\(tapFD),vhost=off", "-device", "virtio-net-device,netdev=net0,mac=\(nic.mac)"]
+        }
         for (index, share) in launch.shares.enumerated() {
             // passthrough: the guest sees the host's owners and modes, as a process container
             // does; QEMU runs as root here, like the monitor.
@@ -53,7 +56,8 @@ struct QEMUBackend: MicroVMBackend {
         // The child's copy of the agent socket: a fixed number above stdio, dup2'd by posix_spawn
         // (which clears its close-on-exec flag).
         let childFD: Int32 = 3
-        let args = [executable] + Self.arguments(launch, agentFD: childFD, kvm: MicroVMBackends.kvmBootsLinux())
+        let childTapFD: Int32 = 4
+        let args = [executable] + Self.arguments(launch, agentFD: childFD, tapFD: childTapFD, kvm: MicroVMBackends.kvmBootsLinux())
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -61,6 +65,7 @@ struct QEMUBackend: MicroVMBackend {
         posix_spawn_file_actions_addopen(&actions, 1, launch.consoleLog + ".qemu", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_adddup2(&actions, launch.agentSocket, childFD)
+        if let nic = launch.nic { posix_spawn_file_actions_adddup2(&actions, nic.tap, childTapFD) }
         let attributes = CleanSpawnAttributes()
         let argv = CStringArray(args)
         let envp = CStringArray(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])

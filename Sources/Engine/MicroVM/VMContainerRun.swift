@@ -20,6 +20,10 @@ final class VMContainerRun: ContainerRunning {
     private let pidFD: Int32
     private let tty: Bool
     private(set) var lastSize: ConsoleSize?
+    /// The container's hosts file on the host, rewritten when peers join or leave its network;
+    /// the pump passes each new version to the guest.
+    private var hostsFile: String?
+    private var hostsSent: [UInt8] = []
 
     var pid: Int32 { vm.pid }
 
@@ -46,8 +50,10 @@ final class VMContainerRun: ContainerRunning {
         return waitpid(vm.pid, &status, WNOHANG) == 0
     }
 
+    /// `connect` finishes the container's network (the guest needs its address before it boots);
+    /// `beforeStart` runs once the container is created (the monitor waits there for `run -it`'s client).
     static func start(engine: Engine, record: EngineContainer, settings: MicroVMSettings, size: ConsoleSize?,
-                      beforeStart: () throws -> Void) throws -> VMContainerRun {
+                      connect: () throws -> Void, beforeStart: () throws -> Void) throws -> VMContainerRun {
         let directory = engine.store.directory(for: record.id)
         let backend = try MicroVMBackends.select(settings.backend)
         let kernel = try GuestArtifacts.kernel(settings.kernel)
@@ -57,11 +63,24 @@ final class VMContainerRun: ContainerRunning {
         let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
         let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
 
+        try connect()
+        let hosts = (try? FileIO.readString(directory + "/hosts")) ?? ""
+        let resolvConf = (try? FileIO.readString(directory + "/resolv.conf")) ?? ""
+        var network = GuestNetwork(interfaces: [], routes: [], hosts: hosts, resolvConf: resolvConf, hostname: spec.hostname ?? "")
+        var nic: (tap: Int32, mac: String)?
+        if let settings = try engine.store.load(id: record.id).networkSettings {
+            let attachment = try MicroVMNetwork.attach(netns: engine.netnsPath(for: record.id), settings: settings, hosts: hosts,
+                                                       resolvConf: resolvConf, hostname: spec.hostname ?? "")
+            network = attachment.guest
+            nic = (attachment.tap, attachment.mac)
+        }
+        // The backend's child has its copy; ours goes when the launch is over.
+        defer { if let nic { close(nic.tap) } }
         let (ours, theirs) = try Descriptors.socketPair()
         var disks = layers.enumerated().map { (path: $0.element, serial: "layer\($0.offset)", readOnly: true) }
         disks.append((path: scratch, serial: "scratch", readOnly: false))
         let launch = MicroVMLaunch(kernel: kernel, initrd: initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
-                                   disks: disks, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs)
+                                   disks: disks, nic: nic, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs)
         let vm: any RunningMicroVM
         do {
             vm = try backend.launch(launch)
@@ -72,6 +91,8 @@ final class VMContainerRun: ContainerRunning {
         }
         close(theirs)
         let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
+        run.hostsFile = directory + "/hosts"
+        run.hostsSent = Array(hosts.utf8)
         do {
             let alive = { run.isAlive }
             _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
@@ -80,9 +101,7 @@ final class VMContainerRun: ContainerRunning {
                 rootfs: GuestRootfs(layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
                                     scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
                 shares: shares.map { GuestShare(tag: $0.tag, readOnly: $0.readOnly) })
-            setup.network = GuestNetwork(interfaces: [], routes: [], hosts: (try? FileIO.readString(directory + "/hosts")) ?? "",
-                                         resolvConf: (try? FileIO.readString(directory + "/resolv.conf")) ?? "",
-                                         hostname: spec.hostname ?? "")
+            setup.network = network
             let deadline = MonotonicClock.seconds() + 60
             do {
                 _ = try run.agent.call(.create(setup: setup), deadline: deadline, alive: alive)
@@ -133,7 +152,9 @@ final class VMContainerRun: ContainerRunning {
             var fds = [pollfd(fd: agent.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
             let serverIndex = fds.count
             fds += server.pollDescriptors()
-            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
+            // Once a second at the least, to pass a rewritten hosts file on.
+            _ = poll(&fds, nfds_t(fds.count), 1000)
+            syncHosts()
             do {
                 for frame in try agent.receive() { code = handle(frame, server: server, log: log) ?? code }
                 for frame in server.handle(fds[serverIndex...]) { try forward(frame) }
@@ -153,6 +174,13 @@ final class VMContainerRun: ContainerRunning {
         }
         shutDown()
         return code ?? 255
+    }
+
+    /// Sends the hosts file to the guest when the host's copy changed (a peer joined or left).
+    private func syncHosts() {
+        guard let hostsFile, let current = try? FileIO.read(hostsFile), current != hostsSent else { return }
+        hostsSent = current
+        _ = try? agent.post(.updateHosts(hosts: String(decoding: current, as: UTF8.self)))
     }
 
     /// One frame from the agent; the exit code when the container's program ended.

@@ -99,12 +99,19 @@ public enum ContainerMonitor {
             do {
                 network = try engine.beginConnect(record)
                 let pending = network
-                let beforeStart = {
+                let connect = {
                     if let pending { ports = try engine.finishConnect(pending, record: record) }
+                }
+                let waitForClient = {
                     if first && waitForAttach { server.waitForClient(milliseconds: attachWaitMilliseconds) }
                 }
+                let beforeStart = {
+                    try connect()
+                    waitForClient()
+                }
                 if let settings = record.vm {
-                    current = try VMContainerRun.start(engine: engine, record: record, settings: settings, size: size, beforeStart: beforeStart)
+                    current = try VMContainerRun.start(engine: engine, record: record, settings: settings, size: size,
+                                                       connect: connect, beforeStart: waitForClient)
                 } else {
                     current = try ContainerRun.start(engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
                                                      size: size, beforeStart: beforeStart)
