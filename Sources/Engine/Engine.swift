@@ -452,6 +452,15 @@ public struct Engine: Sendable {
         if let workdir, !workdir.hasPrefix("/") {
             throw EngineError.invalidOption("the working directory '\(workdir)' is invalid: it must be an absolute path")
         }
+        if record.vm != nil {
+            let parsed = try numericUser.map { text -> (uid: UInt32, gid: UInt32, gids: [UInt32]) in
+                let parts = text.split(separator: ":").compactMap { UInt32($0) }
+                guard parts.count == 2 else { throw EngineError.invalidOption("--user '\(text)'") }
+                return (parts[0], parts[1], gids)
+            }
+            return try execInMicroVM(record, args: args, env: env, user: parsed, workdir: workdir, tty: tty, interactive: interactive,
+                                     detach: detach, detachKeys: detachKeys)
+        }
         do {
             var process = try runtime.execProcess(id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
                                                   additionalGids: gids, capabilities: [], noNewPrivileges: false)

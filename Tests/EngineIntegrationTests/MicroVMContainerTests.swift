@@ -79,6 +79,27 @@ struct MicroVMContainerTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/containers/" + id))
     }
 
+    @Test func execRunsInTheGuestWithStdioTerminalsAndExitCodes() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("up")) == true })
+        let plain = try fixture.skiff("exec", ["-e", "X=1", "-w", "/tmp", id, "sh", "-c", "echo $X $(pwd); echo oops >&2; exit 5"])
+        #expect(plain.status == 5 && plain.stdout == "1 /tmp\n" && plain.stderr.contains("oops"), "\(plain.stdout) \(plain.stderr)")
+        let input = try runWithInput(fixture.commandLine("exec", ["-i", id, "cat"]), input: "piped\n")
+        #expect(input.status == 0 && input.stdout == "piped\n", "\(input.stdout) \(input.stderr)")
+        #expect(try fixture.skiff("exec", [id, "/no/such/program"]).status == 127)
+        #expect(try fixture.skiff("exec", ["-d", id, "sh", "-c", "echo detached > /tmp/d"]).status == 0)
+        #expect(eventually(10) { (try? fixture.skiff("exec", [id, "cat", "/tmp/d"]).stdout) == "detached\n" })
+        // -it: a terminal of the size of ours, in the guest.
+        let session = try PtySession(fixture.commandLine("exec", ["-it", id, "sh"]), rows: 33, columns: 77)
+        session.send("stty size; echo mark-$((6*7)); exit 3\r")
+        #expect(session.expect("mark-42"), "\(session.text)")
+        #expect(session.text.contains("33 77"), "\(session.text)")
+        #expect(session.wait() == 3, "\(session.text)")
+        try fixture.skiff("rm", ["-f", id], check: true)
+    }
+
     @Test func killOfTheMonitorThenRmLeavesNothing() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }

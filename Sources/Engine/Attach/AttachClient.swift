@@ -95,7 +95,7 @@ public struct AttachClient {
                     case .stdout(let bytes): try FileIO.writeAll(fd: 1, bytes, what: "stdout")
                     case .stderr(let bytes): try FileIO.writeAll(fd: 2, bytes, what: "stderr")
                     case .exit(let code): return .exited(code)
-                    case .stdin, .closeStdin, .resize, .signal: break
+                    case .stdin, .closeStdin, .resize, .signal, .exec: break
                     }
                 }
             }

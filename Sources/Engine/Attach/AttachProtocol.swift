@@ -16,6 +16,9 @@ public enum AttachFrame: Equatable, Sendable {
     /// Engine to monitor: deliver a signal to the program (to all its processes with `all`). The
     /// way `kill` and `stop` reach a program in a micro-VM, which no host pid names.
     case signal(Int32, all: Bool)
+    /// Client to a micro-VM container's monitor, first on `exec.sock`: run this process (JSON of
+    /// `ExecRequest`) and make this connection its stdio.
+    case exec([UInt8])
 
     /// The largest payload accepted: a frame announcing more is a broken or hostile peer.
     public static let maximumPayload = 1 << 20
@@ -38,6 +41,7 @@ public enum AttachFrame: Equatable, Sendable {
         case .signal(let number, let all):
             let value = UInt32(bitPattern: number)
             return frame(7, [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff), all ? 1 : 0])
+        case .exec(let json): return frame(8, json)
         }
     }
 }
@@ -83,6 +87,7 @@ public struct AttachFrameDecoder: Sendable {
             guard payload.count == 5, payload[4] <= 1 else { throw AttachProtocolError(description: "attach frame type 7 needs a 5-byte payload") }
             let value = UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
             return .signal(Int32(bitPattern: value), all: payload[4] == 1)
+        case 8: return .exec(payload)
         default: throw AttachProtocolError(description: "unknown attach frame type \(type)")
         }
     }

@@ -9,8 +9,10 @@ import LinuxSupport
 /// both ends go through `/proc/self/fd/N/attach.sock` of an open directory (as conmon does).
 public enum AttachSocket {
     public static let name = "attach.sock"
+    /// The socket a micro-VM container's monitor serves `exec` sessions on, one per connection.
+    public static let execName = "exec.sock"
 
-    private static func withShortPath<T>(directory: String, _ body: (String) throws -> T) throws -> T {
+    private static func withShortPath<T>(directory: String, name: String = name, _ body: (String) throws -> T) throws -> T {
         let fd = try sysCall("open \(directory)") { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(fd) }
         return try body("/proc/self/fd/\(fd)/" + name)
@@ -26,8 +28,8 @@ public enum AttachSocket {
     }
 
     /// Binds and listens (non-blocking, close-on-exec), replacing a stale socket file.
-    static func listen(directory: String) throws -> Int32 {
-        try withShortPath(directory: directory) { path in
+    static func listen(directory: String, name: String = name) throws -> Int32 {
+        try withShortPath(directory: directory, name: name) { path in
             unlink(path)
             let fd = try sysCall("socket") {
                 socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -46,8 +48,8 @@ public enum AttachSocket {
     }
 
     /// Connects to the monitor of the container in `directory`.
-    public static func connect(directory: String) throws -> Int32 {
-        try withShortPath(directory: directory) { path in
+    public static func connect(directory: String, name: String = name) throws -> Int32 {
+        try withShortPath(directory: directory, name: name) { path in
             let fd = try sysCall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
             var address = address(path)
             let result = withUnsafePointer(to: &address) {

@@ -167,7 +167,7 @@ final class ContainerRun: ContainerRunning {
             // The engine signals a process container through the runtime; a client that sends
             // this anyway reaches the program's init.
             kill(pid, number)
-        case .stdout, .stderr, .exit:
+        case .stdout, .stderr, .exit, .exec:
             return
         }
     }

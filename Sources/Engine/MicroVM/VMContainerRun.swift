@@ -24,6 +24,8 @@ final class VMContainerRun: ContainerRunning {
     /// the pump passes each new version to the guest.
     private var hostsFile: String?
     private var hostsSent: [UInt8] = []
+    /// `skiff exec` sessions, on the container's `exec.sock`.
+    private var execs: ExecSessions?
 
     var pid: Int32 { vm.pid }
 
@@ -93,6 +95,7 @@ final class VMContainerRun: ContainerRunning {
         let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
         run.hostsFile = directory + "/hosts"
         run.hostsSent = Array(hosts.utf8)
+        run.execs = try? ExecSessions(directory: directory)
         do {
             let alive = { run.isAlive }
             _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
@@ -150,14 +153,17 @@ final class VMContainerRun: ContainerRunning {
         var code: Int32?
         while code == nil {
             var fds = [pollfd(fd: agent.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
+            let execIndex = fds.count
+            fds += execs?.pollDescriptors() ?? []
             let serverIndex = fds.count
             fds += server.pollDescriptors()
             // Once a second at the least, to pass a rewritten hosts file on.
             _ = poll(&fds, nfds_t(fds.count), 1000)
             syncHosts()
             do {
-                for frame in try agent.receive() { code = handle(frame, server: server, log: log) ?? code }
+                for frame in try agent.receive() where execs?.take(frame) != true { code = handle(frame, server: server, log: log) ?? code }
                 for frame in server.handle(fds[serverIndex...]) { try forward(frame) }
+                execs?.handle(fds[execIndex..<serverIndex], agent: agent)
             } catch {
                 log.append(Array("skiff: the micro-VM's agent broke the protocol: \(error); stopping the VM\n".utf8)[...], stream: "stderr")
                 vm.terminate()
@@ -213,7 +219,7 @@ final class VMContainerRun: ContainerRunning {
             try agent.post(.resize(handle: Self.initHandle, rows: rows, columns: columns))
         case .signal(let number, let all):
             try agent.post(.signal(handle: Self.initHandle, signal: number, all: all))
-        case .stdout, .stderr, .exit:
+        case .stdout, .stderr, .exit, .exec:
             break
         }
     }
