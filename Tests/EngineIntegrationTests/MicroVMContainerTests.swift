@@ -97,6 +97,11 @@ struct MicroVMContainerTests {
         #expect(session.expect("mark-42"), "\(session.text)")
         #expect(session.text.contains("33 77"), "\(session.text)")
         #expect(session.wait() == 3, "\(session.text)")
+        // What the host cannot see in the guest yet is refused, not answered from the host's view.
+        let top = try fixture.skiff("top", [id])
+        #expect(top.status != 0 && top.stderr.contains("micro-VM"), "\(top.stdout) \(top.stderr)")
+        let copy = try fixture.skiff("cp", [id + ":/etc/passwd", fixture.path + "/passwd"])
+        #expect(copy.status != 0 && copy.stderr.contains("micro-VM"), "\(copy.stderr)")
         try fixture.skiff("rm", ["-f", id], check: true)
     }
 

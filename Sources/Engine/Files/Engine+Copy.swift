@@ -39,6 +39,7 @@ extension Engine {
     /// Copies `path` from the container to `destination` on the host.
     public func copyOut(_ reference: String, path: String, to destination: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
+        try Self.refuseForMicroVM(record, "cp")
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
         guard let source = try root.parentAndName(sourcePath) else {
@@ -92,6 +93,7 @@ extension Engine {
     /// Copies `source` on the host into the container at `path`.
     public func copyIn(_ reference: String, from source: String, path: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
+        try Self.refuseForMicroVM(record, "cp")
         var sourcePath = source
         if options.followLink, let resolved = realpath(source, nil) {
             sourcePath = String(cString: resolved)
@@ -140,6 +142,7 @@ extension Engine {
     /// `cp CONTAINER:PATH -`: writes `path` as a tar stream to `fd`, named by its last component.
     public func copyOutTar(_ reference: String, path: String, to fd: Int32, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
+        try Self.refuseForMicroVM(record, "cp")
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
         guard let source = try root.parentAndName(sourcePath), TreeCopy.lstatAt(source.directory.raw, source.name) != nil else {
@@ -151,6 +154,7 @@ extension Engine {
     /// `cp - CONTAINER:DIR`: extracts the tar stream on `fd` into the existing directory `path`.
     public func copyInTar(_ reference: String, from fd: Int32, path: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
+        try Self.refuseForMicroVM(record, "cp")
         try refuseReadOnlyRootfs(record, path: path)
         let (root, inner) = try containerRoot(for: record, path: path)
         guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
