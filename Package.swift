@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The Docker Engine API server's HTTP/1.1 (DockerAPI): event loops, parser, keep-alive.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // JSON parsing, serialisation and Codable bridging without Foundation.
@@ -52,6 +54,18 @@ let package = Package(
         .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"], swiftSettings: strict),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
         .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM"], swiftSettings: strict),
+        // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
+        // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
+        .target(
+            name: "DockerAPI",
+            dependencies: [
+                "Engine", "ImageStore", "Registry", "OCISpec", "JSON", "LinuxSupport", "Networking", "ContainerRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // `skiff-runtime`: runc's command line over ContainerRuntime.
         .executableTarget(
             name: "skiff-runtime",
@@ -81,6 +95,7 @@ let package = Package(
                 "Engine", "ContainerRuntime", "Networking",
                 "VMM",
                 "LinuxSupport",
+                "DockerAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Position-dependent, like skiff-runtime: no load-time relative relocations to apply
@@ -103,6 +118,8 @@ let package = Package(
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
+        // The real docker CLI and docker-py against `skiff system service` (drives the built `skiff`).
+        .testTarget(name: "DockerAPIIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
         .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"], swiftSettings: strict),
     ]
