@@ -116,10 +116,10 @@ let package = Package(
         .testTarget(name: "VMMTests", dependencies: ["VMM"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"], swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
+        // The Docker API's request parsing and translation (no server, no engine calls).
+        .testTarget(name: "DockerAPITests", dependencies: ["DockerAPI", "Engine", "Networking"], swiftSettings: strict),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
-        // The real docker CLI and docker-py against `skiff system service` (drives the built `skiff`).
-        .testTarget(name: "DockerAPIIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
         .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"], swiftSettings: strict),
     ]

@@ -106,9 +106,9 @@ extension ContainerCreateBody {
             let port = slash.map { String(containerPort[..<$0]) } ?? containerPort
             let proto = slash.map { String(containerPort[containerPort.index(after: $0)...]) } ?? "tcp"
             for binding in bindings ?? [] {
-                var text = ""
-                if let ip = binding.HostIp, !ip.isEmpty { text += (ip.contains(":") ? "[\(ip)]" : ip) + ":" }
-                text += (binding.HostPort ?? "") + ":" + port + "/" + proto
+                // -p's forms: IP:HOST:CONTAINER (HOST may be empty), HOST:CONTAINER, CONTAINER (a free host port).
+                let ip = binding.HostIp ?? "", hostPort = binding.HostPort ?? ""
+                let text = (ip.isEmpty ? "" : ip + ":") + (ip.isEmpty && hostPort.isEmpty ? "" : hostPort + ":") + port + "/" + proto
                 options.ports += try PortMapping.parseAll(text)
             }
         }

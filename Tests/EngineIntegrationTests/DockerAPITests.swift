@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+
+let dockerCLI = ["/usr/local/bin/docker", "/usr/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let dockerPyInstalled = (try? run(["/usr/bin/env", "python3", "-c", "import docker"], check: false).status) == 0
+let dockerAPITestsEnabled = engineTestsEnabled && dockerCLI != nil
+let dockerSkipReason: Comment = "needs root, umoci and busybox-static (scripts/install-deps.sh) and the docker CLI (client only)"
+
+/// `skiff system service` on a temporary socket over a fixture's store, killed at the end.
+final class APIService: @unchecked Sendable {
+    let fixture: EngineFixture
+    let socket: String
+    private(set) var process: Foundation.Process
+
+    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0") throws {
+        self.fixture = fixture
+        socket = fixture.path + "/api.sock"
+        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time)
+        if host == nil {
+            guard eventually(10, { FileManager.default.fileExists(atPath: socket) }) else {
+                throw TestError("skiff system service did not make \(socket)")
+            }
+        }
+    }
+
+    static func start(_ fixture: EngineFixture, host: String, time: String) throws -> Foundation.Process {
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: skiffBinary)
+        process.arguments = ["system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time]
+        let log = fixture.path + "/service.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// kill -9 of the service, then a new one on the same socket.
+    func killAndRestart() throws {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        process = try Self.start(fixture, host: "unix://" + socket, time: "0")
+        _ = eventually(10) { (try? self.docker(["version"]).status) == 0 }
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    var environment: [String: String] {
+        ["DOCKER_HOST": "unix://" + socket, "DOCKER_CONFIG": fixture.path + "/docker-config"]
+    }
+
+    @discardableResult
+    func docker(_ arguments: [String], host: String? = nil) throws -> CommandResult {
+        var environment = self.environment
+        if let host { environment["DOCKER_HOST"] = host }
+        return try run([dockerCLI!] + arguments, check: false, environment: environment)
+    }
+
+    /// A raw request with curl: (status line's code, body).
+    func curl(_ method: String, _ path: String) throws -> (status: Int, body: String) {
+        let result = try run(["/usr/bin/curl", "-s", "--max-time", "10", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}",
+                              "http://skiff" + path], check: false)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+/// The real docker CLI 28 and docker-py 7.1 against `skiff system service`.
+@Suite(.enabled(if: dockerAPITestsEnabled, dockerSkipReason), .serialized)
+struct DockerAPITests {
+    @Test func versionInfoAndImagesThroughTheDockerCLI() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let version = try service.docker(["version", "--format", "{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Client.APIVersion}}"])
+        #expect(version.status == 0 && version.stdout == "1.44 1.24 1.44\n", "\(version)")
+        let info = try service.docker(["info", "--format", "{{.Images}} {{.Containers}} {{.OSType}}"])
+        #expect(info.stdout == "1 0 linux\n", "\(info)")
+        let images = try service.docker(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(images.stdout == "localhost/loaded:bb\n", "\(images)")
+        // The socket is the service's alone: mode 0660.
+        let mode = try FileManager.default.attributesOfItem(atPath: service.socket)[.posixPermissions] as? Int
+        #expect(mode == 0o660)
+    }
+
+    @Test func runRemovesTheContainerAndReturnsItsOutputAndExitCode() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let hi = try service.docker(["run", "--rm", fixture.image, "echo", "hi"])
+        #expect(hi.status == 0 && hi.stdout == "hi\n", "\(hi)")
+        let three = try service.docker(["run", "--rm", fixture.image, "sh", "-c", "echo out; echo err >&2; exit 3"])
+        #expect(three.status == 3 && three.stdout == "out\n" && three.stderr.contains("err"), "\(three)")
+        // Without --rm the exit code comes from wait's not-running condition.
+        let four = try service.docker(["run", "--name", "kept", fixture.image, "sh", "-c", "exit 4"])
+        #expect(four.status == 4, "\(four)")
+        #expect(eventually(10) { fixture.containerIDs().count == 1 })
+        let piped = try run(["/bin/sh", "-c", "echo through-stdin | \(dockerCLI!) run -i --rm \(fixture.image) cat"], check: false,
+                            environment: service.environment)
+        #expect(piped.status == 0 && piped.stdout == "through-stdin\n", "\(piped)")
+    }
+
+    @Test func detachedContainerLogsStopsAndIsRemoved() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let started = try service.docker(["run", "-d", "--name", "web", fixture.image, "sh", "-c",
+                                          "trap 'echo bye; exit 0' TERM; echo started; echo warn >&2; while true; do sleep 0.1; done"])
+        #expect(started.status == 0, "\(started)")
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try eventually(10) { try service.docker(["logs", "web"]).stdout == "started\n" })
+        #expect(try service.docker(["logs", "web"]).stderr == "warn\n")
+        // The CLI's own store sees the API's container, and the other way round.
+        #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"]).stdout == "web running\n")
+        let ps = try service.docker(["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.State}}"])
+        #expect(ps.stdout == "\(id.prefix(12)) web \(fixture.image) running\n", "\(ps)")
+        let inspect = try service.docker(["inspect", "--format", "{{.State.Status}} {{.Name}} {{.Config.Image}} {{.State.Running}}", "web"])
+        #expect(inspect.stdout == "running /web \(fixture.image) true\n", "\(inspect)")
+        let stop = try service.docker(["stop", "web"])
+        #expect(stop.status == 0 && stop.stdout == "web\n", "\(stop)")
+        #expect(try service.docker(["logs", "--tail", "1", "web"]).stdout == "bye\n")
+        let exited = try service.docker(["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}"])
+        #expect(exited.stdout.hasPrefix("web Exited (0)"), "\(exited)")
+        #expect(try service.docker(["ps", "--format", "{{.Names}}"]).stdout == "")
+        let removed = try service.docker(["rm", "web"])
+        #expect(removed.status == 0 && removed.stdout == "web\n", "\(removed)")
+        #expect(fixture.containerIDs().isEmpty)
+        let missing = try service.docker(["rm", "web"])
+        #expect(missing.status == 1 && missing.stderr.contains("No such container: web"), "\(missing)")
+    }
+
+    @Test func dockerPyRunsWaitsReadsLogsAndRemoves() throws {
+        guard dockerPyInstalled else { return }  // docker-py 7.1 is on these machines; elsewhere this test has nothing to drive
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let script = """
+            import docker, sys
+            client = docker.from_env()
+            container = client.containers.run(sys.argv[1], ["sh", "-c", "echo from-py; echo err-py >&2; exit 2"], detach=True)
+            print(container.wait(timeout=30)["StatusCode"])
+            print(container.logs(stderr=False).decode(), end="")
+            print(container.logs(stdout=False).decode(), end="")
+            container.reload()
+            print(container.status, container.attrs["State"]["ExitCode"])
+            container.remove()
+            print(len(client.containers.list(all=True)))
+            """
+        let result = try run(["/usr/bin/env", "python3", "-c", script, fixture.image], check: false, environment: service.environment)
+        #expect(result.status == 0 && result.stdout == "2\nfrom-py\nerr-py\nexited 2\n0\n", "\(result)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let started = try service.docker(["run", "-d", "--name", "survivor", fixture.image, "sleep", "100"])
+        #expect(started.status == 0, "\(started)")
+        try service.killAndRestart()
+        #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"]).stdout == "survivor running\n")
+        #expect(try service.docker(["ps", "--format", "{{.Names}} {{.State}}"]).stdout == "survivor running\n")
+        let removed = try service.docker(["rm", "-f", "survivor"])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func errorsAreDockersShapeAndUnsupportedAreasAnswerAtOnce() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let ping = try service.curl("GET", "/_ping")
+        #expect(ping.status == 200 && ping.body == "OK")
+        #expect(try service.curl("HEAD", "/_ping").status == 200)
+        let tooNew = try service.curl("GET", "/v1.99/version")
+        #expect(tooNew.status == 400 && tooNew.body.contains("\"message\":\"client version 1.99 is too new"), "\(tooNew)")
+        let missing = try service.curl("GET", "/v1.44/containers/nosuch/json")
+        #expect(missing.status == 404 && missing.body == #"{"message":"No such container: nosuch"}"#, "\(missing)")
+        let swarm = try service.curl("GET", "/v1.44/swarm")
+        #expect(swarm.status == 503 && swarm.body.contains("swarm"), "\(swarm)")
+        let unknown = try service.curl("GET", "/v1.44/nothing/here")
+        #expect(unknown.status == 404 && unknown.body.contains("page not found"))
+        let badBody = try run(["/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
+                               "-d", #"{"Image": ["not", "a", "string"]}"#, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"],
+                              check: false)
+        #expect(badBody.stdout.hasSuffix("\n400") && badBody.stdout.contains("message"), "\(badBody)")
+        let noImage = try service.docker(["create", "--pull", "never", "localhost/absent:1"])
+        #expect(noImage.status != 0 && noImage.stderr.contains("No such image"), "\(noImage)")
+        let nodes = try service.docker(["node", "ls"])
+        #expect(nodes.status != 0 && nodes.stderr.contains("swarm"), "\(nodes)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func tcpOnLoopbackAndTheIdleTimeEndsTheService() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let refused = try run([skiffBinary, "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot,
+                               "--host", "tcp://0.0.0.0:23750", "--time", "1"], check: false)
+        #expect(refused.status != 0 && refused.stderr.contains("loopback only"), "\(refused)")
+        let help = try run([skiffBinary, "system", "service", "--help"], check: false)
+        #expect(help.stdout.contains("loopback only"))
+        let port = 23_000 + Int(getpid() % 1000)
+        let service = try APIService(fixture, host: "tcp://127.0.0.1:\(port)", time: "2")
+        defer { service.stop() }
+        #expect(try eventually(10) { try service.docker(["version", "--format", "{{.Server.APIVersion}}"], host: "tcp://127.0.0.1:\(port)").stdout == "1.44\n" })
+        // No connection for 2 seconds: the service ends by itself.
+        #expect(eventually(15) { !service.process.isRunning })
+        #expect(service.process.terminationStatus == 0)
+    }
+}
