@@ -23,6 +23,7 @@ public final class DockerService: Sendable {
     /// --rm container's record is gone a few milliseconds after its exit, and `docker run --rm`
     /// asks for the code after that (wait?condition=removed).
     let exitCodes = Mutex<[String: Int32]>([:])
+    let execInstances = ExecInstances()
 
     public init(engine: Engine, engineVersion: String, defaultRegistry: String = ImageReference.dockerHub,
                 registryOptions: RegistryOptions = RegistryOptions()) {

@@ -84,7 +84,7 @@ struct Router: Sendable {
         case (_, "images"):
             return try routeImages(call, parts: Array(parts.dropFirst()))
         case (_, "exec"):
-            throw APIError.notImplemented("exec is not implemented by skiff's Docker API yet: use `skiff exec` (see docs/docker-api.md)")
+            return try routeExec(call, parts: Array(parts.dropFirst()))
         case (_, "swarm"), (_, "services"), (_, "nodes"), (_, "tasks"), (_, "secrets"), (_, "configs"):
             throw APIError(.serviceUnavailable, "skiff does not support swarm mode (\(call.path)): this node is not a swarm manager")
         case (_, "plugins"):
@@ -120,13 +120,22 @@ struct Router: Sendable {
             case (.GET, "logs"): return try service.containerLogs(call, id)
             case (.POST, "attach"): return try service.attachContainer(call, id)
             case (.POST, "resize"): return try service.resizeContainer(call, id)
-            case (.POST, "exec"):
-                throw APIError.notImplemented("exec is not implemented by skiff's Docker API yet: use `skiff exec` (see docs/docker-api.md)")
+            case (.POST, "exec"): return try service.createExec(call, id)
             default:
                 throw APIError.notImplemented("\(method) /containers/{id}/\(parts[1]) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
             }
         default:
             throw APIError.notFound("page not found")
+        }
+    }
+
+    private func routeExec(_ call: Call, parts: [String]) throws {
+        guard parts.count == 2 else { throw APIError.notFound("page not found") }
+        switch (call.request.method, parts[1]) {
+        case (.POST, "start"): return try service.startExec(call, parts[0])
+        case (.GET, "json"): return try service.inspectExec(call, parts[0])
+        case (.POST, "resize"): return try service.resizeExec(call, parts[0])
+        default: throw APIError.notFound("page not found")
         }
     }
 

@@ -136,6 +136,31 @@ struct DockerAPITests {
         #expect(missing.status == 1 && missing.stderr.contains("No such container: web"), "\(missing)")
     }
 
+    @Test func execRunsInARunningContainerWithItsOutputExitCodeStdinAndTerminal() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "box", fixture.image, "sleep", "300"]).status == 0)
+        let six = try service.docker(["exec", "box", "sh", "-c", "echo exec-out; echo exec-err >&2; exit 6"])
+        #expect(six.status == 6 && six.stdout == "exec-out\n" && six.stderr == "exec-err\n", "\(six)")
+        let piped = try run(["/bin/sh", "-c", "echo piped | \(dockerCLI!) exec -i box cat"], check: false, environment: service.environment)
+        #expect(piped.status == 0 && piped.stdout == "piped\n", "\(piped)")
+        let detached = try service.docker(["exec", "-d", "box", "sh", "-c", "echo detached > /tmp/mark"])
+        #expect(detached.status == 0, "\(detached)")
+        #expect(try eventually(10) { try service.docker(["exec", "box", "cat", "/tmp/mark"]).stdout == "detached\n" })
+        let missing = try service.docker(["exec", "box", "no-such-program"])
+        #expect(missing.status == 127 && missing.stderr.contains("not found"), "\(missing)")
+        // -t through a pty (script gives docker's client a terminal): the program has one too.
+        let terminal = try run(["/usr/bin/script", "-qec", "\(dockerCLI!) exec -it box sh -c 'tty; exit 9'", "/dev/null"], check: false,
+                               environment: service.environment)
+        #expect(terminal.status == 9 && terminal.stdout.contains("/dev/pts/"), "\(terminal)")
+        let stopped = try service.docker(["rm", "-f", "box"])
+        #expect(stopped.status == 0)
+        let notRunning = try service.docker(["exec", "box", "true"])
+        #expect(notRunning.status != 0 && notRunning.stderr.contains("No such container"), "\(notRunning)")
+    }
+
     @Test func dockerPyRunsWaitsReadsLogsAndRemoves() throws {
         guard dockerPyInstalled else { return }  // docker-py 7.1 is on these machines; elsewhere this test has nothing to drive
         let fixture = try EngineFixture()
@@ -149,13 +174,17 @@ struct DockerAPITests {
             print(container.wait(timeout=30)["StatusCode"])
             print(container.logs(stderr=False).decode(), end="")
             print(container.logs(stdout=False).decode(), end="")
+            box = client.containers.run(sys.argv[1], ["sleep", "300"], detach=True)
+            result = box.exec_run(["sh", "-c", "echo in-exec; exit 5"])
+            print(result.exit_code, result.output.decode(), end="")
+            box.remove(force=True)
             container.reload()
             print(container.status, container.attrs["State"]["ExitCode"])
             container.remove()
             print(len(client.containers.list(all=True)))
             """
         let result = try run(["/usr/bin/env", "python3", "-c", script, fixture.image], check: false, environment: service.environment)
-        #expect(result.status == 0 && result.stdout == "2\nfrom-py\nerr-py\nexited 2\n0\n", "\(result)")
+        #expect(result.status == 0 && result.stdout == "2\nfrom-py\nerr-py\n5 in-exec\nexited 2\n0\n", "\(result)")
         #expect(fixture.containerIDs().isEmpty)
     }
 
