@@ -119,10 +119,7 @@ extension DockerService {
 
     func removeImage(_ call: Call, _ name: String) throws {
         let image = try lookUpImage(name)
-        let users = engine.store.all().filter { $0.imageID == image.id.description }
-        if !users.isEmpty && !call.query.bool("force") {
-            throw APIError.conflict("conflict: unable to remove repository reference \"\(name)\" (must force) - container \(users[0].shortID) is using its referenced image \(image.id.encoded.prefix(12))")
-        }
+        // The store refuses the last name of an image a container uses (409), as docker does.
         let report = try engine.images.remove([name], force: call.query.bool("force"), defaultRegistry: defaultRegistry)
         var entries = report.removedNames.map { DeleteEntry(Untagged: Self.familiar($0), Deleted: nil) }
         if report.removedBlobs.contains(image.configDigest) {

@@ -104,6 +104,10 @@ struct DockerAPITests {
         let piped = try run(["/bin/sh", "-c", "echo through-stdin | \(dockerCLI!) run -i --rm \(fixture.image) cat"], check: false,
                             environment: service.environment)
         #expect(piped.status == 0 && piped.stdout == "through-stdin\n", "\(piped)")
+        // -it through a pty (script gives docker's client a terminal): typed input reaches the shell.
+        let terminal = try run(["/bin/sh", "-c", "(sleep 1; printf 'echo typed-$((6*7))\\nexit 5\\n') | /usr/bin/script -qec '\(dockerCLI!) run -it --rm \(fixture.image) sh' /dev/null"],
+                               check: false, environment: service.environment)
+        #expect(terminal.status == 5 && terminal.stdout.contains("typed-42"), "\(terminal)")
     }
 
     @Test func detachedContainerLogsStopsAndIsRemoved() throws {
@@ -159,6 +163,60 @@ struct DockerAPITests {
         #expect(stopped.status == 0)
         let notRunning = try service.docker(["exec", "box", "true"])
         #expect(notRunning.status != 0 && notRunning.stderr.contains("No such container"), "\(notRunning)")
+    }
+
+    @Test(.enabled(if: ["/usr/bin/docker-registry", "/usr/bin/skopeo"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+                   "needs docker-registry and skopeo (scripts/install-deps.sh)"))
+    func pullFromALoopbackRegistryTagAndRemoveImages() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        // Debian's docker-registry on 127.0.0.1 with the fixture's busybox image pushed as bb:1 and bb:2.
+        let port = 24_000 + Int(getpid() % 1000)
+        let config = """
+            version: 0.1
+            storage:
+              filesystem:
+                rootdirectory: \(fixture.path)/registry
+            http:
+              addr: 127.0.0.1:\(port)
+            """
+        try config.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
+        let registry = Foundation.Process()
+        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        registry.arguments = ["serve", fixture.path + "/registry.yml"]
+        registry.standardOutput = FileHandle.nullDevice
+        registry.standardError = FileHandle.nullDevice
+        try registry.run()
+        defer { kill(registry.processIdentifier, SIGKILL); registry.waitUntilExit() }
+        let archive = try busyboxArchive.get()
+        for tag in ["1", "2"] {
+            #expect(try eventually(10) {
+                try run(["/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb", "docker://127.0.0.1:\(port)/bb:\(tag)"],
+                        check: false).status == 0
+            })
+        }
+        let pull = try service.docker(["pull", "127.0.0.1:\(port)/bb:1"])
+        #expect(pull.status == 0 && pull.stdout.contains("Status: Downloaded newer image for 127.0.0.1:\(port)/bb:1"), "\(pull)")
+        // run of an image not in the store: the docker CLI pulls it after create's 404.
+        let auto = try service.docker(["run", "--rm", "127.0.0.1:\(port)/bb:2", "echo", "auto-pulled"])
+        #expect(auto.status == 0 && auto.stdout.hasSuffix("auto-pulled\n"), "\(auto)")
+        let absent = try service.docker(["pull", "127.0.0.1:\(port)/bb:3"])
+        #expect(absent.status != 0, "\(absent)")
+        #expect(try service.docker(["tag", fixture.image, "localhost/other:1"]).status == 0)
+        let images = try service.docker(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(Set(images.stdout.split(separator: "\n")) == ["127.0.0.1:\(port)/bb:1", "127.0.0.1:\(port)/bb:2", "localhost/loaded:bb", "localhost/other:1"],
+                "\(images)")
+        let inspect = try service.docker(["image", "inspect", "--format", "{{.Os}} {{.Config.Cmd}}", "localhost/other:1"])
+        #expect(inspect.stdout == "linux [sh]\n", "\(inspect)")
+        // A container uses the image: its other names can go, the last one only with force.
+        #expect(try service.docker(["create", "--name", "user", fixture.image]).status == 0)
+        let untag = try service.docker(["rmi", "localhost/other:1", "127.0.0.1:\(port)/bb:1", "127.0.0.1:\(port)/bb:2"])
+        #expect(untag.status == 0 && untag.stdout.contains("Untagged: localhost/other:1"), "\(untag)")
+        let last = try service.docker(["rmi", fixture.image])
+        #expect(last.status == 1 && last.stderr.contains("is used by container"), "\(last)")
+        #expect(try service.docker(["images", "-q"]).stdout.split(separator: "\n").count == 1)
     }
 
     @Test func dockerPyRunsWaitsReadsLogsAndRemoves() throws {
@@ -223,6 +281,12 @@ struct DockerAPITests {
                                "-d", #"{"Image": ["not", "a", "string"]}"#, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"],
                               check: false)
         #expect(badBody.stdout.hasSuffix("\n400") && badBody.stdout.contains("message"), "\(badBody)")
+        let large = fixture.path + "/large.json"
+        try Data(repeating: UInt8(ascii: " "), count: 5 << 20).write(to: URL(fileURLWithPath: large))
+        let oversized = try run(["/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
+                                 "--data-binary", "@" + large, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"], check: false)
+        #expect(oversized.stdout.hasSuffix("\n400") && oversized.stdout.contains("larger than"), "\(oversized)")
+        #expect(try service.curl("GET", "/_ping").status == 200, "the service still answers")
         let noImage = try service.docker(["create", "--pull", "never", "localhost/absent:1"])
         #expect(noImage.status != 0 && noImage.stderr.contains("No such image"), "\(noImage)")
         let nodes = try service.docker(["node", "ls"])
