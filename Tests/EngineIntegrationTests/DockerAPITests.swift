@@ -127,6 +127,16 @@ struct DockerAPITests {
         #expect(ps.stdout == "\(id.prefix(12)) web \(fixture.image) running\n", "\(ps)")
         let inspect = try service.docker(["inspect", "--format", "{{.State.Status}} {{.Name}} {{.Config.Image}} {{.State.Running}}", "web"])
         #expect(inspect.stdout == "running /web \(fixture.image) true\n", "\(inspect)")
+        // Clients that go away mid-stream (logs -f, attach) leave nothing held in the service.
+        func descriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(service.process.processIdentifier)/fd").count) ?? -1
+        }
+        let before = descriptors()
+        for arguments in [["logs", "-f", "web"], ["attach", "--sig-proxy=false", "web"], ["logs", "-f", "web"]] {
+            let client = try run(["/usr/bin/timeout", "-s", "KILL", "0.5", dockerCLI!] + arguments, check: false, environment: service.environment)
+            #expect([9, 137].contains(client.status), "still streaming when killed: \(arguments): \(client)")
+        }
+        #expect(eventually(10) { descriptors() <= before }, "\(descriptors()) descriptors, \(before) before")
         let stop = try service.docker(["stop", "web"])
         #expect(stop.status == 0 && stop.stdout == "web\n", "\(stop)")
         #expect(try service.docker(["logs", "--tail", "1", "web"]).stdout == "bye\n")
