@@ -312,6 +312,11 @@ struct DockerAPITests {
         #expect(refused.status != 0 && refused.stderr.contains("loopback only"), "\(refused)")
         let help = try run([skiffBinary, "system", "service", "--help"], check: false)
         #expect(help.stdout.contains("loopback only"))
+        // The server is skiff-api beside skiff (SwiftNIO stays out of skiff's own start): without it, the reason.
+        try FileManager.default.copyItem(atPath: skiffBinary, toPath: fixture.path + "/skiff")
+        let alone = try run([fixture.path + "/skiff", "system", "service", "--root", fixture.root, "--host", "unix://\(fixture.path)/x.sock"],
+                            check: false)
+        #expect(alone.status == 125 && alone.stderr.contains("skiff-api is missing"), "\(alone)")
         let port = 23_000 + Int(getpid() % 1000)
         let service = try APIService(fixture, host: "tcp://127.0.0.1:\(port)", time: "2")
         defer { service.stop() }
