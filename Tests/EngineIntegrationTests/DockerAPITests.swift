@@ -110,6 +110,21 @@ struct DockerAPITests {
         #expect(terminal.status == 5 && terminal.stdout.contains("typed-42"), "\(terminal)")
     }
 
+    @Test func runItDetachesWithCtrlPCtrlQAndAttachComesBack() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let detach = try run(["/bin/sh", "-c", "(sleep 1.5; printf '\\020\\021'; sleep 1) | /usr/bin/script -qec '\(dockerCLI!) run -it --name det \(fixture.image) sh' /dev/null"],
+                             check: false, environment: service.environment)
+        #expect(detach.status == 0, "\(detach)")
+        #expect(try service.docker(["inspect", "--format", "{{.State.Running}}", "det"]).stdout == "true\n")
+        let attach = try run(["/bin/sh", "-c", "(sleep 1; printf 'echo back-$((6*7))\\nexit 3\\n') | /usr/bin/script -qec '\(dockerCLI!) attach det' /dev/null"],
+                             check: false, environment: service.environment)
+        #expect(attach.status == 3 && attach.stdout.contains("back-42"), "\(attach)")
+        #expect(try service.docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "det"]).stdout == "exited 3\n")
+    }
+
     @Test func detachedContainerLogsStopsAndIsRemoved() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
@@ -229,8 +244,8 @@ struct DockerAPITests {
         #expect(try service.docker(["images", "-q"]).stdout.split(separator: "\n").count == 1)
     }
 
-    @Test func dockerPyRunsWaitsReadsLogsAndRemoves() throws {
-        guard dockerPyInstalled else { return }  // docker-py 7.1 is on these machines; elsewhere this test has nothing to drive
+    @Test(.enabled(if: dockerPyInstalled, "needs docker-py (pip docker)"))
+    func dockerPyRunsWaitsReadsLogsAndRemoves() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let service = try APIService(fixture)
