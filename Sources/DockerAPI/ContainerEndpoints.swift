@@ -290,7 +290,7 @@ extension DockerService {
     }
 
     func inspectContainer(_ call: Call, _ reference: String) throws {
-        call.responder.sendJSON(DockerInspect(engine.inspect(try container(reference))))
+        call.responder.sendJSON(dockerInspectDocument(engine.inspect(try container(reference))))
     }
 
     func removeContainer(_ call: Call, _ reference: String) throws {

@@ -126,6 +126,8 @@ struct APIRequest: Sendable {
     var headers: HTTPHeaders
     var body: [UInt8]
     var keepAlive: Bool
+    /// The body was over `HTTPConnectionHandler.maximumBody` and was dropped (answered with a 400).
+    var bodyTooLarge = false
 }
 
 /// One connection's HTTP side: gathers each request and hands it to the router on a worker thread.
@@ -180,9 +182,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            var request = APIRequest(method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: body,
+            var request = APIRequest(method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: tooLarge ? [] : body,
                                      keepAlive: requestHead.isKeepAlive)
-            if tooLarge { request.body = []; request.headers.replaceOrAdd(name: "x-skiff-too-large", value: "1") }
+            request.bodyTooLarge = tooLarge
             body = []
             waiting.append(request)
             processNext(context: context)

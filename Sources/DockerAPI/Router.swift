@@ -55,7 +55,7 @@ struct Router: Sendable {
 
     func handle(_ request: APIRequest, responder: Responder) {
         do {
-            if request.headers["x-skiff-too-large"].first != nil {
+            if request.bodyTooLarge {
                 throw APIError.badRequest("request body larger than \(HTTPConnectionHandler.maximumBody) bytes")
             }
             let pathAndQuery = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)

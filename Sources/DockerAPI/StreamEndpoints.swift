@@ -20,7 +20,7 @@ enum StreamFrame {
 
 /// `GET /containers/{id}/json`: skiff's inspect document with the fields docker's clients expect
 /// beside it (Platform, Driver, State.Paused, State.OOMKilled, State.Dead).
-func DockerInspect(_ inspect: ContainerInspect) -> JSONValue {
+func dockerInspectDocument(_ inspect: ContainerInspect) -> JSONValue {
     guard case .object(var members) = (try? JSONEncoding.encodeValue(inspect)) ?? .object([]) else { return .object([]) }
     members.append(("Platform", .string("linux")))
     members.append(("Driver", .string("overlay")))
