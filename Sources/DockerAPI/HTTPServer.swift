@@ -58,6 +58,9 @@ public final class APIServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     /// Connections open now and the monotonic time of the last one's end, for `--time`.
     private let activity = Mutex<(open: Int, lastChange: Double)>((0, MonotonicTime.seconds()))
+    /// The listening channel while serving; `stop` closes it.
+    private let listener = Mutex<(any Channel)?>(nil)
+    private let stopRequested = Atomic<Bool>(false)
 
     public init(service: DockerService) {
         self.router = Router(service: service)
@@ -101,9 +104,18 @@ public final class APIServer: Sendable {
                 }
             }
         }
+        listener.withLock { $0 = channel }
+        if stopRequested.load(ordering: .acquiring) { channel.close(promise: nil) }
         try channel.closeFuture.wait()
         if case .unix(let path) = address { unlink(path) }
         try? group.syncShutdownGracefully()
+    }
+
+    /// Ends `serve` (from any thread): the listener closes, the socket file goes. Connections in
+    /// progress are not waited for; containers run on under their monitors.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        listener.withLock { $0?.close(promise: nil) }
     }
 
     func connectionOpened() { activity.withLock { $0.open += 1; $0.lastChange = MonotonicTime.seconds() } }

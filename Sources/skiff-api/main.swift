@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import DockerAPI
 import Engine
 import OCISpec
@@ -43,9 +44,25 @@ do {
     let service = DockerService(engine: engine, engineVersion: values["--engine-version"] ?? "0.1.0-dev",
                                 defaultRegistry: values["--default-registry"] ?? ImageReference.dockerHub, registryOptions: registry)
     signal(SIGPIPE, SIG_IGN)
+    // execve keeps the signal mask and ignored signals of `skiff` (whose async main blocks and
+    // ignores some): SIGTERM, SIGINT and SIGHUP must end the service. They stay blocked in every
+    // thread (NIO's start after this) and one thread takes them with sigwait, to stop cleanly.
+    for number in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { signal(number, SIG_DFL) }
+    var stopping = sigset_t()
+    sigemptyset(&stopping)
+    for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&stopping, number) }
+    pthread_sigmask(SIG_SETMASK, &stopping, nil)
+    let server = APIServer(service: service)
+    let stopSignals = stopping
+    DispatchQueue.global().async {
+        var set = stopSignals
+        var received: Int32 = 0
+        sigwait(&set, &received)
+        server.stop()
+    }
     let note = "skiff: serving the Docker Engine API \(APIVersion.current) on \(address)" + (time > 0 ? " until \(time)s idle\n" : "\n")
     _ = note.withCString { write(2, $0, strlen($0)) }
-    try APIServer(service: service).serve(at: address, idleSeconds: time)
+    try server.serve(at: address, idleSeconds: time)
 } catch {
     fail("\(error)")
 }

@@ -286,6 +286,22 @@ struct DockerAPITests {
         #expect(fixture.containerIDs().isEmpty)
     }
 
+    /// skiff's signal mask and ignored signals survive the execve into skiff-api: SIGTERM and
+    /// SIGINT were blocked there, and a service serving until stopped could not be stopped.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalStopsTheServiceAndRemovesItsSocket(signal: Int32) throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "stays", fixture.image, "sleep", "100"]).status == 0)
+        kill(service.process.processIdentifier, signal)
+        #expect(eventually(10) { !service.process.isRunning }, "the service ignored signal \(signal)")
+        #expect(!service.process.isRunning && service.process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: service.socket))
+        #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"]).stdout == "stays running\n")
+    }
+
     @Test func errorsAreDockersShapeAndUnsupportedAreasAnswerAtOnce() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
