@@ -5,7 +5,7 @@ import Engine
 /// `skiff system df`, `skiff system info` and `skiff system check`.
 struct SystemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "system", abstract: "Show disk usage and host information; check the store.",
-                                                    subcommands: [SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self])
+                                                    subcommands: [SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self, SystemServiceCommand.self])
 }
 
 /// `skiff system check [--repair]`, as podman's: every blob, snapshot, image and container

@@ -1,0 +1,359 @@
+import Foundation
+import Testing
+
+let dockerCLI = ["/usr/local/bin/docker", "/usr/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let dockerPyInstalled = (try? run(["/usr/bin/env", "python3", "-c", "import docker"], check: false).status) == 0
+let dockerAPITestsEnabled = engineTestsEnabled && dockerCLI != nil
+let dockerSkipReason: Comment = "needs root, umoci and busybox-static (scripts/install-deps.sh) and the docker CLI (client only)"
+
+/// `skiff system service` on a temporary socket over a fixture's store, killed at the end.
+final class APIService: @unchecked Sendable {
+    let fixture: EngineFixture
+    let socket: String
+    private(set) var process: Foundation.Process
+
+    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0") throws {
+        self.fixture = fixture
+        socket = fixture.path + "/api.sock"
+        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time)
+        if host == nil {
+            guard eventually(10, { FileManager.default.fileExists(atPath: socket) }) else {
+                throw TestError("skiff system service did not make \(socket)")
+            }
+        }
+    }
+
+    static func start(_ fixture: EngineFixture, host: String, time: String) throws -> Foundation.Process {
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: skiffBinary)
+        process.arguments = ["system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time]
+        let log = fixture.path + "/service.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// kill -9 of the service, then a new one on the same socket.
+    func killAndRestart() throws {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        process = try Self.start(fixture, host: "unix://" + socket, time: "0")
+        _ = eventually(10) { (try? self.docker(["version"]).status) == 0 }
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    var environment: [String: String] {
+        ["DOCKER_HOST": "unix://" + socket, "DOCKER_CONFIG": fixture.path + "/docker-config"]
+    }
+
+    @discardableResult
+    func docker(_ arguments: [String], host: String? = nil) throws -> CommandResult {
+        var environment = self.environment
+        if let host { environment["DOCKER_HOST"] = host }
+        return try run([dockerCLI!] + arguments, check: false, environment: environment)
+    }
+
+    /// A raw request with curl: (status line's code, body).
+    func curl(_ method: String, _ path: String) throws -> (status: Int, body: String) {
+        let result = try run(["/usr/bin/curl", "-s", "--max-time", "10", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}",
+                              "http://skiff" + path], check: false)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+/// The real docker CLI 28 and docker-py 7.1 against `skiff system service`.
+@Suite(.enabled(if: dockerAPITestsEnabled, dockerSkipReason), .serialized)
+struct DockerAPITests {
+    @Test func versionInfoAndImagesThroughTheDockerCLI() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let version = try service.docker(["version", "--format", "{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Client.APIVersion}}"])
+        #expect(version.status == 0 && version.stdout == "1.44 1.24 1.44\n", "\(version)")
+        let info = try service.docker(["info", "--format", "{{.Images}} {{.Containers}} {{.OSType}}"])
+        #expect(info.stdout == "1 0 linux\n", "\(info)")
+        let images = try service.docker(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(images.stdout == "localhost/loaded:bb\n", "\(images)")
+        // The socket is the service's alone: mode 0660.
+        let mode = try FileManager.default.attributesOfItem(atPath: service.socket)[.posixPermissions] as? Int
+        #expect(mode == 0o660)
+    }
+
+    @Test func runRemovesTheContainerAndReturnsItsOutputAndExitCode() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let hi = try service.docker(["run", "--rm", fixture.image, "echo", "hi"])
+        #expect(hi.status == 0 && hi.stdout == "hi\n", "\(hi)")
+        let three = try service.docker(["run", "--rm", fixture.image, "sh", "-c", "echo out; echo err >&2; exit 3"])
+        #expect(three.status == 3 && three.stdout == "out\n" && three.stderr.contains("err"), "\(three)")
+        // Without --rm the exit code comes from wait's not-running condition.
+        let four = try service.docker(["run", "--name", "kept", fixture.image, "sh", "-c", "exit 4"])
+        #expect(four.status == 4, "\(four)")
+        #expect(eventually(10) { fixture.containerIDs().count == 1 })
+        let piped = try run(["/bin/sh", "-c", "echo through-stdin | \(dockerCLI!) run -i --rm \(fixture.image) cat"], check: false,
+                            environment: service.environment)
+        #expect(piped.status == 0 && piped.stdout == "through-stdin\n", "\(piped)")
+        // -it through a pty (script gives docker's client a terminal): typed input reaches the shell.
+        let terminal = try run(["/bin/sh", "-c", "(sleep 1; printf 'echo typed-$((6*7))\\nexit 5\\n') | /usr/bin/script -qec '\(dockerCLI!) run -it --rm \(fixture.image) sh' /dev/null"],
+                               check: false, environment: service.environment)
+        #expect(terminal.status == 5 && terminal.stdout.contains("typed-42"), "\(terminal)")
+    }
+
+    @Test func runItDetachesWithCtrlPCtrlQAndAttachComesBack() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let detach = try run(["/bin/sh", "-c", "(sleep 1.5; printf '\\020\\021'; sleep 1) | /usr/bin/script -qec '\(dockerCLI!) run -it --name det \(fixture.image) sh' /dev/null"],
+                             check: false, environment: service.environment)
+        #expect(detach.status == 0, "\(detach)")
+        #expect(try service.docker(["inspect", "--format", "{{.State.Running}}", "det"]).stdout == "true\n")
+        let attach = try run(["/bin/sh", "-c", "(sleep 1; printf 'echo back-$((6*7))\\nexit 3\\n') | /usr/bin/script -qec '\(dockerCLI!) attach det' /dev/null"],
+                             check: false, environment: service.environment)
+        #expect(attach.status == 3 && attach.stdout.contains("back-42"), "\(attach)")
+        #expect(try service.docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "det"]).stdout == "exited 3\n")
+    }
+
+    @Test func detachedContainerLogsStopsAndIsRemoved() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let started = try service.docker(["run", "-d", "--name", "web", fixture.image, "sh", "-c",
+                                          "trap 'echo bye; exit 0' TERM; echo started; echo warn >&2; while true; do sleep 0.1; done"])
+        #expect(started.status == 0, "\(started)")
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try eventually(10) { try service.docker(["logs", "web"]).stdout == "started\n" })
+        #expect(try service.docker(["logs", "web"]).stderr == "warn\n")
+        // The CLI's own store sees the API's container, and the other way round.
+        #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"]).stdout == "web running\n")
+        let ps = try service.docker(["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.State}}"])
+        #expect(ps.stdout == "\(id.prefix(12)) web \(fixture.image) running\n", "\(ps)")
+        let inspect = try service.docker(["inspect", "--format", "{{.State.Status}} {{.Name}} {{.Config.Image}} {{.State.Running}}", "web"])
+        #expect(inspect.stdout == "running /web \(fixture.image) true\n", "\(inspect)")
+        // Clients that go away mid-stream (logs -f, attach) leave nothing held in the service.
+        func descriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(service.process.processIdentifier)/fd").count) ?? -1
+        }
+        let before = descriptors()
+        for arguments in [["logs", "-f", "web"], ["attach", "--sig-proxy=false", "web"], ["logs", "-f", "web"]] {
+            let client = try run(["/usr/bin/timeout", "-s", "KILL", "0.5", dockerCLI!] + arguments, check: false, environment: service.environment)
+            #expect([9, 137].contains(client.status), "still streaming when killed: \(arguments): \(client)")
+        }
+        #expect(eventually(10) { descriptors() <= before }, "\(descriptors()) descriptors, \(before) before")
+        let stop = try service.docker(["stop", "web"])
+        #expect(stop.status == 0 && stop.stdout == "web\n", "\(stop)")
+        #expect(try service.docker(["logs", "--tail", "1", "web"]).stdout == "bye\n")
+        let exited = try service.docker(["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}"])
+        #expect(exited.stdout.hasPrefix("web Exited (0)"), "\(exited)")
+        #expect(try service.docker(["ps", "--format", "{{.Names}}"]).stdout == "")
+        let removed = try service.docker(["rm", "web"])
+        #expect(removed.status == 0 && removed.stdout == "web\n", "\(removed)")
+        #expect(fixture.containerIDs().isEmpty)
+        let missing = try service.docker(["rm", "web"])
+        #expect(missing.status == 1 && missing.stderr.contains("No such container: web"), "\(missing)")
+    }
+
+    @Test func execRunsInARunningContainerWithItsOutputExitCodeStdinAndTerminal() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "box", fixture.image, "sleep", "300"]).status == 0)
+        let six = try service.docker(["exec", "box", "sh", "-c", "echo exec-out; echo exec-err >&2; exit 6"])
+        #expect(six.status == 6 && six.stdout == "exec-out\n" && six.stderr == "exec-err\n", "\(six)")
+        let piped = try run(["/bin/sh", "-c", "echo piped | \(dockerCLI!) exec -i box cat"], check: false, environment: service.environment)
+        #expect(piped.status == 0 && piped.stdout == "piped\n", "\(piped)")
+        let detached = try service.docker(["exec", "-d", "box", "sh", "-c", "echo detached > /tmp/mark"])
+        #expect(detached.status == 0, "\(detached)")
+        #expect(try eventually(10) { try service.docker(["exec", "box", "cat", "/tmp/mark"]).stdout == "detached\n" })
+        let missing = try service.docker(["exec", "box", "no-such-program"])
+        #expect(missing.status == 127 && missing.stderr.contains("not found"), "\(missing)")
+        // -t through a pty (script gives docker's client a terminal): the program has one too.
+        let terminal = try run(["/usr/bin/script", "-qec", "\(dockerCLI!) exec -it box sh -c 'tty; exit 9'", "/dev/null"], check: false,
+                               environment: service.environment)
+        #expect(terminal.status == 9 && terminal.stdout.contains("/dev/pts/"), "\(terminal)")
+        let stopped = try service.docker(["rm", "-f", "box"])
+        #expect(stopped.status == 0)
+        let notRunning = try service.docker(["exec", "box", "true"])
+        #expect(notRunning.status != 0 && notRunning.stderr.contains("No such container"), "\(notRunning)")
+    }
+
+    @Test(.enabled(if: ["/usr/bin/docker-registry", "/usr/bin/skopeo"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+                   "needs docker-registry and skopeo (scripts/install-deps.sh)"))
+    func pullFromALoopbackRegistryTagAndRemoveImages() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        // Debian's docker-registry on 127.0.0.1 with the fixture's busybox image pushed as bb:1 and bb:2.
+        let port = 24_000 + Int(getpid() % 1000)
+        let config = """
+            version: 0.1
+            storage:
+              filesystem:
+                rootdirectory: \(fixture.path)/registry
+            http:
+              addr: 127.0.0.1:\(port)
+            """
+        try config.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
+        let registry = Foundation.Process()
+        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        registry.arguments = ["serve", fixture.path + "/registry.yml"]
+        registry.standardOutput = FileHandle.nullDevice
+        registry.standardError = FileHandle.nullDevice
+        try registry.run()
+        defer { kill(registry.processIdentifier, SIGKILL); registry.waitUntilExit() }
+        let archive = try busyboxArchive.get()
+        for tag in ["1", "2"] {
+            #expect(try eventually(10) {
+                try run(["/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb", "docker://127.0.0.1:\(port)/bb:\(tag)"],
+                        check: false).status == 0
+            })
+        }
+        let pull = try service.docker(["pull", "127.0.0.1:\(port)/bb:1"])
+        #expect(pull.status == 0 && pull.stdout.contains("Status: Downloaded newer image for 127.0.0.1:\(port)/bb:1"), "\(pull)")
+        // run of an image not in the store: the docker CLI pulls it after create's 404.
+        let auto = try service.docker(["run", "--rm", "127.0.0.1:\(port)/bb:2", "echo", "auto-pulled"])
+        #expect(auto.status == 0 && auto.stdout.hasSuffix("auto-pulled\n"), "\(auto)")
+        let absent = try service.docker(["pull", "127.0.0.1:\(port)/bb:3"])
+        #expect(absent.status != 0, "\(absent)")
+        #expect(try service.docker(["tag", fixture.image, "localhost/other:1"]).status == 0)
+        let images = try service.docker(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(Set(images.stdout.split(separator: "\n")) == ["127.0.0.1:\(port)/bb:1", "127.0.0.1:\(port)/bb:2", "localhost/loaded:bb", "localhost/other:1"],
+                "\(images)")
+        let inspect = try service.docker(["image", "inspect", "--format", "{{.Os}} {{.Config.Cmd}}", "localhost/other:1"])
+        #expect(inspect.stdout == "linux [sh]\n", "\(inspect)")
+        // A container uses the image: its other names can go, the last one only with force.
+        #expect(try service.docker(["create", "--name", "user", fixture.image]).status == 0)
+        let untag = try service.docker(["rmi", "localhost/other:1", "127.0.0.1:\(port)/bb:1", "127.0.0.1:\(port)/bb:2"])
+        #expect(untag.status == 0 && untag.stdout.contains("Untagged: localhost/other:1"), "\(untag)")
+        let last = try service.docker(["rmi", fixture.image])
+        #expect(last.status == 1 && last.stderr.contains("is used by container"), "\(last)")
+        #expect(try service.docker(["images", "-q"]).stdout.split(separator: "\n").count == 1)
+    }
+
+    @Test(.enabled(if: dockerPyInstalled, "needs docker-py (pip docker)"))
+    func dockerPyRunsWaitsReadsLogsAndRemoves() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let script = """
+            import docker, sys
+            client = docker.from_env()
+            container = client.containers.run(sys.argv[1], ["sh", "-c", "echo from-py; echo err-py >&2; exit 2"], detach=True)
+            print(container.wait(timeout=30)["StatusCode"])
+            print(container.logs(stderr=False).decode(), end="")
+            print(container.logs(stdout=False).decode(), end="")
+            box = client.containers.run(sys.argv[1], ["sleep", "300"], detach=True)
+            result = box.exec_run(["sh", "-c", "echo in-exec; exit 5"])
+            print(result.exit_code, result.output.decode(), end="")
+            box.remove(force=True)
+            container.reload()
+            print(container.status, container.attrs["State"]["ExitCode"])
+            container.remove()
+            print(len(client.containers.list(all=True)))
+            """
+        let result = try run(["/usr/bin/env", "python3", "-c", script, fixture.image], check: false, environment: service.environment)
+        #expect(result.status == 0 && result.stdout == "2\nfrom-py\nerr-py\n5 in-exec\nexited 2\n0\n", "\(result)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let started = try service.docker(["run", "-d", "--name", "survivor", fixture.image, "sleep", "100"])
+        #expect(started.status == 0, "\(started)")
+        try service.killAndRestart()
+        #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"]).stdout == "survivor running\n")
+        #expect(try service.docker(["ps", "--format", "{{.Names}} {{.State}}"]).stdout == "survivor running\n")
+        let removed = try service.docker(["rm", "-f", "survivor"])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    /// skiff's signal mask and ignored signals survive the execve into skiff-api: SIGTERM and
+    /// SIGINT were blocked there, and a service serving until stopped could not be stopped.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalStopsTheServiceAndRemovesItsSocket(signal: Int32) throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "stays", fixture.image, "sleep", "100"]).status == 0)
+        kill(service.process.processIdentifier, signal)
+        #expect(eventually(10) { !service.process.isRunning }, "the service ignored signal \(signal)")
+        #expect(!service.process.isRunning && service.process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: service.socket))
+        #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"]).stdout == "stays running\n")
+    }
+
+    @Test func errorsAreDockersShapeAndUnsupportedAreasAnswerAtOnce() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let ping = try service.curl("GET", "/_ping")
+        #expect(ping.status == 200 && ping.body == "OK")
+        #expect(try service.curl("HEAD", "/_ping").status == 200)
+        let tooNew = try service.curl("GET", "/v1.99/version")
+        #expect(tooNew.status == 400 && tooNew.body.contains("\"message\":\"client version 1.99 is too new"), "\(tooNew)")
+        let missing = try service.curl("GET", "/v1.44/containers/nosuch/json")
+        #expect(missing.status == 404 && missing.body == #"{"message":"No such container: nosuch"}"#, "\(missing)")
+        let swarm = try service.curl("GET", "/v1.44/swarm")
+        #expect(swarm.status == 503 && swarm.body.contains("swarm"), "\(swarm)")
+        let unknown = try service.curl("GET", "/v1.44/nothing/here")
+        #expect(unknown.status == 404 && unknown.body.contains("page not found"))
+        let badBody = try run(["/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
+                               "-d", #"{"Image": ["not", "a", "string"]}"#, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"],
+                              check: false)
+        #expect(badBody.stdout.hasSuffix("\n400") && badBody.stdout.contains("message"), "\(badBody)")
+        let large = fixture.path + "/large.json"
+        try Data(repeating: UInt8(ascii: " "), count: 5 << 20).write(to: URL(fileURLWithPath: large))
+        let oversized = try run(["/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
+                                 "--data-binary", "@" + large, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"], check: false)
+        #expect(oversized.stdout.hasSuffix("\n400") && oversized.stdout.contains("larger than"), "\(oversized)")
+        #expect(try service.curl("GET", "/_ping").status == 200, "the service still answers")
+        let noImage = try service.docker(["create", "--pull", "never", "localhost/absent:1"])
+        #expect(noImage.status != 0 && noImage.stderr.contains("No such image"), "\(noImage)")
+        let nodes = try service.docker(["node", "ls"])
+        #expect(nodes.status != 0 && nodes.stderr.contains("swarm"), "\(nodes)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func tcpOnLoopbackAndTheIdleTimeEndsTheService() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let refused = try run([skiffBinary, "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot,
+                               "--host", "tcp://0.0.0.0:23750", "--time", "1"], check: false)
+        #expect(refused.status != 0 && refused.stderr.contains("loopback only"), "\(refused)")
+        let help = try run([skiffBinary, "system", "service", "--help"], check: false)
+        #expect(help.stdout.contains("loopback only"))
+        // The server is skiff-api beside skiff (SwiftNIO stays out of skiff's own start): without it, the reason.
+        try FileManager.default.copyItem(atPath: skiffBinary, toPath: fixture.path + "/skiff")
+        let alone = try run([fixture.path + "/skiff", "system", "service", "--root", fixture.root, "--host", "unix://\(fixture.path)/x.sock"],
+                            check: false)
+        #expect(alone.status == 125 && alone.stderr.contains("skiff-api is missing"), "\(alone)")
+        let port = 23_000 + Int(getpid() % 1000)
+        let service = try APIService(fixture, host: "tcp://127.0.0.1:\(port)", time: "2")
+        defer { service.stop() }
+        #expect(try eventually(10) { try service.docker(["version", "--format", "{{.Server.APIVersion}}"], host: "tcp://127.0.0.1:\(port)").stdout == "1.44\n" })
+        // No connection for 2 seconds: the service ends by itself.
+        #expect(eventually(15) { !service.process.isRunning })
+        #expect(service.process.terminationStatus == 0)
+    }
+}
