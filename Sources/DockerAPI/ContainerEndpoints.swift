@@ -233,16 +233,16 @@ extension DockerService {
                 guard let value = record.labels?[parts[0]] else { return false }
                 return parts.count == 1 || value == parts[1]
             }) { continue }
-            let created = LogTimeFilter.rfc3339(record.created) ?? 0
+            let created = Timestamp.seconds(record.created) ?? 0
             let status: String
             switch live.state {
             case .running:
-                let started = record.startedAt.flatMap(LogTimeFilter.rfc3339) ?? now
+                let started = record.startedAt.flatMap(Timestamp.seconds) ?? now
                 status = "Up " + humanDuration(now - started)
             case .created:
                 status = "Created"
             case .exited:
-                let finished = record.finishedAt.flatMap(LogTimeFilter.rfc3339) ?? now
+                let finished = record.finishedAt.flatMap(Timestamp.seconds) ?? now
                 status = restarting ? "Restarting (\(live.exitCode ?? 0)) \(humanDuration(now - finished)) ago"
                     : "Exited (\(live.exitCode ?? -1)) \(humanDuration(now - finished)) ago"
             }
@@ -351,7 +351,7 @@ extension DockerService {
     func killContainer(_ call: Call, _ reference: String) throws {
         let record = try container(reference)
         let name = call.query["signal"] ?? "SIGKILL"
-        guard let signal = SignalNames.number(name.isEmpty ? "SIGKILL" : name) else {
+        guard let signal = try? SignalTable.number(name.isEmpty ? "SIGKILL" : name) else {
             throw APIError.badRequest("invalid signal: \(name)")
         }
         guard engine.liveStatus(record).isRunning else {

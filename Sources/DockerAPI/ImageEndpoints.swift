@@ -1,6 +1,7 @@
 import Dispatch
 import Engine
 import ImageStore
+import LinuxSupport
 import OCISpec
 import Registry
 import Synchronization
@@ -66,7 +67,7 @@ extension DockerService {
                          RepoDigests: image.names.compactMap { name in
                              (try? ImageReference(parsing: name)).map { "\($0.familiarName)@\(image.manifestDigest)" }
                          },
-                         Created: Int64(image.config.created.flatMap(LogTimeFilter.rfc3339) ?? 0), Size: image.size, SharedSize: -1,
+                         Created: Int64(image.config.created.flatMap(Timestamp.seconds) ?? 0), Size: image.size, SharedSize: -1,
                          VirtualSize: image.size, Labels: image.config.config?.labels ?? [:],
                          Containers: containers.filter { $0.imageID == image.id.description }.count)
         }

@@ -35,7 +35,10 @@ enum GuestSystem {
         try sysCall("chdir /") { chdir("/") }
         setenv("SKIFF_AGENT_ROOT", "1", 1)
         let argv = CStringArray(["/init"])
-        let envp = CStringArray(["SKIFF_AGENT_ROOT=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+        // What the kernel passed to init in the environment goes on (SKIFF_PROBE among it).
+        var environment = ["SKIFF_AGENT_ROOT=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        if let probe = getenv("SKIFF_PROBE") { environment.append("SKIFF_PROBE=" + String(cString: probe)) }
+        let envp = CStringArray(environment)
         execve("/init", argv.pointers, envp.pointers)
         throw SystemError("execve /init on the new root")
     }
