@@ -43,7 +43,8 @@ let package = Package(
         // OpenSSL's libcrypto (system library): SHA-256 digests of blobs and layers.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The image store: content-addressed blobs, the name index, layer snapshots, rootfs assembly.
-        .target(name: "ImageStore", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CArchive", "CCrypto"], swiftSettings: strict),
+        .target(
+            name: "ImageStore", dependencies: ["OCISpec", "JSON", "LinuxSupport", "CShim", "CArchive", "CCrypto"], swiftSettings: strict),
         // OpenSSL's libssl (system library): TLS for the HTTP client.
         .systemLibrary(name: "CSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         // HTTP/1.1 over POSIX sockets and libssl: keep-alive pool, chunked bodies, redirects,
@@ -54,7 +55,11 @@ let package = Package(
         // Container networking: network store, network namespaces, CNI plugin chains, published ports.
         .target(name: "Networking", dependencies: ["JSON", "LinuxSupport", "CShim"], swiftSettings: strict),
         // The container engine: state store, spec generation, monitor, lifecycle over the runtime and image store.
-        .target(name: "Engine", dependencies: ["ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM"], swiftSettings: strict),
+        .target(
+            name: "Engine",
+            dependencies: [
+                "ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM",
+            ], swiftSettings: strict),
         // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
         // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
         .target(
@@ -116,19 +121,26 @@ let package = Package(
         .testTarget(name: "AgentProtocolTests", dependencies: ["AgentProtocol", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec", "LinuxSupport"], swiftSettings: strict),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "JSON", "CArchive", "CShim", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ImageStoreTests", dependencies: ["ImageStore", "OCISpec", "JSON", "CArchive", "CShim", "LinuxSupport"],
+            swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"], swiftSettings: strict),
-        .testTarget(name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ImageIntegrationTests", dependencies: ["ImageStore", "Registry", "HTTPClient", "OCISpec", "CShim", "LinuxSupport"],
+            swiftSettings: strict),
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "VMMTests", dependencies: ["VMM"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"],
+            swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // The Docker API's request parsing and translation (no server, no engine calls).
         .testTarget(name: "DockerAPITests", dependencies: ["DockerAPI", "Engine", "Networking"], swiftSettings: strict),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.
-        .testTarget(name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"], swiftSettings: strict),
+        .testTarget(
+            name: "VMMIntegrationTests", dependencies: ["VMM", "LinuxSupport", "CShim"], exclude: ["Guest"], swiftSettings: strict),
     ]
 )

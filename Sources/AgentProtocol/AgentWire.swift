@@ -108,7 +108,9 @@ public struct FrameDecoder: Sendable {
         let available = buffer[start...]
         guard available.count >= 4 else { return nil }
         let length = Int(AgentWire.readUInt32(available, at: 0))
-        guard length >= AgentWire.headerSize - 4 else { throw .malformedFrame("a frame length of \(length) is shorter than a frame header") }
+        guard length >= AgentWire.headerSize - 4 else {
+            throw .malformedFrame("a frame length of \(length) is shorter than a frame header")
+        }
         guard length + 4 <= AgentWire.maxFrameSize else { throw .frameTooLarge(size: length + 4, limit: AgentWire.maxFrameSize) }
         guard available.count >= 5 else { return nil }
         let kindByte = available[available.startIndex + 4]

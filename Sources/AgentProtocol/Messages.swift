@@ -96,8 +96,10 @@ public struct ContainerSetup: Codable, Equatable, Sendable {
     /// Host directories and volumes shared over virtio-9p, by mount tag.
     public var shares: [GuestShare]
 
-    public init(spec: Spec, handle: UInt32, terminal: Bool, stdin: Bool, rootfs: GuestRootfs, network: GuestNetwork? = nil,
-                shares: [GuestShare] = []) {
+    public init(
+        spec: Spec, handle: UInt32, terminal: Bool, stdin: Bool, rootfs: GuestRootfs, network: GuestNetwork? = nil,
+        shares: [GuestShare] = []
+    ) {
         self.spec = spec
         self.handle = handle
         self.terminal = terminal

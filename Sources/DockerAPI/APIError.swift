@@ -71,7 +71,9 @@ public enum APIVersion {
             throw .badRequest("client version \(version) is too new. Maximum supported API version is \(current)")
         }
         if parsed.lexicographicallyPrecedes(parse(minimum)!) {
-            throw .badRequest("client version \(version) is too old. Minimum supported API version is \(minimum), please upgrade your client to a newer version")
+            throw .badRequest(
+                "client version \(version) is too old. Minimum supported API version is \(minimum), please upgrade your client to a newer version"
+            )
         }
         return (version, String(rest[slash...]))
     }

@@ -225,14 +225,24 @@ extension DockerService {
             let state = restarting ? "restarting" : live.state.rawValue
             if !all && !live.isRunning && !restarting && filters["status"] == nil { continue }
             if let statuses = filters["status"], !statuses.contains(state) { continue }
-            if let names = filters["name"], !names.contains(where: { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }) { continue }
+            if let names = filters["name"],
+                !names.contains(where: { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) })
+            {
+                continue
+            }
             if let ids = filters["id"], !ids.contains(where: { record.id.hasPrefix($0) }) { continue }
-            if let images = filters["ancestor"], !images.contains(where: { $0 == record.image || record.imageID.hasSuffix($0) }) { continue }
-            if let labels = filters["label"], !labels.allSatisfy({ filter in
-                let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                guard let value = record.labels?[parts[0]] else { return false }
-                return parts.count == 1 || value == parts[1]
-            }) { continue }
+            if let images = filters["ancestor"], !images.contains(where: { $0 == record.image || record.imageID.hasSuffix($0) }) {
+                continue
+            }
+            if let labels = filters["label"],
+                !labels.allSatisfy({ filter in
+                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard let value = record.labels?[parts[0]] else { return false }
+                    return parts.count == 1 || value == parts[1]
+                })
+            {
+                continue
+            }
             let created = Timestamp.seconds(record.created) ?? 0
             let status: String
             switch live.state {
@@ -243,23 +253,30 @@ extension DockerService {
                 status = "Created"
             case .exited:
                 let finished = record.finishedAt.flatMap(Timestamp.seconds) ?? now
-                status = restarting ? "Restarting (\(live.exitCode ?? 0)) \(humanDuration(now - finished)) ago"
+                status =
+                    restarting
+                    ? "Restarting (\(live.exitCode ?? 0)) \(humanDuration(now - finished)) ago"
                     : "Exited (\(live.exitCode ?? -1)) \(humanDuration(now - finished)) ago"
             }
             let ports = (live.isRunning ? record.networkSettings?.ports ?? [] : record.network?.ports ?? []).map {
-                ContainerSummary.Port(IP: $0.hostIP.isEmpty ? "0.0.0.0" : $0.hostIP, PrivatePort: Int($0.containerPort),
-                                      PublicPort: $0.hostPort == 0 ? nil : Int($0.hostPort), Type: $0.proto)
+                ContainerSummary.Port(
+                    IP: $0.hostIP.isEmpty ? "0.0.0.0" : $0.hostIP, PrivatePort: Int($0.containerPort),
+                    PublicPort: $0.hostPort == 0 ? nil : Int($0.hostPort), Type: $0.proto)
             }
             var networks: [String: [String: String]] = [:]
             for settings in live.isRunning ? record.allNetworkSettings : [] {
                 networks[settings.network] = ["IPAddress": settings.ipAddress ?? "", "NetworkID": settings.networkID]
             }
-            rows.append((created, ContainerSummary(
-                Id: record.id, Names: ["/" + record.name], Image: record.image, ImageID: record.imageID,
-                Command: record.command.joined(separator: " "), Created: Int64(created), Ports: ports, Labels: record.labels ?? [:],
-                State: state, Status: status,
-                HostConfig: .init(NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none"),
-                NetworkSettings: .init(Networks: networks), Mounts: [])))
+            rows.append(
+                (
+                    created,
+                    ContainerSummary(
+                        Id: record.id, Names: ["/" + record.name], Image: record.image, ImageID: record.imageID,
+                        Command: record.command.joined(separator: " "), Created: Int64(created), Ports: ports, Labels: record.labels ?? [:],
+                        State: state, Status: status,
+                        HostConfig: .init(NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none"),
+                        NetworkSettings: .init(Networks: networks), Mounts: [])
+                ))
         }
         rows.sort { $0.created > $1.created }
         var summaries = rows.map(\.summary)
@@ -297,7 +314,8 @@ extension DockerService {
         let record = try container(reference)
         let force = call.query.bool("force")
         if !force, engine.liveStatus(record).isRunning {
-            throw APIError.conflict("cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")
+            throw APIError.conflict(
+                "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")
         }
         try engine.remove(record.id, force: force, volumes: call.query.bool("v"))
         call.responder.send(status: .noContent, body: [])
@@ -419,7 +437,8 @@ extension DockerService {
     func resizeContainer(_ call: Call, _ reference: String) throws {
         let record = try container(reference)
         guard let rows = try call.query.int("h"), let columns = try call.query.int("w"), rows >= 0, columns >= 0,
-              rows <= Int(UInt16.max), columns <= Int(UInt16.max) else {
+            rows <= Int(UInt16.max), columns <= Int(UInt16.max)
+        else {
             throw APIError.badRequest("resize needs h and w: the terminal's rows and columns")
         }
         guard engine.liveStatus(record).isRunning else {

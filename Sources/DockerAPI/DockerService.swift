@@ -25,8 +25,10 @@ public final class DockerService: Sendable {
     let exitCodes = Mutex<[String: Int32]>([:])
     let execInstances = ExecInstances()
 
-    public init(engine: Engine, engineVersion: String, defaultRegistry: String = ImageReference.dockerHub,
-                registryOptions: RegistryOptions = RegistryOptions()) {
+    public init(
+        engine: Engine, engineVersion: String, defaultRegistry: String = ImageReference.dockerHub,
+        registryOptions: RegistryOptions = RegistryOptions()
+    ) {
         self.engine = engine
         self.engineVersion = engineVersion
         self.defaultRegistry = defaultRegistry
@@ -66,13 +68,19 @@ public final class DockerService: Sendable {
 
     func version(_ call: Call) {
         let info = engine.systemInfo(version: engineVersion)
-        call.responder.sendJSON(VersionResponse(
-            Platform: .init(Name: "skiff"),
-            Components: [.init(Name: "Engine", Version: engineVersion,
-                               Details: ["ApiVersion": APIVersion.current, "MinAPIVersion": APIVersion.minimum, "Os": "linux",
-                                         "Arch": Self.goArch(info.Architecture), "KernelVersion": info.KernelVersion])],
-            Version: engineVersion, ApiVersion: APIVersion.current, MinAPIVersion: APIVersion.minimum, GitCommit: "", GoVersion: "",
-            Os: "linux", Arch: Self.goArch(info.Architecture), KernelVersion: info.KernelVersion, BuildTime: ""))
+        call.responder.sendJSON(
+            VersionResponse(
+                Platform: .init(Name: "skiff"),
+                Components: [
+                    .init(
+                        Name: "Engine", Version: engineVersion,
+                        Details: [
+                            "ApiVersion": APIVersion.current, "MinAPIVersion": APIVersion.minimum, "Os": "linux",
+                            "Arch": Self.goArch(info.Architecture), "KernelVersion": info.KernelVersion,
+                        ])
+                ],
+                Version: engineVersion, ApiVersion: APIVersion.current, MinAPIVersion: APIVersion.minimum, GitCommit: "", GoVersion: "",
+                Os: "linux", Arch: Self.goArch(info.Architecture), KernelVersion: info.KernelVersion, BuildTime: ""))
     }
 
     /// docker's architecture names (GOARCH).
@@ -124,14 +132,16 @@ public final class DockerService: Sendable {
         var host = utsname()
         uname(&host)
         let hostname = withUnsafeBytes(of: &host.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        call.responder.sendJSON(InfoResponse(
-            ID: "skiff", Name: hostname, Containers: info.Containers, ContainersRunning: info.ContainersRunning, ContainersPaused: 0,
-            ContainersStopped: info.ContainersStopped + info.ContainersCreated, Images: info.Images, Driver: info.Driver,
-            DockerRootDir: info.DockerRootDir, CgroupDriver: info.CgroupDriver, CgroupVersion: String(info.CgroupVersion.prefix { $0 != " " }),
-            KernelVersion: info.KernelVersion, OperatingSystem: info.OperatingSystem, OSType: info.OSType,
-            Architecture: info.Architecture, NCPU: info.NCPU, MemTotal: info.MemTotal, SecurityOptions: info.SecurityOptions,
-            ServerVersion: engineVersion, DefaultRuntime: "skiff", Runtimes: ["skiff": .init(path: info.Runtime)],
-            LoggingDriver: "json-file", IndexServerAddress: "https://index.docker.io/v1/", Swarm: Swarm(), Warnings: []))
+        call.responder.sendJSON(
+            InfoResponse(
+                ID: "skiff", Name: hostname, Containers: info.Containers, ContainersRunning: info.ContainersRunning, ContainersPaused: 0,
+                ContainersStopped: info.ContainersStopped + info.ContainersCreated, Images: info.Images, Driver: info.Driver,
+                DockerRootDir: info.DockerRootDir, CgroupDriver: info.CgroupDriver,
+                CgroupVersion: String(info.CgroupVersion.prefix { $0 != " " }),
+                KernelVersion: info.KernelVersion, OperatingSystem: info.OperatingSystem, OSType: info.OSType,
+                Architecture: info.Architecture, NCPU: info.NCPU, MemTotal: info.MemTotal, SecurityOptions: info.SecurityOptions,
+                ServerVersion: engineVersion, DefaultRuntime: "skiff", Runtimes: ["skiff": .init(path: info.Runtime)],
+                LoggingDriver: "json-file", IndexServerAddress: "https://index.docker.io/v1/", Swarm: Swarm(), Warnings: []))
     }
 }
 

@@ -80,7 +80,8 @@ final class ExecInstances: Sendable {
 
 func consoleSize(_ values: [Int]?) -> (rows: UInt16, columns: UInt16)? {
     guard let values, values.count == 2, let rows = UInt16(exactly: values[0]), let columns = UInt16(exactly: values[1]),
-          rows > 0, columns > 0 else { return nil }
+        rows > 0, columns > 0
+    else { return nil }
     return (rows, columns)
 }
 
@@ -95,12 +96,13 @@ extension DockerService {
             throw APIError.conflict("container \(record.id) is not running")
         }
         let id = try ContainerStore.newID()
-        let snapshot = ExecCreateBody.Snapshot(stdin: body.AttachStdin ?? false, stdout: body.AttachStdout ?? false,
-                                               stderr: body.AttachStderr ?? false, tty: body.Tty ?? false, cmd: cmd, env: body.Env ?? [],
-                                               user: body.User.flatMap { $0.isEmpty ? nil : $0 },
-                                               workdir: body.WorkingDir.flatMap { $0.isEmpty ? nil : $0 },
-                                               detachKeys: body.DetachKeys.flatMap { $0.isEmpty ? nil : $0 },
-                                               consoleSize: consoleSize(body.ConsoleSize))
+        let snapshot = ExecCreateBody.Snapshot(
+            stdin: body.AttachStdin ?? false, stdout: body.AttachStdout ?? false,
+            stderr: body.AttachStderr ?? false, tty: body.Tty ?? false, cmd: cmd, env: body.Env ?? [],
+            user: body.User.flatMap { $0.isEmpty ? nil : $0 },
+            workdir: body.WorkingDir.flatMap { $0.isEmpty ? nil : $0 },
+            detachKeys: body.DetachKeys.flatMap { $0.isEmpty ? nil : $0 },
+            consoleSize: consoleSize(body.ConsoleSize))
         execInstances.add(ExecInstance(id: id, containerID: record.id, config: snapshot))
         call.responder.sendJSON(ExecCreated(Id: id), status: .created)
     }
@@ -130,18 +132,21 @@ extension DockerService {
         let instance = try execInstances.get(id)
         let state = instance.state.withLock { $0 }
         let config = instance.config
-        call.responder.sendJSON(ExecInspectResponse(
-            ID: instance.id, Running: state.running, ExitCode: state.exitCode,
-            ProcessConfig: .init(tty: config.tty, entrypoint: config.cmd[0], arguments: Array(config.cmd.dropFirst()), privileged: false,
-                                 user: config.user ?? ""),
-            OpenStdin: config.stdin, OpenStderr: config.stderr, OpenStdout: config.stdout, CanRemove: false,
-            ContainerID: instance.containerID, DetachKeys: config.detachKeys ?? "", Pid: state.pid))
+        call.responder.sendJSON(
+            ExecInspectResponse(
+                ID: instance.id, Running: state.running, ExitCode: state.exitCode,
+                ProcessConfig: .init(
+                    tty: config.tty, entrypoint: config.cmd[0], arguments: Array(config.cmd.dropFirst()), privileged: false,
+                    user: config.user ?? ""),
+                OpenStdin: config.stdin, OpenStderr: config.stderr, OpenStdout: config.stdout, CanRemove: false,
+                ContainerID: instance.containerID, DetachKeys: config.detachKeys ?? "", Pid: state.pid))
     }
 
     func resizeExec(_ call: Call, _ id: String) throws {
         let instance = try execInstances.get(id)
         guard let rows = try call.query.int("h"), let columns = try call.query.int("w"),
-              let size = consoleSize([rows, columns]) else {
+            let size = consoleSize([rows, columns])
+        else {
             throw APIError.badRequest("resize needs h and w: the terminal's rows and columns")
         }
         let master = instance.state.withLock { $0.master }
@@ -182,7 +187,8 @@ extension DockerService {
             let result = child.waitForExit()
             instance.state.withLock { $0.pid = child.pid }
             guard result == 0 else {
-                throw APIError.internalError("exec \(id) failed to start (exit \(result)): " + String(decoding: child.drainStderr(), as: UTF8.self))
+                throw APIError.internalError(
+                    "exec \(id) failed to start (exit \(result)): " + String(decoding: child.drainStderr(), as: UTF8.self))
             }
             call.responder.send(status: .ok, body: [])
             return
@@ -285,7 +291,8 @@ final class ExecChild {
     /// bytes to its stdin, until its output ends.
     func relay(connection: RawConnection, tty: Bool, stdout: Bool, stderr: Bool) {
         var buffer = [UInt8](repeating: 0, count: 32768)
-        var outputs: [(fd: Int32, stream: UInt8)] = tty ? [(fd: master, stream: UInt8(1))] : [(fd: stdoutRead, stream: UInt8(1)), (fd: stderrRead, stream: UInt8(2))]
+        var outputs: [(fd: Int32, stream: UInt8)] =
+            tty ? [(fd: master, stream: UInt8(1))] : [(fd: stdoutRead, stream: UInt8(1)), (fd: stderrRead, stream: UInt8(2))]
         let input = tty ? master : stdinWrite
         var inputOpen = input >= 0
         while !outputs.isEmpty {
@@ -297,7 +304,10 @@ final class ExecChild {
                 let n = read(pfd.fd, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 // A pty's master reads EIO once the last slave is closed: the same end.
-                if n <= 0 { ended.append(pfd.fd); continue }
+                if n <= 0 {
+                    ended.append(pfd.fd)
+                    continue
+                }
                 let bytes = Array(buffer[0..<n])
                 let stream = outputs[index].stream
                 if stream == 1 ? !stdout : !stderr { continue }
@@ -307,7 +317,10 @@ final class ExecChild {
             if inputOpen {
                 guard let bytes = connection.read(timeoutMS: 0) else {
                     inputOpen = false
-                    if !tty { close(stdinWrite); stdinWrite = -1 }
+                    if !tty {
+                        close(stdinWrite)
+                        stdinWrite = -1
+                    }
                     continue
                 }
                 if !bytes.isEmpty { _ = try? FileIO.writeAll(fd: input, bytes, what: "exec stdin") }

@@ -34,7 +34,9 @@ public enum ServiceAddress: Sendable, Equatable, CustomStringConvertible {
             var host = String(rest[..<colon])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             guard ["127.0.0.1", "localhost", "::1"].contains(host) else {
-                throw .badRequest("--host \(text): TCP listens on loopback only (127.0.0.1 or [::1]): without TLS the API would hand root on this host to the network")
+                throw .badRequest(
+                    "--host \(text): TCP listens on loopback only (127.0.0.1 or [::1]): without TLS the API would hand root on this host to the network"
+                )
             }
             self = .tcp(host: host == "localhost" ? "127.0.0.1" : host, port: port)
             return
@@ -118,8 +120,18 @@ public final class APIServer: Sendable {
         listener.withLock { $0?.close(promise: nil) }
     }
 
-    func connectionOpened() { activity.withLock { $0.open += 1; $0.lastChange = MonotonicTime.seconds() } }
-    func connectionClosed() { activity.withLock { $0.open -= 1; $0.lastChange = MonotonicTime.seconds() } }
+    func connectionOpened() {
+        activity.withLock {
+            $0.open += 1
+            $0.lastChange = MonotonicTime.seconds()
+        }
+    }
+    func connectionClosed() {
+        activity.withLock {
+            $0.open -= 1
+            $0.lastChange = MonotonicTime.seconds()
+        }
+    }
 }
 
 /// The monotonic clock in seconds (CLOCK_MONOTONIC).
@@ -194,8 +206,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            var request = APIRequest(method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: tooLarge ? [] : body,
-                                     keepAlive: requestHead.isKeepAlive)
+            var request = APIRequest(
+                method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: tooLarge ? [] : body,
+                keepAlive: requestHead.isKeepAlive)
             request.bodyTooLarge = tooLarge
             body = []
             waiting.append(request)
@@ -333,7 +346,10 @@ final class RawConnection: Sendable {
     }
 
     fileprivate func markClosed() {
-        state.withLock { $0.closed = true; $0.inputEnded = true }
+        state.withLock {
+            $0.closed = true
+            $0.inputEnded = true
+        }
         condition.signal()
     }
 

@@ -63,13 +63,14 @@ extension DockerService {
         let (images, _) = try engine.images.withSharedLock { try engine.images.imagesReportingDamage() }
         let containers = engine.store.all()
         let summaries = images.map { image in
-            ImageSummary(Id: image.id.description, ParentId: "", RepoTags: image.names.map(Self.familiar),
-                         RepoDigests: image.names.compactMap { name in
-                             (try? ImageReference(parsing: name)).map { "\($0.familiarName)@\(image.manifestDigest)" }
-                         },
-                         Created: Int64(image.config.created.flatMap(Timestamp.seconds) ?? 0), Size: image.size, SharedSize: -1,
-                         VirtualSize: image.size, Labels: image.config.config?.labels ?? [:],
-                         Containers: containers.filter { $0.imageID == image.id.description }.count)
+            ImageSummary(
+                Id: image.id.description, ParentId: "", RepoTags: image.names.map(Self.familiar),
+                RepoDigests: image.names.compactMap { name in
+                    (try? ImageReference(parsing: name)).map { "\($0.familiarName)@\(image.manifestDigest)" }
+                },
+                Created: Int64(image.config.created.flatMap(Timestamp.seconds) ?? 0), Size: image.size, SharedSize: -1,
+                VirtualSize: image.size, Labels: image.config.config?.labels ?? [:],
+                Containers: containers.filter { $0.imageID == image.id.description }.count)
         }
         call.responder.sendJSON(summaries)
     }
@@ -85,18 +86,22 @@ extension DockerService {
     func inspectImage(_ call: Call, _ name: String) throws {
         let image = try lookUpImage(name)
         let config = image.config.config
-        call.responder.sendJSON(ImageInspectResponse(
-            Id: image.id.description, RepoTags: image.names.map(Self.familiar),
-            RepoDigests: image.names.compactMap { (try? ImageReference(parsing: $0)).map { "\($0.familiarName)@\(image.manifestDigest)" } },
-            Parent: "", Comment: "", Created: image.config.created ?? "", Author: image.config.author ?? "",
-            Architecture: image.config.architecture, Variant: image.config.variant, Os: image.config.os, Size: image.size,
-            VirtualSize: image.size,
-            Config: .init(User: config?.user ?? "", Env: config?.env ?? [], Cmd: config?.cmd, Entrypoint: config?.entrypoint,
-                          WorkingDir: config?.workingDir ?? "", Labels: config?.labels ?? [:],
-                          ExposedPorts: config?.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [:]) }) },
-                          Volumes: config?.volumes.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [:]) }) },
-                          StopSignal: config?.stopSignal),
-            RootFS: .init(Type: image.config.rootfs.type, Layers: image.config.rootfs.diffIDs.map(\.description))))
+        call.responder.sendJSON(
+            ImageInspectResponse(
+                Id: image.id.description, RepoTags: image.names.map(Self.familiar),
+                RepoDigests: image.names.compactMap {
+                    (try? ImageReference(parsing: $0)).map { "\($0.familiarName)@\(image.manifestDigest)" }
+                },
+                Parent: "", Comment: "", Created: image.config.created ?? "", Author: image.config.author ?? "",
+                Architecture: image.config.architecture, Variant: image.config.variant, Os: image.config.os, Size: image.size,
+                VirtualSize: image.size,
+                Config: .init(
+                    User: config?.user ?? "", Env: config?.env ?? [], Cmd: config?.cmd, Entrypoint: config?.entrypoint,
+                    WorkingDir: config?.workingDir ?? "", Labels: config?.labels ?? [:],
+                    ExposedPorts: config?.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [:]) }) },
+                    Volumes: config?.volumes.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, [:]) }) },
+                    StopSignal: config?.stopSignal),
+                RootFS: .init(Type: image.config.rootfs.type, Layers: image.config.rootfs.diffIDs.map(\.description))))
     }
 
     func tagImage(_ call: Call, _ name: String) throws {

@@ -34,8 +34,9 @@ struct Query: Sendable {
             if byte == UInt8(ascii: "+") {
                 bytes.append(UInt8(ascii: " "))
             } else if byte == UInt8(ascii: "%"), let high = utf8.index(index, offsetBy: 1, limitedBy: utf8.endIndex),
-                      let low = utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex), low < utf8.endIndex,
-                      let value = UInt8(String(decoding: [utf8[high], utf8[low]], as: UTF8.self), radix: 16) {
+                let low = utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex), low < utf8.endIndex,
+                let value = UInt8(String(decoding: [utf8[high], utf8[low]], as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
                 index = low
             } else {
@@ -90,7 +91,7 @@ struct Router: Sendable {
         case (_, "plugins"):
             throw APIError.notImplemented("skiff does not support plugins (\(call.path))")
         case (_, "networks"), (_, "volumes"), (_, "build"), (_, "events"), (_, "system"), (_, "auth"), (_, "commit"),
-             (_, "session"), (_, "distribution"), (_, "grpc"):
+            (_, "session"), (_, "distribution"), (_, "grpc"):
             throw APIError.notImplemented("\(method) \(call.path) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
         default:
             throw APIError.notFound("page not found")
@@ -122,7 +123,8 @@ struct Router: Sendable {
             case (.POST, "resize"): return try service.resizeContainer(call, id)
             case (.POST, "exec"): return try service.createExec(call, id)
             default:
-                throw APIError.notImplemented("\(method) /containers/{id}/\(parts[1]) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
+                throw APIError.notImplemented(
+                    "\(method) /containers/{id}/\(parts[1]) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
             }
         default:
             throw APIError.notFound("page not found")
@@ -153,7 +155,8 @@ struct Router: Sendable {
         case (.DELETE, _):
             return try service.removeImage(call, parts.joined(separator: "/"))
         default:
-            throw APIError.notImplemented("\(method) /images/\(parts.joined(separator: "/")) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
+            throw APIError.notImplemented(
+                "\(method) /images/\(parts.joined(separator: "/")) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
         }
     }
 }

@@ -127,7 +127,8 @@ extension DockerService {
                     // Started some other way (`skiff start`): connect to the monitor directly. A
                     // start of ours that took this attachment delivers its handle instead.
                     if engine.liveStatus((try? engine.store.load(id: record.id)) ?? record).isRunning,
-                       pendingAttachments.remove(pending, id: record.id) {
+                        pendingAttachments.remove(pending, id: record.id)
+                    {
                         break waiting
                     }
                     usleep(5_000)

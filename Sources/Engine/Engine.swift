@@ -44,7 +44,8 @@ public struct Engine: Sendable {
     public func create(image: Image, imageName: String, options: RunOptions) throws -> EngineContainer {
         var options = options
         if options.publishAll {
-            options.ports = try PortMapping.publishingAll(exposed: Array((image.config.config?.exposedPorts ?? [:]).keys), published: options.ports)
+            options.ports = try PortMapping.publishingAll(
+                exposed: Array((image.config.config?.exposedPorts ?? [:]).keys), published: options.ports)
         }
         if let name = options.name { try ContainerStore.validate(name: name) }
         try options.validateInteractiveOptions()
@@ -61,9 +62,10 @@ public struct Engine: Sendable {
             if case .auto(let size) = options.userns {
                 userNamespace = try SubordinateIDs.allocate(size: size, taken: records.compactMap(\.userNamespace))
             }
-            let rootfs = try images.prepareRootfs(image: image, containerID: id,
-                                                  shift: userNamespace.map { (hostID: $0.hostID, size: $0.size) },
-                                                  durable: !options.autoRemove)
+            let rootfs = try images.prepareRootfs(
+                image: image, containerID: id,
+                shift: userNamespace.map { (hostID: $0.hostID, size: $0.size) },
+                durable: !options.autoRemove)
             // A kill from here to the record leaves a directory with its creator lease and
             // mount: `ps -a` lists it as incomplete and the next locked command removes it.
             FaultInjection.point("create-rootfs-mounted")
@@ -73,11 +75,13 @@ public struct Engine: Sendable {
                 let passwd = try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd")
                 let group = try RootfsFiles.read(rootfs: rootfs, path: "/etc/group")
                 var user = try UserResolution.resolve(options.user ?? image.config.config?.user ?? "", passwd: passwd, group: group)
-                for gid in try UserResolution.groups(options.groupAdd, group: group) where gid != user.gid && !user.additionalGids.contains(gid) {
+                for gid in try UserResolution.groups(options.groupAdd, group: group)
+                where gid != user.gid && !user.additionalGids.contains(gid) {
                     user.additionalGids.append(gid)
                 }
-                var inputs = SpecBuilder.Inputs(id: id, imageName: imageName, imageConfig: image.config.config, options: options,
-                                                user: user, rootfs: rootfs)
+                var inputs = SpecBuilder.Inputs(
+                    id: id, imageName: imageName, imageConfig: image.config.config, options: options,
+                    user: user, rootfs: rootfs)
                 inputs.seccompProfile = seccompProfile
                 inputs.userNamespace = userNamespace
                 if options.privileged { inputs.hostDevices = HostDevices.list() }
@@ -91,8 +95,9 @@ public struct Engine: Sendable {
                 try writeHostFiles(directory: directory, name: name, hostname: hostname, options: options)
                 if case .bridge = options.network { inputs.networkNamespacePath = netnsPath(for: id) }
                 let spec = try SpecBuilder.build(inputs)
-                try FileIO.writeAtomically(directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600,
-                                           durable: !options.autoRemove)
+                try FileIO.writeAtomically(
+                    directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600,
+                    durable: !options.autoRemove)
                 FaultInjection.point("create-spec-written")
                 var record = EngineContainer(
                     id: id, name: name, image: imageName, imageID: image.id.description, created: Timestamp.now(),
@@ -107,9 +112,10 @@ public struct Engine: Sendable {
                 record.vm = options.vm
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
-                record.network = ContainerNetworkConfig(mode: networkName == nil ? options.network.name : "bridge", network: networkName,
-                                                        ports: options.ports, hostname: hostname, extraHosts: options.addHosts,
-                                                        aliases: options.networkAliases)
+                record.network = ContainerNetworkConfig(
+                    mode: networkName == nil ? options.network.name : "bridge", network: networkName,
+                    ports: options.ports, hostname: hostname, extraHosts: options.addHosts,
+                    aliases: options.networkAliases)
                 try store.save(record)
                 return record
             } catch {
@@ -137,7 +143,9 @@ public struct Engine: Sendable {
             return LiveStatus(state: monitorAlive ? .running : .created, exitCode: record.exitCode, monitorLost: false)
         case .running:
             if monitorAlive { return LiveStatus(state: .running, exitCode: nil, monitorLost: false) }
-            if let state = try? runtime.state(id: record.id), state.status == .running || state.status == .paused || state.status == .created {
+            if let state = try? runtime.state(id: record.id),
+                state.status == .running || state.status == .paused || state.status == .created
+            {
                 return LiveStatus(state: .running, exitCode: nil, monitorLost: true)
             }
             return LiveStatus(state: .exited, exitCode: nil, monitorLost: true)
@@ -187,8 +195,14 @@ public struct Engine: Sendable {
                 }
                 var pfd = pollfd(fd: statusFD, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&pfd, 1, timeoutMS)
-                if ready < 0 && errno == EINTR { timedOut = true; return nil }
-                if ready == 0 { timedOut = true; return nil }
+                if ready < 0 && errno == EINTR {
+                    timedOut = true
+                    return nil
+                }
+                if ready == 0 {
+                    timedOut = true
+                    return nil
+                }
                 var chunk = [UInt8](repeating: 0, count: 512)
                 let n = chunk.withUnsafeMutableBytes { read(statusFD, $0.baseAddress, 512) }
                 if n < 0 && errno == EINTR { continue }
@@ -256,9 +270,11 @@ public struct Engine: Sendable {
         do {
             // Closed when the monitor has its copy (or failed to start).
             let statusWrite = OwnedFD(statusWriteEnd)
-            pid = try MonitorLauncher.spawn(executable: executable, arguments: [
-                "container-monitor", "--root", store.root, "--runtime-root", runtimeRoot, record.id,
-            ] + (streams?.monitorArguments ?? []), statusFD: statusWrite.raw)
+            pid = try MonitorLauncher.spawn(
+                executable: executable,
+                arguments: [
+                    "container-monitor", "--root", store.root, "--runtime-root", runtimeRoot, record.id,
+                ] + (streams?.monitorArguments ?? []), statusFD: statusWrite.raw)
         }
         let startTime = ProcStat.read(pid: pid)?.startTime
         try store.update(id: record.id) {
@@ -273,8 +289,9 @@ public struct Engine: Sendable {
         if first == "listening", let streams {
             handle.attach = OwnedFD(try AttachSocket.connect(directory: store.directory(for: record.id)))
             if let size = streams.consoleSize {
-                try FileIO.writeAll(fd: handle.attachFD, AttachFrame.resize(rows: size.rows, columns: size.columns).encoded(),
-                                    what: "attach socket")
+                try FileIO.writeAll(
+                    fd: handle.attachFD, AttachFrame.resize(rows: size.rows, columns: size.columns).encoded(),
+                    what: "attach socket")
             }
             guard let next = handle.nextLine(timedOut: &timedOut) else {
                 throw EngineError.startFailed("the monitor exited before starting the container")
@@ -432,9 +449,11 @@ public struct Engine: Sendable {
     /// - Parameters:
     ///   - detach: start the program and return at once (stdio /dev/null, exit code not waited for).
     ///   - detachKeys: with `tty`, the keys that leave the program running and return 0.
-    public func exec(_ reference: String, args: [String], env: [String], user: String?, workdir: String?,
-                     tty: Bool = false, interactive: Bool = true, detach: Bool = false,
-                     detachKeys: DetachKeys = .standard) throws -> Int32 {
+    public func exec(
+        _ reference: String, args: [String], env: [String], user: String?, workdir: String?,
+        tty: Bool = false, interactive: Bool = true, detach: Bool = false,
+        detachKeys: DetachKeys = .standard
+    ) throws -> Int32 {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
@@ -444,8 +463,9 @@ public struct Engine: Sendable {
         var gids: [UInt32] = []
         if let user {
             let rootfs = store.directory(for: record.id) + "/merged"
-            let resolved = try UserResolution.resolve(user, passwd: try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd"),
-                                                      group: try RootfsFiles.read(rootfs: rootfs, path: "/etc/group"))
+            let resolved = try UserResolution.resolve(
+                user, passwd: try RootfsFiles.read(rootfs: rootfs, path: "/etc/passwd"),
+                group: try RootfsFiles.read(rootfs: rootfs, path: "/etc/group"))
             numericUser = "\(resolved.uid):\(resolved.gid)"
             gids = resolved.additionalGids
         }
@@ -458,12 +478,14 @@ public struct Engine: Sendable {
                 guard parts.count == 2 else { throw EngineError.invalidOption("--user '\(text)'") }
                 return (parts[0], parts[1], gids)
             }
-            return try execInMicroVM(record, args: args, env: env, user: parsed, workdir: workdir, tty: tty, interactive: interactive,
-                                     detach: detach, detachKeys: detachKeys)
+            return try execInMicroVM(
+                record, args: args, env: env, user: parsed, workdir: workdir, tty: tty, interactive: interactive,
+                detach: detach, detachKeys: detachKeys)
         }
         do {
-            var process = try runtime.execProcess(id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
-                                                  additionalGids: gids, capabilities: [], noNewPrivileges: false)
+            var process = try runtime.execProcess(
+                id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
+                additionalGids: gids, capabilities: [], noNewPrivileges: false)
             if detach {
                 process.terminal = false
                 _ = try withStdio(toNull: true) { try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions()) }

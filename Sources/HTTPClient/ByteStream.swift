@@ -48,7 +48,10 @@ final class BufferedReader {
 
     /// Reads more into the buffer; false at end of stream.
     private func fill() throws -> Bool {
-        if start == end { start = 0; end = 0 }
+        if start == end {
+            start = 0
+            end = 0
+        }
         if end == capacity {
             // Compact: move the unread bytes to the front.
             let count = end - start
@@ -75,13 +78,17 @@ final class BufferedReader {
                 let lineEnd = start + scanned + index
                 var contentEnd = lineEnd
                 if contentEnd > start, base.load(fromByteOffset: contentEnd - 1, as: UInt8.self) == UInt8(ascii: "\r") { contentEnd -= 1 }
-                guard contentEnd - start <= limit else { throw HTTPClientError.malformedResponse("a header or chunk line is longer than \(limit) bytes") }
+                guard contentEnd - start <= limit else {
+                    throw HTTPClientError.malformedResponse("a header or chunk line is longer than \(limit) bytes")
+                }
                 let line = String(decoding: bytes(start, contentEnd), as: UTF8.self)
                 start = lineEnd + 1
                 return line
             }
             scanned = end - start
-            guard scanned <= limit + 1 else { throw HTTPClientError.malformedResponse("a header or chunk line is longer than \(limit) bytes") }
+            guard scanned <= limit + 1 else {
+                throw HTTPClientError.malformedResponse("a header or chunk line is longer than \(limit) bytes")
+            }
             if try !fill() {
                 if end == start { return nil }
                 throw HTTPClientError.connectionClosed(detail: "in the middle of the response head")

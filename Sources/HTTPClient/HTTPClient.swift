@@ -55,19 +55,23 @@ public final class HTTPClient: Sendable {
     /// `responseCheck` has seen the 2xx head); every other body, up to `bufferLimit` bytes, is kept
     /// in the result. Task cancellation aborts the transfer; so does `deadline` (seconds for the
     /// whole exchange, `deadlineExceeded`) and the configuration's low-speed limit (`tooSlow`).
-    public func send(_ request: HTTPRequest, sink: Sink? = nil, responseCheck: ResponseCheck? = nil,
-                     bufferLimit: Int = 1 << 20, deadline: Double? = nil) async throws -> HTTPResult {
+    public func send(
+        _ request: HTTPRequest, sink: Sink? = nil, responseCheck: ResponseCheck? = nil,
+        bufferLimit: Int = 1 << 20, deadline: Double? = nil
+    ) async throws -> HTTPResult {
         let cancellation = Cancellation()
         let work = UncheckedSendable((sink, responseCheck))
         let configuration = configuration
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResult, Error>) in
                 startThread {
-                    let watchdog = TransferWatchdog(cancellation: cancellation, lowSpeedLimit: configuration.lowSpeedLimit,
-                                                    lowSpeedTime: configuration.lowSpeedTime, deadline: deadline)
+                    let watchdog = TransferWatchdog(
+                        cancellation: cancellation, lowSpeedLimit: configuration.lowSpeedLimit,
+                        lowSpeedTime: configuration.lowSpeedTime, deadline: deadline)
                     defer { watchdog.stop() }
                     let result = Result {
-                        try self.perform(request, sink: work.value.0, responseCheck: work.value.1, bufferLimit: bufferLimit, cancellation: cancellation)
+                        try self.perform(
+                            request, sink: work.value.0, responseCheck: work.value.1, bufferLimit: bufferLimit, cancellation: cancellation)
                     }
                     continuation.resume(with: result)
                 }
@@ -78,15 +82,20 @@ public final class HTTPClient: Sendable {
     }
 
     /// The blocking exchange with redirects, on the calling thread.
-    func perform(_ request: HTTPRequest, sink: Sink?, responseCheck: ResponseCheck?, bufferLimit: Int,
-                 cancellation: Cancellation) throws -> HTTPResult {
+    func perform(
+        _ request: HTTPRequest, sink: Sink?, responseCheck: ResponseCheck?, bufferLimit: Int,
+        cancellation: Cancellation
+    ) throws -> HTTPResult {
         var current = request
         var redirects = 0
         while true {
-            let (head, body) = try exchange(current, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit, cancellation: cancellation)
+            let (head, body) = try exchange(
+                current, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit, cancellation: cancellation)
             if let location = head.headers["Location"], Self.redirectStatuses.contains(head.status) {
                 redirects += 1
-                guard redirects <= configuration.maxRedirects else { throw HTTPClientError.tooManyRedirects(limit: configuration.maxRedirects) }
+                guard redirects <= configuration.maxRedirects else {
+                    throw HTTPClientError.tooManyRedirects(limit: configuration.maxRedirects)
+                }
                 current = try Self.redirect(current, status: head.status, location: location)
                 continue
             }
@@ -101,7 +110,8 @@ public final class HTTPClient: Sendable {
     /// redirect leaves the scheme, host or port (blob storage must not see registry tokens).
     static func redirect(_ request: HTTPRequest, status: Int, location: String) throws -> HTTPRequest {
         guard let target = URL(string: location, relativeTo: request.url)?.absoluteURL,
-              let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https", target.host != nil else {
+            let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https", target.host != nil
+        else {
             throw HTTPClientError.badRedirect(location: location)
         }
         var next = request
@@ -125,12 +135,16 @@ public final class HTTPClient: Sendable {
 
     // MARK: one exchange
 
-    private func exchange(_ request: HTTPRequest, sink: Sink?, responseCheck: ResponseCheck?, bufferLimit: Int,
-                          cancellation: Cancellation) throws -> (HTTPResponseHead, [UInt8]) {
+    private func exchange(
+        _ request: HTTPRequest, sink: Sink?, responseCheck: ResponseCheck?, bufferLimit: Int,
+        cancellation: Cancellation
+    ) throws -> (HTTPResponseHead, [UInt8]) {
         let endpoint = try Endpoint(request.url)
         let proxyURL = configuration.proxy.proxy(for: endpoint)
         let proxy = try proxyURL.map { try Endpoint($0) }
-        if let proxy, proxy.secure { throw HTTPClientError.proxyFailed(proxy: proxy.description, detail: "only http:// proxies are supported") }
+        if let proxy, proxy.secure {
+            throw HTTPClientError.proxyFailed(proxy: proxy.description, detail: "only http:// proxies are supported")
+        }
         let key = ConnectionKey(endpoint: endpoint, proxy: proxy)
         while true {
             try cancellation.check()
@@ -145,8 +159,9 @@ public final class HTTPClient: Sendable {
             cancellation.attach(connection.tcp)
             connection.reader.counter = cancellation.counter
             do {
-                let (head, body, reusable) = try exchange(request, on: connection, sink: sink, responseCheck: responseCheck,
-                                                          bufferLimit: bufferLimit, counter: cancellation.counter)
+                let (head, body, reusable) = try exchange(
+                    request, on: connection, sink: sink, responseCheck: responseCheck,
+                    bufferLimit: bufferLimit, counter: cancellation.counter)
                 // Let go of the connection before the pool can hand it to another request.
                 connection.reader.counter = nil
                 cancellation.detach()
@@ -170,8 +185,10 @@ public final class HTTPClient: Sendable {
 
     /// One request and response on `connection`; whether it may carry another request after.
 
-    private func exchange(_ request: HTTPRequest, on connection: Connection, sink: Sink?, responseCheck: ResponseCheck?,
-                          bufferLimit: Int, counter: TransferCounter) throws -> (HTTPResponseHead, [UInt8], reusable: Bool) {
+    private func exchange(
+        _ request: HTTPRequest, on connection: Connection, sink: Sink?, responseCheck: ResponseCheck?,
+        bufferLimit: Int, counter: TransferCounter
+    ) throws -> (HTTPResponseHead, [UInt8], reusable: Bool) {
         try sendRequest(request, on: connection, counter: counter)
         connection.reader.resetActivity()
         guard let head = try HTTPWire.readHead(connection.reader) else {
@@ -210,15 +227,20 @@ public final class HTTPClient: Sendable {
         if connection.key.proxy != nil && !endpoint.secure {
             // Plain HTTP through a proxy: absolute-form target, proxy credentials in the head.
             target = "http://\(endpoint.hostHeader)\(target)"
-            if let authorization = configuration.proxy.httpProxy.flatMap(Self.proxyAuthorization) { headers["Proxy-Authorization"] = authorization }
+            if let authorization = configuration.proxy.httpProxy.flatMap(Self.proxyAuthorization) {
+                headers["Proxy-Authorization"] = authorization
+            }
         }
         switch request.body {
         case .none:
-            try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                  headers: headers, bodyLength: 0, chunked: false))
+            try stream.write(
+                HTTPWire.requestHead(
+                    method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                    headers: headers, bodyLength: 0, chunked: false))
         case .bytes(let bytes):
-            var message = try HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                   headers: headers, bodyLength: Int64(bytes.count), chunked: false)
+            var message = try HTTPWire.requestHead(
+                method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                headers: headers, bodyLength: Int64(bytes.count), chunked: false)
             if bytes.count <= 1 << 20 {
                 message += bytes
                 try stream.write(message)
@@ -228,25 +250,36 @@ public final class HTTPClient: Sendable {
             }
         case .file(let path):
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw HTTPClientError.ioFailed(operation: "opening \(path) to upload", detail: SystemError.message(errno: errno)) }
+            guard fd >= 0 else {
+                throw HTTPClientError.ioFailed(operation: "opening \(path) to upload", detail: SystemError.message(errno: errno))
+            }
             defer { Glibc.close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0 else { throw HTTPClientError.ioFailed(operation: "stat of \(path)", detail: SystemError.message(errno: errno)) }
-            try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                  headers: headers, bodyLength: Int64(st.st_size), chunked: false))
+            guard fstat(fd, &st) == 0 else {
+                throw HTTPClientError.ioFailed(operation: "stat of \(path)", detail: SystemError.message(errno: errno))
+            }
+            try stream.write(
+                HTTPWire.requestHead(
+                    method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                    headers: headers, bodyLength: Int64(st.st_size), chunked: false))
             var remaining = Int64(st.st_size)
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
             defer { buffer.deallocate() }
             while remaining > 0 {
                 let n = Glibc.read(fd, buffer.baseAddress, min(buffer.count, Int(remaining)))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw HTTPClientError.ioFailed(operation: "reading \(path) to upload", detail: n == 0 ? "file shrank" : SystemError.message(errno: errno)) }
+                guard n > 0 else {
+                    throw HTTPClientError.ioFailed(
+                        operation: "reading \(path) to upload", detail: n == 0 ? "file shrank" : SystemError.message(errno: errno))
+                }
                 try stream.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 remaining -= Int64(n)
             }
         case .stream(let next):
-            try stream.write(HTTPWire.requestHead(method: request.method, target: target, hostHeader: endpoint.hostHeader,
-                                                  headers: headers, bodyLength: nil, chunked: true))
+            try stream.write(
+                HTTPWire.requestHead(
+                    method: request.method, target: target, hostHeader: endpoint.hostHeader,
+                    headers: headers, bodyLength: nil, chunked: true))
             while let slice = try next() {
                 if slice.isEmpty { continue }
                 try stream.write(HTTPWire.chunk(slice))
@@ -264,7 +297,8 @@ public final class HTTPClient: Sendable {
         let via = key.proxy ?? endpoint
         let tcp: TCPStream
         do {
-            tcp = try TCPStream.connect(host: via.host, port: via.port, connectTimeout: configuration.connectTimeout, idleTimeout: configuration.idleTimeout)
+            tcp = try TCPStream.connect(
+                host: via.host, port: via.port, connectTimeout: configuration.connectTimeout, idleTimeout: configuration.idleTimeout)
         } catch let error as HTTPClientError where key.proxy != nil {
             throw HTTPClientError.proxyFailed(proxy: via.description, detail: error.description)
         }
@@ -273,9 +307,10 @@ public final class HTTPClient: Sendable {
         do {
             if key.proxy != nil { try openTunnel(tcp, to: endpoint, proxyURL: proxyURL) }
             let trust = configuration.trust
-            let context = try TLSContext.shared(systemDirectory: trust.systemDirectory,
-                                                caFiles: trust.caFiles(host: endpoint.host, port: endpoint.port),
-                                                client: trust.clientCertificate(host: endpoint.host, port: endpoint.port), host: endpoint.authority)
+            let context = try TLSContext.shared(
+                systemDirectory: trust.systemDirectory,
+                caFiles: trust.caFiles(host: endpoint.host, port: endpoint.port),
+                client: trust.clientCertificate(host: endpoint.host, port: endpoint.port), host: endpoint.authority)
             let tls = try TLSStream(tcp: tcp, host: endpoint.host, name: endpoint.authority, context: context)
             return Connection(key: key, stream: tls, tcp: tcp)
         } catch {
@@ -297,7 +332,8 @@ public final class HTTPClient: Sendable {
             throw HTTPClientError.proxyFailed(proxy: proxyURL?.absoluteString ?? "", detail: "closed the connection on CONNECT")
         }
         guard (200..<300).contains(answer.status), reader.buffered == 0 else {
-            throw HTTPClientError.proxyFailed(proxy: proxyURL?.absoluteString ?? "", detail: "CONNECT \(endpoint.authority) answered HTTP \(answer.status)")
+            throw HTTPClientError.proxyFailed(
+                proxy: proxyURL?.absoluteString ?? "", detail: "CONNECT \(endpoint.authority) answered HTTP \(answer.status)")
         }
     }
 
@@ -379,19 +415,24 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 /// Runs `body` on a new detached thread with SIGPIPE blocked (a write to a closed TLS socket
 /// then fails with EPIPE instead of killing the process; the pending signal dies with the thread).
 func startThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
     var thread = pthread_t()
-    let started = pthread_create(&thread, nil, { raw in
-        guard let raw else { return nil }
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGPIPE)
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-        box.body()
-        return nil
-    }, box)
+    let started = pthread_create(
+        &thread, nil,
+        { raw in
+            guard let raw else { return nil }
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &set, nil)
+            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
     if started == 0 {
         pthread_detach(thread)
     } else {

@@ -41,7 +41,8 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
         case .timedOut(let seconds):
             return "no data for \(formatSeconds(seconds)) s"
         case .tooSlow(let rate, let limit, let seconds):
-            return "transfer at \(formatRate(rate)) over \(formatSeconds(seconds)) s, below the low-speed limit of \(formatRate(Double(limit)))"
+            return
+                "transfer at \(formatRate(rate)) over \(formatSeconds(seconds)) s, below the low-speed limit of \(formatRate(Double(limit)))"
         case .deadlineExceeded(let seconds):
             return "not finished within \(formatSeconds(seconds)) s"
         case .connectionClosed(let detail):

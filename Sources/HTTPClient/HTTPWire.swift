@@ -10,8 +10,10 @@ enum HTTPWire {
     // MARK: request
 
     /// The request head: request line, Host, the caller's fields, and the body's framing.
-    static func requestHead(method: String, target: String, hostHeader: String, headers: HTTPHeaders,
-                            bodyLength: Int64?, chunked: Bool) throws -> [UInt8] {
+    static func requestHead(
+        method: String, target: String, hostHeader: String, headers: HTTPHeaders,
+        bodyLength: Int64?, chunked: Bool
+    ) throws -> [UInt8] {
         guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw HTTPClientError.invalidRequest("method '\(method)'") }
         guard !target.isEmpty, !target.utf8.contains(where: { $0 <= 32 || $0 == 127 }) else {
             throw HTTPClientError.invalidRequest("request target '\(target)'")
@@ -22,7 +24,11 @@ enum HTTPWire {
             guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
                 throw HTTPClientError.invalidRequest("a line break in the value of header '\(name)'")
             }
-            if name.caseInsensitiveEquals("Host") || name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Transfer-Encoding") { continue }
+            if name.caseInsensitiveEquals("Host") || name.caseInsensitiveEquals("Content-Length")
+                || name.caseInsensitiveEquals("Transfer-Encoding")
+            {
+                continue
+            }
             head += "\(name): \(value)\r\n"
         }
         if chunked {
@@ -50,7 +56,8 @@ enum HTTPWire {
     static func parseStatusLine(_ line: String) throws -> (version: String, status: Int, reason: String) {
         let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[0].count == 8,
-              parts[1].count == 3, parts[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let status = Int(parts[1]), status >= 100 else {
+            parts[1].count == 3, parts[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let status = Int(parts[1]), status >= 100
+        else {
             throw HTTPClientError.malformedResponse("status line '\(line.prefix(80))'")
         }
         return (String(parts[0]), status, parts.count > 2 ? String(parts[2]) : "")
@@ -81,7 +88,8 @@ enum HTTPWire {
                 if line.isEmpty { break }
                 total += line.utf8.count
                 guard headers.count < headerFieldLimit, total <= headBytesLimit else {
-                    throw HTTPClientError.malformedResponse("more than \(headerFieldLimit) header fields or \(headBytesLimit) bytes of head")
+                    throw HTTPClientError.malformedResponse(
+                        "more than \(headerFieldLimit) header fields or \(headBytesLimit) bytes of head")
                 }
                 if line.first == " " || line.first == "\t" {
                     throw HTTPClientError.malformedResponse("obsolete folded header line")
@@ -119,7 +127,9 @@ enum HTTPWire {
             }
             return .chunked
         }
-        let lengths = head.headers.values("Content-Length").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingHTTPSpaces() }
+        let lengths = head.headers.values("Content-Length").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map {
+            $0.trimmingHTTPSpaces()
+        }
         if let first = lengths.first {
             guard lengths.allSatisfy({ $0 == first }), let length = parseDecimal(first) else {
                 throw HTTPClientError.malformedResponse("Content-Length '\(lengths.joined(separator: ", "))'")
@@ -138,8 +148,11 @@ enum HTTPWire {
     /// A chunk-size line: hex digits, optionally followed by ";extensions". At most 16 hex
     /// digits, and a size beyond Int64 is refused, so a hostile size cannot overflow.
     static func parseChunkSize(_ line: String) throws -> Int64 {
-        let sizeText = line.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingHTTPSpaces() } ?? ""
-        guard !sizeText.isEmpty, sizeText.utf8.count <= 16, sizeText.utf8.allSatisfy({ isHexDigit($0) }), let size = Int64(sizeText, radix: 16) else {
+        let sizeText =
+            line.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingHTTPSpaces() } ?? ""
+        guard !sizeText.isEmpty, sizeText.utf8.count <= 16, sizeText.utf8.allSatisfy({ isHexDigit($0) }),
+            let size = Int64(sizeText, radix: 16)
+        else {
             throw HTTPClientError.malformedResponse("chunk size '\(line.prefix(40))'")
         }
         return size
@@ -180,7 +193,9 @@ enum HTTPWire {
                 }
                 if line.isEmpty { break }
                 trailers += 1
-                guard trailers <= headerFieldLimit else { throw HTTPClientError.malformedResponse("more than \(headerFieldLimit) trailer fields") }
+                guard trailers <= headerFieldLimit else {
+                    throw HTTPClientError.malformedResponse("more than \(headerFieldLimit) trailer fields")
+                }
             }
         }
     }

@@ -38,7 +38,8 @@ public struct ProxyConfiguration: Sendable {
             return URL(string: text.contains("://") ? text : "http://" + text)
         }
         let noProxy = (variable("NO_PROXY") ?? "").split(separator: ",").map { $0.trimmingHTTPSpaces().lowercased() }.filter { !$0.isEmpty }
-        return ProxyConfiguration(httpProxy: proxyURL(variable("HTTP_PROXY")), httpsProxy: proxyURL(variable("HTTPS_PROXY")), noProxy: noProxy)
+        return ProxyConfiguration(
+            httpProxy: proxyURL(variable("HTTP_PROXY")), httpsProxy: proxyURL(variable("HTTPS_PROXY")), noProxy: noProxy)
     }
 
     /// The proxy to use for `endpoint`, if any.
@@ -49,7 +50,9 @@ public struct ProxyConfiguration: Sendable {
 
     func bypasses(_ endpoint: Endpoint) -> Bool {
         let host = endpoint.host.lowercased()
-        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.") && isIPAddress(host) { return true }
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.") && isIPAddress(host) {
+            return true
+        }
         for entry in noProxy {
             if entry == "*" { return true }
             if entry.contains("/") {
@@ -58,7 +61,9 @@ public struct ProxyConfiguration: Sendable {
             }
             var name = Substring(entry)
             var port: Int?
-            if let colon = entry.lastIndex(of: ":"), !entry.hasSuffix("]"), entry.firstIndex(of: ":") == colon, let parsed = Int(entry[entry.index(after: colon)...]) {
+            if let colon = entry.lastIndex(of: ":"), !entry.hasSuffix("]"), entry.firstIndex(of: ":") == colon,
+                let parsed = Int(entry[entry.index(after: colon)...])
+            {
                 name = entry[..<colon]
                 port = parsed
             }
@@ -77,7 +82,8 @@ public struct ProxyConfiguration: Sendable {
     static func cidr(_ range: String, contains host: String) -> Bool {
         let parts = range.split(separator: "/", maxSplits: 1)
         guard parts.count == 2, let bits = Int(parts[1]), let network = ipBytes(String(parts[0])), let address = ipBytes(host),
-              network.count == address.count, (0...network.count * 8).contains(bits) else { return false }
+            network.count == address.count, (0...network.count * 8).contains(bits)
+        else { return false }
         for index in 0..<network.count {
             let remaining = bits - index * 8
             if remaining <= 0 { break }

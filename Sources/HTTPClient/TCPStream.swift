@@ -40,13 +40,16 @@ final class TCPStream: ByteStream, Sendable {
         return try connect(list, host: host, port: port, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
     }
 
-    private static func connect(_ list: UnsafeMutablePointer<addrinfo>?, host: String, port: Int, connectTimeout: Double, idleTimeout: Double) throws -> TCPStream {
+    private static func connect(
+        _ list: UnsafeMutablePointer<addrinfo>?, host: String, port: Int, connectTimeout: Double, idleTimeout: Double
+    ) throws -> TCPStream {
         defer { freeaddrinfo(list) }
         var lastError: HTTPClientError = .resolveFailed(host: host, detail: "no addresses")
         var entry = list
         while let info = entry?.pointee {
             entry = info.ai_next
-            let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), info.ai_protocol)
+            let fd = socket(
+                info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), info.ai_protocol)
             guard fd >= 0 else {
                 lastError = .connectFailed(host: host, port: port, detail: SystemError.message(errno: errno))
                 continue
@@ -63,7 +66,9 @@ final class TCPStream: ByteStream, Sendable {
         throw lastError
     }
 
-    private static func connect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t, host: String, port: Int, timeout: Double) throws {
+    private static func connect(
+        _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t, host: String, port: Int, timeout: Double
+    ) throws {
         if Glibc.connect(fd, address, length) == 0 { return }
         guard errno == EINPROGRESS else { throw connectError(errno, host: host, port: port) }
         var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
@@ -77,7 +82,8 @@ final class TCPStream: ByteStream, Sendable {
     }
 
     private static func connectError(_ code: Int32, host: String, port: Int) -> HTTPClientError {
-        code == ECONNREFUSED ? .connectionRefused(host: host, port: port) : .connectFailed(host: host, port: port, detail: SystemError.message(errno: code))
+        code == ECONNREFUSED
+            ? .connectionRefused(host: host, port: port) : .connectFailed(host: host, port: port, detail: SystemError.message(errno: code))
     }
 
     /// Back to blocking mode with kernel-side idle timeouts, and no Nagle delay on request heads.
@@ -107,7 +113,10 @@ final class TCPStream: ByteStream, Sendable {
         var offset = 0
         while offset < bytes.count {
             let n = send(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if n > 0 { offset += n; continue }
+            if n > 0 {
+                offset += n
+                continue
+            }
             let code = errno
             if n < 0 && code == EINTR { continue }
             throw ioError(code, "send")

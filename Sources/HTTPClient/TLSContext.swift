@@ -18,9 +18,11 @@ public struct TrustConfiguration: Sendable, Hashable {
     /// Directories used for every host, before the certs.d ones (podman's `--cert-dir`).
     public var directories: [String]
 
-    public init(systemDirectory: String? = "/etc/ssl/certs",
-                certificateDirectoryRoots: [String] = ["/etc/skiff/certs.d", "/etc/docker/certs.d", "/etc/containers/certs.d"],
-                directories: [String] = []) {
+    public init(
+        systemDirectory: String? = "/etc/ssl/certs",
+        certificateDirectoryRoots: [String] = ["/etc/skiff/certs.d", "/etc/docker/certs.d", "/etc/containers/certs.d"],
+        directories: [String] = []
+    ) {
         self.systemDirectory = systemDirectory
         self.certificateDirectoryRoots = certificateDirectoryRoots
         self.directories = directories
@@ -90,7 +92,9 @@ final class TLSContext: @unchecked Sendable {
 
     /// The context trusting the system store and `caFiles` (and presenting `client`), built once
     /// per distinct set.
-    static func shared(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws -> TLSContext {
+    static func shared(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws
+        -> TLSContext
+    {
         let key = ([systemDirectory ?? ""] + caFiles + [client?.certificate ?? "", client?.key ?? ""]).joined(separator: "\n")
         return try cache.withLock { cache in
             if let cached = cache[key] { return cached }
@@ -100,7 +104,9 @@ final class TLSContext: @unchecked Sendable {
         }
     }
 
-    private static func make(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws -> TLSContext {
+    private static func make(systemDirectory: String?, caFiles: [String], client: (certificate: String, key: String)?, host: String) throws
+        -> TLSContext
+    {
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw HTTPClientError.tlsFailed(host: host, detail: "cannot create a TLS context: \(openSSLErrors())")
@@ -121,11 +127,16 @@ final class TLSContext: @unchecked Sendable {
         }
         if let client {
             guard SSL_CTX_use_certificate_chain_file(context, client.certificate) == 1,
-                  SSL_CTX_use_PrivateKey_file(context, client.key, SSL_FILETYPE_PEM) == 1,
-                  SSL_CTX_check_private_key(context) == 1 else {
+                SSL_CTX_use_PrivateKey_file(context, client.key, SSL_FILETYPE_PEM) == 1,
+                SSL_CTX_check_private_key(context) == 1
+            else {
                 let detail = openSSLErrors()
                 SSL_CTX_free(context)
-                throw HTTPClientError.tlsFailed(host: host, detail: "cannot use client certificate \(client.certificate) with key \(client.key) (\(detail)): both must be PEM and belong together")
+                throw HTTPClientError.tlsFailed(
+                    host: host,
+                    detail:
+                        "cannot use client certificate \(client.certificate) with key \(client.key) (\(detail)): both must be PEM and belong together"
+                )
             }
         }
         ERR_clear_error()

@@ -63,9 +63,11 @@ final class TLSStream: ByteStream, @unchecked Sendable {
             return .timedOut(seconds: tcp.idleTimeout)
         case SSL_ERROR_SYSCALL where queued.isEmpty:
             if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK { return .timedOut(seconds: tcp.idleTimeout) }
-            return .tlsFailed(host: host, detail: result == 0 || savedErrno == 0
-                              ? "the server closed the connection during the handshake (does it speak TLS?)"
-                              : SystemError.message(errno: savedErrno))
+            return .tlsFailed(
+                host: host,
+                detail: result == 0 || savedErrno == 0
+                    ? "the server closed the connection during the handshake (does it speak TLS?)"
+                    : SystemError.message(errno: savedErrno))
         default:
             return .tlsFailed(host: host, detail: queued.isEmpty ? "error \(code)" : queued)
         }
@@ -97,7 +99,10 @@ final class TLSStream: ByteStream, @unchecked Sendable {
         while offset < bytes.count {
             ERR_clear_error()
             let n = SSL_write(ssl, bytes.baseAddress.map { $0 + offset }, Int32(min(bytes.count - offset, Int(Int32.max))))
-            if n > 0 { offset += Int(n); continue }
+            if n > 0 {
+                offset += Int(n)
+                continue
+            }
             let savedErrno = errno
             switch SSL_get_error(ssl, n) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:

@@ -46,7 +46,7 @@ final class ConfinedDirectory {
         let fd: OwnedFD
         do {
             fd = try openDirectory(relative)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             fd = try createComponents(relative)
         } catch {
             throw classify(error, relative)
@@ -77,7 +77,7 @@ final class ConfinedDirectory {
             let next: OwnedFD
             do {
                 next = try Self.openBeneath(current, name, what: what)
-            } catch where error.errno == ENOENT {
+            } catch  where error.errno == ENOENT {
                 if mkdirat(current, name, 0o755) != 0 && errno != EEXIST {
                     throw .system(SystemError("mkdir \(rootPath)/\(relative)"))
                 }

@@ -57,7 +57,8 @@ extension ImageStore {
     /// of the index, or a prefix of the manifest digest (the image ID needs the config, which
     /// may be what is missing). nil when `name` names nothing recorded.
     func damagedTarget(_ name: String, records: [String: ImageRecord], defaultRegistry: String) -> (manifest: Digest, names: [String])? {
-        if let reference = try? ImageReference(parsing: name, defaultRegistry: defaultRegistry), let record = records[reference.description] {
+        if let reference = try? ImageReference(parsing: name, defaultRegistry: defaultRegistry), let record = records[reference.description]
+        {
             return (record.manifest, [reference.description])
         }
         let prefix = name.hasPrefix("sha256:") ? String(name.dropFirst(7)) : name
@@ -131,16 +132,24 @@ extension ImageStore {
             let path = content.path(for: digest)
             let actual: Digest
             do { actual = try Self.streamDigest(path) } catch {
-                var problem = CheckProblem(area: .blob, subject: digest.description, problem: "unreadable (\(error))", remedy: "removed", repairable: true)
-                if repair { content.remove(digest); problem.repaired = true }
+                var problem = CheckProblem(
+                    area: .blob, subject: digest.description, problem: "unreadable (\(error))", remedy: "removed", repairable: true)
+                if repair {
+                    content.remove(digest)
+                    problem.repaired = true
+                }
                 report.problems.append(problem)
                 corrupt.insert(digest)
                 continue
             }
             guard actual != digest else { continue }
-            var problem = CheckProblem(area: .blob, subject: digest.description, problem: "content has digest \(actual)",
-                                       remedy: "removed (images that need it are reported below)", repairable: true)
-            if repair { content.remove(digest); problem.repaired = true }
+            var problem = CheckProblem(
+                area: .blob, subject: digest.description, problem: "content has digest \(actual)",
+                remedy: "removed (images that need it are reported below)", repairable: true)
+            if repair {
+                content.remove(digest)
+                problem.repaired = true
+            }
             report.problems.append(problem)
             corrupt.insert(digest)
         }
@@ -166,9 +175,13 @@ extension ImageStore {
             return repair || ProcStat.read(pid: pid) == nil
         }
         guard !left.isEmpty else { return }
-        var problem = CheckProblem(area: .ingest, subject: content.ingestDirectory, problem: "\(left.count) file(s) of interrupted downloads",
-                                   remedy: "removed", repairable: true)
-        if repair { content.removeIngestLeftovers(); problem.repaired = true }
+        var problem = CheckProblem(
+            area: .ingest, subject: content.ingestDirectory, problem: "\(left.count) file(s) of interrupted downloads",
+            remedy: "removed", repairable: true)
+        if repair {
+            content.removeIngestLeftovers()
+            problem.repaired = true
+        }
         report.problems.append(problem)
     }
 
@@ -181,23 +194,43 @@ extension ImageStore {
                 report.snapshots += 1
                 if snapshots.has(digest) {
                     if !FileIO.isDirectory(snapshots.path(for: digest)) {
-                        found.append((name, CheckProblem(area: .snapshot, subject: digest.description, problem: "marked complete but its tree is missing",
-                                                         remedy: "`skiff rmi -f` the images that use it and load or pull them again", repairable: false)))
+                        found.append(
+                            (
+                                name,
+                                CheckProblem(
+                                    area: .snapshot, subject: digest.description, problem: "marked complete but its tree is missing",
+                                    remedy: "`skiff rmi -f` the images that use it and load or pull them again", repairable: false)
+                            ))
                     }
                     continue
                 }
                 let used = inUse.contains(name)
-                found.append((name, CheckProblem(area: .snapshot, subject: digest.description, problem: "incomplete (no `committed` marker)",
-                                                 remedy: used ? "kept while a container stacks it (remove the container first)" : "removed",
-                                                 repairable: !used)))
+                found.append(
+                    (
+                        name,
+                        CheckProblem(
+                            area: .snapshot, subject: digest.description, problem: "incomplete (no `committed` marker)",
+                            remedy: used ? "kept while a container stacks it (remove the container first)" : "removed",
+                            repairable: !used)
+                    ))
             } else if name.hasPrefix(".trash-") {
                 let used = inUse.contains(String(name.dropFirst(7).prefix { $0 != "-" }))
-                found.append((name, CheckProblem(area: .snapshot, subject: name, problem: "half-removed snapshot",
-                                                 remedy: used ? "kept while a container stacks it (remove the container first)" : "removed",
-                                                 repairable: !used)))
+                found.append(
+                    (
+                        name,
+                        CheckProblem(
+                            area: .snapshot, subject: name, problem: "half-removed snapshot",
+                            remedy: used ? "kept while a container stacks it (remove the container first)" : "removed",
+                            repairable: !used)
+                    ))
             } else if name.hasPrefix(".tmp-"), repair || !ProcessLease.isAlive(name: name, prefix: ".tmp") {
-                found.append((name, CheckProblem(area: .snapshot, subject: name, problem: "half-unpacked layer of a killed process",
-                                                 remedy: "removed", repairable: true)))
+                found.append(
+                    (
+                        name,
+                        CheckProblem(
+                            area: .snapshot, subject: name, problem: "half-unpacked layer of a killed process",
+                            remedy: "removed", repairable: true)
+                    ))
             }
         }
         if repair && found.contains(where: \.problem.repairable) {
@@ -212,8 +245,10 @@ extension ImageStore {
     private func checkImages(repair: Bool, corrupt: Set<Digest>, into report: inout StoreCheckReport) throws {
         let records: [String: ImageRecord]
         do { records = try index.load() } catch {
-            report.problems.append(CheckProblem(area: .index, subject: index.path, problem: "unreadable (\(error))",
-                                                remedy: "move it away and pull or load the images again", repairable: false))
+            report.problems.append(
+                CheckProblem(
+                    area: .index, subject: index.path, problem: "unreadable (\(error))",
+                    remedy: "move it away and pull or load the images again", repairable: false))
             return
         }
         for (name, record) in records.sorted(by: { $0.key < $1.key }) {
@@ -224,7 +259,9 @@ extension ImageStore {
             func blobProblem(_ digest: Digest, _ what: String, size: Int64?) -> String? {
                 if corrupt.contains(digest) { return "\(what) blob \(digest) is corrupt" }
                 if !content.has(digest) { return "\(what) blob \(digest) missing" }
-                if let size, !content.has(digest, size: size) { return "\(what) blob \(digest) has another size than the \(size) bytes its descriptor says" }
+                if let size, !content.has(digest, size: size) {
+                    return "\(what) blob \(digest) has another size than the \(size) bytes its descriptor says"
+                }
                 return nil
             }
             if let problem = blobProblem(record.manifest, "manifest", size: nil) {
@@ -234,10 +271,14 @@ extension ImageStore {
                     damage = problem
                 } else if let config = try? decode(ImageConfig.self, manifest.config.digest) {
                     if manifest.layers.count != config.rootfs.diffIDs.count {
-                        damage = "the manifest lists \(manifest.layers.count) layers but the config has \(config.rootfs.diffIDs.count) diff_ids"
+                        damage =
+                            "the manifest lists \(manifest.layers.count) layers but the config has \(config.rootfs.diffIDs.count) diff_ids"
                     } else {
                         for (layer, diffID) in zip(manifest.layers, config.rootfs.diffIDs) {
-                            if let problem = blobProblem(layer.digest, "layer", size: layer.size) { damage = problem; break }
+                            if let problem = blobProblem(layer.digest, "layer", size: layer.size) {
+                                damage = problem
+                                break
+                            }
                             if !snapshots.has(diffID) { missingSnapshots.append((layer.digest, diffID)) }
                         }
                     }
@@ -248,17 +289,19 @@ extension ImageStore {
                 damage = "manifest blob \(record.manifest) is not an image manifest"
             }
             if let damage {
-                var problem = CheckProblem(area: .image, subject: familiar, problem: "damaged: \(damage)",
-                                           remedy: "name removed (`skiff image prune` then frees its blobs; pull or load it again)", repairable: true)
+                var problem = CheckProblem(
+                    area: .image, subject: familiar, problem: "damaged: \(damage)",
+                    remedy: "name removed (`skiff image prune` then frees its blobs; pull or load it again)", repairable: true)
                 if repair {
                     try index.update { $0.removeValue(forKey: name) }
                     problem.repaired = true
                 }
                 report.problems.append(problem)
             } else if !missingSnapshots.isEmpty {
-                var problem = CheckProblem(area: .image, subject: familiar,
-                                           problem: "layer snapshot(s) \(missingSnapshots.map(\.1.description).joined(separator: ", ")) missing or incomplete",
-                                           remedy: "unpacked again from the layer blobs", repairable: true)
+                var problem = CheckProblem(
+                    area: .image, subject: familiar,
+                    problem: "layer snapshot(s) \(missingSnapshots.map(\.1.description).joined(separator: ", ")) missing or incomplete",
+                    remedy: "unpacked again from the layer blobs", repairable: true)
                 if repair {
                     do {
                         for (layer, diffID) in missingSnapshots {
@@ -279,7 +322,8 @@ extension ImageStore {
     public func checkContainerRootfs(id: String) -> String? {
         let directory = "\(containersDirectory)/\(id)"
         guard let bytes = try? FileIO.read(directory + "/rootfs.json"),
-              let record = try? JSONDecoding.decode(ContainerRootfsRecord.self, from: bytes) else {
+            let record = try? JSONDecoding.decode(ContainerRootfsRecord.self, from: bytes)
+        else {
             return "rootfs.json is missing or unreadable"
         }
         let missing = record.layers.filter { !FileIO.isDirectory(snapshots.path(for: $0)) }

@@ -36,10 +36,12 @@ extension ImageStore {
                 guard let tool else {
                     throw StoreError.system("making the disk of layer \(diffID) for a micro-VM needs mkfs.erofs: install erofs-utils")
                 }
-                let result = try Subprocess.run(path: tool, args: [tool, "--quiet", "-x1", temporary, snapshots.path(for: diffID)],
-                                                env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true)
+                let result = try Subprocess.run(
+                    path: tool, args: [tool, "--quiet", "-x1", temporary, snapshots.path(for: diffID)],
+                    env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true)
                 guard result.status == 0 else {
-                    throw StoreError.system("mkfs.erofs for layer \(diffID) failed (\(result.status)): \(String(decoding: result.output, as: UTF8.self))")
+                    throw StoreError.system(
+                        "mkfs.erofs for layer \(diffID) failed (\(result.status)): \(String(decoding: result.output, as: UTF8.self))")
                 }
                 try Durability.syncFile(temporary)
                 try sysCall("rename \(temporary) to \(disk)") { rename(temporary, disk) }

@@ -59,7 +59,8 @@ extension ImageStore {
             for (reference, manifestDigest) in loaded {
                 let manifest = try decode(Manifest.self, manifestDigest)
                 let config = try decode(ImageConfig.self, manifest.config.digest)
-                let reference = reference ?? ImageReference(registry: "localhost", repository: "loaded", tag: manifest.config.digest.shortID)
+                let reference =
+                    reference ?? ImageReference(registry: "localhost", repository: "loaded", tag: manifest.config.digest.shortID)
                 try unpack(manifest: manifest, config: config, image: reference.description)
                 try setName(reference, manifest: manifestDigest)
                 names.append(reference.description)
@@ -73,7 +74,10 @@ extension ImageStore {
     static func fullName(from annotations: [String: String]?) -> ImageReference? {
         if let full = annotations?[containerdImageNameAnnotation], let reference = try? ImageReference(parsing: full) { return reference }
         if let ref = annotations?[Descriptor.refNameAnnotation], ref.contains("/") || ref.contains(":"),
-           let reference = try? ImageReference(parsing: ref) { return reference }
+            let reference = try? ImageReference(parsing: ref)
+        {
+            return reference
+        }
         return nil
     }
 
@@ -120,7 +124,8 @@ extension ImageStore {
             }
             layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))
         }
-        let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: config.digest, size: config.size), layers: layers)
+        let manifest = Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: config.digest, size: config.size), layers: layers)
         return try content.write(try JSONEncoding.encode(manifest, sortedKeys: true))
     }
 
@@ -156,7 +161,10 @@ extension ImageStore {
             var parts: [Substring] = []
             for part in path.split(separator: "/") {
                 if part == "." || part.isEmpty { continue }
-                if part == ".." { _ = parts.popLast(); continue }
+                if part == ".." {
+                    _ = parts.popLast()
+                    continue
+                }
                 parts.append(part)
             }
             return parts.joined(separator: "/")
@@ -193,7 +201,8 @@ extension ImageStore {
                 continue
             }
             guard type == 0o100000 else { continue }
-            let expected: Digest? = name.hasPrefix("blobs/sha256/") ? try? Digest(sha256Hex: String(name.dropFirst("blobs/sha256/".count))) : nil
+            let expected: Digest? =
+                name.hasPrefix("blobs/sha256/") ? try? Digest(sha256Hex: String(name.dropFirst("blobs/sha256/".count))) : nil
             let isMetadata = ["index.json", "manifest.json", "oci-layout", "repositories"].contains(name)
             if isMetadata {
                 guard archive_entry_size(entry) <= metadataLimit else {

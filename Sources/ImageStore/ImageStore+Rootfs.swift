@@ -25,10 +25,14 @@ extension ImageStore {
     /// image, and the snapshots stay shared with every other container.
     ///
     /// `durable: false` (a `--rm` container) skips syncing its record to disk.
-    public func prepareRootfs(image: Image, containerID: String, shift: (hostID: UInt32, size: UInt32)? = nil,
-                              durable: Bool = true) throws -> String {
-        guard !containerID.isEmpty, containerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
-              !containerID.hasPrefix(".") else {
+    public func prepareRootfs(
+        image: Image, containerID: String, shift: (hostID: UInt32, size: UInt32)? = nil,
+        durable: Bool = true
+    ) throws -> String {
+        guard !containerID.isEmpty,
+            containerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
+            !containerID.hasPrefix(".")
+        else {
             throw StoreError.invalidName(containerID, reason: "container IDs are letters, digits, '-', '_' and '.'")
         }
         return try withSharedLock {
@@ -36,7 +40,8 @@ extension ImageStore {
             if FileIO.exists(directory) { throw StoreError.containerExists(containerID) }
             try ImageStore.checkLayers(manifest: image.manifest, config: image.config)
             for diffID in image.config.rootfs.diffIDs where !snapshots.has(diffID) {
-                throw StoreError.system("layer \(diffID) of image \(image.names.first ?? image.id.description) is not unpacked: pull the image again")
+                throw StoreError.system(
+                    "layer \(diffID) of image \(image.names.first ?? image.id.description) is not unpacked: pull the image again")
             }
             try makeContainerDirectory(directory, id: containerID)
             do {
@@ -50,7 +55,9 @@ extension ImageStore {
                 if let shift {
                     lowers = try shiftedLayers(lowers, directory: directory, hostID: shift.hostID, size: shift.size)
                     for sub in ["upper", "work"] {
-                        try sysCall("chown \(directory)/\(sub) to the container's root") { chown("\(directory)/\(sub)", shift.hostID, shift.hostID) }
+                        try sysCall("chown \(directory)/\(sub) to the container's root") {
+                            chown("\(directory)/\(sub)", shift.hostID, shift.hostID)
+                        }
                     }
                 }
                 let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(directory)/upper,workdir=\(directory)/work"
@@ -86,7 +93,8 @@ extension ImageStore {
         let staging = "\(containersDirectory)/\(ProcessLease.current.name(prefix: ".new"))"
         try FileIO.makeDirectories(staging, mode: 0o755)
         do {
-            try FileIO.write(staging + "/" + Self.creatorFile, Array((ProcessLease.current.name(prefix: "creator") + "\n").utf8), mode: 0o600)
+            try FileIO.write(
+                staging + "/" + Self.creatorFile, Array((ProcessLease.current.name(prefix: "creator") + "\n").utf8), mode: 0o600)
             if rename(staging, directory) != 0 {
                 let code = errno
                 if code == EEXIST || code == ENOTEMPTY { throw StoreError.containerExists(id) }
@@ -116,7 +124,8 @@ extension ImageStore {
             close(fd)
             guard step == 0 else {
                 let call = ["", "open_tree", "mount_setattr", "move_mount"][Int(min(max(step, 0), 3))]
-                throw SystemError("idmapped mount of layer \(layer) (\(call); the filesystem under --root must support idmapped mounts)", errno: failure)
+                throw SystemError(
+                    "idmapped mount of layer \(layer) (\(call); the filesystem under --root must support idmapped mounts)", errno: failure)
             }
             mounted.append(target)
         }
@@ -142,7 +151,8 @@ extension ImageStore {
     public func release(containerID: String) throws {
         let directory = "\(containersDirectory)/\(containerID)"
         guard !containerID.isEmpty, !containerID.contains("/"), containerID != ".", containerID != "..",
-              FileIO.exists(directory) else { return }
+            FileIO.exists(directory)
+        else { return }
         if skiff_umount_detach("\(directory)/merged") != 0 && errno != EINVAL && errno != ENOENT {
             throw SystemError("unmount \(directory)/merged")
         }
@@ -155,7 +165,8 @@ extension ImageStore {
         var result: [String: ContainerRootfsRecord] = [:]
         for id in (try? FileIO.listDirectory(containersDirectory)) ?? [] {
             if let bytes = try? FileIO.read("\(containersDirectory)/\(id)/rootfs.json"),
-               let record = try? JSONDecoding.decode(ContainerRootfsRecord.self, from: bytes) {
+                let record = try? JSONDecoding.decode(ContainerRootfsRecord.self, from: bytes)
+            {
                 result[id] = record
             }
         }

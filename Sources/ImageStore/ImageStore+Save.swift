@@ -22,7 +22,8 @@ extension ImageStore {
                 images.append((full ?? "", image))
             }
             Self.removeDeadSaveLeftovers(of: path)
-            let temporary = Self.saveTemporaryDirectory(of: path) + "/" + ProcessLease.current.name(prefix: Self.saveTemporaryPrefix(of: path))
+            let temporary =
+                Self.saveTemporaryDirectory(of: path) + "/" + ProcessLease.current.name(prefix: Self.saveTemporaryPrefix(of: path))
             do {
                 try writeArchive(images, to: temporary)
                 FaultInjection.point("save-archive-written")
@@ -89,10 +90,14 @@ extension ImageStore {
                     repoTags.append(reference.familiarName + ":" + tag)
                 }
             }
-            indexEntries.append(Descriptor(mediaType: image.manifest.mediaType ?? MediaType.ociManifest, digest: image.manifestDigest,
-                                           size: Int64(manifestBytes.count), annotations: annotations.isEmpty ? nil : annotations))
-            dockerEntries.append(DockerArchiveEntry(Config: "blobs/sha256/\(image.manifest.config.digest.encoded)", RepoTags: repoTags,
-                                                    Layers: image.manifest.layers.map { "blobs/sha256/\($0.digest.encoded)" }))
+            indexEntries.append(
+                Descriptor(
+                    mediaType: image.manifest.mediaType ?? MediaType.ociManifest, digest: image.manifestDigest,
+                    size: Int64(manifestBytes.count), annotations: annotations.isEmpty ? nil : annotations))
+            dockerEntries.append(
+                DockerArchiveEntry(
+                    Config: "blobs/sha256/\(image.manifest.config.digest.encoded)", RepoTags: repoTags,
+                    Layers: image.manifest.layers.map { "blobs/sha256/\($0.digest.encoded)" }))
         }
         try addFile(archive, "index.json", try JSONEncoding.encode(Index(manifests: indexEntries), sortedKeys: true))
         try addFile(archive, "manifest.json", try JSONEncoding.encode(dockerEntries, sortedKeys: true))

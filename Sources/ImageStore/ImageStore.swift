@@ -111,7 +111,8 @@ public final class ImageStore: Sendable {
             var matches: [Digest: ImageRecord] = [:]
             for record in records.values {
                 if let image = try? load(manifest: record.manifest, records: records, indexDigest: record.index),
-                   image.configDigest.encoded.hasPrefix(prefix) || image.manifestDigest.encoded.hasPrefix(prefix) {
+                    image.configDigest.encoded.hasPrefix(prefix) || image.manifestDigest.encoded.hasPrefix(prefix)
+                {
                     matches[record.manifest] = record
                 }
             }
@@ -138,7 +139,9 @@ public final class ImageStore: Sendable {
         let manifest = try decode(Manifest.self, digest)
         let config = try decode(ImageConfig.self, manifest.config.digest)
         let names = records.filter { $0.value.manifest == digest }.map(\.key).sorted()
-        return Image(manifestDigest: digest, manifest: manifest, configDigest: manifest.config.digest, config: config, names: names, indexDigest: indexDigest)
+        return Image(
+            manifestDigest: digest, manifest: manifest, configDigest: manifest.config.digest, config: config, names: names,
+            indexDigest: indexDigest)
     }
 
     /// Decodes a stored JSON blob.
@@ -166,7 +169,8 @@ public final class ImageStore: Sendable {
         try Self.checkLayers(manifest: manifest, config: config)
         let limits = UnpackLimits.fromEnvironment
         for (layer, diffID) in zip(manifest.layers, config.rootfs.diffIDs) {
-            try snapshots.ensure(diffID: diffID, layer: layer.digest, blobPath: content.path(for: layer.digest), limits: limits, image: image)
+            try snapshots.ensure(
+                diffID: diffID, layer: layer.digest, blobPath: content.path(for: layer.digest), limits: limits, image: image)
         }
     }
 
@@ -174,7 +178,8 @@ public final class ImageStore: Sendable {
     public static func checkLayers(manifest: Manifest, config: ImageConfig) throws {
         guard manifest.layers.count == config.rootfs.diffIDs.count else {
             throw StoreError.corruptMetadata(
-                path: "manifest", detail: "the manifest lists \(manifest.layers.count) layers but the config has \(config.rootfs.diffIDs.count) diff_ids")
+                path: "manifest",
+                detail: "the manifest lists \(manifest.layers.count) layers but the config has \(config.rootfs.diffIDs.count) diff_ids")
         }
     }
 }

@@ -39,7 +39,8 @@ public struct LayerUnpacker {
         archive_read_support_format_tar(tar)
         let context = Unmanaged.passRetained(stream)
         defer { context.release() }
-        let readCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = { _, client, out in
+        let readCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = {
+            _, client, out in
             guard let client else { return -1 }
             let stream = Unmanaged<DecompressedStream>.fromOpaque(client).takeUnretainedValue()
             let n = stream.fill()
@@ -60,10 +61,12 @@ public struct LayerUnpacker {
             if status == ARCHIVE_EOF { break }
             if status == ARCHIVE_RETRY { continue }
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
-                throw StoreError.badLayer(layer: layer, detail: stream.failure ?? "not a valid tar stream: \(DecompressedStream.message(tar))")
+                throw StoreError.badLayer(
+                    layer: layer, detail: stream.failure ?? "not a valid tar stream: \(DecompressedStream.message(tar))")
             }
-            try apply(entry: entry, archive: tar, tree: tree, directoryTimes: &directoryTimes, stream: stream, shortcuts: shortcuts,
-                      budget: budget)
+            try apply(
+                entry: entry, archive: tar, tree: tree, directoryTimes: &directoryTimes, stream: stream, shortcuts: shortcuts,
+                budget: budget)
         }
         let diffID = try stream.finish()
         for (path, time) in directoryTimes.reversed() {
@@ -72,15 +75,19 @@ public struct LayerUnpacker {
         return diffID
     }
 
-    private func apply(entry: OpaquePointer, archive: OpaquePointer, tree: ConfinedDirectory,
-                       directoryTimes: inout [(String, timespec)], stream: DecompressedStream,
-                       shortcuts: FileCreationShortcuts, budget: UnpackBudget) throws {
+    private func apply(
+        entry: OpaquePointer, archive: OpaquePointer, tree: ConfinedDirectory,
+        directoryTimes: inout [(String, timespec)], stream: DecompressedStream,
+        shortcuts: FileCreationShortcuts, budget: UnpackBudget
+    ) throws {
         guard let fields = TarEntryFields(entry) else {
             throw StoreError.hostileLayer(layer: layer, entry: "(unnamed)", reason: "has no name or a name that is not valid text")
         }
         let raw = fields.name
         let plan: TarEntryPlan
-        do { plan = try policy.plan(fields) } catch { throw StoreError.hostileLayer(layer: layer, entry: error.entry, reason: error.reason) }
+        do { plan = try policy.plan(fields) } catch {
+            throw StoreError.hostileLayer(layer: layer, entry: error.entry, reason: error.reason)
+        }
         guard let path = plan.path else {
             // The layer's root directory itself: take its metadata.
             try applyMetadata(entry: entry, plan: plan, dirfd: tree.rootFD, name: ".", raw: raw)
@@ -109,14 +116,21 @@ public struct LayerUnpacker {
             if linkat(targetParent.raw, target.name, linkParent, path.name, 0) != 0 {
                 let code = errno
                 if code == ENOENT {
-                    throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink to '\(target.full)', which is not in this layer (links across layers are not supported)")
+                    throw StoreError.badLayer(
+                        layer: layer,
+                        detail:
+                            "entry '\(raw)' is a hardlink to '\(target.full)', which is not in this layer (links across layers are not supported)"
+                    )
                 }
-                throw StoreError.badLayer(layer: layer, detail: SystemError("hardlink \(path.full) to \(target.full)", errno: code).description)
+                throw StoreError.badLayer(
+                    layer: layer, detail: SystemError("hardlink \(path.full) to \(target.full)", errno: code).description)
             }
         case .directory:
             // Try first, look only on a clash: in a fresh snapshot almost nothing exists yet.
             if mkdirat(parentFD, path.name, 0o700) != 0 {
-                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("mkdir \(path.full)").description) }
+                guard errno == EEXIST else {
+                    throw StoreError.badLayer(layer: layer, detail: SystemError("mkdir \(path.full)").description)
+                }
                 if ConfinedDirectory.fileType(parentFD, path.name) != S_IFDIR {
                     try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
                     try sysCall("mkdir \(path.full)") { mkdirat(parentFD, path.name, 0o700) }
@@ -137,17 +151,22 @@ public struct LayerUnpacker {
             if created >= 0 {
                 fd = OwnedFD(created)
             } else {
-                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("create \(path.full)").description) }
+                guard errno == EEXIST else {
+                    throw StoreError.badLayer(layer: layer, detail: SystemError("create \(path.full)").description)
+                }
                 try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
                 fd = try OwnedFD("create \(path.full)") { skiff_openat(parentFD, path.name, flags, createMode) }
             }
             try writeData(archive: archive, fd: fd.raw, size: size, name: path.full, stream: stream)
             let ownerAtCreation = try shortcuts.createdWithOwner(plan.owner, parentFD: parentFD, parent: path.parent)
-            try applyMetadata(entry: entry, plan: plan, fd: fd.raw, name: path.full, needsOwner: !ownerAtCreation, needsMode: modeAtCreation == nil)
+            try applyMetadata(
+                entry: entry, plan: plan, fd: fd.raw, name: path.full, needsOwner: !ownerAtCreation, needsMode: modeAtCreation == nil)
         case .symlink(let target):
             // Try first, clear the way only on a clash (as for files).
             if symlinkat(target, parentFD, path.name) != 0 {
-                guard errno == EEXIST else { throw StoreError.badLayer(layer: layer, detail: SystemError("symlink \(path.full)").description) }
+                guard errno == EEXIST else {
+                    throw StoreError.badLayer(layer: layer, detail: SystemError("symlink \(path.full)").description)
+                }
                 try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
                 try sysCall("symlink \(path.full)") { symlinkat(target, parentFD, path.name) }
             }
@@ -156,7 +175,11 @@ public struct LayerUnpacker {
         case .device, .fifo:
             try replaceExisting(parentFD: parentFD, name: path.name, keepDirectory: false, tree: tree)
             let (type, device): (mode_t, dev_t)
-            if case .device(let deviceType, let number) = plan.kind { (type, device) = (deviceType, number) } else { (type, device) = (S_IFIFO, 0) }
+            if case .device(let deviceType, let number) = plan.kind {
+                (type, device) = (deviceType, number)
+            } else {
+                (type, device) = (S_IFIFO, 0)
+            }
             try sysCall("mknod \(path.full)") { mknodat(parentFD, path.name, type | 0o600, device) }
             try applyMetadata(entry: entry, plan: plan, dirfd: parentFD, name: path.name, raw: raw)
         }
@@ -182,7 +205,10 @@ public struct LayerUnpacker {
             throw StoreError.hostileLayer(layer: layer, entry: raw, reason: "links through a symlink")
         }
         switch code {
-        case ENOENT: throw StoreError.badLayer(layer: layer, detail: "entry '\(raw)' is a hardlink into '\(parent)', which is not in this layer (links across layers are not supported)")
+        case ENOENT:
+            throw StoreError.badLayer(
+                layer: layer,
+                detail: "entry '\(raw)' is a hardlink into '\(parent)', which is not in this layer (links across layers are not supported)")
         default: throw StoreError.badLayer(layer: layer, detail: SystemError("open \(parent)", errno: code).description)
         }
     }
@@ -242,7 +268,8 @@ public struct LayerUnpacker {
 
     /// Owner, mode, xattrs and times for an open regular file (owner and mode only when the
     /// file was not created with them).
-    private func applyMetadata(entry: OpaquePointer, plan: TarEntryPlan, fd: Int32, name: String, needsOwner: Bool, needsMode: Bool) throws {
+    private func applyMetadata(entry: OpaquePointer, plan: TarEntryPlan, fd: Int32, name: String, needsOwner: Bool, needsMode: Bool) throws
+    {
         if let owner = plan.owner, needsOwner {
             try sysCall("chown \(name)") { fchown(fd, owner.uid, owner.gid) }
         }
@@ -257,8 +284,10 @@ public struct LayerUnpacker {
     }
 
     /// Owner, mode, xattrs and times for a non-regular entry, by name in `dirfd`.
-    private func applyMetadata(entry: OpaquePointer, plan: TarEntryPlan, dirfd: Int32, name: String, raw: String,
-                               needsOwner: Bool = true) throws {
+    private func applyMetadata(
+        entry: OpaquePointer, plan: TarEntryPlan, dirfd: Int32, name: String, raw: String,
+        needsOwner: Bool = true
+    ) throws {
         let isSymlink: Bool, isDirectory: Bool
         switch plan.kind {
         case .symlink: (isSymlink, isDirectory) = (true, false)
@@ -374,7 +403,8 @@ final class UnpackBudget {
         guard statvfs(directory, &fs) == 0 else { return }
         let available = Int64(clamping: UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize)).partialValue)
         if available - max(needed, 0) < limits.reserveBytes {
-            throw StoreError.noSpace(layer: layer, image: image, store: directory, needed: needed, available: available, reserve: limits.reserveBytes)
+            throw StoreError.noSpace(
+                layer: layer, image: image, store: directory, needed: needed, available: available, reserve: limits.reserveBytes)
         }
     }
 }

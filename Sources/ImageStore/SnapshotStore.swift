@@ -38,8 +38,10 @@ public struct SnapshotStore: Sendable {
 
     /// Unpacks `blobPath` unless the snapshot already exists; verifies the diffID. `limits`
     /// bounds what the layer may write; `what` names the image in errors.
-    public func ensure(diffID: Digest, layer: Digest, blobPath: String, limits: UnpackLimits = .fromEnvironment,
-                       image: String? = nil) throws {
+    public func ensure(
+        diffID: Digest, layer: Digest, blobPath: String, limits: UnpackLimits = .fromEnvironment,
+        image: String? = nil
+    ) throws {
         if has(diffID) { return }
         try FileIO.makeDirectories(directory, mode: 0o700)
         let temporary = "\(directory)/\(ProcessLease.current.name(prefix: ".tmp"))"
@@ -112,7 +114,6 @@ public struct SnapshotStore: Sendable {
         try sysCall("move snapshot \(hex) out of the store's names") { rename("\(directory)/\(hex)", trash) }
         return trash
     }
-
 
     /// Removes what dead processes left: their `.tmp-*` unpacks. Safe under the shared lock: a
     /// temporary directory belongs to the process whose lease is in its name.

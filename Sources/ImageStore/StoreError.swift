@@ -25,13 +25,16 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .digestMismatch(let expected, let actual, let what):
-            return "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; this content was not stored"
+            return
+                "\(what): content has digest \(actual) but \(expected) was expected: the source is corrupt or was tampered with; this content was not stored"
         case .diffIDMismatch(let layer, let expected, let actual, let image):
-            return "layer \(layer)\(image.map { " of image \($0)" } ?? ""): its uncompressed content has diff_id \(actual) but the image config says \(expected): "
+            return
+                "layer \(layer)\(image.map { " of image \($0)" } ?? ""): its uncompressed content has diff_id \(actual) but the image config says \(expected): "
                 + "the image is corrupt or was tampered with. Kept: the image's blobs that matched their digests (the layer blob among them), "
                 + "with no name pointing at them; no layer snapshot was made. `skiff image prune` removes those blobs"
         case .sizeMismatch(let expected, let actual, let what):
-            return "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; this content was not stored"
+            return
+                "\(what): content is \(actual) bytes but the descriptor says \(expected): the source is corrupt; this content was not stored"
         case .blobMissing(let digest):
             return "blob \(digest) is missing from the store: pull the image again"
         case .imageNotFound(let name):
@@ -53,10 +56,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .invalidName(let name, let reason):
             return "invalid name '\(name)': \(reason)"
         case .layerTooLarge(let layer, let image, let declared, let limit):
-            return "layer \(layer)\(image.map { " of image \($0)" } ?? "") declares more than \(limit) bytes of files (\(declared) so far): "
+            return
+                "layer \(layer)\(image.map { " of image \($0)" } ?? "") declares more than \(limit) bytes of files (\(declared) so far): "
                 + "refused and nothing kept; if the image is genuine, raise the limit with SKIFF_MAX_LAYER_SIZE (e.g. 200g)"
         case .noSpace(let layer, let image, let store, let needed, let available, let reserve):
-            return "layer \(layer)\(image.map { " of image \($0)" } ?? ""): the store \(store) has \(available) bytes free and the next file needs \(needed) "
+            return
+                "layer \(layer)\(image.map { " of image \($0)" } ?? ""): the store \(store) has \(available) bytes free and the next file needs \(needed) "
                 + "with \(reserve) kept in reserve: free space (skiff image prune, skiff system prune) or set SKIFF_STORE_RESERVE; nothing of the layer was kept"
         }
     }

@@ -63,8 +63,9 @@ public struct TarEntryPolicy: Sendable {
     /// mapping; skiff's containers map none, so that is 0:0); with -a the archive's ids are
     /// kept. xattrs are not applied (skiff's `cp CONTAINER:PATH -` does not write them either).
     public static func copyIntoContainer(archive: Bool) -> TarEntryPolicy {
-        TarEntryPolicy(ownership: archive ? .fromArchive : .fixed(TarEntryOwner(uid: 0, gid: 0)), whiteouts: false, xattrs: false,
-                       replacesDirectories: false)
+        TarEntryPolicy(
+            ownership: archive ? .fromArchive : .fixed(TarEntryOwner(uid: 0, gid: 0)), whiteouts: false, xattrs: false,
+            replacesDirectories: false)
     }
 
     static let whiteoutPrefix = ".wh."
@@ -113,7 +114,8 @@ public struct TarEntryPolicy: Sendable {
             return plan(.symlink(target: target))
         case S_IFCHR, S_IFBLK:
             guard let major = UInt32(exactly: fields.deviceMajor), let minor = UInt32(exactly: fields.deviceMinor),
-                  major < 1 << 12, minor < 1 << 20 else {
+                major < 1 << 12, minor < 1 << 20
+            else {
                 throw refuse("has an impossible device number")
             }
             return plan(.device(type: fields.type, device: dev_t(skiff_makedev(major, minor))))

@@ -35,8 +35,12 @@ indirect enum CodingPathNode {
         while true {
             switch node {
             case .root: return reversed.reversed()
-            case .key(let key, let parent): reversed.append(key); node = parent
-            case .index(let index, let parent): reversed.append(JSONCodingKey(intValue: index)); node = parent
+            case .key(let key, let parent):
+                reversed.append(key)
+                node = parent
+            case .index(let index, let parent):
+                reversed.append(JSONCodingKey(intValue: index))
+                node = parent
             }
         }
     }

@@ -17,8 +17,10 @@ public enum JSONEncoding {
         let encoder = JSONValueEncoder(path: .root)
         try value.encode(to: encoder)
         guard let node = encoder.storage else {
-            throw EncodingError.invalidValue(value, EncodingError.Context(
-                codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
+            throw EncodingError.invalidValue(
+                value,
+                EncodingError.Context(
+                    codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
         }
         return node.jsonValue
     }

@@ -14,9 +14,11 @@ public struct JSONNumber: Sendable, CustomStringConvertible {
     /// Wraps `text` if it follows the JSON number grammar (RFC 8259 section 6), else nil.
     public init?(text: String) {
         let bytes = Array(text.utf8)
-        guard !bytes.isEmpty, (try? JSONParser().parse(bytes)).map({
-            if case .number = $0 { return true } else { return false }
-        }) == true, bytes.allSatisfy({ !ByteClass.isWhitespace($0) }) else { return nil }
+        guard !bytes.isEmpty,
+            (try? JSONParser().parse(bytes)).map({
+                if case .number = $0 { return true } else { return false }
+            }) == true, bytes.allSatisfy({ !ByteClass.isWhitespace($0) })
+        else { return nil }
         self.text = text
     }
 

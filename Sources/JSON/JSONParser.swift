@@ -56,9 +56,15 @@ struct ParserState {
         case ByteClass.openBrace: return try parseObject(depth: depth + 1)
         case ByteClass.openBracket: return try parseArray(depth: depth + 1)
         case ByteClass.quote: return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case ByteClass.minus, ByteClass.zero...ByteClass.nine: return .number(try parseNumber())
         case let byte: throw fail(.unexpectedByte(byte, expected: "a value"))
         }

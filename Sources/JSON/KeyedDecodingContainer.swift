@@ -45,9 +45,11 @@ struct JSONKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
 
     func decoder(for key: Key) throws -> JSONValueDecoder {
         guard let value = lookup(key.stringValue) else {
-            throw DecodingError.keyNotFound(key, DecodingError.Context(
-                codingPath: codingPath,
-                debugDescription: "No value associated with key '\(key.stringValue)'"))
+            throw DecodingError.keyNotFound(
+                key,
+                DecodingError.Context(
+                    codingPath: codingPath,
+                    debugDescription: "No value associated with key '\(key.stringValue)'"))
         }
         return JSONValueDecoder(value: value, parentPath: path, leaf: .key(key))
     }

@@ -67,7 +67,8 @@ extension ParserState {
         var scalarValue = first
         if (0xD800...0xDBFF).contains(first) {
             guard position + 1 < bytes.count, bytes[position] == ByteClass.backslash,
-                  bytes[position + 1] == UInt8(ascii: "u") else {
+                bytes[position + 1] == UInt8(ascii: "u")
+            else {
                 throw JSONError(offset: escapeStart, reason: .loneSurrogate)
             }
             position += 2
@@ -122,12 +123,20 @@ extension ParserState {
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
         default: throw fail(.invalidUTF8)
         }
         guard position + length <= bytes.count else { throw fail(.invalidUTF8) }

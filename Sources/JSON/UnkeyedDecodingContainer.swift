@@ -16,9 +16,11 @@ struct JSONUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     /// A decoder for the current element; the index advances only if decoding succeeds.
     private func currentDecoder(for type: Any.Type) throws -> JSONValueDecoder {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, DecodingError.Context(
-                codingPath: path.appending(index: currentIndex).keys,
-                debugDescription: "Unkeyed container is at end: the array has only \(elements.count) elements"))
+            throw DecodingError.valueNotFound(
+                type,
+                DecodingError.Context(
+                    codingPath: path.appending(index: currentIndex).keys,
+                    debugDescription: "Unkeyed container is at end: the array has only \(elements.count) elements"))
         }
         return JSONValueDecoder(value: elements[currentIndex], parentPath: path, leaf: .index(currentIndex))
     }

@@ -122,12 +122,16 @@ struct JSONValueDecoder: Decoder, SingleValueDecodingContainer {
     /// `valueNotFound` for null, `typeMismatch` otherwise, as Foundation reports them.
     func mismatch(_ expected: String, type: Any.Type) -> DecodingError {
         if case .null = value {
-            return .valueNotFound(type, DecodingError.Context(
-                codingPath: codingPath, debugDescription: "Expected \(expected) (\(type)) but found null"))
+            return .valueNotFound(
+                type,
+                DecodingError.Context(
+                    codingPath: codingPath, debugDescription: "Expected \(expected) (\(type)) but found null"))
         }
-        return .typeMismatch(type, DecodingError.Context(
-            codingPath: codingPath,
-            debugDescription: "Expected \(expected) (\(type)) but found \(value.kindDescription)"))
+        return .typeMismatch(
+            type,
+            DecodingError.Context(
+                codingPath: codingPath,
+                debugDescription: "Expected \(expected) (\(type)) but found \(value.kindDescription)"))
     }
 
     func corrupted(_ description: String) -> DecodingError {

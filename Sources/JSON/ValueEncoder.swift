@@ -74,9 +74,11 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer {
 
     static func box<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, path: CodingPathNode) throws -> JSONValue {
         guard value.isFinite else {
-            throw EncodingError.invalidValue(value, EncodingError.Context(
-                codingPath: path.keys,
-                debugDescription: "\(value) cannot be written as a JSON number (JSON has no infinity or NaN)"))
+            throw EncodingError.invalidValue(
+                value,
+                EncodingError.Context(
+                    codingPath: path.keys,
+                    debugDescription: "\(value) cannot be written as a JSON number (JSON has no infinity or NaN)"))
         }
         return .number(JSONNumber(uncheckedText: value.description))
     }

@@ -55,11 +55,13 @@ enum JoinableThreadStart {
     static func start(_ run: @escaping @Sendable () -> Void) -> pthread_t? {
         let body = Unmanaged.passRetained(Body(run))
         var handle = pthread_t()
-        let started = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<Body>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        }, body.toOpaque())
+        let started = pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                Unmanaged<Body>.fromOpaque(raw).takeRetainedValue().run()
+                return nil
+            }, body.toOpaque())
         guard started == 0 else {
             body.release()
             return nil

@@ -6,7 +6,9 @@ public enum ByteSize {
     /// Bytes, or nil when `text` is no size or does not fit in an Int64.
     public static func parse(_ text: String) -> Int64? {
         var body = Substring(text.lowercased())
-        if body.hasSuffix("ib") { body = body.dropLast(2) } else if body.hasSuffix("b") && body.count > 1 && !(body.dropLast().last?.isNumber ?? true) {
+        if body.hasSuffix("ib") {
+            body = body.dropLast(2)
+        } else if body.hasSuffix("b") && body.count > 1 && !(body.dropLast().last?.isNumber ?? true) {
             body = body.dropLast()
         }
         var shift = 0

@@ -43,8 +43,10 @@ public enum ConfinedOpen {
     /// empty path means the directory itself. An absolute path is the kernel's to judge: under
     /// `inRoot` it starts at the directory, under `beneath` it is refused (EXDEV). `what` names
     /// the path in errors ("open etc/passwd in the image").
-    public static func open(_ path: String, in directory: Int32, flags: Int32, mode: mode_t = 0, resolve: Resolve,
-                            what: @autoclosure () -> String) throws(SystemError) -> OwnedFD {
+    public static func open(
+        _ path: String, in directory: Int32, flags: Int32, mode: mode_t = 0, resolve: Resolve,
+        what: @autoclosure () -> String
+    ) throws(SystemError) -> OwnedFD {
         let name = path.isEmpty ? "." : path
         var races = 0
         while true {
@@ -57,7 +59,8 @@ public enum ConfinedOpen {
                 continue
             }
             if code == ENOSYS {
-                throw SystemError("\(what()): openat2 is not available (Linux 5.6 or later is needed, and a seccomp filter must allow it)", errno: code)
+                throw SystemError(
+                    "\(what()): openat2 is not available (Linux 5.6 or later is needed, and a seccomp filter must allow it)", errno: code)
             }
             throw SystemError(what(), errno: code)
         }

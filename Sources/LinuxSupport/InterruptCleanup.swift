@@ -26,22 +26,24 @@ public enum InterruptCleanup {
         // The thread owns the watcher for the rest of the process.
         let context = Unmanaged.passRetained(watcher).toOpaque()
         var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { argument in
-            guard let argument else { return nil }
-            let watcher = Unmanaged<SignalWatcher>.fromOpaque(argument).takeUnretainedValue()
-            guard let signal = watcher.wait()?.first else { return nil }
-            for path in InterruptCleanup.paths.withLock({ Array($0) }) { FileIO.removeTree(path) }
-            // Default action, unblocked here (this thread inherited a worker's mask, which blocks
-            // most signals), sent to the whole process: it ends as that signal would have ended it.
-            Glibc.signal(signal, SIG_DFL)
-            var unblock = sigset_t()
-            sigemptyset(&unblock)
-            sigaddset(&unblock, signal)
-            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-            kill(getpid(), signal)
-            raise(signal)
-            return nil
-        }, context)
+        let started = pthread_create(
+            &thread, nil,
+            { argument in
+                guard let argument else { return nil }
+                let watcher = Unmanaged<SignalWatcher>.fromOpaque(argument).takeUnretainedValue()
+                guard let signal = watcher.wait()?.first else { return nil }
+                for path in InterruptCleanup.paths.withLock({ Array($0) }) { FileIO.removeTree(path) }
+                // Default action, unblocked here (this thread inherited a worker's mask, which blocks
+                // most signals), sent to the whole process: it ends as that signal would have ended it.
+                Glibc.signal(signal, SIG_DFL)
+                var unblock = sigset_t()
+                sigemptyset(&unblock)
+                sigaddset(&unblock, signal)
+                pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+                kill(getpid(), signal)
+                raise(signal)
+                return nil
+            }, context)
         guard started == 0 else {
             Unmanaged<SignalWatcher>.fromOpaque(context).release()
             return

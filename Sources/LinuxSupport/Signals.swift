@@ -149,7 +149,8 @@ public final class SignalWatcher {
         for entry in previous.reversed() {
             var action = entry.action
             sigaction(entry.signal, &action, nil)
-            _ = Self.writeEnds[Int(entry.signal)].compareExchange(expected: writeEnd, desired: entry.writeEnd, ordering: .acquiringAndReleasing)
+            _ = Self.writeEnds[Int(entry.signal)].compareExchange(
+                expected: writeEnd, desired: entry.writeEnd, ordering: .acquiringAndReleasing)
         }
         Glibc.close(writeEnd)
         Glibc.close(descriptor)

@@ -40,7 +40,8 @@ public enum Timestamp {
             return value
         }
         guard let year = number(0, 4), bytes.count >= 10, bytes[4] == 45, let month = number(5, 2), bytes[7] == 45,
-              let day = number(8, 2), (1...12).contains(month), (1...31).contains(day) else { return nil }
+            let day = number(8, 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
         var fields = tm()
         fields.tm_year = Int32(year - 1900)
         fields.tm_mon = Int32(month - 1)
@@ -50,9 +51,10 @@ public enum Timestamp {
         var offset = 0
         if index < bytes.count {
             guard bytes[index] == 84 || bytes[index] == 116 || bytes[index] == 32,  // T, t or space
-                  let hour = number(index + 1, 2), bytes.count > index + 3, bytes[index + 3] == 58,
-                  let minute = number(index + 4, 2), bytes.count > index + 6, bytes[index + 6] == 58,
-                  let second = number(index + 7, 2), hour < 24, minute < 60, second < 61 else { return nil }
+                let hour = number(index + 1, 2), bytes.count > index + 3, bytes[index + 3] == 58,
+                let minute = number(index + 4, 2), bytes.count > index + 6, bytes[index + 6] == 58,
+                let second = number(index + 7, 2), hour < 24, minute < 60, second < 61
+            else { return nil }
             fields.tm_hour = Int32(hour)
             fields.tm_min = Int32(minute)
             fields.tm_sec = Int32(second)
@@ -68,7 +70,8 @@ public enum Timestamp {
                 if bytes[index] == 90 || bytes[index] == 122 {  // Z
                     index += 1
                 } else if bytes[index] == 43 || bytes[index] == 45, let hours = number(index + 1, 2),
-                          bytes.count > index + 3, bytes[index + 3] == 58, let minutes = number(index + 4, 2) {
+                    bytes.count > index + 3, bytes[index + 3] == 58, let minutes = number(index + 4, 2)
+                {
                     offset = (hours * 3600 + minutes * 60) * (bytes[index] == 45 ? -1 : 1)
                     index += 6
                 } else {

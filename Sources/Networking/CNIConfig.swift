@@ -17,13 +17,19 @@ public enum CNIConfig {
                 ("isGateway", .bool(true)),
                 ("ipMasq", .bool(false)),
                 ("hairpinMode", .bool(true)),
-                ("ipam", .object([
-                    ("type", .string("host-local")),
-                    ("ranges", .array([.array([.object([("subnet", .string(network.subnet)), ("gateway", .string(network.gateway))])])])),
-                    ("routes", .array([.object([("dst", .string("0.0.0.0/0"))])])),
-                    ("dataDir", .string(ipamDirectory)),
-                ])),
-            ]),
+                (
+                    "ipam",
+                    .object([
+                        ("type", .string("host-local")),
+                        (
+                            "ranges",
+                            .array([.array([.object([("subnet", .string(network.subnet)), ("gateway", .string(network.gateway))])])])
+                        ),
+                        ("routes", .array([.object([("dst", .string("0.0.0.0/0"))])])),
+                        ("dataDir", .string(ipamDirectory)),
+                    ])
+                ),
+            ])
         ]
         if !ports.isEmpty {
             let mappings: [JSONValue] = ports.map { port in
@@ -34,14 +40,15 @@ public enum CNIConfig {
                     ("hostIP", .string(port.hostIP)),
                 ])
             }
-            plugins.append(.object([
-                ("type", .string("portmap")),
-                ("capabilities", .object([("portMappings", .bool(true))])),
-                // snat: connections from the host's own 127.0.0.1 are masqueraded (portmap sets
-                // route_localnet on the bridge for them), so `curl 127.0.0.1:HOSTPORT` works.
-                ("snat", .bool(true)),
-                ("runtimeConfig", .object([("portMappings", .array(mappings))])),
-            ]))
+            plugins.append(
+                .object([
+                    ("type", .string("portmap")),
+                    ("capabilities", .object([("portMappings", .bool(true))])),
+                    // snat: connections from the host's own 127.0.0.1 are masqueraded (portmap sets
+                    // route_localnet on the bridge for them), so `curl 127.0.0.1:HOSTPORT` works.
+                    ("snat", .bool(true)),
+                    ("runtimeConfig", .object([("portMappings", .array(mappings))])),
+                ]))
         }
         if firewall {
             plugins.append(.object([("type", .string("firewall")), ("backend", .string("iptables"))]))

@@ -21,7 +21,8 @@ public struct CNIResult: Sendable, Equatable {
             guard parts.count == 2, let address = IPv4Address(parts[0]), let prefix = Int(parts[1]) else { continue }
             var mac: String?
             if case .number(let number)? = ip["interface"], let index = number.integer(as: Int.self), interfaces.indices.contains(index),
-               case .string(let text)? = interfaces[index]["mac"] {
+                case .string(let text)? = interfaces[index]["mac"]
+            {
                 mac = text
             }
             var gateway: String?

@@ -36,12 +36,15 @@ public struct CNIRunner: Sendable {
             "CNI_IFNAME=" + target.ifname, "CNI_PATH=" + pluginDirectory, "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
         ]
         if let args = target.args { env.append("CNI_ARGS=" + args) }
-        let result = try Subprocess.run(path: path, args: [type], env: env,
-                                        stdin: CNIConfig.invocation(plugin: plugin, networkName: networkName, prevResult: prevResult),
-                                        captureOutput: true, timeout: 120)
+        let result = try Subprocess.run(
+            path: path, args: [type], env: env,
+            stdin: CNIConfig.invocation(plugin: plugin, networkName: networkName, prevResult: prevResult),
+            captureOutput: true, timeout: 120)
         guard result.status == 0, !result.timedOut else {
-            let message = CNIResult.errorMessage(result.output)
-                ?? (result.timedOut ? "no answer in 120 s" : "exit status \(result.status): \(String(decoding: result.output, as: UTF8.self))")
+            let message =
+                CNIResult.errorMessage(result.output)
+                ?? (result.timedOut
+                    ? "no answer in 120 s" : "exit status \(result.status): \(String(decoding: result.output, as: UTF8.self))")
             throw NetworkError.pluginFailed(plugin: type, command: command, message: message)
         }
         return result.output
@@ -52,8 +55,9 @@ public struct CNIRunner: Sendable {
         var previous: JSONValue?
         for plugin in plugins {
             let output = try invoke(command: "ADD", plugin: plugin, networkName: networkName, prevResult: previous, target: target)
-            do { previous = try JSONValue.parse(output) }
-            catch { throw NetworkError.badPluginResult(plugin: CNIConfig.type(of: plugin), reason: "\(error)") }
+            do { previous = try JSONValue.parse(output) } catch {
+                throw NetworkError.badPluginResult(plugin: CNIConfig.type(of: plugin), reason: "\(error)")
+            }
         }
         guard let previous else { throw NetworkError.badPluginResult(plugin: "(none)", reason: "the chain is empty") }
         return previous
@@ -64,8 +68,9 @@ public struct CNIRunner: Sendable {
     public func delete(plugins: [JSONValue], networkName: String, result: JSONValue?, target: Target) throws {
         var firstError: (any Error)?
         for plugin in plugins.reversed() {
-            do { _ = try invoke(command: "DEL", plugin: plugin, networkName: networkName, prevResult: result, target: target) }
-            catch { firstError = firstError ?? error }
+            do { _ = try invoke(command: "DEL", plugin: plugin, networkName: networkName, prevResult: result, target: target) } catch {
+                firstError = firstError ?? error
+            }
         }
         if let firstError { throw firstError }
     }

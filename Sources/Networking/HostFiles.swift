@@ -13,7 +13,8 @@ public enum HostFiles {
             var address = String(text[text.index(after: colon)...])
             if address.hasPrefix("[") && address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
             guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\t" }),
-                  IPv4Address(address) != nil || (address.contains(":") && address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." })) else {
+                IPv4Address(address) != nil || (address.contains(":") && address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }))
+            else {
                 throw HostFilesError.invalidExtraHost(text)
             }
             self.name = name
@@ -68,8 +69,10 @@ public enum HostFiles {
     /// containers of a user network (after the user's lines, so an --add-host of the same name
     /// wins, as it does over docker's embedded DNS). Peers are sorted by address, so every
     /// rewrite of an unchanged set gives the same bytes.
-    public static func hosts(hostname: String, name: String?, address: String?, extraHosts: [ExtraHost],
-                             peers: [Peer] = []) -> String {
+    public static func hosts(
+        hostname: String, name: String?, address: String?, extraHosts: [ExtraHost],
+        peers: [Peer] = []
+    ) -> String {
         var text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         var names = hostname
         if let name, name != hostname { names += " " + name }

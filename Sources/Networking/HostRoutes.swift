@@ -25,7 +25,9 @@ public enum HostRoutes {
     public static func parse(_ text: String) -> [Route] {
         text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16) else { return nil }
+            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16) else {
+                return nil
+            }
             let prefix = mask.byteSwapped.nonzeroBitCount
             guard prefix > 0 else { return nil }
             return Route(interface: String(fields[0]), subnet: IPv4Subnet(network: IPv4Address(destination.byteSwapped), prefix: prefix))

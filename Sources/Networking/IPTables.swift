@@ -22,8 +22,9 @@ public struct IPTables: Sendable {
         guard FileIO.exists(path) else { throw NetworkError.firewall("\(path) is missing: install iptables (scripts/install-deps.sh)") }
         var attempt = 0
         while true {
-            let result = try Subprocess.run(path: path, args: ["iptables", "-w", "30"] + arguments,
-                                            env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true, timeout: 60)
+            let result = try Subprocess.run(
+                path: path, args: ["iptables", "-w", "30"] + arguments,
+                env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true, timeout: 60)
             attempt += 1
             if result.status == Self.resourceProblem && attempt < 5 {
                 usleep(UInt32(50_000 * attempt))

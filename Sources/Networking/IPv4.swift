@@ -40,7 +40,8 @@ public struct IPv4Subnet: Hashable, Sendable, CustomStringConvertible {
             throw NetworkError.invalidSubnet(text, reason: "it is not an IPv4 address/prefix")
         }
         guard address.value & ~Self.mask(prefix) == 0 else {
-            throw NetworkError.invalidSubnet(text, reason: "host bits are set (the network address is \(IPv4Address(address.value & Self.mask(prefix)))/\(prefix))")
+            throw NetworkError.invalidSubnet(
+                text, reason: "host bits are set (the network address is \(IPv4Address(address.value & Self.mask(prefix)))/\(prefix))")
         }
         self.init(network: address, prefix: prefix)
     }

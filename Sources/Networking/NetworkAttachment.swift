@@ -48,8 +48,10 @@ public struct ContainerNetworking: Sendable {
 
     /// Creates the namespace at `netns`, runs the chain's ADD and records it all in `statePath`.
     /// `ports` are already reserved (no random port left). On failure everything made is undone.
-    public func attach(containerID: String, network name: String, netns: String, ports: [PortMapping],
-                       statePath: String) throws -> NetworkAttachment {
+    public func attach(
+        containerID: String, network name: String, netns: String, ports: [PortMapping],
+        statePath: String
+    ) throws -> NetworkAttachment {
         try complete(prepare(containerID: containerID, network: name, netns: netns, ports: ports, statePath: statePath))
     }
 
@@ -57,9 +59,11 @@ public struct ContainerNetworking: Sendable {
     /// made (a runtime can join it from here on). Undone on failure.
     /// `ifname` is the interface inside (eth0 for the first network, eth1... for more); with
     /// `createNamespace` false the namespace at `netns` already exists (another attachment made it).
-    public func prepare(containerID: String, network name: String, netns: String, ports: [PortMapping],
-                        statePath: String, ifname: String = "eth0", createNamespace: Bool = true,
-                        address: String? = nil) throws -> Prepared {
+    public func prepare(
+        containerID: String, network name: String, netns: String, ports: [PortMapping],
+        statePath: String, ifname: String = "eth0", createNamespace: Bool = true,
+        address: String? = nil
+    ) throws -> Prepared {
         let definition = try store.resolve(name)
         if let address { try Self.checkAddress(address, in: definition) }
         let firewall = try store.ensureReady(definition, iptables: iptables)
@@ -85,9 +89,11 @@ public struct ContainerNetworking: Sendable {
             // Held (and inherited by the plugins) for the whole ADD: a teardown after a kill -9
             // of the monitor waits for an orphaned plugin instead of racing it.
             try NetworkLock.withLock(prepared.statePath + ".lock", inheritable: true) {
-                let result = try runner.add(plugins: prepared.plugins, networkName: attachment.network,
-                                            target: .init(containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname,
-                                                                          args: attachment.requestedAddress.map { "IgnoreUnknown=1;IP=" + $0 }))
+                let result = try runner.add(
+                    plugins: prepared.plugins, networkName: attachment.network,
+                    target: .init(
+                        containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname,
+                        args: attachment.requestedAddress.map { "IgnoreUnknown=1;IP=" + $0 }))
                 let parsed = try CNIResult(parsing: result, plugin: "bridge")
                 attachment.result = String(decoding: result.serialized(), as: UTF8.self)
                 attachment.ipAddress = parsed.address.description
@@ -120,12 +126,14 @@ public struct ContainerNetworking: Sendable {
     private func detachLocked(statePath: String, removeNamespace: Bool) throws {
         guard let bytes = try? FileIO.read(statePath) else { return }
         let attachment: NetworkAttachment
-        do { attachment = try JSONDecoding.decode(NetworkAttachment.self, from: bytes) }
-        catch { throw NetworkError.corruptState(path: statePath, reason: "\(error)") }
+        do { attachment = try JSONDecoding.decode(NetworkAttachment.self, from: bytes) } catch {
+            throw NetworkError.corruptState(path: statePath, reason: "\(error)")
+        }
         var plugins: [JSONValue] = []
         for text in attachment.plugins {
-            do { plugins.append(try JSONValue.parse(Array(text.utf8))) }
-            catch { throw NetworkError.corruptState(path: statePath, reason: "plugin configuration: \(error)") }
+            do { plugins.append(try JSONValue.parse(Array(text.utf8))) } catch {
+                throw NetworkError.corruptState(path: statePath, reason: "plugin configuration: \(error)")
+            }
         }
         let result = attachment.result.flatMap { try? JSONValue.parse(Array($0.utf8)) }
         // A namespace that was never mounted (the monitor was killed between making its file and
@@ -139,8 +147,9 @@ public struct ContainerNetworking: Sendable {
             try? NetworkPeers(store: store).leave(network: attachment.network, containerID: attachment.containerID)
         }
         var failure: (any Error)?
-        do { try runner.delete(plugins: plugins, networkName: attachment.network, result: result, target: target) }
-        catch { failure = error }
+        do { try runner.delete(plugins: plugins, networkName: attachment.network, result: result, target: target) } catch {
+            failure = error
+        }
         if removeNamespace { NetworkNamespace.remove(at: attachment.netns) }
         if let failure { throw failure }
         unlink(statePath)
@@ -152,9 +161,11 @@ public struct ContainerNetworking: Sendable {
             throw NetworkError.cannotConnect("invalid IPv4 address: \(text)")
         }
         guard let subnet = try? IPv4Subnet(parsing: network.subnet), subnet.contains(address), address != subnet.network,
-              address != subnet.broadcast, text != network.gateway else {
-            throw NetworkError.cannotConnect("no configured subnet contains IP address \(text): network \(network.name) is \(network.subnet) "
-                                             + "(gateway \(network.gateway)); choose a free host address in it")
+            address != subnet.broadcast, text != network.gateway
+        else {
+            throw NetworkError.cannotConnect(
+                "no configured subnet contains IP address \(text): network \(network.name) is \(network.subnet) "
+                    + "(gateway \(network.gateway)); choose a free host address in it")
         }
     }
 

@@ -28,9 +28,11 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
         case .portInUse(let mapping):
             let address = mapping.hostIP.isEmpty ? "0.0.0.0" : mapping.hostIP
             if let last = mapping.hostPortEnd {
-                return "cannot publish a port of \(address):\(mapping.hostPort)-\(last)/\(mapping.proto): every port of the range is in use (by other containers or host programs); choose another range"
+                return
+                    "cannot publish a port of \(address):\(mapping.hostPort)-\(last)/\(mapping.proto): every port of the range is in use (by other containers or host programs); choose another range"
             }
-            return "cannot publish port \(address):\(mapping.hostPort)/\(mapping.proto): the port is already in use (by another container or a host program); choose another host port"
+            return
+                "cannot publish port \(address):\(mapping.hostPort)/\(mapping.proto): the port is already in use (by another container or a host program); choose another host port"
         case .invalidSubnet(let text, let reason):
             return "invalid subnet '\(text)': \(reason); give an IPv4 CIDR such as 10.222.5.0/24"
         case .invalidGateway(let text, let reason):
@@ -60,7 +62,8 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
         case .firewall(let message):
             return "iptables: \(message)"
         case .alreadyConnected(let container, let network):
-            return "endpoint with name \(container) already exists in network \(network): disconnect it first (skiff network disconnect \(network) \(container))"
+            return
+                "endpoint with name \(container) already exists in network \(network): disconnect it first (skiff network disconnect \(network) \(container))"
         case .notConnected(let container, let network):
             return "container \(container) is not connected to network \(network) (see `skiff inspect \(container)`)"
         case .cannotConnect(let message):

@@ -19,8 +19,10 @@ public struct NetworkPeer: Codable, Sendable, Equatable {
     /// Its --add-host entries (NAME:IP), kept in its file above the peers.
     public var extraHosts: [String]
 
-    public init(containerID: String, address: String, names: [String], hostsPath: String, hostname: String,
-                name: String?, extraHosts: [String]) {
+    public init(
+        containerID: String, address: String, names: [String], hostsPath: String, hostname: String,
+        name: String?, extraHosts: [String]
+    ) {
         self.containerID = containerID
         self.address = address
         self.names = names
@@ -32,9 +34,10 @@ public struct NetworkPeer: Codable, Sendable, Equatable {
 
     /// Its own /etc/hosts with `others` as peers.
     public func hostsFile(others: [NetworkPeer]) -> String {
-        HostFiles.hosts(hostname: hostname, name: name, address: address,
-                        extraHosts: extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) },
-                        peers: others.filter { $0.containerID != containerID }.map { HostFiles.Peer(address: $0.address, names: $0.names) })
+        HostFiles.hosts(
+            hostname: hostname, name: name, address: address,
+            extraHosts: extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) },
+            peers: others.filter { $0.containerID != containerID }.map { HostFiles.Peer(address: $0.address, names: $0.names) })
     }
 
     /// Every member's /etc/hosts, the same text `hostsFile(others: members)` gives, with the
@@ -45,8 +48,9 @@ public struct NetworkPeer: Codable, Sendable, Equatable {
         let ordered = HostFiles.sortedByAddress(members, \.address)
         let lines = ordered.map { HostFiles.peerLine(HostFiles.Peer(address: $0.address, names: $0.names)) }
         return members.map { member in
-            var text = HostFiles.hosts(hostname: member.hostname, name: member.name, address: member.address,
-                                       extraHosts: member.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) })
+            var text = HostFiles.hosts(
+                hostname: member.hostname, name: member.name, address: member.address,
+                extraHosts: member.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) })
             for (peer, line) in zip(ordered, lines) where peer.containerID != member.containerID && peer.address != member.address {
                 text += line
             }
@@ -87,14 +91,18 @@ public struct NetworkPeers: Sendable {
             members.removeAll { $0.address == peer.address || !FileIO.exists($0.hostsPath) }
             // A running member's entry is worthless after a crash (its hosts file is rewritten at the
             // next start): no sync on the start path.
-            try FileIO.writeAtomically(entryPath(network, peer.containerID), try JSONEncoding.encode(peer, pretty: true), mode: 0o600,
-                                       durable: false)
+            try FileIO.writeAtomically(
+                entryPath(network, peer.containerID), try JSONEncoding.encode(peer, pretty: true), mode: 0o600,
+                durable: false)
             members.append(peer)
             // Our own file must be right before the program starts; another member's file may be
             // gone under us (that container is being removed).
             for (member, text) in hostsFiles(network: network, members: members) {
-                if member.containerID == peer.containerID { try Self.rewrite(member.hostsPath, text) }
-                else { try? Self.rewrite(member.hostsPath, text) }
+                if member.containerID == peer.containerID {
+                    try Self.rewrite(member.hostsPath, text)
+                } else {
+                    try? Self.rewrite(member.hostsPath, text)
+                }
             }
         }
     }
@@ -121,8 +129,9 @@ public struct NetworkPeers: Sendable {
             var members = members(network).filter { FileIO.exists($0.hostsPath) }
             guard let index = members.firstIndex(where: { $0.containerID == containerID }) else { return }
             change(&members[index])
-            try FileIO.writeAtomically(entryPath(network, containerID), try JSONEncoding.encode(members[index], pretty: true), mode: 0o600,
-                                       durable: false)
+            try FileIO.writeAtomically(
+                entryPath(network, containerID), try JSONEncoding.encode(members[index], pretty: true), mode: 0o600,
+                durable: false)
             for (member, text) in hostsFiles(network: network, members: members) { try? Self.rewrite(member.hostsPath, text) }
         }
     }
@@ -146,7 +155,8 @@ public struct NetworkPeers: Sendable {
         let ids = Set(members.map(\.containerID))
         var rewritten = members.filter { elsewhere.contains($0.containerID) }
         if let leaver, elsewhere.contains(leaver), !ids.contains(leaver),
-           let entry = others.lazy.flatMap(\.members).first(where: { $0.containerID == leaver }) {
+            let entry = others.lazy.flatMap(\.members).first(where: { $0.containerID == leaver })
+        {
             rewritten.append(entry)
         }
         if rewritten.isEmpty { return NetworkPeer.hostsFiles(members) }
@@ -157,7 +167,9 @@ public struct NetworkPeers: Sendable {
             let networks = all.filter { $0.members.contains { $0.containerID == member.containerID } }.sorted { $0.network < $1.network }
             guard let own = networks.first?.members.first(where: { $0.containerID == member.containerID }) else { continue }
             var seen = Set<String>()
-            let peers = networks.flatMap(\.members).filter { $0.containerID != member.containerID && seen.insert($0.containerID + " " + $0.address).inserted }
+            let peers = networks.flatMap(\.members).filter {
+                $0.containerID != member.containerID && seen.insert($0.containerID + " " + $0.address).inserted
+            }
             files.append((own, own.hostsFile(others: peers)))
         }
         return files

@@ -42,8 +42,9 @@ public struct NetworkStore: Sendable {
         try Self.validate(name: name)
         let path = definitionPath(name)
         guard let bytes = try? FileIO.read(path) else { throw NetworkError.noSuchNetwork(name) }
-        do { return try JSONDecoding.decode(NetworkDefinition.self, from: bytes) }
-        catch { throw NetworkError.corruptState(path: path, reason: "\(error)") }
+        do { return try JSONDecoding.decode(NetworkDefinition.self, from: bytes) } catch {
+            throw NetworkError.corruptState(path: path, reason: "\(error)")
+        }
     }
 
     public func all() -> [NetworkDefinition] {
@@ -54,7 +55,7 @@ public struct NetworkStore: Sendable {
     /// The network a container asks for; the default `bridge` is created on first use.
     public func resolve(_ name: String) throws -> NetworkDefinition {
         if name == Self.defaultNetworkName, !FileIO.exists(definitionPath(name)) {
-            do { return try create(name: name) } catch NetworkError.networkExists { }
+            do { return try create(name: name) } catch NetworkError.networkExists {}
         }
         return try definition(name)
     }
@@ -62,7 +63,9 @@ public struct NetworkStore: Sendable {
     // MARK: - create
 
     /// Creates a network; the subnet (and gateway, its first address) is chosen when not given.
-    public func create(name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil) throws -> NetworkDefinition {
+    public func create(name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil) throws
+        -> NetworkDefinition
+    {
         try Self.validate(name: name)
         guard name != "none" && name != "host" else { throw NetworkError.networkExists(name) }
         try FileIO.makeDirectories(directory, mode: 0o700)
@@ -77,10 +80,13 @@ public struct NetworkStore: Sendable {
                     guard subnet.prefix >= 8, subnet.prefix <= 30 else {
                         throw NetworkError.invalidSubnet(requestedSubnet, reason: "the prefix must be between /8 and /30")
                     }
-                    if let conflict = conflict(for: subnet, bridge: bridge) { throw NetworkError.subnetInUse(subnet: subnet.description, by: conflict) }
+                    if let conflict = conflict(for: subnet, bridge: bridge) {
+                        throw NetworkError.subnetInUse(subnet: subnet.description, by: conflict)
+                    }
                 } else {
-                    subnet = try freeSubnet(startingAt: root == Self.defaultStoreRoot && name == Self.defaultNetworkName
-                                            ? 0 : Self.hash(root + "\u{0}" + name) % Self.poolSize, bridge: bridge)
+                    subnet = try freeSubnet(
+                        startingAt: root == Self.defaultStoreRoot && name == Self.defaultNetworkName
+                            ? 0 : Self.hash(root + "\u{0}" + name) % Self.poolSize, bridge: bridge)
                 }
                 let gateway: IPv4Address
                 if let requestedGateway {
@@ -94,9 +100,10 @@ public struct NetworkStore: Sendable {
                 } else {
                     gateway = subnet.address(1)
                 }
-                let definition = NetworkDefinition(name: name, id: Self.hex(Self.hash64(root + "\u{0}" + name + "\u{0}" + Timestamp.now())),
-                                                   subnet: subnet.description, gateway: gateway.description, bridge: bridge,
-                                                   created: Timestamp.now())
+                let definition = NetworkDefinition(
+                    name: name, id: Self.hex(Self.hash64(root + "\u{0}" + name + "\u{0}" + Timestamp.now())),
+                    subnet: subnet.description, gateway: gateway.description, bridge: bridge,
+                    created: Timestamp.now())
                 try claim(subnet, owner: definition)
                 do {
                     try FileIO.writeAtomically(definitionPath(name), try JSONEncoding.encode(definition, pretty: true), mode: 0o600)
@@ -137,7 +144,9 @@ public struct NetworkStore: Sendable {
     // MARK: - host-global claims
 
     static func claimName(_ subnet: IPv4Subnet) -> String { "\(subnet.network)_\(subnet.prefix)" }
-    static func ownerText(_ definition: NetworkDefinition, root: String) -> String { "\(definition.name) (\(root), bridge \(definition.bridge))" }
+    static func ownerText(_ definition: NetworkDefinition, root: String) -> String {
+        "\(definition.name) (\(root), bridge \(definition.bridge))"
+    }
 
     /// Every live claim: a claim whose network no longer exists (its store was deleted) is stale and skipped.
     func claims() -> [(IPv4Subnet, String)] {
@@ -145,7 +154,8 @@ public struct NetworkStore: Sendable {
         return names.compactMap { name in
             let parts = name.split(separator: "_")
             guard parts.count == 2, let address = IPv4Address(parts[0]), let prefix = Int(parts[1]),
-                  let text = try? FileIO.readString(claimsDirectory + "/" + name) else { return nil }
+                let text = try? FileIO.readString(claimsDirectory + "/" + name)
+            else { return nil }
             let lines = text.split(separator: "\n").map(String.init)
             guard lines.count >= 2, FileIO.exists(lines[0] + "/networks/" + lines[1] + ".json") else { return nil }
             return (IPv4Subnet(network: address, prefix: prefix), "\(lines[1]) of store \(lines[0])")
@@ -154,7 +164,8 @@ public struct NetworkStore: Sendable {
 
     func claim(_ subnet: IPv4Subnet, owner: NetworkDefinition) throws {
         try FileIO.makeDirectories(claimsDirectory, mode: 0o700)
-        try FileIO.writeAtomically(claimsDirectory + "/" + Self.claimName(subnet), Array("\(root)\n\(owner.name)\n\(owner.bridge)\n".utf8), mode: 0o600)
+        try FileIO.writeAtomically(
+            claimsDirectory + "/" + Self.claimName(subnet), Array("\(root)\n\(owner.name)\n\(owner.bridge)\n".utf8), mode: 0o600)
     }
 
     func unclaim(_ subnet: IPv4Subnet, owner: NetworkDefinition) {
@@ -176,7 +187,8 @@ public struct NetworkStore: Sendable {
             if let text = try? FileIO.readString(marker) { return text.hasPrefix("firewall") }
             let subnet = try IPv4Subnet(parsing: definition.subnet)
             if let (claimed, owner) = claims().first(where: { $0.0.overlaps(subnet) }),
-               !(owner == "\(definition.name) of store \(root)" && claimed == subnet) {
+                !(owner == "\(definition.name) of store \(root)" && claimed == subnet)
+            {
                 throw NetworkError.subnetInUse(subnet: subnet.description, by: "\(claimed) of network \(owner)")
             }
             try claim(subnet, owner: definition)
@@ -188,7 +200,10 @@ public struct NetworkStore: Sendable {
     }
 
     static func masqueradeRule(_ definition: NetworkDefinition) -> [String] {
-        ["-s", definition.subnet, "!", "-d", definition.subnet, "-m", "comment", "--comment", "skiff network \(definition.bridge)", "-j", "MASQUERADE"]
+        [
+            "-s", definition.subnet, "!", "-d", definition.subnet, "-m", "comment", "--comment", "skiff network \(definition.bridge)", "-j",
+            "MASQUERADE",
+        ]
     }
 
     // MARK: - remove
@@ -199,8 +214,9 @@ public struct NetworkStore: Sendable {
         let definition = try definition(name)
         try NetworkLock.withLock(directory + "/.lock") {
             try iptables.remove(table: "nat", chain: "POSTROUTING", rule: Self.masqueradeRule(definition))
-            _ = try? Subprocess.run(path: "/usr/sbin/ip", args: ["ip", "link", "delete", definition.bridge, "type", "bridge"],
-                                    env: [], captureOutput: true, captureStderr: true, timeout: 30)
+            _ = try? Subprocess.run(
+                path: "/usr/sbin/ip", args: ["ip", "link", "delete", definition.bridge, "type", "bridge"],
+                env: [], captureOutput: true, captureStderr: true, timeout: 30)
             unlink(readyDirectory + "/" + definition.bridge)
             FileIO.removeTree(ipamDirectory + "/" + name)
             NetworkPeers(store: self).removeAll(network: name)
@@ -214,7 +230,8 @@ public struct NetworkStore: Sendable {
     /// docker's rule for names, shorter (the name is a file name and part of the CNI config).
     public static func validate(name: String) throws {
         guard let first = name.first, first.isASCII, first.isLetter || first.isNumber, name.utf8.count <= 64,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
+        else {
             throw NetworkError.invalidName(name)
         }
     }

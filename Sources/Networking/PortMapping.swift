@@ -52,7 +52,9 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
         }
         func ports(_ part: Substring, what: String) throws -> ClosedRange<UInt16> {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard bounds.count <= 2 else { throw NetworkError.invalidPortSpec(text, reason: "the \(what) '\(part)' is not a port or a range FIRST-LAST") }
+            guard bounds.count <= 2 else {
+                throw NetworkError.invalidPortSpec(text, reason: "the \(what) '\(part)' is not a port or a range FIRST-LAST")
+            }
             let first = try number(bounds[0], what: what)
             let last = bounds.count == 2 ? try number(bounds[1], what: what) : first
             guard first <= last else {
@@ -84,11 +86,18 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
             return container.map { PortMapping(hostIP: hostIP, hostPort: 0, containerPort: $0, proto: proto) }
         }
         if container.count == 1 {
-            return [PortMapping(hostIP: hostIP, hostPort: host.lowerBound, hostPortEnd: host.count > 1 ? host.upperBound : nil,
-                                containerPort: container.lowerBound, proto: proto)]
+            return [
+                PortMapping(
+                    hostIP: hostIP, hostPort: host.lowerBound, hostPortEnd: host.count > 1 ? host.upperBound : nil,
+                    containerPort: container.lowerBound, proto: proto)
+            ]
         }
         guard host.count == container.count else {
-            throw NetworkError.invalidPortSpec(text, reason: "the host range has \(host.count) ports and the container range \(container.count): give ranges of the same size, or one container port")
+            throw NetworkError.invalidPortSpec(
+                text,
+                reason:
+                    "the host range has \(host.count) ports and the container range \(container.count): give ranges of the same size, or one container port"
+            )
         }
         return zip(host, container).map { PortMapping(hostIP: hostIP, hostPort: $0, containerPort: $1, proto: proto) }
     }
@@ -103,7 +112,9 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
                 throw NetworkError.invalidPortSpec(key, reason: "the image's ExposedPorts entry is not PORT[/PROTOCOL]")
             }
             mapping.hostPort = 0
-            if !result.contains(where: { $0.containerPort == mapping.containerPort && $0.proto == mapping.proto }) { result.append(mapping) }
+            if !result.contains(where: { $0.containerPort == mapping.containerPort && $0.proto == mapping.proto }) {
+                result.append(mapping)
+            }
         }
         return result
     }

@@ -19,13 +19,19 @@ public struct AuthChallenge: Equatable, Sendable {
         func skipSpaces() { while i < text.count, text[i] == " " || text[i] == "\t" { i += 1 } }
         skipSpaces()
         var scheme = ""
-        while i < text.count, text[i] != " " { scheme.unicodeScalars.append(text[i]); i += 1 }
+        while i < text.count, text[i] != " " {
+            scheme.unicodeScalars.append(text[i])
+            i += 1
+        }
         guard !scheme.isEmpty else { return nil }
         var parameters: [String: String] = [:]
         while i < text.count {
             skipSpaces()
             var key = ""
-            while i < text.count, text[i] != "=", text[i] != "," { key.unicodeScalars.append(text[i]); i += 1 }
+            while i < text.count, text[i] != "=", text[i] != "," {
+                key.unicodeScalars.append(text[i])
+                i += 1
+            }
             guard i < text.count, text[i] == "=" else {
                 // A token with no value (or another challenge's scheme): stop at this challenge.
                 break
@@ -41,7 +47,10 @@ public struct AuthChallenge: Equatable, Sendable {
                 }
                 i += 1
             } else {
-                while i < text.count, text[i] != "," { value.unicodeScalars.append(text[i]); i += 1 }
+                while i < text.count, text[i] != "," {
+                    value.unicodeScalars.append(text[i])
+                    i += 1
+                }
                 value = value.trimmingSpaces()
             }
             parameters[key.trimmingSpaces().lowercased()] = value

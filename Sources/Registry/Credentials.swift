@@ -49,7 +49,8 @@ public struct CredentialStore: Sendable {
             for key in Self.keys(for: registry) {
                 guard let entry = auths[key] else { continue }
                 if case .string(let auth)? = entry["auth"], let decoded = Data(base64Encoded: auth),
-                   let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") {
+                    let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+                {
                     return Credentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
                 }
                 if case .string(let username)? = entry["username"], case .string(let password)? = entry["password"] {
@@ -88,7 +89,8 @@ public struct CredentialStore: Sendable {
 
     private func write(_ root: JSONValue) throws {
         let directory = (skiffFile as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let data = Data(root.serialized(pretty: true, sortedKeys: true))
         let temporary = skiffFile + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {

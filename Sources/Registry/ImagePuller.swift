@@ -20,7 +20,9 @@ public struct ImagePuller: Sendable {
     public let platform: Platform
     public let progress: any TransferProgress
 
-    public init(store: ImageStore, options: RegistryOptions, platform: Platform = .linuxAmd64, progress: any TransferProgress = SilentProgress()) {
+    public init(
+        store: ImageStore, options: RegistryOptions, platform: Platform = .linuxAmd64, progress: any TransferProgress = SilentProgress()
+    ) {
         self.store = store
         self.options = options
         self.platform = platform
@@ -46,8 +48,9 @@ public struct ImagePuller: Sendable {
                 throw RegistryError.noMatchingPlatform(image: name, wanted: platform, available: index.platforms)
             }
             progress.message("\(name): chose \(chosen.platform?.description ?? platform.description) manifest \(chosen.digest)")
-            manifestFetched = try await client.fetchManifest(repository: reference.repository, reference: chosen.digest.description,
-                                                             expected: chosen, imageName: name)
+            manifestFetched = try await client.fetchManifest(
+                repository: reference.repository, reference: chosen.digest.description,
+                expected: chosen, imageName: name)
         case .manifest:
             break
         }
@@ -65,8 +68,9 @@ public struct ImagePuller: Sendable {
 
         var configWriter: BlobWriter?
         if !store.content.has(manifest.config.digest, size: manifest.config.size) {
-            configWriter = try await client.downloadBlob(repository: reference.repository, descriptor: manifest.config, into: store.content,
-                                                         what: "config of \(name)")
+            configWriter = try await client.downloadBlob(
+                repository: reference.repository, descriptor: manifest.config, into: store.content,
+                what: "config of \(name)")
         }
         defer { configWriter?.abort() }
         let pendingConfig = configWriter
@@ -128,8 +132,10 @@ public struct ImagePuller: Sendable {
         if !haveBlob {
             let progress = self.progress
             progress.update(layer.digest, phase: .downloading, done: 0, total: layer.size)
-            writer = try await client.downloadBlob(repository: reference.repository, descriptor: layer, into: store.content,
-                                                   what: "layer \(layer.digest) of \(name)") { done in
+            writer = try await client.downloadBlob(
+                repository: reference.repository, descriptor: layer, into: store.content,
+                what: "layer \(layer.digest) of \(name)"
+            ) { done in
                 progress.update(layer.digest, phase: .downloading, done: done, total: layer.size)
             }
         }
@@ -167,23 +173,28 @@ func decodeJSON<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) th
 
 // MARK: - The store-side entry points
 
-
 extension ImageStore {
     /// Pulls `reference` into this store and returns the image: the call the engine makes before
     /// `prepareRootfs(image:containerID:)` when an image is not present yet.
     @discardableResult
-    public func pull(_ reference: ImageReference, options: RegistryOptions = RegistryOptions(), platform: Platform = .linuxAmd64,
-                     progress: any TransferProgress = SilentProgress()) async throws -> Image {
+    public func pull(
+        _ reference: ImageReference, options: RegistryOptions = RegistryOptions(), platform: Platform = .linuxAmd64,
+        progress: any TransferProgress = SilentProgress()
+    ) async throws -> Image {
         try await ImagePuller(store: self, options: options, platform: platform, progress: progress).pull(reference)
     }
 
     /// The stored image for `name`, pulled first when it is not in the store (`skiff run`'s rule).
-    public func imageOrPull(_ name: String, options: RegistryOptions = RegistryOptions(), platform: Platform = .linuxAmd64,
-                            defaultRegistry: String = ImageReference.dockerHub, progress: any TransferProgress = SilentProgress()) async throws -> Image {
+    public func imageOrPull(
+        _ name: String, options: RegistryOptions = RegistryOptions(), platform: Platform = .linuxAmd64,
+        defaultRegistry: String = ImageReference.dockerHub, progress: any TransferProgress = SilentProgress()
+    ) async throws -> Image {
         do {
             return try withSharedLock { try image(name, defaultRegistry: defaultRegistry) }
         } catch StoreError.imageNotFound {
-            return try await pull(try ImageReference(parsing: name, defaultRegistry: defaultRegistry), options: options, platform: platform, progress: progress)
+            return try await pull(
+                try ImageReference(parsing: name, defaultRegistry: defaultRegistry), options: options, platform: platform,
+                progress: progress)
         }
     }
 }

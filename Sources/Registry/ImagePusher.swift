@@ -27,7 +27,8 @@ public struct ImagePusher: Sendable {
     @discardableResult
     public func push(_ source: String, as target: ImageReference) async throws -> Digest {
         let store = self.store
-        let (image, origin, bytes, lease) = try await ImagePuller.locked(store) { () throws -> (Image, ImageReference?, [UInt8], ContentLease) in
+        let (image, origin, bytes, lease) = try await ImagePuller.locked(store) {
+            () throws -> (Image, ImageReference?, [UInt8], ContentLease) in
             let image = try store.image(source)
             let records = try store.records()
             let origin = image.names.compactMap { records[$0]?.source }.compactMap { try? ImageReference(parsing: $0) }
@@ -54,20 +55,24 @@ public struct ImagePusher: Sendable {
             while try await group.next() != nil { startNext() }
         }
         let mediaType = image.manifest.mediaType ?? MediaType.ociManifest
-        let digest = try await client.putManifest(repository: target.repository, reference: target.tag ?? image.manifestDigest.description,
-                                                  bytes: bytes, mediaType: mediaType, scopes: scopes)
+        let digest = try await client.putManifest(
+            repository: target.repository, reference: target.tag ?? image.manifestDigest.description,
+            bytes: bytes, mediaType: mediaType, scopes: scopes)
         progress.message("\(target.familiar): pushed, digest \(digest) size \(bytes.count)")
         return digest
     }
 
-    func pushBlob(_ blob: Descriptor, client: RegistryClient, target: ImageReference, origin: ImageReference?, scopes: [String]) async throws {
+    func pushBlob(_ blob: Descriptor, client: RegistryClient, target: ImageReference, origin: ImageReference?, scopes: [String])
+        async throws
+    {
         if try await client.blobExists(repository: target.repository, digest: blob.digest, scopes: scopes) {
             progress.update(blob.digest, phase: .exists, done: blob.size, total: blob.size)
             return
         }
         var start: URL?
         if let origin {
-            let (mounted, location) = try await client.mountBlob(repository: target.repository, digest: blob.digest, from: origin.repository, scopes: scopes)
+            let (mounted, location) = try await client.mountBlob(
+                repository: target.repository, digest: blob.digest, from: origin.repository, scopes: scopes)
             if mounted {
                 progress.update(blob.digest, phase: .mounted, done: blob.size, total: blob.size)
                 return
@@ -75,7 +80,8 @@ public struct ImagePusher: Sendable {
             start = location
         }
         progress.update(blob.digest, phase: .uploading, done: 0, total: blob.size)
-        try await client.uploadBlob(repository: target.repository, descriptor: blob, from: store.content, chunkSize: chunkSize, scopes: scopes, start: start)
+        try await client.uploadBlob(
+            repository: target.repository, descriptor: blob, from: store.content, chunkSize: chunkSize, scopes: scopes, start: start)
         progress.update(blob.digest, phase: .done, done: blob.size, total: blob.size)
     }
 }

@@ -32,14 +32,17 @@ extension RegistryClient {
 
     /// Uploads a stored blob: monolithically (POST then one PUT) or, with `chunkSize`, in PATCH
     /// chunks followed by the closing PUT. `start` is a location from a refused mount.
-    public func uploadBlob(repository: String, descriptor: Descriptor, from store: ContentStore, chunkSize: Int? = nil,
-                           scopes: [String], start: URL? = nil) async throws {
+    public func uploadBlob(
+        repository: String, descriptor: Descriptor, from store: ContentStore, chunkSize: Int? = nil,
+        scopes: [String], start: URL? = nil
+    ) async throws {
         let purpose = Purpose(what: "upload of blob \(descriptor.digest)", repository: repository, scopes: scopes)
         var location: URL
         if let start {
             location = start
         } else {
-            let result = try await send("POST", url("/v2/\(repository)/blobs/uploads/"), purpose: purpose, headers: ["Content-Length": "0"], body: [])
+            let result = try await send(
+                "POST", url("/v2/\(repository)/blobs/uploads/"), purpose: purpose, headers: ["Content-Length": "0"], body: [])
             location = try self.location(result, purpose: purpose)
         }
         let path = store.path(for: descriptor.digest)
@@ -50,21 +53,26 @@ extension RegistryClient {
             while offset < descriptor.size {
                 let chunk = try handle.read(upToCount: chunkSize) ?? Data()
                 if chunk.isEmpty { break }
-                let result = try await send("PATCH", location, purpose: purpose, headers: [
-                    "Content-Type": "application/octet-stream",
-                    "Content-Range": "\(offset)-\(offset + Int64(chunk.count) - 1)",
-                    "Content-Length": "\(chunk.count)",
-                ], body: [UInt8](chunk), bulk: true)
+                let result = try await send(
+                    "PATCH", location, purpose: purpose,
+                    headers: [
+                        "Content-Type": "application/octet-stream",
+                        "Content-Range": "\(offset)-\(offset + Int64(chunk.count) - 1)",
+                        "Content-Length": "\(chunk.count)",
+                    ], body: [UInt8](chunk), bulk: true)
                 location = try self.location(result, purpose: purpose)
                 offset += Int64(chunk.count)
             }
             // The closing PUT may wait while the registry verifies the whole blob: no deadline.
-            _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: ["Content-Length": "0"], body: [], bulk: true)
+            _ = try await send(
+                "PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: ["Content-Length": "0"], body: [], bulk: true)
         } else {
-            _ = try await send("PUT", withDigest(location, descriptor.digest), purpose: purpose, headers: [
-                "Content-Type": "application/octet-stream",
-                "Content-Length": "\(descriptor.size)",
-            ], uploadFile: path, bulk: true)
+            _ = try await send(
+                "PUT", withDigest(location, descriptor.digest), purpose: purpose,
+                headers: [
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": "\(descriptor.size)",
+                ], uploadFile: path, bulk: true)
         }
     }
 
@@ -77,10 +85,13 @@ extension RegistryClient {
     }
 
     /// Puts a manifest (exact bytes) under `reference` (a tag or its digest).
-    public func putManifest(repository: String, reference: String, bytes: [UInt8], mediaType: String, scopes: [String]) async throws -> Digest {
+    public func putManifest(repository: String, reference: String, bytes: [UInt8], mediaType: String, scopes: [String]) async throws
+        -> Digest
+    {
         let purpose = Purpose(what: "manifest upload to \(repository):\(reference)", repository: repository, scopes: scopes)
-        _ = try await send("PUT", url("/v2/\(repository)/manifests/\(reference)"), purpose: purpose,
-                           headers: ["Content-Type": mediaType], body: bytes)
+        _ = try await send(
+            "PUT", url("/v2/\(repository)/manifests/\(reference)"), purpose: purpose,
+            headers: ["Content-Type": mediaType], body: bytes)
         return SHA256Hasher.digest(bytes)
     }
 }

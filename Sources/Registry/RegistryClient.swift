@@ -133,17 +133,20 @@ public final class RegistryClient: Sendable {
     /// Sends a request with auth and retries, and maps failures to `RegistryError`.
     /// `accept` lists statuses that are returned rather than thrown (404 for HEAD checks).
     /// Every request but a `bulk` one (blob bodies) has `options.requestDeadline` for each try.
-    func send(_ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: [UInt8]? = nil,
-              uploadFile: String? = nil, sink: HTTPClient.Sink? = nil, restart: (() throws -> Void)? = nil,
-              attemptHeaders: (() -> [String: String])? = nil, responseCheck: HTTPClient.ResponseCheck? = nil,
-              bufferLimit: Int = 1 << 20, accept: Set<Int> = [], bulk: Bool = false) async throws -> HTTPResult {
+    func send(
+        _ method: String, _ target: URL, purpose: Purpose, headers: [String: String] = [:], body: [UInt8]? = nil,
+        uploadFile: String? = nil, sink: HTTPClient.Sink? = nil, restart: (() throws -> Void)? = nil,
+        attemptHeaders: (() -> [String: String])? = nil, responseCheck: HTTPClient.ResponseCheck? = nil,
+        bufferLimit: Int = 1 << 20, accept: Set<Int> = [], bulk: Bool = false
+    ) async throws -> HTTPResult {
         var attempt = 0
         var authRetried = false
         let started = ContinuousClock.now
         while true {
             attempt += 1
-            var request = HTTPRequest(method: method, url: target,
-                                      headers: HTTPHeaders(headers.merging(attemptHeaders?() ?? [:], uniquingKeysWith: { $1 })))
+            var request = HTTPRequest(
+                method: method, url: target,
+                headers: HTTPHeaders(headers.merging(attemptHeaders?() ?? [:], uniquingKeysWith: { $1 })))
             if let body { request.body = .bytes(body) }
             if let uploadFile { request.body = .file(path: uploadFile) }
             if let authorization = authorization(for: purpose.scopes) {
@@ -151,8 +154,9 @@ public final class RegistryClient: Sendable {
             }
             let result: HTTPResult
             do {
-                result = try await transport.send(request, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit,
-                                                  deadline: bulk ? nil : deadline)
+                result = try await transport.send(
+                    request, sink: sink, responseCheck: responseCheck, bufferLimit: bufferLimit,
+                    deadline: bulk ? nil : deadline)
             } catch HTTPClientError.bodyTooLarge(let limit) {
                 throw RegistryError.manifestTooLarge(what: purpose.what, limit: limit)
             } catch let error as HTTPClientError {
@@ -207,13 +211,20 @@ public final class RegistryClient: Sendable {
         case .deadlineExceeded(let seconds):
             return .deadlineExceeded(what: purpose.what, registry: registry, seconds: seconds)
         case .connectionRefused:
-            return .transport(what: purpose.what, registry: registry, detail: "connection refused at \(baseURL.absoluteString): is the registry running?")
+            return .transport(
+                what: purpose.what, registry: registry, detail: "connection refused at \(baseURL.absoluteString): is the registry running?")
         case .certificateUntrusted(let host, let detail):
-            return .transport(what: purpose.what, registry: registry,
-                              detail: "the TLS certificate of \(host) is not trusted (\(detail)): if the registry uses a private CA, put its certificate in /etc/skiff/certs.d/\(registry)/ca.crt (or /etc/docker/certs.d/\(registry)/ca.crt)")
+            return .transport(
+                what: purpose.what, registry: registry,
+                detail:
+                    "the TLS certificate of \(host) is not trusted (\(detail)): if the registry uses a private CA, put its certificate in /etc/skiff/certs.d/\(registry)/ca.crt (or /etc/docker/certs.d/\(registry)/ca.crt)"
+            )
         case .tlsFailed:
-            return .transport(what: purpose.what, registry: registry,
-                              detail: "\(error); if the registry speaks plain HTTP, pass --insecure; if it wants a client certificate, put client.cert and client.key in /etc/skiff/certs.d/\(registry)/")
+            return .transport(
+                what: purpose.what, registry: registry,
+                detail:
+                    "\(error); if the registry speaks plain HTTP, pass --insecure; if it wants a client certificate, put client.cert and client.key in /etc/skiff/certs.d/\(registry)/"
+            )
         default:
             return .transport(what: purpose.what, registry: registry, detail: error.description)
         }
@@ -223,7 +234,8 @@ public final class RegistryClient: Sendable {
         let detail = Self.errorDetail(result.body)
         switch result.status {
         case 401, 403:
-            return .unauthorized(registry: registry, repository: purpose.repository, detail: "HTTP \(result.status)\(detail.isEmpty ? "" : ": " + detail)")
+            return .unauthorized(
+                registry: registry, repository: purpose.repository, detail: "HTTP \(result.status)\(detail.isEmpty ? "" : ": " + detail)")
         case 404:
             return .notFound(what: purpose.what, registry: registry)
         default:
@@ -235,7 +247,10 @@ public final class RegistryClient: Sendable {
     static func errorDetail(_ bytes: [UInt8]) -> String {
         let body = Data(bytes)
         struct Body: Decodable {
-            struct Item: Decodable { var code: String?; var message: String? }
+            struct Item: Decodable {
+                var code: String?
+                var message: String?
+            }
             var errors: [Item]?
         }
         if let parsed = try? JSONDecoding.decode(Body.self, from: bytes), let errors = parsed.errors, !errors.isEmpty {
@@ -272,16 +287,20 @@ public final class RegistryClient: Sendable {
             auth.withLock { $0.tokens[purpose.scopes.joined(separator: " ")] = token }
             return true
         default:
-            throw RegistryError.unauthorized(registry: registry, repository: purpose.repository, detail: "unsupported auth scheme '\(challenge.scheme)'")
+            throw RegistryError.unauthorized(
+                registry: registry, repository: purpose.repository, detail: "unsupported auth scheme '\(challenge.scheme)'")
         }
     }
 
     func fetchToken(challenge: AuthChallenge, scopes: [String], credentials: Credentials?, purpose: Purpose) async throws -> String {
         guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm),
-              let scheme = components.scheme, scheme == "https" || scheme == "http" else {
+            let scheme = components.scheme, scheme == "https" || scheme == "http"
+        else {
             throw RegistryError.badResponse(what: "auth challenge from \(registry)", detail: "no usable token realm")
         }
-        if scheme == "http", let host = components.host, !Self.allowsPlainHTTP(host, options: options), !options.insecureRegistries.contains(registry) {
+        if scheme == "http", let host = components.host, !Self.allowsPlainHTTP(host, options: options),
+            !options.insecureRegistries.contains(registry)
+        {
             throw RegistryError.insecureRegistry(host)
         }
         var query = components.queryItems ?? []
@@ -301,11 +320,19 @@ public final class RegistryClient: Sendable {
             throw mapTransport(error, purpose: Purpose(what: "a token from \(realm)", repository: purpose.repository, scopes: []))
         }
         guard result.status == 200 else {
-            throw RegistryError.unauthorized(registry: registry, repository: purpose.repository,
-                                             detail: "token server \(realm) answered HTTP \(result.status)\(credentials == nil ? " without credentials" : " for user \(credentials?.username ?? "")")")
+            throw RegistryError.unauthorized(
+                registry: registry, repository: purpose.repository,
+                detail:
+                    "token server \(realm) answered HTTP \(result.status)\(credentials == nil ? " without credentials" : " for user \(credentials?.username ?? "")")"
+            )
         }
-        struct TokenResponse: Decodable { var token: String?; var access_token: String? }
-        guard let parsed = try? JSONDecoding.decode(TokenResponse.self, from: result.body), let token = parsed.token ?? parsed.access_token, !token.isEmpty else {
+        struct TokenResponse: Decodable {
+            var token: String?
+            var access_token: String?
+        }
+        guard let parsed = try? JSONDecoding.decode(TokenResponse.self, from: result.body), let token = parsed.token ?? parsed.access_token,
+            !token.isEmpty
+        else {
             throw RegistryError.badResponse(what: "token from \(realm)", detail: "no token in the answer")
         }
         return token

@@ -22,7 +22,8 @@ public enum RegistryError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .unauthorized(let registry, let repository, let detail):
-            return "access to \(registry)/\(repository) denied (\(detail)): check the name, and log in with 'skiff login \(registry)' if the repository is private"
+            return
+                "access to \(registry)/\(repository) denied (\(detail)): check the name, and log in with 'skiff login \(registry)' if the repository is private"
         case .notFound(let what, let registry):
             return "\(what) not found in registry \(registry): check the name and tag"
         case .server(let status, let what, let registry, let detail):
@@ -30,7 +31,8 @@ public enum RegistryError: Error, CustomStringConvertible, Sendable {
         case .timeout(let what, let registry, let detail):
             return "registry \(registry) did not answer for \(what) (\(detail)): check that it is up, or raise --timeout"
         case .tooSlow(let what, let registry, let rate, let limit, let seconds):
-            return "registry \(registry) sent \(what) at \(formatRate(rate)) over the last \(formatSeconds(seconds)) s, below the low-speed limit of \(formatRate(Double(limit))): "
+            return
+                "registry \(registry) sent \(what) at \(formatRate(rate)) over the last \(formatSeconds(seconds)) s, below the low-speed limit of \(formatRate(Double(limit))): "
                 + "check the network and the registry; for a link this slow, lower --low-speed-limit or raise --low-speed-time (0 turns the check off)"
         case .deadlineExceeded(let what, let registry, let seconds):
             return "registry \(registry) did not finish sending \(what) within \(formatSeconds(seconds)) s: "
@@ -38,13 +40,15 @@ public enum RegistryError: Error, CustomStringConvertible, Sendable {
         case .transport(let what, let registry, let detail):
             return "cannot reach registry \(registry) for \(what): \(detail)"
         case .insecureRegistry(let registry):
-            return "registry \(registry) would be contacted over plain HTTP: only localhost is allowed that by default; pass --insecure if you trust the network"
+            return
+                "registry \(registry) would be contacted over plain HTTP: only localhost is allowed that by default; pass --insecure if you trust the network"
         case .manifestTooLarge(let what, let limit):
             return "\(what) is larger than \(limit / 1024 / 1024) MiB, more than any sane manifest: refusing it"
         case .badResponse(let what, let detail):
             return "unexpected answer for \(what): \(detail)"
         case .noMatchingPlatform(let image, let wanted, let available):
-            return "image \(image) has no variant for \(wanted); it offers \(available.map(\.description).joined(separator: ", ")): choose one with --platform"
+            return
+                "image \(image) has no variant for \(wanted); it offers \(available.map(\.description).joined(separator: ", ")): choose one with --platform"
         case .unsupported(let image, let detail):
             return "image \(image) cannot be used: \(detail)"
         }

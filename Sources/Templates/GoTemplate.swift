@@ -102,7 +102,9 @@ public struct GoTemplate: Sendable {
             switch (values[0], values[1]) {
             case (.object, .string(let key)): return values[0][key] ?? .null
             case (.array(let elements), .number(let number)):
-                guard let position = Int(number.text), elements.indices.contains(position) else { throw TemplateError("index \(number.text) out of range") }
+                guard let position = Int(number.text), elements.indices.contains(position) else {
+                    throw TemplateError("index \(number.text) out of range")
+                }
                 return elements[position]
             case (.null, _): return .null
             default: throw TemplateError("cannot index \(values[0].kindDescription) with \(values[1].kindDescription)")

@@ -44,7 +44,9 @@ struct TemplateParser {
                     } else if stop != "end" {
                         throw TemplateError("{{\(isRange ? "range" : "if")}} without {{end}}")
                     }
-                    nodes.append(isRange ? .range(command, body: inner, otherwise: otherwise) : .conditional(command, body: inner, otherwise: otherwise))
+                    nodes.append(
+                        isRange
+                            ? .range(command, body: inner, otherwise: otherwise) : .conditional(command, body: inner, otherwise: otherwise))
                 } else {
                     nodes.append(.value(try Self.command(body)))
                 }
@@ -109,14 +111,20 @@ struct TemplateParser {
         return GoTemplate.Command(function: nil, arguments: try words.map(argument))
     }
 
-    enum Token { case word(String), quoted(String) }
+    enum Token {
+        case word(String)
+        case quoted(String)
+    }
 
     static func tokens(_ text: String) throws -> [Token] {
         var out: [Token] = []
         var index = text.startIndex
         while index < text.endIndex {
             let character = text[index]
-            if character.isWhitespace { index = text.index(after: index); continue }
+            if character.isWhitespace {
+                index = text.index(after: index)
+                continue
+            }
             if character == "\"" {
                 var value = ""
                 var cursor = text.index(after: index)

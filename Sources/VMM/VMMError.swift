@@ -70,13 +70,15 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
         case .tooManyDevices(let max):
             return "too many virtio devices: at most \(max) fit in the MMIO window"
         case .noDefaultKernel(let path):
-            return "no --kernel given and no default guest kernel at \(path): build it with kernel/build.sh (about 4.5 minutes on 2 cores) or pass --kernel FILE (a bzImage or a PVH vmlinux)"
+            return
+                "no --kernel given and no default guest kernel at \(path): build it with kernel/build.sh (about 4.5 minutes on 2 cores) or pass --kernel FILE (a bzImage or a PVH vmlinux)"
         case .seccomp(let thread, let reason):
             return "cannot confine the \(thread) thread with seccomp: \(reason); run with --no-seccomp to start the VM without the filter"
         case .jail(let why):
             return "cannot jail the monitor: \(why); run with --no-jail to start the VM without the jail"
         case .jailStep(let step, let e):
-            let hint = e == EPERM || e == EACCES
+            let hint =
+                e == EPERM || e == EACCES
                 ? (geteuid() == 0
                     ? " (started as root, the jail needs CAP_SYS_ADMIN for the mount namespace, and CAP_SETPCAP, CAP_SETUID and CAP_SETGID to drop the rest)"
                     : " (started without root, the jail needs unprivileged user namespaces: sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, AppArmor's userns restriction)")

@@ -60,7 +60,10 @@ final class Agent {
         var helloSeen = false
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            var fds = [pollfd(fd: transport, events: Int16(POLLIN), revents: 0), pollfd(fd: children.descriptor, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: transport, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: children.descriptor, events: Int16(POLLIN), revents: 0),
+            ]
             var owners: [(UInt32, Int32)] = []
             for (handle, process) in processes {
                 for fd in process.pollDescriptors() {
@@ -211,8 +214,9 @@ final class Agent {
         for line in ((try? FileIO.readString(directory + "/cpu.stat")) ?? "").split(separator: "\n") where line.hasPrefix("usage_usec ") {
             usage = (UInt64(line.dropFirst("usage_usec ".count)) ?? 0) * 1000
         }
-        return GuestStats(cpuNanoseconds: usage, memoryBytes: number("memory.current") ?? 0, memoryLimitBytes: number("memory.max"),
-                          pids: number("pids.current") ?? 0)
+        return GuestStats(
+            cpuNanoseconds: usage, memoryBytes: number("memory.current") ?? 0, memoryLimitBytes: number("memory.max"),
+            pids: number("pids.current") ?? 0)
     }
 
     /// The container's processes: pid and command line, as `ps -o pid,args` would print them.

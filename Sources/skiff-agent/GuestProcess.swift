@@ -58,13 +58,16 @@ final class GuestProcess {
             for target: Int32 in 0...2 { dup2(devNull, target) }
         } else {
             let (outRead, outWrite) = try Descriptors.pipe()
-            owned.insert(outRead); childEnds.append(outWrite)
+            owned.insert(outRead)
+            childEnds.append(outWrite)
             let (errRead, errWrite) = try Descriptors.pipe()
-            owned.insert(errRead); childEnds.append(errWrite)
+            owned.insert(errRead)
+            childEnds.append(errWrite)
             outputs = [(outRead, .stdout), (errRead, .stderr)]
             if stdin {
                 let (inRead, inWrite) = try Descriptors.pipe()
-                owned.insert(inWrite); childEnds.append(inRead)
+                owned.insert(inWrite)
+                childEnds.append(inRead)
                 input = inWrite
                 dup2(inRead, 0)
             } else {
@@ -123,7 +126,10 @@ final class GuestProcess {
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return frames }
             frames.append(AgentMessages.close(stream: stream, handle: handle ?? handleForFrames))
             outputs.remove(at: index)
-            if fd != master { close(fd); owned.remove(fd) }
+            if fd != master {
+                close(fd)
+                owned.remove(fd)
+            }
             return frames
         }
     }
@@ -146,7 +152,10 @@ final class GuestProcess {
     private func flushInput() {
         while inputFD >= 0 && !pendingInput.isEmpty {
             let n = pendingInput.withUnsafeBytes { write(inputFD, $0.baseAddress, $0.count) }
-            if n > 0 { pendingInput.removeFirst(n); continue }
+            if n > 0 {
+                pendingInput.removeFirst(n)
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             pendingInput = []  // the reader is gone (EPIPE)
@@ -184,7 +193,10 @@ final class GuestProcess {
             if outputs.count == before {
                 let (fd, stream) = outputs.removeLast()
                 frames.append(AgentMessages.close(stream: stream, handle: handle))
-                if fd != master { close(fd); owned.remove(fd) }
+                if fd != master {
+                    close(fd)
+                    owned.remove(fd)
+                }
             }
         }
         return frames

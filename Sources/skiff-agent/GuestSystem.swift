@@ -117,8 +117,9 @@ enum GuestSystem {
         for share in shares {
             let target = GuestPaths.share(share.tag)
             try FileIO.makeDirectories(target, mode: 0o755)
-            try mount(share.tag, target, type: "9p", flags: UInt(MS_NODEV) | (share.readOnly ? UInt(MS_RDONLY) : 0),
-                      data: "trans=virtio,version=9p2000.L,msize=262144,cache=none")
+            try mount(
+                share.tag, target, type: "9p", flags: UInt(MS_NODEV) | (share.readOnly ? UInt(MS_RDONLY) : 0),
+                data: "trans=virtio,version=9p2000.L,msize=262144,cache=none")
         }
     }
 
@@ -140,7 +141,9 @@ enum GuestSystem {
             try sysCall("bring \(name) up") { skiff_interface_up(name) }
         }
         for route in network.routes where !route.destination.contains(":") {
-            guard let (destination, prefix) = GuestAddresses.ipv4(route.destination), let (gateway, _) = GuestAddresses.ipv4(route.gateway + "/32") else {
+            guard let (destination, prefix) = GuestAddresses.ipv4(route.destination),
+                let (gateway, _) = GuestAddresses.ipv4(route.gateway + "/32")
+            else {
                 throw AgentError.badSetup("route to '\(route.destination)' via '\(route.gateway)'")
             }
             try sysCall("add the route to \(route.destination)") { skiff_route_add_ipv4(destination, Int32(prefix), gateway) }

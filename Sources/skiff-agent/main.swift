@@ -7,7 +7,8 @@ import ContainerRuntime
 // runtime's init stage is this binary re-executed inside the container, as with skiff-runtime:
 // dispatch to it before anything else runs.
 if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
-   let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText)) {
+    let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText))
+{
     ContainerInit.main(socket: fd)
 }
 

@@ -21,7 +21,10 @@ func fail(_ message: String, code: Int32 = 125) -> Never {
 var values: [String: String] = [:]
 var insecure: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
-let known: Set = ["--engine-version", "--skiff", "--root", "--runtime-root", "--host", "--time", "--default-registry", "--insecure", "--authfile", "--cert-dir"]
+let known: Set = [
+    "--engine-version", "--skiff", "--root", "--runtime-root", "--host", "--time", "--default-registry", "--insecure", "--authfile",
+    "--cert-dir",
+]
 while let name = arguments.popFirst() {
     guard known.contains(name), let value = arguments.popFirst() else {
         fail("skiff-api is started by `skiff system service`; unknown or incomplete argument '\(name)'", code: 2)
@@ -29,7 +32,8 @@ while let name = arguments.popFirst() {
     if name == "--insecure" { insecure.append(value) } else { values[name] = value }
 }
 guard let skiff = values["--skiff"], let root = values["--root"], let runtimeRoot = values["--runtime-root"],
-      let host = values["--host"], let time = values["--time"].flatMap(Double.init) else {
+    let host = values["--host"], let time = values["--time"].flatMap(Double.init)
+else {
     fail("skiff-api needs --skiff, --root, --runtime-root, --host and --time: start it with `skiff system service`", code: 2)
 }
 
@@ -41,8 +45,9 @@ do {
     if let certDir = values["--cert-dir"] { registry.trust.directories = [certDir] }
     // Monitors and `skiff exec` children are the `skiff` binary, as when the CLI starts them.
     let engine = try Engine(root: root, runtimeRoot: runtimeRoot, executable: skiff)
-    let service = DockerService(engine: engine, engineVersion: values["--engine-version"] ?? "0.1.0-dev",
-                                defaultRegistry: values["--default-registry"] ?? ImageReference.dockerHub, registryOptions: registry)
+    let service = DockerService(
+        engine: engine, engineVersion: values["--engine-version"] ?? "0.1.0-dev",
+        defaultRegistry: values["--default-registry"] ?? ImageReference.dockerHub, registryOptions: registry)
     signal(SIGPIPE, SIG_IGN)
     // execve keeps the signal mask and ignored signals of `skiff` (whose async main blocks and
     // ignores some): SIGTERM, SIGINT and SIGHUP must end the service. They stay blocked in every

@@ -17,7 +17,10 @@ final class TerminalProxy {
     }
 
     func closeRuntimeEnd() {
-        if runtimeEndOpen { close(runtimeEnd); runtimeEndOpen = false }
+        if runtimeEndOpen {
+            close(runtimeEnd)
+            runtimeEndOpen = false
+        }
     }
 
     deinit {
@@ -55,15 +58,19 @@ final class TerminalProxy {
                 drain(master, &buffer)
                 return Processes.decode(status)
             }
-            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: master, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0),
+            ]
             if stdinOpen { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
             let n = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
             if n <= 0 { continue }
             if fds[0].revents != 0 {
                 let got = read(master, &buffer, buffer.count)
-                if got > 0 { _ = write(1, buffer, got) } else if got == 0 || errno != EINTR {
+                if got > 0 {
+                    _ = write(1, buffer, got)
+                } else if got == 0 || errno != EINTR {
                     // The pty closed: wait for the exit status.
                     return ForegroundWait.wait(pid: pid)
                 }

@@ -7,7 +7,8 @@ RuntimeTrace.mark("process start")
 // The init stage is this binary re-executed inside the container: dispatch to it before
 // anything else runs, so no argument parsing or other start-up cost is paid there.
 if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
-   let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText)) {
+    let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText))
+{
     ContainerInit.main(socket: fd)
 }
 

@@ -6,18 +6,25 @@ import Engine
 
 /// Starts a created container with its monitor waiting for our attachment, then relays our
 /// terminal or stdio to it (`run -it`, `start -a -i`); returns the exit code (0 after a detach).
-func startAttached(engine: Engine, container: EngineContainer, interactive: Bool, detachKeys: DetachKeys,
-                   proxySignals: Bool = true) throws -> Int32 {
+func startAttached(
+    engine: Engine, container: EngineContainer, interactive: Bool, detachKeys: DetachKeys,
+    proxySignals: Bool = true
+) throws -> Int32 {
     let size = container.hasTTY ? RawTerminal.size() : nil
     let handle = try engine.start(container.id, attach: false, streams: AttachRequest(consoleSize: size))
-    return try relay(engine: engine, container: container, socket: handle.attachFD, interactive: interactive,
-                     closeStdinAtEOF: true, detachKeys: detachKeys, proxySignals: proxySignals)
+    return try relay(
+        engine: engine, container: container, socket: handle.attachFD, interactive: interactive,
+        closeStdinAtEOF: true, detachKeys: detachKeys, proxySignals: proxySignals)
 }
 
-func relay(engine: Engine, container: EngineContainer, socket: Int32, interactive: Bool, closeStdinAtEOF: Bool,
-           detachKeys: DetachKeys, proxySignals: Bool = true) throws -> Int32 {
-    let client = AttachClient(socket: socket, tty: container.hasTTY, forwardStdin: interactive, closeStdinAtEOF: closeStdinAtEOF,
-                              detachKeys: detachKeys, proxySignals: proxySignals) { signal in try? engine.kill(container.id, signal: signal) }
+func relay(
+    engine: Engine, container: EngineContainer, socket: Int32, interactive: Bool, closeStdinAtEOF: Bool,
+    detachKeys: DetachKeys, proxySignals: Bool = true
+) throws -> Int32 {
+    let client = AttachClient(
+        socket: socket, tty: container.hasTTY, forwardStdin: interactive, closeStdinAtEOF: closeStdinAtEOF,
+        detachKeys: detachKeys, proxySignals: proxySignals
+    ) { signal in try? engine.kill(container.id, signal: signal) }
     switch try client.run() {
     case .exited(let code): return code
     case .detached: return 0
@@ -29,13 +36,17 @@ func relay(engine: Engine, container: EngineContainer, socket: Int32, interactiv
 /// `skiff attach [--no-stdin] [--detach-keys K] CONTAINER`: connect our terminal or stdio to a
 /// running container's monitor; ctrl-p ctrl-q leaves it running.
 struct AttachCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "attach",
-                                                    abstract: "Attach our stdin, stdout and stderr to a running container.")
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Attach our stdin, stdout and stderr to a running container.")
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: .customLong("no-stdin"), help: "Do not pass our stdin to the container.") var noStdin = false
-    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).") var detachKeys: String?
-    @Option(name: .customLong("sig-proxy"), help: "Pass the signals we receive to the container (without a terminal); false: they end the attachment.")
+    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).")
+    var detachKeys: String?
+    @Option(
+        name: .customLong("sig-proxy"),
+        help: "Pass the signals we receive to the container (without a terminal); false: they end the attachment.")
     var sigProxy: Bool = true
     @Argument(help: "Container (name, ID or ID prefix).") var container: String
 
@@ -49,8 +60,10 @@ struct AttachCommand: AsyncParsableCommand {
             }
             let socket = try AttachSocket.connect(directory: engine.store.directory(for: record.id))
             defer { close(socket) }
-            throw ExitCode(try relay(engine: engine, container: record, socket: socket, interactive: !noStdin && record.isInteractive,
-                                     closeStdinAtEOF: false, detachKeys: keys, proxySignals: sigProxy))
+            throw ExitCode(
+                try relay(
+                    engine: engine, container: record, socket: socket, interactive: !noStdin && record.isInteractive,
+                    closeStdinAtEOF: false, detachKeys: keys, proxySignals: sigProxy))
         }
     }
 }

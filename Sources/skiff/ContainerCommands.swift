@@ -9,11 +9,14 @@ import ImageStore
 extension Skiff {
     /// The container commands (issue 4), in the order `skiff --help` lists them.
     static var containerCommands: [any ParsableCommand.Type] {
-        [RunCommand.self, CreateCommand.self, StartCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self,
-         KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self, RestartCommand.self,
-         TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, ContainerGroupCommand.self,
-         VolumeCommand.self, SystemCommand.self, NetworkCommand.self,
-         ContainerMonitorCommand.self]
+        [
+            RunCommand.self, CreateCommand.self, StartCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self,
+            KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self,
+            RestartCommand.self,
+            TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, ContainerGroupCommand.self,
+            VolumeCommand.self, SystemCommand.self, NetworkCommand.self,
+            ContainerMonitorCommand.self,
+        ]
     }
 }
 

@@ -4,8 +4,9 @@ import Engine
 /// `skiff container prune`: the `container` management group (the other container commands are
 /// top-level, as `docker run` is).
 struct ContainerGroupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "container", abstract: "Manage containers.",
-                                                    subcommands: [ContainerPruneCommand.self])
+    static let configuration = CommandConfiguration(
+        commandName: "container", abstract: "Manage containers.",
+        subcommands: [ContainerPruneCommand.self])
 }
 
 /// Removes every container that is not running.
@@ -14,7 +15,8 @@ struct ContainerPruneCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("f"), .customLong("force")], help: "Do not ask for confirmation.") var force = false
-    @Option(name: .customLong("filter"), help: "Only containers matching: label=KEY[=VALUE], name=NAME, id=PREFIX.") var filter: [String] = []
+    @Option(name: .customLong("filter"), help: "Only containers matching: label=KEY[=VALUE], name=NAME, id=PREFIX.") var filter: [String] =
+        []
 
     func run() async throws {
         try await withEngineErrors {

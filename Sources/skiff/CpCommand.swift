@@ -4,7 +4,8 @@ import Engine
 /// `skiff cp [-a] [-L] CONTAINER:SRC DEST` and `skiff cp SRC CONTAINER:DEST`: copy files between
 /// a container (running or stopped) and the host.
 struct CpCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cp", abstract: "Copy files between a container and the host (- for a tar stream on stdin or stdout).")
+    static let configuration = CommandConfiguration(
+        commandName: "cp", abstract: "Copy files between a container and the host (- for a tar stream on stdin or stdout).")
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("a"), .customLong("archive")], help: "Keep uid and gid of the files.") var archive = false

@@ -14,8 +14,10 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Pass our stdin to the program.") var interactive = false
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
-    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Start the program in the background and return at once.") var detach = false
-    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the program's terminal, leaving it running (default ctrl-p,ctrl-q).")
+    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Start the program in the background and return at once.") var detach =
+        false
+    @Option(
+        name: .customLong("detach-keys"), help: "Keys that detach from the program's terminal, leaving it running (default ctrl-p,ctrl-q).")
     var detachKeys: String?
     @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var containerAndCommand: [String] = []
 
@@ -26,8 +28,9 @@ struct ExecCommand: AsyncParsableCommand {
             }
             let engine = try engineOptions.openEngine()
             let keys = try DetachKeys(parsing: detachKeys ?? "")
-            let code = try engine.exec(containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir,
-                                       tty: tty, interactive: interactive, detach: detach, detachKeys: keys)
+            let code = try engine.exec(
+                containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir,
+                tty: tty, interactive: interactive, detach: detach, detachKeys: keys)
             throw ExitCode(code)
         }
     }
@@ -35,8 +38,9 @@ struct ExecCommand: AsyncParsableCommand {
 
 /// The hidden `skiff container-monitor`: the per-container monitor `start` spawns.
 struct ContainerMonitorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "container-monitor", abstract: "Internal: hold a container's stdio and record its exit.",
-                                                    shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "container-monitor", abstract: "Internal: hold a container's stdio and record its exit.",
+        shouldDisplay: false)
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: .customLong("wait-attach")) var waitAttach = false

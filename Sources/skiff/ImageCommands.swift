@@ -3,8 +3,10 @@ import ArgumentParser
 extension Skiff {
     /// Image commands (pull, push, images, ...), each in its own file.
     static var imageCommands: [any ParsableCommand.Type] {
-        [PullCommand.self, PushCommand.self, ImagesCommand.self, ImageCommand.self, TagCommand.self, RmiCommand.self,
-         LoadCommand.self, SaveCommand.self, LoginCommand.self, LogoutCommand.self]
+        [
+            PullCommand.self, PushCommand.self, ImagesCommand.self, ImageCommand.self, TagCommand.self, RmiCommand.self,
+            LoadCommand.self, SaveCommand.self, LoginCommand.self, LogoutCommand.self,
+        ]
     }
 }
 
@@ -13,8 +15,10 @@ struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Manage images.",
-        subcommands: [ImageInspectCommand.self, ImagePruneCommand.self, ImageListCommand.self, ImageRemoveCommand.self,
-                      PullCommand.self, PushCommand.self, TagCommand.self, LoadCommand.self, SaveCommand.self]
+        subcommands: [
+            ImageInspectCommand.self, ImagePruneCommand.self, ImageListCommand.self, ImageRemoveCommand.self,
+            PullCommand.self, PushCommand.self, TagCommand.self, LoadCommand.self, SaveCommand.self,
+        ]
     )
 }
 

@@ -38,14 +38,15 @@ struct ImageInspectCommand: AsyncParsableCommand {
         for name in names {
             let image = try store.withSharedLock { try store.image(name, defaultRegistry: self.store.defaultRegistry) }
             let references = image.names.compactMap { try? ImageReference(parsing: $0) }
-            result.append(Inspect(
-                Id: image.id.description,
-                RepoTags: references.filter { $0.tag != nil }.map(\.familiar),
-                RepoDigests: references.map { "\($0.familiarName)@\($0.digest ?? image.indexDigest ?? image.manifestDigest)" },
-                ManifestDigest: image.manifestDigest.description,
-                Created: image.config.created, Architecture: image.config.architecture, Os: image.config.os,
-                Variant: image.config.variant, Size: image.size, Config: image.config.config, RootFS: image.config.rootfs,
-                Layers: image.manifest.layers, History: image.config.history))
+            result.append(
+                Inspect(
+                    Id: image.id.description,
+                    RepoTags: references.filter { $0.tag != nil }.map(\.familiar),
+                    RepoDigests: references.map { "\($0.familiarName)@\($0.digest ?? image.indexDigest ?? image.manifestDigest)" },
+                    ManifestDigest: image.manifestDigest.description,
+                    Created: image.config.created, Architecture: image.config.architecture, Os: image.config.os,
+                    Variant: image.config.variant, Size: image.size, Config: image.config.config, RootFS: image.config.rootfs,
+                    Layers: image.manifest.layers, History: image.config.history))
         }
         if let format, format != "json" {
             try await withEngineErrors { try TemplateOutput.print(result, format: format) }

@@ -38,9 +38,11 @@ struct ImagesCommand: AsyncParsableCommand {
             let names = image.names.isEmpty ? ["<none>"] : image.names
             for name in names {
                 let reference = try? ImageReference(parsing: name)
-                rows.append(Row(Repository: reference?.familiarName ?? "<none>", Tag: reference?.tag ?? "<none>",
-                                Digest: (records[name]?.index ?? image.manifestDigest).description, ID: image.id.description,
-                                CreatedAt: image.config.created ?? "", Size: image.size, Names: image.names))
+                rows.append(
+                    Row(
+                        Repository: reference?.familiarName ?? "<none>", Tag: reference?.tag ?? "<none>",
+                        Digest: (records[name]?.index ?? image.manifestDigest).description, ID: image.id.description,
+                        CreatedAt: image.config.created ?? "", Size: image.size, Names: image.names))
             }
         }
         if quiet {
@@ -53,7 +55,12 @@ struct ImagesCommand: AsyncParsableCommand {
             print(rows.isEmpty ? "[]" : String(decoding: try JSONEncoding.encode(rows, pretty: true, sortedKeys: true), as: UTF8.self))
         case "table":
             let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
-            let table = rows.map { [$0.Repository, $0.Tag, String($0.ID.dropFirst(7).prefix(12)), String($0.CreatedAt.prefix(19)), ProgressDisplay.bytes($0.Size)] }
+            let table = rows.map {
+                [
+                    $0.Repository, $0.Tag, String($0.ID.dropFirst(7).prefix(12)), String($0.CreatedAt.prefix(19)),
+                    ProgressDisplay.bytes($0.Size),
+                ]
+            }
             let widths = (0..<header.count).map { column in ([header] + table).map { $0[column].count }.max() ?? 0 }
             for line in [header] + table {
                 print(zip(line, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "   "))
@@ -74,15 +81,17 @@ struct ImagesCommand: AsyncParsableCommand {
         var CreatedAt: String
         var Size: String
 
-        static let headers = TemplateRow(Repository: "REPOSITORY", Tag: "TAG", Digest: "DIGEST", ID: "IMAGE ID", CreatedAt: "CREATED AT", Size: "SIZE")
+        static let headers = TemplateRow(
+            Repository: "REPOSITORY", Tag: "TAG", Digest: "DIGEST", ID: "IMAGE ID", CreatedAt: "CREATED AT", Size: "SIZE")
 
         init(Repository: String, Tag: String, Digest: String, ID: String, CreatedAt: String, Size: String) {
             (self.Repository, self.Tag, self.Digest, self.ID, self.CreatedAt, self.Size) = (Repository, Tag, Digest, ID, CreatedAt, Size)
         }
 
         init(_ row: Row) {
-            self.init(Repository: row.Repository, Tag: row.Tag, Digest: row.Digest, ID: String(row.ID.dropFirst(7).prefix(12)),
-                      CreatedAt: row.CreatedAt, Size: ProgressDisplay.bytes(row.Size))
+            self.init(
+                Repository: row.Repository, Tag: row.Tag, Digest: row.Digest, ID: String(row.ID.dropFirst(7).prefix(12)),
+                CreatedAt: row.CreatedAt, Size: ProgressDisplay.bytes(row.Size))
         }
     }
 }

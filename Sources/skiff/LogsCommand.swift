@@ -12,7 +12,8 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the container stops.") var follow = false
     @Option(name: .customLong("tail"), help: "Number of lines from the end (default all).") var tail: String = "all"
     @Flag(name: [.customShort("t"), .customLong("timestamps")], help: "Prefix each line with its time.") var timestamps = false
-    @Option(name: .customLong("since"), help: "Only output since this time: a duration back from now (10m, 1h30m), Unix seconds or RFC 3339.")
+    @Option(
+        name: .customLong("since"), help: "Only output since this time: a duration back from now (10m, 1h30m), Unix seconds or RFC 3339.")
     var since: String?
     @Option(name: .customLong("until"), help: "Only output before this time (the same forms as --since).") var until: String?
     @Argument(help: "Container (name, ID or ID prefix).") var container: String

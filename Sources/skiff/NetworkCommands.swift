@@ -8,8 +8,10 @@ import Networking
 struct NetworkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network", abstract: "Manage bridge networks.",
-        subcommands: [NetworkCreateCommand.self, NetworkListCommand.self, NetworkRemoveCommand.self, NetworkInspectCommand.self,
-                       NetworkConnectCommand.self, NetworkDisconnectCommand.self])
+        subcommands: [
+            NetworkCreateCommand.self, NetworkListCommand.self, NetworkRemoveCommand.self, NetworkInspectCommand.self,
+            NetworkConnectCommand.self, NetworkDisconnectCommand.self,
+        ])
 }
 
 struct NetworkCreateCommand: AsyncParsableCommand {
@@ -52,7 +54,10 @@ struct NetworkListCommand: AsyncParsableCommand {
             }
             let widths = (0..<6).map { column in lines.map { $0[column].count }.max() ?? 0 }
             for line in lines {
-                print(line.enumerated().map { $0.offset == 5 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
+                print(
+                    line.enumerated().map {
+                        $0.offset == 5 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0)
+                    }.joined())
             }
         }
     }
@@ -90,9 +95,19 @@ struct NetworkInspectCommand: AsyncParsableCommand {
     var format: String?
     @Argument(help: "Network names.") var names: [String]
 
-    struct Config: Codable { var Subnet: String; var Gateway: String }
-    struct IPAM: Codable { var Driver: String; var Config: [Config] }
-    struct Endpoint: Codable { var Name: String; var IPv4Address: String; var MacAddress: String }
+    struct Config: Codable {
+        var Subnet: String
+        var Gateway: String
+    }
+    struct IPAM: Codable {
+        var Driver: String
+        var Config: [Config]
+    }
+    struct Endpoint: Codable {
+        var Name: String
+        var IPv4Address: String
+        var MacAddress: String
+    }
     struct View: Codable {
         var Name: String
         var Id: String
@@ -112,14 +127,19 @@ struct NetworkInspectCommand: AsyncParsableCommand {
                 let network = try engine.networks.definition(name)
                 var endpoints: [String: Endpoint] = [:]
                 for container in containers {
-                    guard let settings = container.allNetworkSettings.first(where: { $0.network == network.name }), let ip = settings.ipAddress,
-                          engine.liveStatus(container).isRunning else { continue }
-                    endpoints[container.id] = Endpoint(Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)",
-                                                       MacAddress: settings.macAddress ?? "")
+                    guard let settings = container.allNetworkSettings.first(where: { $0.network == network.name }),
+                        let ip = settings.ipAddress,
+                        engine.liveStatus(container).isRunning
+                    else { continue }
+                    endpoints[container.id] = Endpoint(
+                        Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)",
+                        MacAddress: settings.macAddress ?? "")
                 }
-                views.append(View(Name: network.name, Id: network.id, Created: network.created, Driver: network.driver,
-                                  IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
-                                  Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints))
+                views.append(
+                    View(
+                        Name: network.name, Id: network.id, Created: network.created, Driver: network.driver,
+                        IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
+                        Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints))
             }
             try TemplateOutput.print(views, format: format)
         }

@@ -11,8 +11,11 @@ struct PsCommand: AsyncParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Show all containers (default: running ones).") var all = false
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only IDs.") var quiet = false
-    @Option(help: "Output format: table, json, or a Go template ('{{.Names}}', 'table {{.ID}}\\t{{.Status}}').") var format: String = "table"
-    @Option(name: [.customShort("f"), .customLong("filter")], help: "Filter: label=KEY[=VALUE], name=NAME, id=PREFIX, status=created|running|exited.")
+    @Option(help: "Output format: table, json, or a Go template ('{{.Names}}', 'table {{.ID}}\\t{{.Status}}').") var format: String =
+        "table"
+    @Option(
+        name: [.customShort("f"), .customLong("filter")],
+        help: "Filter: label=KEY[=VALUE], name=NAME, id=PREFIX, status=created|running|exited.")
     var filter: [String] = []
 
     struct Row: Codable {
@@ -45,12 +48,13 @@ struct PsCommand: AsyncParsableCommand {
                 let showsStopped = all || filters.contains { if case .status = $0 { return true } else { return false } }
                 if !showsStopped && !live.isRunning && !restarting { return nil }
                 if !filters.allSatisfy({ $0.matches(record, state: restarting ? "restarting" : live.state.rawValue) }) { return nil }
-                return Row(Id: record.id, Names: [record.name], Image: record.image, ImageID: record.imageID, Command: record.command,
-                           Created: record.created, State: restarting ? "restarting" : live.state.rawValue,
-                           Status: StatusText.describe(live, record: record, restarting: restarting),
-                           ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
-                           Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
-                           Labels: record.labels, Isolation: record.isolation)
+                return Row(
+                    Id: record.id, Names: [record.name], Image: record.image, ImageID: record.imageID, Command: record.command,
+                    Created: record.created, State: restarting ? "restarting" : live.state.rawValue,
+                    Status: StatusText.describe(live, record: record, restarting: restarting),
+                    ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
+                    Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
+                    Labels: record.labels, Isolation: record.isolation)
             }
             // Directories without a usable record are containers too: listed with -a so that
             // `rm -f` can name them, and explained on stderr.
@@ -62,8 +66,10 @@ struct PsCommand: AsyncParsableCommand {
                     case .incomplete(_, let alive): state = alive ? "creating" : "incomplete"
                     case .damaged: state = "damaged"
                     }
-                    rows.append(Row(Id: entry.id, Names: [""], Image: "", ImageID: "", Command: [], Created: "", State: state,
-                                    Status: entry.status, ExitCode: nil, Pid: nil, Ports: [], Labels: nil, Isolation: ""))
+                    rows.append(
+                        Row(
+                            Id: entry.id, Names: [""], Image: "", ImageID: "", Command: [], Created: "", State: state,
+                            Status: entry.status, ExitCode: nil, Pid: nil, Ports: [], Labels: nil, Isolation: ""))
                 }
             }
             if quiet {
@@ -78,11 +84,17 @@ struct PsCommand: AsyncParsableCommand {
                 for row in rows {
                     var command = row.Command.joined(separator: " ")
                     if command.count > 20 { command = String(command.prefix(19)) + "…" }
-                    lines.append([String(row.Id.prefix(12)), row.Image, "\"\(command)\"", String(row.Created.prefix(19)), row.Status, row.Ports.joined(separator: ", "), row.Names[0]])
+                    lines.append([
+                        String(row.Id.prefix(12)), row.Image, "\"\(command)\"", String(row.Created.prefix(19)), row.Status,
+                        row.Ports.joined(separator: ", "), row.Names[0],
+                    ])
                 }
                 let widths = (0..<7).map { column in lines.map { $0[column].count }.max() ?? 0 }
                 for line in lines {
-                    print(line.enumerated().map { $0.offset == 6 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0) }.joined())
+                    print(
+                        line.enumerated().map {
+                            $0.offset == 6 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0)
+                        }.joined())
                 }
             default:
                 try printTemplate(rows)
@@ -107,12 +119,15 @@ extension PsCommand {
         /// skiff's own field: "process", or "vm" for a container in its own micro-VM.
         var Isolation: String
 
-        static let headers = TemplateRow(ID: "CONTAINER ID", Names: "NAMES", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
-                                         RunningFor: "CREATED", Status: "STATUS", State: "STATE", Ports: "PORTS", Labels: "LABELS",
-                                         Isolation: "ISOLATION")
+        static let headers = TemplateRow(
+            ID: "CONTAINER ID", Names: "NAMES", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
+            RunningFor: "CREATED", Status: "STATUS", State: "STATE", Ports: "PORTS", Labels: "LABELS",
+            Isolation: "ISOLATION")
 
-        init(ID: String, Names: String, Image: String, Command: String, CreatedAt: String, RunningFor: String, Status: String,
-             State: String, Ports: String, Labels: String, Isolation: String) {
+        init(
+            ID: String, Names: String, Image: String, Command: String, CreatedAt: String, RunningFor: String, Status: String,
+            State: String, Ports: String, Labels: String, Isolation: String
+        ) {
             (self.ID, self.Names, self.Image, self.Command, self.CreatedAt) = (ID, Names, Image, Command, CreatedAt)
             (self.RunningFor, self.Status, self.State, self.Ports, self.Labels) = (RunningFor, Status, State, Ports, Labels)
             self.Isolation = Isolation
@@ -120,12 +135,13 @@ extension PsCommand {
 
         init(_ row: Row, now: Double) {
             let created = Timestamp.seconds(row.Created)
-            self.init(ID: String(row.Id.prefix(12)), Names: row.Names.joined(separator: ","), Image: row.Image,
-                      Command: "\"" + row.Command.joined(separator: " ") + "\"", CreatedAt: row.Created,
-                      RunningFor: created.map { Self.ago(now - $0) } ?? "", Status: row.Status, State: row.State,
-                      Ports: row.Ports.joined(separator: ", "),
-                      Labels: (row.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
-                      Isolation: row.Isolation)
+            self.init(
+                ID: String(row.Id.prefix(12)), Names: row.Names.joined(separator: ","), Image: row.Image,
+                Command: "\"" + row.Command.joined(separator: " ") + "\"", CreatedAt: row.Created,
+                RunningFor: created.map { Self.ago(now - $0) } ?? "", Status: row.Status, State: row.State,
+                Ports: row.Ports.joined(separator: ", "),
+                Labels: (row.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                Isolation: row.Isolation)
         }
 
         /// docker's "3 minutes ago".

@@ -36,7 +36,8 @@ struct PullCommand: AsyncParsableCommand {
             image = try await puller.pull(reference)
         } catch {
             // The layers that arrived whole and verified are kept: say so, so a retry is no surprise.
-            let note = "skiff: note: layers of \(reference.description) that were downloaded and verified before this failure stay in the store; pulling again reuses them (skiff image prune removes them)\n"
+            let note =
+                "skiff: note: layers of \(reference.description) that were downloaded and verified before this failure stay in the store; pulling again reuses them (skiff image prune removes them)\n"
             _ = note.withCString { write(2, $0, strlen($0)) }
             throw error
         }

@@ -27,7 +27,9 @@ struct PushCommand: AsyncParsableCommand {
         guard target.digest == nil else {
             throw ValidationError("push to a tag, not a digest: '\(target.familiar)'")
         }
-        let pusher = ImagePusher(store: try store.openStore(), options: registry.registryOptions(), progress: ProgressDisplay(quiet: quiet), chunkSize: chunkSize)
+        let pusher = ImagePusher(
+            store: try store.openStore(), options: registry.registryOptions(), progress: ProgressDisplay(quiet: quiet), chunkSize: chunkSize
+        )
         let digest = try await pusher.push(name, as: target)
         print(quiet ? digest.description : "\(target.description): pushed \(digest)")
     }

@@ -30,7 +30,8 @@ struct RmCommand: AsyncParsableCommand {
 
 /// `skiff wait CONTAINER...`: block until each stops and print its exit code.
 struct WaitCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "wait", abstract: "Wait for containers to stop and print their exit codes.")
+    static let configuration = CommandConfiguration(
+        commandName: "wait", abstract: "Wait for containers to stop and print their exit codes.")
 
     @OptionGroup var engineOptions: EngineOptions
     @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]

@@ -37,6 +37,8 @@ struct ImagePruneCommand: AsyncParsableCommand {
         let store = try self.store.openStore()
         let report = try store.prune(all: all)
         for name in report.removedNames { print("Untagged: \(name)") }
-        print("Deleted \(report.removedBlobs.count) blobs and \(report.removedSnapshots.count) layer snapshots; reclaimed \(ProgressDisplay.bytes(report.reclaimedBytes))")
+        print(
+            "Deleted \(report.removedBlobs.count) blobs and \(report.removedSnapshots.count) layer snapshots; reclaimed \(ProgressDisplay.bytes(report.reclaimedBytes))"
+        )
     }
 }

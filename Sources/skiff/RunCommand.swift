@@ -13,7 +13,8 @@ import Registry
 /// The options `run` and `create` share, turned into the engine's `RunOptions`.
 struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Name of the container.") var name: String?
-    @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to copy ours).") var env: [String] = []
+    @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=VALUE, or KEY to copy ours).") var env:
+        [String] = []
     @Option(name: .customLong("env-file"), help: "Read environment variables from a file, one KEY=VALUE a line.") var envFile: [String] = []
     @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
     @Option(name: [.customShort("u"), .customLong("user")], help: "User (name or UID) and optional group: user[:group].") var user: String?
@@ -25,33 +26,50 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
     @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
-    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; ports may be ranges (8000-8002:80-82, 8000-8010:80).") var publish: [String] = []
-    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish every port the image exposes on a free host port.") var publishAll = false
+    @Option(
+        name: [.customShort("p"), .customLong("publish")],
+        help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; ports may be ranges (8000-8002:80-82, 8000-8010:80).")
+    var publish: [String] = []
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish every port the image exposes on a free host port.")
+    var publishAll = false
     @Option(help: "Nameserver for the container's /etc/resolv.conf (repeatable).") var dns: [String] = []
-    @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch: [String] = []
+    @Option(name: .customLong("dns-search"), help: "Search domain for the container's /etc/resolv.conf (repeatable).") var dnsSearch:
+        [String] = []
     @Option(name: .customLong("add-host"), help: "Add NAME:IP to the container's /etc/hosts (repeatable).") var addHost: [String] = []
-    @Option(name: .customLong("network-alias"), help: "Another name the container has on its user network (repeatable).") var networkAlias: [String] = []
+    @Option(name: .customLong("network-alias"), help: "Another name the container has on its user network (repeatable).") var networkAlias:
+        [String] = []
     @Flag(name: .customLong("rm"), help: "Remove the container when it exits.") var autoRemove = false
     @Option(help: "Mount a tmpfs: /path[:options] (default rw,noexec,nosuid,nodev; size=, mode=, uid=, gid=).") var tmpfs: [String] = []
     @Option(name: .customLong("cap-add"), help: "Add a Linux capability (NET_ADMIN, ..., or ALL).") var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (or ALL).") var capDrop: [String] = []
     @Flag(help: "Give the container all capabilities and devices, no seccomp, no masked paths.") var privileged = false
-    @Option(help: "User namespace: host (default) or auto[:size=N] (a block of ids of the user 'containers' in /etc/subuid and /etc/subgid: root inside is not root outside).") var userns: String?
-    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.") var securityOpt: [String] = []
+    @Option(
+        help:
+            "User namespace: host (default) or auto[:size=N] (a block of ids of the user 'containers' in /etc/subuid and /etc/subgid: root inside is not root outside)."
+    ) var userns: String?
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.")
+    var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
-    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal: String?
+    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal:
+        String?
     @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
-    @Option(help: "Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=..][,tmpfs-mode=..].") var mount: [String] = []
-    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and pass ours to the program.") var interactive = false
+    @Option(help: "Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=..][,tmpfs-mode=..].") var mount: [String] =
+        []
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and pass ours to the program.") var interactive =
+        false
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Run the program on a terminal (pty).") var tty = false
     @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String = "no"
     @Flag(name: .customLong("init"), help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var initProcess = false
     @Option(name: .customLong("shm-size"), help: "Size of /dev/shm (default 64m).") var shmSize: String?
-    @Option(help: "Set a namespaced kernel parameter: KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).") var sysctl: [String] = []
+    @Option(help: "Set a namespaced kernel parameter: KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).") var sysctl:
+        [String] = []
     @Option(help: "Give the container a host device: HOST[:CONTAINER][:PERMISSIONS], e.g. /dev/fuse.") var device: [String] = []
-    @Option(name: .customLong("group-add"), help: "Add a group (name from the image's /etc/group, or a number).") var groupAdd: [String] = []
-    @Flag(help: "Run the container in its own micro-VM: its own kernel, CPUs and memory (--memory sizes the guest, plus 128 MiB).") var vm = false
-    @Option(name: .customLong("vm-backend"), help: "With --vm: qemu (default on hosts whose /dev/kvm cannot boot Linux) or skiff.") var vmBackend: String?
+    @Option(name: .customLong("group-add"), help: "Add a group (name from the image's /etc/group, or a number).") var groupAdd: [String] =
+        []
+    @Flag(help: "Run the container in its own micro-VM: its own kernel, CPUs and memory (--memory sizes the guest, plus 128 MiB).") var vm =
+        false
+    @Option(name: .customLong("vm-backend"), help: "With --vm: qemu (default on hosts whose /dev/kvm cannot boot Linux) or skiff.")
+    var vmBackend: String?
     @Option(help: "With --vm: the guest kernel (default: skiff's, built by kernel/build.sh).") var kernel: String?
     @Option(help: "With --vm: the guest initramfs (default: skiff's agent).") var initrd: String?
 
@@ -138,14 +156,17 @@ enum EnvironmentInput {
 /// docker's sizes for --memory and --shm-size (1024, 512k, 256m, 1.5g), positive.
 func positiveSize(_ text: String) throws -> Int64 {
     guard let bytes = ByteSize.parse(text), bytes > 0 else {
-        throw EngineError.invalidOption("invalid size '\(text)': use a positive number with an optional unit b, k, m, g or t (1.5g), below 8 EiB")
+        throw EngineError.invalidOption(
+            "invalid size '\(text)': use a positive number with an optional unit b, k, m, g or t (1.5g), below 8 EiB")
     }
     return bytes
 }
 
 /// Shared by `run` and `create`: the image from the store, pulled when missing.
-func createContainer(engine: Engine, defaultRegistry: String, registry: RegistryCommandOptions, options: ContainerCreateOptions,
-                     imageAndCommand: [String]) async throws -> EngineContainer {
+func createContainer(
+    engine: Engine, defaultRegistry: String, registry: RegistryCommandOptions, options: ContainerCreateOptions,
+    imageAndCommand: [String]
+) async throws -> EngineContainer {
     guard let imageName = imageAndCommand.first else {
         throw EngineError.invalidOption("an image name is required: skiff run [OPTIONS] IMAGE [COMMAND...]")
     }
@@ -170,8 +191,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background and print the container ID.") var detach = false
-    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).") var detachKeys: String?
-    @Option(name: .customLong("sig-proxy"), help: "Pass the signals we receive to the container (without a terminal); false: they end this command and the container runs on.")
+    @Option(name: .customLong("detach-keys"), help: "Keys that detach from the container's terminal (default ctrl-p,ctrl-q).")
+    var detachKeys: String?
+    @Option(
+        name: .customLong("sig-proxy"),
+        help: "Pass the signals we receive to the container (without a terminal); false: they end this command and the container runs on.")
     var sigProxy: Bool = true
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
@@ -179,8 +203,9 @@ struct RunCommand: AsyncParsableCommand {
         if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
-                                                      imageAndCommand: imageAndCommand)
+            let container = try await createContainer(
+                engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
+                imageAndCommand: imageAndCommand)
             if detach {
                 _ = try engine.start(container.id, attach: false)
                 print(container.id)
@@ -188,8 +213,9 @@ struct RunCommand: AsyncParsableCommand {
             }
             if create.interactive || create.tty {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
-                let code = try startAttached(engine: engine, container: container, interactive: create.interactive, detachKeys: keys,
-                                             proxySignals: sigProxy)
+                let code = try startAttached(
+                    engine: engine, container: container, interactive: create.interactive, detachKeys: keys,
+                    proxySignals: sigProxy)
                 if container.autoRemove { _ = engine.waitRemoved(container.id) }
                 throw ExitCode(code)
             }
@@ -215,7 +241,8 @@ struct RunCommand: AsyncParsableCommand {
 
 /// `skiff create`: make a container without starting it; prints its ID.
 struct CreateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an image without starting it.")
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create a container from an image without starting it.")
 
     @OptionGroup var engineOptions: EngineOptions
     @OptionGroup var create: ContainerCreateOptions
@@ -228,8 +255,9 @@ struct CreateCommand: AsyncParsableCommand {
         if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            let container = try await createContainer(engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
-                                                      imageAndCommand: imageAndCommand)
+            let container = try await createContainer(
+                engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
+                imageAndCommand: imageAndCommand)
             print(container.id)
         }
     }

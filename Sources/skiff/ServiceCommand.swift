@@ -21,15 +21,19 @@ struct SystemServiceCommand: ParsableCommand {
             """)
 
     @OptionGroup var engineOptions: EngineOptions
-    @Option(name: [.customShort("H"), .customLong("host")],
-            help: "Where to listen: unix:///PATH (socket mode 0660) or tcp://127.0.0.1:PORT (loopback only).")
+    @Option(
+        name: [.customShort("H"), .customLong("host")],
+        help: "Where to listen: unix:///PATH (socket mode 0660) or tcp://127.0.0.1:PORT (loopback only).")
     var host: String = "unix:///run/skiff/skiff.sock"
-    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds without a connection before the service exits; 0 serves until stopped.")
+    @Option(
+        name: [.customShort("t"), .customLong("time")],
+        help: "Seconds without a connection before the service exits; 0 serves until stopped.")
     var time: Double = 5
     @Option(name: .customLong("default-registry"), help: "Registry for image names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
-    @Option(name: .customLong("insecure"), parsing: .singleValue,
-            help: "Registry (host[:port]) that pulls may reach over plain HTTP; repeatable. Loopback registries always may.")
+    @Option(
+        name: .customLong("insecure"), parsing: .singleValue,
+        help: "Registry (host[:port]) that pulls may reach over plain HTTP; repeatable. Loopback registries always may.")
     var insecure: [String] = []
     @Option(help: "Credentials file in docker's config.json format (default ~/.config/skiff/auth.json, then ~/.docker/config.json).")
     var authfile: String?
@@ -37,12 +41,16 @@ struct SystemServiceCommand: ParsableCommand {
     var certDir: String?
 
     func validate() throws {
-        guard time.isFinite, time >= 0 else { throw ValidationError("--time must be 0 (serve until stopped) or a number of seconds, not \(time)") }
+        guard time.isFinite, time >= 0 else {
+            throw ValidationError("--time must be 0 (serve until stopped) or a number of seconds, not \(time)")
+        }
         if host.hasPrefix("tcp://") {
             var address = String(host.dropFirst(6))
             if let colon = address.lastIndex(of: ":") { address = String(address[..<colon]) }
             guard ["127.0.0.1", "localhost", "[::1]"].contains(address) else {
-                throw ValidationError("--host \(host): TCP listens on loopback only (127.0.0.1 or [::1]): without TLS the API would hand root on this host to the network")
+                throw ValidationError(
+                    "--host \(host): TCP listens on loopback only (127.0.0.1 or [::1]): without TLS the API would hand root on this host to the network"
+                )
             }
         } else if !host.hasPrefix("unix:///") {
             throw ValidationError("--host \(host): use unix:///PATH or tcp://127.0.0.1:PORT")
@@ -53,12 +61,16 @@ struct SystemServiceCommand: ParsableCommand {
         let skiff = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let server = String(skiff[..<(skiff.lastIndex(of: "/") ?? skiff.startIndex)]) + "/skiff-api"
         guard access(server, X_OK) == 0 else {
-            printEngineError("\(server) is missing: skiff system service runs the skiff-api executable built and installed beside skiff (swift build --product skiff-api)")
+            printEngineError(
+                "\(server) is missing: skiff system service runs the skiff-api executable built and installed beside skiff (swift build --product skiff-api)"
+            )
             throw ExitCode(125)
         }
-        var arguments = [server, "--skiff", skiff, "--root", engineOptions.absoluteRoot, "--runtime-root", engineOptions.runtimeRoot,
-                         "--host", host, "--time", String(time), "--default-registry", defaultRegistry,
-                         "--engine-version", SystemInfoCommand.engineVersion]
+        var arguments = [
+            server, "--skiff", skiff, "--root", engineOptions.absoluteRoot, "--runtime-root", engineOptions.runtimeRoot,
+            "--host", host, "--time", String(time), "--default-registry", defaultRegistry,
+            "--engine-version", SystemInfoCommand.engineVersion,
+        ]
         for registry in insecure { arguments += ["--insecure", registry] }
         if let authfile { arguments += ["--authfile", authfile] }
         if let certDir { arguments += ["--cert-dir", certDir] }

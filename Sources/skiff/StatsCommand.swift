@@ -37,12 +37,12 @@ struct StatsCommand: AsyncParsableCommand {
             }
             let engine = try engineOptions.openEngine()
             let named: [EngineContainer] = try containers.map { reference in
-                    let record = try engine.store.resolve(reference)
-                    guard engine.liveStatus(record).isRunning else {
-                        throw EngineError.wrongState(container: record.name, status: "not running", action: "show the stats of")
-                    }
-                    return record
+                let record = try engine.store.resolve(reference)
+                guard engine.liveStatus(record).isRunning else {
+                    throw EngineError.wrongState(container: record.name, status: "not running", action: "show the stats of")
                 }
+                return record
+            }
             repeat {
                 // Without names: every running container, looked up again on each refresh.
                 let records = containers.isEmpty ? engine.store.all().filter { engine.liveStatus($0).isRunning } : named
@@ -52,8 +52,10 @@ struct StatsCommand: AsyncParsableCommand {
                     for row in rows { print(String(decoding: try RuntimeJSON.encode(row, pretty: false), as: UTF8.self)) }
                 default:
                     if !noStream { print("\u{1B}[2J\u{1B}[H", terminator: "") }
-                    print(TextTable.render([["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]]
-                                           + rows.map { [String($0.ID.prefix(12)), $0.Name, $0.CPUPerc, $0.MemUsage, $0.MemPerc, $0.PIDs] }))
+                    print(
+                        TextTable.render(
+                            [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]]
+                                + rows.map { [String($0.ID.prefix(12)), $0.Name, $0.CPUPerc, $0.MemUsage, $0.MemPerc, $0.PIDs] }))
                 }
                 fflush(nil)
             } while !noStream
@@ -71,10 +73,11 @@ struct StatsCommand: AsyncParsableCommand {
             let cpu = CgroupStatsParser.cpuPercent(previous: before.cpuNanoseconds, current: after.cpuNanoseconds, wallNanoseconds: wall)
             let limit = min(after.memoryLimit ?? hostMemory, hostMemory > 0 ? hostMemory : UInt64.max)
             let memoryPercent = limit > 0 ? Double(after.memoryUsage) / Double(limit) * 100 : 0
-            return Row(ID: record.id, Name: record.name, CPUPerc: String(format: "%.2f%%", cpu),
-                       MemUsage: "\(ByteFormat.binary(after.memoryUsage)) / \(ByteFormat.binary(limit))",
-                       MemPerc: String(format: "%.2f%%", memoryPercent), PIDs: "\(after.pids)", CPUPercent: (cpu * 100).rounded() / 100,
-                       MemoryUsageBytes: after.memoryUsage, MemoryLimitBytes: limit, PidsCurrent: after.pids)
+            return Row(
+                ID: record.id, Name: record.name, CPUPerc: String(format: "%.2f%%", cpu),
+                MemUsage: "\(ByteFormat.binary(after.memoryUsage)) / \(ByteFormat.binary(limit))",
+                MemPerc: String(format: "%.2f%%", memoryPercent), PIDs: "\(after.pids)", CPUPercent: (cpu * 100).rounded() / 100,
+                MemoryUsageBytes: after.memoryUsage, MemoryLimitBytes: limit, PidsCurrent: after.pids)
         }
     }
 }

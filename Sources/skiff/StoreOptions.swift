@@ -23,23 +23,30 @@ struct StoreOptions: ParsableArguments {
 
 /// Options for commands that talk to registries.
 struct RegistryCommandOptions: ParsableArguments {
-    @Option(name: .customLong("insecure"), parsing: .singleValue,
-            help: "Registry (host[:port]) that may be reached over plain HTTP; repeatable. Loopback registries always may.")
+    @Option(
+        name: .customLong("insecure"), parsing: .singleValue,
+        help: "Registry (host[:port]) that may be reached over plain HTTP; repeatable. Loopback registries always may.")
     var insecure: [String] = []
 
     @Option(help: "Seconds without progress before a registry request fails (each of 3 tries).")
     var timeout: Double = 30
 
-    @Option(name: .customLong("low-speed-limit"), help: ArgumentHelp(
-        "Bytes per second a transfer must average over --low-speed-time, or it fails; 0 turns the check off.", valueName: "bytes"))
+    @Option(
+        name: .customLong("low-speed-limit"),
+        help: ArgumentHelp(
+            "Bytes per second a transfer must average over --low-speed-time, or it fails; 0 turns the check off.", valueName: "bytes"))
     var lowSpeedLimit: Int = RegistryOptions().lowSpeedLimit
 
-    @Option(name: .customLong("low-speed-time"), help: ArgumentHelp(
-        "Seconds over which --low-speed-limit is measured; 0 turns the check off.", valueName: "seconds"))
+    @Option(
+        name: .customLong("low-speed-time"),
+        help: ArgumentHelp(
+            "Seconds over which --low-speed-limit is measured; 0 turns the check off.", valueName: "seconds"))
     var lowSpeedTime: Double = RegistryOptions().lowSpeedTime
 
-    @Option(name: .customLong("request-deadline"), help: ArgumentHelp(
-        "Seconds a manifest, token or other small registry request may take in all; 0 turns it off.", valueName: "seconds"))
+    @Option(
+        name: .customLong("request-deadline"),
+        help: ArgumentHelp(
+            "Seconds a manifest, token or other small registry request may take in all; 0 turns it off.", valueName: "seconds"))
     var requestDeadline: Double = RegistryOptions().requestDeadline
 
     @Option(help: "Parallel layer transfers.")
@@ -48,8 +55,11 @@ struct RegistryCommandOptions: ParsableArguments {
     @Option(help: "Credentials file in docker's config.json format (default ~/.config/skiff/auth.json, then ~/.docker/config.json).")
     var authfile: String?
 
-    @Option(name: .customLong("cert-dir"),
-            help: "Certificates for the registry (*.crt CAs, NAME.cert + NAME.key client certificate), like podman's --cert-dir; a loopback registry is then reached over HTTPS. /etc/skiff/certs.d/HOST:PORT and /etc/docker/certs.d/HOST:PORT are always used.")
+    @Option(
+        name: .customLong("cert-dir"),
+        help:
+            "Certificates for the registry (*.crt CAs, NAME.cert + NAME.key client certificate), like podman's --cert-dir; a loopback registry is then reached over HTTPS. /etc/skiff/certs.d/HOST:PORT and /etc/docker/certs.d/HOST:PORT are always used."
+    )
     var certDir: String?
 
     /// Time options must be finite and within a day or so (a negative or huge number is a typo,

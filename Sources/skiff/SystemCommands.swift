@@ -4,8 +4,9 @@ import Engine
 
 /// `skiff system df`, `skiff system info` and `skiff system check`.
 struct SystemCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "system", abstract: "Show disk usage and host information; check the store.",
-                                                    subcommands: [SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self, SystemServiceCommand.self])
+    static let configuration = CommandConfiguration(
+        commandName: "system", abstract: "Show disk usage and host information; check the store.",
+        subcommands: [SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self, SystemServiceCommand.self])
 }
 
 /// `skiff system check [--repair]`, as podman's: every blob, snapshot, image and container
@@ -23,9 +24,10 @@ struct SystemCheckCommand: AsyncParsableCommand {
             let report = try engineOptions.openEngine().checkSystem(repair: repair)
             for problem in report.problems { print(problem.description) }
             let repaired = report.problems.count - report.unrepaired.count
-            print("checked \(report.blobs) blobs, \(report.snapshots) layer snapshots, \(report.images) image names, \(report.containers) containers: "
-                  + (report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s), \(repaired) repaired")
-                  + (report.unrepaired.isEmpty || repair ? "" : " (run with --repair to fix the repairable ones)"))
+            print(
+                "checked \(report.blobs) blobs, \(report.snapshots) layer snapshots, \(report.images) image names, \(report.containers) containers: "
+                    + (report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s), \(repaired) repaired")
+                    + (report.unrepaired.isEmpty || repair ? "" : " (run with --repair to fix the repairable ones)"))
             if !report.unrepaired.isEmpty { throw ExitCode(1) }
         }
     }
@@ -56,12 +58,18 @@ struct SystemDfCommand: AsyncParsableCommand {
             }
             switch format {
             case "table":
-                print(TextTable.render([["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]] + rows.map {
-                    [$0.type, "\($0.total)", "\($0.active)", ByteFormat.decimal($0.size), reclaimable($0)]
-                }))
+                print(
+                    TextTable.render(
+                        [["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]]
+                            + rows.map {
+                                [$0.type, "\($0.total)", "\($0.active)", ByteFormat.decimal($0.size), reclaimable($0)]
+                            }))
             case "json":
-                let views = rows.map { Row(Type: $0.type, TotalCount: $0.total, Active: $0.active, Size: ByteFormat.decimal($0.size),
-                                           Reclaimable: reclaimable($0), SizeBytes: $0.size, ReclaimableBytes: $0.reclaimable) }
+                let views = rows.map {
+                    Row(
+                        Type: $0.type, TotalCount: $0.total, Active: $0.active, Size: ByteFormat.decimal($0.size),
+                        Reclaimable: reclaimable($0), SizeBytes: $0.size, ReclaimableBytes: $0.reclaimable)
+                }
                 print(String(decoding: try RuntimeJSON.encode(views, pretty: true), as: UTF8.self))
             default:
                 throw EngineError.invalidOption("unknown --format '\(format)': use table or json")
@@ -85,30 +93,31 @@ struct SystemInfoCommand: AsyncParsableCommand {
             case "json":
                 print(String(decoding: try RuntimeJSON.encode(info, pretty: true), as: UTF8.self))
             case "text":
-                print("""
-                Containers: \(info.Containers)
-                 Running: \(info.ContainersRunning)
-                 Stopped: \(info.ContainersStopped)
-                 Created: \(info.ContainersCreated)
-                Images: \(info.Images)
-                Volumes: \(info.Volumes)
-                Server Version: \(info.ServerVersion)
-                Storage Driver: \(info.Driver)
-                Root Dir: \(info.DockerRootDir)
-                Runtime: \(info.Runtime), state in \(info.RuntimeRoot)
-                Cgroup Driver: \(info.CgroupDriver)
-                Cgroup Version: \(info.CgroupVersion)
-                Security Options:
-                \(info.SecurityOptions.map { "  " + $0 }.joined(separator: "\n"))
-                Kernel Version: \(info.KernelVersion)
-                Operating System: \(info.OperatingSystem)
-                OSType: \(info.OSType)
-                Architecture: \(info.Architecture)
-                CPUs: \(info.NCPU)
-                Total Memory: \(ByteFormat.binary(info.MemTotal))
-                Micro-VM Backends (run --vm):
-                \(info.VMBackends.map { "  \($0.Name): \($0.Usable ? "usable" : "not usable")\($0.Default ? ", default" : ""); \($0.Note)" }.joined(separator: "\n"))
-                """)
+                print(
+                    """
+                    Containers: \(info.Containers)
+                     Running: \(info.ContainersRunning)
+                     Stopped: \(info.ContainersStopped)
+                     Created: \(info.ContainersCreated)
+                    Images: \(info.Images)
+                    Volumes: \(info.Volumes)
+                    Server Version: \(info.ServerVersion)
+                    Storage Driver: \(info.Driver)
+                    Root Dir: \(info.DockerRootDir)
+                    Runtime: \(info.Runtime), state in \(info.RuntimeRoot)
+                    Cgroup Driver: \(info.CgroupDriver)
+                    Cgroup Version: \(info.CgroupVersion)
+                    Security Options:
+                    \(info.SecurityOptions.map { "  " + $0 }.joined(separator: "\n"))
+                    Kernel Version: \(info.KernelVersion)
+                    Operating System: \(info.OperatingSystem)
+                    OSType: \(info.OSType)
+                    Architecture: \(info.Architecture)
+                    CPUs: \(info.NCPU)
+                    Total Memory: \(ByteFormat.binary(info.MemTotal))
+                    Micro-VM Backends (run --vm):
+                    \(info.VMBackends.map { "  \($0.Name): \($0.Usable ? "usable" : "not usable")\($0.Default ? ", default" : ""); \($0.Note)" }.joined(separator: "\n"))
+                    """)
             default:
                 throw EngineError.invalidOption("unknown --format '\(format)': use text or json")
             }

@@ -47,9 +47,11 @@ enum TemplateOutput {
         let columns = cells.map(\.count).max() ?? 0
         let widths = (0..<columns).map { column in cells.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
         for row in cells {
-            Swift.print(row.enumerated().map { cell in
-                cell.offset == row.count - 1 ? cell.element : cell.element + String(repeating: " ", count: widths[cell.offset] - cell.element.count + 3)
-            }.joined())
+            Swift.print(
+                row.enumerated().map { cell in
+                    cell.offset == row.count - 1
+                        ? cell.element : cell.element + String(repeating: " ", count: widths[cell.offset] - cell.element.count + 3)
+                }.joined())
         }
     }
 
@@ -69,11 +71,16 @@ extension String {
         var out = ""
         var iterator = makeIterator()
         while let character = iterator.next() {
-            guard character == "\\" else { out.append(character); continue }
+            guard character == "\\" else {
+                out.append(character)
+                continue
+            }
             switch iterator.next() {
             case "t": out.append("\t")
             case "n": out.append("\n")
-            case let other?: out.append("\\"); out.append(other)
+            case let other?:
+                out.append("\\")
+                out.append(other)
             case nil: out.append("\\")
             }
         }

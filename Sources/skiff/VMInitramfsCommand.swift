@@ -8,7 +8,8 @@ struct VMInitramfs: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "initramfs",
         abstract: "Write a busybox initramfs (cpio newc) with an /init for micro-VMs.",
-        discussion: "The default /init mounts /proc, /sys and /dev, prints \(Initramfs.readyMarker), runs a shell on the console (or the command given as skiff.run=cmd,arg,... on the kernel command line) and reboots, which ends the VM."
+        discussion:
+            "The default /init mounts /proc, /sys and /dev, prints \(Initramfs.readyMarker), runs a shell on the console (or the command given as skiff.run=cmd,arg,... on the kernel command line) and reboots, which ends the VM."
     )
 
     @Option(name: .shortAndLong, help: "Where to write the archive.")
@@ -27,7 +28,9 @@ struct VMInitramfs: ParsableCommand {
         }
         var script = Initramfs.defaultInit
         if let initScript {
-            do { script = try FileIO.readString(initScript) } catch { throw ValidationError("cannot read --init-script \(initScript): \(error)") }
+            do { script = try FileIO.readString(initScript) } catch {
+                throw ValidationError("cannot read --init-script \(initScript): \(error)")
+            }
         }
         try FileIO.write(output, Initramfs.archive(Initramfs.busyboxEntries(busybox: busyboxBytes, initScript: script)))
     }

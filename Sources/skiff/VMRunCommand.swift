@@ -39,19 +39,34 @@ struct VMRun: ParsableCommand {
     @Option(help: "Network: tap=NAME to attach an existing tap device, or none.")
     var net: String = "none"
 
-    @Option(help: "virtio-vsock as CID,SOCKET_PATH: host connects to SOCKET_PATH and sends 'CONNECT PORT\\n'; guest connections to port P reach SOCKET_PATH_P.")
+    @Option(
+        help:
+            "virtio-vsock as CID,SOCKET_PATH: host connects to SOCKET_PATH and sends 'CONNECT PORT\\n'; guest connections to port P reach SOCKET_PATH_P."
+    )
     var vsock: String?
 
-    @Option(help: "Interrupt controllers: split (IOAPIC in the monitor, local APICs in KVM, no PIC/PIT; Linux needs CONFIG_KVM_GUEST) or kernel (PIC, IOAPIC and PIT in KVM, as Firecracker).")
+    @Option(
+        help:
+            "Interrupt controllers: split (IOAPIC in the monitor, local APICs in KVM, no PIC/PIT; Linux needs CONFIG_KVM_GUEST) or kernel (PIC, IOAPIC and PIT in KVM, as Firecracker)."
+    )
     var irqchip: String = InterruptControllerMode.split.rawValue
 
-    @Flag(help: "Do not confine the monitor's threads with seccomp (each vCPU thread and the device loop normally get a filter of the system calls they need; any other call kills the monitor with SIGSYS).")
+    @Flag(
+        help:
+            "Do not confine the monitor's threads with seccomp (each vCPU thread and the device loop normally get a filter of the system calls they need; any other call kills the monitor with SIGSYS)."
+    )
     var noSeccomp = false
 
-    @Flag(help: "Do not jail the monitor. Normally, once the VM is built and before the guest runs, the monitor moves into a mount namespace whose root is an empty read-only tmpfs (holding only the vsock socket's directory), drops every capability, sets no_new_privs and, when started as root, switches to --jail-uid/--jail-gid.")
+    @Flag(
+        help:
+            "Do not jail the monitor. Normally, once the VM is built and before the guest runs, the monitor moves into a mount namespace whose root is an empty read-only tmpfs (holding only the vsock socket's directory), drops every capability, sets no_new_privs and, when started as root, switches to --jail-uid/--jail-gid."
+    )
     var noJail = false
 
-    @Option(help: "The uid the jailed monitor runs as when started as root (default: 65534; without this option a VM with --vsock keeps the caller's uid, which the socket directory and the host's sockets are meant for).")
+    @Option(
+        help:
+            "The uid the jailed monitor runs as when started as root (default: 65534; without this option a VM with --vsock keeps the caller's uid, which the socket directory and the host's sockets are meant for)."
+    )
     var jailUid: UInt32?
 
     @Option(help: "The gid the jailed monitor runs as (default: the --jail-uid value, or 65534).")
@@ -76,12 +91,16 @@ struct VMRun: ParsableCommand {
         let status = machine.run()
         console.finish()
         if console.droppedBytes > 0 {
-            printError("skiff vm: \(console.droppedBytes) bytes of guest console output were dropped because standard output did not take them (nothing reading it, or too slowly); redirect it to a file to keep everything")
+            printError(
+                "skiff vm: \(console.droppedBytes) bytes of guest console output were dropped because standard output did not take them (nothing reading it, or too slowly); redirect it to a file to keep everything"
+            )
         }
         for fault in machine.deviceFaults.messages { printError("skiff vm: \(fault)") }
         if status != .guestStopped { printError("skiff vm: \(status)") }
         if status == .stoppedByHost {
-            let where_ = machine.instructionPointers().enumerated().map { "vCPU \($0.offset) at rip 0x\(String($0.element ?? 0, radix: 16))" }
+            let where_ = machine.instructionPointers().enumerated().map {
+                "vCPU \($0.offset) at rip 0x\(String($0.element ?? 0, radix: 16))"
+            }
             printError("skiff vm: \(where_.joined(separator: ", "))")
         }
         throw ExitCode(status.exitCode)
@@ -107,13 +126,17 @@ struct VMRun: ParsableCommand {
         configuration.interactive = isatty(STDIN_FILENO) != 0
         configuration.seccomp = !noSeccomp
         if noJail {
-            guard jailUid == nil && jailGid == nil else { throw ValidationError("--jail-uid and --jail-gid need the jail; drop them or --no-jail") }
+            guard jailUid == nil && jailGid == nil else {
+                throw ValidationError("--jail-uid and --jail-gid need the jail; drop them or --no-jail")
+            }
         } else {
-            configuration.jail = MonitorJail(directories: MonitorJail.directories(for: configuration), identity: try jailIdentity(vsock: configuration.vsock != nil))
+            configuration.jail = MonitorJail(
+                directories: MonitorJail.directories(for: configuration), identity: try jailIdentity(vsock: configuration.vsock != nil))
         }
         if let seccompProbe {
             guard let kind = MonitorThreadKind(rawValue: seccompProbe) else {
-                throw ValidationError("--seccomp-probe must be one of \(MonitorThreadKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--seccomp-probe must be one of \(MonitorThreadKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             configuration.seccompProbe = kind
         }

@@ -7,8 +7,10 @@ import Foundation
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Manage volumes.",
-        subcommands: [VolumeCreateCommand.self, VolumeListCommand.self, VolumeRemoveCommand.self, VolumeInspectCommand.self,
-                      VolumePruneCommand.self])
+        subcommands: [
+            VolumeCreateCommand.self, VolumeListCommand.self, VolumeRemoveCommand.self, VolumeInspectCommand.self,
+            VolumePruneCommand.self,
+        ])
 }
 
 struct VolumeCreateCommand: AsyncParsableCommand {
@@ -40,7 +42,9 @@ struct VolumeListCommand: AsyncParsableCommand {
             let engine = try engineOptions.openEngine()
             let users = engine.volumeUsers()
             let filters = try filter.map(VolumeFilter.init(parsing:))
-            let volumes = engine.volumes.all().filter { volume in filters.allSatisfy { $0.matches(volume, inUse: !(users[volume.name] ?? []).isEmpty) } }
+            let volumes = engine.volumes.all().filter { volume in
+                filters.allSatisfy { $0.matches(volume, inUse: !(users[volume.name] ?? []).isEmpty) }
+            }
             if quiet {
                 for volume in volumes { print(volume.name) }
                 return
@@ -135,7 +139,8 @@ struct VolumePruneCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withEngineErrors {
-            guard force || Confirmation.ask("This will remove all \(all ? "" : "anonymous ")volumes not used by at least one container.") else { return }
+            guard force || Confirmation.ask("This will remove all \(all ? "" : "anonymous ")volumes not used by at least one container.")
+            else { return }
             let removed = try engineOptions.openEngine().pruneVolumes(all: all)
             if !removed.isEmpty { print("Deleted Volumes:\n" + removed.joined(separator: "\n") + "\n") }
             print("Total volumes removed: \(removed.count)")

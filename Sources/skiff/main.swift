@@ -9,7 +9,8 @@ import ImageStore
 // The runtime library re-executes this binary as `skiff init` (with _SKIFF_INIT_FD) for a
 // container's init stage: dispatch to it before anything else runs, as skiff-runtime does.
 if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
-   let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText)) {
+    let fdText = getenv("_SKIFF_INIT_FD"), let fd = Int32(String(cString: fdText))
+{
     ContainerInit.main(socket: fd)
 }
 
@@ -18,8 +19,9 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
 // short parse rejects, and help requests, go through the full tree, so messages and usage lines
 // are the same as before; errors from the command itself end the way SkiffEntry ends them.
 if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "vm", CommandLine.arguments[2] == "run",
-   !CommandLine.arguments.contains(where: { ["-h", "--help", "-help"].contains($0) }),
-   var command = try? VMRun.parseAsRoot(Array(CommandLine.arguments.dropFirst(3))) {
+    !CommandLine.arguments.contains(where: { ["-h", "--help", "-help"].contains($0) }),
+    var command = try? VMRun.parseAsRoot(Array(CommandLine.arguments.dropFirst(3)))
+{
     do {
         try command.run()
         Skiff.exit()
@@ -33,7 +35,8 @@ if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "vm", CommandLi
 // The hidden `skiff container-monitor` (every container start runs it) parses only its own
 // options, for the same reason: the whole tree costs several milliseconds of CPU per start.
 if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "container-monitor",
-   let command = try? ContainerMonitorCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2))) as? ContainerMonitorCommand {
+    let command = try? ContainerMonitorCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2))) as? ContainerMonitorCommand
+{
     do {
         try command.run()
         Skiff.exit()
@@ -72,9 +75,11 @@ extension SkiffEntry {
         var words: [String] = []
         var candidates = Skiff.allSubcommands
         for argument in arguments.dropFirst() {
-            guard let match = candidates.first(where: {
-                $0.configuration.commandName == argument || $0.configuration.aliases.contains(argument)
-            }) else { break }
+            guard
+                let match = candidates.first(where: {
+                    $0.configuration.commandName == argument || $0.configuration.aliases.contains(argument)
+                })
+            else { break }
             words.append(argument)
             candidates = match.configuration.subcommands
         }

@@ -35,7 +35,9 @@ import Testing
     @Test func anOversizeFrameIsRefusedFromItsHeaderAlone() throws {
         var decoder = FrameDecoder()
         let announced = UInt32(AgentWire.maxFrameSize)  // + 4 for the length field: one byte over
-        let header: [UInt8] = [UInt8(announced >> 24), UInt8(announced >> 16 & 0xFF), UInt8(announced >> 8 & 0xFF), UInt8(announced & 0xFF)]
+        let header: [UInt8] = [
+            UInt8(announced >> 24), UInt8(announced >> 16 & 0xFF), UInt8(announced >> 8 & 0xFF), UInt8(announced & 0xFF),
+        ]
         #expect(throws: AgentProtocolError.frameTooLarge(size: AgentWire.maxFrameSize + 4, limit: AgentWire.maxFrameSize)) {
             _ = try decoder.feed(header)
         }
@@ -106,7 +108,8 @@ import Testing
         spec.hostname = "vm1"
         let setup = ContainerSetup(
             spec: spec, handle: 1, terminal: true, stdin: true,
-            rootfs: GuestRootfs(layers: [GuestDisk(serial: "layer-ab12", filesystem: "erofs")], scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
+            rootfs: GuestRootfs(
+                layers: [GuestDisk(serial: "layer-ab12", filesystem: "erofs")], scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
             network: GuestNetwork(
                 interfaces: [.init(mac: "02:42:0a:58:00:05", addresses: ["10.88.0.5/16"], mtu: 1500)],
                 routes: [.init(destination: "0.0.0.0/0", gateway: "10.88.0.1")],
@@ -115,7 +118,8 @@ import Testing
         for request: AgentRequest in [
             .create(setup: setup), .start, .exec(handle: 2, process: Process(args: ["ls"], cwd: "/tmp"), stdin: true),
             .signal(handle: 1, signal: 15, all: false), .resize(handle: 1, rows: 40, columns: 100),
-            .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]), .updateHosts(hosts: "10.0.0.2 peer\n"), .shutdown,
+            .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]),
+            .updateHosts(hosts: "10.0.0.2 peer\n"), .shutdown,
         ] {
             try roundTrip(request)
         }
@@ -125,19 +129,27 @@ import Testing
     @Test func theWireShapesAreTheDocumentedOnes() throws {
         func text(_ frame: Frame) -> String { String(decoding: frame.payload, as: UTF8.self) }
         #expect(text(try AgentMessages.request(.start, id: 2)) == #"{"start":{}}"#)
-        #expect(text(try AgentMessages.request(.signal(handle: 1, signal: 15, all: false), id: 3)) == #"{"signal":{"handle":1,"signal":15,"all":false}}"#)
+        #expect(
+            text(try AgentMessages.request(.signal(handle: 1, signal: 15, all: false), id: 3))
+                == #"{"signal":{"handle":1,"signal":15,"all":false}}"#)
         #expect(text(try AgentMessages.response(.process(pid: 7), id: 1)) == #"{"process":{"pid":7}}"#)
         #expect(text(try AgentMessages.event(.exited(handle: 1, status: 3, signal: nil))) == #"{"exited":{"handle":1,"status":3}}"#)
-        let create = text(try AgentMessages.request(.create(setup: ContainerSetup(
-            spec: Spec(), handle: 1, terminal: false, stdin: false,
-            rootfs: GuestRootfs(layers: [], scratch: GuestDisk(serial: "s", filesystem: "ext4")))), id: 1))
+        let create = text(
+            try AgentMessages.request(
+                .create(
+                    setup: ContainerSetup(
+                        spec: Spec(), handle: 1, terminal: false, stdin: false,
+                        rootfs: GuestRootfs(layers: [], scratch: GuestDisk(serial: "s", filesystem: "ext4")))), id: 1))
         #expect(create.hasPrefix(#"{"create":{"setup":{"spec":{"#), "\(create)")
     }
 
     @Test func responsesFailuresAndEventsRoundTrip() throws {
-        for response: AgentResponse in [.done, .process(pid: 1), .stats(GuestStats(cpuNanoseconds: 5, memoryBytes: 1 << 20, memoryLimitBytes: nil, pids: 2)),
-                                        .table(titles: ["PID", "CMD"], rows: [["1", "sh"]])] {
-            #expect(try AgentMessages.decode(AgentResponse.self, from: AgentMessages.response(response, id: 9), kind: .response) == response)
+        for response: AgentResponse in [
+            .done, .process(pid: 1), .stats(GuestStats(cpuNanoseconds: 5, memoryBytes: 1 << 20, memoryLimitBytes: nil, pids: 2)),
+            .table(titles: ["PID", "CMD"], rows: [["1", "sh"]]),
+        ] {
+            #expect(
+                try AgentMessages.decode(AgentResponse.self, from: AgentMessages.response(response, id: 9), kind: .response) == response)
         }
         let failure = AgentFailure(kind: .executableNotFound, message: "nosuch: not found in $PATH")
         #expect(try AgentMessages.decode(AgentFailure.self, from: AgentMessages.failure(failure, id: 9), kind: .failure) == failure)
@@ -175,7 +187,8 @@ import Testing
         #expect(throws: AgentProtocolError.self) { try AgentMessages.stream(of: Frame(kind: .data, channel: 1, payload: [])) }
         #expect(throws: AgentProtocolError.self) { try AgentMessages.stream(of: Frame(kind: .close, channel: 1, payload: [0, 1])) }
         #expect(throws: AgentProtocolError.self) {
-            try AgentMessages.stream(of: Frame(kind: .data, channel: 1, payload: [1] + Array(repeating: 0, count: AgentWire.maxDataChunk + 1)))
+            try AgentMessages.stream(
+                of: Frame(kind: .data, channel: 1, payload: [1] + Array(repeating: 0, count: AgentWire.maxDataChunk + 1)))
         }
     }
 }

@@ -5,12 +5,12 @@ import Testing
 @Suite struct CgroupLogicTests {
     @Test func parsesTheHybridLayout() {
         let info = """
-        30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec - tmpfs tmpfs ro,mode=755
-        31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
-        32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
-        33 30 0:29 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
-        34 30 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
-        """
+            30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec - tmpfs tmpfs ro,mode=755
+            31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+            32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+            33 30 0:29 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+            34 30 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+            """
         let layout = CgroupLayout.parse(mountinfo: info)
         #expect(layout.unified == "/sys/fs/cgroup/unified")
         #expect(layout.v1["cpu"] == "/sys/fs/cgroup/cpu,cpuacct")
@@ -26,7 +26,9 @@ import Testing
     }
 
     @Test func v1Writes() {
-        var r = Resources(memory: .init(limit: 1000, reservation: 500, swap: 2000), cpu: .init(shares: 512, quota: 20000, period: 100000, cpus: "0-1"), pids: .init(limit: 0))
+        var r = Resources(
+            memory: .init(limit: 1000, reservation: 500, swap: 2000), cpu: .init(shares: 512, quota: 20000, period: 100000, cpus: "0-1"),
+            pids: .init(limit: 0))
         r.devices = [.init(allow: true, type: "c", major: 10, minor: -1, access: "rw")]
         let w = CgroupWrites.v1(r)
         #expect(w.contains(CgroupWrite("memory", "memory.limit_in_bytes", "1000")))
@@ -88,7 +90,9 @@ import Testing
         r.network = .init(classID: 1_048_577, priorities: [.init(name: "lo", priority: 2), .init(name: "eth0", priority: 7)])
         let w = CgroupWrites.v1(r)
         #expect(w.contains(CgroupWrite("net_cls", "net_cls.classid", "1048577")), "\(w)")
-        #expect(w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "lo 2")) && w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "eth0 7")))
+        #expect(
+            w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "lo 2"))
+                && w.contains(CgroupWrite("net_prio", "net_prio.ifpriomap", "eth0 7")))
     }
 
     @Test func hugetlbWritesOnV1AndV2() {
@@ -121,12 +125,16 @@ import Testing
     }
 
     @Test func fifoDevicesGetNoCgroupRule() {
-        let devices = [Device(type: "p", path: "/dev/fifo"), Device(type: "u", path: "/dev/u", major: 5, minor: 9),
-                       Device(type: "b", path: "/dev/b", major: 8, minor: 1)]
+        let devices = [
+            Device(type: "p", path: "/dev/fifo"), Device(type: "u", path: "/dev/u", major: 5, minor: 9),
+            Device(type: "b", path: "/dev/b", major: 8, minor: 1),
+        ]
         let lines = CgroupWrites.v1(Resources(), extraDevices: devices).filter { $0.controller == "devices" }.map(\.value)
         #expect(lines.allSatisfy { $0.first == "a" || $0.first == "b" || $0.first == "c" }, "\(lines)")
         #expect(lines.contains("c 5:9 rwm") && lines.contains("b 8:1 rwm"))
-        #expect(lines.count == CgroupWrites.v1(Resources(), extraDevices: Array(devices.dropFirst())).filter { $0.controller == "devices" }.count)
+        #expect(
+            lines.count
+                == CgroupWrites.v1(Resources(), extraDevices: Array(devices.dropFirst())).filter { $0.controller == "devices" }.count)
     }
 
     @Test func sharesToWeightBounds() {
@@ -156,7 +164,10 @@ import Testing
         #expect(program[13].code == 0x95 && program[12].immediate == 1)
         #expect(program[14].immediate == 0 && program.last?.code == 0x95)
         let open = try DeviceFilterProgram.compile([.init(allow: true, type: "c", major: 1, minor: 3, access: "rwm")])
-        #expect(open.suffix(2) == [.init(code: 0xb7, dst: 0, src: 0, offset: 0, immediate: 0), .init(code: 0x95, dst: 0, src: 0, offset: 0, immediate: 0)], "no match denies")
+        #expect(
+            open.suffix(2) == [
+                .init(code: 0xb7, dst: 0, src: 0, offset: 0, immediate: 0), .init(code: 0x95, dst: 0, src: 0, offset: 0, immediate: 0),
+            ], "no match denies")
     }
 
     @Test func rejectsBadRules() {
@@ -165,16 +176,22 @@ import Testing
     }
 
     @Test func warmupWritesToTheCgroupThisProcessIsIn() {
-        let hybrid = CgroupLayout(v1: ["cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
-                                       "name=systemd": "/sys/fs/cgroup/systemd"],
-                                  unified: "/sys/fs/cgroup/unified", unifiedControllers: [])
+        let hybrid = CgroupLayout(
+            v1: [
+                "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
+                "name=systemd": "/sys/fs/cgroup/systemd",
+            ],
+            unified: "/sys/fs/cgroup/unified", unifiedControllers: [])
         // The first line whose hierarchy is mounted wins; unmounted ones (blkio here) are skipped.
-        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "12:blkio:/a\n4:cpu,cpuacct:/user/1\n0::/\n", layout: hybrid)
+        #expect(
+            CgroupMigrationWarmup.procsFile(selfCgroup: "12:blkio:/a\n4:cpu,cpuacct:/user/1\n0::/\n", layout: hybrid)
                 == "/sys/fs/cgroup/cpu,cpuacct/user/1/cgroup.procs")
-        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "1:name=systemd:/\n", layout: hybrid)
+        #expect(
+            CgroupMigrationWarmup.procsFile(selfCgroup: "1:name=systemd:/\n", layout: hybrid)
                 == "/sys/fs/cgroup/systemd/cgroup.procs")
         let v2 = CgroupLayout(v1: [:], unified: "/sys/fs/cgroup", unifiedControllers: [])
-        #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "0::/system.slice/x.service\n", layout: v2)
+        #expect(
+            CgroupMigrationWarmup.procsFile(selfCgroup: "0::/system.slice/x.service\n", layout: v2)
                 == "/sys/fs/cgroup/system.slice/x.service/cgroup.procs")
         #expect(CgroupMigrationWarmup.procsFile(selfCgroup: "garbage\n3:memory:/\n", layout: v2) == nil)
     }
@@ -182,7 +199,8 @@ import Testing
     @Test func aConfiguredRuleDecidesALinuxDevicesAccess() {
         let device = Device(type: "c", path: "/dev/x", major: 10, minor: 237)
         let other = Device(type: "c", path: "/dev/y", major: 10, minor: 238)
-        let rules = CgroupWrites.deviceRules([.init(allow: true, type: "c", major: 10, minor: 237, access: "r")], extraDevices: [device, other])
+        let rules = CgroupWrites.deviceRules(
+            [.init(allow: true, type: "c", major: 10, minor: 237, access: "r")], extraDevices: [device, other])
         #expect(rules.filter { $0.major == 10 && $0.minor == 237 }.map(\.access) == ["r"])
         #expect(rules.filter { $0.major == 10 && $0.minor == 238 }.map(\.access) == ["rwm"])
     }

@@ -32,10 +32,11 @@ import Testing
 
         func config(_ json: String) throws -> InitConfig {
             let spec = try RuntimeJSON.decode(Spec.self, from: Array(json.replacingOccurrences(of: "$host", with: host).utf8))
-            return InitConfig(kind: .container, id: "plan", bundle: dir, rootfs: rootfs, spec: spec, process: spec.process!,
-                              noPivot: false, noNewKeyring: true, newCgroupNamespace: false, newMountNamespace: true,
-                              newUTSNamespace: true, newUserNamespace: false, cgroup: nil, hasMountNamespaceFD: false,
-                              hasConsoleSocket: false, hasExecFifo: false)
+            return InitConfig(
+                kind: .container, id: "plan", bundle: dir, rootfs: rootfs, spec: spec, process: spec.process!,
+                noPivot: false, noNewKeyring: true, newCgroupNamespace: false, newMountNamespace: true,
+                newUTSNamespace: true, newUserNamespace: false, cgroup: nil, hasMountNamespaceFD: false,
+                hasConsoleSocket: false, hasExecFifo: false)
         }
 
         /// prepare, enter, finish as ContainerInit runs them; the calls they made.
@@ -71,30 +72,31 @@ import Testing
     @Test func mountsInOrderWithTheirFlags() throws {
         let fixture = try Fixture()
         let recorder = try fixture.plan(Self.config)
-        #expect(recorder.mountPlan == [
-            // Nothing propagates back to the host; the rootfs becomes a mount of its own.
-            "mount none on / [rec|slave]",
-            "mount $rootfs on $rootfs type bind [bind|rec]",
-            "mount proc on $rootfs/proc type proc []",
-            "mount tmpfs on $rootfs/dev type tmpfs [nosuid|strictatime] mode=755,size=65536k",
-            // A read-only bind is a bind, then a remount that applies the flags, then propagation.
-            "mount \(fixture.host) on $rootfs/data [bind|rec]",
-            "mount none on $rootfs/data [rdonly|nosuid|remount|bind]",
-            "mount none on $rootfs/data [rec|private]",
-            // pivot_root, then the old root stacked under "/" is detached without touching the host.
-            "pivot_root . .",
-            "mount none on . [rec|slave]",
-            "umount . detach",
-            // Read-only and masked paths, through descriptors of files inside the root; the
-            // missing ones skipped.
-            "mount $rootfs/proc/sys on $rootfs/proc/sys [bind|rec]",
-            "mount none on $rootfs/proc/sys [rdonly|nosuid|nodev|noexec|remount|bind]",
-            "mount /dev/null on $rootfs/proc/kcore [bind]",
-            "mount tmpfs on $rootfs/proc/acpi type tmpfs [rdonly]",
-            // root.readonly, then rootfsPropagation.
-            "mount none on / [rdonly|remount|bind]",
-            "mount none on / [rec|slave]",
-        ])
+        #expect(
+            recorder.mountPlan == [
+                // Nothing propagates back to the host; the rootfs becomes a mount of its own.
+                "mount none on / [rec|slave]",
+                "mount $rootfs on $rootfs type bind [bind|rec]",
+                "mount proc on $rootfs/proc type proc []",
+                "mount tmpfs on $rootfs/dev type tmpfs [nosuid|strictatime] mode=755,size=65536k",
+                // A read-only bind is a bind, then a remount that applies the flags, then propagation.
+                "mount \(fixture.host) on $rootfs/data [bind|rec]",
+                "mount none on $rootfs/data [rdonly|nosuid|remount|bind]",
+                "mount none on $rootfs/data [rec|private]",
+                // pivot_root, then the old root stacked under "/" is detached without touching the host.
+                "pivot_root . .",
+                "mount none on . [rec|slave]",
+                "umount . detach",
+                // Read-only and masked paths, through descriptors of files inside the root; the
+                // missing ones skipped.
+                "mount $rootfs/proc/sys on $rootfs/proc/sys [bind|rec]",
+                "mount none on $rootfs/proc/sys [rdonly|nosuid|nodev|noexec|remount|bind]",
+                "mount /dev/null on $rootfs/proc/kcore [bind]",
+                "mount tmpfs on $rootfs/proc/acpi type tmpfs [rdonly]",
+                // root.readonly, then rootfsPropagation.
+                "mount none on / [rdonly|remount|bind]",
+                "mount none on / [rec|slave]",
+            ])
         #expect(recorder.calls.firstIndex(of: "chdir $rootfs")! < recorder.calls.firstIndex(of: "pivot_root . .")!)
         #expect(recorder.calls.firstIndex(of: "chdir /")! > recorder.calls.firstIndex(of: "umount . detach")!)
     }
@@ -119,8 +121,11 @@ import Testing
         setup = RootfsSetup(config: config, syscalls: shared)
         try setup.prepare()
         try setup.enter()
-        #expect(Array(shared.mountPlan.prefix(2)) == ["mount \(fixture.rootfs) on $rootfs type bind [bind|rec]",
-                                                      "mount none on $rootfs [rec|private]"])
+        #expect(
+            Array(shared.mountPlan.prefix(2)) == [
+                "mount \(fixture.rootfs) on $rootfs type bind [bind|rec]",
+                "mount none on $rootfs [rec|private]",
+            ])
         #expect(shared.mountPlan.last == "chroot .")
         #expect(!shared.mountPlan.contains { $0.hasPrefix("pivot_root") || $0.hasPrefix("mount none on / ") })
     }
@@ -144,8 +149,9 @@ import Testing
 
     @Test func aBoundDevGetsNoNodes() throws {
         let fixture = try Fixture()
-        let config = Self.config.replacingOccurrences(of: "\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"",
-                                                      with: "\"destination\": \"/dev\", \"type\": \"bind\", \"source\": \"$host\"")
+        let config = Self.config.replacingOccurrences(
+            of: "\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"",
+            with: "\"destination\": \"/dev\", \"type\": \"bind\", \"source\": \"$host\"")
         let calls = try fixture.plan(config).calls
         #expect(calls.contains("mount \(fixture.host) on $rootfs/dev [bind]"))
         #expect(!calls.contains { $0.hasPrefix("mknod ") })
@@ -206,20 +212,21 @@ import Testing
         let drops = recorder.calls.filter { $0.hasPrefix("prctl PR_CAPBSET_DROP") }
         // CAP_CHOWN (0) and CAP_KILL (5) stay; every other of 0...40 goes.
         #expect(drops.count == 39 && drops.first == "prctl PR_CAPBSET_DROP 1" && !drops.contains("prctl PR_CAPBSET_DROP 5"))
-        #expect(recorder.calls.filter { !$0.hasPrefix("prctl PR_CAPBSET_DROP") } == [
-            "setrlimit \(RLIMIT_NOFILE.rawValue) 512 1024",
-            "setgroups 10,20",
-            "prctl PR_SET_KEEPCAPS 1",
-            "setresgid 1001",
-            "setresuid 1000",
-            "prctl PR_SET_KEEPCAPS 0",
-            "capset 20 0 20 0 20 0",
-            "prctl PR_CAP_AMBIENT 4",
-            // CAP_CHOWN is not permitted: skipped as runc does, not raised.
-            "prctl PR_CAP_AMBIENT 2 5",
-            "prctl PR_SET_NO_NEW_PRIVS 1",
-            "umask 22",
-        ])
+        #expect(
+            recorder.calls.filter { !$0.hasPrefix("prctl PR_CAPBSET_DROP") } == [
+                "setrlimit \(RLIMIT_NOFILE.rawValue) 512 1024",
+                "setgroups 10,20",
+                "prctl PR_SET_KEEPCAPS 1",
+                "setresgid 1001",
+                "setresuid 1000",
+                "prctl PR_SET_KEEPCAPS 0",
+                "capset 20 0 20 0 20 0",
+                "prctl PR_CAP_AMBIENT 4",
+                // CAP_CHOWN is not permitted: skipped as runc does, not raised.
+                "prctl PR_CAP_AMBIENT 2 5",
+                "prctl PR_SET_NO_NEW_PRIVS 1",
+                "umask 22",
+            ])
         #expect(recorder.calls.firstIndex(of: "prctl PR_CAPBSET_DROP 40")! < recorder.calls.firstIndex(of: "setresuid 1000")!)
     }
 

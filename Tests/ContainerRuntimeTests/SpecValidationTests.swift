@@ -24,9 +24,15 @@ import Testing
                 "\(error)".contains(field) && "\(error)".contains("refused rather than ignored")
             }
         }
-        let withPriority = try BundleLoader.decode(Array(#"{"ociVersion":"1.2.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","ioPriority":{"class":"IOPRIO_CLASS_IDLE","priority":0}}}"#.utf8))
+        let withPriority = try BundleLoader.decode(
+            Array(
+                #"{"ociVersion":"1.2.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","ioPriority":{"class":"IOPRIO_CLASS_IDLE","priority":0}}}"#
+                    .utf8))
         #expect { try BundleLoader.validate(withPriority) } throws: { "\($0)".contains("process.ioPriority") }
-        let withScheduler = try BundleLoader.decode(Array(#"{"ociVersion":"1.2.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","scheduler":{"policy":"SCHED_IDLE"}}}"#.utf8))
+        let withScheduler = try BundleLoader.decode(
+            Array(
+                #"{"ociVersion":"1.2.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","scheduler":{"policy":"SCHED_IDLE"}}}"#
+                    .utf8))
         #expect { try BundleLoader.validate(withScheduler) } throws: { "\($0)".contains("process.scheduler") }
     }
 
@@ -113,19 +119,24 @@ import Testing
                 "\(error)".contains(field) && "\(error)".contains(SecurityModules.ignoreAnnotation)
             }
             // Ignored on purpose: runs without them.
-            #expect(try SecurityModules.check(process: p, mountLabel: mountLabel,
-                                              annotations: [SecurityModules.ignoreAnnotation: "true"], host: Self.bare) == nil)
+            #expect(
+                try SecurityModules.check(
+                    process: p, mountLabel: mountLabel,
+                    annotations: [SecurityModules.ignoreAnnotation: "true"], host: Self.bare) == nil)
         }
         // SELinux on the host does not make labels applied: still refused.
         #expect(throws: RuntimeError.self) {
-            _ = try SecurityModules.check(process: process(selinux: "a:b:c:s0"), mountLabel: nil, annotations: nil,
-                                          host: .init(appArmor: true, seLinux: true))
+            _ = try SecurityModules.check(
+                process: process(selinux: "a:b:c:s0"), mountLabel: nil, annotations: nil,
+                host: .init(appArmor: true, seLinux: true))
         }
     }
 
     @Test func appArmorHostAppliesTheProfile() throws {
         let host = SecurityModules.Host(appArmor: true, seLinux: false)
-        #expect(try SecurityModules.check(process: process(apparmor: "docker-default"), mountLabel: nil, annotations: nil, host: host) == "docker-default")
+        #expect(
+            try SecurityModules.check(process: process(apparmor: "docker-default"), mountLabel: nil, annotations: nil, host: host)
+                == "docker-default")
         #expect(try SecurityModules.check(process: process(apparmor: "unconfined"), mountLabel: nil, annotations: nil, host: host) == nil)
     }
 }

@@ -44,7 +44,8 @@ struct RequestTranslationTests {
     }
 
     @Test func createBodyBecomesTheRunOptionsOfTheSameDockerRun() throws {
-        let options = try options("""
+        let options = try options(
+            """
             {"Image":"busybox","Cmd":["echo","hi"],"Env":["A=1"],"Tty":true,"OpenStdin":true,"WorkingDir":"/w","User":"1:2",
              "Labels":{"k":"v"},"Unknown":{"ignored":true},
              "HostConfig":{"Binds":["/h:/c:ro"],"PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}],"53/udp":[{"HostPort":""}]},
@@ -55,8 +56,12 @@ struct RequestTranslationTests {
         #expect(options.name == "web" && options.arguments == ["echo", "hi"] && options.entrypoint == nil)
         #expect(options.env == ["A=1"] && options.tty && options.interactive && options.workdir == "/w" && options.user == "1:2")
         #expect(options.labels == ["k": "v"] && options.volumes == ["/h:/c:ro"])
-        #expect(options.ports == [PortMapping(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80),
-                                  PortMapping(hostPort: 0, containerPort: 53, proto: "udp")].sorted { $0.containerPort < $1.containerPort })
+        #expect(
+            options.ports
+                == [
+                    PortMapping(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80),
+                    PortMapping(hostPort: 0, containerPort: 53, proto: "udp"),
+                ].sorted { $0.containerPort < $1.containerPort })
         #expect(options.restart == (try RestartPolicy(parsing: "on-failure:3")))
         #expect(options.memory == 64 << 20 && options.cpus == 1.5 && options.pidsLimit == 64)
         #expect(options.capAdd == ["NET_ADMIN"] && options.capDrop == ["MKNOD"] && options.readOnly)
@@ -69,7 +74,9 @@ struct RequestTranslationTests {
         let cleared = try options(#"{"Image":"b","Entrypoint":[""],"Cmd":null}"#)
         #expect(cleared.entrypoint == "" && cleared.arguments == [])
         let oldClient = try options(#"{"Image":"b","Cmd":"true","HostConfig":{"NetworkMode":"default","PidsLimit":0,"Memory":0}}"#)
-        #expect(oldClient.arguments == ["true"] && oldClient.network == RunOptions().network && oldClient.pidsLimit == nil && oldClient.memory == nil)
+        #expect(
+            oldClient.arguments == ["true"] && oldClient.network == RunOptions().network && oldClient.pidsLimit == nil
+                && oldClient.memory == nil)
         #expect(throws: (any Error).self) { try options(#"{"Image":"b","Cmd":[1]}"#) }
         #expect(throws: (any Error).self) { try options(#"{"Image":"b","HostConfig":{"PortBindings":{"x/tcp":[{"HostPort":"1"}]}}}"#) }
     }

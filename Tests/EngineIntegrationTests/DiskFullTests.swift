@@ -32,12 +32,15 @@ struct DiskFullTests {
         // The default reserve (256 MiB free) refuses the unpack on a small disk before writing.
         let refusing = try smallDisk(fixture, size: "4m")
         let refused = try skiff(["load", "--root", refusing + "/root", "-i", archive])
-        #expect(refused.status != 0 && refused.stderr.contains("SKIFF_STORE_RESERVE") && refused.stderr.contains("localhost/loaded:bb"), "\(refused)")
+        #expect(
+            refused.status != 0 && refused.stderr.contains("SKIFF_STORE_RESERVE") && refused.stderr.contains("localhost/loaded:bb"),
+            "\(refused)")
         #expect(leftovers(refusing + "/root").isEmpty, "\(leftovers(refusing + "/root"))")
         // Without a reserve the unpack runs into ENOSPC: the error names image, layer and store.
         let disk = try smallDisk(fixture, size: "2m")
         let full = try skiff(["load", "--root", disk + "/root", "-i", archive], ["SKIFF_STORE_RESERVE": "0"])
-        #expect(full.status != 0 && full.stderr.contains("No space left on device") && full.stderr.contains("localhost/loaded:bb")
+        #expect(
+            full.status != 0 && full.stderr.contains("No space left on device") && full.stderr.contains("localhost/loaded:bb")
                 && full.stderr.contains(disk + "/root"), "\(full)")
         #expect(leftovers(disk + "/root").isEmpty, "\(leftovers(disk + "/root"))")
         let images = try skiff(["images", "--root", disk + "/root"])
@@ -52,8 +55,11 @@ struct DiskFullTests {
         let environment = ["SKIFF_STORE_RESERVE": "0"]
         defer { _ = try? skiff(["rm", "-f", "--root", root, "--runtime-root", runtimeRoot, "filler"]) }
         #expect(try skiff(["load", "--root", root, "-i", try busyboxArchive.get()], environment).status == 0)
-        let filled = try skiff(["run", "--root", root, "--runtime-root", runtimeRoot, "--network", "none", "--name", "filler",
-                                fixture.image, "sh", "-c", "busybox dd if=/dev/zero of=/fill bs=1M count=64; echo dd=$?"], environment)
+        let filled = try skiff(
+            [
+                "run", "--root", root, "--runtime-root", runtimeRoot, "--network", "none", "--name", "filler",
+                fixture.image, "sh", "-c", "busybox dd if=/dev/zero of=/fill bs=1M count=64; echo dd=$?",
+            ], environment)
         // The program's own exit code comes back (its output is lost with the log on the full
         // disk), and the user is told the record could not be kept.
         #expect(filled.status == 0, "\(filled)")
@@ -62,7 +68,9 @@ struct DiskFullTests {
         #expect(ps.status == 0 && ps.stdout.contains("filler"), "\(ps)")
         #expect(try skiff(["rm", "-f", "--root", root, "--runtime-root", runtimeRoot, "filler"]).status == 0)
         #expect(try skiff(["rmi", "--root", root, fixture.image]).status == 0)
-        #expect(fixture.mountsUnderFixture().allSatisfy { $0.hasPrefix(disk) && !$0.contains("/containers/") }, "\(fixture.mountsUnderFixture())")
+        #expect(
+            fixture.mountsUnderFixture().allSatisfy { $0.hasPrefix(disk) && !$0.contains("/containers/") },
+            "\(fixture.mountsUnderFixture())")
         #expect(leftovers(root).isEmpty)
     }
 }

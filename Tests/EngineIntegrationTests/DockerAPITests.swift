@@ -26,7 +26,9 @@ final class APIService: @unchecked Sendable {
     static func start(_ fixture: EngineFixture, host: String, time: String) throws -> Foundation.Process {
         let process = Foundation.Process()
         process.executableURL = URL(fileURLWithPath: skiffBinary)
-        process.arguments = ["system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time]
+        process.arguments = [
+            "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time,
+        ]
         let log = fixture.path + "/service.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
@@ -62,8 +64,11 @@ final class APIService: @unchecked Sendable {
 
     /// A raw request with curl: (status line's code, body).
     func curl(_ method: String, _ path: String) throws -> (status: Int, body: String) {
-        let result = try run(["/usr/bin/curl", "-s", "--max-time", "10", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}",
-                              "http://skiff" + path], check: false)
+        let result = try run(
+            [
+                "/usr/bin/curl", "-s", "--max-time", "10", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}",
+                "http://skiff" + path,
+            ], check: false)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }
@@ -101,12 +106,17 @@ struct DockerAPITests {
         let four = try service.docker(["run", "--name", "kept", fixture.image, "sh", "-c", "exit 4"])
         #expect(four.status == 4, "\(four)")
         #expect(eventually(10) { fixture.containerIDs().count == 1 })
-        let piped = try run(["/bin/sh", "-c", "echo through-stdin | \(dockerCLI!) run -i --rm \(fixture.image) cat"], check: false,
-                            environment: service.environment)
+        let piped = try run(
+            ["/bin/sh", "-c", "echo through-stdin | \(dockerCLI!) run -i --rm \(fixture.image) cat"], check: false,
+            environment: service.environment)
         #expect(piped.status == 0 && piped.stdout == "through-stdin\n", "\(piped)")
         // -it through a pty (script gives docker's client a terminal): typed input reaches the shell.
-        let terminal = try run(["/bin/sh", "-c", "(sleep 1; printf 'echo typed-$((6*7))\\nexit 5\\n') | /usr/bin/script -qec '\(dockerCLI!) run -it --rm \(fixture.image) sh' /dev/null"],
-                               check: false, environment: service.environment)
+        let terminal = try run(
+            [
+                "/bin/sh", "-c",
+                "(sleep 1; printf 'echo typed-$((6*7))\\nexit 5\\n') | /usr/bin/script -qec '\(dockerCLI!) run -it --rm \(fixture.image) sh' /dev/null",
+            ],
+            check: false, environment: service.environment)
         #expect(terminal.status == 5 && terminal.stdout.contains("typed-42"), "\(terminal)")
     }
 
@@ -115,12 +125,20 @@ struct DockerAPITests {
         defer { fixture.cleanup() }
         let service = try APIService(fixture)
         defer { service.stop() }
-        let detach = try run(["/bin/sh", "-c", "(sleep 1.5; printf '\\020\\021'; sleep 1) | /usr/bin/script -qec '\(dockerCLI!) run -it --name det \(fixture.image) sh' /dev/null"],
-                             check: false, environment: service.environment)
+        let detach = try run(
+            [
+                "/bin/sh", "-c",
+                "(sleep 1.5; printf '\\020\\021'; sleep 1) | /usr/bin/script -qec '\(dockerCLI!) run -it --name det \(fixture.image) sh' /dev/null",
+            ],
+            check: false, environment: service.environment)
         #expect(detach.status == 0, "\(detach)")
         #expect(try service.docker(["inspect", "--format", "{{.State.Running}}", "det"]).stdout == "true\n")
-        let attach = try run(["/bin/sh", "-c", "(sleep 1; printf 'echo back-$((6*7))\\nexit 3\\n') | /usr/bin/script -qec '\(dockerCLI!) attach det' /dev/null"],
-                             check: false, environment: service.environment)
+        let attach = try run(
+            [
+                "/bin/sh", "-c",
+                "(sleep 1; printf 'echo back-$((6*7))\\nexit 3\\n') | /usr/bin/script -qec '\(dockerCLI!) attach det' /dev/null",
+            ],
+            check: false, environment: service.environment)
         #expect(attach.status == 3 && attach.stdout.contains("back-42"), "\(attach)")
         #expect(try service.docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "det"]).stdout == "exited 3\n")
     }
@@ -130,8 +148,10 @@ struct DockerAPITests {
         defer { fixture.cleanup() }
         let service = try APIService(fixture)
         defer { service.stop() }
-        let started = try service.docker(["run", "-d", "--name", "web", fixture.image, "sh", "-c",
-                                          "trap 'echo bye; exit 0' TERM; echo started; echo warn >&2; while true; do sleep 0.1; done"])
+        let started = try service.docker([
+            "run", "-d", "--name", "web", fixture.image, "sh", "-c",
+            "trap 'echo bye; exit 0' TERM; echo started; echo warn >&2; while true; do sleep 0.1; done",
+        ])
         #expect(started.status == 0, "\(started)")
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try eventually(10) { try service.docker(["logs", "web"]).stdout == "started\n" })
@@ -148,7 +168,8 @@ struct DockerAPITests {
         }
         let before = descriptors()
         for arguments in [["logs", "-f", "web"], ["attach", "--sig-proxy=false", "web"], ["logs", "-f", "web"]] {
-            let client = try run(["/usr/bin/timeout", "-s", "KILL", "0.5", dockerCLI!] + arguments, check: false, environment: service.environment)
+            let client = try run(
+                ["/usr/bin/timeout", "-s", "KILL", "0.5", dockerCLI!] + arguments, check: false, environment: service.environment)
             #expect([9, 137].contains(client.status), "still streaming when killed: \(arguments): \(client)")
         }
         #expect(eventually(10) { descriptors() <= before }, "\(descriptors()) descriptors, \(before) before")
@@ -173,7 +194,8 @@ struct DockerAPITests {
         #expect(try service.docker(["run", "-d", "--name", "box", fixture.image, "sleep", "300"]).status == 0)
         let six = try service.docker(["exec", "box", "sh", "-c", "echo exec-out; echo exec-err >&2; exit 6"])
         #expect(six.status == 6 && six.stdout == "exec-out\n" && six.stderr == "exec-err\n", "\(six)")
-        let piped = try run(["/bin/sh", "-c", "echo piped | \(dockerCLI!) exec -i box cat"], check: false, environment: service.environment)
+        let piped = try run(
+            ["/bin/sh", "-c", "echo piped | \(dockerCLI!) exec -i box cat"], check: false, environment: service.environment)
         #expect(piped.status == 0 && piped.stdout == "piped\n", "\(piped)")
         let detached = try service.docker(["exec", "-d", "box", "sh", "-c", "echo detached > /tmp/mark"])
         #expect(detached.status == 0, "\(detached)")
@@ -181,8 +203,9 @@ struct DockerAPITests {
         let missing = try service.docker(["exec", "box", "no-such-program"])
         #expect(missing.status == 127 && missing.stderr.contains("not found"), "\(missing)")
         // -t through a pty (script gives docker's client a terminal): the program has one too.
-        let terminal = try run(["/usr/bin/script", "-qec", "\(dockerCLI!) exec -it box sh -c 'tty; exit 9'", "/dev/null"], check: false,
-                               environment: service.environment)
+        let terminal = try run(
+            ["/usr/bin/script", "-qec", "\(dockerCLI!) exec -it box sh -c 'tty; exit 9'", "/dev/null"], check: false,
+            environment: service.environment)
         #expect(terminal.status == 9 && terminal.stdout.contains("/dev/pts/"), "\(terminal)")
         let stopped = try service.docker(["rm", "-f", "box"])
         #expect(stopped.status == 0)
@@ -190,8 +213,10 @@ struct DockerAPITests {
         #expect(notRunning.status != 0 && notRunning.stderr.contains("No such container"), "\(notRunning)")
     }
 
-    @Test(.enabled(if: ["/usr/bin/docker-registry", "/usr/bin/skopeo"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
-                   "needs docker-registry and skopeo (scripts/install-deps.sh)"))
+    @Test(
+        .enabled(
+            if: ["/usr/bin/docker-registry", "/usr/bin/skopeo"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+            "needs docker-registry and skopeo (scripts/install-deps.sh)"))
     func pullFromALoopbackRegistryTagAndRemoveImages() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
@@ -214,13 +239,22 @@ struct DockerAPITests {
         registry.standardOutput = FileHandle.nullDevice
         registry.standardError = FileHandle.nullDevice
         try registry.run()
-        defer { kill(registry.processIdentifier, SIGKILL); registry.waitUntilExit() }
+        defer {
+            kill(registry.processIdentifier, SIGKILL)
+            registry.waitUntilExit()
+        }
         let archive = try busyboxArchive.get()
         for tag in ["1", "2"] {
-            #expect(try eventually(10) {
-                try run(["/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb", "docker://127.0.0.1:\(port)/bb:\(tag)"],
-                        check: false).status == 0
-            })
+            #expect(
+                try eventually(10) {
+                    try run(
+                        [
+                            "/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb",
+                            "docker://127.0.0.1:\(port)/bb:\(tag)",
+                        ],
+                        check: false
+                    ).status == 0
+                })
         }
         let pull = try service.docker(["pull", "127.0.0.1:\(port)/bb:1"])
         #expect(pull.status == 0 && pull.stdout.contains("Status: Downloaded newer image for 127.0.0.1:\(port)/bb:1"), "\(pull)")
@@ -231,8 +265,11 @@ struct DockerAPITests {
         #expect(absent.status != 0, "\(absent)")
         #expect(try service.docker(["tag", fixture.image, "localhost/other:1"]).status == 0)
         let images = try service.docker(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        #expect(Set(images.stdout.split(separator: "\n")) == ["127.0.0.1:\(port)/bb:1", "127.0.0.1:\(port)/bb:2", "localhost/loaded:bb", "localhost/other:1"],
-                "\(images)")
+        #expect(
+            Set(images.stdout.split(separator: "\n")) == [
+                "127.0.0.1:\(port)/bb:1", "127.0.0.1:\(port)/bb:2", "localhost/loaded:bb", "localhost/other:1",
+            ],
+            "\(images)")
         let inspect = try service.docker(["image", "inspect", "--format", "{{.Os}} {{.Config.Cmd}}", "localhost/other:1"])
         #expect(inspect.stdout == "linux [sh]\n", "\(inspect)")
         // A container uses the image: its other names can go, the last one only with force.
@@ -318,14 +355,20 @@ struct DockerAPITests {
         #expect(swarm.status == 503 && swarm.body.contains("swarm"), "\(swarm)")
         let unknown = try service.curl("GET", "/v1.44/nothing/here")
         #expect(unknown.status == 404 && unknown.body.contains("page not found"))
-        let badBody = try run(["/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
-                               "-d", #"{"Image": ["not", "a", "string"]}"#, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"],
-                              check: false)
+        let badBody = try run(
+            [
+                "/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
+                "-d", #"{"Image": ["not", "a", "string"]}"#, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create",
+            ],
+            check: false)
         #expect(badBody.stdout.hasSuffix("\n400") && badBody.stdout.contains("message"), "\(badBody)")
         let large = fixture.path + "/large.json"
         try Data(repeating: UInt8(ascii: " "), count: 5 << 20).write(to: URL(fileURLWithPath: large))
-        let oversized = try run(["/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
-                                 "--data-binary", "@" + large, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create"], check: false)
+        let oversized = try run(
+            [
+                "/usr/bin/curl", "-s", "--unix-socket", service.socket, "-X", "POST", "-H", "Content-Type: application/json",
+                "--data-binary", "@" + large, "-w", "\n%{http_code}", "http://skiff/v1.44/containers/create",
+            ], check: false)
         #expect(oversized.stdout.hasSuffix("\n400") && oversized.stdout.contains("larger than"), "\(oversized)")
         #expect(try service.curl("GET", "/_ping").status == 200, "the service still answers")
         let noImage = try service.docker(["create", "--pull", "never", "localhost/absent:1"])
@@ -338,20 +381,27 @@ struct DockerAPITests {
     @Test func tcpOnLoopbackAndTheIdleTimeEndsTheService() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let refused = try run([skiffBinary, "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot,
-                               "--host", "tcp://0.0.0.0:23750", "--time", "1"], check: false)
+        let refused = try run(
+            [
+                skiffBinary, "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot,
+                "--host", "tcp://0.0.0.0:23750", "--time", "1",
+            ], check: false)
         #expect(refused.status != 0 && refused.stderr.contains("loopback only"), "\(refused)")
         let help = try run([skiffBinary, "system", "service", "--help"], check: false)
         #expect(help.stdout.contains("loopback only"))
         // The server is skiff-api beside skiff (SwiftNIO stays out of skiff's own start): without it, the reason.
         try FileManager.default.copyItem(atPath: skiffBinary, toPath: fixture.path + "/skiff")
-        let alone = try run([fixture.path + "/skiff", "system", "service", "--root", fixture.root, "--host", "unix://\(fixture.path)/x.sock"],
-                            check: false)
+        let alone = try run(
+            [fixture.path + "/skiff", "system", "service", "--root", fixture.root, "--host", "unix://\(fixture.path)/x.sock"],
+            check: false)
         #expect(alone.status == 125 && alone.stderr.contains("skiff-api is missing"), "\(alone)")
         let port = 23_000 + Int(getpid() % 1000)
         let service = try APIService(fixture, host: "tcp://127.0.0.1:\(port)", time: "2")
         defer { service.stop() }
-        #expect(try eventually(10) { try service.docker(["version", "--format", "{{.Server.APIVersion}}"], host: "tcp://127.0.0.1:\(port)").stdout == "1.44\n" })
+        #expect(
+            try eventually(10) {
+                try service.docker(["version", "--format", "{{.Server.APIVersion}}"], host: "tcp://127.0.0.1:\(port)").stdout == "1.44\n"
+            })
         // No connection for 2 seconds: the service ends by itself.
         #expect(eventually(15) { !service.process.isRunning })
         #expect(service.process.terminationStatus == 0)

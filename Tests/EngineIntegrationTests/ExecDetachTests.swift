@@ -30,14 +30,19 @@ struct ExecDetachTests {
         // A holder process keeps the shell's terminal; it goes when the shell does.
         #expect(!Self.terminalHolders().isEmpty)
         _ = try fixture.skiff("exec", [id, "sh", "-c", "kill -9 $(cat /tmp/shell)"])
-        #expect(try eventually(15) { try fixture.skiff("exec", [id, "sh", "-c", "kill -0 $(cat /tmp/shell) 2>/dev/null && echo alive"]).stdout.isEmpty })
+        #expect(
+            try eventually(15) {
+                try fixture.skiff("exec", [id, "sh", "-c", "kill -0 $(cat /tmp/shell) 2>/dev/null && echo alive"]).stdout.isEmpty
+            })
         #expect(eventually(15) { Self.terminalHolders().isEmpty }, "\(Self.terminalHolders())")
     }
 
     /// Pids of `skiff exec-terminal-holder` processes (only this suite makes them).
     static func terminalHolders() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { name in
-            guard name.first?.isNumber == true, let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return false }
+            guard name.first?.isNumber == true, let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else {
+                return false
+            }
             return String(decoding: data, as: UTF8.self).contains("exec-terminal-holder")
         }
     }

@@ -8,13 +8,17 @@ struct FormatTemplateTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let name = "fmt-\(getpid())"
-        let id = try fixture.skiff("run", ["-d", "--name", name, "--label", "tier=front", fixture.image, "sleep", "300"], check: true).stdout
+        let id = try fixture.skiff("run", ["-d", "--name", name, "--label", "tier=front", fixture.image, "sleep", "300"], check: true)
+            .stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let pid = try fixture.skiff("inspect", ["-f", "{{.State.Pid}}", name], check: true).stdout
         #expect(Int(pid.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 1, "\(pid)")
-        let address = try fixture.skiff("inspect", ["--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", id], check: true).stdout
+        let address = try fixture.skiff(
+            "inspect", ["--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", id], check: true
+        ).stdout
         #expect(address.hasPrefix("10.") && address.hasSuffix("\n"), "\(address)")
-        let labels = try fixture.skiff("inspect", ["-f", "{{json .Config.Labels}} {{index .Config.Labels \"tier\"}}", id], check: true).stdout
+        let labels = try fixture.skiff("inspect", ["-f", "{{json .Config.Labels}} {{index .Config.Labels \"tier\"}}", id], check: true)
+            .stdout
         #expect(labels == "{\"tier\":\"front\"} front\n", "\(labels)")
 
         #expect(try fixture.skiff("ps", ["--format", "{{.Names}} {{.State}}"], check: true).stdout == "\(name) running\n")

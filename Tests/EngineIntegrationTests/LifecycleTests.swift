@@ -9,8 +9,12 @@ struct LifecycleTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let name = "web-\(UUID().uuidString.prefix(8))"
-        let started = try fixture.skiff("run", ["-d", "--name", name, fixture.image, "sh", "-c",
-                                                "trap 'echo got-term; exit 7' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"], check: true)
+        let started = try fixture.skiff(
+            "run",
+            [
+                "-d", "--name", name, fixture.image, "sh", "-c",
+                "trap 'echo got-term; exit 7' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done",
+            ], check: true)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 64 && id.allSatisfy(\.isHexDigit))
         // The run command has exited; the container keeps running and logging.

@@ -15,12 +15,15 @@ struct ManagementCommandTests {
         try "a\n".write(toFile: host + "/tree/a", atomically: true, encoding: .utf8)
         try "b\n".write(toFile: host + "/tree/sub/b", atomically: true, encoding: .utf8)
         try "host secret\n".write(toFile: fixture.path + "/secret", atomically: true, encoding: .utf8)
-        let id = try fixture.skiff("run", ["-d", "--name", "files", fixture.image, "sleep", "60"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try fixture.skiff("run", ["-d", "--name", "files", fixture.image, "sleep", "60"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(!id.isEmpty)
 
         // In: a directory into an existing directory keeps its name; files belong to root.
         #expect(try fixture.skiff("cp", [host + "/tree", "files:/tmp"]).status == 0)
-        #expect(try fixture.skiff("exec", ["files", "sh", "-c", "cat /tmp/tree/a /tmp/tree/sub/b; busybox stat -c %u /tmp/tree/a"]).stdout == "a\nb\n0\n")
+        #expect(
+            try fixture.skiff("exec", ["files", "sh", "-c", "cat /tmp/tree/a /tmp/tree/sub/b; busybox stat -c %u /tmp/tree/a"]).stdout
+                == "a\nb\n0\n")
         // In: to a new name.
         #expect(try fixture.skiff("cp", [host + "/tree/a", "files:/tmp/renamed"]).status == 0)
         #expect(try fixture.skiff("exec", ["files", "cat", "/tmp/renamed"]).stdout == "a\n")
@@ -33,7 +36,12 @@ struct ManagementCommandTests {
         #expect(text(host + "/flat-out/sub/b") == "b\n")
 
         // Symlinks in the container that point at host paths are resolved inside the container.
-        _ = try fixture.skiff("exec", ["files", "sh", "-c", "ln -s \(fixture.path) /tmp/escape; ln -s ../../../../../../../../\(fixture.path) /tmp/up; ln -s /etc/passwd /tmp/pw"])
+        _ = try fixture.skiff(
+            "exec",
+            [
+                "files", "sh", "-c",
+                "ln -s \(fixture.path) /tmp/escape; ln -s ../../../../../../../../\(fixture.path) /tmp/up; ln -s /etc/passwd /tmp/pw",
+            ])
         for path in ["/tmp/escape/secret", "/tmp/up/secret"] {
             let out = try fixture.skiff("cp", ["files:" + path, host + "/stolen"])
             #expect(out.status == 125, "\(path): \(out.stdout)\(out.stderr)")
@@ -52,7 +60,12 @@ struct ManagementCommandTests {
 
         // Out: a container's setuid file loses its setuid bit and a device node is left out
         // (unless -a): the host must not gain a setuid-root binary or a raw disk node.
-        _ = try fixture.skiff("exec", ["files", "sh", "-c", "mkdir /tmp/risky && cp /bin/busybox /tmp/risky/suid && chmod 4755 /tmp/risky/suid && busybox mknod /tmp/risky/disk b 7 0 && busybox mknod /tmp/risky/null c 1 3"])
+        _ = try fixture.skiff(
+            "exec",
+            [
+                "files", "sh", "-c",
+                "mkdir /tmp/risky && cp /bin/busybox /tmp/risky/suid && chmod 4755 /tmp/risky/suid && busybox mknod /tmp/risky/disk b 7 0 && busybox mknod /tmp/risky/null c 1 3",
+            ])
         #expect(try fixture.skiff("cp", ["files:/tmp/risky", host + "/risky"]).status == 0)
         let mode = (try FileManager.default.attributesOfItem(atPath: host + "/risky/suid")[.posixPermissions] as? Int) ?? 0
         #expect(mode == 0o755, "mode \(String(mode, radix: 8))")
@@ -65,7 +78,7 @@ struct ManagementCommandTests {
         #expect(lstat(host + "/archived/null", &node) == 0 && (node.st_mode & S_IFMT) == S_IFCHR && node.st_rdev == 0x103)  // makedev(1, 3)
         #expect(lstat(host + "/archived/disk", &node) == 0 && (node.st_mode & S_IFMT) == S_IFBLK)
 
-                // Out: a directory, then from the stopped container.
+        // Out: a directory, then from the stopped container.
         #expect(try fixture.skiff("cp", ["files:/tmp/tree", host + "/back"]).status == 0)
         #expect(text(host + "/back/sub/b") == "b\n")
         #expect(try fixture.skiff("rm", ["-f", "files"]).status == 0)
@@ -75,7 +88,8 @@ struct ManagementCommandTests {
         #expect(try fixture.skiff("cp", ["cold:/etc/added", host + "/added"]).status == 0)
         #expect(text(host + "/added") == "a\n")
         // A --read-only container takes files only in its writable volumes.
-        #expect(try fixture.skiff("create", ["--name", "sealed", "--read-only", "-v", "sealedvol:/data", fixture.image, "true"]).status == 0)
+        #expect(
+            try fixture.skiff("create", ["--name", "sealed", "--read-only", "-v", "sealedvol:/data", fixture.image, "true"]).status == 0)
         let sealed = try fixture.skiff("cp", [host + "/tree/a", "sealed:/etc/a"])
         #expect(sealed.status == 125 && sealed.stderr.contains("read-only"), "\(sealed.stderr)")
         #expect(try fixture.skiff("cp", [host + "/tree/a", "sealed:/data/a"]).status == 0)
@@ -99,13 +113,16 @@ struct ManagementCommandTests {
         let listing = try run(["/bin/tar", "-tf", work + "/etc.tar"]).stdout.split(separator: "\n").map(String.init)
         #expect(listing.contains("etc/") && listing.contains("etc/passwd"), "\(listing)")
         // In: extracted into an existing directory, owned by root.
-        try shell("mkdir -p \(work)/in/pkg && echo data > \(work)/in/pkg/file && tar -C \(work)/in -cf \(work)/in.tar pkg && \(skiff) - tars:/tmp < \(work)/in.tar")
+        try shell(
+            "mkdir -p \(work)/in/pkg && echo data > \(work)/in/pkg/file && tar -C \(work)/in -cf \(work)/in.tar pkg && \(skiff) - tars:/tmp < \(work)/in.tar"
+        )
         #expect(try fixture.skiff("exec", ["tars", "cat", "/tmp/pkg/file"]).stdout == "data\n")
         // Hostile streams: a symlink to a host path followed by a file below it, and "..".
-        try shell("""
-        mkdir -p \(work)/a \(work)/b/esc && ln -s \(fixture.path) \(work)/a/esc && echo pwn > \(work)/b/esc/pwned
-        tar -C \(work)/a -cf \(work)/evil.tar esc && tar -C \(work)/b -rf \(work)/evil.tar esc/pwned
-        """)
+        try shell(
+            """
+            mkdir -p \(work)/a \(work)/b/esc && ln -s \(fixture.path) \(work)/a/esc && echo pwn > \(work)/b/esc/pwned
+            tar -C \(work)/a -cf \(work)/evil.tar esc && tar -C \(work)/b -rf \(work)/evil.tar esc/pwned
+            """)
         let through = try run(["/bin/sh", "-c", "\(skiff) - tars:/tmp < \(work)/evil.tar"], check: false)
         #expect(through.status == 125, "\(through.stderr)")
         try shell("cd \(work)/b && tar -cf \(work)/dots.tar --transform 's,^,../../../../../../../..\(fixture.path)/,' esc/pwned")
@@ -119,8 +136,14 @@ struct ManagementCommandTests {
     @Test func topAndStats() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        #expect(try fixture.skiff("run", ["-d", "--name", "busy", "--memory", "64m", "--pids-limit", "50", fixture.image,
-                                          "sh", "-c", "sleep 1234 & while :; do :; done"]).status == 0)
+        #expect(
+            try fixture.skiff(
+                "run",
+                [
+                    "-d", "--name", "busy", "--memory", "64m", "--pids-limit", "50", fixture.image,
+                    "sh", "-c", "sleep 1234 & while :; do :; done",
+                ]
+            ).status == 0)
         let top = try fixture.skiff("top", ["busy"])
         #expect(top.status == 0, "\(top.stderr)")
         let lines = top.stdout.split(separator: "\n")
@@ -140,7 +163,8 @@ struct ManagementCommandTests {
         #expect(row?["PidsCurrent"] as? Int == 2)
         #expect((row?["CPUPercent"] as? Double ?? 0) > 20, "a busy loop uses most of a CPU: \(stats.stdout)")
         let table = try fixture.skiff("stats", ["--no-stream"])
-        #expect(table.stdout.hasPrefix("CONTAINER ID") && table.stdout.contains("busy") && table.stdout.contains("/ 64MiB"), "\(table.stdout)")
+        #expect(
+            table.stdout.hasPrefix("CONTAINER ID") && table.stdout.contains("busy") && table.stdout.contains("/ 64MiB"), "\(table.stdout)")
 
         _ = try fixture.skiff("create", ["--name", "idle", fixture.image, "true"])
         for command in [["top", "idle"], ["stats", "--no-stream", "idle"], ["top", "nosuch"], ["stats", "--no-stream", "nosuch"]] {

@@ -4,11 +4,13 @@ import Testing
 /// `skiff run --vm`: the same image in its own micro-VM through the QEMU backend (TCG on hosts
 /// whose /dev/kvm cannot boot Linux), with skiff's guest kernel and agent.
 let guestKernel = (ProcessInfo.processInfo.environment["SKIFF_STORE"] ?? "/var/lib/skiff") + "/kernels/default/vmlinux"
-let microVMTestsEnabled = engineTestsEnabled
+let microVMTestsEnabled =
+    engineTestsEnabled
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64")
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/mkfs.erofs")
     && FileManager.default.fileExists(atPath: guestKernel)
-let microVMSkipReason: Comment = "needs what the engine tests need, plus qemu-system-x86, erofs-utils and skiff's guest kernel (kernel/build.sh)"
+let microVMSkipReason: Comment =
+    "needs what the engine tests need, plus qemu-system-x86, erofs-utils and skiff's guest kernel (kernel/build.sh)"
 
 @Suite(.serialized, .enabled(if: microVMTestsEnabled, microVMSkipReason))
 struct MicroVMContainerTests {
@@ -36,8 +38,12 @@ struct MicroVMContainerTests {
     @Test func runsTheImageBehindItsOwnKernelWithTheProcessPathsSettings() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
-        let result = try vmRun(fixture, ["--rm", "-e", "GREETING=hello", "-w", "/tmp", "-u", "1000:1000", fixture.image, "sh", "-c",
-                                         "echo $GREETING; uname -r; pwd; id -u; echo oops >&2; exit 3"])
+        let result = try vmRun(
+            fixture,
+            [
+                "--rm", "-e", "GREETING=hello", "-w", "/tmp", "-u", "1000:1000", fixture.image, "sh", "-c",
+                "echo $GREETING; uname -r; pwd; id -u; echo oops >&2; exit 3",
+            ])
         #expect(result.status == 3, "\(result.stdout) \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "hello", "\(result.stdout) \(result.stderr)")
@@ -55,9 +61,11 @@ struct MicroVMContainerTests {
         defer { endVMs(fixture) }
         let missing = try vmRun(fixture, ["--rm", fixture.image, "/no/such/program"])
         #expect(missing.status == 127, "\(missing.stderr)")
-        let readOnly = try vmRun(fixture, ["--rm", "--read-only", fixture.image, "sh", "-c", "touch /x 2>/dev/null && echo wrote || echo refused"])
+        let readOnly = try vmRun(
+            fixture, ["--rm", "--read-only", fixture.image, "sh", "-c", "touch /x 2>/dev/null && echo wrote || echo refused"])
         #expect(readOnly.status == 0 && readOnly.stdout == "refused\n", "\(readOnly.stdout) \(readOnly.stderr)")
-        let noChown = try vmRun(fixture, ["--rm", "--cap-drop", "CHOWN", fixture.image, "sh", "-c", "chown 1:1 /tmp 2>/dev/null && echo yes || echo no"])
+        let noChown = try vmRun(
+            fixture, ["--rm", "--cap-drop", "CHOWN", fixture.image, "sh", "-c", "chown 1:1 /tmp 2>/dev/null && echo yes || echo no"])
         #expect(noChown.stdout == "no\n", "\(noChown.stdout) \(noChown.stderr)")
         #expect(qemuProcesses(under: fixture.root).isEmpty)
     }
@@ -65,8 +73,10 @@ struct MicroVMContainerTests {
     @Test func detachedLogsStopAndRemove() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
-        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo started; while true; do sleep 0.1; done"])
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try vmRun(
+            fixture, ["-d", fixture.image, "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo started; while true; do sleep 0.1; done"]
+        )
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 64, "\(id)")
         #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("started")) == true })
         let ps = try fixture.skiff("ps", [], check: true).stdout
@@ -82,7 +92,8 @@ struct MicroVMContainerTests {
     @Test func execRunsInTheGuestWithStdioTerminalsAndExitCodes() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
-        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("up")) == true })
         let plain = try fixture.skiff("exec", ["-e", "X=1", "-w", "/tmp", id, "sh", "-c", "echo $X $(pwd); echo oops >&2; exit 5"])
         #expect(plain.status == 5 && plain.stdout == "1 /tmp\n" && plain.stderr.contains("oops"), "\(plain.stdout) \(plain.stderr)")
@@ -108,7 +119,8 @@ struct MicroVMContainerTests {
     @Test func killOfTheMonitorThenRmLeavesNothing() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
-        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("up")) == true })
         let monitor = try #require(fixture.record(id)?["monitorPid"] as? Int)
         kill(pid_t(monitor), SIGKILL)
@@ -127,8 +139,12 @@ struct MicroVMContainerTests {
         let host = fixture.path + "/shared"
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
         try "from-host\n".write(toFile: host + "/in", atomically: true, encoding: .utf8)
-        let vm = try vmRun(fixture, ["--rm", "-v", name + ":/data", "-v", host + ":/host", "-v", host + ":/ro:ro", fixture.image, "sh", "-c",
-                                     "echo from-vm > /data/f; cat /host/in; echo back > /host/out; touch /ro/x 2>/dev/null && echo rw || echo ro"])
+        let vm = try vmRun(
+            fixture,
+            [
+                "--rm", "-v", name + ":/data", "-v", host + ":/host", "-v", host + ":/ro:ro", fixture.image, "sh", "-c",
+                "echo from-vm > /data/f; cat /host/in; echo back > /host/out; touch /ro/x 2>/dev/null && echo rw || echo ro",
+            ])
         #expect(vm.status == 0 && vm.stdout == "from-host\nro\n", "\(vm.stdout) \(vm.stderr)")
         // The same volume in a process container sees what the VM wrote, and the host its file.
         let process = try fixture.skiff("run", ["--rm", "-v", name + ":/data", fixture.image, "cat", "/data/f"])
@@ -144,27 +160,48 @@ struct MicroVMContainerTests {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
         let port = 20000 + Int(getpid() % 20000)
-        let web = try fixture.skiff("run", ["--vm", "-d", "-p", "127.0.0.1:\(port):8080", fixture.image, "sh", "-c",
-                                            "mkdir -p /www; echo hello-from-vm > /www/index.html; httpd -f -p 8080 -h /www"], check: true)
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let web = try fixture.skiff(
+            "run",
+            [
+                "--vm", "-d", "-p", "127.0.0.1:\(port):8080", fixture.image, "sh", "-c",
+                "mkdir -p /www; echo hello-from-vm > /www/index.html; httpd -f -p 8080 -h /www",
+            ], check: true
+        )
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         var body = ""
-        #expect(eventually(120) {
-            body = (try? run(["/usr/bin/python3", "-c", "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:\(port)/',timeout=2).read().decode(),end='')"],
-                             check: false).stdout) ?? ""
-            return body == "hello-from-vm\n"
-        }, "\(body)")
+        #expect(
+            eventually(120) {
+                body =
+                    (try? run(
+                        [
+                            "/usr/bin/python3", "-c",
+                            "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:\(port)/',timeout=2).read().decode(),end='')",
+                        ],
+                        check: false
+                    ).stdout) ?? ""
+                return body == "hello-from-vm\n"
+            }, "\(body)")
         try fixture.skiff("rm", ["-f", web], check: true)
 
         let net = "vmnet\(getpid())"
         #expect(try fixture.network("create", [net]).status == 0)
-        let first = try fixture.skiff("run", ["--vm", "-d", "--network", net, "--name", "vmfirst", fixture.image, "sh", "-c",
-                                              "echo up; while true; do sleep 0.2; if ping -c1 -W1 later >/dev/null 2>&1; then echo saw-later; sleep 600; fi; done"],
-                                      check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = try fixture.skiff(
+            "run",
+            [
+                "--vm", "-d", "--network", net, "--name", "vmfirst", fixture.image, "sh", "-c",
+                "echo up; while true; do sleep 0.2; if ping -c1 -W1 later >/dev/null 2>&1; then echo saw-later; sleep 600; fi; done",
+            ],
+            check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let process = try fixture.skiff("run", ["-d", "--network", net, "--name", "proc", fixture.image, "sleep", "600"], check: true)
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually(120) { (try? fixture.skiff("logs", [first]).stdout.contains("up")) == true })
-        let later = try fixture.skiff("run", ["--vm", "--rm", "--network", net, "--name", "later", fixture.image, "sh", "-c",
-                                              "ping -c1 -W5 vmfirst >/dev/null && ping -c1 -W5 proc >/dev/null && echo both; sleep 3"])
+        let later = try fixture.skiff(
+            "run",
+            [
+                "--vm", "--rm", "--network", net, "--name", "later", fixture.image, "sh", "-c",
+                "ping -c1 -W5 vmfirst >/dev/null && ping -c1 -W5 proc >/dev/null && echo both; sleep 3",
+            ])
         #expect(later.stdout.contains("both"), "\(later.stdout) \(later.stderr)")
         // The first VM saw the later one appear in its /etc/hosts while it ran.
         #expect(try fixture.skiff("logs", [first]).stdout.contains("saw-later"))

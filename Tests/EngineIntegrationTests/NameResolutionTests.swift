@@ -28,8 +28,12 @@ struct NameResolutionTests {
         let network = "dns-\(suffix)"
         try fixture.network("create", [network], check: true)
         let (webName, clientName, alias) = ("web-\(suffix)", "client-\(suffix)", "www-\(suffix)")
-        let web = try detached(fixture, ["--name", webName, "--network", network, "--network-alias", alias,
-                                         "--add-host", "db:10.1.2.3"])
+        let web = try detached(
+            fixture,
+            [
+                "--name", webName, "--network", network, "--network-alias", alias,
+                "--add-host", "db:10.1.2.3",
+            ])
         let client = try detached(fixture, ["--name", clientName, "--network", network])
 
         // The later container resolves the earlier one by name, short ID and alias...
@@ -85,8 +89,11 @@ struct NameResolutionTests {
         var ids: [String: String] = [:]
         var failures: [String] = []
         for (name, result) in started {
-            if let result, result.status == 0 { ids[name] = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
-            else { failures.append(result?.stderr ?? "did not run") }
+            if let result, result.status == 0 {
+                ids[name] = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                failures.append(result?.stderr ?? "did not run")
+            }
         }
         #expect(failures.isEmpty, "\(failures.prefix(3))")
         // Each container's /etc/hosts (read on the host side) names every other one.
@@ -107,8 +114,10 @@ struct NameResolutionTests {
             #expect(gone.allSatisfy { !text.contains("\t\($0) ") }, "\(name):\n\(text)")
             #expect(kept.allSatisfy { $0 == name || text.contains("\t\($0) ") }, "\(name):\n\(text)")
         }
-        #expect(Set(((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/networks/peers/\(network)")) ?? [])
-            .filter { $0.hasSuffix(".json") }) == Set(kept.compactMap { ids[$0].map { $0 + ".json" } }))
+        #expect(
+            Set(
+                ((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/networks/peers/\(network)")) ?? [])
+                    .filter { $0.hasSuffix(".json") }) == Set(kept.compactMap { ids[$0].map { $0 + ".json" } }))
     }
 
     @Test func theDefaultBridgeResolvesNoNames() throws {

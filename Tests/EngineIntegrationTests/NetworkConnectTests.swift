@@ -122,8 +122,13 @@ struct NetworkConnectTests {
         try fixture.network("create", [netB], check: true)
         let peer = try detached(fixture, ["--name", "peer-\(suffix)", "--network", netB])
         // Exits after 2 s and is restarted (--restart always).
-        let created = try fixture.skiff("create", ["--name", "c-\(suffix)", "--network", netA, "--restart", "always", fixture.image,
-                                                   "sleep", "2"], check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try fixture.skiff(
+            "create",
+            [
+                "--name", "c-\(suffix)", "--network", netA, "--restart", "always", fixture.image,
+                "sleep", "2",
+            ], check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try fixture.network("connect", [netB, created], check: true)
         try fixture.skiff("start", [created], check: true)
         #expect(addresses(fixture, created).contains("eth1"), "\(addresses(fixture, created))")
@@ -131,8 +136,11 @@ struct NetworkConnectTests {
         #expect(try ping(fixture, from: peer, "c-\(suffix)").status == 0)
 
         // After a restart both networks are attached again.
-        #expect(eventually(20) { ((fixture.record(created)?["restartCount"] as? Int) ?? 0) >= 1
-                                     && addresses(fixture, created).contains("eth1") }, "\(addresses(fixture, created))")
+        #expect(
+            eventually(20) {
+                ((fixture.record(created)?["restartCount"] as? Int) ?? 0) >= 1
+                    && addresses(fixture, created).contains("eth1")
+            }, "\(addresses(fixture, created))")
         #expect(eventually(10) { (try? ping(fixture, from: peer, "c-\(suffix)").status) == 0 })
 
         // --network host and none cannot be connected.
@@ -150,8 +158,9 @@ struct NetworkConnectTests {
         #expect(eventually(20) { fixture.record(once) == nil })
         for network in [netA, netB] {
             let bridge = try helpers.bridge(fixture, network: network)
-            #expect(eventually(10) { helpers.leftovers(fixture, ids: [created, peer, once], bridge: bridge, network: network).isEmpty },
-                    "\(network): \(helpers.leftovers(fixture, ids: [created, peer, once], bridge: bridge, network: network))")
+            #expect(
+                eventually(10) { helpers.leftovers(fixture, ids: [created, peer, once], bridge: bridge, network: network).isEmpty },
+                "\(network): \(helpers.leftovers(fixture, ids: [created, peer, once], bridge: bridge, network: network))")
         }
     }
 }

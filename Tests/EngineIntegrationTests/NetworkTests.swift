@@ -4,7 +4,8 @@ import Testing
 let haveNetworkTools = ["/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/portmap", "/usr/sbin/iptables", "/usr/sbin/ip"]
     .allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 let networkTestsEnabled = engineTestsEnabled && haveNetworkTools
-let networkSkipReason: Comment = "needs root, umoci, busybox-static, containernetworking-plugins, iptables and iproute2 (scripts/install-deps.sh)"
+let networkSkipReason: Comment =
+    "needs root, umoci, busybox-static, containernetworking-plugins, iptables and iproute2 (scripts/install-deps.sh)"
 
 /// Bridge networking through the CNI plugins: published ports reached from the host on
 /// 127.0.0.1, containers reaching each other, resolv.conf/hosts, user networks, and that nothing
@@ -96,8 +97,12 @@ struct NetworkTests {
         try FileManager.default.createDirectory(atPath: fixture.path + "/www", withIntermediateDirectories: true)
         try "hello from the container\n".write(toFile: fixture.path + "/www/index.html", atomically: true, encoding: .utf8)
         let port = freePort()
-        let started = try fixture.skiff("run", ["-d", "-p", "127.0.0.1:\(port):80", "-p", "80", "-v", fixture.path + "/www:/www:ro",
-                                                fixture.image, "httpd", "-f", "-p", "80", "-h", "/www"], check: true)
+        let started = try fixture.skiff(
+            "run",
+            [
+                "-d", "-p", "127.0.0.1:\(port):80", "-p", "80", "-v", fixture.path + "/www:/www:ro",
+                fixture.image, "httpd", "-f", "-p", "80", "-h", "/www",
+            ], check: true)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually(15) { hostGet(port: port) == "hello from the container\n" })
 
@@ -132,8 +137,10 @@ struct NetworkTests {
     @Test func publishAllPublishesTheImagesExposedPorts() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let id = try fixture.skiff("run", ["-d", "-P", fixture.image, "sh", "-c", "echo exposed > /tmp/index.html; httpd -f -p 80 -h /tmp"],
-                                   check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try fixture.skiff(
+            "run", ["-d", "-P", fixture.image, "sh", "-c", "echo exposed > /tmp/index.html; httpd -f -p 80 -h /tmp"],
+            check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let document = try #require(try inspect(fixture, [id]).first)
         let ports = (document["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: [[String: String]]]
         let port = try #require(ports?["80/tcp"]?.first?["HostPort"].flatMap { UInt16($0) })
@@ -170,20 +177,27 @@ struct NetworkTests {
     @Test func containersOnOneNetworkReachEachOtherAndSeeTheirHostFiles() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let server = try fixture.skiff("run", ["-d", "--name", "web", fixture.image, "sh", "-c", "echo pong > /tmp/i; httpd -f -p 80 -h /tmp"],
-                                       check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try fixture.skiff(
+            "run", ["-d", "--name", "web", fixture.image, "sh", "-c", "echo pong > /tmp/i; httpd -f -p 80 -h /tmp"],
+            check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let serverIP = ipAddress(try #require(try inspect(fixture, [server]).first))
         #expect(!serverIP.isEmpty)
         var reply = ""
-        #expect(try eventually(15) {
-            reply = try fixture.skiff("run", ["--rm", fixture.image, "timeout", "5", "wget", "-q", "-O", "-", "http://\(serverIP)/i"]).stdout
-            return reply == "pong\n"
-        }, "\(reply)")
+        #expect(
+            try eventually(15) {
+                reply = try fixture.skiff("run", ["--rm", fixture.image, "timeout", "5", "wget", "-q", "-O", "-", "http://\(serverIP)/i"])
+                    .stdout
+                return reply == "pong\n"
+            }, "\(reply)")
 
-        let files = try fixture.skiff("run", [
-            "--rm", "--name", "client", "--hostname", "box", "--dns", "192.0.2.53", "--dns-search", "example.test",
-            "--add-host", "db:10.1.2.3", fixture.image, "sh", "-c", "cat /etc/resolv.conf /etc/hosts; ip -4 -o addr show eth0",
-        ], check: true).stdout
+        let files = try fixture.skiff(
+            "run",
+            [
+                "--rm", "--name", "client", "--hostname", "box", "--dns", "192.0.2.53", "--dns-search", "example.test",
+                "--add-host", "db:10.1.2.3", fixture.image, "sh", "-c", "cat /etc/resolv.conf /etc/hosts; ip -4 -o addr show eth0",
+            ], check: true
+        ).stdout
         #expect(files.contains("nameserver 192.0.2.53\n") && files.contains("search example.test\n"), "\(files)")
         #expect(files.contains("10.1.2.3\tdb\n"), "\(files)")
         // The container's own address with its hostname and name.
@@ -213,8 +227,10 @@ struct NetworkTests {
         #expect(try fixture.network("create", ["bad/name"]).status != 0)
 
         let prefix = String(subnet.dropLast(4))  // "10.222.N."
-        let address = try fixture.skiff("run", ["--rm", "--network", name, fixture.image, "sh", "-c", "ip -4 -o addr show eth0; ip route"],
-                                        check: true).stdout
+        let address = try fixture.skiff(
+            "run", ["--rm", "--network", name, fixture.image, "sh", "-c", "ip -4 -o addr show eth0; ip route"],
+            check: true
+        ).stdout
         #expect(address.contains("inet \(prefix)"), "\(address)")
         #expect(address.contains("default via \(prefix)254"), "\(address)")
 
@@ -237,8 +253,9 @@ struct NetworkTests {
         let id = try fixture.skiff("run", ["-d", "-p", "80", fixture.image, "sh", "-c", "sleep 0.2"], check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let bridgeName = try bridge(fixture, network: "bridge")
-        #expect(eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
-                "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
+        #expect(
+            eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
+            "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
         #expect(fixture.containerIDs() == [id])
         // It starts again with a fresh namespace.
         #expect(try fixture.skiff("start", ["-a", id]).status == 0)
@@ -250,15 +267,17 @@ struct NetworkTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let name = "rm-" + UUID().uuidString.prefix(8).lowercased()
-        let run = try fixture.skiff("run", ["--rm", "--name", name, "-p", "80", fixture.image, "sh", "-c", "ip -4 -o addr show eth0"], check: true)
+        let run = try fixture.skiff(
+            "run", ["--rm", "--name", name, "-p", "80", fixture.image, "sh", "-c", "ip -4 -o addr show eth0"], check: true)
         #expect(run.stdout.contains("inet 10."), "\(run.stdout)")
         #expect(fixture.containerIDs().isEmpty, "removed before run returned")
         let bridgeName = try bridge(fixture, network: "bridge")
         let pending = fixture.root + "/networks/teardown"
-        #expect(eventually(10) {
-            leftovers(fixture, ids: [name], bridge: bridgeName).isEmpty
-                && ((try? FileManager.default.contentsOfDirectory(atPath: pending)) ?? []).isEmpty
-        }, "\(leftovers(fixture, ids: [name], bridge: bridgeName))")
+        #expect(
+            eventually(10) {
+                leftovers(fixture, ids: [name], bridge: bridgeName).isEmpty
+                    && ((try? FileManager.default.contentsOfDirectory(atPath: pending)) ?? []).isEmpty
+            }, "\(leftovers(fixture, ids: [name], bridge: bridgeName))")
         // A pending teardown left by a monitor that died is finished by `network rm`/`prune`:
         // simulate one by hand from a container's live network state.
         let id = try fixture.skiff("run", ["-d", fixture.image, "sleep", "30"], check: true).stdout
@@ -276,19 +295,26 @@ struct NetworkTests {
     @Test func eachRestartGetsTheNetworkAndTheLastExitLeavesNothing() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let id = try fixture.skiff("run", ["-d", "--restart", "on-failure:2", "-p", "80", fixture.image, "sh", "-c",
-                                           "ip -4 -o addr show eth0 | grep -c inet; exit 3"], check: true).stdout
+        let id = try fixture.skiff(
+            "run",
+            [
+                "-d", "--restart", "on-failure:2", "-p", "80", fixture.image, "sh", "-c",
+                "ip -4 -o addr show eth0 | grep -c inet; exit 3",
+            ], check: true
+        ).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         // Three runs (the first and two restarts), each with its own eth0 address.
         var logs = ""
-        #expect(try eventually(20) {
-            logs = try fixture.skiff("logs", [id], check: true).stdout
-            return logs == "1\n1\n1\n"
-        }, "\(logs)")
+        #expect(
+            try eventually(20) {
+                logs = try fixture.skiff("logs", [id], check: true).stdout
+                return logs == "1\n1\n1\n"
+            }, "\(logs)")
         #expect(try eventually(10) { try fixture.skiff("ps", ["-a"], check: true).stdout.contains("Exited (3)") })
         let bridgeName = try bridge(fixture, network: "bridge")
-        #expect(eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
-                "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
+        #expect(
+            eventually(10) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
+            "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
     }
 
     @Test func killingTheMonitorLeaksNothingAfterRmForce() throws {
@@ -318,10 +344,11 @@ struct NetworkTests {
         }.start()
         #expect(eventually(20) { FileManager.default.fileExists(atPath: fixture.path + "/netns/" + id) })
         var monitor: Int?
-        #expect(eventually(15) {
-            monitor = fixture.record(id)?["monitorPid"] as? Int
-            return monitor != nil
-        })
+        #expect(
+            eventually(15) {
+                monitor = fixture.record(id)?["monitorPid"] as? Int
+                return monitor != nil
+            })
         if let monitor { kill(pid_t(monitor), SIGKILL) }
         started.wait()
         let bridgeName = try bridge(fixture, network: "bridge")
@@ -340,8 +367,11 @@ struct NetworkTests {
         var ids: [String] = []
         var failures: [String] = []
         for result in results {
-            if let result, result.status == 0 { ids.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            else { failures.append(result?.stderr ?? "did not run") }
+            if let result, result.status == 0 {
+                ids.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            } else {
+                failures.append(result?.stderr ?? "did not run")
+            }
         }
         #expect(failures.isEmpty, "\(failures.prefix(3))")
         #expect(ids.count == count)

@@ -16,7 +16,10 @@ extension NetworkTests {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 1) == 0 else { close(fd); return nil }
+        guard bound == 0, listen(fd, 1) == 0 else {
+            close(fd)
+            return nil
+        }
         return fd
     }
 
@@ -40,14 +43,21 @@ extension NetworkTests {
         // The first port of the second range is held by a host program: the container gets the next.
         let blocker = try #require(holdPort(choice))
         defer { close(blocker) }
-        let script = "mkdir -p /tmp/a /tmp/b; echo a > /tmp/a/index.html; echo b > /tmp/b/index.html; httpd -p 80 -h /tmp/a; httpd -p 81 -h /tmp/b; sleep 600"
-        let id = try fixture.skiff("run", ["-d", "-p", "127.0.0.1:\(pair)-\(pair + 1):80-81", "-p", "127.0.0.1:\(choice)-\(choice + 1):80",
-                                           fixture.image, "sh", "-c", script], check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let script =
+            "mkdir -p /tmp/a /tmp/b; echo a > /tmp/a/index.html; echo b > /tmp/b/index.html; httpd -p 80 -h /tmp/a; httpd -p 81 -h /tmp/b; sleep 600"
+        let id = try fixture.skiff(
+            "run",
+            [
+                "-d", "-p", "127.0.0.1:\(pair)-\(pair + 1):80-81", "-p", "127.0.0.1:\(choice)-\(choice + 1):80",
+                fixture.image, "sh", "-c", script,
+            ], check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually(15) { hostGet(port: pair) == "a\n" })
         #expect(hostGet(port: pair + 1) == "b\n")
         #expect(hostGet(port: choice + 1) == "a\n")
         let ps = try fixture.skiff("ps", [], check: true).stdout
-        #expect(ps.contains("127.0.0.1:\(pair)->80/tcp") && ps.contains("127.0.0.1:\(pair + 1)->81/tcp")
+        #expect(
+            ps.contains("127.0.0.1:\(pair)->80/tcp") && ps.contains("127.0.0.1:\(pair + 1)->81/tcp")
                 && ps.contains("127.0.0.1:\(choice + 1)->80/tcp"), "\(ps)")
         try fixture.skiff("rm", ["-f", id], check: true)
         #expect(hostGet(port: pair) == nil)

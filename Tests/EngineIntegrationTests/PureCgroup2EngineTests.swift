@@ -4,16 +4,20 @@ import Testing
 /// The engine on a pure cgroup2 host, as most current distributions boot: every skiff command
 /// (and so every monitor it starts) runs in a private mount namespace whose /sys/fs/cgroup is
 /// this host's cgroup2 hierarchy alone.
-@Suite(.serialized, .enabled(if: engineTestsEnabled && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs"),
-                             "needs root, the engine's tools and a cgroup2 hierarchy at /sys/fs/cgroup/unified"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: engineTestsEnabled && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs"),
+        "needs root, the engine's tools and a cgroup2 hierarchy at /sys/fs/cgroup/unified"))
 struct PureCgroup2EngineTests {
     static let unified = "/sys/fs/cgroup/unified"
 
     /// `skiff COMMAND ...` in the cgroup2-only view.
     func skiff(_ fixture: EngineFixture, _ command: String, _ arguments: [String]) throws -> CommandResult {
         let script = "umount -l /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\""
-        return try run(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script]
-                       + fixture.commandLine(command, arguments), check: false)
+        return try run(
+            ["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script]
+                + fixture.commandLine(command, arguments), check: false)
     }
 
     /// The controllers enabled in the hierarchy's root (a pure cgroup2 engine enables them for its
@@ -36,7 +40,8 @@ struct PureCgroup2EngineTests {
         var ids: [String] = []
         defer { for id in ids { _ = try? skiff(fixture, "rm", ["-f", id]) } }
 
-        let once = try skiff(fixture, "run", ["--rm", "--network", "none", fixture.image, "sh", "-c", "grep ^0:: /proc/self/cgroup; exit 5"])
+        let once = try skiff(
+            fixture, "run", ["--rm", "--network", "none", fixture.image, "sh", "-c", "grep ^0:: /proc/self/cgroup; exit 5"])
         #expect(once.status == 5 && once.stdout == "0::/\n", "its own cgroup namespace: \(once)")
 
         let started = try skiff(fixture, "run", ["-d", fixture.image, "sleep", "300"])

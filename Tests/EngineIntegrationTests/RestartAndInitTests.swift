@@ -87,9 +87,14 @@ struct RestartAndInitTests {
         }
         // kill with a fatal signal disables the policy until the next start; a non-fatal one
         // (the program exits on SIGUSR1 here) does not.
-        let killed = try fixture.skiff("run", ["-d", "--restart", "always", fixture.image, "sh", "-c",
-                                               "trap 'exit 3' USR1; echo trapped; while true; do sleep 0.1; done"], check: true)
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let killed = try fixture.skiff(
+            "run",
+            [
+                "-d", "--restart", "always", fixture.image, "sh", "-c",
+                "trap 'exit 3' USR1; echo trapped; while true; do sleep 0.1; done",
+            ], check: true
+        )
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // The signal is sent once the trap is in place (the program says so in its log).
         #expect(eventually { trapsInLog(fixture, killed) == 1 })
         try fixture.skiff("kill", ["-s", "USR1", killed], check: true)
@@ -108,8 +113,10 @@ struct RestartAndInitTests {
     @Test func restartCommandStopsAndStartsAgain() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let id = try fixture.skiff("run", ["-d", fixture.image, "sh", "-c", "echo started; trap 'exit 0' TERM; while true; do sleep 0.1; done"],
-                                   check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try fixture.skiff(
+            "run", ["-d", fixture.image, "sh", "-c", "echo started; trap 'exit 0' TERM; while true; do sleep 0.1; done"],
+            check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually { (try? fixture.skiff("logs", [id]).stdout.contains("started")) == true })
         let firstPid = fixture.field(id, "pid") as? Int
         try fixture.skiff("restart", ["-t", "2", id], check: true)
@@ -131,19 +138,27 @@ struct RestartAndInitTests {
         let reaped = try fixture.skiff("run", ["-d", "--init", fixture.image] + orphaning, check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         // The orphan ends after 0.1 s; under --init it leaves no zombie: one sleep remains, none is Z.
-        #expect(eventually {
-            guard let table = try? fixture.processes(reaped) else { return false }
-            return table.split(separator: "\n").filter { $0.hasSuffix("sleep") }.count == 1 && !table.contains(" Z ")
-        }, "\((try? fixture.processes(reaped)) ?? "")")
+        #expect(
+            eventually {
+                guard let table = try? fixture.processes(reaped) else { return false }
+                return table.split(separator: "\n").filter { $0.hasSuffix("sleep") }.count == 1 && !table.contains(" Z ")
+            }, "\((try? fixture.processes(reaped)) ?? "")")
         let processes = try fixture.processes(reaped)
-        #expect(processes.contains("1 S    skiff-init") || processes.split(separator: "\n").contains { $0.contains("skiff-init") && $0.hasPrefix("    1") },
-                "\(processes)")
+        #expect(
+            processes.contains("1 S    skiff-init")
+                || processes.split(separator: "\n").contains { $0.contains("skiff-init") && $0.hasPrefix("    1") },
+            "\(processes)")
         #expect(processes.contains("sleep"), "\(processes)")
 
         // SIGTERM from stop reaches the program, whose exit code becomes the container's.
-        let trapping = try fixture.skiff("run", ["-d", "--init", fixture.image, "sh", "-c",
-                                                 "trap 'echo got-term; exit 9' TERM; echo trapped; while true; do sleep 0.1; done"], check: true)
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trapping = try fixture.skiff(
+            "run",
+            [
+                "-d", "--init", fixture.image, "sh", "-c",
+                "trap 'echo got-term; exit 9' TERM; echo trapped; while true; do sleep 0.1; done",
+            ], check: true
+        )
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(eventually { trapsInLog(fixture, trapping) == 1 })
         let before = Date()
         try fixture.skiff("stop", ["-t", "20", trapping], check: true)

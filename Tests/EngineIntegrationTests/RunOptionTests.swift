@@ -10,7 +10,9 @@ struct RunOptionTests {
     @Test func absurdSizesAreRefusedAndDecimalOnesTaken() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        for options in [["-m", "99999999999g"], ["--shm-size", "99999999999g"], ["--mount", "type=tmpfs,target=/t,tmpfs-size=99999999999g"]] {
+        for options in [
+            ["-m", "99999999999g"], ["--shm-size", "99999999999g"], ["--mount", "type=tmpfs,target=/t,tmpfs-size=99999999999g"],
+        ] {
             let r = try fixture.skiff("run", ["--rm", "--network", "none"] + options + [fixture.image, "true"])
             #expect(r.status == 125 && r.stderr.contains("99999999999g"), "\(options): \(r)")
         }
@@ -21,10 +23,12 @@ struct RunOptionTests {
     @Test func ulimitsAndTmpfs() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let result = try fixture.skiff("run", [
-            "--rm", "--ulimit", "nofile=100:200", "--ulimit", "core=0", "--tmpfs", "/scratch:size=1m,mode=700", "--tmpfs", "/fast:exec",
-            fixture.image, "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c; busybox grep -E ' /(scratch|fast) ' /proc/mounts",
-        ])
+        let result = try fixture.skiff(
+            "run",
+            [
+                "--rm", "--ulimit", "nofile=100:200", "--ulimit", "core=0", "--tmpfs", "/scratch:size=1m,mode=700", "--tmpfs", "/fast:exec",
+                fixture.image, "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c; busybox grep -E ' /(scratch|fast) ' /proc/mounts",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(Array(lines.prefix(3)) == ["100", "200", "0"], "\(result.stdout)")
@@ -37,9 +41,13 @@ struct RunOptionTests {
         // --mount, the long form: a tmpfs and a bind.
         try FileManager.default.createDirectory(atPath: fixture.path + "/bound", withIntermediateDirectories: true)
         try "b\n".write(toFile: fixture.path + "/bound/f", atomically: true, encoding: .utf8)
-        let mounted = try fixture.skiff("run", ["--rm", "--mount", "type=tmpfs,target=/m,tmpfs-size=2m",
-                                                "--mount", "type=bind,source=\(fixture.path)/bound,target=/b,readonly",
-                                                fixture.image, "sh", "-c", "busybox grep ' /m ' /proc/mounts; cat /b/f; touch /b/g 2>/dev/null || echo ro"])
+        let mounted = try fixture.skiff(
+            "run",
+            [
+                "--rm", "--mount", "type=tmpfs,target=/m,tmpfs-size=2m",
+                "--mount", "type=bind,source=\(fixture.path)/bound,target=/b,readonly",
+                fixture.image, "sh", "-c", "busybox grep ' /m ' /proc/mounts; cat /b/f; touch /b/g 2>/dev/null || echo ro",
+            ])
         #expect(mounted.stdout.contains("tmpfs /m tmpfs") && mounted.stdout.contains("size=2048k"), "\(mounted.stdout)\(mounted.stderr)")
         #expect(mounted.stdout.hasSuffix("b\nro\n"), "\(mounted.stdout)")
         #expect(try fixture.skiff("run", ["--rm", "--mount", "type=bind,target=/x", fixture.image, "true"]).status == 125)
@@ -48,8 +56,12 @@ struct RunOptionTests {
     @Test func labelsStopSignalAndImageMetadata() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let run = try fixture.skiff("run", ["-d", "--name", "lab", "--label", "tier=web", "-l", "team=ops", "--stop-signal", "USR1",
-                                            fixture.image, "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done"])
+        let run = try fixture.skiff(
+            "run",
+            [
+                "-d", "--name", "lab", "--label", "tier=web", "-l", "team=ops", "--stop-signal", "USR1",
+                fixture.image, "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done",
+            ])
         #expect(run.status == 0, "\(run.stderr)")
         let other = try fixture.skiff("run", ["-d", "--name", "plain", fixture.image, "sleep", "30"])
         #expect(other.status == 0)
@@ -58,7 +70,8 @@ struct RunOptionTests {
         #expect(try fixture.skiff("ps", ["-q", "--filter", "label=tier=db"]).stdout.isEmpty)
         #expect(try fixture.skiff("ps", ["--filter", "bogus=1"]).status == 125)
         let inspect = try fixture.skiff("inspect", ["lab"]).stdout
-        let config = (((try JSONSerialization.jsonObject(with: Data(inspect.utf8)) as? [[String: Any]])?.first)?["Config"]) as? [String: Any]
+        let config =
+            (((try JSONSerialization.jsonObject(with: Data(inspect.utf8)) as? [[String: Any]])?.first)?["Config"]) as? [String: Any]
         #expect(config?["Labels"] as? [String: String] == ["tier": "web", "team": "ops"])
         #expect(config?["StopSignal"] as? String == "USR1")
         // stop sends the stop signal: the trap exits with 7 (SIGTERM would have been ignored by PID 1).
@@ -73,7 +86,8 @@ struct RunOptionTests {
         let volume = "vol-\(UUID().uuidString.prefix(8).lowercased())"
         // Made on first use, data outlives the container.
         #expect(try fixture.skiff("run", ["--rm", "-v", volume + ":/v", fixture.image, "sh", "-c", "echo kept > /v/f"]).status == 0)
-        let read = try fixture.skiff("run", ["--rm", "-v", volume + ":/v:ro", fixture.image, "sh", "-c", "cat /v/f; touch /v/g 2>/dev/null || echo ro"])
+        let read = try fixture.skiff(
+            "run", ["--rm", "-v", volume + ":/v:ro", fixture.image, "sh", "-c", "cat /v/f; touch /v/g 2>/dev/null || echo ro"])
         #expect(read.stdout == "kept\nro\n", "\(read.stdout)\(read.stderr)")
         #expect(try fixture.skiffGroup("volume", "ls", ["-q"]).stdout == volume + "\n")
 
@@ -132,7 +146,9 @@ struct RunOptionTests {
         #expect(try fixture.skiffGroup("volume", "ls", ["-q"]).stdout.isEmpty)
         // An empty named volume mounted there is seeded too; one with data is left alone.
         #expect(try fixture.skiffGroup("volume", "create", ["seeded"]).status == 0)
-        #expect(try fixture.skiff("run", ["--rm", "-v", "seeded:/data", image, "sh", "-c", "cat /data/seed; echo mine > /data/seed"]).stdout == "seed\n")
+        #expect(
+            try fixture.skiff("run", ["--rm", "-v", "seeded:/data", image, "sh", "-c", "cat /data/seed; echo mine > /data/seed"]).stdout
+                == "seed\n")
         #expect(try fixture.skiff("run", ["--rm", "-v", "seeded:/data", image, "cat", "/data/seed"]).stdout == "mine\n")
         #expect(try fixture.skiffGroup("volume", "rm", ["seeded"]).status == 0)
         // --rm takes the anonymous volume with it; a -v over the image's volume replaces it.
@@ -151,14 +167,15 @@ extension EngineFixture {
     func loadVolumeImage() throws -> String {
         let archive = try busyboxArchive.get()
         let work = path + "/volimage"
-        try shell("""
-        mkdir -p \(work)/layout && cd \(work) && tar -C layout -xf \(archive)
-        umoci unpack --image layout:bb bundle >/dev/null
-        mkdir -p bundle/rootfs/data && echo seed > bundle/rootfs/data/seed
-        umoci repack --image layout:bb bundle
-        umoci config --image layout:bb --tag vol --config.volume /data --config.exposedports 8080/tcp
-        tar -C layout -cf vol.tar . && rm -rf bundle layout
-        """)
+        try shell(
+            """
+            mkdir -p \(work)/layout && cd \(work) && tar -C layout -xf \(archive)
+            umoci unpack --image layout:bb bundle >/dev/null
+            mkdir -p bundle/rootfs/data && echo seed > bundle/rootfs/data/seed
+            umoci repack --image layout:bb bundle
+            umoci config --image layout:bb --tag vol --config.volume /data --config.exposedports 8080/tcp
+            tar -C layout -cf vol.tar . && rm -rf bundle layout
+            """)
         try run([skiffBinary, "load", "--root", root, "-i", work + "/vol.tar"])
         return "localhost/loaded:vol"
     }

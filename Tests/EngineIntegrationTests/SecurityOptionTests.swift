@@ -6,7 +6,8 @@ import Testing
 @Suite(.serialized, .enabled(if: engineTestsEnabled, skipReason))
 struct SecurityOptionTests {
     func status(_ fixture: EngineFixture, _ options: [String]) throws -> [String: String] {
-        let result = try fixture.skiff("run", ["--rm"] + options + [fixture.image, "busybox", "grep", "-E", "^(CapEff|NoNewPrivs|Seccomp):", "/proc/self/status"])
+        let result = try fixture.skiff(
+            "run", ["--rm"] + options + [fixture.image, "busybox", "grep", "-E", "^(CapEff|NoNewPrivs|Seccomp):", "/proc/self/status"])
         #expect(result.status == 0, "\(options): \(result.stderr)")
         var fields: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -21,7 +22,8 @@ struct SecurityOptionTests {
     @Test func mknodAsDockerAllowsIt() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let script = "busybox mknod /tmp/null c 1 3 && echo x > /tmp/null && echo null-ok; busybox mknod /tmp/disk b 7 0 && echo mknod-block-ok; "
+        let script =
+            "busybox mknod /tmp/null c 1 3 && echo x > /tmp/null && echo null-ok; busybox mknod /tmp/disk b 7 0 && echo mknod-block-ok; "
             + "busybox head -c 1 /tmp/disk 2>&1 | busybox grep -q 'not permitted' && echo block-refused"
         let result = try fixture.skiff("run", ["--rm", fixture.image, "sh", "-c", script])
         #expect(result.stdout == "null-ok\nmknod-block-ok\nblock-refused\n", "\(result)")
@@ -30,7 +32,8 @@ struct SecurityOptionTests {
     /// The host's bounding set: what --privileged can hand out.
     var hostBoundingSet: String {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        return status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) } ?? ""
+        return status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
+            ?? ""
     }
 
     @Test func capabilitiesNoNewPrivilegesAndSeccompFromInside() throws {
@@ -49,7 +52,8 @@ struct SecurityOptionTests {
         #expect(privileged["Seccomp"] == "0")
 
         // Without CAP_CHOWN, chown fails.
-        let chown = try fixture.skiff("run", ["--rm", "--cap-drop", "CHOWN", fixture.image, "sh", "-c", "touch /tmp/f; busybox chown 1000 /tmp/f || echo denied"])
+        let chown = try fixture.skiff(
+            "run", ["--rm", "--cap-drop", "CHOWN", fixture.image, "sh", "-c", "touch /tmp/f; busybox chown 1000 /tmp/f || echo denied"])
         #expect(chown.stdout.contains("denied"), "\(chown.stdout)\(chown.stderr)")
     }
 
@@ -60,11 +64,14 @@ struct SecurityOptionTests {
         // does not allow them. Unconfined, the kernel gets to look at the arguments.
         let script = "busybox pivot_root / / 2>&1; busybox swapoff /no-such-swap 2>&1; true"
         let filtered = try fixture.skiff("run", ["--rm", "--cap-add", "SYS_ADMIN", fixture.image, "sh", "-c", script])
-        #expect(filtered.stdout.split(separator: "\n").map { $0.hasSuffix("Operation not permitted") } == [true, true], "\(filtered.stdout)")
-        let unconfined = try fixture.skiff("run", ["--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", fixture.image, "sh", "-c", script])
+        #expect(
+            filtered.stdout.split(separator: "\n").map { $0.hasSuffix("Operation not permitted") } == [true, true], "\(filtered.stdout)")
+        let unconfined = try fixture.skiff(
+            "run", ["--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", fixture.image, "sh", "-c", script])
         #expect(unconfined.stdout.contains("busy") && unconfined.stdout.contains("No such file"), "\(unconfined.stdout)")
         // With CAP_SYS_ADMIN the profile allows mount (a capability-conditional rule).
-        let mount = try fixture.skiff("run", ["--rm", "--cap-add", "SYS_ADMIN", fixture.image, "sh", "-c", "mkdir /m && busybox mount -t tmpfs t /m && echo mounted"])
+        let mount = try fixture.skiff(
+            "run", ["--rm", "--cap-add", "SYS_ADMIN", fixture.image, "sh", "-c", "mkdir /m && busybox mount -t tmpfs t /m && echo mounted"])
         #expect(mount.stdout == "mounted\n", "\(mount.stdout)\(mount.stderr)")
 
         // A profile file in docker's format: mkdir fails with EACCES, everything else allowed.
@@ -72,14 +79,17 @@ struct SecurityOptionTests {
         try """
         {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
         """.write(toFile: profile, atomically: true, encoding: .utf8)
-        let custom = try fixture.skiff("run", ["--rm", "--security-opt", "seccomp=" + profile, fixture.image, "sh", "-c", "mkdir /tmp/d 2>&1; true"])
+        let custom = try fixture.skiff(
+            "run", ["--rm", "--security-opt", "seccomp=" + profile, fixture.image, "sh", "-c", "mkdir /tmp/d 2>&1; true"])
         #expect(custom.stdout.contains("Permission denied"), "\(custom.stdout)\(custom.stderr)")
 
         // Bad profiles and options: 125, nothing made.
         try "{not json".write(toFile: profile, atomically: true, encoding: .utf8)
-        for options in [["--security-opt", "seccomp=" + profile], ["--security-opt", "seccomp=" + fixture.path + "/missing.json"],
-                         ["--security-opt", "apparmor=unconfined"], ["--cap-add", "NET_WIZARD"], ["--ulimit", "nofile=10:5"],
-                         ["--tmpfs", "relative"], ["--tmpfs", "/t:size=huge"], ["--stop-signal", "SIGNOPE"]] {
+        for options in [
+            ["--security-opt", "seccomp=" + profile], ["--security-opt", "seccomp=" + fixture.path + "/missing.json"],
+            ["--security-opt", "apparmor=unconfined"], ["--cap-add", "NET_WIZARD"], ["--ulimit", "nofile=10:5"],
+            ["--tmpfs", "relative"], ["--tmpfs", "/t:size=huge"], ["--stop-signal", "SIGNOPE"],
+        ] {
             let result = try fixture.skiff("run", ["--rm"] + options + [fixture.image, "true"])
             #expect(result.status == 125, "\(options): \(result.stderr)")
             #expect(result.stderr.contains("skiff: error:"), "\(options): \(result.stderr)")
@@ -91,7 +101,8 @@ struct SecurityOptionTests {
     @Test func privilegedSeesDevicesAndUnmaskedProc() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let script = "busybox wc -c < /proc/timer_list; busybox grep ' /sys ' /proc/mounts; ls /dev/kvm /dev/null; mkdir /m && busybox mount -t tmpfs t /m && echo mounted"
+        let script =
+            "busybox wc -c < /proc/timer_list; busybox grep ' /sys ' /proc/mounts; ls /dev/kvm /dev/null; mkdir /m && busybox mount -t tmpfs t /m && echo mounted"
         let privileged = try fixture.skiff("run", ["--rm", "--privileged", fixture.image, "sh", "-c", script])
         #expect(privileged.status == 0, "\(privileged.stderr)")
         let lines = privileged.stdout.split(separator: "\n").map(String.init)

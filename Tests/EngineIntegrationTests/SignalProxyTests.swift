@@ -25,7 +25,8 @@ struct SignalProxyTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let name = "sigproxy-\(getpid())"
-        let session = try PtySession(fixture.commandLine("run", ["--sig-proxy=false", "--name", name, fixture.image, "sh", "-c", Self.script]))
+        let session = try PtySession(
+            fixture.commandLine("run", ["--sig-proxy=false", "--name", name, fixture.image, "sh", "-c", Self.script]))
         #expect(session.expect("ready"), "\(session.text)")
         kill(session.pid, SIGINT)
         #expect(session.wait() == 128 + SIGINT, "\(session.text)")

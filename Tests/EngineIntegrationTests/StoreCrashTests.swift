@@ -72,8 +72,11 @@ struct StoreCrashTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         try #require(try fixture.image(["rmi"], [fixture.image]).status == 0)
-        let traced = try run(["/usr/bin/strace", "-f", "-qq", "-e", "trace=fsync,syncfs", "-o", fixture.path + "/trace",
-                              skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get()], check: false)
+        let traced = try run(
+            [
+                "/usr/bin/strace", "-f", "-qq", "-e", "trace=fsync,syncfs", "-o", fixture.path + "/trace",
+                skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get(),
+            ], check: false)
         #expect(traced.status == 0, "\(traced)")
         let trace = (try? String(contentsOfFile: fixture.path + "/trace", encoding: .utf8)) ?? ""
         let fsyncs = trace.split(separator: "\n").filter { $0.contains("fsync(") }.count
@@ -92,8 +95,9 @@ struct InterruptedStoreCommandTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         try #require(try fixture.image(["rmi"], [fixture.image]).status == 0)
-        let stopped = try run([skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get()], check: false,
-                              environment: ["SKIFF_TEST_KILL_AT": "snapshot-unpacked:TERM"])
+        let stopped = try run(
+            [skiffBinary, "load", "--root", fixture.root, "-i", try busyboxArchive.get()], check: false,
+            environment: ["SKIFF_TEST_KILL_AT": "snapshot-unpacked:TERM"])
         #expect(stopped.status == SIGTERM, "\(stopped)")
         let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/snapshots")) ?? []
         #expect(!snapshots.contains { $0.hasPrefix(".tmp-") }, "\(snapshots)")

@@ -9,8 +9,9 @@ import Testing
 struct StoreTruthTests {
     /// `skiff <command>` killed (SIGKILL) at the named fault point.
     func killedAt(_ point: String, _ fixture: EngineFixture, _ command: String, _ arguments: [String]) throws -> CommandResult {
-        try run([skiffBinary, command, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot] + arguments, check: false,
-                environment: ["SKIFF_TEST_KILL_AT": point])
+        try run(
+            [skiffBinary, command, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot] + arguments, check: false,
+            environment: ["SKIFF_TEST_KILL_AT": point])
     }
 
     func containerDirectories(_ fixture: EngineFixture) -> [String] {
@@ -142,7 +143,8 @@ struct StoreTruthTests {
         defer { fixture.cleanup() }
         let (id, monitor, pid, cleanup) = try damagedRunningContainer(fixture)
         defer { cleanup() }
-        let removed = try run([skiffBinary, "rm", "--root", fixture.root + "/", "--runtime-root", fixture.runtimeRoot, "-f", id], check: false)
+        let removed = try run(
+            [skiffBinary, "rm", "--root", fixture.root + "/", "--runtime-root", fixture.runtimeRoot, "-f", id], check: false)
         #expect(removed.status == 0, "\(removed)")
         expectAllGone(fixture, id, monitor: monitor, pid: pid)
     }
@@ -162,13 +164,17 @@ struct StoreTruthTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: fixture.root + "/images.json"))
         let missing = "sha256:" + String(repeating: "0", count: 64)
         let text = String(decoding: data, as: UTF8.self)
-            .replacingOccurrences(of: "\"images\": {", with: "\"images\": { \"localhost/broken:1\": { \"manifest\": \"\(missing)\", \"updated\": \"2026-01-01T00:00:00Z\" },")
+            .replacingOccurrences(
+                of: "\"images\": {",
+                with: "\"images\": { \"localhost/broken:1\": { \"manifest\": \"\(missing)\", \"updated\": \"2026-01-01T00:00:00Z\" },")
         try write(text, to: fixture.root + "/images.json")
 
         let images = try fixture.image(["images"], [])
         #expect(images.status == 0 && images.stdout.contains("localhost/whole"), "\(images)")
-        #expect(images.stderr.contains("image localhost/broken:1 is damaged: blob \(missing) missing; `skiff rmi -f localhost/broken:1` removes it"),
-                "\(images.stderr)")
+        #expect(
+            images.stderr.contains(
+                "image localhost/broken:1 is damaged: blob \(missing) missing; `skiff rmi -f localhost/broken:1` removes it"),
+            "\(images.stderr)")
         let removed = try fixture.image(["rmi"], ["-f", "localhost/broken:1"])
         #expect(removed.status == 0 && removed.stdout.contains("Untagged: localhost/broken:1"), "\(removed)")
 
@@ -194,14 +200,17 @@ struct StoreTruthTests {
         _ = try killedAt("create-rootfs-mounted", fixture, "create", ["--network", "none", fixture.image, "true"])
         let id = try #require(containerDirectories(fixture).first)
         let snapshots = fixture.root + "/snapshots/"
-        try FileManager.default.createDirectory(atPath: snapshots + String(repeating: "1", count: 64) + "/fs", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: snapshots + ".trash-" + String(repeating: "2", count: 64) + "-1-1-x/fs",
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: snapshots + String(repeating: "1", count: 64) + "/fs", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: snapshots + ".trash-" + String(repeating: "2", count: 64) + "-1-1-x/fs",
+            withIntermediateDirectories: true)
         let blobs = fixture.root + "/blobs/sha256/"
-        let layer = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).max {
-            (try? FileManager.default.attributesOfItem(atPath: blobs + $0)[.size] as? Int ?? 0) ?? 0
-                < (try? FileManager.default.attributesOfItem(atPath: blobs + $1)[.size] as? Int ?? 0) ?? 0
-        })
+        let layer = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: blobs).max {
+                (try? FileManager.default.attributesOfItem(atPath: blobs + $0)[.size] as? Int ?? 0) ?? 0
+                    < (try? FileManager.default.attributesOfItem(atPath: blobs + $1)[.size] as? Int ?? 0) ?? 0
+            })
         let handle = try #require(FileHandle(forWritingAtPath: blobs + layer))
         handle.seekToEndOfFile()
         handle.write(Data([0]))
@@ -209,9 +218,11 @@ struct StoreTruthTests {
 
         let found = try fixture.skiffGroup("system", "check", [])
         #expect(found.status == 1, "\(found)")
-        for expected in ["blob sha256:\(layer): content has digest", "snapshot sha256:" + String(repeating: "1", count: 64) + ": incomplete",
-                         "half-removed snapshot", "image localhost/loaded:bb: damaged: layer blob sha256:\(layer) is corrupt",
-                         "container \(id.prefix(12)): incomplete", "5 problem(s), 0 repaired"] {
+        for expected in [
+            "blob sha256:\(layer): content has digest", "snapshot sha256:" + String(repeating: "1", count: 64) + ": incomplete",
+            "half-removed snapshot", "image localhost/loaded:bb: damaged: layer blob sha256:\(layer) is corrupt",
+            "container \(id.prefix(12)): incomplete", "5 problem(s), 0 repaired",
+        ] {
             #expect(found.stdout.contains(expected), "\(expected) not in \(found.stdout)")
         }
         // Checking changed nothing.
@@ -233,8 +244,9 @@ struct StoreTruthTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let output = fixture.path + "/out.tar"
-        let killed = try run([skiffBinary, "save", "--root", fixture.root, "-o", output, fixture.image], check: false,
-                             environment: ["SKIFF_TEST_KILL_AT": "save-archive-written"])
+        let killed = try run(
+            [skiffBinary, "save", "--root", fixture.root, "-o", output, fixture.image], check: false,
+            environment: ["SKIFF_TEST_KILL_AT": "save-archive-written"])
         #expect(killed.status == SIGKILL, "\(killed)")
         func leftovers() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: fixture.path)) ?? []).filter { $0.hasPrefix("out.tar.tmp-") }

@@ -42,8 +42,9 @@ func run(_ arguments: [String], check: Bool = true, environment: [String: String
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     done.wait()
     process.waitUntilExit()
-    let result = CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                               stderr: String(decoding: errData, as: UTF8.self))
+    let result = CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
     if check && result.status != 0 {
         throw TestError("\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)")
     }
@@ -68,24 +69,25 @@ var skiffBinary: String {
 let busyboxArchive: Result<String, TestError> = {
     let directory = "/tmp/skiff-engine-it-image-\(getpid())"
     do {
-        try shell("""
-        rm -rf \(directory); mkdir -p \(directory); cd \(directory)
-        umoci init --layout layout
-        umoci new --image layout:bb
-        umoci unpack --image layout:bb bundle >/dev/null
-        cd bundle/rootfs
-        mkdir -p bin etc tmp root home/app
-        cp /bin/busybox bin/busybox
-        for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps httpd wget ip nc timeout readlink; do ln -sf busybox bin/$c; done
-        printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000:app:/home/app:/bin/sh\\n' > etc/passwd
-        printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n' > etc/group
-        chmod 1777 tmp
-        cd \(directory)
-        umoci repack --image layout:bb bundle
-        umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app --config.exposedports 80/tcp
-        tar -C layout -cf bb.tar .
-        rm -rf bundle layout
-        """)
+        try shell(
+            """
+            rm -rf \(directory); mkdir -p \(directory); cd \(directory)
+            umoci init --layout layout
+            umoci new --image layout:bb
+            umoci unpack --image layout:bb bundle >/dev/null
+            cd bundle/rootfs
+            mkdir -p bin etc tmp root home/app
+            cp /bin/busybox bin/busybox
+            for c in sh ls cat echo sleep id hostname env pwd true false touch kill ps httpd wget ip nc timeout readlink; do ln -sf busybox bin/$c; done
+            printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000:app:/home/app:/bin/sh\\n' > etc/passwd
+            printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n' > etc/group
+            chmod 1777 tmp
+            cd \(directory)
+            umoci repack --image layout:bb bundle
+            umoci config --image layout:bb --config.cmd sh --config.env PATH=/bin --config.workingdir /home/app --config.exposedports 80/tcp
+            tar -C layout -cf bb.tar .
+            rm -rf bundle layout
+            """)
         atexit { _ = try? FileManager.default.removeItem(atPath: "/tmp/skiff-engine-it-image-\(getpid())") }
         return .success(directory + "/bb.tar")
     } catch {
@@ -168,11 +170,15 @@ final class EngineFixture: @unchecked Sendable {
         // masquerade rule, claim and readiness marker are host-global and must not outlive the test.
         for file in (try? FileManager.default.contentsOfDirectory(atPath: root + "/networks")) ?? [] where file.hasSuffix(".json") {
             guard let data = FileManager.default.contents(atPath: root + "/networks/" + file),
-                  let definition = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let bridge = definition["bridge"] as? String, let subnet = definition["subnet"] as? String else { continue }
+                let definition = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                let bridge = definition["bridge"] as? String, let subnet = definition["subnet"] as? String
+            else { continue }
             _ = try? run(["/usr/sbin/ip", "link", "delete", bridge], check: false)
-            _ = try? run(["/usr/sbin/iptables", "-w", "5", "-t", "nat", "-D", "POSTROUTING", "-s", subnet, "!", "-d", subnet, "-m", "comment",
-                          "--comment", "skiff network \(bridge)", "-j", "MASQUERADE"], check: false)
+            _ = try? run(
+                [
+                    "/usr/sbin/iptables", "-w", "5", "-t", "nat", "-D", "POSTROUTING", "-s", subnet, "!", "-d", subnet, "-m", "comment",
+                    "--comment", "skiff network \(bridge)", "-j", "MASQUERADE",
+                ], check: false)
             unlink("/run/skiff/networks/claims/" + subnet.replacingOccurrences(of: "/", with: "_"))
             unlink("/run/skiff/networks/ready/" + bridge)
         }

@@ -126,8 +126,9 @@ func runWithInput(_ arguments: [String], input: String) throws -> CommandResult 
     let rc = posix_spawn(&pid, arguments[0], &actions, nil, argv.pointers, envp.pointers)
     guard rc == 0 else { throw TestError("spawn \(arguments[0]): \(String(cString: strerror(rc)))") }
     let status = Processes.wait(pid)
-    return CommandResult(status: status, stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+    return CommandResult(
+        status: status, stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
 }
 
 extension EngineFixture {

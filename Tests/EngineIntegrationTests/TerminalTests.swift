@@ -8,8 +8,13 @@ struct TerminalTests {
     @Test func runWithTerminalShowsATtyOfTheClientsSize() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let session = try PtySession(fixture.commandLine("run", ["-it", "--rm", fixture.image, "sh", "-c",
-                                                                 "busybox tty; busybox stty size; exit 3"]), rows: 33, columns: 77)
+        let session = try PtySession(
+            fixture.commandLine(
+                "run",
+                [
+                    "-it", "--rm", fixture.image, "sh", "-c",
+                    "busybox tty; busybox stty size; exit 3",
+                ]), rows: 33, columns: 77)
         #expect(session.wait() == 3, "\(session.text)")
         #expect(session.text.contains("/dev/pts/0"), "\(session.text)")
         #expect(session.text.contains("33 77"), "\(session.text)")
@@ -29,8 +34,9 @@ struct TerminalTests {
         let echoed = try runWithInput(fixture.commandLine("run", ["-i", "--rm", fixture.image, "cat"]), input: "hello\nworld\n")
         #expect(echoed.status == 0, "\(echoed.stderr)")
         #expect(echoed.stdout == "hello\nworld\n")
-        let read = try runWithInput(fixture.commandLine("run", ["-i", "--rm", fixture.image, "sh", "-c", "read a; echo got-$a; exit 4"]),
-                                    input: "line\n")
+        let read = try runWithInput(
+            fixture.commandLine("run", ["-i", "--rm", fixture.image, "sh", "-c", "read a; echo got-$a; exit 4"]),
+            input: "line\n")
         #expect(read.status == 4 && read.stdout == "got-line\n", "\(read.stdout) \(read.stderr)")
         // Without -i the program's stdin is empty.
         let closed = try runWithInput(fixture.commandLine("run", ["--rm", fixture.image, "cat"]), input: "ignored\n")
@@ -71,8 +77,13 @@ struct TerminalTests {
     @Test func restartedProgramGetsATerminalOfTheSameSize() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let session = try PtySession(fixture.commandLine("run", ["-it", "--restart", "on-failure:1", fixture.image, "sh", "-c",
-                                                                 "busybox stty size; exit 1"]), rows: 33, columns: 77)
+        let session = try PtySession(
+            fixture.commandLine(
+                "run",
+                [
+                    "-it", "--restart", "on-failure:1", fixture.image, "sh", "-c",
+                    "busybox stty size; exit 1",
+                ]), rows: 33, columns: 77)
         // The client stays attached across the restart and ends with the last exit code.
         #expect(session.wait() == 1, "\(session.text)")
         #expect(session.text.components(separatedBy: "33 77").count == 3, "\(session.text)")
@@ -111,8 +122,9 @@ struct TerminalTests {
         defer { fixture.cleanup() }
         let id = try fixture.skiff("run", ["-d", fixture.image, "sleep", "60"], check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let session = try PtySession(fixture.commandLine("exec", ["-it", id, "sh", "-c", "busybox tty; busybox stty size; exit 6"]),
-                                     rows: 21, columns: 55)
+        let session = try PtySession(
+            fixture.commandLine("exec", ["-it", id, "sh", "-c", "busybox tty; busybox stty size; exit 6"]),
+            rows: 21, columns: 55)
         #expect(session.wait() == 6, "\(session.text)")
         #expect(session.text.contains("/dev/pts/"), "\(session.text)")
         #expect(session.text.contains("21 55"), "\(session.text)")
@@ -179,9 +191,9 @@ struct HostileAttachTests {
         let id = try fixture.skiff("run", ["-dit", fixture.image, "sh"], check: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let directory = fixture.root + "/containers/" + id
-        try connectAndSend(directory, [99, 0, 0, 0, 0])                       // unknown type
-        try connectAndSend(directory, [1, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3])   // 2 GiB announced
-        try connectAndSend(directory, [3, 0, 0, 0, 1, 5])                     // short resize
+        try connectAndSend(directory, [99, 0, 0, 0, 0])  // unknown type
+        try connectAndSend(directory, [1, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3])  // 2 GiB announced
+        try connectAndSend(directory, [3, 0, 0, 0, 1, 5])  // short resize
         try connectAndSend(directory, Array(repeating: 0xff, count: 100_000))
         // The monitor still serves a proper client and the program still runs.
         let session = try PtySession(fixture.commandLine("attach", [id]))
@@ -197,9 +209,14 @@ struct HostileAttachTests {
     @Test func aClientThatNeverReadsDoesNotStallTheMonitor() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let id = try fixture.skiff("run", ["-d", fixture.image, "sh", "-c",
-                                           "sleep 1; i=0; while [ $i -lt 100000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; echo finished; sleep 60"],
-                                   check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try fixture.skiff(
+            "run",
+            [
+                "-d", fixture.image, "sh", "-c",
+                "sleep 1; i=0; while [ $i -lt 100000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; echo finished; sleep 60",
+            ],
+            check: true
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let stuck = try connectAndSend(fixture.root + "/containers/" + id, [], keepOpen: true)
         defer { close(stuck) }
         // 4 MB of output against a socket buffer of a few hundred KB: a monitor that blocked on

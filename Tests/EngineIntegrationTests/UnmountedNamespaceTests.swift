@@ -26,7 +26,8 @@ extension NetworkTests {
         #expect(!leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty)
         let removed = try fixture.skiff("rm", ["-f", id])
         #expect(removed.status == 0, "\(removed.stderr)")
-        #expect(eventually(15) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
-                "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
+        #expect(
+            eventually(15) { leftovers(fixture, ids: [id], bridge: bridgeName).isEmpty },
+            "\(leftovers(fixture, ids: [id], bridge: bridgeName))")
     }
 }

@@ -14,23 +14,28 @@ struct UserNamespaceTests {
         return ["SKIFF_SUBUID_FILE": fixture.path + "/subuid", "SKIFF_SUBGID_FILE": fixture.path + "/subgid"]
     }
 
-    func skiff(_ fixture: EngineFixture, _ command: String, _ arguments: [String], _ environment: [String: String]) throws -> CommandResult {
-        try run([skiffBinary, command, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot] + arguments, check: false,
-                environment: environment)
+    func skiff(_ fixture: EngineFixture, _ command: String, _ arguments: [String], _ environment: [String: String]) throws -> CommandResult
+    {
+        try run(
+            [skiffBinary, command, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot] + arguments, check: false,
+            environment: environment)
     }
 
     @Test func rootInsideIsAnUnprivilegedBlockOutside() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let environment = try subids(fixture, "someone:500000:65536\ncontainers:1000000:200000\n")
-        let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; busybox stat -c %u:%g /bin/busybox /; touch /made && echo touched; "
+        let script =
+            "cat /proc/self/uid_map /proc/self/gid_map; id -u; busybox stat -c %u:%g /bin/busybox /; touch /made && echo touched; "
             + "busybox mknod /tmp/n c 1 3 2>/dev/null || echo mknod-refused; touch /data/x && echo volume-writable"
         let volume = "userns-\(getpid())"
         defer { _ = try? skiff(fixture, "volume", ["rm", volume], [:]) }
-        let inside = try skiff(fixture, "run", ["--rm", "--userns=auto", "-v", volume + ":/data", fixture.image, "sh", "-c", script], environment)
+        let inside = try skiff(
+            fixture, "run", ["--rm", "--userns=auto", "-v", volume + ":/data", fixture.image, "sh", "-c", script], environment)
         #expect(inside.status == 0, "\(inside)")
         let lines = inside.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
-        #expect(lines == ["0 1000000 65536", "0 1000000 65536", "0", "0:0", "0:0", "touched", "mknod-refused", "volume-writable"], "\(inside)")
+        #expect(
+            lines == ["0 1000000 65536", "0 1000000 65536", "0", "0:0", "0:0", "touched", "mknod-refused", "volume-writable"], "\(inside)")
 
         // Two running containers hold different blocks; the host sees their processes as those ids.
         let first = try skiff(fixture, "run", ["-d", "--userns=auto", fixture.image, "sleep", "60"], environment)
@@ -38,8 +43,10 @@ struct UserNamespaceTests {
         try #require(first.status == 0 && second.status == 0, "\(first) \(second)")
         let firstID = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let secondID = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let maps = try [firstID, secondID].map { try skiff(fixture, "exec", [$0, "cat", "/proc/self/uid_map"], environment).stdout
-            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        let maps = try [firstID, secondID].map {
+            try skiff(fixture, "exec", [$0, "cat", "/proc/self/uid_map"], environment).stdout
+                .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
         #expect(maps == ["0 1000000 65536\n", "0 1065536 1000\n"], "\(maps)")
         let pid = try #require(fixture.record(firstID)?["pid"] as? Int)
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

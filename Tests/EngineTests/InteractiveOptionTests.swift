@@ -80,8 +80,10 @@ import Testing
 /// The monitor's attach protocol.
 @Suite struct AttachProtocolTests {
     @Test func roundTripsEveryFrameInPieces() throws {
-        let frames: [AttachFrame] = [.stdin(Array("hi\n".utf8)), .closeStdin, .resize(rows: 40, columns: 132),
-                                     .stdout(Array(repeating: 7, count: 70_000)), .stderr([]), .exit(-1), .exit(137)]
+        let frames: [AttachFrame] = [
+            .stdin(Array("hi\n".utf8)), .closeStdin, .resize(rows: 40, columns: 132),
+            .stdout(Array(repeating: 7, count: 70_000)), .stderr([]), .exit(-1), .exit(137),
+        ]
         let bytes = frames.flatMap { $0.encoded() }
         var decoder = AttachFrameDecoder()
         var decoded: [AttachFrame] = []
@@ -113,8 +115,9 @@ import Testing
     func inputs(_ options: RunOptions) -> SpecBuilder.Inputs {
         var config = ContainerConfig()
         config.cmd = ["sh"]
-        return SpecBuilder.Inputs(id: String(repeating: "cd", count: 32), imageName: "busybox", imageConfig: config, options: options,
-                                  user: ResolvedUser(uid: 0, gid: 0, additionalGids: [], home: "/root"), rootfs: "/store/rootfs")
+        return SpecBuilder.Inputs(
+            id: String(repeating: "cd", count: 32), imageName: "busybox", imageConfig: config, options: options,
+            user: ResolvedUser(uid: 0, gid: 0, additionalGids: [], home: "/root"), rootfs: "/store/rootfs")
     }
 
     @Test func terminalAndInit() throws {

@@ -42,8 +42,11 @@ import Testing
             Mount(destination: "/config", type: "bind", source: "/etc", options: ["rbind", "ro"]),
         ]
         let (guest, shares) = try GuestSpec.translate(withVolumes, containerDirectory: directory)
-        #expect(shares == [GuestSpec.Share(tag: "share0", hostPath: "/tmp", readOnly: false),
-                           GuestSpec.Share(tag: "share1", hostPath: "/etc", readOnly: true)])
+        #expect(
+            shares == [
+                GuestSpec.Share(tag: "share0", hostPath: "/tmp", readOnly: false),
+                GuestSpec.Share(tag: "share1", hostPath: "/etc", readOnly: true),
+            ])
         let sources = Dictionary(uniqueKeysWithValues: (guest.mounts ?? []).map { ($0.destination, $0.source ?? "") })
         #expect(sources["/data"] == GuestPaths.share("share0") && sources["/again"] == GuestPaths.share("share0"))
         #expect(sources["/config"] == GuestPaths.share("share1"))
@@ -68,18 +71,24 @@ import Testing
     }
 
     @Test func qemuGetsAMicroVMWithTheDisksByTheirSerialsAndTheAgentPort() {
-        let launch = MicroVMLaunch(kernel: "/k/vmlinux", initrd: "/i/agent.cpio", memoryMiB: 640, cpus: 2,
-                                   disks: [(path: "/d/l0.erofs", serial: "layer0", readOnly: true), (path: "/c/scratch.ext4", serial: "scratch", readOnly: false)],
-                                   shares: [GuestSpec.Share(tag: "share0", hostPath: "/srv/v", readOnly: true)],
-                                   consoleLog: "/c/console.log", agentSocket: 9)
+        let launch = MicroVMLaunch(
+            kernel: "/k/vmlinux", initrd: "/i/agent.cpio", memoryMiB: 640, cpus: 2,
+            disks: [
+                (path: "/d/l0.erofs", serial: "layer0", readOnly: true), (path: "/c/scratch.ext4", serial: "scratch", readOnly: false),
+            ],
+            shares: [GuestSpec.Share(tag: "share0", hostPath: "/srv/v", readOnly: true)],
+            consoleLog: "/c/console.log", agentSocket: 9)
         let args = QEMUBackend.arguments(launch, agentFD: 3, kvm: false)
         func value(after flag: String) -> [String] { args.indices.filter { args[$0] == flag }.map { args[$0 + 1] } }
         #expect(value(after: "-machine").first?.hasPrefix("microvm,") == true)
         #expect(value(after: "-accel") == ["tcg"])
         #expect(value(after: "-m") == ["640M"] && value(after: "-smp") == ["2"])
         #expect(value(after: "-kernel") == ["/k/vmlinux"] && value(after: "-initrd") == ["/i/agent.cpio"])
-        #expect(value(after: "-drive") == ["file=/d/l0.erofs,if=none,id=disk0,format=raw,readonly=on",
-                                           "file=/c/scratch.ext4,if=none,id=disk1,format=raw,readonly=off"])
+        #expect(
+            value(after: "-drive") == [
+                "file=/d/l0.erofs,if=none,id=disk0,format=raw,readonly=on",
+                "file=/c/scratch.ext4,if=none,id=disk1,format=raw,readonly=off",
+            ])
         #expect(value(after: "-device").contains("virtio-blk-device,drive=disk0,serial=layer0"))
         #expect(value(after: "-device").contains("virtserialport,chardev=agent,name=org.skiff.agent"))
         #expect(value(after: "-chardev").contains("socket,id=agent,fd=3"))

@@ -13,8 +13,11 @@ import Testing
 
     @Test func theFirstNetworkComesFirstThenTheConnectedOnesInOrder() {
         let both = config(connected: [ConnectedNetwork(name: "b", aliases: ["x"]), ConnectedNetwork(name: "c", aliases: [])])
-        #expect(both.allNetworks == [ConnectedNetwork(name: "a", aliases: ["web"]), ConnectedNetwork(name: "b", aliases: ["x"]),
-                                     ConnectedNetwork(name: "c", aliases: [])])
+        #expect(
+            both.allNetworks == [
+                ConnectedNetwork(name: "a", aliases: ["web"]), ConnectedNetwork(name: "b", aliases: ["x"]),
+                ConnectedNetwork(name: "c", aliases: []),
+            ])
         #expect(both.isConnected(to: "b") && !both.isConnected(to: "d"))
         // Disconnected from its first network: only the connected ones are left.
         let rest = config(network: nil, connected: [ConnectedNetwork(name: "b", aliases: [])])

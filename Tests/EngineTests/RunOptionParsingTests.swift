@@ -14,7 +14,8 @@ import Testing
         #expect(!added.contains("CAP_MKNOD"))
         #expect(added.count == defaults.count + 1)
         // drop ALL then add: exactly the added ones.
-        #expect(try CapabilityTweaks.compute(add: ["NET_BIND_SERVICE"], drop: ["ALL"], privileged: false, all: all) == ["CAP_NET_BIND_SERVICE"])
+        #expect(
+            try CapabilityTweaks.compute(add: ["NET_BIND_SERVICE"], drop: ["ALL"], privileged: false, all: all) == ["CAP_NET_BIND_SERVICE"])
         #expect(try CapabilityTweaks.compute(add: [], drop: ["all"], privileged: false, all: all) == [])
         // add ALL minus drops.
         let everything = try CapabilityTweaks.compute(add: ["ALL"], drop: ["SYS_ADMIN"], privileged: false, all: all)
@@ -74,11 +75,13 @@ import Testing
     }
 
     @Test func cgroupStatsParsing() {
-        let v1 = CgroupStatsParser.v1(memoryUsage: "10485760\n", memoryStat: "cache 100\ntotal_inactive_file 1048576\n",
-                                      memoryLimit: "9223372036854771712\n", cpuacctUsage: "123456789\n", pidsCurrent: "3\n", pidsMax: "max\n")
+        let v1 = CgroupStatsParser.v1(
+            memoryUsage: "10485760\n", memoryStat: "cache 100\ntotal_inactive_file 1048576\n",
+            memoryLimit: "9223372036854771712\n", cpuacctUsage: "123456789\n", pidsCurrent: "3\n", pidsMax: "max\n")
         #expect(v1 == CgroupSample(cpuNanoseconds: 123_456_789, memoryUsage: 9_437_184, memoryLimit: nil, pids: 3, pidsLimit: nil))
-        let v2 = CgroupStatsParser.v2(memoryCurrent: "2097152\n", memoryStat: "anon 4096\ninactive_file 1048576\n", memoryMax: "67108864\n",
-                                      cpuStat: "usage_usec 2500\nuser_usec 2000\n", pidsCurrent: "7\n", pidsMax: "20\n")
+        let v2 = CgroupStatsParser.v2(
+            memoryCurrent: "2097152\n", memoryStat: "anon 4096\ninactive_file 1048576\n", memoryMax: "67108864\n",
+            cpuStat: "usage_usec 2500\nuser_usec 2000\n", pidsCurrent: "7\n", pidsMax: "20\n")
         #expect(v2 == CgroupSample(cpuNanoseconds: 2_500_000, memoryUsage: 1_048_576, memoryLimit: 67_108_864, pids: 7, pidsLimit: 20))
         #expect(CgroupStatsParser.cpuPercent(previous: 0, current: 500_000_000, wallNanoseconds: 1_000_000_000) == 50)
         #expect(CgroupStatsParser.cpuPercent(previous: 10, current: 5, wallNanoseconds: 1) == 0)
@@ -86,11 +89,11 @@ import Testing
 
     @Test func topKeepsTheContainersRows() throws {
         let ps = """
-          PID TTY          TIME CMD
-            1 ?        00:00:01 init
-          420 ?        00:00:00 sleep
-          421 pts/0    00:00:00 sh
-        """
+              PID TTY          TIME CMD
+                1 ?        00:00:01 init
+              420 ?        00:00:00 sleep
+              421 pts/0    00:00:00 sh
+            """
         #expect(try Engine.filterPs(output: ps, pids: [420]) == ["  PID TTY          TIME CMD", "  420 ?        00:00:00 sleep"])
         #expect(throws: EngineError.self) { try Engine.filterPs(output: "COMMAND\nsleep\n", pids: [1]) }
     }
@@ -103,12 +106,15 @@ import Testing
         #expect(try MountOption.parse("type=bind,src=/h,dst=/c,ro=false") == .volume("/h:/c"))
         #expect(try MountOption.parse("source=data,target=/var/lib/data") == .volume("data:/var/lib/data"))
         #expect(try MountOption.parse("type=volume,target=/cache") == .volume("/cache"))
-        #expect(try MountOption.parse("type=tmpfs,destination=/run,tmpfs-size=64m,tmpfs-mode=1770") == .tmpfs("/run:size=67108864,mode=1770"))
+        #expect(
+            try MountOption.parse("type=tmpfs,destination=/run,tmpfs-size=64m,tmpfs-mode=1770") == .tmpfs("/run:size=67108864,mode=1770"))
         #expect(try MountOption.parse("type=tmpfs,target=/t,readonly") == .tmpfs("/t:ro"))
-        for bad in ["type=bind,target=/c", "type=bind,source=rel,target=/c", "type=volume,source=/abs,target=/c", "source=v",
-                    "type=nfs,target=/c", "type=tmpfs,source=x,target=/t", "type=tmpfs,target=/t,tmpfs-size=lots",
-                    "type=bind,source=/h,target=/c,bind-propagation=shared", "type=volume,target=/c,readonly", "color=red,target=/c",
-                    "type=bind,source=/h,target=/c,tmpfs-size=1k"] {
+        for bad in [
+            "type=bind,target=/c", "type=bind,source=rel,target=/c", "type=volume,source=/abs,target=/c", "source=v",
+            "type=nfs,target=/c", "type=tmpfs,source=x,target=/t", "type=tmpfs,target=/t,tmpfs-size=lots",
+            "type=bind,source=/h,target=/c,bind-propagation=shared", "type=volume,target=/c,readonly", "color=red,target=/c",
+            "type=bind,source=/h,target=/c,tmpfs-size=1k",
+        ] {
             #expect(throws: EngineError.self, "\(bad)") { try MountOption.parse(bad) }
         }
     }

@@ -10,8 +10,9 @@ import Testing
     func inputs(_ options: RunOptions = RunOptions(), config: ContainerConfig? = nil) -> SpecBuilder.Inputs {
         var config = config ?? ContainerConfig()
         if config.cmd == nil { config.cmd = ["sh"] }
-        return SpecBuilder.Inputs(id: id, imageName: "busybox", imageConfig: config, options: options,
-                                  user: ResolvedUser(uid: 0, gid: 0, additionalGids: [], home: "/root"), rootfs: "/store/rootfs")
+        return SpecBuilder.Inputs(
+            id: id, imageName: "busybox", imageConfig: config, options: options,
+            user: ResolvedUser(uid: 0, gid: 0, additionalGids: [], home: "/root"), rootfs: "/store/rootfs")
     }
 
     func rule(_ seccomp: Seccomp?, for name: String) -> [SeccompSyscall] {
@@ -42,7 +43,8 @@ import Testing
         #expect(rule(seccomp, for: "open_by_handle_at").isEmpty)
         var dacReadSearch = RunOptions()
         dacReadSearch.capAdd = ["DAC_READ_SEARCH"]
-        #expect(rule(try SpecBuilder.build(inputs(dacReadSearch)).linux?.seccomp, for: "open_by_handle_at").first?.action == "SCMP_ACT_ALLOW")
+        #expect(
+            rule(try SpecBuilder.build(inputs(dacReadSearch)).linux?.seccomp, for: "open_by_handle_at").first?.action == "SCMP_ACT_ALLOW")
         var noChroot = RunOptions()
         noChroot.capDrop = ["SYS_CHROOT"]
         #expect(rule(try SpecBuilder.build(inputs(noChroot)).linux?.seccomp, for: "chroot").isEmpty)
@@ -62,7 +64,9 @@ import Testing
         options.privileged = true
         options.capDrop = ["ALL"]
         var built = inputs(options)
-        built.hostDevices = [Device(type: "c", path: "/dev/kvm", major: 10, minor: 232), Device(type: "b", path: "/dev/loop0", major: 7, minor: 0)]
+        built.hostDevices = [
+            Device(type: "c", path: "/dev/kvm", major: 10, minor: 232), Device(type: "b", path: "/dev/loop0", major: 7, minor: 0),
+        ]
         let spec = try SpecBuilder.build(built)
         #expect(spec.process?.capabilities?.bounding == CapabilityTweaks.available)
         #expect(spec.process?.capabilities?.effective == CapabilityTweaks.available)
@@ -90,11 +94,11 @@ import Testing
         file.securityOpts = ["seccomp=/p.json"]
         var withProfile = inputs(file)
         let json = """
-        {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
-          {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
-          {"names":["chmod"],"action":"SCMP_ACT_ERRNO","excludes":{"caps":["CAP_FOWNER"]}},
-          {"name":"rmdir","action":"SCMP_ACT_ERRNO","includes":{"caps":["CAP_SYS_ADMIN"]}}]}
-        """
+            {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+              {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+              {"names":["chmod"],"action":"SCMP_ACT_ERRNO","excludes":{"caps":["CAP_FOWNER"]}},
+              {"name":"rmdir","action":"SCMP_ACT_ERRNO","includes":{"caps":["CAP_SYS_ADMIN"]}}]}
+            """
         withProfile.seccompProfile = try RuntimeJSON.decode(SeccompProfile.self, from: Array(json.utf8))
         let resolved = try #require(try SpecBuilder.build(withProfile).linux?.seccomp)
         #expect(resolved.defaultAction == "SCMP_ACT_ALLOW")
@@ -138,7 +142,7 @@ import Testing
         let seccomp = DefaultSeccompProfile.profile.resolve(capabilities: CapabilityNames.defaults)
         let allowed = Set((seccomp.syscalls ?? []).filter { $0.action == "SCMP_ACT_ALLOW" && $0.args == nil }.flatMap(\.names))
         for name in ["execve", "openat", "mmap", "futex", "clone3", "exit_group", "rt_sigreturn", "setuid", "capset", "prctl"]
-            where name != "clone3" {
+        where name != "clone3" {
             #expect(allowed.contains(name), "\(name)")
         }
         for name in ["mount", "umount2", "kexec_load", "init_module", "reboot", "swapon", "ptrace_bogus", "setns", "unshare", "bpf"] {

@@ -27,7 +27,9 @@ import Testing
     }
 
     @Test func unknownSignalsAreATypedError() {
-        for text in ["NOPE", "0", "65", "-9", "RTMIN+31", "RTMAX-31", "RTMIN+-1", "RTMAX--1", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+ 3", "SIG", ""] {
+        for text in [
+            "NOPE", "0", "65", "-9", "RTMIN+31", "RTMAX-31", "RTMIN+-1", "RTMAX--1", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+ 3", "SIG", "",
+        ] {
             #expect(throws: UnknownSignal(text), "\(text)") { try SignalTable.number(text) }
         }
         #expect(UnknownSignal("NOPE").description.contains("'NOPE'"))

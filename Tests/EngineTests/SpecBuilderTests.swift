@@ -9,8 +9,9 @@ import Testing
     func inputs(_ options: RunOptions = RunOptions(), config: ContainerConfig? = nil) -> SpecBuilder.Inputs {
         var config = config ?? ContainerConfig()
         if config.cmd == nil && config.entrypoint == nil { config.cmd = ["sh"] }
-        return SpecBuilder.Inputs(id: id, imageName: "busybox", imageConfig: config, options: options,
-                                  user: ResolvedUser(uid: 0, gid: 0, additionalGids: [], home: "/root"), rootfs: "/store/rootfs")
+        return SpecBuilder.Inputs(
+            id: id, imageName: "busybox", imageConfig: config, options: options,
+            user: ResolvedUser(uid: 0, gid: 0, additionalGids: [], home: "/root"), rootfs: "/store/rootfs")
     }
 
     @Test func dockerDefaults() throws {

@@ -16,8 +16,10 @@ import Testing
     /// Messages that merely read like a missing or unusable program (a bind source, a cwd) are
     /// other start failures.
     @Test func wordingAloneDecidesNothing() {
-        for message in ["exec: \"x\": executable file not found in $PATH", "bind mount source /a: no such file or directory",
-                        "open /x: permission denied", "is a directory"] {
+        for message in [
+            "exec: \"x\": executable file not found in $PATH", "bind mount source /a: no such file or directory",
+            "open /x: permission denied", "is a directory",
+        ] {
             #expect(Engine.mapStartError(RuntimeError.initFailed(message)).exitCode == 125, "\(message)")
             #expect(Engine.mapStartError(SystemError(message, errno: 2)).exitCode == 125, "\(message)")
         }

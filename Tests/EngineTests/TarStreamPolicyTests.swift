@@ -22,15 +22,15 @@ struct TarStreamPolicyTests {
         /// Writes a tar made by `entries` (Python statements adding `tarfile.TarInfo`s to `t`).
         func tar(_ entries: String) throws -> String {
             let script = """
-            import io, sys, tarfile
-            t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
-            def add(name, type=tarfile.REGTYPE, mode=0o644, uid=0, gid=0, data=b"", link=""):
-                info = tarfile.TarInfo(name)
-                info.type, info.mode, info.uid, info.gid, info.linkname, info.size = type, mode, uid, gid, link, len(data)
-                t.addfile(info, io.BytesIO(data) if data else None)
-            \(entries)
-            t.close()
-            """
+                import io, sys, tarfile
+                t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
+                def add(name, type=tarfile.REGTYPE, mode=0o644, uid=0, gid=0, data=b"", link=""):
+                    info = tarfile.TarInfo(name)
+                    info.type, info.mode, info.uid, info.gid, info.linkname, info.size = type, mode, uid, gid, link, len(data)
+                    t.addfile(info, io.BytesIO(data) if data else None)
+                \(entries)
+                t.close()
+                """
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = ["-c", script, path + "/stream.tar"]

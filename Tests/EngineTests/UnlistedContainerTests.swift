@@ -21,6 +21,9 @@ struct UnlistedContainerTests {
     @Test func aDamagedRecordSaysWhyAndWhatToDo() {
         let entry = UnlistedContainer(id: id, problem: .damaged(reason: "container.json is unreadable (unexpected end)"))
         #expect(entry.status == "Damaged (container.json unreadable)")
-        #expect(entry.explanation == "container \(id.prefix(12)) is damaged: container.json is unreadable (unexpected end); `skiff rm -f \(id.prefix(12))` stops and removes it")
+        #expect(
+            entry.explanation
+                == "container \(id.prefix(12)) is damaged: container.json is unreadable (unexpected end); `skiff rm -f \(id.prefix(12))` stops and removes it"
+        )
     }
 }

@@ -20,7 +20,10 @@ import Testing
         #expect(noReason.status == 404 && noReason.reason == "")
         let spaced = try HTTPWire.parseStatusLine("HTTP/1.1 307 Temporary Redirect")
         #expect(spaced.reason == "Temporary Redirect")
-        for bad in ["", "HTTP/2 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 abc OK", "ICY 200 OK", "HTTP/1.1  200 OK", "HTTP/1.1 099 x"] {
+        for bad in [
+            "", "HTTP/2 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 abc OK", "ICY 200 OK", "HTTP/1.1  200 OK",
+            "HTTP/1.1 099 x",
+        ] {
             #expect(throws: HTTPClientError.self, "\(bad)") { try HTTPWire.parseStatusLine(bad) }
         }
     }
@@ -38,7 +41,8 @@ import Testing
     }
 
     @Test func readsHeadsInAnySlicesAndSkipsInterimAnswers() throws {
-        let text = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nWWW-Authenticate: a\r\nwww-authenticate: b\r\n\r\nhi"
+        let text =
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nWWW-Authenticate: a\r\nwww-authenticate: b\r\n\r\nhi"
         for slice in [1, 2, 3, 7, 1000] {
             let r = reader(text, slice: slice)
             let head = try #require(try HTTPWire.readHead(r))
@@ -79,12 +83,15 @@ import Testing
         #expect(try HTTPWire.framing(of: head(304, [("Content-Length", "5")]), method: "GET") == .none)
         #expect(try HTTPWire.framing(of: head(200, [("Content-Length", "10")]), method: "GET") == .length(10))
         #expect(try HTTPWire.framing(of: head(200, [("Content-Length", "10"), ("Content-Length", "10")]), method: "GET") == .length(10))
-        #expect(try HTTPWire.framing(of: head(200, [("Transfer-Encoding", "chunked"), ("Content-Length", "10")]), method: "GET") == .chunked)
+        #expect(
+            try HTTPWire.framing(of: head(200, [("Transfer-Encoding", "chunked"), ("Content-Length", "10")]), method: "GET") == .chunked)
         #expect(try HTTPWire.framing(of: head(200, [("Transfer-Encoding", "Chunked")]), method: "GET") == .chunked)
         #expect(try HTTPWire.framing(of: head(200, []), method: "GET") == .untilClose)
-        for bad: [(String, String)] in [[("Content-Length", "10"), ("Content-Length", "11")], [("Content-Length", "-1")],
-                                         [("Content-Length", "+5")], [("Content-Length", "1e3")], [("Content-Length", "99999999999999999999")],
-                                         [("Transfer-Encoding", "gzip")], [("Transfer-Encoding", "gzip, chunked")], [("Content-Length", "")]] {
+        for bad: [(String, String)] in [
+            [("Content-Length", "10"), ("Content-Length", "11")], [("Content-Length", "-1")],
+            [("Content-Length", "+5")], [("Content-Length", "1e3")], [("Content-Length", "99999999999999999999")],
+            [("Transfer-Encoding", "gzip")], [("Transfer-Encoding", "gzip, chunked")], [("Content-Length", "")],
+        ] {
             #expect(throws: HTTPClientError.self, "\(bad)") { try HTTPWire.framing(of: head(200, bad), method: "GET") }
         }
     }
@@ -105,7 +112,9 @@ import Testing
         // A huge announced size with little data ends in a closed-connection error, not an allocation.
         #expect(throws: HTTPClientError.self) { try body("7fffffffffffffff\r\nabc", framing: .chunked) }
         // Data longer than its chunk size.
-        #expect(throws: HTTPClientError.malformedResponse("chunk data longer than its size")) { try body("2\r\nabc\r\n0\r\n\r\n", framing: .chunked) }
+        #expect(throws: HTTPClientError.malformedResponse("chunk data longer than its size")) {
+            try body("2\r\nabc\r\n0\r\n\r\n", framing: .chunked)
+        }
         // Missing last chunk.
         #expect(throws: HTTPClientError.self) { try body("3\r\nabc\r\n", framing: .chunked) }
         #expect(try HTTPWire.parseChunkSize("7fffffffffffffff") == Int64.max)
@@ -125,14 +134,19 @@ import Testing
         #expect(!HTTPWire.keepsAlive(HTTPResponseHead(status: 200, headers: ["Connection": "close"]), framing: .length(1)))
         #expect(!HTTPWire.keepsAlive(HTTPResponseHead(status: 200), framing: .untilClose))
         #expect(!HTTPWire.keepsAlive(HTTPResponseHead(version: "HTTP/1.0", status: 200), framing: .length(1)))
-        #expect(HTTPWire.keepsAlive(HTTPResponseHead(version: "HTTP/1.0", status: 200, headers: ["Connection": "Keep-Alive"]), framing: .length(1)))
+        #expect(
+            HTTPWire.keepsAlive(
+                HTTPResponseHead(version: "HTTP/1.0", status: 200, headers: ["Connection": "Keep-Alive"]), framing: .length(1)))
     }
 
     @Test func writesRequestHeads() throws {
-        let head = try HTTPWire.requestHead(method: "PUT", target: "/v2/a/blobs/uploads/x?digest=sha256%3Aab", hostHeader: "127.0.0.1:5000",
-                                            headers: ["Content-Type": "application/octet-stream", "Content-Length": "999"], bodyLength: 12, chunked: false)
-        #expect(String(decoding: head, as: UTF8.self) ==
-                "PUT /v2/a/blobs/uploads/x?digest=sha256%3Aab HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nContent-Type: application/octet-stream\r\nContent-Length: 12\r\n\r\n")
+        let head = try HTTPWire.requestHead(
+            method: "PUT", target: "/v2/a/blobs/uploads/x?digest=sha256%3Aab", hostHeader: "127.0.0.1:5000",
+            headers: ["Content-Type": "application/octet-stream", "Content-Length": "999"], bodyLength: 12, chunked: false)
+        #expect(
+            String(decoding: head, as: UTF8.self)
+                == "PUT /v2/a/blobs/uploads/x?digest=sha256%3Aab HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nContent-Type: application/octet-stream\r\nContent-Length: 12\r\n\r\n"
+        )
         let post = try HTTPWire.requestHead(method: "POST", target: "/", hostHeader: "h", headers: [:], bodyLength: 0, chunked: false)
         #expect(String(decoding: post, as: UTF8.self).contains("Content-Length: 0\r\n"))
         let get = try HTTPWire.requestHead(method: "GET", target: "/", hostHeader: "h", headers: [:], bodyLength: 0, chunked: false)
@@ -140,10 +154,15 @@ import Testing
         let chunked = try HTTPWire.requestHead(method: "PATCH", target: "/", hostHeader: "h", headers: [:], bodyLength: nil, chunked: true)
         #expect(String(decoding: chunked, as: UTF8.self).contains("Transfer-Encoding: chunked\r\n"))
         #expect(throws: HTTPClientError.self) {
-            try HTTPWire.requestHead(method: "GET", target: "/", hostHeader: "h", headers: ["X": "a\r\nInjected: yes"], bodyLength: 0, chunked: false)
+            try HTTPWire.requestHead(
+                method: "GET", target: "/", hostHeader: "h", headers: ["X": "a\r\nInjected: yes"], bodyLength: 0, chunked: false)
         }
-        #expect(throws: HTTPClientError.self) { try HTTPWire.requestHead(method: "GET", target: "/a b", hostHeader: "h", headers: [:], bodyLength: 0, chunked: false) }
-        #expect(throws: HTTPClientError.self) { try HTTPWire.requestHead(method: "G T", target: "/", hostHeader: "h", headers: [:], bodyLength: 0, chunked: false) }
+        #expect(throws: HTTPClientError.self) {
+            try HTTPWire.requestHead(method: "GET", target: "/a b", hostHeader: "h", headers: [:], bodyLength: 0, chunked: false)
+        }
+        #expect(throws: HTTPClientError.self) {
+            try HTTPWire.requestHead(method: "G T", target: "/", hostHeader: "h", headers: [:], bodyLength: 0, chunked: false)
+        }
         #expect(HTTPWire.chunk(Array("Wiki".utf8)) == Array("4\r\nWiki\r\n".utf8))
         #expect(HTTPWire.chunk(Array(repeating: 0x61, count: 26)).prefix(4) == Array("1a\r\n".utf8)[...])
         #expect(HTTPWire.chunk([]) == Array("0\r\n\r\n".utf8))

@@ -38,7 +38,9 @@ struct LiveServerTests {
         #expect(after.status == 200)
         // Parallel requests each get their own connection.
         let parallel = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<4 { group.addTask { String(decoding: try await get(client, "http://127.0.0.1:\(server.plainPort)/conn").body, as: UTF8.self) } }
+            for _ in 0..<4 {
+                group.addTask { String(decoding: try await get(client, "http://127.0.0.1:\(server.plainPort)/conn").body, as: UTF8.self) }
+            }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
         #expect(parallel.count >= 2)
@@ -50,21 +52,26 @@ struct LiveServerTests {
         let client = client()
         let expected = (0..<(1 << 20)).map { UInt8($0 % 251) }
         var received: [UInt8] = []
-        let result = try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/chunked"))),
-                                           sink: { received.append(contentsOf: $0) })
+        let result = try await client.send(
+            HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/chunked"))),
+            sink: { received.append(contentsOf: $0) })
         #expect(result.status == 200 && result.body.isEmpty)
         #expect(received == expected)
 
         let remaining = Mutex<[[UInt8]]>([Array("hello ".utf8), [], Array(repeating: 7, count: 100_000), Array("end".utf8)])
-        let streamed = try await client.send(HTTPRequest(method: "POST", url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/echo")),
-                                                         body: .stream { remaining.withLock { $0.isEmpty ? nil : $0.removeFirst() } }))
+        let streamed = try await client.send(
+            HTTPRequest(
+                method: "POST", url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/echo")),
+                body: .stream { remaining.withLock { $0.isEmpty ? nil : $0.removeFirst() } }))
         let all = Array("hello ".utf8) + Array(repeating: 7, count: 100_000) + Array("end".utf8)
         #expect(String(decoding: streamed.body, as: UTF8.self) == "\(sha256Hex(all)) \(all.count) chunked")
 
         let file = server.directory + "/upload.bin"
         _ = FileManager.default.createFile(atPath: file, contents: Data(expected))
-        let uploaded = try await client.send(HTTPRequest(method: "PUT", url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/put")),
-                                                         body: .file(path: file)))
+        let uploaded = try await client.send(
+            HTTPRequest(
+                method: "PUT", url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/put")),
+                body: .file(path: file)))
         #expect(String(decoding: uploaded.body, as: UTF8.self) == "\(sha256Hex(expected)) \(expected.count) length")
     }
 
@@ -80,7 +87,8 @@ struct LiveServerTests {
         let missing = try await get(client, "http://127.0.0.1:\(server.plainPort)/nothing")
         #expect(missing.status == 404 && missing.body == Array("no".utf8))
         await #expect(throws: HTTPClientError.bodyTooLarge(limit: 1000)) {
-            try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/chunked"))), bufferLimit: 1000)
+            try await client.send(
+                HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/chunked"))), bufferLimit: 1000)
         }
     }
 
@@ -117,7 +125,9 @@ struct LiveServerTests {
         configuration.lowSpeedTime = 2
         let client = HTTPClient(configuration: configuration)
         let start = Date()
-        await #expect { try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/drip"))), sink: { _ in }) } throws: { error in
+        await #expect {
+            try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/drip"))), sink: { _ in })
+        } throws: { error in
             guard case HTTPClientError.tooSlow(let rate, let limit, let seconds) = error else { return false }
             // The window holds the heads (~100 bytes) and a byte a second.
             return rate < 200 && limit == 1024 && seconds == 2
@@ -131,14 +141,16 @@ struct LiveServerTests {
         let deadlineStart = Date()
         var received = 0
         await #expect(throws: HTTPClientError.deadlineExceeded(seconds: 3)) {
-            try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/steady"))),
-                                  sink: { received += $0.count }, deadline: 3)
+            try await client.send(
+                HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/steady"))),
+                sink: { received += $0.count }, deadline: 3)
         }
         let elapsed = Date().timeIntervalSince(deadlineStart)
         #expect(elapsed >= 2.9 && elapsed < 60, "the deadline, not the body (minutes long), ended it: \(elapsed)")
         #expect(received > 8 << 10, "bytes kept arriving: \(received)")
         // Neither limit touches a quick request.
-        let quick = try await client.send(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/conn"))), deadline: 3)
+        let quick = try await client.send(
+            HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:\(server.plainPort)/conn"))), deadline: 3)
         #expect(quick.status == 200)
     }
 
@@ -156,7 +168,9 @@ struct LiveServerTests {
         #expect(LowSpeedMeter.tick(window: 30) == 1 && LowSpeedMeter.tick(window: 1) == 0.1 && LowSpeedMeter.tick(window: 3000) == 100)
         #expect(TransferWatchdog.usable(0) == nil && TransferWatchdog.usable(-1) == nil && TransferWatchdog.usable(.nan) == nil)
         #expect(TransferWatchdog.usable(.infinity) == nil && TransferWatchdog.usable(1e300) == 365 * 86400)
-        #expect(formatRate(0.4) == "0.4 B/s" && formatRate(1) == "1 B/s" && formatRate(1536) == "1.5 KiB/s" && formatRate(Double(3 << 20)) == "3 MiB/s")
+        #expect(
+            formatRate(0.4) == "0.4 B/s" && formatRate(1) == "1 B/s" && formatRate(1536) == "1.5 KiB/s"
+                && formatRate(Double(3 << 20)) == "3 MiB/s")
     }
 
     @Test func tlsWithSNIThroughAConnectProxyAndPlainThroughAForwardingProxy() async throws {
@@ -183,8 +197,9 @@ struct LiveServerTests {
             guard case HTTPClientError.certificateUntrusted(let host, let detail) = error else { return false }
             return host == "registry.test:\(server.tlsPort)" && detail.contains("self-signed")
         }
-        let direct = try await get(client(trustRoot: try server.certsD(for: "127.0.0.1:\(server.tlsPort)"), proxy: proxy),
-                                   "https://127.0.0.1:\(server.tlsPort)/conn")
+        let direct = try await get(
+            client(trustRoot: try server.certsD(for: "127.0.0.1:\(server.tlsPort)"), proxy: proxy),
+            "https://127.0.0.1:\(server.tlsPort)/conn")
         #expect(direct.status == 200)
         #expect(!server.proxyLog.contains { $0.contains("127.0.0.1") })
     }

@@ -29,11 +29,13 @@ import Testing
     }
 
     @Test func seeOtherBecomesABodylessGet() throws {
-        let next = try HTTPClient.redirect(try request("http://h/upload", method: "PUT", body: .bytes([1, 2, 3])), status: 303, location: "/done")
+        let next = try HTTPClient.redirect(
+            try request("http://h/upload", method: "PUT", body: .bytes([1, 2, 3])), status: 303, location: "/done")
         #expect(next.method == "GET")
         if case .none = next.body {} else { Issue.record("the body must be dropped") }
         #expect(next.headers["Content-Type"] == nil)
-        let kept = try HTTPClient.redirect(try request("http://h/upload", method: "PUT", body: .bytes([1, 2, 3])), status: 307, location: "/other")
+        let kept = try HTTPClient.redirect(
+            try request("http://h/upload", method: "PUT", body: .bytes([1, 2, 3])), status: 307, location: "/other")
         #expect(kept.method == "PUT")
         if case .bytes(let bytes) = kept.body { #expect(bytes == [1, 2, 3]) } else { Issue.record("307 keeps the body") }
         let post = try HTTPClient.redirect(try request("http://h/a", method: "POST", body: .bytes([1])), status: 302, location: "/b")
@@ -63,8 +65,9 @@ import Testing
     }
 
     @Test func proxyBypassRules() throws {
-        let proxy = ProxyConfiguration(httpProxy: URL(string: "http://proxy:3128"), httpsProxy: URL(string: "http://proxy:3128"),
-                                       noProxy: ["internal.example", ".corp.example", "registry.example:5000", "10.1.2.3"])
+        let proxy = ProxyConfiguration(
+            httpProxy: URL(string: "http://proxy:3128"), httpsProxy: URL(string: "http://proxy:3128"),
+            noProxy: ["internal.example", ".corp.example", "registry.example:5000", "10.1.2.3"])
         func goes(_ host: String, _ port: Int = 443) -> Bool { proxy.proxy(for: Endpoint(secure: true, host: host, port: port)) != nil }
         #expect(goes("registry-1.docker.io"))
         #expect(!goes("127.0.0.1"))
@@ -78,7 +81,8 @@ import Testing
         #expect(!goes("registry.example", 5000))
         #expect(goes("registry.example", 5001))
         #expect(!goes("10.1.2.3"))
-        let ranges = ProxyConfiguration(httpsProxy: URL(string: "http://proxy:3128"), noProxy: ["10.0.0.0/8", "192.168.1.128/25", "fd00::/8", "bad/99"])
+        let ranges = ProxyConfiguration(
+            httpsProxy: URL(string: "http://proxy:3128"), noProxy: ["10.0.0.0/8", "192.168.1.128/25", "fd00::/8", "bad/99"])
         func rangeGoes(_ host: String) -> Bool { ranges.proxy(for: Endpoint(secure: true, host: host, port: 443)) != nil }
         #expect(!rangeGoes("10.200.3.4"))
         #expect(rangeGoes("11.0.0.1"))

@@ -13,8 +13,10 @@ struct AuthTests {
         defer { registry.stop() }
         let factory = try ImageFactory(scratch: scratch)
         try factory.busybox(tag: "bb")
-        try run(["/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret-pw",
-                 "oci:\(factory.layout):bb", "docker://\(registry.host)/private/bb:1"])
+        try run([
+            "/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret-pw",
+            "oci:\(factory.layout):bb", "docker://\(registry.host)/private/bb:1",
+        ])
         let store = try ImageStore(root: scratch.path + "/store")
         let reference = try ImageReference(parsing: "\(registry.host)/private/bb:1")
 
@@ -54,8 +56,10 @@ struct AuthTests {
         defer { registry.stop() }
         let factory = try ImageFactory(scratch: scratch)
         try factory.busybox(tag: "bb")
-        try run(["/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "bob:pw-bob",
-                 "oci:\(factory.layout):bb", "docker://\(registry.host)/bb:1"])
+        try run([
+            "/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "bob:pw-bob",
+            "oci:\(factory.layout):bb", "docker://\(registry.host)/bb:1",
+        ])
         let dockerConfig = scratch.path + "/docker-config.json"
         let auth = Data("bob:pw-bob".utf8).base64EncodedString()
         try #"{"auths": {"\#(registry.host)": {"auth": "\#(auth)"}}, "credsStore": "", "HttpHeaders": {}}"#
@@ -81,27 +85,35 @@ struct AuthTests {
         let scratch = try Scratch()
         let tokenDirectory = scratch.path + "/token"
         try FileManager.default.createDirectory(atPath: tokenDirectory, withIntermediateDirectories: true)
-        try run(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tokenDirectory + "/key.pem",
-                 "-out", tokenDirectory + "/cert.pem", "-days", "1", "-subj", "/CN=skiff-test-token"])
+        try run([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tokenDirectory + "/key.pem",
+            "-out", tokenDirectory + "/cert.pem", "-days", "1", "-subj", "/CN=skiff-test-token",
+        ])
         let tokenPort = try freePort()
-        let tokenServer = try PythonServers.start(PythonServers.tokenServer, name: "token", scratch: scratch, port: tokenPort,
-                                                  arguments: [tokenDirectory, "carol", "tok-pw"])
+        let tokenServer = try PythonServers.start(
+            PythonServers.tokenServer, name: "token", scratch: scratch, port: tokenPort,
+            arguments: [tokenDirectory, "carol", "tok-pw"])
         defer { tokenServer.stop() }
-        let registry = try LocalRegistry(scratch: scratch, auth: .token(realm: "http://127.0.0.1:\(tokenPort)/token", certificate: tokenDirectory + "/cert.pem"))
+        let registry = try LocalRegistry(
+            scratch: scratch, auth: .token(realm: "http://127.0.0.1:\(tokenPort)/token", certificate: tokenDirectory + "/cert.pem"))
         defer { registry.stop() }
         let factory = try ImageFactory(scratch: scratch)
         try factory.multiLayer(tag: "m")
 
         let authFile = scratch.path + "/auth.json"
-        try CredentialStore(skiffFile: authFile, dockerFile: "/nonexistent").save(Credentials(username: "carol", password: "tok-pw"), for: registry.host)
+        try CredentialStore(skiffFile: authFile, dockerFile: "/nonexistent").save(
+            Credentials(username: "carol", password: "tok-pw"), for: registry.host)
         let store = try ImageStore(root: scratch.path + "/store")
         // Seed the registry through skiff itself: load the image into the store from the registry
         // would need a pull, so push a store-built image first via skopeo with a token.
-        try run(["/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "carol:tok-pw",
-                 "oci:\(factory.layout):m", "docker://\(registry.host)/team/app:1"])
+        try run([
+            "/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "carol:tok-pw",
+            "oci:\(factory.layout):m", "docker://\(registry.host)/team/app:1",
+        ])
         try? FileManager.default.removeItem(atPath: tokenDirectory + "/issued")
 
-        let image = try await ImagePuller(store: store, options: options(authFile: authFile)).pull(try ImageReference(parsing: "\(registry.host)/team/app:1"))
+        let image = try await ImagePuller(store: store, options: options(authFile: authFile)).pull(
+            try ImageReference(parsing: "\(registry.host)/team/app:1"))
         #expect(image.manifest.layers.count == 3)
         let issued = try String(contentsOfFile: tokenDirectory + "/issued", encoding: .utf8).split(separator: "\n")
         #expect(issued == ["repository:team/app:pull"], "one token for the whole pull (manifest, config, 3 layers)")
@@ -116,8 +128,11 @@ struct AuthTests {
         }
 
         // Push through the token server: push scope, then skopeo reads it back.
-        try await ImagePusher(store: store, options: options(authFile: authFile)).push("\(registry.host)/team/app:1", as: try ImageReference(parsing: "\(registry.host)/team/copy:2"))
-        let inspected = try run(["/usr/bin/skopeo", "inspect", "--tls-verify=false", "--creds", "carol:tok-pw", "docker://\(registry.host)/team/copy:2"])
+        try await ImagePusher(store: store, options: options(authFile: authFile)).push(
+            "\(registry.host)/team/app:1", as: try ImageReference(parsing: "\(registry.host)/team/copy:2"))
+        let inspected = try run([
+            "/usr/bin/skopeo", "inspect", "--tls-verify=false", "--creds", "carol:tok-pw", "docker://\(registry.host)/team/copy:2",
+        ])
         #expect(inspected.stdout.contains(image.manifest.layers[0].digest.description))
         let scopes = try String(contentsOfFile: tokenDirectory + "/issued", encoding: .utf8)
         #expect(scopes.contains("repository:team/copy:pull,push"))

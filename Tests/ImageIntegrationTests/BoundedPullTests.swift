@@ -17,8 +17,11 @@ struct BoundedPullTests {
         let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "drip", scratch: scratch, port: port, arguments: [])
         defer { server.stop() }
         let root = scratch.path + "/store"
-        let pull = try Background([skiffBinary, "pull", "--root", root, "--low-speed-limit", "1024", "--low-speed-time", "3",
-                                   "127.0.0.1:\(port)/drip/app:1"], scratch: scratch, name: "pull")
+        let pull = try Background(
+            [
+                skiffBinary, "pull", "--root", root, "--low-speed-limit", "1024", "--low-speed-time", "3",
+                "127.0.0.1:\(port)/drip/app:1",
+            ], scratch: scratch, name: "pull")
         defer { pull.stop() }
         // One byte a second never trips the 30 s idle timeout: only the low-speed limit ends it.
         let status = try #require(pull.wait(within: 40), "the pull must end; it ran for \(pull.elapsed) s")
@@ -29,8 +32,10 @@ struct BoundedPullTests {
         let stderr = pull.stderr
         #expect(stderr.contains("registry 127.0.0.1:\(port) sent layer sha256:"), "names the registry and the blob: \(stderr)")
         #expect(stderr.contains("of 127.0.0.1:\(port)/drip/app:1"), "names the image: \(stderr)")
-        #expect(stderr.range(of: #"at [0-9.]+ B/s over the last 3 s, below the low-speed limit of 1 KiB/s"#, options: .regularExpression) != nil,
-                "gives the measured rate: \(stderr)")
+        #expect(
+            stderr.range(of: #"at [0-9.]+ B/s over the last 3 s, below the low-speed limit of 1 KiB/s"#, options: .regularExpression)
+                != nil,
+            "gives the measured rate: \(stderr)")
         #expect(stderr.contains("--low-speed-limit"), "says what to change: \(stderr)")
         let store = try ImageStore(root: root)
         #expect(try store.records().isEmpty)
@@ -41,18 +46,22 @@ struct BoundedPullTests {
     @Test func aDrippingManifestEndsAtTheRequestDeadline() throws {
         let scratch = try Scratch()
         let port = try freePort()
-        let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "dripmanifest", scratch: scratch, port: port, arguments: [])
+        let server = try PythonServers.start(
+            PythonServers.misbehavingRegistry, name: "dripmanifest", scratch: scratch, port: port, arguments: [])
         defer { server.stop() }
         let root = scratch.path + "/store"
         // 16 KiB/s passes the default low-speed limit; the manifest would still take minutes.
-        let pull = try Background([skiffBinary, "pull", "--root", root, "--request-deadline", "3", "127.0.0.1:\(port)/dripmanifest/app:1"],
-                                  scratch: scratch, name: "pull")
+        let pull = try Background(
+            [skiffBinary, "pull", "--root", root, "--request-deadline", "3", "127.0.0.1:\(port)/dripmanifest/app:1"],
+            scratch: scratch, name: "pull")
         defer { pull.stop() }
         let status = try #require(pull.wait(within: 40), "the pull must end; it ran for \(pull.elapsed) s")
         #expect(status != 0)
         #expect(pull.elapsed >= 2.5 && pull.elapsed < 30, "at the deadline plus slack (loaded machine): \(pull.elapsed) s")
         let stderr = pull.stderr
-        #expect(stderr.contains("registry 127.0.0.1:\(port) did not finish sending manifest 127.0.0.1:\(port)/dripmanifest/app:1 within 3 s"), "\(stderr)")
+        #expect(
+            stderr.contains("registry 127.0.0.1:\(port) did not finish sending manifest 127.0.0.1:\(port)/dripmanifest/app:1 within 3 s"),
+            "\(stderr)")
         #expect(stderr.contains("--request-deadline"), "\(stderr)")
         #expect(try ImageStore(root: root).records().isEmpty)
     }
@@ -69,19 +78,24 @@ struct BoundedPullTests {
 
         let port = try freePort()
         let gate = scratch.path + "/gate"
-        let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "gated", scratch: scratch, port: port, arguments: [gate])
+        let server = try PythonServers.start(
+            PythonServers.misbehavingRegistry, name: "gated", scratch: scratch, port: port, arguments: [gate])
         defer { server.stop() }
-        let pull = try Background([skiffBinary, "pull", "-q", "--root", root, "--low-speed-limit", "0", "--timeout", "120",
-                                   "127.0.0.1:\(port)/gated/app:1"], scratch: scratch, name: "gated-pull")
+        let pull = try Background(
+            [
+                skiffBinary, "pull", "-q", "--root", root, "--low-speed-limit", "0", "--timeout", "120",
+                "127.0.0.1:\(port)/gated/app:1",
+            ], scratch: scratch, name: "gated-pull")
         defer { pull.stop() }
         // Half the layer in an ingest file, the rest held back by the server until the gate opens.
-        let ingest = try #require(poll(within: 30) { () -> String? in
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/ingest")) ?? []
-            return names.first { name in
-                var st = stat()
-                return stat(root + "/ingest/" + name, &st) == 0 && st.st_size > 1 << 20
-            }
-        }, "the pull must get half way: \(pull.stderr)")
+        let ingest = try #require(
+            poll(within: 30) { () -> String? in
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/ingest")) ?? []
+                return names.first { name in
+                    var st = stat()
+                    return stat(root + "/ingest/" + name, &st) == 0 && st.st_size > 1 << 20
+                }
+            }, "the pull must get half way: \(pull.stderr)")
 
         let rmi = try Background([skiffBinary, "rmi", "--root", root, "\(registry.host)/other:1"], scratch: scratch, name: "rmi")
         defer { rmi.stop() }
@@ -119,10 +133,11 @@ struct BoundedPullTests {
         defer { if writerOpen { close(writer) } }
         let load = try Background([skiffBinary, "load", "--root", root, "-i", fifo], scratch: scratch, name: "load")
         defer { load.stop() }
-        let holder = try #require(poll(within: 20) { () -> [LockHolder]? in
-            let holders = try? ImageStore(root: root).lockHolders()
-            return holders?.isEmpty == false ? holders : nil
-        }, "load must take the lock: \(load.stderr)")
+        let holder = try #require(
+            poll(within: 20) { () -> [LockHolder]? in
+                let holders = try? ImageStore(root: root).lockHolders()
+                return holders?.isEmpty == false ? holders : nil
+            }, "load must take the lock: \(load.stderr)")
         #expect(holder.map(\.description) == ["pid \(load.pid), load"] && !holder[0].exclusive, "\(holder)")
 
         let rmi = try Background([skiffBinary, "rmi", "--root", root, "127.0.0.1:5000/nothing:1"], scratch: scratch, name: "rmi")

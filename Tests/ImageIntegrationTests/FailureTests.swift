@@ -80,12 +80,15 @@ struct FailureTests {
     @Test func followsRedirectsToBlobStorageWithoutLeakingCredentials() async throws {
         let scratch = try Scratch()
         let port = try freePort()
-        let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "redirect", scratch: scratch, port: port, arguments: [])
+        let server = try PythonServers.start(
+            PythonServers.misbehavingRegistry, name: "redirect", scratch: scratch, port: port, arguments: [])
         defer { server.stop() }
         let authFile = scratch.path + "/auth.json"
-        try CredentialStore(skiffFile: authFile, dockerFile: "/nonexistent").save(Credentials(username: "u", password: "p"), for: "127.0.0.1:\(port)")
+        try CredentialStore(skiffFile: authFile, dockerFile: "/nonexistent").save(
+            Credentials(username: "u", password: "p"), for: "127.0.0.1:\(port)")
         let store = try ImageStore(root: scratch.path + "/store")
-        let image = try await ImagePuller(store: store, options: options(authFile: authFile)).pull(try ImageReference(parsing: "127.0.0.1:\(port)/redirect/app:1"))
+        let image = try await ImagePuller(store: store, options: options(authFile: authFile)).pull(
+            try ImageReference(parsing: "127.0.0.1:\(port)/redirect/app:1"))
         #expect(image.manifest.layers.count == 1)
         #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
     }
@@ -96,7 +99,8 @@ struct FailureTests {
         let server = try PythonServers.start(PythonServers.misbehavingRegistry, name: "flaky", scratch: scratch, port: port, arguments: [])
         defer { server.stop() }
         let store = try ImageStore(root: scratch.path + "/store")
-        let image = try await ImagePuller(store: store, options: options()).pull(try ImageReference(parsing: "127.0.0.1:\(port)/flaky/app:1"))
+        let image = try await ImagePuller(store: store, options: options()).pull(
+            try ImageReference(parsing: "127.0.0.1:\(port)/flaky/app:1"))
         #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
         let log = try String(contentsOfFile: server.log, encoding: .utf8)
         let requests = log.split(separator: "\n").filter { $0.hasPrefix("RANGE") }
@@ -125,7 +129,10 @@ struct FailureTests {
         try factory.busybox(tag: "bb")
         try factory.push(tag: "bb", to: "\(registry.host)/corrupt:1")
         // Flip bytes in the stored layer blob behind the registry's back.
-        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(try run(["/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/corrupt:1"]).stdout.utf8))
+        let manifest = try JSONDecoder().decode(
+            Manifest.self,
+            from: Data(
+                try run(["/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/corrupt:1"]).stdout.utf8))
         let layer = manifest.layers[0].digest.encoded
         let blobPath = "\(registry.storage)/docker/registry/v2/blobs/sha256/\(layer.prefix(2))/\(layer)/data"
         let handle = try #require(FileHandle(forUpdatingAtPath: blobPath))
@@ -149,7 +156,9 @@ struct FailureTests {
         defer { registry.stop() }
         let layout = scratch.path + "/hostile"
         try HostileImage.write(kind: kind, layout: layout, scratch: scratch)
-        try run(["/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):evil", "docker://\(registry.host)/evil:\(kind)"])
+        try run([
+            "/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):evil", "docker://\(registry.host)/evil:\(kind)",
+        ])
         let root = scratch.path + "/store"
         let result = try run([skiffBinary, "pull", "--root", root, "\(registry.host)/evil:\(kind)"], check: false)
         #expect(result.status != 0)
@@ -177,32 +186,32 @@ enum HostileImage {
     static func write(kind: String, layout: String, scratch: Scratch) throws {
         let escape = "/tmp/skiff-hostile-escape-\(kind)"
         let script = #"""
-import io, sys, tarfile
-kind, out, escape = sys.argv[1], sys.argv[2], sys.argv[3]
-tar = tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT)
-def add(name, data=b"pwned", **kw):
-    info = tarfile.TarInfo(name)
-    for k, v in kw.items():
-        setattr(info, k, v)
-    if info.type == tarfile.REGTYPE:
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    else:
-        tar.addfile(info)
-if kind == "dotdot":
-    add("../../../../../.." + escape)
-elif kind == "absolute":
-    add(escape)
-elif kind == "symlink-write":
-    add("link", type=tarfile.SYMTYPE, linkname="/tmp")
-    add("link/" + escape.split("/")[-1])
-elif kind == "hardlink-outside":
-    add("stolen", type=tarfile.LNKTYPE, linkname="../../../../../../etc/passwd")
-elif kind == "whiteout-dotdot":
-    add("dir", type=tarfile.DIRTYPE)
-    add("dir/.wh..", data=b"")
-tar.close()
-"""#
+            import io, sys, tarfile
+            kind, out, escape = sys.argv[1], sys.argv[2], sys.argv[3]
+            tar = tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT)
+            def add(name, data=b"pwned", **kw):
+                info = tarfile.TarInfo(name)
+                for k, v in kw.items():
+                    setattr(info, k, v)
+                if info.type == tarfile.REGTYPE:
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+                else:
+                    tar.addfile(info)
+            if kind == "dotdot":
+                add("../../../../../.." + escape)
+            elif kind == "absolute":
+                add(escape)
+            elif kind == "symlink-write":
+                add("link", type=tarfile.SYMTYPE, linkname="/tmp")
+                add("link/" + escape.split("/")[-1])
+            elif kind == "hardlink-outside":
+                add("stolen", type=tarfile.LNKTYPE, linkname="../../../../../../etc/passwd")
+            elif kind == "whiteout-dotdot":
+                add("dir", type=tarfile.DIRTYPE)
+                add("dir/.wh..", data=b"")
+            tar.close()
+            """#
         try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
         try script.write(toFile: scratch.path + "/hostile.py", atomically: true, encoding: .utf8)
         let layerPath = scratch.path + "/hostile.tar.gz"
@@ -218,12 +227,16 @@ tar.close()
         let config = ImageConfig(architecture: "amd64", os: "linux", rootfs: RootFS(diffIDs: [try Digest(sha256Hex: String(plain))]))
         let configBytes = [UInt8](try JSONEncoder().encode(config))
         let configDigest = try put(configBytes)
-        let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
-                                layers: [Descriptor(mediaType: MediaType.ociLayerGzip, digest: layerDigest, size: Int64(compressed.count))])
+        let manifest = Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
+            layers: [Descriptor(mediaType: MediaType.ociLayerGzip, digest: layerDigest, size: Int64(compressed.count))])
         let manifestBytes = [UInt8](try JSONEncoder().encode(manifest))
         let manifestDigest = try put(manifestBytes)
-        let index = Index(manifests: [Descriptor(mediaType: MediaType.ociManifest, digest: manifestDigest, size: Int64(manifestBytes.count),
-                                                 annotations: [Descriptor.refNameAnnotation: "evil"])])
+        let index = Index(manifests: [
+            Descriptor(
+                mediaType: MediaType.ociManifest, digest: manifestDigest, size: Int64(manifestBytes.count),
+                annotations: [Descriptor.refNameAnnotation: "evil"])
+        ])
         try JSONEncoder().encode(index).write(to: URL(fileURLWithPath: layout + "/index.json"))
         try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: layout + "/oci-layout", atomically: true, encoding: .utf8)
     }

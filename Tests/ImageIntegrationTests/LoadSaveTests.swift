@@ -60,7 +60,9 @@ struct LoadSaveTests {
         let factory = try ImageFactory(scratch: scratch)
         try factory.multiLayer(tag: "m")
         let archive = scratch.path + "/\(transport).tar"
-        let destination = transport == "docker-archive" ? "\(transport):\(archive):example.com/team/app:7" : "\(transport):\(archive):example.com/team/app:7"
+        let destination =
+            transport == "docker-archive"
+            ? "\(transport):\(archive):example.com/team/app:7" : "\(transport):\(archive):example.com/team/app:7"
         try run(["/usr/bin/skopeo", "copy", "--quiet", "oci:\(factory.layout):m", destination])
         let store = try ImageStore(root: scratch.path + "/store")
         let output = try run([skiffBinary, "load", "--root", store.root, "-i", archive]).stdout
@@ -74,7 +76,9 @@ struct LoadSaveTests {
         try factory.busybox(tag: "bb")
         // Tamper with the layer blob of the layout, then archive it.
         let index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: URL(fileURLWithPath: factory.layout + "/index.json")))
-        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: "\(factory.layout)/blobs/sha256/\(index.manifests[0].digest.encoded)")))
+        let manifest = try JSONDecoder().decode(
+            Manifest.self,
+            from: Data(contentsOf: URL(fileURLWithPath: "\(factory.layout)/blobs/sha256/\(index.manifests[0].digest.encoded)")))
         let layerPath = "\(factory.layout)/blobs/sha256/\(manifest.layers[0].digest.encoded)"
         let handle = try #require(FileHandle(forUpdatingAtPath: layerPath))
         try handle.seek(toOffset: 200)

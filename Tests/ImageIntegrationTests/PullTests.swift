@@ -8,9 +8,12 @@ import Registry
 /// with skiff and compared file by file with `umoci unpack` of the same image.
 @Suite(.serialized, .enabled(if: integrationEnabled, skipReason))
 struct PullTests {
-    func pullAndCompare(scratch: Scratch, factory: ImageFactory, tag: String, name: String, registry: LocalRegistry, platform: Platform = .linuxAmd64) async throws -> (Image, [String: String]) {
+    func pullAndCompare(
+        scratch: Scratch, factory: ImageFactory, tag: String, name: String, registry: LocalRegistry, platform: Platform = .linuxAmd64
+    ) async throws -> (Image, [String: String]) {
         let store = try ImageStore(root: scratch.path + "/store")
-        let image = try await ImagePuller(store: store, options: options(), platform: platform).pull(try ImageReference(parsing: "\(registry.host)/\(name)"))
+        let image = try await ImagePuller(store: store, options: options(), platform: platform).pull(
+            try ImageReference(parsing: "\(registry.host)/\(name)"))
         let id = "cmp-\(UUID().uuidString.prefix(8))"
         let rootfs = try store.prepareRootfs(image: image, containerID: id)
         defer { try? store.release(containerID: id) }
@@ -148,8 +151,10 @@ enum MultiPlatformLayout {
             guard var descriptor = top.manifests.first(where: { $0.annotations?[Descriptor.refNameAnnotation] == tag }) else {
                 throw TestError("tag \(tag) not in layout")
             }
-            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: "\(layout)/blobs/sha256/\(descriptor.digest.encoded)")))
-            let config = try JSONDecoder().decode(ImageConfig.self, from: Data(contentsOf: URL(fileURLWithPath: "\(layout)/blobs/sha256/\(manifest.config.digest.encoded)")))
+            let manifest = try JSONDecoder().decode(
+                Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: "\(layout)/blobs/sha256/\(descriptor.digest.encoded)")))
+            let config = try JSONDecoder().decode(
+                ImageConfig.self, from: Data(contentsOf: URL(fileURLWithPath: "\(layout)/blobs/sha256/\(manifest.config.digest.encoded)")))
             descriptor.annotations = nil
             descriptor.platform = config.platform
             entries.append(descriptor)
@@ -158,7 +163,10 @@ enum MultiPlatformLayout {
         let bytes = [UInt8](try JSONEncoder().encode(index))
         let digest = SHA256Hasher.digest(bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: "\(layout)/blobs/sha256/\(digest.encoded)"))
-        top.manifests.append(Descriptor(mediaType: MediaType.ociIndex, digest: digest, size: Int64(bytes.count), annotations: [Descriptor.refNameAnnotation: newTag]))
+        top.manifests.append(
+            Descriptor(
+                mediaType: MediaType.ociIndex, digest: digest, size: Int64(bytes.count), annotations: [Descriptor.refNameAnnotation: newTag]
+            ))
         try JSONEncoder().encode(top).write(to: indexURL)
     }
 }

@@ -15,7 +15,8 @@ struct PushTests {
         try factory.multiLayer(tag: "m")
         try factory.push(tag: "m", to: "\(registry.host)/source/app:1")
         let store = try ImageStore(root: scratch.path + "/store")
-        let image = try await ImagePuller(store: store, options: options()).pull(try ImageReference(parsing: "\(registry.host)/source/app:1"))
+        let image = try await ImagePuller(store: store, options: options()).pull(
+            try ImageReference(parsing: "\(registry.host)/source/app:1"))
 
         let progress = RecordingProgress()
         let digest = try await ImagePusher(store: store, options: options(), progress: progress)
@@ -57,8 +58,10 @@ struct PushTests {
 
         // skopeo copies it back into an OCI layout; umoci unpacks it; the tree matches the original.
         let back = scratch.path + "/back"
-        try run(["/usr/bin/skopeo", "copy", "--quiet", "--src-tls-verify=false", "--src-creds", "pusher:push-pw",
-                 "docker://\(target.host)/pushed/app:v1", "oci:\(back):v1"])
+        try run([
+            "/usr/bin/skopeo", "copy", "--quiet", "--src-tls-verify=false", "--src-creds", "pusher:push-pw",
+            "docker://\(target.host)/pushed/app:v1", "oci:\(back):v1",
+        ])
         try run(["/usr/bin/umoci", "unpack", "--image", "\(back):v1", scratch.path + "/back-bundle"])
         let original = try describeTree(try factory.umociRootfs(tag: "m"))
         let roundTrip = try describeTree(scratch.path + "/back-bundle/rootfs")

@@ -10,7 +10,8 @@ let isRoot = getuid() == 0
 let haveTools = ["/usr/bin/docker-registry", "/usr/bin/umoci", "/usr/bin/skopeo", "/usr/bin/htpasswd", "/bin/busybox"]
     .allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 let integrationEnabled = isRoot && haveTools
-let skipReason: Comment = "needs root (overlay mounts, ownership, trusted xattrs) and docker-registry, umoci, skopeo, htpasswd, busybox-static (scripts/install-deps.sh)"
+let skipReason: Comment =
+    "needs root (overlay mounts, ownership, trusted xattrs) and docker-registry, umoci, skopeo, htpasswd, busybox-static (scripts/install-deps.sh)"
 
 struct CommandResult {
     var status: Int32
@@ -32,7 +33,9 @@ func run(_ arguments: [String], environment: [String: String]? = nil, check: Boo
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    let result = CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    let result = CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
     if check && result.status != 0 {
         throw TestError("\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)")
     }
@@ -136,7 +139,11 @@ final class Server: @unchecked Sendable {
 
 /// Debian's docker-registry on 127.0.0.1 with a random port and its own storage directory.
 final class LocalRegistry: @unchecked Sendable {
-    enum Auth { case none, htpasswd(user: String, password: String), token(realm: String, certificate: String) }
+    enum Auth {
+        case none
+        case htpasswd(user: String, password: String)
+        case token(realm: String, certificate: String)
+    }
     let server: Server
     let host: String
     let storage: String
@@ -156,22 +163,23 @@ final class LocalRegistry: @unchecked Sendable {
             try run(["/usr/bin/htpasswd", "-Bbc", directory + "/htpasswd", user, password])
             authSection = "auth:\n  htpasswd:\n    realm: skiff-test\n    path: \(directory)/htpasswd\n"
         case .token(let realm, let certificate):
-            authSection = "auth:\n  token:\n    realm: \(realm)\n    service: skiff-test-registry\n    issuer: skiff-test-issuer\n    rootcertbundle: \(certificate)\n"
+            authSection =
+                "auth:\n  token:\n    realm: \(realm)\n    service: skiff-test-registry\n    issuer: skiff-test-issuer\n    rootcertbundle: \(certificate)\n"
         }
         let config = """
-        version: 0.1
-        log:
-          level: info
-        storage:
-          filesystem:
-            rootdirectory: \(storage)
-          delete:
-            enabled: true
-        http:
-          addr: 127.0.0.1:\(port)
-        \(tls.map { "  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)\n" } ?? "")\(clientCA.map { "    clientcas:\n      - \($0)\n" } ?? "")
-        \(authSection)
-        """
+            version: 0.1
+            log:
+              level: info
+            storage:
+              filesystem:
+                rootdirectory: \(storage)
+              delete:
+                enabled: true
+            http:
+              addr: 127.0.0.1:\(port)
+            \(tls.map { "  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)\n" } ?? "")\(clientCA.map { "    clientcas:\n      - \($0)\n" } ?? "")
+            \(authSection)
+            """
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
         server = try Server(["/usr/bin/docker-registry", "serve", directory + "/config.yml"], port: port, log: directory + "/registry.log")
         host = "127.0.0.1:\(port)"
@@ -197,15 +205,16 @@ struct ImageFactory {
         try run(["/usr/bin/umoci", "new", "--image", "\(layout):\(tag)"])
         let bundle = scratch.path + "/bundle-\(tag)"
         try run(["/usr/bin/umoci", "unpack", "--image", "\(layout):\(tag)", bundle])
-        try shell("""
-        cd \(bundle)/rootfs
-        mkdir -p bin etc tmp root
-        cp /bin/busybox bin/busybox
-        ln -s busybox bin/sh
-        ln -s busybox bin/ls
-        echo 'root:x:0:0:root:/root:/bin/sh' > etc/passwd
-        chmod 1777 tmp
-        """)
+        try shell(
+            """
+            cd \(bundle)/rootfs
+            mkdir -p bin etc tmp root
+            cp /bin/busybox bin/busybox
+            ln -s busybox bin/sh
+            ln -s busybox bin/ls
+            echo 'root:x:0:0:root:/root:/bin/sh' > etc/passwd
+            chmod 1777 tmp
+            """)
         try run(["/usr/bin/umoci", "repack", "--image", "\(layout):\(tag)", bundle])
         try run(["/usr/bin/umoci", "config", "--image", "\(layout):\(tag)", "--config.cmd", "sh", "--config.env", "PATH=/bin"])
         try FileManager.default.removeItem(atPath: bundle)
@@ -216,26 +225,28 @@ struct ImageFactory {
         try busybox(tag: tag)
         let bundle = scratch.path + "/bundle-\(tag)"
         try run(["/usr/bin/umoci", "unpack", "--image", "\(layout):\(tag)", bundle])
-        try shell("""
-        cd \(bundle)/rootfs
-        mkdir -p etc/conf.d data/keep data/replace usr/bin
-        echo one > etc/conf.d/a; echo two > etc/conf.d/b; echo gone > etc/deleted
-        echo old > data/replace/old; echo keep > data/keep/file
-        printf 'setuid' > usr/bin/su-like; chmod 4755 usr/bin/su-like
-        echo owned > data/owned; chown 1234:4321 data/owned; chmod 600 data/owned
-        echo linked > data/hard1; ln data/hard1 data/hard2
-        ln -s ../etc/conf.d/a data/link-to-a
-        mknod dev-null c 1 3; mkfifo data/fifo
-        setfattr -n user.skiff -v yes data/keep/file 2>/dev/null || true
-        """)
+        try shell(
+            """
+            cd \(bundle)/rootfs
+            mkdir -p etc/conf.d data/keep data/replace usr/bin
+            echo one > etc/conf.d/a; echo two > etc/conf.d/b; echo gone > etc/deleted
+            echo old > data/replace/old; echo keep > data/keep/file
+            printf 'setuid' > usr/bin/su-like; chmod 4755 usr/bin/su-like
+            echo owned > data/owned; chown 1234:4321 data/owned; chmod 600 data/owned
+            echo linked > data/hard1; ln data/hard1 data/hard2
+            ln -s ../etc/conf.d/a data/link-to-a
+            mknod dev-null c 1 3; mkfifo data/fifo
+            setfattr -n user.skiff -v yes data/keep/file 2>/dev/null || true
+            """)
         try run(["/usr/bin/umoci", "repack", "--refresh-bundle", "--image", "\(layout):\(tag)", bundle])
-        try shell("""
-        cd \(bundle)/rootfs
-        rm etc/deleted etc/conf.d/b
-        rm -rf data/replace; mkdir data/replace; echo new > data/replace/new
-        echo changed > etc/conf.d/a
-        rm bin/ls
-        """)
+        try shell(
+            """
+            cd \(bundle)/rootfs
+            rm etc/deleted etc/conf.d/b
+            rm -rf data/replace; mkdir data/replace; echo new > data/replace/new
+            echo changed > etc/conf.d/a
+            rm bin/ls
+            """)
         try run(["/usr/bin/umoci", "repack", "--image", "\(layout):\(tag)", bundle])
         try FileManager.default.removeItem(atPath: bundle)
     }
@@ -280,7 +291,8 @@ func describeTree(_ root: String) throws -> [String: String] {
         var names = [CChar](repeating: 0, count: 4096)
         let length = skiff_llistxattr(full, &names, names.count)
         if length > 0 {
-            let keys = String(decoding: names[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: "\0").map(String.init)
+            let keys = String(decoding: names[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: "\0").map(
+                String.init)
             for key in keys.sorted() where key.hasPrefix("user.") || key.hasPrefix("security.") {
                 var value = [UInt8](repeating: 0, count: 1024)
                 let n = skiff_lgetxattr(full, key, &value, value.count)
@@ -323,6 +335,7 @@ func options(timeout: Double = 10, attempts: Int = 3, authFile: String? = nil) -
     var options = RegistryOptions()
     options.timeout = timeout
     options.attempts = attempts
-    options.credentials = CredentialStore(skiffFile: authFile ?? "/nonexistent/skiff-auth.json", dockerFile: "/nonexistent/docker-config.json")
+    options.credentials = CredentialStore(
+        skiffFile: authFile ?? "/nonexistent/skiff-auth.json", dockerFile: "/nonexistent/docker-config.json")
     return options
 }

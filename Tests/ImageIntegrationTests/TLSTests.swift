@@ -13,9 +13,11 @@ struct TLSTests {
     /// A self-signed certificate for `subjectAltName` (and its key), made with the openssl CLI.
     func makeCertificate(_ scratch: Scratch, name: String, subjectAltName: String) throws -> (certificate: String, key: String) {
         let certificate = "\(scratch.path)/\(name).crt", key = "\(scratch.path)/\(name).key"
-        try run(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key, "-out", certificate,
-                 "-subj", "/CN=skiff test \(name)", "-addext", "subjectAltName=\(subjectAltName)",
-                 "-addext", "basicConstraints=critical,CA:TRUE"])
+        try run([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key, "-out", certificate,
+            "-subj", "/CN=skiff test \(name)", "-addext", "subjectAltName=\(subjectAltName)",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+        ])
         return (certificate, key)
     }
 
@@ -56,8 +58,10 @@ struct TLSTests {
         var pusher = ImagePusher(store: store, options: options)
         pusher.chunkSize = 64 << 10
         let digest = try await pusher.push("\(registry.host)/tls/ml:1", as: try ImageReference(parsing: "\(registry.host)/tls/copy:2"))
-        let inspected = try run(["/usr/bin/skopeo", "inspect", "--raw", "--cert-dir", scratch.path + "/certs.d/" + registry.host,
-                                 "docker://\(registry.host)/tls/copy:2"]).stdout
+        let inspected = try run([
+            "/usr/bin/skopeo", "inspect", "--raw", "--cert-dir", scratch.path + "/certs.d/" + registry.host,
+            "docker://\(registry.host)/tls/copy:2",
+        ]).stdout
         #expect(SHA256Hasher.digest(Array(inspected.utf8)) == digest)
     }
 
@@ -137,10 +141,14 @@ struct TLSTests {
         let scratch = try Scratch()
         let pair = try makeCertificate(scratch, name: "registry", subjectAltName: "IP:127.0.0.1")
         let clientCA = try makeCertificate(scratch, name: "client-ca", subjectAltName: "DNS:client-ca.test")
-        try run(["/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", scratch.path + "/client.key",
-                 "-out", scratch.path + "/client.csr", "-subj", "/CN=skiff test client"])
-        try run(["/usr/bin/openssl", "x509", "-req", "-in", scratch.path + "/client.csr", "-CA", clientCA.certificate, "-CAkey", clientCA.key,
-                 "-CAcreateserial", "-days", "2", "-out", scratch.path + "/client.cert"])
+        try run([
+            "/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", scratch.path + "/client.key",
+            "-out", scratch.path + "/client.csr", "-subj", "/CN=skiff test client",
+        ])
+        try run([
+            "/usr/bin/openssl", "x509", "-req", "-in", scratch.path + "/client.csr", "-CA", clientCA.certificate, "-CAkey", clientCA.key,
+            "-CAcreateserial", "-days", "2", "-out", scratch.path + "/client.cert",
+        ])
         let registry = try LocalRegistry(scratch: scratch, tls: pair, clientCA: clientCA.certificate)
         defer { registry.stop() }
 
@@ -158,9 +166,13 @@ struct TLSTests {
         try FileManager.default.copyItem(atPath: scratch.path + "/client.key", toPath: directory + "/client.key")
         let factory = try ImageFactory(scratch: scratch)
         try factory.busybox(tag: "bb")
-        try run(["/usr/bin/skopeo", "copy", "--quiet", "--dest-cert-dir", directory, "oci:\(factory.layout):bb", "docker://\(registry.host)/mtls/bb:1"])
+        try run([
+            "/usr/bin/skopeo", "copy", "--quiet", "--dest-cert-dir", directory, "oci:\(factory.layout):bb",
+            "docker://\(registry.host)/mtls/bb:1",
+        ])
         let store = try ImageStore(root: scratch.path + "/store")
-        let image = try await ImagePuller(store: store, options: withoutClient).pull(try ImageReference(parsing: "\(registry.host)/mtls/bb:1"))
+        let image = try await ImagePuller(store: store, options: withoutClient).pull(
+            try ImageReference(parsing: "\(registry.host)/mtls/bb:1"))
         #expect(store.snapshots.has(image.config.rootfs.diffIDs[0]))
     }
 }

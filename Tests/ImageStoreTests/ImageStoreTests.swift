@@ -29,7 +29,8 @@ struct ImageFixture {
         let config = ImageConfig(architecture: "amd64", os: "linux", config: ContainerConfig(cmd: ["sh"]), rootfs: RootFS(diffIDs: diffIDs))
         let configBytes = Array(try JSONEncoder().encode(config))
         let configDigest = try store.content.write(configBytes)
-        let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)), layers: descriptors)
+        let manifest = Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)), layers: descriptors)
         let manifestBytes = Array(try JSONEncoder().encode(manifest))
         let manifestDigest = try store.content.write(manifestBytes)
         try store.unpack(manifest: manifest, config: config)
@@ -72,10 +73,12 @@ struct ImageStoreTests {
         let tmp = try TemporaryDirectory()
         let store = try ImageStore(root: tmp.path + "/root")
         let fixture = ImageFixture(store: store, tmp: tmp)
-        _ = try fixture.addImage("test/base:1", layers: [
-            { $0.dir("etc").file("etc/keep", "base").file("etc/gone", "x").dir("data").file("data/old", "o") },
-            { $0.file("etc/.wh.gone", "").file("data/.wh..wh..opq", "").file("data/new", "n").file("etc/keep", "top") },
-        ])
+        _ = try fixture.addImage(
+            "test/base:1",
+            layers: [
+                { $0.dir("etc").file("etc/keep", "base").file("etc/gone", "x").dir("data").file("data/old", "o") },
+                { $0.file("etc/.wh.gone", "").file("data/.wh..wh..opq", "").file("data/new", "n").file("etc/keep", "top") },
+            ])
         let image = try store.image("test/base:1")
         #expect(image.names == ["docker.io/test/base:1"])
         let id = "ctr-\(UUID().uuidString.prefix(8))"

@@ -29,7 +29,10 @@ struct LayerUnpackerTests {
             .hardlink("bin/tool-link", to: "bin/tool")
             .add("dev/null", type: 0o020000, mode: 0o666, device: (1, 3))
             .add("dev/fifo", type: 0o010000, mode: 0o600)
-            .add("etc/capable", content: Array("x".utf8), xattrs: ["user.note": Array("kept".utf8), "trusted.overlay.opaque": Array("y".utf8)])
+            .add(
+                "etc/capable", content: Array("x".utf8),
+                xattrs: ["user.note": Array("kept".utf8), "trusted.overlay.opaque": Array("y".utf8)]
+            )
             .add("var/sparse", content: [UInt8](repeating: 7, count: 100_000))
             .dir("tmp", mode: 0o1777)
         tar.finish()

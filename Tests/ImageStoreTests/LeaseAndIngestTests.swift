@@ -35,8 +35,9 @@ import OCISpec
         let configBytes = Array(try JSONEncoder().encode(config))
         let configDigest = try store.content.write(configBytes)
         let stray = try store.content.write(Array("nothing names me".utf8))
-        let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
-                                layers: [Descriptor(mediaType: MediaType.ociLayerGzip, digest: layer, size: 11)])
+        let manifest = Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
+            layers: [Descriptor(mediaType: MediaType.ociLayerGzip, digest: layer, size: 11)])
         let lease = try store.withSharedLock { try store.lease(manifest: Array(try JSONEncoder().encode(manifest))) }
         let report = try store.prune(all: false)
         #expect(report.removedBlobs == [stray])
@@ -66,10 +67,12 @@ import OCISpec
         let prune = try #require(LockHolder(record: Array("77 exclusive image prune".utf8)))
         #expect(LockHolder(record: Array("x shared pull".utf8)) == nil && LockHolder(record: Array("12 sideways".utf8)) == nil)
         #expect(LockHolder(record: []) == nil)
-        #expect(LockHolder.waitingMessage([pull], exclusive: true)
+        #expect(
+            LockHolder.waitingMessage([pull], exclusive: true)
                 == "waiting for another skiff process (pid 4242, pull) to release the store...")
         // A shared waiter is kept out only by an exclusive holder.
-        #expect(LockHolder.waitingMessage([pull, prune], exclusive: false)
+        #expect(
+            LockHolder.waitingMessage([pull, prune], exclusive: false)
                 == "waiting for another skiff process (pid 77, image prune) to release the store...")
         #expect(LockHolder.waitingMessage([], exclusive: true) == "waiting for another skiff process to release the store...")
         // This process's own record is not another process.

@@ -93,7 +93,8 @@ struct SnapshotDurabilityTests {
         let (blob, diffID) = try storeLayer(store, in: tmp, files: 2, big: 4 << 20)
         let limits = UnpackLimits(maxLayerBytes: 1 << 20, reserveBytes: 0)
         #expect {
-            try store.snapshots.ensure(diffID: diffID, layer: blob, blobPath: store.content.path(for: blob), limits: limits, image: "bomb:1")
+            try store.snapshots.ensure(
+                diffID: diffID, layer: blob, blobPath: store.content.path(for: blob), limits: limits, image: "bomb:1")
         } throws: { error in
             guard case StoreError.layerTooLarge(_, let image, _, let limit) = error else { return false }
             return image == "bomb:1" && limit == 1 << 20 && "\(error)".contains("SKIFF_MAX_LAYER_SIZE")

@@ -18,19 +18,29 @@ import Testing
     }
 
     @Test func manifestsAndIndexesEncodeAsFoundationDid() throws {
-        let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: config, size: 1234),
-                                layers: [Descriptor(mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer, size: 9_876_543_210,
-                                                    annotations: ["org.opencontainers.image.title": "a/b \"c\" é"])])
+        let manifest = Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: config, size: 1234),
+            layers: [
+                Descriptor(
+                    mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer, size: 9_876_543_210,
+                    annotations: ["org.opencontainers.image.title": "a/b \"c\" é"])
+            ])
         #expect(try JSONEncoding.encode(manifest, sortedKeys: true) == foundation(manifest))
-        let index = Index(manifests: [Descriptor(mediaType: MediaType.ociManifest, digest: layer, size: 42,
-                                                 annotations: ["io.containerd.image.name": "docker.io/library/busybox:latest",
-                                                               "org.opencontainers.image.ref.name": "latest"])])
+        let index = Index(manifests: [
+            Descriptor(
+                mediaType: MediaType.ociManifest, digest: layer, size: 42,
+                annotations: [
+                    "io.containerd.image.name": "docker.io/library/busybox:latest",
+                    "org.opencontainers.image.ref.name": "latest",
+                ])
+        ])
         #expect(try JSONEncoding.encode(index, sortedKeys: true) == foundation(index))
     }
 
     @Test func storedManifestsDecodeWithTheProjectCodec() throws {
-        let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: config, size: 1),
-                                layers: [Descriptor(mediaType: MediaType.ociManifest, digest: layer, size: 2)])
+        let manifest = Manifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: config, size: 1),
+            layers: [Descriptor(mediaType: MediaType.ociManifest, digest: layer, size: 2)])
         #expect(try JSONDecoding.decode(Manifest.self, from: foundation(manifest)) == manifest)
     }
 }

@@ -23,9 +23,11 @@ final class TarBuilder {
     }
 
     @discardableResult
-    func add(_ name: String, type: UInt32 = 0o100000, mode: UInt32 = 0o644, content: [UInt8] = [],
-             uid: Int64 = 0, gid: Int64 = 0, symlink: String? = nil, hardlink: String? = nil,
-             device: (UInt, UInt)? = nil, xattrs: [String: [UInt8]] = [:], mtime: Int = 1_600_000_000) -> TarBuilder {
+    func add(
+        _ name: String, type: UInt32 = 0o100000, mode: UInt32 = 0o644, content: [UInt8] = [],
+        uid: Int64 = 0, gid: Int64 = 0, symlink: String? = nil, hardlink: String? = nil,
+        device: (UInt, UInt)? = nil, xattrs: [String: [UInt8]] = [:], mtime: Int = 1_600_000_000
+    ) -> TarBuilder {
         let entry = archive_entry_new()
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, name)

@@ -41,7 +41,11 @@ struct TarEntryPolicyTests {
     }
 
     @Test func ownershipIsTheArchivesTheContainersRootsOrTheCreators() throws {
-        let fields = entry("a/b") { $0.uid = 1000; $0.gid = 1001; $0.permissions = 0o4755 }
+        let fields = entry("a/b") {
+            $0.uid = 1000
+            $0.gid = 1001
+            $0.permissions = 0o4755
+        }
         #expect(try layer.plan(fields).owner == TarEntryOwner(uid: 1000, gid: 1001))
         #expect(try copyArchive.plan(fields).owner == TarEntryOwner(uid: 1000, gid: 1001))
         #expect(try copy.plan(fields).owner == TarEntryOwner(uid: 0, gid: 0))

@@ -64,8 +64,10 @@ private func roundTrip<T: Codable & Equatable>(_ value: T, pretty: Bool = false)
         Container(
             id: "c1", pid: nil,
             annotations: ["org.opencontainers.image.title": "busybox", "a/b": "c\"d\n"],
-            mounts: [Mount(destination: "/proc", type: "proc", options: nil),
-                     Mount(destination: "/dev", type: nil, options: ["nosuid", "mode=755"])],
+            mounts: [
+                Mount(destination: "/proc", type: "proc", options: nil),
+                Mount(destination: "/dev", type: nil, options: ["nosuid", "mode=755"]),
+            ],
             limits: ["max": limits],
             byIndex: [1: "one", -2: "minus two"],
             signal: .kill, modes: [.readOnly, .readWrite],
@@ -82,8 +84,9 @@ private func roundTrip<T: Codable & Equatable>(_ value: T, pretty: Bool = false)
 
     @Test func integerExtremesAreWrittenExactly() throws {
         let text = String(decoding: try JSONEncoding.encode(limits), as: UTF8.self)
-        #expect(text == #"{"u8":255,"u32":4294967295,"u64":18446744073709551615,"i64":9223372036854775807,"#
-            + #""i64Min":-9223372036854775808,"i32":-2147483648,"int":-1,"double":0.1,"float":1.5}"#)
+        #expect(
+            text == #"{"u8":255,"u32":4294967295,"u64":18446744073709551615,"i64":9223372036854775807,"#
+                + #""i64Min":-9223372036854775808,"i32":-2147483648,"int":-1,"double":0.1,"float":1.5}"#)
         #expect(try roundTrip(limits) == limits)
     }
 
@@ -101,8 +104,9 @@ private func roundTrip<T: Codable & Equatable>(_ value: T, pretty: Bool = false)
 
     @Test func enumsUseSwiftsSynthesizedShape() throws {
         let encoded = try JSONEncoding.encode([Action.allow, .errno(38), .trace(message: "m", code: 2)])
-        #expect(String(decoding: encoded, as: UTF8.self)
-            == #"[{"allow":{}},{"errno":{"_0":38}},{"trace":{"message":"m","code":2}}]"#)
+        #expect(
+            String(decoding: encoded, as: UTF8.self)
+                == #"[{"allow":{}},{"errno":{"_0":38}},{"trace":{"message":"m","code":2}}]"#)
         #expect(try JSONDecoding.decode([Action].self, from: encoded) == [.allow, .errno(38), .trace(message: "m", code: 2)])
         #expect(String(decoding: try JSONEncoding.encode([Signal.term]), as: UTF8.self) == #"["SIGTERM"]"#)
         #expect(String(decoding: try JSONEncoding.encode(Mode.readWrite), as: UTF8.self) == "2")
@@ -120,21 +124,22 @@ private func roundTrip<T: Codable & Equatable>(_ value: T, pretty: Bool = false)
     @Test func topLevelScalarsAndArrays() throws {
         #expect(try roundTrip("plain") == "plain")
         #expect(try roundTrip(UInt64.max) == UInt64.max)
-        #expect(try roundTrip([Double]([0, -0.5, 1e-300, Double.greatestFiniteMagnitude])) == [0, -0.5, 1e-300, Double.greatestFiniteMagnitude])
+        #expect(
+            try roundTrip([Double]([0, -0.5, 1e-300, Double.greatestFiniteMagnitude])) == [0, -0.5, 1e-300, Double.greatestFiniteMagnitude])
         #expect(try roundTrip([String?]([nil, "x"])) == [nil, "x"])
     }
 
     @Test func sortedPrettyEncoding() throws {
         let mount = Mount(destination: "/dev", type: "tmpfs", options: ["nosuid"])
         let expected = """
-        {
-          "destination": "/dev",
-          "options": [
-            "nosuid"
-          ],
-          "type": "tmpfs"
-        }
-        """
+            {
+              "destination": "/dev",
+              "options": [
+                "nosuid"
+              ],
+              "type": "tmpfs"
+            }
+            """
         #expect(String(decoding: try JSONEncoding.encode(mount, pretty: true, sortedKeys: true), as: UTF8.self) == expected)
     }
 

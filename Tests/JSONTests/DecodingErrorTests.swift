@@ -1,9 +1,20 @@
 import Testing
 import JSON
 
-private struct User: Codable { var uid: UInt32; var gid: UInt32; var additionalGids: [UInt32]? }
-private struct Process: Codable { var user: User; var args: [String]; var terminal: Bool? }
-private struct Config: Codable { var ociVersion: String; var process: Process }
+private struct User: Codable {
+    var uid: UInt32
+    var gid: UInt32
+    var additionalGids: [UInt32]?
+}
+private struct Process: Codable {
+    var user: User
+    var args: [String]
+    var terminal: Bool?
+}
+private struct Config: Codable {
+    var ociVersion: String
+    var process: Process
+}
 
 /// The DecodingError thrown for `text`, or nil if it decodes.
 private func decodingError<T: Decodable>(_ type: T.Type, _ text: String) -> DecodingError? {
@@ -29,15 +40,17 @@ private func path(_ error: DecodingError?) -> String? {
 
 @Suite struct DecodingErrorTests {
     @Test func typeMismatchNamesTheField() throws {
-        let error = decodingError(Config.self,
+        let error = decodingError(
+            Config.self,
             #"{"ociVersion":"1","process":{"user":{"uid":"root","gid":0},"args":[]}}"#)
         guard case .typeMismatch? = error else {
             Issue.record("expected typeMismatch, got \(String(describing: error))")
             return
         }
         #expect(path(error) == "process.user.uid")
-        #expect(error.map(JSONDecoding.describe)
-            == "field 'process.user.uid': expected a number (UInt32) but found a string")
+        #expect(
+            error.map(JSONDecoding.describe)
+                == "field 'process.user.uid': expected a number (UInt32) but found a string")
     }
 
     @Test func missingKeyNamesTheField() {
@@ -51,15 +64,17 @@ private func path(_ error: DecodingError?) -> String? {
     }
 
     @Test func arrayIndicesAppearInThePath() {
-        let error = decodingError(Config.self,
+        let error = decodingError(
+            Config.self,
             #"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0,"additionalGids":[1,2,-3]},"args":["sh"]}}"#)
         guard case .dataCorrupted? = error else {
             Issue.record("expected dataCorrupted, got \(String(describing: error))")
             return
         }
         #expect(path(error) == "process.user.additionalGids[2]")
-        #expect(error.map(JSONDecoding.describe)
-            == "field 'process.user.additionalGids[2]': number -3 does not fit in UInt32")
+        #expect(
+            error.map(JSONDecoding.describe)
+                == "field 'process.user.additionalGids[2]': number -3 does not fit in UInt32")
     }
 
     @Test func nullForRequiredValueIsValueNotFound() {

@@ -46,8 +46,9 @@ import JSON
             _ = try JSONDecoding.decode(OCIConfig.self, from: Array(broken.utf8))
             Issue.record("decoding should fail")
         } catch let error as DecodingError {
-            #expect(JSONDecoding.describe(error)
-                == "field 'process.rlimits[0].hard': expected a number (UInt64) but found a string")
+            #expect(
+                JSONDecoding.describe(error)
+                    == "field 'process.rlimits[0].hard': expected a number (UInt64) but found a string")
         } catch {
             Issue.record("unexpected error \(error)")
         }

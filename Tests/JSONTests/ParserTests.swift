@@ -18,14 +18,19 @@ private func rejection(_ text: String) -> JSONError? {
 @Suite struct ParserAcceptanceTests {
     @Test func parsesEveryKindOfValue() throws {
         let value = try parse(#" {"a": [1, -2.5, 3e2, true, false, null], "b": {"c": "d"}, "e": ""} "#)
-        #expect(value == .object([
-            ("a", .array([
-                .number(JSONNumber(1)), .number(JSONNumber(uncheckedText: "-2.5")),
-                .number(JSONNumber(uncheckedText: "3e2")), .bool(true), .bool(false), .null,
-            ])),
-            ("b", .object([("c", .string("d"))])),
-            ("e", .string("")),
-        ]))
+        #expect(
+            value
+                == .object([
+                    (
+                        "a",
+                        .array([
+                            .number(JSONNumber(1)), .number(JSONNumber(uncheckedText: "-2.5")),
+                            .number(JSONNumber(uncheckedText: "3e2")), .bool(true), .bool(false), .null,
+                        ])
+                    ),
+                    ("b", .object([("c", .string("d"))])),
+                    ("e", .string("")),
+                ]))
     }
 
     @Test func keepsObjectKeyOrder() throws {
@@ -77,8 +82,9 @@ private func rejection(_ text: String) -> JSONError? {
     @Test func keepsIntegerLiteralsExactly() throws {
         let value = try parse("[18446744073709551615, -9223372036854775808, 123456789012345678901234567890]")
         guard case .array(let elements) = value,
-              case .number(let max) = elements[0], case .number(let min) = elements[1],
-              case .number(let huge) = elements[2] else {
+            case .number(let max) = elements[0], case .number(let min) = elements[1],
+            case .number(let huge) = elements[2]
+        else {
             Issue.record("unexpected shape")
             return
         }
@@ -150,13 +156,13 @@ private func rejection(_ text: String) -> JSONError? {
 
     @Test func rejectsInvalidUTF8() {
         let cases: [[UInt8]] = [
-            [0x22, 0xFF, 0x22],                // never valid
-            [0x22, 0xC0, 0xAF, 0x22],          // overlong '/'
-            [0x22, 0xE0, 0x80, 0xAF, 0x22],    // overlong 3-byte
-            [0x22, 0xED, 0xA0, 0x80, 0x22],    // UTF-16 surrogate encoded in UTF-8
-            [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], // above U+10FFFF
-            [0x22, 0xC3, 0x22],                // truncated sequence
-            [0x22, 0x80, 0x22],                // stray continuation byte
+            [0x22, 0xFF, 0x22],  // never valid
+            [0x22, 0xC0, 0xAF, 0x22],  // overlong '/'
+            [0x22, 0xE0, 0x80, 0xAF, 0x22],  // overlong 3-byte
+            [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-16 surrogate encoded in UTF-8
+            [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // above U+10FFFF
+            [0x22, 0xC3, 0x22],  // truncated sequence
+            [0x22, 0x80, 0x22],  // stray continuation byte
         ]
         for bytes in cases {
             #expect(throws: JSONError(offset: 1, reason: .invalidUTF8)) { try JSONValue.parse(bytes) }
@@ -171,11 +177,13 @@ private func rejection(_ text: String) -> JSONError? {
     }
 
     @Test func errorMessagesNameOffsetAndRule() {
-        #expect(rejection(#"{"ociVersion" "1.0"}"#)?.description
-            == "invalid JSON at byte 14: expected ':' after object key, found '\"'")
+        #expect(
+            rejection(#"{"ociVersion" "1.0"}"#)?.description
+                == "invalid JSON at byte 14: expected ':' after object key, found '\"'")
         #expect(rejection("[1,2,]")?.description == "invalid JSON at byte 5: trailing comma is not allowed")
-        #expect(rejection("\"a\nb\"")?.description
-            == "invalid JSON at byte 2: control character byte 0x0A in string must be escaped")
+        #expect(
+            rejection("\"a\nb\"")?.description
+                == "invalid JSON at byte 2: control character byte 0x0A in string must be escaped")
         #expect(rejection(#"{"a":"#)?.description == "invalid JSON at byte 5: unexpected end of input, expected a value")
     }
 }

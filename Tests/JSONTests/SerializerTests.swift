@@ -17,19 +17,19 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
 
     @Test func prettyOutputUsesTwoSpaces() {
         let expected = """
-        {
-          "b": [
-            1,
-            true,
-            null
-          ],
-          "a": {
-            "x": "y"
-          },
-          "empty": {},
-          "none": []
-        }
-        """
+            {
+              "b": [
+                1,
+                true,
+                null
+              ],
+              "a": {
+                "x": "y"
+              },
+              "empty": {},
+              "none": []
+            }
+            """
         #expect(text(sample.serialized(pretty: true)) == expected)
     }
 

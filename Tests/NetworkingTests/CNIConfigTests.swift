@@ -3,8 +3,9 @@ import Networking
 import Testing
 
 @Suite struct CNIConfigTests {
-    let network = NetworkDefinition(name: "bridge", id: "0123", subnet: "10.213.4.0/24", gateway: "10.213.4.1", bridge: "skabcdef01",
-                                    created: "2026-11-23T00:00:00Z")
+    let network = NetworkDefinition(
+        name: "bridge", id: "0123", subnet: "10.213.4.0/24", gateway: "10.213.4.1", bridge: "skabcdef01",
+        created: "2026-11-23T00:00:00Z")
 
     @Test func bridgeAloneWithoutPortsOrFirewall() throws {
         let plugins = CNIConfig.plugins(network: network, ipamDirectory: "/s/networks/ipam", ports: [], firewall: false)
@@ -19,7 +20,10 @@ import Testing
     }
 
     @Test func portmapAndFirewallOnlyWhenNeeded() throws {
-        let ports = [PortMapping(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80), PortMapping(hostPort: 5353, containerPort: 53, proto: "udp")]
+        let ports = [
+            PortMapping(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80),
+            PortMapping(hostPort: 5353, containerPort: 53, proto: "udp"),
+        ]
         let plugins = CNIConfig.plugins(network: network, ipamDirectory: "/d", ports: ports, firewall: true)
         #expect(plugins.map(CNIConfig.type(of:)) == ["bridge", "portmap", "firewall"])
         let mappings = plugins[1]["runtimeConfig"]?["portMappings"]
@@ -39,17 +43,18 @@ import Testing
         #expect(first["type"] == .string("bridge"))
         #expect(first["prevResult"] == nil)
         let previous = JSONValue.object([("cniVersion", .string("1.0.0")), ("ips", .array([]))])
-        let next = try JSONValue.parse(CNIConfig.invocation(plugin: .object([("type", .string("portmap"))]), networkName: "n", prevResult: previous))
+        let next = try JSONValue.parse(
+            CNIConfig.invocation(plugin: .object([("type", .string("portmap"))]), networkName: "n", prevResult: previous))
         #expect(next["prevResult"] == previous)
     }
 }
 
 @Suite struct CNIResultTests {
     let bridgeResult = """
-    {"cniVersion":"1.0.0","interfaces":[{"name":"skabc","mac":"1e:9a:ff:b5:e7:d0"},{"name":"veth1","mac":"5a:40:fe:33:62:09"},
-     {"name":"eth0","mac":"56:25:bc:d5:cc:e7","sandbox":"/run/skiff/netns/x"}],
-     "ips":[{"interface":2,"address":"10.213.4.3/24","gateway":"10.213.4.1"}],"routes":[{"dst":"0.0.0.0/0"}],"dns":{}}
-    """
+        {"cniVersion":"1.0.0","interfaces":[{"name":"skabc","mac":"1e:9a:ff:b5:e7:d0"},{"name":"veth1","mac":"5a:40:fe:33:62:09"},
+         {"name":"eth0","mac":"56:25:bc:d5:cc:e7","sandbox":"/run/skiff/netns/x"}],
+         "ips":[{"interface":2,"address":"10.213.4.3/24","gateway":"10.213.4.1"}],"routes":[{"dst":"0.0.0.0/0"}],"dns":{}}
+        """
 
     @Test func containerAddressGatewayAndMac() throws {
         let result = try CNIResult(parsing: try JSONValue.parse(Array(bridgeResult.utf8)), plugin: "bridge")
@@ -60,13 +65,17 @@ import Testing
     }
 
     @Test func resultsWithoutAnIPv4AddressAreRefused() throws {
-        #expect(throws: NetworkError.self) { try CNIResult(parsing: try JSONValue.parse(Array(#"{"cniVersion":"1.0.0"}"#.utf8)), plugin: "bridge") }
+        #expect(throws: NetworkError.self) {
+            try CNIResult(parsing: try JSONValue.parse(Array(#"{"cniVersion":"1.0.0"}"#.utf8)), plugin: "bridge")
+        }
         let v6 = #"{"ips":[{"address":"fd00::2/64"}]}"#
         #expect(throws: NetworkError.self) { try CNIResult(parsing: try JSONValue.parse(Array(v6.utf8)), plugin: "bridge") }
     }
 
     @Test func pluginErrors() {
-        #expect(CNIResult.errorMessage(Array(#"{"code":7,"msg":"failed to allocate","details":"range full"}"#.utf8)) == "failed to allocate: range full")
+        #expect(
+            CNIResult.errorMessage(Array(#"{"code":7,"msg":"failed to allocate","details":"range full"}"#.utf8))
+                == "failed to allocate: range full")
         #expect(CNIResult.errorMessage(Array("garbage".utf8)) == nil)
     }
 }
@@ -88,10 +97,10 @@ import Testing
 
     @Test func hostRoutesFromProc() {
         let table = """
-        Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
-        eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
-        eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
-        """
+            Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+            eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+            eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+            """
         let routes = HostRoutes.parse(table)
         #expect(routes == [HostRoutes.Route(interface: "eth0", subnet: try! IPv4Subnet(parsing: "192.0.2.0/24"))])
     }
@@ -108,10 +117,12 @@ import Testing
 @Suite struct HostFilesTests {
     @Test func resolvConf() throws {
         let host = "# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch corp.example\noptions edns0\n"
-        #expect(try HostFiles.resolvConf(host: host, dns: [], search: [], privateNetwork: true)
+        #expect(
+            try HostFiles.resolvConf(host: host, dns: [], search: [], privateNetwork: true)
                 == "search corp.example\nnameserver 10.0.0.2\noptions edns0\n")
         #expect(try HostFiles.resolvConf(host: host, dns: [], search: [], privateNetwork: false).contains("nameserver 127.0.0.53"))
-        #expect(try HostFiles.resolvConf(host: host, dns: ["192.0.2.53"], search: ["a.test", "b.test"], privateNetwork: true)
+        #expect(
+            try HostFiles.resolvConf(host: host, dns: ["192.0.2.53"], search: ["a.test", "b.test"], privateNetwork: true)
                 == "search a.test b.test\nnameserver 192.0.2.53\noptions edns0\n")
         #expect(throws: HostFilesError.self) { try HostFiles.resolvConf(host: nil, dns: ["not-an-ip"], search: [], privateNetwork: true) }
     }
@@ -119,7 +130,8 @@ import Testing
     @Test func hosts() throws {
         let extra = [try HostFiles.ExtraHost(parsing: "db:10.1.2.3"), try HostFiles.ExtraHost(parsing: "v6:[fd00::1]")]
         let text = HostFiles.hosts(hostname: "box", name: "client", address: "10.213.4.3", extraHosts: extra)
-        #expect(text == "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.213.4.3\tbox client\n10.1.2.3\tdb\nfd00::1\tv6\n")
+        #expect(
+            text == "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.213.4.3\tbox client\n10.1.2.3\tdb\nfd00::1\tv6\n")
         #expect(HostFiles.hosts(hostname: "box", name: "box", address: nil, extraHosts: []).hasSuffix("127.0.1.1\tbox\n"))
         #expect(throws: HostFilesError.self) { try HostFiles.ExtraHost(parsing: "db") }
         #expect(throws: HostFilesError.self) { try HostFiles.ExtraHost(parsing: "db:nowhere") }

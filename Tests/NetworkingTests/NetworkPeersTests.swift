@@ -14,8 +14,9 @@ import Testing
             HostFiles.Peer(address: "10.222.1.9", names: ["cache", "ba9876543210"]),
         ]
         let text = HostFiles.hosts(hostname: "box", name: "client", address: "10.222.1.3", extraHosts: extra, peers: peers)
-        #expect(text == header + "10.222.1.3\tbox client\n10.1.2.3\tdb\n"
-            + "10.222.1.9\tcache ba9876543210\n10.222.1.10\tweb 0123456789ab www\n")
+        #expect(
+            text == header + "10.222.1.3\tbox client\n10.1.2.3\tdb\n"
+                + "10.222.1.9\tcache ba9876543210\n10.222.1.10\tweb 0123456789ab www\n")
         // The same set in another order renders the same bytes.
         #expect(HostFiles.hosts(hostname: "box", name: "client", address: "10.222.1.3", extraHosts: extra, peers: peers.reversed()) == text)
     }
@@ -49,8 +50,9 @@ import Testing
             let hosts = path + "/" + name + ".hosts"
             try "placeholder\n".write(toFile: hosts, atomically: false, encoding: .utf8)
             let id = String(repeating: String(name.prefix(1)), count: 64)
-            return NetworkPeer(containerID: id, address: address, names: [name, String(id.prefix(12))] + aliases, hostsPath: hosts,
-                               hostname: String(id.prefix(12)), name: name, extraHosts: extraHosts)
+            return NetworkPeer(
+                containerID: id, address: address, names: [name, String(id.prefix(12))] + aliases, hostsPath: hosts,
+                hostname: String(id.prefix(12)), name: name, extraHosts: extraHosts)
         }
 
         func hosts(_ peer: NetworkPeer) -> String { (try? String(contentsOfFile: peer.hostsPath, encoding: .utf8)) ?? "" }
@@ -122,8 +124,10 @@ import Testing
         let scratch = Scratch()
         let peers = scratch.peers
         let web = try scratch.container("web", "10.222.1.2")
-        try "a much longer previous content than the new one will be, ending in a line of its own\n".appending(String(repeating: "x", count: 500))
-            .write(toFile: web.hostsPath, atomically: false, encoding: .utf8)
+        try "a much longer previous content than the new one will be, ending in a line of its own\n".appending(
+            String(repeating: "x", count: 500)
+        )
+        .write(toFile: web.hostsPath, atomically: false, encoding: .utf8)
         try peers.join(network: "net1", web)
         #expect(scratch.hosts(web) == header + "10.222.1.2\twwwwwwwwwwww web\n")
     }
@@ -136,8 +140,10 @@ extension NetworkPeersTests {
             let names: [String] = i == 4 ? ["c\(i)", "s\(i)", "c3"] : ["c\(i)", "s\(i)"]
             let name: String? = i == 5 ? nil : "c\(i)"
             let extra: [String] = i == 2 ? ["db:10.1.2.3"] : []
-            members.append(NetworkPeer(containerID: "id\(i)", address: "10.222.\(i % 3).\(20 - i)", names: names,
-                                       hostsPath: "/nonexistent/\(i)", hostname: "h\(i)", name: name, extraHosts: extra))
+            members.append(
+                NetworkPeer(
+                    containerID: "id\(i)", address: "10.222.\(i % 3).\(20 - i)", names: names,
+                    hostsPath: "/nonexistent/\(i)", hostname: "h\(i)", name: name, extraHosts: extra))
         }
         for (member, text) in NetworkPeer.hostsFiles(members.shuffled()) {
             #expect(text == member.hostsFile(others: members))
@@ -160,7 +166,8 @@ extension NetworkPeersTests {
         try peers.join(network: "net1", both)
         both.address = "10.222.2.3"
         try peers.join(network: "net2", both)
-        #expect(scratch.hosts(both) == header + "10.222.1.3\tbbbbbbbbbbbb both\n10.222.1.2\tweb wwwwwwwwwwww\n10.222.2.2\tdb dddddddddddd\n")
+        #expect(
+            scratch.hosts(both) == header + "10.222.1.3\tbbbbbbbbbbbb both\n10.222.1.2\tweb wwwwwwwwwwww\n10.222.2.2\tdb dddddddddddd\n")
         #expect(scratch.hosts(web) == header + "10.222.1.2\twwwwwwwwwwww web\n10.222.1.3\tboth bbbbbbbbbbbb\n")
         #expect(scratch.hosts(db) == header + "10.222.2.2\tdddddddddddd db\n10.222.2.3\tboth bbbbbbbbbbbb\n")
         // A join on one network keeps the other's peers in the shared member's file.

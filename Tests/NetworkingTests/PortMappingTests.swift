@@ -21,17 +21,25 @@ import Testing
     @Test func publishAllAddsTheImagesExposedPortsNotYetPublished() throws {
         let published = [PortMapping(hostPort: 8080, containerPort: 80)]
         let all = try PortMapping.publishingAll(exposed: ["80/tcp", "53/udp", "9000"], published: published)
-        #expect(all == [PortMapping(hostPort: 8080, containerPort: 80), PortMapping(hostPort: 0, containerPort: 53, proto: "udp"),
-                        PortMapping(hostPort: 0, containerPort: 9000)])
+        #expect(
+            all == [
+                PortMapping(hostPort: 8080, containerPort: 80), PortMapping(hostPort: 0, containerPort: 53, proto: "udp"),
+                PortMapping(hostPort: 0, containerPort: 9000),
+            ])
         #expect(throws: NetworkError.self) { try PortMapping.publishingAll(exposed: ["1:2"], published: []) }
     }
 
     @Test func rangesExpandAsDockerDoes() throws {
-        #expect(try PortMapping.parseAll("8000-8002:80-82/udp") == [
-            PortMapping(hostPort: 8000, containerPort: 80, proto: "udp"), PortMapping(hostPort: 8001, containerPort: 81, proto: "udp"),
-            PortMapping(hostPort: 8002, containerPort: 82, proto: "udp")])
-        #expect(try PortMapping.parseAll("127.0.0.1::90-91") == [
-            PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: 90), PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: 91)])
+        #expect(
+            try PortMapping.parseAll("8000-8002:80-82/udp") == [
+                PortMapping(hostPort: 8000, containerPort: 80, proto: "udp"), PortMapping(hostPort: 8001, containerPort: 81, proto: "udp"),
+                PortMapping(hostPort: 8002, containerPort: 82, proto: "udp"),
+            ])
+        #expect(
+            try PortMapping.parseAll("127.0.0.1::90-91") == [
+                PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: 90),
+                PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: 91),
+            ])
         let chosen = try PortMapping.parseAll("8000-8010:80")
         #expect(chosen == [PortMapping(hostPort: 8000, hostPortEnd: 8010, containerPort: 80)])
         #expect(chosen[0].description == "0.0.0.0:8000-8010->80/tcp")

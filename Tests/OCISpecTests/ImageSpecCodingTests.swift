@@ -18,10 +18,10 @@ import Testing
 
     @Test func decodesDockerManifest() throws {
         let json = """
-        {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
-         "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,"digest":"sha256:\(hexA)"},
-         "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":2223,"digest":"sha256:\(hexB)"}]}
-        """
+            {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+             "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,"digest":"sha256:\(hexA)"},
+             "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":2223,"digest":"sha256:\(hexB)"}]}
+            """
         let probe = try JSONDecoder().decode(ManifestProbe.self, from: Data(json.utf8))
         #expect(try probe.kind(fallbackType: nil) == .manifest)
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(json.utf8))
@@ -31,7 +31,8 @@ import Testing
     }
 
     @Test func rejectsBadDigestInManifest() {
-        let json = #"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":1,"digest":"sha256:xyz"},"layers":[]}"#
+        let json =
+            #"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":1,"digest":"sha256:xyz"},"layers":[]}"#
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Manifest.self, from: Data(json.utf8)) }
     }
 
@@ -50,10 +51,10 @@ import Testing
 
     @Test func selectsPlatformFromIndex() throws {
         let json = """
-        {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[
-          {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"sha256:\(hexA)","platform":{"architecture":"arm","os":"linux","variant":"v7"}},
-          {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":2,"digest":"sha256:\(hexB)","platform":{"architecture":"amd64","os":"linux"}}]}
-        """
+            {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[
+              {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"sha256:\(hexA)","platform":{"architecture":"arm","os":"linux","variant":"v7"}},
+              {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":2,"digest":"sha256:\(hexB)","platform":{"architecture":"amd64","os":"linux"}}]}
+            """
         let index = try JSONDecoder().decode(Index.self, from: Data(json.utf8))
         #expect(index.manifest(for: .linuxAmd64)?.digest.encoded == hexB)
         #expect(index.manifest(for: try Platform(parsing: "linux/arm"))?.digest.encoded == hexA)
@@ -64,9 +65,9 @@ import Testing
 
     @Test func imageConfigRoundTrip() throws {
         let json = """
-        {"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"ExposedPorts":{"80/tcp":{}},"WorkingDir":"/"},
-         "rootfs":{"type":"layers","diff_ids":["sha256:\(hexA)"]},"history":[{"created_by":"x","empty_layer":true}]}
-        """
+            {"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"ExposedPorts":{"80/tcp":{}},"WorkingDir":"/"},
+             "rootfs":{"type":"layers","diff_ids":["sha256:\(hexA)"]},"history":[{"created_by":"x","empty_layer":true}]}
+            """
         let config = try JSONDecoder().decode(ImageConfig.self, from: Data(json.utf8))
         #expect(config.config?.cmd == ["sh"])
         #expect(config.config?.exposedPorts?.keys.first == "80/tcp")

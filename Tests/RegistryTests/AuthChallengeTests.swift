@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct AuthChallengeTests {
     @Test func parsesBearerWithCommasInScope() throws {
-        let header = #"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push""#
+        let header =
+            #"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push""#
         let challenge = try #require(AuthChallenge.parse(header))
         #expect(challenge.scheme == "bearer")
         #expect(challenge.parameters["realm"] == "https://auth.docker.io/token")
@@ -36,7 +37,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/auth.json"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try #"{"auths":{"other.example":{"auth":"eDp5"}},"credHelpers":{"gcr.io":"gcloud"}}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        try #"{"auths":{"other.example":{"auth":"eDp5"}},"credHelpers":{"gcr.io":"gcloud"}}"#.write(
+            toFile: file, atomically: true, encoding: .utf8)
         let store = CredentialStore(skiffFile: file, dockerFile: directory + "/none.json")
         try store.save(Credentials(username: "u", password: "p:w"), for: "127.0.0.1:5000")
         #expect(try store.credentials(for: "127.0.0.1:5000") == Credentials(username: "u", password: "p:w"))
@@ -76,7 +78,9 @@ import Testing
         #expect(RegistryClient.allowsPlainHTTP("localhost", options: options))
         #expect(RegistryClient.allowsPlainHTTP("[::1]:5000", options: options))
         #expect(!RegistryClient.allowsPlainHTTP("registry.example.com", options: options))
-        #expect(!RegistryClient.allowsPlainHTTP("127.0.0.1.example.com:80", options: options), "a hostname that starts like a loopback address is not one")
+        #expect(
+            !RegistryClient.allowsPlainHTTP("127.0.0.1.example.com:80", options: options),
+            "a hostname that starts like a loopback address is not one")
         #expect(RegistryClient.allowsPlainHTTP("127.1.2.3:5000", options: options))
         var insecure = RegistryOptions()
         insecure.insecureRegistries = ["registry.example.com"]

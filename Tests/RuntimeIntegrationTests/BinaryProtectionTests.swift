@@ -47,8 +47,9 @@ struct BinaryProtectionTests {
         let ready = Poll.until(seconds: 10) { FileManager.default.fileExists(atPath: b.dir + "/rootfs/ready") }
         try #require(ready, "the racer never started")
 
-        let exec = try b.runtime(["exec", b.id, "/proc/self/exe", "--log", "/tmp/f", "state", "nope"],
-                                 env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })
+        let exec = try b.runtime(
+            ["exec", b.id, "/proc/self/exe", "--log", "/tmp/f", "state", "nope"],
+            env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })
         #expect(exec.err.contains("protected executable: \(kind.rawValue)"), "\(exec.err)")
         var result = ""
         _ = Poll.until(seconds: 20) {
@@ -68,8 +69,10 @@ struct BinaryProtectionTests {
         let b = try TestBundle("dumpable")
         b.shell("sleep 30")
         try #require(try b.create().code == 0)
-        let probe = try b.runtime(["exec", b.id, "sh", "-c",
-                                   "readlink /proc/1/exe || echo exe-refused; cat /proc/1/environ || echo environ-refused; readlink /proc/1/fd/0 || echo fd-refused"])
+        let probe = try b.runtime([
+            "exec", b.id, "sh", "-c",
+            "readlink /proc/1/exe || echo exe-refused; cat /proc/1/environ || echo environ-refused; readlink /proc/1/fd/0 || echo fd-refused",
+        ])
         #expect(probe.out.contains("exe-refused") && probe.out.contains("environ-refused") && probe.out.contains("fd-refused"), "\(probe)")
         #expect(!probe.out.contains("_SKIFF_INIT_FD"), "\(probe)")
     }
@@ -98,7 +101,8 @@ enum SharedLibraries {
             let path = words.count >= 3 && words[1] == "=>" ? String(words[2]) : (words.first.map(String.init) ?? "")
             guard path.hasPrefix("/") else { continue }
             let target = rootfs + path
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileIO.write(target, try FileIO.read(path), mode: 0o755)
         }
     }

@@ -15,7 +15,8 @@ struct CgroupMembershipTests {
         return text.split(separator: "\n").filter { line in
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3 else { return false }
-            let mounted = fields[1].isEmpty ? layout.unified != nil : fields[1].split(separator: ",").contains { layout.v1[String($0)] != nil }
+            let mounted =
+                fields[1].isEmpty ? layout.unified != nil : fields[1].split(separator: ",").contains { layout.v1[String($0)] != nil }
             return mounted && fields[2] != expected
         }.map(String.init)
     }

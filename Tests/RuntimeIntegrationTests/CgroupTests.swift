@@ -16,9 +16,13 @@ struct CgroupTests {
         b.spec.linux?.resources?.pids = .init(limit: 42)
         let isV2 = Self.layout?.isPureV2 ?? false
         if isV2 {
-            b.shell("cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpuset.mems")
+            b.shell(
+                "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpuset.mems"
+            )
         } else {
-            b.shell("cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max cpuset/cpuset.cpus cpuset/cpuset.mems; cat memory/memory.memsw.limit_in_bytes 2>/dev/null")
+            b.shell(
+                "cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max cpuset/cpuset.cpus cpuset/cpuset.mems; cat memory/memory.memsw.limit_in_bytes 2>/dev/null"
+            )
         }
         let r = try b.run()
         if isV2 {
@@ -39,9 +43,10 @@ struct CgroupTests {
         return layout.v1["hugetlb"] != nil || layout.unifiedControllers.contains("hugetlb")
     }
 
-    @Test(.enabled(if: HugePageSizes.onHost().contains("2MB"), "this kernel has no 2MB huge pages"),
-          .enabled(if: hugetlbAvailable, "the hugetlb controller is in no hierarchy this host has mounted"),
-          arguments: [false, true])
+    @Test(
+        .enabled(if: HugePageSizes.onHost().contains("2MB"), "this kernel has no 2MB huge pages"),
+        .enabled(if: hugetlbAvailable, "the hugetlb controller is in no hierarchy this host has mounted"),
+        arguments: [false, true])
     func hugetlbLimit(pureCgroup2View: Bool) throws {
         let b = try TestBundle("hugetlb")
         b.pureCgroup2View = pureCgroup2View
@@ -98,7 +103,8 @@ struct CgroupTests {
         blockIO.throttleWriteIOPSDevice = [.init(major: major, minor: minor, rate: 120)]
         b.spec.linux?.resources?.blockIO = blockIO
         let layout = try #require(Self.layout)
-        let unifiedHasIO = (try? String(contentsOfFile: (layout.unified ?? "") + "/cgroup.controllers", encoding: .utf8))?
+        let unifiedHasIO =
+            (try? String(contentsOfFile: (layout.unified ?? "") + "/cgroup.controllers", encoding: .utf8))?
             .split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("io") ?? false
         if !pureCgroup2View, let blkio = layout.v1["blkio"] {
             let dir = blkio.split(separator: "/").last.map(String.init) ?? "blkio"
@@ -130,8 +136,10 @@ struct CgroupTests {
         let layout = try #require(Self.layout)
         let v2 = pureCgroup2View || layout.isPureV2
         let cpuDir = layout.v1["cpu"].flatMap { $0.split(separator: "/").last.map(String.init) } ?? "cpu"
-        b.shell(v2 ? "cat /sys/fs/cgroup/cpu.max.burst /sys/fs/cgroup/cpu.idle"
-                   : "cat /sys/fs/cgroup/\(cpuDir)/cpu.cfs_burst_us /sys/fs/cgroup/\(cpuDir)/cpu.idle")
+        b.shell(
+            v2
+                ? "cat /sys/fs/cgroup/cpu.max.burst /sys/fs/cgroup/cpu.idle"
+                : "cat /sys/fs/cgroup/\(cpuDir)/cpu.cfs_burst_us /sys/fs/cgroup/\(cpuDir)/cpu.idle")
         let r = try b.run()
         if v2 && !(layout.unifiedControllers.contains("cpu") || layout.isPureV2) {
             // cpu is bound to v1 on this host: cgroup2 has no cpu files to write.
@@ -167,7 +175,9 @@ struct CgroupTests {
         for set in [\Capabilities.bounding, \.effective, \.permitted] {
             b.spec.process?.capabilities?[keyPath: set]?.append("CAP_MKNOD")
         }
-        b.shell("head -c1 /dev/zero > /dev/null && echo zero-ok; (mknod /tmp/mem c 1 1 && head -c1 /tmp/mem >/dev/null) 2>/dev/null && echo mem-open || echo mem-denied")
+        b.shell(
+            "head -c1 /dev/zero > /dev/null && echo zero-ok; (mknod /tmp/mem c 1 1 && head -c1 /tmp/mem >/dev/null) 2>/dev/null && echo mem-open || echo mem-denied"
+        )
         let r = try b.run()
         #expect(r.out.contains("zero-ok"), "\(r)")
         #expect(r.out.contains("mem-denied"), "\(r)")
@@ -200,7 +210,9 @@ struct UpdateTests {
         let json = try b.runtime(["update", "--resources", "-", b.id], stdin: #"{"cpu":{"shares":333}}"#)
         #expect(json.code == 0, "\(json)")
         let isV2 = (try? CgroupLayout.detect())?.isPureV2 ?? false
-        let script = isV2 ? "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.weight"
+        let script =
+            isV2
+            ? "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.weight"
             : "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares"
         let read = try b.runtime(["exec", b.id, "sh", "-c", script])
         #expect(read.out == (isV2 ? "100663296\n77\n13\n" : "100663296\n77\n333\n"), "\(read)")

@@ -21,7 +21,9 @@ struct CommandLineTests {
         let file = b.dir + "/passed"
         try "through fd 3\n".write(toFile: file, atomically: true, encoding: .utf8)
         // The shell opens fd 3 for the runtime; the container must see it as fd 3.
-        let r = try Command.run("/bin/sh", ["-c", "exec 3<\(file); exec \(TestEnvironment.runtimeBinary) --root \(b.root) run --preserve-fds 1 --bundle \(b.dir) \(b.id)"])
+        let r = try Command.run(
+            "/bin/sh",
+            ["-c", "exec 3<\(file); exec \(TestEnvironment.runtimeBinary) --root \(b.root) run --preserve-fds 1 --bundle \(b.dir) \(b.id)"])
         #expect(r.out.hasPrefix("through fd 3\n"), "\(r)")
     }
 
@@ -111,8 +113,10 @@ struct CommandLineTests {
 }
 
 /// `run` of a container with a terminal and no console socket: the runtime relays the pty itself.
-@Suite(.enabled(if: TestEnvironment.canRunContainers && FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),
-                "needs root, busybox-static and script(1) from util-linux"))
+@Suite(
+    .enabled(
+        if: TestEnvironment.canRunContainers && FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),
+        "needs root, busybox-static and script(1) from util-linux"))
 struct TerminalRelayTests {
     @Test func runRelaysTheTerminalAndReturnsTheExitCode() throws {
         let b = try TestBundle("relay")

@@ -21,7 +21,9 @@ struct DeviceFilterTests {
 
     @Test func deniesWhatTheRulesDeny() throws {
         let rules = CgroupWrites.deviceRules([.init(allow: false, access: "rwm")], extraDevices: [])
-        let r = try run("head -c1 /dev/zero >/dev/null && echo zero-ok; head -c1 /dev/mem >/dev/null 2>&1 && echo mem-open || echo mem-denied", rules: rules)
+        let r = try run(
+            "head -c1 /dev/zero >/dev/null && echo zero-ok; head -c1 /dev/mem >/dev/null 2>&1 && echo mem-open || echo mem-denied",
+            rules: rules)
         #expect(r.out == "zero-ok\nmem-denied\n", "\(r)")
     }
 
@@ -30,7 +32,9 @@ struct DeviceFilterTests {
             .init(allow: true, type: "a", access: "rwm"),
             .init(allow: false, type: "c", major: 1, minor: 5, access: "r"),
         ]
-        let r = try run("head -c1 /dev/zero >/dev/null 2>&1 && echo zero-read || echo zero-denied; echo x > /dev/zero && echo zero-write; head -c1 /dev/urandom > /dev/null && echo urandom-ok", rules: rules)
+        let r = try run(
+            "head -c1 /dev/zero >/dev/null 2>&1 && echo zero-read || echo zero-denied; echo x > /dev/zero && echo zero-write; head -c1 /dev/urandom > /dev/null && echo urandom-ok",
+            rules: rules)
         #expect(r.out == "zero-denied\nzero-write\nurandom-ok\n", "\(r)")
     }
 }

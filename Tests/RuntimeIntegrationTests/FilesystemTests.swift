@@ -22,7 +22,9 @@ struct FilesystemTests {
         try "from host".write(toFile: host + "/file", atomically: true, encoding: .utf8)
         b.spec.mounts?.append(Mount(destination: "/data/ro", type: "bind", source: host, options: ["rbind", "ro", "nosuid", "nodev"]))
         b.spec.mounts?.append(Mount(destination: "/data/rw", type: "bind", source: host, options: ["bind", "rw"]))
-        b.shell("cat /data/ro/file; echo; touch /data/ro/new 2>/dev/null || echo ro-denied; echo hi > /data/rw/written; grep /data/ro /proc/mounts")
+        b.shell(
+            "cat /data/ro/file; echo; touch /data/ro/new 2>/dev/null || echo ro-denied; echo hi > /data/rw/written; grep /data/ro /proc/mounts"
+        )
         let r = try b.run()
         #expect(r.out.contains("from host"), "\(r)")
         #expect(r.out.contains("ro-denied"))
@@ -76,7 +78,9 @@ struct FilesystemTests {
         b.spec.mounts?.append(Mount(destination: "/var/run/conf/file.txt", type: "bind", source: host, options: ["bind", "ro"]))
         b.spec.mounts?.append(Mount(destination: "/up/sub", type: "tmpfs", source: "tmpfs"))
         b.spec.mounts?.append(Mount(destination: "/abs/file.txt", type: "bind", source: host, options: ["bind"]))
-        b.shell("cut -d' ' -f5 /proc/self/mountinfo | grep -E '^/(run|\(outside)|\(outsideAbsolute))' | sort; cat /run/conf/file.txt; stat -c %F /run/skiff /run/conf/file.txt")
+        b.shell(
+            "cut -d' ' -f5 /proc/self/mountinfo | grep -E '^/(run|\(outside)|\(outsideAbsolute))' | sort; cat /run/conf/file.txt; stat -c %F /run/skiff /run/conf/file.txt"
+        )
         let r = try b.run()
         let expected = ["/\(outsideAbsolute)/dir/file.txt", "/\(outside)/dir/sub", "/run/conf/file.txt", "/run/skiff"].sorted()
         #expect(r.code == 0 && r.out == expected.joined(separator: "\n") + "\na file\ndirectory\nregular file\n", "\(r)")
@@ -90,7 +94,9 @@ struct FilesystemTests {
         let b = try TestBundle("dev")
         b.spec.linux?.devices = [Device(type: "c", path: "/dev/skiff-null", major: 1, minor: 3, fileMode: 0o640, uid: 0, gid: 0)]
         b.spec.linux?.resources?.devices = [.init(allow: false, access: "rwm")]
-        b.shell("for d in null zero full random urandom tty ptmx pts shm fd stdin stdout stderr; do test -e /dev/$d && echo ok-$d; done; stat -c '%a %t %T' /dev/skiff-null; echo x > /dev/skiff-null && echo wrote; head -c 4 /dev/zero | wc -c")
+        b.shell(
+            "for d in null zero full random urandom tty ptmx pts shm fd stdin stdout stderr; do test -e /dev/$d && echo ok-$d; done; stat -c '%a %t %T' /dev/skiff-null; echo x > /dev/skiff-null && echo wrote; head -c 4 /dev/zero | wc -c"
+        )
         let r = try b.run()
         for d in ["null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "fd", "stdin", "stdout", "stderr"] {
             #expect(r.out.contains("ok-\(d)\n"), "missing /dev/\(d): \(r)")

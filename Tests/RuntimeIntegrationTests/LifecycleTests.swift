@@ -49,13 +49,16 @@ struct LifecycleTests {
         b.shell("sleep 30")
         try #require(try b.create().code == 0)
         try #require(try b.runtime(["start", b.id]).code == 0)
-        let r = try b.runtime(["exec", "--env", "EXTRA=1", "--cwd", "/tmp", b.id, "sh", "-c", "hostname; echo $EXTRA; pwd; ps | grep -c sleep; exit 4"])
+        let r = try b.runtime([
+            "exec", "--env", "EXTRA=1", "--cwd", "/tmp", b.id, "sh", "-c", "hostname; echo $EXTRA; pwd; ps | grep -c sleep; exit 4",
+        ])
         #expect(r.code == 4, "\(r)")
         #expect(r.out.hasPrefix("exec-host\n1\n/tmp\n"), "\(r)")
         let missing = try b.runtime(["exec", b.id, "nope-not-here"])
         #expect(missing.code != 0 && missing.err.contains("executable file not found"), "\(missing)")
         let process = b.dir + "/process.json"
-        try #"{"user":{"uid":99,"gid":99},"args":["id","-u"],"cwd":"/","env":["PATH=/bin"]}"#.write(toFile: process, atomically: true, encoding: .utf8)
+        try #"{"user":{"uid":99,"gid":99},"args":["id","-u"],"cwd":"/","env":["PATH=/bin"]}"#.write(
+            toFile: process, atomically: true, encoding: .utf8)
         let viaFile = try b.runtime(["exec", "--process", process, b.id])
         #expect(viaFile.out == "99\n", "\(viaFile)")
     }
@@ -66,9 +69,10 @@ struct LifecycleTests {
         func hook(_ name: String) -> Hook {
             Hook(path: "/bin/sh", args: ["sh", "-c", "read -r state; echo \(name) >> \(log); echo \"$state\" >> \(log).json"])
         }
-        b.spec.hooks = Hooks(prestart: [hook("prestart")], createRuntime: [hook("createRuntime")],
-                             createContainer: [hook("createContainer")], startContainer: [hook("startContainer")],
-                             poststart: [hook("poststart")], poststop: [hook("poststop")])
+        b.spec.hooks = Hooks(
+            prestart: [hook("prestart")], createRuntime: [hook("createRuntime")],
+            createContainer: [hook("createContainer")], startContainer: [hook("startContainer")],
+            poststart: [hook("poststart")], poststop: [hook("poststop")])
         // createContainer and startContainer run inside the container: give them the host paths.
         b.spec.mounts?.append(Mount(destination: b.dir, type: "bind", source: b.dir, options: ["bind"]))
         try FileManager.default.createDirectory(atPath: b.dir + "/rootfs/bin", withIntermediateDirectories: true)
@@ -114,7 +118,8 @@ struct LifecycleTests {
         b.spec.hooks = Hooks(poststart: [failing, after("poststart")], poststop: [failing, after("poststop")])
         b.shell("true")
         let r = try b.run()
-        #expect(r.code == 0 && r.err.contains("poststart hook /bin/false failed") && r.err.contains("poststop hook /bin/false failed"), "\(r)")
+        #expect(
+            r.code == 0 && r.err.contains("poststart hook /bin/false failed") && r.err.contains("poststop hook /bin/false failed"), "\(r)")
         let order = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(order == "poststart\npoststop\n", "\(order) \(r)")
         #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))

@@ -73,7 +73,9 @@ struct MountNamespaceTests {
             Self.hostMountPoints().filter { $0.hasPrefix(mountPoint) || $0.hasPrefix(b.dir + "/") }
         }
 
-        b.shell("cat /marker; test -e \(hostOnly) && echo host-visible || echo host-hidden; grep -q ' /proc ' /proc/self/mountinfo && echo proc; readlink /proc/self/ns/mnt")
+        b.shell(
+            "cat /marker; test -e \(hostOnly) && echo host-visible || echo host-hidden; grep -q ' /proc ' /proc/self/mountinfo && echo proc; readlink /proc/self/ns/mnt"
+        )
         let r = try b.run()
         let hostMountNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
         #expect(r.code == 0 && r.out == "bundle only\nhost-hidden\nproc\n\(hostMountNamespace)\n", "\(r)")

@@ -6,7 +6,8 @@ import Testing
 @Suite(.enabled(if: TestEnvironment.canRunContainers, "needs root and busybox-static: run scripts/test.sh as root"))
 struct PeerDriverTests {
     static let hasPodman = FileManager.default.isExecutableFile(atPath: "/usr/bin/podman")
-    static let hasContainerd = FileManager.default.isExecutableFile(atPath: "/usr/bin/containerd")
+    static let hasContainerd =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/containerd")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/ctr") && FileManager.default.isExecutableFile(atPath: "/usr/bin/umoci")
 
     /// A directory with a busybox root filesystem (the image content both peers run).
@@ -46,17 +47,20 @@ struct PeerDriverTests {
         let imported = try Command.run("/usr/bin/podman", podman + ["import", dir + "/rootfs.tar", image], env: env)
         try #require(imported.code == 0, "\(imported)")
 
-        let run = try Command.run("/usr/bin/podman", podman + ["run", "--rm", "--network", "none", image, "sh", "-c", "echo hello from podman; exit 5"], env: env)
+        let run = try Command.run(
+            "/usr/bin/podman", podman + ["run", "--rm", "--network", "none", image, "sh", "-c", "echo hello from podman; exit 5"], env: env)
         #expect(run.out.contains("hello from podman"), "\(run)")
         #expect(run.code == 5)
 
         let name = TestEnvironment.uniqueName("pod")
         let started = Date()
-        let detached = try Command.run("/usr/bin/podman", podman + ["run", "-d", "--network", "none", "--name", name, image, "sleep", "30"], env: env)
+        let detached = try Command.run(
+            "/usr/bin/podman", podman + ["run", "-d", "--network", "none", "--name", name, image, "sleep", "30"], env: env)
         try #require(detached.code == 0, "\(detached)")
         #expect(Date().timeIntervalSince(started) < 10, "podman run -d returned only after the container exited")
         let exec = try Command.run("/usr/bin/podman", podman + ["exec", name, "sh", "-c", "echo exec-ok; cat /proc/1/cmdline"], env: env)
-        let inspect = try Command.run("/usr/bin/podman", podman + ["inspect", name, "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}"], env: env)
+        let inspect = try Command.run(
+            "/usr/bin/podman", podman + ["inspect", name, "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}"], env: env)
         let logs = try Command.run("/usr/bin/podman", podman + ["logs", name], env: env)
         #expect(exec.out.hasPrefix("exec-ok\nsleep"), "\(exec) \(inspect) \(logs)")
         let tty = try Command.run("/usr/bin/podman", podman + ["exec", "-t", name, "sh", "-c", "test -t 1 && echo tty"], env: env)
@@ -118,21 +122,34 @@ struct PeerDriverTests {
         let imported = try Command.run("/usr/bin/ctr", ctr + ["images", "import", "--base-name", "skiff/bb", dir + "/image.tar"])
         try #require(imported.code == 0, "\(imported)")
 
-        let run = try Command.run("/usr/bin/ctr", ctr + ["run", "--rm", "--runc-binary", TestEnvironment.runtimeBinary,
-                                                         "skiff/bb:bb", task, "sh", "-c", "echo hello from containerd; exit 3"])
+        let run = try Command.run(
+            "/usr/bin/ctr",
+            ctr + [
+                "run", "--rm", "--runc-binary", TestEnvironment.runtimeBinary,
+                "skiff/bb:bb", task, "sh", "-c", "echo hello from containerd; exit 3",
+            ])
         #expect(run.out.contains("hello from containerd"), "\(run)")
         #expect(run.code == 3)
 
-        let detached = try Command.run("/usr/bin/ctr", ctr + ["run", "-d", "--runc-binary", TestEnvironment.runtimeBinary,
-                                                              "skiff/bb:bb", task, "sleep", "30"])
+        let detached = try Command.run(
+            "/usr/bin/ctr",
+            ctr + [
+                "run", "-d", "--runc-binary", TestEnvironment.runtimeBinary,
+                "skiff/bb:bb", task, "sleep", "30",
+            ])
         try #require(detached.code == 0, "\(detached)")
         let exec = try Command.run("/usr/bin/ctr", ctr + ["task", "exec", "--exec-id", "e1", task, "sh", "-c", "echo exec-in-containerd"])
         #expect(exec.out.contains("exec-in-containerd"), "\(exec)")
         let tasks = try Command.run("/usr/bin/ctr", ctr + ["task", "ls"])
         #expect(tasks.out.contains("RUNNING"), "\(tasks)")
         // exec with a terminal: ctr wants one of its own, so it runs under script(1)'s pty.
-        let tty = try Command.run("/usr/bin/script", ["-qec", (ctr + ["task", "exec", "-t", "--exec-id", "e2", task, "sh", "-c", "tty && echo on-a-tty"])
-            .reduce("/usr/bin/ctr") { $0 + " '" + $1 + "'" }, "/dev/null"])
+        let tty = try Command.run(
+            "/usr/bin/script",
+            [
+                "-qec",
+                (ctr + ["task", "exec", "-t", "--exec-id", "e2", task, "sh", "-c", "tty && echo on-a-tty"])
+                    .reduce("/usr/bin/ctr") { $0 + " '" + $1 + "'" }, "/dev/null",
+            ])
         #expect(tty.out.contains("/dev/pts/") && tty.out.contains("on-a-tty"), "\(tty)")
         let ps = try Command.run("/usr/bin/ctr", ctr + ["task", "ps", task])
         #expect(ps.code == 0 && ps.out.split(separator: "\n").count >= 2, "\(ps)")
@@ -159,8 +176,12 @@ struct PeerDriverTests {
         try "#!/bin/sh\necho \"$*\" >> \(dir)/calls\nexec \(TestEnvironment.runtimeBinary) \"$@\"\n"
             .write(toFile: wrapper, atomically: true, encoding: .utf8)
         chmod(wrapper, 0o755)
-        let viaShim = try Command.run("/usr/bin/ctr", ctr + ["run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper,
-                                                             "skiff/bb:bb", task + "-shim", "sh", "-c", "echo through the shim; exit 5"])
+        let viaShim = try Command.run(
+            "/usr/bin/ctr",
+            ctr + [
+                "run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper,
+                "skiff/bb:bb", task + "-shim", "sh", "-c", "echo through the shim; exit 5",
+            ])
         #expect(viaShim.out.contains("through the shim") && viaShim.code == 5, "\(viaShim)")
         let calls = (try? String(contentsOfFile: dir + "/calls", encoding: .utf8)) ?? ""
         #expect(calls.contains("create") && calls.contains("start") && calls.contains("delete"), "\(calls)")

@@ -61,7 +61,9 @@ struct ProcessConfigTests {
         // Spec's IOPriority has no public initializer: add the field to the written JSON.
         let path = b.dir + "/config.json"
         var text = try String(contentsOfFile: path, encoding: .utf8)
-        text = text.replacingOccurrences(of: "\"process\" : {", with: "\"process\" : {\"ioPriority\": {\"class\": \"IOPRIO_CLASS_IDLE\", \"priority\": 0},", options: [], range: text.range(of: "\"process\" : {"))
+        text = text.replacingOccurrences(
+            of: "\"process\" : {", with: "\"process\" : {\"ioPriority\": {\"class\": \"IOPRIO_CLASS_IDLE\", \"priority\": 0},", options: [],
+            range: text.range(of: "\"process\" : {"))
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         try #require(text.contains("ioPriority"))
         let r = try b.runtime(["create", "--bundle", b.dir, b.id])
@@ -84,7 +86,9 @@ struct ProcessConfigTests {
 
     @Test func rlimitsNoNewPrivilegesAndOOMScore() throws {
         let b = try TestBundle("limits")
-        b.spec.process?.rlimits = [Rlimit(type: "RLIMIT_NOFILE", hard: 512, soft: 256), Rlimit(type: "RLIMIT_CORE", hard: 4096, soft: 2048)]
+        b.spec.process?.rlimits = [
+            Rlimit(type: "RLIMIT_NOFILE", hard: 512, soft: 256), Rlimit(type: "RLIMIT_CORE", hard: 4096, soft: 2048),
+        ]
         b.spec.process?.noNewPrivileges = true
         b.spec.process?.oomScoreAdj = 500
         b.shell("ulimit -n; ulimit -Hn; ulimit -c; grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj")

@@ -9,17 +9,22 @@ import Testing
 /// (see `TestBundle.pureCgroup2View`). Checks that init starts inside its cgroup (clone3
 /// CLONE_INTO_CGROUP), that device rules are enforced by the eBPF filter, and that exec, pause and
 /// delete work there.
-@Suite(.enabled(if: TestEnvironment.canRunContainers && TestEnvironment.cgroup2Mount != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"),
-                "needs root, busybox-static, a cgroup2 hierarchy and unshare(1)"),
-       .serialized)
+@Suite(
+    .enabled(
+        if: TestEnvironment.canRunContainers && TestEnvironment.cgroup2Mount != nil
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"),
+        "needs root, busybox-static, a cgroup2 hierarchy and unshare(1)"),
+    .serialized)
 struct PureCgroup2Tests {
     /// Enabling controllers for a container's parent also enables them in the hierarchy's root;
     /// put the root back as it was.
     func restoringRootControllers(_ body: () throws -> Void) throws {
         let root = try #require(TestEnvironment.cgroup2Mount)
-        let before = Set(((try? FileIO.readString(root + "/cgroup.subtree_control")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+        let before = Set(
+            ((try? FileIO.readString(root + "/cgroup.subtree_control")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
         defer {
-            let after = Set(((try? FileIO.readString(root + "/cgroup.subtree_control")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+            let after = Set(
+                ((try? FileIO.readString(root + "/cgroup.subtree_control")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
             for added in after.subtracting(before) {
                 try? FileIO.writeExisting(root + "/cgroup.subtree_control", "-" + added)
             }
@@ -42,9 +47,12 @@ struct PureCgroup2Tests {
             for set in [\Capabilities.bounding, \.effective, \.permitted] {
                 b.spec.process?.capabilities?[keyPath: set]?.append("CAP_MKNOD")
             }
-            b.shell("grep '^0::' /proc/self/cgroup; head -c1 /dev/zero > /dev/null && echo zero-ok; (mknod /tmp/mem c 1 1 && head -c1 /tmp/mem >/dev/null) 2>/dev/null && echo mem-open || echo mem-denied")
+            b.shell(
+                "grep '^0::' /proc/self/cgroup; head -c1 /dev/zero > /dev/null && echo zero-ok; (mknod /tmp/mem c 1 1 && head -c1 /tmp/mem >/dev/null) 2>/dev/null && echo mem-open || echo mem-denied"
+            )
             try b.writeConfig()
-            let r = try b.runtime(["run", "--bundle", b.dir, b.id], env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })
+            let r = try b.runtime(
+                ["run", "--bundle", b.dir, b.id], env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })
             #expect(r.code == 0, "\(r)")
             #expect(r.out == "0::/skiff-test/\(b.id)\nzero-ok\nmem-denied\n", "\(r)")
             // The kernel placed init: no move (and no wait for the threadgroup lock) was needed.
@@ -82,7 +90,8 @@ struct PureCgroup2Tests {
             try b.useUserNamespace()
             b.shell("grep '^0::' /proc/self/cgroup")
             try b.writeConfig()
-            let r = try b.runtime(["run", "--bundle", b.dir, b.id], env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })
+            let r = try b.runtime(
+                ["run", "--bundle", b.dir, b.id], env: ProcessInfo.processInfo.environment.merging(["SKIFF_RUNTIME_TRACE": "1"]) { $1 })
             #expect(r.code == 0 && r.out == "0::/skiff-test/\(b.id)\n", "\(r)")
             #expect(!r.err.contains("init spawned in its cgroup"), "\(r.err)")
         }

@@ -25,10 +25,13 @@ struct SeccompTests {
     @Test func argumentConditions() throws {
         let b = try TestBundle("seccompargs")
         // Deny umask(077) only: the same syscall with another argument stays allowed.
-        b.spec.linux?.seccomp = Seccomp(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
-            SeccompSyscall(names: ["umask"], action: "SCMP_ACT_ERRNO", errnoRet: 13,
-                           args: [SeccompArg(index: 0, value: 0o077, valueTwo: nil, op: "SCMP_CMP_EQ")]),
-        ])
+        b.spec.linux?.seccomp = Seccomp(
+            defaultAction: "SCMP_ACT_ALLOW",
+            syscalls: [
+                SeccompSyscall(
+                    names: ["umask"], action: "SCMP_ACT_ERRNO", errnoRet: 13,
+                    args: [SeccompArg(index: 0, value: 0o077, valueTwo: nil, op: "SCMP_CMP_EQ")])
+            ])
         b.shell("umask 022; umask; umask 077; umask")
         let r = try b.run()
         // busybox ignores umask's result: the second read-back shows the call was refused.
@@ -39,9 +42,11 @@ struct SeccompTests {
     /// cache under the state root; a damaged cache file is recompiled, never trusted.
     @Test func compiledProgramsAreCachedAndCheckedBeforeUse() throws {
         let b = try TestBundle("seccompcache")
-        b.spec.linux?.seccomp = Seccomp(defaultAction: "SCMP_ACT_ALLOW", syscalls: [
-            SeccompSyscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1),
-        ])
+        b.spec.linux?.seccomp = Seccomp(
+            defaultAction: "SCMP_ACT_ALLOW",
+            syscalls: [
+                SeccompSyscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1)
+            ])
         b.shell("mkdir /tmp/blocked 2>&1 || echo mkdir-denied")
         let first = try b.run()
         #expect(first.out.contains("mkdir-denied"), "\(first)")

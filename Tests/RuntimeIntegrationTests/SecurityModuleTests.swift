@@ -16,7 +16,8 @@ struct SecurityModuleTests {
         b.spec.process?.apparmorProfile = "skiff-test-profile"
         b.shell("true")
         let r = try b.create()
-        #expect(r.code != 0 && r.err.contains("process.apparmorProfile 'skiff-test-profile'") && r.err.contains("org.skiff.ignore-lsm"), "\(r)")
+        #expect(
+            r.code != 0 && r.err.contains("process.apparmorProfile 'skiff-test-profile'") && r.err.contains("org.skiff.ignore-lsm"), "\(r)")
         #expect(!FileManager.default.fileExists(atPath: b.root + "/" + b.id))
 
         let unconfined = try TestBundle("aa-unconfined")
@@ -79,11 +80,16 @@ struct SecurityModuleTests {
     }
 
     /// Where AppArmor is enabled, the program runs confined by the profile (loaded for the test).
-    @Test(.enabled(if: host.appArmor, "AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled, /sys/kernel/security/apparmor): nothing to apply"))
+    @Test(
+        .enabled(
+            if: host.appArmor,
+            "AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled, /sys/kernel/security/apparmor): nothing to apply"
+        ))
     func appArmorProfileIsApplied() throws {
         let name = TestEnvironment.uniqueName("aa")
         let profile = NSTemporaryDirectory() + name + ".profile"
-        try "profile \(name) flags=(attach_disconnected,mediate_deleted) {\n  file,\n  capability,\n  network,\n  signal,\n  unix,\n  mount,\n  umount,\n  pivot_root,\n  ptrace,\n}\n"
+        try
+            "profile \(name) flags=(attach_disconnected,mediate_deleted) {\n  file,\n  capability,\n  network,\n  signal,\n  unix,\n  mount,\n  umount,\n  pivot_root,\n  ptrace,\n}\n"
             .write(toFile: profile, atomically: true, encoding: .utf8)
         defer {
             _ = try? Command.run("/sbin/apparmor_parser", ["-R", profile])

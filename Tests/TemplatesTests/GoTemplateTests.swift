@@ -3,11 +3,13 @@ import Templates
 import Testing
 
 @Suite struct GoTemplateTests {
-    let container = try! JSONValue.parse(Array("""
-    {"Id": "abc123", "Name": "/web", "State": {"Pid": 42, "Running": true, "ExitCode": 0},
-     "Config": {"Labels": {"tier": "front", "app": "shop"}, "Env": ["A=1", "B=2"], "Empty": []},
-     "NetworkSettings": {"Networks": {"net2": {"IPAddress": "10.0.2.5"}, "bridge": {"IPAddress": "10.0.1.5"}}}}
-    """.utf8))
+    let container = try! JSONValue.parse(
+        Array(
+            """
+            {"Id": "abc123", "Name": "/web", "State": {"Pid": 42, "Running": true, "ExitCode": 0},
+             "Config": {"Labels": {"tier": "front", "app": "shop"}, "Env": ["A=1", "B=2"], "Empty": []},
+             "NetworkSettings": {"Networks": {"net2": {"IPAddress": "10.0.2.5"}, "bridge": {"IPAddress": "10.0.1.5"}}}}
+            """.utf8))
 
     func render(_ template: String) throws -> String { try GoTemplate(template).render(container) }
 
@@ -33,7 +35,9 @@ import Testing
     }
 
     @Test func mistakesAreErrors() {
-        for bad in ["{{.Id", "{{range .Config.Env}}x", "{{end}}", "{{nosuch .Id}}", "{{index .Id}}", "{{.Id junk}}", "{{range .Id}}x{{end}}"] {
+        for bad in [
+            "{{.Id", "{{range .Config.Env}}x", "{{end}}", "{{nosuch .Id}}", "{{index .Id}}", "{{.Id junk}}", "{{range .Id}}x{{end}}",
+        ] {
             #expect(throws: TemplateError.self, "\(bad)") { try render(bad) }
         }
     }

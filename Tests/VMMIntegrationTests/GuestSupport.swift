@@ -43,7 +43,9 @@ func runCommand(_ path: String, _ arguments: [String]) throws -> String {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let output = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else { throw TestFailure.command(([path] + arguments).joined(separator: " "), process.terminationStatus, output) }
+    guard process.terminationStatus == 0 else {
+        throw TestFailure.command(([path] + arguments).joined(separator: " "), process.terminationStatus, output)
+    }
     return output
 }
 
@@ -92,9 +94,11 @@ struct GuestImages {
     let bzImage: String
     let directory: ScratchDirectory
 
-    static let flags = ["-ffreestanding", "-nostdlib", "-fno-pic", "-fno-pie", "-no-pie", "-mno-red-zone", "-mno-sse", "-mno-mmx",
-                        "-mgeneral-regs-only", "-mno-popcnt", "-fno-stack-protector", "-fno-builtin", "-O2", "-static",
-                        "-Wl,--build-id=none", "-Wl,-z,noexecstack", "-Wl,-z,max-page-size=4096"]
+    static let flags = [
+        "-ffreestanding", "-nostdlib", "-fno-pic", "-fno-pie", "-no-pie", "-mno-red-zone", "-mno-sse", "-mno-mmx",
+        "-mgeneral-regs-only", "-mno-popcnt", "-fno-stack-protector", "-fno-builtin", "-O2", "-static",
+        "-Wl,--build-id=none", "-Wl,-z,noexecstack", "-Wl,-z,max-page-size=4096",
+    ]
 
     static func build() throws -> GuestImages {
         guard let gcc = Host.gccPath else { throw POSIXError(.ENOENT) }
@@ -104,7 +108,8 @@ struct GuestImages {
         try runCommand(gcc, flags + ["-T", "\(source)/guest.ld", "-o", dir.file("guest.elf")] + inputs)
         try runCommand(gcc, flags + ["-DWITH_PVH_NOTE", "-T", "\(source)/guest.ld", "-o", dir.file("guest-pvh.elf")] + inputs)
         // The bzImage payload is linked 0x200 bytes above 1 MiB, where the 64-bit entry point is.
-        let script = try String(contentsOfFile: "\(source)/guest.ld", encoding: .utf8).replacingOccurrences(of: ". = 0x100000;", with: ". = 0x100200;")
+        let script = try String(contentsOfFile: "\(source)/guest.ld", encoding: .utf8).replacingOccurrences(
+            of: ". = 0x100000;", with: ". = 0x100200;")
         try script.write(toFile: dir.file("bz.ld"), atomically: true, encoding: .utf8)
         try runCommand(gcc, flags + ["-T", dir.file("bz.ld"), "-o", dir.file("guest-bz.elf")] + inputs)
         try runCommand("/usr/bin/objcopy", ["-O", "binary", dir.file("guest-bz.elf"), dir.file("guest-bz.bin")])
@@ -187,8 +192,10 @@ final class RunResult: @unchecked Sendable {
 
 /// Boots `configuration` on its own thread while `whileRunning` plays the host side on the test's
 /// thread; the VM is stopped after `timeout` seconds if the guest has not ended by then.
-func boot(_ configuration: VMConfiguration, timeout: Double = 20, whileRunning: ((MicroVM, CapturingSink) throws -> Void)? = nil,
-          beforeRun: ((MicroVM) throws -> Void)? = nil) throws -> GuestRun {
+func boot(
+    _ configuration: VMConfiguration, timeout: Double = 20, whileRunning: ((MicroVM, CapturingSink) throws -> Void)? = nil,
+    beforeRun: ((MicroVM) throws -> Void)? = nil
+) throws -> GuestRun {
     let sink = CapturingSink()
     let machine = try MicroVM(configuration: configuration, console: sink)
     try beforeRun?(machine)

@@ -7,10 +7,13 @@ import VMM
 /// built by kernel/build.sh, else the host's own /boot/vmlinuz (which has virtio as modules, so
 /// only the tests that need no virtio device can use it).
 enum LinuxTestKernel {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     static let ownKernel: String? = {
-        if let path = ProcessInfo.processInfo.environment["SKIFF_VM_TEST_KERNEL"], FileManager.default.fileExists(atPath: path) { return path }
+        if let path = ProcessInfo.processInfo.environment["SKIFF_VM_TEST_KERNEL"], FileManager.default.fileExists(atPath: path) {
+            return path
+        }
         let built = repository + "/kernel/out/vmlinux"
         return FileManager.default.fileExists(atPath: built) ? built : nil
     }()
@@ -27,7 +30,8 @@ enum LinuxTestKernel {
     static let busybox = FileManager.default.fileExists(atPath: "/bin/busybox") ? "/bin/busybox" : nil
     static let canBoot = Host.hasHardwareVirtualization && anyKernel != nil && busybox != nil
     static let canUseVirtio = Host.hasHardwareVirtualization && ownKernel != nil && busybox != nil
-    static let reasonText = "needs hardware virtualization (vmx/svm in /proc/cpuinfo and kvm_pvm not loaded: on kvm_pvm Linux never reaches userspace), busybox-static and a kernel"
+    static let reasonText =
+        "needs hardware virtualization (vmx/svm in /proc/cpuinfo and kvm_pvm not loaded: on kvm_pvm Linux never reaches userspace), busybox-static and a kernel"
     static let virtioText = reasonText + " with virtio-mmio built in (kernel/build.sh or $SKIFF_VM_TEST_KERNEL)"
     static let reason = Comment(rawValue: reasonText)
     static let virtioReason = Comment(rawValue: virtioText)
@@ -63,10 +67,11 @@ struct LinuxBootTests {
     @Test(.enabled(if: LinuxTestKernel.canBoot, LinuxTestKernel.reason))
     func linuxBootsToUserspaceWithTheRequestedCPUsAndMemory() throws {
         let scratch = try ScratchDirectory("skiff-linux")
-        let initrd = try LinuxTestKernel.initramfs(script: LinuxTestKernel.prologue + """
+        let initrd = try LinuxTestKernel.initramfs(
+            script: LinuxTestKernel.prologue + """
 
-            echo "\(Initramfs.readyMarker) nproc=$(nproc) memkb=$(sed -n 's/MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)"
-            """, in: scratch)
+                echo "\(Initramfs.readyMarker) nproc=$(nproc) memkb=$(sed -n 's/MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)"
+                """, in: scratch)
         let run = try boot(configuration(kernel: LinuxTestKernel.anyKernel, initrd: initrd, cpus: 2, memory: 256), timeout: 120)
         #expect(run.status == .guestStopped, "output: \(run.output)")
         let line = try #require(run.output.split(separator: "\n").first { $0.contains(Initramfs.readyMarker) }, "output: \(run.output)")
@@ -75,16 +80,19 @@ struct LinuxBootTests {
         #expect(memkb > 200 * 1024 && memkb <= 256 * 1024)
     }
 
-    @Test(.enabled(if: LinuxTestKernel.canUseVirtio && FileManager.default.fileExists(atPath: "/sbin/mkfs.ext4"), LinuxTestKernel.virtioReason))
+    @Test(
+        .enabled(
+            if: LinuxTestKernel.canUseVirtio && FileManager.default.fileExists(atPath: "/sbin/mkfs.ext4"), LinuxTestKernel.virtioReason))
     func aFileWrittenOnVirtioBlockSurvivesTheVM() throws {
         let scratch = try ScratchDirectory("skiff-linux-blk")
         let disk = scratch.file("disk.ext4")
         _ = FileManager.default.createFile(atPath: disk, contents: Data(count: 32 << 20))
         try runCommand("/sbin/mkfs.ext4", ["-q", "-F", disk])
-        let initrd = try LinuxTestKernel.initramfs(script: LinuxTestKernel.prologue + """
+        let initrd = try LinuxTestKernel.initramfs(
+            script: LinuxTestKernel.prologue + """
 
-            mount -t ext4 /dev/vda /mnt && echo survived-the-vm > /mnt/proof && umount /mnt && echo BLK-WRITTEN
-            """, in: scratch)
+                mount -t ext4 /dev/vda /mnt && echo survived-the-vm > /mnt/proof && umount /mnt && echo BLK-WRITTEN
+                """, in: scratch)
         var config = configuration(kernel: LinuxTestKernel.ownKernel, initrd: initrd)
         config.disks = [.init(path: disk, readOnly: false)]
         let run = try boot(config, timeout: 120)
@@ -102,10 +110,11 @@ struct LinuxBootTests {
         try runCommand("/usr/sbin/ip", ["link", "set", tap, "netns", namespace])
         try runCommand("/usr/sbin/ip", ["-n", namespace, "addr", "add", "10.213.0.1/24", "dev", tap])
         try runCommand("/usr/sbin/ip", ["-n", namespace, "link", "set", tap, "up"])
-        let initrd = try LinuxTestKernel.initramfs(script: LinuxTestKernel.prologue + """
+        let initrd = try LinuxTestKernel.initramfs(
+            script: LinuxTestKernel.prologue + """
 
-            ip link set eth0 up && ip addr add 10.213.0.2/24 dev eth0 && ping -c 1 -W 5 10.213.0.1 && echo PING-OK
-            """, in: scratch)
+                ip link set eth0 up && ip addr add 10.213.0.2/24 dev eth0 && ping -c 1 -W 5 10.213.0.1 && echo PING-OK
+                """, in: scratch)
         var config = configuration(kernel: LinuxTestKernel.ownKernel, initrd: initrd)
         // The tap lives in the test's namespace; the monitor opens it from there by name via /proc.
         config.tapName = tap
@@ -119,8 +128,9 @@ struct LinuxBootTests {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Guest/vsockcheck.c").path
         try runCommand(Host.gccPath ?? "gcc", ["-static", "-O2", "-o", scratch.file("vsockcheck"), source])
         let program = [UInt8](try Data(contentsOf: URL(fileURLWithPath: scratch.file("vsockcheck"))))
-        let initrd = try LinuxTestKernel.initramfs(script: LinuxTestKernel.prologue + "\n/bin/vsockcheck",
-                                                   extra: [.file("bin/vsockcheck", program, mode: 0o755)], in: scratch)
+        let initrd = try LinuxTestKernel.initramfs(
+            script: LinuxTestKernel.prologue + "\n/bin/vsockcheck",
+            extra: [.file("bin/vsockcheck", program, mode: 0o755)], in: scratch)
         var config = configuration(kernel: LinuxTestKernel.ownKernel, initrd: initrd)
         let base = scratch.file("v.sock")
         config.vsock = .init(guestCID: 3, socketPath: base)
@@ -150,7 +160,10 @@ func withNetworkNamespace<T>(_ name: String, _ body: () throws -> T) throws -> T
     let original = open("/proc/thread-self/ns/net", O_RDONLY)
     let target = open("/run/netns/\(name)", O_RDONLY)
     defer {
-        if original >= 0 { _ = skiff_setns(original, cloneNewNet); close(original) }
+        if original >= 0 {
+            _ = skiff_setns(original, cloneNewNet)
+            close(original)
+        }
         if target >= 0 { close(target) }
     }
     guard original >= 0, target >= 0, skiff_setns(target, cloneNewNet) == 0 else { throw POSIXError(.EPERM) }

@@ -6,7 +6,11 @@ import VMM
 /// `skiff vm run`'s jail seen from outside while the guest runs: /proc/PID/task/*/status for the
 /// credentials of every monitor thread, /proc/PID/mountinfo and /proc/PID/root for what the
 /// monitor can still reach by path.
-@Suite(.serialized, .enabled(if: Host.canBuildAndRunGuests && Host.isRoot && SkiffBinary.path != nil, "needs root, /dev/kvm, gcc and the built skiff binary (swift build)"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: Host.canBuildAndRunGuests && Host.isRoot && SkiffBinary.path != nil,
+        "needs root, /dev/kvm, gcc and the built skiff binary (swift build)"))
 struct MonitorJailTests {
     static let noCapabilities = "0000000000000000"
 
@@ -18,7 +22,8 @@ struct MonitorJailTests {
     ])
     func theJailedMonitorHasNoCapabilitiesNoRootAndAnEmptyReadOnlyRoot(options: [String], uid: UInt32, gid: UInt32) throws {
         let seccomp = options.contains("--no-seccomp") ? "0" : "2"
-        let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=spin"] + options)
+        let monitor = try RunningMonitor(
+            ["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=spin"] + options)
         #expect(monitor.waitForOutput("SPINNING"), "the guest did not start; stderr: \(monitor.stop().stderr)")
         // The device loop installs its filter after making the vCPU threads: wait for every
         // thread's, which also shows the filters went in after (and despite) the jail.
@@ -46,7 +51,9 @@ struct MonitorJailTests {
 
     /// The control: the same checks fail without the jail, so the test above can fail.
     @Test func withNoJailTheMonitorKeepsRootsPowersAndTheHostsMounts() throws {
-        let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=spin", "--no-jail"])
+        let monitor = try RunningMonitor([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=spin", "--no-jail",
+        ])
         #expect(monitor.waitForOutput("SPINNING"), "the guest did not start; stderr: \(monitor.stop().stderr)")
         let tasks = monitor.pollTasks { !$0.isEmpty }
         let main = tasks[monitor.pid]
@@ -72,12 +79,15 @@ struct MonitorJailTests {
             try? connection.write("hello-from-host")
         }
         host.start()
-        let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--vsock", "3,v.sock", "--cmdline", "test=vsock"],
-                                         directory: scratch.path)
+        let monitor = try RunningMonitor(
+            ["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--vsock", "3,v.sock", "--cmdline", "test=vsock"],
+            directory: scratch.path)
         defer { inspected.signal() }
         #expect(accepted.wait(timeout: .now() + 20) == .success)
         let status = monitor.pollTasks { !$0.isEmpty }[monitor.pid]
-        #expect(status?["CapEff"] == Self.noCapabilities && status?["CapPrm"] == Self.noCapabilities && status?["CapBnd"] == Self.noCapabilities)
+        #expect(
+            status?["CapEff"] == Self.noCapabilities && status?["CapPrm"] == Self.noCapabilities && status?["CapBnd"] == Self.noCapabilities
+        )
         #expect(status?["NoNewPrivs"] == "1")
         // With --vsock and no --jail-uid the monitor keeps the caller's uid (its sockets).
         #expect(status?["Uid"]?.hasPrefix("0\t") == true)
@@ -86,7 +96,8 @@ struct MonitorJailTests {
         #expect(mounts.last?.options.split(separator: ",").contains("rw") == true, "mounts: \(mounts)")
         let root = "/proc/\(monitor.pid)/root"
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["tmp"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp") == [URL(fileURLWithPath: scratch.path).lastPathComponent])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: root + "/tmp") == [URL(fileURLWithPath: scratch.path).lastPathComponent])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + scratch.path).sorted() == ["v.sock", "v.sock_5000"])
         inspected.signal()
         #expect(monitor.waitForOutput("GUEST-DONE"))
@@ -103,7 +114,9 @@ struct MonitorJailTests {
         disk.replaceSubrange(0..<24, with: Data("hello-from-the-host-disk".utf8))
         try disk.write(to: URL(fileURLWithPath: scratch.file("d.img")))
         chmod(scratch.file("d.img"), 0o600)  // root's alone: only the descriptor opened before the jail reaches it
-        let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--disk", scratch.file("d.img"), "--cmdline", "test=blk"])
+        let monitor = try RunningMonitor([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--disk", scratch.file("d.img"), "--cmdline", "test=blk",
+        ])
         #expect(monitor.waitForOutput("GUEST-DONE"))
         let ended = monitor.stop()
         #expect(ended.status == 0, "stderr: \(ended.stderr)")
@@ -117,7 +130,9 @@ struct MonitorJailTests {
         let link = try TestTapAndNamespace(tapPrefix: "skj", namespacePrefix: "skiff-jailtest")
         defer { withExtendedLifetime(link) {} }  // removed at the end of the test, not after its last use
         let tap = link.tap, namespace = link.namespace
-        let monitor = try RunningMonitor(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--net", "tap=" + tap, "--cmdline", "test=net"])
+        let monitor = try RunningMonitor([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--net", "tap=" + tap, "--cmdline", "test=net",
+        ])
         #expect(monitor.waitForOutput("NET-READY"), "stderr: \(monitor.stop().stderr)")
         #expect(monitor.pollTasks { !$0.isEmpty }[monitor.pid]?["Uid"]?.hasPrefix("65534\t") == true)
         // The monitor holds the tap open; move it into the test's namespace and talk from there.
@@ -134,8 +149,10 @@ struct MonitorJailTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs setpriv (util-linux)"))
     func withoutCapSysAdminTheJailFailsSayingWhatAndHowToRunWithout() throws {
-        let setpriv = ["/usr/bin/setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", SkiffBinary.path ?? "skiff", "vm", "run",
-                       "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none"]
+        let setpriv = [
+            "/usr/bin/setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", SkiffBinary.path ?? "skiff", "vm", "run",
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+        ]
         let jailed = try RunningMonitor(command: setpriv)
         let failed = jailed.stop(after: 20)
         #expect(failed.status == 1)
@@ -148,8 +165,10 @@ struct MonitorJailTests {
         #expect(unjailed.output == "GUEST-START\nGUEST-DONE\n")
     }
 
-    @Test(.enabled(if: ["/usr/bin/unshare", "/usr/bin/setpriv", "/bin/sh"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
-                   "needs unshare, setpriv (util-linux) and sh"))
+    @Test(
+        .enabled(
+            if: ["/usr/bin/unshare", "/usr/bin/setpriv", "/bin/sh"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+            "needs unshare, setpriv (util-linux) and sh"))
     func startedWithoutRootTheMonitorJailsItselfInAUserNamespaceOfItsOwn() throws {
         let scratch = try ScratchDirectory("skiff-jail-user")
         chmod(scratch.path, 0o755)
@@ -253,7 +272,9 @@ final class RunningMonitor {
         repeat {
             tasks = [:]
             for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
-                guard let id = Int32(tid), let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8) else { continue }
+                guard let id = Int32(tid), let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8) else {
+                    continue
+                }
                 var fields: [String: String] = [:]
                 for line in text.split(separator: "\n") {
                     guard let colon = line.firstIndex(of: ":") else { continue }

@@ -3,7 +3,9 @@ import Testing
 import VMM
 
 /// The `skiff vm run` binary end to end: output, exit codes, error messages and signals.
-@Suite(.serialized, .enabled(if: Host.canBuildAndRunGuests && SkiffBinary.path != nil, "needs /dev/kvm, gcc and the built skiff binary (swift build)"))
+@Suite(
+    .serialized,
+    .enabled(if: Host.canBuildAndRunGuests && SkiffBinary.path != nil, "needs /dev/kvm, gcc and the built skiff binary (swift build)"))
 struct VMRunCommandTests {
     struct Result {
         let status: Int32
@@ -32,7 +34,9 @@ struct VMRunCommandTests {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         watchdog.cancel()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     @Test func aGuestThatPowersOffExitsZeroWithItsConsoleOnStdout() throws {
@@ -53,8 +57,10 @@ struct VMRunCommandTests {
         var disk = Data(count: 1 << 20)
         disk.replaceSubrange(0..<24, with: Data("hello-from-the-host-disk".utf8))
         try disk.write(to: URL(fileURLWithPath: scratch.file("d.img")))
-        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cpus", "2",
-                              "--disk", scratch.file("d.img") + ",ro", "--cmdline", "test=blk"])
+        let result = try run([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cpus", "2",
+            "--disk", scratch.file("d.img") + ",ro", "--cmdline", "test=blk",
+        ])
         #expect(result.status == 0)
         #expect(result.stdout.contains("BLK-READ hello-from-the-host-disk"))
         #expect(result.stdout.contains("BLK-WRITE IOERR"))
@@ -113,12 +119,16 @@ struct VMRunCommandTests {
 
     @Test(arguments: MonitorThreadKind.allCases)
     func aForbiddenSystemCallFromAMonitorThreadKillsTheMonitorWithSIGSYS(thread: MonitorThreadKind) throws {
-        let confined = try runProcess(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
-                                       "--seccomp-probe", thread.rawValue])
+        let confined = try runProcess([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+            "--seccomp-probe", thread.rawValue,
+        ])
         #expect(confined.reason == .uncaughtSignal && confined.status == SIGSYS, "ended with \(confined.reason) \(confined.status)")
         // The same call without the filter is harmless: the probe itself is not what kills.
-        let unconfined = try runProcess(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
-                                         "--seccomp-probe", thread.rawValue, "--no-seccomp"])
+        let unconfined = try runProcess([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--cmdline", "test=none",
+            "--seccomp-probe", thread.rawValue, "--no-seccomp",
+        ])
         #expect(unconfined.reason == .exit && unconfined.status == 0)
     }
 
@@ -133,7 +143,9 @@ struct VMRunCommandTests {
             try? connection.write("hello-from-host")
         }
         host.start()
-        let result = try run(["--kernel", try GuestImages.shared().elf64, "--memory", "16", "--vsock", "3," + base, "--cmdline", "test=vsock"])
+        let result = try run([
+            "--kernel", try GuestImages.shared().elf64, "--memory", "16", "--vsock", "3," + base, "--cmdline", "test=vsock",
+        ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("VSOCK-GOT hello-from-host"))
     }
@@ -177,8 +189,10 @@ struct VMRunCommandTests {
 enum SkiffBinary {
     static let path: String? = {
         let bundle = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        for candidate in [bundle.appendingPathComponent("skiff").path,
-                          bundle.deletingLastPathComponent().appendingPathComponent("skiff").path] where FileManager.default.isExecutableFile(atPath: candidate) {
+        for candidate in [
+            bundle.appendingPathComponent("skiff").path,
+            bundle.deletingLastPathComponent().appendingPathComponent("skiff").path,
+        ] where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
         return nil

@@ -100,12 +100,14 @@ struct VirtioGuestTests {
         var stopSent = Date()
         // Without a work budget the device loop stays inside the block queue until the watchdog
         // (20 s) kicks the vCPU; with it, the pipe is read within a turn.
-        let run = try boot(config, whileRunning: { _, sink in
-            #expect(waitFor("BLK-FLOODING", in: sink))
-            var byte: UInt8 = 1
-            stopSent = Date()
-            #expect(write(fds[1], &byte, 1) == 1)
-        }, beforeRun: { try $0.stop(whenReadable: fds[0]) })
+        let run = try boot(
+            config,
+            whileRunning: { _, sink in
+                #expect(waitFor("BLK-FLOODING", in: sink))
+                var byte: UInt8 = 1
+                stopSent = Date()
+                #expect(write(fds[1], &byte, 1) == 1)
+            }, beforeRun: { try $0.stop(whenReadable: fds[0]) })
         let took = Date().timeIntervalSince(stopSent)
         #expect(run.output.contains("BLK-FLOODING"), "output: \(run.output)")
         #expect(run.status == .stoppedByHost)
@@ -140,7 +142,9 @@ struct VirtioGuestTests {
         #expect(run.status == .guestStopped)
     }
 
-    @Test(.enabled(if: Host.isRoot && Host.hasIP && Host.python != nil, "needs root, iproute2 and python3 to make a tap in a network namespace"))
+    @Test(
+        .enabled(
+            if: Host.isRoot && Host.hasIP && Host.python != nil, "needs root, iproute2 and python3 to make a tap in a network namespace"))
     func virtioNetExchangesFramesWithATapInANetworkNamespace() throws {
         let suffix = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         let tap = "skt\(suffix)".prefix(15)

@@ -4,11 +4,12 @@ import Testing
 @Suite struct BootTableTests {
     @Test func e820DescribesLowRAMTheEBDAAndHighMemory() {
         let small = E820Map.build(lowMemoryEnd: 128 << 20, highMemorySize: 0)
-        #expect(small == [
-            E820Entry(address: 0, size: 0x9FC00, kind: .ram),
-            E820Entry(address: 0x9FC00, size: 0x400, kind: .reserved),
-            E820Entry(address: 0x10_0000, size: (128 << 20) - 0x10_0000, kind: .ram),
-        ])
+        #expect(
+            small == [
+                E820Entry(address: 0, size: 0x9FC00, kind: .ram),
+                E820Entry(address: 0x9FC00, size: 0x400, kind: .reserved),
+                E820Entry(address: 0x10_0000, size: (128 << 20) - 0x10_0000, kind: .ram),
+            ])
         let big = E820Map.build(lowMemoryEnd: GuestMemory.mmioHoleStart, highMemorySize: 1 << 30)
         #expect(big.last == E820Entry(address: 1 << 32, size: 1 << 30, kind: .ram))
         #expect(E820Entry(address: 1, size: 2, kind: .ram).bytes == [1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])
@@ -34,7 +35,9 @@ import Testing
         #expect(b[0x1E8] == 3)
         #expect(b.littleEndian(UInt64.self, at: 0x2D0 + 40) == 0x10_0000)
         var tooMany = BootParams(setupHeader: nil)
-        #expect(throws: VMMError.self) { try tooMany.setMemoryMap(Array(repeating: E820Entry(address: 0, size: 1, kind: .ram), count: 129)) }
+        #expect(throws: VMMError.self) {
+            try tooMany.setMemoryMap(Array(repeating: E820Entry(address: 0, size: 1, kind: .ram), count: 129))
+        }
     }
 
     @Test func pageTablesIdentityMapTheFirstFourGiB() throws {

@@ -24,7 +24,10 @@ import Testing
         _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-            if n > 0 { received += buffer[0..<n]; continue }
+            if n > 0 {
+                received += buffer[0..<n]
+                continue
+            }
             if sink.pendingBytes == 0 { break }
             sink.flushPending()
         }

@@ -68,11 +68,12 @@ extension IOAPIC {
         // NMI (4).
         ioapic.program(pin: 7, low: 0x02 | (4 << 8), destination: 0)
         ioapic.pulse(pin: 7)
-        #expect(msi.all == [
-            MSIMessage(address: 0xFEE0_3000, data: 0x41),
-            MSIMessage(address: 0xFEE0_F004, data: 0x152),  // sent as an edge: no remote IRR is kept
-            MSIMessage(address: 0xFEE0_0000, data: 0x402),
-        ])
+        #expect(
+            msi.all == [
+                MSIMessage(address: 0xFEE0_3000, data: 0x41),
+                MSIMessage(address: 0xFEE0_F004, data: 0x152),  // sent as an edge: no remote IRR is kept
+                MSIMessage(address: 0xFEE0_0000, data: 0x402),
+            ])
         #expect(ioapic.readRegister(0x10 + 12) & (1 << 15) != 0, "the trigger mode the guest wrote reads back")
     }
 

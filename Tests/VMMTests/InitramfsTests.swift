@@ -13,7 +13,8 @@ import Testing
         }
         while offset + 110 <= bytes.count {
             guard String(decoding: bytes[offset..<offset + 6], as: UTF8.self) == "070701",
-                  let mode = field(1), let size = field(6), let major = field(9), let minor = field(10), let nameSize = field(11) else { return nil }
+                let mode = field(1), let size = field(6), let major = field(9), let minor = field(10), let nameSize = field(11)
+            else { return nil }
             let nameStart = offset + 110
             let name = String(decoding: bytes[nameStart..<nameStart + Int(nameSize) - 1], as: UTF8.self)
             var dataStart = nameStart + Int(nameSize)
@@ -27,8 +28,10 @@ import Testing
     }
 
     @Test func recordsAreNewcWithAlignedNamesAndData() throws {
-        let archive = Initramfs.archive([.directory("bin"), .file("init", Array("#!/bin/sh\n".utf8), mode: 0o755),
-                                         .symlink("bin/sh", target: "busybox"), .characterDevice("dev/console", major: 5, minor: 1)])
+        let archive = Initramfs.archive([
+            .directory("bin"), .file("init", Array("#!/bin/sh\n".utf8), mode: 0o755),
+            .symlink("bin/sh", target: "busybox"), .characterDevice("dev/console", major: 5, minor: 1),
+        ])
         #expect(archive.count % 4 == 0)
         let records = try #require(parse(archive))
         #expect(records.map(\.0) == ["bin", "init", "bin/sh", "dev/console", "TRAILER!!!"])

@@ -6,8 +6,10 @@ enum KernelImageFixtures {
     }
 
     /// A bzImage: `setupSectors` setup sectors with a protocol-2.15 header, then the payload.
-    static func bzImage(payload: [UInt8], setupSectors: UInt8 = 1, version: UInt16 = 0x020F, xloadflags: UInt16 = 1,
-                        relocatable: Bool = true, loadFlags: UInt8 = 1, initSize: UInt32 = 0x20_0000, commandLineSize: UInt32 = 2047) -> [UInt8] {
+    static func bzImage(
+        payload: [UInt8], setupSectors: UInt8 = 1, version: UInt16 = 0x020F, xloadflags: UInt16 = 1,
+        relocatable: Bool = true, loadFlags: UInt8 = 1, initSize: UInt32 = 0x20_0000, commandLineSize: UInt32 = 2047
+    ) -> [UInt8] {
         var setup = [UInt8](repeating: 0, count: (Int(setupSectors) + 1) * 512)
         setup[0x1F1] = setupSectors
         put(UInt16(0xAA55), 0x1FE, into: &setup)
@@ -40,13 +42,20 @@ enum KernelImageFixtures {
             put(UInt32(4), 0, into: &note)
             put(UInt32(4), 4, into: &note)
             put(UInt32(18), 8, into: &note)
-            note[12] = 0x58; note[13] = 0x65; note[14] = 0x6E
+            note[12] = 0x58
+            note[13] = 0x65
+            note[14] = 0x6E
             put(pvhEntry, 16, into: &note)
         }
         let headerCount = segments.count + (note.isEmpty ? 0 : 1)
         var file = [UInt8](repeating: 0, count: 64 + 56 * headerCount)
-        file[0] = 0x7F; file[1] = 0x45; file[2] = 0x4C; file[3] = 0x46
-        file[4] = elfClass; file[5] = 1; file[6] = 1
+        file[0] = 0x7F
+        file[1] = 0x45
+        file[2] = 0x4C
+        file[3] = 0x46
+        file[4] = elfClass
+        file[5] = 1
+        file[6] = 1
         put(UInt16(2), 0x10, into: &file)
         put(machine, 0x12, into: &file)
         put(entry, 0x18, into: &file)

@@ -44,7 +44,8 @@ import Testing
 
 @Suite struct ElfKernelTests {
     @Test func segmentsAndThePVHNoteAreFound() throws {
-        let file = KernelImageFixtures.elf(entry: 0x100000, segments: [.init(address: 0x100000, data: [1, 2, 3], memorySize: 0x2000)], pvhEntry: 0x100040)
+        let file = KernelImageFixtures.elf(
+            entry: 0x100000, segments: [.init(address: 0x100000, data: [1, 2, 3], memorySize: 0x2000)], pvhEntry: 0x100040)
         let elf = try #require(try ElfKernel.parse(file))
         #expect(elf.entry == 0x100000)
         #expect(elf.pvhEntry == 0x100040)
@@ -64,8 +65,14 @@ import Testing
     }
 
     @Test func wrongClassOrMachineIsRefused() {
-        #expect(throws: VMMError.self) { _ = try ElfKernel.parse(KernelImageFixtures.elf(entry: 0, segments: [.init(address: 0x100000, data: [1], memorySize: 1)], elfClass: 1)) }
-        #expect(throws: VMMError.self) { _ = try ElfKernel.parse(KernelImageFixtures.elf(entry: 0, segments: [.init(address: 0x100000, data: [1], memorySize: 1)], machine: 0xB7)) }
+        #expect(throws: VMMError.self) {
+            _ = try ElfKernel.parse(
+                KernelImageFixtures.elf(entry: 0, segments: [.init(address: 0x100000, data: [1], memorySize: 1)], elfClass: 1))
+        }
+        #expect(throws: VMMError.self) {
+            _ = try ElfKernel.parse(
+                KernelImageFixtures.elf(entry: 0, segments: [.init(address: 0x100000, data: [1], memorySize: 1)], machine: 0xB7))
+        }
     }
 
     @Test func hostileProgramHeadersAreRefused() {
@@ -121,7 +128,8 @@ import Testing
     }
 
     @Test func anElfWithANoteBootsThroughPVH() throws {
-        let file = KernelImageFixtures.elf(entry: 0x20_0000, segments: [.init(address: 0x20_0000, data: [0xF4], memorySize: 0x3000)], pvhEntry: 0x20_0000)
+        let file = KernelImageFixtures.elf(
+            entry: 0x20_0000, segments: [.init(address: 0x20_0000, data: [0xF4], memorySize: 0x3000)], pvhEntry: 0x20_0000)
         let memory = try GuestMemory(size: 32 << 20)
         try memory.fill(0xEE, at: 0x20_0000, count: 0x3000)
         let plan = try KernelLoader(kernel: file, initrd: nil, commandLine: "x", cpus: 1).load(into: memory)
@@ -179,6 +187,8 @@ import Testing
 
     @Test func garbageIsNeitherFormat() throws {
         let memory = try GuestMemory(size: 16 << 20)
-        #expect(throws: VMMError.self) { _ = try KernelLoader(kernel: Array("#!/bin/sh\n".utf8), initrd: nil, commandLine: "", cpus: 1).load(into: memory) }
+        #expect(throws: VMMError.self) {
+            _ = try KernelLoader(kernel: Array("#!/bin/sh\n".utf8), initrd: nil, commandLine: "", cpus: 1).load(into: memory)
+        }
     }
 }

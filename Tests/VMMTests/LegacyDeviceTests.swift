@@ -148,7 +148,9 @@ extension BusDevice {
 
     @Test func overlappingRangesAreAConfigurationError() {
         #expect(throws: VMMError.self) {
-            _ = try AddressBus(ranges: [.init(base: 0, length: 0x10, device: Recorder()), .init(base: 0x8, length: 0x10, device: Recorder())])
+            _ = try AddressBus(ranges: [
+                .init(base: 0, length: 0x10, device: Recorder()), .init(base: 0x8, length: 0x10, device: Recorder()),
+            ])
         }
     }
 }
@@ -179,7 +181,10 @@ extension BusDevice {
     }
 
     @Test func exitCodesAreDistinct() {
-        let statuses: [VMExitStatus] = [.guestStopped, .hostFailure("x"), .tripleFault(rip: nil), .kvmInternalError(suberror: 1), .entryFailed(reason: 0), .stoppedByHost]
+        let statuses: [VMExitStatus] = [
+            .guestStopped, .hostFailure("x"), .tripleFault(rip: nil), .kvmInternalError(suberror: 1), .entryFailed(reason: 0),
+            .stoppedByHost,
+        ]
         #expect(Set(statuses.map(\.exitCode)).count == statuses.count)
         #expect(VMExitStatus.guestStopped.exitCode == 0)
     }

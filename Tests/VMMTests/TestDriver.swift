@@ -15,8 +15,10 @@ final class TestDriver {
     /// Data buffers are handed out from 1 MiB upwards.
     var nextBuffer: UInt64 = 0x10_0000
 
-    init(device: any VirtioDevice, memoryMiB: UInt64 = 4,
-         reschedule: (@Sendable (VirtioMMIOTransport, VirtioMMIOTransport.PendingWork) -> Void)? = nil) throws {
+    init(
+        device: any VirtioDevice, memoryMiB: UInt64 = 4,
+        reschedule: (@Sendable (VirtioMMIOTransport, VirtioMMIOTransport.PendingWork) -> Void)? = nil
+    ) throws {
         memory = try GuestMemory(size: memoryMiB << 20)
         transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: interrupt, reschedule: reschedule)
     }
@@ -99,9 +101,10 @@ final class TestDriver {
         for (i, buffer) in buffers.enumerated() {
             let index = (head + UInt16(i)) % TestDriver.queueSize
             let last = i == buffers.count - 1
-            try setDescriptor(q, index, address: buffer.0, length: buffer.1,
-                              flags: (buffer.2 ? Virtqueue.flagWrite : 0) | (last ? 0 : Virtqueue.flagNext),
-                              next: (index + 1) % TestDriver.queueSize)
+            try setDescriptor(
+                q, index, address: buffer.0, length: buffer.1,
+                flags: (buffer.2 ? Virtqueue.flagWrite : 0) | (last ? 0 : Virtqueue.flagNext),
+                next: (index + 1) % TestDriver.queueSize)
         }
         nextDescriptor[q] = (head + UInt16(buffers.count)) % TestDriver.queueSize
         try publish(q, head: head)

@@ -23,7 +23,9 @@ import Testing
         }
     }
 
-    func request(_ driver: TestDriver, type: UInt32, sector: UInt64, data: UInt64?, length: UInt32, dataWritable: Bool) throws -> (status: UInt8, written: UInt32) {
+    func request(_ driver: TestDriver, type: UInt32, sector: UInt64, data: UInt64?, length: UInt32, dataWritable: Bool) throws -> (
+        status: UInt8, written: UInt32
+    ) {
         var header = [UInt8](repeating: 0, count: 16)
         header[0] = UInt8(type)
         for i in 0..<8 { header[8 + i] = UInt8(truncatingIfNeeded: sector >> (8 * i)) }

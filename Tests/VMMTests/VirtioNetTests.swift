@@ -7,7 +7,9 @@ import Testing
 @Suite struct VirtioNetTests {
     func makePair() throws -> (device: Int32, peer: Int32) {
         var fds: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &fds) == 0 else { throw VMMError.hostMemory("a socket pair", errno: errno) }
+        guard socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &fds) == 0 else {
+            throw VMMError.hostMemory("a socket pair", errno: errno)
+        }
         return (fds[0], fds[1])
     }
 

@@ -13,7 +13,9 @@ import Testing
         deinit {
             if let dir = opendir(path) {
                 while let entry = readdir(dir) {
-                    let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+                    let name = withUnsafePointer(to: entry.pointee.d_name) {
+                        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                    }
                     if name != "." && name != ".." { unlink(path + "/" + name) }
                 }
                 closedir(dir)
@@ -25,7 +27,9 @@ import Testing
     static func unixSocket(listenAt path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = VirtioVsock.unixAddress(path)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         listen(fd, 4)
         return fd
     }
@@ -33,7 +37,9 @@ import Testing
     static func unixSocket(connectTo path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = VirtioVsock.unixAddress(path)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         return fd
     }
 
@@ -101,12 +107,15 @@ import Testing
     }
 
     func header(_ op: VsockHeader.Operation, from port: UInt32, to hostPort: UInt32, length: UInt32 = 0, flags: UInt32 = 0) -> VsockHeader {
-        VsockHeader(sourceCID: 3, destinationCID: 2, sourcePort: port, destinationPort: hostPort, length: length, operation: op,
-                    flags: flags, bufferAllocation: 65536, forwardCount: 0)
+        VsockHeader(
+            sourceCID: 3, destinationCID: 2, sourcePort: port, destinationPort: hostPort, length: length, operation: op,
+            flags: flags, bufferAllocation: 65536, forwardCount: 0)
     }
 
     @Test func headersRoundTrip() {
-        let h = VsockHeader(sourceCID: 3, destinationCID: 2, sourcePort: 9, destinationPort: 10, length: 5, operation: .readWrite, flags: 1, bufferAllocation: 7, forwardCount: 8)
+        let h = VsockHeader(
+            sourceCID: 3, destinationCID: 2, sourcePort: 9, destinationPort: 10, length: 5, operation: .readWrite, flags: 1,
+            bufferAllocation: 7, forwardCount: 8)
         #expect(VsockHeader(h.bytes) == h)
         #expect(h.bytes.count == 44)
         #expect(VsockHeader([1, 2, 3]) == nil)
@@ -167,8 +176,10 @@ import Testing
         #expect(request.0.operation == VsockHeader.Operation.request.rawValue)
         #expect(request.0.destinationPort == 52)
         #expect(request.0.sourcePort >= VirtioVsock.firstEphemeralPort)
-        try guest.send(VsockHeader(sourceCID: 3, destinationCID: 2, sourcePort: 52, destinationPort: request.0.sourcePort,
-                                   operation: .response, bufferAllocation: 65536, forwardCount: 0))
+        try guest.send(
+            VsockHeader(
+                sourceCID: 3, destinationCID: 2, sourcePort: 52, destinationPort: request.0.sourcePort,
+                operation: .response, bufferAllocation: 65536, forwardCount: 0))
         #expect(Self.receive(host, count: "OK \(request.0.sourcePort)\n".utf8.count) == "OK \(request.0.sourcePort)\n")
     }
 

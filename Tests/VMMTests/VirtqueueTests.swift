@@ -6,7 +6,9 @@ import Testing
         try Virtqueue(size: size, descriptorTable: 0x1000, availableRing: 0x2000, usedRing: 0x3000, memory: memory)
     }
 
-    func descriptor(_ memory: GuestMemory, table: UInt64 = 0x1000, _ index: UInt64, address: UInt64, length: UInt32, flags: UInt16, next: UInt16) throws {
+    func descriptor(
+        _ memory: GuestMemory, table: UInt64 = 0x1000, _ index: UInt64, address: UInt64, length: UInt32, flags: UInt16, next: UInt16
+    ) throws {
         try memory.store(address, at: table + index * 16)
         try memory.store(length, at: table + index * 16 + 8)
         try memory.store(flags, at: table + index * 16 + 12)
@@ -26,8 +28,11 @@ import Testing
         try makeAvailable(memory, heads: [0])
         let chain = try #require(try q.popAvailable(memory: memory))
         #expect(chain.head == 0)
-        #expect(chain.buffers == [VirtqueueBuffer(address: 0x8000, length: 16, deviceWritable: false),
-                                  VirtqueueBuffer(address: 0x9000, length: 512, deviceWritable: true)])
+        #expect(
+            chain.buffers == [
+                VirtqueueBuffer(address: 0x8000, length: 16, deviceWritable: false),
+                VirtqueueBuffer(address: 0x9000, length: 512, deviceWritable: true),
+            ])
         #expect(try q.popAvailable(memory: memory) == nil)
         try q.pushUsed(head: 0, written: 512, memory: memory)
         #expect(try memory.load(UInt16.self, at: 0x3002) == 1)
@@ -57,7 +62,9 @@ import Testing
         var q = try queue(memory)
         try descriptor(memory, 0, address: 0xFFFF_FFFF_FFFF_F000, length: 0x2000, flags: 0, next: 0)
         try makeAvailable(memory, heads: [0])
-        #expect(throws: VirtqueueError.outsideGuestMemory(address: 0xFFFF_FFFF_FFFF_F000, length: 0x2000)) { _ = try q.popAvailable(memory: memory) }
+        #expect(throws: VirtqueueError.outsideGuestMemory(address: 0xFFFF_FFFF_FFFF_F000, length: 0x2000)) {
+            _ = try q.popAvailable(memory: memory)
+        }
     }
 
     @Test func aBufferStraddlingTheEndOfMemoryIsRefused() throws {
@@ -104,8 +111,14 @@ import Testing
 
     @Test func ringsOutsideMemoryAndOddSizesAreRefusedAtSetup() throws {
         let memory = try GuestMemory(size: 1 << 20)
-        #expect(throws: VirtqueueError.self) { _ = try Virtqueue(size: 8, descriptorTable: 0xFFFF0, availableRing: 0x2000, usedRing: 0x3000, memory: memory) }
-        #expect(throws: VirtqueueError.self) { _ = try Virtqueue(size: 6, descriptorTable: 0x1000, availableRing: 0x2000, usedRing: 0x3000, memory: memory) }
-        #expect(throws: VirtqueueError.self) { _ = try Virtqueue(size: 0, descriptorTable: 0x1000, availableRing: 0x2000, usedRing: 0x3000, memory: memory) }
+        #expect(throws: VirtqueueError.self) {
+            _ = try Virtqueue(size: 8, descriptorTable: 0xFFFF0, availableRing: 0x2000, usedRing: 0x3000, memory: memory)
+        }
+        #expect(throws: VirtqueueError.self) {
+            _ = try Virtqueue(size: 6, descriptorTable: 0x1000, availableRing: 0x2000, usedRing: 0x3000, memory: memory)
+        }
+        #expect(throws: VirtqueueError.self) {
+            _ = try Virtqueue(size: 0, descriptorTable: 0x1000, availableRing: 0x2000, usedRing: 0x3000, memory: memory)
+        }
     }
 }

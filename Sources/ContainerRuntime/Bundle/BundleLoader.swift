@@ -24,7 +24,8 @@ public enum BundleLoader {
         do {
             bytes = try FileIO.read(configPath)
         } catch {
-            throw RuntimeError.invalidBundle(path: bundle, reason: "cannot read config.json (\(error)): create one with 'skiff-runtime spec'")
+            throw RuntimeError.invalidBundle(
+                path: bundle, reason: "cannot read config.json (\(error)): create one with 'skiff-runtime spec'")
         }
         let spec = try decode(bytes)
         try validate(spec)
@@ -83,7 +84,8 @@ public enum BundleLoader {
         }
         if let offsets = spec.linux?.timeOffsets, !offsets.isEmpty {
             guard spec.linux?.namespaces?.contains(where: { $0.type == .time && $0.path == nil }) == true else {
-                throw RuntimeError.invalidConfig("linux.timeOffsets needs a new time namespace: add {\"type\": \"time\"} to linux.namespaces")
+                throw RuntimeError.invalidConfig(
+                    "linux.timeOffsets needs a new time namespace: add {\"type\": \"time\"} to linux.namespaces")
             }
             for (clock, offset) in offsets {
                 guard clock == "monotonic" || clock == "boottime" else {

@@ -14,10 +14,14 @@ public enum FeaturesReport {
                 cgroup: .init(v1: true, v2: true, systemd: false, systemdUser: false, rdma: false),
                 seccomp: .init(
                     enabled: true,
-                    actions: ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                              "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
-                    operators: ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
-                                "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+                    actions: [
+                        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+                    ],
+                    operators: [
+                        "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                        "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
+                    ],
                     archs: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]),
                 // AppArmor profiles are applied where the host has AppArmor; SELinux labels are not
                 // applied yet (a config asking for one is refused, see SecurityModules).

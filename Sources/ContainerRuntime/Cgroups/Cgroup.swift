@@ -57,11 +57,13 @@ public struct Cgroup: Codable, Sendable, Equatable {
             if pureV2, let unified = unifiedPath { try Self.enableControllers(for: unified) }
             // Hybrid host with hugetlb only in the unified hierarchy: enable it down to ours.
             if !pureV2, v1Paths["hugetlb"] == nil, !(resources?.hugepageLimits ?? []).isEmpty,
-               controllersInUnified.contains("hugetlb"), let unified = unifiedPath {
+                controllersInUnified.contains("hugetlb"), let unified = unifiedPath
+            {
                 try Self.enableControllers(for: unified, only: ["hugetlb"])
             }
-            try apply(resources: resources ?? Resources(), devices: devices, controllersInUnified: controllersInUnified,
-                      includeDevices: includeDevices)
+            try apply(
+                resources: resources ?? Resources(), devices: devices, controllersInUnified: controllersInUnified,
+                includeDevices: includeDevices)
         } catch {
             for dir in made.reversed() { rmdir(dir) }
             throw error
@@ -88,7 +90,9 @@ public struct Cgroup: Codable, Sendable, Equatable {
                 throw RuntimeError.cgroup("linux.resources.blockIO leafWeight has no cgroup2 equivalent: remove it from config.json")
             }
             if let network = resources.network, !network.isEmpty {
-                throw RuntimeError.cgroup("linux.resources.network (classID, priorities) needs the v1 net_cls and net_prio controllers, which cgroup2 does not have: remove it from config.json")
+                throw RuntimeError.cgroup(
+                    "linux.resources.network (classID, priorities) needs the v1 net_cls and net_prio controllers, which cgroup2 does not have: remove it from config.json"
+                )
             }
             guard let unified = unifiedPath else { return }
             for w in CgroupWrites.v2(resources) {
@@ -104,18 +108,22 @@ public struct Cgroup: Codable, Sendable, Equatable {
             if w.controller == "hugetlb" && hugetlbInUnified { continue }
             guard let dir = v1Paths[w.controller] else {
                 if w.controller == "devices" { continue }
-                throw RuntimeError.cgroup("the \(w.controller) controller is not mounted on this host, so \(w.file) cannot be set: remove that limit from config.json")
+                throw RuntimeError.cgroup(
+                    "the \(w.controller) controller is not mounted on this host, so \(w.file) cannot be set: remove that limit from config.json"
+                )
             }
             let file = dir + "/" + w.file
             if w.file == "memory.memsw.limit_in_bytes" && !FileIO.exists(file) {
                 if resources.memory?.swap == resources.memory?.limit || (resources.memory?.swap ?? 0) < 0 { continue }
-                throw RuntimeError.cgroup("a swap limit was requested but this kernel has no swap accounting (memory.memsw.limit_in_bytes is missing)")
+                throw RuntimeError.cgroup(
+                    "a swap limit was requested but this kernel has no swap accounting (memory.memsw.limit_in_bytes is missing)")
             }
             try write(file, w.value, what: w)
         }
         // Controllers that live only in the unified hierarchy of a hybrid host (often hugetlb).
         if let unified = unifiedPath {
-            for w in CgroupWrites.v2(Resources(unified: resources.unified)) + (hugetlbInUnified ? CgroupWrites.v2(hugetlbOnly(resources)) : [])
+            for w in CgroupWrites.v2(Resources(unified: resources.unified))
+                + (hugetlbInUnified ? CgroupWrites.v2(hugetlbOnly(resources)) : [])
             where controllersInUnified.contains(w.controller) || resources.unified?[w.file] != nil {
                 try write(unified + "/" + w.file, w.value, what: w)
             }
@@ -133,7 +141,9 @@ public struct Cgroup: Codable, Sendable, Equatable {
             try FileIO.writeExisting(file, value)
         } catch let error as SystemError {
             if error.errno == ENOENT {
-                throw RuntimeError.cgroup("\(what.file) does not exist in \(file.dropLast(what.file.count + 1)): the \(what.controller) controller is not available here")
+                throw RuntimeError.cgroup(
+                    "\(what.file) does not exist in \(file.dropLast(what.file.count + 1)): the \(what.controller) controller is not available here"
+                )
             }
             throw RuntimeError.cgroup("cannot set \(what.file) to \(value): \(error)")
         }
@@ -229,7 +239,10 @@ public struct Cgroup: Codable, Sendable, Equatable {
         for path in allPaths {
             var removed = false
             for attempt in 0..<200 {
-                if rmdir(path) == 0 || errno == ENOENT { removed = true; break }
+                if rmdir(path) == 0 || errno == ENOENT {
+                    removed = true
+                    break
+                }
                 if errno != EBUSY { break }
                 if attempt == 20 { signalAllIn(path, SIGKILL) }
                 usleep(5000)

@@ -46,8 +46,12 @@ public struct CgroupLayout: Sendable, Equatable {
             case "cgroup":
                 for option in right[2].split(separator: ",") {
                     let name = String(option)
-                    if ["rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children",
-                        "xattr", "noprefix"].contains(name) || name.hasPrefix("release_agent") { continue }
+                    if [
+                        "rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children",
+                        "xattr", "noprefix",
+                    ].contains(name) || name.hasPrefix("release_agent") {
+                        continue
+                    }
                     if v1[name] == nil { v1[name] = mountPoint }
                 }
             default:
@@ -57,4 +61,3 @@ public struct CgroupLayout: Sendable, Equatable {
         return CgroupLayout(v1: v1, unified: unified, unifiedControllers: [])
     }
 }
-

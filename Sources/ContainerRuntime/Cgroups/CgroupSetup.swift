@@ -16,8 +16,10 @@ final class CgroupSetup: Sendable {
     ///     device filter.
     ///   - moveV1, moveUnified: which hierarchies to move init into by pid (init may join the v1
     ///     ones itself, and the kernel may have cloned it into the cgroup2 one).
-    init(cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>,
-         create: Bool = true, deviceRulesOnly: Bool = false, moveV1: Bool = true, moveUnified: Bool = true) {
+    init(
+        cgroup: Cgroup, pid: Int32, resources: Resources?, devices: [Device], controllersInUnified: Set<String>,
+        create: Bool = true, deviceRulesOnly: Bool = false, moveV1: Bool = true, moveUnified: Bool = true
+    ) {
         creation = BackgroundThread {
             if create {
                 try cgroup.create(resources: resources, devices: devices, controllersInUnified: controllersInUnified)

@@ -47,8 +47,10 @@ public enum CgroupWrites {
                 if let weight = d.weight { w.append(.init("blkio", "blkio.weight_device", "\(d.major):\(d.minor) \(weight)")) }
                 if let weight = d.leafWeight { w.append(.init("blkio", "blkio.leaf_weight_device", "\(d.major):\(d.minor) \(weight)")) }
             }
-            let throttles = [("read_bps_device", b.throttleReadBpsDevice), ("write_bps_device", b.throttleWriteBpsDevice),
-                             ("read_iops_device", b.throttleReadIOPSDevice), ("write_iops_device", b.throttleWriteIOPSDevice)]
+            let throttles = [
+                ("read_bps_device", b.throttleReadBpsDevice), ("write_bps_device", b.throttleWriteBpsDevice),
+                ("read_iops_device", b.throttleReadIOPSDevice), ("write_iops_device", b.throttleWriteIOPSDevice),
+            ]
             for (file, devices) in throttles {
                 for d in devices ?? [] { w.append(.init("blkio", "blkio.throttle." + file, "\(d.major):\(d.minor) \(d.rate)")) }
             }
@@ -72,7 +74,9 @@ public enum CgroupWrites {
     public static func checkHugepageLimits(_ limits: [Resources.HugepageLimit]?, available: [String]) throws {
         for h in limits ?? [] where !available.contains(h.pageSize) {
             let known = available.isEmpty ? "none: this kernel has no huge pages" : available.joined(separator: ", ")
-            throw RuntimeError.invalidConfig("linux.resources.hugepageLimits: page size '\(h.pageSize)' is not one this kernel supports (\(known)): use one of those, spelled the same way")
+            throw RuntimeError.invalidConfig(
+                "linux.resources.hugepageLimits: page size '\(h.pageSize)' is not one this kernel supports (\(known)): use one of those, spelled the same way"
+            )
         }
     }
 
@@ -109,8 +113,10 @@ public enum CgroupWrites {
             // io.max takes every limit of one device on one line.
             var limits: [String: [String]] = [:]
             var order: [String] = []
-            let throttles = [("rbps", b.throttleReadBpsDevice), ("wbps", b.throttleWriteBpsDevice),
-                             ("riops", b.throttleReadIOPSDevice), ("wiops", b.throttleWriteIOPSDevice)]
+            let throttles = [
+                ("rbps", b.throttleReadBpsDevice), ("wbps", b.throttleWriteBpsDevice),
+                ("riops", b.throttleReadIOPSDevice), ("wiops", b.throttleWriteIOPSDevice),
+            ]
             for (key, devices) in throttles {
                 for d in devices ?? [] {
                     let device = "\(d.major):\(d.minor)"

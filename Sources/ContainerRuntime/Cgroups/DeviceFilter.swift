@@ -16,7 +16,8 @@ public enum DeviceFilter {
         guard prog >= 0 else {
             let code = errno
             let verifier = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw RuntimeError.cgroup("cannot load the device filter (\(String(cString: strerror(code))))\(verifier.isEmpty ? "" : ": " + verifier)")
+            throw RuntimeError.cgroup(
+                "cannot load the device filter (\(String(cString: strerror(code))))\(verifier.isEmpty ? "" : ": " + verifier)")
         }
         defer { close(prog) }
         let dir = open(cgroupPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -19,9 +19,15 @@ public enum DeviceFilterProgram {
                 | UInt64(UInt32(bitPattern: immediate)) << 32
         }
 
-        static func loadWord(_ dst: UInt8, from src: UInt8, offset: Int16) -> Instruction { .init(code: 0x61, dst: dst, src: src, offset: offset, immediate: 0) }
-        static func and32(_ dst: UInt8, _ value: UInt32) -> Instruction { .init(code: 0x54, dst: dst, src: 0, offset: 0, immediate: Int32(bitPattern: value)) }
-        static func shiftRight32(_ dst: UInt8, _ bits: Int32) -> Instruction { .init(code: 0x74, dst: dst, src: 0, offset: 0, immediate: bits) }
+        static func loadWord(_ dst: UInt8, from src: UInt8, offset: Int16) -> Instruction {
+            .init(code: 0x61, dst: dst, src: src, offset: offset, immediate: 0)
+        }
+        static func and32(_ dst: UInt8, _ value: UInt32) -> Instruction {
+            .init(code: 0x54, dst: dst, src: 0, offset: 0, immediate: Int32(bitPattern: value))
+        }
+        static func shiftRight32(_ dst: UInt8, _ bits: Int32) -> Instruction {
+            .init(code: 0x74, dst: dst, src: 0, offset: 0, immediate: bits)
+        }
         static func move32(_ dst: UInt8, from src: UInt8) -> Instruction { .init(code: 0xbc, dst: dst, src: src, offset: 0, immediate: 0) }
         static func move64(_ dst: UInt8, _ value: Int32) -> Instruction { .init(code: 0xb7, dst: dst, src: 0, offset: 0, immediate: value) }
         static func jumpIfNotEqual32(_ dst: UInt8, _ value: UInt32, skip: Int16) -> Instruction {

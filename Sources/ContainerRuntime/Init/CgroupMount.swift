@@ -25,8 +25,9 @@ struct CgroupMount {
             return
         }
         // v1 or hybrid: a tmpfs with one directory per hierarchy, each showing the container's cgroup.
-        try syscalls.mount(source: "tmpfs", target: RootedPath.procPath(target), type: "tmpfs",
-                         flags: MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, data: "mode=755")
+        try syscalls.mount(
+            source: "tmpfs", target: RootedPath.procPath(target), type: "tmpfs",
+            flags: MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, data: "mode=755")
         let layout = try CgroupLayout.detect()
         var seen: Set<String> = []
         for (controller, mountPoint) in layout.v1.sorted(by: { $0.key < $1.key }) {
@@ -42,8 +43,10 @@ struct CgroupMount {
         if flags & MountFlags.rdonly != 0 {
             let fd = try root.open(destination)
             defer { close(fd) }
-            try syscalls.mount(source: nil, target: RootedPath.procPath(fd), type: nil,
-                             flags: MountFlags.bind | MountFlags.remount | MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, data: nil)
+            try syscalls.mount(
+                source: nil, target: RootedPath.procPath(fd), type: nil,
+                flags: MountFlags.bind | MountFlags.remount | MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec,
+                data: nil)
         }
     }
 
@@ -56,8 +59,9 @@ struct CgroupMount {
         if flags != 0 {
             let mounted = try root.open(destination)
             defer { close(mounted) }
-            try syscalls.mount(source: nil, target: RootedPath.procPath(mounted), type: nil,
-                             flags: MountFlags.bind | MountFlags.remount | flags, data: nil)
+            try syscalls.mount(
+                source: nil, target: RootedPath.procPath(mounted), type: nil,
+                flags: MountFlags.bind | MountFlags.remount | flags, data: nil)
         }
     }
 }

@@ -33,7 +33,8 @@ public enum ContainerInit {
             throw RuntimeError.initFailed("init: expected the configuration first")
         }
         let hasSeccompProgram = config.hasSeccompProgram == true
-        let count = (config.hasMountNamespaceFD ? 1 : 0) + (config.hasConsoleSocket ? 1 : 0) + (config.hasExecFifo ? 1 : 0)
+        let count =
+            (config.hasMountNamespaceFD ? 1 : 0) + (config.hasConsoleSocket ? 1 : 0) + (config.hasExecFifo ? 1 : 0)
             + (hasSeccompProgram ? 1 : 0) + (config.hasRootfsFD == true ? 1 : 0) + (config.bindSourceFDPaths?.count ?? 0)
         var fds = try channel.receiveFDs(count: count)
         let mountNamespace = config.hasMountNamespaceFD ? fds.removeFirst() : -1
@@ -110,9 +111,11 @@ public enum ContainerInit {
                 default: throw RuntimeError.initFailed("init: unexpected message while waiting for hooks")
                 }
             }
-            try HookRunner.run(hooks?.createContainer, kind: "createContainer",
-                               state: State(id: config.id, status: .created, pid: getpid(), bundle: config.bundle,
-                                            annotations: config.spec.annotations))
+            try HookRunner.run(
+                hooks?.createContainer, kind: "createContainer",
+                state: State(
+                    id: config.id, status: .created, pid: getpid(), bundle: config.bundle,
+                    annotations: config.spec.annotations))
             RuntimeTrace.mark("init: before pivot")
             try rootfs.enter()
             try rootfs.finish()
@@ -178,9 +181,11 @@ public enum ContainerInit {
                 throw RuntimeError.initFailed("init: the start signal never came")
             }
             // execFifo stays open (close-on-exec): `start` waits for it to close at execve.
-            try HookRunner.run(config.spec.hooks?.startContainer, kind: "startContainer",
-                               state: State(id: config.id, status: .running, pid: getpid(), bundle: config.bundle,
-                                            annotations: config.spec.annotations))
+            try HookRunner.run(
+                config.spec.hooks?.startContainer, kind: "startContainer",
+                state: State(
+                    id: config.id, status: .running, pid: getpid(), bundle: config.bundle,
+                    annotations: config.spec.annotations))
         }
         if let seccomp, seccompLast { try loadSeccomp(seccomp) }
         resetSignals()

@@ -11,14 +11,15 @@ public enum DefaultDevices {
         Device(type: "c", path: "/dev/tty", major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0),
     ]
 
-    public static let cgroupRules: [Resources.DeviceRule] = nodes.map {
-        .init(allow: true, type: "c", major: $0.major, minor: $0.minor, access: "rwm")
-    } + [
-        .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),   // /dev/ptmx
-        .init(allow: true, type: "c", major: 136, minor: -1, access: "rwm"), // /dev/pts/*
-        .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"),   // /dev/console
-        .init(allow: true, type: "c", major: 10, minor: 200, access: "rwm"), // /dev/net/tun
-    ]
+    public static let cgroupRules: [Resources.DeviceRule] =
+        nodes.map {
+            .init(allow: true, type: "c", major: $0.major, minor: $0.minor, access: "rwm")
+        } + [
+            .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),  // /dev/ptmx
+            .init(allow: true, type: "c", major: 136, minor: -1, access: "rwm"),  // /dev/pts/*
+            .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"),  // /dev/console
+            .init(allow: true, type: "c", major: 10, minor: 200, access: "rwm"),  // /dev/net/tun
+        ]
 
     /// Symlinks created in /dev: (link path, target).
     public static let links: [(String, String)] = [

@@ -25,8 +25,9 @@ protocol InitSyscalls {
     func mountFlags(at path: String) throws -> UInt
     /// An idmapped bind of `source` onto the file open as `target` through a user namespace
     /// carrying these uid_map/gid_map texts; errors name `destination`.
-    func idmappedBind(source: String, target: Int32, uidMap: String, gidMap: String, recursive: Bool,
-                      destination: String) throws
+    func idmappedBind(
+        source: String, target: Int32, uidMap: String, gidMap: String, recursive: Bool,
+        destination: String) throws
     /// Writes `value` to an existing file: sysctls under /proc/sys, /proc/self/oom_score_adj.
     func writeExisting(_ path: String, _ value: String) throws
 
@@ -94,18 +95,25 @@ struct LinuxInitSyscalls: InitSyscalls {
         return MountFlags.locked(statvfsFlags: fs.f_flag)
     }
 
-    func idmappedBind(source: String, target: Int32, uidMap: String, gidMap: String, recursive: Bool,
-                      destination: String) throws {
+    func idmappedBind(
+        source: String, target: Int32, uidMap: String, gidMap: String, recursive: Bool,
+        destination: String
+    ) throws {
         let userns = skiff_userns_fd(uidMap, gidMap)
         guard userns >= 0 else {
-            throw RuntimeError.invalidConfig("mount \(destination): cannot make a user namespace for its id mappings (\(String(cString: strerror(errno)))): check uidMappings and gidMappings")
+            throw RuntimeError.invalidConfig(
+                "mount \(destination): cannot make a user namespace for its id mappings (\(String(cString: strerror(errno)))): check uidMappings and gidMappings"
+            )
         }
         defer { close(userns) }
         let step = skiff_idmapped_bind(source, target, userns, recursive ? 1 : 0)
         guard step == 0 else {
             let reason = String(cString: strerror(errno))
             switch step {
-            case 2: throw RuntimeError.invalidConfig("mount \(destination): cannot idmap \(source) (\(reason)): its filesystem (or one mounted below it, with rbind) may not support idmapped mounts")
+            case 2:
+                throw RuntimeError.invalidConfig(
+                    "mount \(destination): cannot idmap \(source) (\(reason)): its filesystem (or one mounted below it, with rbind) may not support idmapped mounts"
+                )
             case 3: throw RuntimeError.invalidConfig("mount \(destination): cannot attach the idmapped mount of \(source) (\(reason))")
             default: throw RuntimeError.invalidConfig("mount \(destination): cannot clone the mount of \(source) (\(reason))")
             }

@@ -17,7 +17,13 @@ public struct MountOptions: Equatable, Sendable {
     public init(_ options: [String]?, type: String? = nil) {
         for option in options ?? [] {
             if let (set, flag) = MountFlags.table[option] {
-                if set { flags |= flag; clearedFlags &= ~flag } else { clearedFlags |= flag; flags &= ~flag }
+                if set {
+                    flags |= flag
+                    clearedFlags &= ~flag
+                } else {
+                    clearedFlags |= flag
+                    flags &= ~flag
+                }
             } else if let p = MountFlags.propagationTable[option] {
                 propagation.append(p)
             } else if MountFlags.ignoredOptions.contains(option) {
@@ -34,8 +40,9 @@ public struct MountOptions: Equatable, Sendable {
 
     /// Flags that need a remount to take effect on a bind mount.
     public var bindRemountFlags: UInt {
-        flags & (MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec
-            | MountFlags.noatime | MountFlags.nodiratime | MountFlags.relatime | MountFlags.strictatime)
+        flags
+            & (MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec
+                | MountFlags.noatime | MountFlags.nodiratime | MountFlags.relatime | MountFlags.strictatime)
     }
 }
 

@@ -20,7 +20,9 @@ struct ProcessSetup {
             do {
                 try syscalls.setrlimit(resource, soft: limit.soft, hard: limit.hard)
             } catch let error as SystemError {
-                throw RuntimeError.invalidConfig("cannot set \(limit.type) to soft \(limit.soft) hard \(limit.hard): \(String(cString: strerror(error.errno))) (raising a hard limit needs CAP_SYS_RESOURCE)")
+                throw RuntimeError.invalidConfig(
+                    "cannot set \(limit.type) to soft \(limit.soft) hard \(limit.hard): \(String(cString: strerror(error.errno))) (raising a hard limit needs CAP_SYS_RESOURCE)"
+                )
             }
         }
     }
@@ -75,20 +77,25 @@ struct ProcessSetup {
         let e = CapabilityNames.mask(caps.effective, lastCap: last).mask
         let p = CapabilityNames.mask(caps.permitted, lastCap: last).mask
         let i = CapabilityNames.mask(caps.inheritable, lastCap: last).mask
-        let words: [UInt32] = [UInt32(truncatingIfNeeded: e), UInt32(truncatingIfNeeded: e >> 32),
-                               UInt32(truncatingIfNeeded: p), UInt32(truncatingIfNeeded: p >> 32),
-                               UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32)]
+        let words: [UInt32] = [
+            UInt32(truncatingIfNeeded: e), UInt32(truncatingIfNeeded: e >> 32),
+            UInt32(truncatingIfNeeded: p), UInt32(truncatingIfNeeded: p >> 32),
+            UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32),
+        ]
         do {
             try syscalls.capset(words)
         } catch let error as SystemError {
-            throw RuntimeError.invalidConfig("cannot set capabilities: \(String(cString: strerror(error.errno))) (every effective capability must also be permitted and in the bounding set)")
+            throw RuntimeError.invalidConfig(
+                "cannot set capabilities: \(String(cString: strerror(error.errno))) (every effective capability must also be permitted and in the bounding set)"
+            )
         }
         try? syscalls.prctl(PrctlOption.capAmbient, PrctlOption.ambientClearAll, 0)
         // As runc does, ambient capabilities the kernel cannot raise (not both permitted and
         // inheritable, as in `runc spec`'s default) are skipped rather than failing the container.
         for name in caps.ambient ?? [] {
             guard let n = CapabilityNames.number(of: name), n <= last,
-                  p & (1 << UInt64(n)) != 0, i & (1 << UInt64(n)) != 0 else { continue }
+                p & (1 << UInt64(n)) != 0, i & (1 << UInt64(n)) != 0
+            else { continue }
             do {
                 try syscalls.prctl(PrctlOption.capAmbient, PrctlOption.ambientRaise, UInt(n))
             } catch {
@@ -120,7 +127,8 @@ struct ProcessSetup {
             try checkExecutable(program, name: program)
             return program
         }
-        let pathVariable = (process.env ?? []).last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+        let pathVariable =
+            (process.env ?? []).last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         for dir in pathVariable.split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + program

@@ -82,7 +82,9 @@ struct RootedPath {
                 throw SystemError("stat /\((resolved + [name]).joined(separator: "/")) in rootfs")
             } else if isLast && file {
                 let created = skiff_openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, UInt32(mode))
-                if created >= 0 { Glibc.close(created) } else if errno != EEXIST {
+                if created >= 0 {
+                    Glibc.close(created)
+                } else if errno != EEXIST {
                     throw SystemError("create \(path) in rootfs")
                 }
             } else if mkdirat(parent, name, file ? 0o755 : mode) != 0 && errno != EEXIST {

@@ -25,8 +25,10 @@ struct RootfsSetup {
     /// Every system call goes through here (a recording double in the plan tests).
     let syscalls: any InitSyscalls
 
-    init(config: InitConfig, rootfsFD: Int32 = -1, bindSources: [String: Int32] = [:],
-         syscalls: any InitSyscalls = LinuxInitSyscalls()) {
+    init(
+        config: InitConfig, rootfsFD: Int32 = -1, bindSources: [String: Int32] = [:],
+        syscalls: any InitSyscalls = LinuxInitSyscalls()
+    ) {
         self.config = config
         self.syscalls = syscalls
         self.rootfs = config.rootfsMountPoint ?? config.rootfs
@@ -178,10 +180,12 @@ struct RootfsSetup {
         defer { close(target) }
         let flags = options.flags & ~(MountFlags.bind | MountFlags.rec)
         do {
-            try syscalls.mount(source: m.source ?? type, target: RootedPath.procPath(target), type: type, flags: flags, data: options.dataString)
+            try syscalls.mount(
+                source: m.source ?? type, target: RootedPath.procPath(target), type: type, flags: flags, data: options.dataString)
         } catch let error as SystemError where type == "sysfs" && (error.errno == EPERM || error.errno == EINVAL) {
             // Without a network namespace of its own, a user namespace may not mount sysfs: bind the host's.
-            try syscalls.mount(source: "/sys", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
+            try syscalls.mount(
+                source: "/sys", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind | MountFlags.rec, data: nil)
             try remount(at: m.destination, in: root, flags: options.bindRemountFlags | MountFlags.rdonly)
         } catch let error as SystemError where type == "mqueue" && (error.errno == EPERM || error.errno == EINVAL) {
             try syscalls.mount(source: "/dev/mqueue", target: RootedPath.procPath(target), type: nil, flags: MountFlags.bind, data: nil)
@@ -219,10 +223,13 @@ struct RootfsSetup {
             throw RuntimeError.invalidConfig("mount \(m.destination): an idmapped mount needs both uidMappings and gidMappings")
         }
         guard !(config.spec.linux?.namespaces ?? []).contains(where: { $0.type == .user }) else {
-            throw RuntimeError.unsupported("mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet: drop uidMappings/gidMappings from the mount or the user namespace")
+            throw RuntimeError.unsupported(
+                "mount \(m.destination): idmapped mounts in a container with a user namespace are not supported yet: drop uidMappings/gidMappings from the mount or the user namespace"
+            )
         }
-        try syscalls.idmappedBind(source: source, target: target, uidMap: IDMapFile.text(uids), gidMap: IDMapFile.text(gids),
-                                  recursive: recursive, destination: m.destination)
+        try syscalls.idmappedBind(
+            source: source, target: target, uidMap: IDMapFile.text(uids), gidMap: IDMapFile.text(gids),
+            recursive: recursive, destination: m.destination)
     }
 
     private func applyPropagation(_ propagation: [UInt], at destination: String, in root: RootedPath) throws {
@@ -247,7 +254,8 @@ struct RootfsSetup {
         } catch let error as SystemError where error.errno == EPERM {
             // In a user namespace nodev/nosuid/noexec set by the host are locked: keep them.
             guard let locked = try? syscalls.mountFlags(at: path) else { throw error }
-            try syscalls.mount(source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags | locked, data: nil)
+            try syscalls.mount(
+                source: nil, target: path, type: nil, flags: MountFlags.bind | MountFlags.remount | flags | locked, data: nil)
         }
     }
 
@@ -270,8 +278,9 @@ struct RootfsSetup {
     private func makeReadonly(_ path: String, in root: RootedPath) throws {
         guard let fd = try openProtectedPath(path, in: root, kind: "readonlyPaths") else { return }
         defer { close(fd) }
-        try syscalls.mount(source: RootedPath.procPath(fd), target: RootedPath.procPath(fd), type: nil,
-                           flags: MountFlags.bind | MountFlags.rec, data: nil)
+        try syscalls.mount(
+            source: RootedPath.procPath(fd), target: RootedPath.procPath(fd), type: nil,
+            flags: MountFlags.bind | MountFlags.rec, data: nil)
         try remount(at: path, in: root, flags: MountFlags.rdonly | MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec)
     }
 

@@ -7,7 +7,9 @@ import LinuxSupport
 /// Waits for a child process of ours while forwarding the signals we receive to it, as `runc run`
 /// and `runc exec` do in the foreground. Returns the exit code (128+signal if killed).
 public enum ForegroundWait {
-    static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM]
+    static let forwarded: [Int32] = [
+        SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM,
+    ]
 
     /// Signals arrive through a `SignalWatcher` (the `skiff` CLI that calls this for `exec` has
     /// several threads, where a mask blocked in this one would not catch them), the child's exit

@@ -46,7 +46,8 @@ struct InitSpawner {
             for (type, path) in join {
                 let fd = skiff_open(path, O_RDONLY | O_CLOEXEC, 0)
                 if fd < 0 {
-                    throw RuntimeError.invalidConfig("cannot open the \(type.rawValue) namespace \(path): \(SystemError("open").description.dropFirst(6))")
+                    throw RuntimeError.invalidConfig(
+                        "cannot open the \(type.rawValue) namespace \(path): \(SystemError("open").description.dropFirst(6))")
                 }
                 joinFDs.append(skiff_ns_join(fd: fd, nstype: cloneFlags[type] ?? 0))
             }
@@ -91,7 +92,9 @@ struct InitSpawner {
         }
     }
 
-    private static func handshake(_ fd: Int32, intermediate: pid_t, uidMappings: [IDMapping], gidMappings: [IDMapping]) throws -> (pid: Int32, placedInCgroup: Bool) {
+    private static func handshake(_ fd: Int32, intermediate: pid_t, uidMappings: [IDMapping], gidMappings: [IDMapping]) throws -> (
+        pid: Int32, placedInCgroup: Bool
+    ) {
         while true {
             let tag = try Descriptors.readExactly(fd, 1, what: "spawn handshake")[0]
             switch tag {
@@ -134,7 +137,8 @@ struct InitSpawner {
             try FileIO.writeExisting("/proc/\(pid)/uid_map", IDMapFile.text(uid))
             try FileIO.writeExisting("/proc/\(pid)/gid_map", IDMapFile.text(gid))
         } catch {
-            throw RuntimeError.invalidConfig("cannot write the user namespace id mappings (\(error)): check linux.uidMappings and linux.gidMappings")
+            throw RuntimeError.invalidConfig(
+                "cannot write the user namespace id mappings (\(error)): check linux.uidMappings and linux.gidMappings")
         }
     }
 }

@@ -20,8 +20,9 @@ extension Runtime {
         let loaded = try BundleLoader.load(bundle: bundle)
         let spec = loaded.spec
         guard let process = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
-        let appArmorProfile = try SecurityModules.check(process: process, mountLabel: spec.linux?.mountLabel,
-                                                        annotations: spec.annotations, host: .detect())
+        let appArmorProfile = try SecurityModules.check(
+            process: process, mountLabel: spec.linux?.mountLabel,
+            annotations: spec.annotations, host: .detect())
         RuntimeTrace.mark("create: bundle loaded")
         let namespaces = spec.linux?.namespaces ?? []
         // Moving a process into a cgroup by pid waits for the kernel's threadgroup lock (an RCU
@@ -81,8 +82,9 @@ extension Runtime {
                 if layout.isPureV2 {
                     // The device filter (an eBPF program to load) follows on the cgroup thread:
                     // init runs only our code until the runtime says the cgroup is ready.
-                    try cgroup.create(resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
-                                      controllersInUnified: layout.unifiedControllers, includeDevices: false)
+                    try cgroup.create(
+                        resources: spec.linux?.resources, devices: spec.linux?.devices ?? [],
+                        controllersInUnified: layout.unifiedControllers, includeDevices: false)
                 } else {
                     try cgroup.makeUnifiedDirectory()
                 }
@@ -236,11 +238,15 @@ extension Runtime {
     /// The cgroup path for a container: config's cgroupsPath, or /<id> by default.
     func cgroupsPath(_ configured: String?, id: String) throws -> String {
         if systemdCgroup {
-            throw RuntimeError.unsupported("--systemd-cgroup: skiff-runtime manages cgroups with cgroupfs only; drop the flag (or set the cgroup manager to cgroupfs in podman/containerd)")
+            throw RuntimeError.unsupported(
+                "--systemd-cgroup: skiff-runtime manages cgroups with cgroupfs only; drop the flag (or set the cgroup manager to cgroupfs in podman/containerd)"
+            )
         }
         guard let path = configured, !path.isEmpty else { return "/" + id }
         if path.contains(":") && !path.hasPrefix("/") {
-            throw RuntimeError.unsupported("cgroupsPath '\(path)' is in systemd slice:prefix:name form, but skiff-runtime uses cgroupfs: give a path such as /skiff/\(id)")
+            throw RuntimeError.unsupported(
+                "cgroupsPath '\(path)' is in systemd slice:prefix:name form, but skiff-runtime uses cgroupfs: give a path such as /skiff/\(id)"
+            )
         }
         return path
     }

@@ -17,8 +17,10 @@ extension Runtime {
 
     /// The process an `exec` without --process runs: the container's own process settings with
     /// the given args and overrides, as runc builds it.
-    public func execProcess(id: String, args: [String], tty: Bool, cwd: String?, env: [String], user: String?,
-                            additionalGids: [UInt32], capabilities: [String], noNewPrivileges: Bool) throws -> Process {
+    public func execProcess(
+        id: String, args: [String], tty: Bool, cwd: String?, env: [String], user: String?,
+        additionalGids: [UInt32], capabilities: [String], noNewPrivileges: Bool
+    ) throws -> Process {
         let record = try store.load(id: id)
         var process = record.spec.process ?? Process()
         process.args = args
@@ -62,18 +64,22 @@ extension Runtime {
         let joinsItself = !namespaces.contains { $0.type == .user }
         let cgroupDirectory = joinsItself && !namespaces.contains { $0.type == .cgroup } ? record.cgroup?.unifiedPath : nil
         if let cgroup = record.cgroup, !joinsItself || (cgroup.unifiedPath != nil && cgroupDirectory == nil),
-           let layout = try? CgroupLayout.detect() {
+            let layout = try? CgroupLayout.detect()
+        {
             CgroupMigrationWarmup.begin(layout: layout)
         }
         guard let args = process.args, !args.isEmpty else {
             throw RuntimeError.invalidConfig("exec: no command given")
         }
         try BundleLoader.validateProcess(process)
-        let appArmorProfile = try SecurityModules.check(process: process, mountLabel: nil,
-                                                        annotations: record.spec.annotations, host: .detect())
+        let appArmorProfile = try SecurityModules.check(
+            process: process, mountLabel: nil,
+            annotations: record.spec.annotations, host: .detect())
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }
-        let names: [NamespaceType: String] = [.pid: "pid", .network: "net", .ipc: "ipc", .uts: "uts", .user: "user", .cgroup: "cgroup", .time: "time"]
+        let names: [NamespaceType: String] = [
+            .pid: "pid", .network: "net", .ipc: "ipc", .uts: "uts", .user: "user", .cgroup: "cgroup", .time: "time",
+        ]
         let join: [(NamespaceType, String)] = namespaces.compactMap { ns in
             guard ns.type != .mount, let name = names[ns.type] else { return nil }
             return (ns.type, "/proc/\(record.pid)/ns/\(name)")
@@ -97,9 +103,10 @@ extension Runtime {
             cgroupFD = open(cgroupDirectory, skiff_o_path() | O_DIRECTORY | O_CLOEXEC)
             if cgroupFD >= 0 { descriptors.append(cgroupFD) }
         }
-        let spawned = try InitSpawner.spawn(create: [], newUser: false, join: join, uidMappings: [], gidMappings: [],
-                                            preserveFDs: options.preserveFDs, executable: initExecutable, spareLayer: store.root,
-                                            cgroupFD: cgroupFD)
+        let spawned = try InitSpawner.spawn(
+            create: [], newUser: false, join: join, uidMappings: [], gidMappings: [],
+            preserveFDs: options.preserveFDs, executable: initExecutable, spareLayer: store.root,
+            cgroupFD: cgroupFD)
         descriptors.append(spawned.channel.fd)
         do {
             try record.cgroup?.add(pid: spawned.pid, v1: !joinsItself, unified: !spawned.placedInCgroup)

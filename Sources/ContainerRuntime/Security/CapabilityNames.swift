@@ -25,12 +25,15 @@ public enum CapabilityNames {
     /// other capabilities than asked for. (A known one this kernel lacks is skipped, as runc does.)
     public static func checkKnown(_ capabilities: Capabilities?) throws {
         guard let capabilities else { return }
-        let sets = [("bounding", capabilities.bounding), ("effective", capabilities.effective),
-                    ("inheritable", capabilities.inheritable), ("permitted", capabilities.permitted),
-                    ("ambient", capabilities.ambient)]
+        let sets = [
+            ("bounding", capabilities.bounding), ("effective", capabilities.effective),
+            ("inheritable", capabilities.inheritable), ("permitted", capabilities.permitted),
+            ("ambient", capabilities.ambient),
+        ]
         for (set, names) in sets {
             for name in names ?? [] where number(of: name) == nil {
-                throw RuntimeError.invalidConfig("process.capabilities.\(set): '\(name)' is not a capability: use names such as CAP_NET_ADMIN")
+                throw RuntimeError.invalidConfig(
+                    "process.capabilities.\(set): '\(name)' is not a capability: use names such as CAP_NET_ADMIN")
             }
         }
     }

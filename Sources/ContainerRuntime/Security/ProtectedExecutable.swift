@@ -42,7 +42,9 @@ public struct ProtectedExecutable: ~Copyable {
     /// Opens `path` (default: this process's own binary) the protected way. `spareLayer` is an
     /// existing directory neither inside nor above the binary's directory (the runtime's state
     /// root); nil or `allowOverlay: false` forces the memfd copy (tests cover both).
-    public static func open(_ path: String = "/proc/self/exe", spareLayer: String?, allowOverlay: Bool = true) throws(RuntimeError) -> ProtectedExecutable {
+    public static func open(_ path: String = "/proc/self/exe", spareLayer: String?, allowOverlay: Bool = true) throws(RuntimeError)
+        -> ProtectedExecutable
+    {
         let source = skiff_open(path, O_RDONLY | O_CLOEXEC, 0)
         guard source >= 0 else { throw RuntimeError.system(SystemError("open \(path)")) }
         defer { close(source) }
@@ -62,13 +64,15 @@ public struct ProtectedExecutable: ~Copyable {
     /// binary replaced since this process started (an upgrade) must not be executed instead.
     private static func overlayView(of source: Int32, stat sourceStat: stat, spareLayer: String) -> Int32? {
         guard let resolved = try? FileIO.readLink("/proc/self/fd/\(source)"), resolved.hasPrefix("/"),
-              !resolved.hasSuffix(" (deleted)"), let slash = resolved.lastIndex(of: "/") else { return nil }
+            !resolved.hasSuffix(" (deleted)"), let slash = resolved.lastIndex(of: "/")
+        else { return nil }
         let directory = slash == resolved.startIndex ? "/" : String(resolved[..<slash])
         let name = String(resolved[resolved.index(after: slash)...])
         // overlayfs refuses layers that overlap (one inside the other).
         let spare = spareLayer.hasSuffix("/") && spareLayer.count > 1 ? String(spareLayer.dropLast()) : spareLayer
         guard !name.isEmpty, spare.hasPrefix("/"), spare != directory, !spare.hasPrefix(directory == "/" ? "/" : directory + "/"),
-              !directory.hasPrefix(spare == "/" ? "/" : spare + "/") else { return nil }
+            !directory.hasPrefix(spare == "/" ? "/" : spare + "/")
+        else { return nil }
         var step: Int32 = 0
         let mount = skiff_readonly_overlay(overlayLayer(directory) + ":" + overlayLayer(spare), &step)
         guard mount >= 0 else {
@@ -80,8 +84,9 @@ public struct ProtectedExecutable: ~Copyable {
         guard fd >= 0 else { return nil }
         var seen = stat()
         guard fstat(fd, &seen) == 0, (seen.st_mode & S_IFMT) == S_IFREG, seen.st_ino == sourceStat.st_ino,
-              seen.st_size == sourceStat.st_size, seen.st_mtim.tv_sec == sourceStat.st_mtim.tv_sec,
-              seen.st_mtim.tv_nsec == sourceStat.st_mtim.tv_nsec else {
+            seen.st_size == sourceStat.st_size, seen.st_mtim.tv_sec == sourceStat.st_mtim.tv_sec,
+            seen.st_mtim.tv_nsec == sourceStat.st_mtim.tv_nsec
+        else {
             close(fd)
             return nil
         }
@@ -109,7 +114,8 @@ public struct ProtectedExecutable: ~Copyable {
             let n = sendfile(memfd, source, &offset, size - copied)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                let error = n < 0 ? SystemError("copy \(name) into a sealed memfd") : SystemError("copy \(name) into a sealed memfd", errno: EIO)
+                let error =
+                    n < 0 ? SystemError("copy \(name) into a sealed memfd") : SystemError("copy \(name) into a sealed memfd", errno: EIO)
                 close(memfd)
                 throw RuntimeError.system(error)
             }

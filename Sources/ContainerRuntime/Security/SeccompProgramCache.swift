@@ -57,7 +57,8 @@ struct SeccompProgramCache {
         guard bytes.count > header, Array(bytes[0..<magic.count]) == magic else { return nil }
         let length = bytes[magic.count..<header].reduce(0) { $0 << 8 | Int($1) }
         guard length == key.count, bytes.count > header + length,
-              bytes[header..<(header + length)].elementsEqual(key) else { return nil }
+            bytes[header..<(header + length)].elementsEqual(key)
+        else { return nil }
         let program = Array(bytes[(header + length)...])
         return program.count % 8 == 0 ? program : nil
     }

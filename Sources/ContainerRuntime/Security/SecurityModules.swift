@@ -24,8 +24,9 @@ public enum SecurityModules {
         /// runc checks); SELinux when selinuxfs is mounted.
         public static func detect() -> Host {
             let enabled = (try? FileIO.readString("/sys/module/apparmor/parameters/enabled"))?.hasPrefix("Y") ?? false
-            return Host(appArmor: enabled && FileIO.isDirectory("/sys/kernel/security/apparmor"),
-                        seLinux: FileIO.exists("/sys/fs/selinux/enforce"))
+            return Host(
+                appArmor: enabled && FileIO.isDirectory("/sys/kernel/security/apparmor"),
+                seLinux: FileIO.exists("/sys/fs/selinux/enforce"))
         }
     }
 
@@ -38,15 +39,20 @@ public enum SecurityModules {
             if host.appArmor {
                 profile = wanted
             } else if !ignore {
-                throw RuntimeError.unsupported("config.json: process.apparmorProfile '\(wanted)' cannot be applied: AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled). Remove the profile, or set the annotation \(ignoreAnnotation) to \"true\" to run the container without it")
+                throw RuntimeError.unsupported(
+                    "config.json: process.apparmorProfile '\(wanted)' cannot be applied: AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled). Remove the profile, or set the annotation \(ignoreAnnotation) to \"true\" to run the container without it"
+                )
             }
         }
         for (field, label) in [("process.selinuxLabel", process.selinuxLabel), ("linux.mountLabel", mountLabel)] {
             guard let label, !label.isEmpty, !ignore else { continue }
-            let reason = host.seLinux
+            let reason =
+                host.seLinux
                 ? "skiff-runtime does not apply SELinux labels yet"
                 : "SELinux is not enabled on this host (no /sys/fs/selinux)"
-            throw RuntimeError.unsupported("config.json: \(field) '\(label)' cannot be applied: \(reason). Remove the label, or set the annotation \(ignoreAnnotation) to \"true\" to run the container without it")
+            throw RuntimeError.unsupported(
+                "config.json: \(field) '\(label)' cannot be applied: \(reason). Remove the label, or set the annotation \(ignoreAnnotation) to \"true\" to run the container without it"
+            )
         }
         return profile
     }
@@ -68,6 +74,8 @@ public enum SecurityModules {
                 break
             }
         }
-        throw RuntimeError.invalidConfig("process.apparmorProfile '\(profile)': cannot apply it (\(failure.map { "\($0)" } ?? "no attr file")): is the profile loaded (apparmor_parser -a) and /proc mounted in the container?")
+        throw RuntimeError.invalidConfig(
+            "process.apparmorProfile '\(profile)': cannot apply it (\(failure.map { "\($0)" } ?? "no attr file")): is the profile loaded (apparmor_parser -a) and /proc mounted in the container?"
+        )
     }
 }

@@ -53,7 +53,8 @@ public struct StateStore: Sendable {
         do {
             return try RuntimeJSON.decode(ContainerRecord.self, from: bytes)
         } catch {
-            throw RuntimeError.invalidConfig("state of container '\(id)' in \(statePath(for: id)) is unreadable (\(error)): remove it with 'delete --force'")
+            throw RuntimeError.invalidConfig(
+                "state of container '\(id)' in \(statePath(for: id)) is unreadable (\(error)): remove it with 'delete --force'")
         }
     }
 

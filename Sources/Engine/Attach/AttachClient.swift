@@ -34,8 +34,10 @@ public struct AttachClient {
     /// `--sig-proxy=false`: such a signal ends the attachment instead (the container runs on).
     public var proxySignals: Bool
 
-    public init(socket: Int32, tty: Bool, forwardStdin: Bool, closeStdinAtEOF: Bool, detachKeys: DetachKeys,
-                proxySignals: Bool = true, onSignal: @escaping (Int32) -> Void) {
+    public init(
+        socket: Int32, tty: Bool, forwardStdin: Bool, closeStdinAtEOF: Bool, detachKeys: DetachKeys,
+        proxySignals: Bool = true, onSignal: @escaping (Int32) -> Void
+    ) {
         self.socket = socket
         self.tty = tty
         self.forwardStdin = forwardStdin
@@ -63,13 +65,21 @@ public struct AttachClient {
         var decoder = AttachFrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 32768)
         while true {
-            var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
+            ]
             if poll(&fds, 3, -1) < 0 && errno != EINTR { throw SystemError("poll the attach socket") }
             if fds[1].revents != 0 {
                 for sig in signals.pending() {
-                    if sig == SIGWINCH { sendSize() } else if saved == nil && proxySignals { onSignal(sig) } else { return .interrupted(sig) }
+                    if sig == SIGWINCH {
+                        sendSize()
+                    } else if saved == nil && proxySignals {
+                        onSignal(sig)
+                    } else {
+                        return .interrupted(sig)
+                    }
                 }
             }
             if fds[2].revents != 0 {

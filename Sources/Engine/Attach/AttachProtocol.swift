@@ -40,7 +40,8 @@ public enum AttachFrame: Equatable, Sendable {
             return frame(6, [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)])
         case .signal(let number, let all):
             let value = UInt32(bitPattern: number)
-            return frame(7, [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff), all ? 1 : 0])
+            return frame(
+                7, [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff), all ? 1 : 0])
         case .exec(let json): return frame(8, json)
         }
     }
@@ -84,7 +85,9 @@ public struct AttachFrameDecoder: Sendable {
         case 5: return .stderr(payload)
         case 6: return .exit(Int32(bitPattern: try word()))
         case 7:
-            guard payload.count == 5, payload[4] <= 1 else { throw AttachProtocolError(description: "attach frame type 7 needs a 5-byte payload") }
+            guard payload.count == 5, payload[4] <= 1 else {
+                throw AttachProtocolError(description: "attach frame type 7 needs a 5-byte payload")
+            }
             let value = UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
             return .signal(Int32(bitPattern: value), all: payload[4] == 1)
         case 8: return .exec(payload)

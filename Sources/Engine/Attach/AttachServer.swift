@@ -31,7 +31,10 @@ final class AttachServer {
     func acceptAll() {
         while true {
             let fd = accept(listener, nil, nil)
-            if fd < 0 { if errno == EINTR { continue }; return }
+            if fd < 0 {
+                if errno == EINTR { continue }
+                return
+            }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
             clients.append(Client(fd: fd))
@@ -104,7 +107,10 @@ final class AttachServer {
     private func flush(_ client: Client) {
         while !client.pending.isEmpty {
             let n = client.pending.withUnsafeBytes { write(client.fd, $0.baseAddress, $0.count) }
-            if n > 0 { client.pending.removeFirst(n); continue }
+            if n > 0 {
+                client.pending.removeFirst(n)
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             client.pending = []

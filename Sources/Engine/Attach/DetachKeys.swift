@@ -10,7 +10,10 @@ public struct DetachKeys: Sendable, Equatable {
     /// docker's syntax: comma-separated keys, each one character or `ctrl-X` with X one of
     /// a-z, @, [, \, ], ^, _. An empty string keeps the default.
     public init(parsing text: String) throws {
-        if text.isEmpty { self = .standard; return }
+        if text.isEmpty {
+            self = .standard
+            return
+        }
         var bytes: [UInt8] = []
         for key in text.split(separator: ",", omittingEmptySubsequences: false) {
             let lower = key.lowercased()
@@ -35,7 +38,9 @@ public struct DetachKeys: Sendable, Equatable {
     }
 
     private static func invalid(_ text: String) -> EngineError {
-        .invalidOption("invalid --detach-keys '\(text)': use comma-separated keys such as ctrl-p,ctrl-q (a single character or ctrl-<a-z @ [ \\ ] ^ _>)")
+        .invalidOption(
+            "invalid --detach-keys '\(text)': use comma-separated keys such as ctrl-p,ctrl-q (a single character or ctrl-<a-z @ [ \\ ] ^ _>)"
+        )
     }
 }
 
@@ -55,13 +60,19 @@ public struct DetachKeyMatcher: Sendable {
         for byte in bytes {
             if byte == sequence[matched] {
                 matched += 1
-                if matched == sequence.count { matched = 0; return (forward, true) }
+                if matched == sequence.count {
+                    matched = 0
+                    return (forward, true)
+                }
                 continue
             }
             if matched > 0 {
                 forward.append(contentsOf: sequence[0..<matched])
                 matched = 0
-                if byte == sequence[0] { matched = 1; continue }
+                if byte == sequence[0] {
+                    matched = 1
+                    continue
+                }
             }
             forward.append(byte)
         }

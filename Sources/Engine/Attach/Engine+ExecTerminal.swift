@@ -14,7 +14,10 @@ extension Engine {
         let saved = dup(0)
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer {
-            if saved >= 0 { dup2(saved, 0); close(saved) }
+            if saved >= 0 {
+                dup2(saved, 0)
+                close(saved)
+            }
             if devNull >= 0 { close(devNull) }
         }
         if devNull >= 0 { dup2(devNull, 0) }
@@ -28,7 +31,10 @@ extension Engine {
         let saved = (0...2).map { dup($0) }
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer {
-            for (fd, copy) in saved.enumerated() where copy >= 0 { dup2(copy, Int32(fd)); close(copy) }
+            for (fd, copy) in saved.enumerated() where copy >= 0 {
+                dup2(copy, Int32(fd))
+                close(copy)
+            }
             if devNull >= 0 { close(devNull) }
         }
         if devNull >= 0 { for fd in 0...2 { dup2(devNull, Int32(fd)) } }
@@ -98,7 +104,10 @@ struct TerminalRelay {
     let forwardStdin: Bool
     let detachKeys: DetachKeys
 
-    enum Outcome { case exited(Int32), detached }
+    enum Outcome {
+        case exited(Int32)
+        case detached
+    }
 
     func run() throws -> Outcome {
         let signals = try SignalWatcher([SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT])
@@ -114,17 +123,22 @@ struct TerminalRelay {
         func drain() {
             while true {
                 let n = read(master, &buffer, buffer.count)
-                if n > 0 { _ = try? FileIO.writeAll(fd: 1, Array(buffer[0..<n]), what: "stdout"); continue }
+                if n > 0 {
+                    _ = try? FileIO.writeAll(fd: 1, Array(buffer[0..<n]), what: "stdout")
+                    continue
+                }
                 if n < 0 && errno == EINTR { continue }
                 if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { masterOpen = false }
                 return
             }
         }
         while true {
-            var fds = [pollfd(fd: masterOpen ? master : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: masterOpen ? master : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
+            ]
             _ = poll(&fds, 4, pidFD >= 0 ? -1 : 100)
             if fds[0].revents != 0 { drain() }
             if fds[1].revents != 0 {
@@ -142,7 +156,9 @@ struct TerminalRelay {
                     let (bytes, detach) = matcher.feed(buffer[0..<n])
                     if !bytes.isEmpty { _ = try? FileIO.writeAll(fd: master, bytes, what: "terminal") }
                     if detach { return .detached }
-                } else if n == 0 || errno != EINTR { stdinOpen = false }
+                } else if n == 0 || errno != EINTR {
+                    stdinOpen = false
+                }
             }
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)

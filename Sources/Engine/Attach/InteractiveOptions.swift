@@ -3,7 +3,8 @@ extension RunOptions {
     /// Refuses the combinations docker refuses.
     public func validateInteractiveOptions() throws {
         if autoRemove && restart != .no {
-            throw EngineError.invalidOption("conflicting options: --restart \(restart) and --rm: a container removed at exit cannot be restarted; drop one")
+            throw EngineError.invalidOption(
+                "conflicting options: --restart \(restart) and --rm: a container removed at exit cannot be restarted; drop one")
         }
     }
 }

@@ -27,11 +27,16 @@ extension Engine {
         // Stopped: a path under a volume or bind mount is in that mount's host directory.
         let clean = "/" + ContainerRoot.components(path).joined(separator: "/")
         let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json"))
-        let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && $0.source != nil && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
+        let binds = (spec?.mounts ?? []).filter {
+            $0.type == "bind" && $0.source != nil && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination)
+        }
         if let mount = binds.filter({ clean == $0.destination || clean.hasPrefix($0.destination + "/") })
-            .max(by: { $0.destination.count < $1.destination.count }), let source = mount.source, FileIO.isDirectory(source) {
-            return (try ContainerRoot(path: source, description: "volume \(mount.destination) of container \(record.name)"),
-                    String(clean.dropFirst(mount.destination.count)))
+            .max(by: { $0.destination.count < $1.destination.count }), let source = mount.source, FileIO.isDirectory(source)
+        {
+            return (
+                try ContainerRoot(path: source, description: "volume \(mount.destination) of container \(record.name)"),
+                String(clean.dropFirst(mount.destination.count))
+            )
         }
         return (try ContainerRoot(path: store.directory(for: record.id) + "/merged", description: "container \(record.name)"), path)
     }
@@ -54,15 +59,18 @@ extension Engine {
             throw EngineError.invalidOption("\(path) in container \(record.name) is not a directory")
         }
         let copier = TreeCopy(preserveOwnership: options.archive, owner: (getuid(), getgid()), hostSafe: !options.archive)
-        try Self.place(copier: copier, sourceDir: sourceDir, sourceName: sourceName, sourceIsDirectory: isDirectory,
-                       contentsOnly: path.hasSuffix("/.") || sourceName == ".", hostDestination: destination,
-                       baseName: ContainerRoot.components(path).last ?? "root")
+        try Self.place(
+            copier: copier, sourceDir: sourceDir, sourceName: sourceName, sourceIsDirectory: isDirectory,
+            contentsOnly: path.hasSuffix("/.") || sourceName == ".", hostDestination: destination,
+            baseName: ContainerRoot.components(path).last ?? "root")
     }
 
     /// docker's rules on the host side: into an existing directory under the source's name,
     /// otherwise as the destination path itself (whose parent must exist).
-    static func place(copier: TreeCopy, sourceDir: Int32, sourceName: String, sourceIsDirectory: Bool, contentsOnly: Bool,
-                      hostDestination: String, baseName: String) throws {
+    static func place(
+        copier: TreeCopy, sourceDir: Int32, sourceName: String, sourceIsDirectory: Bool, contentsOnly: Bool,
+        hostDestination: String, baseName: String
+    ) throws {
         var st = stat()
         if stat(hostDestination, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
             let target = try OwnedFD("open \(hostDestination)") { open(hostDestination, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
@@ -79,7 +87,8 @@ extension Engine {
         let parts = hostDestination.split(separator: "/", omittingEmptySubsequences: false)
         let parent = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
         let name = String(parts.last ?? "")
-        guard let target = try? OwnedFD("open \(parent)", { open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else {
+        guard let target = try? OwnedFD("open \(parent)", { open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+        else {
             throw EngineError.invalidOption("destination directory \(parent) does not exist: create it first")
         }
         try copier.copy(from: sourceDir, sourceName, to: target.raw, name)
@@ -104,9 +113,13 @@ extension Engine {
         let sourceIsDirectory = (st.st_mode & S_IFMT) == S_IFDIR
         let parts = sourcePath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let contentsOnly = source.hasSuffix("/.")
-        let hostParent = sourcePath.hasPrefix("/") ? "/" + parts.dropLast().joined(separator: "/") : (parts.count > 1 ? parts.dropLast().joined(separator: "/") : ".")
+        let hostParent =
+            sourcePath.hasPrefix("/")
+            ? "/" + parts.dropLast().joined(separator: "/") : (parts.count > 1 ? parts.dropLast().joined(separator: "/") : ".")
         let hostName = contentsOnly ? "." : (parts.last ?? ".")
-        let sourceFD = try OwnedFD("open \(hostParent)") { open(contentsOnly ? sourcePath : hostParent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let sourceFD = try OwnedFD("open \(hostParent)") {
+            open(contentsOnly ? sourcePath : hostParent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
         let sourceDir = sourceFD.raw
         let copier = TreeCopy(preserveOwnership: options.archive, owner: (0, 0))
         try refuseReadOnlyRootfs(record, path: path)
@@ -148,7 +161,8 @@ extension Engine {
         guard let source = try root.parentAndName(sourcePath), TreeCopy.lstatAt(source.directory.raw, source.name) != nil else {
             throw EngineError.invalidOption("no such file or directory in container \(record.name): \(path)")
         }
-        try TarStream.write(from: source.directory.raw, source.name, as: ContainerRoot.components(path).last ?? ".", to: fd, hostSafe: false)
+        try TarStream.write(
+            from: source.directory.raw, source.name, as: ContainerRoot.components(path).last ?? ".", to: fd, hostSafe: false)
     }
 
     /// `cp - CONTAINER:DIR`: extracts the tar stream on `fd` into the existing directory `path`.
@@ -158,7 +172,9 @@ extension Engine {
         try refuseReadOnlyRootfs(record, path: path)
         let (root, inner) = try containerRoot(for: record, path: path)
         guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
-            throw EngineError.invalidOption("destination directory \(path) does not exist in container \(record.name): a tar stream is extracted into an existing directory")
+            throw EngineError.invalidOption(
+                "destination directory \(path) does not exist in container \(record.name): a tar stream is extracted into an existing directory"
+            )
         }
         try TarStream.extract(from: fd, into: target.raw, archive: options.archive)
     }
@@ -169,11 +185,13 @@ extension Engine {
     /// volume, bind or tmpfs below it is fine). Checked by path, before anything is written.
     func refuseReadOnlyRootfs(_ record: EngineContainer, path: String) throws {
         guard let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json")),
-              spec.root?.readonly == true else { return }
+            spec.root?.readonly == true
+        else { return }
         let clean = "/" + ContainerRoot.components(path).joined(separator: "/")
         let writable = (spec.mounts ?? []).filter { ($0.type == "bind" || $0.type == "tmpfs") && !($0.options ?? []).contains("ro") }
             .filter { ["/dev", "/dev/shm", "/dev/pts", "/dev/mqueue"].contains($0.destination) == false }
         if writable.contains(where: { clean == $0.destination || clean.hasPrefix($0.destination + "/") }) { return }
-        throw EngineError.invalidOption("container \(record.name) has a read-only root filesystem (--read-only): copy into one of its writable volumes instead")
+        throw EngineError.invalidOption(
+            "container \(record.name) has a read-only root filesystem (--read-only): copy into one of its writable volumes instead")
     }
 }

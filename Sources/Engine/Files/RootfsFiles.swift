@@ -13,8 +13,9 @@ enum RootfsFiles {
         let root = try OwnedFD("open rootfs \(rootfs)") { skiff_open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
         let file: OwnedFD
         do {
-            file = try ConfinedOpen.open(path, in: root.raw, flags: O_RDONLY | O_NOFOLLOW, resolve: [.inRoot, .noMagicLinks],
-                                         what: "open \(path) in the image")
+            file = try ConfinedOpen.open(
+                path, in: root.raw, flags: O_RDONLY | O_NOFOLLOW, resolve: [.inRoot, .noMagicLinks],
+                what: "open \(path) in the image")
         } catch {
             if ConfinedOpen.isMissing(error) || error.errno == ELOOP { return nil }
             throw error

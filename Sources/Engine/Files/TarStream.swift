@@ -72,7 +72,9 @@ enum TarStream {
                 guard n > 0 else { throw SystemError("read \(path)") }
                 let chunk = Int(min(Int64(n), left))
                 let written = buffer.withUnsafeBytes { archive_write_data(archive, $0.baseAddress, chunk) }
-                guard written == chunk else { throw EngineError.invalidOption("cannot write \(path) to the tar stream: \(message(archive))") }
+                guard written == chunk else {
+                    throw EngineError.invalidOption("cannot write \(path) to the tar stream: \(message(archive))")
+                }
                 left -= Int64(chunk)
             }
         }
@@ -174,8 +176,10 @@ enum TarStream {
             }
             if let owner { try sysCall("chown \(name)") { fchown(fd.raw, owner.uid, owner.gid) } }
             try sysCall("chmod \(name)") { fchmod(fd.raw, plan.mode) }
-            var times = [timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)),
-                         timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry))]
+            var times = [
+                timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)),
+                timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)),
+            ]
             _ = futimens(fd.raw, &times)
             try fd.close(what: name)
         case .symlink(let target):

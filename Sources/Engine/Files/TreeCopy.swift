@@ -18,7 +18,8 @@ struct TreeCopy {
 
     /// Opens one name inside `directory` without following a symlink (`ConfinedOpen`, RESOLVE_BENEATH).
     static func openChild(_ directory: Int32, _ name: String, flags: Int32, mode: mode_t = 0) throws(SystemError) -> OwnedFD {
-        try ConfinedOpen.open(name, in: directory, flags: flags | O_NOFOLLOW, mode: mode, resolve: [.beneath, .noMagicLinks], what: "open \(name)")
+        try ConfinedOpen.open(
+            name, in: directory, flags: flags | O_NOFOLLOW, mode: mode, resolve: [.beneath, .noMagicLinks], what: "open \(name)")
     }
 
     static func lstatAt(_ directory: Int32, _ name: String) -> stat? {

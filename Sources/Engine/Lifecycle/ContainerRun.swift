@@ -35,8 +35,10 @@ final class ContainerRun: ContainerRunning {
 
     /// Creates and starts the container. `beforeStart` runs once it is created and its terminal
     /// is known (the monitor waits there for the client of `run -it`).
-    static func start(engine: Engine, id: String, tty: Bool, interactive: Bool, size: ConsoleSize?,
-                      beforeStart: () throws -> Void) throws -> ContainerRun {
+    static func start(
+        engine: Engine, id: String, tty: Bool, interactive: Bool, size: ConsoleSize?,
+        beforeStart: () throws -> Void
+    ) throws -> ContainerRun {
         let devNull = try sysCall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         var childEnds: [Int32] = [devNull]
         var owned: [Int32] = []
@@ -59,13 +61,16 @@ final class ContainerRun: ContainerRunning {
             for target: Int32 in 0...2 { dup2(devNull, target) }
         } else {
             let (outRead, outWrite) = try Descriptors.pipe()
-            owned.append(outRead); childEnds.append(outWrite)
+            owned.append(outRead)
+            childEnds.append(outWrite)
             let (errRead, errWrite) = try Descriptors.pipe()
-            owned.append(errRead); childEnds.append(errWrite)
+            owned.append(errRead)
+            childEnds.append(errWrite)
             outputs = [(outRead, "stdout"), (errRead, "stderr")]
             if interactive {
                 let (inRead, inWrite) = try Descriptors.pipe()
-                owned.append(inWrite); childEnds.append(inRead)
+                owned.append(inWrite)
+                childEnds.append(inRead)
                 input = inWrite
                 dup2(inRead, 0)
             } else {
@@ -175,7 +180,10 @@ final class ContainerRun: ContainerRunning {
     private func flushInput() {
         while input >= 0 && !pendingInput.isEmpty {
             let n = pendingInput.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
-            if n > 0 { pendingInput.removeFirst(n); continue }
+            if n > 0 {
+                pendingInput.removeFirst(n)
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             pendingInput = []  // the reader is gone (EPIPE)

@@ -18,7 +18,8 @@ extension Engine {
         let deadline = MonotonicClock.seconds() + max(timeout, 0) + 10
         while MonotonicClock.seconds() < deadline {
             guard let current = try? store.load(id: record.id),
-                  Self.isAlive(pid: current.monitorPid, startTime: current.monitorStartTime) else { return }
+                Self.isAlive(pid: current.monitorPid, startTime: current.monitorStartTime)
+            else { return }
             if current.status == .running, current.restarting != true { try? deliver(SIGKILL, all: false, to: record) }
             usleep(10_000)
         }

@@ -9,7 +9,8 @@ extension Engine {
         if options.vm != nil { try validateMicroVM(options) }
         for text in options.volumes {
             if case .bind(let source, _, _) = try VolumeArgument(parsing: text), !FileIO.exists(source) {
-                throw EngineError.invalidOption("volume source \(source) does not exist: create it first (or give a volume name without a leading /)")
+                throw EngineError.invalidOption(
+                    "volume source \(source) does not exist: create it first (or give a volume name without a leading /)")
             }
         }
         for text in options.tmpfs { _ = try TmpfsOption.parse(text) }
@@ -22,7 +23,9 @@ extension Engine {
             throw EngineError.invalidOption("invalid --label: the key is empty (use key=value)")
         }
         if case .auto = options.userns, options.privileged {
-            throw EngineError.invalidOption("--privileged hands the host's devices to the container, which a user namespace of its own cannot use: drop --privileged or --userns")
+            throw EngineError.invalidOption(
+                "--privileged hands the host's devices to the container, which a user namespace of its own cannot use: drop --privileged or --userns"
+            )
         }
         let security = try SecurityOptions(parsing: options.securityOpts)
         guard case .file(let path) = security.seccomp else { return nil }

@@ -42,23 +42,29 @@ public enum CgroupStatsParser {
     }
 
     /// v1: memory.usage_in_bytes minus total_inactive_file, cpuacct.usage in ns.
-    public static func v1(memoryUsage: String?, memoryStat: String?, memoryLimit: String?, cpuacctUsage: String?,
-                          pidsCurrent: String?, pidsMax: String?) -> CgroupSample {
+    public static func v1(
+        memoryUsage: String?, memoryStat: String?, memoryLimit: String?, cpuacctUsage: String?,
+        pidsCurrent: String?, pidsMax: String?
+    ) -> CgroupSample {
         let usage = number(memoryUsage)
         let stat = keyValues(memoryStat ?? "")
         let inactive = stat["total_inactive_file"] ?? stat["inactive_file"] ?? 0
-        return CgroupSample(cpuNanoseconds: number(cpuacctUsage), memoryUsage: usage > inactive ? usage - inactive : usage,
-                            memoryLimit: limit(memoryLimit), pids: number(pidsCurrent), pidsLimit: limit(pidsMax))
+        return CgroupSample(
+            cpuNanoseconds: number(cpuacctUsage), memoryUsage: usage > inactive ? usage - inactive : usage,
+            memoryLimit: limit(memoryLimit), pids: number(pidsCurrent), pidsLimit: limit(pidsMax))
     }
 
     /// v2: memory.current minus inactive_file, cpu.stat usage_usec in µs.
-    public static func v2(memoryCurrent: String?, memoryStat: String?, memoryMax: String?, cpuStat: String?,
-                          pidsCurrent: String?, pidsMax: String?) -> CgroupSample {
+    public static func v2(
+        memoryCurrent: String?, memoryStat: String?, memoryMax: String?, cpuStat: String?,
+        pidsCurrent: String?, pidsMax: String?
+    ) -> CgroupSample {
         let usage = number(memoryCurrent)
         let inactive = keyValues(memoryStat ?? "")["inactive_file"] ?? 0
         let cpu = keyValues(cpuStat ?? "")["usage_usec"] ?? 0
-        return CgroupSample(cpuNanoseconds: cpu * 1000, memoryUsage: usage > inactive ? usage - inactive : usage,
-                            memoryLimit: limit(memoryMax), pids: number(pidsCurrent), pidsLimit: limit(pidsMax))
+        return CgroupSample(
+            cpuNanoseconds: cpu * 1000, memoryUsage: usage > inactive ? usage - inactive : usage,
+            memoryLimit: limit(memoryMax), pids: number(pidsCurrent), pidsLimit: limit(pidsMax))
     }
 
     /// docker's CPU %: CPU time used over wall time, 100% per fully used CPU.

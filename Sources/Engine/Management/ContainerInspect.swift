@@ -131,17 +131,23 @@ extension Engine {
         let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json"))
         let process = spec?.process
         let resources = spec?.linux?.resources
-        let binds = (spec?.mounts ?? []).filter { $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination) }
-            .map { "\(InspectDetails.bindSource($0.source ?? "", volumesDirectory: volumes.directory)):\($0.destination)" + (($0.options ?? []).contains("ro") ? ":ro" : "") }
+        let binds = (spec?.mounts ?? []).filter {
+            $0.type == "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination)
+        }
+        .map {
+            "\(InspectDetails.bindSource($0.source ?? "", volumesDirectory: volumes.directory)):\($0.destination)"
+                + (($0.options ?? []).contains("ro") ? ":ro" : "")
+        }
         let settings = live.isRunning ? record.networkSettings : nil
         var networks: [String: ContainerInspect.EndpointView] = [:]
         for attached in live.isRunning ? record.allNetworkSettings : [] {
             let aliases = record.network?.allNetworks.first { $0.name == attached.network }?.aliases ?? []
-            networks[attached.network] = ContainerInspect.EndpointView(NetworkID: attached.networkID, IPAddress: attached.ipAddress ?? "",
-                                                      IPPrefixLen: attached.prefixLength ?? 0, Gateway: attached.gateway ?? "",
-                                                      MacAddress: attached.macAddress ?? "",
-                                                      Aliases: NetworkPeers.resolvesNames(attached.network)
-                                                          ? aliases + [String(record.id.prefix(12))] : nil)
+            networks[attached.network] = ContainerInspect.EndpointView(
+                NetworkID: attached.networkID, IPAddress: attached.ipAddress ?? "",
+                IPPrefixLen: attached.prefixLength ?? 0, Gateway: attached.gateway ?? "",
+                MacAddress: attached.macAddress ?? "",
+                Aliases: NetworkPeers.resolvesNames(attached.network)
+                    ? aliases + [String(record.id.prefix(12))] : nil)
         }
         let networkSettings = ContainerInspect.NetworkSettingsView(
             IPAddress: settings?.ipAddress ?? "", IPPrefixLen: settings?.prefixLength ?? 0, Gateway: settings?.gateway ?? "",
@@ -154,36 +160,42 @@ extension Engine {
         return ContainerInspect(
             Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
             Args: Array(record.command.dropFirst()),
-            State: ContainerInspect.StateView(Status: isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning, Pid: live.isRunning ? record.pid ?? 0 : 0,
-                             ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
-                             FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
-                             MonitorLost: live.monitorLost, Restarting: isRestarting(record)),
+            State: ContainerInspect.StateView(
+                Status: isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning,
+                Pid: live.isRunning ? record.pid ?? 0 : 0,
+                ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
+                FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
+                MonitorLost: live.monitorLost, Restarting: isRestarting(record)),
             RestartCount: record.restartCount ?? 0,
             Image: record.imageID, LogPath: store.logPath(for: record.id),
-            Config: ContainerInspect.ConfigView(Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
-                               Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
-                               Labels: record.labels ?? [:],
-                               ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
-                               StopSignal: record.stopSignal,
-                               Tty: record.hasTTY, OpenStdin: record.isInteractive),
-            HostConfig: ContainerInspect.HostConfigView(AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
-                                       Memory: resources?.memory?.limit ?? 0,
-                                       NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
-                                       PidsLimit: resources?.pids?.limit ?? 0,
-                                       RestartPolicy: ContainerInspect.RestartPolicyView(Name: record.policy.name,
-                                                                        MaximumRetryCount: record.policy.maximumRetryCount),
-                                       Init: spec?.annotations?[InitReaper.annotation] == "true",
-                                       Privileged: spec.map(InspectDetails.isPrivileged) ?? false,
-                                       Capabilities: process?.capabilities?.bounding ?? [],
-                                       SecurityOpt: spec.map(InspectDetails.securityOpt) ?? [],
-                                       Tmpfs: spec.map(InspectDetails.tmpfs) ?? [:],
-                                       Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
-                                       NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
-                                       PortBindings: ContainerInspect.bindings(record.network?.ports ?? []), Dns: dns,
-                                       ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation),
+            Config: ContainerInspect.ConfigView(
+                Hostname: spec?.hostname, User: process.map { "\($0.user.uid):\($0.user.gid)" } ?? "",
+                Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
+                Labels: record.labels ?? [:],
+                ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
+                StopSignal: record.stopSignal,
+                Tty: record.hasTTY, OpenStdin: record.isInteractive),
+            HostConfig: ContainerInspect.HostConfigView(
+                AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
+                Memory: resources?.memory?.limit ?? 0,
+                NanoCpus: period > 0 ? quota * 1_000_000_000 / period : 0,
+                PidsLimit: resources?.pids?.limit ?? 0,
+                RestartPolicy: ContainerInspect.RestartPolicyView(
+                    Name: record.policy.name,
+                    MaximumRetryCount: record.policy.maximumRetryCount),
+                Init: spec?.annotations?[InitReaper.annotation] == "true",
+                Privileged: spec.map(InspectDetails.isPrivileged) ?? false,
+                Capabilities: process?.capabilities?.bounding ?? [],
+                SecurityOpt: spec.map(InspectDetails.securityOpt) ?? [],
+                Tmpfs: spec.map(InspectDetails.tmpfs) ?? [:],
+                Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
+                NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
+                PortBindings: ContainerInspect.bindings(record.network?.ports ?? []), Dns: dns,
+                ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation),
             MicroVM: record.vm.map {
-                ContainerInspect.MicroVMView(Backend: $0.backend ?? "qemu", MemoryMiB: $0.memoryMiB, CPUs: $0.cpus, Kernel: $0.kernel ?? "default",
-                            Initrd: $0.initrd ?? "default")
+                ContainerInspect.MicroVMView(
+                    Backend: $0.backend ?? "qemu", MemoryMiB: $0.memoryMiB, CPUs: $0.cpus, Kernel: $0.kernel ?? "default",
+                    Initrd: $0.initrd ?? "default")
             },
             Mounts: spec.map { InspectDetails.mounts($0, volumesDirectory: volumes.directory) } ?? [],
             NetworkSettings: networkSettings)
@@ -229,7 +241,8 @@ enum InspectDetails {
                 return .init(Type: "tmpfs", Name: nil, Source: "", Destination: mount.destination, RW: !readOnly)
             }
             guard mount.type == "bind", let source = mount.source,
-                  !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains(mount.destination) else { return nil }
+                !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains(mount.destination)
+            else { return nil }
             if source.hasPrefix(volumesDirectory + "/") && source.hasSuffix("/_data") {
                 let name = String(source.dropFirst(volumesDirectory.count + 1).dropLast(6))
                 return .init(Type: "volume", Name: name, Source: source, Destination: mount.destination, RW: !readOnly)

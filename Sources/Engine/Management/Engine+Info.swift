@@ -55,7 +55,8 @@ extension Engine {
             withUnsafeBytes(of: value) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
         }
         let layout = try? CgroupLayout.detect()
-        let cgroupVersion = layout.map { $0.isPureV2 ? "2" : ($0.unified != nil ? "1 (hybrid, with cgroup2 at \($0.unified ?? ""))" : "1") } ?? "unknown"
+        let cgroupVersion =
+            layout.map { $0.isPureV2 ? "2" : ($0.unified != nil ? "1 (hybrid, with cgroup2 at \($0.unified ?? ""))" : "1") } ?? "unknown"
         var os = "Linux"
         if let release = try? FileIO.readString("/etc/os-release") {
             for line in release.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
@@ -64,7 +65,8 @@ extension Engine {
         }
         return SystemInfo(
             Containers: records.count, ContainersRunning: running, ContainersStopped: stopped, ContainersCreated: created,
-            Images: (try? images.imagesReportingDamage().images.count) ?? 0, Volumes: volumes.all().count, Driver: "overlay", DockerRootDir: store.root,
+            Images: (try? images.imagesReportingDamage().images.count) ?? 0, Volumes: volumes.all().count, Driver: "overlay",
+            DockerRootDir: store.root,
             RuntimeRoot: runtimeRoot, CgroupDriver: "cgroupfs", CgroupVersion: cgroupVersion, KernelVersion: field(name.release),
             OperatingSystem: os, OSType: "linux", Architecture: field(name.machine), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             MemTotal: Self.hostMemory(), SecurityOptions: ["name=seccomp,profile=builtin", "name=no-new-privileges"],

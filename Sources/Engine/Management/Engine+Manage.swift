@@ -97,10 +97,12 @@ extension Engine {
             if (users[volume.name] ?? []).isEmpty { volumeReclaimable += size } else { volumesActive += 1 }
         }
         return [
-            DiskUsageRow(type: "Images", total: images.count, active: images.filter { usedImages.contains($0.id.description) }.count,
-                         size: imageSize, reclaimable: imageReclaimable),
+            DiskUsageRow(
+                type: "Images", total: images.count, active: images.filter { usedImages.contains($0.id.description) }.count,
+                size: imageSize, reclaimable: imageReclaimable),
             DiskUsageRow(type: "Containers", total: records.count, active: running, size: containerSize, reclaimable: containerReclaimable),
-            DiskUsageRow(type: "Local Volumes", total: allVolumes.count, active: volumesActive, size: volumeSize, reclaimable: volumeReclaimable),
+            DiskUsageRow(
+                type: "Local Volumes", total: allVolumes.count, active: volumesActive, size: volumeSize, reclaimable: volumeReclaimable),
         ]
     }
 

@@ -10,7 +10,8 @@ extension Engine {
     /// The container's cgroup directories, from its spec's cgroupsPath and the host's layout.
     func cgroup(of record: EngineContainer) throws -> Cgroup {
         let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json"))
-        return try Cgroup.resolve(layout: CgroupLayout.detect(), cgroupsPath: spec?.linux?.cgroupsPath ?? SpecBuilder.cgroupParent + "/" + record.id)
+        return try Cgroup.resolve(
+            layout: CgroupLayout.detect(), cgroupsPath: spec?.linux?.cgroupsPath ?? SpecBuilder.cgroupParent + "/" + record.id)
     }
 
     /// A running container, or the docker error for one that is not.
@@ -30,13 +31,15 @@ extension Engine {
         var sample: CgroupSample
         if let memory = cgroup.v1Paths["memory"], FileIO.exists(memory + "/memory.usage_in_bytes") {
             let cpuacct = cgroup.v1Paths["cpuacct"] ?? cgroup.v1Paths["cpu"]
-            sample = CgroupStatsParser.v1(memoryUsage: read(memory, "memory.usage_in_bytes"), memoryStat: read(memory, "memory.stat"),
-                                          memoryLimit: read(memory, "memory.limit_in_bytes"), cpuacctUsage: read(cpuacct, "cpuacct.usage"),
-                                          pidsCurrent: read(cgroup.v1Paths["pids"], "pids.current"), pidsMax: read(cgroup.v1Paths["pids"], "pids.max"))
+            sample = CgroupStatsParser.v1(
+                memoryUsage: read(memory, "memory.usage_in_bytes"), memoryStat: read(memory, "memory.stat"),
+                memoryLimit: read(memory, "memory.limit_in_bytes"), cpuacctUsage: read(cpuacct, "cpuacct.usage"),
+                pidsCurrent: read(cgroup.v1Paths["pids"], "pids.current"), pidsMax: read(cgroup.v1Paths["pids"], "pids.max"))
         } else if let unified = cgroup.unifiedPath, FileIO.exists(unified) {
-            sample = CgroupStatsParser.v2(memoryCurrent: read(unified, "memory.current"), memoryStat: read(unified, "memory.stat"),
-                                          memoryMax: read(unified, "memory.max"), cpuStat: read(unified, "cpu.stat"),
-                                          pidsCurrent: read(unified, "pids.current"), pidsMax: read(unified, "pids.max"))
+            sample = CgroupStatsParser.v2(
+                memoryCurrent: read(unified, "memory.current"), memoryStat: read(unified, "memory.stat"),
+                memoryMax: read(unified, "memory.max"), cpuStat: read(unified, "cpu.stat"),
+                pidsCurrent: read(unified, "pids.current"), pidsMax: read(unified, "pids.max"))
         } else {
             throw EngineError.startFailed("the cgroup of container \(record.name) is gone")
         }
@@ -62,8 +65,9 @@ extension Engine {
         let pids = Set(try cgroup(of: record).processes())
         let arguments = psArguments.isEmpty ? ["-ef"] : psArguments
         let ps = ["/usr/bin/ps", "/bin/ps"].first(where: FileIO.exists) ?? "/bin/ps"
-        let result = try Subprocess.run(path: ps, args: ["ps"] + arguments, env: ["PATH=/usr/bin:/bin", "LC_ALL=C"],
-                                        captureOutput: true, captureStderr: true, timeout: 10)
+        let result = try Subprocess.run(
+            path: ps, args: ["ps"] + arguments, env: ["PATH=/usr/bin:/bin", "LC_ALL=C"],
+            captureOutput: true, captureStderr: true, timeout: 10)
         let text = String(decoding: result.output, as: UTF8.self)
         guard result.status == 0 else {
             throw EngineError.invalidOption("ps \(arguments.joined(separator: " ")) failed: \(text.split(separator: "\n").first ?? "")")
@@ -75,7 +79,8 @@ extension Engine {
     public static func filterPs(output: String, pids: Set<Int32>) throws -> [String] {
         let lines = output.split(separator: "\n").map(String.init)
         guard let header = lines.first,
-              let column = header.split(separator: " ", omittingEmptySubsequences: true).firstIndex(of: "PID") else {
+            let column = header.split(separator: " ", omittingEmptySubsequences: true).firstIndex(of: "PID")
+        else {
             throw EngineError.invalidOption("the ps output has no PID column: include pid in the ps options (e.g. -o pid,comm)")
         }
         var result = [header]

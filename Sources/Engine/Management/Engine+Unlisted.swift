@@ -21,8 +21,9 @@ extension Engine {
             }
             if stillThere {
                 // Only a directory whose creator still runs survives the lock's cleanup.
-                throw EngineError.wrongState(container: entry.shortID, status: "still being created; try again once its create returns",
-                                             action: "remove a")
+                throw EngineError.wrongState(
+                    container: entry.shortID, status: "still being created; try again once its create returns",
+                    action: "remove a")
             }
             // Its create finished meanwhile: an ordinary container now.
             if FileIO.exists(store.recordPath(for: entry.id)) { try remove(entry.id, force: force, volumes: volumes) }
@@ -31,9 +32,10 @@ extension Engine {
             let runtimeState = try? runtime.state(id: entry.id)
             let running = runtimeState.map { $0.status == .running || $0.status == .paused || $0.status == .created } ?? false
             if (running || !monitors.isEmpty) && !force {
-                throw EngineError.wrongState(container: entry.shortID,
-                                             status: "running and its record is unreadable; `skiff rm -f \(entry.shortID)` kills and removes it",
-                                             action: "remove a running")
+                throw EngineError.wrongState(
+                    container: entry.shortID,
+                    status: "running and its record is unreadable; `skiff rm -f \(entry.shortID)` kills and removes it",
+                    action: "remove a running")
             }
             // The monitor first, so it neither restarts the program nor writes the record.
             for monitor in monitors where monitor.isAlive { _ = Glibc.kill(monitor.pid, SIGKILL) }
@@ -56,12 +58,14 @@ extension Engine {
         }
         var found = ProcStat.allPids().compactMap { pid -> ProcessLease? in
             guard pid != getpid(), let arguments = ProcStat.commandLine(pid: pid), isMonitor(arguments, sameRoot: true),
-                  let stat = ProcStat.read(pid: pid) else { return nil }
+                let stat = ProcStat.read(pid: pid)
+            else { return nil }
             return ProcessLease(pid: pid, startTime: stat.startTime)
         }
         if let initPid = (try? runtime.state(id: id))?.pid, initPid > 0, let parent = ProcStat.read(pid: initPid)?.parentPid, parent > 1,
-           !found.contains(where: { $0.pid == parent }), let arguments = ProcStat.commandLine(pid: parent),
-           isMonitor(arguments, sameRoot: false), let stat = ProcStat.read(pid: parent) {
+            !found.contains(where: { $0.pid == parent }), let arguments = ProcStat.commandLine(pid: parent),
+            isMonitor(arguments, sameRoot: false), let stat = ProcStat.read(pid: parent)
+        {
             found.append(ProcessLease(pid: parent, startTime: stat.startTime))
         }
         return found

@@ -10,8 +10,10 @@ extension Engine {
     /// the command and overrides (as the runtime's `execProcess` builds them on the host); the
     /// container's monitor runs it in the guest through the agent, over a session on its
     /// `exec.sock` that carries the stdio, the terminal size, signals and the exit code.
-    func execInMicroVM(_ record: EngineContainer, args: [String], env: [String], user: (uid: UInt32, gid: UInt32, gids: [UInt32])?,
-                       workdir: String?, tty: Bool, interactive: Bool, detach: Bool, detachKeys: DetachKeys) throws -> Int32 {
+    func execInMicroVM(
+        _ record: EngineContainer, args: [String], env: [String], user: (uid: UInt32, gid: UInt32, gids: [UInt32])?,
+        workdir: String?, tty: Bool, interactive: Bool, detach: Bool, detachKeys: DetachKeys
+    ) throws -> Int32 {
         let directory = store.directory(for: record.id)
         let spec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
         var process = spec.process ?? Process()
@@ -29,8 +31,10 @@ extension Engine {
         let socket = try AttachSocket.connect(directory: directory, name: AttachSocket.execName)
         defer { close(socket) }
         try FileIO.writeAll(fd: socket, AttachFrame.exec(try RuntimeJSON.encode(request)).encoded(), what: "the monitor's exec socket")
-        let client = AttachClient(socket: socket, tty: tty && !detach, forwardStdin: interactive && !detach, closeStdinAtEOF: true,
-                                  detachKeys: detachKeys) { signal in
+        let client = AttachClient(
+            socket: socket, tty: tty && !detach, forwardStdin: interactive && !detach, closeStdinAtEOF: true,
+            detachKeys: detachKeys
+        ) { signal in
             _ = try? FileIO.writeAll(fd: socket, AttachFrame.signal(signal, all: false).encoded(), what: "the monitor's exec socket")
         }
         switch try client.run() {
@@ -48,6 +52,7 @@ extension Engine {
     /// wrong.
     static func refuseForMicroVM(_ record: EngineContainer, _ command: String) throws {
         guard record.vm != nil else { return }
-        throw EngineError.invalidOption("\(command) does not reach into micro-VM containers yet (\(record.name) runs in its own VM); use skiff exec")
+        throw EngineError.invalidOption(
+            "\(command) does not reach into micro-VM containers yet (\(record.name) runs in its own VM); use skiff exec")
     }
 }

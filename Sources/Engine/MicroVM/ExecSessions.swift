@@ -74,7 +74,10 @@ final class ExecSessions {
     private func acceptAll() {
         while true {
             let fd = accept(listener, nil, nil)
-            if fd < 0 { if errno == EINTR { continue }; return }
+            if fd < 0 {
+                if errno == EINTR { continue }
+                return
+            }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             sessions.append(Session(fd: fd))
         }
@@ -116,7 +119,8 @@ final class ExecSessions {
             guard let session = sessions.first(where: { $0.requestID == frame.channel }) else { return false }
             session.requestID = nil
             if frame.kind == .failure {
-                let failure = (try? AgentMessages.decode(AgentFailure.self, from: frame, kind: .failure))
+                let failure =
+                    (try? AgentMessages.decode(AgentFailure.self, from: frame, kind: .failure))
                     ?? AgentFailure(kind: .failed, message: "the guest agent refused the exec")
                 let code: Int32 = failure.kind == .executableNotFound ? 127 : failure.kind == .notExecutable ? 126 : 125
                 send(.stderr(Array("skiff: \(failure.message)\n".utf8)), to: session)
@@ -127,14 +131,16 @@ final class ExecSessions {
             return true
         case .data:
             guard let session = sessions.first(where: { $0.handle == frame.channel }),
-                  let (stream, bytes) = try? AgentMessages.stream(of: frame) else { return false }
+                let (stream, bytes) = try? AgentMessages.stream(of: frame)
+            else { return false }
             send(stream == .stderr ? .stderr(Array(bytes)) : .stdout(Array(bytes)), to: session)
             return true
         case .close:
             return sessions.contains { $0.handle == frame.channel }
         case .event:
             guard case .exited(let handle, let status, _)? = try? AgentMessages.decode(AgentEvent.self, from: frame, kind: .event),
-                  let session = sessions.first(where: { $0.handle == handle }) else { return false }
+                let session = sessions.first(where: { $0.handle == handle })
+            else { return false }
             finish(session, code: status)
             return true
         default:

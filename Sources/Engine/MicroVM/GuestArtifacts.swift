@@ -28,11 +28,14 @@ enum GuestArtifacts {
             guard access(override, R_OK) == 0 else { throw EngineError.invalidOption("--initrd \(override): no readable file there") }
             return override
         }
-        guard let slash = executable.lastIndex(of: "/") else { throw EngineError.startFailed("cannot locate skiff-agent beside \(executable)") }
+        guard let slash = executable.lastIndex(of: "/") else {
+            throw EngineError.startFailed("cannot locate skiff-agent beside \(executable)")
+        }
         let agent = String(executable[..<slash]) + "/skiff-agent"
         var st = stat()
         guard stat(agent, &st) == 0 else {
-            throw EngineError.startFailed("--vm needs skiff-agent beside skiff (\(agent)): build it with `swift build --product skiff-agent`")
+            throw EngineError.startFailed(
+                "--vm needs skiff-agent beside skiff (\(agent)): build it with `swift build --product skiff-agent`")
         }
         let directory = root + "/vm"
         try FileIO.makeDirectories(directory, mode: 0o700)
@@ -67,7 +70,8 @@ enum GuestArtifacts {
         let tool = (["/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4"] as [String]).first { access($0, X_OK) == 0 }
         guard let tool else { throw EngineError.startFailed("--vm needs mkfs.ext4 for the container's scratch disk: install e2fsprogs") }
         let result = try Subprocess.run(
-            path: tool, args: [tool, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", temporary, "\(scratchBytes >> 10)k"],
+            path: tool,
+            args: [tool, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", temporary, "\(scratchBytes >> 10)k"],
             env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true)
         guard result.status == 0 else {
             unlink(temporary)

@@ -29,7 +29,8 @@ enum GuestSpec {
         if var linux = guest.linux {
             linux.namespaces = linux.namespaces?.filter { $0.type != .network }
             if linux.namespaces?.contains(where: { $0.type == .user }) == true {
-                throw EngineError.invalidOption("--userns cannot be combined with --vm yet: the micro-VM is the isolation boundary; drop --userns")
+                throw EngineError.invalidOption(
+                    "--userns cannot be combined with --vm yet: the micro-VM is the isolation boundary; drop --userns")
             }
             guest.linux = linux
         }
@@ -50,7 +51,8 @@ enum GuestSpec {
             var st = stat()
             guard stat(source, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw EngineError.invalidOption(
-                    "--vm shares only directories with the guest (virtio-9p): \(source) on \(mount.destination) is not one; mount its directory instead")
+                    "--vm shares only directories with the guest (virtio-9p): \(source) on \(mount.destination) is not one; mount its directory instead"
+                )
             }
             let readOnly = (mount.options ?? []).contains("ro")
             let tag: String

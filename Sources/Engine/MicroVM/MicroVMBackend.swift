@@ -48,12 +48,16 @@ enum MicroVMBackends {
     /// /dev/kvm can boot Linux, QEMU elsewhere.
     static func select(_ name: String?) throws -> any MicroVMBackend {
         switch name {
-        case nil, "qemu": 
+        case nil, "qemu":
             let backend = QEMUBackend()
-            if let reason = backend.unavailableReason() { throw EngineError.invalidOption("--vm-backend qemu cannot work on this host: \(reason)") }
+            if let reason = backend.unavailableReason() {
+                throw EngineError.invalidOption("--vm-backend qemu cannot work on this host: \(reason)")
+            }
             return backend
         case "skiff":
-            throw EngineError.invalidOption("--vm-backend skiff cannot run containers yet: skiff's own monitor has no agent transport for containers; use --vm-backend qemu")
+            throw EngineError.invalidOption(
+                "--vm-backend skiff cannot run containers yet: skiff's own monitor has no agent transport for containers; use --vm-backend qemu"
+            )
         case let other?:
             throw EngineError.invalidOption("--vm-backend '\(other)' is not one of \(names.joined(separator: ", "))")
         }
@@ -65,9 +69,11 @@ enum MicroVMBackends {
         let qemuReason = qemu.unavailableReason()
         let acceleration = kvmBootsLinux() ? "with KVM" : "with TCG (software emulation: this host's /dev/kvm cannot boot Linux)"
         return [
-            Engine.VMBackendInfo(Name: "qemu", Usable: qemuReason == nil, Default: qemuReason == nil, Note: qemuReason ?? "microvm machine, \(acceleration)"),
-            Engine.VMBackendInfo(Name: "skiff", Usable: false, Default: false,
-                                 Note: "skiff's own monitor (skiff vm run) does not run containers yet: it has no agent transport for them"),
+            Engine.VMBackendInfo(
+                Name: "qemu", Usable: qemuReason == nil, Default: qemuReason == nil, Note: qemuReason ?? "microvm machine, \(acceleration)"),
+            Engine.VMBackendInfo(
+                Name: "skiff", Usable: false, Default: false,
+                Note: "skiff's own monitor (skiff vm run) does not run containers yet: it has no agent transport for them"),
         ]
     }
 

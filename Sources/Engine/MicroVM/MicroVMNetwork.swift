@@ -23,16 +23,22 @@ enum MicroVMNetwork {
     /// The tc commands that join `tap` and `veth` both ways (pure, unit-tested).
     static func mirrorCommands(tap: String = tapName, veth: String = vethName) -> [[String]] {
         [(veth, tap), (tap, veth)].flatMap { from, to in
-            [["qdisc", "add", "dev", from, "ingress"],
-             ["filter", "add", "dev", from, "parent", "ffff:", "protocol", "all", "u32", "match", "u8", "0", "0",
-              "action", "mirred", "egress", "redirect", "dev", to]]
+            [
+                ["qdisc", "add", "dev", from, "ingress"],
+                [
+                    "filter", "add", "dev", from, "parent", "ffff:", "protocol", "all", "u32", "match", "u8", "0", "0",
+                    "action", "mirred", "egress", "redirect", "dev", to,
+                ],
+            ]
         }
     }
 
     /// Makes the tap in `netns` and the redirects; nothing stays when it fails (the tap goes with
     /// its descriptor, the filters with the namespace).
-    static func attach(netns: String, settings: ContainerNetworkSettings, hosts: String, resolvConf: String,
-                       hostname: String) throws -> Attachment {
+    static func attach(
+        netns: String, settings: ContainerNetworkSettings, hosts: String, resolvConf: String,
+        hostname: String
+    ) throws -> Attachment {
         guard let address = settings.ipAddress, let prefix = settings.prefixLength, let mac = settings.macAddress else {
             throw MicroVMError.agentFailed("the container's network gave it no IPv4 address and MAC to hand to the guest", detail: "")
         }
@@ -44,11 +50,13 @@ enum MicroVMNetwork {
         let tap = try sysCall("make \(tapName) in \(netns)") { skiff_tap_open_in_netns(netns, tapName) }
         do {
             for command in mirrorCommands() {
-                let result = try Subprocess.run(path: nsenter, args: [nsenter, "--net=" + netns, tc] + command,
-                                                env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true)
+                let result = try Subprocess.run(
+                    path: nsenter, args: [nsenter, "--net=" + netns, tc] + command,
+                    env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], captureOutput: true, captureStderr: true)
                 guard result.status == 0 else {
-                    throw EngineError.startFailed("tc \(command.joined(separator: " ")) in the container's network namespace failed: "
-                        + String(decoding: result.output, as: UTF8.self))
+                    throw EngineError.startFailed(
+                        "tc \(command.joined(separator: " ")) in the container's network namespace failed: "
+                            + String(decoding: result.output, as: UTF8.self))
                 }
             }
         } catch {
@@ -56,8 +64,9 @@ enum MicroVMNetwork {
             throw error
         }
         let routes = settings.gateway.map { [GuestNetwork.Route(destination: "0.0.0.0/0", gateway: $0)] } ?? []
-        let guest = GuestNetwork(interfaces: [.init(mac: mac, addresses: ["\(address)/\(prefix)"], mtu: 1500)], routes: routes,
-                                 hosts: hosts, resolvConf: resolvConf, hostname: hostname)
+        let guest = GuestNetwork(
+            interfaces: [.init(mac: mac, addresses: ["\(address)/\(prefix)"], mtu: 1500)], routes: routes,
+            hosts: hosts, resolvConf: resolvConf, hostname: hostname)
         return Attachment(tap: tap, mac: mac, guest: guest)
     }
 }

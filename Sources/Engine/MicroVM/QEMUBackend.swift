@@ -36,8 +36,10 @@ struct QEMUBackend: MicroVMBackend {
             "-device", "virtserialport,chardev=agent,name=org.skiff.agent",
         ]
         for (index, disk) in launch.disks.enumerated() {
-            args += ["-drive", "file=\(disk.path),if=none,id=disk\(index),format=raw,readonly=\(disk.readOnly ? "on" : "off")",
-                     "-device", "virtio-blk-device,drive=disk\(index),serial=\(disk.serial)"]
+            args += [
+                "-drive", "file=\(disk.path),if=none,id=disk\(index),format=raw,readonly=\(disk.readOnly ? "on" : "off")",
+                "-device", "virtio-blk-device,drive=disk\(index),serial=\(disk.serial)",
+            ]
         }
         if let nic = launch.nic {
             args += ["-netdev", "tap,id=net0,fd=\(tapFD),vhost=off", "-device", "virtio-net-device,netdev=net0,mac=\(nic.mac)"]
@@ -45,8 +47,10 @@ struct QEMUBackend: MicroVMBackend {
         for (index, share) in launch.shares.enumerated() {
             // passthrough: the guest sees the host's owners and modes, as a process container
             // does; QEMU runs as root here, like the monitor.
-            args += ["-fsdev", "local,id=fs\(index),path=\(share.hostPath),security_model=passthrough\(share.readOnly ? ",readonly=on" : "")",
-                     "-device", "virtio-9p-device,fsdev=fs\(index),mount_tag=\(share.tag)"]
+            args += [
+                "-fsdev", "local,id=fs\(index),path=\(share.hostPath),security_model=passthrough\(share.readOnly ? ",readonly=on" : "")",
+                "-device", "virtio-9p-device,fsdev=fs\(index),mount_tag=\(share.tag)",
+            ]
         }
         return args
     }

@@ -54,8 +54,10 @@ final class VMContainerRun: ContainerRunning {
 
     /// `connect` finishes the container's network (the guest needs its address before it boots);
     /// `beforeStart` runs once the container is created (the monitor waits there for `run -it`'s client).
-    static func start(engine: Engine, record: EngineContainer, settings: MicroVMSettings, size: ConsoleSize?,
-                      connect: () throws -> Void, beforeStart: () throws -> Void) throws -> VMContainerRun {
+    static func start(
+        engine: Engine, record: EngineContainer, settings: MicroVMSettings, size: ConsoleSize?,
+        connect: () throws -> Void, beforeStart: () throws -> Void
+    ) throws -> VMContainerRun {
         let directory = engine.store.directory(for: record.id)
         let backend = try MicroVMBackends.select(settings.backend)
         let kernel = try GuestArtifacts.kernel(settings.kernel)
@@ -71,8 +73,9 @@ final class VMContainerRun: ContainerRunning {
         var network = GuestNetwork(interfaces: [], routes: [], hosts: hosts, resolvConf: resolvConf, hostname: spec.hostname ?? "")
         var nic: (tap: Int32, mac: String)?
         if let settings = try engine.store.load(id: record.id).networkSettings {
-            let attachment = try MicroVMNetwork.attach(netns: engine.netnsPath(for: record.id), settings: settings, hosts: hosts,
-                                                       resolvConf: resolvConf, hostname: spec.hostname ?? "")
+            let attachment = try MicroVMNetwork.attach(
+                netns: engine.netnsPath(for: record.id), settings: settings, hosts: hosts,
+                resolvConf: resolvConf, hostname: spec.hostname ?? "")
             network = attachment.guest
             nic = (attachment.tap, attachment.mac)
         }
@@ -81,8 +84,9 @@ final class VMContainerRun: ContainerRunning {
         let (ours, theirs) = try Descriptors.socketPair()
         var disks = layers.enumerated().map { (path: $0.element, serial: "layer\($0.offset)", readOnly: true) }
         disks.append((path: scratch, serial: "scratch", readOnly: false))
-        let launch = MicroVMLaunch(kernel: kernel, initrd: initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
-                                   disks: disks, nic: nic, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs)
+        let launch = MicroVMLaunch(
+            kernel: kernel, initrd: initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
+            disks: disks, nic: nic, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs)
         let vm: any RunningMicroVM
         do {
             vm = try backend.launch(launch)
@@ -101,8 +105,9 @@ final class VMContainerRun: ContainerRunning {
             _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
             var setup = ContainerSetup(
                 spec: spec, handle: initHandle, terminal: record.hasTTY, stdin: record.isInteractive,
-                rootfs: GuestRootfs(layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
-                                    scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
+                rootfs: GuestRootfs(
+                    layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
+                    scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
                 shares: shares.map { GuestShare(tag: $0.tag, readOnly: $0.readOnly) })
             setup.network = network
             let deadline = MonotonicClock.seconds() + 60
@@ -111,7 +116,9 @@ final class VMContainerRun: ContainerRunning {
             } catch let failure as AgentFailure {
                 throw Self.engineError(failure)
             }
-            if let size { try run.agent.post(.resize(handle: initHandle, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width))) }
+            if let size {
+                try run.agent.post(.resize(handle: initHandle, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width)))
+            }
             try beforeStart()
             do {
                 _ = try run.agent.call(.start, deadline: deadline, alive: alive)
@@ -172,8 +179,9 @@ final class VMContainerRun: ContainerRunning {
                 // Whatever was sent before the end still counts.
                 for frame in (try? agent.receive()) ?? [] { code = handle(frame, server: server, log: log) ?? code }
                 if code == nil {
-                    log.append(Array("skiff: the micro-VM ended before the container's program did\(consoleTail(lines: 5))\n".utf8)[...],
-                               stream: "stderr")
+                    log.append(
+                        Array("skiff: the micro-VM ended before the container's program did\(consoleTail(lines: 5))\n".utf8)[...],
+                        stream: "stderr")
                     code = 137
                 }
             }
@@ -199,7 +207,8 @@ final class VMContainerRun: ContainerRunning {
             server.broadcast(stream == .stderr ? .stderr(Array(bytes)) : .stdout(Array(bytes)))
         case .event:
             if case .exited(let handle, let status, _)? = try? AgentMessages.decode(AgentEvent.self, from: frame, kind: .event),
-               handle == Self.initHandle {
+                handle == Self.initHandle
+            {
                 return status
             }
         default:

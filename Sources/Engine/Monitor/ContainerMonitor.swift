@@ -23,8 +23,10 @@ public enum ContainerMonitor {
     /// The network teardown of an --rm container, started as soon as its program exits.
     static let detachedTeardown = Mutex<BackgroundThread<Void>?>(nil)
 
-    public static func main(engine: Engine, id: String, statusFD: Int32 = 3, waitForAttach: Bool = false,
-                            consoleSize: ConsoleSize? = nil) -> Never {
+    public static func main(
+        engine: Engine, id: String, statusFD: Int32 = 3, waitForAttach: Bool = false,
+        consoleSize: ConsoleSize? = nil
+    ) -> Never {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGCHLD, SIG_DFL)
         signal(SIGHUP, SIG_IGN)
@@ -68,8 +70,10 @@ public enum ContainerMonitor {
         }
     }
 
-    private static func run(engine: Engine, id: String, waitForAttach: Bool, consoleSize: ConsoleSize?,
-                            report: (String) -> Void) throws -> Int32 {
+    private static func run(
+        engine: Engine, id: String, waitForAttach: Bool, consoleSize: ConsoleSize?,
+        report: (String) -> Void
+    ) throws -> Int32 {
         let store = engine.store
         let logFD = try sysCall("open \(store.logPath(for: id))") {
             open(store.logPath(for: id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
@@ -110,11 +114,13 @@ public enum ContainerMonitor {
                     waitForClient()
                 }
                 if let settings = record.vm {
-                    current = try VMContainerRun.start(engine: engine, record: record, settings: settings, size: size,
-                                                       connect: connect, beforeStart: waitForClient)
+                    current = try VMContainerRun.start(
+                        engine: engine, record: record, settings: settings, size: size,
+                        connect: connect, beforeStart: waitForClient)
                 } else {
-                    current = try ContainerRun.start(engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
-                                                     size: size, beforeStart: beforeStart)
+                    current = try ContainerRun.start(
+                        engine: engine, id: id, tty: record.hasTTY, interactive: record.isInteractive,
+                        size: size, beforeStart: beforeStart)
                 }
             } catch {
                 // Never tear down under a running ADD.
@@ -124,7 +130,10 @@ public enum ContainerMonitor {
                 if first { throw error }
                 // A restart that fails ends the monitor; the record says why.
                 let message = "restart failed: \(error)".split(separator: "\n").joined(separator: " ")
-                _ = try? store.update(id: id) { $0.error = message; $0.restarting = nil }
+                _ = try? store.update(id: id) {
+                    $0.error = message
+                    $0.restarting = nil
+                }
                 break
             }
             let isFirst = first
@@ -145,7 +154,10 @@ public enum ContainerMonitor {
                     $0.restartCount = ($0.restartCount ?? 0) + 1
                 }
             }
-            if first { report("started"); first = false }
+            if first {
+                report("started")
+                first = false
+            }
 
             code = current.pump(server: server, log: log)
             // An --rm container never restarts (create refuses --restart with it), and its `run`
@@ -166,15 +178,18 @@ public enum ContainerMonitor {
             var restart = false
             let update: EngineContainer?
             do {
-                update = try store.update(id: id, {
-                $0.status = .exited
-                $0.exitCode = code
-                $0.finishedAt = Timestamp.now()
-                $0.pid = nil
-                restart = $0.policy.shouldRestart(exitCode: code, restartCount: $0.restartCount ?? 0,
-                                                  stopRequested: $0.stopRequested ?? false)
-                if restart { $0.restarting = true }
-                })
+                update = try store.update(
+                    id: id,
+                    {
+                        $0.status = .exited
+                        $0.exitCode = code
+                        $0.finishedAt = Timestamp.now()
+                        $0.pid = nil
+                        restart = $0.policy.shouldRestart(
+                            exitCode: code, restartCount: $0.restartCount ?? 0,
+                            stopRequested: $0.stopRequested ?? false)
+                        if restart { $0.restarting = true }
+                    })
             } catch {
                 // The store cannot take the exit (its disk is full): the program's exit code still
                 // reaches whoever waits for it, and the record shows the monitor lost.
@@ -188,10 +203,14 @@ public enum ContainerMonitor {
             try? engine.disconnectNetwork(id: id)
             let delay = RestartPolicy.backoff(previous: backoff, ranFor: ranFor)
             backoff = delay
-            guard waitBeforeRestart(seconds: delay, server: server, size: &size, stopRequested: {
-                guard let current = try? store.load(id: id) else { return true }  // removed
-                return current.stopRequested ?? false
-            }) else { break }
+            guard
+                waitBeforeRestart(
+                    seconds: delay, server: server, size: &size,
+                    stopRequested: {
+                        guard let current = try? store.load(id: id) else { return true }  // removed
+                        return current.stopRequested ?? false
+                    })
+            else { break }
         }
         _ = try? store.update(id: id) { $0.restarting = nil }
         server.broadcast(.exit(code))
@@ -200,8 +219,10 @@ public enum ContainerMonitor {
     }
 
     /// Sleeps out the backoff while still serving attach clients; false when `stop` came.
-    private static func waitBeforeRestart(seconds: Double, server: AttachServer, size: inout ConsoleSize?,
-                                          stopRequested: () -> Bool) -> Bool {
+    private static func waitBeforeRestart(
+        seconds: Double, server: AttachServer, size: inout ConsoleSize?,
+        stopRequested: () -> Bool
+    ) -> Bool {
         let deadline = MonotonicClock.seconds() + seconds
         while true {
             if stopRequested() { return false }

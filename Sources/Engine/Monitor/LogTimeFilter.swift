@@ -37,7 +37,9 @@ public struct LogTimeFilter: Sendable, Equatable {
         if let duration = duration(text) { return now - duration }
         if let unix = Double(text), text.first?.isNumber == true { return unix }
         if let time = Timestamp.seconds(text) { return time }
-        throw EngineError.invalidOption("invalid \(option) '\(text)': give a duration such as 10m or 1h30m, Unix seconds, or an RFC 3339 time such as 2026-12-03T19:00:00Z")
+        throw EngineError.invalidOption(
+            "invalid \(option) '\(text)': give a duration such as 10m or 1h30m, Unix seconds, or an RFC 3339 time such as 2026-12-03T19:00:00Z"
+        )
     }
 
     /// Go's duration syntax: numbers with units h, m, s, ms, us, ns, at least one.

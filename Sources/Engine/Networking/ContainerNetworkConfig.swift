@@ -19,8 +19,10 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     /// nil when there are none.
     public var connected: [ConnectedNetwork]?
 
-    public init(mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String],
-                aliases: [String] = []) {
+    public init(
+        mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String],
+        aliases: [String] = []
+    ) {
         self.mode = mode
         self.network = network
         self.ports = ports

@@ -26,10 +26,14 @@ extension Engine {
             }
             if let ipAddress { try ContainerNetworking.checkAddress(ipAddress, in: definition) }
             let entry = ConnectedNetwork(name: definition.name, aliases: aliases, ipAddress: ipAddress)
-            guard let updated = try store.update(id: record.id, {
-                let connected = ($0.network?.connected ?? []) + [entry]
-                $0.network?.connected = connected
-            }) else {
+            guard
+                let updated = try store.update(
+                    id: record.id,
+                    {
+                        let connected = ($0.network?.connected ?? []) + [entry]
+                        $0.network?.connected = connected
+                    })
+            else {
                 throw EngineError.noSuchContainer(reference)
             }
             guard liveStatus(updated).isRunning else { return }
@@ -49,9 +53,11 @@ extension Engine {
     public static func checkConnectable(_ config: ContainerNetworkConfig, network: String, container: String) throws {
         switch config.mode {
         case "host":
-            throw NetworkError.cannotConnect("container sharing network namespace with another container or host cannot be connected to any other network")
+            throw NetworkError.cannotConnect(
+                "container sharing network namespace with another container or host cannot be connected to any other network")
         case "none":
-            throw NetworkError.cannotConnect("container cannot be connected to multiple networks with one of the networks in private (none) mode")
+            throw NetworkError.cannotConnect(
+                "container cannot be connected to multiple networks with one of the networks in private (none) mode")
         default:
             if config.isConnected(to: network) { throw NetworkError.alreadyConnected(container: container, network: network) }
         }
@@ -72,9 +78,10 @@ extension Engine {
         let states = networkStatePaths(for: record.id)
         let ifname = Self.freeInterface(used: Set(states.compactMap { ContainerNetworking.load(statePath: $0)?.ifname }))
         let statePath = networkStatePath(for: record.id, network: network, config: config)
-        let prepared = try networking.prepare(containerID: record.id, network: network, netns: netnsPath(for: record.id), ports: [],
-                                              statePath: statePath,
-                                              ifname: ifname, createNamespace: false, address: address)
+        let prepared = try networking.prepare(
+            containerID: record.id, network: network, netns: netnsPath(for: record.id), ports: [],
+            statePath: statePath,
+            ifname: ifname, createNamespace: false, address: address)
         let attachment = try networking.complete(prepared)
         let all = networkStatePaths(for: record.id).compactMap { ContainerNetworking.load(statePath: $0) }
         do {
@@ -107,11 +114,15 @@ extension Engine {
                 throw NetworkError.notConnected(container: current.name, network: network)
             }
             // Recorded first: a restart from here on does not attach it again.
-            guard let updated = try store.update(id: record.id, {
-                if $0.network?.network == network { $0.network?.network = nil }
-                $0.network?.connected?.removeAll { $0.name == network }
-                if $0.network?.connected?.isEmpty ?? false { $0.network?.connected = nil }
-            }) else { throw EngineError.noSuchContainer(reference) }
+            guard
+                let updated = try store.update(
+                    id: record.id,
+                    {
+                        if $0.network?.network == network { $0.network?.network = nil }
+                        $0.network?.connected?.removeAll { $0.name == network }
+                        if $0.network?.connected?.isEmpty ?? false { $0.network?.connected = nil }
+                    })
+            else { throw EngineError.noSuchContainer(reference) }
             try ContainerNetworking(store: networks).detach(statePath: statePath, removeNamespace: false)
             _ = try? store.update(id: record.id) {
                 if $0.networkSettings?.network == network { $0.networkSettings = nil }

@@ -60,13 +60,15 @@ extension Engine {
         for alias in options.networkAliases where !HostFiles.isValidAlias(alias) { throw HostFilesError.invalidAlias(alias) }
         if !options.networkAliases.isEmpty, options.network.userNetwork == nil {
             // docker's rule: names resolve only on user networks.
-            throw EngineError.invalidOption("--network-alias needs a user network (skiff network create NAME, then --network NAME): "
-                                            + "containers on '\(options.network.name)' do not resolve each other's names")
+            throw EngineError.invalidOption(
+                "--network-alias needs a user network (skiff network create NAME, then --network NAME): "
+                    + "containers on '\(options.network.name)' do not resolve each other's names")
         }
         switch options.network {
         case .none, .host:
             if !options.ports.isEmpty {
-                throw EngineError.invalidOption("-p needs a bridge network: ports cannot be published with --network \(options.network.name)")
+                throw EngineError.invalidOption(
+                    "-p needs a bridge network: ports cannot be published with --network \(options.network.name)")
             }
         case .bridge(let name):
             _ = try networks.resolve(name)
@@ -82,8 +84,9 @@ extension Engine {
             hosts = host + extra.map { "\($0.address)\t\($0.name)\n" }.joined()
         }
         try FileIO.write(directory + "/hosts", Array(hosts.utf8))
-        let resolv = try HostFiles.resolvConf(host: try? FileIO.readString("/etc/resolv.conf"), dns: options.dns,
-                                              search: options.dnsSearch, privateNetwork: options.network != .host)
+        let resolv = try HostFiles.resolvConf(
+            host: try? FileIO.readString("/etc/resolv.conf"), dns: options.dns,
+            search: options.dnsSearch, privateNetwork: options.network != .host)
         try FileIO.write(directory + "/resolv.conf", Array(resolv.utf8))
     }
 
@@ -105,22 +108,30 @@ extension Engine {
             try NetworkNamespace.create(at: netns)
             return PendingNetwork(reservation: reservation, adds: nil)
         }
-        let prepared = try networking.prepare(containerID: record.id, network: first.name, netns: netns, ports: reservation.mappings,
-                                              statePath: networkStatePath(for: record.id, network: first.name, config: config),
-                                              address: first.ipAddress)
-        let more = networks.dropFirst().enumerated().map { (name: $0.element.name, ifname: "eth\($0.offset + 1)", address: $0.element.ipAddress,
-                                                            statePath: networkStatePath(for: record.id, network: $0.element.name, config: config)) }
+        let prepared = try networking.prepare(
+            containerID: record.id, network: first.name, netns: netns, ports: reservation.mappings,
+            statePath: networkStatePath(for: record.id, network: first.name, config: config),
+            address: first.ipAddress)
+        let more = networks.dropFirst().enumerated().map {
+            (
+                name: $0.element.name, ifname: "eth\($0.offset + 1)", address: $0.element.ipAddress,
+                statePath: networkStatePath(for: record.id, network: $0.element.name, config: config)
+            )
+        }
         let id = record.id
-        return PendingNetwork(reservation: reservation, adds: BackgroundThread {
-            var attachments = [try networking.complete(prepared)]
-            for network in more {
-                let next = try networking.prepare(containerID: id, network: network.name, netns: netns, ports: [],
-                                                  statePath: network.statePath, ifname: network.ifname, createNamespace: false,
-                                                  address: network.address)
-                attachments.append(try networking.complete(next))
-            }
-            return attachments
-        })
+        return PendingNetwork(
+            reservation: reservation,
+            adds: BackgroundThread {
+                var attachments = [try networking.complete(prepared)]
+                for network in more {
+                    let next = try networking.prepare(
+                        containerID: id, network: network.name, netns: netns, ports: [],
+                        statePath: network.statePath, ifname: network.ifname, createNamespace: false,
+                        address: network.address)
+                    attachments.append(try networking.complete(next))
+                }
+                return attachments
+            })
     }
 
     /// Waits for the ADDs, writes /etc/hosts (in place: the runtime has bind-mounted the file)
@@ -147,21 +158,24 @@ extension Engine {
         for attachment in named {
             guard let address = attachment.ipAddress else { continue }
             let aliases = config.allNetworks.first { $0.name == attachment.network }?.aliases ?? []
-            let peer = NetworkPeer(containerID: record.id, address: address, names: Self.peerNames(record, aliases: aliases),
-                                   hostsPath: hostsPath, hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
+            let peer = NetworkPeer(
+                containerID: record.id, address: address, names: Self.peerNames(record, aliases: aliases),
+                hostsPath: hostsPath, hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
             try NetworkPeers(store: networks).join(network: attachment.network, peer)
         }
         if named.isEmpty {
             let extra = config.extraHosts.compactMap { try? HostFiles.ExtraHost(parsing: $0) }
-            let hosts = HostFiles.hosts(hostname: config.hostname, name: record.name, address: attachments.first?.ipAddress, extraHosts: extra)
+            let hosts = HostFiles.hosts(
+                hostname: config.hostname, name: record.name, address: attachments.first?.ipAddress, extraHosts: extra)
             try FileIO.write(hostsPath, Array(hosts.utf8), mode: 0o644)
         }
     }
 
     static func settings(_ attachment: NetworkAttachment) -> ContainerNetworkSettings {
-        ContainerNetworkSettings(network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
-                                 prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
-                                 ports: attachment.ports)
+        ContainerNetworkSettings(
+            network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
+            prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
+            ports: attachment.ports)
     }
 
     /// The names the other containers of a user network resolve this one by (docker's): its name,

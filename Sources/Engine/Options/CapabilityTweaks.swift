@@ -6,8 +6,10 @@ import LinuxSupport
 /// Pure, so the rules are unit-tested.
 public enum CapabilityTweaks {
     /// The capability set a container gets, in canonical `CAP_*` spelling.
-    public static func compute(add: [String], drop: [String], privileged: Bool,
-                               defaults: [String] = CapabilityNames.defaults, all: [String] = available) throws -> [String] {
+    public static func compute(
+        add: [String], drop: [String], privileged: Bool,
+        defaults: [String] = CapabilityNames.defaults, all: [String] = available
+    ) throws -> [String] {
         if privileged { return all }
         let adds = try normalize(add, option: "--cap-add")
         let drops = try normalize(drop, option: "--cap-drop")
@@ -44,7 +46,8 @@ public enum CapabilityTweaks {
             if upper == "ALL" { return "ALL" }
             let canonical = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
             guard CapabilityNames.all.contains(canonical) else {
-                throw EngineError.invalidOption("\(option): unknown capability '\(name)': use a name such as NET_ADMIN or ALL (see capabilities(7))")
+                throw EngineError.invalidOption(
+                    "\(option): unknown capability '\(name)': use a name such as NET_ADMIN or ALL (see capabilities(7))")
             }
             return canonical
         }

@@ -4,8 +4,10 @@ public enum CommandLineMerge {
     /// - `entrypointOverride`: nil when `--entrypoint` was not given; `""` clears the entrypoint.
     /// - Overriding the entrypoint also drops the image's Cmd (docker does the same).
     /// - Arguments after the image replace the Cmd, never the Entrypoint.
-    public static func merge(imageEntrypoint: [String]?, imageCmd: [String]?, entrypointOverride: String?,
-                             arguments: [String]) -> [String] {
+    public static func merge(
+        imageEntrypoint: [String]?, imageCmd: [String]?, entrypointOverride: String?,
+        arguments: [String]
+    ) -> [String] {
         let entrypoint: [String]
         var cmd: [String]
         if let entrypointOverride {

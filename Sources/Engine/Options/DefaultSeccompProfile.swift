@@ -59,9 +59,14 @@ public enum DefaultSeccompProfile {
 
     /// Syscalls allowed only with a capability.
     static let byCapability: [(String, [String])] = [
-        ("CAP_SYS_ADMIN", ["bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick", "lookup_dcookie",
-                           "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open", "quotactl", "quotactl_fd",
-                           "setdomainname", "sethostname", "setns", "syslog", "umount", "umount2", "unshare"]),
+        (
+            "CAP_SYS_ADMIN",
+            [
+                "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick", "lookup_dcookie",
+                "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open", "quotactl", "quotactl_fd",
+                "setdomainname", "sethostname", "setns", "syslog", "umount", "umount2", "unshare",
+            ]
+        ),
         // open_by_handle_at reads any file of a filesystem by handle, bypassing the mount
         // namespace (the "shocker" escape): only for containers given CAP_DAC_READ_SEARCH.
         ("CAP_DAC_READ_SEARCH", ["open_by_handle_at"]),
@@ -80,8 +85,11 @@ public enum DefaultSeccompProfile {
     ]
 
     /// Every CLONE_NEW* flag but time's.
-    static let namespaceCloneFlags = UInt64([NamespaceFlags.mount, NamespaceFlags.cgroup, NamespaceFlags.uts, NamespaceFlags.ipc,
-                                             NamespaceFlags.user, NamespaceFlags.pid, NamespaceFlags.network].reduce(0, |))
+    static let namespaceCloneFlags = UInt64(
+        [
+            NamespaceFlags.mount, NamespaceFlags.cgroup, NamespaceFlags.uts, NamespaceFlags.ipc,
+            NamespaceFlags.user, NamespaceFlags.pid, NamespaceFlags.network,
+        ].reduce(0, |))
 
     /// The personalities docker lets any container set: PER_LINUX, UNAME26, PER_LINUX32,
     /// PER_LINUX32|UNAME26, and the query value 0xffffffff.
@@ -90,24 +98,34 @@ public enum DefaultSeccompProfile {
     public static let profile: SeccompProfile = {
         var rules: [SeccompProfile.Rule] = [.init(names: allowed, action: "SCMP_ACT_ALLOW")]
         for value in personalities {
-            rules.append(.init(names: ["personality"], action: "SCMP_ACT_ALLOW", args: [SeccompArg(index: 0, value: value, op: "SCMP_CMP_EQ")]))
+            rules.append(
+                .init(names: ["personality"], action: "SCMP_ACT_ALLOW", args: [SeccompArg(index: 0, value: value, op: "SCMP_CMP_EQ")]))
         }
         // AF_VSOCK (40) sockets reach the host's hypervisor services: refused, every other family allowed.
         rules.append(.init(names: ["socket"], action: "SCMP_ACT_ALLOW", args: [SeccompArg(index: 0, value: 40, op: "SCMP_CMP_NE")]))
-        rules.append(.init(names: ["arch_prctl", "modify_ldt"], action: "SCMP_ACT_ALLOW",
-                           includes: .init(arches: ["amd64", "x32", "386"])))
-        rules.append(.init(names: ["sync_file_range2", "swapcontext"], action: "SCMP_ACT_ALLOW",
-                           includes: .init(arches: ["ppc64le"])))
-        rules.append(.init(names: ["arm_fadvise64_64", "arm_sync_file_range", "breakpoint", "cacheflush", "set_tls"],
-                           action: "SCMP_ACT_ALLOW", includes: .init(arches: ["arm", "arm64"])))
+        rules.append(
+            .init(
+                names: ["arch_prctl", "modify_ldt"], action: "SCMP_ACT_ALLOW",
+                includes: .init(arches: ["amd64", "x32", "386"])))
+        rules.append(
+            .init(
+                names: ["sync_file_range2", "swapcontext"], action: "SCMP_ACT_ALLOW",
+                includes: .init(arches: ["ppc64le"])))
+        rules.append(
+            .init(
+                names: ["arm_fadvise64_64", "arm_sync_file_range", "breakpoint", "cacheflush", "set_tls"],
+                action: "SCMP_ACT_ALLOW", includes: .init(arches: ["arm", "arm64"])))
         for (cap, names) in byCapability {
             rules.append(.init(names: names, action: "SCMP_ACT_ALLOW", includes: .init(caps: [cap])))
         }
-        rules.append(.init(names: ["clone"], action: "SCMP_ACT_ALLOW",
-                           args: [SeccompArg(index: 0, value: namespaceCloneFlags, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")],
-                           excludes: .init(caps: ["CAP_SYS_ADMIN"])))
+        rules.append(
+            .init(
+                names: ["clone"], action: "SCMP_ACT_ALLOW",
+                args: [SeccompArg(index: 0, value: namespaceCloneFlags, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")],
+                excludes: .init(caps: ["CAP_SYS_ADMIN"])))
         rules.append(.init(names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: enosys, excludes: .init(caps: ["CAP_SYS_ADMIN"])))
-        return SeccompProfile(defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: eperm,
-                              architectures: SeccompProfile.nativeArchitectures, syscalls: rules)
+        return SeccompProfile(
+            defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: eperm,
+            architectures: SeccompProfile.nativeArchitectures, syscalls: rules)
     }()
 }

@@ -41,9 +41,11 @@ enum DeviceOption {
         guard kind == S_IFCHR || kind == S_IFBLK else { throw invalid(text, "\(host) is not a character or block device") }
         let type = kind == S_IFCHR ? "c" : "b"
         let major = Int64(skiff_major(UInt64(st.st_rdev))), minor = Int64(skiff_minor(UInt64(st.st_rdev)))
-        return Parsed(device: Device(type: type, path: destination, major: major, minor: minor,
-                                     fileMode: UInt32(st.st_mode & 0o777), uid: 0, gid: 0),
-                      rule: Resources.DeviceRule(allow: true, type: type, major: major, minor: minor, access: access))
+        return Parsed(
+            device: Device(
+                type: type, path: destination, major: major, minor: minor,
+                fileMode: UInt32(st.st_mode & 0o777), uid: 0, gid: 0),
+            rule: Resources.DeviceRule(allow: true, type: type, major: major, minor: minor, access: access))
     }
 
     private static func invalid(_ text: String, _ reason: String) -> EngineError {

@@ -44,7 +44,8 @@ public enum MountOption {
             case "tmpfs-mode":
                 guard let value else { throw fail("tmpfs-mode takes an octal mode") }
                 tmpfsOptions.append("mode=\(value)")
-            case "volume-nocopy", "bind-propagation", "consistency", "volume-driver", "volume-label", "volume-opt", "bind-recursive", "volume-subpath":
+            case "volume-nocopy", "bind-propagation", "consistency", "volume-driver", "volume-label", "volume-opt", "bind-recursive",
+                "volume-subpath":
                 throw fail("\(key) is not supported by skiff")
             default:
                 throw fail("unknown field '\(key)'")

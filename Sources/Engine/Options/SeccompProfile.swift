@@ -22,8 +22,10 @@ public struct SeccompProfile: Codable, Sendable, Equatable {
         public var args: [SeccompArg]?
         public var includes: Filter?
         public var excludes: Filter?
-        public init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SeccompArg]? = nil,
-                    includes: Filter? = nil, excludes: Filter? = nil) {
+        public init(
+            names: [String], action: String, errnoRet: UInt32? = nil, args: [SeccompArg]? = nil,
+            includes: Filter? = nil, excludes: Filter? = nil
+        ) {
             self.names = names
             self.action = action
             self.errnoRet = errnoRet

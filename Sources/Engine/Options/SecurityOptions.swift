@@ -28,11 +28,13 @@ public struct SecurityOptions: Sendable, Equatable {
                 }
             case "seccomp":
                 guard let value, !value.isEmpty else {
-                    throw EngineError.invalidOption("invalid --security-opt '\(entry)': use seccomp=unconfined or seccomp=/path/to/profile.json")
+                    throw EngineError.invalidOption(
+                        "invalid --security-opt '\(entry)': use seccomp=unconfined or seccomp=/path/to/profile.json")
                 }
                 seccomp = value == "unconfined" ? .unconfined : .file(value)
             case "apparmor", "label", "systempaths", "mask", "unmask":
-                throw EngineError.invalidOption("--security-opt \(key) is not supported by skiff (no AppArmor/SELinux integration): remove it")
+                throw EngineError.invalidOption(
+                    "--security-opt \(key) is not supported by skiff (no AppArmor/SELinux integration): remove it")
             default:
                 throw EngineError.invalidOption("invalid --security-opt '\(entry)': use no-new-privileges or seccomp=unconfined|FILE")
             }

@@ -11,11 +11,15 @@ enum SysctlOption {
             }
             let key = String(text[..<equals]).replacingSlashes()
             let value = String(text[text.index(after: equals)...])
-            let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
-                       "kernel.shmmni", "kernel.shm_rmid_forced"].contains(key) || key.hasPrefix("fs.mqueue.")
+            let ipc =
+                [
+                    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                    "kernel.shmmni", "kernel.shm_rmid_forced",
+                ].contains(key) || key.hasPrefix("fs.mqueue.")
             let network = key.hasPrefix("net.")
             guard ipc || network else {
-                throw EngineError.invalidOption("--sysctl \(key) is not namespaced: it would change the host, so it is refused (as docker does)")
+                throw EngineError.invalidOption(
+                    "--sysctl \(key) is not namespaced: it would change the host, so it is refused (as docker does)")
             }
             if network && hostNetwork {
                 throw EngineError.invalidOption("--sysctl \(key) cannot be set with --network host: it would change the host's network")

@@ -32,7 +32,9 @@ public enum TmpfsOption {
                 data.removeAll { $0.0 == key }
                 data.append((key, value))
             } else {
-                throw EngineError.invalidOption("invalid --tmpfs option '\(option)' in '\(text)': use ro, rw, [no]exec, [no]suid, [no]dev, size=, mode=, uid=, gid=, nr_inodes=")
+                throw EngineError.invalidOption(
+                    "invalid --tmpfs option '\(option)' in '\(text)': use ro, rw, [no]exec, [no]suid, [no]dev, size=, mode=, uid=, gid=, nr_inodes="
+                )
             }
         }
         return Mount(destination: destination, type: "tmpfs", source: "tmpfs", options: options + data.map { "\($0.0)=\($0.1)" })
@@ -46,7 +48,9 @@ public enum TmpfsOption {
             if let last = digits.last, "kKmMgGtT%".contains(last) { digits = digits.dropLast() }
             guard !digits.isEmpty, digits.allSatisfy(\.isNumber) else { throw fail("use a number with an optional k, m, g suffix or %") }
         case "mode":
-            guard !value.isEmpty, value.count <= 4, value.allSatisfy({ ("0"..."7").contains($0) }) else { throw fail("use an octal mode such as 1777") }
+            guard !value.isEmpty, value.count <= 4, value.allSatisfy({ ("0"..."7").contains($0) }) else {
+                throw fail("use an octal mode such as 1777")
+            }
         case "uid", "gid":
             guard UInt32(value) != nil else { throw fail("use a numeric ID") }
         default:

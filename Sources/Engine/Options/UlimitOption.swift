@@ -15,7 +15,8 @@ public enum UlimitOption {
     public static func parse(_ text: String) throws -> Rlimit {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, let type = names[parts[0].lowercased()] else {
-            throw EngineError.invalidOption("invalid --ulimit '\(text)': use name=soft[:hard] with a name among \(names.keys.sorted().joined(separator: ", "))")
+            throw EngineError.invalidOption(
+                "invalid --ulimit '\(text)': use name=soft[:hard] with a name among \(names.keys.sorted().joined(separator: ", "))")
         }
         let values = parts[1].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard values.count == 1 || values.count == 2 else {

@@ -68,19 +68,24 @@ public enum SubordinateIDs {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 3, fields[0] == user, let start = UInt64(fields[1]), let count = UInt64(fields[2]),
-                  count > 0, start + count <= UInt64(UInt32.max) else { return nil }
+                count > 0, start + count <= UInt64(UInt32.max)
+            else { return nil }
             return start..<start + count
         }
     }
 
     /// The first block of `size` ids that lies inside both the uid and the gid ranges (one block
     /// serves both, as podman's auto does) and overlaps no block in `taken`.
-    public static func allocate(size: UInt32, uidRanges: [Range<UInt64>], gidRanges: [Range<UInt64>],
-                                taken: [UserNamespaceMapping]) -> UserNamespaceMapping? {
-        let both = uidRanges.flatMap { u in gidRanges.compactMap { g -> Range<UInt64>? in
-            let low = max(u.lowerBound, g.lowerBound), high = min(u.upperBound, g.upperBound)
-            return low < high ? low..<high : nil
-        } }.sorted { $0.lowerBound < $1.lowerBound }
+    public static func allocate(
+        size: UInt32, uidRanges: [Range<UInt64>], gidRanges: [Range<UInt64>],
+        taken: [UserNamespaceMapping]
+    ) -> UserNamespaceMapping? {
+        let both = uidRanges.flatMap { u in
+            gidRanges.compactMap { g -> Range<UInt64>? in
+                let low = max(u.lowerBound, g.lowerBound), high = min(u.upperBound, g.upperBound)
+                return low < high ? low..<high : nil
+            }
+        }.sorted { $0.lowerBound < $1.lowerBound }
         let used = taken.map(\.range).sorted { $0.lowerBound < $1.lowerBound }
         for range in both {
             var start = range.lowerBound
@@ -99,14 +104,20 @@ public enum SubordinateIDs {
     static func allocate(size: UInt32, taken: [UserNamespaceMapping]) throws(EngineError) -> UserNamespaceMapping {
         let (uidFile, gidFile) = files
         guard let uidText = try? FileIO.readString(uidFile), let gidText = try? FileIO.readString(gidFile) else {
-            throw EngineError.invalidOption("--userns=auto needs \(uidFile) and \(gidFile) with a range for the user '\(user)', e.g. the line '\(user):1000000:1000000' in both")
+            throw EngineError.invalidOption(
+                "--userns=auto needs \(uidFile) and \(gidFile) with a range for the user '\(user)', e.g. the line '\(user):1000000:1000000' in both"
+            )
         }
         let uids = ranges(in: uidText), gids = ranges(in: gidText)
         guard !uids.isEmpty, !gids.isEmpty else {
-            throw EngineError.invalidOption("--userns=auto: \(uidFile) and \(gidFile) have no range for the user '\(user)': add a line such as '\(user):1000000:1000000' to both")
+            throw EngineError.invalidOption(
+                "--userns=auto: \(uidFile) and \(gidFile) have no range for the user '\(user)': add a line such as '\(user):1000000:1000000' to both"
+            )
         }
         guard let block = allocate(size: size, uidRanges: uids, gidRanges: gids, taken: taken) else {
-            throw EngineError.invalidOption("--userns=auto: no free block of \(size) ids is left in the ranges of '\(user)' in \(uidFile) and \(gidFile) (\(taken.count) containers hold one): remove containers or widen the ranges")
+            throw EngineError.invalidOption(
+                "--userns=auto: no free block of \(size) ids is left in the ranges of '\(user)' in \(uidFile) and \(gidFile) (\(taken.count) containers hold one): remove containers or widen the ranges"
+            )
         }
         return block
     }

@@ -14,7 +14,9 @@ public enum VolumeArgument: Sendable, Equatable {
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func fail(_ why: String) -> EngineError {
-            .invalidOption("invalid volume '\(text)': \(why); use -v /host/path:/container/path[:ro], -v NAME:/container/path[:ro] or -v /container/path")
+            .invalidOption(
+                "invalid volume '\(text)': \(why); use -v /host/path:/container/path[:ro], -v NAME:/container/path[:ro] or -v /container/path"
+            )
         }
         guard (1...3).contains(parts.count), !parts.contains(where: { $0.isEmpty }) || (parts.count == 3 && parts[2].isEmpty) else {
             throw fail("empty part")

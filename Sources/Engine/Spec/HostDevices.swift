@@ -23,9 +23,11 @@ enum HostDevices {
             switch st.st_mode & S_IFMT {
             case S_IFDIR: result += list(under: path)
             case S_IFCHR, S_IFBLK:
-                result.append(Device(type: (st.st_mode & S_IFMT) == S_IFCHR ? "c" : "b", path: path,
-                                     major: Int64(skiff_major(UInt64(st.st_rdev))), minor: Int64(skiff_minor(UInt64(st.st_rdev))),
-                                     fileMode: UInt32(st.st_mode & 0o777), uid: st.st_uid, gid: st.st_gid))
+                result.append(
+                    Device(
+                        type: (st.st_mode & S_IFMT) == S_IFCHR ? "c" : "b", path: path,
+                        major: Int64(skiff_major(UInt64(st.st_rdev))), minor: Int64(skiff_minor(UInt64(st.st_rdev))),
+                        fileMode: UInt32(st.st_mode & 0o777), uid: st.st_uid, gid: st.st_gid))
             default: continue
             }
         }

@@ -11,19 +11,23 @@ extension SpecBuilder {
         var destinations: Set<String> = []
         func add(_ mount: Mount) throws {
             guard destinations.insert(mount.destination).inserted else {
-                throw EngineError.invalidOption("duplicate mount point \(mount.destination): give each -v and --tmpfs its own container path")
+                throw EngineError.invalidOption(
+                    "duplicate mount point \(mount.destination): give each -v and --tmpfs its own container path")
             }
             mounts.append(mount)
         }
         for text in inputs.options.volumes {
             switch try VolumeArgument(parsing: text) {
             case .bind(let source, let destination, let readOnly):
-                try add(Mount(destination: destination, type: "bind", source: source, options: ["rbind", "rprivate"] + (readOnly ? ["ro"] : [])))
+                try add(
+                    Mount(
+                        destination: destination, type: "bind", source: source, options: ["rbind", "rprivate"] + (readOnly ? ["ro"] : [])))
             case .named(let name, let destination, let readOnly):
                 guard let path = inputs.volumePaths[name] else {
                     throw EngineError.invalidOption("volume \(name) was not prepared: create it with `skiff volume create \(name)`")
                 }
-                try add(Mount(destination: destination, type: "bind", source: path, options: ["rbind", "rprivate"] + (readOnly ? ["ro"] : [])))
+                try add(
+                    Mount(destination: destination, type: "bind", source: path, options: ["rbind", "rprivate"] + (readOnly ? ["ro"] : [])))
             case .anonymous(let destination):
                 guard let path = inputs.anonymousVolumePaths[destination] else {
                     throw EngineError.invalidOption("the anonymous volume for \(destination) was not prepared")

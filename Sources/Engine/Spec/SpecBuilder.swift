@@ -20,13 +20,15 @@ public enum SpecBuilder {
     /// mknod of any device (a node is useless without read/write permission, and images unpack
     /// with them), and read/write/mknod of the standard devices: null, zero, full, random, urandom,
     /// tty, console, ptmx, the pty slaves (major 136) and /dev/net/tun.
-    public static let defaultDeviceRules: [Resources.DeviceRule] = [
-        .init(allow: false, access: "rwm"),
-        .init(allow: true, type: "c", access: "m"),
-        .init(allow: true, type: "b", access: "m"),
-    ] + [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (10, 200)].map {
-        Resources.DeviceRule(allow: true, type: "c", major: $0.0, minor: $0.1, access: "rwm")
-    } + [.init(allow: true, type: "c", major: 136, access: "rwm")]
+    public static let defaultDeviceRules: [Resources.DeviceRule] =
+        [
+            .init(allow: false, access: "rwm"),
+            .init(allow: true, type: "c", access: "m"),
+            .init(allow: true, type: "b", access: "m"),
+        ]
+        + [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (10, 200)].map {
+            Resources.DeviceRule(allow: true, type: "c", major: $0.0, minor: $0.1, access: "rwm")
+        } + [.init(allow: true, type: "c", major: 136, access: "rwm")]
     /// The cgroup all containers' cgroups live under.
     public static let cgroupParent = "/skiff"
     public static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -76,8 +78,11 @@ public enum SpecBuilder {
         var result: [String] = []
         func set(_ entry: String) {
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
-            if let index = result.firstIndex(where: { $0 == key || $0.hasPrefix(key + "=") }) { result[index] = entry }
-            else { result.append(entry) }
+            if let index = result.firstIndex(where: { $0 == key || $0.hasPrefix(key + "=") }) {
+                result[index] = entry
+            } else {
+                result.append(entry)
+            }
         }
         if !(image ?? []).contains(where: { $0.hasPrefix("PATH=") }) && !overrides.contains(where: { $0.hasPrefix("PATH=") }) {
             set(defaultPath)
@@ -99,16 +104,20 @@ public enum SpecBuilder {
     public static func build(_ inputs: Inputs) throws -> Spec {
         let options = inputs.options
         let config = inputs.imageConfig
-        let args = CommandLineMerge.merge(imageEntrypoint: config?.entrypoint, imageCmd: config?.cmd,
-                                          entrypointOverride: options.entrypoint, arguments: options.arguments)
+        let args = CommandLineMerge.merge(
+            imageEntrypoint: config?.entrypoint, imageCmd: config?.cmd,
+            entrypointOverride: options.entrypoint, arguments: options.arguments)
         guard !args.isEmpty else { throw EngineError.noCommand(image: inputs.imageName) }
         let hostname = hostname(id: inputs.id, options: options)
         var cwd = options.workdir ?? config?.workingDir ?? "/"
         if cwd.isEmpty { cwd = "/" }
-        guard cwd.hasPrefix("/") else { throw EngineError.invalidOption("the working directory '\(cwd)' is invalid: it must be an absolute path") }
+        guard cwd.hasPrefix("/") else {
+            throw EngineError.invalidOption("the working directory '\(cwd)' is invalid: it must be an absolute path")
+        }
 
-        var user = User(uid: inputs.user.uid, gid: inputs.user.gid,
-                        additionalGids: inputs.user.additionalGids.isEmpty ? nil : inputs.user.additionalGids)
+        var user = User(
+            uid: inputs.user.uid, gid: inputs.user.gid,
+            additionalGids: inputs.user.additionalGids.isEmpty ? nil : inputs.user.additionalGids)
         user.umask = 0o022
         let caps = defaultCapabilities
         var env = environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home)
@@ -123,15 +132,20 @@ public enum SpecBuilder {
         var mounts: [Mount] = [
             Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
-            Mount(destination: "/dev/pts", type: "devpts", source: "devpts",
-                  options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            Mount(
+                destination: "/dev/pts", type: "devpts", source: "devpts",
+                options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
             Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
-            Mount(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+            Mount(
+                destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
             Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-            Mount(destination: "/dev/shm", type: "tmpfs", source: "shm",
-                  options: ["nosuid", "noexec", "nodev", "mode=1777", "size=\(try shmSize(options))"]),
+            Mount(
+                destination: "/dev/shm", type: "tmpfs", source: "shm",
+                options: ["nosuid", "noexec", "nodev", "mode=1777", "size=\(try shmSize(options))"]),
         ]
-        for (file, destination) in [(inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts")] {
+        for (file, destination) in [
+            (inputs.resolvConfFile, "/etc/resolv.conf"), (inputs.hostnameFile, "/etc/hostname"), (inputs.hostsFile, "/etc/hosts"),
+        ] {
             if let file { mounts.append(Mount(destination: destination, type: "bind", source: file, options: ["rbind", "rprivate"])) }
         }
         let extra = try userMounts(inputs)
@@ -174,8 +188,9 @@ public enum SpecBuilder {
         linux.cgroupsPath = cgroupParent + "/" + inputs.id
         var annotations = ["org.skiff.image": inputs.imageName]
         if options.initProcess { annotations[InitReaper.annotation] = "true" }
-        var spec = Spec(process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
-                        mounts: mounts, annotations: annotations, linux: linux)
+        var spec = Spec(
+            process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
+            mounts: mounts, annotations: annotations, linux: linux)
         try applySecurity(&spec, inputs: inputs)
         return spec
     }

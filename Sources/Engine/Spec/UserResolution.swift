@@ -17,8 +17,17 @@ public struct ResolvedUser: Sendable, Equatable {
 }
 
 public enum UserResolution {
-    struct PasswdEntry { var name: String; var uid: UInt32; var gid: UInt32; var home: String }
-    struct GroupEntry { var name: String; var gid: UInt32; var members: [String] }
+    struct PasswdEntry {
+        var name: String
+        var uid: UInt32
+        var gid: UInt32
+        var home: String
+    }
+    struct GroupEntry {
+        var name: String
+        var gid: UInt32
+        var members: [String]
+    }
 
     static func parsePasswd(_ text: String) -> [PasswdEntry] {
         text.split(separator: "\n").compactMap { line in
@@ -60,18 +69,31 @@ public enum UserResolution {
         var home = "/"
         var userName: String?
         if userPart.isEmpty {
-            if let root = users.first(where: { $0.uid == 0 }) { gid = root.gid; home = root.home; userName = root.name }
-            else { home = "/root" }
+            if let root = users.first(where: { $0.uid == 0 }) {
+                gid = root.gid
+                home = root.home
+                userName = root.name
+            } else {
+                home = "/root"
+            }
         } else if let number = UInt32(userPart) {
             uid = number
-            if let entry = users.first(where: { $0.uid == number }) { gid = entry.gid; home = entry.home; userName = entry.name }
+            if let entry = users.first(where: { $0.uid == number }) {
+                gid = entry.gid
+                home = entry.home
+                userName = entry.name
+            }
         } else {
             guard let entry = users.first(where: { $0.name == userPart }) else { throw EngineError.userNotFound(userPart) }
-            uid = entry.uid; gid = entry.gid; home = entry.home; userName = entry.name
+            uid = entry.uid
+            gid = entry.gid
+            home = entry.home
+            userName = entry.name
         }
         if let groupPart, !groupPart.isEmpty {
-            if let number = UInt32(groupPart) { gid = number }
-            else {
+            if let number = UInt32(groupPart) {
+                gid = number
+            } else {
                 guard let entry = groups.first(where: { $0.name == groupPart }) else { throw EngineError.groupNotFound(groupPart) }
                 gid = entry.gid
             }

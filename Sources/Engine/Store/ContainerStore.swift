@@ -59,14 +59,16 @@ public struct ContainerStore: Sendable {
         let path = recordPath(for: id)
         let bytes: [UInt8]
         do { bytes = try FileIO.read(path) } catch { throw EngineError.noSuchContainer(id) }
-        do { return try RuntimeJSON.decode(EngineContainer.self, from: bytes) }
-        catch { throw EngineError.corruptRecord(path: path, reason: "\(error)") }
+        do { return try RuntimeJSON.decode(EngineContainer.self, from: bytes) } catch {
+            throw EngineError.corruptRecord(path: path, reason: "\(error)")
+        }
     }
 
     public func save(_ record: EngineContainer) throws {
         // A --rm container's record need not survive a crash: no sync on `run --rm`'s path.
-        try FileIO.writeAtomically(recordPath(for: record.id), try RuntimeJSON.encode(record, pretty: true), mode: 0o600,
-                                   durable: !record.autoRemove)
+        try FileIO.writeAtomically(
+            recordPath(for: record.id), try RuntimeJSON.encode(record, pretty: true), mode: 0o600,
+            durable: !record.autoRemove)
     }
 
     /// Loads, changes and saves a record under the lock; nil when the container is gone.
@@ -96,7 +98,10 @@ public struct ContainerStore: Sendable {
         where !id.hasPrefix(".") && !known.contains(id) && FileIO.isDirectory(directory(for: id)) {
             let problem: UnlistedContainer.Problem
             if FileIO.exists(recordPath(for: id)) {
-                do { _ = try load(id: id); continue } catch EngineError.corruptRecord(_, let reason) {
+                do {
+                    _ = try load(id: id)
+                    continue
+                } catch EngineError.corruptRecord(_, let reason) {
                     problem = .damaged(reason: "container.json is unreadable (\(reason))")
                 } catch { continue }
             } else {
@@ -134,17 +139,22 @@ public struct ContainerStore: Sendable {
     /// docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
     public static func validate(name: String) throws {
         guard let first = name.first, first.isASCII, first.isLetter || first.isNumber,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }), name.utf8.count <= 128 else {
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }), name.utf8.count <= 128
+        else {
             throw EngineError.invalidName(name)
         }
     }
 
     /// A generated name in docker's adjective_noun style that no container uses yet.
     public func generateName(taken: Set<String>) throws -> String {
-        let adjectives = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
-                          "nimble", "proud", "quiet", "rapid", "sharp", "tidy", "vivid", "witty", "young", "zesty"]
-        let nouns = ["albatross", "beaver", "cormorant", "dolphin", "egret", "falcon", "gannet", "heron", "ibis", "jacana",
-                     "kestrel", "loon", "merganser", "narwhal", "osprey", "petrel", "quail", "rorqual", "skua", "tern"]
+        let adjectives = [
+            "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+            "nimble", "proud", "quiet", "rapid", "sharp", "tidy", "vivid", "witty", "young", "zesty",
+        ]
+        let nouns = [
+            "albatross", "beaver", "cormorant", "dolphin", "egret", "falcon", "gannet", "heron", "ibis", "jacana",
+            "kestrel", "loon", "merganser", "narwhal", "osprey", "petrel", "quail", "rorqual", "skua", "tern",
+        ]
         for _ in 0..<64 {
             let random = try Self.randomBytes(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             let name = adjectives[Int(random % 20)] + "_" + nouns[Int((random / 20) % 20)] + (random > 0x7fff_ffff ? "\(random % 100)" : "")

@@ -64,8 +64,10 @@ public struct EngineContainer: Codable, Sendable, Equatable {
         (networkSettings.map { [$0] } ?? []) + (connectedNetworkSettings ?? [])
     }
 
-    public init(id: String, name: String, image: String, imageID: String, created: String, command: [String],
-                autoRemove: Bool, stopSignal: String?) {
+    public init(
+        id: String, name: String, image: String, imageID: String, created: String, command: [String],
+        autoRemove: Bool, stopSignal: String?
+    ) {
         self.id = id
         self.name = name
         self.image = image

@@ -50,8 +50,10 @@ extension Engine {
 
     /// The volumes a new container needs, made (or found) before its spec is written. Returns
     /// the host paths for the spec and the names for the record; on failure, removes what it made.
-    func prepareVolumes(options: RunOptions, config: ContainerConfig?, rootfs: String,
-                        inputs: inout SpecBuilder.Inputs) throws -> (all: [String], anonymous: [String], made: [String]) {
+    func prepareVolumes(
+        options: RunOptions, config: ContainerConfig?, rootfs: String,
+        inputs: inout SpecBuilder.Inputs
+    ) throws -> (all: [String], anonymous: [String], made: [String]) {
         var all: [String] = []
         var anonymous: [String] = []
         var made: [String] = []

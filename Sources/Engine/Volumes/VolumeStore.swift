@@ -31,8 +31,10 @@ public struct VolumeStore: Sendable {
     /// docker's rule for volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters).
     public static func validate(name: String) throws {
         guard name.utf8.count >= 2, name.utf8.count <= 255, let first = name.first, first.isASCII, first.isLetter || first.isNumber,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
-            throw EngineError.invalidOption("invalid volume name '\(name)': use [a-zA-Z0-9][a-zA-Z0-9_.-]+ (or an absolute host path for a bind mount)")
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
+        else {
+            throw EngineError.invalidOption(
+                "invalid volume name '\(name)': use [a-zA-Z0-9][a-zA-Z0-9_.-]+ (or an absolute host path for a bind mount)")
         }
     }
 
@@ -41,8 +43,9 @@ public struct VolumeStore: Sendable {
     public func load(_ name: String) throws -> VolumeRecord {
         try Self.validate(name: name)
         guard let bytes = try? FileIO.read(path(of: name) + "/volume.json") else { throw EngineError.noSuchVolume(name) }
-        do { return try RuntimeJSON.decode(VolumeRecord.self, from: bytes) }
-        catch { throw EngineError.corruptRecord(path: path(of: name) + "/volume.json", reason: "\(error)") }
+        do { return try RuntimeJSON.decode(VolumeRecord.self, from: bytes) } catch {
+            throw EngineError.corruptRecord(path: path(of: name) + "/volume.json", reason: "\(error)")
+        }
     }
 
     /// Creates the volume, or returns the existing one of that name (as docker does).

@@ -21,7 +21,7 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         default: throw DigestError.unsupportedAlgorithm(text)
         }
         guard encoded.utf8.count == expectedLength,
-              encoded.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            encoded.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         else { throw DigestError.malformed(text) }
         self.algorithm = algorithm
         self.encoded = encoded

@@ -19,7 +19,9 @@ public struct ImageConfig: Codable, Hashable, Sendable {
         case osVersion = "os.version"
     }
 
-    public init(architecture: String, os: String, config: ContainerConfig? = nil, rootfs: RootFS, history: [History]? = nil, created: String? = nil) {
+    public init(
+        architecture: String, os: String, config: ContainerConfig? = nil, rootfs: RootFS, history: [History]? = nil, created: String? = nil
+    ) {
         self.architecture = architecture
         self.os = os
         self.config = config
@@ -50,9 +52,16 @@ public struct ContainerConfig: Codable, Hashable, Sendable {
     public var argsEscaped: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case user = "User", exposedPorts = "ExposedPorts", env = "Env", entrypoint = "Entrypoint"
-        case cmd = "Cmd", volumes = "Volumes", workingDir = "WorkingDir", labels = "Labels"
-        case stopSignal = "StopSignal", argsEscaped = "ArgsEscaped"
+        case user = "User"
+        case exposedPorts = "ExposedPorts"
+        case env = "Env"
+        case entrypoint = "Entrypoint"
+        case cmd = "Cmd"
+        case volumes = "Volumes"
+        case workingDir = "WorkingDir"
+        case labels = "Labels"
+        case stopSignal = "StopSignal"
+        case argsEscaped = "ArgsEscaped"
     }
 
     public init(env: [String]? = nil, entrypoint: [String]? = nil, cmd: [String]? = nil, workingDir: String? = nil, user: String? = nil) {

@@ -133,7 +133,10 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         guard let first = bytes.first, let last = bytes.last, isAlnum(first), isAlnum(last) else { return false }
         var i = 0
         while i < bytes.count {
-            if isAlnum(bytes[i]) { i += 1; continue }
+            if isAlnum(bytes[i]) {
+                i += 1
+                continue
+            }
             // a separator run: ".", "_", "__" or one or more "-"
             let start = i
             if bytes[i] == UInt8(ascii: "-") {

@@ -45,8 +45,12 @@ public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
         case "x86_64", "x86-64": arch = "amd64"
         case "aarch64": arch = "arm64"
         case "i386", "i686": arch = "386"
-        case "armhf": arch = "arm"; variant = variant ?? "v7"
-        case "armel": arch = "arm"; variant = variant ?? "v6"
+        case "armhf":
+            arch = "arm"
+            variant = variant ?? "v7"
+        case "armel":
+            arch = "arm"
+            variant = variant ?? "v6"
         default: break
         }
         if arch == "arm64", variant == "v8" { variant = nil }

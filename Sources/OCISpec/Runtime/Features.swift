@@ -7,8 +7,10 @@ public struct Features: Codable, Sendable, Equatable {
     public var linux: LinuxFeatures
     public var annotations: [String: String]?
 
-    public init(ociVersionMin: String, ociVersionMax: String, hooks: [String], mountOptions: [String],
-                linux: LinuxFeatures, annotations: [String: String]? = nil) {
+    public init(
+        ociVersionMin: String, ociVersionMax: String, hooks: [String], mountOptions: [String],
+        linux: LinuxFeatures, annotations: [String: String]? = nil
+    ) {
         self.ociVersionMin = ociVersionMin
         self.ociVersionMax = ociVersionMax
         self.hooks = hooks
@@ -28,8 +30,10 @@ public struct Features: Codable, Sendable, Equatable {
         public var intelRdt: Enabled
         public var mountExtensions: MountExtensions
 
-        public init(namespaces: [String], capabilities: [String], cgroup: Cgroup, seccomp: SeccompFeatures,
-                    apparmor: Enabled, selinux: Enabled, intelRdt: Enabled, mountExtensions: MountExtensions) {
+        public init(
+            namespaces: [String], capabilities: [String], cgroup: Cgroup, seccomp: SeccompFeatures,
+            apparmor: Enabled, selinux: Enabled, intelRdt: Enabled, mountExtensions: MountExtensions
+        ) {
             self.namespaces = namespaces
             self.capabilities = capabilities
             self.cgroup = cgroup

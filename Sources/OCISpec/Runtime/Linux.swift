@@ -71,8 +71,10 @@ public struct Device: Codable, Sendable, Equatable {
     public var fileMode: UInt32?
     public var uid: UInt32?
     public var gid: UInt32?
-    public init(type: String, path: String, major: Int64? = nil, minor: Int64? = nil,
-                fileMode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
+    public init(
+        type: String, path: String, major: Int64? = nil, minor: Int64? = nil,
+        fileMode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil
+    ) {
         self.type = type
         self.path = path
         self.major = major

@@ -10,8 +10,10 @@ public struct Resources: Codable, Sendable, Equatable {
     public var rdma: [String: Rdma]?
     public var unified: [String: String]?
 
-    public init(devices: [DeviceRule]? = nil, memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil,
-                unified: [String: String]? = nil) {
+    public init(
+        devices: [DeviceRule]? = nil, memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil,
+        unified: [String: String]? = nil
+    ) {
         self.devices = devices
         self.memory = memory
         self.cpu = cpu

@@ -7,8 +7,10 @@ public struct State: Codable, Sendable, Equatable {
     public var bundle: String
     public var annotations: [String: String]?
 
-    public init(ociVersion: String = Spec.version, id: String, status: Status, pid: Int32?, bundle: String,
-                annotations: [String: String]? = nil) {
+    public init(
+        ociVersion: String = Spec.version, id: String, status: Status, pid: Int32?, bundle: String,
+        annotations: [String: String]? = nil
+    ) {
         self.ociVersion = ociVersion
         self.id = id
         self.status = status

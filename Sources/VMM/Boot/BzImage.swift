@@ -24,7 +24,8 @@ public struct BzImage: Sendable {
     /// Parses `file`; nil when it does not look like a bzImage at all, throws when it does but is broken.
     public static func parse(_ file: [UInt8]) throws(VMMError) -> BzImage? {
         guard file.littleEndian(UInt16.self, at: 0x1FE) == 0xAA55,
-              file.littleEndian(UInt32.self, at: 0x202) == headerMagic else { return nil }
+            file.littleEndian(UInt32.self, at: 0x202) == headerMagic
+        else { return nil }
         return try BzImage(file)
     }
 
@@ -40,7 +41,9 @@ public struct BzImage: Sendable {
         guard headerEnd <= file.count, headerEnd <= 0x280 else { throw .kernelFormat("bzImage setup header runs past its limit") }
         setupHeader = Array(file[0x1F1..<headerEnd])
         payloadOffset = (sectors + 1) * 512
-        guard payloadOffset < file.count else { throw .kernelFormat("bzImage has no protected-mode kernel after its \(sectors) setup sectors") }
+        guard payloadOffset < file.count else {
+            throw .kernelFormat("bzImage has no protected-mode kernel after its \(sectors) setup sectors")
+        }
         loadFlags = file[0x211]
         guard loadFlags & 1 == 1 else { throw .kernelFormat("bzImage is not loaded high (a zImage); only bzImage is supported") }
         relocatable = file.littleEndian(UInt8.self, at: 0x234).map { $0 != 0 } ?? false

@@ -31,14 +31,16 @@ public struct CPUEntryState: Equatable, Sendable {
 
     /// Linux's 64-bit boot protocol: long mode, identity paging, __BOOT_CS/DS, %rsi = boot_params.
     public static func linux64(entry: UInt64, bootParams: UInt64) -> CPUEntryState {
-        CPUEntryState(mode: .long64, rip: entry, rsp: GuestLayout.bootStackPointer, rsi: bootParams, rbx: 0,
-                      cr0: cr0ProtectionEnable | cr0ExtensionType | cr0Paging, cr3: GuestLayout.pml4Address,
-                      cr4: cr4PAE, efer: eferLME | eferLMA, gdt: .linux64())
+        CPUEntryState(
+            mode: .long64, rip: entry, rsp: GuestLayout.bootStackPointer, rsi: bootParams, rbx: 0,
+            cr0: cr0ProtectionEnable | cr0ExtensionType | cr0Paging, cr3: GuestLayout.pml4Address,
+            cr4: cr4PAE, efer: eferLME | eferLMA, gdt: .linux64())
     }
 
     /// The PVH boot protocol: 32-bit protected mode, paging off, %ebx = hvm_start_info.
     public static func pvh(entry: UInt32, startInfo: UInt64) -> CPUEntryState {
-        CPUEntryState(mode: .protected32, rip: UInt64(entry), rsp: 0, rsi: 0, rbx: startInfo,
-                      cr0: cr0ProtectionEnable | cr0ExtensionType, cr3: 0, cr4: 0, efer: 0, gdt: .pvh32())
+        CPUEntryState(
+            mode: .protected32, rip: UInt64(entry), rsp: 0, rsi: 0, rbx: startInfo,
+            cr0: cr0ProtectionEnable | cr0ExtensionType, cr3: 0, cr4: 0, efer: 0, gdt: .pvh32())
     }
 }

@@ -8,7 +8,8 @@ public struct CPUIDEntry: Equatable, Sendable {
     public var ecx: UInt32
     public var edx: UInt32
 
-    public init(function: UInt32, index: UInt32 = 0, flags: UInt32 = 0, eax: UInt32 = 0, ebx: UInt32 = 0, ecx: UInt32 = 0, edx: UInt32 = 0) {
+    public init(function: UInt32, index: UInt32 = 0, flags: UInt32 = 0, eax: UInt32 = 0, ebx: UInt32 = 0, ecx: UInt32 = 0, edx: UInt32 = 0)
+    {
         self.function = function
         self.index = index
         self.flags = flags
@@ -51,16 +52,25 @@ public enum CPUIDPolicy {
             case leafThermal:
                 entry.ecx &= ~UInt32(1 << 3)  // no energy-performance bias MSR
             case leafPerformanceMonitoring:
-                entry.eax = 0; entry.ebx = 0; entry.ecx = 0; entry.edx = 0
+                entry.eax = 0
+                entry.ebx = 0
+                entry.ecx = 0
+                entry.edx = 0
             case leafExtendedTopology:
                 entry.edx = apicID
                 switch entry.index {
                 case 0:  // SMT level: one thread per core
-                    entry.eax = 0; entry.ebx = 1; entry.ecx = (1 << 8) | 0
+                    entry.eax = 0
+                    entry.ebx = 1
+                    entry.ecx = (1 << 8) | 0
                 case 1:  // core level: all vCPUs in one package
-                    entry.eax = UInt32(bitWidth(count)); entry.ebx = count; entry.ecx = (2 << 8) | 1
+                    entry.eax = UInt32(bitWidth(count))
+                    entry.ebx = count
+                    entry.ecx = (2 << 8) | 1
                 default:
-                    entry.eax = 0; entry.ebx = 0; entry.ecx = entry.index
+                    entry.eax = 0
+                    entry.ebx = 0
+                    entry.ecx = entry.index
                 }
             default:
                 break

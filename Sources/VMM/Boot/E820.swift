@@ -1,6 +1,12 @@
 /// One entry of the BIOS e820 memory map that tells the guest kernel which memory is RAM.
 public struct E820Entry: Equatable, Sendable {
-    public enum Kind: UInt32, Sendable { case ram = 1, reserved = 2, acpi = 3, nvs = 4, unusable = 5 }
+    public enum Kind: UInt32, Sendable {
+        case ram = 1
+        case reserved = 2
+        case acpi = 3
+        case nvs = 4
+        case unusable = 5
+    }
     public var address: UInt64
     public var size: UInt64
     public var kind: Kind

@@ -29,9 +29,10 @@ public struct ElfKernel: Sendable {
         guard file[5] == 1 else { throw .kernelFormat("ELF file is big-endian") }
         guard file.littleEndian(UInt16.self, at: 0x12) == 0x3E else { throw .kernelFormat("ELF file is not for x86-64") }
         guard let entry = file.littleEndian(UInt64.self, at: 0x18),
-              let phoff = file.littleEndian(UInt64.self, at: 0x20),
-              let phentsize = file.littleEndian(UInt16.self, at: 0x36),
-              let phnum = file.littleEndian(UInt16.self, at: 0x38) else { throw .kernelFormat("ELF header is truncated") }
+            let phoff = file.littleEndian(UInt64.self, at: 0x20),
+            let phentsize = file.littleEndian(UInt16.self, at: 0x36),
+            let phnum = file.littleEndian(UInt16.self, at: 0x38)
+        else { throw .kernelFormat("ELF header is truncated") }
         guard phentsize >= 56 else { throw .kernelFormat("ELF program header entries are too small") }
         guard phnum > 0, Int(phnum) <= Self.maximumSegments else { throw .kernelFormat("ELF file has \(phnum) program headers") }
         guard phoff < UInt64(file.count), UInt64(phnum) * UInt64(phentsize) <= UInt64(file.count) - phoff else {
@@ -42,10 +43,11 @@ public struct ElfKernel: Sendable {
         for i in 0..<Int(phnum) {
             let base = Int(phoff) + i * Int(phentsize)
             guard let type = file.littleEndian(UInt32.self, at: base),
-                  let offset = file.littleEndian(UInt64.self, at: base + 8),
-                  let paddr = file.littleEndian(UInt64.self, at: base + 24),
-                  let filesz = file.littleEndian(UInt64.self, at: base + 32),
-                  let memsz = file.littleEndian(UInt64.self, at: base + 40) else { throw .kernelFormat("ELF program header \(i) is truncated") }
+                let offset = file.littleEndian(UInt64.self, at: base + 8),
+                let paddr = file.littleEndian(UInt64.self, at: base + 24),
+                let filesz = file.littleEndian(UInt64.self, at: base + 32),
+                let memsz = file.littleEndian(UInt64.self, at: base + 40)
+            else { throw .kernelFormat("ELF program header \(i) is truncated") }
             guard offset <= UInt64(file.count), filesz <= UInt64(file.count) - offset else {
                 throw .kernelFormat("ELF segment \(i) lies outside the file")
             }
@@ -73,9 +75,10 @@ public struct ElfKernel: Sendable {
         func align4(_ n: Int) -> Int { (n + 3) & ~3 }
         while offset + 12 <= bytes.count {
             guard let namesz = bytes.littleEndian(UInt32.self, at: offset),
-                  let descsz = bytes.littleEndian(UInt32.self, at: offset + 4),
-                  let type = bytes.littleEndian(UInt32.self, at: offset + 8),
-                  namesz < 0x1000, descsz < 0x1000 else { return nil }
+                let descsz = bytes.littleEndian(UInt32.self, at: offset + 4),
+                let type = bytes.littleEndian(UInt32.self, at: offset + 8),
+                namesz < 0x1000, descsz < 0x1000
+            else { return nil }
             let nameStart = offset + 12
             let descStart = nameStart + align4(Int(namesz))
             let next = descStart + align4(Int(descsz))

@@ -9,8 +9,12 @@ public struct Segment: Equatable, Sendable {
     /// Flags nibble: G, D/B, L, AVL.
     public var flags: UInt8
 
-    public static func code64(selector: UInt16) -> Segment { Segment(base: 0, limit: 0xFFFFF, selector: selector, access: 0x9B, flags: 0xA) }
-    public static func code32(selector: UInt16) -> Segment { Segment(base: 0, limit: 0xFFFFF, selector: selector, access: 0x9B, flags: 0xC) }
+    public static func code64(selector: UInt16) -> Segment {
+        Segment(base: 0, limit: 0xFFFFF, selector: selector, access: 0x9B, flags: 0xA)
+    }
+    public static func code32(selector: UInt16) -> Segment {
+        Segment(base: 0, limit: 0xFFFFF, selector: selector, access: 0x9B, flags: 0xC)
+    }
     public static func data(selector: UInt16) -> Segment { Segment(base: 0, limit: 0xFFFFF, selector: selector, access: 0x93, flags: 0xC) }
     public static func tss(selector: UInt16) -> Segment { Segment(base: 0, limit: 0xFFFFF, selector: selector, access: 0x8B, flags: 0x8) }
 

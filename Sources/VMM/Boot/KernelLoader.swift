@@ -50,7 +50,8 @@ public struct KernelLoader {
         let footprint = max(UInt64(payload.count), UInt64(bz.initSize))
         let load = bz.loadAddress
         guard load >= GuestLayout.highMemoryStart, memory.contains(load, length: footprint),
-              load + footprint <= memory.lowMemoryEnd else {
+            load + footprint <= memory.lowMemoryEnd
+        else {
             throw .kernelDoesNotFit("it needs \(footprint >> 10) KiB at 0x\(String(load, radix: 16))")
         }
         try write(Array(payload), at: load, in: memory)
@@ -64,16 +65,20 @@ public struct KernelLoader {
         let kernelEnd = max(load + footprint, decompressedEnd)
         let initrdPlacement = try placeInitrd(in: memory, above: kernelEnd, limit: UInt64(bz.initrdAddressMaximum) + 1)
         try writeCommon(into: memory, params: &params, commandLineMaximum: Int(bz.commandLineSize), initrd: initrdPlacement)
-        return BootPlan(bootProtocol: .bzImage64, entryState: .linux64(entry: bz.entry64, bootParams: GuestLayout.zeroPageAddress),
-                        kernelEnd: kernelEnd, initrd: initrdPlacement)
+        return BootPlan(
+            bootProtocol: .bzImage64, entryState: .linux64(entry: bz.entry64, bootParams: GuestLayout.zeroPageAddress),
+            kernelEnd: kernelEnd, initrd: initrdPlacement)
     }
 
     private func loadElf(_ elf: ElfKernel, into memory: GuestMemory) throws(VMMError) -> BootPlan {
         var kernelEnd: UInt64 = 0
         for segment in elf.segments {
             guard segment.physicalAddress >= GuestLayout.highMemoryStart,
-                  memory.contains(segment.physicalAddress, length: segment.memorySize) else {
-                throw .kernelDoesNotFit("ELF segment at 0x\(String(segment.physicalAddress, radix: 16)) of \(segment.memorySize) bytes is outside guest RAM above 1 MiB")
+                memory.contains(segment.physicalAddress, length: segment.memorySize)
+            else {
+                throw .kernelDoesNotFit(
+                    "ELF segment at 0x\(String(segment.physicalAddress, radix: 16)) of \(segment.memorySize) bytes is outside guest RAM above 1 MiB"
+                )
             }
             kernelEnd = max(kernelEnd, segment.physicalAddress + segment.memorySize)
         }
@@ -81,23 +86,29 @@ public struct KernelLoader {
             try write(Array(kernel[segment.fileOffset..<segment.fileOffset + segment.fileSize]), at: segment.physicalAddress, in: memory)
             let bss = segment.memorySize - UInt64(segment.fileSize)
             if bss > 0 {
-                do { try memory.fill(0, at: segment.physicalAddress + UInt64(segment.fileSize), count: Int(bss)) } catch { throw .kernelDoesNotFit(error.description) }
+                do { try memory.fill(0, at: segment.physicalAddress + UInt64(segment.fileSize), count: Int(bss)) } catch {
+                    throw .kernelDoesNotFit(error.description)
+                }
             }
         }
         let initrdPlacement = try placeInitrd(in: memory, above: kernelEnd, limit: GuestMemory.mmioHoleStart)
         if let pvhEntry = elf.pvhEntry, preferPVH {
             try writePVH(into: memory, initrd: initrdPlacement)
-            return BootPlan(bootProtocol: .pvh, entryState: .pvh(entry: pvhEntry, startInfo: GuestLayout.pvhStartInfoAddress),
-                            kernelEnd: kernelEnd, initrd: initrdPlacement)
+            return BootPlan(
+                bootProtocol: .pvh, entryState: .pvh(entry: pvhEntry, startInfo: GuestLayout.pvhStartInfoAddress),
+                kernelEnd: kernelEnd, initrd: initrdPlacement)
         }
         var params = BootParams(setupHeader: nil)
         try writeCommon(into: memory, params: &params, commandLineMaximum: GuestLayout.commandLineMaximum - 1, initrd: initrdPlacement)
-        return BootPlan(bootProtocol: .elf64, entryState: .linux64(entry: elf.entry, bootParams: GuestLayout.zeroPageAddress),
-                        kernelEnd: kernelEnd, initrd: initrdPlacement)
+        return BootPlan(
+            bootProtocol: .elf64, entryState: .linux64(entry: elf.entry, bootParams: GuestLayout.zeroPageAddress),
+            kernelEnd: kernelEnd, initrd: initrdPlacement)
     }
 
     /// Puts the initrd as high as the kernel allows, page aligned, above the kernel.
-    private func placeInitrd(in memory: GuestMemory, above kernelEnd: UInt64, limit: UInt64) throws(VMMError) -> (address: UInt64, size: UInt64)? {
+    private func placeInitrd(in memory: GuestMemory, above kernelEnd: UInt64, limit: UInt64) throws(VMMError) -> (
+        address: UInt64, size: UInt64
+    )? {
         guard let initrd, !initrd.isEmpty else { return nil }
         let size = UInt64(initrd.count)
         let top = min(limit, memory.lowMemoryEnd)
@@ -116,7 +127,9 @@ public struct KernelLoader {
     }
 
     /// Everything the 64-bit entry needs besides the kernel: command line, boot_params, tables.
-    private func writeCommon(into memory: GuestMemory, params: inout BootParams, commandLineMaximum: Int, initrd: (address: UInt64, size: UInt64)?) throws(VMMError) {
+    private func writeCommon(
+        into memory: GuestMemory, params: inout BootParams, commandLineMaximum: Int, initrd: (address: UInt64, size: UInt64)?
+    ) throws(VMMError) {
         try writeCommandLine(into: memory, maximum: commandLineMaximum)
         params.setCommandLine(address: GuestLayout.commandLineAddress, size: commandLine.utf8.count)
         if let initrd { params.setInitrd(address: initrd.address, size: initrd.size) }
@@ -130,11 +143,14 @@ public struct KernelLoader {
         try writeCommandLine(into: memory, maximum: GuestLayout.commandLineMaximum - 1)
         let map = E820Map.build(for: memory)
         try write(PVHStartInfo.memoryMap(map), at: GuestLayout.pvhMemoryMapAddress, in: memory)
-        if let initrd { try write(PVHStartInfo.module(address: initrd.address, size: initrd.size), at: GuestLayout.pvhModuleListAddress, in: memory) }
-        let info = PVHStartInfo.startInfo(commandLine: GuestLayout.commandLineAddress,
-                                          moduleList: initrd == nil ? nil : GuestLayout.pvhModuleListAddress,
-                                          moduleCount: initrd == nil ? 0 : 1,
-                                          memoryMap: GuestLayout.pvhMemoryMapAddress, memoryMapEntries: UInt32(map.count))
+        if let initrd {
+            try write(PVHStartInfo.module(address: initrd.address, size: initrd.size), at: GuestLayout.pvhModuleListAddress, in: memory)
+        }
+        let info = PVHStartInfo.startInfo(
+            commandLine: GuestLayout.commandLineAddress,
+            moduleList: initrd == nil ? nil : GuestLayout.pvhModuleListAddress,
+            moduleCount: initrd == nil ? 0 : 1,
+            memoryMap: GuestLayout.pvhMemoryMapAddress, memoryMapEntries: UInt32(map.count))
         try write(info, at: GuestLayout.pvhStartInfoAddress, in: memory)
         try writeTables(into: memory, gdt: .pvh32())
     }

@@ -7,7 +7,9 @@ public enum PVHStartInfo {
     public static let moduleEntrySize = 32
 
     /// The start_info structure itself.
-    public static func startInfo(commandLine: UInt64, moduleList: UInt64?, moduleCount: UInt32, memoryMap: UInt64, memoryMapEntries: UInt32) -> [UInt8] {
+    public static func startInfo(commandLine: UInt64, moduleList: UInt64?, moduleCount: UInt32, memoryMap: UInt64, memoryMapEntries: UInt32)
+        -> [UInt8]
+    {
         var out = [UInt8](repeating: 0, count: startInfoSize)
         out.setLittleEndian(magic, at: 0)
         out.setLittleEndian(UInt32(1), at: 4)  // version 1: has the memory map fields

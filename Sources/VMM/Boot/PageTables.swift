@@ -30,7 +30,8 @@ public enum IdentityPageTables {
     public static func translate(_ virtual: UInt64, read: (UInt64) -> UInt64?) -> UInt64? {
         guard let pml4e = read(GuestLayout.pml4Address + ((virtual >> 39) & 0x1FF) * 8), pml4e & present != 0 else { return nil }
         guard let pdpte = read((pml4e & ~0xFFF) + ((virtual >> 30) & 0x1FF) * 8), pdpte & present != 0 else { return nil }
-        guard let pde = read((pdpte & 0x000F_FFFF_FFFF_F000) + ((virtual >> 21) & 0x1FF) * 8), pde & present != 0, pde & largePage != 0 else { return nil }
+        guard let pde = read((pdpte & 0x000F_FFFF_FFFF_F000) + ((virtual >> 21) & 0x1FF) * 8), pde & present != 0, pde & largePage != 0
+        else { return nil }
         return (pde & 0x000F_FFFF_FFE0_0000) | (virtual & 0x1F_FFFF)
     }
 }

@@ -153,7 +153,8 @@ public final class FileDescriptorSink: SerialSink, Sendable {
                 guard poll(&probe, 1, 0) == 1, probe.revents & Int16(POLLOUT) != 0 else { return 0 }
                 length = min(length, Int(PIPE_BUF))
             }
-            let n = method == .send
+            let n =
+                method == .send
                 ? Glibc.send(fd, raw.baseAddress, length, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
                 : Glibc.write(fd, raw.baseAddress, length)
             if n >= 0 { return n }

@@ -58,7 +58,11 @@ public final class I8042: BusDevice, Sendable {
             case 0:
                 switch s.pendingCommand {
                 case 0x60: s.configuration = value
-                case 0xD1: if value & 0x01 == 0 { s.pendingCommand = nil; return true }
+                case 0xD1:
+                    if value & 0x01 == 0 {
+                        s.pendingCommand = nil
+                        return true
+                    }
                 case 0xD2: s.output = [value]
                 default: s.output = [0xFA]  // ACK to keyboard bytes: no keyboard behind it
                 }

@@ -51,7 +51,10 @@ public final class Serial16550: BusDevice, Sendable {
     /// Queues bytes typed by the user; drops what exceeds the buffer rather than growing without bound.
     public func receive(_ bytes: [UInt8]) {
         let fire = state.withLock { s -> Bool in
-            if s.inputHead > 0 && s.inputHead == s.input.count { s.input.removeAll(keepingCapacity: true); s.inputHead = 0 }
+            if s.inputHead > 0 && s.inputHead == s.input.count {
+                s.input.removeAll(keepingCapacity: true)
+                s.inputHead = 0
+            }
             let room = Self.fifoCapacity - (s.input.count - s.inputHead)
             s.input.append(contentsOf: bytes.prefix(max(0, room)))
             s.lsr |= 0x01
@@ -107,7 +110,10 @@ public final class Serial16550: BusDevice, Sendable {
             let dlab = s.lcr & 0x80 != 0
             switch offset {
             case 0:
-                if dlab { s.divisorLow = value; return false }
+                if dlab {
+                    s.divisorLow = value
+                    return false
+                }
                 if s.mcr & 0x10 != 0 {
                     if s.input.count - s.inputHead < Self.fifoCapacity { s.input.append(value) }
                     s.lsr |= 0x01
@@ -117,18 +123,31 @@ public final class Serial16550: BusDevice, Sendable {
                 s.thrInterruptPending = true
                 return s.ier & 0x02 != 0 || (s.mcr & 0x10 != 0 && s.ier & 0x01 != 0)
             case 1:
-                if dlab { s.divisorHigh = value; return false }
+                if dlab {
+                    s.divisorHigh = value
+                    return false
+                }
                 let newlyTHRE = value & 0x02 != 0 && s.ier & 0x02 == 0
                 s.ier = value & 0x0F
                 if newlyTHRE { s.thrInterruptPending = true }
                 return newlyTHRE || (value & 0x01 != 0 && s.hasInput)
             case 2:
                 s.fifoControl = value
-                if value & 0x02 != 0 { s.input.removeAll(); s.inputHead = 0; s.lsr &= ~0x01 }
+                if value & 0x02 != 0 {
+                    s.input.removeAll()
+                    s.inputHead = 0
+                    s.lsr &= ~0x01
+                }
                 return false
-            case 3: s.lcr = value; return false
-            case 4: s.mcr = value & 0x1F; return false
-            case 7: s.scratch = value; return false
+            case 3:
+                s.lcr = value
+                return false
+            case 4:
+                s.mcr = value & 0x1F
+                return false
+            case 7:
+                s.scratch = value
+                return false
             default: return false
             }
         }

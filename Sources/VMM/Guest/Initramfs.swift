@@ -33,8 +33,10 @@ public enum Initramfs {
         entries.append(.characterDevice("dev/console", major: 5, minor: 1))
         entries.append(.characterDevice("dev/null", major: 1, minor: 3, mode: 0o666))
         entries.append(.file("bin/busybox", busybox, mode: 0o755))
-        for tool in ["sh", "mount", "umount", "echo", "cat", "ls", "mkdir", "sed", "tr", "nproc", "grep", "reboot", "poweroff",
-                     "setsid", "sync", "mkfs.ext2", "ip", "ping", "sleep", "dd", "head"] {
+        for tool in [
+            "sh", "mount", "umount", "echo", "cat", "ls", "mkdir", "sed", "tr", "nproc", "grep", "reboot", "poweroff",
+            "setsid", "sync", "mkfs.ext2", "ip", "ping", "sleep", "dd", "head",
+        ] {
             entries.append(.symlink("bin/\(tool)", target: "busybox"))
         }
         entries.append(.file("init", Array(initScript.utf8), mode: 0o755))
@@ -47,7 +49,9 @@ public enum Initramfs {
         var inode: UInt32 = 1
         func record(_ name: String, mode: UInt32, data: [UInt8], rdevMajor: UInt32 = 0, rdevMinor: UInt32 = 0, nlink: UInt32 = 1) {
             let nameBytes = Array(name.utf8) + [0]
-            let fields: [UInt32] = [inode, mode, 0, 0, nlink, 0, UInt32(data.count), 0, 0, rdevMajor, rdevMinor, UInt32(nameBytes.count), 0]
+            let fields: [UInt32] = [
+                inode, mode, 0, 0, nlink, 0, UInt32(data.count), 0, 0, rdevMajor, rdevMinor, UInt32(nameBytes.count), 0,
+            ]
             var header = Array("070701".utf8)
             for field in fields {
                 let hex = String(field, radix: 16, uppercase: true)

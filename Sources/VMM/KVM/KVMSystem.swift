@@ -14,10 +14,18 @@ public final class KVMSystem: Sendable {
         guard fd >= 0 else { throw .kvmUnavailable(path: path, errno: errno) }
         self.fd = fd
         let version = skiff_kvm_get_api_version(fd)
-        guard version == 12 else { close(fd); throw .kvmAPIMismatch(version: version) }
-        for (cap, name) in [(SKIFF_KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"), (SKIFF_KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"),
-                            (SKIFF_KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"), (SKIFF_KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR")] {
-            guard skiff_kvm_check_extension(fd, Int(cap.rawValue)) > 0 else { close(fd); throw .kvmCapabilityMissing(name) }
+        guard version == 12 else {
+            close(fd)
+            throw .kvmAPIMismatch(version: version)
+        }
+        for (cap, name) in [
+            (SKIFF_KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"), (SKIFF_KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"),
+            (SKIFF_KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"), (SKIFF_KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"),
+        ] {
+            guard skiff_kvm_check_extension(fd, Int(cap.rawValue)) > 0 else {
+                close(fd)
+                throw .kvmCapabilityMissing(name)
+            }
         }
     }
 

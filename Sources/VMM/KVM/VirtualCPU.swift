@@ -34,9 +34,15 @@ public final class VirtualCPU: @unchecked Sendable {
         self.id = id
         let fd = try vm.createVCPUDescriptor(id: id)
         let size: Int
-        do { size = try vm.kvm.vcpuMapSize() } catch { close(fd); throw error }
+        do { size = try vm.kvm.vcpuMapSize() } catch {
+            close(fd)
+            throw error
+        }
         let page = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-        guard let page, page != MAP_FAILED else { close(fd); throw .kvmCall("mmap of the vCPU run page", errno: errno) }
+        guard let page, page != MAP_FAILED else {
+            close(fd)
+            throw .kvmCall("mmap of the vCPU run page", errno: errno)
+        }
         self.fd = fd
         self.run = page.bindMemory(to: kvm_run.self, capacity: 1)
         self.runSize = size
@@ -51,8 +57,13 @@ public final class VirtualCPU: @unchecked Sendable {
     public func configure(cpuid: [CPUIDEntry]) throws(VMMError) {
         var entries = cpuid.map { e -> kvm_cpuid_entry2 in
             var raw = kvm_cpuid_entry2()
-            raw.function = e.function; raw.index = e.index; raw.flags = e.flags
-            raw.eax = e.eax; raw.ebx = e.ebx; raw.ecx = e.ecx; raw.edx = e.edx
+            raw.function = e.function
+            raw.index = e.index
+            raw.flags = e.flags
+            raw.eax = e.eax
+            raw.ebx = e.ebx
+            raw.ecx = e.ecx
+            raw.edx = e.edx
             return raw
         }
         try check(entries.withUnsafeMutableBufferPointer { skiff_kvm_set_cpuid2(fd, $0.baseAddress, UInt32($0.count)) }, "KVM_SET_CPUID2")
@@ -92,7 +103,11 @@ public final class VirtualCPU: @unchecked Sendable {
         let code = Self.kvmSegment(state.gdt.code)
         let data = Self.kvmSegment(state.gdt.data)
         sregs.cs = code
-        sregs.ds = data; sregs.es = data; sregs.fs = data; sregs.gs = data; sregs.ss = data
+        sregs.ds = data
+        sregs.es = data
+        sregs.fs = data
+        sregs.gs = data
+        sregs.ss = data
         sregs.tr = Self.kvmSegment(state.gdt.tss)
         sregs.gdt.base = state.gdtBase
         sregs.gdt.limit = UInt16(state.gdt.bytes.count - 1)
@@ -157,12 +172,20 @@ public final class VirtualCPU: @unchecked Sendable {
                 guard size == 1 || size == 2 || size == 4, io.count <= 4096 else { continue }
                 for i in 0..<Int(io.count) {
                     let data = UnsafeMutableRawBufferPointer(start: io.data + i * size, count: size)
-                    if io.is_write != 0 { bus.pio.write(UInt64(io.port), UnsafeRawBufferPointer(data)) } else { bus.pio.read(UInt64(io.port), data) }
+                    if io.is_write != 0 {
+                        bus.pio.write(UInt64(io.port), UnsafeRawBufferPointer(data))
+                    } else {
+                        bus.pio.read(UInt64(io.port), data)
+                    }
                 }
             case UInt32(SKIFF_KVM_EXIT_MMIO.rawValue):
                 let mmio = skiff_kvm_run_mmio(run)
                 let data = UnsafeMutableRawBufferPointer(start: mmio.data, count: Int(mmio.len))
-                if mmio.is_write != 0 { bus.mmio.write(mmio.address, UnsafeRawBufferPointer(data)) } else { bus.mmio.read(mmio.address, data) }
+                if mmio.is_write != 0 {
+                    bus.mmio.write(mmio.address, UnsafeRawBufferPointer(data))
+                } else {
+                    bus.mmio.read(mmio.address, data)
+                }
             case UInt32(SKIFF_KVM_EXIT_HLT.rawValue):
                 // Without an in-kernel irqchip a halted guest would spin; ours has one, so HLT here means stop.
                 return .guestRequestedStop

@@ -51,8 +51,9 @@ public final class VirtualMachine: @unchecked Sendable {
                 if kvm.has(SKIFF_KVM_CAP_PIT2) { try check(skiff_kvm_create_pit2(fd), "KVM_CREATE_PIT2") }
             }
             for (slot, region) in memory.regions.enumerated() {
-                try check(skiff_kvm_set_user_memory_region(fd, UInt32(slot), region.guestBase, region.size, memory.hostAddress(of: region)),
-                          "KVM_SET_USER_MEMORY_REGION")
+                try check(
+                    skiff_kvm_set_user_memory_region(fd, UInt32(slot), region.guestBase, region.size, memory.hostAddress(of: region)),
+                    "KVM_SET_USER_MEMORY_REGION")
             }
         } catch {
             close(fd)
@@ -66,7 +67,8 @@ public final class VirtualMachine: @unchecked Sendable {
     /// Returns false when KVM refused it; a guest that masked its APIC gets nothing, as on hardware.
     @discardableResult
     public func signalMSI(_ message: MSIMessage) -> Bool {
-        skiff_kvm_signal_msi(fd, UInt32(truncatingIfNeeded: message.address), UInt32(truncatingIfNeeded: message.address >> 32), message.data) >= 0
+        skiff_kvm_signal_msi(
+            fd, UInt32(truncatingIfNeeded: message.address), UInt32(truncatingIfNeeded: message.address >> 32), message.data) >= 0
     }
 
     /// Pulses (edge) or sets an in-kernel IOAPIC/PIC input line (`.kernel` mode only).

@@ -33,7 +33,10 @@ public final class DeviceEventLoop: @unchecked Sendable {
         epoll = skiff_epoll_create()
         guard epoll >= 0 else { throw .hostMemory("the device event loop", errno: errno) }
         wakeFD = skiff_eventfd(0)
-        guard wakeFD >= 0 else { close(epoll); throw .hostMemory("the device event loop", errno: errno) }
+        guard wakeFD >= 0 else {
+            close(epoll)
+            throw .hostMemory("the device event loop", errno: errno)
+        }
         _ = skiff_epoll_add(epoll, wakeFD, 0)
     }
 

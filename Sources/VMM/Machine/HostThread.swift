@@ -15,12 +15,14 @@ public struct HostThread: Sendable {
     public static func start(_ body: @escaping @Sendable () -> Void) throws(VMMError) -> HostThread {
         let box = Unmanaged.passRetained(Box(body))
         var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-            box.body()
-            return nil
-        }, box.toOpaque())
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+                box.body()
+                return nil
+            }, box.toOpaque())
         guard rc == 0 else {
             box.release()
             throw .hostMemory("a monitor thread", errno: rc)

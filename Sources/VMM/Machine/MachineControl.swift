@@ -4,7 +4,12 @@ import Synchronization
 /// signal; every vCPU loop and the device event loop check it.
 public final class MachineControl: Sendable {
     /// Why the machine is stopping, as far as a device knows.
-    public enum StopReason: Int, Sendable { case none = 0, guestReset = 1, hostRequest = 2, vcpuEnded = 3 }
+    public enum StopReason: Int, Sendable {
+        case none = 0
+        case guestReset = 1
+        case hostRequest = 2
+        case vcpuEnded = 3
+    }
 
     private let reason = Atomic<Int>(0)
 

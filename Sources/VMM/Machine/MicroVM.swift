@@ -32,7 +32,9 @@ public final class MicroVM: @unchecked Sendable {
         self.configuration = configuration
         let kvm = try KVMSystem(path: kvmPath)
         guard configuration.cpus <= kvm.maximumCPUs else { throw .tooManyCPUs(requested: configuration.cpus, maximum: kvm.maximumCPUs) }
-        let kernel = try Self.readFile(configuration.kernelPath) { e throws(VMMError) in throw .kernelUnreadable(path: configuration.kernelPath, errno: e) }
+        let kernel = try Self.readFile(configuration.kernelPath) { e throws(VMMError) in
+            throw .kernelUnreadable(path: configuration.kernelPath, errno: e)
+        }
         let initrd = try configuration.initrdPath.map { path throws(VMMError) in
             try Self.readFile(path) { e throws(VMMError) in throw .initrdUnreadable(path: path, errno: e) }
         }
@@ -102,17 +104,20 @@ public final class MicroVM: @unchecked Sendable {
             let line = wiring.line(gsi: GuestLayout.virtioFirstIRQ + UInt32(index))
             lines.append(line)
             let loop = eventLoop
-            let transport = VirtioMMIOTransport(device: device, memory: memory, interrupt: line, onBroken: { reason in
-                faults.record("virtio device \(index) (\(device.deviceType)) marked DEVICE_NEEDS_RESET: \(reason)")
-            }, reschedule: { [weak loop] transport, work in
-                // A device stopped at its per-turn budget: the rest runs on the loop's next turn.
-                let item: Int
-                switch work {
-                case .queue(let queue): item = queue
-                case .backend: item = -1
-                }
-                loop?.schedule(.init(owner: ObjectIdentifier(transport), item: item)) { [weak transport] in transport?.resume(work) }
-            })
+            let transport = VirtioMMIOTransport(
+                device: device, memory: memory, interrupt: line,
+                onBroken: { reason in
+                    faults.record("virtio device \(index) (\(device.deviceType)) marked DEVICE_NEEDS_RESET: \(reason)")
+                },
+                reschedule: { [weak loop] transport, work in
+                    // A device stopped at its per-turn budget: the rest runs on the loop's next turn.
+                    let item: Int
+                    switch work {
+                    case .queue(let queue): item = queue
+                    case .backend: item = -1
+                    }
+                    loop?.schedule(.init(owner: ObjectIdentifier(transport), item: item)) { [weak transport] in transport?.resume(work) }
+                })
             transports.append(transport)
             mmioRanges.append(AddressBus.Range(base: base, length: GuestLayout.virtioMMIOSize, device: transport))
             if vm.hasIoeventfd {
@@ -189,19 +194,20 @@ public final class MicroVM: @unchecked Sendable {
             if configuration.interactive { try watchStandardInput() }
             for vcpu in vcpus {
                 let bus = self.bus, control = self.control
-                threads.append(try HostThread.start {
-                    if seccomp {
-                        do throws(VMMError) { try MonitorSeccomp.install(for: .vcpu) } catch {
-                            confinementFailure.withLock { $0 = $0 ?? error }
-                            control.requestStop(.vcpuEnded)
-                            return
+                threads.append(
+                    try HostThread.start {
+                        if seccomp {
+                            do throws(VMMError) { try MonitorSeccomp.install(for: .vcpu) } catch {
+                                confinementFailure.withLock { $0 = $0 ?? error }
+                                control.requestStop(.vcpuEnded)
+                                return
+                            }
                         }
-                    }
-                    if probe == .vcpu { _ = getppid() }
-                    let exit = vcpu.runLoop(bus: bus, control: control)
-                    exits.withLock { $0[vcpu.id] = exit }
-                    control.requestStop(.vcpuEnded)
-                })
+                        if probe == .vcpu { _ = getppid() }
+                        let exit = vcpu.runLoop(bus: bus, control: control)
+                        exits.withLock { $0[vcpu.id] = exit }
+                        control.requestStop(.vcpuEnded)
+                    })
             }
         } catch {
             control.requestStop(.hostRequest)

@@ -91,7 +91,9 @@ public struct MonitorJail: Sendable, Equatable {
     public func enter() throws(VMMError) {
         let threads = Self.threadCount()
         guard threads == 1 else {
-            throw .jail("the monitor has \(threads.map(String.init) ?? "an unknown number of") threads; it can only be jailed while it has one (the others would keep root's powers)")
+            throw .jail(
+                "the monitor has \(threads.map(String.init) ?? "an unknown number of") threads; it can only be jailed while it has one (the others would keep root's powers)"
+            )
         }
         let workingDirectory = Self.currentDirectory()
 
@@ -102,7 +104,9 @@ public struct MonitorJail: Sendable, Equatable {
         if unprivileged {
             guard identity == nil else { throw .jail("only a monitor started as root can switch to other ids (--jail-uid, --jail-gid)") }
             let uid = geteuid(), gid = getegid()
-            try Self.check("unshare(CLONE_NEWUSER | CLONE_NEWNS) for a user and mount namespace of its own (started without root, so unprivileged user namespaces must be allowed)") {
+            try Self.check(
+                "unshare(CLONE_NEWUSER | CLONE_NEWNS) for a user and mount namespace of its own (started without root, so unprivileged user namespaces must be allowed)"
+            ) {
                 skiff_unshare(Self.cloneNewUser | Self.cloneNewNS)
             }
             try Self.writeProcFile("/proc/self/setgroups", "deny")
@@ -126,7 +130,8 @@ public struct MonitorJail: Sendable, Equatable {
             // Binding the host's root would give the jail the whole host again.
             var st = stat(), root = stat()
             if fstat(fd, &st) == 0 && stat("/", &root) == 0 && st.st_dev == root.st_dev && st.st_ino == root.st_ino {
-                throw .jail("the monitor needs \(directory) by path, which is the host's root; put the vsock socket in a directory of its own")
+                throw .jail(
+                    "the monitor needs \(directory) by path, which is the host's root; put the vsock socket in a directory of its own")
             }
         }
         guard let staging = Self.stagingCandidates.first(where: Self.isDirectory) else {

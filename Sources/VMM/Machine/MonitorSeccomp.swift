@@ -68,7 +68,7 @@ public enum MonitorSeccomp {
         }
         // The kernel reads an ioctl request as 32 bits, so compare only those.
         let requests: [(mask: UInt64, value: UInt64)] = [
-            (0xFF00, 0xAE00),                           // every KVM ioctl (_IO*(KVMIO = 0xAE, ...))
+            (0xFF00, 0xAE00),  // every KVM ioctl (_IO*(KVMIO = 0xAE, ...))
             (0xFFFF_FFFF, UInt64(FIONREAD)),
             (0xFFFF_FFFF, UInt64(TCGETS)),
             (0xFFFF_FFFF, UInt64(TCSETS)),

@@ -25,8 +25,10 @@ public enum VMExitStatus: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .guestStopped: return "the guest shut down (reset line or power-off); the VM stopped cleanly"
         case .tripleFault(let rip):
-            return "the guest triple-faulted\(rip.map { " at rip 0x\(String($0, radix: 16))" } ?? ""): the kernel crashed before it could report why; check --kernel and --cmdline"
-        case .kvmInternalError(let sub): return "KVM could not emulate a guest instruction (internal error, suberror \(sub)); the guest was stopped"
+            return
+                "the guest triple-faulted\(rip.map { " at rip 0x\(String($0, radix: 16))" } ?? ""): the kernel crashed before it could report why; check --kernel and --cmdline"
+        case .kvmInternalError(let sub):
+            return "KVM could not emulate a guest instruction (internal error, suberror \(sub)); the guest was stopped"
         case .entryFailed(let reason): return "KVM refused to enter the guest (hardware entry failure 0x\(String(reason, radix: 16)))"
         case .stoppedByHost: return "the VM was stopped by a signal"
         case .hostFailure(let why): return "the monitor failed: \(why)"

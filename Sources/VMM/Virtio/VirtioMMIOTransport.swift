@@ -65,8 +65,10 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
         case backend
     }
 
-    public init(device: any VirtioDevice, memory: GuestMemory, interrupt: any InterruptLine, onBroken: (@Sendable (String) -> Void)? = nil,
-                reschedule: (@Sendable (VirtioMMIOTransport, PendingWork) -> Void)? = nil) {
+    public init(
+        device: any VirtioDevice, memory: GuestMemory, interrupt: any InterruptLine, onBroken: (@Sendable (String) -> Void)? = nil,
+        reschedule: (@Sendable (VirtioMMIOTransport, PendingWork) -> Void)? = nil
+    ) {
         self.device = device
         self.memory = memory
         self.interrupt = interrupt
@@ -155,7 +157,9 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
     private func apply(_ s: inout State, offset: UInt64, value: UInt32) throws(TransportFault) -> Bool {
         let queueIndex = Int(s.queueSelect)
         func selectedQueue() throws(TransportFault) -> Int {
-            guard queueIndex < s.queues.count else { throw TransportFault(reason: "queue \(queueIndex) selected, the device has \(s.queues.count)") }
+            guard queueIndex < s.queues.count else {
+                throw TransportFault(reason: "queue \(queueIndex) selected, the device has \(s.queues.count)")
+            }
             guard !s.queues[queueIndex].ready else { throw TransportFault(reason: "queue \(queueIndex) reconfigured while ready") }
             return queueIndex
         }
@@ -177,14 +181,28 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
                 throw TransportFault(reason: "queue size \(value) is not a power of two up to \(maximum)")
             }
             s.queues[q].size = UInt16(value)
-        case Register.queueDescriptorLow: let q = try selectedQueue(); s.queues[q].descriptor = (s.queues[q].descriptor & ~0xFFFF_FFFF) | UInt64(value)
-        case Register.queueDescriptorHigh: let q = try selectedQueue(); s.queues[q].descriptor = (s.queues[q].descriptor & 0xFFFF_FFFF) | UInt64(value) << 32
-        case Register.queueDriverLow: let q = try selectedQueue(); s.queues[q].driver = (s.queues[q].driver & ~0xFFFF_FFFF) | UInt64(value)
-        case Register.queueDriverHigh: let q = try selectedQueue(); s.queues[q].driver = (s.queues[q].driver & 0xFFFF_FFFF) | UInt64(value) << 32
-        case Register.queueDeviceLow: let q = try selectedQueue(); s.queues[q].device = (s.queues[q].device & ~0xFFFF_FFFF) | UInt64(value)
-        case Register.queueDeviceHigh: let q = try selectedQueue(); s.queues[q].device = (s.queues[q].device & 0xFFFF_FFFF) | UInt64(value) << 32
+        case Register.queueDescriptorLow:
+            let q = try selectedQueue()
+            s.queues[q].descriptor = (s.queues[q].descriptor & ~0xFFFF_FFFF) | UInt64(value)
+        case Register.queueDescriptorHigh:
+            let q = try selectedQueue()
+            s.queues[q].descriptor = (s.queues[q].descriptor & 0xFFFF_FFFF) | UInt64(value) << 32
+        case Register.queueDriverLow:
+            let q = try selectedQueue()
+            s.queues[q].driver = (s.queues[q].driver & ~0xFFFF_FFFF) | UInt64(value)
+        case Register.queueDriverHigh:
+            let q = try selectedQueue()
+            s.queues[q].driver = (s.queues[q].driver & 0xFFFF_FFFF) | UInt64(value) << 32
+        case Register.queueDeviceLow:
+            let q = try selectedQueue()
+            s.queues[q].device = (s.queues[q].device & ~0xFFFF_FFFF) | UInt64(value)
+        case Register.queueDeviceHigh:
+            let q = try selectedQueue()
+            s.queues[q].device = (s.queues[q].device & 0xFFFF_FFFF) | UInt64(value) << 32
         case Register.queueReady:
-            guard queueIndex < s.queues.count else { throw TransportFault(reason: "queue \(queueIndex) made ready, the device has \(s.queues.count)") }
+            guard queueIndex < s.queues.count else {
+                throw TransportFault(reason: "queue \(queueIndex) made ready, the device has \(s.queues.count)")
+            }
             if value == 0 {
                 s.queues[queueIndex].ready = false
             } else if value == 1 {
@@ -192,7 +210,9 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
                 if q.size == 0 { s.queues[queueIndex].size = device.queueMaximumSizes[queueIndex] }
                 let config = s.queues[queueIndex]
                 do {
-                    _ = try Virtqueue(size: config.size, descriptorTable: config.descriptor, availableRing: config.driver, usedRing: config.device, memory: memory)
+                    _ = try Virtqueue(
+                        size: config.size, descriptorTable: config.descriptor, availableRing: config.driver, usedRing: config.device,
+                        memory: memory)
                 } catch {
                     throw TransportFault(reason: "queue \(queueIndex): \(error)")
                 }
@@ -201,7 +221,9 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
                 throw TransportFault(reason: "QueueReady written with \(value)")
             }
         case Register.queueNotify:
-            guard Int(value) < s.queues.count else { throw TransportFault(reason: "notify for queue \(value), the device has \(s.queues.count)") }
+            guard Int(value) < s.queues.count else {
+                throw TransportFault(reason: "notify for queue \(value), the device has \(s.queues.count)")
+            }
             return try processQueue(&s, index: Int(value))
         case Register.interruptAcknowledge:
             s.interruptStatus &= ~value
@@ -219,7 +241,10 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
             return false
         }
         let old = s.status & ~Status.deviceNeedsReset
-        guard value & old == old else { throw TransportFault(reason: "status bits cleared without a reset (0x\(String(old, radix: 16)) -> 0x\(String(value, radix: 16)))") }
+        guard value & old == old else {
+            throw TransportFault(
+                reason: "status bits cleared without a reset (0x\(String(old, radix: 16)) -> 0x\(String(value, radix: 16)))")
+        }
         var newStatus = value & ~Status.deviceNeedsReset
         if newStatus & Status.featuresOK != 0 && old & Status.featuresOK == 0 {
             let acceptable = s.driverFeatures & ~device.offeredFeatures == 0 && s.driverFeatures & VirtioFeature.version1 != 0
@@ -234,13 +259,18 @@ public final class VirtioMMIOTransport: BusDevice, Sendable {
                     continue
                 }
                 do {
-                    queues.append(try Virtqueue(size: config.size, descriptorTable: config.descriptor, availableRing: config.driver, usedRing: config.device, memory: memory))
+                    queues.append(
+                        try Virtqueue(
+                            size: config.size, descriptorTable: config.descriptor, availableRing: config.driver, usedRing: config.device,
+                            memory: memory))
                 } catch {
                     throw TransportFault(reason: "queue \(index): \(error)")
                 }
             }
             let set = VirtioQueueSet(memory: memory, queues: queues)
-            do { try device.activate(features: s.driverFeatures, queues: set) } catch { throw TransportFault(reason: "activation: \(error)") }
+            do { try device.activate(features: s.driverFeatures, queues: set) } catch {
+                throw TransportFault(reason: "activation: \(error)")
+            }
             s.active = set
         }
         s.status = newStatus | (s.status & Status.deviceNeedsReset)

@@ -57,7 +57,8 @@ public struct Virtqueue: Sendable {
     public private(set) var nextUsed: UInt16 = 0
 
     /// Checks that the three rings of a queue of `size` entries lie in guest memory.
-    public init(size: UInt16, descriptorTable: UInt64, availableRing: UInt64, usedRing: UInt64, memory: GuestMemory) throws(VirtqueueError) {
+    public init(size: UInt16, descriptorTable: UInt64, availableRing: UInt64, usedRing: UInt64, memory: GuestMemory) throws(VirtqueueError)
+    {
         guard size > 0, size & (size - 1) == 0 else { throw .badRequest("queue size \(size) is not a power of two") }
         let n = UInt64(size)
         for (address, length) in [(descriptorTable, n * 16), (availableRing, 6 + 2 * n), (usedRing, 6 + 8 * n)] {
@@ -110,13 +111,17 @@ public struct Virtqueue: Sendable {
             guard steps <= Int(size) + Int(tableSize) else { throw .chainTooLong }
             let entry = table + index * Self.descriptorSize
             let (address, length, flags, next) = try guarded { () throws(GuestMemoryError) in
-                (try memory.load(UInt64.self, at: entry), try memory.load(UInt32.self, at: entry + 8),
-                 try memory.load(UInt16.self, at: entry + 12), try memory.load(UInt16.self, at: entry + 14))
+                (
+                    try memory.load(UInt64.self, at: entry), try memory.load(UInt32.self, at: entry + 8),
+                    try memory.load(UInt16.self, at: entry + 12), try memory.load(UInt16.self, at: entry + 14)
+                )
             }
             if flags & Self.flagIndirect != 0 {
                 guard !inIndirect else { throw .nestedIndirect }
                 guard length > 0, length % 16 == 0 else { throw .badIndirectTable(length: length) }
-                guard memory.contains(address, length: UInt64(length)) else { throw .outsideGuestMemory(address: address, length: UInt64(length)) }
+                guard memory.contains(address, length: UInt64(length)) else {
+                    throw .outsideGuestMemory(address: address, length: UInt64(length))
+                }
                 inIndirect = true
                 table = address
                 tableSize = UInt64(length / 16)
@@ -124,7 +129,9 @@ public struct Virtqueue: Sendable {
                 steps = 0
                 continue
             }
-            guard memory.contains(address, length: UInt64(length)) else { throw .outsideGuestMemory(address: address, length: UInt64(length)) }
+            guard memory.contains(address, length: UInt64(length)) else {
+                throw .outsideGuestMemory(address: address, length: UInt64(length))
+            }
             buffers.append(VirtqueueBuffer(address: address, length: length, deviceWritable: flags & Self.flagWrite != 0))
             guard buffers.count <= 4096 else { throw .chainTooLong }
             if flags & Self.flagNext == 0 { return buffers }
@@ -152,4 +159,3 @@ public struct Virtqueue: Sendable {
         ((try? memory.load(UInt16.self, at: availableRing)) ?? 0) & 1 != 0
     }
 }
-

@@ -57,7 +57,8 @@ enum CommandLineParser {
     }
 
     /// Consumes one flag (and its value) if it is one of `flags`; returns false otherwise.
-    private static func consume(_ args: [String], _ index: inout Int, flags: [FlagSpec], into parsed: inout ParsedArguments) throws -> Bool {
+    private static func consume(_ args: [String], _ index: inout Int, flags: [FlagSpec], into parsed: inout ParsedArguments) throws -> Bool
+    {
         let arg = args[index]
         let (name, inlineValue): (String, String?) = {
             guard let eq = arg.firstIndex(of: "=") else { return (arg, nil) }

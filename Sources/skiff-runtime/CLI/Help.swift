@@ -2,13 +2,13 @@
 enum Help {
     static func overview(_ commands: [CommandSpec]) -> String {
         var out = """
-        skiff-runtime: an OCI container runtime with runc's command line.
+            skiff-runtime: an OCI container runtime with runc's command line.
 
-        Usage: skiff-runtime [global flags] <command> [flags] [arguments]
+            Usage: skiff-runtime [global flags] <command> [flags] [arguments]
 
-        Commands:
+            Commands:
 
-        """
+            """
         let width = (commands.map { $0.name.count }.max() ?? 0) + 3
         for c in commands {
             out += "  " + c.name + String(repeating: " ", count: width - c.name.count) + c.summary + "\n"

@@ -14,8 +14,9 @@ enum CreateCommand {
     static let spec = CommandSpec(
         name: "create", summary: "Create a container, ready to start.", usage: "<container-id>", flags: flags
     ) { context in
-        try context.runtime.create(id: try context.arguments.containerID(), bundle: context.arguments.string("bundle") ?? ".",
-                                   options: try options(context.arguments))
+        try context.runtime.create(
+            id: try context.arguments.containerID(), bundle: context.arguments.string("bundle") ?? ".",
+            options: try options(context.arguments))
         return 0
     }
 

@@ -42,9 +42,10 @@ enum ExecCommand {
                 guard let gid = UInt32(text) else { throw UsageError("--additional-gids wants a number, not '\(text)'", command: "exec") }
                 return gid
             }
-            process = try runtime.execProcess(id: id, args: args, tty: a.flag("tty"), cwd: a.string("cwd"), env: a.strings("env"),
-                                              user: a.string("user"), additionalGids: gids, capabilities: a.strings("cap"),
-                                              noNewPrivileges: a.flag("no-new-privs"))
+            process = try runtime.execProcess(
+                id: id, args: args, tty: a.flag("tty"), cwd: a.string("cwd"), env: a.strings("env"),
+                user: a.string("user"), additionalGids: gids, capabilities: a.strings("cap"),
+                noNewPrivileges: a.flag("no-new-privs"))
         }
         var options = Runtime.ExecOptions()
         options.pidFile = a.string("pid-file")

@@ -22,9 +22,10 @@ enum ListCommand {
         ]
     ) { context in
         let entries = context.runtime.list().map { record, state in
-            Entry(ociVersion: state.ociVersion, id: record.id, pid: state.pid ?? 0, status: state.status.rawValue,
-                  bundle: record.bundle, rootfs: record.rootfs, created: record.created, owner: "root",
-                  annotations: record.annotations)
+            Entry(
+                ociVersion: state.ociVersion, id: record.id, pid: state.pid ?? 0, status: state.status.rawValue,
+                bundle: record.bundle, rootfs: record.rootfs, created: record.created, owner: "root",
+                annotations: record.annotations)
         }
         if context.arguments.flag("quiet") {
             for e in entries { print(e.id) }
@@ -34,8 +35,9 @@ enum ListCommand {
         case "json":
             try JSONOutput.print(entries, pretty: false)
         case "table":
-            Table.print([["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
-                + entries.map { [$0.id, "\($0.pid)", $0.status, $0.bundle, $0.created, $0.owner] })
+            Table.print(
+                [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
+                    + entries.map { [$0.id, "\($0.pid)", $0.status, $0.bundle, $0.created, $0.owner] })
         case let other:
             throw RuntimeError.invalidConfig("unknown --format '\(other)': use table or json")
         }

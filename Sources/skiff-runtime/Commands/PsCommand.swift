@@ -17,8 +17,9 @@ enum PsCommand {
         }
         guard format == "table" else { throw RuntimeError.invalidConfig("unknown --format '\(format)': use table or json") }
         let psArgs = Array(a.positionals.dropFirst())
-        let result = try Subprocess.run(path: "/bin/ps", args: ["ps"] + (psArgs.isEmpty ? ["-ef"] : psArgs),
-                                        env: ["PATH=/usr/bin:/bin"], captureOutput: true)
+        let result = try Subprocess.run(
+            path: "/bin/ps", args: ["ps"] + (psArgs.isEmpty ? ["-ef"] : psArgs),
+            env: ["PATH=/usr/bin:/bin"], captureOutput: true)
         let lines = String(decoding: result.output, as: UTF8.self).split(separator: "\n")
         guard let header = lines.first else { return 0 }
         guard let pidColumn = header.split(separator: " ").firstIndex(of: "PID") else {

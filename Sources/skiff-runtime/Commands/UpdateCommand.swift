@@ -42,14 +42,38 @@ enum UpdateCommand {
             guard let value = T(text) else { throw UsageError("--\(key) wants a number, not '\(text)'", command: "update") }
             return value
         }
-        if let v = try bytes("memory") { resources.memory = resources.memory ?? .init(); resources.memory?.limit = v }
-        if let v = try bytes("memory-reservation") { resources.memory = resources.memory ?? .init(); resources.memory?.reservation = v }
-        if let v = try bytes("memory-swap") { resources.memory = resources.memory ?? .init(); resources.memory?.swap = v }
-        if let v = try number("cpu-share", UInt64.self) { resources.cpu = resources.cpu ?? .init(); resources.cpu?.shares = v }
-        if let v = try number("cpu-quota", Int64.self) { resources.cpu = resources.cpu ?? .init(); resources.cpu?.quota = v }
-        if let v = try number("cpu-period", UInt64.self) { resources.cpu = resources.cpu ?? .init(); resources.cpu?.period = v }
-        if let v = a.string("cpuset-cpus") { resources.cpu = resources.cpu ?? .init(); resources.cpu?.cpus = v }
-        if let v = a.string("cpuset-mems") { resources.cpu = resources.cpu ?? .init(); resources.cpu?.mems = v }
+        if let v = try bytes("memory") {
+            resources.memory = resources.memory ?? .init()
+            resources.memory?.limit = v
+        }
+        if let v = try bytes("memory-reservation") {
+            resources.memory = resources.memory ?? .init()
+            resources.memory?.reservation = v
+        }
+        if let v = try bytes("memory-swap") {
+            resources.memory = resources.memory ?? .init()
+            resources.memory?.swap = v
+        }
+        if let v = try number("cpu-share", UInt64.self) {
+            resources.cpu = resources.cpu ?? .init()
+            resources.cpu?.shares = v
+        }
+        if let v = try number("cpu-quota", Int64.self) {
+            resources.cpu = resources.cpu ?? .init()
+            resources.cpu?.quota = v
+        }
+        if let v = try number("cpu-period", UInt64.self) {
+            resources.cpu = resources.cpu ?? .init()
+            resources.cpu?.period = v
+        }
+        if let v = a.string("cpuset-cpus") {
+            resources.cpu = resources.cpu ?? .init()
+            resources.cpu?.cpus = v
+        }
+        if let v = a.string("cpuset-mems") {
+            resources.cpu = resources.cpu ?? .init()
+            resources.cpu?.mems = v
+        }
         if let v = try number("pids-limit", Int64.self) { resources.pids = .init(limit: v) }
         if let v = try number("blkio-weight", UInt16.self) { resources.blockIO = .init(weight: v) }
         try context.runtime.update(id: try a.containerID(), changes: resources)

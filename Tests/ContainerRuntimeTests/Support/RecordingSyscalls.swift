@@ -79,8 +79,10 @@ final class RecordingSyscalls: InitSyscalls {
         return 0
     }
 
-    func idmappedBind(source: String, target: Int32, uidMap: String, gidMap: String, recursive: Bool,
-                      destination: String) throws {
+    func idmappedBind(
+        source: String, target: Int32, uidMap: String, gidMap: String, recursive: Bool,
+        destination: String
+    ) throws {
         try record("idmapped bind \(show(source)) on \(show("/proc/self/fd/\(target)"))")
     }
 
@@ -109,7 +111,13 @@ final class RecordingSyscalls: InitSyscalls {
     func enteredRoot(from rootfs: String) -> String { root }
 
     func mknod(at directory: Int32, _ name: String, mode: mode_t, device: UInt64) throws {
-        let kind = switch mode & S_IFMT { case S_IFCHR: "c"; case S_IFBLK: "b"; case S_IFIFO: "p"; default: "?" }
+        let kind =
+            switch mode & S_IFMT {
+            case S_IFCHR: "c"
+            case S_IFBLK: "b"
+            case S_IFIFO: "p"
+            default: "?"
+            }
         try record("mknod \(show(directory, name)) \(kind) \(skiff_major_minor(device)) \(String(mode & 0o7777, radix: 8))")
     }
 
@@ -139,13 +147,14 @@ final class RecordingSyscalls: InitSyscalls {
     func setresuid(_ uid: UInt32) throws { try record("setresuid \(uid)") }
 
     func prctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt) throws {
-        let name = switch option {
-        case PrctlOption.setKeepCaps: "PR_SET_KEEPCAPS"
-        case PrctlOption.capBoundingSetDrop: "PR_CAPBSET_DROP"
-        case PrctlOption.setNoNewPrivileges: "PR_SET_NO_NEW_PRIVS"
-        case PrctlOption.capAmbient: "PR_CAP_AMBIENT"
-        default: "prctl \(option)"
-        }
+        let name =
+            switch option {
+            case PrctlOption.setKeepCaps: "PR_SET_KEEPCAPS"
+            case PrctlOption.capBoundingSetDrop: "PR_CAPBSET_DROP"
+            case PrctlOption.setNoNewPrivileges: "PR_SET_NO_NEW_PRIVS"
+            case PrctlOption.capAmbient: "PR_CAP_AMBIENT"
+            default: "prctl \(option)"
+            }
         try record("prctl \(name) \(arg2)" + (arg3 == 0 ? "" : " \(arg3)"))
     }
 

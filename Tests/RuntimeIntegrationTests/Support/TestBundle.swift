@@ -22,11 +22,14 @@ final class TestBundle {
             try fm.createDirectory(atPath: dir + "/rootfs/" + d, withIntermediateDirectories: true)
         }
         try TestEnvironment.installBusybox(at: dir + "/rootfs/bin/busybox")
-        for tool in ["sh", "echo", "cat", "ls", "ps", "hostname", "id", "true", "false", "sleep", "mount", "grep",
-                     "touch", "stat", "ip", "ulimit", "umask", "domainname", "head", "wc", "mkdir", "readlink", "env", "pwd", "test", "ifconfig"] {
+        for tool in [
+            "sh", "echo", "cat", "ls", "ps", "hostname", "id", "true", "false", "sleep", "mount", "grep",
+            "touch", "stat", "ip", "ulimit", "umask", "domainname", "head", "wc", "mkdir", "readlink", "env", "pwd", "test", "ifconfig",
+        ] {
             try fm.createSymbolicLink(atPath: dir + "/rootfs/bin/" + tool, withDestinationPath: "busybox")
         }
-        try "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n".write(toFile: dir + "/rootfs/etc/passwd", atomically: true, encoding: .utf8)
+        try "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n".write(
+            toFile: dir + "/rootfs/etc/passwd", atomically: true, encoding: .utf8)
         spec = DefaultSpec.make()
         spec.process?.terminal = false
         spec.root?.readonly = false
@@ -65,8 +68,12 @@ final class TestBundle {
     func runtime(_ args: [String], stdin: String = "", env: [String: String]? = nil) throws -> (code: Int32, out: String, err: String) {
         if pureCgroup2View {
             let script = "umount -l /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\""
-            return try Command.run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script,
-                                                        runtimeBinary, "--root", root] + args, stdin: stdin, env: env)
+            return try Command.run(
+                "/usr/bin/unshare",
+                [
+                    "-m", "--propagation", "private", "/bin/sh", "-c", script,
+                    runtimeBinary, "--root", root,
+                ] + args, stdin: stdin, env: env)
         }
         return try Command.run(runtimeBinary, ["--root", root] + args, stdin: stdin, env: env)
     }
@@ -114,7 +121,9 @@ final class TestBundle {
 /// posix_spawn and waitpid on the one pid, because Foundation's Process can miss the exit of a
 /// program (podman) whose daemonised children (conmon) keep its descriptors.
 enum Command {
-    static func run(_ path: String, _ args: [String], stdin: String = "", env: [String: String]? = nil) throws -> (code: Int32, out: String, err: String) {
+    static func run(_ path: String, _ args: [String], stdin: String = "", env: [String: String]? = nil) throws -> (
+        code: Int32, out: String, err: String
+    ) {
         let base = NSTemporaryDirectory() + TestEnvironment.uniqueName("io")
         defer {
             unlink(base + ".in")

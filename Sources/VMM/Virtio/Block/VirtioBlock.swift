@@ -15,8 +15,17 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
     public static let featureFlush: UInt64 = 1 << 9
     static let segmentMaximum: UInt32 = 128
 
-    public enum RequestType: UInt32 { case read = 0, write = 1, flush = 4, getID = 8 }
-    public enum RequestStatus: UInt8 { case ok = 0, ioError = 1, unsupported = 2 }
+    public enum RequestType: UInt32 {
+        case read = 0
+        case write = 1
+        case flush = 4
+        case getID = 8
+    }
+    public enum RequestStatus: UInt8 {
+        case ok = 0
+        case ioError = 1
+        case unsupported = 2
+    }
 
     public let path: String
     public let readOnly: Bool
@@ -35,7 +44,11 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
         let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
         guard fd >= 0 else { throw .diskUnopenable(path: path, errno: errno) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { let e = errno; close(fd); throw .diskUnopenable(path: path, errno: e) }
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            close(fd)
+            throw .diskUnopenable(path: path, errno: e)
+        }
         guard (st.st_mode & S_IFMT) == S_IFREG || (st.st_mode & S_IFMT) == S_IFBLK else {
             close(fd)
             throw .diskUnopenable(path: path, errno: EINVAL)
@@ -81,8 +94,9 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
             var writable = BufferSegments(chain.writable)
             guard let statusAddress = writable.popLastByte() else { throw VirtqueueError.badRequest("block request without a status byte") }
             guard let header = try readable.take(16, memory: memory),
-                  let type = header.littleEndian(UInt32.self, at: 0),
-                  let sector = header.littleEndian(UInt64.self, at: 8) else {
+                let type = header.littleEndian(UInt32.self, at: 0),
+                let sector = header.littleEndian(UInt64.self, at: 8)
+            else {
                 try memory.store(RequestStatus.ioError.rawValue, at: statusAddress)
                 return 1
             }
@@ -91,22 +105,37 @@ public final class VirtioBlock: VirtioDevice, @unchecked Sendable {
             switch RequestType(rawValue: type) {
             case .read:
                 let length = writable.totalLength
-                if !inRange(sector: sector, length: length) { status = .ioError; break }
+                if !inRange(sector: sector, length: length) {
+                    status = .ioError
+                    break
+                }
                 var offset = sector * Self.sectorSize
                 for segment in writable.segments {
                     let target = try memory.buffer(at: segment.address, length: segment.length)
-                    guard fullRead(target, at: offset) else { status = .ioError; break }
+                    guard fullRead(target, at: offset) else {
+                        status = .ioError
+                        break
+                    }
                     offset += segment.length
                     dataWritten += segment.length
                 }
             case .write:
-                if readOnly { status = .ioError; break }
+                if readOnly {
+                    status = .ioError
+                    break
+                }
                 let length = readable.totalLength
-                if !inRange(sector: sector, length: length) { status = .ioError; break }
+                if !inRange(sector: sector, length: length) {
+                    status = .ioError
+                    break
+                }
                 var offset = sector * Self.sectorSize
                 for segment in readable.segments {
                     let source = try memory.buffer(at: segment.address, length: segment.length)
-                    guard fullWrite(UnsafeRawBufferPointer(source), at: offset) else { status = .ioError; break }
+                    guard fullWrite(UnsafeRawBufferPointer(source), at: offset) else {
+                        status = .ioError
+                        break
+                    }
                     offset += segment.length
                 }
             case .flush:

@@ -39,7 +39,11 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
         let fd = skiff_tap_open(tapName, 1)
         guard fd >= 0 else { throw .tapUnavailable(name: tapName, errno: errno) }
         let watch = Self.makeWatch(fd)
-        guard watch >= 0 else { let e = errno; close(fd); throw .hostMemory("watching tap \(tapName)", errno: e) }
+        guard watch >= 0 else {
+            let e = errno
+            close(fd)
+            throw .hostMemory("watching tap \(tapName)", errno: e)
+        }
         self.tapFD = fd
         self.watchFD = watch
         self.tapName = tapName
@@ -51,7 +55,11 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
     public init(backendFD: Int32, name: String, mac: [UInt8]? = nil) throws(VMMError) {
         _ = fcntl(backendFD, F_SETFL, fcntl(backendFD, F_GETFL) | O_NONBLOCK)
         let watch = Self.makeWatch(backendFD)
-        guard watch >= 0 else { let e = errno; close(backendFD); throw .hostMemory("watching network backend \(name)", errno: e) }
+        guard watch >= 0 else {
+            let e = errno
+            close(backendFD)
+            throw .hostMemory("watching network backend \(name)", errno: e)
+        }
         self.tapFD = backendFD
         self.watchFD = watch
         self.tapName = name
@@ -62,7 +70,12 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
     private static func makeWatch(_ fd: Int32) -> Int32 {
         let epoll = skiff_epoll_create()
         guard epoll >= 0 else { return -1 }
-        guard skiff_epoll_add(epoll, fd, 0) == 0 else { let e = errno; close(epoll); errno = e; return -1 }
+        guard skiff_epoll_add(epoll, fd, 0) == 0 else {
+            let e = errno
+            close(epoll)
+            errno = e
+            return -1
+        }
         return epoll
     }
 
@@ -81,14 +94,21 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
     static func stableMAC(for name: String) -> [UInt8] {
         var hash: UInt32 = 2_166_136_261
         for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return [0x06, 0x00, UInt8(truncatingIfNeeded: hash >> 24), UInt8(truncatingIfNeeded: hash >> 16), UInt8(truncatingIfNeeded: hash >> 8), UInt8(truncatingIfNeeded: hash)]
+        return [
+            0x06, 0x00, UInt8(truncatingIfNeeded: hash >> 24), UInt8(truncatingIfNeeded: hash >> 16), UInt8(truncatingIfNeeded: hash >> 8),
+            UInt8(truncatingIfNeeded: hash),
+        ]
     }
 
     deinit { closeBackend() }
 
     private var closed = false
     public func closeBackend() {
-        if !closed { close(watchFD); close(tapFD); closed = true }
+        if !closed {
+            close(watchFD)
+            close(tapFD)
+            closed = true
+        }
     }
 
     public func configurationSpace() -> [UInt8] { mac }
@@ -120,7 +140,9 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
             let length = frame.totalLength
             if length >= UInt64(Self.headerSize), length <= UInt64(Self.maximumFrame) {
                 let bytes: [UInt8]
-                do { bytes = try frame.take(Int(length), memory: queues.memory) ?? [] } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+                do { bytes = try frame.take(Int(length), memory: queues.memory) ?? [] } catch {
+                    throw .outsideGuestMemory(address: error.address, length: error.length)
+                }
                 _ = bytes.withUnsafeBytes { Glibc.write(tapFD, $0.baseAddress, $0.count) }
             }
             try queues.queues[Self.transmitQueue].pushUsed(head: chain.head, written: 0, memory: queues.memory)
@@ -152,7 +174,9 @@ public final class VirtioNet: VirtioDevice, VirtioBackendOwner, @unchecked Senda
             var target = BufferSegments(chain.writable)
             var written = 0
             if target.totalLength >= UInt64(n) {
-                do { written = try target.put(Array(receiveBuffer[0..<n]), memory: queues.memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+                do { written = try target.put(Array(receiveBuffer[0..<n]), memory: queues.memory) } catch {
+                    throw .outsideGuestMemory(address: error.address, length: error.length)
+                }
             } else {
                 droppedFrames += 1
             }

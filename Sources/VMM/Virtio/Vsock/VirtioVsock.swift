@@ -31,7 +31,10 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     /// beyond it is closed.
     public static let defaultMaximumConnections = 1023
 
-    struct Key: Hashable { var hostPort: UInt32; var guestPort: UInt32 }
+    struct Key: Hashable {
+        var hostPort: UInt32
+        var guestPort: UInt32
+    }
 
     final class Connection {
         let fd: Int32
@@ -87,9 +90,18 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, listen(fd, 64) == 0 else { let e = errno; close(fd); throw .vsockSocket(path: socketPath, errno: e) }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            let e = errno
+            close(fd)
+            throw .vsockSocket(path: socketPath, errno: e)
+        }
         let epoll = skiff_epoll_create()
-        guard epoll >= 0 else { let e = errno; close(fd); unlink(socketPath); throw .vsockSocket(path: socketPath, errno: e) }
+        guard epoll >= 0 else {
+            let e = errno
+            close(fd)
+            unlink(socketPath)
+            throw .vsockSocket(path: socketPath, errno: e)
+        }
         _ = skiff_epoll_add(epoll, fd, Self.listenerToken)
         self.guestCID = guestCID
         self.socketPath = socketPath
@@ -185,9 +197,15 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         let n = tokens.withUnsafeMutableBufferPointer { skiff_epoll_wait(epoll, $0.baseAddress, 64, 0) }
         for i in 0..<max(0, Int(n)) {
             let token = tokens[i]
-            if token == Self.listenerToken { acceptHostConnections(); continue }
+            if token == Self.listenerToken {
+                acceptHostConnections()
+                continue
+            }
             let fd = Int32(truncatingIfNeeded: token)
-            if handshakes[fd] != nil { readHandshake(fd); continue }
+            if handshakes[fd] != nil {
+                readHandshake(fd)
+                continue
+            }
             if let key = byFD[fd], let connection = connections[key] {
                 flushOutbox(connection)
                 // Reading happens in deliver(), when the guest has buffers and credit.
@@ -204,7 +222,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             guard let header = backlog.popFirst() else { break }
             var target = BufferSegments(chain.writable)
             let written: Int
-            do { written = try target.put(header.bytes, memory: queues.memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+            do { written = try target.put(header.bytes, memory: queues.memory) } catch {
+                throw .outsideGuestMemory(address: error.address, length: error.length)
+            }
             try queues.queues[Self.receiveQueue].pushUsed(head: chain.head, written: UInt32(written), memory: queues.memory)
             used = true
         }
@@ -219,7 +239,8 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                     if n == 0 {
                         connection.hostEOF = true
                         watch(connection, readable: false)
-                        enqueue(header(for: connection, operation: .shutdown, flags: VsockHeader.shutdownReceive | VsockHeader.shutdownSend))
+                        enqueue(
+                            header(for: connection, operation: .shutdown, flags: VsockHeader.shutdownReceive | VsockHeader.shutdownSend))
                         return try deliver(queues) || used
                     }
                     break
@@ -232,23 +253,31 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                     return used
                 }
                 var target = BufferSegments(chain.writable)
-                let room = Int(min(UInt64(connection.guestCredit), target.totalLength > UInt64(VsockHeader.size) ? target.totalLength - UInt64(VsockHeader.size) : 0, 65536))
+                let room = Int(
+                    min(
+                        UInt64(connection.guestCredit),
+                        target.totalLength > UInt64(VsockHeader.size) ? target.totalLength - UInt64(VsockHeader.size) : 0, 65536))
                 var payload = [UInt8](repeating: 0, count: max(room, 0))
                 let n = room > 0 ? payload.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } : 0
                 let length = max(0, n)
                 var packet = header(for: connection, operation: .readWrite)
                 packet.length = UInt32(length)
                 let written: Int
-                do { written = try target.put(packet.bytes + payload[0..<length], memory: queues.memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+                do { written = try target.put(packet.bytes + payload[0..<length], memory: queues.memory) } catch {
+                    throw .outsideGuestMemory(address: error.address, length: error.length)
+                }
                 if length > 0 {
                     connection.sentToGuest &+= UInt32(length)
                 } else {
                     // Nothing could be sent (tiny buffer): answer with a credit update so the chain is not wasted.
                     var update = header(for: connection, operation: .creditUpdate)
                     update.length = 0
-                    do { _ = try BufferSegments(chain.writable).putting(update.bytes, memory: queues.memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+                    do { _ = try BufferSegments(chain.writable).putting(update.bytes, memory: queues.memory) } catch {
+                        throw .outsideGuestMemory(address: error.address, length: error.length)
+                    }
                 }
-                try queues.queues[Self.receiveQueue].pushUsed(head: chain.head, written: UInt32(length > 0 ? written : VsockHeader.size), memory: queues.memory)
+                try queues.queues[Self.receiveQueue].pushUsed(
+                    head: chain.head, written: UInt32(length > 0 ? written : VsockHeader.size), memory: queues.memory)
                 used = true
                 if n <= 0 { break }
             }
@@ -262,7 +291,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     private func handleGuestPacket(_ chain: DescriptorChain, memory: GuestMemory) throws(VirtqueueError) {
         var source = BufferSegments(chain.readable)
         let headerBytes: [UInt8]?
-        do { headerBytes = try source.take(VsockHeader.size, memory: memory) } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+        do { headerBytes = try source.take(VsockHeader.size, memory: memory) } catch {
+            throw .outsideGuestMemory(address: error.address, length: error.length)
+        }
         guard let headerBytes, let packet = VsockHeader(headerBytes) else { return }  // too short: drop, as Firecracker does
         guard packet.sourceCID == guestCID, packet.destinationCID == Self.hostCID, packet.type == VsockHeader.typeStream else {
             if packet.operation != VsockHeader.Operation.reset.rawValue { enqueue(resetReply(to: packet)) }
@@ -277,10 +308,16 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         }
         switch VsockHeader.Operation(rawValue: packet.operation) {
         case .request:
-            guard connection == nil, connections.count < maximumConnections else { enqueue(resetReply(to: packet)); return }
+            guard connection == nil, connections.count < maximumConnections else {
+                enqueue(resetReply(to: packet))
+                return
+            }
             connectToHost(key: key, packet: packet)
         case .response:
-            guard let connection, connection.initiatedByHost, !connection.established else { enqueue(resetReply(to: packet)); return }
+            guard let connection, connection.initiatedByHost, !connection.established else {
+                enqueue(resetReply(to: packet))
+                return
+            }
             connection.established = true
             connection.watchingRead = true
             let preamble = Array("OK \(key.hostPort)\n".utf8)
@@ -288,11 +325,19 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             connection.outbox.append(contentsOf: preamble)
             flushOutbox(connection)
         case .readWrite:
-            guard let connection, connection.established else { enqueue(resetReply(to: packet)); return }
+            guard let connection, connection.established else {
+                enqueue(resetReply(to: packet))
+                return
+            }
             let length = Int(min(UInt64(packet.length), source.totalLength))
-            guard connection.outbox.count + length <= Int(Self.bufferAllocation) + 64 else { closeConnection(connection, notifyGuest: true); return }
+            guard connection.outbox.count + length <= Int(Self.bufferAllocation) + 64 else {
+                closeConnection(connection, notifyGuest: true)
+                return
+            }
             let payload: [UInt8]
-            do { payload = try source.take(length, memory: memory) ?? [] } catch { throw .outsideGuestMemory(address: error.address, length: error.length) }
+            do { payload = try source.take(length, memory: memory) ?? [] } catch {
+                throw .outsideGuestMemory(address: error.address, length: error.length)
+            }
             connection.outbox.append(contentsOf: payload)
             flushOutbox(connection)
         case .creditUpdate:
@@ -302,7 +347,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         case .shutdown:
             guard let connection else { return }
             if packet.flags & VsockHeader.shutdownSend != 0 { shutdown(connection.fd, Int32(SHUT_WR)) }
-            if packet.flags & (VsockHeader.shutdownSend | VsockHeader.shutdownReceive) == (VsockHeader.shutdownSend | VsockHeader.shutdownReceive) {
+            if packet.flags & (VsockHeader.shutdownSend | VsockHeader.shutdownReceive)
+                == (VsockHeader.shutdownSend | VsockHeader.shutdownReceive)
+            {
                 closeConnection(connection, notifyGuest: true)
             }
         case .reset:
@@ -316,9 +363,11 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         let path = "\(socketPath)_\(key.hostPort)"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         var address = Self.unixAddress(path)
-        let connected = fd >= 0 && withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        let connected =
+            fd >= 0
+            && withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            } == 0
         guard connected else {
             if fd >= 0 { close(fd) }
             enqueue(resetReply(to: packet))
@@ -339,7 +388,10 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             if fd < 0 { return }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            if handshakes.count >= 256 { close(fd); continue }
+            if handshakes.count >= 256 {
+                close(fd)
+                continue
+            }
             handshakes[fd] = []
             _ = skiff_epoll_add(epoll, fd, UInt64(UInt32(bitPattern: fd)))
         }
@@ -351,11 +403,17 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 1, Int32(MSG_DONTWAIT)) }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            guard n == 1 else { dropHandshake(fd); return }
+            guard n == 1 else {
+                dropHandshake(fd)
+                return
+            }
             handshakes[fd, default: []].append(buffer[0])
             let line = handshakes[fd] ?? []
             if buffer[0] == 0x0A { break }
-            if line.count > 32 { dropHandshake(fd); return }
+            if line.count > 32 {
+                dropHandshake(fd)
+                return
+            }
         }
         let text = String(decoding: handshakes[fd] ?? [], as: UTF8.self).trimmingSuffixNewline()
         handshakes[fd] = nil
@@ -428,7 +486,10 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         while !connection.outbox.isEmpty {
             let n = connection.outbox.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
-            if n <= 0 { closeConnection(connection, notifyGuest: true); return }
+            if n <= 0 {
+                closeConnection(connection, notifyGuest: true)
+                return
+            }
             connection.outbox.removeFirst(n)
             // The "OK PORT\n" preamble is ours, not guest data: it does not count as forwarded.
             let preamble = min(n, connection.uncountedBytes)
@@ -452,14 +513,16 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
 
     private func header(for connection: Connection, operation: VsockHeader.Operation, flags: UInt32 = 0) -> VsockHeader {
         connection.lastAdvertisedForward = connection.forwardedToHost
-        return VsockHeader(sourceCID: Self.hostCID, destinationCID: guestCID, sourcePort: connection.key.hostPort,
-                           destinationPort: connection.key.guestPort, operation: operation, flags: flags,
-                           bufferAllocation: Self.bufferAllocation, forwardCount: connection.forwardedToHost)
+        return VsockHeader(
+            sourceCID: Self.hostCID, destinationCID: guestCID, sourcePort: connection.key.hostPort,
+            destinationPort: connection.key.guestPort, operation: operation, flags: flags,
+            bufferAllocation: Self.bufferAllocation, forwardCount: connection.forwardedToHost)
     }
 
     private func resetReply(to packet: VsockHeader) -> VsockHeader {
-        VsockHeader(sourceCID: packet.destinationCID, destinationCID: packet.sourceCID, sourcePort: packet.destinationPort,
-                    destinationPort: packet.sourcePort, operation: .reset, bufferAllocation: Self.bufferAllocation)
+        VsockHeader(
+            sourceCID: packet.destinationCID, destinationCID: packet.sourceCID, sourcePort: packet.destinationPort,
+            destinationPort: packet.sourcePort, operation: .reset, bufferAllocation: Self.bufferAllocation)
     }
 }
 

@@ -2,7 +2,13 @@
 public struct VsockHeader: Equatable, Sendable {
     public static let size = 44
     public enum Operation: UInt16, Sendable {
-        case request = 1, response = 2, reset = 3, shutdown = 4, readWrite = 5, creditUpdate = 6, creditRequest = 7
+        case request = 1
+        case response = 2
+        case reset = 3
+        case shutdown = 4
+        case readWrite = 5
+        case creditUpdate = 6
+        case creditRequest = 7
     }
     public static let typeStream: UInt16 = 1
     public static let shutdownReceive: UInt32 = 1
@@ -19,8 +25,11 @@ public struct VsockHeader: Equatable, Sendable {
     public var bufferAllocation: UInt32
     public var forwardCount: UInt32
 
-    public init(sourceCID: UInt64, destinationCID: UInt64, sourcePort: UInt32, destinationPort: UInt32, length: UInt32 = 0,
-                type: UInt16 = VsockHeader.typeStream, operation: Operation, flags: UInt32 = 0, bufferAllocation: UInt32 = 0, forwardCount: UInt32 = 0) {
+    public init(
+        sourceCID: UInt64, destinationCID: UInt64, sourcePort: UInt32, destinationPort: UInt32, length: UInt32 = 0,
+        type: UInt16 = VsockHeader.typeStream, operation: Operation, flags: UInt32 = 0, bufferAllocation: UInt32 = 0,
+        forwardCount: UInt32 = 0
+    ) {
         self.sourceCID = sourceCID
         self.destinationCID = destinationCID
         self.sourcePort = sourcePort
@@ -35,11 +44,12 @@ public struct VsockHeader: Equatable, Sendable {
 
     public init?(_ bytes: [UInt8]) {
         guard bytes.count >= Self.size,
-              let sourceCID = bytes.littleEndian(UInt64.self, at: 0), let destinationCID = bytes.littleEndian(UInt64.self, at: 8),
-              let sourcePort = bytes.littleEndian(UInt32.self, at: 16), let destinationPort = bytes.littleEndian(UInt32.self, at: 20),
-              let length = bytes.littleEndian(UInt32.self, at: 24), let type = bytes.littleEndian(UInt16.self, at: 28),
-              let operation = bytes.littleEndian(UInt16.self, at: 30), let flags = bytes.littleEndian(UInt32.self, at: 32),
-              let bufferAllocation = bytes.littleEndian(UInt32.self, at: 36), let forwardCount = bytes.littleEndian(UInt32.self, at: 40) else { return nil }
+            let sourceCID = bytes.littleEndian(UInt64.self, at: 0), let destinationCID = bytes.littleEndian(UInt64.self, at: 8),
+            let sourcePort = bytes.littleEndian(UInt32.self, at: 16), let destinationPort = bytes.littleEndian(UInt32.self, at: 20),
+            let length = bytes.littleEndian(UInt32.self, at: 24), let type = bytes.littleEndian(UInt16.self, at: 28),
+            let operation = bytes.littleEndian(UInt16.self, at: 30), let flags = bytes.littleEndian(UInt32.self, at: 32),
+            let bufferAllocation = bytes.littleEndian(UInt32.self, at: 36), let forwardCount = bytes.littleEndian(UInt32.self, at: 40)
+        else { return nil }
         self.sourceCID = sourceCID
         self.destinationCID = destinationCID
         self.sourcePort = sourcePort
