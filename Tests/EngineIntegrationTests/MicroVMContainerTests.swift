@@ -116,6 +116,23 @@ struct MicroVMContainerTests {
         try fixture.skiff("rm", ["-f", id], check: true)
     }
 
+    @Test func runItGivesTheGuestProgramATerminalAndDetaches() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let name = "vmtty\(getpid())"
+        let session = try PtySession(
+            fixture.commandLine("run", ["--vm", "--network", "none", "-it", "--name", name, fixture.image, "sh"]),
+            rows: 33, columns: 77)
+        session.send("stty size; echo mark-$((6*7))\r")
+        #expect(session.expect("mark-42", seconds: 120), "\(session.text)")
+        #expect(session.text.contains("33 77"), "\(session.text)")
+        // ctrl-p ctrl-q: the client exits 0 and the program runs on in its VM.
+        session.send("\u{10}\u{11}")
+        #expect(session.wait() == 0, "\(session.text)")
+        #expect(try fixture.skiff("inspect", ["--format", "{{.State.Running}} {{.HostConfig.Isolation}}", name]).stdout == "true vm\n")
+        try fixture.skiff("rm", ["-f", name], check: true)
+    }
+
     @Test func killOfTheMonitorThenRmLeavesNothing() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
