@@ -14,10 +14,8 @@ final class GuestProcess {
 
     let pid: Int32
     private var outputs: [(fd: Int32, stream: StdioStream)]
-    private var inputFD: Int32
+    private var input: PendingInput
     private let master: Int32
-    private var pendingInput: [UInt8] = []
-    private var closeInputWhenFlushed = false
     private var status: Int32?
     private var exitedAt = 0.0
     private var owned: Set<Int32>
@@ -25,7 +23,7 @@ final class GuestProcess {
     private init(pid: Int32, outputs: [(fd: Int32, stream: StdioStream)], input: Int32, master: Int32, owned: Set<Int32>) {
         self.pid = pid
         self.outputs = outputs
-        self.inputFD = input
+        self.input = PendingInput(fd: input, isTerminal: input >= 0 && input == master)
         self.master = master
         self.owned = owned
     }
@@ -93,8 +91,8 @@ final class GuestProcess {
 
     func pollDescriptors() -> [pollfd] {
         var fds = outputs.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-        if inputFD >= 0 && !pendingInput.isEmpty && inputFD != master {
-            fds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0))
+        if input.wantsWrite && input.fd != master {
+            fds.append(pollfd(fd: input.fd, events: Int16(POLLOUT), revents: 0))
         }
         return fds
     }
@@ -103,7 +101,7 @@ final class GuestProcess {
     /// what is pending.
     func service(fd: Int32, revents: Int16) -> [Frame] {
         if let index = outputs.firstIndex(where: { $0.fd == fd }) { return read(index, handle: nil) }
-        if fd == inputFD { flushInput() }
+        if fd == input.fd { forget(input.flush()) }
         return []
     }
 
@@ -137,34 +135,17 @@ final class GuestProcess {
     func bind(handle: UInt32) { handleForFrames = handle }
 
     func input(_ bytes: ArraySlice<UInt8>) {
-        guard inputFD >= 0, !closeInputWhenFlushed else { return }
-        pendingInput.append(contentsOf: bytes)
-        flushInput()
+        forget(self.input.append(bytes))
     }
 
     /// The host's end of input: a pipe is closed once drained; a terminal has no end to pass on.
     func closeInput() {
-        guard inputFD >= 0, inputFD != master else { return }
-        closeInputWhenFlushed = true
-        flushInput()
+        forget(input.end())
     }
 
-    private func flushInput() {
-        while inputFD >= 0 && !pendingInput.isEmpty {
-            let n = pendingInput.withUnsafeBytes { write(inputFD, $0.baseAddress, $0.count) }
-            if n > 0 {
-                pendingInput.removeFirst(n)
-                continue
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            pendingInput = []  // the reader is gone (EPIPE)
-        }
-        if closeInputWhenFlushed && inputFD >= 0 && inputFD != master {
-            close(inputFD)
-            owned.remove(inputFD)
-            inputFD = -1
-        }
+    /// A descriptor `PendingInput` closed is no longer ours to close.
+    private func forget(_ closed: Int32?) {
+        if let closed { owned.remove(closed) }
     }
 
     func resize(rows: UInt16, columns: UInt16) {

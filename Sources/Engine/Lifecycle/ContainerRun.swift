@@ -13,10 +13,8 @@ import OCISpec
 final class ContainerRun: ContainerRunning {
     let pid: Int32
     private var outputs: [(fd: Int32, stream: String)]
-    private var input: Int32
+    private var input: PendingInput
     private let master: Int32
-    private var pendingInput: [UInt8] = []
-    private var closeInputWhenFlushed = false
     private var owned: [Int32]
     /// The last size a client asked for (the next run's pty starts with it).
     private(set) var lastSize: ConsoleSize?
@@ -24,7 +22,7 @@ final class ContainerRun: ContainerRunning {
     private init(pid: Int32, outputs: [(fd: Int32, stream: String)], input: Int32, master: Int32, owned: [Int32]) {
         self.pid = pid
         self.outputs = outputs
-        self.input = input
+        self.input = PendingInput(fd: input, isTerminal: input >= 0 && input == master)
         self.master = master
         self.owned = owned
     }
@@ -134,15 +132,14 @@ final class ContainerRun: ContainerRunning {
             var fds: [pollfd] = [pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)]
             fds += outputs.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let inputIndex = fds.count
-            let waitingInput = input >= 0 && !pendingInput.isEmpty
-            fds.append(pollfd(fd: waitingInput ? input : -1, events: Int16(POLLOUT), revents: 0))
+            fds.append(pollfd(fd: input.wantsWrite ? input.fd : -1, events: Int16(POLLOUT), revents: 0))
             let serverIndex = fds.count
             fds += server.pollDescriptors()
             _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? -1 : 100)
             for index in outputs.indices.reversed() where fds[1 + index].revents != 0 {
                 if drain(index) { outputs.remove(at: index) }
             }
-            if fds[inputIndex].revents != 0 { flushInput() }
+            if fds[inputIndex].revents != 0 { forget(input.flush()) }
             for frame in server.handle(fds[serverIndex...]) { handle(frame) }
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
@@ -157,14 +154,9 @@ final class ContainerRun: ContainerRunning {
     private func handle(_ frame: AttachFrame) {
         switch frame {
         case .stdin(let bytes):
-            guard input >= 0, !closeInputWhenFlushed else { return }
-            pendingInput.append(contentsOf: bytes)
-            flushInput()
+            forget(input.append(bytes))
         case .closeStdin:
-            // A terminal has no end of input to pass on; a pipe is closed once drained.
-            guard input >= 0, master < 0 else { return }
-            closeInputWhenFlushed = true
-            flushInput()
+            forget(input.end())
         case .resize(let rows, let columns):
             lastSize = ConsoleSize(height: UInt(rows), width: UInt(columns))
             if master >= 0 { _ = skiff_set_winsize(master, rows, columns) }
@@ -177,22 +169,9 @@ final class ContainerRun: ContainerRunning {
         }
     }
 
-    private func flushInput() {
-        while input >= 0 && !pendingInput.isEmpty {
-            let n = pendingInput.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
-            if n > 0 {
-                pendingInput.removeFirst(n)
-                continue
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            pendingInput = []  // the reader is gone (EPIPE)
-        }
-        if closeInputWhenFlushed && input >= 0 && input != master {
-            close(input)
-            owned.removeAll { $0 == input }
-            input = -1
-        }
+    /// A descriptor `PendingInput` closed is no longer ours to close.
+    private func forget(_ closed: Int32?) {
+        if let closed { owned.removeAll { $0 == closed } }
     }
 }
 
