@@ -41,8 +41,8 @@ struct MicroVMContainerTests {
         let result = try vmRun(
             fixture,
             [
-                "--rm", "-e", "GREETING=hello", "-w", "/tmp", "-u", "1000:1000", fixture.image, "sh", "-c",
-                "echo $GREETING; uname -r; pwd; id -u; echo oops >&2; exit 3",
+                "--rm", "-m", "256m", "-e", "GREETING=hello", "-w", "/tmp", "-u", "1000:1000", fixture.image, "sh", "-c",
+                "echo $GREETING; uname -r; pwd; id -u; awk '/MemTotal/{print int($2/1024)}' /proc/meminfo; echo oops >&2; exit 3",
             ])
         #expect(result.status == 3, "\(result.stdout) \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -51,6 +51,9 @@ struct MicroVMContainerTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(lines.count >= 4 && lines[1] != hostRelease, "the guest's kernel is its own: \(lines)")
         #expect(lines.count >= 4 && lines[2] == "/tmp" && lines[3] == "1000", "\(lines)")
+        // --memory sizes the guest: 256 MiB plus the 128 MiB the guest's kernel and agent get.
+        let guestMiB = lines.count >= 5 ? Int(lines[4]) ?? 0 : 0
+        #expect(guestMiB > 256 && guestMiB <= 384, "the guest has \(guestMiB) MiB")
         #expect(result.stderr.contains("oops"), "\(result.stderr)")
         #expect(qemuProcesses(under: fixture.root).isEmpty)
         #expect(fixture.containerIDs().isEmpty)
