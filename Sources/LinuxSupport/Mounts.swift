@@ -17,26 +17,24 @@ public enum Mounts {
         try sysCall("umount \(target)") { umount2(target, flags) }
     }
 
-    /// /proc/self/mountinfo as one consistent snapshot. The kernel lists mounts under its namespace
-    /// lock for one read() only: read in several chunks while other processes mount and unmount,
-    /// the table can skip a mount that exists (a flaky test saw a fresh overlay missing). So the
-    /// whole table is read with a single read(), into a buffer that grows until it fits.
+    /// /proc/self/mountinfo, read to its end. The kernel hands the table out one page of records
+    /// per read() (seq_file), whatever the buffer: a single read() returned only the first ~4 KiB,
+    /// so on a host with more mounts than that, a fresh mount at the end of the table was missing
+    /// (the flaky `pruneRemovesWhatAKilledCreateLeft`, seen only in full test runs, with many
+    /// mounts). Reads in a row are consistent: since Linux 5.8 the table is walked with a cursor,
+    /// so a mount that exists throughout is never skipped between two reads.
     public static func table() throws -> String {
-        // 64 KiB holds a busy host's table; not zero-filled (every runtime start reads it).
-        var size = 64 << 10
+        let fd = try sysCall("open /proc/self/mountinfo") { skiff_open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC, 0) }
+        defer { close(fd) }
+        var table: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            let fd = try sysCall("open /proc/self/mountinfo") { skiff_open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC, 0) }
-            defer { close(fd) }
-            var failure: Int32 = 0
-            let buffer = [UInt8](unsafeUninitializedCapacity: size) { raw, count in
-                let n = read(fd, raw.baseAddress, raw.count)
-                failure = n < 0 ? errno : 0
-                count = max(n, 0)
-            }
-            guard failure == 0 else { throw SystemError("read /proc/self/mountinfo", errno: failure) }
-            if buffer.count < size { return String(decoding: buffer, as: UTF8.self) }
-            guard size < 64 << 20 else { throw SystemError("read /proc/self/mountinfo", errno: EFBIG) }
-            size *= 4
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw SystemError("read /proc/self/mountinfo") }
+            if n == 0 { return String(decoding: table, as: UTF8.self) }
+            table.append(contentsOf: chunk[0..<n])
+            guard table.count < 64 << 20 else { throw SystemError("read /proc/self/mountinfo", errno: EFBIG) }
         }
     }
 
