@@ -1,3 +1,5 @@
+import Foundation
+import LinuxSupport
 import AgentProtocol
 @testable import Engine
 import OCISpec
@@ -106,5 +108,28 @@ import Testing
         }
         decoder.append([7, 0, 0, 0, 5, 0, 0, 0, 15, 2][...])
         #expect(throws: AttachProtocolError.self) { _ = try decoder.next() }
+    }
+}
+
+@Suite struct AgentConnectionTests {
+    /// A guest that floods output while the host waits for the answer to a request is cut off
+    /// with a protocol error, not buffered without end.
+    @Test func aGuestFloodingWhileTheHostWaitsIsCutOff() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let connection = AgentConnection(fd: fds[0])
+        let guest = fds[1]
+        defer { close(guest) }
+        let writer = Thread {
+            let chunk = AgentMessages.data(Array(repeating: 0x41, count: AgentWire.maxDataChunk), stream: .stdout, handle: 1)[0]
+            let bytes = (try? AgentWire.encode(chunk)) ?? []
+            for _ in 0..<400 {
+                if bytes.withUnsafeBytes({ send(guest, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) < 0 { return }
+            }
+        }
+        writer.start()
+        #expect(throws: AgentProtocolError.self) {
+            _ = try connection.call(.stats, deadline: MonotonicClock.seconds() + 20, alive: { true })
+        }
     }
 }

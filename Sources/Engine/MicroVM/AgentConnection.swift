@@ -12,6 +12,9 @@ final class AgentConnection {
     let fd: Int32
     private var decoder = FrameDecoder()
     private var queued: [Frame] = []
+    /// What a guest may have waiting here while the host waits for an answer (its output keeps
+    /// coming meanwhile): more is a flood, and ends the connection.
+    static let maximumQueuedBytes = 16 << 20
     private var nextID: UInt32 = 1
     private(set) var closed = false
 
@@ -90,6 +93,11 @@ final class AgentConnection {
             return
         }
         queued += try decoder.feed(buffer[0..<n])
+        let waiting = queued.reduce(0) { $0 + $1.payload.count }
+        guard waiting <= Self.maximumQueuedBytes else {
+            throw AgentProtocolError.malformedFrame(
+                "the guest sent \(waiting) bytes while the host waited for an answer (at most \(Self.maximumQueuedBytes) may wait)")
+        }
     }
 }
 
