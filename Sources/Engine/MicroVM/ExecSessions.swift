@@ -51,8 +51,10 @@ final class ExecSessions {
     /// Accepts, reads and forwards what the clients sent (`results` are `pollDescriptors`' polled).
     func handle(_ results: ArraySlice<pollfd>, agent: AgentConnection) {
         let polled = Array(results)
-        let current = sessions
-        for (index, session) in current.enumerated() where index + 1 < polled.count && polled[index + 1].revents != 0 {
+        // By descriptor, not position: sessions may have ended (`take`) since the poll.
+        var ready: [Int32: Int16] = [:]
+        for result in polled.dropFirst() { ready[result.fd] = result.revents }
+        for session in sessions where (ready[session.fd] ?? 0) != 0 {
             var buffer = [UInt8](repeating: 0, count: 65536)
             let n = read(session.fd, &buffer, buffer.count)
             if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }

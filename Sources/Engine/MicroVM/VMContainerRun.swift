@@ -24,6 +24,7 @@ final class VMContainerRun: ContainerRunning {
     /// the pump passes each new version to the guest.
     private var hostsFile: String?
     private var hostsSent: [UInt8] = []
+    private var hostsCheckedAt = 0.0
     /// `skiff exec` sessions, on the container's `exec.sock`.
     private var execs: ExecSessions?
 
@@ -191,7 +192,12 @@ final class VMContainerRun: ContainerRunning {
     }
 
     /// Sends the hosts file to the guest when the host's copy changed (a peer joined or left).
+    /// At most once a second: the pump wakes for every output frame, and a chatty program must not
+    /// cost a file read each time.
     private func syncHosts() {
+        let now = MonotonicClock.seconds()
+        guard now - hostsCheckedAt >= 1 else { return }
+        hostsCheckedAt = now
         guard let hostsFile, let current = try? FileIO.read(hostsFile), current != hostsSent else { return }
         hostsSent = current
         _ = try? agent.post(.updateHosts(hosts: String(decoding: current, as: UTF8.self)))
