@@ -14,13 +14,28 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "init",
     ContainerInit.main(socket: fd)
 }
 
+// The options before the command (`skiff --root R ps`), as docker and podman take them.
+let arguments: [String]
+do {
+    let globals = try GlobalOptions.extract(CommandLine.arguments)
+    for (name, value) in globals.environment { setenv(name, value, 1) }
+    if globals.showVersion {
+        print(VersionCommand.line)
+        exit(0)
+    }
+    arguments = globals.arguments
+} catch {
+    printEngineError("\(error)")
+    exit(125)
+}
+
 // `skiff vm run` parses only its own options: building and walking the whole command tree (and
 // hopping to the async executor) costs about 3 ms of CPU on every micro-VM start. Anything the
 // short parse rejects, and help requests, go through the full tree, so messages and usage lines
 // are the same as before; errors from the command itself end the way SkiffEntry ends them.
-if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "vm", CommandLine.arguments[2] == "run",
-    !CommandLine.arguments.contains(where: { ["-h", "--help", "-help"].contains($0) }),
-    var command = try? VMRun.parseAsRoot(Array(CommandLine.arguments.dropFirst(3)))
+if arguments.count >= 3, arguments[1] == "vm", arguments[2] == "run",
+    !arguments.contains(where: { ["-h", "--help", "-help"].contains($0) }),
+    var command = try? VMRun.parseAsRoot(Array(arguments.dropFirst(3)))
 {
     do {
         try command.run()
@@ -34,8 +49,8 @@ if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "vm", CommandLi
 
 // The hidden `skiff container-monitor` (every container start runs it) parses only its own
 // options, for the same reason: the whole tree costs several milliseconds of CPU per start.
-if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "container-monitor",
-    let command = try? ContainerMonitorCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2))) as? ContainerMonitorCommand
+if arguments.count >= 2, arguments[1] == "container-monitor",
+    let command = try? ContainerMonitorCommand.parseAsRoot(Array(arguments.dropFirst(2))) as? ContainerMonitorCommand
 {
     do {
         try command.run()
@@ -46,17 +61,17 @@ if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "container-moni
 }
 
 // A detached `exec -it` program's terminal holder (see Engine.holdTerminal).
-if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "exec-terminal-holder" {
+if arguments.count == 2, arguments[1] == "exec-terminal-holder" {
     Engine.holdTerminal()
 }
 
 /// The async entry `@main` would have called (top-level code picks ParsableCommand's
 /// synchronous `main`, which refuses async commands).
 enum SkiffEntry {
-    static func run() async {
-        ImageStore.processCommand = commandPath(CommandLine.arguments)
+    static func run(_ arguments: [String]) async {
+        ImageStore.processCommand = commandPath(arguments)
         do {
-            var command = try await Skiff.asyncParseAsRoot(nil)
+            var command = try await Skiff.asyncParseAsRoot(Array(arguments.dropFirst()))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -87,4 +102,4 @@ extension SkiffEntry {
     }
 }
 
-await SkiffEntry.run()
+await SkiffEntry.run(arguments)
