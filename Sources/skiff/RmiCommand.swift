@@ -1,4 +1,6 @@
 import ArgumentParser
+import Engine
+import Foundation
 import ImageStore
 
 /// `skiff rmi NAME...`: removes names and whatever content only they used.
@@ -7,15 +9,22 @@ struct RmiCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Flag(name: .shortAndLong, help: "Remove even if containers use the image (their root filesystems keep their layers).")
+    @Flag(
+        name: .shortAndLong,
+        help:
+            "Remove even if stopped containers use the image (their root filesystems keep their layers); never one a running container uses."
+    )
     var force = false
 
     @Argument(help: "Image names or IDs.")
     var names: [String]
 
     func run() async throws {
-        let store = try self.store.openStore()
-        let report = try store.remove(names, force: force, defaultRegistry: self.store.defaultRegistry)
+        let engine = try Engine(
+            root: self.store.absoluteRoot,
+            runtimeRoot: ProcessInfo.processInfo.environment["SKIFF_RUNTIME_ROOT"] ?? Engine.defaultRuntimeRoot,
+            executable: CommandLine.arguments[0])
+        let report = try engine.removeImages(names, force: force, defaultRegistry: self.store.defaultRegistry)
         for name in report.removedNames { print("Untagged: \(name)") }
         for blob in report.removedBlobs { print("Deleted: \(blob)") }
     }
