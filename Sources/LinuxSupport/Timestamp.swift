@@ -28,6 +28,13 @@ public enum Timestamp {
     }
 
     /// "YYYY-MM-DD[THH:MM:SS[.fraction]][Z|±HH:MM]" as seconds since the epoch (UTC if no zone).
+    /// Seconds since the epoch now (CLOCK_REALTIME), for ages ("5 minutes ago").
+    public static func nowSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     public static func seconds(_ text: String) -> Double? {
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
