@@ -19,18 +19,12 @@ enum StreamFrame {
 }
 
 /// `GET /containers/{id}/json`: skiff's inspect document with the fields docker's clients expect
-/// beside it (Platform, Driver, State.Paused, State.OOMKilled, State.Dead).
+/// beside it (Platform, Driver, ResolvConfPath).
 func dockerInspectDocument(_ inspect: ContainerInspect) -> JSONValue {
     guard case .object(var members) = (try? JSONEncoding.encodeValue(inspect)) ?? .object([]) else { return .object([]) }
     members.append(("Platform", .string("linux")))
     members.append(("Driver", .string("overlay")))
     members.append(("ResolvConfPath", .string("")))
-    if let index = members.firstIndex(where: { $0.key == "State" }), case .object(var state) = members[index].value {
-        state.append(("Paused", .bool(false)))
-        state.append(("OOMKilled", .bool(false)))
-        state.append(("Dead", .bool(false)))
-        members[index].value = .object(state)
-    }
     return .object(members)
 }
 

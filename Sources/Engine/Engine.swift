@@ -341,6 +341,7 @@ public struct Engine: Sendable {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }
         try deliver(signal, all: false, to: record)
+        if signal == SIGKILL { thawAfterSignal(record) }
     }
 
     /// Sends `signal` to a running container's program: through the runtime for a process
@@ -369,6 +370,7 @@ public struct Engine: Sendable {
         guard liveStatus(record).isRunning else { return }
         let signal = record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM
         try? deliver(signal, all: false, to: record)
+        thawAfterSignal(record)
         do {
             _ = try wait(record.id, timeout: timeout)
             return
@@ -406,6 +408,7 @@ public struct Engine: Sendable {
             }
             _ = try? store.update(id: record.id) { $0.stopRequested = true }
             try? deliver(SIGKILL, all: true, to: record)
+            thawAfterSignal(record)
             if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
             waitForMonitorAfterStop(record, timeout: 0)
         }
@@ -457,6 +460,9 @@ public struct Engine: Sendable {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
+        }
+        if record.paused == true {
+            throw EngineError.wrongState(container: record.name, status: "paused (unpause it first)", action: "exec in")
         }
         guard !args.isEmpty else { throw EngineError.invalidOption("exec needs a command") }
         var numericUser: String?

@@ -13,10 +13,7 @@ struct StopCommand: AsyncParsableCommand {
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            for container in containers {
-                try engine.stop(container, timeout: max(0, time))
-                print(container)
-            }
+            try forEachContainer(containers) { try engine.stop($0, timeout: max(0, time)) }
         }
     }
 }
@@ -34,10 +31,7 @@ struct KillCommand: AsyncParsableCommand {
             let number: Int32
             do { number = try SignalTable.number(signal) } catch { throw EngineError.invalidOption("\(error)") }
             let engine = try engineOptions.openEngine()
-            for container in containers {
-                try engine.kill(container, signal: number)
-                print(container)
-            }
+            try forEachContainer(containers) { try engine.kill($0, signal: number) }
         }
     }
 }

@@ -21,18 +21,34 @@ public struct ContainerInspect: Codable, Sendable {
     public var Mounts: [MountView]
     public var NetworkSettings: NetworkSettingsView
 
+    /// docker's State, every field always present with docker's zero values (scripts read
+    /// `.State.ExitCode` and `.State.FinishedAt` of running containers too), plus skiff's monitor.
     public struct StateView: Codable, Sendable {
         public var Status: String
         public var Running: Bool
+        public var Paused: Bool
+        public var Restarting: Bool
+        public var OOMKilled: Bool
+        public var Dead: Bool
         public var Pid: Int32
-        public var ExitCode: Int32?
+        public var ExitCode: Int32
         public var Error: String
-        public var StartedAt: String?
-        public var FinishedAt: String?
+        public var StartedAt: String
+        public var FinishedAt: String
+        public var Health: HealthView
         public var MonitorPid: Int32?
         public var MonitorLost: Bool
-        public var Restarting: Bool
     }
+
+    /// docker's State.Health; "none" until health checks exist.
+    public struct HealthView: Codable, Sendable {
+        public var Status: String
+        public var FailingStreak: Int
+        public var Log: [String]
+    }
+
+    /// Go's zero time, which docker prints for a start or finish that has not happened.
+    public static let zeroTime = "0001-01-01T00:00:00Z"
     public struct ConfigView: Codable, Sendable {
         public var Hostname: String?
         public var User: String
@@ -161,11 +177,12 @@ extension Engine {
             Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
             Args: Array(record.command.dropFirst()),
             State: ContainerInspect.StateView(
-                Status: isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning,
-                Pid: live.isRunning ? record.pid ?? 0 : 0,
-                ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
-                FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
-                MonitorLost: live.monitorLost, Restarting: isRestarting(record)),
+                Status: isRestarting(record) ? "restarting" : (live.isRunning && record.paused == true ? "paused" : live.state.rawValue),
+                Running: live.isRunning, Paused: live.isRunning && record.paused == true, Restarting: isRestarting(record),
+                OOMKilled: false, Dead: false, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                ExitCode: live.exitCode ?? 0, Error: record.error ?? "", StartedAt: record.startedAt ?? ContainerInspect.zeroTime,
+                FinishedAt: record.finishedAt ?? ContainerInspect.zeroTime, Health: .init(Status: "none", FailingStreak: 0, Log: []),
+                MonitorPid: live.isRunning ? record.monitorPid : nil, MonitorLost: live.monitorLost),
             RestartCount: record.restartCount ?? 0,
             Image: record.imageID, LogPath: store.logPath(for: record.id),
             Config: ContainerInspect.ConfigView(

@@ -147,6 +147,7 @@ public enum ContainerMonitor {
                 $0.monitorPid = getpid()
                 $0.monitorStartTime = myStart
                 $0.restarting = nil
+                $0.paused = nil
                 if isFirst {
                     $0.stopRequested = nil
                     $0.restartCount = 0

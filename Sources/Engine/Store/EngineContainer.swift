@@ -55,6 +55,8 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var connectedNetworkSettings: [ContainerNetworkSettings]?
     /// `--vm`: the container runs in its own micro-VM (nil: a process container).
     public var vm: MicroVMSettings?
+    /// Frozen by `pause` (nil: not paused); cleared by `unpause`, and by each start.
+    public var paused: Bool?
 
     /// "vm" for a container in a micro-VM, "process" otherwise (`ps`, `inspect`).
     public var isolation: String { vm == nil ? "process" : "vm" }
