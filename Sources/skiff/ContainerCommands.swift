@@ -14,7 +14,9 @@ extension Skiff {
             RunCommand.self, CreateCommand.self, StartCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self,
             KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self,
             RestartCommand.self,
-            TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, ContainerGroupCommand.self,
+            TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
+            UnpauseCommand.self,
+            ContainerGroupCommand.self,
             VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, NetworkCommand.self,
             ContainerMonitorCommand.self,
         ]

@@ -10,7 +10,13 @@ struct LogsCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the container stops.") var follow = false
-    @Option(name: .customLong("tail"), help: "Number of lines from the end (default all).") var tail: String = "all"
+    @Option(name: [.customShort("n"), .customLong("tail")], help: "Number of lines from the end (default all).") var tail: String = "all"
+    @Flag(
+        name: .customLong("details"),
+        help:
+            "Show the extra attributes --log-opt labels/env add to each line (skiff's json-file log records none, so the output is the same)."
+    )
+    var details = false
     @Flag(name: [.customShort("t"), .customLong("timestamps")], help: "Prefix each line with its time.") var timestamps = false
     @Option(
         name: .customLong("since"), help: "Only output since this time: a duration back from now (10m, 1h30m), Unix seconds or RFC 3339.")

@@ -75,4 +75,84 @@ struct CLICompatibilityTests {
                     stdout: "0"),
             ], fixture: fixture)
     }
+
+    /// Commands and flags a docker user types every day: management-command spellings, ps's
+    /// columns and filters, images REPOSITORY[:TAG], logs -n, port, pause/unpause, boolean flags
+    /// with =true/=false, docker's "unknown command", and rmi -f refused under a running container.
+    @Test func everydayCommands() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "cli-\(UInt32.random(in: 0...UInt32.max))"
+        try check(
+            [
+                Row(
+                    arguments: ["run", "-d", "--name", name, "-p", "127.0.0.1::80", "--label", "tier=web", "$IMAGE", "sleep", "300"],
+                    status: 0),
+                Row(arguments: ["run", "--name", name + "-x", "$IMAGE", "sh", "-c", "echo one; echo two; echo three; exit 3"], status: 3),
+                // ps: docker's STATUS and CREATED with ages, -n/-l, --no-trunc, filters.
+                Row(arguments: ["ps", "--format", "{{.Names}} {{.Status}}"], status: 0, stdout: "\(name) Up "),
+                Row(arguments: ["ps", "-a", "--format", "{{.Status}}", "--filter", "exited=3"], status: 0, stdout: "Exited (3) "),
+                Row(arguments: ["ps", "-a", "--format", "{{.RunningFor}}", "-l"], status: 0, stdout: " ago"),
+                Row(arguments: ["ps", "-n", "1", "--format", "{{.Names}}"], status: 0, stdout: name + "-x"),
+                Row(arguments: ["ps", "-a", "--filter", "name=^/cli-[0-9]+$", "--format", "{{.Names}}"], status: 0, stdout: name),
+                Row(arguments: ["ps", "--filter", "label=tier=web", "--filter", "expose=80/tcp", "-q"], status: 0),
+                Row(
+                    arguments: ["ps", "-a", "--filter", "ancestor=$IMAGE", "--filter", "status=exited", "--format", "{{.Names}}"],
+                    status: 0, stdout: name + "-x"),
+                Row(arguments: ["ps", "-a", "--filter", "before=\(name)-x", "--format", "{{.Names}}"], status: 0, stdout: name),
+                Row(arguments: ["ps", "--filter", "health=healthy", "-q"], status: 0),
+                Row(arguments: ["ps", "--filter", "colour=red"], status: 125, stderr: "invalid filter 'colour'"),
+                Row(arguments: ["ps", "-s"], status: 0, stdout: "(virtual "),
+                Row(arguments: ["ps", "--no-trunc", "-q"], status: 0),
+                // The management-command spellings.
+                Row(arguments: ["container", "ls", "--format", "{{.Names}}"], status: 0, stdout: name),
+                Row(arguments: ["container", "list", "-a", "-q"], status: 0),
+                Row(arguments: ["container", "inspect", "-f", "{{.State.Running}}", name], status: 0, stdout: "true"),
+                Row(arguments: ["image", "ls", "-q"], status: 0),
+                Row(arguments: ["image", "list"], status: 0, stdout: "localhost/loaded"),
+                // inspect: docker's State fields, always present.
+                Row(
+                    arguments: [
+                        "inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.FinishedAt}} {{.State.Health.Status}}", name,
+                    ],
+                    status: 0, stdout: "false 0 0001-01-01T00:00:00Z none"),
+                // images REPOSITORY[:TAG] and -a.
+                Row(arguments: ["images", "localhost/loaded", "--format", "{{.Tag}}"], status: 0, stdout: "bb"),
+                Row(arguments: ["images", "localhost/*:b*", "-q"], status: 0),
+                Row(
+                    arguments: ["images", "-a", "--filter", "dangling=false", "--format", "{{.Repository}}"], status: 0,
+                    stdout: "localhost/loaded"),
+                Row(arguments: ["images", "--filter", "dangling=maybe"], status: 1, stderr: "dangling"),
+                // logs -n.
+                Row(arguments: ["logs", "-n", "1", name + "-x"], status: 0, stdout: "three"),
+                // port.
+                Row(arguments: ["port", name], status: 0, stdout: "80/tcp -> 127.0.0.1:"),
+                Row(arguments: ["port", name, "80/tcp"], status: 0, stdout: "127.0.0.1:"),
+                Row(arguments: ["port", name, "81"], status: 125, stderr: "no public port '81'"),
+                // pause and unpause.
+                Row(arguments: ["pause", name], status: 0, stdout: name),
+                Row(arguments: ["ps", "--filter", "status=paused", "--format", "{{.Status}}"], status: 0, stdout: "(Paused)"),
+                Row(arguments: ["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", name], status: 0, stdout: "paused true"),
+                Row(arguments: ["pause", name], status: 1, stderr: "already paused"),
+                Row(arguments: ["exec", name, "true"], status: 125, stderr: "paused"),
+                Row(arguments: ["unpause", name], status: 0, stdout: name),
+                Row(arguments: ["unpause", name], status: 1, stderr: "not paused"),
+                Row(arguments: ["exec", name, "true"], status: 0),
+                // Boolean flags written --flag=true / --flag=false; a value after the image is the program's.
+                Row(
+                    arguments: ["run", "--rm", "--init=true", "--tty=false", "$IMAGE", "echo", "--init=true"], status: 0,
+                    stdout: "--init=true"),
+                Row(arguments: ["run", "--rm", "--init=maybe", "$IMAGE", "true"], status: 125),
+                // rmi -f of an image a running container uses is refused, naming the container.
+                Row(arguments: ["rmi", "-f", "$IMAGE"], status: 1, stderr: "used by running container"),
+                Row(arguments: ["images", "-q"], status: 0),
+                // Unknown commands, with docker's words and a suggestion.
+                Row(arguments: ["contianer", "ls"], status: 1, stderr: "unknown command: \"skiff contianer\""),
+                Row(arguments: ["container", "lss"], status: 1, stderr: "Did you mean this?"),
+                // stop and kill go on after a missing container, and fail at the end, as docker's.
+                Row(arguments: ["kill", "no-such-container", name], status: 1, stdout: name),
+            ], fixture: fixture)
+        let images = try run([skiffBinary, "--root", fixture.root, "images", "-q"], check: false)
+        #expect(!images.stdout.isEmpty, "the image must survive rmi -f under a running container")
+    }
 }
