@@ -213,11 +213,12 @@ struct RunCommand: AsyncParsableCommand {
             }
             if create.interactive || create.tty {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
-                let code = try startAttached(
+                let end = try startAttached(
                     engine: engine, container: container, interactive: create.interactive, detachKeys: keys,
                     proxySignals: sigProxy)
-                if container.autoRemove { _ = engine.waitRemoved(container.id) }
-                throw ExitCode(code)
+                // After a detach the container runs on (and goes when it exits): back to the shell at once.
+                if container.autoRemove && !end.detached { _ = engine.waitRemoved(container.id) }
+                throw ExitCode(end.code)
             }
             // Without --sig-proxy the signals keep their default action: they end this command
             // and the container runs on under its monitor.
