@@ -15,7 +15,7 @@ extension Skiff {
             KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self,
             RestartCommand.self,
             TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
-            UnpauseCommand.self,
+            UnpauseCommand.self, UpdateCommand.self,
             ContainerGroupCommand.self,
             VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, NetworkCommand.self,
             ContainerMonitorCommand.self,

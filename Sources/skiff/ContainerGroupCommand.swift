@@ -11,7 +11,7 @@ struct ContainerGroupCommand: AsyncParsableCommand {
             ContainerListCommand.self, RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
             KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, LogsCommand.self, ExecCommand.self,
             AttachCommand.self, TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
-            UnpauseCommand.self, ContainerPruneCommand.self,
+            UnpauseCommand.self, UpdateCommand.self, ContainerPruneCommand.self,
         ])
 }
 

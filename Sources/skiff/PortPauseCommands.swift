@@ -83,3 +83,31 @@ func forEachContainer(_ references: [String], _ body: (String) throws -> Void) t
     }
     if failed { throw ExitCode(1) }
 }
+
+/// `skiff update [OPTIONS] CONTAINER...`: new limits (at once for a running container) and
+/// restart policy.
+struct UpdateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Update the resource limits and restart policy of containers.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
+    @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
+    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
+    @OptionGroup var resources: ResourceFlags
+    @Option(help: "Restart policy: no, on-failure[:max-retries], always, unless-stopped.") var restart: String?
+    @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            let limits = try resources.limits(memory: memory, cpus: cpus, pidsLimit: pidsLimit)
+            if resources.oomScoreAdj != nil || resources.oomKillDisable || resources.memorySwappiness != nil {
+                throw EngineError.invalidOption(
+                    "--oom-score-adj, --oom-kill-disable and --memory-swappiness are set at create, not by update")
+            }
+            let policy = try restart.map(RestartPolicy.init(parsing:))
+            try forEachContainer(containers) { try engine.update($0, limits: limits, restart: policy) }
+        }
+    }
+}

@@ -25,6 +25,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
+    @OptionGroup var resources: ResourceFlags
     @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
     @Option(
         name: [.customShort("p"), .customLong("publish")],
@@ -83,9 +84,8 @@ struct ContainerCreateOptions: ParsableArguments {
         options.hostname = hostname
         options.volumes = volume
         options.readOnly = readOnly
-        options.memory = try memory.map(positiveSize)
-        options.cpus = cpus
-        options.pidsLimit = pidsLimit
+        options.limits = try resources.limits(memory: memory, cpus: cpus, pidsLimit: pidsLimit)
+        options.oomScoreAdj = resources.oomScoreAdj
         options.network = RunOptions.NetworkMode(parsing: network)
         options.ports = try publish.flatMap(PortMapping.parseAll)
         options.publishAll = publishAll
@@ -154,6 +154,44 @@ enum EnvironmentInput {
 }
 
 /// docker's sizes for --memory and --shm-size (1024, 512k, 256m, 1.5g), positive.
+/// docker's resource flags beyond --memory, --cpus and --pids-limit, shared by run, create and update.
+struct ResourceFlags: ParsableArguments {
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap (bytes, or with b, k, m, g); -1 for unlimited swap.")
+    var memorySwap: String?
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (bytes, or with b, k, m, g).") var memoryReservation: String?
+    @Option(name: .customLong("memory-swappiness"), help: "How readily the kernel swaps the container's pages out (0-100; cgroup v1).")
+    var memorySwappiness: Int64?
+    @Flag(name: .customLong("oom-kill-disable"), help: "Do not OOM-kill the container (cgroup v1 only; dropped with a warning on cgroup2).")
+    var oomKillDisable = false
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares (relative weight; 1024 is the default).")
+    var cpuShares: UInt64?
+    @Option(name: .customLong("cpu-period"), help: "CFS period in microseconds (1000-1000000).") var cpuPeriod: UInt64?
+    @Option(name: .customLong("cpu-quota"), help: "CFS quota in microseconds per period (-1: unlimited).") var cpuQuota: Int64?
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may run on (0-3, 0,1).") var cpusetCpus: String?
+    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes the container may use (0-3, 0,1).") var cpusetMems: String?
+    @Option(name: .customLong("blkio-weight"), help: "Block IO weight (10-1000; 0 for the default).") var blkioWeight: UInt16?
+    @Option(name: .customLong("oom-score-adj"), help: "The OOM killer's preference for the container's processes (-1000 to 1000).")
+    var oomScoreAdj: Int?
+
+    func limits(memory: String?, cpus: Double?, pidsLimit: Int64?) throws -> ResourceLimits {
+        var limits = ResourceLimits()
+        limits.memory = try memory.map(positiveSize)
+        limits.cpus = cpus
+        limits.pidsLimit = pidsLimit
+        limits.memorySwap = try memorySwap.map { $0 == "-1" ? -1 : try positiveSize($0) }
+        limits.memoryReservation = try memoryReservation.map(positiveSize)
+        limits.memorySwappiness = memorySwappiness
+        limits.oomKillDisable = oomKillDisable
+        limits.cpuShares = cpuShares
+        limits.cpuPeriod = cpuPeriod
+        limits.cpuQuota = cpuQuota
+        limits.cpusetCpus = cpusetCpus
+        limits.cpusetMems = cpusetMems
+        limits.blkioWeight = blkioWeight
+        return limits
+    }
+}
+
 func positiveSize(_ text: String) throws -> Int64 {
     guard let bytes = ByteSize.parse(text), bytes > 0 else {
         throw EngineError.invalidOption(

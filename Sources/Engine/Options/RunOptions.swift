@@ -42,10 +42,23 @@ public struct RunOptions: Sendable, Equatable {
     public var readOnly = false
     /// `--vm` and its settings: run in a micro-VM (nil: as processes on this host).
     public var vm: MicroVMSettings?
+    /// The resource flags (`--memory`, `--cpus`, `--cpuset-cpus`, ...), checked where the spec is built.
+    public var limits = ResourceLimits()
     /// Bytes.
-    public var memory: Int64?
-    public var cpus: Double?
-    public var pidsLimit: Int64?
+    public var memory: Int64? {
+        get { limits.memory }
+        set { limits.memory = newValue }
+    }
+    public var cpus: Double? {
+        get { limits.cpus }
+        set { limits.cpus = newValue }
+    }
+    public var pidsLimit: Int64? {
+        get { limits.pidsLimit }
+        set { limits.pidsLimit = newValue }
+    }
+    /// `--oom-score-adj`: -1000 to 1000.
+    public var oomScoreAdj: Int?
     public var network: NetworkMode = .bridge(NetworkStore.defaultNetworkName)
     /// `-p`: published ports (bridge networks only).
     public var ports: [PortMapping] = []
