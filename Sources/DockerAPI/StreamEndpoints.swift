@@ -39,6 +39,9 @@ extension DockerService {
 
     func containerLogs(_ call: Call, _ reference: String) throws {
         let record = try container(reference)
+        if let config = record.logConfig, !config.readable {
+            throw APIError.notImplemented("configured logging driver \"\(config.driver.rawValue)\" does not support reading")
+        }
         let query = call.query
         let follow = query.bool("follow")
         let timestamps = query.bool("timestamps")
@@ -60,10 +63,11 @@ extension DockerService {
         let window = try LogTimeFilter(since: time("since"), until: time("until"), now: now)
         let tty = record.hasTTY
         call.responder.startStream(contentType: tty ? StreamFrame.raw : StreamFrame.multiplexed)
-        let fd = open(engine.store.logPath(for: record.id), O_RDONLY | O_CLOEXEC)
+        let path = engine.store.logPath(for: record.id)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return call.responder.finish() }
         defer { close(fd) }
-        let reader = ContainerLogReader(fd: fd)
+        let reader = ContainerLogReader(fd: fd, path: path)
         func send(_ entries: [LogEntry]) -> Bool {
             var bytes: [UInt8] = []
             for entry in entries where window.isEmpty || window.includes(entry.time) {
@@ -74,7 +78,7 @@ extension DockerService {
             }
             return call.responder.write(bytes)
         }
-        var entries = reader.readAvailable()
+        var entries = ContainerLogFiles.rotatedEntries(path) + reader.readAvailable()
         if let count { entries = Array(entries.suffix(count)) }
         guard send(entries) else { return }
         if follow, window.until.map({ $0 > now }) ?? true {

@@ -110,6 +110,8 @@ public struct Engine: Sendable {
                 record.applyInteractiveOptions(options)
                 record.userNamespace = userNamespace
                 record.vm = options.vm
+                record.logConfig = options.logConfig == .jsonFile ? nil : options.logConfig
+                record.stopTimeout = options.stopTimeout
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(
@@ -172,12 +174,12 @@ public struct Engine: Sendable {
         /// The attach connection's descriptor (-1 without one), owned by the handle.
         public var attachFD: Int32 { attach?.raw ?? -1 }
 
-        init(container: EngineContainer, log: consuming OwnedFD?, status: consuming OwnedFD) {
+        init(container: EngineContainer, log: consuming OwnedFD?, logPath: String, status: consuming OwnedFD) {
             self.container = container
             self.status = status
             switch consume log {
             case .some(let fd):
-                self.logReader = ContainerLogReader(fd: fd.raw)
+                self.logReader = ContainerLogReader(fd: fd.raw, path: logPath)
                 self.log = consume fd
             case .none:
                 self.logReader = nil
@@ -281,7 +283,7 @@ public struct Engine: Sendable {
             $0.monitorPid = pid
             $0.monitorStartTime = startTime
         }
-        let handle = StartHandle(container: record, log: log, status: statusRead)
+        let handle = StartHandle(container: record, log: log, logPath: logPath, status: statusRead)
         var timedOut = false
         guard var first = handle.nextLine(timedOut: &timedOut) else {
             throw EngineError.startFailed("the monitor exited before starting the container")
@@ -361,9 +363,11 @@ public struct Engine: Sendable {
         try FileIO.writeAll(fd: socket, AttachFrame.signal(signal, all: all).encoded(), what: "the monitor's attach socket")
     }
 
-    /// docker stop: the stop signal, then SIGKILL after `timeout` seconds.
-    public func stop(_ reference: String, timeout: Double) throws {
+    /// docker stop: the stop signal, then SIGKILL after `timeout` seconds (by default the
+    /// container's --stop-timeout, else 10).
+    public func stop(_ reference: String, timeout: Double? = nil) throws {
         let record = try store.resolve(reference)
+        let timeout = timeout ?? Double(record.stopTimeout ?? 10)
         // The monitor must not restart what we stop.
         try store.update(id: record.id) { $0.stopRequested = true }
         defer { waitForMonitorAfterStop(record, timeout: timeout) }
@@ -372,7 +376,8 @@ public struct Engine: Sendable {
         try? deliver(signal, all: false, to: record)
         thawAfterSignal(record)
         do {
-            _ = try wait(record.id, timeout: timeout)
+            // --stop-timeout -1: wait as long as it takes, as docker does.
+            _ = try wait(record.id, timeout: timeout < 0 ? nil : timeout)
             return
         } catch EngineError.timedOut {
         }

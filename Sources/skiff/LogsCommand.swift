@@ -36,13 +36,18 @@ struct LogsCommand: AsyncParsableCommand {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
             let window = try LogTimeFilter(since: since, until: until, now: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9)
+            if let config = record.logConfig, !config.readable {
+                throw EngineError.invalidOption(
+                    "\(record.name) was created with --log-driver \(config.driver.rawValue), which keeps no log to read")
+            }
             let path = engine.store.logPath(for: record.id)
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return }  // never started: no output yet
             defer { close(fd) }
-            let reader = ContainerLogReader(fd: fd)
+            let reader = ContainerLogReader(fd: fd, path: path)
             func shown(_ entries: [LogEntry]) -> [LogEntry] { window.isEmpty ? entries : entries.filter { window.includes($0.time) } }
-            var entries = shown(reader.readAvailable())
+            // The rotated files first, oldest first, then the current one.
+            var entries = shown(ContainerLogFiles.rotatedEntries(path) + reader.readAvailable())
             if let count { entries = Array(entries.suffix(count)) }
             ContainerLogReader.print(entries, timestamps: timestamps)
             // --until in the past: nothing newer can qualify (docker stops following there too).

@@ -51,6 +51,11 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.")
     var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("stop-timeout"), help: "Seconds `stop` waits before SIGKILL (default 10).") var stopTimeout: Int?
+    @Option(name: .customLong("log-driver"), help: "Logging driver: json-file (default), local (rotated: 5 files of 20 MB) or none.")
+    var logDriver: String?
+    @Option(name: .customLong("log-opt"), help: "Logging option: max-size=10m, max-file=3, mode, max-buffer-size, labels, env, tag.")
+    var logOpt: [String] = []
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal:
         String?
     @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
@@ -108,6 +113,9 @@ struct ContainerCreateOptions: ParsableArguments {
         options.securityOpts = securityOpt
         options.labels = try LabelInput.parse(label)
         options.stopSignal = stopSignal
+        if let stopTimeout, stopTimeout < -1 { throw EngineError.invalidOption("--stop-timeout \(stopTimeout): use seconds, 0 or more") }
+        options.stopTimeout = stopTimeout
+        options.logConfig = try LogConfig(driver: logDriver, options: logOpt)
         options.ulimits = ulimit
         for text in mount {
             switch try MountOption.parse(text) {
@@ -249,7 +257,11 @@ struct RunCommand: AsyncParsableCommand {
                 print(container.id)
                 return
             }
-            if create.interactive || create.tty {
+            // A rotated log may be rotated past a reader that falls behind (a file dropped at
+            // max-file before it was read): a foreground run of such a container takes its
+            // output from the monitor's attach socket instead, which holds the program back
+            // rather than lose output, as docker's attached run does.
+            if create.interactive || create.tty || container.logConfig?.maxSize != nil {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
                 let end = try startAttached(
                     engine: engine, container: container, interactive: create.interactive, detachKeys: keys,

@@ -7,13 +7,16 @@ struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop running containers.")
 
     @OptionGroup var engineOptions: EngineOptions
-    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds to wait before killing.") var time: Double = 10
+    @Option(
+        name: [.customShort("t"), .customLong("time")],
+        help: "Seconds to wait before killing (default: the container's --stop-timeout, else 10).")
+    var time: Double?
     @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
 
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            try forEachContainer(containers) { try engine.stop($0, timeout: max(0, time)) }
+            try forEachContainer(containers) { try engine.stop($0, timeout: time.map { max(0, $0) }) }
         }
     }
 }

@@ -59,8 +59,13 @@ public struct ContainerInspect: Codable, Sendable {
         public var Labels: [String: String]
         public var ExposedPorts: [String: [String: String]]?
         public var StopSignal: String?
+        public var StopTimeout: Int?
         public var Tty: Bool
         public var OpenStdin: Bool
+    }
+    public struct LogConfigView: Codable, Sendable {
+        public var `Type`: String
+        public var Config: [String: String]
     }
     public struct RestartPolicyView: Codable, Sendable {
         public var Name: String
@@ -86,6 +91,17 @@ public struct ContainerInspect: Codable, Sendable {
         public var ExtraHosts: [String]
         /// docker's field: "process" or, for `--vm`, "vm".
         public var Isolation: String
+        public var MemorySwap: Int64
+        public var MemoryReservation: Int64
+        public var OomKillDisable: Bool
+        public var CpuShares: Int64
+        public var CpuPeriod: Int64
+        public var CpuQuota: Int64
+        public var CpusetCpus: String
+        public var CpusetMems: String
+        public var BlkioWeight: Int
+        public var OomScoreAdj: Int
+        public var LogConfig: LogConfigView
     }
     /// skiff's own: the micro-VM of a `--vm` container.
     public struct MicroVMView: Codable, Sendable {
@@ -190,7 +206,7 @@ extension Engine {
                 Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
                 Labels: record.labels ?? [:],
                 ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
-                StopSignal: record.stopSignal,
+                StopSignal: record.stopSignal, StopTimeout: record.stopTimeout,
                 Tty: record.hasTTY, OpenStdin: record.isInteractive),
             HostConfig: ContainerInspect.HostConfigView(
                 AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
@@ -208,7 +224,14 @@ extension Engine {
                 Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
                 NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
                 PortBindings: ContainerInspect.bindings(record.network?.ports ?? []), Dns: dns,
-                ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation),
+                ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation,
+                MemorySwap: resources?.memory?.swap ?? 0, MemoryReservation: resources?.memory?.reservation ?? 0,
+                OomKillDisable: resources?.memory?.disableOOMKiller ?? false, CpuShares: Int64(resources?.cpu?.shares ?? 0),
+                CpuPeriod: Int64(resources?.cpu?.period ?? 0), CpuQuota: resources?.cpu?.quota ?? 0,
+                CpusetCpus: resources?.cpu?.cpus ?? "", CpusetMems: resources?.cpu?.mems ?? "",
+                BlkioWeight: Int(resources?.blockIO?.weight ?? 0), OomScoreAdj: process?.oomScoreAdj ?? 0,
+                LogConfig: ContainerInspect.LogConfigView(
+                    Type: (record.logConfig ?? .jsonFile).driver.rawValue, Config: record.logConfig?.options ?? [:])),
             MicroVM: record.vm.map {
                 ContainerInspect.MicroVMView(
                     Backend: $0.backend ?? "qemu", MemoryMiB: $0.memoryMiB, CPUs: $0.cpus, Kernel: $0.kernel ?? "default",

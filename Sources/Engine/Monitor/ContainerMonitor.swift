@@ -79,7 +79,8 @@ public enum ContainerMonitor {
             open(store.logPath(for: id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         }
         defer { close(logFD) }
-        let log = ContainerLogWriter(fd: logFD)
+        let log = ContainerLogWriter(
+            fd: logFD, path: store.logPath(for: id), config: (try? store.load(id: id))?.logConfig ?? .jsonFile)
         RuntimeWarnings.handler = { message in log.append(Array(("skiff: warning: " + message + "\n").utf8)[...], stream: "stderr") }
         let server = try AttachServer(directory: store.directory(for: id))
         defer { unlink(store.directory(for: id) + "/" + AttachSocket.name) }

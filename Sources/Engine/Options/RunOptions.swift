@@ -86,6 +86,10 @@ public struct RunOptions: Sendable, Equatable {
     public var labels: [String: String] = [:]
     /// `--stop-signal`, overriding the image's StopSignal.
     public var stopSignal: String?
+    /// `--stop-timeout`: seconds `stop` waits before SIGKILL when not told (docker's default 10).
+    public var stopTimeout: Int?
+    /// `--log-driver`, `--log-opt`.
+    public var logConfig: LogConfig = .jsonFile
     /// `--ulimit name=soft[:hard]`.
     public var ulimits: [String] = []
     /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).

@@ -57,6 +57,10 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var vm: MicroVMSettings?
     /// Frozen by `pause` (nil: not paused); cleared by `unpause`, and by each start.
     public var paused: Bool?
+    /// `--log-driver`/`--log-opt` (nil: json-file without rotation, docker's default).
+    public var logConfig: LogConfig?
+    /// `--stop-timeout` (nil: 10 seconds).
+    public var stopTimeout: Int?
 
     /// "vm" for a container in a micro-VM, "process" otherwise (`ps`, `inspect`).
     public var isolation: String { vm == nil ? "process" : "vm" }
