@@ -112,6 +112,7 @@ public struct Engine: Sendable {
                 record.vm = options.vm
                 record.logConfig = options.logConfig == .jsonFile ? nil : options.logConfig
                 record.stopTimeout = options.stopTimeout
+                record.healthcheck = try HealthConfig.resolve(image: image.config.config?.healthcheck, options: options.health)
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(
@@ -460,7 +461,7 @@ public struct Engine: Sendable {
     public func exec(
         _ reference: String, args: [String], env: [String], user: String?, workdir: String?,
         tty: Bool = false, interactive: Bool = true, detach: Bool = false,
-        detachKeys: DetachKeys = .standard
+        detachKeys: DetachKeys = .standard, privileged: Bool = false, killAfter: Double? = nil
     ) throws -> Int32 {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
@@ -496,7 +497,7 @@ public struct Engine: Sendable {
         do {
             var process = try runtime.execProcess(
                 id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
-                additionalGids: gids, capabilities: [], noNewPrivileges: false)
+                additionalGids: gids, capabilities: privileged ? CapabilityNames.all : [], noNewPrivileges: false)
             if detach {
                 process.terminal = false
                 _ = try withStdio(toNull: true) { try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions()) }
@@ -508,7 +509,16 @@ public struct Engine: Sendable {
             let pid = try withStdin(interactive: interactive) {
                 try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
             }
-            return ForegroundWait.wait(pid: pid) { signal in _ = Glibc.kill(pid, signal) }
+            guard
+                let code = ForegroundWait.wait(
+                    pid: pid, deadline: killAfter.map { MonotonicClock.seconds() + $0 }, onSignal: { signal in _ = Glibc.kill(pid, signal) }
+                )
+            else {
+                // The health check's timeout (`--kill-after`): the program was killed.
+                _ = (ExecTimeout.marker + "\n").withCString { write(2, $0, strlen($0)) }
+                return 124
+            }
+            return code
         } catch {
             throw Self.mapStartError(error)
         }

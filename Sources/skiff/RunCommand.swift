@@ -51,6 +51,17 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.")
     var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("health-cmd"), help: "Command to run to check health (in the container's shell; NONE for none).")
+    var healthCmd: String?
+    @Option(name: .customLong("health-interval"), help: "Time between health checks (30s, 1m; default 30s).") var healthInterval: String?
+    @Option(name: .customLong("health-timeout"), help: "Maximum time one check may take (default 30s).") var healthTimeout: String?
+    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy (default 3).") var healthRetries:
+        Int?
+    @Option(name: .customLong("health-start-period"), help: "Start period in which failures do not count (default 0s).")
+    var healthStartPeriod: String?
+    @Option(name: .customLong("health-start-interval"), help: "Time between checks during the start period (default 5s).")
+    var healthStartInterval: String?
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any health check the image specifies.") var noHealthcheck = false
     @Option(name: .customLong("stop-timeout"), help: "Seconds `stop` waits before SIGKILL (default 10).") var stopTimeout: Int?
     @Option(name: .customLong("log-driver"), help: "Logging driver: json-file (default), local (rotated: 5 files of 20 MB) or none.")
     var logDriver: String?
@@ -116,6 +127,13 @@ struct ContainerCreateOptions: ParsableArguments {
         if let stopTimeout, stopTimeout < -1 { throw EngineError.invalidOption("--stop-timeout \(stopTimeout): use seconds, 0 or more") }
         options.stopTimeout = stopTimeout
         options.logConfig = try LogConfig(driver: logDriver, options: logOpt)
+        options.health.command = healthCmd
+        options.health.interval = healthInterval
+        options.health.timeout = healthTimeout
+        options.health.retries = healthRetries
+        options.health.startPeriod = healthStartPeriod
+        options.health.startInterval = healthStartInterval
+        options.health.disabled = noHealthcheck
         options.ulimits = ulimit
         for text in mount {
             switch try MountOption.parse(text) {

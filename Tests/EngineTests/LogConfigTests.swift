@@ -1,4 +1,5 @@
 import Engine
+import OCISpec
 import Testing
 
 /// --log-driver and --log-opt checked as docker checks them.
@@ -34,5 +35,43 @@ import Testing
         #expect(refusal(nil, ["mode=fast"]) != nil)
         #expect(refusal(nil, ["novalue"]) != nil)
         #expect(refusal("none", ["max-size=1m"]) != nil)
+    }
+}
+
+/// The health check's settings (flags over the image's HEALTHCHECK) and docker's status rules.
+@Suite struct HealthConfigTests {
+    @Test func flagsOverTheImage() throws {
+        let image = Healthcheck(test: ["CMD", "/bin/check", "-q"], interval: 10_000_000_000, retries: 5)
+        let fromImage = try #require(try HealthConfig.resolve(image: image, options: HealthOptions()))
+        #expect(
+            fromImage.arguments == ["/bin/check", "-q"] && fromImage.interval == 10 && fromImage.retries == 5 && fromImage.timeout == 30)
+        var options = HealthOptions()
+        options.command = "curl -f localhost"
+        options.interval = "1m30s"
+        let flagged = try #require(try HealthConfig.resolve(image: image, options: options))
+        #expect(flagged.arguments == ["/bin/sh", "-c", "curl -f localhost"] && flagged.interval == 90 && flagged.retries == 5)
+        #expect(flagged.dockerForm.interval == 90_000_000_000)
+        var disabled = HealthOptions()
+        disabled.disabled = true
+        #expect(try HealthConfig.resolve(image: image, options: disabled) == nil)
+        #expect(try HealthConfig.resolve(image: Healthcheck(test: ["NONE"]), options: HealthOptions()) == nil)
+        #expect(try HealthConfig.resolve(image: nil, options: HealthOptions()) == nil)
+    }
+
+    @Test func statusFollowsDockersRules() {
+        var state = HealthState.starting
+        let fail = HealthState.Result(Start: "", End: "", ExitCode: 1, Output: "")
+        let pass = HealthState.Result(Start: "", End: "", ExitCode: 0, Output: "")
+        // Failures inside the start period do not count.
+        state.record(fail, retries: 2, inStartPeriod: true)
+        #expect(state.Status == "starting" && state.FailingStreak == 0)
+        state.record(fail, retries: 2, inStartPeriod: false)
+        #expect(state.Status == "starting" && state.FailingStreak == 1)
+        state.record(fail, retries: 2, inStartPeriod: false)
+        #expect(state.Status == "unhealthy")
+        state.record(pass, retries: 2, inStartPeriod: false)
+        #expect(state.Status == "healthy" && state.FailingStreak == 0)
+        for _ in 0..<10 { state.record(fail, retries: 20, inStartPeriod: false) }
+        #expect(state.Log.count == 5 && state.Status == "healthy")
     }
 }

@@ -35,16 +35,9 @@ public struct ContainerInspect: Codable, Sendable {
         public var Error: String
         public var StartedAt: String
         public var FinishedAt: String
-        public var Health: HealthView
+        public var Health: HealthState
         public var MonitorPid: Int32?
         public var MonitorLost: Bool
-    }
-
-    /// docker's State.Health; "none" until health checks exist.
-    public struct HealthView: Codable, Sendable {
-        public var Status: String
-        public var FailingStreak: Int
-        public var Log: [String]
     }
 
     /// Go's zero time, which docker prints for a start or finish that has not happened.
@@ -60,6 +53,7 @@ public struct ContainerInspect: Codable, Sendable {
         public var ExposedPorts: [String: [String: String]]?
         public var StopSignal: String?
         public var StopTimeout: Int?
+        public var Healthcheck: Healthcheck?
         public var Tty: Bool
         public var OpenStdin: Bool
     }
@@ -197,7 +191,7 @@ extension Engine {
                 Running: live.isRunning, Paused: live.isRunning && record.paused == true, Restarting: isRestarting(record),
                 OOMKilled: false, Dead: false, Pid: live.isRunning ? record.pid ?? 0 : 0,
                 ExitCode: live.exitCode ?? 0, Error: record.error ?? "", StartedAt: record.startedAt ?? ContainerInspect.zeroTime,
-                FinishedAt: record.finishedAt ?? ContainerInspect.zeroTime, Health: .init(Status: "none", FailingStreak: 0, Log: []),
+                FinishedAt: record.finishedAt ?? ContainerInspect.zeroTime, Health: health(of: record),
                 MonitorPid: live.isRunning ? record.monitorPid : nil, MonitorLost: live.monitorLost),
             RestartCount: record.restartCount ?? 0,
             Image: record.imageID, LogPath: store.logPath(for: record.id),
@@ -206,7 +200,7 @@ extension Engine {
                 Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
                 Labels: record.labels ?? [:],
                 ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
-                StopSignal: record.stopSignal, StopTimeout: record.stopTimeout,
+                StopSignal: record.stopSignal, StopTimeout: record.stopTimeout, Healthcheck: record.healthcheck?.dockerForm,
                 Tty: record.hasTTY, OpenStdin: record.isInteractive),
             HostConfig: ContainerInspect.HostConfigView(
                 AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,

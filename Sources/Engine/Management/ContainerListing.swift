@@ -135,7 +135,7 @@ extension Engine {
             let showsStopped = all || last != nil || filters.hasStatus
             if !showsStopped && !live.isRunning && !restarting { continue }
             let row = ContainerListing(
-                record: record, live: live, state: state, status: Self.statusText(live, record: record, restarting: restarting, now: now),
+                record: record, live: live, state: state, status: statusText(live, record: record, restarting: restarting, now: now),
                 createdSeconds: Timestamp.seconds(record.created) ?? 0)
             if matches(row, filters, byReference: byReference) { rows.append(row) }
         }
@@ -152,13 +152,20 @@ extension Engine {
     }
 
     /// docker's STATUS column.
-    public static func statusText(_ live: LiveStatus, record: EngineContainer, restarting: Bool, now: Double) -> String {
+    /// docker's " (healthy)", " (unhealthy)", " (health: starting)"; "" without a check.
+    func healthSuffix(_ record: EngineContainer) -> String {
+        guard record.healthcheck != nil else { return "" }
+        let status = health(of: record).Status
+        return status == "starting" ? " (health: starting)" : " (\(status))"
+    }
+
+    public func statusText(_ live: LiveStatus, record: EngineContainer, restarting: Bool, now: Double) -> String {
         let finished = record.finishedAt.flatMap(Timestamp.seconds).map { " " + HumanDuration.describe(now - $0) + " ago" } ?? ""
         switch live.state {
         case .running:
             if live.monitorLost { return "Up (monitor lost: output and exit code are not collected)" }
             return "Up" + (record.startedAt.flatMap(Timestamp.seconds).map { " " + HumanDuration.describe(now - $0) } ?? "")
-                + (record.paused == true ? " (Paused)" : "")
+                + (record.paused == true ? " (Paused)" : healthSuffix(record))
         case .created:
             return record.error == nil ? "Created" : "Created (start failed: exit \(record.exitCode ?? 125))"
         case .exited:
@@ -208,8 +215,7 @@ extension Engine {
             }
             let published = (record.network?.ports ?? []).map { ($0.containerPort, $0.proto) }
             return (exposed + published).contains { filter.matches($0.0, $0.1) }
-        // No health checks run yet: every container's health is "none".
-        case "health": return value == "none"
+        case "health": return row.live.isRunning ? health(of: record).Status == value : value == "none"
         // skiff has no swarm tasks.
         case "is-task": return value == "false"
         case "isolation": return value == record.isolation || (value == "default" && record.vm == nil)

@@ -161,7 +161,11 @@ public enum ContainerMonitor {
                 first = false
             }
 
+            // The health check runs while the program does (from the record, so `update` and a
+            // restart see the same check).
+            let health = record.healthcheck.map { HealthMonitor(engine: engine, id: id, config: $0) }
             code = current.pump(server: server, log: log)
+            health?.stop()
             // An --rm container never restarts (create refuses --restart with it), and its `run`
             // waits for the removal: start the network teardown now, alongside the rest. The
             // removal's own teardown then waits for this one (a lock) and finds nothing left.

@@ -90,6 +90,8 @@ public struct RunOptions: Sendable, Equatable {
     public var stopTimeout: Int?
     /// `--log-driver`, `--log-opt`.
     public var logConfig: LogConfig = .jsonFile
+    /// `--health-*`, `--no-healthcheck`.
+    public var health = HealthOptions()
     /// `--ulimit name=soft[:hard]`.
     public var ulimits: [String] = []
     /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).

@@ -61,6 +61,8 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var logConfig: LogConfig?
     /// `--stop-timeout` (nil: 10 seconds).
     public var stopTimeout: Int?
+    /// The health check its monitor runs (`--health-*` over the image's HEALTHCHECK; nil: none).
+    public var healthcheck: HealthConfig?
 
     /// "vm" for a container in a micro-VM, "process" otherwise (`ps`, `inspect`).
     public var isolation: String { vm == nil ? "process" : "vm" }
