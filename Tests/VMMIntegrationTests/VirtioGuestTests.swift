@@ -142,6 +142,33 @@ struct VirtioGuestTests {
         #expect(run.status == .guestStopped)
     }
 
+    /// The agent transport of `run --vm --vm-backend skiff`: one end of a socket pair handed to
+    /// the machine reaches guest port 1024 once the guest listens there (the guest resets the
+    /// first request, as Linux does before the agent listens), with nothing but the guest's bytes.
+    @Test func aHostStreamReachesItsGuestPortOnceTheGuestListens() throws {
+        let (host, theirs) = try UnixSocket.pair()
+        var config = try configuration("agentstream")
+        config.vsock = .init(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        let run = try boot(config) { _, sink in
+            #expect(try host.read(count: 16) == "hello-from-agent")
+            try host.write("hello-from-host")
+            _ = waitFor("GUEST-DONE", in: sink)
+        }
+        #expect(run.output.contains("VSOCK-REFUSED-ONCE"))
+        #expect(run.output.contains("VSOCK-ACCEPT-GOT hello-from-host"), "output: \(run.output)")
+        #expect(run.status == .guestStopped)
+        #expect(run.faults.isEmpty)
+    }
+
+    @Test func aDiskSerialReachesTheGuest() throws {
+        let scratch = try ScratchDirectory("skiff-serial")
+        var config = try configuration("diskid")
+        config.disks = [.init(path: try makeDisk(scratch), readOnly: true, serial: "layer0")]
+        let run = try boot(config)
+        #expect(run.output.contains("BLK-ID layer0"), "output: \(run.output)")
+        #expect(run.status == .guestStopped)
+    }
+
     @Test(
         .enabled(
             if: Host.isRoot && Host.hasIP && Host.python != nil, "needs root, iproute2 and python3 to make a tap in a network namespace"))
