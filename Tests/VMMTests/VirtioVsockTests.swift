@@ -277,6 +277,14 @@ import Testing
         #expect(guest.device.openConnections == 1)
     }
 
+    enum MonotonicTime {
+        static func now() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+    }
+
     /// Waits (up to 2 s) until the device's backend descriptor is readable, then lets the
     /// transport poll it: how the device loop runs a retry tick.
     func tick(_ guest: Guest) {
@@ -329,6 +337,25 @@ import Testing
         #expect(Self.receive(host, count: 1) == "")
         #expect(device.openConnections == 0)
         #expect(!guest.driver.needsReset)
+    }
+
+    /// A guest whose driver dropped the REQUEST (no answer at all) is asked again after a second.
+    @Test func anUnansweredHostStreamRequestIsSentAgain() throws {
+        let (host, theirs) = Self.socketPair()
+        defer { close(host) }
+        let device = try VirtioVsock(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        defer { device.closeBackend() }
+        let guest = try Guest(device: device)
+        tick(guest)
+        #expect(try guest.received().map(\.0.operation) == [VsockHeader.Operation.request.rawValue])
+        let start = MonotonicTime.now()
+        var again: [(VsockHeader, [UInt8])] = []
+        while again.isEmpty && MonotonicTime.now() - start < 5 {
+            tick(guest)
+            again = try guest.received()
+        }
+        #expect(again.map(\.0.operation) == [VsockHeader.Operation.request.rawValue])
+        #expect(MonotonicTime.now() - start >= 0.9, "asked again before the guest had a second to answer")
     }
 
     @Test func aWaitingHostStreamIsClosedWithTheDevice() throws {

@@ -27,6 +27,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     /// How often a host stream whose guest port did not listen yet asks again. One REQUEST and
     /// one RST per period while the guest boots: nothing a guest can grow.
     public static let streamRetryMilliseconds: UInt32 = 20
+    /// Ticks a REQUEST for a host stream may go unanswered before it is sent again (1 s): a guest
+    /// whose vsock driver dropped it (not up yet) must not leave the stream waiting for good.
+    static let unansweredRequestTicks = 50
 
     /// A connected stream descriptor whose other end is a host program: bridged to `guestPort`
     /// once the guest listens there. The device owns (and closes) the descriptor.
@@ -69,6 +72,8 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         var retriesUntilAccepted = false
         /// A REQUEST for it is queued or with the guest, unanswered.
         var requestOutstanding = false
+        /// Retry ticks since that REQUEST went out.
+        var ticksUnanswered = 0
         var peerBufferAllocation: UInt32 = 0
         var peerForwardCount: UInt32 = 0
         var sentToGuest: UInt32 = 0
@@ -190,6 +195,7 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     /// Queues a REQUEST to the guest port of a host stream that is not connected yet.
     private func requestHostStream(_ connection: Connection) {
         connection.requestOutstanding = true
+        connection.ticksUnanswered = 0
         enqueue(header(for: connection, operation: .request))
     }
 
@@ -201,7 +207,11 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         var waiting = false
         for connection in connections.values where connection.retriesUntilAccepted && !connection.established {
             waiting = true
-            if !connection.requestOutstanding { requestHostStream(connection) }
+            // Counted only once the REQUEST left the backlog (reached the guest's buffers).
+            if backlog.isEmpty { connection.ticksUnanswered += 1 }
+            if !connection.requestOutstanding || connection.ticksUnanswered >= Self.unansweredRequestTicks {
+                requestHostStream(connection)
+            }
         }
         if !waiting { stopRetryTimer() }
     }
