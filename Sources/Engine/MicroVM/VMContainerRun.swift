@@ -60,13 +60,14 @@ final class VMContainerRun: ContainerRunning {
         connect: () throws -> Void, beforeStart: () throws -> Void
     ) throws -> VMContainerRun {
         let directory = engine.store.directory(for: record.id)
-        let backend = try MicroVMBackends.select(settings.backend, executable: engine.executable)
+        let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
+        let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
+        // A record from before create kept the backend has none: the default, QEMU with shares.
+        let backend = try MicroVMBackends.select(settings.backend, needsShares: !shares.isEmpty, executable: engine.executable)
         let kernel = try GuestArtifacts.kernel(settings.kernel)
         let initrd = try GuestArtifacts.initrd(settings.initrd, root: engine.store.root, executable: engine.executable)
         let layers = try engine.images.guestDisks(containerID: record.id)
         let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
-        let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
-        let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
 
         try connect()
         let hosts = (try? FileIO.readString(directory + "/hosts")) ?? ""
