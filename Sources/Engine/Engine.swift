@@ -113,6 +113,8 @@ public struct Engine: Sendable {
                 record.logConfig = options.logConfig == .jsonFile ? nil : options.logConfig
                 record.stopTimeout = options.stopTimeout
                 record.healthcheck = try HealthConfig.resolve(image: image.config.config?.healthcheck, options: options.health)
+                // The backend is the container's from now on (inspect shows it; a restart keeps it).
+                if options.vm != nil { record.vm?.backend = try Self.microVMBackend(options, imageConfig: image.config.config) }
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(
@@ -356,7 +358,9 @@ public struct Engine: Sendable {
             return
         }
         if signal == SIGKILL && all {
-            if let pid = record.pid, pid > 0, ProcStat.commandLine(pid: pid)?.first?.contains("qemu") == true { Glibc.kill(pid, SIGKILL) }
+            if let pid = record.pid, pid > 0, MicroVMBackends.isVMProcess(commandLine: ProcStat.commandLine(pid: pid) ?? []) {
+                Glibc.kill(pid, SIGKILL)
+            }
             return
         }
         let socket = try AttachSocket.connect(directory: store.directory(for: record.id))

@@ -85,7 +85,9 @@ struct ContainerCreateOptions: ParsableArguments {
         []
     @Flag(help: "Run the container in its own micro-VM: its own kernel, CPUs and memory (--memory sizes the guest, plus 128 MiB).") var vm =
         false
-    @Option(name: .customLong("vm-backend"), help: "With --vm: qemu (default on hosts whose /dev/kvm cannot boot Linux) or skiff.")
+    @Option(
+        name: .customLong("vm-backend"),
+        help: "With --vm: skiff (skiff's own monitor; the default where /dev/kvm boots Linux; no volumes) or qemu.")
     var vmBackend: String?
     @Option(help: "With --vm: the guest kernel (default: skiff's, built by kernel/build.sh).") var kernel: String?
     @Option(help: "With --vm: the guest initramfs (default: skiff's agent).") var initrd: String?
