@@ -1,13 +1,14 @@
 #!/bin/sh
 # /init of the L2 guest the nested-KVM harness boots with `skiff vm run` (scripts/nested-kvm/l1-init.sh).
-# With skiff.disk=1 on the command line: mounts /dev/vda and reports the vCPUs. Otherwise: eth0 as
+# With skiff.disk=1 on the command line: writes a file on /dev/vda (ext4) and reports the vCPUs. Otherwise: eth0 as
 # 10.231.0.2, pings L1 (10.231.0.1), then waits until L1's echo request has arrived.
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 if grep -q skiff.disk=1 /proc/cmdline; then
   mkdir -p /mnt
-  mount -t ext4 -o ro /dev/vda /mnt && [ -d /mnt/lost+found ] && echo "L2-DISK-OK nproc=$(nproc)"
+  mount -t ext4 /dev/vda /mnt && [ -d /mnt/lost+found ] && echo written-in-l2 > /mnt/proof && umount /mnt &&
+    echo "L2-DISK-OK nproc=$(nproc)"
   reboot -f
 fi
 ip link set lo up

@@ -12,11 +12,12 @@
 # then `SKIFF-NESTED DONE`. Exit status: 0 when L1 ran to its end (whatever the results), 1 when
 # it did not, 2 when this host lacks something (the reason on stderr, as `SKIFF-NESTED MISSING`).
 #
-# Usage: scripts/nested-kvm/run.sh [--bin DIR] [--log FILE] [--timeout SECONDS] [--only TESTS]
+# Usage: scripts/nested-kvm/run.sh [--bin DIR] [--log FILE] [--timeout SECONDS] [--only TESTS] [--repeat N]
 #   --bin DIR      where skiff, skiff-runtime and skiff-agent are (default: .build/debug)
 #   --log FILE     keep L1's whole serial log there (default: only the result lines are printed)
 #   --timeout S    the whole L1 run, QEMU killed after it (default: 1080, 18 minutes)
 #   --only TESTS   comma-separated test names to run in L1 (default: all)
+#   --repeat N     run the tests N times (results named TEST#1 ... TEST#N), to catch rare failures
 # Environment: SKIFF_NESTED_LINUX (a Debian linux-image package unpacked with dpkg -x; default
 # /var/lib/skiff/nested-kvm/linux, which scripts/install-deps.sh fills), SKIFF_STORE (the guest
 # kernel is $SKIFF_STORE/kernels/default/vmlinux, from kernel/build.sh; default /var/lib/skiff),
@@ -28,13 +29,15 @@ bin="$repo/.build/debug"
 log=""
 limit=1080
 only=""
+repeat=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$(cd "$2" && pwd); shift 2 ;;
     --log) log=$(realpath -m "$2"); shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: $0 [--bin DIR] [--log FILE] [--timeout SECONDS] [--only TESTS]" >&2; exit 64 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    *) echo "usage: $0 [--bin DIR] [--log FILE] [--timeout SECONDS] [--only TESTS] [--repeat N]" >&2; exit 64 ;;
   esac
 done
 
@@ -128,6 +131,7 @@ echo nested-l1 > "$root/etc/hostname"
 cp "$here/l1-init.sh" "$root/init"
 chmod 755 "$root/init"
 printf '%s\n' "$only" > "$root/nested/only"
+printf '%s\n' "$repeat" > "$root/nested/repeat"
 
 (cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) > "$work/l1.cpio"
 built=$(date +%s)
