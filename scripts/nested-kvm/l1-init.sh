@@ -67,7 +67,28 @@ t_vm_net_ping() {
 # The skiff backend is refused until it can run containers; that is a skip, said as such.
 refused_backend() { grep -q "cannot run containers yet" "$1"; }
 
-# (c) `skiff run --vm --rm busybox sh -c 'echo hi; exit 3'`: the output and the exit code.
+# What of a removed container still runs: QEMU, a monitor (a skiff process), the runtime. Polled for
+# up to 10 s, since the last of them may still be exiting when the command returns. Zombies do not
+# count: a detached monitor that ended is reparented to this shell, PID 1, which reaps it late.
+running() {
+  for pid in $(pidof "$@"); do
+    [ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" = Z ] || [ ! -e /proc/$pid ] || echo $pid
+  done
+}
+leftover_processes() {
+  i=0
+  while [ $i -lt 100 ]; do
+    procs=$(running qemu-system-x86_64 skiff skiff-runtime)
+    [ -z "$procs" ] && break
+    sleep 0.1; i=$((i + 1))
+  done
+  for pid in $procs; do
+    printf '%s(%s) ' "$pid" "$(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null | cut -c 1-120)"
+  done
+}
+
+# (c) `skiff run --vm --rm busybox sh -c 'echo hi; exit 3'`: the output, the exit code, and that
+# --rm left no container and no process.
 t_run_vm() {
   backend=$1
   timeout -s KILL 400 skiff run --vm --vm-backend "$backend" --network none --rm busybox sh -c 'echo hi; exit 3' \
@@ -75,8 +96,12 @@ t_run_vm() {
   rc=$?
   if [ $rc != 0 ] && refused_backend /tmp/run-$backend.err; then echo "refused: $(oneline /tmp/run-$backend.err 2)"; return 2; fi
   out=$(cat /tmp/run-$backend.out)
-  if [ $rc = 3 ] && [ "$out" = hi ]; then echo "printed hi, exit 3"; return 0; fi
-  echo "exit $rc (want 3), stdout '$(oneline /tmp/run-$backend.out)' (want 'hi'), stderr: $(oneline /tmp/run-$backend.err)"
+  procs=$(leftover_processes)
+  left=$(skiff ps -a -q 2>/dev/null | wc -l)
+  if [ $rc = 3 ] && [ "$out" = hi ] && [ -z "$procs" ] && [ "$left" = 0 ]; then
+    echo "printed hi, exit 3, nothing left"; return 0
+  fi
+  echo "exit $rc (want 3), stdout '$(oneline /tmp/run-$backend.out)' (want 'hi'), containers left $left, processes left '$procs', stderr: $(oneline /tmp/run-$backend.err)"
   return 1
 }
 
@@ -98,11 +123,11 @@ t_exec_vm() {
   timeout -s KILL 120 skiff rm -f "$id" </dev/null >/tmp/exec-$backend.rm 2>&1
   rrc=$?
   left=$(skiff ps -a -q 2>/dev/null | grep -c "^$(echo "$id" | cut -c 1-12)" || true)
-  vms=$(pidof qemu-system-x86_64 || true)
-  if [ $erc = 4 ] && [ "$out" = exec-ok ] && [ $rrc = 0 ] && [ "$left" = 0 ] && [ -z "$vms" ]; then
-    echo "exec printed exec-ok and exited 4; rm -f left no container and no QEMU"; return 0
+  procs=$(leftover_processes)
+  if [ $erc = 4 ] && [ "$out" = exec-ok ] && [ $rrc = 0 ] && [ "$left" = 0 ] && [ -z "$procs" ]; then
+    echo "exec printed exec-ok and exited 4; rm -f left no container, no QEMU, no monitor"; return 0
   fi
-  echo "exec exit $erc (want 4) output '$(oneline /tmp/exec-$backend.out)'; rm -f exit $rrc: $(oneline /tmp/exec-$backend.rm 2); containers left $left; QEMU left '$vms'"
+  echo "exec exit $erc (want 4) output '$(oneline /tmp/exec-$backend.out)'; rm -f exit $rrc: $(oneline /tmp/exec-$backend.rm 2); containers left $left; processes left '$procs'"
   return 1
 }
 
