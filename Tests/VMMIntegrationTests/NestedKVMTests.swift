@@ -88,7 +88,8 @@ enum NestedKVM {
             guard fields.count >= 4 else { continue }
             outcome.results[String(fields[2])] = (String(fields[3]), fields.count > 4 ? String(fields[4]) : "")
         }
-        print("nested KVM harness: exit \(outcome.status) after \(Int(outcome.seconds)) s")
+        // The result lines with their timings, for the CI log.
+        print("nested KVM harness: exit \(outcome.status) after \(Int(outcome.seconds)) s\n\(outcome.output.suffix(6000))")
         return outcome
     }()
 

@@ -133,11 +133,15 @@ t_exec_vm() {
 
 # The monitor with 2 vCPUs and a virtio-blk disk together (one unexplained triple fault seen once,
 # ../shared/guide/nested-kvm.md): boot, write a file on the disk, end.
+# `vm-smp-disk-verbose` (run only when named with --only) boots with the guide's command line, every
+# boot line on the emulated serial port, as when the triple fault was seen.
 t_vm_smp_disk() {
+  line="$cmdline"
+  [ "$1" = verbose ] && line="console=ttyS0 reboot=k panic=1"
   rm -f /tmp/disk.ext4
   $MKE2FS -q -t ext4 -F /tmp/disk.ext4 16M >/tmp/mke2fs.out 2>&1 || { echo "mke2fs failed: $(oneline /tmp/mke2fs.out)"; return 1; }
   timeout -s KILL 300 skiff vm run --kernel "$kernel" --initrd /nested/net.cpio --memory 256 --cpus 2 \
-    --disk /tmp/disk.ext4 --cmdline "$cmdline skiff.disk=1" </dev/null >/tmp/vm-smp.out 2>&1
+    --disk /tmp/disk.ext4 --cmdline "$line skiff.disk=1" </dev/null >/tmp/vm-smp.out 2>&1
   rc=$?
   # What L2 wrote reached the image (no debugfs in L1: the text is looked for in the raw image).
   written=no
@@ -154,6 +158,7 @@ run_one() {
     vm-probe) t_vm_probe ;;
     vm-net-ping) t_vm_net_ping ;;
     vm-smp-disk) t_vm_smp_disk ;;
+    vm-smp-disk-verbose) t_vm_smp_disk verbose ;;
     run-vm-qemu) t_run_vm qemu ;;
     exec-vm-qemu) t_exec_vm qemu ;;
     # Need `--vm-backend skiff` for containers (branch vm-backend): reported skip while refused.
@@ -205,12 +210,12 @@ else
   echo "SKIFF-NESTED RESULT l1-kvm fail $(cut -d' ' -f1 /proc/uptime)s no /dev/kvm:$setup $(dmesg | grep -i -E 'kvm|svm' | tail -n 3 | tr '\n' ' ')"
 fi
 
-only=$(cat /nested/only 2>/dev/null)
+# --only names the tests to run, in its order (and may name tests outside the default list).
+only=$(tr ',' ' ' < /nested/only 2>/dev/null)
 repeat=$(cat /nested/repeat 2>/dev/null)
 round=1
 while [ "$round" -le "${repeat:-1}" ]; do
-  for name in $tests; do
-    case ",$only," in ",,"|*",$name,"*) ;; *) continue ;; esac
+  for name in ${only:-$tests}; do
     label=$name
     [ "${repeat:-1}" -gt 1 ] && label="$name#$round"
     start=$(cut -d. -f1 /proc/uptime)

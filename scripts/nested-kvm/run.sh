@@ -16,7 +16,8 @@
 #   --bin DIR      where skiff, skiff-runtime and skiff-agent are (default: .build/debug)
 #   --log FILE     keep L1's whole serial log there (default: only the result lines are printed)
 #   --timeout S    the whole L1 run, QEMU killed after it (default: 1080, 18 minutes)
-#   --only TESTS   comma-separated test names to run in L1 (default: all)
+#   --only TESTS   comma-separated test names to run in L1, in that order (default: the usual
+#                  list; vm-smp-disk-verbose runs only when named)
 #   --repeat N     run the tests N times (results named TEST#1 ... TEST#N), to catch rare failures
 # Environment: SKIFF_NESTED_LINUX (a Debian linux-image package unpacked with dpkg -x; default
 # /var/lib/skiff/nested-kvm/linux, which scripts/install-deps.sh fills), SKIFF_STORE (the guest
