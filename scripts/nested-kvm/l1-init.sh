@@ -40,6 +40,7 @@ t_vm_net_ping() {
   tap=sknest0
   $IP tuntap add dev $tap mode tap || { echo "ip tuntap add failed"; return 1; }
   $IP addr add 10.231.0.1/24 dev $tap && $IP link set $tap up
+  : >/tmp/vm-net.out
   timeout -s KILL 300 skiff vm run --kernel "$kernel" --initrd /nested/net.cpio --memory 256 --net tap=$tap \
     --cmdline "$cmdline" </dev/null >/tmp/vm-net.out 2>&1 &
   vm=$!
