@@ -21,10 +21,8 @@ enum NestedKVM {
         "exec-vm-qemu",  // `run -d --vm --vm-backend qemu`, `exec`, `rm -f`
     ]
 
-    /// The same container tests through skiff's own monitor. They need `--vm-backend skiff` for
-    /// containers (branch vm-backend); until it is merged the harness reports them as skipped
-    /// (the backend is refused) and these checks are off. Switch this on after the merge.
-    static let skiffBackendRunsContainers = false
+    /// The same container tests through skiff's own monitor (`--vm-backend skiff`, the default
+    /// in L1, whose /dev/kvm boots Linux). A refusal there is a failure.
     static let skiffBackendTests = ["run-vm-skiff", "exec-vm-skiff"]
 
     /// The binaries the harness packs: the ones beside this test bundle (.build/debug).
@@ -112,7 +110,6 @@ struct NestedKVMTests {
 
     @Test(
         .enabled(if: NestedKVM.enabled, NestedKVM.reason),
-        .enabled(if: NestedKVM.skiffBackendRunsContainers, "--vm-backend skiff does not run containers yet (branch vm-backend)"),
         .timeLimit(.minutes(25)), arguments: NestedKVM.skiffBackendTests)
     func containersOnSkiffsMonitorInNestedKVM(_ name: String) {
         NestedKVM.check(name)
