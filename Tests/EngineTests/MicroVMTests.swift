@@ -1,6 +1,7 @@
 import Foundation
 import LinuxSupport
 import AgentProtocol
+import ContainerRuntime
 @testable import Engine
 import OCISpec
 import Testing
@@ -131,5 +132,34 @@ import Testing
         #expect(throws: AgentProtocolError.self) {
             _ = try connection.call(.stats, deadline: MonotonicClock.seconds() + 20, alive: { true })
         }
+    }
+}
+
+@Suite struct AgentArchiveTests {
+    /// A rebuilt skiff-agent makes the next start clean up older archives; one that a concurrent
+    /// start used a moment ago (and may be opening) stays, one unused for long goes.
+    @Test func anArchiveInUseIsNotRemovedByANewerAgentsStart() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("agents-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            .path
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let agent = root + "/bin/skiff-agent"
+        try FileIO.write(agent, Array("first agent".utf8), mode: 0o755)
+        let first = try GuestArtifacts.initrd(nil, root: root, executable: root + "/bin/skiff")
+        // A stale archive of an agent long gone.
+        let stale = root + "/vm/agent-v0-stale.cpio"
+        try FileIO.write(stale, [0], mode: 0o600)
+        var old = [timespec(tv_sec: time(nil) - 3600, tv_nsec: 0), timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, stale, &old, 0) == 0)
+        // The first archive was made long ago too, but a start used it just now.
+        #expect(utimensat(AT_FDCWD, first, &old, 0) == 0)
+        #expect(try GuestArtifacts.initrd(nil, root: root, executable: root + "/bin/skiff") == first)
+        // The agent is rebuilt; the next start makes its archive and cleans up.
+        unlink(agent)
+        try FileIO.write(agent, Array("second agent, another size".utf8), mode: 0o755)
+        let second = try GuestArtifacts.initrd(nil, root: root, executable: root + "/bin/skiff")
+        #expect(second != first)
+        #expect(FileIO.exists(first), "the archive a start has just used was removed")
+        #expect(!FileIO.exists(stale), "an archive unused for an hour was kept")
     }
 }
