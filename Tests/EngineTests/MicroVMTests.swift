@@ -135,6 +135,69 @@ import Testing
     }
 }
 
+@Suite struct ExecSessionTests {
+    /// A session client that stops reading costs the monitor nothing: its output waits in its own
+    /// queue, and past the cap the client is dropped, without a blocking write (before, each
+    /// frame could hold the monitor for 5 seconds).
+    @Test func aClientThatStopsReadingIsDroppedWithoutStallingTheMonitor() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "exec-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sessions = try ExecSessions(directory: directory)
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let agent = AgentConnection(fd: fds[0])
+        let guest = fds[1]
+        defer { close(guest) }
+        let client = try AttachSocket.connect(directory: directory, name: AttachSocket.execName)
+        defer { close(client) }
+        let request = AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.copyOut(path: "/big"))).encoded()
+        #expect(write(client, request, request.count) == request.count)
+
+        // The monitor accepts the client and passes its request to the agent.
+        var decoder = FrameDecoder()
+        var posted: Frame?
+        let deadline = MonotonicClock.seconds() + 10
+        while posted == nil && MonotonicClock.seconds() < deadline {
+            var polled = sessions.pollDescriptors()
+            _ = poll(&polled, nfds_t(polled.count), 100)
+            sessions.handle(polled[...], agent: agent)
+            var pfd = pollfd(fd: guest, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = read(guest, &buffer, buffer.count)
+                if n > 0 { posted = try decoder.feed(buffer[0..<n]).first }
+            }
+        }
+        let frame = try #require(posted)
+        guard case .copyOut(let handle, _) = try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) else {
+            Issue.record("the monitor asked the agent for something else")
+            return
+        }
+        // 16 MiB of the guest's archive for a client that reads nothing.
+        let started = MonotonicClock.seconds()
+        let chunk = AgentMessages.data(Array(repeating: 0x41, count: AgentWire.maxDataChunk), stream: .archive, handle: handle)[0]
+        var taken = 0
+        for _ in 0..<256 where sessions.take(chunk) { taken += 1 }
+        let elapsed = MonotonicClock.seconds() - started
+        #expect(elapsed < 2, "the monitor was held \(elapsed) s by a client that does not read")
+        #expect(taken < 256, "the client was never dropped")
+        // The client sees what was queued for it, then the end of its connection.
+        var received = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var pfd = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 5000) > 0 else { break }
+            let n = read(client, &buffer, buffer.count)
+            if n <= 0 { break }
+            received += n
+        }
+        #expect(received <= ExecSessions.maximumPending + (1 << 20), "\(received) bytes reached the client")
+    }
+}
+
 @Suite struct AgentArchiveTests {
     /// A rebuilt skiff-agent makes the next start clean up older archives; one that a concurrent
     /// start used a moment ago (and may be opening) stays, one unused for long goes.

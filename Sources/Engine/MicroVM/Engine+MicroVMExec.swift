@@ -30,7 +30,8 @@ extension Engine {
         let request = ExecRequest(process: process, stdin: interactive, detach: detach)
         let socket = try AttachSocket.connect(directory: directory, name: AttachSocket.execName)
         defer { close(socket) }
-        try FileIO.writeAll(fd: socket, AttachFrame.exec(try RuntimeJSON.encode(request)).encoded(), what: "the monitor's exec socket")
+        try FileIO.writeAll(
+            fd: socket, AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.exec(request))).encoded(), what: "the monitor's exec socket")
         let client = AttachClient(
             socket: socket, tty: tty && !detach, forwardStdin: interactive && !detach, closeStdinAtEOF: true,
             detachKeys: detachKeys
@@ -43,16 +44,5 @@ extension Engine {
         case .interrupted(let signal): return 128 + signal
         case .disconnected: throw EngineError.startFailed("the container's monitor closed the exec session without an exit code")
         }
-    }
-}
-
-extension Engine {
-    /// What the host cannot answer for a micro-VM container yet (its files and processes are in
-    /// the guest): a clear refusal rather than an answer about the host's view, which would be
-    /// wrong.
-    static func refuseForMicroVM(_ record: EngineContainer, _ command: String) throws {
-        guard record.vm != nil else { return }
-        throw EngineError.invalidOption(
-            "\(command) does not reach into micro-VM containers yet (\(record.name) runs in its own VM); use skiff exec")
     }
 }

@@ -67,6 +67,14 @@ final class VMContainerRun: ContainerRunning {
         let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
         let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
         let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
+        // exec, cp, top and stats reach the guest only through this socket: a container that
+        // cannot serve it does not start (it would run beyond their reach).
+        let execs: ExecSessions
+        do {
+            execs = try ExecSessions(directory: directory)
+        } catch {
+            throw EngineError.startFailed("cannot serve exec sessions on \(directory)/\(AttachSocket.execName): \(error)")
+        }
 
         try connect()
         let hosts = (try? FileIO.readString(directory + "/hosts")) ?? ""
@@ -100,7 +108,7 @@ final class VMContainerRun: ContainerRunning {
         let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
         run.hostsFile = directory + "/hosts"
         run.hostsSent = Array(hosts.utf8)
-        run.execs = try? ExecSessions(directory: directory)
+        run.execs = execs
         do {
             let alive = { run.isAlive }
             _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
