@@ -45,12 +45,18 @@ public struct TarEntryPolicy: Sendable {
     /// entry replaces an earlier one's). `docker cp` refuses instead (NoOverwriteDirNonDir), so
     /// a stream cannot delete a container's directory tree by naming a file after it.
     public var replacesDirectories: Bool
+    /// Files land on the host from a container (`cp` out of a micro-VM without -a): setuid and
+    /// setgid bits are dropped and device nodes skipped, so a container's setuid binary does not
+    /// become a setuid-root file on the host nor its device node a host device anyone may open
+    /// (as `TreeCopy`'s hostSafe does for a process container).
+    public var hostSafe: Bool
 
-    public init(ownership: Ownership, whiteouts: Bool, xattrs: Bool, replacesDirectories: Bool) {
+    public init(ownership: Ownership, whiteouts: Bool, xattrs: Bool, replacesDirectories: Bool, hostSafe: Bool = false) {
         self.ownership = ownership
         self.whiteouts = whiteouts
         self.xattrs = xattrs
         self.replacesDirectories = replacesDirectories
+        self.hostSafe = hostSafe
     }
 
     /// An image layer into its snapshot.
@@ -66,6 +72,15 @@ public struct TarEntryPolicy: Sendable {
         TarEntryPolicy(
             ownership: archive ? .fromArchive : .fixed(TarEntryOwner(uid: 0, gid: 0)), whiteouts: false, xattrs: false,
             replacesDirectories: false)
+    }
+
+    /// `cp CONTAINER:PATH HOSTPATH` of a micro-VM container, whose guest sends the tar stream:
+    /// without -a the files belong to `owner` (the caller) and are host-safe; with -a the
+    /// archive's ids, modes and devices are kept, as for a process container.
+    public static func copyOutOfContainer(archive: Bool, owner: TarEntryOwner) -> TarEntryPolicy {
+        TarEntryPolicy(
+            ownership: archive ? .fromArchive : .fixed(owner), whiteouts: false, xattrs: false, replacesDirectories: false,
+            hostSafe: !archive)
     }
 
     static let whiteoutPrefix = ".wh."
@@ -85,7 +100,7 @@ public struct TarEntryPolicy: Sendable {
         case .asCreated: plannedOwner = nil
         }
         func plan(_ kind: TarEntryPlan.Kind) -> TarEntryPlan {
-            TarEntryPlan(path: path, kind: kind, owner: plannedOwner, mode: fields.permissions & 0o7777)
+            TarEntryPlan(path: path, kind: kind, owner: plannedOwner, mode: fields.permissions & (hostSafe ? 0o1777 : 0o7777))
         }
         if whiteouts, let path {
             if path.name == Self.opaqueMarker { return plan(.opaqueDirectory) }
@@ -118,6 +133,7 @@ public struct TarEntryPolicy: Sendable {
             else {
                 throw refuse("has an impossible device number")
             }
+            if hostSafe { return plan(.skipped) }
             return plan(.device(type: fields.type, device: dev_t(skiff_makedev(major, minor))))
         case S_IFIFO:
             return plan(.fifo)

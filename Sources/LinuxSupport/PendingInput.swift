@@ -21,6 +21,10 @@ public struct PendingInput {
     /// Whether the caller should poll `fd` for POLLOUT.
     public var wantsWrite: Bool { fd >= 0 && !pending.isEmpty }
 
+    /// Bytes waiting for the program to take them (a feeder that reads its own source only while
+    /// this is small keeps the backlog bounded).
+    public var pendingCount: Int { pending.count }
+
     /// Adds `bytes` (dropped after the end of input) and writes what the program takes now.
     /// Returns the descriptor if this closed it.
     public mutating func append(_ bytes: some Collection<UInt8>) -> Int32? {

@@ -17,6 +17,8 @@ final class Agent {
     var decoder = FrameDecoder()
     let runtime = Runtime(root: GuestSystem.runtimeRoot)
     var processes: [UInt32: GuestProcess] = [:]
+    /// `skiff cp` in progress, by handle.
+    var copies: [UInt32: GuestCopy] = [:]
     var initHandle: UInt32?
     /// SIGCHLD, as events in the poll loop.
     let children: SignalWatcher
@@ -71,6 +73,14 @@ final class Agent {
                     owners.append((handle, fd.fd))
                 }
             }
+            let copyStart = fds.count
+            var copyOwners: [(UInt32, Int32)] = []
+            for (handle, copy) in copies {
+                for fd in copy.pollDescriptors() {
+                    fds.append(fd)
+                    copyOwners.append((handle, fd.fd))
+                }
+            }
             // A process that exited with its output still open is reported after a grace period.
             let timeout: Int32 = processes.values.contains { $0.isLingering } ? 100 : -1
             let ready = poll(&fds, nfds_t(fds.count), timeout)
@@ -79,6 +89,12 @@ final class Agent {
             for (index, owner) in owners.enumerated() where fds[2 + index].revents != 0 {
                 guard let process = processes[owner.0] else { continue }
                 for frame in process.service(fd: owner.1, revents: fds[2 + index].revents) { try send(frame) }
+            }
+            for (index, owner) in copyOwners.enumerated() where fds[copyStart + index].revents != 0 {
+                guard let copy = copies[owner.0] else { continue }
+                let (frames, finished) = try copy.service(fd: owner.1)
+                for frame in frames { try send(frame) }
+                if finished { copies[owner.0] = nil }
             }
             try finishExitedProcesses()
             if fds[0].revents != 0 {
@@ -112,6 +128,11 @@ final class Agent {
                 return false
             }
             do {
+                // A copy answers when its thread is done (`GuestCopy.service`).
+                if let copy = try startCopy(request, id: frame.channel) {
+                    copies[copy.handle] = copy
+                    return true
+                }
                 try send(AgentMessages.response(try perform(request), id: frame.channel))
             } catch let failure as AgentFailure {
                 try send(AgentMessages.failure(failure, id: frame.channel))
@@ -120,6 +141,10 @@ final class Agent {
             }
         case .data, .close:
             let (stream, bytes) = try AgentMessages.stream(of: frame)
+            if stream == .archive, let copy = copies[frame.channel] {
+                if frame.kind == .data { copy.input(bytes) } else { copy.endInput() }
+                return true
+            }
             guard stream == .stdin, let process = processes[frame.channel] else { return true }
             if frame.kind == .data { process.input(bytes) } else { process.closeInput() }
         default:
@@ -194,10 +219,34 @@ final class Agent {
             try FileIO.write(GuestSystem.hostsPath, Array(hosts.utf8))
             return .done
         case .copyIn, .copyOut:
-            throw AgentFailure(kind: .failed, message: "copying files in and out of a micro-VM container is not supported yet")
+            return .done  // started by `startCopy`
         case .shutdown:
             return .done
         }
+    }
+
+    /// A copy request starts a `GuestCopy` in the container's root as its init sees it; nil for
+    /// other requests.
+    func startCopy(_ request: AgentRequest, id: UInt32) throws -> GuestCopy? {
+        let handle: UInt32
+        switch request {
+        case .copyIn(let h, _), .copyOut(let h, _): handle = h
+        default: return nil
+        }
+        guard let initHandle, let process = processes[initHandle] else {
+            throw AgentFailure(kind: .invalidState, message: "the container is not running")
+        }
+        guard processes[handle] == nil, copies[handle] == nil else {
+            throw AgentFailure(kind: .invalidState, message: "handle \(handle) is in use")
+        }
+        let root = "/proc/\(process.pid)/root"
+        if case .copyIn(_, let path) = request {
+            return try GuestCopy.copyIn(requestID: id, handle: handle, root: root, path: path)
+        }
+        if case .copyOut(_, let path) = request {
+            return try GuestCopy.copyOut(requestID: id, handle: handle, root: root, path: path)
+        }
+        return nil
     }
 
     func cgroupDirectory() throws -> String {
@@ -214,21 +263,41 @@ final class Agent {
         for line in ((try? FileIO.readString(directory + "/cpu.stat")) ?? "").split(separator: "\n") where line.hasPrefix("usage_usec ") {
             usage = (UInt64(line.dropFirst("usage_usec ".count)) ?? 0) * 1000
         }
+        // docker's usage leaves out the reclaimable page cache; without a limit of its own the
+        // container has the guest's memory.
+        var inactive: UInt64 = 0
+        for line in ((try? FileIO.readString(directory + "/memory.stat")) ?? "").split(separator: "\n")
+        where line.hasPrefix("inactive_file ") {
+            inactive = UInt64(line.dropFirst("inactive_file ".count)) ?? 0
+        }
+        let current = number("memory.current") ?? 0
+        var total: UInt64?
+        for line in ((try? FileIO.readString("/proc/meminfo")) ?? "").split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            total = line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) }.map { $0 * 1024 }
+        }
         return GuestStats(
-            cpuNanoseconds: usage, memoryBytes: number("memory.current") ?? 0, memoryLimitBytes: number("memory.max"),
-            pids: number("pids.current") ?? 0)
+            cpuNanoseconds: usage, memoryBytes: current > inactive ? current - inactive : current,
+            memoryLimitBytes: number("memory.max") ?? total, pids: number("pids.current") ?? 0)
     }
 
-    /// The container's processes: pid and command line, as `ps -o pid,args` would print them.
+    /// The container's processes: user id, pid, parent pid and command line, as `ps -o
+    /// uid,pid,ppid,args` would print them (the guest has no ps; the ps arguments are not used).
     func top() throws -> AgentResponse {
         let directory = try cgroupDirectory()
         let pids = ((try? FileIO.readString(directory + "/cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
         let rows: [[String]] = pids.sorted().map { pid in
             let raw = (try? FileIO.read("/proc/\(pid)/cmdline")) ?? []
-            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            return ["\(pid)", args]
+            var args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            var uid = "?", ppid = "?"
+            for line in ((try? FileIO.readString("/proc/\(pid)/status")) ?? "").split(separator: "\n") {
+                let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+                if fields.first == "Uid:", fields.count > 1 { uid = String(fields[1]) }
+                if fields.first == "PPid:", fields.count > 1 { ppid = String(fields[1]) }
+                if fields.first == "Name:", fields.count > 1, args.isEmpty { args = "[" + fields[1] + "]" }
+            }
+            return [uid, "\(pid)", ppid, args]
         }
-        return .table(titles: ["PID", "CMD"], rows: rows)
+        return .table(titles: ["UID", "PID", "PPID", "CMD"], rows: rows)
     }
 
     // MARK: - exits

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import AgentProtocol
 import CShim
+import ContainerRuntime
 import LinuxSupport
 
 /// A process the agent started in the container (its init, or an exec): its stdio ends on the
@@ -32,61 +33,14 @@ final class GuestProcess {
         for fd in owned { close(fd) }
     }
 
-    /// Gives the process its stdio the way the runtime expects it (the caller's 0, 1 and 2, or a
-    /// console socket that receives the pty master), runs `create` (the runtime's create or
-    /// exec, returning the pid), and puts the agent's own stdio back.
+    /// Gives the process its stdio the way the runtime expects it (`ProcessStdio`: pipes on the
+    /// caller's 0, 1 and 2, or a console socket that receives the pty master), runs `create` (the
+    /// runtime's create or exec, returning the pid), and puts the agent's own stdio back.
     static func make(terminal: Bool, stdin: Bool, console: [Int32], create: (Int32?) throws -> Int32) throws -> GuestProcess {
-        let devNull = try sysCall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
-        var childEnds: [Int32] = [devNull]
-        var owned: Set<Int32> = []
-        var succeeded = false
-        defer {
-            for (target, fd) in console.enumerated() { dup2(fd, Int32(target)) }
-            for fd in childEnds { close(fd) }
-            if !succeeded { for fd in owned { close(fd) } }
-        }
-        var outputs: [(fd: Int32, stream: StdioStream)] = []
-        var input: Int32 = -1
-        var consoleSocket: (ours: Int32, theirs: Int32)?
-        if terminal {
-            let (ours, theirs) = try Descriptors.socketPair()
-            owned.insert(ours)
-            childEnds.append(theirs)
-            consoleSocket = (ours, theirs)
-            for target: Int32 in 0...2 { dup2(devNull, target) }
-        } else {
-            let (outRead, outWrite) = try Descriptors.pipe()
-            owned.insert(outRead)
-            childEnds.append(outWrite)
-            let (errRead, errWrite) = try Descriptors.pipe()
-            owned.insert(errRead)
-            childEnds.append(errWrite)
-            outputs = [(outRead, .stdout), (errRead, .stderr)]
-            if stdin {
-                let (inRead, inWrite) = try Descriptors.pipe()
-                owned.insert(inWrite)
-                childEnds.append(inRead)
-                input = inWrite
-                dup2(inRead, 0)
-            } else {
-                dup2(devNull, 0)
-            }
-            dup2(outWrite, 1)
-            dup2(errWrite, 2)
-        }
-        let pid = try create(consoleSocket?.theirs)
-        var master: Int32 = -1
-        if let consoleSocket {
-            let received = try Descriptors.receive(from: consoleSocket.ours, max: 1, payloadSize: 256)
-            guard let fd = received.fds.first else { throw AgentError.badSetup("terminal: the runtime sent no pty master") }
-            master = fd
-            owned.insert(fd)
-            input = fd
-            outputs = [(fd, .stdout)]
-        }
-        for fd in outputs.map(\.fd) + [input] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        succeeded = true
-        return GuestProcess(pid: pid, outputs: outputs, input: input, master: master, owned: owned)
+        let (pid, stdio) = try ProcessStdio.create(terminal: terminal, stdin: stdin, restoring: console, create)
+        var outputs: [(fd: Int32, stream: StdioStream)] = [(stdio.stdout, .stdout)]
+        if stdio.stderr >= 0 { outputs.append((stdio.stderr, .stderr)) }
+        return GuestProcess(pid: pid, outputs: outputs, input: stdio.stdin, master: stdio.master, owned: Set(stdio.owned))
     }
 
     func pollDescriptors() -> [pollfd] {

@@ -111,11 +111,97 @@ struct MicroVMContainerTests {
         #expect(session.expect("mark-42"), "\(session.text)")
         #expect(session.text.contains("33 77"), "\(session.text)")
         #expect(session.wait() == 3, "\(session.text)")
-        // What the host cannot see in the guest yet is refused, not answered from the host's view.
+        // top and stats answer from the guest, through the monitor and the agent.
         let top = try fixture.skiff("top", [id])
-        #expect(top.status != 0 && top.stderr.contains("micro-VM"), "\(top.stdout) \(top.stderr)")
-        let copy = try fixture.skiff("cp", [id + ":/etc/passwd", fixture.path + "/passwd"])
-        #expect(copy.status != 0 && copy.stderr.contains("micro-VM"), "\(copy.stderr)")
+        #expect(top.status == 0 && top.stdout.contains("PID") && top.stdout.contains("sleep 600"), "\(top.stdout) \(top.stderr)")
+        let stats = try fixture.skiff("stats", ["--no-stream", "--format", "json", id])
+        let row = (try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8))) as? [String: Any]
+        #expect(stats.status == 0 && (row?["PidsCurrent"] as? Int ?? 0) >= 1, "\(stats.stdout) \(stats.stderr)")
+        let limit = row?["MemoryLimitBytes"] as? Int ?? 0
+        #expect(limit > 0 && limit <= 512 << 20, "the guest's memory is the limit: \(stats.stdout)")
+        #expect((row?["MemoryUsageBytes"] as? Int ?? 0) > 0, "\(stats.stdout)")
+        #expect(try fixture.skiff("stats", ["--no-stream", "--format", "json"]).stdout.contains(id), "stats without names shows VMs")
+        // cp both ways, with docker's naming, owners and the guest's tar unpacked under the host's rules.
+        let source = fixture.path + "/tree"
+        try FileManager.default.createDirectory(atPath: source + "/sub", withIntermediateDirectories: true)
+        try "alpha\n".write(toFile: source + "/a", atomically: true, encoding: .utf8)
+        try "beta\n".write(toFile: source + "/sub/" + String(repeating: "b", count: 150), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: source + "/link", withDestinationPath: "/etc/passwd")
+        #expect(try fixture.skiff("cp", [source, id + ":/tmp/"]).status == 0)
+        #expect(try fixture.skiff("cp", [source + "/a", id + ":/tmp/renamed"]).status == 0)
+        let inside = try fixture.skiff(
+            "exec",
+            [
+                id, "sh", "-c",
+                "cat /tmp/tree/a /tmp/tree/sub/\(String(repeating: "b", count: 150)) /tmp/renamed; stat -c %u /tmp/tree/a; readlink /tmp/tree/link",
+            ])
+        #expect(inside.stdout == "alpha\nbeta\nalpha\n0\n/etc/passwd\n", "\(inside.stdout) \(inside.stderr)")
+        try fixture.skiff("exec", [id, "sh", "-c", "cp /bin/busybox /tmp/tree/suid; chmod 4755 /tmp/tree/suid"], check: true)
+        #expect(try fixture.skiff("cp", [id + ":/tmp/tree", fixture.path + "/back"]).status == 0)
+        #expect(
+            (try? String(contentsOfFile: fixture.path + "/back/sub/" + String(repeating: "b", count: 150), encoding: .utf8)) == "beta\n")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: fixture.path + "/back/link")) == "/etc/passwd")
+        let suid = try FileManager.default.attributesOfItem(atPath: fixture.path + "/back/suid")[.posixPermissions] as? Int ?? 0
+        #expect(suid & 0o6000 == 0, "a setuid file of the guest lands without its setuid bit: \(String(suid, radix: 8))")
+        #expect(try fixture.skiff("cp", [id + ":/etc/passwd", fixture.path + "/passwd"]).status == 0)
+        #expect((try? String(contentsOfFile: fixture.path + "/passwd", encoding: .utf8))?.contains("root:") == true)
+        let tar = try fixture.skiff("cp", [id + ":/tmp/tree/a", "-"])
+        #expect(tar.status == 0 && tar.stdout.contains("alpha"), "\(tar.stderr)")
+        let missing = try fixture.skiff("cp", [id + ":/no/such", fixture.path + "/x"])
+        #expect(missing.status != 0 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+        // rename: the container answers to its new name.
+        try fixture.skiff("rename", [id, "vmrenamed\(getpid())"], check: true)
+        #expect(try fixture.skiff("exec", ["vmrenamed\(getpid())", "true"]).status == 0)
+        try fixture.skiff("rm", ["-f", id], check: true)
+    }
+
+    /// The run flags keep their meaning inside the VM, and wait and attach reach its program.
+    @Test func runFlagsWaitAndAttachBehaveInsideTheGuest() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let envFile = fixture.path + "/env"
+        try "FROMFILE=yes\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        let script = [
+            "echo env=$FROMFILE", "echo host=$(hostname)", "echo nofile=$(ulimit -n)",
+            "echo pids=$(cat /sys/fs/cgroup/pids.max)", "echo tmpfs=$(awk '$2==\"/scratch\"{print $3}' /proc/mounts)",
+            "[ $$ != 1 ] && echo init=yes", "echo nnp=$(awk '/NoNewPrivs/{print $2}' /proc/self/status)",
+            "echo cap=$(awk '/CapEff/{print $2}' /proc/self/status)", "echo ready", "read x", "echo got-$x", "exit 4",
+        ].joined(separator: "; ")
+        let id = try vmRun(
+            fixture,
+            [
+                "-d", "-i", "--init", "--tmpfs", "/scratch", "--ulimit", "nofile=512:512", "--pids-limit", "50", "--hostname", "vmhost",
+                "--entrypoint", "/bin/sh", "--env-file", envFile, "--cap-add", "NET_ADMIN", "--security-opt", "no-new-privileges",
+                fixture.image, "-c", script,
+            ]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("ready")) == true })
+        let logs = try fixture.skiff("logs", [id]).stdout
+        for line in ["env=yes", "host=vmhost", "nofile=512", "pids=50", "tmpfs=tmpfs", "init=yes", "nnp=1"] {
+            #expect(logs.contains(line + "\n"), "\(line) in \(logs)")
+        }
+        let capabilities = logs.split(separator: "\n").first { $0.hasPrefix("cap=") }.flatMap { UInt64($0.dropFirst(4), radix: 16) } ?? 0
+        #expect(capabilities & (1 << 12) != 0, "CAP_NET_ADMIN is added: \(logs)")
+        let attached = try runWithInput(fixture.commandLine("attach", [id]), input: "hi\n")
+        #expect(attached.stdout.contains("got-hi") && attached.status == 4, "\(attached.stdout) \(attached.stderr)")
+        let waited = try fixture.skiff("wait", [id])
+        #expect(waited.stdout == "4\n", "\(waited.stdout) \(waited.stderr)")
+        try fixture.skiff("rm", ["-f", id], check: true)
+    }
+
+    /// exec, cp, top and stats reach the guest only through the monitor's exec.sock: a start that
+    /// cannot serve it fails with the reason instead of running beyond their reach.
+    @Test func aStartThatCannotServeExecSessionsFails() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let id = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"], check: true).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // Something that is not a socket holds the name.
+        try FileManager.default.createDirectory(
+            atPath: fixture.root + "/containers/" + id + "/exec.sock/blocker", withIntermediateDirectories: true)
+        let start = try fixture.skiff("start", [id])
+        #expect(start.status != 0 && start.stderr.contains("exec.sock"), "\(start.stdout) \(start.stderr)")
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
         try fixture.skiff("rm", ["-f", id], check: true)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import LinuxSupport
 import AgentProtocol
+import ContainerRuntime
 @testable import Engine
 import OCISpec
 import Testing
@@ -131,5 +132,97 @@ import Testing
         #expect(throws: AgentProtocolError.self) {
             _ = try connection.call(.stats, deadline: MonotonicClock.seconds() + 20, alive: { true })
         }
+    }
+}
+
+@Suite struct ExecSessionTests {
+    /// A session client that stops reading costs the monitor nothing: its output waits in its own
+    /// queue, and past the cap the client is dropped, without a blocking write (before, each
+    /// frame could hold the monitor for 5 seconds).
+    @Test func aClientThatStopsReadingIsDroppedWithoutStallingTheMonitor() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "exec-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sessions = try ExecSessions(directory: directory)
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let agent = AgentConnection(fd: fds[0])
+        let guest = fds[1]
+        defer { close(guest) }
+        let client = try AttachSocket.connect(directory: directory, name: AttachSocket.execName)
+        defer { close(client) }
+        let request = AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.copyOut(path: "/big"))).encoded()
+        #expect(write(client, request, request.count) == request.count)
+
+        // The monitor accepts the client and passes its request to the agent.
+        var decoder = FrameDecoder()
+        var posted: Frame?
+        let deadline = MonotonicClock.seconds() + 10
+        while posted == nil && MonotonicClock.seconds() < deadline {
+            var polled = sessions.pollDescriptors()
+            _ = poll(&polled, nfds_t(polled.count), 100)
+            sessions.handle(polled[...], agent: agent)
+            var pfd = pollfd(fd: guest, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = read(guest, &buffer, buffer.count)
+                if n > 0 { posted = try decoder.feed(buffer[0..<n]).first }
+            }
+        }
+        let frame = try #require(posted)
+        guard case .copyOut(let handle, _) = try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) else {
+            Issue.record("the monitor asked the agent for something else")
+            return
+        }
+        // 16 MiB of the guest's archive for a client that reads nothing.
+        let started = MonotonicClock.seconds()
+        let chunk = AgentMessages.data(Array(repeating: 0x41, count: AgentWire.maxDataChunk), stream: .archive, handle: handle)[0]
+        var taken = 0
+        for _ in 0..<256 where sessions.take(chunk) { taken += 1 }
+        let elapsed = MonotonicClock.seconds() - started
+        #expect(elapsed < 2, "the monitor was held \(elapsed) s by a client that does not read")
+        #expect(taken < 256, "the client was never dropped")
+        // The client sees what was queued for it, then the end of its connection.
+        var received = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var pfd = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 5000) > 0 else { break }
+            let n = read(client, &buffer, buffer.count)
+            if n <= 0 { break }
+            received += n
+        }
+        #expect(received <= ExecSessions.maximumPending + (1 << 20), "\(received) bytes reached the client")
+    }
+}
+
+@Suite struct AgentArchiveTests {
+    /// A rebuilt skiff-agent makes the next start clean up older archives; one that a concurrent
+    /// start used a moment ago (and may be opening) stays, one unused for long goes.
+    @Test func anArchiveInUseIsNotRemovedByANewerAgentsStart() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("agents-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            .path
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let agent = root + "/bin/skiff-agent"
+        try FileIO.write(agent, Array("first agent".utf8), mode: 0o755)
+        let first = try GuestArtifacts.initrd(nil, root: root, executable: root + "/bin/skiff")
+        // A stale archive of an agent long gone.
+        let stale = root + "/vm/agent-v0-stale.cpio"
+        try FileIO.write(stale, [0], mode: 0o600)
+        var old = [timespec(tv_sec: time(nil) - 3600, tv_nsec: 0), timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, stale, &old, 0) == 0)
+        // The first archive was made long ago too, but a start used it just now.
+        #expect(utimensat(AT_FDCWD, first, &old, 0) == 0)
+        #expect(try GuestArtifacts.initrd(nil, root: root, executable: root + "/bin/skiff") == first)
+        // The agent is rebuilt; the next start makes its archive and cleans up.
+        unlink(agent)
+        try FileIO.write(agent, Array("second agent, another size".utf8), mode: 0o755)
+        let second = try GuestArtifacts.initrd(nil, root: root, executable: root + "/bin/skiff")
+        #expect(second != first)
+        #expect(FileIO.exists(first), "the archive a start has just used was removed")
+        #expect(!FileIO.exists(stale), "an archive unused for an hour was kept")
     }
 }

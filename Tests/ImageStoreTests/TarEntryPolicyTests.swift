@@ -63,4 +63,21 @@ struct TarEntryPolicyTests {
         #expect(try copy.plan(entry("./", S_IFDIR)).path == nil)
         #expect(try copy.plan(entry("sock", S_IFSOCK)).kind == .skipped)
     }
+
+    /// What a micro-VM's guest sends to the host: hostile like any stream, and without -a no
+    /// setuid or setgid file and no device node lands on the host.
+    @Test func copiesOutOfAContainerAreHostSafeWithoutArchive() throws {
+        let out = TarEntryPolicy.copyOutOfContainer(archive: false, owner: TarEntryOwner(uid: 1000, gid: 1000))
+        let outArchive = TarEntryPolicy.copyOutOfContainer(archive: true, owner: TarEntryOwner(uid: 1000, gid: 1000))
+        #expect(refusal(out, entry("/etc/passwd")) == "has an absolute path")
+        let suid = entry("bin/su") { $0.permissions = 0o6755; $0.uid = 0 }
+        #expect(try out.plan(suid).mode == 0o755)
+        #expect(try out.plan(suid).owner == TarEntryOwner(uid: 1000, gid: 1000))
+        #expect(try outArchive.plan(suid).mode == 0o6755)
+        #expect(try outArchive.plan(suid).owner == TarEntryOwner(uid: 0, gid: 0))
+        let device = entry("dev/sda", S_IFBLK) { $0.deviceMajor = 8 }
+        #expect(try out.plan(device).kind == .skipped)
+        #expect(try outArchive.plan(device).kind != .skipped)
+        #expect(try out.plan(entry("tmp", S_IFDIR) { $0.permissions = 0o1777 }).mode == 0o1777)
+    }
 }

@@ -44,7 +44,7 @@ extension Engine {
     /// Copies `path` from the container to `destination` on the host.
     public func copyOut(_ reference: String, path: String, to destination: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
-        try Self.refuseForMicroVM(record, "cp")
+        if record.vm != nil { return try copyOutOfMicroVM(record, path: path, to: destination, options: options) }
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
         guard let source = try root.parentAndName(sourcePath) else {
@@ -102,7 +102,6 @@ extension Engine {
     /// Copies `source` on the host into the container at `path`.
     public func copyIn(_ reference: String, from source: String, path: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
-        try Self.refuseForMicroVM(record, "cp")
         var sourcePath = source
         if options.followLink, let resolved = realpath(source, nil) {
             sourcePath = String(cString: resolved)
@@ -123,6 +122,12 @@ extension Engine {
         let sourceDir = sourceFD.raw
         let copier = TreeCopy(preserveOwnership: options.archive, owner: (0, 0))
         try refuseReadOnlyRootfs(record, path: path)
+        if record.vm != nil {
+            // The guest names it as below: into an existing directory, else as `path` itself.
+            return try copyIntoMicroVM(
+                record, sourceDirectory: sourceDir, sourceName: hostName, archiveName: contentsOnly ? "." : (parts.last ?? "root"),
+                path: path, options: options)
+        }
         let (root, inner) = try containerRoot(for: record, path: path)
 
         if let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) {
@@ -155,7 +160,7 @@ extension Engine {
     /// `cp CONTAINER:PATH -`: writes `path` as a tar stream to `fd`, named by its last component.
     public func copyOutTar(_ reference: String, path: String, to fd: Int32, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
-        try Self.refuseForMicroVM(record, "cp")
+        if record.vm != nil { return try copyOutTarOfMicroVM(record, path: path, to: fd, options: options) }
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
         guard let source = try root.parentAndName(sourcePath), TreeCopy.lstatAt(source.directory.raw, source.name) != nil else {
@@ -168,8 +173,8 @@ extension Engine {
     /// `cp - CONTAINER:DIR`: extracts the tar stream on `fd` into the existing directory `path`.
     public func copyInTar(_ reference: String, from fd: Int32, path: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
-        try Self.refuseForMicroVM(record, "cp")
         try refuseReadOnlyRootfs(record, path: path)
+        if record.vm != nil { return try copyInTarToMicroVM(record, from: fd, path: path, options: options) }
         let (root, inner) = try containerRoot(for: record, path: path)
         guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
             throw EngineError.invalidOption(

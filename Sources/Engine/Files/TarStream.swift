@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AgentProtocol
 import CArchive
 import CShim
 import ImageStore
@@ -90,7 +91,14 @@ enum TarStream {
 
     /// Extracts the tar stream on `fd` into the directory `target`; `archive` is `cp -a`.
     static func extract(from fd: Int32, into target: Int32, archive keepOwners: Bool) throws {
-        let policy = TarEntryPolicy.copyIntoContainer(archive: keepOwners)
+        try extract(from: fd, into: target, policy: .copyIntoContainer(archive: keepOwners))
+    }
+
+    /// Extracts the tar stream on `fd` into the directory `target` under `policy`; with `rename`,
+    /// the archive's root takes that name (`ArchiveRoot`: docker cp's naming when the destination
+    /// does not exist yet).
+    static func extract(from fd: Int32, into target: Int32, policy: TarEntryPolicy, rename: String? = nil) throws {
+        var naming = ArchiveRoot(rename: rename)
         guard let archive = archive_read_new() else { throw EngineError.startFailed("libarchive: out of memory") }
         defer { archive_read_free(archive) }
         archive_read_support_format_tar(archive)
@@ -106,8 +114,17 @@ enum TarStream {
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
                 throw EngineError.invalidOption("not a valid tar stream: \(message(archive))")
             }
-            guard let fields = TarEntryFields(entry) else {
+            guard var fields = TarEntryFields(entry) else {
                 throw EngineError.invalidOption("the tar stream has an entry without a name (or one that is not text): refused")
+            }
+            if rename != nil {
+                do {
+                    fields.name = try naming.map(fields.name)
+                    if let link = fields.hardlink { fields.hardlink = try naming.map(link) }
+                } catch {
+                    throw EngineError.invalidOption("the tar stream's \(error): refused")
+                }
+                if fields.name.isEmpty { fields.name = "." }
             }
             let plan: TarEntryPlan
             do { plan = try policy.plan(fields) } catch {

@@ -37,68 +37,31 @@ final class ContainerRun: ContainerRunning {
         engine: Engine, id: String, tty: Bool, interactive: Bool, size: ConsoleSize?,
         beforeStart: () throws -> Void
     ) throws -> ContainerRun {
-        let devNull = try sysCall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
-        var childEnds: [Int32] = [devNull]
-        var owned: [Int32] = []
-        var succeeded = false
-        defer {
-            for fd in childEnds { close(fd) }
-            if !succeeded { for fd in owned { close(fd) } }
-        }
         var options = Runtime.CreateOptions()
-        var consoleSocket: Int32 = -1
-        var outputs: [(fd: Int32, stream: String)] = []
-        var input: Int32 = -1
-        // The container's init inherits our 0, 1 and 2: point them at its stdio while it is made.
-        if tty {
-            let (ours, theirs) = try Descriptors.socketPair()
-            consoleSocket = ours
-            owned.append(ours)
-            childEnds.append(theirs)
-            options.consoleSocketFD = theirs
-            for target: Int32 in 0...2 { dup2(devNull, target) }
-        } else {
-            let (outRead, outWrite) = try Descriptors.pipe()
-            owned.append(outRead)
-            childEnds.append(outWrite)
-            let (errRead, errWrite) = try Descriptors.pipe()
-            owned.append(errRead)
-            childEnds.append(errWrite)
-            outputs = [(outRead, "stdout"), (errRead, "stderr")]
-            if interactive {
-                let (inRead, inWrite) = try Descriptors.pipe()
-                owned.append(inWrite)
-                childEnds.append(inRead)
-                input = inWrite
-                dup2(inRead, 0)
-            } else {
-                dup2(devNull, 0)
-            }
-            dup2(outWrite, 1)
-            dup2(errWrite, 2)
-        }
+        // The container's init inherits our 0, 1 and 2: `ProcessStdio` points them at its stdio
+        // while it is made, and back at /dev/null (the monitor's own) after.
+        var made = false
         let created: ContainerRecord
+        let stdio: ProcessStdio
         do {
-            created = try engine.runtime.create(id: id, bundle: engine.store.directory(for: id), options: options)
+            (created, stdio) = try ProcessStdio.create(terminal: tty, stdin: interactive, restoring: nil) { consoleSocket in
+                if let consoleSocket { options.consoleSocketFD = consoleSocket }
+                let record = try engine.runtime.create(id: id, bundle: engine.store.directory(for: id), options: options)
+                made = true
+                return record
+            }
         } catch {
-            for target: Int32 in 0...2 { dup2(devNull, target) }
+            // Created, but its terminal never came: the half-made container goes.
+            if made { try? engine.runtime.delete(id: id, force: true) }
             throw error
         }
-        for target: Int32 in 0...2 { dup2(devNull, target) }
-        var master: Int32 = -1
+        var succeeded = false
+        defer { if !succeeded { for fd in stdio.owned { close(fd) } } }
+        let outputs: [(fd: Int32, stream: String)] = [(stdio.stdout, "stdout"), (stdio.stderr, "stderr")].filter { $0.fd >= 0 }
         do {
-            if tty {
-                let received = try Descriptors.receive(from: consoleSocket, max: 1, payloadSize: 256)
-                guard let fd = received.fds.first else {
-                    throw EngineError.startFailed("the container did not send its terminal over the console socket")
-                }
-                master = fd
-                owned.append(fd)
-                if let size { _ = skiff_set_winsize(fd, UInt16(clamping: size.height), UInt16(clamping: size.width)) }
-                input = fd
-                outputs = [(fd, "stdout")]
+            if let size, stdio.master >= 0 {
+                _ = skiff_set_winsize(stdio.master, UInt16(clamping: size.height), UInt16(clamping: size.width))
             }
-            for fd in outputs.map(\.fd) + [input] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
             try beforeStart()
             try engine.runtime.start(id: id)
         } catch {
@@ -106,7 +69,7 @@ final class ContainerRun: ContainerRunning {
             throw error
         }
         succeeded = true
-        return ContainerRun(pid: created.pid, outputs: outputs, input: input, master: master, owned: owned)
+        return ContainerRun(pid: created.pid, outputs: outputs, input: stdio.stdin, master: stdio.master, owned: stdio.owned)
     }
 
     /// Copies output and input until the program exits; returns its exit code.

@@ -25,7 +25,7 @@ extension Engine {
 
     /// Reads the counters of a running container (v1 controllers when they are mounted, else cgroup2).
     public func sample(_ record: EngineContainer) throws -> CgroupSample {
-        try Self.refuseForMicroVM(record, "stats")
+        if record.vm != nil { return try microVMSample(record) }
         let cgroup = try cgroup(of: record)
         func read(_ path: String?, _ file: String) -> String? { path.flatMap { try? FileIO.readString($0 + "/" + file) } }
         var sample: CgroupSample
@@ -61,7 +61,7 @@ extension Engine {
     /// the container's processes (found through the PID column, as docker does).
     public func top(_ reference: String, psArguments: [String]) throws -> [String] {
         let record = try runningRecord(reference, action: "list the processes of")
-        try Self.refuseForMicroVM(record, "top")
+        if record.vm != nil { return try microVMTop(record, psArguments: psArguments) }
         let pids = Set(try cgroup(of: record).processes())
         let arguments = psArguments.isEmpty ? ["-ef"] : psArguments
         let ps = ["/usr/bin/ps", "/bin/ps"].first(where: FileIO.exists) ?? "/bin/ps"

@@ -30,7 +30,8 @@ extension Engine {
         let request = ExecRequest(process: process, stdin: interactive, detach: detach)
         let socket = try AttachSocket.connect(directory: directory, name: AttachSocket.execName)
         defer { close(socket) }
-        try FileIO.writeAll(fd: socket, AttachFrame.exec(try RuntimeJSON.encode(request)).encoded(), what: "the monitor's exec socket")
+        try FileIO.writeAll(
+            fd: socket, AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.exec(request))).encoded(), what: "the monitor's exec socket")
         let client = AttachClient(
             socket: socket, tty: tty && !detach, forwardStdin: interactive && !detach, closeStdinAtEOF: true,
             detachKeys: detachKeys
@@ -49,7 +50,7 @@ extension Engine {
 extension Engine {
     /// What the host cannot answer for a micro-VM container yet (its files and processes are in
     /// the guest): a clear refusal rather than an answer about the host's view, which would be
-    /// wrong.
+    /// wrong. cp, top and stats are answered through the agent (Engine+MicroVMFiles.swift).
     static func refuseForMicroVM(_ record: EngineContainer, _ command: String) throws {
         guard record.vm != nil else { return }
         throw EngineError.invalidOption(

@@ -18,7 +18,12 @@ enum GuestArtifacts {
         do {
             return try DefaultGuestKernel.locate()
         } catch {
-            throw EngineError.startFailed("\(error)")
+            // Not built on first use: a kernel build takes about 11 minutes on 2 cores and needs
+            // Debian's linux-source, which a `run` must not start behind the user's back.
+            throw EngineError.startFailed(
+                "--vm needs a guest kernel and there is none at \(DefaultGuestKernel.path): build skiff's default one once with "
+                    + "kernel/build.sh from skiff's source tree (as root; about 11 minutes on 2 cores, it installs linux-source-6.1 "
+                    + "and puts the kernel there; set SKIFF_STORE to the same store), or pass --kernel FILE (a bzImage or PVH vmlinux)")
         }
     }
 
@@ -42,18 +47,48 @@ enum GuestArtifacts {
         // The agent's identity: a new build (size, change time, inode) or protocol gets a new archive.
         let name = "agent-v\(AgentHandshake.version)-\(st.st_ino)-\(st.st_size)-\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec).cpio"
         let path = directory + "/" + name
-        if FileIO.exists(path) { return path }
+        // Touched on each use: another skiff's clean-up below spares what a start is about to open.
+        if utimensat(AT_FDCWD, path, nil, 0) == 0 { return path }
         let archive = Initramfs.archive([
             .directory("dev"),
             .characterDevice("dev/console", major: 5, minor: 1),
-            .file("init", try FileIO.read(agent), mode: 0o755),
+            .file("init", try strippedAgent(agent, scratch: path + ".\(getpid()).strip"), mode: 0o755),
         ])
         try FileIO.writeAtomically(path, archive, mode: 0o600)
-        // Older archives belong to agents that are gone.
+        removeUnusedArchives(in: directory, keeping: name)
+        return path
+    }
+
+    /// The agent without its symbol table and debug sections (`strip`, from binutils, when the
+    /// host has it): about half of a release build's 19 MB, which the guest's kernel unpacks and
+    /// the runtime's init stage re-executes on every boot (slow under TCG). Without `strip` the
+    /// agent goes in as it is.
+    static func strippedAgent(_ agent: String, scratch: String) throws -> [UInt8] {
+        guard let tool = (["/usr/bin/strip", "/bin/strip"] as [String]).first(where: { access($0, X_OK) == 0 }) else {
+            return try FileIO.read(agent)
+        }
+        unlink(scratch)
+        defer { unlink(scratch) }
+        let result = try? Subprocess.run(
+            path: tool, args: [tool, "--strip-all", "-o", scratch, agent], env: ["PATH=/usr/bin:/bin"], captureOutput: true,
+            captureStderr: true)
+        guard result?.status == 0, let stripped = try? FileIO.read(scratch), !stripped.isEmpty else { return try FileIO.read(agent) }
+        return stripped
+    }
+
+    /// An archive unused this long belongs to an agent that is gone (a rebuilt skiff-agent).
+    static let unusedArchiveSeconds = 10 * 60
+
+    /// Removes the archives of other agents that no start has used for `unusedArchiveSeconds`:
+    /// one used more recently may be what a concurrent start (of a skiff built before this one)
+    /// is about to hand to its VM, and a start whose archive is gone fails.
+    static func removeUnusedArchives(in directory: String, keeping name: String) {
+        let now = Int64(time(nil))
         for other in (try? FileIO.listDirectory(directory)) ?? [] where other.hasPrefix("agent-") && other != name {
+            var st = stat()
+            guard stat(directory + "/" + other, &st) == 0, now - Int64(st.st_mtim.tv_sec) >= unusedArchiveSeconds else { continue }
             unlink(directory + "/" + other)
         }
-        return path
     }
 
     /// The size of a new scratch disk: sparse, so only what the container writes takes space.

@@ -68,6 +68,14 @@ final class VMContainerRun: ContainerRunning {
         let initrd = try GuestArtifacts.initrd(settings.initrd, root: engine.store.root, executable: engine.executable)
         let layers = try engine.images.guestDisks(containerID: record.id)
         let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
+        // exec, cp, top and stats reach the guest only through this socket: a container that
+        // cannot serve it does not start (it would run beyond their reach).
+        let execs: ExecSessions
+        do {
+            execs = try ExecSessions(directory: directory)
+        } catch {
+            throw EngineError.startFailed("cannot serve exec sessions on \(directory)/\(AttachSocket.execName): \(error)")
+        }
 
         try connect()
         let hosts = (try? FileIO.readString(directory + "/hosts")) ?? ""
@@ -101,7 +109,7 @@ final class VMContainerRun: ContainerRunning {
         let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
         run.hostsFile = directory + "/hosts"
         run.hostsSent = Array(hosts.utf8)
-        run.execs = try? ExecSessions(directory: directory)
+        run.execs = execs
         do {
             let alive = { run.isAlive }
             _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)

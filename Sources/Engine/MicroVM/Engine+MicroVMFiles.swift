@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AgentProtocol
+import CArchive
+import CShim
+import ContainerRuntime
+import ImageStore
+import LinuxSupport
+
+/// `cp`, `top` and `stats` of a micro-VM container: its files and processes are in the guest, so
+/// each is a session on its monitor's `exec.sock` (`SessionRequest`), which the monitor passes to
+/// the agent. The host keeps the tar rules: what the guest sends is unpacked on the host under
+/// `TarEntryPolicy` (the guest is hostile to the host), and what goes to the guest is first read
+/// and re-written under the policy, so the agent only ever sees planned entries (and still opens
+/// every path inside the container's root).
+extension Engine {
+    /// A connection to the monitor of a running micro-VM container with `request` sent.
+    func microVMSession(_ record: EngineContainer, _ request: SessionRequest, action: String) throws -> OwnedFD {
+        guard liveStatus(record).isRunning else {
+            throw EngineError.wrongState(
+                container: record.name, status: "not running (its files are in its micro-VM, which is off)", action: action)
+        }
+        let socket = OwnedFD(try AttachSocket.connect(directory: store.directory(for: record.id), name: AttachSocket.execName))
+        try MicroVMSession.write(socket.raw, AttachFrame.exec(try RuntimeJSON.encode(request)))
+        return socket
+    }
+
+    /// `stats` of a micro-VM container: the guest's cgroup of the container, through its agent.
+    func microVMSample(_ record: EngineContainer) throws -> CgroupSample {
+        let socket = try microVMSession(record, .stats, action: "show the stats of")
+        var output: [UInt8] = []
+        try MicroVMSession.finish(socket.raw, record: record) { output += $0 }
+        let stats = try RuntimeJSON.decode(GuestStats.self, from: output)
+        return CgroupSample(
+            cpuNanoseconds: stats.cpuNanoseconds, memoryUsage: stats.memoryBytes, memoryLimit: stats.memoryLimitBytes,
+            pids: stats.pids, pidsLimit: nil)
+    }
+
+    /// `top` of a micro-VM container: the agent's table, aligned as ps prints it.
+    func microVMTop(_ record: EngineContainer, psArguments: [String]) throws -> [String] {
+        let socket = try microVMSession(record, .top(arguments: psArguments), action: "list the processes of")
+        var output: [UInt8] = []
+        try MicroVMSession.finish(socket.raw, record: record) { output += $0 }
+        let table = try RuntimeJSON.decode(SessionTable.self, from: output)
+        let all = [table.titles] + table.rows
+        var widths: [Int] = []
+        for row in all {
+            for (index, cell) in row.enumerated() {
+                if widths.count <= index { widths.append(0) }
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: " ")
+        }
+    }
+
+    /// `cp CONTAINER:PATH HOSTPATH`: the guest's tar stream of `path`, unpacked on the host with
+    /// docker's naming (into an existing directory, else as the destination path itself).
+    func copyOutOfMicroVM(_ record: EngineContainer, path: String, to destination: String, options: CopyOptions) throws {
+        guard !options.followLink else {
+            throw EngineError.invalidOption("cp -L does not reach into micro-VM containers yet: name the link's target instead")
+        }
+        var st = stat()
+        let directory: String
+        var rename: String?
+        if stat(destination, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            directory = destination
+        } else {
+            if destination.hasSuffix("/") {
+                throw EngineError.invalidOption("destination directory \(destination) does not exist: create it first")
+            }
+            let parts = destination.split(separator: "/", omittingEmptySubsequences: false)
+            let parent = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+            directory = parent.isEmpty ? "/" : parent
+            rename = String(parts.last ?? "")
+        }
+        let targetFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard targetFD >= 0 else {
+            throw EngineError.invalidOption("destination directory \(directory) does not exist: create it first")
+        }
+        defer { close(targetFD) }
+        let socket = try microVMSession(record, .copyOut(path: path), action: "copy files from")
+        // The unpacking reads a socket pair on a thread while this one feeds it what the session brings.
+        let (ours, theirs) = try Descriptors.socketPair()
+        let policy = TarEntryPolicy.copyOutOfContainer(archive: options.archive, owner: TarEntryOwner(uid: getuid(), gid: getgid()))
+        let unpacking = BackgroundThread<Void> { [rename] in
+            defer { close(theirs) }
+            try TarStream.extract(from: theirs, into: targetFD, policy: policy, rename: rename)
+        }
+        var feeding = true
+        let sessionResult = Result {
+            try MicroVMSession.finish(socket.raw, record: record) { bytes in
+                if feeding && !MicroVMSession.send(ours, bytes) { feeding = false }
+            }
+        }
+        close(ours)
+        let unpacked = Result { try unpacking.value() }
+        try sessionResult.get()
+        try unpacked.get()
+    }
+
+    /// `cp CONTAINER:PATH -`: the guest's tar stream of `path` as it comes.
+    func copyOutTarOfMicroVM(_ record: EngineContainer, path: String, to fd: Int32, options: CopyOptions) throws {
+        guard !options.followLink else {
+            throw EngineError.invalidOption("cp -L does not reach into micro-VM containers yet: name the link's target instead")
+        }
+        let socket = try microVMSession(record, .copyOut(path: path), action: "copy files from")
+        try MicroVMSession.finish(socket.raw, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the tar stream") }
+    }
+
+    /// `cp HOSTPATH CONTAINER:PATH`: the host's files as a tar stream (`TarStream.write`), read
+    /// back under the policy and sent to the guest, which names it as docker does.
+    func copyIntoMicroVM(
+        _ record: EngineContainer, sourceDirectory directory: Int32, sourceName: String, archiveName: String, path: String,
+        options: CopyOptions
+    ) throws {
+        let socket = try microVMSession(record, .copyIn(path: path), action: "copy files to")
+        let (ours, theirs) = try Descriptors.socketPair()
+        let writing = BackgroundThread<Void> {
+            defer { close(theirs) }
+            try TarStream.write(from: directory, sourceName, as: archiveName, to: theirs, hostSafe: false)
+        }
+        let sent = Result {
+            try MicroVMSession.sendArchive(from: ours, to: socket.raw, policy: .copyIntoContainer(archive: options.archive))
+        }
+        close(ours)
+        let written = Result { try writing.value() }
+        let session = Result { try MicroVMSession.finish(socket.raw, record: record) { _ in } }
+        try session.get()
+        try written.get()
+        try sent.get()
+    }
+
+    /// `cp - CONTAINER:DIR`: the caller's tar stream, read under the policy and sent to the guest,
+    /// which unpacks it into the existing directory `path`.
+    func copyInTarToMicroVM(_ record: EngineContainer, from fd: Int32, path: String, options: CopyOptions) throws {
+        let socket = try microVMSession(record, .copyIn(path: path.hasSuffix("/") ? path : path + "/"), action: "copy files to")
+        let sent = Result { try MicroVMSession.sendArchive(from: fd, to: socket.raw, policy: .copyIntoContainer(archive: options.archive)) }
+        try MicroVMSession.finish(socket.raw, record: record) { _ in }
+        try sent.get()
+    }
+}
+
+/// The client's side of a session on a micro-VM container's `exec.sock`.
+enum MicroVMSession {
+    /// Writes a frame without SIGPIPE (the `skiff` command does not ignore it).
+    static func write(_ socket: Int32, _ frame: AttachFrame) throws {
+        guard send(socket, frame.encoded()) else { throw SystemError("write to the container's monitor") }
+    }
+
+    /// Writes all of `bytes` to a socket; false when the peer is gone.
+    static func send(_ socket: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Reads the session to its exit frame: stdout goes to `output`; a non-zero exit throws with
+    /// what the monitor or the agent said on stderr.
+    static func finish(_ socket: Int32, record: EngineContainer, output: ([UInt8]) throws -> Void) throws {
+        var decoder = AttachFrameDecoder()
+        var errors: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            while let frame = try decoder.next() {
+                switch frame {
+                case .stdout(let bytes): try output(bytes)
+                case .stderr(let bytes): errors += bytes
+                case .exit(let code):
+                    guard code == 0 else {
+                        var message = String(decoding: errors, as: UTF8.self).trimmed
+                        if message.hasPrefix("skiff: ") { message.removeFirst("skiff: ".count) }
+                        throw EngineError.invalidOption(
+                            message.isEmpty ? "the guest of container \(record.name) failed (\(code))" : message)
+                    }
+                    return
+                default: break
+                }
+            }
+            let n = read(socket, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw EngineError.startFailed("the monitor of container \(record.name) closed the session without an answer")
+            }
+            decoder.append(buffer[0..<n])
+        }
+    }
+
+    /// Reads the tar stream on `fd` with libarchive, plans each entry with `policy`, and sends the
+    /// planned entries (`ArchiveFormat`) as the session's stdin, then its end. Returns early, with
+    /// no error, when the monitor stops taking input: the session's answer says why.
+    static func sendArchive(from fd: Int32, to socket: Int32, policy: TarEntryPolicy) throws {
+        guard let archive = archive_read_new() else { throw EngineError.startFailed("libarchive: out of memory") }
+        defer { archive_read_free(archive) }
+        archive_read_support_format_tar(archive)
+        archive_read_support_filter_all(archive)
+        guard archive_read_open_fd(archive, fd, 1 << 16) == ARCHIVE_OK else {
+            throw EngineError.invalidOption("cannot read the tar stream: \(TarStream.message(archive))")
+        }
+        var pending: [UInt8] = []
+        func flush(force: Bool) -> Bool {
+            guard force || pending.count >= 1 << 16 else { return true }
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending.isEmpty || send(socket, AttachFrame.stdin(pending).encoded())
+        }
+        var entry: OpaquePointer?
+        while true {
+            let status = archive_read_next_header(archive, &entry)
+            if status == ARCHIVE_EOF { break }
+            if status == ARCHIVE_RETRY { continue }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
+                throw EngineError.invalidOption("not a valid tar stream: \(TarStream.message(archive))")
+            }
+            guard let fields = TarEntryFields(entry) else {
+                throw EngineError.invalidOption("the tar stream has an entry without a name (or one that is not text): refused")
+            }
+            let plan: TarEntryPlan
+            do { plan = try policy.plan(fields) } catch {
+                throw EngineError.invalidOption("the tar stream's \(error): refused")
+            }
+            var planned = ArchiveEntry(
+                path: plan.path?.full ?? ".", type: .directory,
+                mode: UInt32(plan.mode), uid: plan.owner?.uid ?? 0, gid: plan.owner?.gid ?? 0, mtime: Int64(archive_entry_mtime(entry)))
+            switch plan.kind {
+            case .directory: break
+            case .regular(let size):
+                planned.type = .regular
+                planned.size = UInt64(size)
+            case .symlink(let target):
+                planned.type = .symlink
+                planned.linkTarget = target
+            case .hardlink(let target):
+                planned.type = .hardlink
+                planned.linkTarget = target.full
+            case .device(let type, let device):
+                planned.type = type == S_IFCHR ? .characterDevice : .blockDevice
+                planned.deviceMajor = skiff_major(UInt64(device))
+                planned.deviceMinor = skiff_minor(UInt64(device))
+            case .fifo: planned.type = .fifo
+            case .skipped, .whiteout, .opaqueDirectory: continue
+            }
+            pending += ArchiveFormat.header(planned)
+            if planned.type == .regular {
+                var left = planned.size
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while left > 0 {
+                    let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+                    guard n > 0 else {
+                        throw EngineError.invalidOption("the tar stream is truncated at \(fields.name): \(TarStream.message(archive))")
+                    }
+                    let count = Int(min(UInt64(n), left))
+                    pending += buffer[0..<count]
+                    left -= UInt64(count)
+                    guard flush(force: false) else { return }
+                }
+                pending += [UInt8](repeating: 0, count: ArchiveFormat.padding(after: planned.size))
+            }
+            guard flush(force: false) else { return }
+        }
+        pending += ArchiveFormat.endOfArchive
+        guard flush(force: true) else { return }
+        _ = send(socket, AttachFrame.closeStdin.encoded())
+    }
+}
