@@ -70,7 +70,10 @@ struct TarEntryPolicyTests {
         let out = TarEntryPolicy.copyOutOfContainer(archive: false, owner: TarEntryOwner(uid: 1000, gid: 1000))
         let outArchive = TarEntryPolicy.copyOutOfContainer(archive: true, owner: TarEntryOwner(uid: 1000, gid: 1000))
         #expect(refusal(out, entry("/etc/passwd")) == "has an absolute path")
-        let suid = entry("bin/su") { $0.permissions = 0o6755; $0.uid = 0 }
+        let suid = entry("bin/su") {
+            $0.permissions = 0o6755
+            $0.uid = 0
+        }
         #expect(try out.plan(suid).mode == 0o755)
         #expect(try out.plan(suid).owner == TarEntryOwner(uid: 1000, gid: 1000))
         #expect(try outArchive.plan(suid).mode == 0o6755)
