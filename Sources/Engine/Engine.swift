@@ -45,8 +45,11 @@ public struct Engine: Sendable {
         var options = options
         if options.publishAll {
             options.ports = try PortMapping.publishingAll(
-                exposed: Array((image.config.config?.exposedPorts ?? [:]).keys), published: options.ports)
+                exposed: Array((image.config.config?.exposedPorts ?? [:]).keys) + (try ExposeOption.parse(options.expose)),
+                published: options.ports)
         }
+        // --link NAME[:ALIAS]: a hosts entry for a running container's address, as docker's legacy links.
+        for link in options.links { options.addHosts += try linkHosts(link) }
         if let name = options.name { try ContainerStore.validate(name: name) }
         try options.validateInteractiveOptions()
         let seccompProfile = try Self.validate(options, imageConfig: image.config.config)
@@ -104,7 +107,9 @@ public struct Engine: Sendable {
                     command: spec.process?.args ?? [], autoRemove: options.autoRemove,
                     stopSignal: options.stopSignal ?? image.config.config?.stopSignal)
                 record.labels = Self.labels(image: image.config.config?.labels, options: options.labels)
-                record.exposedPorts = image.config.config?.exposedPorts.map { $0.keys.sorted() }
+                let exposed = Set(image.config.config?.exposedPorts.map { Array($0.keys) } ?? []).union(
+                    try ExposeOption.parse(options.expose))
+                record.exposedPorts = exposed.isEmpty ? nil : exposed.sorted()
                 record.volumes = volumes.all.isEmpty ? nil : volumes.all
                 record.anonymousVolumes = volumes.anonymous.isEmpty ? nil : volumes.anonymous
                 record.applyInteractiveOptions(options)
@@ -121,6 +126,7 @@ public struct Engine: Sendable {
                     mode: networkName == nil ? options.network.name : "bridge", network: networkName,
                     ports: options.ports, hostname: hostname, extraHosts: options.addHosts,
                     aliases: options.networkAliases)
+                record.network?.ipAddress = options.ipAddress
                 try store.save(record)
                 return record
             } catch {

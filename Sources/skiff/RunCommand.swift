@@ -51,6 +51,19 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.")
     var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("domainname"), help: "Container NIS domain name.") var domainname: String?
+    @Option(name: .customLong("annotation"), help: "Add an OCI annotation to the container's spec: KEY=VALUE.") var annotation: [String] =
+        []
+    @Option(name: .customLong("expose"), help: "Expose a port or range without publishing it: PORT[/PROTO].") var expose: [String] = []
+    @Option(name: .customLong("ip"), help: "IPv4 address on the container's network (a user network with a subnet).") var ip: String?
+    @Option(name: .customLong("link"), help: "Add NAME[:ALIAS] of a running container to /etc/hosts (docker's legacy links).")
+    var link: [String] = []
+    @Option(name: .customLong("cidfile"), help: "Write the container ID to this file (which must not exist).") var cidfile: String?
+    @Option(name: .customLong("pull"), help: "Pull the image: missing (default), always or never.") var pull: String = "missing"
+    @Option(name: .customLong("platform"), help: "The image's platform (OS/ARCH[/VARIANT]); only this host's can run.") var platform:
+        String?
+    @Option(name: .customLong("runtime"), help: "OCI runtime: skiff's own (the only one; others are refused).") var runtime: String?
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Do not say that the image is being pulled.") var quiet = false
     @Option(name: .customLong("health-cmd"), help: "Command to run to check health (in the container's shell; NONE for none).")
     var healthCmd: String?
     @Option(name: .customLong("health-interval"), help: "Time between health checks (30s, 1m; default 30s).") var healthInterval: String?
@@ -129,6 +142,16 @@ struct ContainerCreateOptions: ParsableArguments {
         if let stopTimeout, stopTimeout < -1 { throw EngineError.invalidOption("--stop-timeout \(stopTimeout): use seconds, 0 or more") }
         options.stopTimeout = stopTimeout
         options.logConfig = try LogConfig(driver: logDriver, options: logOpt)
+        options.domainname = domainname
+        options.annotations = try LabelInput.parse(annotation)
+        options.expose = expose
+        options.ipAddress = ip
+        options.links = link
+        if let runtime, !["skiff", "skiff-runtime", "io.containerd.runc.v2"].contains(runtime), !runtime.hasSuffix("/skiff-runtime") {
+            throw EngineError.invalidOption(
+                "--runtime \(runtime): skiff runs containers with its own runtime library (skiff-runtime); other OCI runtimes are not supported"
+            )
+        }
         options.health.command = healthCmd
         options.health.interval = healthInterval
         options.health.timeout = healthTimeout
@@ -242,8 +265,50 @@ func createContainer(
         throw EngineError.invalidOption("unknown option '\(imageName)': see `skiff run --help`")
     }
     let runOptions = try options.runOptions(arguments: Array(imageAndCommand.dropFirst()))
-    let image = try await engine.images.imageOrPull(imageName, options: registry.registryOptions(), defaultRegistry: defaultRegistry)
-    return try engine.create(image: image, imageName: imageName, options: runOptions)
+    let host = Platform.linuxAmd64
+    var platform = host
+    if let text = options.platform {
+        let parts = text.split(separator: "/").map(String.init)
+        guard parts.count >= 2 else {
+            throw EngineError.invalidOption("invalid --platform '\(text)': use OS/ARCH[/VARIANT], e.g. linux/amd64")
+        }
+        platform = Platform(os: parts[0], architecture: parts[1], variant: parts.count > 2 ? parts[2] : nil)
+        guard platform.os == host.os, platform.architecture == host.architecture else {
+            throw EngineError.invalidOption(
+                "--platform \(text): this host runs \(host.os)/\(host.architecture) only (skiff does not emulate other architectures)")
+        }
+    }
+    let reference = try ImageReference(parsing: imageName, defaultRegistry: defaultRegistry)
+    let image: Image
+    switch options.pull {
+    case "missing":
+        if !options.quiet,
+            (try? engine.images.withSharedLock { try engine.images.image(imageName, defaultRegistry: defaultRegistry) }) == nil
+        {
+            printWarning("Unable to find image '\(imageName)' locally; pulling it")
+        }
+        image = try await engine.images.imageOrPull(
+            imageName, options: registry.registryOptions(), platform: platform, defaultRegistry: defaultRegistry)
+    case "always":
+        image = try await engine.images.pull(reference, options: registry.registryOptions(), platform: platform)
+    case "never":
+        image = try engine.images.withSharedLock { try engine.images.image(imageName, defaultRegistry: defaultRegistry) }
+    default:
+        throw EngineError.invalidOption("invalid --pull '\(options.pull)': use missing, always or never")
+    }
+    if let cidfile = options.cidfile, FileManager.default.fileExists(atPath: cidfile) {
+        throw EngineError.invalidOption("container ID file \(cidfile) exists: make sure the other container is not running, or delete it")
+    }
+    let container = try engine.create(image: image, imageName: imageName, options: runOptions)
+    if let cidfile = options.cidfile {
+        do {
+            try FileIO.write(cidfile, Array(container.id.utf8))
+        } catch {
+            try? engine.remove(container.id, force: true)
+            throw EngineError.invalidOption("cannot write --cidfile \(cidfile): \(error)")
+        }
+    }
+    return container
 }
 
 /// `skiff run`: create and start a container; in the foreground, stream its output and exit

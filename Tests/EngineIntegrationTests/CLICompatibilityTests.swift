@@ -202,4 +202,42 @@ struct CLICompatibilityTests {
         ]).stdout
         #expect(limit.trimmingCharacters(in: .whitespacesAndNewlines) == "\(96 << 20)", "container \(id): \(limit)")
     }
+
+    /// The run flags docker users type that skiff used to refuse.
+    @Test func moreRunFlags() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "flags-\(UInt32.random(in: 0...UInt32.max))"
+        let cidfile = fixture.path + "/cid"
+        try check(
+            [
+                Row(
+                    arguments: [
+                        "run", "--rm", "--domainname", "example.org", "--annotation", "org.example.k=v", "--cidfile", cidfile,
+                        "--platform", "linux/amd64", "--pull", "never", "-q", "$IMAGE", "cat", "/proc/sys/kernel/domainname",
+                    ], status: 0, stdout: "example.org"),
+                Row(arguments: ["run", "--rm", "--cidfile", cidfile, "$IMAGE", "true"], status: 125, stderr: "exists"),
+                Row(arguments: ["run", "--rm", "--platform", "linux/arm64", "$IMAGE", "true"], status: 125, stderr: "does not emulate"),
+                Row(arguments: ["run", "--rm", "--pull", "never", "localhost/no-such-image:1", "true"], status: 125, stderr: "not found"),
+                Row(arguments: ["run", "--rm", "--pull", "sometimes", "$IMAGE", "true"], status: 125, stderr: "missing, always or never"),
+                Row(arguments: ["run", "--rm", "--runtime", "runc", "$IMAGE", "true"], status: 125, stderr: "own runtime"),
+                Row(arguments: ["run", "--rm", "--runtime", "skiff", "$IMAGE", "true"], status: 0),
+                Row(arguments: ["run", "-d", "--name", name, "$IMAGE", "sleep", "300"], status: 0),
+                Row(
+                    arguments: ["run", "--rm", "--link", "\(name):db", "$IMAGE", "sh", "-c", "grep -c -w db /etc/hosts"], status: 0,
+                    stdout: "1"),
+                Row(arguments: ["create", "--name", name + "-x", "--expose", "7000-7001/udp", "$IMAGE"], status: 0),
+                Row(arguments: ["inspect", "-f", "{{json .Config.ExposedPorts}}", name + "-x"], status: 0, stdout: "\"7001/udp\""),
+                Row(arguments: ["run", "--rm", "--expose", "0", "$IMAGE", "true"], status: 125, stderr: "--expose"),
+                // Where the host has no AppArmor/SELinux these are dropped with a warning, as podman does.
+                Row(arguments: ["run", "--rm", "--security-opt", "label=disable", "$IMAGE", "true"], status: 0),
+                Row(
+                    arguments: [
+                        "run", "--rm", "--security-opt", "systempaths=unconfined", "$IMAGE", "sh", "-c",
+                        "grep -c ' /proc/kcore ' /proc/mounts",
+                    ], status: 1, stdout: "0"),
+                Row(arguments: ["run", "--rm", "--security-opt", "mask=/x", "$IMAGE", "true"], status: 125, stderr: "podman"),
+            ], fixture: fixture)
+        #expect((try? String(contentsOfFile: cidfile, encoding: .utf8))?.count == 64)
+    }
 }

@@ -87,7 +87,7 @@ struct SecurityOptionTests {
         try "{not json".write(toFile: profile, atomically: true, encoding: .utf8)
         for options in [
             ["--security-opt", "seccomp=" + profile], ["--security-opt", "seccomp=" + fixture.path + "/missing.json"],
-            ["--security-opt", "apparmor=unconfined"], ["--cap-add", "NET_WIZARD"], ["--ulimit", "nofile=10:5"],
+            ["--security-opt", "apparmor"], ["--cap-add", "NET_WIZARD"], ["--ulimit", "nofile=10:5"],
             ["--tmpfs", "relative"], ["--tmpfs", "/t:size=huge"], ["--stop-signal", "SIGNOPE"],
         ] {
             let result = try fixture.skiff("run", ["--rm"] + options + [fixture.image, "true"])

@@ -69,9 +69,20 @@ import Testing
         #expect(set.noNewPrivileges && set.seccomp == .unconfined)
         #expect(try SecurityOptions(parsing: ["no-new-privileges:true", "no-new-privileges=false"]).noNewPrivileges == false)
         #expect(try SecurityOptions(parsing: ["seccomp=/etc/p.json"]).seccomp == .file("/etc/p.json"))
-        for bad in [["apparmor=unconfined"], ["label=disable"], ["seccomp"], ["no-new-privileges=maybe"], ["bogus"]] {
+        for bad in [["apparmor"], ["label"], ["systempaths=confined"], ["mask=/x"], ["seccomp"], ["no-new-privileges=maybe"], ["bogus"]] {
             #expect(throws: EngineError.self, "\(bad)") { try SecurityOptions(parsing: bad) }
         }
+        // AppArmor and SELinux as the host has them: applied, dropped with a warning, or refused.
+        let bare = SecurityModules.Host(appArmor: false, seLinux: false)
+        let withAppArmor = SecurityModules.Host(appArmor: true, seLinux: false)
+        let withSELinux = SecurityModules.Host(appArmor: false, seLinux: true)
+        #expect(try SecurityOptions(parsing: ["apparmor=docker-default"], host: withAppArmor).appArmorProfile == "docker-default")
+        #expect(try SecurityOptions(parsing: ["apparmor=unconfined"], host: withAppArmor).appArmorProfile == nil)
+        let dropped = try SecurityOptions(parsing: ["apparmor=docker-default", "label=type:x"], host: bare)
+        #expect(dropped.appArmorProfile == nil && dropped.dropped.count == 2)
+        #expect(try SecurityOptions(parsing: ["label=disable"], host: withSELinux).dropped.isEmpty)
+        #expect(throws: EngineError.self) { try SecurityOptions(parsing: ["label=type:x"], host: withSELinux) }
+        #expect(try SecurityOptions(parsing: ["systempaths=unconfined"]).systemPathsUnconfined)
     }
 
     @Test func cgroupStatsParsing() {

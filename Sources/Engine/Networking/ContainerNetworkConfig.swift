@@ -18,6 +18,8 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     /// Networks added by `skiff network connect` (eth1, eth2, ... at each start, in this order);
     /// nil when there are none.
     public var connected: [ConnectedNetwork]?
+    /// `--ip` on the network it was created on (nil: IPAM chooses).
+    public var ipAddress: String?
 
     public init(
         mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String],
@@ -34,7 +36,7 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     /// Every network the container is on, the one it was created on first (when it is still
     /// connected to it).
     public var allNetworks: [ConnectedNetwork] {
-        (network.map { [ConnectedNetwork(name: $0, aliases: aliases ?? [])] } ?? []) + (connected ?? [])
+        (network.map { [ConnectedNetwork(name: $0, aliases: aliases ?? [], ipAddress: ipAddress)] } ?? []) + (connected ?? [])
     }
 
     /// Whether the container is on `name`.

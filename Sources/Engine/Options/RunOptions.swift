@@ -92,6 +92,14 @@ public struct RunOptions: Sendable, Equatable {
     public var logConfig: LogConfig = .jsonFile
     /// `--health-*`, `--no-healthcheck`.
     public var health = HealthOptions()
+    /// `--domainname`, `--annotation KEY=VALUE`, `--expose PORT[/PROTO]` (ranges too).
+    public var domainname: String?
+    public var annotations: [String: String] = [:]
+    public var expose: [String] = []
+    /// `--ip`: the address on the container's first network.
+    public var ipAddress: String?
+    /// `--link NAME[:ALIAS]`: docker's legacy links, a hosts entry for a running container.
+    public var links: [String] = []
     /// `--ulimit name=soft[:hard]`.
     public var ulimits: [String] = []
     /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).

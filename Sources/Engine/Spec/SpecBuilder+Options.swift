@@ -1,3 +1,4 @@
+import LinuxSupport
 import OCISpec
 
 /// The parts of the spec that come from `run`'s security and mount options: capabilities,
@@ -76,6 +77,12 @@ extension SpecBuilder {
         let caps = try CapabilityTweaks.compute(add: options.capAdd, drop: options.capDrop, privileged: options.privileged)
         spec.process?.capabilities = Capabilities(bounding: caps, effective: caps, permitted: caps)
         spec.process?.noNewPrivileges = security.noNewPrivileges
+        for warning in security.dropped { Diagnostics.warn(warning) }
+        if let profile = security.appArmorProfile { spec.process?.apparmorProfile = profile }
+        if security.systemPathsUnconfined {
+            spec.linux?.maskedPaths = nil
+            spec.linux?.readonlyPaths = nil
+        }
         let rlimits = try UlimitOption.parseAll(options.ulimits)
         spec.process?.rlimits = rlimits.isEmpty ? nil : rlimits
 

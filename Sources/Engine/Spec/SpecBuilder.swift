@@ -182,11 +182,11 @@ public enum SpecBuilder {
             linux.resources?.devices = rules
         }
         linux.cgroupsPath = cgroupParent + "/" + inputs.id
-        var annotations = ["org.skiff.image": inputs.imageName]
+        var annotations = options.annotations.merging(["org.skiff.image": inputs.imageName]) { $1 }
         if options.initProcess { annotations[InitReaper.annotation] = "true" }
         var spec = Spec(
             process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
-            mounts: mounts, annotations: annotations, linux: linux)
+            domainname: options.domainname, mounts: mounts, annotations: annotations, linux: linux)
         try applySecurity(&spec, inputs: inputs)
         return spec
     }
