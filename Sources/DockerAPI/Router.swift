@@ -86,11 +86,15 @@ struct Router: Sendable {
             return try routeImages(call, parts: Array(parts.dropFirst()))
         case (_, "exec"):
             return try routeExec(call, parts: Array(parts.dropFirst()))
+        case (_, "networks"):
+            return try routeNetworks(call, parts: Array(parts.dropFirst()))
+        case (_, "volumes"):
+            return try routeVolumes(call, parts: Array(parts.dropFirst()))
         case (_, "swarm"), (_, "services"), (_, "nodes"), (_, "tasks"), (_, "secrets"), (_, "configs"):
             throw APIError(.serviceUnavailable, "skiff does not support swarm mode (\(call.path)): this node is not a swarm manager")
         case (_, "plugins"):
             throw APIError.notImplemented("skiff does not support plugins (\(call.path))")
-        case (_, "networks"), (_, "volumes"), (_, "build"), (_, "events"), (_, "system"), (_, "auth"), (_, "commit"),
+        case (_, "build"), (_, "events"), (_, "system"), (_, "auth"), (_, "commit"),
             (_, "session"), (_, "distribution"), (_, "grpc"):
             throw APIError.notImplemented("\(method) \(call.path) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
         default:
@@ -128,6 +132,30 @@ struct Router: Sendable {
             }
         default:
             throw APIError.notFound("page not found")
+        }
+    }
+
+    private func routeNetworks(_ call: Call, parts: [String]) throws {
+        switch (call.request.method, parts.count) {
+        case (.GET, 0): return try service.listNetworks(call)
+        case (.POST, 1) where parts[0] == "create": return try service.createNetwork(call)
+        case (.POST, 1) where parts[0] == "prune": return try service.pruneNetworks(call)
+        case (.GET, 1): return try service.inspectNetwork(call, parts[0])
+        case (.DELETE, 1): return try service.removeNetwork(call, parts[0])
+        case (.POST, 2) where parts[1] == "connect": return try service.connectNetwork(call, parts[0])
+        case (.POST, 2) where parts[1] == "disconnect": return try service.disconnectNetwork(call, parts[0])
+        default: throw APIError.notFound("page not found")
+        }
+    }
+
+    private func routeVolumes(_ call: Call, parts: [String]) throws {
+        switch (call.request.method, parts.count) {
+        case (.GET, 0): return try service.listVolumes(call)
+        case (.POST, 1) where parts[0] == "create": return try service.createVolume(call)
+        case (.POST, 1) where parts[0] == "prune": return try service.pruneVolumes(call)
+        case (.GET, 1): return try service.inspectVolume(call, parts[0])
+        case (.DELETE, 1): return try service.removeVolume(call, parts[0])
+        default: throw APIError.notFound("page not found")
         }
     }
 

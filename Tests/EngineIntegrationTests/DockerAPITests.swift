@@ -308,6 +308,141 @@ struct DockerAPITests {
         #expect(fixture.containerIDs().isEmpty)
     }
 
+    @Test(.enabled(if: networkTestsEnabled, networkSkipReason))
+    func networksAndVolumesThroughTheDockerCLI() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let suffix = UUID().uuidString.prefix(6).lowercased()
+        let (network, volume) = ("apinet-\(suffix)", "apivol-\(suffix)")
+        let created = try service.docker(["network", "create", "--label", "team=a", network])
+        #expect(created.status == 0, "\(created)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(
+            try service.docker(["network", "ls", "--filter", "label=team=a", "--format", "{{.Name}} {{.Driver}}"]).stdout
+                == "\(network) bridge\n")
+        #expect(try service.docker(["network", "ls", "--filter", "label=team=b", "-q"]).stdout == "")
+        #expect(try service.docker(["network", "create", network]).stderr.contains("already exists"))
+        let isolated = try service.docker(["network", "create", "--internal", "in-\(suffix)"])
+        #expect(isolated.status != 0 && isolated.stderr.contains("internal networks are not supported"), "\(isolated)")
+        // Two containers on it resolve each other by name and alias; a third joins with network connect.
+        #expect(
+            try service.docker([
+                "run", "-d", "--name", "web-\(suffix)", "--network", network, "--network-alias", "www-\(suffix)", fixture.image, "sleep",
+                "60",
+            ]).status == 0)
+        for name in ["web-\(suffix)", "www-\(suffix)"] {
+            let ping = try service.docker(["run", "--rm", "--network", network, fixture.image, "busybox", "ping", "-c1", "-W2", name])
+            #expect(ping.status == 0, "ping \(name): \(ping)")
+        }
+        #expect(
+            try service.docker(["run", "-d", "--name", "late-\(suffix)", "--network", "none", fixture.image, "sleep", "60"]).status == 0)
+        let refused = try service.docker(["network", "connect", network, "late-\(suffix)"])
+        #expect(refused.status != 0 && refused.stderr.contains("private (none) mode"), "\(refused)")
+        #expect(try service.docker(["run", "-d", "--name", "joins-\(suffix)", fixture.image, "sleep", "60"]).status == 0)
+        let connect = try service.docker(["network", "connect", "--alias", "j-\(suffix)", network, "joins-\(suffix)"])
+        #expect(connect.status == 0, "\(connect)")
+        let joined = try service.docker(["exec", "web-\(suffix)", "busybox", "ping", "-c1", "-W2", "j-\(suffix)"])
+        #expect(joined.status == 0, "\(joined)")
+        let members = try service.docker([
+            "network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", id.prefix(12).description,
+        ])
+        #expect(
+            Set(members.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }) == [
+                "web-\(suffix)", "joins-\(suffix)",
+            ], "\(members)")
+        #expect(try service.docker(["network", "disconnect", network, "joins-\(suffix)"]).status == 0)
+        let inUse = try service.docker(["network", "rm", network])
+        #expect(inUse.status != 0 && inUse.stderr.contains("web-\(suffix)"), "\(inUse)")
+
+        // A named volume: made, written by one container, read by another through --mount.
+        #expect(try service.docker(["volume", "create", "--label", "k=v", volume]).stdout == volume + "\n")
+        #expect(try service.docker(["run", "--rm", "-v", volume + ":/data", fixture.image, "sh", "-c", "echo kept > /data/f"]).status == 0)
+        let read = try service.docker([
+            "run", "--rm", "--mount", "type=volume,source=\(volume),target=/d,readonly", fixture.image, "cat", "/d/f",
+        ])
+        #expect(read.status == 0 && read.stdout == "kept\n", "\(read)")
+        #expect(try service.docker(["volume", "ls", "--filter", "label=k=v", "-q"]).stdout == volume + "\n")
+        let mountpoint = try service.docker(["volume", "inspect", "--format", "{{.Mountpoint}}", volume]).stdout
+        #expect(mountpoint.hasPrefix(fixture.root + "/volumes/"), "\(mountpoint)")
+        #expect(try service.docker(["volume", "inspect", "no-such-\(suffix)"]).stderr.contains("no such volume"))
+        // Ulimits and tmpfs mounts reach the container; other log drivers are refused with the reason.
+        let limits = try service.docker([
+            "run", "--rm", "--ulimit", "nofile=100:200", "--mount", "type=tmpfs,target=/scratch", fixture.image, "sh", "-c",
+            "ulimit -n; grep -c ' /scratch tmpfs' /proc/mounts",
+        ])
+        #expect(limits.status == 0 && limits.stdout == "100\n1\n", "\(limits)")
+        let syslog = try service.docker(["create", "--log-driver", "syslog", fixture.image])
+        #expect(syslog.status != 0 && syslog.stderr.contains("log driver \"syslog\" is not supported"), "\(syslog)")
+        let user = try service.docker(["run", "-d", "--name", "user-\(suffix)", "-v", volume + ":/v", fixture.image, "sleep", "60"])
+        #expect(user.status == 0)
+        let busy = try service.docker(["volume", "rm", volume])
+        #expect(busy.status != 0 && busy.stderr.contains("in use"), "\(busy)")
+        #expect(try service.docker(["volume", "prune", "--all", "-f"]).status == 0)
+        #expect(try service.docker(["volume", "ls", "-q"]).stdout == volume + "\n")
+
+        // Everything removed: prunes leave nothing.
+        #expect(try service.docker(["rm", "-f", "web-\(suffix)", "late-\(suffix)", "joins-\(suffix)", "user-\(suffix)"]).status == 0)
+        #expect(try service.docker(["network", "prune", "-f"]).stdout.contains(network))
+        #expect(try service.docker(["volume", "prune", "--all", "-f"]).stdout.contains(volume))
+        #expect(try service.docker(["volume", "ls", "-q"]).stdout == "")
+        #expect(try service.docker(["network", "ls", "--filter", "type=custom", "-q"]).stdout == "")
+    }
+
+    @Test(.enabled(if: networkTestsEnabled && dockerPyInstalled, "needs docker-py (pip docker) and the network tools"))
+    func dockerPyMakesNetworksAndVolumes() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let suffix = UUID().uuidString.prefix(6).lowercased()
+        let subnet = "10.199.\(getpid() % 200).0/24"
+        let script = """
+            import docker, sys
+            image, suffix, subnet = sys.argv[1:4]
+            client = docker.from_env()
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+            net = client.networks.create("py-" + suffix, driver="bridge", ipam=ipam, labels={"by": "py"})
+            print(net.name, net.attrs["IPAM"]["Config"][0]["Subnet"] == subnet, net.attrs["Labels"])
+            vol = client.volumes.create("pyvol-" + suffix, labels={"by": "py"})
+            print(vol.name, vol.attrs["Driver"])
+            box = client.containers.run(image, ["sh", "-c", "echo py > /v/f; sleep 60"], detach=True,
+                                        network=net.name, volumes={vol.name: {"bind": "/v", "mode": "rw"}})
+            net.reload()
+            print([c.id == box.id for c in net.containers])
+            print(box.exec_run(["cat", "/v/f"]).output.decode(), end="")
+            other = client.containers.run(image, ["sleep", "60"], detach=True)
+            net.connect(other, aliases=["other-" + suffix])
+            print(box.exec_run(["busybox", "ping", "-c1", "-W2", "other-" + suffix]).exit_code)
+            net.disconnect(other)
+            for c in (box, other):
+                c.remove(force=True)
+            print([v.name for v in client.volumes.list(filters={"label": "by=py"})])
+            net.remove()
+            print(client.volumes.prune(filters={"all": "true"})["VolumesDeleted"])
+            print([n.name for n in client.networks.list(filters={"type": "custom"})])
+            """
+        let result = try run(
+            ["/usr/bin/env", "python3", "-c", script, fixture.image, String(suffix), subnet], check: false, environment: service.environment
+        )
+        #expect(
+            result.status == 0
+                && result.stdout == """
+                    py-\(suffix) True {'by': 'py'}
+                    pyvol-\(suffix) local
+                    [True]
+                    py
+                    0
+                    ['pyvol-\(suffix)']
+                    ['pyvol-\(suffix)']
+                    []
+
+                    """,
+            "\(result)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
     @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
