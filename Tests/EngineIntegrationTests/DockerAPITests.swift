@@ -12,10 +12,13 @@ final class APIService: @unchecked Sendable {
     let socket: String
     private(set) var process: Foundation.Process
 
-    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0") throws {
+    let extraArguments: [String]
+
+    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0", extraArguments: [String] = []) throws {
         self.fixture = fixture
+        self.extraArguments = extraArguments
         socket = fixture.path + "/api.sock"
-        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time)
+        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time, extra: extraArguments)
         if host == nil {
             guard eventually(10, { FileManager.default.fileExists(atPath: socket) }) else {
                 throw TestError("skiff system service did not make \(socket)")
@@ -23,12 +26,13 @@ final class APIService: @unchecked Sendable {
         }
     }
 
-    static func start(_ fixture: EngineFixture, host: String, time: String) throws -> Foundation.Process {
+    static func start(_ fixture: EngineFixture, host: String, time: String, extra: [String] = []) throws -> Foundation.Process {
         let process = Foundation.Process()
         process.executableURL = URL(fileURLWithPath: skiffBinary)
-        process.arguments = [
-            "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time,
-        ]
+        process.arguments =
+            [
+                "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time,
+            ] + extra
         let log = fixture.path + "/service.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
@@ -42,7 +46,7 @@ final class APIService: @unchecked Sendable {
     func killAndRestart() throws {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        process = try Self.start(fixture, host: "unix://" + socket, time: "0")
+        process = try Self.start(fixture, host: "unix://" + socket, time: "0", extra: extraArguments)
         _ = eventually(10) { (try? self.docker(["version"]).status) == 0 }
     }
 
@@ -441,6 +445,126 @@ struct DockerAPITests {
                     """,
             "\(result)")
         #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func topStatsCpRenamePruneHistorySaveLoadAndDiskUsage() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "box", fixture.image, "sleep", "300"]).status == 0)
+        let top = try service.docker(["top", "box"])
+        #expect(top.status == 0 && top.stdout.contains("PID") && top.stdout.contains("sleep 300"), "\(top)")
+        let stats = try service.docker(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}} {{.NetIO}}", "box"])
+        #expect(stats.status == 0 && stats.stdout.hasPrefix("box 1 ") && !stats.stdout.contains("--"), "\(stats)")
+        let percent = try service.docker(["stats", "--no-stream", "--format", "{{.CPUPerc}}", "box"])
+        #expect(percent.stdout.hasSuffix("%\n"), "\(percent)")
+        // The stream goes on until the client goes; a killed client releases it.
+        let streamed = try run(
+            ["/usr/bin/timeout", "-s", "KILL", "2.5", dockerCLI!, "stats", "--format", "{{.Name}}", "box"], check: false,
+            environment: service.environment)
+        #expect([9, 137].contains(streamed.status), "\(streamed)")
+
+        // cp both ways: a file and a directory in, a file out, the stat header behind docker's naming.
+        let host = fixture.path + "/cp"
+        try FileManager.default.createDirectory(atPath: host + "/dir/sub", withIntermediateDirectories: true)
+        try "in-file\n".write(toFile: host + "/in.txt", atomically: true, encoding: .utf8)
+        try "deep\n".write(toFile: host + "/dir/sub/deep.txt", atomically: true, encoding: .utf8)
+        #expect(try service.docker(["cp", host + "/in.txt", "box:/tmp/"]).status == 0)
+        #expect(try service.docker(["cp", host + "/dir", "box:/tmp/copied"]).status == 0)
+        #expect(try service.docker(["exec", "box", "cat", "/tmp/in.txt", "/tmp/copied/sub/deep.txt"]).stdout == "in-file\ndeep\n")
+        #expect(try service.docker(["cp", "box:/tmp/copied", host + "/back"]).status == 0)
+        #expect(try String(contentsOfFile: host + "/back/sub/deep.txt", encoding: .utf8) == "deep\n")
+        #expect(try service.docker(["cp", "box:/etc/hostname", host + "/hostname"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: host + "/hostname"))
+        // Paths stay inside the container: /../../etc/passwd is the container's own.
+        #expect(try service.docker(["cp", "box:/../../etc/passwd", host + "/passwd"]).status == 0)
+        #expect(
+            try String(contentsOfFile: host + "/passwd", encoding: .utf8) == service.docker(["exec", "box", "cat", "/etc/passwd"]).stdout)
+        let missing = try service.docker(["cp", "box:/no/such", host + "/x"])
+        #expect(missing.status != 0 && missing.stderr.contains("Could not find the file /no/such"), "\(missing)")
+
+        // rename, then prune of stopped containers only.
+        #expect(try service.docker(["rename", "box", "renamed"]).status == 0)
+        #expect(try service.docker(["inspect", "--format", "{{.Name}}", "renamed"]).stdout == "/renamed\n")
+        #expect(try service.docker(["run", "--name", "done", fixture.image, "true"]).status == 0)
+        let pruned = try service.docker(["container", "prune", "-f"])
+        #expect(pruned.status == 0 && pruned.stdout.contains("Deleted Containers"), "\(pruned)")
+        #expect(try service.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout == "renamed\n")
+
+        // history, system df, save and load, image prune.
+        let history = try service.docker(["history", "--format", "{{.Size}}", fixture.image])
+        #expect(history.status == 0 && !history.stdout.isEmpty, "\(history)")
+        let df = try service.docker(["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"])
+        #expect(df.status == 0 && df.stdout.contains("Images 1 1") && df.stdout.contains("Containers 1 1"), "\(df)")
+        let archive = fixture.path + "/saved.tar"
+        #expect(try service.docker(["save", "-o", archive, fixture.image]).status == 0)
+        #expect(try service.docker(["tag", fixture.image, "localhost/copy:1"]).status == 0)
+        #expect(try service.docker(["rmi", "localhost/copy:1"]).status == 0)
+        let load = try service.docker(["load", "-i", archive])
+        #expect(load.status == 0 && load.stdout.contains("Loaded image: \(fixture.image)"), "\(load)")
+        let notArchive = try run(["/bin/sh", "-c", "echo junk | \(dockerCLI!) load"], check: false, environment: service.environment)
+        #expect(notArchive.status != 0, "\(notArchive)")
+        #expect(try service.docker(["image", "prune", "-a", "-f"]).status == 0)
+        #expect(try service.docker(["images", "-q"]).stdout.split(separator: "\n").count == 1, "the image a container uses stays")
+        #expect(try service.docker(["rm", "-f", "renamed"]).status == 0)
+    }
+
+    @Test(
+        .enabled(
+            if: ["/usr/bin/docker-registry", "/usr/bin/htpasswd"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+            "needs docker-registry and htpasswd (scripts/install-deps.sh)"))
+    func loginPushAndPullWithTheClientsCredentials() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let authFile = fixture.path + "/skiff-auth.json"
+        let service = try APIService(fixture, extraArguments: ["--authfile", authFile])
+        defer { service.stop() }
+        let port = 25_000 + Int(getpid() % 1000)
+        _ = try run(["/usr/bin/htpasswd", "-Bbc", fixture.path + "/htpasswd", "pusher", "s3cret"])
+        let config = """
+            version: 0.1
+            storage:
+              filesystem:
+                rootdirectory: \(fixture.path)/registry
+            auth:
+              htpasswd:
+                realm: skiff-api-test
+                path: \(fixture.path)/htpasswd
+            http:
+              addr: 127.0.0.1:\(port)
+            """
+        try config.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
+        let registry = Foundation.Process()
+        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        registry.arguments = ["serve", fixture.path + "/registry.yml"]
+        registry.standardOutput = FileHandle.nullDevice
+        registry.standardError = FileHandle.nullDevice
+        try registry.run()
+        defer {
+            kill(registry.processIdentifier, SIGKILL)
+            registry.waitUntilExit()
+        }
+        let server = "127.0.0.1:\(port)"
+        #expect(try eventually(10) { try service.curl("GET", "/_ping").status == 200 })
+        let wrong = try service.docker(["login", server, "-u", "pusher", "-p", "wrong"])
+        #expect(wrong.status != 0, "\(wrong)")
+        #expect(try eventually(10) { try service.docker(["login", server, "-u", "pusher", "-p", "s3cret"]).status == 0 })
+        #expect(try String(contentsOfFile: authFile, encoding: .utf8).contains(server), "stored like skiff login")
+        let image = "\(server)/pushed:1"
+        #expect(try service.docker(["tag", fixture.image, image]).status == 0)
+        let push = try service.docker(["push", image])
+        #expect(push.status == 0 && push.stdout.contains("digest: sha256:"), "\(push)")
+        // Only the client holds credentials now: the pull works through X-Registry-Auth alone...
+        try FileManager.default.removeItem(atPath: authFile)
+        #expect(try service.docker(["rmi", image]).status == 0)
+        let pull = try service.docker(["pull", image])
+        #expect(pull.status == 0, "\(pull)")
+        // ...and fails without it.
+        #expect(try service.docker(["rmi", image]).status == 0)
+        #expect(try service.docker(["logout", server]).status == 0)
+        let refused = try service.docker(["pull", image])
+        #expect(refused.status != 0, "\(refused)")
     }
 
     @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {
