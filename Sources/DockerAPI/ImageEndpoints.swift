@@ -118,6 +118,8 @@ extension DockerService {
         }
         _ = try lookUpImage(name)
         try engine.images.tag(name, as: target, defaultRegistry: defaultRegistry)
+        let id = (try? lookUpImage(target.description))?.id.description ?? target.description
+        engine.events.record(.image("tag", id: id, name: target.description))
         call.responder.send(status: .created, body: [])
     }
 
@@ -130,6 +132,7 @@ extension DockerService {
         let image = try lookUpImage(name)
         // The store refuses the last name of an image a container uses (409), as docker does.
         let report = try engine.images.remove([name], force: call.query.bool("force"), defaultRegistry: defaultRegistry)
+        engine.events.recordRemoval(report, images: Dictionary(image.names.map { ($0, image.id) }, uniquingKeysWith: { a, _ in a }))
         var entries = report.removedNames.map { DeleteEntry(Untagged: Self.familiar($0), Deleted: nil) }
         if report.removedBlobs.contains(image.configDigest) {
             entries.append(DeleteEntry(Untagged: nil, Deleted: image.id.description))
@@ -174,6 +177,7 @@ extension DockerService {
         done.wait()
         switch outcome.withLock({ $0 }) {
         case .success(let image):
+            engine.events.record(.image("pull", id: reference.description, name: reference.description))
             progress.send(status: "Digest: \(image.manifestDigest)", id: nil)
             progress.send(status: "Status: Downloaded newer image for \(reference.familiar)", id: nil)
         case .failure(let error):

@@ -98,6 +98,8 @@ struct Router: Sendable {
             throw APIError(.serviceUnavailable, "skiff does not support swarm mode (\(call.path)): this node is not a swarm manager")
         case (_, "plugins"):
             throw APIError.notImplemented("skiff does not support plugins (\(call.path))")
+        case (.GET, "events"):
+            return try service.streamEvents(call)
         case (.POST, "auth"):
             return try service.authenticate(call)
         case (.GET, "system") where parts == ["system", "df"]:

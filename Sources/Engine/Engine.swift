@@ -117,6 +117,7 @@ public struct Engine: Sendable {
                     ports: options.ports, hostname: hostname, extraHosts: options.addHosts,
                     aliases: options.networkAliases)
                 try store.save(record)
+                recordEvent(record, "create")
                 return record
             } catch {
                 try? images.release(containerID: id)
@@ -341,6 +342,7 @@ public struct Engine: Sendable {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }
         try deliver(signal, all: false, to: record)
+        recordEvent(record, "kill", extra: ["signal": String(signal)])
     }
 
     /// Sends `signal` to a running container's program: through the runtime for a process
@@ -365,8 +367,12 @@ public struct Engine: Sendable {
         let record = try store.resolve(reference)
         // The monitor must not restart what we stop.
         try store.update(id: record.id) { $0.stopRequested = true }
-        defer { waitForMonitorAfterStop(record, timeout: timeout) }
-        guard liveStatus(record).isRunning else { return }
+        let wasRunning = liveStatus(record).isRunning
+        defer {
+            waitForMonitorAfterStop(record, timeout: timeout)
+            if wasRunning { recordEvent(record, "stop") }  // after the monitor's die, as docker
+        }
+        guard wasRunning else { return }
         let signal = record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM
         try? deliver(signal, all: false, to: record)
         do {
@@ -439,6 +445,7 @@ public struct Engine: Sendable {
         try store.locked {
             try images.release(containerID: id)
         }
+        if let record, !FileIO.exists(store.recordPath(for: id)) { recordEvent(record, "destroy") }
     }
 
     // MARK: - exec

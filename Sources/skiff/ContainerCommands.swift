@@ -14,7 +14,7 @@ extension Skiff {
             KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self,
             RestartCommand.self,
             TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, ContainerGroupCommand.self,
-            VolumeCommand.self, SystemCommand.self, NetworkCommand.self,
+            VolumeCommand.self, SystemCommand.self, NetworkCommand.self, EventsCommand.self,
             ContainerMonitorCommand.self,
         ]
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Engine
 import ImageStore
+import OCISpec
 
 /// `skiff rmi NAME...`: removes names and whatever content only they used.
 struct RmiCommand: AsyncParsableCommand {
@@ -15,7 +17,14 @@ struct RmiCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try self.store.openStore()
+        var ids: [String: Digest] = [:]
+        for name in names {
+            if let image = try? store.withSharedLock({ try store.image(name, defaultRegistry: self.store.defaultRegistry) }) {
+                for each in image.names { ids[each] = image.id }
+            }
+        }
         let report = try store.remove(names, force: force, defaultRegistry: self.store.defaultRegistry)
+        EventJournal(root: store.root).recordRemoval(report, images: ids)
         for name in report.removedNames { print("Untagged: \(name)") }
         for blob in report.removedBlobs { print("Deleted: \(blob)") }
     }

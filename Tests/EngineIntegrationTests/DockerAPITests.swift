@@ -567,6 +567,57 @@ struct DockerAPITests {
         #expect(refused.status != 0, "\(refused)")
     }
 
+    @Test func eventsStreamLiveAndFromTheJournalThroughDockerAndSkiff() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let begin = String(format: "%.3f", Date().timeIntervalSince1970 - 1)
+        // A live `docker events` sees a container start made afterwards (by the CLI, not the API).
+        let output = fixture.path + "/events.out"
+        let watcher = Foundation.Process()
+        watcher.executableURL = URL(fileURLWithPath: dockerCLI!)
+        watcher.arguments = [
+            "events", "--filter", "type=container", "--filter", "event=start", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+        ]
+        watcher.environment = service.environment
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        watcher.standardOutput = FileHandle(forWritingAtPath: output)
+        watcher.standardError = FileHandle.nullDevice
+        try watcher.run()
+        defer {
+            if watcher.isRunning { kill(watcher.processIdentifier, SIGKILL) }
+            watcher.waitUntilExit()
+        }
+        #expect(eventually(10) { (try? service.curl("GET", "/_ping").status) == 200 })
+        #expect(try fixture.skiff("run", ["-d", "--name", "ev", fixture.image, "sleep", "60"]).status == 0)
+        #expect(eventually(10) { (try? String(contentsOfFile: output, encoding: .utf8)) == "start ev\n" })
+        #expect(try service.docker(["rename", "ev", "ev2"]).status == 0)
+        #expect(try service.docker(["stop", "-t", "1", "ev2"]).status == 0)
+        #expect(try service.docker(["rm", "ev2"]).status == 0)
+        #expect(try service.docker(["tag", fixture.image, "localhost/evtag:1"]).status == 0)
+        #expect(try service.docker(["rmi", "localhost/evtag:1"]).status == 0)
+        let end = String(format: "%.3f", Date().timeIntervalSince1970 + 1)
+        // The journal from --since to --until: every container change in order, and the monitor's die.
+        let past = try service.docker([
+            "events", "--since", begin, "--until", end, "--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+        ])
+        // (stop returns when the program is gone; the monitor records its die about then, in either order.)
+        let actions = past.stdout.split(separator: "\n").map(String.init)
+        #expect(past.status == 0 && actions.count == 6, "\(past)")
+        #expect(Array(actions.prefix(3)) == ["create ev", "start ev", "rename ev2"] && actions.last == "destroy ev2", "\(past)")
+        #expect(Set(actions.dropFirst(3).prefix(2)) == ["die ev2", "stop ev2"], "\(past)")
+        let images = try service.docker(["events", "--since", begin, "--until", end, "--filter", "type=image", "--format", "{{.Action}}"])
+        #expect(images.stdout == "tag\nuntag\n", "\(images)")
+        let skiff = try fixture.skiff(
+            "events", ["--since", begin, "--until", end, "--filter", "event=die", "--format", "{{.Type}} {{.Actor.Attributes.exitCode}}"])
+        #expect(skiff.status == 0 && skiff.stdout == "container 143\n" || skiff.stdout == "container 137\n", "\(skiff)")
+        let plain = try fixture.skiff("events", ["--since", begin, "--until", end, "--filter", "container=ev"])
+        #expect(plain.stdout.contains(" container create ") && plain.stdout.contains("name=ev"), "\(plain)")
+        let bad = try fixture.skiff("events", ["--filter", "colour=red", "--until", "0s"])
+        #expect(bad.status != 0 && bad.stderr.contains("invalid event filter"), "\(bad)")
+    }
+
     @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }

@@ -158,6 +158,8 @@ public enum ContainerMonitor {
                 report("started")
                 first = false
             }
+            // After the report: the journal's write does not delay the caller's start.
+            if let running = try? store.load(id: id) { engine.recordEvent(running, "start") }
 
             code = current.pump(server: server, log: log)
             // An --rm container never restarts (create refuses --restart with it), and its `run`
@@ -197,6 +199,7 @@ public enum ContainerMonitor {
                 break
             }
             guard let exited = update else { break }
+            engine.recordEvent(exited, "die", extra: ["exitCode": String(code)])
             record = exited
             guard restart else { break }
             // Nothing of the network outlives a run: the next one gets a fresh namespace.
