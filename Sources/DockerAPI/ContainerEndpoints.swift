@@ -425,7 +425,9 @@ extension DockerService {
     }
 
     func inspectContainer(_ call: Call, _ reference: String) throws {
-        call.responder.sendJSON(dockerInspectDocument(engine.inspect(try container(reference))))
+        let record = try container(reference)
+        call.responder.sendJSON(
+            dockerInspectDocument(engine.inspect(record), configuredNetworks: Self.configuredNetworks(record, networks: engine.networks)))
     }
 
     func removeContainer(_ call: Call, _ reference: String) throws {

@@ -618,6 +618,63 @@ struct DockerAPITests {
         #expect(bad.status != 0 && bad.stderr.contains("invalid event filter"), "\(bad)")
     }
 
+    /// docker-compose 1.29 (Debian's, on its own docker-py 5) brings a two-service project up
+    /// and down: a user network, a named volume, a published port, depends_on.
+    @Test(
+        .enabled(
+            if: networkTestsEnabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose"),
+            "needs docker-compose (scripts/install-deps.sh) and the network tools"))
+    func composeUpPsLogsExecDown() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let port = 26_000 + Int(getpid() % 1000)
+        let project = "c" + UUID().uuidString.prefix(6).lowercased()
+        let file = fixture.path + "/docker-compose.yml"
+        try """
+        version: "3.8"
+        services:
+          db:
+            image: \(fixture.image)
+            command: ["sh", "-c", "mkdir -p /www && echo from-db > /www/index.html && echo db-ready && echo kept > /data/mark && httpd -f -p 80 -h /www"]
+            volumes: ["data:/data"]
+            networks: [back]
+          web:
+            image: \(fixture.image)
+            command: ["sh", "-c", "mkdir -p /www && echo from-web > /www/index.html && echo web-up && httpd -f -p 80 -h /www"]
+            depends_on: [db]
+            ports: ["127.0.0.1:\(port):80"]
+            networks: [back]
+        networks:
+          back: {}
+        volumes:
+          data: {}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        func compose(_ arguments: [String]) throws -> CommandResult {
+            try run(["/usr/bin/docker-compose", "-f", file, "-p", project] + arguments, check: false, environment: service.environment)
+        }
+        let up = try compose(["up", "-d"])
+        #expect(up.status == 0, "\(up)")
+        let ps = try compose(["ps"])
+        #expect(ps.status == 0 && ps.stdout.contains("\(project)_db_1") && ps.stdout.contains("127.0.0.1:\(port)->80/tcp"), "\(ps)")
+        #expect(ps.stdout.split(separator: "\n").filter { $0.contains(" Up ") }.count == 2, "\(ps)")
+        #expect(
+            try eventually(10) {
+                try run(["/usr/bin/curl", "-s", "--max-time", "2", "http://127.0.0.1:\(port)/"], check: false).stdout == "from-web\n"
+            })
+        let exec = try compose(["exec", "-T", "web", "wget", "-qO-", "http://db/"])
+        #expect(exec.status == 0 && exec.stdout == "from-db\n", "\(exec)")
+        #expect(try compose(["exec", "-T", "db", "cat", "/data/mark"]).stdout == "kept\n")
+        let logs = try compose(["logs", "--no-color"])
+        #expect(logs.status == 0 && logs.stdout.contains("db-ready") && logs.stdout.contains("web-up"), "\(logs)")
+        let down = try compose(["down", "-v", "-t", "1"])
+        #expect(down.status == 0, "\(down)")
+        #expect(fixture.containerIDs().isEmpty)
+        #expect(try service.docker(["network", "ls", "--filter", "type=custom", "-q"]).stdout == "")
+        #expect(try service.docker(["volume", "ls", "-q"]).stdout == "")
+    }
+
     @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
