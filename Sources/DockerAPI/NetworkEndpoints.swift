@@ -208,6 +208,7 @@ extension DockerService {
         } catch NetworkError.networkExists {
             throw APIError.conflict("network with name \(request.name) already exists")
         }
+        engine.events.record(.network("create", definition))
         call.responder.sendJSON(NetworkCreateResponse(Id: definition.id, Warning: ""), status: .created)
     }
 

@@ -597,6 +597,10 @@ struct DockerAPITests {
         #expect(try service.docker(["rm", "ev2"]).status == 0)
         #expect(try service.docker(["tag", fixture.image, "localhost/evtag:1"]).status == 0)
         #expect(try service.docker(["rmi", "localhost/evtag:1"]).status == 0)
+        for kind in ["network", "volume"] {
+            #expect(try service.docker([kind, "create", "ev\(kind)"]).status == 0)
+            #expect(try service.docker([kind, "rm", "ev\(kind)"]).status == 0)
+        }
         let end = String(format: "%.3f", Date().timeIntervalSince1970 + 1)
         // The journal from --since to --until: every container change in order, and the monitor's die.
         let past = try service.docker([
@@ -609,6 +613,13 @@ struct DockerAPITests {
         #expect(Set(actions.dropFirst(3).prefix(2)) == ["die ev2", "stop ev2"], "\(past)")
         let images = try service.docker(["events", "--since", begin, "--until", end, "--filter", "type=image", "--format", "{{.Action}}"])
         #expect(images.stdout == "tag\nuntag\n", "\(images)")
+        for kind in ["network", "volume"] {
+            let changes = try service.docker([
+                "events", "--since", begin, "--until", end, "--filter", "type=\(kind)", "--format",
+                "{{.Action}} {{.Actor.Attributes.name}}{{.Actor.ID}}",
+            ])
+            #expect(changes.stdout.split(separator: "\n").map { $0.split(separator: " ")[0] } == ["create", "destroy"], "\(changes)")
+        }
         let skiff = try fixture.skiff(
             "events", ["--since", begin, "--until", end, "--filter", "event=die", "--format", "{{.Type}} {{.Actor.Attributes.exitCode}}"])
         #expect(skiff.status == 0 && skiff.stdout == "container 143\n" || skiff.stdout == "container 137\n", "\(skiff)")

@@ -4,6 +4,7 @@ import Glibc
 import ContainerRuntime
 import ImageStore
 import LinuxSupport
+import Networking
 import OCISpec
 
 /// One event in docker's shape (`docker events`, `GET /events`): what happened to which object.
@@ -49,6 +50,17 @@ public struct EngineEvent: Codable, Sendable, Equatable {
 
     public static func image(_ action: String, id: String, name: String) -> EngineEvent {
         EngineEvent(type: "image", action: action, id: id, attributes: ["name": name])
+    }
+
+    /// A network's event; `container` for connect and disconnect.
+    public static func network(_ action: String, _ network: NetworkDefinition, container: String? = nil) -> EngineEvent {
+        var attributes = ["name": network.name, "type": network.driver]
+        if let container { attributes["container"] = container }
+        return EngineEvent(type: "network", action: action, id: network.id, attributes: attributes)
+    }
+
+    public static func volume(_ action: String, name: String) -> EngineEvent {
+        EngineEvent(type: "volume", action: action, id: name, attributes: ["driver": "local"])
     }
 
     static func nowNano() -> Int64 {
