@@ -26,3 +26,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The nested-KVM harness (scripts/nested-kvm/run.sh) boots Debian's kernel as its L1 and loads
+# kvm_amd there: the package's vmlinuz and the modules L1 needs (kvm_amd and what it needs, tun for
+# taps, overlay for containers), unpacked with dpkg -x (not installed: this host boots its own
+# kernel). Skipped with a note when the download fails.
+nested=/var/lib/skiff/nested-kvm/linux
+nested_modules="virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd drivers/net/tun fs/overlayfs/overlay"
+nested_complete=yes
+ls "$nested"/boot/vmlinuz-* >/dev/null 2>&1 || nested_complete=no
+for module in $nested_modules; do ls "$nested"/lib/modules/*/kernel/$module.ko >/dev/null 2>&1 || nested_complete=no; done
+if [ $nested_complete = no ]; then
+  image=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  unpack=$(mktemp -d /tmp/skiff-nested-linux.XXXXXX)
+  if [ -n "$image" ] && (cd "$unpack" && apt-get download -qq "$image" 2>/dev/null) && dpkg -x "$unpack"/*.deb "$unpack/tree"; then
+    rm -rf "$nested.tmp" && mkdir -p "$nested.tmp/boot"
+    cp "$unpack"/tree/boot/vmlinuz-* "$unpack"/tree/boot/config-* "$nested.tmp/boot/"
+    for module in $nested_modules; do
+      source=$(ls "$unpack"/tree/lib/modules/*/kernel/$module.ko)
+      mkdir -p "$nested.tmp/${source#"$unpack"/tree/}" && rmdir "$nested.tmp/${source#"$unpack"/tree/}"
+      cp "$source" "$nested.tmp/${source#"$unpack"/tree/}"
+    done
+    rm -rf "$nested" && mv "$nested.tmp" "$nested"
+  else
+    echo "install-deps: could not fetch linux-image-amd64 for the nested-KVM tests; they will be skipped" >&2
+  fi
+  rm -rf "$unpack"
+fi

@@ -6,11 +6,24 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/ioctl.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
 
 int skiff_eventfd(unsigned int initial) { return eventfd(initial, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+int skiff_timerfd_periodic(unsigned int milliseconds) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (fd < 0) return -1;
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.it_interval.tv_sec = milliseconds / 1000;
+    spec.it_interval.tv_nsec = (long)(milliseconds % 1000) * 1000000L;
+    spec.it_value = spec.it_interval;
+    if (timerfd_settime(fd, 0, &spec, NULL) != 0) { int e = errno; close(fd); errno = e; return -1; }
+    return fd;
+}
 
 int skiff_epoll_add(int epfd, int fd, uint64_t token) {
     struct epoll_event ev;
@@ -53,6 +66,8 @@ int skiff_tap_open(const char *name, int vnet_hdr) {
     }
     return fd;
 }
+
+int skiff_tap_set_vnet_header_size(int fd, int size) { return ioctl(fd, TUNSETVNETHDRSZ, &size); }
 
 int skiff_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 

@@ -194,13 +194,12 @@ extension ContainerCreateBody {
             }
             options.ulimits.append("\(name)=\(soft)" + (limit.Hard.map { ":\($0)" } ?? ""))
         }
-        if let type = host.LogConfig?.Type, !type.isEmpty, type != "json-file" {
-            throw APIError.badRequest("log driver \"\(type)\" is not supported by skiff: containers log to json-file")
-        }
-        if let config = host.LogConfig?.Config, !config.isEmpty {
-            throw APIError.badRequest(
-                "log options (\(config.keys.sorted().joined(separator: ", "))) are not supported by skiff: its json-file log has no options"
-            )
+        // docker's log drivers the engine has (json-file, local, none) with their options; the
+        // others are refused with the reason (`LogConfig`'s own check, as for --log-driver).
+        if let log = host.LogConfig {
+            options.logConfig = try LogConfig(
+                driver: log.Type.flatMap { $0.isEmpty ? nil : $0 },
+                options: (log.Config ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
         }
         // Aliases on the network of NetworkMode (docker's --network-alias); the other networks of
         // EndpointsConfig are joined after the create (`extraNetworks`).

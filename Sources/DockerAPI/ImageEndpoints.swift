@@ -131,8 +131,7 @@ extension DockerService {
     func removeImage(_ call: Call, _ name: String) throws {
         let image = try lookUpImage(name)
         // The store refuses the last name of an image a container uses (409), as docker does.
-        let report = try engine.images.remove([name], force: call.query.bool("force"), defaultRegistry: defaultRegistry)
-        engine.events.recordRemoval(report, images: Dictionary(image.names.map { ($0, image.id) }, uniquingKeysWith: { a, _ in a }))
+        let report = try engine.removeImages([name], force: call.query.bool("force"), defaultRegistry: defaultRegistry)
         var entries = report.removedNames.map { DeleteEntry(Untagged: Self.familiar($0), Deleted: nil) }
         if report.removedBlobs.contains(image.configDigest) {
             entries.append(DeleteEntry(Untagged: nil, Deleted: image.id.description))

@@ -20,7 +20,7 @@ enum StreamFrame {
 }
 
 /// `GET /containers/{id}/json`: skiff's inspect document with the fields docker's clients expect
-/// beside it (Platform, Driver, State.Paused, State.OOMKilled, State.Dead).
+/// beside it (Platform, Driver, ResolvConfPath).
 /// `configuredNetworks`: the endpoints of a container that is not running (docker lists the
 /// networks it will join, without addresses; compose reads their Aliases to decide whether to
 /// connect it again).
@@ -43,12 +43,6 @@ func dockerInspectDocument(_ inspect: ContainerInspect, configuredNetworks: [Str
     {
         host.append(("LogConfig", .object([("Type", .string("json-file")), ("Config", .object([]))])))
         members[index].value = .object(host)
-    }
-    if let index = members.firstIndex(where: { $0.key == "State" }), case .object(var state) = members[index].value {
-        state.append(("Paused", .bool(false)))
-        state.append(("OOMKilled", .bool(false)))
-        state.append(("Dead", .bool(false)))
-        members[index].value = .object(state)
     }
     return .object(members)
 }
@@ -80,6 +74,9 @@ extension DockerService {
 
     func containerLogs(_ call: Call, _ reference: String) throws {
         let record = try container(reference)
+        if let config = record.logConfig, !config.readable {
+            throw APIError.notImplemented("configured logging driver \"\(config.driver.rawValue)\" does not support reading")
+        }
         let query = call.query
         let follow = query.bool("follow")
         let timestamps = query.bool("timestamps")
@@ -101,10 +98,11 @@ extension DockerService {
         let window = try LogTimeFilter(since: time("since"), until: time("until"), now: now)
         let tty = record.hasTTY
         call.responder.startStream(contentType: tty ? StreamFrame.raw : StreamFrame.multiplexed)
-        let fd = open(engine.store.logPath(for: record.id), O_RDONLY | O_CLOEXEC)
+        let path = engine.store.logPath(for: record.id)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return call.responder.finish() }
         defer { close(fd) }
-        let reader = ContainerLogReader(fd: fd)
+        let reader = ContainerLogReader(fd: fd, path: path)
         func send(_ entries: [LogEntry]) -> Bool {
             var bytes: [UInt8] = []
             for entry in entries where window.isEmpty || window.includes(entry.time) {
@@ -115,7 +113,7 @@ extension DockerService {
             }
             return call.responder.write(bytes)
         }
-        var entries = reader.readAvailable()
+        var entries = ContainerLogFiles.rotatedEntries(path) + reader.readAvailable()
         if let count { entries = Array(entries.suffix(count)) }
         guard send(entries) else { return }
         if follow, window.until.map({ $0 > now }) ?? true {

@@ -110,6 +110,11 @@ public struct Engine: Sendable {
                 record.applyInteractiveOptions(options)
                 record.userNamespace = userNamespace
                 record.vm = options.vm
+                record.logConfig = options.logConfig == .jsonFile ? nil : options.logConfig
+                record.stopTimeout = options.stopTimeout
+                record.healthcheck = try HealthConfig.resolve(image: image.config.config?.healthcheck, options: options.health)
+                // The backend is the container's from now on (inspect shows it; a restart keeps it).
+                if options.vm != nil { record.vm?.backend = try Self.microVMBackend(options, imageConfig: image.config.config) }
                 var networkName: String?
                 if case .bridge(let network) = options.network { networkName = network }
                 record.network = ContainerNetworkConfig(
@@ -173,12 +178,12 @@ public struct Engine: Sendable {
         /// The attach connection's descriptor (-1 without one), owned by the handle.
         public var attachFD: Int32 { attach?.raw ?? -1 }
 
-        init(container: EngineContainer, log: consuming OwnedFD?, status: consuming OwnedFD) {
+        init(container: EngineContainer, log: consuming OwnedFD?, logPath: String, status: consuming OwnedFD) {
             self.container = container
             self.status = status
             switch consume log {
             case .some(let fd):
-                self.logReader = ContainerLogReader(fd: fd.raw)
+                self.logReader = ContainerLogReader(fd: fd.raw, path: logPath)
                 self.log = consume fd
             case .none:
                 self.logReader = nil
@@ -282,7 +287,7 @@ public struct Engine: Sendable {
             $0.monitorPid = pid
             $0.monitorStartTime = startTime
         }
-        let handle = StartHandle(container: record, log: log, status: statusRead)
+        let handle = StartHandle(container: record, log: log, logPath: logPath, status: statusRead)
         var timedOut = false
         guard var first = handle.nextLine(timedOut: &timedOut) else {
             throw EngineError.startFailed("the monitor exited before starting the container")
@@ -342,6 +347,7 @@ public struct Engine: Sendable {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "kill")
         }
         try deliver(signal, all: false, to: record)
+        if signal == SIGKILL { thawAfterSignal(record) }
         recordEvent(record, "kill", extra: ["signal": String(signal)])
     }
 
@@ -354,7 +360,9 @@ public struct Engine: Sendable {
             return
         }
         if signal == SIGKILL && all {
-            if let pid = record.pid, pid > 0, ProcStat.commandLine(pid: pid)?.first?.contains("qemu") == true { Glibc.kill(pid, SIGKILL) }
+            if let pid = record.pid, pid > 0, MicroVMBackends.isVMProcess(commandLine: ProcStat.commandLine(pid: pid) ?? []) {
+                Glibc.kill(pid, SIGKILL)
+            }
             return
         }
         let socket = try AttachSocket.connect(directory: store.directory(for: record.id))
@@ -362,9 +370,11 @@ public struct Engine: Sendable {
         try FileIO.writeAll(fd: socket, AttachFrame.signal(signal, all: all).encoded(), what: "the monitor's attach socket")
     }
 
-    /// docker stop: the stop signal, then SIGKILL after `timeout` seconds.
-    public func stop(_ reference: String, timeout: Double) throws {
+    /// docker stop: the stop signal, then SIGKILL after `timeout` seconds (by default the
+    /// container's --stop-timeout, else 10).
+    public func stop(_ reference: String, timeout: Double? = nil) throws {
         let record = try store.resolve(reference)
+        let timeout = timeout ?? Double(record.stopTimeout ?? 10)
         // The monitor must not restart what we stop.
         try store.update(id: record.id) { $0.stopRequested = true }
         let wasRunning = liveStatus(record).isRunning
@@ -375,8 +385,10 @@ public struct Engine: Sendable {
         guard wasRunning else { return }
         let signal = record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM
         try? deliver(signal, all: false, to: record)
+        thawAfterSignal(record)
         do {
-            _ = try wait(record.id, timeout: timeout)
+            // --stop-timeout -1: wait as long as it takes, as docker does.
+            _ = try wait(record.id, timeout: timeout < 0 ? nil : timeout)
             return
         } catch EngineError.timedOut {
         }
@@ -412,6 +424,7 @@ public struct Engine: Sendable {
             }
             _ = try? store.update(id: record.id) { $0.stopRequested = true }
             try? deliver(SIGKILL, all: true, to: record)
+            thawAfterSignal(record)
             if !live.monitorLost { _ = try? wait(record.id, timeout: 10) }
             waitForMonitorAfterStop(record, timeout: 0)
         }
@@ -459,11 +472,14 @@ public struct Engine: Sendable {
     public func exec(
         _ reference: String, args: [String], env: [String], user: String?, workdir: String?,
         tty: Bool = false, interactive: Bool = true, detach: Bool = false,
-        detachKeys: DetachKeys = .standard
+        detachKeys: DetachKeys = .standard, privileged: Bool = false, killAfter: Double? = nil
     ) throws -> Int32 {
         let record = try store.resolve(reference)
         guard liveStatus(record).isRunning else {
             throw EngineError.wrongState(container: record.name, status: "not running", action: "exec in")
+        }
+        if record.paused == true {
+            throw EngineError.wrongState(container: record.name, status: "paused (unpause it first)", action: "exec in")
         }
         guard !args.isEmpty else { throw EngineError.invalidOption("exec needs a command") }
         var numericUser: String?
@@ -492,7 +508,7 @@ public struct Engine: Sendable {
         do {
             var process = try runtime.execProcess(
                 id: record.id, args: args, tty: tty, cwd: workdir, env: env, user: numericUser,
-                additionalGids: gids, capabilities: [], noNewPrivileges: false)
+                additionalGids: gids, capabilities: privileged ? CapabilityNames.all : [], noNewPrivileges: false)
             if detach {
                 process.terminal = false
                 _ = try withStdio(toNull: true) { try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions()) }
@@ -504,7 +520,16 @@ public struct Engine: Sendable {
             let pid = try withStdin(interactive: interactive) {
                 try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
             }
-            return ForegroundWait.wait(pid: pid) { signal in _ = Glibc.kill(pid, signal) }
+            guard
+                let code = ForegroundWait.wait(
+                    pid: pid, deadline: killAfter.map { MonotonicClock.seconds() + $0 }, onSignal: { signal in _ = Glibc.kill(pid, signal) }
+                )
+            else {
+                // The health check's timeout (`--kill-after`): the program was killed.
+                _ = (ExecTimeout.marker + "\n").withCString { write(2, $0, strlen($0)) }
+                return 124
+            }
+            return code
         } catch {
             throw Self.mapStartError(error)
         }

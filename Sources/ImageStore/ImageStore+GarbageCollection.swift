@@ -14,8 +14,12 @@ public struct PruneReport: Sendable {
 
 extension ImageStore {
     /// Removes the names and then everything nothing references any more. Refuses when a
-    /// container uses the image, unless `force`.
-    public func remove(_ names: [String], force: Bool = false, defaultRegistry: String = ImageReference.dockerHub) throws -> PruneReport {
+    /// container uses the image, unless `force`; refuses even then when one of them is running
+    /// (`isRunning`, by container ID: the engine knows, the store does not), as docker does.
+    public func remove(
+        _ names: [String], force: Bool = false, defaultRegistry: String = ImageReference.dockerHub,
+        isRunning: (String) -> Bool = { _ in false }
+    ) throws -> PruneReport {
         try withExclusiveLock {
             var removed: [String] = []
             let users = containerRecords()
@@ -41,9 +45,11 @@ extension ImageStore {
                     toRemove = target.names
                 }
                 let remainingNames = imageNames.filter { !toRemove.contains($0) }
-                if remainingNames.isEmpty && !force {
+                if remainingNames.isEmpty {
                     let using = users.filter { $0.value.image == manifestDigest }.map(\.key).sorted()
-                    if !using.isEmpty { throw StoreError.imageInUse(name, containers: using) }
+                    let running = using.filter(isRunning)
+                    if !running.isEmpty { throw StoreError.imageInUseByRunning(name, containers: running) }
+                    if !using.isEmpty && !force { throw StoreError.imageInUse(name, containers: using) }
                 }
                 try index.update { images in
                     for key in toRemove { images.removeValue(forKey: key) }

@@ -10,6 +10,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case blobMissing(Digest)
     case imageNotFound(String)
     case imageInUse(String, containers: [String])
+    /// `rmi --force` of an image a running container uses: refused, as docker refuses it.
+    case imageInUseByRunning(String, containers: [String])
     case ambiguousImage(String)
     case corruptMetadata(path: String, detail: String)
     case hostileLayer(layer: Digest, entry: String, reason: String)
@@ -41,6 +43,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "image '\(name)' not found in the local store: pull or load it first (skiff images lists what is there)"
         case .imageInUse(let name, let containers):
             return "image '\(name)' is used by container(s) \(containers.joined(separator: ", ")): remove them first or use --force"
+        case .imageInUseByRunning(let name, let containers):
+            return "image '\(name)' is used by running container(s) \(containers.joined(separator: ", ")) and cannot be removed, "
+                + "even with --force: stop and remove them first"
         case .ambiguousImage(let name):
             return "image ID prefix '\(name)' matches more than one image: give more characters"
         case .corruptMetadata(let path, let detail):

@@ -42,6 +42,7 @@ public enum Subprocess {
         }
         let spawnAttributes = CleanSpawnAttributes()
 
+        Diagnostics.debug("running " + args.joined(separator: " "))
         var pid: pid_t = 0
         let argv = CStringArray(args)
         let envp = CStringArray(env)

@@ -28,6 +28,13 @@ public enum Timestamp {
     }
 
     /// "YYYY-MM-DD[THH:MM:SS[.fraction]][Z|±HH:MM]" as seconds since the epoch (UTC if no zone).
+    /// Seconds since the epoch now (CLOCK_REALTIME), for ages ("5 minutes ago").
+    public static func nowSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     public static func seconds(_ text: String) -> Double? {
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
@@ -90,5 +97,26 @@ public enum MonotonicClock {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Go's duration syntax, as docker's flags take it (`30s`, `1m30s`, `500ms`): numbers with units
+/// h, m, s, ms, us, ns, at least one.
+public enum GoDuration {
+    public static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("h", 3600), ("m", 60), ("s", 1)]
+        var rest = Substring(text)
+        var total = 0.0
+        var parts = 0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            guard let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
+            rest = rest.dropFirst(unit.count)
+            total += value * factor
+            parts += 1
+        }
+        return parts > 0 ? total : nil
     }
 }

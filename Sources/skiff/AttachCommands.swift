@@ -5,11 +5,11 @@ import ArgumentParser
 import Engine
 
 /// Starts a created container with its monitor waiting for our attachment, then relays our
-/// terminal or stdio to it (`run -it`, `start -a -i`); returns the exit code (0 after a detach).
+/// terminal or stdio to it (`run -it`, `start -a -i`); returns how the attachment ended.
 func startAttached(
     engine: Engine, container: EngineContainer, interactive: Bool, detachKeys: DetachKeys,
     proxySignals: Bool = true
-) throws -> Int32 {
+) throws -> AttachEnd {
     let size = container.hasTTY ? RawTerminal.size() : nil
     let handle = try engine.start(container.id, attach: false, streams: AttachRequest(consoleSize: size))
     return try relay(
@@ -17,19 +17,26 @@ func startAttached(
         closeStdinAtEOF: true, detachKeys: detachKeys, proxySignals: proxySignals)
 }
 
+/// How an attachment ended: the exit code the command ends with (0 after a detach), and whether
+/// the user detached (the container runs on: `run -it --rm` must not wait for its removal).
+struct AttachEnd {
+    var code: Int32
+    var detached = false
+}
+
 func relay(
     engine: Engine, container: EngineContainer, socket: Int32, interactive: Bool, closeStdinAtEOF: Bool,
     detachKeys: DetachKeys, proxySignals: Bool = true
-) throws -> Int32 {
+) throws -> AttachEnd {
     let client = AttachClient(
         socket: socket, tty: container.hasTTY, forwardStdin: interactive, closeStdinAtEOF: closeStdinAtEOF,
         detachKeys: detachKeys, proxySignals: proxySignals
     ) { signal in try? engine.kill(container.id, signal: signal) }
     switch try client.run() {
-    case .exited(let code): return code
-    case .detached: return 0
-    case .interrupted(let signal): return 128 + signal
-    case .disconnected: return ((try? engine.wait(container.id, timeout: 5)) ?? nil) ?? 125
+    case .exited(let code): return AttachEnd(code: code)
+    case .detached: return AttachEnd(code: 0, detached: true)
+    case .interrupted(let signal): return AttachEnd(code: 128 + signal)
+    case .disconnected: return AttachEnd(code: ((try? engine.wait(container.id, timeout: 5)) ?? nil) ?? 125)
     }
 }
 
@@ -63,7 +70,8 @@ struct AttachCommand: AsyncParsableCommand {
             throw ExitCode(
                 try relay(
                     engine: engine, container: record, socket: socket, interactive: !noStdin && record.isInteractive,
-                    closeStdinAtEOF: false, detachKeys: keys, proxySignals: sigProxy))
+                    closeStdinAtEOF: false, detachKeys: keys, proxySignals: sigProxy
+                ).code)
         }
     }
 }

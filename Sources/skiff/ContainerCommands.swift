@@ -5,6 +5,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import ImageStore
+import LinuxSupport
 
 extension Skiff {
     /// The container commands (issue 4), in the order `skiff --help` lists them.
@@ -13,8 +14,10 @@ extension Skiff {
             RunCommand.self, CreateCommand.self, StartCommand.self, PsCommand.self, LogsCommand.self, StopCommand.self,
             KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, ExecCommand.self, AttachCommand.self,
             RestartCommand.self,
-            TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, ContainerGroupCommand.self,
-            VolumeCommand.self, SystemCommand.self, NetworkCommand.self, EventsCommand.self,
+            TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
+            UnpauseCommand.self, UpdateCommand.self,
+            ContainerGroupCommand.self,
+            VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, NetworkCommand.self, EventsCommand.self,
             ContainerMonitorCommand.self,
         ]
     }
@@ -34,6 +37,7 @@ struct EngineOptions: ParsableArguments {
 
     func openEngine() throws -> Engine {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        Diagnostics.debug("store \(absoluteRoot), runtime state \(runtimeRoot), monitor and init executable \(executable)")
         return try Engine(root: absoluteRoot, runtimeRoot: runtimeRoot, executable: executable)
     }
 }
@@ -61,6 +65,4 @@ func printEngineError(_ message: String) {
 }
 
 /// A problem that does not fail the command (a damaged entry a listing skipped), on stderr.
-func printWarning(_ message: String) {
-    FileHandle.standardError.write(Data(("skiff: warning: " + message + "\n").utf8))
-}
+func printWarning(_ message: String) { Diagnostics.warn(message) }

@@ -1,12 +1,25 @@
 import ArgumentParser
 import Engine
 
-/// `skiff container prune`: the `container` management group (the other container commands are
-/// top-level, as `docker run` is).
+/// `skiff container ...`: docker's management-command spellings of every container command
+/// (`container ls`, `container rm`, `container inspect`, ...), the same commands as the top-level
+/// ones, plus `container prune`.
 struct ContainerGroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container", abstract: "Manage containers.",
-        subcommands: [ContainerPruneCommand.self])
+        subcommands: [
+            ContainerListCommand.self, RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
+            KillCommand.self, RmCommand.self, WaitCommand.self, InspectCommand.self, LogsCommand.self, ExecCommand.self,
+            AttachCommand.self, TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
+            UnpauseCommand.self, UpdateCommand.self, ContainerPruneCommand.self,
+        ])
+}
+
+/// `skiff container ls` (or `list`, `ps`): `skiff ps` under docker's group name.
+struct ContainerListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List containers.", aliases: ["list", "ps"])
+    @OptionGroup var ps: PsCommand
+    func run() async throws { try await ps.run() }
 }
 
 /// Removes every container that is not running.

@@ -19,18 +19,25 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("detach-keys"), help: "Keys that detach from the program's terminal, leaving it running (default ctrl-p,ctrl-q).")
     var detachKeys: String?
+    @Option(name: .customLong("env-file"), help: "Read environment variables from a file (KEY=VALUE lines).") var envFile: [String] = []
+    @Flag(help: "Give the program every capability.") var privileged = false
+    @Option(name: .customLong("kill-after"), help: .hidden) var killAfter: Double?
     @Argument(parsing: .captureForPassthrough, help: "CONTAINER COMMAND [ARG...]") var containerAndCommand: [String] = []
 
     func run() async throws {
         try await withEngineErrors {
+            if let first = containerAndCommand.first, first.hasPrefix("-") {
+                throw ValidationError("Unknown option '\(first)'")
+            }
             guard containerAndCommand.count >= 2 else {
                 throw EngineError.invalidOption("exec needs a container and a command: skiff exec CONTAINER COMMAND [ARG...]")
             }
             let engine = try engineOptions.openEngine()
             let keys = try DetachKeys(parsing: detachKeys ?? "")
             let code = try engine.exec(
-                containerAndCommand[0], args: Array(containerAndCommand.dropFirst()), env: env, user: user, workdir: workdir,
-                tty: tty, interactive: interactive, detach: detach, detachKeys: keys)
+                containerAndCommand[0], args: Array(containerAndCommand.dropFirst()),
+                env: try EnvironmentInput.parse(env: env, files: envFile), user: user, workdir: workdir,
+                tty: tty, interactive: interactive, detach: detach, detachKeys: keys, privileged: privileged, killAfter: killAfter)
             throw ExitCode(code)
         }
     }

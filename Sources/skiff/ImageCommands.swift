@@ -25,14 +25,14 @@ struct ImageCommand: AsyncParsableCommand {
 /// `skiff image ls`: `skiff images` under docker's group name (the top-level `ls`/`rm` stay free
 /// for containers).
 struct ImageListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.")
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.", aliases: ["list"])
     @OptionGroup var images: ImagesCommand
     func run() async throws { try await images.run() }
 }
 
 /// `skiff image rm`: `skiff rmi` under docker's group name.
 struct ImageRemoveCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove images.")
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove images.", aliases: ["remove"])
     @OptionGroup var rmi: RmiCommand
     func run() async throws { try await rmi.run() }
 }

@@ -10,7 +10,13 @@ struct LogsCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the container stops.") var follow = false
-    @Option(name: .customLong("tail"), help: "Number of lines from the end (default all).") var tail: String = "all"
+    @Option(name: [.customShort("n"), .customLong("tail")], help: "Number of lines from the end (default all).") var tail: String = "all"
+    @Flag(
+        name: .customLong("details"),
+        help:
+            "Show the extra attributes --log-opt labels/env add to each line (skiff's json-file log records none, so the output is the same)."
+    )
+    var details = false
     @Flag(name: [.customShort("t"), .customLong("timestamps")], help: "Prefix each line with its time.") var timestamps = false
     @Option(
         name: .customLong("since"), help: "Only output since this time: a duration back from now (10m, 1h30m), Unix seconds or RFC 3339.")
@@ -30,13 +36,18 @@ struct LogsCommand: AsyncParsableCommand {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
             let window = try LogTimeFilter(since: since, until: until, now: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9)
+            if let config = record.logConfig, !config.readable {
+                throw EngineError.invalidOption(
+                    "\(record.name) was created with --log-driver \(config.driver.rawValue), which keeps no log to read")
+            }
             let path = engine.store.logPath(for: record.id)
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return }  // never started: no output yet
             defer { close(fd) }
-            let reader = ContainerLogReader(fd: fd)
+            let reader = ContainerLogReader(fd: fd, path: path)
             func shown(_ entries: [LogEntry]) -> [LogEntry] { window.isEmpty ? entries : entries.filter { window.includes($0.time) } }
-            var entries = shown(reader.readAvailable())
+            // The rotated files first, oldest first, then the current one.
+            var entries = shown(ContainerLogFiles.rotatedEntries(path) + reader.readAvailable())
             if let count { entries = Array(entries.suffix(count)) }
             ContainerLogReader.print(entries, timestamps: timestamps)
             // --until in the past: nothing newer can qualify (docker stops following there too).

@@ -15,8 +15,17 @@ struct PsCommand: AsyncParsableCommand {
         "table"
     @Option(
         name: [.customShort("f"), .customLong("filter")],
-        help: "Filter: label=KEY[=VALUE], name=NAME, id=PREFIX, status=created|running|exited.")
+        help: ArgumentHelp(
+            "Filter KEY=VALUE: id, name (a regular expression), label, status, ancestor, before, since, exited, volume, network, publish, expose, health, is-task, isolation (process or vm).",
+            valueName: "filter"))
     var filter: [String] = []
+    @Option(name: [.customShort("n"), .customLong("last")], help: "Show the N most recently created containers (all states).")
+    var last: Int?
+    @Flag(name: [.customShort("l"), .customLong("latest")], help: "Show the most recently created container (all states).")
+    var latest = false
+    @Flag(name: [.customShort("s"), .customLong("size")], help: "Show each container's writable layer size (and the image's, as virtual).")
+    var size = false
+    @Flag(name: .customLong("no-trunc"), help: "Do not truncate IDs and commands.") var noTrunc = false
 
     struct Row: Codable {
         var Id: String
@@ -33,33 +42,38 @@ struct PsCommand: AsyncParsableCommand {
         var Labels: [String: String]?
         /// "process", or "vm" for a container in its own micro-VM.
         var Isolation: String
+        /// With --size: the writable layer's bytes, and those plus the image's.
+        var SizeRw: Int64? = nil
+        var SizeRootFs: Int64? = nil
     }
 
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            let filters = try filter.map(ContainerFilter.init(parsing:))
-            let records = engine.store.all()
-            var rows: [Row] = records.compactMap { record in
-                let live = engine.liveStatus(record)
-                // Between two runs of a --restart policy the container is listed, as docker does.
-                let restarting = engine.isRestarting(record)
-                // docker: a status filter also shows stopped containers without -a.
-                let showsStopped = all || filters.contains { if case .status = $0 { return true } else { return false } }
-                if !showsStopped && !live.isRunning && !restarting { return nil }
-                if !filters.allSatisfy({ $0.matches(record, state: restarting ? "restarting" : live.state.rawValue) }) { return nil }
-                return Row(
+            let filters = try ContainerListFilters(options: filter)
+            if let last, last < 0 { throw EngineError.invalidOption("--last \(last): give a number of containers, 0 or more") }
+            let now = Timestamp.nowSeconds()
+            let listing = engine.listContainers(all: all, filters: filters, last: latest ? 1 : last, now: now)
+            let imageSizes = size ? engine.imageSizes() : [:]
+            var rows: [Row] = listing.map { item in
+                let record = item.record
+                var row = Row(
                     Id: record.id, Names: [record.name], Image: record.image, ImageID: record.imageID, Command: record.command,
-                    Created: record.created, State: restarting ? "restarting" : live.state.rawValue,
-                    Status: StatusText.describe(live, record: record, restarting: restarting),
-                    ExitCode: live.state == .exited ? live.exitCode : nil, Pid: live.isRunning ? record.pid : nil,
-                    Ports: live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
+                    Created: record.created, State: item.state, Status: item.status,
+                    ExitCode: item.live.state == .exited ? item.live.exitCode : nil, Pid: item.live.isRunning ? record.pid : nil,
+                    Ports: item.live.isRunning ? (record.networkSettings?.ports ?? []).map(\.description) : [],
                     Labels: record.labels, Isolation: record.isolation)
+                if size {
+                    let writable = DiskUsage.bytes(under: engine.store.directory(for: record.id) + "/upper")
+                    row.SizeRw = writable
+                    row.SizeRootFs = writable + (imageSizes[record.imageID] ?? 0)
+                }
+                return row
             }
             // Directories without a usable record are containers too: listed with -a so that
             // `rm -f` can name them, and explained on stderr.
-            if all && filters.isEmpty {
-                for entry in engine.store.unlisted(known: Set(records.map(\.id))) {
+            if all && filters.isEmpty && last == nil && !latest {
+                for entry in engine.store.unlisted(known: Set(engine.store.all().map(\.id))) {
                     printWarning(entry.explanation)
                     let state: String
                     switch entry.problem {
@@ -73,31 +87,39 @@ struct PsCommand: AsyncParsableCommand {
                 }
             }
             if quiet {
-                for row in rows { print(String(row.Id.prefix(12))) }
+                for row in rows { print(noTrunc ? row.Id : String(row.Id.prefix(12))) }
                 return
             }
             switch format {
             case "json":
                 print(String(decoding: try RuntimeJSON.encode(rows, pretty: true), as: UTF8.self))
             case "table":
-                var lines = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
+                var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+                if size { header.append("SIZE") }
+                var lines = [header]
                 for row in rows {
                     var command = row.Command.joined(separator: " ")
-                    if command.count > 20 { command = String(command.prefix(19)) + "…" }
-                    lines.append([
-                        String(row.Id.prefix(12)), row.Image, "\"\(command)\"", String(row.Created.prefix(19)), row.Status,
+                    if command.count > 20 && !noTrunc { command = String(command.prefix(19)) + "…" }
+                    let created = Timestamp.seconds(row.Created).map { HumanDuration.describe(now - $0) + " ago" } ?? ""
+                    var line = [
+                        noTrunc ? row.Id : String(row.Id.prefix(12)), row.Image, "\"\(command)\"", created, row.Status,
                         row.Ports.joined(separator: ", "), row.Names[0],
-                    ])
+                    ]
+                    if size {
+                        line.append("\(ByteFormat.decimal(row.SizeRw ?? 0)) (virtual \(ByteFormat.decimal(row.SizeRootFs ?? 0)))")
+                    }
+                    lines.append(line)
                 }
-                let widths = (0..<7).map { column in lines.map { $0[column].count }.max() ?? 0 }
+                let widths = (0..<header.count).map { column in lines.map { $0[column].count }.max() ?? 0 }
                 for line in lines {
                     print(
                         line.enumerated().map {
-                            $0.offset == 6 ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0)
+                            $0.offset == header.count - 1
+                                ? $0.element : $0.element.padding(toLength: widths[$0.offset] + 3, withPad: " ", startingAt: 0)
                         }.joined())
                 }
             default:
-                try printTemplate(rows)
+                try printTemplate(rows, now: now)
             }
         }
     }
@@ -138,41 +160,16 @@ extension PsCommand {
             self.init(
                 ID: String(row.Id.prefix(12)), Names: row.Names.joined(separator: ","), Image: row.Image,
                 Command: "\"" + row.Command.joined(separator: " ") + "\"", CreatedAt: row.Created,
-                RunningFor: created.map { Self.ago(now - $0) } ?? "", Status: row.Status, State: row.State,
+                RunningFor: created.map { HumanDuration.describe(now - $0) + " ago" } ?? "", Status: row.Status, State: row.State,
                 Ports: row.Ports.joined(separator: ", "),
                 Labels: (row.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                 Isolation: row.Isolation)
         }
-
-        /// docker's "3 minutes ago".
-        static func ago(_ seconds: Double) -> String {
-            let s = Int(max(0, seconds))
-            func plural(_ n: Int, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s") ago" }
-            if s < 60 { return plural(s, "second") }
-            if s < 3600 { return plural(s / 60, "minute") }
-            if s < 86400 { return plural(s / 3600, "hour") }
-            return plural(s / 86400, "day")
-        }
     }
 
     /// `--format TEMPLATE` or `--format "table TEMPLATE"` over docker's ps fields.
-    func printTemplate(_ rows: [Row]) throws {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        try TemplateOutput.printRows(rows.map { TemplateRow($0, now: Double(now.tv_sec)) }, format: format, headers: TemplateRow.headers)
-    }
-}
-
-/// docker's STATUS column: Up, Exited (N), Created.
-enum StatusText {
-    static func describe(_ live: LiveStatus, record: EngineContainer, restarting: Bool = false) -> String {
-        switch live.state {
-        case .running: return live.monitorLost ? "Up (monitor lost: output and exit code are not collected)" : "Up"
-        case .created: return record.error == nil ? "Created" : "Created (start failed: exit \(record.exitCode ?? 125))"
-        case .exited:
-            if restarting, let code = live.exitCode { return "Restarting (\(code))" }
-            if let code = live.exitCode { return "Exited (\(code))" }
-            return "Exited (unknown: its monitor was killed)"
-        }
+    func printTemplate(_ rows: [Row], now: Double) throws {
+        try TemplateOutput.printRows(
+            rows.map { TemplateRow($0, now: now) }, format: format, headers: TemplateRow.headers)
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Engine
+import Foundation
 import ImageStore
-import OCISpec
 
 /// `skiff rmi NAME...`: removes names and whatever content only they used.
 struct RmiCommand: AsyncParsableCommand {
@@ -9,22 +9,22 @@ struct RmiCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Flag(name: .shortAndLong, help: "Remove even if containers use the image (their root filesystems keep their layers).")
+    @Flag(
+        name: .shortAndLong,
+        help:
+            "Remove even if stopped containers use the image (their root filesystems keep their layers); never one a running container uses."
+    )
     var force = false
 
     @Argument(help: "Image names or IDs.")
     var names: [String]
 
     func run() async throws {
-        let store = try self.store.openStore()
-        var ids: [String: Digest] = [:]
-        for name in names {
-            if let image = try? store.withSharedLock({ try store.image(name, defaultRegistry: self.store.defaultRegistry) }) {
-                for each in image.names { ids[each] = image.id }
-            }
-        }
-        let report = try store.remove(names, force: force, defaultRegistry: self.store.defaultRegistry)
-        EventJournal(root: store.root).recordRemoval(report, images: ids)
+        let engine = try Engine(
+            root: self.store.absoluteRoot,
+            runtimeRoot: ProcessInfo.processInfo.environment["SKIFF_RUNTIME_ROOT"] ?? Engine.defaultRuntimeRoot,
+            executable: CommandLine.arguments[0])
+        let report = try engine.removeImages(names, force: force, defaultRegistry: self.store.defaultRegistry)
         for name in report.removedNames { print("Untagged: \(name)") }
         for blob in report.removedBlobs { print("Deleted: \(blob)") }
     }

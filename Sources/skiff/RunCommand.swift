@@ -25,6 +25,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
+    @OptionGroup var resources: ResourceFlags
     @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
     @Option(
         name: [.customShort("p"), .customLong("publish")],
@@ -50,6 +51,22 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.")
     var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("health-cmd"), help: "Command to run to check health (in the container's shell; NONE for none).")
+    var healthCmd: String?
+    @Option(name: .customLong("health-interval"), help: "Time between health checks (30s, 1m; default 30s).") var healthInterval: String?
+    @Option(name: .customLong("health-timeout"), help: "Maximum time one check may take (default 30s).") var healthTimeout: String?
+    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy (default 3).") var healthRetries:
+        Int?
+    @Option(name: .customLong("health-start-period"), help: "Start period in which failures do not count (default 0s).")
+    var healthStartPeriod: String?
+    @Option(name: .customLong("health-start-interval"), help: "Time between checks during the start period (default 5s).")
+    var healthStartInterval: String?
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any health check the image specifies.") var noHealthcheck = false
+    @Option(name: .customLong("stop-timeout"), help: "Seconds `stop` waits before SIGKILL (default 10).") var stopTimeout: Int?
+    @Option(name: .customLong("log-driver"), help: "Logging driver: json-file (default), local (rotated: 5 files of 20 MB) or none.")
+    var logDriver: String?
+    @Option(name: .customLong("log-opt"), help: "Logging option: max-size=10m, max-file=3, mode, max-buffer-size, labels, env, tag.")
+    var logOpt: [String] = []
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default: the image's, else SIGTERM).") var stopSignal:
         String?
     @Option(help: "Resource limit: name=soft[:hard], e.g. nofile=1024:2048.") var ulimit: [String] = []
@@ -68,7 +85,9 @@ struct ContainerCreateOptions: ParsableArguments {
         []
     @Flag(help: "Run the container in its own micro-VM: its own kernel, CPUs and memory (--memory sizes the guest, plus 128 MiB).") var vm =
         false
-    @Option(name: .customLong("vm-backend"), help: "With --vm: qemu (default on hosts whose /dev/kvm cannot boot Linux) or skiff.")
+    @Option(
+        name: .customLong("vm-backend"),
+        help: "With --vm: skiff (skiff's own monitor; the default where /dev/kvm boots Linux; no volumes) or qemu.")
     var vmBackend: String?
     @Option(help: "With --vm: the guest kernel (default: skiff's, built by kernel/build.sh).") var kernel: String?
     @Option(help: "With --vm: the guest initramfs (default: skiff's agent).") var initrd: String?
@@ -83,9 +102,8 @@ struct ContainerCreateOptions: ParsableArguments {
         options.hostname = hostname
         options.volumes = volume
         options.readOnly = readOnly
-        options.memory = try memory.map(positiveSize)
-        options.cpus = cpus
-        options.pidsLimit = pidsLimit
+        options.limits = try resources.limits(memory: memory, cpus: cpus, pidsLimit: pidsLimit)
+        options.oomScoreAdj = resources.oomScoreAdj
         options.network = RunOptions.NetworkMode(parsing: network)
         options.ports = try publish.flatMap(PortMapping.parseAll)
         options.publishAll = publishAll
@@ -108,6 +126,16 @@ struct ContainerCreateOptions: ParsableArguments {
         options.securityOpts = securityOpt
         options.labels = try LabelInput.parse(label)
         options.stopSignal = stopSignal
+        if let stopTimeout, stopTimeout < -1 { throw EngineError.invalidOption("--stop-timeout \(stopTimeout): use seconds, 0 or more") }
+        options.stopTimeout = stopTimeout
+        options.logConfig = try LogConfig(driver: logDriver, options: logOpt)
+        options.health.command = healthCmd
+        options.health.interval = healthInterval
+        options.health.timeout = healthTimeout
+        options.health.retries = healthRetries
+        options.health.startPeriod = healthStartPeriod
+        options.health.startInterval = healthStartInterval
+        options.health.disabled = noHealthcheck
         options.ulimits = ulimit
         for text in mount {
             switch try MountOption.parse(text) {
@@ -154,6 +182,44 @@ enum EnvironmentInput {
 }
 
 /// docker's sizes for --memory and --shm-size (1024, 512k, 256m, 1.5g), positive.
+/// docker's resource flags beyond --memory, --cpus and --pids-limit, shared by run, create and update.
+struct ResourceFlags: ParsableArguments {
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap (bytes, or with b, k, m, g); -1 for unlimited swap.")
+    var memorySwap: String?
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (bytes, or with b, k, m, g).") var memoryReservation: String?
+    @Option(name: .customLong("memory-swappiness"), help: "How readily the kernel swaps the container's pages out (0-100; cgroup v1).")
+    var memorySwappiness: Int64?
+    @Flag(name: .customLong("oom-kill-disable"), help: "Do not OOM-kill the container (cgroup v1 only; dropped with a warning on cgroup2).")
+    var oomKillDisable = false
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares (relative weight; 1024 is the default).")
+    var cpuShares: UInt64?
+    @Option(name: .customLong("cpu-period"), help: "CFS period in microseconds (1000-1000000).") var cpuPeriod: UInt64?
+    @Option(name: .customLong("cpu-quota"), help: "CFS quota in microseconds per period (-1: unlimited).") var cpuQuota: Int64?
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may run on (0-3, 0,1).") var cpusetCpus: String?
+    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes the container may use (0-3, 0,1).") var cpusetMems: String?
+    @Option(name: .customLong("blkio-weight"), help: "Block IO weight (10-1000; 0 for the default).") var blkioWeight: UInt16?
+    @Option(name: .customLong("oom-score-adj"), help: "The OOM killer's preference for the container's processes (-1000 to 1000).")
+    var oomScoreAdj: Int?
+
+    func limits(memory: String?, cpus: Double?, pidsLimit: Int64?) throws -> ResourceLimits {
+        var limits = ResourceLimits()
+        limits.memory = try memory.map(positiveSize)
+        limits.cpus = cpus
+        limits.pidsLimit = pidsLimit
+        limits.memorySwap = try memorySwap.map { $0 == "-1" ? -1 : try positiveSize($0) }
+        limits.memoryReservation = try memoryReservation.map(positiveSize)
+        limits.memorySwappiness = memorySwappiness
+        limits.oomKillDisable = oomKillDisable
+        limits.cpuShares = cpuShares
+        limits.cpuPeriod = cpuPeriod
+        limits.cpuQuota = cpuQuota
+        limits.cpusetCpus = cpusetCpus
+        limits.cpusetMems = cpusetMems
+        limits.blkioWeight = blkioWeight
+        return limits
+    }
+}
+
 func positiveSize(_ text: String) throws -> Int64 {
     guard let bytes = ByteSize.parse(text), bytes > 0 else {
         throw EngineError.invalidOption(
@@ -211,13 +277,18 @@ struct RunCommand: AsyncParsableCommand {
                 print(container.id)
                 return
             }
-            if create.interactive || create.tty {
+            // A rotated log may be rotated past a reader that falls behind (a file dropped at
+            // max-file before it was read): a foreground run of such a container takes its
+            // output from the monitor's attach socket instead, which holds the program back
+            // rather than lose output, as docker's attached run does.
+            if create.interactive || create.tty || container.logConfig?.maxSize != nil {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
-                let code = try startAttached(
+                let end = try startAttached(
                     engine: engine, container: container, interactive: create.interactive, detachKeys: keys,
                     proxySignals: sigProxy)
-                if container.autoRemove { _ = engine.waitRemoved(container.id) }
-                throw ExitCode(code)
+                // After a detach the container runs on (and goes when it exits): back to the shell at once.
+                if container.autoRemove && !end.detached { _ = engine.waitRemoved(container.id) }
+                throw ExitCode(end.code)
             }
             // Without --sig-proxy the signals keep their default action: they end this command
             // and the container runs on under its monitor.

@@ -24,7 +24,8 @@ struct StartCommand: AsyncParsableCommand {
                     throw ExitCode(
                         try startAttached(
                             engine: engine, container: record, interactive: interactive && record.isInteractive,
-                            detachKeys: keys))
+                            detachKeys: keys
+                        ).code)
                 }
                 let handle = try engine.start(containers[0], attach: true)
                 let code = handle.follow()

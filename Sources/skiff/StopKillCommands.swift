@@ -7,16 +7,16 @@ struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop running containers.")
 
     @OptionGroup var engineOptions: EngineOptions
-    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds to wait before killing.") var time: Double = 10
+    @Option(
+        name: [.customShort("t"), .customLong("time")],
+        help: "Seconds to wait before killing (default: the container's --stop-timeout, else 10).")
+    var time: Double?
     @Argument(help: "Containers (name, ID or ID prefix).") var containers: [String]
 
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            for container in containers {
-                try engine.stop(container, timeout: max(0, time))
-                print(container)
-            }
+            try forEachContainer(containers) { try engine.stop($0, timeout: time.map { max(0, $0) }) }
         }
     }
 }
@@ -34,10 +34,7 @@ struct KillCommand: AsyncParsableCommand {
             let number: Int32
             do { number = try SignalTable.number(signal) } catch { throw EngineError.invalidOption("\(error)") }
             let engine = try engineOptions.openEngine()
-            for container in containers {
-                try engine.kill(container, signal: number)
-                print(container)
-            }
+            try forEachContainer(containers) { try engine.kill($0, signal: number) }
         }
     }
 }

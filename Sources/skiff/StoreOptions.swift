@@ -12,9 +12,9 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("default-registry"), help: "Registry for names without one (default docker.io, or $SKIFF_DEFAULT_REGISTRY).")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
 
-    func openStore() throws -> ImageStore {
-        try ImageStore(root: root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root)
-    }
+    var absoluteRoot: String { root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root }
+
+    func openStore() throws -> ImageStore { try ImageStore(root: absoluteRoot) }
 
     func reference(_ text: String) throws -> ImageReference {
         try ImageReference(parsing: text, defaultRegistry: defaultRegistry)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import ContainerRuntime
 import Engine
@@ -79,48 +82,134 @@ struct SystemDfCommand: AsyncParsableCommand {
 }
 
 struct SystemInfoCommand: AsyncParsableCommand {
-    /// The version `system info` reports.
+    /// The version `system info` and `version` report.
     static let engineVersion = "0.1.0-dev"
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the engine's view of this host and store.")
 
     @OptionGroup var engineOptions: EngineOptions
-    @Option(help: "Output format: text or json.") var format: String = "text"
+    @Option(help: "Output format: text, json, or a Go template over the JSON fields ('{{.ServerVersion}}').") var format: String = "text"
 
     func run() async throws {
-        try await withEngineErrors {
-            let info = try engineOptions.openEngine().systemInfo(version: SystemInfoCommand.engineVersion)
-            switch format {
-            case "json":
-                print(String(decoding: try RuntimeJSON.encode(info, pretty: true), as: UTF8.self))
-            case "text":
+        try await withEngineErrors { try Self.show(engineOptions: engineOptions, format: format) }
+    }
+
+    static func show(engineOptions: EngineOptions, format: String) throws {
+        let info = try engineOptions.openEngine().systemInfo(version: SystemInfoCommand.engineVersion)
+        switch format {
+        case "json":
+            print(String(decoding: try RuntimeJSON.encode(info, pretty: true), as: UTF8.self))
+        case "text":
+            print(
+                """
+                Containers: \(info.Containers)
+                 Running: \(info.ContainersRunning)
+                 Stopped: \(info.ContainersStopped)
+                 Created: \(info.ContainersCreated)
+                Images: \(info.Images)
+                Volumes: \(info.Volumes)
+                Server Version: \(info.ServerVersion)
+                Storage Driver: \(info.Driver)
+                Root Dir: \(info.DockerRootDir)
+                Runtime: \(info.Runtime), state in \(info.RuntimeRoot)
+                Cgroup Driver: \(info.CgroupDriver)
+                Cgroup Version: \(info.CgroupVersion)
+                Security Options:
+                \(info.SecurityOptions.map { "  " + $0 }.joined(separator: "\n"))
+                Kernel Version: \(info.KernelVersion)
+                Operating System: \(info.OperatingSystem)
+                OSType: \(info.OSType)
+                Architecture: \(info.Architecture)
+                CPUs: \(info.NCPU)
+                Total Memory: \(ByteFormat.binary(info.MemTotal))
+                Micro-VM Backends (run --vm):
+                \(info.VMBackends.map { "  \($0.Name): \($0.Usable ? "usable" : "not usable")\($0.Default ? ", default" : ""); \($0.Note)" }.joined(separator: "\n"))
+                """)
+        default:
+            try TemplateOutput.print([info], format: format)
+        }
+    }
+}
+
+/// `skiff info`: docker's top-level spelling of `system info`.
+struct InfoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Show the engine's view of this host and store (= system info).")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(help: "Output format: text, json, or a Go template over the JSON fields ('{{.ServerVersion}}').") var format: String = "text"
+
+    func run() async throws {
+        try await withEngineErrors { try SystemInfoCommand.show(engineOptions: engineOptions, format: format) }
+    }
+}
+
+/// `skiff version` (and `skiff -v`): the client's and the engine's versions, as docker prints
+/// them. skiff has no daemon, so both halves are this binary and this host.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Show skiff's version (client and engine).")
+
+    @Option(name: .shortAndLong, help: "Output format: text, json, or a Go template ('{{.Client.Version}}', '{{.Server.Version}}').")
+    var format: String = "text"
+
+    struct Side: Codable {
+        var Version: String
+        var Os: String
+        var Arch: String
+        var KernelVersion: String
+        var SwiftVersion: String
+    }
+
+    struct Document: Codable {
+        var Client: Side
+        var Server: Side
+    }
+
+    /// What `skiff -v` prints.
+    static var line: String { "skiff version \(SystemInfoCommand.engineVersion)" }
+
+    static var document: Document {
+        var name = utsname()
+        uname(&name)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        }
+        let machine = field(name.machine)
+        let side = Side(
+            Version: SystemInfoCommand.engineVersion, Os: "linux",
+            Arch: machine == "x86_64" ? "amd64" : (machine == "aarch64" ? "arm64" : machine),
+            KernelVersion: field(name.release), SwiftVersion: swiftVersion)
+        return Document(Client: side, Server: side)
+    }
+
+    static var swiftVersion: String {
+        #if swift(>=6.3)
+        return "6.3"
+        #elseif swift(>=6.2)
+        return "6.2"
+        #else
+        return "6.0"
+        #endif
+    }
+
+    func run() throws {
+        let document = Self.document
+        switch format {
+        case "json":
+            print(String(decoding: try RuntimeJSON.encode(document, pretty: true), as: UTF8.self))
+        case "text":
+            for (title, side) in [("Client", document.Client), ("Engine", document.Server)] {
                 print(
                     """
-                    Containers: \(info.Containers)
-                     Running: \(info.ContainersRunning)
-                     Stopped: \(info.ContainersStopped)
-                     Created: \(info.ContainersCreated)
-                    Images: \(info.Images)
-                    Volumes: \(info.Volumes)
-                    Server Version: \(info.ServerVersion)
-                    Storage Driver: \(info.Driver)
-                    Root Dir: \(info.DockerRootDir)
-                    Runtime: \(info.Runtime), state in \(info.RuntimeRoot)
-                    Cgroup Driver: \(info.CgroupDriver)
-                    Cgroup Version: \(info.CgroupVersion)
-                    Security Options:
-                    \(info.SecurityOptions.map { "  " + $0 }.joined(separator: "\n"))
-                    Kernel Version: \(info.KernelVersion)
-                    Operating System: \(info.OperatingSystem)
-                    OSType: \(info.OSType)
-                    Architecture: \(info.Architecture)
-                    CPUs: \(info.NCPU)
-                    Total Memory: \(ByteFormat.binary(info.MemTotal))
-                    Micro-VM Backends (run --vm):
-                    \(info.VMBackends.map { "  \($0.Name): \($0.Usable ? "usable" : "not usable")\($0.Default ? ", default" : ""); \($0.Note)" }.joined(separator: "\n"))
+                    \(title):
+                     Version:           \(side.Version)
+                     Swift version:     \(side.SwiftVersion)
+                     OS/Arch:           \(side.Os)/\(side.Arch)
+                     Kernel Version:    \(side.KernelVersion)
                     """)
-            default:
-                throw EngineError.invalidOption("unknown --format '\(format)': use text or json")
+                if title == "Client" { print("") }
             }
+        default:
+            try TemplateOutput.print([document], format: format)
         }
     }
 }

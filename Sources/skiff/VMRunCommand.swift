@@ -33,17 +33,29 @@ struct VMRun: ParsableCommand {
     @Option(help: "Guest memory in MiB.")
     var memory: UInt64 = 128
 
-    @Option(help: "Raw disk image as virtio-blk, FILE[,ro]; repeatable.")
+    @Option(help: "Raw disk image as virtio-blk, FILE[,ro][,serial=ID] (ID: what the guest reads as the disk's serial); repeatable.")
     var disk: [String] = []
 
-    @Option(help: "Network: tap=NAME to attach an existing tap device, or none.")
+    @Option(help: "Network: tap=NAME to attach an existing tap device, fd=N for an open tap descriptor this process inherited, or none.")
     var net: String = "none"
+
+    @Option(help: "The guest NIC's MAC address (default: derived from the tap's name).")
+    var mac: String?
 
     @Option(
         help:
-            "virtio-vsock as CID,SOCKET_PATH: host connects to SOCKET_PATH and sends 'CONNECT PORT\\n'; guest connections to port P reach SOCKET_PATH_P."
+            "virtio-vsock as CID[,SOCKET_PATH]: host connects to SOCKET_PATH and sends 'CONNECT PORT\\n'; guest connections to port P reach SOCKET_PATH_P. Without a path, only --vsock-stream reaches the guest."
     )
     var vsock: String?
+
+    @Option(
+        help:
+            "FD:PORT: an inherited, connected stream descriptor bridged to guest vsock port PORT once the guest listens there (asked again every 20 ms until then); needs --vsock. Repeatable."
+    )
+    var vsockStream: [String] = []
+
+    @Option(help: .hidden)
+    var dieWithParent: Int32?
 
     @Option(
         help:
@@ -76,6 +88,11 @@ struct VMRun: ParsableCommand {
     var seccompProbe: String?
 
     mutating func run() throws {
+        // First, so a parent that dies while the machine is built takes this process with it.
+        if let dieWithParent, !MicroVM.dieWithParent(dieWithParent) {
+            printError("skiff vm: the parent process \(dieWithParent) is gone; not starting the VM")
+            throw ExitCode(1)
+        }
         let configuration = try makeConfiguration()
         let console = FileDescriptorSink(fd: STDOUT_FILENO)
         let machine = try MicroVM(configuration: configuration, console: console)
@@ -116,9 +133,29 @@ struct VMRun: ParsableCommand {
         switch net {
         case "none": break
         case let value where value.hasPrefix("tap="): configuration.tapName = String(value.dropFirst(4))
-        default: throw ValidationError("--net must be tap=NAME or none, not '\(net)'")
+        case let value where value.hasPrefix("fd="):
+            guard let fd = Int32(value.dropFirst(3)), fd > 2, fcntl(fd, F_GETFD) >= 0 else {
+                throw ValidationError("--net fd=N needs an open descriptor above 2, not '\(value)'")
+            }
+            configuration.tapDescriptor = fd
+        default: throw ValidationError("--net must be tap=NAME, fd=N or none, not '\(net)'")
+        }
+        if let mac {
+            guard net != "none" else { throw ValidationError("--mac needs --net") }
+            configuration.macAddress = try Self.parseMAC(mac)
         }
         configuration.vsock = try vsock.map { try VMConfiguration.Vsock.parse($0) }
+        if !vsockStream.isEmpty {
+            guard configuration.vsock != nil else { throw ValidationError("--vsock-stream needs --vsock CID") }
+            for text in vsockStream {
+                let stream = try VMConfiguration.Vsock.parseStream(text)
+                guard fcntl(stream.fd, F_GETFD) >= 0 else {
+                    throw ValidationError("--vsock-stream \(text): descriptor \(stream.fd) is not open")
+                }
+                configuration.vsock?.hostStreams.append(stream)
+            }
+        }
+        configuration.parentProcess = dieWithParent
         guard let mode = InterruptControllerMode(rawValue: irqchip) else {
             throw ValidationError("--irqchip must be split or kernel, not '\(irqchip)'")
         }
@@ -131,7 +168,8 @@ struct VMRun: ParsableCommand {
             }
         } else {
             configuration.jail = MonitorJail(
-                directories: MonitorJail.directories(for: configuration), identity: try jailIdentity(vsock: configuration.vsock != nil))
+                directories: MonitorJail.directories(for: configuration),
+                identity: try jailIdentity(vsock: configuration.vsock?.socketPath != nil))
         }
         if let seccompProbe {
             guard let kind = MonitorThreadKind(rawValue: seccompProbe) else {
@@ -146,10 +184,20 @@ struct VMRun: ParsableCommand {
 }
 
 extension VMRun {
+    /// "02:42:ac:11:00:02" into six bytes.
+    static func parseMAC(_ text: String) throws -> [UInt8] {
+        let bytes = text.split(separator: ":", omittingEmptySubsequences: false).compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
+        guard bytes.count == 6, text.count == 17 else {
+            throw ValidationError("--mac '\(text)' is not a MAC address (six hex pairs with colons)")
+        }
+        return bytes
+    }
+
     /// The ids the jailed monitor switches to: only a monitor started as root switches (nothing
-    /// else may change ids); by default to 65534, except that with --vsock it keeps its own, since
-    /// it still connects to the host's Unix sockets by path and removes its own at exit, which the
-    /// caller's files are set up for. --jail-uid/--jail-gid always switch.
+    /// else may change ids); by default to 65534, except that with a --vsock socket path it keeps
+    /// its own, since it still connects to the host's Unix sockets by path and removes its own at
+    /// exit, which the caller's files are set up for (host streams are descriptors and need no
+    /// path). --jail-uid/--jail-gid always switch.
     func jailIdentity(vsock: Bool) throws -> MonitorJail.Identity? {
         if jailUid == nil && jailGid == nil && (vsock || geteuid() != 0) { return nil }
         guard geteuid() == 0 else { throw ValidationError("--jail-uid and --jail-gid need skiff vm run to be started as root") }

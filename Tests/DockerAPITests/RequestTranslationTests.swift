@@ -99,7 +99,10 @@ struct RequestTranslationTests {
         #expect(both.volumes == ["/w", "named:/v:rw"])
         #expect(options.tmpfs == ["/scratch:size=1048576,mode=700"])
         #expect(options.ulimits == ["nofile=100:200", "nproc=50"])
-        #expect(options.networkAliases == ["web", "www"])
+        #expect(options.networkAliases == ["web", "www"] && options.logConfig == .jsonFile)
+        let rotating = try self.options(
+            #"{"Image":"b","HostConfig":{"LogConfig":{"Type":"local","Config":{"max-size":"1m","max-file":"2"}}}}"#)
+        #expect(rotating.logConfig.driver == .local && rotating.logConfig.maxFile == 2 && rotating.logConfig.maxSize != nil)
         let body = try APIJSON.decode(
             ContainerCreateBody.self,
             from: Array(#"{"NetworkingConfig":{"EndpointsConfig":{"app":{},"other":{"Aliases":["o"]},"default":null}}}"#.utf8))
@@ -107,7 +110,7 @@ struct RequestTranslationTests {
         #expect(body.extraNetworks(besides: "bridge").map(\.name) == ["app", "other"])
         for refused in [
             #"{"HostConfig":{"LogConfig":{"Type":"syslog"}}}"#,
-            #"{"HostConfig":{"LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}}}}"#,
+            #"{"HostConfig":{"LogConfig":{"Type":"json-file","Config":{"compress":"true"}}}}"#,
             #"{"HostConfig":{"Mounts":[{"Type":"volume","Source":"a,b","Target":"/x"}]}}"#,
             #"{"HostConfig":{"Mounts":[{"Type":"bind","Source":"relative","Target":"/x"}]}}"#,
             #"{"HostConfig":{"Mounts":[{"Type":"npipe","Source":"x","Target":"/x"}]}}"#,

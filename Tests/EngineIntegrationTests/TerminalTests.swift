@@ -74,6 +74,24 @@ struct TerminalTests {
         #expect(inspect.contains("\"Tty\" : true") || inspect.contains("\"Tty\": true"), "\(inspect)")
     }
 
+    /// `run -it --rm`, then ctrl-p ctrl-q: back to the shell at once (the command used to wait
+    /// for the container's removal, that is, for it to exit); the container runs on and still
+    /// goes when it ends.
+    @Test func runItRmDetachesAtOnce() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "ttyrm-\(UUID().uuidString.prefix(8))"
+        let session = try PtySession(fixture.commandLine("run", ["-it", "--rm", "--name", name, fixture.image, "sh"]))
+        session.send("echo mark-$((6*7))\r")
+        #expect(session.expect("mark-42"), "\(session.text)")
+        session.send("\u{10}\u{11}")
+        #expect(session.wait(seconds: 5) == 0, "\(session.text)")
+        let running = try fixture.skiff("ps", ["--filter", "name=\(name)", "--format", "{{.Names}}"], check: true).stdout
+        #expect(running.contains(name))
+        _ = try fixture.skiff("kill", [name], check: true)
+        #expect(eventually { fixture.containerIDs().isEmpty }, "--rm must still remove it once it exits")
+    }
+
     @Test func restartedProgramGetsATerminalOfTheSameSize() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }

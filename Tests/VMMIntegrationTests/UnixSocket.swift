@@ -52,6 +52,18 @@ final class UnixSocket {
         return UnixSocket(fd: fd, path: nil)
     }
 
+    /// A connected pair: our end (reads time out after 10 s) and the other end's descriptor, for
+    /// a machine to take over.
+    static func pair() throws -> (UnixSocket, Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return (UnixSocket(fd: fds[0], path: nil), fds[1])
+    }
+
     func accept(timeout: Int) throws -> UnixSocket {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { throw POSIXError(.ETIMEDOUT) }

@@ -150,6 +150,95 @@ struct VMRunCommandTests {
         #expect(result.stdout.contains("VSOCK-GOT hello-from-host"))
     }
 
+    /// How `skiff run --vm --vm-backend skiff` runs its VM: `skiff vm run` as the child of a
+    /// container's monitor (here a python process in its place), the agent's stream handed over as
+    /// descriptor 3 and bridged to guest port 1024 once the guest accepts (after one reset), the
+    /// disks with the serials the agent finds them by, the jail and seccomp on; and when the
+    /// parent is killed with SIGKILL, the VM goes with it.
+    @Test(.enabled(if: Host.python != nil, "needs python3 to stand in for a container's monitor"))
+    func theSkiffBackendsMonitorGetsItsAgentStreamAsADescriptorAndDiesWithItsParent() throws {
+        let scratch = try ScratchDirectory("skiff-cli-stream")
+        let socketPath = scratch.file("agent.sock")
+        let listener = try UnixSocket.listen(path: socketPath)
+        try Data(count: 1 << 20).write(to: URL(fileURLWithPath: scratch.file("layer.img")))
+        let console = scratch.file("console.log")
+        let script = """
+            import os, socket, subprocess, sys
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sys.argv[1])
+            os.dup2(s.fileno(), 3)
+            with open(sys.argv[2], "w") as console:
+                vm = subprocess.Popen(sys.argv[3:] + ["--die-with-parent", str(os.getpid())], pass_fds=[3],
+                                      stdin=subprocess.DEVNULL, stdout=console)
+            print(vm.pid, flush=True)
+            vm.wait()
+            """
+        let parent = Process()
+        parent.executableURL = URL(fileURLWithPath: Host.python ?? "python3")
+        parent.arguments = [
+            "-c", script, socketPath, console, SkiffBinary.path ?? "skiff", "vm", "run", "--kernel", try GuestImages.shared().elf64,
+            "--memory", "16", "--cmdline", "test=diskid test=agentstream test=spin",
+            "--disk", scratch.file("layer.img") + ",ro,serial=layer0", "--vsock", "3", "--vsock-stream", "3:1024",
+        ]
+        let out = Pipe()
+        parent.standardOutput = out
+        parent.standardInput = FileHandle.nullDevice
+        // Not the runner's stderr: a VM that outlived its parent would hold it open.
+        parent.standardError = FileHandle.nullDevice
+        try parent.run()
+        var vmPID: Int32 = 0
+        defer {
+            if parent.isRunning { kill(parent.processIdentifier, SIGKILL) }
+            parent.waitUntilExit()
+            // Only if the VM outlived its parent (the failure this test is for), and is still ours.
+            if vmPID > 0, Self.procFile(vmPID, "cmdline")?.contains(scratch.file("layer.img")) == true {
+                kill(vmPID, SIGKILL)
+            }
+        }
+        let host = try listener.accept(timeout: 15)
+        #expect(try host.read(count: 16) == "hello-from-agent")
+        try host.write("hello-from-host")
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while Glibc.read(out.fileHandleForReading.fileDescriptor, &byte, 1) == 1, byte != 0x0A { line.append(byte) }
+        vmPID = Int32(String(decoding: line, as: UTF8.self)) ?? 0
+        #expect(vmPID > 0)
+        let spinning = Date().addingTimeInterval(15)
+        func consoleText() -> String { (try? String(contentsOfFile: console, encoding: .utf8)) ?? "" }
+        while !consoleText().contains("SPINNING") && Date() < spinning { usleep(10_000) }
+        let text = consoleText()
+        #expect(text.contains("BLK-ID layer0"), "console: \(text)")
+        #expect(text.contains("VSOCK-REFUSED-ONCE"))
+        #expect(text.contains("VSOCK-ACCEPT-GOT hello-from-host"), "console: \(text)")
+        #expect(text.contains("SPINNING"))
+
+        kill(parent.processIdentifier, SIGKILL)
+        parent.waitUntilExit()
+        func vmGone() -> Bool {
+            guard let stat = Self.procFile(vmPID, "stat") else { return true }
+            // A zombie waiting for its new parent to reap it is gone too.
+            return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !vmGone() && Date() < deadline { usleep(10_000) }
+        #expect(vmGone(), "skiff vm run (pid \(vmPID)) outlived its parent")
+    }
+
+    /// /proc/PID/NAME read to its end (such files report no size), or nil when the process is gone.
+    static func procFile(_ pid: Int32, _ name: String) -> String? {
+        let fd = open("/proc/\(pid)/\(name)", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Runs `skiff vm run` to its end without reading its output (for short runs): how it ended.
     func runProcess(_ arguments: [String]) throws -> (reason: Process.TerminationReason, status: Int32) {
         let process = Process()
@@ -172,8 +261,12 @@ struct VMRunCommandTests {
         (["--kernel", "/nonexistent/kernel"], "cannot read kernel /nonexistent/kernel"),
         (["--disk", "/nonexistent/disk.img"], "cannot open disk /nonexistent/disk.img"),
         (["--memory", "2"], "--memory 2 MiB is too little"),
-        (["--net", "bogus"], "--net must be tap=NAME or none"),
-        (["--vsock", "1,/tmp/x"], "--vsock needs CID,SOCKET_PATH"),
+        (["--net", "bogus"], "--net must be tap=NAME, fd=N or none"),
+        (["--net", "fd=987"], "--net fd=N needs an open descriptor above 2"),
+        (["--vsock", "1,/tmp/x"], "--vsock needs CID[,SOCKET_PATH]"),
+        (["--vsock-stream", "3:1024"], "--vsock-stream needs --vsock CID"),
+        (["--vsock", "3", "--vsock-stream", "987:1024"], "descriptor 987 is not open"),
+        (["--disk", "/etc/hostname,ro,serial=a-serial-longer-than-twenty"], "disk serial 'a-serial-longer-than-twenty' must be 1 to 20"),
         (["--irqchip", "pit"], "--irqchip must be split or kernel"),
     ])
     func badInputGetsAClearMessageAndExitOne(arguments: [String], message: String) throws {

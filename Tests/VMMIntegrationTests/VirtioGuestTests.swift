@@ -1,3 +1,4 @@
+import CShim
 import Foundation
 import Testing
 import VMM
@@ -142,6 +143,33 @@ struct VirtioGuestTests {
         #expect(run.status == .guestStopped)
     }
 
+    /// The agent transport of `run --vm --vm-backend skiff`: one end of a socket pair handed to
+    /// the machine reaches guest port 1024 once the guest listens there (the guest resets the
+    /// first request, as Linux does before the agent listens), with nothing but the guest's bytes.
+    @Test func aHostStreamReachesItsGuestPortOnceTheGuestListens() throws {
+        let (host, theirs) = try UnixSocket.pair()
+        var config = try configuration("agentstream")
+        config.vsock = .init(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        let run = try boot(config) { _, sink in
+            #expect(try host.read(count: 16) == "hello-from-agent")
+            try host.write("hello-from-host")
+            _ = waitFor("GUEST-DONE", in: sink)
+        }
+        #expect(run.output.contains("VSOCK-REFUSED-ONCE"))
+        #expect(run.output.contains("VSOCK-ACCEPT-GOT hello-from-host"), "output: \(run.output)")
+        #expect(run.status == .guestStopped)
+        #expect(run.faults.isEmpty)
+    }
+
+    @Test func aDiskSerialReachesTheGuest() throws {
+        let scratch = try ScratchDirectory("skiff-serial")
+        var config = try configuration("diskid")
+        config.disks = [.init(path: try makeDisk(scratch), readOnly: true, serial: "layer0")]
+        let run = try boot(config)
+        #expect(run.output.contains("BLK-ID layer0"), "output: \(run.output)")
+        #expect(run.status == .guestStopped)
+    }
+
     @Test(
         .enabled(
             if: Host.isRoot && Host.hasIP && Host.python != nil, "needs root, iproute2 and python3 to make a tap in a network namespace"))
@@ -168,6 +196,36 @@ struct VirtioGuestTests {
             peerOutput = try runCommand("/usr/sbin/ip", ["netns", "exec", namespace, Host.python ?? "python3", peer, String(tap)])
         }
         #expect(peerOutput.contains("PEER-GOT-PONG"))
+        #expect(run.output.contains("NET-REPLIED"))
+        #expect(run.status == .guestStopped)
+    }
+
+    /// The NIC of `run --vm --vm-backend skiff`: a tap the container's monitor opened inside the
+    /// container's network namespace (IFF_VNET_HDR with the kernel's default 10-byte header, as
+    /// skiff_tap_open_in_netns makes it), handed over as a descriptor with the container's MAC.
+    @Test(
+        .enabled(
+            if: Host.isRoot && Host.hasIP && Host.python != nil, "needs root, iproute2 and python3 to make a tap in a network namespace"))
+    func virtioNetTakesATapDescriptorOpenedInAnotherNetworkNamespace() throws {
+        let suffix = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let tap = String("skf\(suffix)".prefix(15))
+        let namespace = "skiff-vmtest-\(suffix)"
+        try runCommand("/usr/sbin/ip", ["netns", "add", namespace])
+        // The tap goes with its descriptor (the machine closes it), the namespace here.
+        defer { _ = try? runCommand("/usr/sbin/ip", ["netns", "del", namespace]) }
+        let fd = skiff_tap_open_in_netns("/run/netns/" + namespace, tap)
+        try #require(fd >= 0, "could not make a tap in \(namespace): errno \(errno)")
+        var config = try configuration("net")
+        config.tapDescriptor = fd
+        config.macAddress = [0x02, 0x42, 0xAC, 0x11, 0x00, 0x09]
+        let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Guest/netpeer.py").path
+        var peerOutput = ""
+        let run = try boot(config) { _, sink in
+            #expect(waitFor("NET-READY", in: sink))
+            peerOutput = try runCommand("/usr/sbin/ip", ["netns", "exec", namespace, Host.python ?? "python3", peer, tap])
+        }
+        #expect(run.output.contains("NET-MAC 0242ac110009"), "output: \(run.output)")
+        #expect(peerOutput.contains("PEER-GOT-PONG"), "peer: \(peerOutput)")
         #expect(run.output.contains("NET-REPLIED"))
         #expect(run.status == .guestStopped)
     }

@@ -164,6 +164,26 @@ extension BusDevice {
         #expect(try VMConfiguration.Vsock.parse("3,/tmp/v.sock") == .init(guestCID: 3, socketPath: "/tmp/v.sock"))
         #expect(throws: VMMError.self) { _ = try VMConfiguration.Vsock.parse("2,/tmp/v.sock") }
         #expect(throws: VMMError.self) { _ = try VMConfiguration.Vsock.parse("abc") }
+        #expect(try VMConfiguration.Disk.parse("/a.img,ro,serial=layer0") == .init(path: "/a.img", readOnly: true, serial: "layer0"))
+        #expect(throws: VMMError.self) { _ = try VMConfiguration.Disk.parse("/a.img,serial=") }
+        #expect(throws: VMMError.self) { _ = try VMConfiguration.Disk.parse("/a.img,serial=123456789012345678901") }
+        #expect(throws: VMMError.self) { _ = try VMConfiguration.Disk.parse("/a.img,serial=a\u{7F}") }
+        #expect(try VMConfiguration.Vsock.parse("3") == .init(guestCID: 3, socketPath: nil))
+        #expect(throws: VMMError.self) { _ = try VMConfiguration.Vsock.parse("3,") }
+        #expect(try VMConfiguration.Vsock.parseStream("3:1024") == .init(fd: 3, guestPort: 1024))
+        #expect(throws: VMMError.self) { _ = try VMConfiguration.Vsock.parseStream("1:1024") }
+        #expect(throws: VMMError.self) { _ = try VMConfiguration.Vsock.parseStream("3") }
+        var configuration = VMConfiguration(kernelPath: "/k")
+        configuration.tapName = "tap0"
+        configuration.tapDescriptor = 5
+        #expect(throws: VMMError.self) { try configuration.validate() }
+        configuration.tapName = nil
+        configuration.macAddress = [1, 2, 3, 4, 5, 6]
+        #expect(throws: VMMError.self, "a multicast MAC") { try configuration.validate() }
+        configuration.macAddress = [2, 2, 3, 4, 5, 6]
+        try configuration.validate()
+        configuration.vsock = .init(guestCID: 3, socketPath: nil)
+        #expect(throws: VMMError.self, "a vsock device that reaches nothing") { try configuration.validate() }
     }
 
     @Test func limitsAreChecked() {

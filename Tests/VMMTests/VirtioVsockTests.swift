@@ -62,7 +62,13 @@ import Testing
         var rxBuffers: [UInt16: UInt64] = [:]
 
         init(socketPath: String, receiveBuffers: Int = 8, maximumConnections: Int = VirtioVsock.defaultMaximumConnections) throws {
-            device = try VirtioVsock(guestCID: 3, socketPath: socketPath, maximumConnections: maximumConnections)
+            try self.init(
+                device: try VirtioVsock(guestCID: 3, socketPath: socketPath, maximumConnections: maximumConnections),
+                receiveBuffers: receiveBuffers)
+        }
+
+        init(device: VirtioVsock, receiveBuffers: Int = 8) throws {
+            self.device = device
             driver = try TestDriver(device: device)
             driver.initialize(queues: 3)
             try postReceiveBuffers(receiveBuffers)
@@ -269,6 +275,107 @@ import Testing
         #expect(Self.receive(second, count: 1) == "", "closed without an OK")
         #expect(try guest.received().isEmpty)
         #expect(guest.device.openConnections == 1)
+    }
+
+    enum MonotonicTime {
+        static func now() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+    }
+
+    /// Waits (up to 2 s) until the device's backend descriptor is readable, then lets the
+    /// transport poll it: how the device loop runs a retry tick.
+    func tick(_ guest: Guest) {
+        var pfd = pollfd(fd: guest.device.epoll, events: Int16(POLLIN), revents: 0)
+        _ = poll(&pfd, 1, 2000)
+        guest.driver.transport.pollBackend()
+    }
+
+    static func socketPair() -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds)
+        return (fds[0], fds[1])
+    }
+
+    /// The agent transport of skiff's own backend: a host stream survives the driver's reset at
+    /// probe and the guest's resets while nothing listens, is asked for again on the timer, and
+    /// once accepted carries the guest's bytes only (no "OK" line) and host bytes written early.
+    @Test func aHostStreamIsAskedForUntilTheGuestAcceptsAndThenCarriesOnlyTheirBytes() throws {
+        let (host, theirs) = Self.socketPair()
+        defer { close(host) }
+        let device = try VirtioVsock(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        defer { device.closeBackend() }
+        let guest = try Guest(device: device)
+        // Bytes the host sends before the guest listens wait in the socket.
+        _ = Array("early".utf8).withUnsafeBytes { Glibc.send(host, $0.baseAddress, $0.count, 0) }
+        tick(guest)
+        let first = try #require(try guest.received().first)
+        #expect(first.0.operation == VsockHeader.Operation.request.rawValue)
+        #expect(first.0.destinationPort == 1024)
+        let hostPort = first.0.sourcePort
+        // Nothing listens on 1024 yet: the guest resets, and the stream waits for the next tick.
+        try guest.send(header(.reset, from: 1024, to: hostPort))
+        #expect(try guest.received().isEmpty)
+        #expect(device.openConnections == 1)
+        tick(guest)
+        let second = try #require(try guest.received().first)
+        #expect(second.0.operation == VsockHeader.Operation.request.rawValue)
+        #expect(second.0.sourcePort == hostPort && second.0.destinationPort == 1024)
+        #expect(device.retryTimerRunning)
+
+        try guest.send(header(.response, from: 1024, to: hostPort))
+        #expect(!device.retryTimerRunning, "the timer stops once no stream waits")
+        guest.driver.transport.pollBackend()
+        let early = try guest.received().filter { $0.0.operation == VsockHeader.Operation.readWrite.rawValue }
+        #expect(early.map { String(decoding: $0.1, as: UTF8.self) }.joined() == "early")
+        try guest.send(header(.readWrite, from: 1024, to: hostPort, length: 5), payload: Array("hello".utf8))
+        #expect(Self.receive(host, count: 5) == "hello")
+        // Accepted, a reset ends the stream for good: the host sees its end close.
+        try guest.send(header(.reset, from: 1024, to: hostPort))
+        #expect(Self.receive(host, count: 1) == "")
+        #expect(device.openConnections == 0)
+        #expect(!guest.driver.needsReset)
+    }
+
+    /// A guest whose driver dropped the REQUEST (no answer at all) is asked again after a second.
+    @Test func anUnansweredHostStreamRequestIsSentAgain() throws {
+        let (host, theirs) = Self.socketPair()
+        defer { close(host) }
+        let device = try VirtioVsock(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        defer { device.closeBackend() }
+        let guest = try Guest(device: device)
+        tick(guest)
+        #expect(try guest.received().map(\.0.operation) == [VsockHeader.Operation.request.rawValue])
+        let start = MonotonicTime.now()
+        var again: [(VsockHeader, [UInt8])] = []
+        while again.isEmpty && MonotonicTime.now() - start < 5 {
+            tick(guest)
+            again = try guest.received()
+        }
+        #expect(again.map(\.0.operation) == [VsockHeader.Operation.request.rawValue])
+        #expect(MonotonicTime.now() - start >= 0.9, "asked again before the guest had a second to answer")
+    }
+
+    @Test func aWaitingHostStreamIsClosedWithTheDevice() throws {
+        let (host, theirs) = Self.socketPair()
+        defer { close(host) }
+        let device = try VirtioVsock(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        #expect(device.retryTimerRunning)
+        device.closeBackend()
+        #expect(Self.receive(host, count: 1) == "")
+        #expect(!device.retryTimerRunning)
+    }
+
+    @Test func withoutASocketPathGuestConnectionsToTheHostAreReset() throws {
+        let (host, theirs) = Self.socketPair()
+        defer { close(host) }
+        let device = try VirtioVsock(guestCID: 3, socketPath: nil, hostStreams: [.init(fd: theirs, guestPort: 1024)])
+        defer { device.closeBackend() }
+        let guest = try Guest(device: device)
+        try guest.send(header(.request, from: 2000, to: 5000))
+        #expect(try guest.received().contains { $0.0.operation == VsockHeader.Operation.reset.rawValue && $0.0.destinationPort == 2000 })
     }
 
     @Test func anExistingSocketPathIsRefusedAndTheSocketIsRemovedOnClose() throws {

@@ -97,6 +97,10 @@ uint32_t skiff_kvm_system_event_reset(void);
 // Host-side event plumbing for the monitor's device loop: eventfd, epoll (its event struct is
 // packed on x86-64, which Swift cannot lay out) and tap devices (TUNSETIFF takes a struct ifreq).
 int skiff_eventfd(unsigned int initial);
+/// A non-blocking, close-on-exec timerfd (CLOCK_MONOTONIC) that fires every `milliseconds`,
+/// first after one period; -1 with errno on failure. Armed here so its user needs no
+/// timerfd_settime later (the monitor's seccomp lists do not have it).
+int skiff_timerfd_periodic(unsigned int milliseconds);
 /// Adds `fd` to `epfd` watching readability; `token` comes back from skiff_epoll_wait.
 int skiff_epoll_add(int epfd, int fd, uint64_t token);
 int skiff_epoll_del(int epfd, int fd);
@@ -106,6 +110,8 @@ int skiff_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
 /// header (IFF_VNET_HDR) when `vnet_hdr` is set; returns the fd or -1 with errno.
 int skiff_tap_open(const char *name, int vnet_hdr);
 
+/// Sets the virtio-net header size an open IFF_VNET_HDR tap uses (TUNSETVNETHDRSZ).
+int skiff_tap_set_vnet_header_size(int fd, int size);
 int skiff_epoll_create(void);
 /// Changes what `fd` is watched for: readability when `want_read`, writability when `want_write`.
 int skiff_epoll_mod(int epfd, int fd, uint64_t token, int want_read, int want_write);

@@ -119,6 +119,9 @@ public enum ContainerInit {
             RuntimeTrace.mark("init: before pivot")
             try rootfs.enter()
             try rootfs.finish()
+            if config.newNetworkNamespace == true {
+                try syscalls.loopbackUp()
+            }
             if config.newUTSNamespace {
                 if let hostname = config.spec.hostname {
                     try syscalls.setHostname(hostname)

@@ -19,6 +19,10 @@ struct InitConfig: Codable {
     var newMountNamespace: Bool
     var newUTSNamespace: Bool
     var newUserNamespace: Bool
+    /// A new network namespace (not one joined by path): init brings its loopback up, as crun
+    /// does and as docker and podman users expect of `--network none` (a namespace joined by path
+    /// is its maker's to configure).
+    var newNetworkNamespace: Bool? = nil
     var cgroup: Cgroup?
     /// Descriptors that follow the config over the socket, in this order, when present.
     var hasMountNamespaceFD: Bool

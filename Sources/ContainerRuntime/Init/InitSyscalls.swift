@@ -50,6 +50,8 @@ protocol InitSyscalls {
     // MARK: identity
     func setHostname(_ name: String) throws
     func setDomainname(_ name: String) throws
+    /// Brings `lo` up in the init's network namespace (a new one starts with it down).
+    func loopbackUp() throws
     func setrlimit(_ resource: Int32, soft: UInt64, hard: UInt64) throws
     func setgroups(_ gids: [gid_t]) throws
     func setresgid(_ gid: UInt32) throws
@@ -164,6 +166,10 @@ struct LinuxInitSyscalls: InitSyscalls {
 
     func setDomainname(_ name: String) throws {
         try sysCall("setdomainname") { skiff_setdomainname(name, name.utf8.count) }
+    }
+
+    func loopbackUp() throws {
+        try sysCall("bring up the loopback interface of the new network namespace") { skiff_interface_up("lo") }
     }
 
     func setrlimit(_ resource: Int32, soft: UInt64, hard: UInt64) throws {

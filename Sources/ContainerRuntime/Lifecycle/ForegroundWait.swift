@@ -15,6 +15,11 @@ public enum ForegroundWait {
     /// several threads, where a mask blocked in this one would not catch them), the child's exit
     /// through a pidfd (or a 100 ms poll on kernels without one).
     public static func wait(pid: Int32, onSignal: ((Int32) -> Void)? = nil) -> Int32 {
+        wait(pid: pid, deadline: nil, onSignal: onSignal) ?? 137
+    }
+
+    /// With `deadline` (a `MonotonicClock` time), the child is killed there and nil returned.
+    public static func wait(pid: Int32, deadline: Double?, onSignal: ((Int32) -> Void)? = nil) -> Int32? {
         let signals = try? SignalWatcher(forwarded)
         defer { signals?.close() }
         let pidFD = skiff_pidfd_open(pid)
@@ -24,10 +29,19 @@ public enum ForegroundWait {
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { return Processes.decode(status) }
             if r < 0 && errno == ECHILD { return 255 }
+            if let deadline, MonotonicClock.seconds() >= deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                return nil
+            }
             var fds: [pollfd] = []
             if let signals { fds.append(pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0)) }
             if pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 && signals != nil ? -1 : 100)
+            var timeout: Int32 = pidFD >= 0 && signals != nil ? -1 : 100
+            if let deadline {
+                timeout = Int32(max(1, min(Double(timeout < 0 ? 60_000 : timeout), (deadline - MonotonicClock.seconds()) * 1000)))
+            }
+            _ = poll(&fds, nfds_t(fds.count), timeout)
             for sig in signals?.pending() ?? [] {
                 if let onSignal { onSignal(sig) } else { kill(pid, sig) }
             }

@@ -156,6 +156,7 @@ extension Runtime {
                 joinsV1Itself: initJoinsItself && !cgroup.v1Paths.isEmpty, appArmorProfile: appArmorProfile,
                 rootfsMountPoint: rootfsMountPoint)
             config.hasRootfsFD = rootfsFD >= 0
+            config.newNetworkNamespace = namespaces.contains { $0.type == .network && $0.path == nil }
             config.bindSourceFDPaths = bindSourcePaths.isEmpty ? nil : bindSourcePaths
             try spawned.channel.send(.config(config))
             try spawned.channel.sendFDs([mountNamespaceFD, consoleFD, fifoFD, seccompFD, rootfsFD].filter { $0 >= 0 } + bindSourceFDs)

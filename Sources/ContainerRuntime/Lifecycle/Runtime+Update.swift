@@ -22,7 +22,7 @@ extension Runtime {
 
 extension Resources {
     /// Overwrites every limit that `other` sets.
-    mutating func merge(_ other: Resources) {
+    public mutating func merge(_ other: Resources) {
         if let m = other.memory {
             var current = memory ?? Memory()
             if let v = m.limit { current.limit = v }

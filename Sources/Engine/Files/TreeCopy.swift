@@ -116,8 +116,5 @@ struct TreeCopy {
 
 /// Where `TreeCopy` reports what it left out.
 enum CopyWarnings {
-    static func warn(_ message: String) {
-        let line = "skiff: warning: \(message)\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
-    }
+    static func warn(_ message: String) { Diagnostics.warn(message) }
 }

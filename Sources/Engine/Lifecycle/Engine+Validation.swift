@@ -6,7 +6,7 @@ import OCISpec
 /// input fails with nothing to clean up; reads the `seccomp=FILE` profile.
 extension Engine {
     static func validate(_ options: RunOptions, imageConfig: ContainerConfig?) throws -> SeccompProfile? {
-        if options.vm != nil { try validateMicroVM(options) }
+        if options.vm != nil { try validateMicroVM(options, imageConfig: imageConfig) }
         for text in options.volumes {
             if case .bind(let source, _, _) = try VolumeArgument(parsing: text), !FileIO.exists(source) {
                 throw EngineError.invalidOption(
@@ -50,7 +50,7 @@ extension Engine {
     }
 
     /// What `--vm` cannot be combined with yet, refused before anything is made.
-    static func validateMicroVM(_ options: RunOptions) throws {
+    static func validateMicroVM(_ options: RunOptions, imageConfig: ContainerConfig?) throws {
         func refuse(_ what: String, _ why: String) throws -> Never {
             throw EngineError.invalidOption("--vm cannot be combined with \(what) yet: \(why)")
         }
@@ -65,6 +65,15 @@ extension Engine {
         }
         if case .auto = options.userns { try refuse("--userns", "the micro-VM is the isolation boundary") }
         if options.privileged || !options.devices.isEmpty { try refuse("--privileged/--device", "host devices do not reach the guest") }
-        _ = try MicroVMBackends.select(options.vm?.backend)
+        _ = try microVMBackend(options, imageConfig: imageConfig)
+    }
+
+    /// The backend a `--vm` container runs on, kept in its record: `--vm-backend`, else the
+    /// host's default, except that a container with volumes or directory binds defaults to QEMU
+    /// (only it serves them to the guest). Refused with the reason where it cannot work.
+    static func microVMBackend(_ options: RunOptions, imageConfig: ContainerConfig?) throws -> String {
+        let anonymous = try SpecBuilder.anonymousVolumeDestinations(options: options, config: imageConfig)
+        let needsShares = !options.volumes.isEmpty || !anonymous.isEmpty
+        return try MicroVMBackends.select(options.vm?.backend, needsShares: needsShares).name
     }
 }

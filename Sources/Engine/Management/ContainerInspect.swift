@@ -21,18 +21,27 @@ public struct ContainerInspect: Codable, Sendable {
     public var Mounts: [MountView]
     public var NetworkSettings: NetworkSettingsView
 
+    /// docker's State, every field always present with docker's zero values (scripts read
+    /// `.State.ExitCode` and `.State.FinishedAt` of running containers too), plus skiff's monitor.
     public struct StateView: Codable, Sendable {
         public var Status: String
         public var Running: Bool
+        public var Paused: Bool
+        public var Restarting: Bool
+        public var OOMKilled: Bool
+        public var Dead: Bool
         public var Pid: Int32
-        public var ExitCode: Int32?
+        public var ExitCode: Int32
         public var Error: String
-        public var StartedAt: String?
-        public var FinishedAt: String?
+        public var StartedAt: String
+        public var FinishedAt: String
+        public var Health: HealthState
         public var MonitorPid: Int32?
         public var MonitorLost: Bool
-        public var Restarting: Bool
     }
+
+    /// Go's zero time, which docker prints for a start or finish that has not happened.
+    public static let zeroTime = "0001-01-01T00:00:00Z"
     public struct ConfigView: Codable, Sendable {
         public var Hostname: String?
         public var User: String
@@ -43,8 +52,14 @@ public struct ContainerInspect: Codable, Sendable {
         public var Labels: [String: String]
         public var ExposedPorts: [String: [String: String]]?
         public var StopSignal: String?
+        public var StopTimeout: Int?
+        public var Healthcheck: Healthcheck?
         public var Tty: Bool
         public var OpenStdin: Bool
+    }
+    public struct LogConfigView: Codable, Sendable {
+        public var `Type`: String
+        public var Config: [String: String]
     }
     public struct RestartPolicyView: Codable, Sendable {
         public var Name: String
@@ -70,6 +85,17 @@ public struct ContainerInspect: Codable, Sendable {
         public var ExtraHosts: [String]
         /// docker's field: "process" or, for `--vm`, "vm".
         public var Isolation: String
+        public var MemorySwap: Int64
+        public var MemoryReservation: Int64
+        public var OomKillDisable: Bool
+        public var CpuShares: Int64
+        public var CpuPeriod: Int64
+        public var CpuQuota: Int64
+        public var CpusetCpus: String
+        public var CpusetMems: String
+        public var BlkioWeight: Int
+        public var OomScoreAdj: Int
+        public var LogConfig: LogConfigView
     }
     /// skiff's own: the micro-VM of a `--vm` container.
     public struct MicroVMView: Codable, Sendable {
@@ -161,11 +187,12 @@ extension Engine {
             Id: record.id, Name: "/" + record.name, Created: record.created, Path: record.command.first ?? "",
             Args: Array(record.command.dropFirst()),
             State: ContainerInspect.StateView(
-                Status: isRestarting(record) ? "restarting" : live.state.rawValue, Running: live.isRunning,
-                Pid: live.isRunning ? record.pid ?? 0 : 0,
-                ExitCode: live.exitCode, Error: record.error ?? "", StartedAt: record.startedAt,
-                FinishedAt: record.finishedAt, MonitorPid: live.isRunning ? record.monitorPid : nil,
-                MonitorLost: live.monitorLost, Restarting: isRestarting(record)),
+                Status: isRestarting(record) ? "restarting" : (live.isRunning && record.paused == true ? "paused" : live.state.rawValue),
+                Running: live.isRunning, Paused: live.isRunning && record.paused == true, Restarting: isRestarting(record),
+                OOMKilled: false, Dead: false, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                ExitCode: live.exitCode ?? 0, Error: record.error ?? "", StartedAt: record.startedAt ?? ContainerInspect.zeroTime,
+                FinishedAt: record.finishedAt ?? ContainerInspect.zeroTime, Health: health(of: record),
+                MonitorPid: live.isRunning ? record.monitorPid : nil, MonitorLost: live.monitorLost),
             RestartCount: record.restartCount ?? 0,
             Image: record.imageID, LogPath: store.logPath(for: record.id),
             Config: ContainerInspect.ConfigView(
@@ -173,7 +200,7 @@ extension Engine {
                 Env: process?.env ?? [], Cmd: record.command, WorkingDir: process?.cwd ?? "/", Image: record.image,
                 Labels: record.labels ?? [:],
                 ExposedPorts: record.exposedPorts.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, [:]) }) },
-                StopSignal: record.stopSignal,
+                StopSignal: record.stopSignal, StopTimeout: record.stopTimeout, Healthcheck: record.healthcheck?.dockerForm,
                 Tty: record.hasTTY, OpenStdin: record.isInteractive),
             HostConfig: ContainerInspect.HostConfigView(
                 AutoRemove: record.autoRemove, ReadonlyRootfs: spec?.root?.readonly ?? false, Binds: binds,
@@ -191,7 +218,14 @@ extension Engine {
                 Ulimits: (process?.rlimits ?? []).map(InspectDetails.ulimit),
                 NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none",
                 PortBindings: ContainerInspect.bindings(record.network?.ports ?? []), Dns: dns,
-                ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation),
+                ExtraHosts: record.network?.extraHosts ?? [], Isolation: record.isolation,
+                MemorySwap: resources?.memory?.swap ?? 0, MemoryReservation: resources?.memory?.reservation ?? 0,
+                OomKillDisable: resources?.memory?.disableOOMKiller ?? false, CpuShares: Int64(resources?.cpu?.shares ?? 0),
+                CpuPeriod: Int64(resources?.cpu?.period ?? 0), CpuQuota: resources?.cpu?.quota ?? 0,
+                CpusetCpus: resources?.cpu?.cpus ?? "", CpusetMems: resources?.cpu?.mems ?? "",
+                BlkioWeight: Int(resources?.blockIO?.weight ?? 0), OomScoreAdj: process?.oomScoreAdj ?? 0,
+                LogConfig: ContainerInspect.LogConfigView(
+                    Type: (record.logConfig ?? .jsonFile).driver.rawValue, Config: record.logConfig?.options ?? [:])),
             MicroVM: record.vm.map {
                 ContainerInspect.MicroVMView(
                     Backend: $0.backend ?? "qemu", MemoryMiB: $0.memoryMiB, CPUs: $0.cpus, Kernel: $0.kernel ?? "default",

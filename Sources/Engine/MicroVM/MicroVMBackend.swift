@@ -25,9 +25,12 @@ struct MicroVMLaunch: Sendable {
 
 /// A booted micro-VM: the process that runs it and the console it wrote.
 protocol RunningMicroVM: AnyObject {
-    /// The host process whose end is the VM's end (QEMU, or the monitor thread's process).
+    /// The host process whose end is the VM's end (QEMU, or `skiff vm run`): a child of the
+    /// container's monitor, which waits for it.
     var pid: Int32 { get }
     var consoleLog: String { get }
+    /// Where the VM's monitor (QEMU, `skiff vm run`) writes its own messages.
+    var monitorLog: String { get }
     /// Ends the VM at once (the guest gets no say).
     func terminate()
 }
@@ -45,42 +48,78 @@ enum MicroVMBackends {
     static let names = ["qemu", "skiff"]
 
     /// The backend `--vm-backend` names, or the default for this host: skiff's own monitor where
-    /// /dev/kvm can boot Linux, QEMU elsewhere.
-    static func select(_ name: String?) throws -> any MicroVMBackend {
-        switch name {
-        case nil, "qemu":
-            let backend = QEMUBackend()
-            if let reason = backend.unavailableReason() {
-                throw EngineError.invalidOption("--vm-backend qemu cannot work on this host: \(reason)")
-            }
-            return backend
-        case "skiff":
-            throw EngineError.invalidOption(
-                "--vm-backend skiff cannot run containers yet: skiff's own monitor has no agent transport for containers; use --vm-backend qemu"
-            )
-        case let other?:
-            throw EngineError.invalidOption("--vm-backend '\(other)' is not one of \(names.joined(separator: ", "))")
-        }
+    /// /dev/kvm can boot Linux, QEMU elsewhere, and QEMU for a container that `needsShares`
+    /// (volumes, directory binds), which skiff's monitor cannot serve. `executable` is the `skiff`
+    /// binary skiff's backend runs its monitor with.
+    static func select(_ name: String?, needsShares: Bool = false, executable: String = "/proc/self/exe") throws -> any MicroVMBackend {
+        let qemu = QEMUBackend()
+        let chosen = try choose(name, needsShares: needsShares, kvmProblem: kvmProblem(), qemuProblem: qemu.unavailableReason())
+        return chosen == "skiff" ? SkiffBackend(executable: executable) : qemu
     }
+
+    /// The choice `select` makes, given what keeps each backend from working here (pure,
+    /// unit-tested): the backend's name, or the error that says why none fits.
+    static func choose(_ name: String?, needsShares: Bool, kvmProblem: String?, qemuProblem: String?) throws -> String {
+        let chosen = name ?? (needsShares ? "qemu" : defaultName(kvmProblem: kvmProblem))
+        switch chosen {
+        case "qemu":
+            if let qemuProblem { throw EngineError.invalidOption("--vm-backend qemu cannot work on this host: \(qemuProblem)") }
+        case "skiff":
+            if let kvmProblem {
+                throw EngineError.invalidOption(
+                    "--vm-backend skiff cannot work on this host: \(kvmProblem) (skiff's own monitor needs a /dev/kvm that boots Linux); use --vm-backend qemu"
+                )
+            }
+            if needsShares { throw EngineError.invalidOption(sharesRefusal) }
+        default:
+            throw EngineError.invalidOption("--vm-backend '\(chosen)' is not one of \(names.joined(separator: ", "))")
+        }
+        return chosen
+    }
+
+    /// The default backend given what stops /dev/kvm from booting Linux (nil: nothing).
+    static func defaultName(kvmProblem: String?) -> String { kvmProblem == nil ? "skiff" : "qemu" }
 
     /// What `skiff info` says about each backend here.
     static func report() -> [Engine.VMBackendInfo] {
-        let qemu = QEMUBackend()
-        let qemuReason = qemu.unavailableReason()
-        let acceleration = kvmBootsLinux() ? "with KVM" : "with TCG (software emulation: this host's /dev/kvm cannot boot Linux)"
+        let qemuReason = QEMUBackend().unavailableReason()
+        let problem = kvmProblem()
+        let defaultBackend = defaultName(kvmProblem: problem)
+        let acceleration = problem == nil ? "with KVM" : "with TCG (software emulation: \(problem ?? ""))"
         return [
             Engine.VMBackendInfo(
-                Name: "qemu", Usable: qemuReason == nil, Default: qemuReason == nil, Note: qemuReason ?? "microvm machine, \(acceleration)"),
+                Name: "qemu", Usable: qemuReason == nil, Default: qemuReason == nil && defaultBackend == "qemu",
+                Note: qemuReason ?? "microvm machine, \(acceleration)"),
             Engine.VMBackendInfo(
-                Name: "skiff", Usable: false, Default: false,
-                Note: "skiff's own monitor (skiff vm run) does not run containers yet: it has no agent transport for them"),
+                Name: "skiff", Usable: problem == nil, Default: problem == nil,
+                Note: problem.map { "skiff's own monitor cannot boot Linux here: \($0)" }
+                    ?? "skiff's own KVM monitor (skiff vm run; agent over virtio-vsock; no volumes or directory binds)"),
         ]
     }
 
     /// Whether this host's /dev/kvm can run a Linux guest: present, usable, and not kvm_pvm (which
     /// runs only freestanding guests).
-    static func kvmBootsLinux() -> Bool {
-        guard access("/dev/kvm", R_OK | W_OK) == 0 else { return false }
-        return !FileIO.exists("/sys/module/kvm_pvm")
+    static func kvmBootsLinux() -> Bool { kvmProblem() == nil }
+
+    /// Why /dev/kvm cannot boot Linux here, or nil when it can. The paths are parameters for tests.
+    static func kvmProblem(device: String = "/dev/kvm", pvmModule: String = "/sys/module/kvm_pvm") -> String? {
+        guard FileIO.exists(device) else { return "\(device) does not exist (no KVM on this host)" }
+        guard access(device, R_OK | W_OK) == 0 else { return "\(device) is not readable and writable here" }
+        if FileIO.exists(pvmModule) {
+            return "\(device) is kvm_pvm, which runs only freestanding guests, not Linux"
+        }
+        return nil
+    }
+
+    /// The error for volumes and directory binds under skiff's monitor.
+    static let sharesRefusal =
+        "--vm-backend skiff has no shared-file device (skiff's monitor serves no virtio-9p): volumes and directory binds (-v, --mount, an image's VOLUME) need --vm-backend qemu"
+
+    /// Whether `commandLine` (of a container's recorded pid) is a VM monitor process: QEMU or
+    /// `skiff vm run`; so a SIGKILL never reaches a process that reused the pid.
+    static func isVMProcess(commandLine: [String]) -> Bool {
+        guard let first = commandLine.first else { return false }
+        if first.contains("qemu") { return true }
+        return commandLine.count > 2 && commandLine[1] == "vm" && commandLine[2] == "run" && commandLine.contains("--die-with-parent")
     }
 }

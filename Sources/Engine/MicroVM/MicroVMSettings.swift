@@ -1,6 +1,7 @@
 /// How a container runs in its own micro-VM (`--vm`), kept in its record.
 public struct MicroVMSettings: Codable, Sendable, Equatable {
-    /// `--vm-backend`: "qemu" or "skiff"; nil: the host's default.
+    /// `--vm-backend`: "qemu" or "skiff"; create records the host's default when it was not given
+    /// (nil only in records made before it did, which ran on QEMU).
     public var backend: String?
     /// `--kernel`/`--initrd`: nil for skiff's default guest kernel and agent initramfs.
     public var kernel: String?

@@ -85,6 +85,7 @@ struct QEMUBackend: MicroVMBackend {
 final class QEMUProcess: RunningMicroVM {
     let pid: Int32
     let consoleLog: String
+    var monitorLog: String { consoleLog + ".qemu" }
 
     init(pid: Int32, consoleLog: String) {
         self.pid = pid

@@ -11,7 +11,7 @@ import OCISpec
 /// backend, the agent greeted, the container created and started in the guest from the spec the
 /// process path would run, and the loop that copies output to the log and attach clients, passes
 /// input, window sizes and signals on, and returns the exit code. The monitor hosts the VM (QEMU
-/// is its child), so nothing of it outlives the monitor.
+/// or `skiff vm run` is its child), so nothing of it outlives the monitor.
 final class VMContainerRun: ContainerRunning {
     static let initHandle: UInt32 = 1
 
@@ -60,13 +60,14 @@ final class VMContainerRun: ContainerRunning {
         connect: () throws -> Void, beforeStart: () throws -> Void
     ) throws -> VMContainerRun {
         let directory = engine.store.directory(for: record.id)
-        let backend = try MicroVMBackends.select(settings.backend)
+        let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
+        let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
+        // A record from before create kept the backend has none: the default, QEMU with shares.
+        let backend = try MicroVMBackends.select(settings.backend, needsShares: !shares.isEmpty, executable: engine.executable)
         let kernel = try GuestArtifacts.kernel(settings.kernel)
         let initrd = try GuestArtifacts.initrd(settings.initrd, root: engine.store.root, executable: engine.executable)
         let layers = try engine.images.guestDisks(containerID: record.id)
         let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
-        let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
-        let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
 
         try connect()
         let hosts = (try? FileIO.readString(directory + "/hosts")) ?? ""
@@ -145,13 +146,13 @@ final class VMContainerRun: ContainerRunning {
         }
     }
 
-    /// The last lines of the guest's console (and QEMU's own messages), for errors.
+    /// The last lines of the guest's console (and the VM monitor's own messages), for errors.
     func consoleTail(lines: Int = 15) -> String {
         var text = ""
-        for path in [vm.consoleLog, vm.consoleLog + ".qemu"] {
+        for (path, label) in [(vm.consoleLog, "guest console"), (vm.monitorLog, "VM monitor")] {
             guard let content = try? FileIO.readString(path), !content.isEmpty else { continue }
             let tail = content.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
-            text += "\n--- \(path.hasSuffix(".qemu") ? "qemu" : "guest console") ---\n" + tail
+            text += "\n--- \(label) ---\n" + tail
         }
         return text
     }

@@ -79,7 +79,8 @@ public enum ContainerMonitor {
             open(store.logPath(for: id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         }
         defer { close(logFD) }
-        let log = ContainerLogWriter(fd: logFD)
+        let log = ContainerLogWriter(
+            fd: logFD, path: store.logPath(for: id), config: (try? store.load(id: id))?.logConfig ?? .jsonFile)
         RuntimeWarnings.handler = { message in log.append(Array(("skiff: warning: " + message + "\n").utf8)[...], stream: "stderr") }
         let server = try AttachServer(directory: store.directory(for: id))
         defer { unlink(store.directory(for: id) + "/" + AttachSocket.name) }
@@ -147,6 +148,7 @@ public enum ContainerMonitor {
                 $0.monitorPid = getpid()
                 $0.monitorStartTime = myStart
                 $0.restarting = nil
+                $0.paused = nil
                 if isFirst {
                     $0.stopRequested = nil
                     $0.restartCount = 0
@@ -161,7 +163,11 @@ public enum ContainerMonitor {
             // After the report: the journal's write does not delay the caller's start.
             if let running = try? store.load(id: id) { engine.recordEvent(running, "start") }
 
+            // The health check runs while the program does (from the record, so `update` and a
+            // restart see the same check).
+            let health = record.healthcheck.map { HealthMonitor(engine: engine, id: id, config: $0) }
             code = current.pump(server: server, log: log)
+            health?.stop()
             // An --rm container never restarts (create refuses --restart with it), and its `run`
             // waits for the removal: start the network teardown now, alongside the rest. The
             // removal's own teardown then waits for this one (a lock) and finds nothing left.

@@ -42,21 +42,5 @@ public struct LogTimeFilter: Sendable, Equatable {
         )
     }
 
-    /// Go's duration syntax: numbers with units h, m, s, ms, us, ns, at least one.
-    static func duration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("h", 3600), ("m", 60), ("s", 1)]
-        var rest = Substring(text)
-        var total = 0.0
-        var parts = 0
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            guard let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
-            rest = rest.dropFirst(unit.count)
-            total += value * factor
-            parts += 1
-        }
-        return parts > 0 ? total : nil
-    }
+    static func duration(_ text: String) -> Double? { GoDuration.seconds(text) }
 }

@@ -42,10 +42,23 @@ public struct RunOptions: Sendable, Equatable {
     public var readOnly = false
     /// `--vm` and its settings: run in a micro-VM (nil: as processes on this host).
     public var vm: MicroVMSettings?
+    /// The resource flags (`--memory`, `--cpus`, `--cpuset-cpus`, ...), checked where the spec is built.
+    public var limits = ResourceLimits()
     /// Bytes.
-    public var memory: Int64?
-    public var cpus: Double?
-    public var pidsLimit: Int64?
+    public var memory: Int64? {
+        get { limits.memory }
+        set { limits.memory = newValue }
+    }
+    public var cpus: Double? {
+        get { limits.cpus }
+        set { limits.cpus = newValue }
+    }
+    public var pidsLimit: Int64? {
+        get { limits.pidsLimit }
+        set { limits.pidsLimit = newValue }
+    }
+    /// `--oom-score-adj`: -1000 to 1000.
+    public var oomScoreAdj: Int?
     public var network: NetworkMode = .bridge(NetworkStore.defaultNetworkName)
     /// `-p`: published ports (bridge networks only).
     public var ports: [PortMapping] = []
@@ -73,6 +86,12 @@ public struct RunOptions: Sendable, Equatable {
     public var labels: [String: String] = [:]
     /// `--stop-signal`, overriding the image's StopSignal.
     public var stopSignal: String?
+    /// `--stop-timeout`: seconds `stop` waits before SIGKILL when not told (docker's default 10).
+    public var stopTimeout: Int?
+    /// `--log-driver`, `--log-opt`.
+    public var logConfig: LogConfig = .jsonFile
+    /// `--health-*`, `--no-healthcheck`.
+    public var health = HealthOptions()
     /// `--ulimit name=soft[:hard]`.
     public var ulimits: [String] = []
     /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).

@@ -1,4 +1,5 @@
 import ContainerRuntime
+import LinuxSupport
 import OCISpec
 
 /// Builds a container's OCI runtime spec from the image config and the run options with docker's
@@ -56,6 +57,8 @@ public enum SpecBuilder {
         public var seccompProfile: SeccompProfile?
         /// The persisted network namespace a bridge-networked container joins.
         public var networkNamespacePath: String?
+        /// The host's CPUs and memory nodes, which `--cpus` and `--cpuset-*` are checked against.
+        public var host = ResourceLimits.Host.detect()
 
         public init(id: String, imageName: String, imageConfig: ContainerConfig?, options: RunOptions, user: ResolvedUser, rootfs: String) {
             self.id = id
@@ -123,11 +126,14 @@ public enum SpecBuilder {
         var env = environment(image: config?.env, overrides: options.env, hostname: hostname, home: inputs.user.home)
         // docker sets TERM for a terminal the image and -e left without one.
         if options.tty && !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
+        if let adjustment = options.oomScoreAdj, !(-1000...1000).contains(adjustment) {
+            throw EngineError.invalidOption("--oom-score-adj \(adjustment): use a value between -1000 and 1000")
+        }
         let process = Process(
             terminal: options.tty, user: user, args: args,
             env: env, cwd: cwd,
             capabilities: Capabilities(bounding: caps, effective: caps, permitted: caps),
-            rlimits: nil, noNewPrivileges: false)
+            rlimits: nil, noNewPrivileges: false, oomScoreAdj: options.oomScoreAdj)
 
         var mounts: [Mount] = [
             Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
@@ -159,19 +165,9 @@ public enum SpecBuilder {
         case .host: break
         }
 
-        var resources = Resources(devices: Self.defaultDeviceRules)
-        if let memory = options.memory {
-            guard memory > 0 else { throw EngineError.invalidOption("--memory must be positive") }
-            resources.memory = Resources.Memory(limit: memory)
-        }
-        if let cpus = options.cpus {
-            guard cpus > 0, cpus <= 1024 else { throw EngineError.invalidOption("--cpus must be between 0 and 1024") }
-            let period: UInt64 = 100_000
-            resources.cpu = Resources.CPU(quota: Int64(cpus * Double(period)), period: period)
-        }
-        if let pids = options.pidsLimit {
-            resources.pids = Resources.Pids(limit: pids <= 0 ? -1 : pids)
-        }
+        var warnings: [String] = []
+        let resources = try options.limits.apply(to: Resources(devices: Self.defaultDeviceRules), host: inputs.host, warnings: &warnings)
+        for warning in warnings { Diagnostics.warn(warning) }
         if inputs.userNamespace != nil { namespaces.append(.init(type: .user)) }
         var linux = Linux(namespaces: namespaces, resources: resources, maskedPaths: maskedPaths, readonlyPaths: readonlyPaths)
         if let mapping = inputs.userNamespace {

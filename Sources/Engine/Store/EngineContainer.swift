@@ -55,6 +55,14 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var connectedNetworkSettings: [ContainerNetworkSettings]?
     /// `--vm`: the container runs in its own micro-VM (nil: a process container).
     public var vm: MicroVMSettings?
+    /// Frozen by `pause` (nil: not paused); cleared by `unpause`, and by each start.
+    public var paused: Bool?
+    /// `--log-driver`/`--log-opt` (nil: json-file without rotation, docker's default).
+    public var logConfig: LogConfig?
+    /// `--stop-timeout` (nil: 10 seconds).
+    public var stopTimeout: Int?
+    /// The health check its monitor runs (`--health-*` over the image's HEALTHCHECK; nil: none).
+    public var healthcheck: HealthConfig?
 
     /// "vm" for a container in a micro-VM, "process" otherwise (`ps`, `inspect`).
     public var isolation: String { vm == nil ? "process" : "vm" }

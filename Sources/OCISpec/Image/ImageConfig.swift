@@ -50,6 +50,8 @@ public struct ContainerConfig: Codable, Hashable, Sendable {
     public var labels: [String: String]?
     public var stopSignal: String?
     public var argsEscaped: Bool?
+    /// docker's HEALTHCHECK (an extension of the OCI config docker and buildah write).
+    public var healthcheck: Healthcheck?
 
     enum CodingKeys: String, CodingKey {
         case user = "User"
@@ -62,6 +64,7 @@ public struct ContainerConfig: Codable, Hashable, Sendable {
         case labels = "Labels"
         case stopSignal = "StopSignal"
         case argsEscaped = "ArgsEscaped"
+        case healthcheck = "Healthcheck"
     }
 
     public init(env: [String]? = nil, entrypoint: [String]? = nil, cmd: [String]? = nil, workingDir: String? = nil, user: String? = nil) {
@@ -70,6 +73,34 @@ public struct ContainerConfig: Codable, Hashable, Sendable {
         self.cmd = cmd
         self.workingDir = workingDir
         self.user = user
+    }
+}
+
+/// docker's health check: `Test` is `["NONE"]`, `["CMD", args...]` or `["CMD-SHELL", command]`;
+/// the durations are nanoseconds (0: docker's default).
+public struct Healthcheck: Codable, Hashable, Sendable {
+    public var test: [String]?
+    public var interval: Int64?
+    public var timeout: Int64?
+    public var startPeriod: Int64?
+    public var startInterval: Int64?
+    public var retries: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case test = "Test"
+        case interval = "Interval"
+        case timeout = "Timeout"
+        case startPeriod = "StartPeriod"
+        case startInterval = "StartInterval"
+        case retries = "Retries"
+    }
+
+    public init(
+        test: [String]? = nil, interval: Int64? = nil, timeout: Int64? = nil, startPeriod: Int64? = nil, startInterval: Int64? = nil,
+        retries: Int? = nil
+    ) {
+        (self.test, self.interval, self.timeout, self.startPeriod, self.startInterval, self.retries) =
+            (test, interval, timeout, startPeriod, startInterval, retries)
     }
 }
 

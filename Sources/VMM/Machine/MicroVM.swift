@@ -42,15 +42,25 @@ public final class MicroVM: @unchecked Sendable {
         var virtioDevices: [any VirtioDevice] = []
         var backends: [any VirtioBackendOwner] = []
         for (index, disk) in configuration.disks.enumerated() {
-            virtioDevices.append(try VirtioBlock(path: disk.path, readOnly: disk.readOnly, identifier: "skiff-disk\(index)"))
+            virtioDevices.append(
+                try VirtioBlock(path: disk.path, readOnly: disk.readOnly, identifier: disk.serial ?? "skiff-disk\(index)"))
         }
         if let tap = configuration.tapName {
-            let net = try VirtioNet(tapName: tap)
+            let net = try VirtioNet(tapName: tap, mac: configuration.macAddress)
+            virtioDevices.append(net)
+            backends.append(net)
+        } else if let fd = configuration.tapDescriptor {
+            // skiff opens taps with IFF_VNET_HDR but leaves the header size (10 by default) to the
+            // user: ours is the 12 bytes of a VERSION_1 driver. A descriptor that is no tap fails here.
+            guard skiff_tap_set_vnet_header_size(fd, Int32(VirtioNet.headerSize)) == 0 else {
+                throw .tapUnavailable(name: "descriptor \(fd)", errno: errno)
+            }
+            let net = try VirtioNet(backendFD: fd, name: "tap-fd\(fd)", mac: configuration.macAddress)
             virtioDevices.append(net)
             backends.append(net)
         }
         if let vsock = configuration.vsock {
-            let device = try VirtioVsock(guestCID: vsock.guestCID, socketPath: vsock.socketPath)
+            let device = try VirtioVsock(guestCID: vsock.guestCID, socketPath: vsock.socketPath, hostStreams: vsock.hostStreams)
             virtioDevices.append(device)
             backends.append(device)
         }
@@ -152,6 +162,16 @@ public final class MicroVM: @unchecked Sendable {
     /// that had to be stopped from outside.
     public func instructionPointers() -> [UInt64?] { vcpus.map { $0.registers()?.rip } }
 
+    /// Asks the kernel to kill this process when its parent dies (PR_SET_PDEATHSIG SIGKILL), then
+    /// checks that the parent is still `parent`: false when it died before (the process was
+    /// reparented and no signal will come). The signal follows the thread that made the process,
+    /// so the parent must spawn it from a thread that lives as long as it does.
+    public static func dieWithParent(_ parent: Int32) -> Bool {
+        let prSetPdeathsig: Int32 = 1
+        guard skiff_prctl(prSetPdeathsig, UInt(SIGKILL), 0, 0, 0) == 0 else { return false }
+        return getppid() == parent
+    }
+
     /// Asks the machine to stop (from a signal handler thread, a test, or the caller).
     public func stop() { control.requestStop(.hostRequest) }
 
@@ -177,6 +197,11 @@ public final class MicroVM: @unchecked Sendable {
                 for backend in backends { backend.closeBackend() }
                 return .hostFailure(error.description)
             }
+        }
+        // After the jail: switching ids there cleared the parent-death signal.
+        if let parent = configuration.parentProcess, !Self.dieWithParent(parent) {
+            for backend in backends { backend.closeBackend() }
+            return .hostFailure("the monitor's parent (pid \(parent)) is gone; the guest is not started")
         }
         let exits = Mutex<[Int: VCPUExit]>([:])
         let vcpus = self.vcpus

@@ -55,8 +55,8 @@ public struct MonitorJail: Sendable, Equatable {
     /// (a guest connection to host port P connects to SOCKET_PATH_P, and the socket is removed at
     /// exit). Everything else (kernel, initrd, disks, tap, /dev/kvm) is opened before the jail.
     public static func directories(for configuration: VMConfiguration) -> [String] {
-        guard let vsock = configuration.vsock else { return [] }
-        return [parentDirectory(of: vsock.socketPath)]
+        guard let path = configuration.vsock?.socketPath else { return [] }
+        return [parentDirectory(of: path)]
     }
 
     /// The absolute directory that holds `path` (relative paths are taken from the working

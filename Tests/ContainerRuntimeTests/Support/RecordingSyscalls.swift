@@ -137,6 +137,7 @@ final class RecordingSyscalls: InitSyscalls {
 
     func setHostname(_ name: String) throws { try record("sethostname \(name)") }
     func setDomainname(_ name: String) throws { try record("setdomainname \(name)") }
+    func loopbackUp() throws { try record("loopback up") }
 
     func setrlimit(_ resource: Int32, soft: UInt64, hard: UInt64) throws {
         try record("setrlimit \(resource) \(soft) \(hard)")

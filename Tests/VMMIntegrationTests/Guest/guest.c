@@ -220,6 +220,49 @@ static void test_vsock(const char *cmdline) {
     puts_("VSOCK-DONE\n");
 }
 
+/* What skiff's agent transport sees: the host asks for port 1024 before anything listens (we
+   answer the first REQUEST with a reset, as Linux does for a port without a listener), asks
+   again, and is accepted; then one greeting each way, with no "OK" line before the host's. */
+static void test_agentstream(void) {
+    u64 base = device_of_type(19);
+    init_device(base, 3);
+    u64 cid = *(volatile u64 *)(base + CONFIG);
+    for (int s = 0; s < QSZ; s++) { u64 a[1] = { (u64)bufs[0][s] }; u32 l[1] = { 2048 }; u16 f[1] = { 2 }; post(&queues[0], s, 1, a, l, f); }
+    wr32(base + QNOTIFY, 0);
+    int refused = 0;
+    u32 hostport = 0;
+    for (;;) {
+        struct vsockhdr *h = vsock_recv(base);
+        if (h->op != 1 || h->dst_port != 1024) continue;
+        hostport = h->src_port;
+        if (refused) break;
+        refused = 1;
+        vsock_send(base, cid, 1024, hostport, 3, 0, 0, 0);
+        puts_("VSOCK-REFUSED-ONCE\n");
+    }
+    vsock_send(base, cid, 1024, hostport, 2, 0, 0, 0);
+    vsock_send(base, cid, 1024, hostport, 5, "hello-from-agent", 16, 0);
+    for (;;) {
+        struct vsockhdr *h = vsock_recv(base);
+        if (h->op == 5) { puts_("VSOCK-ACCEPT-GOT "); const char *d = (const char *)(h + 1); for (u32 i = 0; i < h->len && i < 64; i++) putc_(d[i]); puts_("\n"); break; }
+        if (h->op == 3 || h->op == 4) fail("the host stream ended early");
+    }
+}
+
+/* VIRTIO_BLK_T_GET_ID: the serial Linux shows as /sys/block/vdX/serial. */
+static u8 idbuf[20];
+static void test_diskid(void) {
+    u64 base = device_of_type(2);
+    init_device(base, 1);
+    req.type = 8; req.reserved = 0; req.sector = 0; blkstatus = 0xff;
+    u64 a[3] = { (u64)&req, (u64)idbuf, (u64)&blkstatus }; u32 l[3] = { 16, 20, 1 }; u16 f[3] = { 0, 2, 2 };
+    post(&queues[0], 0, 3, a, l, f);
+    wr32(base + QNOTIFY, 0);
+    wait_used(&queues[0], 0);
+    if (blkstatus != 0) fail("GET_ID failed");
+    puts_("BLK-ID "); for (int i = 0; i < 20 && idbuf[i]; i++) putc_((char)idbuf[i]); puts_("\n");
+}
+
 static void test_hostile(void) {
     u64 base = device_of_type(2);
     init_device(base, 1);
@@ -355,6 +398,8 @@ void guest_main(u8 *boot_params) {
     if (find(cmdline, "test=blk")) test_blk();
     if (find(cmdline, "test=net")) test_net();
     if (find(cmdline, "test=vsock")) test_vsock(cmdline);
+    if (find(cmdline, "test=diskid")) test_diskid();
+    if (find(cmdline, "test=agentstream")) test_agentstream();
     if (find(cmdline, "test=hostile")) test_hostile();
     if (find(cmdline, "test=loop")) test_loop();
     if (find(cmdline, "test=echo")) test_echo();

@@ -6,8 +6,13 @@ import CShim
 /// virtio-vsock (virtio 1.2, section 5.10) implemented in userspace, bridged to Unix sockets the
 /// way Firecracker does: a host process connects to `socketPath` and writes "CONNECT PORT\n" to
 /// reach guest port PORT (answered with "OK HOSTPORT\n"); a guest connection to the host (CID 2)
-/// on port P is connected to the Unix socket "socketPath_P". Stream sockets only, with the
-/// spec's credit-based flow control in both directions.
+/// on port P is connected to the Unix socket "socketPath_P". Without a socket path neither
+/// exists: guest connections to the host are reset. A caller can also hand over already
+/// connected stream descriptors (`HostStream`, one end of a socket pair): the device connects
+/// each to its guest port, asking again every `streamRetryMilliseconds` while the guest answers
+/// with a reset (nothing listens there yet: the guest is still booting), and then bridges it
+/// with no "OK" line, so the descriptor carries only the guest's bytes. Stream sockets only,
+/// with the spec's credit-based flow control in both directions.
 /// Unchecked Sendable: all mutable state is touched only from the `VirtioDevice` methods, which
 /// the transport calls under its lock (see `VirtioDevice`).
 public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sendable {
@@ -18,6 +23,24 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     static let bufferAllocation: UInt32 = 256 * 1024
     static let firstEphemeralPort: UInt32 = 1 << 30
     static let listenerToken: UInt64 = UInt64.max
+    static let retryTimerToken: UInt64 = UInt64.max - 1
+    /// How often a host stream whose guest port did not listen yet asks again. One REQUEST and
+    /// one RST per period while the guest boots: nothing a guest can grow.
+    public static let streamRetryMilliseconds: UInt32 = 20
+    /// Ticks a REQUEST for a host stream may go unanswered before it is sent again (1 s): a guest
+    /// whose vsock driver dropped it (not up yet) must not leave the stream waiting for good.
+    static let unansweredRequestTicks = 50
+
+    /// A connected stream descriptor whose other end is a host program: bridged to `guestPort`
+    /// once the guest listens there. The device owns (and closes) the descriptor.
+    public struct HostStream: Sendable, Equatable {
+        public var fd: Int32
+        public var guestPort: UInt32
+        public init(fd: Int32, guestPort: UInt32) {
+            self.fd = fd
+            self.guestPort = guestPort
+        }
+    }
     /// Control packets (RESPONSE, RST, credit updates, SHUTDOWN, host REQUESTs) waiting for a
     /// receive buffer. A guest that sends packets needing a reply while posting no receive buffers
     /// would otherwise grow this without end. 256 is Firecracker's cap for the same queue
@@ -40,8 +63,17 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         let fd: Int32
         let key: Key
         var established: Bool
-        /// Host-initiated connections answer "OK PORT\n" once the guest accepts.
         let initiatedByHost: Bool
+        /// Host connections made with the CONNECT line answer "OK PORT\n" once the guest
+        /// accepts; host streams handed over as descriptors do not.
+        let announces: Bool
+        /// A host stream: a reset from the guest before it accepted means "not listening yet",
+        /// and the device asks again (see `streamRetryMilliseconds`).
+        var retriesUntilAccepted = false
+        /// A REQUEST for it is queued or with the guest, unanswered.
+        var requestOutstanding = false
+        /// Retry ticks since that REQUEST went out.
+        var ticksUnanswered = 0
         var peerBufferAllocation: UInt32 = 0
         var peerForwardCount: UInt32 = 0
         var sentToGuest: UInt32 = 0
@@ -52,20 +84,25 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         var hostEOF = false
         var watchingRead = true
 
-        init(fd: Int32, key: Key, established: Bool, initiatedByHost: Bool) {
+        init(fd: Int32, key: Key, established: Bool, initiatedByHost: Bool, announces: Bool = true) {
             self.fd = fd
             self.key = key
             self.established = established
             self.initiatedByHost = initiatedByHost
+            self.announces = announces
         }
 
         var guestCredit: UInt32 { peerBufferAllocation &- (sentToGuest &- peerForwardCount) }
     }
 
     public let guestCID: UInt64
-    public let socketPath: String
+    public let socketPath: String?
+    /// The Unix listener at `socketPath`, or -1 without one.
     let listenFD: Int32
     let epoll: Int32
+    /// The periodic timer that re-asks for host streams the guest did not accept yet; -1 once
+    /// none waits (or there never were any).
+    private var retryTimer: Int32 = -1
     private var connections: [Key: Connection] = [:]
     private var byFD: [Int32: Key] = [:]
     /// Accepted host sockets still sending their "CONNECT PORT\n" line.
@@ -81,8 +118,64 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     public var offeredFeatures: UInt64 { VirtioFeature.version1 }
     public var queueMaximumSizes: [UInt16] { [Self.queueSize, Self.queueSize, Self.queueSize] }
 
-    /// Listens on `socketPath`, which must not exist yet.
-    public init(guestCID: UInt64, socketPath: String, maximumConnections: Int = VirtioVsock.defaultMaximumConnections) throws(VMMError) {
+    /// Listens on `socketPath` (which must not exist yet) when given, and bridges `hostStreams`
+    /// to their guest ports.
+    public init(
+        guestCID: UInt64, socketPath: String?, hostStreams: [HostStream] = [],
+        maximumConnections: Int = VirtioVsock.defaultMaximumConnections
+    ) throws(VMMError) {
+        let epoll = skiff_epoll_create()
+        guard epoll >= 0 else {
+            let e = errno
+            for stream in hostStreams { close(stream.fd) }
+            throw .vsockSocket(path: socketPath ?? "(no socket)", errno: e)
+        }
+        var listenFD: Int32 = -1
+        if let socketPath {
+            do throws(VMMError) { listenFD = try Self.listen(at: socketPath) } catch {
+                close(epoll)
+                for stream in hostStreams { close(stream.fd) }
+                throw error
+            }
+            _ = skiff_epoll_add(epoll, listenFD, Self.listenerToken)
+        }
+        if !hostStreams.isEmpty {
+            let timer = skiff_timerfd_periodic(Self.streamRetryMilliseconds)
+            guard timer >= 0, skiff_epoll_add(epoll, timer, Self.retryTimerToken) == 0 else {
+                let e = errno
+                if timer >= 0 { close(timer) }
+                if listenFD >= 0 {
+                    close(listenFD)
+                    if let socketPath { unlink(socketPath) }
+                }
+                close(epoll)
+                for stream in hostStreams { close(stream.fd) }
+                throw .hostMemory("the vsock device's retry timer", errno: e)
+            }
+            retryTimer = timer
+        }
+        self.guestCID = guestCID
+        self.socketPath = socketPath
+        self.listenFD = listenFD
+        self.epoll = epoll
+        self.maximumConnections = maximumConnections
+        for stream in hostStreams {
+            _ = fcntl(stream.fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(stream.fd, F_SETFL, fcntl(stream.fd, F_GETFL) | O_NONBLOCK)
+            let connection = Connection(
+                fd: stream.fd, key: Key(hostPort: allocatePort(), guestPort: stream.guestPort), established: false,
+                initiatedByHost: true, announces: false)
+            connection.retriesUntilAccepted = true
+            connections[connection.key] = connection
+            byFD[stream.fd] = connection.key
+            // Until the guest accepts, bytes the host sends stay in the socket.
+            connection.watchingRead = false
+            requestHostStream(connection)
+        }
+    }
+
+    /// A non-blocking Unix listener bound at `path`.
+    private static func listen(at socketPath: String) throws(VMMError) -> Int32 {
         guard socketPath.utf8.count < 100 else { throw .vsockSocket(path: socketPath, errno: ENAMETOOLONG) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .vsockSocket(path: socketPath, errno: errno) }
@@ -90,25 +183,48 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, listen(fd, 64) == 0 else {
+        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
             let e = errno
             close(fd)
+            if bound == 0 { unlink(socketPath) }
             throw .vsockSocket(path: socketPath, errno: e)
         }
-        let epoll = skiff_epoll_create()
-        guard epoll >= 0 else {
-            let e = errno
-            close(fd)
-            unlink(socketPath)
-            throw .vsockSocket(path: socketPath, errno: e)
-        }
-        _ = skiff_epoll_add(epoll, fd, Self.listenerToken)
-        self.guestCID = guestCID
-        self.socketPath = socketPath
-        self.listenFD = fd
-        self.epoll = epoll
-        self.maximumConnections = maximumConnections
+        return fd
     }
+
+    /// Queues a REQUEST to the guest port of a host stream that is not connected yet.
+    private func requestHostStream(_ connection: Connection) {
+        connection.requestOutstanding = true
+        connection.ticksUnanswered = 0
+        enqueue(header(for: connection, operation: .request))
+    }
+
+    /// A retry tick: asks again for every host stream the guest reset, and stops the timer once
+    /// none waits.
+    private func retryHostStreams() {
+        var expirations: UInt64 = 0
+        _ = Glibc.read(retryTimer, &expirations, 8)
+        var waiting = false
+        for connection in connections.values where connection.retriesUntilAccepted && !connection.established {
+            waiting = true
+            // Counted only once the REQUEST left the backlog (reached the guest's buffers).
+            if backlog.isEmpty { connection.ticksUnanswered += 1 }
+            if !connection.requestOutstanding || connection.ticksUnanswered >= Self.unansweredRequestTicks {
+                requestHostStream(connection)
+            }
+        }
+        if !waiting { stopRetryTimer() }
+    }
+
+    private func stopRetryTimer() {
+        guard retryTimer >= 0 else { return }
+        _ = skiff_epoll_del(epoll, retryTimer)
+        close(retryTimer)
+        retryTimer = -1
+    }
+
+    /// Whether a host stream still waits for the guest to accept it (for tests and diagnostics).
+    var retryTimerRunning: Bool { retryTimer >= 0 }
 
     /// Control packets waiting for receive buffers (for tests and diagnostics).
     var pendingControlPackets: Int { backlog.count }
@@ -135,10 +251,11 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     public func closeBackend() {
         guard !closed else { return }
         closed = true
-        reset()
-        close(listenFD)
+        dropConnections(keepingWaitingStreams: false)
+        stopRetryTimer()
+        if listenFD >= 0 { close(listenFD) }
         close(epoll)
-        unlink(socketPath)
+        if let socketPath { unlink(socketPath) }
     }
 
     public func configurationSpace() -> [UInt8] {
@@ -150,11 +267,24 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     public func backendDescriptors() -> [Int32] { [epoll] }
     public func activate(features: UInt64, queues: VirtioQueueSet) throws(VirtqueueError) {}
 
+    /// A driver reset (Linux resets the device when it probes it) ends every connection but the
+    /// host streams the guest has not accepted yet: they are asked for again on the next tick.
     public func reset() {
-        for connection in connections.values { close(connection.fd) }
+        dropConnections(keepingWaitingStreams: true)
+    }
+
+    private func dropConnections(keepingWaitingStreams: Bool) {
+        for connection in connections.values {
+            if keepingWaitingStreams && connection.retriesUntilAccepted && !connection.established {
+                connection.requestOutstanding = false
+                continue
+            }
+            _ = skiff_epoll_del(epoll, connection.fd)
+            close(connection.fd)
+            connections[connection.key] = nil
+            byFD[connection.fd] = nil
+        }
         for fd in handshakes.keys { close(fd) }
-        connections = [:]
-        byFD = [:]
         handshakes = [:]
         backlog.removeAll()
     }
@@ -199,6 +329,10 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
             let token = tokens[i]
             if token == Self.listenerToken {
                 acceptHostConnections()
+                continue
+            }
+            if token == Self.retryTimerToken {
+                if retryTimer >= 0 { retryHostStreams() }
                 continue
             }
             let fd = Int32(truncatingIfNeeded: token)
@@ -304,7 +438,9 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
         if let connection {
             connection.peerBufferAllocation = packet.bufferAllocation
             connection.peerForwardCount = packet.forwardCount
-            if connection.guestCredit > 0 { watch(connection, readable: true) }
+            // Before the guest accepted, host bytes stay in the socket (a reset to a host stream
+            // that waits does not start reading it).
+            if connection.established && connection.guestCredit > 0 { watch(connection, readable: true) }
         }
         switch VsockHeader.Operation(rawValue: packet.operation) {
         case .request:
@@ -319,11 +455,19 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                 return
             }
             connection.established = true
+            connection.requestOutstanding = false
             connection.watchingRead = true
-            let preamble = Array("OK \(key.hostPort)\n".utf8)
-            connection.uncountedBytes += preamble.count
-            connection.outbox.append(contentsOf: preamble)
-            flushOutbox(connection)
+            if connection.announces {
+                let preamble = Array("OK \(key.hostPort)\n".utf8)
+                connection.uncountedBytes += preamble.count
+                connection.outbox.append(contentsOf: preamble)
+                flushOutbox(connection)
+            } else {
+                if connection.retriesUntilAccepted && !connections.values.contains(where: { $0.retriesUntilAccepted && !$0.established }) {
+                    stopRetryTimer()
+                }
+                updateWatch(connection)
+            }
         case .readWrite:
             guard let connection, connection.established else {
                 enqueue(resetReply(to: packet))
@@ -353,13 +497,24 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
                 closeConnection(connection, notifyGuest: true)
             }
         case .reset:
-            if let connection { closeConnection(connection, notifyGuest: false) }
+            guard let connection else { return }
+            if connection.retriesUntilAccepted && !connection.established {
+                // Nothing listens on that guest port yet: the retry timer asks again.
+                connection.requestOutstanding = false
+            } else {
+                closeConnection(connection, notifyGuest: false)
+            }
         case nil:
             enqueue(resetReply(to: packet))
         }
     }
 
     private func connectToHost(key: Key, packet: VsockHeader) {
+        // Without a socket path the guest has nothing on the host to connect to.
+        guard let socketPath else {
+            enqueue(resetReply(to: packet))
+            return
+        }
         let path = "\(socketPath)_\(key.hostPort)"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         var address = Self.unixAddress(path)
@@ -476,7 +631,8 @@ public final class VirtioVsock: VirtioDevice, VirtioBackendOwner, @unchecked Sen
     }
 
     private func resumePausedReaders() {
-        for connection in connections.values where !connection.watchingRead && !connection.hostEOF && connection.guestCredit > 0 {
+        for connection in connections.values
+        where connection.established && !connection.watchingRead && !connection.hostEOF && connection.guestCredit > 0 {
             watch(connection, readable: true)
         }
     }

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+/// docker's command line as a docker user types it (issue #14), table-driven: each row is the
+/// command, the exit code docker gives, and what must be seen on stdout or stderr. The store
+/// and runtime roots are given as global options before the command, as `docker`/`podman` take them.
+@Suite(.enabled(if: engineTestsEnabled, skipReason))
+struct CLICompatibilityTests {
+    struct Row: CustomStringConvertible {
+        var arguments: [String]
+        var status: Int32
+        var stdout: String? = nil
+        var stderr: String? = nil
+        var description: String { "skiff " + arguments.joined(separator: " ") }
+    }
+
+    func check(_ rows: [Row], fixture: EngineFixture) throws {
+        for row in rows {
+            let arguments = row.arguments.map { $0.replacingOccurrences(of: "$IMAGE", with: fixture.image) }
+            let result = try run(
+                [skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot] + arguments, check: false)
+            #expect(result.status == row.status, "\(row): exit \(result.status), stderr \(result.stderr)")
+            if let stdout = row.stdout { #expect(result.stdout.contains(stdout), "\(row): stdout \(result.stdout)") }
+            if let stderr = row.stderr { #expect(result.stderr.contains(stderr), "\(row): stderr \(result.stderr)") }
+        }
+    }
+
+    @Test func globalOptionsVersionAndInfo() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        try check(
+            [
+                // Global options before the command reach every command, images and containers alike.
+                Row(arguments: ["images", "--format", "{{.Repository}}:{{.Tag}}"], status: 0, stdout: fixture.image),
+                Row(arguments: ["ps", "-a", "-q"], status: 0),
+                Row(arguments: ["run", "--rm", "$IMAGE", "echo", "hello"], status: 0, stdout: "hello"),
+                // `--flag=value` spelling, and -l as docker's short --log-level.
+                Row(arguments: ["--log-level=error", "images", "-q"], status: 0),
+                Row(arguments: ["-l", "debug", "ps"], status: 0, stderr: "skiff: debug: store \(fixture.root)"),
+                Row(arguments: ["-D", "ps"], status: 0, stderr: "skiff: debug:"),
+                Row(arguments: ["--log-level", "loud", "ps"], status: 125, stderr: "invalid --log-level 'loud'"),
+                Row(arguments: ["--no-such-flag", "ps"], status: 125, stderr: "unknown flag: --no-such-flag"),
+                Row(arguments: ["-H", "unix:///x.sock", "ps"], status: 125, stderr: "skiff system service"),
+                // Version and info, with docker's templates.
+                Row(arguments: ["-v"], status: 0, stdout: "skiff version "),
+                Row(arguments: ["--version"], status: 0, stdout: "skiff version "),
+                Row(arguments: ["version"], status: 0, stdout: "Client:"),
+                Row(arguments: ["version", "--format", "{{.Client.Os}}/{{.Server.Os}}"], status: 0, stdout: "linux/linux"),
+                Row(arguments: ["info"], status: 0, stdout: "Root Dir: \(fixture.root)"),
+                Row(arguments: ["info", "--format", "{{.DockerRootDir}}"], status: 0, stdout: fixture.root),
+                Row(arguments: ["system", "info", "--format", "json"], status: 0, stdout: "\"ServerVersion\""),
+            ], fixture: fixture)
+
+        // The same option after the command wins over the one before it.
+        let other = fixture.path + "/other-root"
+        let after = try run([skiffBinary, "--root", other, "images", "--root", fixture.root, "-q"], check: false)
+        #expect(after.status == 0 && !after.stdout.isEmpty, "\(after.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: other + "/store.lock"))
+    }
+
+    /// --network none: a namespace of its own with loopback up, as docker and podman give.
+    @Test func networkNoneHasLoopbackUp() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        try check(
+            [
+                Row(
+                    arguments: [
+                        "run", "--rm", "--network", "none", "$IMAGE", "sh", "-c",
+                        "ip -o link show lo; busybox ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok",
+                    ],
+                    status: 0, stdout: "ping-ok"),
+                Row(
+                    arguments: ["run", "--rm", "--network", "none", "$IMAGE", "sh", "-c", "ip -o link | grep -vc ' lo:'"], status: 1,
+                    stdout: "0"),
+            ], fixture: fixture)
+    }
+
+    /// Commands and flags a docker user types every day: management-command spellings, ps's
+    /// columns and filters, images REPOSITORY[:TAG], logs -n, port, pause/unpause, boolean flags
+    /// with =true/=false, docker's "unknown command", and rmi -f refused under a running container.
+    @Test func everydayCommands() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "cli-\(UInt32.random(in: 0...UInt32.max))"
+        try check(
+            [
+                Row(
+                    arguments: ["run", "-d", "--name", name, "-p", "127.0.0.1::80", "--label", "tier=web", "$IMAGE", "sleep", "300"],
+                    status: 0),
+                Row(arguments: ["run", "--name", name + "-x", "$IMAGE", "sh", "-c", "echo one; echo two; echo three; exit 3"], status: 3),
+                // ps: docker's STATUS and CREATED with ages, -n/-l, --no-trunc, filters.
+                Row(arguments: ["ps", "--format", "{{.Names}} {{.Status}}"], status: 0, stdout: "\(name) Up "),
+                Row(arguments: ["ps", "-a", "--format", "{{.Status}}", "--filter", "exited=3"], status: 0, stdout: "Exited (3) "),
+                Row(arguments: ["ps", "-a", "--format", "{{.RunningFor}}", "-l"], status: 0, stdout: " ago"),
+                Row(arguments: ["ps", "-n", "1", "--format", "{{.Names}}"], status: 0, stdout: name + "-x"),
+                Row(arguments: ["ps", "-a", "--filter", "name=^/cli-[0-9]+$", "--format", "{{.Names}}"], status: 0, stdout: name),
+                Row(arguments: ["ps", "--filter", "label=tier=web", "--filter", "expose=80/tcp", "-q"], status: 0),
+                Row(
+                    arguments: ["ps", "-a", "--filter", "ancestor=$IMAGE", "--filter", "status=exited", "--format", "{{.Names}}"],
+                    status: 0, stdout: name + "-x"),
+                Row(arguments: ["ps", "-a", "--filter", "before=\(name)-x", "--format", "{{.Names}}"], status: 0, stdout: name),
+                Row(arguments: ["ps", "--filter", "health=healthy", "-q"], status: 0),
+                Row(arguments: ["ps", "--filter", "colour=red"], status: 125, stderr: "invalid filter 'colour'"),
+                Row(arguments: ["ps", "-s"], status: 0, stdout: "(virtual "),
+                Row(arguments: ["ps", "--no-trunc", "-q"], status: 0),
+                // The management-command spellings.
+                Row(arguments: ["container", "ls", "--format", "{{.Names}}"], status: 0, stdout: name),
+                Row(arguments: ["container", "list", "-a", "-q"], status: 0),
+                Row(arguments: ["container", "inspect", "-f", "{{.State.Running}}", name], status: 0, stdout: "true"),
+                Row(arguments: ["image", "ls", "-q"], status: 0),
+                Row(arguments: ["image", "list"], status: 0, stdout: "localhost/loaded"),
+                // inspect: docker's State fields, always present.
+                Row(
+                    arguments: [
+                        "inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.FinishedAt}} {{.State.Health.Status}}", name,
+                    ],
+                    status: 0, stdout: "false 0 0001-01-01T00:00:00Z none"),
+                // images REPOSITORY[:TAG] and -a.
+                Row(arguments: ["images", "localhost/loaded", "--format", "{{.Tag}}"], status: 0, stdout: "bb"),
+                Row(arguments: ["images", "localhost/*:b*", "-q"], status: 0),
+                Row(
+                    arguments: ["images", "-a", "--filter", "dangling=false", "--format", "{{.Repository}}"], status: 0,
+                    stdout: "localhost/loaded"),
+                Row(arguments: ["images", "--filter", "dangling=maybe"], status: 1, stderr: "dangling"),
+                // logs -n.
+                Row(arguments: ["logs", "-n", "1", name + "-x"], status: 0, stdout: "three"),
+                // port.
+                Row(arguments: ["port", name], status: 0, stdout: "80/tcp -> 127.0.0.1:"),
+                Row(arguments: ["port", name, "80/tcp"], status: 0, stdout: "127.0.0.1:"),
+                Row(arguments: ["port", name, "81"], status: 125, stderr: "no public port '81'"),
+                // pause and unpause.
+                Row(arguments: ["pause", name], status: 0, stdout: name),
+                Row(arguments: ["ps", "--filter", "status=paused", "--format", "{{.Status}}"], status: 0, stdout: "(Paused)"),
+                Row(arguments: ["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", name], status: 0, stdout: "paused true"),
+                Row(arguments: ["pause", name], status: 1, stderr: "already paused"),
+                Row(arguments: ["exec", name, "true"], status: 125, stderr: "paused"),
+                Row(arguments: ["unpause", name], status: 0, stdout: name),
+                Row(arguments: ["unpause", name], status: 1, stderr: "not paused"),
+                Row(arguments: ["exec", name, "true"], status: 0),
+                // Boolean flags written --flag=true / --flag=false; a value after the image is the program's.
+                Row(
+                    arguments: ["run", "--rm", "--init=true", "--tty=false", "$IMAGE", "echo", "--init=true"], status: 0,
+                    stdout: "--init=true"),
+                Row(arguments: ["run", "--rm", "--init=maybe", "$IMAGE", "true"], status: 125),
+                // rmi -f of an image a running container uses is refused, naming the container.
+                Row(arguments: ["rmi", "-f", "$IMAGE"], status: 1, stderr: "used by running container"),
+                Row(arguments: ["images", "-q"], status: 0),
+                // Unknown commands, with docker's words and a suggestion.
+                Row(arguments: ["contianer", "ls"], status: 1, stderr: "unknown command: \"skiff contianer\""),
+                Row(arguments: ["container", "lss"], status: 1, stderr: "Did you mean this?"),
+                // stop and kill go on after a missing container, and fail at the end, as docker's.
+                Row(arguments: ["kill", "no-such-container", name], status: 1, stdout: name),
+            ], fixture: fixture)
+        let images = try run([skiffBinary, "--root", fixture.root, "images", "-q"], check: false)
+        #expect(!images.stdout.isEmpty, "the image must survive rmi -f under a running container")
+    }
+
+    /// docker's resource flags on run, and update on a running container, seen in its cgroup
+    /// through the runtime's record and from inside (oom_score_adj).
+    @Test func resourceFlagsAndUpdate() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "res-\(UInt32.random(in: 0...UInt32.max))"
+        try check(
+            [
+                Row(arguments: ["run", "--rm", "-m", "4m", "$IMAGE", "true"], status: 125, stderr: "minimum of 6 MB"),
+                Row(arguments: ["run", "--rm", "--cpus", "4096", "$IMAGE", "true"], status: 125, stderr: "CPUs available"),
+                Row(arguments: ["run", "--rm", "--cpuset-cpus", "0-4095", "$IMAGE", "true"], status: 125, stderr: "not available"),
+                Row(arguments: ["run", "--rm", "--memory-swap", "1g", "$IMAGE", "true"], status: 125, stderr: "needs --memory"),
+                Row(
+                    arguments: ["run", "--rm", "-m", "1.5g", "--oom-score-adj", "2000", "$IMAGE", "true"], status: 125,
+                    stderr: "-1000 and 1000"),
+                Row(
+                    arguments: [
+                        "run", "-d", "--name", name, "-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpu-shares",
+                        "512",
+                        "--cpuset-cpus", "0", "--cpu-period", "100000", "--cpu-quota", "50000", "--oom-score-adj", "500", "$IMAGE", "sleep",
+                        "300",
+                    ], status: 0),
+                Row(arguments: ["exec", name, "cat", "/proc/self/oom_score_adj"], status: 0, stdout: "500"),
+                Row(arguments: ["inspect", "-f", "{{.HostConfig.Memory}}", name], status: 0, stdout: "\(64 << 20)"),
+                Row(
+                    arguments: [
+                        "update", "-m", "96m", "--memory-swap", "256m", "--cpus", "1", "--pids-limit", "40", "--restart", "on-failure:2",
+                        name,
+                    ], status: 0, stdout: name),
+                Row(
+                    arguments: [
+                        "inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}", name,
+                    ], status: 0, stdout: "\(96 << 20) 1000000000 on-failure"),
+                Row(arguments: ["update", name], status: 1, stderr: "at least one flag"),
+                Row(arguments: ["update", "--cpus", "4096", name], status: 1, stderr: "CPUs available"),
+            ], fixture: fixture)
+        // The running container's cgroup has the new limits (read where the runtime put it).
+        let id = try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "inspect", "-f", "{{.Id}}", name])
+            .stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let limit = try run([
+            skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "exec", name, "sh", "-c",
+            "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
+        ]).stdout
+        #expect(limit.trimmingCharacters(in: .whitespacesAndNewlines) == "\(96 << 20)", "container \(id): \(limit)")
+    }
+}
