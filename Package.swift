@@ -136,7 +136,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // The Docker API's request parsing and translation (no server, no engine calls).
-        .testTarget(name: "DockerAPITests", dependencies: ["DockerAPI", "Engine", "Networking"], swiftSettings: strict),
+        .testTarget(
+            name: "DockerAPITests", dependencies: ["DockerAPI", "Engine", "Networking", "LinuxSupport", "OCISpec", "Registry"],
+            swiftSettings: strict),
         // Drives the built `skiff` binary: real containers from a busybox image made with umoci.
         .testTarget(name: "EngineIntegrationTests", dependencies: ["LinuxSupport"], swiftSettings: strict),
         // Boots freestanding guests (built with gcc from Guest/ at test time) on the real /dev/kvm.

@@ -15,6 +15,7 @@ packages=(
   gcc python3               # VMM tests build a freestanding guest; the virtio-net test uses python3
   libcurl4-openssl-dev      # only for a target that links FoundationNetworking (skiff no longer does: HTTPClient)
   procps tar                # `skiff top` runs the host's ps; cp tests build tar streams with GNU tar
+  docker-compose            # the Docker API test drives skiff system service with compose 1.29 (Debian's, on its docker-py)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 import Engine
 import ImageStore
 import JSON
+import Networking
 import NIOHTTP1
 
 /// A docker-style error response: a status code and `{"message": ...}`.
@@ -48,6 +49,18 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             default: return .internalError(error.description)
             }
         }
+        if let error = error as? NetworkError {
+            switch error {
+            case .noSuchNetwork: return .notFound(error.description)
+            case .networkExists: return .conflict(error.description)
+            case .networkInUse, .alreadyConnected, .cannotConnect, .subnetInUse, .noFreeSubnet: return .forbidden(error.description)
+            case .notConnected: return .notFound(error.description)
+            case .invalidPortSpec, .invalidSubnet, .invalidGateway, .invalidName: return .badRequest(error.description)
+            case .portInUse: return .conflict(error.description)
+            default: return .internalError(error.description)
+            }
+        }
+        if error is HostFilesError { return .badRequest("\(error)") }
         if let error = error as? DecodingError { return .badRequest("invalid JSON body: " + JSONDecoding.describe(error)) }
         if let error = error as? JSONError { return .badRequest("invalid JSON body: \(error)") }
         return .internalError("\(error)")

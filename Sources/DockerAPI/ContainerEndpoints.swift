@@ -42,6 +42,46 @@ struct ContainerCreateBody: Decodable {
         var SecurityOpt: [String]?
         var ShmSize: Int64?
         var GroupAdd: [String]?
+        var Mounts: [MountBody]?
+        var Ulimits: [UlimitBody]?
+        var LogConfig: LogConfigBody?
+    }
+    /// One of HostConfig.Mounts: docker's `--mount` as JSON.
+    struct MountBody: Decodable {
+        struct TmpfsOptionsBody: Decodable {
+            var SizeBytes: Int64?
+            var Mode: Int?
+        }
+        struct VolumeOptionsBody: Decodable {
+            var NoCopy: Bool?
+            var Labels: [String: String]?
+            var Subpath: String?
+        }
+        struct BindOptionsBody: Decodable {
+            var Propagation: String?
+        }
+        var `Type`: String?
+        var Source: String?
+        var Target: String?
+        var ReadOnly: Bool?
+        var TmpfsOptions: TmpfsOptionsBody?
+        var VolumeOptions: VolumeOptionsBody?
+        var BindOptions: BindOptionsBody?
+    }
+    struct UlimitBody: Decodable {
+        var Name: String?
+        var Soft: Int64?
+        var Hard: Int64?
+    }
+    struct LogConfigBody: Decodable {
+        var `Type`: String?
+        var Config: [String: String]?
+    }
+    struct EndpointSettingsBody: Decodable {
+        var Aliases: [String]?
+    }
+    struct NetworkingConfigBody: Decodable {
+        var EndpointsConfig: [String: EndpointSettingsBody?]?
     }
     var Hostname: String?
     var User: String?
@@ -56,6 +96,7 @@ struct ContainerCreateBody: Decodable {
     var StopSignal: String?
     var Volumes: [String: EmptyBody]?
     var HostConfig: HostConfigBody?
+    var NetworkingConfig: NetworkingConfigBody?
 
     struct EmptyBody: Decodable {}
 }
@@ -100,6 +141,11 @@ extension ContainerCreateBody {
         }
         options.volumes = (Volumes ?? [:]).keys.sorted()
         guard let host = HostConfig else { return options }
+        // Config.Volumes names the image-style anonymous volumes; a bind, mount or tmpfs on the
+        // same path replaces it (docker-py sends both for `volumes={name: {"bind": path}}`).
+        let covered = Set(
+            (host.Binds ?? []).map(Self.bindTarget) + (host.Mounts ?? []).compactMap(\.Target) + (host.Tmpfs ?? [:]).keys.map { $0 })
+        options.volumes.removeAll { covered.contains($0) }
         options.volumes += host.Binds ?? []
         for (containerPort, bindings) in (host.PortBindings ?? [:]).sorted(by: { $0.key < $1.key }) {
             let slash = containerPort.firstIndex(of: "/")
@@ -136,7 +182,70 @@ extension ContainerCreateBody {
         options.securityOpts = host.SecurityOpt ?? []
         if let size = host.ShmSize, size > 0 { options.shmSize = size }
         options.groupAdd = host.GroupAdd ?? []
+        for mount in host.Mounts ?? [] {
+            switch try MountOption.parse(try Self.mountText(mount)) {
+            case .volume(let text): options.volumes.append(text)
+            case .tmpfs(let text): options.tmpfs.append(text)
+            }
+        }
+        for limit in host.Ulimits ?? [] {
+            guard let name = limit.Name, !name.isEmpty, let soft = limit.Soft else {
+                throw APIError.badRequest("each of HostConfig.Ulimits needs Name and Soft (and Hard)")
+            }
+            options.ulimits.append("\(name)=\(soft)" + (limit.Hard.map { ":\($0)" } ?? ""))
+        }
+        // docker's log drivers the engine has (json-file, local, none) with their options; the
+        // others are refused with the reason (`LogConfig`'s own check, as for --log-driver).
+        if let log = host.LogConfig {
+            options.logConfig = try LogConfig(
+                driver: log.Type.flatMap { $0.isEmpty ? nil : $0 },
+                options: (log.Config ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        }
+        // Aliases on the network of NetworkMode (docker's --network-alias); the other networks of
+        // EndpointsConfig are joined after the create (`extraNetworks`).
+        let networkName = options.network.name
+        for (network, settings) in NetworkingConfig?.EndpointsConfig ?? [:] where network == networkName {
+            options.networkAliases += settings?.Aliases ?? []
+        }
         return options
+    }
+
+    /// The networks of EndpointsConfig beyond NetworkMode's, with their aliases (docker's CLI 28
+    /// sends every `--network` of `docker run` there).
+    func extraNetworks(besides primary: String) -> [(name: String, aliases: [String])] {
+        (NetworkingConfig?.EndpointsConfig ?? [:]).filter { $0.key != primary && !($0.key == "default" && primary == "bridge") }.sorted {
+            $0.key < $1.key
+        }.map {
+            ($0.key, $0.value?.Aliases ?? [])
+        }
+    }
+
+    /// The container path of a `-v` text: SOURCE:TARGET[:OPTIONS] or TARGET alone.
+    static func bindTarget(_ bind: String) -> String {
+        let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        return parts.count >= 2 ? parts[1] : bind
+    }
+
+    /// One of HostConfig.Mounts as `--mount` text, for the CLI's parser and checks.
+    static func mountText(_ mount: MountBody) throws(APIError) -> String {
+        guard let target = mount.Target, !target.isEmpty else { throw .badRequest("each of HostConfig.Mounts needs a Target") }
+        for field in [mount.Type ?? "", mount.Source ?? "", target] where field.contains(",") {
+            throw .badRequest("invalid mount: \(field) holds a comma")
+        }
+        let type = mount.Type.flatMap { $0.isEmpty ? nil : $0 } ?? "volume"
+        var fields = ["type=\(type)", "target=\(target)"]
+        if let source = mount.Source, !source.isEmpty { fields.append("source=\(source)") }
+        if mount.ReadOnly ?? false { fields.append("readonly") }
+        if let size = mount.TmpfsOptions?.SizeBytes, size > 0 { fields.append("tmpfs-size=\(size)") }
+        if let mode = mount.TmpfsOptions?.Mode, mode > 0 { fields.append("tmpfs-mode=" + String(mode, radix: 8)) }
+        if mount.VolumeOptions?.NoCopy ?? false { throw .badRequest("invalid mount: VolumeOptions.NoCopy is not supported by skiff") }
+        if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
+            throw .badRequest("invalid mount: VolumeOptions.Subpath is not supported by skiff")
+        }
+        if let propagation = mount.BindOptions?.Propagation, !propagation.isEmpty, propagation != "rprivate" {
+            throw .badRequest("invalid mount: bind propagation \(propagation) is not supported by skiff")
+        }
+        return fields.joined(separator: ",")
     }
 }
 
@@ -303,11 +412,21 @@ extension DockerService {
             throw APIError.notFound("No such image: \(imageName)")
         }
         let record = try engine.create(image: image, imageName: imageName, options: options)
+        do {
+            for (network, aliases) in body.extraNetworks(besides: options.network.name) {
+                try engine.connectNetwork(network, container: record.id, aliases: aliases)
+            }
+        } catch {
+            try? engine.remove(record.id, force: true, volumes: true)  // nothing half-made
+            throw error
+        }
         call.responder.sendJSON(CreateResponse(Id: record.id, Warnings: []), status: .created)
     }
 
     func inspectContainer(_ call: Call, _ reference: String) throws {
-        call.responder.sendJSON(dockerInspectDocument(engine.inspect(try container(reference))))
+        let record = try container(reference)
+        call.responder.sendJSON(
+            dockerInspectDocument(engine.inspect(record), configuredNetworks: Self.configuredNetworks(record, networks: engine.networks)))
     }
 
     func removeContainer(_ call: Call, _ reference: String) throws {

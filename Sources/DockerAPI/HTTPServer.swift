@@ -161,6 +161,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// The largest request body accepted (a container create is a few KiB).
     static let maximumBody = 4 << 20
+    /// The largest tar stream of `PUT /containers/{id}/archive` and `POST /images/load`: held in
+    /// memory whole before the engine reads it.
+    static let maximumUpload = 512 << 20
+
+    /// The body limit of a request: uploads of tar streams get the larger one.
+    static func bodyLimit(method: HTTPMethod, uri: String) -> Int {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        if method == .PUT && path.hasSuffix("/archive") { return maximumUpload }
+        if method == .POST && path.hasSuffix("/images/load") { return maximumUpload }
+        return maximumBody
+    }
 
     private let router: Router
     private let server: APIServer
@@ -169,6 +180,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
+    private var limit = maximumBody
     private var waiting: [APIRequest] = []
     private var busy = false
     private var responder: Responder?
@@ -197,8 +209,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             head = requestHead
             body = []
             tooLarge = false
+            limit = Self.bodyLimit(method: requestHead.method, uri: requestHead.uri)
         case .body(var buffer):
-            if body.count + buffer.readableBytes > Self.maximumBody {
+            if body.count + buffer.readableBytes > limit {
                 tooLarge = true
             } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
                 body.append(contentsOf: bytes)

@@ -59,10 +59,10 @@ extension DockerService {
         (try? ImageReference(parsing: name).familiar) ?? name
     }
 
-    func listImages(_ call: Call) throws {
+    func imageSummaries() throws -> [ImageSummary] {
         let (images, _) = try engine.images.withSharedLock { try engine.images.imagesReportingDamage() }
         let containers = engine.store.all()
-        let summaries = images.map { image in
+        return images.map { image in
             ImageSummary(
                 Id: image.id.description, ParentId: "", RepoTags: image.names.map(Self.familiar),
                 RepoDigests: image.names.compactMap { name in
@@ -72,7 +72,10 @@ extension DockerService {
                 VirtualSize: image.size, Labels: image.config.config?.labels ?? [:],
                 Containers: containers.filter { $0.imageID == image.id.description }.count)
         }
-        call.responder.sendJSON(summaries)
+    }
+
+    func listImages(_ call: Call) throws {
+        call.responder.sendJSON(try imageSummaries())
     }
 
     func lookUpImage(_ name: String) throws -> Image {
@@ -115,6 +118,8 @@ extension DockerService {
         }
         _ = try lookUpImage(name)
         try engine.images.tag(name, as: target, defaultRegistry: defaultRegistry)
+        let id = (try? lookUpImage(target.description))?.id.description ?? target.description
+        engine.events.record(.image("tag", id: id, name: target.description))
         call.responder.send(status: .created, body: [])
     }
 
@@ -126,7 +131,7 @@ extension DockerService {
     func removeImage(_ call: Call, _ name: String) throws {
         let image = try lookUpImage(name)
         // The store refuses the last name of an image a container uses (409), as docker does.
-        let report = try engine.images.remove([name], force: call.query.bool("force"), defaultRegistry: defaultRegistry)
+        let report = try engine.removeImages([name], force: call.query.bool("force"), defaultRegistry: defaultRegistry)
         var entries = report.removedNames.map { DeleteEntry(Untagged: Self.familiar($0), Deleted: nil) }
         if report.removedBlobs.contains(image.configDigest) {
             entries.append(DeleteEntry(Untagged: nil, Deleted: image.id.description))
@@ -151,6 +156,7 @@ extension DockerService {
         } catch {
             throw APIError.badRequest("invalid reference format: \(name): \(error)")
         }
+        let options = try registryOptions(for: call)
         let responder = call.responder
         responder.startStream(contentType: "application/json")
         let progress = PullProgress(responder: responder)
@@ -158,7 +164,6 @@ extension DockerService {
         let outcome = Mutex<Result<Image, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let store = engine.images
-        let options = registryOptions
         Task {
             do {
                 let image = try await store.pull(reference, options: options, progress: progress)
@@ -171,6 +176,7 @@ extension DockerService {
         done.wait()
         switch outcome.withLock({ $0 }) {
         case .success(let image):
+            engine.events.record(.image("pull", id: reference.description, name: reference.description))
             progress.send(status: "Digest: \(image.manifestDigest)", id: nil)
             progress.send(status: "Status: Downloaded newer image for \(reference.familiar)", id: nil)
         case .failure(let error):
@@ -185,8 +191,13 @@ extension DockerService {
 /// The registry's progress as docker's JSON lines: `{"status":"Downloading","id":"abc123","progressDetail":{...}}`.
 final class PullProgress: TransferProgress {
     private let responder: Responder
+    /// A push's words (Pushing, Pushed, Layer already exists) instead of a pull's.
+    private let pushing: Bool
 
-    init(responder: Responder) { self.responder = responder }
+    init(responder: Responder, pushing: Bool = false) {
+        self.responder = responder
+        self.pushing = pushing
+    }
 
     struct Line: Encodable {
         struct Detail: Encodable {
@@ -216,6 +227,14 @@ final class PullProgress: TransferProgress {
     func update(_ digest: Digest, phase: TransferPhase, done: Int64, total: Int64) {
         let id = String(digest.encoded.prefix(12))
         switch phase {
+        case .uploading:
+            emit(Line(status: "Pushing", id: id, progressDetail: .init(current: done, total: total)))
+        case .done where pushing:
+            emit(Line(status: "Pushed", id: id))
+        case .exists where pushing:
+            emit(Line(status: "Layer already exists", id: id))
+        case .mounted:
+            emit(Line(status: "Mounted from another repository", id: id))
         case .downloading:
             emit(Line(status: "Downloading", id: id, progressDetail: .init(current: done, total: total)))
         case .done:

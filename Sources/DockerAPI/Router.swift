@@ -14,6 +14,9 @@ struct Query: Sendable {
 
     subscript(_ key: String) -> String? { values[key]?.last }
 
+    /// Every value of a repeated key (`names=a&names=b`).
+    func all(_ key: String) -> [String] { values[key] ?? [] }
+
     func bool(_ key: String, default fallback: Bool = false) -> Bool {
         guard let value = self[key] else { return fallback }
         return ["1", "true", "True", "yes"].contains(value)
@@ -57,7 +60,8 @@ struct Router: Sendable {
     func handle(_ request: APIRequest, responder: Responder) {
         do {
             if request.bodyTooLarge {
-                throw APIError.badRequest("request body larger than \(HTTPConnectionHandler.maximumBody) bytes")
+                let limit = HTTPConnectionHandler.bodyLimit(method: request.method, uri: request.uri)
+                throw APIError.badRequest("request body larger than \(limit) bytes")
             }
             let pathAndQuery = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
             let rawPath = Query.decode(pathAndQuery[0])
@@ -86,11 +90,21 @@ struct Router: Sendable {
             return try routeImages(call, parts: Array(parts.dropFirst()))
         case (_, "exec"):
             return try routeExec(call, parts: Array(parts.dropFirst()))
+        case (_, "networks"):
+            return try routeNetworks(call, parts: Array(parts.dropFirst()))
+        case (_, "volumes"):
+            return try routeVolumes(call, parts: Array(parts.dropFirst()))
         case (_, "swarm"), (_, "services"), (_, "nodes"), (_, "tasks"), (_, "secrets"), (_, "configs"):
             throw APIError(.serviceUnavailable, "skiff does not support swarm mode (\(call.path)): this node is not a swarm manager")
         case (_, "plugins"):
             throw APIError.notImplemented("skiff does not support plugins (\(call.path))")
-        case (_, "networks"), (_, "volumes"), (_, "build"), (_, "events"), (_, "system"), (_, "auth"), (_, "commit"),
+        case (.GET, "events"):
+            return try service.streamEvents(call)
+        case (.POST, "auth"):
+            return try service.authenticate(call)
+        case (.GET, "system") where parts == ["system", "df"]:
+            return try service.diskUsage(call)
+        case (_, "build"), (_, "events"), (_, "system"), (_, "auth"), (_, "commit"),
             (_, "session"), (_, "distribution"), (_, "grpc"):
             throw APIError.notImplemented("\(method) \(call.path) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
         default:
@@ -106,7 +120,7 @@ struct Router: Sendable {
         case (.POST, 1) where parts[0] == "create":
             return try service.createContainer(call)
         case (.POST, 1) where parts[0] == "prune":
-            throw APIError.notImplemented("POST /containers/prune is not implemented by skiff's Docker API yet")
+            return try service.pruneContainers(call)
         case (.DELETE, 1):
             return try service.removeContainer(call, parts[0])
         case (_, 2):
@@ -122,12 +136,41 @@ struct Router: Sendable {
             case (.POST, "attach"): return try service.attachContainer(call, id)
             case (.POST, "resize"): return try service.resizeContainer(call, id)
             case (.POST, "exec"): return try service.createExec(call, id)
+            case (.GET, "top"): return try service.topContainer(call, id)
+            case (.GET, "stats"): return try service.containerStats(call, id)
+            case (.GET, "archive"), (.HEAD, "archive"): return try service.getArchive(call, id)
+            case (.PUT, "archive"): return try service.putArchive(call, id)
+            case (.POST, "rename"): return try service.renameContainer(call, id)
             default:
                 throw APIError.notImplemented(
                     "\(method) /containers/{id}/\(parts[1]) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")
             }
         default:
             throw APIError.notFound("page not found")
+        }
+    }
+
+    private func routeNetworks(_ call: Call, parts: [String]) throws {
+        switch (call.request.method, parts.count) {
+        case (.GET, 0): return try service.listNetworks(call)
+        case (.POST, 1) where parts[0] == "create": return try service.createNetwork(call)
+        case (.POST, 1) where parts[0] == "prune": return try service.pruneNetworks(call)
+        case (.GET, 1): return try service.inspectNetwork(call, parts[0])
+        case (.DELETE, 1): return try service.removeNetwork(call, parts[0])
+        case (.POST, 2) where parts[1] == "connect": return try service.connectNetwork(call, parts[0])
+        case (.POST, 2) where parts[1] == "disconnect": return try service.disconnectNetwork(call, parts[0])
+        default: throw APIError.notFound("page not found")
+        }
+    }
+
+    private func routeVolumes(_ call: Call, parts: [String]) throws {
+        switch (call.request.method, parts.count) {
+        case (.GET, 0): return try service.listVolumes(call)
+        case (.POST, 1) where parts[0] == "create": return try service.createVolume(call)
+        case (.POST, 1) where parts[0] == "prune": return try service.pruneVolumes(call)
+        case (.GET, 1): return try service.inspectVolume(call, parts[0])
+        case (.DELETE, 1): return try service.removeVolume(call, parts[0])
+        default: throw APIError.notFound("page not found")
         }
     }
 
@@ -145,6 +188,11 @@ struct Router: Sendable {
         let method = call.request.method
         if method == .GET, parts == ["json"] { return try service.listImages(call) }
         if method == .POST, parts == ["create"] { return try service.pullImage(call) }
+        if method == .POST, parts == ["prune"] { return try service.pruneImages(call) }
+        if method == .POST, parts == ["load"] { return try service.loadImages(call) }
+        if method == .GET, parts == ["get"] {
+            return try service.saveImages(call, names: call.query.all("names"))
+        }
         guard !parts.isEmpty else { throw APIError.notFound("page not found") }
         // Image names hold slashes: /images/localhost:5000/app:1/json.
         switch (method, parts.last!) {
@@ -152,6 +200,12 @@ struct Router: Sendable {
             return try service.inspectImage(call, parts.dropLast().joined(separator: "/"))
         case (.POST, "tag") where parts.count > 1:
             return try service.tagImage(call, parts.dropLast().joined(separator: "/"))
+        case (.GET, "history") where parts.count > 1:
+            return try service.imageHistory(call, parts.dropLast().joined(separator: "/"))
+        case (.GET, "get") where parts.count > 1:
+            return try service.saveImages(call, names: [parts.dropLast().joined(separator: "/")])
+        case (.POST, "push") where parts.count > 1:
+            return try service.pushImage(call, parts.dropLast().joined(separator: "/"))
         case (.DELETE, _):
             return try service.removeImage(call, parts.joined(separator: "/"))
         default:

@@ -5,6 +5,7 @@ import Engine
 import JSON
 import LinuxSupport
 import NIOHTTP1
+import Networking
 
 /// docker's stream framing without a TTY: a header of the stream (1 stdout, 2 stderr), three
 /// zero bytes and the payload's length (32-bit big-endian), then the payload.
@@ -20,11 +21,29 @@ enum StreamFrame {
 
 /// `GET /containers/{id}/json`: skiff's inspect document with the fields docker's clients expect
 /// beside it (Platform, Driver, ResolvConfPath).
-func dockerInspectDocument(_ inspect: ContainerInspect) -> JSONValue {
+/// `configuredNetworks`: the endpoints of a container that is not running (docker lists the
+/// networks it will join, without addresses; compose reads their Aliases to decide whether to
+/// connect it again).
+func dockerInspectDocument(_ inspect: ContainerInspect, configuredNetworks: [String: JSONValue] = [:]) -> JSONValue {
     guard case .object(var members) = (try? JSONEncoding.encodeValue(inspect)) ?? .object([]) else { return .object([]) }
+    if let index = members.firstIndex(where: { $0.key == "NetworkSettings" }), case .object(var settings) = members[index].value,
+        let networksIndex = settings.firstIndex(where: { $0.key == "Networks" }),
+        case .object(let networks) = settings[networksIndex].value,
+        networks.isEmpty, !configuredNetworks.isEmpty
+    {
+        settings[networksIndex].value = .object(configuredNetworks.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        members[index].value = .object(settings)
+    }
     members.append(("Platform", .string("linux")))
     members.append(("Driver", .string("overlay")))
     members.append(("ResolvConfPath", .string("")))
+    // docker's log driver (compose shows the logs of json-file containers only).
+    if let index = members.firstIndex(where: { $0.key == "HostConfig" }), case .object(var host) = members[index].value,
+        !host.contains(where: { $0.key == "LogConfig" })
+    {
+        host.append(("LogConfig", .object([("Type", .string("json-file")), ("Config", .object([]))])))
+        members[index].value = .object(host)
+    }
     return .object(members)
 }
 
@@ -35,6 +54,22 @@ extension Responder {
 }
 
 extension DockerService {
+    /// The endpoints of the networks a container is configured for, as docker shows them before
+    /// it runs: no address, the aliases and (on a user network) the short ID.
+    static func configuredNetworks(_ record: EngineContainer, networks: NetworkStore) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for network in record.network?.allNetworks ?? [] {
+            let userNetwork = NetworkPeers.resolvesNames(network.name)
+            let aliases: JSONValue =
+                userNetwork ? .array((network.aliases + [String(record.id.prefix(12))]).map { .string($0) }) : .null
+            result[network.name] = .object([
+                ("NetworkID", .string((try? networks.definition(network.name))?.id ?? "")), ("IPAddress", .string("")),
+                ("IPPrefixLen", .number(JSONNumber(0))), ("Gateway", .string("")), ("MacAddress", .string("")), ("Aliases", aliases),
+            ])
+        }
+        return result
+    }
+
     // MARK: - logs
 
     func containerLogs(_ call: Call, _ reference: String) throws {

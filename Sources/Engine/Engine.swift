@@ -128,6 +128,7 @@ public struct Engine: Sendable {
                     aliases: options.networkAliases)
                 record.network?.ipAddress = options.ipAddress
                 try store.save(record)
+                recordEvent(record, "create")
                 return record
             } catch {
                 try? images.release(containerID: id)
@@ -353,6 +354,7 @@ public struct Engine: Sendable {
         }
         try deliver(signal, all: false, to: record)
         if signal == SIGKILL { thawAfterSignal(record) }
+        recordEvent(record, "kill", extra: ["signal": String(signal)])
     }
 
     /// Sends `signal` to a running container's program: through the runtime for a process
@@ -381,8 +383,12 @@ public struct Engine: Sendable {
         let timeout = timeout ?? Double(record.stopTimeout ?? 10)
         // The monitor must not restart what we stop.
         try store.update(id: record.id) { $0.stopRequested = true }
-        defer { waitForMonitorAfterStop(record, timeout: timeout) }
-        guard liveStatus(record).isRunning else { return }
+        let wasRunning = liveStatus(record).isRunning
+        defer {
+            waitForMonitorAfterStop(record, timeout: timeout)
+            if wasRunning { recordEvent(record, "stop") }  // after the monitor's die, as docker
+        }
+        guard wasRunning else { return }
         let signal = record.stopSignal.flatMap { try? SignalTable.number($0) } ?? SIGTERM
         try? deliver(signal, all: false, to: record)
         thawAfterSignal(record)
@@ -458,6 +464,7 @@ public struct Engine: Sendable {
         try store.locked {
             try images.release(containerID: id)
         }
+        if let record, !FileIO.exists(store.recordPath(for: id)) { recordEvent(record, "destroy") }
     }
 
     // MARK: - exec

@@ -10,6 +10,8 @@ public struct NetworkDefinition: Codable, Sendable, Equatable {
     /// store root and the network name (see `NetworkStore.bridgeName`).
     public var bridge: String
     public var created: String
+    /// `--label KEY=VALUE` of `network create` (docker's; compose finds its networks by them).
+    public var labels: [String: String]?
 
     public init(name: String, id: String, subnet: String, gateway: String, bridge: String, created: String) {
         self.name = name

@@ -63,9 +63,9 @@ public struct NetworkStore: Sendable {
     // MARK: - create
 
     /// Creates a network; the subnet (and gateway, its first address) is chosen when not given.
-    public func create(name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil) throws
-        -> NetworkDefinition
-    {
+    public func create(
+        name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil, labels: [String: String] = [:]
+    ) throws -> NetworkDefinition {
         try Self.validate(name: name)
         guard name != "none" && name != "host" else { throw NetworkError.networkExists(name) }
         try FileIO.makeDirectories(directory, mode: 0o700)
@@ -100,10 +100,11 @@ public struct NetworkStore: Sendable {
                 } else {
                     gateway = subnet.address(1)
                 }
-                let definition = NetworkDefinition(
+                var definition = NetworkDefinition(
                     name: name, id: Self.hex(Self.hash64(root + "\u{0}" + name + "\u{0}" + Timestamp.now())),
                     subnet: subnet.description, gateway: gateway.description, bridge: bridge,
                     created: Timestamp.now())
+                definition.labels = labels.isEmpty ? nil : labels
                 try claim(subnet, owner: definition)
                 do {
                     try FileIO.writeAtomically(definitionPath(name), try JSONEncoding.encode(definition, pretty: true), mode: 0o600)

@@ -17,7 +17,7 @@ extension Skiff {
             TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
             UnpauseCommand.self, UpdateCommand.self,
             ContainerGroupCommand.self,
-            VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, NetworkCommand.self,
+            VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, NetworkCommand.self, EventsCommand.self,
             ContainerMonitorCommand.self,
         ]
     }

@@ -29,6 +29,7 @@ struct NetworkCreateCommand: AsyncParsableCommand {
             if gateway != nil && subnet == nil { throw EngineError.invalidOption("--gateway needs --subnet") }
             let engine = try engineOptions.openEngine()
             let network = try engine.networks.create(name: name, subnet: subnet, gateway: gateway)
+            engine.events.record(.network("create", network))
             print(network.id)
         }
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Engine
 import ImageStore
 import LinuxSupport
 import OCISpec
@@ -41,6 +42,7 @@ struct PullCommand: AsyncParsableCommand {
             _ = note.withCString { write(2, $0, strlen($0)) }
             throw error
         }
+        EventJournal(root: try store.openStore().root).record(.image("pull", id: reference.description, name: reference.description))
         print(quiet ? image.manifestDigest.description : "\(reference.description): image \(image.id.shortID)")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import ImageStore
 
 /// `skiff tag SOURCE TARGET`: gives a stored image another name.
@@ -18,5 +19,7 @@ struct TagCommand: AsyncParsableCommand {
         guard target.digest == nil else { throw ValidationError("a tag cannot contain a digest: '\(self.target)'") }
         let store = try self.store.openStore()
         try store.withSharedLock { try store.tag(source, as: target, defaultRegistry: self.store.defaultRegistry) }
+        let id = try? store.withSharedLock { try store.image(target.description, defaultRegistry: self.store.defaultRegistry).id }
+        EventJournal(root: store.root).record(.image("tag", id: id?.description ?? target.description, name: target.description))
     }
 }

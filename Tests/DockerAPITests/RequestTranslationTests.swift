@@ -80,4 +80,88 @@ struct RequestTranslationTests {
         #expect(throws: (any Error).self) { try options(#"{"Image":"b","Cmd":[1]}"#) }
         #expect(throws: (any Error).self) { try options(#"{"Image":"b","HostConfig":{"PortBindings":{"x/tcp":[{"HostPort":"1"}]}}}"#) }
     }
+
+    @Test func mountsUlimitsLogConfigAndAliasesOfTheCreateBody() throws {
+        let options = try options(
+            """
+            {"Image":"b","HostConfig":{"NetworkMode":"app","Mounts":[
+               {"Type":"volume","Source":"data","Target":"/data"},
+               {"Type":"bind","Source":"/srv","Target":"/srv","ReadOnly":true},
+               {"Type":"tmpfs","Target":"/scratch","TmpfsOptions":{"SizeBytes":1048576,"Mode":448}},
+               {"Target":"/anon"}],
+             "Ulimits":[{"Name":"nofile","Soft":100,"Hard":200},{"Name":"nproc","Soft":50}],
+             "LogConfig":{"Type":"json-file","Config":{}}},
+             "NetworkingConfig":{"EndpointsConfig":{"app":{"Aliases":["web","www"]},"other":{"Aliases":["o"]}}}}
+            """)
+        #expect(options.volumes == ["data:/data", "/srv:/srv:ro", "/anon"])
+        // docker-py names a bound path in Config.Volumes too: the bind wins, no anonymous volume.
+        let both = try self.options(#"{"Image":"b","Volumes":{"/v":{},"/w":{}},"HostConfig":{"Binds":["named:/v:rw"]}}"#)
+        #expect(both.volumes == ["/w", "named:/v:rw"])
+        #expect(options.tmpfs == ["/scratch:size=1048576,mode=700"])
+        #expect(options.ulimits == ["nofile=100:200", "nproc=50"])
+        #expect(options.networkAliases == ["web", "www"] && options.logConfig == .jsonFile)
+        let rotating = try self.options(
+            #"{"Image":"b","HostConfig":{"LogConfig":{"Type":"local","Config":{"max-size":"1m","max-file":"2"}}}}"#)
+        #expect(rotating.logConfig.driver == .local && rotating.logConfig.maxFile == 2 && rotating.logConfig.maxSize != nil)
+        let body = try APIJSON.decode(
+            ContainerCreateBody.self,
+            from: Array(#"{"NetworkingConfig":{"EndpointsConfig":{"app":{},"other":{"Aliases":["o"]},"default":null}}}"#.utf8))
+        #expect(body.extraNetworks(besides: "app").map(\.name) == ["default", "other"])
+        #expect(body.extraNetworks(besides: "bridge").map(\.name) == ["app", "other"])
+        for refused in [
+            #"{"HostConfig":{"LogConfig":{"Type":"syslog"}}}"#,
+            #"{"HostConfig":{"LogConfig":{"Type":"json-file","Config":{"compress":"true"}}}}"#,
+            #"{"HostConfig":{"Mounts":[{"Type":"volume","Source":"a,b","Target":"/x"}]}}"#,
+            #"{"HostConfig":{"Mounts":[{"Type":"bind","Source":"relative","Target":"/x"}]}}"#,
+            #"{"HostConfig":{"Mounts":[{"Type":"npipe","Source":"x","Target":"/x"}]}}"#,
+            #"{"HostConfig":{"Mounts":[{"Type":"volume","Target":"/x","VolumeOptions":{"NoCopy":true}}]}}"#,
+            #"{"HostConfig":{"Ulimits":[{"Soft":1}]}}"#,
+        ] {
+            #expect(throws: (any Error).self, "\(refused)") { try self.options(refused) }
+        }
+    }
+
+    private func network(_ json: String) throws -> (name: String, subnet: String?, gateway: String?, labels: [String: String]) {
+        try APIJSON.decode(NetworkCreateBody.self, from: Array(json.utf8)).validated()
+    }
+
+    @Test func networkCreateBodiesSkiffCanAndCannotMake() throws {
+        let plain = try network(#"{"Name":"n","CheckDuplicate":true,"Driver":"bridge","Options":{},"Internal":false,"Labels":{"a":"b"}}"#)
+        #expect(plain.name == "n" && plain.subnet == nil && plain.labels == ["a": "b"])
+        let ipam = try network(
+            #"{"Name":"n","IPAM":{"Driver":"default","Config":[{"Subnet":"10.5.0.0/24","Gateway":"10.5.0.254"}],"Options":{}}}"#)
+        #expect(ipam.subnet == "10.5.0.0/24" && ipam.gateway == "10.5.0.254")
+        for refused in [
+            #"{"Driver":"bridge"}"#, #"{"Name":"n","Driver":"overlay"}"#, #"{"Name":"n","Internal":true}"#,
+            #"{"Name":"n","EnableIPv6":true}"#, #"{"Name":"n","Options":{"com.docker.network.bridge.name":"x"}}"#,
+            #"{"Name":"n","IPAM":{"Config":[{"Subnet":"10.5.0.0/24"},{"Subnet":"10.6.0.0/24"}]}}"#,
+            #"{"Name":"n","IPAM":{"Config":[{"Gateway":"10.5.0.1"}]}}"#, #"{"Name":"n","IPAM":{"Driver":"dhcp"}}"#,
+        ] {
+            #expect(throws: APIError.self, "\(refused)") { try self.network(refused) }
+        }
+    }
+
+    @Test func networkAndVolumeFilters() throws {
+        var definition = NetworkDefinition(
+            name: "app_default", id: "abc123", subnet: "10.5.0.0/24", gateway: "10.5.0.1", bridge: "sk0", created: "")
+        definition.labels = ["com.docker.compose.project": "app"]
+        func network(_ filters: [String: [String]], users: Int = 0) throws -> Bool {
+            try NetworkFilter.matches(definition, filters: filters, users: users)
+        }
+        #expect(try network(["label": ["com.docker.compose.project=app"]]) && network(["label": ["com.docker.compose.project"]]))
+        #expect(try !network(["label": ["com.docker.compose.project=other"]]) && !network(["label": ["absent"]]))
+        #expect(try network(["name": ["default"]]) && network(["id": ["abc"]]) && !network(["id": ["bc"]]))
+        #expect(try network(["type": ["custom"]]) && !network(["type": ["builtin"]]) && network(["driver": ["bridge"]]))
+        #expect(try network(["dangling": ["true"]]) && !network(["dangling": ["true"]], users: 1) && network(["dangling": ["0"]], users: 1))
+        #expect(throws: APIError.self) { try network(["dangling": ["maybe"]]) }
+        #expect(throws: APIError.self) { try network(["color": ["red"]]) }
+        let volume = try APIJSON.decode(
+            VolumeRecord.self, from: Array(#"{"name":"app_data","created":"","anonymous":false,"labels":{"k":"v"}}"#.utf8))
+        #expect(try VolumeFilter.matches(volume, filters: ["name": ["data"], "label": ["k=v"], "driver": ["local"]], users: 0))
+        #expect(try !VolumeFilter.matches(volume, filters: ["dangling": ["false"]], users: 0))
+        #expect(throws: APIError.self) { try VolumeFilter.matches(volume, filters: ["scope": ["local"]], users: 0) }
+        #expect(throws: APIError.self) {
+            try APIJSON.decode(VolumeCreateBody.self, from: Array(#"{"Name":"v","DriverOpts":{"type":"nfs"}}"#.utf8)).validated()
+        }
+    }
 }

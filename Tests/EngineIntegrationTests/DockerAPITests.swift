@@ -12,10 +12,13 @@ final class APIService: @unchecked Sendable {
     let socket: String
     private(set) var process: Foundation.Process
 
-    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0") throws {
+    let extraArguments: [String]
+
+    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0", extraArguments: [String] = []) throws {
         self.fixture = fixture
+        self.extraArguments = extraArguments
         socket = fixture.path + "/api.sock"
-        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time)
+        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time, extra: extraArguments)
         if host == nil {
             guard eventually(10, { FileManager.default.fileExists(atPath: socket) }) else {
                 throw TestError("skiff system service did not make \(socket)")
@@ -23,12 +26,13 @@ final class APIService: @unchecked Sendable {
         }
     }
 
-    static func start(_ fixture: EngineFixture, host: String, time: String) throws -> Foundation.Process {
+    static func start(_ fixture: EngineFixture, host: String, time: String, extra: [String] = []) throws -> Foundation.Process {
         let process = Foundation.Process()
         process.executableURL = URL(fileURLWithPath: skiffBinary)
-        process.arguments = [
-            "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time,
-        ]
+        process.arguments =
+            [
+                "system", "service", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "--host", host, "--time", time,
+            ] + extra
         let log = fixture.path + "/service.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
@@ -42,7 +46,7 @@ final class APIService: @unchecked Sendable {
     func killAndRestart() throws {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        process = try Self.start(fixture, host: "unix://" + socket, time: "0")
+        process = try Self.start(fixture, host: "unix://" + socket, time: "0", extra: extraArguments)
         _ = eventually(10) { (try? self.docker(["version"]).status) == 0 }
     }
 
@@ -306,6 +310,380 @@ struct DockerAPITests {
         let result = try run(["/usr/bin/env", "python3", "-c", script, fixture.image], check: false, environment: service.environment)
         #expect(result.status == 0 && result.stdout == "2\nfrom-py\nerr-py\n5 in-exec\nexited 2\n0\n", "\(result)")
         #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test(.enabled(if: networkTestsEnabled, networkSkipReason))
+    func networksAndVolumesThroughTheDockerCLI() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let suffix = UUID().uuidString.prefix(6).lowercased()
+        let (network, volume) = ("apinet-\(suffix)", "apivol-\(suffix)")
+        let created = try service.docker(["network", "create", "--label", "team=a", network])
+        #expect(created.status == 0, "\(created)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(
+            try service.docker(["network", "ls", "--filter", "label=team=a", "--format", "{{.Name}} {{.Driver}}"]).stdout
+                == "\(network) bridge\n")
+        #expect(try service.docker(["network", "ls", "--filter", "label=team=b", "-q"]).stdout == "")
+        #expect(try service.docker(["network", "create", network]).stderr.contains("already exists"))
+        let isolated = try service.docker(["network", "create", "--internal", "in-\(suffix)"])
+        #expect(isolated.status != 0 && isolated.stderr.contains("internal networks are not supported"), "\(isolated)")
+        // Two containers on it resolve each other by name and alias; a third joins with network connect.
+        #expect(
+            try service.docker([
+                "run", "-d", "--name", "web-\(suffix)", "--network", network, "--network-alias", "www-\(suffix)", fixture.image, "sleep",
+                "60",
+            ]).status == 0)
+        for name in ["web-\(suffix)", "www-\(suffix)"] {
+            let ping = try service.docker(["run", "--rm", "--network", network, fixture.image, "busybox", "ping", "-c1", "-W2", name])
+            #expect(ping.status == 0, "ping \(name): \(ping)")
+        }
+        #expect(
+            try service.docker(["run", "-d", "--name", "late-\(suffix)", "--network", "none", fixture.image, "sleep", "60"]).status == 0)
+        let refused = try service.docker(["network", "connect", network, "late-\(suffix)"])
+        #expect(refused.status != 0 && refused.stderr.contains("private (none) mode"), "\(refused)")
+        #expect(try service.docker(["run", "-d", "--name", "joins-\(suffix)", fixture.image, "sleep", "60"]).status == 0)
+        let connect = try service.docker(["network", "connect", "--alias", "j-\(suffix)", network, "joins-\(suffix)"])
+        #expect(connect.status == 0, "\(connect)")
+        let joined = try service.docker(["exec", "web-\(suffix)", "busybox", "ping", "-c1", "-W2", "j-\(suffix)"])
+        #expect(joined.status == 0, "\(joined)")
+        let members = try service.docker([
+            "network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", id.prefix(12).description,
+        ])
+        #expect(
+            Set(members.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }) == [
+                "web-\(suffix)", "joins-\(suffix)",
+            ], "\(members)")
+        #expect(try service.docker(["network", "disconnect", network, "joins-\(suffix)"]).status == 0)
+        let inUse = try service.docker(["network", "rm", network])
+        #expect(inUse.status != 0 && inUse.stderr.contains("web-\(suffix)"), "\(inUse)")
+
+        // A named volume: made, written by one container, read by another through --mount.
+        #expect(try service.docker(["volume", "create", "--label", "k=v", volume]).stdout == volume + "\n")
+        #expect(try service.docker(["run", "--rm", "-v", volume + ":/data", fixture.image, "sh", "-c", "echo kept > /data/f"]).status == 0)
+        let read = try service.docker([
+            "run", "--rm", "--mount", "type=volume,source=\(volume),target=/d,readonly", fixture.image, "cat", "/d/f",
+        ])
+        #expect(read.status == 0 && read.stdout == "kept\n", "\(read)")
+        #expect(try service.docker(["volume", "ls", "--filter", "label=k=v", "-q"]).stdout == volume + "\n")
+        let mountpoint = try service.docker(["volume", "inspect", "--format", "{{.Mountpoint}}", volume]).stdout
+        #expect(mountpoint.hasPrefix(fixture.root + "/volumes/"), "\(mountpoint)")
+        #expect(try service.docker(["volume", "inspect", "no-such-\(suffix)"]).stderr.contains("no such volume"))
+        // Ulimits and tmpfs mounts reach the container; other log drivers are refused with the reason.
+        let limits = try service.docker([
+            "run", "--rm", "--ulimit", "nofile=100:200", "--mount", "type=tmpfs,target=/scratch", fixture.image, "sh", "-c",
+            "ulimit -n; grep -c ' /scratch tmpfs' /proc/mounts",
+        ])
+        #expect(limits.status == 0 && limits.stdout == "100\n1\n", "\(limits)")
+        let syslog = try service.docker(["create", "--log-driver", "syslog", fixture.image])
+        #expect(syslog.status != 0 && syslog.stderr.contains("'syslog' is not supported"), "\(syslog)")
+        let user = try service.docker(["run", "-d", "--name", "user-\(suffix)", "-v", volume + ":/v", fixture.image, "sleep", "60"])
+        #expect(user.status == 0)
+        let busy = try service.docker(["volume", "rm", volume])
+        #expect(busy.status != 0 && busy.stderr.contains("in use"), "\(busy)")
+        #expect(try service.docker(["volume", "prune", "--all", "-f"]).status == 0)
+        #expect(try service.docker(["volume", "ls", "-q"]).stdout == volume + "\n")
+
+        // Everything removed: prunes leave nothing.
+        #expect(try service.docker(["rm", "-f", "web-\(suffix)", "late-\(suffix)", "joins-\(suffix)", "user-\(suffix)"]).status == 0)
+        #expect(try service.docker(["network", "prune", "-f"]).stdout.contains(network))
+        #expect(try service.docker(["volume", "prune", "--all", "-f"]).stdout.contains(volume))
+        #expect(try service.docker(["volume", "ls", "-q"]).stdout == "")
+        #expect(try service.docker(["network", "ls", "--filter", "type=custom", "-q"]).stdout == "")
+    }
+
+    @Test(.enabled(if: networkTestsEnabled && dockerPyInstalled, "needs docker-py (pip docker) and the network tools"))
+    func dockerPyMakesNetworksAndVolumes() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let suffix = UUID().uuidString.prefix(6).lowercased()
+        let subnet = "10.199.\(getpid() % 200).0/24"
+        let script = """
+            import docker, sys
+            image, suffix, subnet = sys.argv[1:4]
+            client = docker.from_env()
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+            net = client.networks.create("py-" + suffix, driver="bridge", ipam=ipam, labels={"by": "py"})
+            print(net.name, net.attrs["IPAM"]["Config"][0]["Subnet"] == subnet, net.attrs["Labels"])
+            vol = client.volumes.create("pyvol-" + suffix, labels={"by": "py"})
+            print(vol.name, vol.attrs["Driver"])
+            box = client.containers.run(image, ["sh", "-c", "echo py > /v/f; sleep 60"], detach=True,
+                                        network=net.name, volumes={vol.name: {"bind": "/v", "mode": "rw"}})
+            net.reload()
+            print([c.id == box.id for c in net.containers])
+            print(box.exec_run(["cat", "/v/f"]).output.decode(), end="")
+            other = client.containers.run(image, ["sleep", "60"], detach=True)
+            net.connect(other, aliases=["other-" + suffix])
+            print(box.exec_run(["busybox", "ping", "-c1", "-W2", "other-" + suffix]).exit_code)
+            net.disconnect(other)
+            for c in (box, other):
+                c.remove(force=True)
+            print([v.name for v in client.volumes.list(filters={"label": "by=py"})])
+            net.remove()
+            print(client.volumes.prune(filters={"all": "true"})["VolumesDeleted"])
+            print([n.name for n in client.networks.list(filters={"type": "custom"})])
+            """
+        let result = try run(
+            ["/usr/bin/env", "python3", "-c", script, fixture.image, String(suffix), subnet], check: false, environment: service.environment
+        )
+        #expect(
+            result.status == 0
+                && result.stdout == """
+                    py-\(suffix) True {'by': 'py'}
+                    pyvol-\(suffix) local
+                    [True]
+                    py
+                    0
+                    ['pyvol-\(suffix)']
+                    ['pyvol-\(suffix)']
+                    []
+
+                    """,
+            "\(result)")
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
+    @Test func topStatsCpRenamePruneHistorySaveLoadAndDiskUsage() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "box", fixture.image, "sleep", "300"]).status == 0)
+        let top = try service.docker(["top", "box"])
+        #expect(top.status == 0 && top.stdout.contains("PID") && top.stdout.contains("sleep 300"), "\(top)")
+        let stats = try service.docker(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}} {{.NetIO}}", "box"])
+        #expect(stats.status == 0 && stats.stdout.hasPrefix("box 1 ") && !stats.stdout.contains("--"), "\(stats)")
+        let percent = try service.docker(["stats", "--no-stream", "--format", "{{.CPUPerc}}", "box"])
+        #expect(percent.stdout.hasSuffix("%\n"), "\(percent)")
+        // The stream goes on until the client goes; a killed client releases it.
+        let streamed = try run(
+            ["/usr/bin/timeout", "-s", "KILL", "2.5", dockerCLI!, "stats", "--format", "{{.Name}}", "box"], check: false,
+            environment: service.environment)
+        #expect([9, 137].contains(streamed.status), "\(streamed)")
+
+        // cp both ways: a file and a directory in, a file out, the stat header behind docker's naming.
+        let host = fixture.path + "/cp"
+        try FileManager.default.createDirectory(atPath: host + "/dir/sub", withIntermediateDirectories: true)
+        try "in-file\n".write(toFile: host + "/in.txt", atomically: true, encoding: .utf8)
+        try "deep\n".write(toFile: host + "/dir/sub/deep.txt", atomically: true, encoding: .utf8)
+        #expect(try service.docker(["cp", host + "/in.txt", "box:/tmp/"]).status == 0)
+        #expect(try service.docker(["cp", host + "/dir", "box:/tmp/copied"]).status == 0)
+        #expect(try service.docker(["exec", "box", "cat", "/tmp/in.txt", "/tmp/copied/sub/deep.txt"]).stdout == "in-file\ndeep\n")
+        #expect(try service.docker(["cp", "box:/tmp/copied", host + "/back"]).status == 0)
+        #expect(try String(contentsOfFile: host + "/back/sub/deep.txt", encoding: .utf8) == "deep\n")
+        #expect(try service.docker(["cp", "box:/etc/hostname", host + "/hostname"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: host + "/hostname"))
+        // Paths stay inside the container: /../../etc/passwd is the container's own.
+        #expect(try service.docker(["cp", "box:/../../etc/passwd", host + "/passwd"]).status == 0)
+        #expect(
+            try String(contentsOfFile: host + "/passwd", encoding: .utf8) == service.docker(["exec", "box", "cat", "/etc/passwd"]).stdout)
+        let missing = try service.docker(["cp", "box:/no/such", host + "/x"])
+        #expect(missing.status != 0 && missing.stderr.contains("Could not find the file /no/such"), "\(missing)")
+
+        // rename, then prune of stopped containers only.
+        #expect(try service.docker(["rename", "box", "renamed"]).status == 0)
+        #expect(try service.docker(["inspect", "--format", "{{.Name}}", "renamed"]).stdout == "/renamed\n")
+        #expect(try service.docker(["run", "--name", "done", fixture.image, "true"]).status == 0)
+        let pruned = try service.docker(["container", "prune", "-f"])
+        #expect(pruned.status == 0 && pruned.stdout.contains("Deleted Containers"), "\(pruned)")
+        #expect(try service.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout == "renamed\n")
+
+        // history, system df, save and load, image prune.
+        let history = try service.docker(["history", "--format", "{{.Size}}", fixture.image])
+        #expect(history.status == 0 && !history.stdout.isEmpty, "\(history)")
+        let df = try service.docker(["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"])
+        #expect(df.status == 0 && df.stdout.contains("Images 1 1") && df.stdout.contains("Containers 1 1"), "\(df)")
+        let archive = fixture.path + "/saved.tar"
+        #expect(try service.docker(["save", "-o", archive, fixture.image]).status == 0)
+        #expect(try service.docker(["tag", fixture.image, "localhost/copy:1"]).status == 0)
+        #expect(try service.docker(["rmi", "localhost/copy:1"]).status == 0)
+        let load = try service.docker(["load", "-i", archive])
+        #expect(load.status == 0 && load.stdout.contains("Loaded image: \(fixture.image)"), "\(load)")
+        let notArchive = try run(["/bin/sh", "-c", "echo junk | \(dockerCLI!) load"], check: false, environment: service.environment)
+        #expect(notArchive.status != 0, "\(notArchive)")
+        #expect(try service.docker(["image", "prune", "-a", "-f"]).status == 0)
+        #expect(try service.docker(["images", "-q"]).stdout.split(separator: "\n").count == 1, "the image a container uses stays")
+        #expect(try service.docker(["rm", "-f", "renamed"]).status == 0)
+    }
+
+    @Test(
+        .enabled(
+            if: ["/usr/bin/docker-registry", "/usr/bin/htpasswd"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+            "needs docker-registry and htpasswd (scripts/install-deps.sh)"))
+    func loginPushAndPullWithTheClientsCredentials() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let authFile = fixture.path + "/skiff-auth.json"
+        let service = try APIService(fixture, extraArguments: ["--authfile", authFile])
+        defer { service.stop() }
+        let port = 25_000 + Int(getpid() % 1000)
+        _ = try run(["/usr/bin/htpasswd", "-Bbc", fixture.path + "/htpasswd", "pusher", "s3cret"])
+        let config = """
+            version: 0.1
+            storage:
+              filesystem:
+                rootdirectory: \(fixture.path)/registry
+            auth:
+              htpasswd:
+                realm: skiff-api-test
+                path: \(fixture.path)/htpasswd
+            http:
+              addr: 127.0.0.1:\(port)
+            """
+        try config.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
+        let registry = Foundation.Process()
+        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        registry.arguments = ["serve", fixture.path + "/registry.yml"]
+        registry.standardOutput = FileHandle.nullDevice
+        registry.standardError = FileHandle.nullDevice
+        try registry.run()
+        defer {
+            kill(registry.processIdentifier, SIGKILL)
+            registry.waitUntilExit()
+        }
+        let server = "127.0.0.1:\(port)"
+        #expect(try eventually(10) { try service.curl("GET", "/_ping").status == 200 })
+        let wrong = try service.docker(["login", server, "-u", "pusher", "-p", "wrong"])
+        #expect(wrong.status != 0, "\(wrong)")
+        #expect(try eventually(10) { try service.docker(["login", server, "-u", "pusher", "-p", "s3cret"]).status == 0 })
+        #expect(try String(contentsOfFile: authFile, encoding: .utf8).contains(server), "stored like skiff login")
+        let image = "\(server)/pushed:1"
+        #expect(try service.docker(["tag", fixture.image, image]).status == 0)
+        let push = try service.docker(["push", image])
+        #expect(push.status == 0 && push.stdout.contains("digest: sha256:"), "\(push)")
+        // Only the client holds credentials now: the pull works through X-Registry-Auth alone...
+        try FileManager.default.removeItem(atPath: authFile)
+        #expect(try service.docker(["rmi", image]).status == 0)
+        let pull = try service.docker(["pull", image])
+        #expect(pull.status == 0, "\(pull)")
+        // ...and fails without it.
+        #expect(try service.docker(["rmi", image]).status == 0)
+        #expect(try service.docker(["logout", server]).status == 0)
+        let refused = try service.docker(["pull", image])
+        #expect(refused.status != 0, "\(refused)")
+    }
+
+    @Test func eventsStreamLiveAndFromTheJournalThroughDockerAndSkiff() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let begin = String(format: "%.3f", Date().timeIntervalSince1970 - 1)
+        // A live `docker events` sees a container start made afterwards (by the CLI, not the API).
+        let output = fixture.path + "/events.out"
+        let watcher = Foundation.Process()
+        watcher.executableURL = URL(fileURLWithPath: dockerCLI!)
+        watcher.arguments = [
+            "events", "--filter", "type=container", "--filter", "event=start", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+        ]
+        watcher.environment = service.environment
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        watcher.standardOutput = FileHandle(forWritingAtPath: output)
+        watcher.standardError = FileHandle.nullDevice
+        try watcher.run()
+        defer {
+            if watcher.isRunning { kill(watcher.processIdentifier, SIGKILL) }
+            watcher.waitUntilExit()
+        }
+        #expect(eventually(10) { (try? service.curl("GET", "/_ping").status) == 200 })
+        #expect(try fixture.skiff("run", ["-d", "--name", "ev", fixture.image, "sleep", "60"]).status == 0)
+        #expect(eventually(10) { (try? String(contentsOfFile: output, encoding: .utf8)) == "start ev\n" })
+        #expect(try service.docker(["rename", "ev", "ev2"]).status == 0)
+        #expect(try service.docker(["stop", "-t", "1", "ev2"]).status == 0)
+        #expect(try service.docker(["rm", "ev2"]).status == 0)
+        #expect(try service.docker(["tag", fixture.image, "localhost/evtag:1"]).status == 0)
+        #expect(try service.docker(["rmi", "localhost/evtag:1"]).status == 0)
+        for kind in ["network", "volume"] {
+            #expect(try service.docker([kind, "create", "ev\(kind)"]).status == 0)
+            #expect(try service.docker([kind, "rm", "ev\(kind)"]).status == 0)
+        }
+        let end = String(format: "%.3f", Date().timeIntervalSince1970 + 1)
+        // The journal from --since to --until: every container change in order, and the monitor's die.
+        let past = try service.docker([
+            "events", "--since", begin, "--until", end, "--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+        ])
+        // (stop returns when the program is gone; the monitor records its die about then, in either order.)
+        let actions = past.stdout.split(separator: "\n").map(String.init)
+        #expect(past.status == 0 && actions.count == 6, "\(past)")
+        #expect(Array(actions.prefix(3)) == ["create ev", "start ev", "rename ev2"] && actions.last == "destroy ev2", "\(past)")
+        #expect(Set(actions.dropFirst(3).prefix(2)) == ["die ev2", "stop ev2"], "\(past)")
+        let images = try service.docker(["events", "--since", begin, "--until", end, "--filter", "type=image", "--format", "{{.Action}}"])
+        #expect(images.stdout == "tag\nuntag\n", "\(images)")
+        for kind in ["network", "volume"] {
+            let changes = try service.docker([
+                "events", "--since", begin, "--until", end, "--filter", "type=\(kind)", "--format",
+                "{{.Action}} {{.Actor.Attributes.name}}{{.Actor.ID}}",
+            ])
+            #expect(changes.stdout.split(separator: "\n").map { $0.split(separator: " ")[0] } == ["create", "destroy"], "\(changes)")
+        }
+        let skiff = try fixture.skiff(
+            "events", ["--since", begin, "--until", end, "--filter", "event=die", "--format", "{{.Type}} {{.Actor.Attributes.exitCode}}"])
+        #expect(skiff.status == 0 && skiff.stdout == "container 143\n" || skiff.stdout == "container 137\n", "\(skiff)")
+        let plain = try fixture.skiff("events", ["--since", begin, "--until", end, "--filter", "container=ev"])
+        #expect(plain.stdout.contains(" container create ") && plain.stdout.contains("name=ev"), "\(plain)")
+        let bad = try fixture.skiff("events", ["--filter", "colour=red", "--until", "0s"])
+        #expect(bad.status != 0 && bad.stderr.contains("invalid event filter"), "\(bad)")
+    }
+
+    /// docker-compose 1.29 (Debian's, on its own docker-py 5) brings a two-service project up
+    /// and down: a user network, a named volume, a published port, depends_on.
+    @Test(
+        .enabled(
+            if: networkTestsEnabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose"),
+            "needs docker-compose (scripts/install-deps.sh) and the network tools"))
+    func composeUpPsLogsExecDown() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        let port = 26_000 + Int(getpid() % 1000)
+        let project = "c" + UUID().uuidString.prefix(6).lowercased()
+        let file = fixture.path + "/docker-compose.yml"
+        try """
+        version: "3.8"
+        services:
+          db:
+            image: \(fixture.image)
+            command: ["sh", "-c", "mkdir -p /www && echo from-db > /www/index.html && echo db-ready && echo kept > /data/mark && httpd -f -p 80 -h /www"]
+            volumes: ["data:/data"]
+            networks: [back]
+          web:
+            image: \(fixture.image)
+            command: ["sh", "-c", "mkdir -p /www && echo from-web > /www/index.html && echo web-up && httpd -f -p 80 -h /www"]
+            depends_on: [db]
+            ports: ["127.0.0.1:\(port):80"]
+            networks: [back]
+        networks:
+          back: {}
+        volumes:
+          data: {}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        func compose(_ arguments: [String]) throws -> CommandResult {
+            try run(["/usr/bin/docker-compose", "-f", file, "-p", project] + arguments, check: false, environment: service.environment)
+        }
+        let up = try compose(["up", "-d"])
+        #expect(up.status == 0, "\(up)")
+        let ps = try compose(["ps"])
+        #expect(ps.status == 0 && ps.stdout.contains("\(project)_db_1") && ps.stdout.contains("127.0.0.1:\(port)->80/tcp"), "\(ps)")
+        #expect(ps.stdout.split(separator: "\n").filter { $0.contains(" Up ") }.count == 2, "\(ps)")
+        #expect(
+            try eventually(10) {
+                try run(["/usr/bin/curl", "-s", "--max-time", "2", "http://127.0.0.1:\(port)/"], check: false).stdout == "from-web\n"
+            })
+        let exec = try compose(["exec", "-T", "web", "wget", "-qO-", "http://db/"])
+        #expect(exec.status == 0 && exec.stdout == "from-db\n", "\(exec)")
+        #expect(try compose(["exec", "-T", "db", "cat", "/data/mark"]).stdout == "kept\n")
+        let logs = try compose(["logs", "--no-color"])
+        #expect(logs.status == 0 && logs.stdout.contains("db-ready") && logs.stdout.contains("web-up"), "\(logs)")
+        let down = try compose(["down", "-v", "-t", "1"])
+        #expect(down.status == 0, "\(down)")
+        #expect(fixture.containerIDs().isEmpty)
+        #expect(try service.docker(["network", "ls", "--filter", "type=custom", "-q"]).stdout == "")
+        #expect(try service.docker(["volume", "ls", "-q"]).stdout == "")
     }
 
     @Test func containersOutliveAKilledServiceAndANewOneServesThem() throws {

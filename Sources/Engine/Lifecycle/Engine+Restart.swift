@@ -30,6 +30,7 @@ extension Engine {
         let record = try store.resolve(reference)
         try stop(record.id, timeout: timeout)
         _ = try start(record.id, attach: false)
+        recordEvent(record, "restart")
     }
 }
 

@@ -20,6 +20,7 @@ extension Engine {
             var renamed = record
             renamed.name = newName
             try store.save(renamed)
+            recordEvent(renamed, "rename", extra: ["oldName": "/" + record.name])
             // On a user network the others resolve the new name from now on, not the old one.
             for network in record.network?.allNetworks ?? [] where NetworkPeers.resolvesNames(network.name) {
                 try NetworkPeers(store: networks).update(network: network.name, containerID: record.id) {

@@ -160,6 +160,8 @@ public enum ContainerMonitor {
                 report("started")
                 first = false
             }
+            // After the report: the journal's write does not delay the caller's start.
+            if let running = try? store.load(id: id) { engine.recordEvent(running, "start") }
 
             // The health check runs while the program does (from the record, so `update` and a
             // restart see the same check).
@@ -203,6 +205,7 @@ public enum ContainerMonitor {
                 break
             }
             guard let exited = update else { break }
+            engine.recordEvent(exited, "die", extra: ["exitCode": String(code)])
             record = exited
             guard restart else { break }
             // Nothing of the network outlives a run: the next one gets a fresh namespace.

@@ -47,6 +47,7 @@ extension Engine {
                 throw error
             }
         }
+        events.record(.network("connect", definition, container: record.id))
     }
 
     /// docker's refusals: --network host or none, and a network the container is already on.
@@ -133,6 +134,9 @@ extension Engine {
             if liveStatus(updated).isRunning {
                 let left = networkStatePaths(for: record.id).compactMap { ContainerNetworking.load(statePath: $0) }
                 try? writeHostsFile(record: updated, attachments: left)
+            }
+            if let definition = try? networks.definition(network) {
+                events.record(.network("disconnect", definition, container: record.id))
             }
         }
     }

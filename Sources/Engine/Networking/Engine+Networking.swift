@@ -261,10 +261,11 @@ extension Engine {
 
     /// `skiff network rm`: refused while a container of this store is on the network.
     public func removeNetwork(_ name: String) throws {
-        _ = try networks.definition(name)
+        let definition = try networks.definition(name)
         finishPendingTeardowns()
         let users = store.all().filter { $0.network?.isConnected(to: name) ?? false }.map(\.name)
         guard users.isEmpty else { throw NetworkError.networkInUse(name: name, containers: users) }
         try networks.remove(name)
+        events.record(.network("destroy", definition))
     }
 }

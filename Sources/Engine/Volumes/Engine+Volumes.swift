@@ -21,9 +21,11 @@ extension Engine {
     }
 
     public func createVolume(_ name: String?, labels: [String: String] = [:]) throws -> VolumeRecord {
-        try store.locked {
+        let volume = try store.locked {
             try volumes.create(name ?? ContainerStore.newID(), labels: labels)
         }
+        events.record(.volume("create", name: volume.name))
+        return volume
     }
 
     /// Removes a volume no container uses (`force` does not override that: docker's rule).
@@ -32,6 +34,7 @@ extension Engine {
             _ = try volumes.load(name)
             if let users = volumeUsers()[name], !users.isEmpty { throw EngineError.volumeInUse(name: name, containers: users) }
             try volumes.remove(name)
+            events.record(.volume("destroy", name: name))
         }
     }
 
@@ -42,6 +45,7 @@ extension Engine {
             var removed: [String] = []
             for volume in volumes.all() where (all || volume.anonymous) && (users[volume.name] ?? []).isEmpty {
                 try volumes.remove(volume.name)
+                events.record(.volume("destroy", name: volume.name))
                 removed.append(volume.name)
             }
             return removed
