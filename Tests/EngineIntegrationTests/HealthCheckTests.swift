@@ -34,6 +34,11 @@ struct HealthCheckTests {
         let config = try fixture.skiff(
             "inspect", ["-f", "{{index .Config.Healthcheck.Test 0}} {{.Config.Healthcheck.Retries}}", name], check: true)
         #expect(config.stdout == "CMD-SHELL 2\n")
+        // An event for each change, as docker's "health_status: ..." events.
+        let events = try fixture.skiff(
+            "events", ["--since", "10m", "--until", "0s", "--filter", "container=\(name)", "--format", "{{.Action}}"], check: true
+        ).stdout
+        #expect(events.contains("health_status: unhealthy") && events.contains("health_status: healthy"), "\(events)")
     }
 
     @Test func timeoutFailsTheCheckAndFlagsAreChecked() throws {

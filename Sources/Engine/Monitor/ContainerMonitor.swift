@@ -165,7 +165,12 @@ public enum ContainerMonitor {
 
             // The health check runs while the program does (from the record, so `update` and a
             // restart see the same check).
-            let health = record.healthcheck.map { HealthMonitor(engine: engine, id: id, config: $0) }
+            let health = record.healthcheck.map { config in
+                HealthMonitor(engine: engine, id: id, config: config) { status in
+                    // docker's event for each change: "health_status: healthy".
+                    if let current = try? engine.store.load(id: id) { engine.recordEvent(current, "health_status: " + status) }
+                }
+            }
             code = current.pump(server: server, log: log)
             health?.stop()
             // An --rm container never restarts (create refuses --restart with it), and its `run`
