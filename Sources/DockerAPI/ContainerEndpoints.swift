@@ -274,23 +274,6 @@ struct ContainerSummary: Encodable {
     var Mounts: [String]
 }
 
-/// Seconds since the epoch now.
-func wallClockNow() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
-/// docker's "3 minutes", "About an hour" (HumanDuration, simplified to whole units).
-func humanDuration(_ seconds: Double) -> String {
-    let s = Int(max(0, seconds))
-    if s < 1 { return "Less than a second" }
-    if s < 60 { return "\(s) second\(s == 1 ? "" : "s")" }
-    if s < 3600 { return "\(s / 60) minute\(s / 60 == 1 ? "" : "s")" }
-    if s < 86400 { return "\(s / 3600) hour\(s / 3600 == 1 ? "" : "s")" }
-    return "\(s / 86400) day\(s / 86400 == 1 ? "" : "s")"
-}
-
 extension DockerService {
     func container(_ reference: String) throws -> EngineContainer {
         try engine.store.resolve(reference)
@@ -318,55 +301,26 @@ extension DockerService {
         return result
     }
 
+    /// `GET /containers/json`: the engine's listing, as `skiff ps` has it (docker's filters,
+    /// STATUS text with health), in docker's summary shape.
     func listContainers(_ call: Call) throws {
         let all = call.query.bool("all")
         let limit = try call.query.int("limit")
-        let filters = try Self.parseFilters(call.query["filters"])
-        let known = ["status", "name", "id", "label", "ancestor"]
-        if let unknown = filters.keys.first(where: { !known.contains($0) }) {
-            throw APIError.badRequest("invalid filter '\(unknown)': skiff's API filters containers by \(known.joined(separator: ", "))")
-        }
-        let now = wallClockNow()
-        var rows: [(created: Double, summary: ContainerSummary)] = []
-        for record in engine.store.all() {
-            let live = engine.liveStatus(record)
-            let restarting = engine.isRestarting(record)
-            let state = restarting ? "restarting" : live.state.rawValue
-            if !all && !live.isRunning && !restarting && filters["status"] == nil { continue }
-            if let statuses = filters["status"], !statuses.contains(state) { continue }
-            if let names = filters["name"],
-                !names.contains(where: { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) })
-            {
-                continue
-            }
-            if let ids = filters["id"], !ids.contains(where: { record.id.hasPrefix($0) }) { continue }
-            if let images = filters["ancestor"], !images.contains(where: { $0 == record.image || record.imageID.hasSuffix($0) }) {
-                continue
-            }
-            if let labels = filters["label"],
-                !labels.allSatisfy({ filter in
-                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = record.labels?[parts[0]] else { return false }
-                    return parts.count == 1 || value == parts[1]
+        let filters: ContainerListFilters
+        do {
+            filters = try ContainerListFilters(
+                Self.parseFilters(call.query["filters"]).mapValues { values in
+                    values.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
                 })
-            {
-                continue
-            }
-            let created = Timestamp.seconds(record.created) ?? 0
-            let status: String
-            switch live.state {
-            case .running:
-                let started = record.startedAt.flatMap(Timestamp.seconds) ?? now
-                status = "Up " + humanDuration(now - started)
-            case .created:
-                status = "Created"
-            case .exited:
-                let finished = record.finishedAt.flatMap(Timestamp.seconds) ?? now
-                status =
-                    restarting
-                    ? "Restarting (\(live.exitCode ?? 0)) \(humanDuration(now - finished)) ago"
-                    : "Exited (\(live.exitCode ?? -1)) \(humanDuration(now - finished)) ago"
-            }
+        } catch let error as EngineError {
+            throw APIError.badRequest(error.description)
+        }
+        var summaries: [ContainerSummary] = []
+        for item in engine.listContainers(
+            all: all, filters: filters, last: limit.flatMap { $0 > 0 ? $0 : nil }, now: Timestamp.nowSeconds())
+        {
+            let record = item.record
+            let live = item.live
             let ports = (live.isRunning ? record.networkSettings?.ports ?? [] : record.network?.ports ?? []).map {
                 ContainerSummary.Port(
                     IP: $0.hostIP.isEmpty ? "0.0.0.0" : $0.hostIP, PrivatePort: Int($0.containerPort),
@@ -376,20 +330,14 @@ extension DockerService {
             for settings in live.isRunning ? record.allNetworkSettings : [] {
                 networks[settings.network] = ["IPAddress": settings.ipAddress ?? "", "NetworkID": settings.networkID]
             }
-            rows.append(
-                (
-                    created,
-                    ContainerSummary(
-                        Id: record.id, Names: ["/" + record.name], Image: record.image, ImageID: record.imageID,
-                        Command: record.command.joined(separator: " "), Created: Int64(created), Ports: ports, Labels: record.labels ?? [:],
-                        State: state, Status: status,
-                        HostConfig: .init(NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none"),
-                        NetworkSettings: .init(Networks: networks), Mounts: [])
-                ))
+            summaries.append(
+                ContainerSummary(
+                    Id: record.id, Names: ["/" + record.name], Image: record.image, ImageID: record.imageID,
+                    Command: record.command.joined(separator: " "), Created: Int64(item.createdSeconds), Ports: ports,
+                    Labels: record.labels ?? [:], State: item.state, Status: item.status,
+                    HostConfig: .init(NetworkMode: record.network.map { $0.network ?? $0.mode } ?? "none"),
+                    NetworkSettings: .init(Networks: networks), Mounts: []))
         }
-        rows.sort { $0.created > $1.created }
-        var summaries = rows.map(\.summary)
-        if let limit, limit > 0 { summaries = Array(summaries.prefix(limit)) }
         call.responder.sendJSON(summaries)
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Engine
+import LinuxSupport
 
 extension DockerService {
     /// `GET /events?since=&until=&filters=`: the journal's events from `since` (none of the past
@@ -15,7 +16,7 @@ extension DockerService {
         func time(_ key: String) throws -> Double? {
             guard let text = call.query[key], !text.isEmpty else { return nil }
             do {
-                let window = try LogTimeFilter(since: text, until: nil, now: wallClockNow())
+                let window = try LogTimeFilter(since: text, until: nil, now: Timestamp.nowSeconds())
                 return window.since
             } catch {
                 throw APIError.badRequest("invalid \(key) \(text): give a Unix time, an RFC 3339 time or a duration such as 10m")
@@ -41,7 +42,7 @@ extension DockerService {
         if since == nil { past = [] }
         guard send(past) else { return call.responder.finish() }
         while !call.responder.isClosed {
-            if let until, wallClockNow() > until { break }
+            if let until, Timestamp.nowSeconds() > until { break }
             usleep(100_000)
             let (fresh, next) = journal.readNew(after: cursor)
             cursor = next

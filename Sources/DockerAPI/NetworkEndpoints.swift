@@ -245,7 +245,7 @@ extension DockerService {
     /// A prune filter's `until`: a Unix time, an RFC 3339 time, or a duration before now (10m, 1h30m).
     static func untilSeconds(_ text: String) throws(APIError) -> Double {
         do {
-            let window = try LogTimeFilter(since: text, until: nil, now: wallClockNow())
+            let window = try LogTimeFilter(since: text, until: nil, now: Timestamp.nowSeconds())
             if let since = window.since { return since }
         } catch {}
         throw .badRequest("invalid filter 'until=\(text)': give a Unix time, an RFC 3339 time or a duration such as 24h")

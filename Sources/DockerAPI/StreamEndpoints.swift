@@ -90,7 +90,7 @@ extension DockerService {
             guard let value = Int(tail) else { throw APIError.badRequest("invalid tail: \(tail) is not a number or 'all'") }
             if value >= 0 { count = value }
         }
-        let now = wallClockNow()
+        let now = Timestamp.nowSeconds()
         func time(_ key: String) -> String? {
             guard let text = query[key], !text.isEmpty, text != "0" else { return nil }
             return text

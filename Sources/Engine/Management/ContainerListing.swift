@@ -23,7 +23,8 @@ public enum HumanDuration {
 }
 
 /// `ps --filter` and the API's `filters` for containers, as docker reads them: each key may be
-/// given several times (any of its values matches), and every key must match.
+/// given several times (any of its values matches, except labels, which must all match), and
+/// every key must match.
 public struct ContainerListFilters: Sendable, Equatable {
     public static let keys = [
         "id", "name", "label", "status", "ancestor", "before", "since", "exited", "volume", "network", "publish", "expose", "health",
@@ -179,7 +180,10 @@ extension Engine {
         _ row: ContainerListing, _ filters: ContainerListFilters, byReference: (String) -> EngineContainer?
     ) -> Bool {
         filters.values.allSatisfy { key, values in
-            values.contains { matches(row, key: key, value: $0, byReference: byReference) }
+            // docker's rule: several labels must all match; several values of another key, any.
+            key == "label"
+                ? values.allSatisfy { matches(row, key: key, value: $0, byReference: byReference) }
+                : values.contains { matches(row, key: key, value: $0, byReference: byReference) }
         }
     }
 
