@@ -1,0 +1,290 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+import Synchronization
+
+/// A resolver the embedded DNS forwards names it does not know to (IPv4, port 53 unless a test
+/// says otherwise).
+public struct DNSUpstream: Sendable, Equatable {
+    public var address: IPv4Address
+    public var port: UInt16
+
+    public init(address: IPv4Address, port: UInt16 = 53) {
+        self.address = address
+        self.port = port
+    }
+
+    /// The IPv4 nameservers of a resolv.conf text, at most three (the resolver's own limit);
+    /// loopback ones included, since forwarding happens in the host's namespace.
+    public static func parse(resolvConf text: String) -> [DNSUpstream] {
+        var servers: [DNSUpstream] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count > 1, fields[0] == "nameserver", let address = IPv4Address(fields[1]) else { continue }
+            if servers.count < 3 { servers.append(DNSUpstream(address: address)) }
+        }
+        return servers
+    }
+}
+
+/// docker's 127.0.0.11 for a container on a user network, served by its monitor: a UDP and a
+/// TCP socket made in the container's network namespace (bound to `address`:53 there), answered
+/// on one thread of the monitor, which lives in the host's namespace, so forwarded questions go
+/// to the host's resolvers from there (a loopback resolver of the host, 127.0.0.53, works). Our
+/// names are answered from `names`; the rest is forwarded to each upstream in turn (an upstream
+/// that refuses is skipped at once, a silent one after `forwardTimeout`), and answered SERVFAIL
+/// when there is none or none answers. One question at a time: a container's queries wait on
+/// each other's forwarding, never on another container's.
+public final class EmbeddedDNS: Sendable {
+    public static let containerAddress = "127.0.0.11"
+
+    let udp: Int32
+    let tcp: Int32
+    let wake: (read: Int32, write: Int32)
+    let names: @Sendable () -> DNSNames
+    let upstreams: [DNSUpstream]
+    let forwardTimeout: Double
+    private let thread = Mutex<BackgroundThread<Void>?>(nil)
+
+    /// Serves on the sockets given (bound, the TCP one listening); they are closed by `stop`.
+    public init(
+        udp: Int32, tcp: Int32, upstreams: [DNSUpstream], forwardTimeout: Double = 2,
+        names: @escaping @Sendable () -> DNSNames
+    ) throws {
+        self.wake = try Descriptors.pipe()
+        // A client that resets before the accept must not leave the thread blocked in it.
+        _ = fcntl(tcp, F_SETFL, fcntl(tcp, F_GETFL) | O_NONBLOCK)
+        self.udp = udp
+        self.tcp = tcp
+        self.upstreams = upstreams
+        self.forwardTimeout = forwardTimeout
+        self.names = names
+        thread.withLock { $0 = BackgroundThread { [self] in serve() } }
+    }
+
+    /// Makes the sockets in the network namespace at `netns` on `address`:`port` and serves them.
+    public static func listen(
+        netns: String, address: String = containerAddress, port: UInt16 = 53, upstreams: [DNSUpstream],
+        names: @escaping @Sendable () -> DNSNames
+    ) throws -> EmbeddedDNS {
+        guard let ip = IPv4Address(address) else {
+            throw SystemError("the embedded DNS address \(address) is not an IPv4 address", errno: EINVAL)
+        }
+        let udp = try bound(netns: netns, type: Int32(SOCK_DGRAM.rawValue), ip: ip, port: port)
+        let tcp: Int32
+        do {
+            tcp = try bound(netns: netns, type: Int32(SOCK_STREAM.rawValue), ip: ip, port: port)
+            _ = try sysCall("listen on \(address):\(port) (TCP) in \(netns)") { Glibc.listen(tcp, 16) }
+        } catch {
+            close(udp)
+            throw error
+        }
+        do {
+            return try EmbeddedDNS(udp: udp, tcp: tcp, upstreams: upstreams, names: names)
+        } catch {
+            close(udp)
+            close(tcp)
+            throw error
+        }
+    }
+
+    static func bound(netns: String, type: Int32, ip: IPv4Address, port: UInt16) throws -> Int32 {
+        let fd = skiff_socket_in_netns(netns, type)
+        guard fd >= 0 else { throw SystemError("socket for the embedded DNS in \(netns)") }
+        var address = sockaddr_in(ip, port)
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let error = SystemError("bind the embedded DNS to \(ip):\(port) in \(netns)")
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Ends the serving thread and closes the sockets.
+    public func stop() {
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
+        let running = thread.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        guard let running else { return }
+        try? running.value()
+        close(udp)
+        close(tcp)
+        close(wake.read)
+        close(wake.write)
+    }
+
+    func serve() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            var fds = [
+                pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: udp, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: tcp, events: Int16(POLLIN), revents: 0),
+            ]
+            guard poll(&fds, 3, -1) >= 0 || errno == EINTR else { return }
+            if fds[0].revents != 0 { return }
+            if fds[1].revents & Int16(POLLIN) != 0 { serveUDP(&buffer) }
+            if fds[2].revents & Int16(POLLIN) != 0 { serveTCP() }
+        }
+    }
+
+    func serveUDP(_ buffer: inout [UInt8]) {
+        var client = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = buffer.withUnsafeMutableBytes { raw in
+            withUnsafeMutablePointer(to: &client) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(udp, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, &length)
+                }
+            }
+        }
+        guard count > 0, let reply = answer(Array(buffer[0..<count]), limit: DNSMessage.udpLimit) else { return }
+        _ = reply.withUnsafeBytes { raw in
+            withUnsafePointer(to: &client) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(udp, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, length)
+                }
+            }
+        }
+    }
+
+    /// One question per connection, read within a second (a client that stalls is dropped).
+    func serveTCP() {
+        let connection = accept(tcp, nil, nil)
+        guard connection >= 0 else { return }
+        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(connection, F_SETFL, O_NONBLOCK)
+        defer { close(connection) }
+        let deadline = MonotonicClock.seconds() + 1
+        guard let prefix = readFully(connection, 2, deadline: deadline) else { return }
+        let size = Int(prefix[0]) << 8 | Int(prefix[1])
+        guard size >= DNSMessage.headerSize, let message = readFully(connection, size, deadline: deadline),
+            let reply = answer(message, limit: 65535)
+        else { return }
+        let framed = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
+        var sent = 0
+        while sent < framed.count, MonotonicClock.seconds() < deadline + 1 {
+            let written = framed[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written > 0 {
+                sent += written
+            } else if errno == EAGAIN || errno == EINTR {
+                var fd = pollfd(fd: connection, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&fd, 1, 100)
+            } else {
+                return
+            }
+        }
+    }
+
+    func readFully(_ fd: Int32, _ count: Int, deadline: Double) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let left = deadline - MonotonicClock.seconds()
+            guard left > 0 else { return nil }
+            var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pending, 1, Int32(left * 1000) + 1) > 0 else { continue }
+            let read = bytes[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if read == 0 { return nil }
+            if read < 0 {
+                if errno == EAGAIN || errno == EINTR { continue }
+                return nil
+            }
+            got += read
+        }
+        return bytes
+    }
+
+    /// The reply to one message: from our names, forwarded, or an error; nil for something that
+    /// is not a query (never answered, so two resolvers cannot bounce replies).
+    func answer(_ message: [UInt8], limit: Int) -> [UInt8]? {
+        let query: DNSMessage.Query
+        do {
+            query = try DNSMessage.parseQuery(message)
+        } catch .notAQuery {
+            return nil
+        } catch {
+            return DNSMessage.headerReply(to: message, rcode: DNSMessage.formatError)
+        }
+        switch names().resolve(query) {
+        case .local(let rcode, let answers):
+            return DNSMessage.reply(to: query, rcode: rcode, answers: answers, limit: limit)
+        case .forward:
+            if let reply = forward(message, id: query.id) { return reply }
+            return DNSMessage.reply(to: query, rcode: DNSMessage.serverFailure, authoritative: false, limit: limit)
+        }
+    }
+
+    /// The first upstream's reply to `message` (its ID checked), nil when none answers in time.
+    func forward(_ message: [UInt8], id: UInt16) -> [UInt8]? {
+        for upstream in upstreams {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var address = sockaddr_in(upstream.address, upstream.port)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0, message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == message.count else { continue }
+            let deadline = MonotonicClock.seconds() + forwardTimeout
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            waiting: while true {
+                let left = deadline - MonotonicClock.seconds()
+                guard left > 0 else { break }
+                var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&pending, 1, Int32(left * 1000) + 1) > 0 else { continue }
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if count < 0 {
+                    // ECONNREFUSED: nothing listens there; try the next one at once.
+                    if errno == EAGAIN || errno == EINTR { continue }
+                    break waiting
+                }
+                let reply = Array(buffer[0..<count])
+                if reply.count >= DNSMessage.headerSize, DNSMessage.read16(reply, 0) == id, reply[2] & 0x80 != 0 { return reply }
+            }
+        }
+        return nil
+    }
+}
+
+extension sockaddr_in {
+    init(_ address: IPv4Address, _ port: UInt16) {
+        self.init()
+        sin_family = sa_family_t(AF_INET)
+        sin_port = port.bigEndian
+        sin_addr.s_addr = address.value.bigEndian
+    }
+}
+
+extension HostFiles {
+    /// A user network container's resolv.conf, as docker writes it: the embedded DNS as its only
+    /// nameserver, the search domains and options of `resolvConf(...)` kept, `ndots:0` so a
+    /// peer's bare name is asked as it is first. `upstream` is the nameservers the embedded DNS
+    /// forwards to: --dns when given, else the host's (loopback ones too: forwarding happens in
+    /// the host's namespace).
+    public static func embeddedDNSResolvConf(host: String?, dns: [String], search: [String]) throws -> (
+        resolvConf: String, upstream: String
+    ) {
+        let lines = try resolvConf(host: host, dns: dns, search: search, privateNetwork: false)
+            .split(separator: "\n").map(String.init)
+        let upstream = lines.filter { $0.hasPrefix("nameserver ") }
+        let searches = lines.filter { $0.hasPrefix("search ") }
+        var others = lines.filter { !$0.hasPrefix("nameserver ") && !$0.hasPrefix("search ") }
+        if let index = others.firstIndex(where: { $0.hasPrefix("options ") }) {
+            if !others[index].contains("ndots:") { others[index] += " ndots:0" }
+        } else {
+            others.append("options ndots:0")
+        }
+        let text = searches + ["nameserver \(EmbeddedDNS.containerAddress)"] + others
+        return (text.map { $0 + "\n" }.joined(), upstream.map { $0 + "\n" }.joined())
+    }
+}
