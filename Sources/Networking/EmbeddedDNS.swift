@@ -35,8 +35,8 @@ public struct DNSUpstream: Sendable, Equatable {
 /// to the host's resolvers from there (a loopback resolver of the host, 127.0.0.53, works). Our
 /// names are answered from `names`; the rest is forwarded to each upstream in turn (an upstream
 /// that refuses is skipped at once, a silent one after `forwardTimeout`), and answered SERVFAIL
-/// when there is none or none answers. One question at a time: a container's queries wait on
-/// each other's forwarding, never on another container's.
+/// when there is none or none answers. Forwards wait side by side (at most `maxForwards`), so
+/// our own names answer at once meanwhile.
 public final class EmbeddedDNS: Sendable {
     public static let containerAddress = "127.0.0.11"
 
@@ -123,21 +123,145 @@ public final class EmbeddedDNS: Sendable {
         close(wake.write)
     }
 
+    /// Who asked a forwarded question.
+    enum Client {
+        case udp(sockaddr_in, socklen_t)
+        /// The connection, closed once answered.
+        case tcp(Int32)
+    }
+
+    /// A question forwarded and not answered yet: its socket to the upstream it went to.
+    struct Forward {
+        var socket: Int32
+        var upstream: Int
+        var deadline: Double
+        var query: DNSMessage.Query
+        var message: [UInt8]
+        var client: Client
+    }
+
+    /// At most this many questions wait on upstreams at once; more are answered SERVFAIL.
+    static let maxForwards = 64
+
+    /// What to do with one message.
+    enum Outcome {
+        case reply([UInt8])
+        case forward(DNSMessage.Query)
+        /// Not a query: never answered, so two resolvers cannot bounce replies.
+        case ignore
+    }
+
+    /// The loop: questions from the container, replies from upstreams, each forward's deadline.
+    /// Forwards wait side by side, so a slow upstream never holds up our own names.
     func serve() {
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var forwards: [Forward] = []
+        defer {
+            for forward in forwards {
+                close(forward.socket)
+                if case .tcp(let connection) = forward.client { close(connection) }
+            }
+        }
         while true {
-            var fds = [
-                pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: udp, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: tcp, events: Int16(POLLIN), revents: 0),
-            ]
-            guard poll(&fds, 3, -1) >= 0 || errno == EINTR else { return }
+            var fds = [wake.read, udp, tcp].map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            fds += forwards.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
+            let now = MonotonicClock.seconds()
+            let timeout = forwards.map(\.deadline).min().map { Int32(max(0, ($0 - now) * 1000)) + 1 } ?? -1
+            guard poll(&fds, nfds_t(fds.count), timeout) >= 0 || errno == EINTR else { return }
             if fds[0].revents != 0 { return }
-            if fds[1].revents & Int16(POLLIN) != 0 { serveUDP(&buffer) }
-            if fds[2].revents & Int16(POLLIN) != 0 { serveTCP() }
+            var kept: [Forward] = []
+            let checked = MonotonicClock.seconds()
+            for (index, forward) in forwards.enumerated() {
+                if fds[3 + index].revents != 0 {
+                    let count = buffer.withUnsafeMutableBytes { recv(forward.socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    if count >= DNSMessage.headerSize, DNSMessage.read16(buffer, 0) == forward.query.id, buffer[2] & 0x80 != 0 {
+                        close(forward.socket)
+                        deliver(Array(buffer[0..<count]), to: forward.client)
+                        continue
+                    }
+                    // ECONNREFUSED: nothing listens there, the next upstream at once.
+                    if count < 0, errno != EAGAIN, errno != EINTR {
+                        retry(forward, into: &kept)
+                        continue
+                    }
+                }
+                if checked >= forward.deadline { retry(forward, into: &kept) } else { kept.append(forward) }
+            }
+            forwards = kept
+            if fds[1].revents & Int16(POLLIN) != 0 { serveUDP(&buffer, &forwards) }
+            if fds[2].revents & Int16(POLLIN) != 0 { serveTCP(&forwards) }
         }
     }
 
-    func serveUDP(_ buffer: inout [UInt8]) {
+    /// Sends a forward that failed at its upstream to the next one, or answers SERVFAIL.
+    func retry(_ forward: Forward, into forwards: inout [Forward]) {
+        close(forward.socket)
+        if let next = send(forward.message, forward.query, from: forward.upstream + 1, for: forward.client) {
+            forwards.append(next)
+        } else {
+            deliver(DNSMessage.reply(to: forward.query, rcode: DNSMessage.serverFailure, authoritative: false), to: forward.client)
+        }
+    }
+
+    /// `message` sent to the first upstream from index `first` on that takes it.
+    func send(_ message: [UInt8], _ query: DNSMessage.Query, from first: Int, for client: Client) -> Forward? {
+        for index in upstreams.indices where index >= first {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            var address = sockaddr_in(upstreams[index].address, upstreams[index].port)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if connected == 0, message.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == message.count {
+                return Forward(
+                    socket: fd, upstream: index, deadline: MonotonicClock.seconds() + forwardTimeout, query: query, message: message,
+                    client: client)
+            }
+            close(fd)
+        }
+        return nil
+    }
+
+    /// Starts forwarding one question, or answers SERVFAIL when there is no upstream, none takes
+    /// it, or too many wait already.
+    func forward(_ message: [UInt8], _ query: DNSMessage.Query, for client: Client, into forwards: inout [Forward]) {
+        if forwards.count < Self.maxForwards, let started = send(message, query, from: 0, for: client) {
+            forwards.append(started)
+        } else {
+            deliver(DNSMessage.reply(to: query, rcode: DNSMessage.serverFailure, authoritative: false), to: client)
+        }
+    }
+
+    func deliver(_ reply: [UInt8], to client: Client) {
+        switch client {
+        case .udp(var address, let length):
+            _ = reply.withUnsafeBytes { raw in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(udp, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, length)
+                    }
+                }
+            }
+        case .tcp(let connection):
+            defer { close(connection) }
+            let framed = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
+            let deadline = MonotonicClock.seconds() + 1
+            var sent = 0
+            while sent < framed.count, MonotonicClock.seconds() < deadline {
+                let written = framed[sent...].withUnsafeBytes { Glibc.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if written > 0 {
+                    sent += written
+                } else if errno == EAGAIN || errno == EINTR {
+                    var fd = pollfd(fd: connection, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&fd, 1, 100)
+                } else {
+                    return
+                }
+            }
+        }
+    }
+
+    func serveUDP(_ buffer: inout [UInt8], _ forwards: inout [Forward]) {
         var client = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let count = buffer.withUnsafeMutableBytes { raw in
@@ -147,41 +271,33 @@ public final class EmbeddedDNS: Sendable {
                 }
             }
         }
-        guard count > 0, let reply = answer(Array(buffer[0..<count]), limit: DNSMessage.udpLimit) else { return }
-        _ = reply.withUnsafeBytes { raw in
-            withUnsafePointer(to: &client) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(udp, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, length)
-                }
-            }
+        guard count > 0 else { return }
+        let message = Array(buffer[0..<count])
+        switch answer(message, limit: DNSMessage.udpLimit) {
+        case .reply(let reply): deliver(reply, to: .udp(client, length))
+        case .forward(let query): forward(message, query, for: .udp(client, length), into: &forwards)
+        case .ignore: break
         }
     }
 
     /// One question per connection, read within a second (a client that stalls is dropped).
-    func serveTCP() {
+    func serveTCP(_ forwards: inout [Forward]) {
         let connection = accept(tcp, nil, nil)
         guard connection >= 0 else { return }
         _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
         _ = fcntl(connection, F_SETFL, O_NONBLOCK)
-        defer { close(connection) }
         let deadline = MonotonicClock.seconds() + 1
-        guard let prefix = readFully(connection, 2, deadline: deadline) else { return }
-        let size = Int(prefix[0]) << 8 | Int(prefix[1])
-        guard size >= DNSMessage.headerSize, let message = readFully(connection, size, deadline: deadline),
-            let reply = answer(message, limit: 65535)
-        else { return }
-        let framed = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
-        var sent = 0
-        while sent < framed.count, MonotonicClock.seconds() < deadline + 1 {
-            let written = framed[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if written > 0 {
-                sent += written
-            } else if errno == EAGAIN || errno == EINTR {
-                var fd = pollfd(fd: connection, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&fd, 1, 100)
-            } else {
-                return
-            }
+        guard let prefix = readFully(connection, 2, deadline: deadline),
+            case let size = Int(prefix[0]) << 8 | Int(prefix[1]), size >= DNSMessage.headerSize,
+            let message = readFully(connection, size, deadline: deadline)
+        else {
+            close(connection)
+            return
+        }
+        switch answer(message, limit: 65535) {
+        case .reply(let reply): deliver(reply, to: .tcp(connection))
+        case .forward(let query): forward(message, query, for: .tcp(connection), into: &forwards)
+        case .ignore: close(connection)
         }
     }
 
@@ -204,55 +320,20 @@ public final class EmbeddedDNS: Sendable {
         return bytes
     }
 
-    /// The reply to one message: from our names, forwarded, or an error; nil for something that
-    /// is not a query (never answered, so two resolvers cannot bounce replies).
-    func answer(_ message: [UInt8], limit: Int) -> [UInt8]? {
+    /// The reply to one message from our names (or an error), or the question to forward.
+    func answer(_ message: [UInt8], limit: Int) -> Outcome {
         let query: DNSMessage.Query
         do {
             query = try DNSMessage.parseQuery(message)
         } catch .notAQuery {
-            return nil
+            return .ignore
         } catch {
-            return DNSMessage.headerReply(to: message, rcode: DNSMessage.formatError)
+            return DNSMessage.headerReply(to: message, rcode: DNSMessage.formatError).map { .reply($0) } ?? .ignore
         }
         switch names().resolve(query) {
-        case .local(let rcode, let answers):
-            return DNSMessage.reply(to: query, rcode: rcode, answers: answers, limit: limit)
-        case .forward:
-            if let reply = forward(message, id: query.id) { return reply }
-            return DNSMessage.reply(to: query, rcode: DNSMessage.serverFailure, authoritative: false, limit: limit)
+        case .local(let rcode, let answers): return .reply(DNSMessage.reply(to: query, rcode: rcode, answers: answers, limit: limit))
+        case .forward: return .forward(query)
         }
-    }
-
-    /// The first upstream's reply to `message` (its ID checked), nil when none answers in time.
-    func forward(_ message: [UInt8], id: UInt16) -> [UInt8]? {
-        for upstream in upstreams {
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { return nil }
-            defer { close(fd) }
-            var address = sockaddr_in(upstream.address, upstream.port)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0, message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == message.count else { continue }
-            let deadline = MonotonicClock.seconds() + forwardTimeout
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            waiting: while true {
-                let left = deadline - MonotonicClock.seconds()
-                guard left > 0 else { break }
-                var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&pending, 1, Int32(left * 1000) + 1) > 0 else { continue }
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if count < 0 {
-                    // ECONNREFUSED: nothing listens there; try the next one at once.
-                    if errno == EAGAIN || errno == EINTR { continue }
-                    break waiting
-                }
-                let reply = Array(buffer[0..<count])
-                if reply.count >= DNSMessage.headerSize, DNSMessage.read16(reply, 0) == id, reply[2] & 0x80 != 0 { return reply }
-            }
-        }
-        return nil
     }
 }
 

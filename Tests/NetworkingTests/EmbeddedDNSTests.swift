@@ -31,6 +31,11 @@ private func loopbackSocket(_ type: Int32) throws -> (fd: Int32, port: UInt16) {
 private func ask(_ message: [UInt8], port: UInt16, seconds: Double = 5) throws -> [UInt8]? {
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
+    return try ask(message, port: port, seconds: seconds, on: fd)
+}
+
+/// The same on a socket of the caller's: a `seconds` of 0 only sends.
+private func ask(_ message: [UInt8], port: UInt16, seconds: Double, on fd: Int32) throws -> [UInt8]? {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
@@ -39,6 +44,7 @@ private func ask(_ message: [UInt8], port: UInt16, seconds: Double = 5) throws -
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    if seconds == 0 { return nil }
     var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     guard poll(&pending, 1, Int32(seconds * 1000)) > 0 else { return nil }
     var buffer = [UInt8](repeating: 0, count: 4096)
@@ -51,13 +57,13 @@ private func ask(_ message: [UInt8], port: UInt16, seconds: Double = 5) throws -
 struct EmbeddedDNSTests {
     let names = DNSNames(peers: [HostFiles.Peer(address: "10.89.0.7", names: ["peer", "alias"])])
 
-    func server(upstreams: [DNSUpstream]) throws -> (server: EmbeddedDNS, port: UInt16) {
+    func server(upstreams: [DNSUpstream], forwardTimeout: Double = 2) throws -> (server: EmbeddedDNS, port: UInt16) {
         let udp = try loopbackSocket(Int32(SOCK_DGRAM.rawValue))
         let tcp = try loopbackSocket(Int32(SOCK_STREAM.rawValue))
         _ = listen(tcp.fd, 4)
         // Both are on 127.0.0.1, ports chosen separately: the UDP one is asked.
         let names = self.names
-        return (try EmbeddedDNS(udp: udp.fd, tcp: tcp.fd, upstreams: upstreams, names: { names }), udp.port)
+        return (try EmbeddedDNS(udp: udp.fd, tcp: tcp.fd, upstreams: upstreams, forwardTimeout: forwardTimeout, names: { names }), udp.port)
     }
 
     @Test func answersOurNamesAndFailsCleanlyWithoutUpstream() throws {
@@ -115,5 +121,25 @@ struct EmbeddedDNSTests {
         #expect(Date().timeIntervalSince(started) < 1.5)
         #expect(reply[0] == 0x42 && reply[1] == 0x42)
         #expect(try dnsAnswers(reply).addresses == ["192.0.2.44"])
+    }
+
+    /// A silent upstream holds only its own question: our names answer at once meanwhile, and
+    /// the waiting question gets SERVFAIL at the forward's timeout.
+    @Test func aSilentUpstreamHoldsUpNothingElse() throws {
+        let silent = try loopbackSocket(Int32(SOCK_DGRAM.rawValue))
+        defer { close(silent.fd) }
+        let (server, port) = try server(
+            upstreams: [DNSUpstream(address: IPv4Address("127.0.0.1")!, port: silent.port)], forwardTimeout: 0.5)
+        defer { server.stop() }
+        let waiting = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(waiting) }
+        let started = Date()
+        _ = try ask(dnsQuery("slow.example"), port: port, seconds: 0, on: waiting)
+        let answered = try #require(try ask(dnsQuery("alias"), port: port))
+        #expect(Date().timeIntervalSince(started) < 0.4)
+        #expect(try dnsAnswers(answered).addresses == ["10.89.0.7"])
+        let failed = try #require(try ask([], port: port, seconds: 5, on: waiting))
+        #expect(try dnsAnswers(failed).rcode == DNSMessage.serverFailure)
+        #expect(Date().timeIntervalSince(started) >= 0.45)
     }
 }
