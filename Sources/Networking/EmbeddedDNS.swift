@@ -5,27 +5,73 @@ import CShim
 import LinuxSupport
 import Synchronization
 
-/// A resolver the embedded DNS forwards names it does not know to (IPv4, port 53 unless a test
-/// says otherwise).
+/// A resolver the embedded DNS forwards names it does not know to (IPv4 or IPv6, port 53 unless
+/// a test says otherwise).
 public struct DNSUpstream: Sendable, Equatable {
-    public var address: IPv4Address
+    /// Its address: 4 bytes (IPv4) or 16 (IPv6).
+    public var address: [UInt8]
     public var port: UInt16
 
     public init(address: IPv4Address, port: UInt16 = 53) {
-        self.address = address
+        self.init(bytes: [24, 16, 8, 0].map { UInt8((address.value >> $0) & 0xFF) }, port: port)
+    }
+
+    init(bytes: [UInt8], port: UInt16) {
+        self.address = bytes
         self.port = port
     }
 
-    /// The IPv4 nameservers of a resolv.conf text, at most three (the resolver's own limit);
-    /// loopback ones included, since forwarding happens in the host's namespace.
+    /// An IPv4 or IPv6 address as text (no zone: a link-local server with `%IF` is not taken).
+    public init?(_ text: some StringProtocol, port: UInt16 = 53) {
+        if let v4 = IPv4Address(text) {
+            self.init(address: v4, port: port)
+            return
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, String(text), &v6) == 1 else { return nil }
+        self.init(bytes: withUnsafeBytes(of: &v6) { Array($0) }, port: port)
+    }
+
+    /// The nameservers of a resolv.conf text, at most three (the resolver's own limit); loopback
+    /// ones included, since forwarding happens in the host's namespace.
     public static func parse(resolvConf text: String) -> [DNSUpstream] {
         var servers: [DNSUpstream] = []
         for line in text.split(separator: "\n") {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count > 1, fields[0] == "nameserver", let address = IPv4Address(fields[1]) else { continue }
-            if servers.count < 3 { servers.append(DNSUpstream(address: address)) }
+            guard fields.count > 1, fields[0] == "nameserver", let server = DNSUpstream(fields[1]) else { continue }
+            if servers.count < 3 { servers.append(server) }
         }
         return servers
+    }
+
+    /// A UDP socket connected to it, or -1.
+    func connectedSocket() -> Int32 {
+        let family = address.count == 16 ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var rc: Int32
+        if address.count == 16 {
+            var target = sockaddr_in6()
+            target.sin6_family = sa_family_t(AF_INET6)
+            target.sin6_port = port.bigEndian
+            withUnsafeMutableBytes(of: &target.sin6_addr) { $0.copyBytes(from: address) }
+            rc = withUnsafePointer(to: &target) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var target = sockaddr_in()
+            target.sin_family = sa_family_t(AF_INET)
+            target.sin_port = port.bigEndian
+            withUnsafeMutableBytes(of: &target.sin_addr) { $0.copyBytes(from: address) }
+            rc = withUnsafePointer(to: &target) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        guard rc == 0 else {
+            close(fd)
+            return -1
+        }
+        return fd
     }
 }
 
@@ -206,13 +252,10 @@ public final class EmbeddedDNS: Sendable {
     /// `message` sent to the first upstream from index `first` on that takes it.
     func send(_ message: [UInt8], _ query: DNSMessage.Query, from first: Int, for client: Client) -> Forward? {
         for index in upstreams.indices where index >= first {
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { return nil }
-            var address = sockaddr_in(upstreams[index].address, upstreams[index].port)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if connected == 0, message.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == message.count {
+            // An upstream whose family the host lacks (no IPv6) is skipped like one that refuses.
+            let fd = upstreams[index].connectedSocket()
+            guard fd >= 0 else { continue }
+            if message.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == message.count {
                 return Forward(
                     socket: fd, upstream: index, deadline: MonotonicClock.seconds() + forwardTimeout, query: query, message: message,
                     client: client)

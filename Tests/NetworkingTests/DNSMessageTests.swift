@@ -130,6 +130,12 @@ struct DNSMessageTests {
         #expect(made.resolvConf == "search corp.example\nnameserver 127.0.0.11\noptions edns0 trust-ad ndots:0\n")
         #expect(made.upstream == "nameserver 127.0.0.53\n")
         #expect(DNSUpstream.parse(resolvConf: made.upstream) == [DNSUpstream(address: IPv4Address("127.0.0.53")!)])
+        let mixed = DNSUpstream.parse(
+            resolvConf:
+                "nameserver ::1\nnameserver fe80::1%eth0\nnameserver bogus\nnameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n"
+        )
+        #expect(mixed.map(\.address.count) == [16, 4, 4])
+        #expect(mixed.first?.address == [UInt8](repeating: 0, count: 15) + [1])
         let given = try HostFiles.embeddedDNSResolvConf(host: host, dns: ["192.0.2.1"], search: ["."])
         #expect(given.resolvConf == "nameserver 127.0.0.11\noptions edns0 trust-ad ndots:0\n")
         #expect(given.upstream == "nameserver 192.0.2.1\n")

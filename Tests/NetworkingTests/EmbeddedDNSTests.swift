@@ -113,7 +113,8 @@ struct EmbeddedDNSTests {
         close(dead.fd)
         let loopback = IPv4Address("127.0.0.1")!
         let (server, port) = try server(upstreams: [
-            DNSUpstream(address: loopback, port: dead.port), DNSUpstream(address: loopback, port: upstream.port),
+            DNSUpstream("::1", port: dead.port)!, DNSUpstream(address: loopback, port: dead.port),
+            DNSUpstream(address: loopback, port: upstream.port),
         ])
         defer { server.stop() }
         let started = Date()
