@@ -143,4 +143,26 @@ struct DNSMessageTests {
         #expect(none.resolvConf == "nameserver 127.0.0.11\noptions ndots:0\n")
         #expect(none.upstream == "")
     }
+
+    /// The names come from the peer list of the container's own networks, and follow joins and
+    /// leaves at once.
+    @Test func nameSourceFollowsThePeerList() throws {
+        let scratch = NetworkPeersTests.Scratch()
+        let peers = scratch.peers
+        let client = try scratch.container("client", "10.222.1.3")
+        let web = try scratch.container("web", "10.222.1.4", aliases: ["www"])
+        let other = try scratch.container("other", "10.222.9.9")
+        try peers.join(network: "net", client)
+        try peers.join(network: "elsewhere", other)
+        let source = NetworkPeers.DNSNameSource(peers: peers, containerID: client.containerID)
+        func ask(_ name: String) throws -> DNSNames.Resolution { source.names().resolve(try DNSMessage.parseQuery(dnsQuery(name))) }
+        #expect(try ask("client") == .local(rcode: 0, answers: [.a([10, 222, 1, 3])]))
+        #expect(try ask("www") == .forward)
+        try peers.join(network: "net", web)
+        #expect(try ask("www") == .local(rcode: 0, answers: [.a([10, 222, 1, 4])]))
+        // A container on a network the client is not on stays unknown.
+        #expect(try ask("other") == .forward)
+        try peers.leave(network: "net", containerID: web.containerID)
+        #expect(try ask("web") == .forward)
+    }
 }
