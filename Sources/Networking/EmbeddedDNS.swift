@@ -153,15 +153,16 @@ public final class EmbeddedDNS: Sendable {
         return fd
     }
 
-    /// Ends the serving thread and closes the sockets.
+    /// Ends the serving thread and closes the sockets; a second call does nothing (it must not
+    /// write to a descriptor number that may be reused by then).
     public func stop() {
-        var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)
         let running = thread.withLock { current in
             defer { current = nil }
             return current
         }
         guard let running else { return }
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
         try? running.value()
         close(udp)
         close(tcp)
