@@ -89,3 +89,36 @@ int skiff_tap_open_in_netns(const char *netns_path, const char *name) {
     if (job.error != 0) { errno = job.error; return -1; }
     return job.fd;
 }
+
+struct socket_job {
+    const char *netns;
+    int type;
+    int fd;
+    int error;
+};
+
+static void *socket_thread(void *arg) {
+    struct socket_job *job = arg;
+    int ns = open(job->netns, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) { job->error = errno; return NULL; }
+    int rc = setns(ns, CLONE_NEWNET);
+    int saved = errno;
+    close(ns);
+    if (rc != 0) { job->error = saved; return NULL; }
+    int fd = socket(AF_INET, job->type | SOCK_CLOEXEC, 0);
+    if (fd < 0) { job->error = errno; return NULL; }
+    job->fd = fd;
+    job->error = 0;
+    // The thread ends in the namespace; the socket stays there for good.
+    return NULL;
+}
+
+int skiff_socket_in_netns(const char *netns_path, int type) {
+    struct socket_job job = { netns_path, type, -1, EINVAL };
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, socket_thread, &job);
+    if (rc != 0) { errno = rc; return -1; }
+    pthread_join(thread, NULL);
+    if (job.error != 0) { errno = job.error; return -1; }
+    return job.fd;
+}

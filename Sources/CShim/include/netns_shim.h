@@ -19,4 +19,11 @@ long long skiff_fs_type(const char *path);
 /// container-in-a-VM path puts the VM's NIC behind it.
 int skiff_tap_open_in_netns(const char *netns_path, const char *name);
 
+/// An AF_INET socket of `type` (SOCK_DGRAM, SOCK_STREAM; close-on-exec) made inside the network
+/// namespace at `netns_path`: a socket stays in the namespace it was made in, so binding and
+/// serving it from any thread works there. A dedicated thread joins the namespace, so the
+/// caller's own namespace never changes. Returns the descriptor, or -1 with errno set. The
+/// monitor's embedded DNS listens on 127.0.0.11 in the container's namespace this way.
+int skiff_socket_in_netns(const char *netns_path, int type);
+
 #endif

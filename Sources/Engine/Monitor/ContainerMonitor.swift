@@ -99,6 +99,8 @@ public enum ContainerMonitor {
             // The network namespace exists before the runtime joins it by path; the CNI ADD that
             // wires it overlaps the runtime's create and is over before the program starts.
             var network: PendingNetwork?
+            // docker's 127.0.0.11 on user networks, served while the program runs.
+            var dns: EmbeddedDNS?
             // A restart sees the networks `network connect`/`disconnect` changed during the backoff.
             if !first, let latest = try? store.load(id: id) { record = latest }
             do {
@@ -112,6 +114,7 @@ public enum ContainerMonitor {
                 }
                 let beforeStart = {
                     try connect()
+                    dns = try engine.startEmbeddedDNS(record)
                     waitForClient()
                 }
                 if let settings = record.vm {
@@ -124,6 +127,7 @@ public enum ContainerMonitor {
                         size: size, beforeStart: beforeStart)
                 }
             } catch {
+                dns?.stop()
                 // Never tear down under a running ADD.
                 _ = network?.wait()
                 network?.reservation.release()
@@ -173,6 +177,7 @@ public enum ContainerMonitor {
             }
             code = current.pump(server: server, log: log)
             health?.stop()
+            dns?.stop()
             // An --rm container never restarts (create refuses --restart with it), and its `run`
             // waits for the removal: start the network teardown now, alongside the rest. The
             // removal's own teardown then waits for this one (a lock) and finds nothing left.

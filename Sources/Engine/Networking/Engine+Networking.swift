@@ -84,9 +84,17 @@ extension Engine {
             hosts = host + extra.map { "\($0.address)\t\($0.name)\n" }.joined()
         }
         try FileIO.write(directory + "/hosts", Array(hosts.utf8))
+        let host = try? FileIO.readString("/etc/resolv.conf")
+        if options.network.userNetwork != nil, options.vm == nil {
+            // docker's embedded DNS (served by the monitor): names of the network's containers,
+            // the rest forwarded to these resolvers.
+            let embedded = try HostFiles.embeddedDNSResolvConf(host: host, dns: options.dns, search: options.dnsSearch)
+            try FileIO.write(directory + "/" + Self.dnsUpstreamFile, Array(embedded.upstream.utf8), mode: 0o600)
+            try FileIO.write(directory + "/resolv.conf", Array(embedded.resolvConf.utf8))
+            return
+        }
         let resolv = try HostFiles.resolvConf(
-            host: try? FileIO.readString("/etc/resolv.conf"), dns: options.dns,
-            search: options.dnsSearch, privateNetwork: options.network != .host)
+            host: host, dns: options.dns, search: options.dnsSearch, privateNetwork: options.network != .host)
         try FileIO.write(directory + "/resolv.conf", Array(resolv.utf8))
     }
 
