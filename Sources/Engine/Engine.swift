@@ -97,6 +97,7 @@ public struct Engine: Sendable {
                 inputs.resolvConfFile = directory + "/resolv.conf"
                 try writeHostFiles(directory: directory, name: name, hostname: hostname, options: options)
                 if case .bridge = options.network { inputs.networkNamespacePath = netnsPath(for: id) }
+                inputs.sharedNamespacePaths = try sharedNamespacePaths(options)
                 let spec = try SpecBuilder.build(inputs)
                 try FileIO.writeAtomically(
                     directory + "/config.json", try RuntimeJSON.encode(spec, pretty: true), mode: 0o600,

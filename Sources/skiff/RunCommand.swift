@@ -51,6 +51,10 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined or seccomp=/path/profile.json.")
     var securityOpt: [String] = []
     @Option(name: [.customShort("l"), .customLong("label")], help: "Set a label: key=value.") var label: [String] = []
+    @Option(name: .customLong("pid"), help: "PID namespace: host, or container:NAME (default: its own).") var pid: String?
+    @Option(name: .customLong("ipc"), help: "IPC namespace: host, private, shareable, or container:NAME.") var ipc: String?
+    @Option(name: .customLong("uts"), help: "UTS namespace (hostname): host, or container:NAME.") var uts: String?
+    @Option(name: .customLong("cgroupns"), help: "Cgroup namespace: private (default) or host.") var cgroupns: String?
     @Option(name: .customLong("domainname"), help: "Container NIS domain name.") var domainname: String?
     @Option(name: .customLong("annotation"), help: "Add an OCI annotation to the container's spec: KEY=VALUE.") var annotation: [String] =
         []
@@ -147,6 +151,13 @@ struct ContainerCreateOptions: ParsableArguments {
         options.expose = expose
         options.ipAddress = ip
         options.links = link
+        options.namespaces = try NamespaceModes(pid: pid, ipc: ipc, uts: uts, cgroupns: cgroupns)
+        if !options.namespaces.isDefault, vm {
+            throw EngineError.invalidOption("--pid, --ipc, --uts and --cgroupns do not go with --vm: a micro-VM has its own kernel")
+        }
+        if options.namespaces.uts != .private, hostname != nil {
+            throw EngineError.invalidOption("--hostname conflicts with --uts: the container keeps the other namespace's hostname")
+        }
         if let runtime, !["skiff", "skiff-runtime", "io.containerd.runc.v2"].contains(runtime), !runtime.hasSuffix("/skiff-runtime") {
             throw EngineError.invalidOption(
                 "--runtime \(runtime): skiff runs containers with its own runtime library (skiff-runtime); other OCI runtimes are not supported"

@@ -240,4 +240,34 @@ struct CLICompatibilityTests {
             ], fixture: fixture)
         #expect((try? String(contentsOfFile: cidfile, encoding: .utf8))?.count == 64)
     }
+
+    /// --pid, --ipc, --uts (host or container:NAME) and --cgroupns, seen from inside.
+    @Test func sharedNamespaces() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "ns-\(UInt32.random(in: 0...UInt32.max))"
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, 255)
+        let hostname = String(cString: host)
+        try check(
+            [
+                // Its own PID namespace: cat is PID 1; the host's: PID 1 is the host's init.
+                Row(arguments: ["run", "--rm", "$IMAGE", "cat", "/proc/1/comm"], status: 0, stdout: "cat"),
+                Row(arguments: ["run", "--rm", "--uts", "host", "$IMAGE", "hostname"], status: 0, stdout: hostname),
+                Row(arguments: ["run", "-d", "--name", name, "$IMAGE", "sleep", "300"], status: 0),
+                Row(arguments: ["run", "--rm", "--pid", "container:\(name)", "$IMAGE", "cat", "/proc/1/comm"], status: 0, stdout: "sleep"),
+                Row(arguments: ["run", "--rm", "--cgroupns", "host", "$IMAGE", "cat", "/proc/self/cgroup"], status: 0, stdout: "/skiff/"),
+                Row(arguments: ["run", "--rm", "--pid", "bogus", "$IMAGE", "true"], status: 125, stderr: "--pid"),
+                Row(arguments: ["run", "--rm", "--uts", "host", "--hostname", "x", "$IMAGE", "true"], status: 125, stderr: "conflicts"),
+                Row(arguments: ["run", "--rm", "--ipc", "container:no-such-container", "$IMAGE", "true"], status: 125),
+            ], fixture: fixture)
+        let pidHost = try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "run", "--rm", "--pid", "host", fixture.image, "cat", "/proc/1/comm"])
+        #expect(pidHost.status == 0 && pidHost.stdout != "cat\n", "\(pidHost.stdout)")
+        let ipc = { (extra: [String]) in
+            try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "run", "--rm"] + extra + [fixture.image, "readlink", "/proc/self/ns/ipc"]).stdout
+        }
+        let target = try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "exec", name, "readlink", "/proc/self/ns/ipc"]).stdout
+        #expect(try ipc(["--ipc", "container:\(name)"]) == target)
+        #expect(try ipc([]) != target)
+    }
 }

@@ -100,6 +100,8 @@ public struct RunOptions: Sendable, Equatable {
     public var ipAddress: String?
     /// `--link NAME[:ALIAS]`: docker's legacy links, a hosts entry for a running container.
     public var links: [String] = []
+    /// `--pid`, `--ipc`, `--uts`, `--cgroupns`.
+    public var namespaces = NamespaceModes()
     /// `--ulimit name=soft[:hard]`.
     public var ulimits: [String] = []
     /// -i: keep stdin open (a pipe the monitor forwards, or the pty's input with -t).

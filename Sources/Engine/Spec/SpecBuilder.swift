@@ -57,6 +57,8 @@ public enum SpecBuilder {
         public var seccompProfile: SeccompProfile?
         /// The persisted network namespace a bridge-networked container joins.
         public var networkNamespacePath: String?
+        /// The namespace files of the containers `--pid/--ipc/--uts container:NAME` join.
+        public var sharedNamespacePaths: [NamespaceType: String] = [:]
         /// The host's CPUs and memory nodes, which `--cpus` and `--cpuset-*` are checked against.
         public var host = ResourceLimits.Host.detect()
 
@@ -165,6 +167,8 @@ public enum SpecBuilder {
         case .host: break
         }
 
+        // --pid/--ipc/--uts/--cgroupns: the host's, or another container's.
+        namespaces = options.namespaces.apply(to: namespaces, paths: inputs.sharedNamespacePaths)
         var warnings: [String] = []
         let resources = try options.limits.apply(to: Resources(devices: Self.defaultDeviceRules), host: inputs.host, warnings: &warnings)
         for warning in warnings { Diagnostics.warn(warning) }
@@ -185,7 +189,9 @@ public enum SpecBuilder {
         var annotations = options.annotations.merging(["org.skiff.image": inputs.imageName]) { $1 }
         if options.initProcess { annotations[InitReaper.annotation] = "true" }
         var spec = Spec(
-            process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly), hostname: hostname,
+            process: process, root: Root(path: inputs.rootfs, readonly: options.readOnly),
+            // The host's (or another container's) UTS namespace keeps its own name.
+            hostname: options.namespaces.uts == .private ? hostname : nil,
             domainname: options.domainname, mounts: mounts, annotations: annotations, linux: linux)
         try applySecurity(&spec, inputs: inputs)
         return spec
