@@ -60,6 +60,8 @@ let package = Package(
             dependencies: [
                 "ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM",
             ], swiftSettings: strict),
+        // `skiff build`: the Dockerfile parser, stage planning and config, .dockerignore rules, layer diffs.
+        .target(name: "Builder", dependencies: ["JSON", "OCISpec", "LinuxSupport", "CShim", "CArchive"], swiftSettings: strict),
         // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
         // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
         .target(
@@ -134,6 +136,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"],
             swiftSettings: strict),
+        .testTarget(name: "BuilderTests", dependencies: ["Builder", "OCISpec", "CArchive", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // The Docker API's request parsing and translation (no server, no engine calls).
         .testTarget(name: "DockerAPITests", dependencies: ["DockerAPI", "Engine", "Networking"], swiftSettings: strict),
