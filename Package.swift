@@ -61,7 +61,8 @@ let package = Package(
                 "ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM",
             ], swiftSettings: strict),
         // `skiff build`: the Dockerfile parser, stage planning and config, .dockerignore rules, layer diffs.
-        .target(name: "Builder", dependencies: ["JSON", "OCISpec", "LinuxSupport", "CShim", "CArchive"], swiftSettings: strict),
+        .target(
+            name: "Builder", dependencies: ["JSON", "OCISpec", "ImageStore", "LinuxSupport", "CShim", "CArchive"], swiftSettings: strict),
         // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
         // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
         .target(
