@@ -137,7 +137,8 @@ let package = Package(
         .testTarget(
             name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"],
             swiftSettings: strict),
-        .testTarget(name: "BuilderTests", dependencies: ["Builder", "OCISpec", "CArchive", "LinuxSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "BuilderTests", dependencies: ["Builder", "ImageStore", "OCISpec", "CArchive", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // The Docker API's request parsing and translation (no server, no engine calls).
         .testTarget(name: "DockerAPITests", dependencies: ["DockerAPI", "Engine", "Networking"], swiftSettings: strict),

@@ -24,6 +24,46 @@ public enum LayerDiff {
         guard archive_write_open_fd(archive, fd) == ARCHIVE_OK else {
             throw Failure(description: "cannot write the layer: \(message(archive))")
         }
+        try writeEntries(archive, upper: upper)
+    }
+
+    /// Where `write(upper:into:)` sends the tar, and the first error the sink threw.
+    private final class Sink {
+        let body: (UnsafeRawBufferPointer) throws -> Void
+        var error: (any Error)?
+        init(_ body: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.body = body }
+    }
+
+    /// Writes the tar of `upper` through `sink` (a blob being stored, say).
+    public static func write(upper: String, into sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let archive = archive_write_new() else { throw Failure(description: "libarchive: out of memory") }
+        defer { archive_write_free(archive) }
+        archive_write_set_format_pax_restricted(archive)
+        let box = Sink(sink)
+        let context = Unmanaged.passRetained(box)
+        defer { context.release() }
+        let opened = archive_write_open(
+            archive, context.toOpaque(), nil,
+            { _, context, buffer, length in
+                let box = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                do {
+                    try box.body(UnsafeRawBufferPointer(start: buffer, count: length))
+                    return length
+                } catch {
+                    box.error = error
+                    return -1
+                }
+            }, nil)
+        guard opened == ARCHIVE_OK else { throw Failure(description: "cannot write the layer: \(message(archive))") }
+        do {
+            try writeEntries(archive, upper: upper)
+        } catch {
+            throw box.error ?? error
+        }
+        if let error = box.error { throw error }
+    }
+
+    private static func writeEntries(_ archive: OpaquePointer, upper: String) throws {
         let root = try OwnedFD("open \(upper)") { open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         var links: [String: String] = [:]
         for name in try names(in: root.raw) {
@@ -49,6 +89,12 @@ public enum LayerDiff {
             if name != "." && name != ".." { result.append(name) }
         }
         return result.sorted()
+    }
+
+    /// The names in the directory at `path`.
+    static func names(inDirectory path: String) throws -> [String] {
+        let directory = try OwnedFD("open \(path)") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        return try names(in: directory.raw)
     }
 
     static func openChild(_ directory: Int32, _ name: String, flags: Int32) throws -> OwnedFD {
