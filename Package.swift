@@ -62,7 +62,8 @@ let package = Package(
             ], swiftSettings: strict),
         // `skiff build`: the Dockerfile parser, stage planning and config, .dockerignore rules, layer diffs.
         .target(
-            name: "Builder", dependencies: ["JSON", "OCISpec", "ImageStore", "LinuxSupport", "CShim", "CArchive"], swiftSettings: strict),
+            name: "Builder", dependencies: ["JSON", "OCISpec", "ImageStore", "Engine", "LinuxSupport", "CShim", "CArchive"],
+            swiftSettings: strict),
         // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
         // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
         .target(
@@ -109,7 +110,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "ImageStore", "Registry", "JSON", "Templates", "OCISpec",
-                "Engine", "ContainerRuntime", "Networking",
+                "Engine", "ContainerRuntime", "Networking", "Builder",
                 "VMM",
                 "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

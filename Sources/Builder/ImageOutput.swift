@@ -27,14 +27,13 @@ public enum ImageOutput {
         return Descriptor(mediaType: MediaType.ociLayer, digest: digest, size: size)
     }
 
-    /// Stores `config` (with `layers`, whose digests are their diff_ids) as an image, unpacks
+    /// Stores `config` (whose diff_ids pair up with `layers`) as an image, unpacks
     /// its layers and points `names` at it. Returns the manifest and the image ID (config digest).
     public static func storeImage(
         config: ImageConfig, layers: [Descriptor], names: [ImageReference], in store: ImageStore, created: String = Timestamp.now()
     ) throws -> (manifest: Digest, id: Digest) {
         var config = config
         config.created = created
-        config.rootfs = RootFS(diffIDs: layers.map(\.digest))
         let configBytes = try JSONEncoding.encode(config, sortedKeys: true)
         return try store.withSharedLock {
             let configDigest = try store.content.write(configBytes)

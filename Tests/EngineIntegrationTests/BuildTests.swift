@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+/// `skiff build` on real builds from the fixture's busybox image: multi-stage with COPY --from,
+/// build args, a heredoc, .dockerignore, the cache and its invalidation, --target, a failing
+/// RUN, and the result run with `skiff run`.
+@Suite(.serialized, .enabled(if: engineTestsEnabled, skipReason)) struct BuildTests {
+    static let dockerfile = """
+        # syntax=docker/dockerfile:1
+        ARG BASE=localhost/loaded:bb
+        FROM ${BASE} AS build
+        ARG GREETING=hi
+        RUN busybox mkdir -p /out && echo "$GREETING" > /out/greeting
+        COPY app/ /out/app/
+        RUN <<EOF
+        echo heredoc > /out/heredoc
+        busybox rm -f /out/app/never
+        EOF
+
+        FROM localhost/loaded:bb
+        COPY --from=build /out /srv
+        ENV MODE=prod
+        WORKDIR /srv
+        USER 1000:1000
+        LABEL org.example.name="demo app"
+        CMD ["sh", "-c", "cat greeting heredoc app/hello.txt; echo $MODE; pwd; id -u; ls app"]
+        """
+
+    func makeContext(_ fixture: EngineFixture) throws -> String {
+        let context = fixture.path + "/context"
+        try FileManager.default.createDirectory(atPath: context + "/app", withIntermediateDirectories: true)
+        try Data(Self.dockerfile.utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: context + "/app/hello.txt"))
+        try Data("noise\n".utf8).write(to: URL(fileURLWithPath: context + "/app/debug.log"))
+        try Data("**/*.log\n".utf8).write(to: URL(fileURLWithPath: context + "/.dockerignore"))
+        return context
+    }
+
+    @Test func multiStageBuildRunsWithItsConfigAndCaches() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let context = try makeContext(fixture)
+        let first = try fixture.skiff("build", ["-t", "localhost/built:1", "--build-arg", "GREETING=hey", "--label", "extra=yes", context])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("#2 [build 2/4] RUN busybox mkdir"), "\(first.stderr)")
+        #expect(first.stderr.contains("#6 [stage-1 2/3] COPY --from=build /out /srv"), "\(first.stderr)")
+        #expect(!first.stderr.contains("CACHED"))
+        let id = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.hasPrefix("sha256:"))
+
+        let run = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/built:1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "hey\nheredoc\nhello\nprod\n/srv\n1000\nhello.txt\n")
+
+        let inspect = try fixture.image(["image", "inspect"], ["localhost/built:1"])
+        let images = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]]
+        let config = images?.first?["Config"] as? [String: Any]
+        #expect(config?["User"] as? String == "1000:1000")
+        #expect(config?["WorkingDir"] as? String == "/srv")
+        #expect((config?["Env"] as? [String])?.contains("MODE=prod") == true)
+        #expect(config?["Labels"] as? [String: String] == ["org.example.name": "demo app", "extra": "yes"])
+        #expect(config?["Cmd"] as? [String] == ["sh", "-c", "cat greeting heredoc app/hello.txt; echo $MODE; pwd; id -u; ls app"])
+
+        // The same build again: every step from the cache, the same image.
+        let again = try fixture.skiff("build", ["-t", "localhost/built:1", "--build-arg", "GREETING=hey", "--label", "extra=yes", context])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout == first.stdout)
+        #expect(again.stderr.components(separatedBy: "CACHED").count - 1 == 5, "\(again.stderr)")
+
+        // An ignored file changes nothing; a copied one reruns its COPY and what follows only.
+        try Data("more noise\n".utf8).write(to: URL(fileURLWithPath: context + "/app/debug.log"))
+        let ignored = try fixture.skiff("build", ["--build-arg", "GREETING=hey", context])
+        #expect(ignored.stderr.components(separatedBy: "CACHED").count - 1 == 5, "\(ignored.stderr)")
+        try Data("changed\n".utf8).write(to: URL(fileURLWithPath: context + "/app/hello.txt"))
+        let touched = try fixture.skiff("build", ["-t", "localhost/built:2", "--build-arg", "GREETING=hey", context])
+        #expect(touched.status == 0, "\(touched.stderr)")
+        #expect(touched.stderr.contains("#2 CACHED"), "\(touched.stderr)")
+        #expect(!touched.stderr.contains("#3 CACHED"), "\(touched.stderr)")
+        let changed = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/built:2"])
+        #expect(changed.stdout == "hey\nheredoc\nchanged\nprod\n/srv\n1000\nhello.txt\n")
+
+        // Another build arg invalidates its RUN; --no-cache runs everything.
+        let other = try fixture.skiff("build", ["--build-arg", "GREETING=yo", "--no-cache", context])
+        #expect(other.status == 0 && !other.stderr.contains("CACHED"), "\(other.stderr)")
+        #expect(fixture.mountsUnderFixture().filter { $0.contains("/containers/") }.isEmpty)
+    }
+
+    @Test func targetStageFailingRunAndBadDockerfiles() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let context = try makeContext(fixture)
+        let target = try fixture.skiff("build", ["--target", "build", "-t", "localhost/stage:1", "-q", context])
+        #expect(target.status == 0, "\(target.stderr)")
+        #expect(target.stderr.isEmpty)
+        let ls = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/stage:1", "ls", "/out"])
+        #expect(ls.stdout == "app\ngreeting\nheredoc\n")
+
+        try Data("FROM localhost/loaded:bb\nRUN echo before && exit 3\n".utf8).write(to: URL(fileURLWithPath: context + "/Failing"))
+        let failing = try fixture.skiff("build", ["-f", context + "/Failing", "-t", "localhost/failed:1", context])
+        #expect(failing.status != 0)
+        #expect(failing.stdout.contains("before"))
+        #expect(failing.stderr.contains("exit code: 3"), "\(failing.stderr)")
+        #expect(fixture.containerIDs().filter { !$0.hasPrefix(".") }.isEmpty)
+        #expect(fixture.mountsUnderFixture().filter { $0.contains("/containers/") }.isEmpty)
+        let missing = try fixture.image(["image", "inspect"], ["localhost/failed:1"])
+        #expect(missing.status != 0)
+
+        try Data("FROM localhost/loaded:bb\nCOPY ../outside /x\n".utf8).write(to: URL(fileURLWithPath: context + "/Outside"))
+        let outside = try fixture.skiff("build", ["-f", context + "/Outside", context])
+        #expect(outside.status != 0 && outside.stderr.contains("outside the build context"), "\(outside.stderr)")
+        try Data("FROM localhost/loaded:bb\nFROBNICATE x\n".utf8).write(to: URL(fileURLWithPath: context + "/Bad"))
+        let bad = try fixture.skiff("build", ["-f", context + "/Bad", context])
+        #expect(bad.status != 0 && bad.stderr.contains("Bad:2:1: unknown instruction: FROBNICATE"), "\(bad.stderr)")
+    }
+}
