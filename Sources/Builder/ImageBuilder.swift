@@ -336,6 +336,10 @@ public struct ImageBuilder {
                     let target = intoDirectory ? copy.destination + name : copy.destination
                     try FileTreeCopy.writeFile(upper: upper, path: target, bytes: Array(text.utf8), owner: owner, mode: mode ?? 0o644)
                 case .path(let path):
+                    if copy.isAdd, path.contains("://") {
+                        throw Failure(
+                            "\(parsed.location): ADD from a URL (\(path)) is not supported by skiff build yet: fetch it in a RUN step")
+                    }
                     let matches: [String]
                     if let sourcesContext {
                         matches = try sourcesContext.resolve(path)
@@ -344,6 +348,7 @@ public struct ImageBuilder {
                     }
                     let intoDirectory = intoDirectory || matches.count > 1
                     for match in matches {
+                        if copy.isAdd { try Self.refuseArchive(match, in: rootFD.raw) }
                         try FileTreeCopy.copy(
                             match, from: rootFD.raw, to: upper, destination: copy.destination, intoDirectory: intoDirectory,
                             ignore: sourcesContext?.ignore, owner: owner, mode: mode)
@@ -351,6 +356,27 @@ public struct ImageBuilder {
                 }
             }
             return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of \(parsed.text)")
+        }
+    }
+
+    /// ADD unpacks a local tar archive (plain or compressed); skiff build does not yet, so such
+    /// a source is refused rather than copied as a file, which would make a different image.
+    static func refuseArchive(_ path: String, in root: Int32) throws {
+        guard
+            let file = try? ConfinedOpen.open(
+                path, in: root, flags: O_RDONLY | O_NONBLOCK, resolve: [.beneath, .noMagicLinks], what: "open \(path)")
+        else { return }
+        var st = stat()
+        guard fstat(file.raw, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        var head = [UInt8](repeating: 0, count: 512)
+        let n = head.withUnsafeMutableBytes { read(file.raw, $0.baseAddress, $0.count) }
+        guard n > 0 else { return }
+        let magics: [[UInt8]] = [[0x1f, 0x8b], Array("BZh".utf8), [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x28, 0xb5, 0x2f, 0xfd]]
+        let isTar = n >= 262 && Array(head[257..<262]) == Array("ustar".utf8)
+        if isTar || magics.contains(where: { n >= $0.count && Array(head[0..<$0.count]) == $0 }) {
+            throw Failure(
+                "ADD \(path): docker would unpack this archive; skiff build does not unpack archives yet: COPY it and unpack it in a RUN step"
+            )
         }
     }
 
