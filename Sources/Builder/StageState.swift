@@ -111,7 +111,7 @@ public struct StageState: Sendable {
     }
 
     private mutating func metadata(_ createdBy: String) -> BuildStep {
-        image.history?.append(History(createdBy: createdBy, emptyLayer: true))
+        image.history?.append(History(created: Timestamp.now(), createdBy: createdBy, emptyLayer: true))
         return .metadata(createdBy: createdBy)
     }
 

@@ -61,6 +61,14 @@ import Testing
         #expect(config?["Labels"] as? [String: String] == ["org.example.name": "demo app", "extra": "yes"])
         #expect(config?["Cmd"] as? [String] == ["sh", "-c", "cat greeting heredoc app/hello.txt; echo $MODE; pwd; id -u; ls app"])
 
+        let history = try fixture.image(["history"], ["--no-trunc", "localhost/built:1"])
+        #expect(history.status == 0, "\(history.stderr)")
+        let lines = history.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("IMAGE") == true)
+        #expect(lines.count > 1 && lines[1].hasPrefix(id) && lines[1].contains("LABEL extra=yes") == false)
+        #expect(lines.contains { $0.contains("COPY --from=build /out /srv") && !$0.contains(" 0B ") }, "\(history.stdout)")
+        #expect(lines.contains { $0.contains("USER 1000:1000") && $0.contains(" 0B ") }, "\(history.stdout)")
+
         // The same build again: every step from the cache, the same image.
         let again = try fixture.skiff("build", ["-t", "localhost/built:1", "--build-arg", "GREETING=hey", "--label", "extra=yes", context])
         #expect(again.status == 0, "\(again.stderr)")
