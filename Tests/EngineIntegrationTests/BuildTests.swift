@@ -91,6 +91,18 @@ import Testing
         let other = try fixture.skiff("build", ["--build-arg", "GREETING=yo", "--no-cache", context])
         #expect(other.status == 0 && !other.stderr.contains("CACHED"), "\(other.stderr)")
         #expect(fixture.mountsUnderFixture().filter { $0.contains("/containers/") }.isEmpty)
+
+        // The cache stays out of `skiff images` (but not -a) and goes with `builder prune`.
+        let listed = try fixture.image(["images"], []).stdout
+        #expect(listed.contains("localhost/built") && !listed.contains("skiff-build-cache"), "\(listed)")
+        #expect(try fixture.image(["images"], ["-a"]).stdout.contains("skiff-build-cache"))
+        let prune = try fixture.image(["builder", "prune"], ["-f"])
+        #expect(prune.status == 0 && prune.stdout.hasPrefix("Total reclaimed space:"), "\(prune.stderr)")
+        #expect(try !fixture.image(["images"], ["-a"]).stdout.contains("skiff-build-cache"))
+        let afterPrune = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/built:2"])
+        #expect(afterPrune.stdout == changed.stdout)
+        let rebuilt = try fixture.skiff("build", ["--build-arg", "GREETING=hey", context])
+        #expect(rebuilt.status == 0 && !rebuilt.stderr.contains("CACHED"), "\(rebuilt.stderr)")
     }
 
     @Test func targetStageFailingRunAndBadDockerfiles() throws {
