@@ -298,16 +298,23 @@ public struct ImageBuilder {
 
     func makeDirectory(_ path: String, build: StageBuild) throws -> Descriptor? {
         // Made only when the stage's layers do not have it.
-        if let image = build.image {
-            for diffID in image.config.rootfs.diffIDs.reversed() {
-                var st = stat()
-                if lstat(engine.images.snapshots.path(for: diffID) + path, &st) == 0 { return nil }
-            }
-        }
+        if existingType(path, build: build) != nil { return nil }
         return try withScratchDirectory { upper in
             try FileIO.makeDirectories(upper + path, mode: 0o755)
             return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of WORKDIR \(path)")
         }
+    }
+
+    /// What `path` is in the stage's layers (S_IFDIR, S_IFREG, ...), nil when no layer has it or
+    /// the topmost one that names it deleted it (a 0/0 character device).
+    func existingType(_ path: String, build: StageBuild) -> mode_t? {
+        for diffID in build.state.image.rootfs.diffIDs.reversed() {
+            var st = stat()
+            guard lstat(engine.images.snapshots.path(for: diffID) + path, &st) == 0 else { continue }
+            let type = st.st_mode & S_IFMT
+            return type == S_IFCHR && st.st_rdev == 0 ? nil : type
+        }
+        return nil
     }
 
     /// COPY/ADD: the sources copied into a scratch upper directory at the destination.
@@ -328,7 +335,8 @@ public struct ImageBuilder {
             }
             let rootFD = try OwnedFD("open \(sourceRoot)") { open(sourceRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
             let many = copy.sources.count > 1
-            let intoDirectory = copy.destination.hasSuffix("/") || many
+            // A destination the image has as a directory takes the sources inside, as docker's.
+            let intoDirectory = copy.destination.hasSuffix("/") || many || existingType(copy.destination, build: build) == S_IFDIR
             let sourcesContext = copy.from == nil ? context : nil
             for source in copy.sources {
                 switch source {
