@@ -268,7 +268,21 @@ public struct ImageBuilder {
         case "host": runOptions.network = .host
         default: break
         }
-        guard run.mounts.isEmpty else { throw Failure("RUN --mount is parsed but not carried out by skiff build yet") }
+        for mount in run.mounts {
+            guard let target = mount.target, target.hasPrefix("/") else { throw Failure("RUN --mount needs an absolute target") }
+            switch mount.kind {
+            case .cache:
+                // Kept between builds under the store, by id (the target when there is none).
+                let id = mount.id ?? target
+                let directory = "\(engine.images.root)/build-cache-mounts/\(SHA256Hasher.digest(Array(id.utf8)).encoded.prefix(32))"
+                try FileIO.makeDirectories(directory, mode: 0o755)
+                runOptions.volumes.append("\(directory):\(target)" + (mount.readOnly ? ":ro" : ""))
+            case .tmpfs:
+                runOptions.tmpfs.append(target)
+            default:
+                throw Failure("RUN --mount=type=\(mount.kind.rawValue) is not carried out by skiff build yet (cache and tmpfs are)")
+            }
+        }
         let container = try engine.create(image: image, imageName: image.names.first ?? image.id.description, options: runOptions)
         defer { try? engine.remove(container.id, force: true) }
         let handle = try engine.start(container.id, attach: true)
@@ -277,8 +291,20 @@ public struct ImageBuilder {
         guard code == 0 else {
             throw Failure("process \"\(arguments.joined(separator: " "))\" did not complete successfully: exit code: \(code)")
         }
-        return try ImageOutput.storeLayer(
-            upper: "\(engine.images.root)/containers/\(container.id)/upper", in: engine.images, what: "the layer of RUN")
+        let upper = "\(engine.images.root)/containers/\(container.id)/upper"
+        // What the runtime made to mount on (the host files, --mount targets) is not the step's
+        // work: empty stubs the lower layers lack are left out of the layer, as BuildKit does.
+        for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + run.mounts.compactMap(\.target)
+        where existingType(path, build: build) == nil {
+            var st = stat()
+            guard lstat(upper + path, &st) == 0 else { continue }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                rmdir(upper + path)
+            } else if st.st_mode & S_IFMT == S_IFREG, st.st_size == 0 {
+                unlink(upper + path)
+            }
+        }
+        return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of RUN")
     }
 
     /// A scratch directory in the store (same filesystem) removed when `body` ends.
@@ -321,7 +347,7 @@ public struct ImageBuilder {
     func copyFiles(_ copy: CopyStep, parsed: ParsedInstruction, build: StageBuild, done: [Int: StageBuild], context: BuildContext) throws
         -> Descriptor?
     {
-        let owner = try Self.owner(copy.chown)
+        let owner = try owner(copy.chown, build: build)
         let mode = copy.chmod.flatMap { mode_t($0, radix: 8) }
         return try withScratchDirectory { upper in
             var sourceRoot = context.root
@@ -388,15 +414,42 @@ public struct ImageBuilder {
         }
     }
 
-    /// `--chown=UID[:GID]` (numbers; names would need the image's passwd and group).
-    static func owner(_ text: String?) throws -> (uid: uid_t, gid: gid_t) {
+    /// A file of the stage's layers (the topmost layer that has it), nil when none does.
+    func layeredFile(_ path: String, build: StageBuild) -> String? {
+        for diffID in build.state.image.rootfs.diffIDs.reversed() {
+            let full = engine.images.snapshots.path(for: diffID) + path
+            var st = stat()
+            guard lstat(full, &st) == 0 else { continue }
+            guard st.st_mode & S_IFMT == S_IFREG, let bytes = try? FileIO.read(full) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return nil
+    }
+
+    /// `--chown=USER[:GROUP]`, names or ids, resolved with the stage's /etc/passwd and
+    /// /etc/group; without a group the gid is the uid, as docker's.
+    func owner(_ text: String?, build: StageBuild) throws -> (uid: uid_t, gid: gid_t) {
         guard let text else { return (0, 0) }
-        let parts = text.split(separator: ":", maxSplits: 1)
-        guard let uid = uid_t(parts[0]) else {
-            throw Failure("--chown=\(text): skiff build takes numeric ids (UID[:GID]) for now")
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let userPart = parts.first, !userPart.isEmpty else { throw Failure("--chown=\(text): a user is needed") }
+        let passwd = layeredFile("/etc/passwd", build: build)
+        let group = layeredFile("/etc/group", build: build)
+        let uid: uid_t
+        if let number = uid_t(userPart) {
+            uid = number
+        } else {
+            do {
+                uid = try UserResolution.resolve(userPart, passwd: passwd, group: group).uid
+            } catch {
+                throw Failure("--chown=\(text): \(error)")
+            }
         }
         guard parts.count == 2 else { return (uid, gid_t(uid)) }
-        guard let gid = gid_t(parts[1]) else { throw Failure("--chown=\(text): skiff build takes numeric ids (UID[:GID]) for now") }
-        return (uid, gid)
+        if let number = gid_t(parts[1]) { return (uid, number) }
+        do {
+            return (uid, try UserResolution.resolve("0:" + parts[1], passwd: passwd, group: group).gid)
+        } catch {
+            throw Failure("--chown=\(text): \(error)")
+        }
     }
 }

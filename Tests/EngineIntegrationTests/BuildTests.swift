@@ -105,6 +105,38 @@ import Testing
         #expect(rebuilt.status == 0 && !rebuilt.stderr.contains("CACHED"), "\(rebuilt.stderr)")
     }
 
+    @Test func cacheMountsOwnersAndScratch() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let context = try makeContext(fixture)
+        // A cache mount keeps its files between builds (and out of the layer); --chown takes
+        // names from the image's passwd and group; a scratch stage gets files from another.
+        let dockerfile = """
+            FROM localhost/loaded:bb AS base
+            RUN --network=none --mount=type=cache,target=/cache echo x >> /cache/runs && busybox wc -l < /cache/runs > /runs
+            RUN --mount=type=tmpfs,target=/scratch touch /scratch/gone
+            COPY --chown=app:extra app/hello.txt /owned
+            FROM scratch
+            COPY --from=base /runs /owned /
+            """
+        try Data(dockerfile.utf8).write(to: URL(fileURLWithPath: context + "/Mounts"))
+        let first = try fixture.skiff("build", ["-f", context + "/Mounts", "--target", "base", "-t", "localhost/mounts:1", context])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try fixture.skiff(
+            "build", ["-f", context + "/Mounts", "--no-cache", "--target", "base", "-t", "localhost/mounts:2", context])
+        #expect(second.status == 0, "\(second.stderr)")
+        let runs = try fixture.skiff(
+            "run",
+            ["--rm", "--network", "none", "localhost/mounts:2", "sh", "-c", "cat /runs; ls /cache /scratch; busybox stat -c %u:%g /owned"])
+        #expect(runs.stdout == "2\n1000:2000\n", "\(runs.stdout) \(runs.stderr)")
+        let scratch = try fixture.skiff("build", ["-f", context + "/Mounts", "-t", "localhost/scratch:1", context])
+        #expect(scratch.status == 0, "\(scratch.stderr)")
+        let inspect = try fixture.image(["image", "inspect"], ["localhost/scratch:1"])
+        let images = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]]
+        let layers = (images?.first?["RootFS"] as? [String: Any])?["diff_ids"] as? [String]
+        #expect(layers?.count == 1)
+    }
+
     @Test func targetStageFailingRunAndBadDockerfiles() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
