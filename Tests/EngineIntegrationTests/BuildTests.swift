@@ -135,6 +135,17 @@ import Testing
         let images = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]]
         let layers = (images?.first?["RootFS"] as? [String: Any])?["diff_ids"] as? [String]
         #expect(layers?.count == 1)
+
+        // `-`: the Dockerfile on stdin and no context.
+        try Data("FROM localhost/loaded:bb\nRUN echo piped > /piped\n".utf8).write(to: URL(fileURLWithPath: context + "/Piped"))
+        let piped = try run(
+            [
+                "/bin/sh", "-c",
+                "\"$0\" build --root \"$1\" --runtime-root \"$2\" -t localhost/piped:1 -q - < \"$3\"", skiffBinary, fixture.root,
+                fixture.runtimeRoot, context + "/Piped",
+            ], check: false)
+        #expect(piped.status == 0 && piped.stdout.hasPrefix("sha256:"), "\(piped.stderr)")
+        #expect(try fixture.skiff("run", ["--rm", "--network", "none", "localhost/piped:1", "cat", "/piped"]).stdout == "piped\n")
     }
 
     @Test func targetStageFailingRunAndBadDockerfiles() throws {
