@@ -188,3 +188,28 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("Bad:2:1: unknown instruction: FROBNICATE"), "\(bad.stderr)")
     }
 }
+
+/// `skiff commit`: a container's changes (files made and deleted, through the real overlay) as
+/// an image with `-c` changes and the message in its history.
+@Suite(.serialized, .enabled(if: engineTestsEnabled, skipReason)) struct CommitTests {
+    @Test func commitKeepsAdditionsDeletionsAndChanges() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let made = try fixture.skiff(
+            "run", ["--name", "source", "--network", "none", fixture.image, "sh", "-c", "echo data > /made && busybox rm /bin/true"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let commit = try fixture.skiff(
+            "commit",
+            ["-c", "CMD [\"cat\", \"/made\"]", "-c", "ENV X=1", "-m", "by the test", "-a", "tester", "source", "localhost/committed:1"])
+        #expect(commit.status == 0 && commit.stdout.hasPrefix("sha256:"), "\(commit.stderr)")
+        let run = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/committed:1"])
+        #expect(run.stdout == "data\n", "\(run.stderr)")
+        let check = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/committed:1", "sh", "-c", "echo $X; ls /bin/true"])
+        #expect(check.stdout == "1\n")
+        #expect(check.status != 0)
+        let history = try fixture.image(["history"], ["--no-trunc", "localhost/committed:1"])
+        #expect(history.stdout.split(separator: "\n").dropFirst().first?.contains("by the test") == true, "\(history.stdout)")
+        let bad = try fixture.skiff("commit", ["-c", "RUN true", "source", "localhost/committed:2"])
+        #expect(bad.status != 0 && bad.stderr.contains("only CMD, ENTRYPOINT"), "\(bad.stderr)")
+    }
+}
