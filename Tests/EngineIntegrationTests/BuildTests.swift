@@ -198,6 +198,11 @@ import Testing
         let made = try fixture.skiff(
             "run", ["--name", "source", "--network", "none", fixture.image, "sh", "-c", "echo data > /made && busybox rm /bin/true"])
         #expect(made.status == 0, "\(made.stderr)")
+        let diff = try fixture.skiff("diff", ["source"])
+        #expect(diff.status == 0, "\(diff.stderr)")
+        let lines = diff.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("A /made") && lines.contains("C /bin") && lines.contains("D /bin/true"), "\(diff.stdout)")
+        #expect(lines == lines.sorted { $0.dropFirst(2) < $1.dropFirst(2) })
         let commit = try fixture.skiff(
             "commit",
             ["-c", "CMD [\"cat\", \"/made\"]", "-c", "ENV X=1", "-m", "by the test", "-a", "tester", "source", "localhost/committed:1"])
