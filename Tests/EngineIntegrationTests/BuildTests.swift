@@ -214,6 +214,20 @@ import Testing
         #expect(check.status != 0)
         let history = try fixture.image(["history"], ["--no-trunc", "localhost/committed:1"])
         #expect(history.stdout.split(separator: "\n").dropFirst().first?.contains("by the test") == true, "\(history.stdout)")
+        // export of the container, import of that tar: the same files, one layer.
+        let tar = fixture.path + "/exported.tar"
+        let export = try fixture.skiff("export", ["-o", tar, "source"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let imported = try fixture.skiff("import", ["-c", "CMD [\"cat\", \"/made\"]", tar, "localhost/imported:1"])
+        #expect(imported.status == 0 && imported.stdout.hasPrefix("sha256:"), "\(imported.stderr)")
+        let fromImport = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/imported:1"])
+        #expect(fromImport.stdout == "data\n", "\(fromImport.stderr)")
+        let gone = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/imported:1", "ls", "/bin/true"])
+        #expect(gone.status != 0)
+        try Data("not a tar".utf8).write(to: URL(fileURLWithPath: fixture.path + "/junk"))
+        let junk = try fixture.skiff("import", [fixture.path + "/junk", "localhost/junk:1"])
+        #expect(junk.status != 0 && junk.stderr.contains("not an uncompressed tar"), "\(junk.stderr)")
+
         let bad = try fixture.skiff("commit", ["-c", "RUN true", "source", "localhost/committed:2"])
         #expect(bad.status != 0 && bad.stderr.contains("only CMD, ENTRYPOINT"), "\(bad.stderr)")
     }
