@@ -226,8 +226,9 @@ public struct ImageBuilder {
 
     /// The image `--from` names: an earlier stage's result or an image in the store.
     func sourceImage(_ from: String, done: [Int: StageBuild], location: SourceLocation) throws -> Image {
-        if let index = Int(from), let stage = done[index], let image = stage.image { return image }
-        if let stage = done.values.first(where: { $0.name == from.lowercased() }), let image = stage.image { return image }
+        // A stage that made no layer yet (FROM scratch and config only) gets its image stored now.
+        if let index = Int(from), var stage = done[index] { return try parentImage(&stage) }
+        if var stage = done.values.first(where: { $0.name == from.lowercased() }) { return try parentImage(&stage) }
         do {
             return try engine.images.image(from)
         } catch {

@@ -116,8 +116,11 @@ import Testing
             RUN --network=none --mount=type=cache,target=/cache echo x >> /cache/runs && busybox wc -l < /cache/runs > /runs
             RUN --mount=type=tmpfs,target=/scratch touch /scratch/gone
             COPY --chown=app:extra app/hello.txt /owned
+            FROM scratch AS empty
+            ENV UNUSED=1
             FROM scratch
             COPY --from=base /runs /owned /
+            COPY --from=empty / /
             """
         try Data(dockerfile.utf8).write(to: URL(fileURLWithPath: context + "/Mounts"))
         let first = try fixture.skiff("build", ["-f", context + "/Mounts", "--target", "base", "-t", "localhost/mounts:1", context])
