@@ -155,9 +155,11 @@ import Testing
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let context = try makeContext(fixture)
-        let target = try fixture.skiff("build", ["--target", "build", "-t", "localhost/stage:1", "-q", context])
+        let iidfile = fixture.path + "/iid"
+        let target = try fixture.skiff("build", ["--target", "build", "-t", "localhost/stage:1", "-q", "--iidfile", iidfile, context])
         #expect(target.status == 0, "\(target.stderr)")
         #expect(target.stderr.isEmpty)
+        #expect(target.stdout == (try String(contentsOfFile: iidfile, encoding: .utf8)) + "\n")
         let ls = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/stage:1", "ls", "/out"])
         #expect(ls.stdout == "app\ngreeting\nheredoc\n")
 
