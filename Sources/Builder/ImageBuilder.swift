@@ -284,10 +284,21 @@ public struct ImageBuilder {
                 throw Failure("RUN --mount=type=\(mount.kind.rawValue) is not carried out by skiff build yet (cache and tmpfs are)")
             }
         }
+        // An interrupted build (^C, SIGTERM) kills the step's container and removes it before
+        // it ends, instead of leaving it running under its monitor.
+        let watcher = try SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+        defer { watcher.close() }
         let container = try engine.create(image: image, imageName: image.names.first ?? image.id.description, options: runOptions)
         defer { try? engine.remove(container.id, force: true) }
         let handle = try engine.start(container.id, attach: true)
-        let code = handle.follow()
+        var interrupted: Int32?
+        let code = handle.follow {
+            if interrupted == nil, let signal = watcher.pending().first {
+                interrupted = signal
+                try? engine.kill(container.id, signal: SIGKILL)
+            }
+        }
+        if let interrupted { throw Failure("interrupted by signal \(interrupted): the RUN step's container was removed") }
         guard let code else { throw Failure("the RUN container's monitor went away before the command ended") }
         guard code == 0 else {
             throw Failure("process \"\(arguments.joined(separator: " "))\" did not complete successfully: exit code: \(code)")

@@ -151,6 +151,27 @@ import Testing
         #expect(try fixture.skiff("run", ["--rm", "--network", "none", "localhost/piped:1", "cat", "/piped"]).stdout == "piped\n")
     }
 
+    @Test func anInterruptedBuildLeavesNoContainer() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let context = try makeContext(fixture)
+        try Data("FROM localhost/loaded:bb\nRUN --network=none sleep 60\n".utf8).write(to: URL(fileURLWithPath: context + "/Slow"))
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: skiffBinary)
+        process.arguments = ["build", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "-f", context + "/Slow", context]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // Interrupted once the step's container runs.
+        #expect(eventually(30) { fixture.containerIDs().contains { !$0.hasPrefix(".") && fixture.record($0)?["pid"] != nil } })
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(fixture.containerIDs().filter { !$0.hasPrefix(".") }.isEmpty)
+        #expect(fixture.mountsUnderFixture().filter { $0.contains("/containers/") }.isEmpty)
+    }
+
     @Test func targetStageFailingRunAndBadDockerfiles() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
