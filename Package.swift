@@ -60,6 +60,10 @@ let package = Package(
             dependencies: [
                 "ContainerRuntime", "ImageStore", "OCISpec", "LinuxSupport", "CShim", "CArchive", "Networking", "AgentProtocol", "VMM",
             ], swiftSettings: strict),
+        // `skiff build`: the Dockerfile parser, stage planning and config, .dockerignore rules, layer diffs.
+        .target(
+            name: "Builder", dependencies: ["JSON", "OCISpec", "ImageStore", "Engine", "LinuxSupport", "CShim", "CArchive"],
+            swiftSettings: strict),
         // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
         // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
         .target(
@@ -106,7 +110,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "ImageStore", "Registry", "JSON", "Templates", "OCISpec",
-                "Engine", "ContainerRuntime", "Networking",
+                "Engine", "ContainerRuntime", "Networking", "Builder",
                 "VMM",
                 "LinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -134,6 +138,8 @@ let package = Package(
         .testTarget(
             name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"],
             swiftSettings: strict),
+        .testTarget(
+            name: "BuilderTests", dependencies: ["Builder", "ImageStore", "OCISpec", "CArchive", "LinuxSupport"], swiftSettings: strict),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking", "JSON"], swiftSettings: strict),
         // The Docker API's request parsing and translation (no server, no engine calls).
         .testTarget(

@@ -5,7 +5,8 @@ extension Skiff {
     static var imageCommands: [any ParsableCommand.Type] {
         [
             PullCommand.self, PushCommand.self, ImagesCommand.self, ImageCommand.self, TagCommand.self, RmiCommand.self,
-            LoadCommand.self, SaveCommand.self, LoginCommand.self, LogoutCommand.self,
+            LoadCommand.self, SaveCommand.self, LoginCommand.self, LogoutCommand.self, BuildCommand.self, HistoryCommand.self,
+            BuilderCommand.self, CommitCommand.self, DiffCommand.self, ExportCommand.self, ImportCommand.self,
         ]
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Builder
 import Engine
 import Foundation
 import ImageStore
@@ -21,7 +22,7 @@ struct ImagesCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only image IDs.")
     var quiet = false
 
-    @Flag(name: .shortAndLong, help: "Show all images (skiff keeps no intermediate images, so this is the default list).")
+    @Flag(name: .shortAndLong, help: "Show all images, the build cache's too (localhost/skiff-build-cache, which skiff build keeps).")
     var all = false
 
     @Flag(help: "Show digests.") var digests = false
@@ -59,7 +60,7 @@ struct ImagesCommand: AsyncParsableCommand {
         let filters = try ImageFilters(reference: reference, options: filter, images: images, defaultRegistry: self.store.defaultRegistry)
         for image in images.sorted(by: { ($0.config.created ?? "") > ($1.config.created ?? "") }) where filters.matches(image) {
             let names = image.names.isEmpty ? ["<none>"] : image.names
-            for name in names where filters.matches(name: name) {
+            for name in names where filters.matches(name: name) && (all || !name.hasPrefix(ImageBuilder.cacheRepository + ":")) {
                 let reference = try? ImageReference(parsing: name)
                 rows.append(
                     Row(

@@ -1,0 +1,467 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import ImageStore
+import LinuxSupport
+import OCISpec
+
+/// `skiff build`'s executor: the planned stages in order, RUN steps as real containers through
+/// the engine, COPY/ADD from the context or another stage into a layer, every filesystem step
+/// cached as an image named `localhost/skiff-build-cache:<key>` (the key: SHA-256 of the parent
+/// key and the step's expanded text, plus the content hash of COPY sources), the result stored
+/// with the `-t` names. A failing step leaves no container, mount or temporary directory; the
+/// cache images of the steps before it stay, as docker's build cache does.
+public struct ImageBuilder {
+    public struct Options: Sendable {
+        public var context: String
+        public var dockerfile: String
+        public var dockerfileName = "Dockerfile"
+        public var tags: [ImageReference] = []
+        public var buildArgs: [String: String] = [:]
+        public var target: String?
+        public var noCache = false
+        public var labels: [String: String] = [:]
+
+        public init(context: String, dockerfile: String) {
+            self.context = context
+            self.dockerfile = dockerfile
+        }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    public static let cacheRepository = "localhost/skiff-build-cache"
+
+    let engine: Engine
+    /// Progress lines (docker's plain progress format); RUN output goes to stdout itself.
+    let progress: (String) -> Void
+
+    public init(engine: Engine, progress: @escaping (String) -> Void) {
+        self.engine = engine
+        self.progress = progress
+    }
+
+    /// One stage as it is built: its config, its layers and the image that holds them.
+    struct StageBuild {
+        var name: String?
+        var state: StageState
+        var layers: [Descriptor]
+        var key: String
+        /// An image in the store with exactly `layers` (nil: none stored yet).
+        var image: Image?
+    }
+
+    /// Builds and returns the image ID.
+    public func build(_ options: Options) throws -> Digest {
+        let dockerfile: Dockerfile
+        do {
+            dockerfile = try DockerfileParser(file: options.dockerfileName).parse(options.dockerfile)
+        } catch {
+            throw Failure("\(error)")
+        }
+        for note in dockerfile.notes { progress("note: \(note)") }
+        let plan: BuildPlan
+        do {
+            plan = try BuildPlan(dockerfile: dockerfile, target: options.target, buildArgs: options.buildArgs)
+        } catch {
+            throw Failure("\(error)")
+        }
+        for name in plan.unusedBuildArgs { progress("warning: [\(name)] was given as a build arg but no ARG declares it") }
+        let context = try BuildContext(root: options.context)
+        var done: [Int: StageBuild] = [:]
+        var step = 0
+        var finalID: Digest?
+        for (position, planned) in plan.stages.enumerated() {
+            let stage = planned.stage
+            // As BuildKit: FROM and the steps that change files are numbered, config-only ones are not.
+            let fileSteps = stage.instructions.filter { parsed in
+                switch parsed.instruction {
+                case .run, .copy, .workdir: return true
+                default: return false
+                }
+            }.count
+            let stageName = stage.name ?? "stage-\(stage.index)"
+            var fileStep = 1
+            let label = "[\(stageName) 1/\(fileSteps + 1)]"
+            step += 1
+            progress("#\(step) \(label) \(stage.fromText)")
+            var build: StageBuild
+            switch planned.base {
+            case .scratch:
+                build = StageBuild(
+                    name: stage.name,
+                    state: StageState(base: nil, escape: dockerfile.escape, buildArgs: options.buildArgs, globalArgs: plan.globalArgs),
+                    layers: [], key: "scratch", image: nil)
+            case .image(let reference):
+                let image: Image
+                do {
+                    image = try engine.images.image(reference)
+                } catch {
+                    throw Failure("\(stage.location): the base image \(reference) is not in the store: skiff pull \(reference) first")
+                }
+                build = StageBuild(
+                    name: stage.name,
+                    state: StageState(
+                        base: image.config, escape: dockerfile.escape, buildArgs: options.buildArgs, globalArgs: plan.globalArgs),
+                    layers: image.manifest.layers, key: image.id.description, image: image)
+            case .stage(let index):
+                guard let earlier = done[index] else { throw Failure("stage \(index) was not built") }
+                build = earlier
+                build.name = stage.name
+                build.state = StageState(
+                    base: earlier.state.image, escape: dockerfile.escape, buildArgs: options.buildArgs, globalArgs: plan.globalArgs)
+            }
+            progress("#\(step) DONE")
+            for parsed in stage.instructions {
+                let buildStep: BuildStep
+                do {
+                    buildStep = try build.state.apply(parsed)
+                } catch {
+                    throw Failure("\(error)")
+                }
+                if case .metadata = buildStep {
+                    _ = try runStep(buildStep, parsed: parsed, build: &build, done: done, context: context, options: options)
+                    continue
+                }
+                step += 1
+                fileStep += 1
+                progress("#\(step) [\(stageName) \(fileStep)/\(fileSteps + 1)] \(parsed.text)")
+                let started = MonotonicClock.seconds()
+                let cached = try runStep(buildStep, parsed: parsed, build: &build, done: done, context: context, options: options)
+                progress(cached ? "#\(step) CACHED" : "#\(step) DONE \(format1(MonotonicClock.seconds() - started))s")
+            }
+            if position == plan.stages.count - 1 {
+                var config = build.state.image
+                if !options.labels.isEmpty {
+                    var labels = config.config?.labels ?? [:]
+                    for (key, value) in options.labels { labels[key] = value }
+                    config.config?.labels = labels
+                }
+                // The whole build cached: the image it made last time, with the names given now.
+                let labels = options.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+                let finalReference = try cacheReference(build.key + "\nfinal\n" + labels)
+                if !options.noCache, let cached = try? engine.images.image(finalReference.description) {
+                    try engine.images.withSharedLock {
+                        for tag in options.tags { try engine.images.setName(tag, manifest: cached.manifestDigest) }
+                    }
+                    finalID = cached.id
+                } else {
+                    let stored = try ImageOutput.storeImage(
+                        config: config, layers: build.layers, names: options.tags + [finalReference], in: engine.images)
+                    finalID = stored.id
+                }
+            }
+            done[stage.index] = build
+        }
+        guard let finalID else { throw Failure("nothing was built") }
+        return finalID
+    }
+
+    func format1(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    func cacheReference(_ key: String) throws -> ImageReference {
+        try ImageReference(parsing: "\(Self.cacheRepository):\(SHA256Hasher.digest(Array(key.utf8)).encoded)")
+    }
+
+    /// Runs one step (or takes it from the cache: returns true then).
+    func runStep(
+        _ step: BuildStep, parsed: ParsedInstruction, build: inout StageBuild, done: [Int: StageBuild], context: BuildContext,
+        options: Options
+    ) throws -> Bool {
+        let createdBy: String
+        var extra = ""
+        switch step {
+        case .metadata(let text):
+            build.key += "\n" + text
+            return false
+        case .run(let run): createdBy = run.createdBy
+        case .workdir(_, let text): createdBy = text
+        case .copy(let copy):
+            createdBy = copy.createdBy
+            if copy.from == nil {
+                var paths: [String] = []
+                for source in copy.sources {
+                    if case .path(let path) = source { paths += try context.resolve(path) }
+                }
+                extra = "\n" + (try context.contentHash(of: paths)).description
+            } else if let from = copy.from {
+                extra = "\n" + (try sourceImage(from, done: done, location: parsed.location)).id.description
+            }
+        }
+        let key = build.key + "\n" + createdBy + extra + "\nuser=\(build.state.config.user ?? "")"
+        let reference = try cacheReference(key)
+        let current = build.state.image.rootfs.diffIDs
+        if !options.noCache, let cached = try? engine.images.image(reference.description),
+            cached.config.rootfs.diffIDs.starts(with: current)
+        {
+            let added = cached.config.rootfs.diffIDs.count - current.count
+            guard added <= 1 else { throw Failure("the build cache entry \(reference) does not follow its parent: remove it") }
+            build.state.recordLayer(createdBy: createdBy, diffID: added == 1 ? cached.config.rootfs.diffIDs.last : nil)
+            build.layers = cached.manifest.layers
+            build.image = cached
+            build.key = key
+            return true
+        }
+        let layer: Descriptor?
+        switch step {
+        case .metadata: return false
+        case .run(let run): layer = try execute(run, build: &build)
+        case .workdir(let path, _): layer = try makeDirectory(path, build: build)
+        case .copy(let copy): layer = try copyFiles(copy, parsed: parsed, build: build, done: done, context: context)
+        }
+        if let layer { build.layers.append(layer) }
+        build.state.recordLayer(createdBy: createdBy, diffID: layer?.digest, created: Timestamp.now())
+        _ = try ImageOutput.storeImage(config: build.state.image, layers: build.layers, names: [reference], in: engine.images)
+        build.image = try engine.images.image(reference.description)
+        build.key = key
+        return false
+    }
+
+    /// The image `--from` names: an earlier stage's result or an image in the store.
+    func sourceImage(_ from: String, done: [Int: StageBuild], location: SourceLocation) throws -> Image {
+        // A stage that made no layer yet (FROM scratch and config only) gets its image stored now.
+        if let index = Int(from), var stage = done[index] { return try parentImage(&stage) }
+        if var stage = done.values.first(where: { $0.name == from.lowercased() }) { return try parentImage(&stage) }
+        do {
+            return try engine.images.image(from)
+        } catch {
+            throw Failure("\(location): --from=\(from) is neither an earlier stage nor an image in the store")
+        }
+    }
+
+    /// The stage's current layers as an image the engine can make a container from.
+    func parentImage(_ build: inout StageBuild) throws -> Image {
+        if let image = build.image { return image }
+        let reference = try cacheReference(build.key + "\nbase")
+        _ = try ImageOutput.storeImage(config: build.state.image, layers: build.layers, names: [reference], in: engine.images)
+        let image = try engine.images.image(reference.description)
+        build.image = image
+        return image
+    }
+
+    /// RUN: a container of the stage's layers runs the command; its upper directory is the layer.
+    func execute(_ run: RunStep, build: inout StageBuild) throws -> Descriptor? {
+        let image = try parentImage(&build)
+        var arguments = run.arguments
+        if let script = run.script {
+            // A heredoc with its own interpreter: written to a file in the container by the shell.
+            arguments = [
+                "/bin/sh", "-c",
+                "f=$(mktemp) && cat > \"$f\" <<'SKIFF_BUILD_EOF'\n\(script)SKIFF_BUILD_EOF\nchmod +x \"$f\" && \"$f\"; s=$?; rm -f \"$f\"; exit $s",
+            ]
+        }
+        guard let program = arguments.first else { throw Failure("RUN has no command") }
+        var runOptions = RunOptions()
+        runOptions.entrypoint = program
+        runOptions.arguments = Array(arguments.dropFirst())
+        runOptions.env = run.environment
+        runOptions.user = run.user.isEmpty ? nil : run.user
+        runOptions.workdir = run.workingDirectory
+        switch run.network {
+        case "none": runOptions.network = .none
+        case "host": runOptions.network = .host
+        default: break
+        }
+        for mount in run.mounts {
+            guard let target = mount.target, target.hasPrefix("/") else { throw Failure("RUN --mount needs an absolute target") }
+            switch mount.kind {
+            case .cache:
+                // Kept between builds under the store, by id (the target when there is none).
+                let id = mount.id ?? target
+                let directory = "\(engine.images.root)/build-cache-mounts/\(SHA256Hasher.digest(Array(id.utf8)).encoded.prefix(32))"
+                try FileIO.makeDirectories(directory, mode: 0o755)
+                runOptions.volumes.append("\(directory):\(target)" + (mount.readOnly ? ":ro" : ""))
+            case .tmpfs:
+                runOptions.tmpfs.append(target)
+            default:
+                throw Failure("RUN --mount=type=\(mount.kind.rawValue) is not carried out by skiff build yet (cache and tmpfs are)")
+            }
+        }
+        // An interrupted build (^C, SIGTERM) kills the step's container and removes it before
+        // it ends, instead of leaving it running under its monitor.
+        let watcher = try SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+        defer { watcher.close() }
+        let container = try engine.create(image: image, imageName: image.names.first ?? image.id.description, options: runOptions)
+        defer { try? engine.remove(container.id, force: true) }
+        let handle = try engine.start(container.id, attach: true)
+        var interrupted: Int32?
+        let code = handle.follow {
+            if interrupted == nil, let signal = watcher.pending().first {
+                interrupted = signal
+                try? engine.kill(container.id, signal: SIGKILL)
+            }
+        }
+        if let interrupted { throw Failure("interrupted by signal \(interrupted): the RUN step's container was removed") }
+        guard let code else { throw Failure("the RUN container's monitor went away before the command ended") }
+        guard code == 0 else {
+            throw Failure("process \"\(arguments.joined(separator: " "))\" did not complete successfully: exit code: \(code)")
+        }
+        let upper = "\(engine.images.root)/containers/\(container.id)/upper"
+        // What the runtime made to mount on (the host files, --mount targets) is not the step's
+        // work: empty stubs the lower layers lack are left out of the layer, as BuildKit does.
+        for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + run.mounts.compactMap(\.target)
+        where existingType(path, build: build) == nil {
+            var st = stat()
+            guard lstat(upper + path, &st) == 0 else { continue }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                rmdir(upper + path)
+            } else if st.st_mode & S_IFMT == S_IFREG, st.st_size == 0 {
+                unlink(upper + path)
+            }
+        }
+        return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of RUN")
+    }
+
+    /// A scratch directory in the store (same filesystem) removed when `body` ends.
+    func withScratchDirectory<T>(_ body: (String) throws -> T) throws -> T {
+        let parent = engine.images.root + "/build-tmp"
+        try FileIO.makeDirectories(parent, mode: 0o700)
+        var template = Array("\(parent)/step-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp in \(parent)") }
+        let path = String(cString: made)
+        InterruptCleanup.register(path)
+        defer {
+            FileIO.removeTree(path)
+            InterruptCleanup.unregister(path)
+        }
+        return try body(path)
+    }
+
+    func makeDirectory(_ path: String, build: StageBuild) throws -> Descriptor? {
+        // Made only when the stage's layers do not have it.
+        if existingType(path, build: build) != nil { return nil }
+        return try withScratchDirectory { upper in
+            try FileIO.makeDirectories(upper + path, mode: 0o755)
+            return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of WORKDIR \(path)")
+        }
+    }
+
+    /// What `path` is in the stage's layers (S_IFDIR, S_IFREG, ...), nil when no layer has it or
+    /// the topmost one that names it deleted it (a 0/0 character device).
+    func existingType(_ path: String, build: StageBuild) -> mode_t? {
+        for diffID in build.state.image.rootfs.diffIDs.reversed() {
+            var st = stat()
+            guard lstat(engine.images.snapshots.path(for: diffID) + path, &st) == 0 else { continue }
+            let type = st.st_mode & S_IFMT
+            return type == S_IFCHR && st.st_rdev == 0 ? nil : type
+        }
+        return nil
+    }
+
+    /// COPY/ADD: the sources copied into a scratch upper directory at the destination.
+    func copyFiles(_ copy: CopyStep, parsed: ParsedInstruction, build: StageBuild, done: [Int: StageBuild], context: BuildContext) throws
+        -> Descriptor?
+    {
+        let owner = try owner(copy.chown, build: build)
+        let mode = copy.chmod.flatMap { mode_t($0, radix: 8) }
+        return try withScratchDirectory { upper in
+            var sourceRoot = context.root
+            var mountedID: String?
+            defer { if let mountedID { try? engine.images.release(containerID: mountedID) } }
+            if let from = copy.from {
+                let image = try sourceImage(from, done: done, location: parsed.location)
+                let id = "build-copy-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                sourceRoot = try engine.images.prepareRootfs(image: image, containerID: id, durable: false)
+                mountedID = id
+            }
+            let rootFD = try OwnedFD("open \(sourceRoot)") { open(sourceRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            let many = copy.sources.count > 1
+            // A destination the image has as a directory takes the sources inside, as docker's.
+            let intoDirectory = copy.destination.hasSuffix("/") || many || existingType(copy.destination, build: build) == S_IFDIR
+            let sourcesContext = copy.from == nil ? context : nil
+            for source in copy.sources {
+                switch source {
+                case .content(let name, let text):
+                    let target = intoDirectory ? copy.destination + name : copy.destination
+                    try FileTreeCopy.writeFile(upper: upper, path: target, bytes: Array(text.utf8), owner: owner, mode: mode ?? 0o644)
+                case .path(let path):
+                    if copy.isAdd, path.contains("://") {
+                        throw Failure(
+                            "\(parsed.location): ADD from a URL (\(path)) is not supported by skiff build yet: fetch it in a RUN step")
+                    }
+                    let matches: [String]
+                    if let sourcesContext {
+                        matches = try sourcesContext.resolve(path)
+                    } else {
+                        matches = [String(path.drop { $0 == "/" })]
+                    }
+                    let intoDirectory = intoDirectory || matches.count > 1
+                    for match in matches {
+                        if copy.isAdd { try Self.refuseArchive(match, in: rootFD.raw) }
+                        try FileTreeCopy.copy(
+                            match, from: rootFD.raw, to: upper, destination: copy.destination, intoDirectory: intoDirectory,
+                            ignore: sourcesContext?.ignore, owner: owner, mode: mode)
+                    }
+                }
+            }
+            return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of \(parsed.text)")
+        }
+    }
+
+    /// ADD unpacks a local tar archive (plain or compressed); skiff build does not yet, so such
+    /// a source is refused rather than copied as a file, which would make a different image.
+    static func refuseArchive(_ path: String, in root: Int32) throws {
+        guard
+            let file = try? ConfinedOpen.open(
+                path, in: root, flags: O_RDONLY | O_NONBLOCK, resolve: [.beneath, .noMagicLinks], what: "open \(path)")
+        else { return }
+        var st = stat()
+        guard fstat(file.raw, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        var head = [UInt8](repeating: 0, count: 512)
+        let n = head.withUnsafeMutableBytes { read(file.raw, $0.baseAddress, $0.count) }
+        guard n > 0 else { return }
+        let magics: [[UInt8]] = [[0x1f, 0x8b], Array("BZh".utf8), [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x28, 0xb5, 0x2f, 0xfd]]
+        let isTar = n >= 262 && Array(head[257..<262]) == Array("ustar".utf8)
+        if isTar || magics.contains(where: { n >= $0.count && Array(head[0..<$0.count]) == $0 }) {
+            throw Failure(
+                "ADD \(path): docker would unpack this archive; skiff build does not unpack archives yet: COPY it and unpack it in a RUN step"
+            )
+        }
+    }
+
+    /// A file of the stage's layers (the topmost layer that has it), nil when none does.
+    func layeredFile(_ path: String, build: StageBuild) -> String? {
+        for diffID in build.state.image.rootfs.diffIDs.reversed() {
+            let full = engine.images.snapshots.path(for: diffID) + path
+            var st = stat()
+            guard lstat(full, &st) == 0 else { continue }
+            guard st.st_mode & S_IFMT == S_IFREG, let bytes = try? FileIO.read(full) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return nil
+    }
+
+    /// `--chown=USER[:GROUP]`, names or ids, resolved with the stage's /etc/passwd and
+    /// /etc/group; without a group the gid is the uid, as docker's.
+    func owner(_ text: String?, build: StageBuild) throws -> (uid: uid_t, gid: gid_t) {
+        guard let text else { return (0, 0) }
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let userPart = parts.first, !userPart.isEmpty else { throw Failure("--chown=\(text): a user is needed") }
+        let passwd = layeredFile("/etc/passwd", build: build)
+        let group = layeredFile("/etc/group", build: build)
+        let uid: uid_t
+        if let number = uid_t(userPart) {
+            uid = number
+        } else {
+            do {
+                uid = try UserResolution.resolve(userPart, passwd: passwd, group: group).uid
+            } catch {
+                throw Failure("--chown=\(text): \(error)")
+            }
+        }
+        guard parts.count == 2 else { return (uid, gid_t(uid)) }
+        if let number = gid_t(parts[1]) { return (uid, number) }
+        do {
+            return (uid, try UserResolution.resolve("0:" + parts[1], passwd: passwd, group: group).gid)
+        } catch {
+            throw Failure("--chown=\(text): \(error)")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Builder
+import Foundation
+import ImageStore
+import LinuxSupport
+import OCISpec
+
+/// `skiff build`: an image from a Dockerfile (or Containerfile) and a context directory.
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build", abstract: "Build an image from a Dockerfile.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @Option(name: [.customShort("t"), .customLong("tag")], help: "Name the image NAME[:TAG] (repeatable).")
+    var tags: [String] = []
+    @Option(name: [.customShort("f"), .customLong("file")], help: "The Dockerfile (default CONTEXT/Dockerfile or CONTEXT/Containerfile).")
+    var file: String?
+    @Option(name: .customLong("build-arg"), help: "Set a build argument K=V (K alone takes it from the environment).")
+    var buildArgs: [String] = []
+    @Option(help: "Build up to this stage.") var target: String?
+    @Flag(name: .customLong("no-cache"), help: "Run every step again.") var noCache = false
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only the image ID.") var quiet = false
+    @Option(help: "Write the image ID to this file.") var iidfile: String?
+    @Option(help: "Set a label K=V on the image (repeatable).") var label: [String] = []
+    @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
+    var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
+    @Argument(help: "The context directory, or - for a Dockerfile on stdin and no context.") var context: String
+
+    func run() async throws {
+        try await withEngineErrors {
+            let engine = try engineOptions.openEngine()
+            var scratchContext: String?
+            defer { if let scratchContext { FileIO.removeTree(scratchContext) } }
+            var contextPath = context
+            var dockerfileText: String
+            var dockerfileName: String
+            if context == "-" {
+                let bytes = FileHandle.standardInput.readDataToEndOfFile()
+                dockerfileText = String(decoding: bytes, as: UTF8.self)
+                dockerfileName = "Dockerfile"
+                var template = Array("/tmp/skiff-build-context-XXXXXX".utf8CString)
+                guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp") }
+                contextPath = String(cString: made)
+                scratchContext = contextPath
+            } else {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: context, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw ValidationError("the build context \(context) is not a directory (a tar on stdin is not taken yet)")
+                }
+                let candidates = file.map { [$0] } ?? ["\(context)/Dockerfile", "\(context)/Containerfile"]
+                guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                    throw ValidationError("no Dockerfile or Containerfile in \(context): name one with -f")
+                }
+                dockerfileText = String(decoding: try FileIO.read(found), as: UTF8.self)
+                dockerfileName = found
+            }
+            if !contextPath.hasPrefix("/") { contextPath = FileManager.default.currentDirectoryPath + "/" + contextPath }
+            var options = ImageBuilder.Options(context: contextPath, dockerfile: dockerfileText)
+            options.dockerfileName = dockerfileName
+            options.tags = try tags.map { try ImageReference(parsing: $0, defaultRegistry: defaultRegistry) }
+            for argument in buildArgs {
+                if let equals = argument.firstIndex(of: "=") {
+                    options.buildArgs[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+                } else if let value = ProcessInfo.processInfo.environment[argument] {
+                    options.buildArgs[argument] = value
+                }
+            }
+            for item in label {
+                let parts = item.split(separator: "=", maxSplits: 1)
+                options.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            options.target = target
+            options.noCache = noCache
+            let quiet = self.quiet
+            let builder = ImageBuilder(engine: engine) { line in
+                if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            }
+            let id: Digest
+            do {
+                id = try builder.build(options)
+            } catch let error as ImageBuilder.Failure {
+                FileHandle.standardError.write(Data("skiff: build failed: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            if let iidfile { try FileIO.write(iidfile, Array(id.description.utf8)) }
+            if quiet {
+                print(id.description)
+            } else {
+                FileHandle.standardError.write(Data("#0 writing image \(id)\n".utf8))
+                for tag in options.tags { FileHandle.standardError.write(Data("#0 naming to \(tag)\n".utf8)) }
+                print(id.description)
+            }
+        }
+    }
+}
