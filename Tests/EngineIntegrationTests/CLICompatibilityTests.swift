@@ -248,7 +248,7 @@ struct CLICompatibilityTests {
         let name = "ns-\(UInt32.random(in: 0...UInt32.max))"
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, 255)
-        let hostname = String(cString: host)
+        let hostname = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         try check(
             [
                 // Its own PID namespace: cat is PID 1; the host's: PID 1 is the host's init.
@@ -261,12 +261,21 @@ struct CLICompatibilityTests {
                 Row(arguments: ["run", "--rm", "--uts", "host", "--hostname", "x", "$IMAGE", "true"], status: 125, stderr: "conflicts"),
                 Row(arguments: ["run", "--rm", "--ipc", "container:no-such-container", "$IMAGE", "true"], status: 125),
             ], fixture: fixture)
-        let pidHost = try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "run", "--rm", "--pid", "host", fixture.image, "cat", "/proc/1/comm"])
+        let pidHost = try run([
+            skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "run", "--rm", "--pid", "host", fixture.image,
+            "cat", "/proc/1/comm",
+        ])
         #expect(pidHost.status == 0 && pidHost.stdout != "cat\n", "\(pidHost.stdout)")
         let ipc = { (extra: [String]) in
-            try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "run", "--rm"] + extra + [fixture.image, "readlink", "/proc/self/ns/ipc"]).stdout
+            try run(
+                [skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "run", "--rm"] + extra + [
+                    fixture.image, "readlink", "/proc/self/ns/ipc",
+                ]
+            ).stdout
         }
-        let target = try run([skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "exec", name, "readlink", "/proc/self/ns/ipc"]).stdout
+        let target = try run([
+            skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "exec", name, "readlink", "/proc/self/ns/ipc",
+        ]).stdout
         #expect(try ipc(["--ipc", "container:\(name)"]) == target)
         #expect(try ipc([]) != target)
     }
