@@ -161,7 +161,9 @@ struct ManagementCommandTests {
         #expect(row?["MemoryLimitBytes"] as? Int == 64 << 20)
         #expect((row?["MemoryUsageBytes"] as? Int ?? 0) > 0)
         #expect(row?["PidsCurrent"] as? Int == 2)
-        #expect((row?["CPUPercent"] as? Double ?? 0) > 20, "a busy loop uses most of a CPU: \(stats.stdout)")
+        // A busy loop shows (an idle container shows 0): on a quiet machine it uses most of a CPU,
+        // but beside a full test run's builds it was seen at 5 %, so any clear share passes.
+        #expect((row?["CPUPercent"] as? Double ?? 0) > 1, "a busy loop uses CPU: \(stats.stdout)")
         let table = try fixture.skiff("stats", ["--no-stream"])
         #expect(
             table.stdout.hasPrefix("CONTAINER ID") && table.stdout.contains("busy") && table.stdout.contains("/ 64MiB"), "\(table.stdout)")
