@@ -357,3 +357,68 @@ extension DockerService {
         call.responder.sendJSON(ContainerPruneResponse(ContainersDeleted: result.removed, SpaceReclaimed: result.reclaimedBytes))
     }
 }
+
+extension DockerService {
+    // MARK: - pause, unpause, update
+
+    /// `POST /containers/{id}/pause` and `/unpause`: the engine's cgroup freezer.
+    func pauseContainer(_ call: Call, _ reference: String, pause: Bool) throws {
+        let record = try container(reference)
+        if pause { try engine.pause(record.id) } else { try engine.unpause(record.id) }
+        call.responder.send(status: .noContent, body: [])
+    }
+
+    /// docker's `ContainerUpdateConfig`: the resource fields `docker update` sends (0: unchanged)
+    /// and RestartPolicy.
+    struct UpdateBody: Decodable {
+        var Memory: Int64?
+        var MemorySwap: Int64?
+        var MemoryReservation: Int64?
+        var NanoCpus: Int64?
+        var CpuShares: Int64?
+        var CpuPeriod: Int64?
+        var CpuQuota: Int64?
+        var CpusetCpus: String?
+        var CpusetMems: String?
+        var PidsLimit: Int64?
+        var BlkioWeight: Int?
+        var RestartPolicy: ContainerCreateBody.RestartPolicyBody?
+
+        func limits() throws -> ResourceLimits {
+            func set(_ value: Int64?) -> Int64? { value.flatMap { $0 == 0 ? nil : $0 } }
+            var limits = ResourceLimits()
+            limits.memory = set(Memory)
+            limits.memorySwap = set(MemorySwap)
+            limits.memoryReservation = set(MemoryReservation)
+            limits.cpus = set(NanoCpus).map { Double($0) / 1e9 }
+            limits.cpuShares = set(CpuShares).map { UInt64(max(0, $0)) }
+            limits.cpuPeriod = set(CpuPeriod).map { UInt64(max(0, $0)) }
+            limits.cpuQuota = set(CpuQuota)
+            limits.cpusetCpus = CpusetCpus.flatMap { $0.isEmpty ? nil : $0 }
+            limits.cpusetMems = CpusetMems.flatMap { $0.isEmpty ? nil : $0 }
+            limits.pidsLimit = set(PidsLimit)
+            if let weight = BlkioWeight, weight != 0 {
+                guard let value = UInt16(exactly: weight) else { throw APIError.badRequest("BlkioWeight \(weight): use 10 to 1000") }
+                limits.blkioWeight = value
+            }
+            return limits
+        }
+    }
+
+    struct UpdateResponse: Encodable {
+        var Warnings: [String]
+    }
+
+    /// `POST /containers/{id}/update`: `docker update`, through the engine's `update`.
+    func updateContainer(_ call: Call, _ reference: String) throws {
+        let body = try APIJSON.decode(UpdateBody.self, from: call.request.body)
+        let record = try container(reference)
+        var restart: RestartPolicy?
+        if let name = body.RestartPolicy?.Name, !name.isEmpty {
+            let count = body.RestartPolicy?.MaximumRetryCount ?? 0
+            restart = try RestartPolicy(parsing: name == "on-failure" && count > 0 ? "on-failure:\(count)" : name)
+        }
+        try engine.update(record.id, limits: try body.limits(), restart: restart)
+        call.responder.sendJSON(UpdateResponse(Warnings: []))
+    }
+}

@@ -141,6 +141,9 @@ struct Router: Sendable {
             case (.GET, "archive"), (.HEAD, "archive"): return try service.getArchive(call, id)
             case (.PUT, "archive"): return try service.putArchive(call, id)
             case (.POST, "rename"): return try service.renameContainer(call, id)
+            case (.POST, "pause"): return try service.pauseContainer(call, id, pause: true)
+            case (.POST, "unpause"): return try service.pauseContainer(call, id, pause: false)
+            case (.POST, "update"): return try service.updateContainer(call, id)
             default:
                 throw APIError.notImplemented(
                     "\(method) /containers/{id}/\(parts[1]) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")

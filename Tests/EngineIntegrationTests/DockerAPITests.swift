@@ -447,6 +447,31 @@ struct DockerAPITests {
         #expect(fixture.containerIDs().isEmpty)
     }
 
+    /// `docker pause`/`unpause` and `docker update` through the engine's freezer and limits.
+    @Test func pauseUnpauseAndUpdate() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let service = try APIService(fixture)
+        defer { service.stop() }
+        #expect(try service.docker(["run", "-d", "--name", "frozen", "-m", "64m", fixture.image, "sleep", "300"]).status == 0)
+        #expect(try service.docker(["pause", "frozen"]).status == 0)
+        let paused = try service.docker(["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "frozen"])
+        #expect(paused.stdout == "paused true\n", "\(paused)")
+        #expect(try service.docker(["ps", "--filter", "status=paused", "--format", "{{.Names}}"]).stdout == "frozen\n")
+        #expect(try service.docker(["unpause", "frozen"]).status == 0)
+        #expect(try service.docker(["unpause", "frozen"]).status != 0)
+        let update = try service.docker([
+            "update", "--memory", "96m", "--memory-swap", "128m", "--cpus", "1", "--restart", "on-failure:3", "frozen",
+        ])
+        #expect(update.status == 0, "\(update)")
+        let limits = try service.docker([
+            "inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}", "frozen",
+        ])
+        #expect(limits.stdout == "\(96 << 20) 1000000000 on-failure\n", "\(limits)")
+        let refused = try service.docker(["update", "--cpus", "4096", "frozen"])
+        #expect(refused.status != 0 && refused.stderr.contains("CPUs available"), "\(refused)")
+    }
+
     @Test func topStatsCpRenamePruneHistorySaveLoadAndDiskUsage() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }

@@ -46,7 +46,9 @@ missing() { echo "SKIFF-NESTED MISSING $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || missing "needs root (the image store, taps and mknod while building the L1 initramfs)"
 qemu=/usr/bin/qemu-system-x86_64
 [ -x "$qemu" ] || missing "qemu-system-x86_64 (apt-get install qemu-system-x86)"
-[ -x /bin/busybox ] && /bin/busybox --list | grep -qx cpio || missing "a static busybox with cpio (apt-get install busybox-static)"
+# grep without -q reads the whole list: with -q it may exit at the match, busybox then dies of SIGPIPE and
+# pipefail calls the check failed (seen once, as "MISSING" on a host that has it).
+[ -x /bin/busybox ] && /bin/busybox --list | grep -x cpio >/dev/null || missing "a static busybox with cpio (apt-get install busybox-static)"
 guest_kernel="${SKIFF_STORE:-/var/lib/skiff}/kernels/default/vmlinux"
 [ -r "$guest_kernel" ] || missing "the guest kernel $guest_kernel (kernel/build.sh)"
 linux="${SKIFF_NESTED_LINUX:-/var/lib/skiff/nested-kvm/linux}"
@@ -152,7 +154,7 @@ qemu_pid=""
 finished=$(date +%s)
 tr -d '\r' < "$serial" | grep '^SKIFF-NESTED ' || true
 echo "SKIFF-NESTED L1 $((finished - built))s (QEMU exit $status), total $((finished - started))s" >&2
-if ! tr -d '\r' < "$serial" | grep -q '^SKIFF-NESTED DONE'; then
+if ! tr -d '\r' < "$serial" | grep '^SKIFF-NESTED DONE' >/dev/null; then
   echo "L1 did not reach its end (QEMU exit $status; 124 is the timeout). Last serial lines:" >&2
   tr -d '\r' < "$serial" | tail -n 40 >&2
   cat "$work/qemu.out" >&2
