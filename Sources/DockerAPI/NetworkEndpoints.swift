@@ -228,16 +228,10 @@ extension DockerService {
             throw APIError.badRequest("invalid filter '\(unknown)': skiff prunes networks by label and until")
         }
         let until = try filters["until"]?.last.map { try Self.untilSeconds($0) }
-        var deleted: [String] = []
-        for network in engine.networks.all() where network.name != NetworkStore.defaultNetworkName {
-            if let labels = filters["label"], !LabelFilter.all(labels, match: network.labels ?? [:]) { continue }
-            if let until, (Timestamp.seconds(network.created) ?? 0) >= until { continue }
-            do {
-                try engine.removeNetwork(network.name)
-                deleted.append(network.name)
-            } catch NetworkError.networkInUse {
-                continue
-            }
+        let deleted = try engine.pruneNetworks { network in
+            if let labels = filters["label"], !LabelFilter.all(labels, match: network.labels ?? [:]) { return true }
+            if let until, (Timestamp.seconds(network.created) ?? 0) >= until { return true }
+            return false
         }
         call.responder.sendJSON(NetworkPruneResponse(NetworksDeleted: deleted))
     }

@@ -17,7 +17,8 @@ extension Skiff {
             TopCommand.self, StatsCommand.self, CpCommand.self, RenameCommand.self, PortCommand.self, PauseCommand.self,
             UnpauseCommand.self, UpdateCommand.self,
             ContainerGroupCommand.self,
-            VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, NetworkCommand.self, EventsCommand.self,
+            VolumeCommand.self, SystemCommand.self, InfoCommand.self, VersionCommand.self, CompletionCommand.self, NetworkCommand.self,
+            EventsCommand.self,
             ContainerMonitorCommand.self,
         ]
     }

@@ -10,7 +10,7 @@ struct NetworkCommand: AsyncParsableCommand {
         commandName: "network", abstract: "Manage bridge networks.",
         subcommands: [
             NetworkCreateCommand.self, NetworkListCommand.self, NetworkRemoveCommand.self, NetworkInspectCommand.self,
-            NetworkConnectCommand.self, NetworkDisconnectCommand.self,
+            NetworkConnectCommand.self, NetworkDisconnectCommand.self, NetworkPruneCommand.self,
         ])
 }
 

@@ -9,7 +9,9 @@ import Engine
 struct SystemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "system", abstract: "Show disk usage and host information; check the store.",
-        subcommands: [SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self, SystemServiceCommand.self])
+        subcommands: [
+            SystemDfCommand.self, SystemInfoCommand.self, SystemCheckCommand.self, SystemServiceCommand.self, SystemPruneCommand.self,
+        ])
 }
 
 /// `skiff system check [--repair]`, as podman's: every blob, snapshot, image and container

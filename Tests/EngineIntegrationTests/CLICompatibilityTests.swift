@@ -279,4 +279,34 @@ struct CLICompatibilityTests {
         #expect(try ipc(["--ipc", "container:\(name)"]) == target)
         #expect(try ipc([]) != target)
     }
+
+    /// system prune, network prune and shell completion.
+    @Test func pruneAndCompletion() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        try check(
+            [
+                Row(arguments: ["network", "create", "prune-\(suffix)"], status: 0),
+                Row(arguments: ["network", "prune", "-f"], status: 0, stdout: "prune-\(suffix)"),
+                Row(arguments: ["network", "create", "kept-\(suffix)"], status: 0),
+                Row(arguments: ["run", "--name", "exited-\(suffix)", "$IMAGE", "true"], status: 0),
+                Row(
+                    arguments: ["run", "-d", "--name", "running-\(suffix)", "--network", "kept-\(suffix)", "$IMAGE", "sleep", "300"],
+                    status: 0),
+                Row(arguments: ["system", "prune", "-f"], status: 0, stdout: "Total reclaimed space"),
+                Row(arguments: ["ps", "-a", "--format", "{{.Names}}"], status: 0, stdout: "running-\(suffix)"),
+                Row(arguments: ["network", "ls"], status: 0, stdout: "kept-\(suffix)"),
+                Row(arguments: ["images", "-q"], status: 0),
+                Row(arguments: ["completion", "bash"], status: 0, stdout: "skiff"),
+                Row(arguments: ["completion", "zsh"], status: 0, stdout: "#compdef skiff"),
+                Row(arguments: ["completion", "tcsh"], status: 125, stderr: "bash, zsh or fish"),
+            ], fixture: fixture)
+        let names = try run([
+            skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "ps", "-a", "--format", "{{.Names}}",
+        ]).stdout
+        #expect(!names.contains("exited-\(suffix)"), "system prune removes stopped containers: \(names)")
+        let images = try run([skiffBinary, "--root", fixture.root, "images", "-q"]).stdout
+        #expect(!images.isEmpty, "an image a container uses stays")
+    }
 }
