@@ -37,21 +37,25 @@ struct ImageInspectCommand: AsyncParsableCommand {
         var result: [Inspect] = []
         for name in names {
             let image = try store.withSharedLock { try store.image(name, defaultRegistry: self.store.defaultRegistry) }
-            let references = image.names.compactMap { try? ImageReference(parsing: $0) }
-            result.append(
-                Inspect(
-                    Id: image.id.description,
-                    RepoTags: references.filter { $0.tag != nil }.map(\.familiar),
-                    RepoDigests: references.map { "\($0.familiarName)@\($0.digest ?? image.indexDigest ?? image.manifestDigest)" },
-                    ManifestDigest: image.manifestDigest.description,
-                    Created: image.config.created, Architecture: image.config.architecture, Os: image.config.os,
-                    Variant: image.config.variant, Size: image.size, Config: image.config.config, RootFS: image.config.rootfs,
-                    Layers: image.manifest.layers, History: image.config.history))
+            result.append(Self.view(image))
         }
         if let format, format != "json" {
             try await withEngineErrors { try TemplateOutput.print(result, format: format) }
             return
         }
         print(String(decoding: try JSONEncoding.encode(result, pretty: true, sortedKeys: true), as: UTF8.self))
+    }
+
+    /// The document of one image (also what `skiff inspect` shows for an image).
+    static func view(_ image: Image) -> Inspect {
+        let references = image.names.compactMap { try? ImageReference(parsing: $0) }
+        return Inspect(
+            Id: image.id.description,
+            RepoTags: references.filter { $0.tag != nil }.map(\.familiar),
+            RepoDigests: references.map { "\($0.familiarName)@\($0.digest ?? image.indexDigest ?? image.manifestDigest)" },
+            ManifestDigest: image.manifestDigest.description,
+            Created: image.config.created, Architecture: image.config.architecture, Os: image.config.os,
+            Variant: image.config.variant, Size: image.size, Config: image.config.config, RootFS: image.config.rootfs,
+            Layers: image.manifest.layers, History: image.config.history)
     }
 }

@@ -122,28 +122,27 @@ struct NetworkInspectCommand: AsyncParsableCommand {
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            let containers = engine.store.all()
-            var views: [View] = []
-            for name in names {
-                let network = try engine.networks.definition(name)
-                var endpoints: [String: Endpoint] = [:]
-                for container in containers {
-                    guard let settings = container.allNetworkSettings.first(where: { $0.network == network.name }),
-                        let ip = settings.ipAddress,
-                        engine.liveStatus(container).isRunning
-                    else { continue }
-                    endpoints[container.id] = Endpoint(
-                        Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)",
-                        MacAddress: settings.macAddress ?? "")
-                }
-                views.append(
-                    View(
-                        Name: network.name, Id: network.id, Created: network.created, Driver: network.driver,
-                        IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
-                        Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints))
-            }
+            let views = try names.map { try Self.view(engine: engine, name: $0) }
             try TemplateOutput.print(views, format: format)
         }
+    }
+
+    /// The document of one network (also what `skiff inspect` shows for a network).
+    static func view(engine: Engine, name: String) throws -> View {
+        let network = try engine.networks.definition(name)
+        var endpoints: [String: Endpoint] = [:]
+        for container in engine.store.all() {
+            guard let settings = container.allNetworkSettings.first(where: { $0.network == network.name }),
+                let ip = settings.ipAddress,
+                engine.liveStatus(container).isRunning
+            else { continue }
+            endpoints[container.id] = Endpoint(
+                Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)", MacAddress: settings.macAddress ?? "")
+        }
+        return View(
+            Name: network.name, Id: network.id, Created: network.created, Driver: network.driver,
+            IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
+            Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints)
     }
 }
 

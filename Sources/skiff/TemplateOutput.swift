@@ -55,6 +55,21 @@ enum TemplateOutput {
         }
     }
 
+    /// Documents already as JSON values (`skiff inspect` of objects of several kinds).
+    static func print(values: [JSONValue], format: String?) throws {
+        guard let template = try template(format) else {
+            Swift.print(String(decoding: JSONValue.array(values).serialized(pretty: true), as: UTF8.self))
+            return
+        }
+        for value in values {
+            do {
+                Swift.print(try template.render(value))
+            } catch {
+                throw EngineError.invalidOption("--format '\(format ?? "")': \(error)")
+            }
+        }
+    }
+
     static func render<T: Encodable>(_ template: GoTemplate, _ item: T, format: String) throws -> String {
         let value = try JSONValue.parse(try RuntimeJSON.encode(item))
         do {

@@ -309,4 +309,26 @@ struct CLICompatibilityTests {
         let images = try run([skiffBinary, "--root", fixture.root, "images", "-q"]).stdout
         #expect(!images.isEmpty, "an image a container uses stays")
     }
+
+    /// `inspect` finds containers, images, networks and volumes, with --type and -s.
+    @Test func inspectFindsEveryKind() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        try check(
+            [
+                Row(arguments: ["run", "-d", "--name", "c-\(suffix)", "$IMAGE", "sleep", "300"], status: 0),
+                Row(arguments: ["network", "create", "n-\(suffix)"], status: 0),
+                Row(arguments: ["volume", "create", "v-\(suffix)"], status: 0),
+                Row(arguments: ["inspect", "-f", "{{.State.Status}}", "c-\(suffix)"], status: 0, stdout: "running"),
+                Row(arguments: ["inspect", "-f", "{{.Os}}", "$IMAGE"], status: 0, stdout: "linux"),
+                Row(
+                    arguments: ["inspect", "-f", "{{.Name}}", "n-\(suffix)", "v-\(suffix)"], status: 0, stdout: "n-\(suffix)\nv-\(suffix)"),
+                Row(arguments: ["inspect", "--type", "image", "-f", "{{.Architecture}}", "$IMAGE"], status: 0, stdout: "amd64"),
+                Row(arguments: ["inspect", "-s", "-f", "{{.SizeRootFs}}", "c-\(suffix)"], status: 0),
+                Row(arguments: ["inspect", "--type", "volume", "c-\(suffix)"], status: 1, stderr: "no such object"),
+                Row(arguments: ["inspect", "no-such-object-\(suffix)"], status: 1, stderr: "no such object"),
+                Row(arguments: ["inspect", "--type", "plugin", "x"], status: 125, stderr: "--type"),
+            ], fixture: fixture)
+    }
 }
