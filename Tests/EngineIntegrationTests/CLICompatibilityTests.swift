@@ -237,6 +237,12 @@ struct CLICompatibilityTests {
                         "grep -c ' /proc/kcore ' /proc/mounts",
                     ], status: 1, stdout: "0"),
                 Row(arguments: ["run", "--rm", "--security-opt", "mask=/x", "$IMAGE", "true"], status: 125, stderr: "podman"),
+                // -v modes docker accepts on a host without SELinux, and on Linux.
+                Row(arguments: ["run", "--rm", "-v", "\(fixture.path):/v:z", "$IMAGE", "touch", "/v/z-mode"], status: 0),
+                Row(arguments: ["run", "--rm", "-v", "\(fixture.path):/v:ro,Z,cached", "$IMAGE", "touch", "/v/ro-mode"], status: 1),
+                Row(
+                    arguments: ["run", "--rm", "-v", "\(fixture.path):/v:rslave", "$IMAGE", "true"], status: 125,
+                    stderr: "not supported yet"),
             ], fixture: fixture)
         #expect((try? String(contentsOfFile: cidfile, encoding: .utf8))?.count == 64)
     }

@@ -1,3 +1,4 @@
+import LinuxSupport
 /// A parsed `-v`: a host path bind (`/host:/ctr[:ro]`), a named volume (`name:/ctr[:ro]`) or an
 /// anonymous volume (`/ctr`), as docker reads them.
 public enum VolumeArgument: Sendable, Equatable {
@@ -30,10 +31,23 @@ public enum VolumeArgument: Sendable, Equatable {
         guard Self.clean(parts[1]) != "/" else { throw fail("the container path cannot be /") }
         var readOnly = false
         if parts.count == 3 {
-            switch parts[2] {
-            case "ro": readOnly = true
-            case "rw", "": readOnly = false
-            default: throw fail("unknown mode '\(parts[2])' (use ro or rw)")
+            // docker's comma-separated modes. z/Z (SELinux relabelling) mean nothing on a host
+            // without SELinux, and cached/delegated/consistent nothing on Linux: accepted, as
+            // docker accepts them there. Binds are rprivate: private/rprivate say so; the
+            // propagation modes that would share mounts with the host are not supported yet.
+            for mode in parts[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+                switch mode {
+                case "ro": readOnly = true
+                case "rw", "": readOnly = false
+                case "z", "Z":
+                    if FileIO.exists("/sys/fs/selinux/enforce") {
+                        throw fail("mode '\(mode)' asks for an SELinux relabel, which skiff does not do")
+                    }
+                case "cached", "delegated", "consistent", "private", "rprivate": break
+                case "shared", "rshared", "slave", "rslave":
+                    throw fail("propagation '\(mode)' is not supported yet (skiff's binds are rprivate)")
+                default: throw fail("unknown mode '\(mode)' (use ro, rw, z, Z, cached, delegated, private or rprivate)")
+                }
             }
         }
         if parts[0].hasPrefix("/") {
