@@ -47,6 +47,17 @@ long long skiff_fs_type(const char *path) {
     return (long long)info.f_type;
 }
 
+/// Moves the calling thread into the network namespace at `path` (the threads below are made
+/// for it and end there). Returns 0 or the errno.
+static int join_netns(const char *path) {
+    int ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return errno;
+    int rc = setns(ns, CLONE_NEWNET);
+    int saved = errno;
+    close(ns);
+    return rc == 0 ? 0 : saved;
+}
+
 struct tap_job {
     const char *netns;
     const char *name;
@@ -56,12 +67,7 @@ struct tap_job {
 
 static void *tap_thread(void *arg) {
     struct tap_job *job = arg;
-    int ns = open(job->netns, O_RDONLY | O_CLOEXEC);
-    if (ns < 0) { job->error = errno; return NULL; }
-    int rc = setns(ns, CLONE_NEWNET);
-    int saved = errno;
-    close(ns);
-    if (rc != 0) { job->error = saved; return NULL; }
+    if ((job->error = join_netns(job->netns)) != 0) return NULL;
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0) { job->error = errno; return NULL; }
     struct ifreq ifr;
@@ -99,12 +105,7 @@ struct socket_job {
 
 static void *socket_thread(void *arg) {
     struct socket_job *job = arg;
-    int ns = open(job->netns, O_RDONLY | O_CLOEXEC);
-    if (ns < 0) { job->error = errno; return NULL; }
-    int rc = setns(ns, CLONE_NEWNET);
-    int saved = errno;
-    close(ns);
-    if (rc != 0) { job->error = saved; return NULL; }
+    if ((job->error = join_netns(job->netns)) != 0) return NULL;
     int fd = socket(AF_INET, job->type | SOCK_CLOEXEC, 0);
     if (fd < 0) { job->error = errno; return NULL; }
     job->fd = fd;
