@@ -16,9 +16,13 @@ public enum Subprocess {
 
     /// Runs `path` with `args` (args[0] included) and `env`, feeding `stdin` and collecting stdout
     /// (and stderr when `captureStderr`). Kills the program with SIGKILL after `timeout` seconds.
+    /// `outputLimit` keeps only the first bytes of the output (the rest is read and dropped, so a
+    /// chatty program neither blocks nor grows our memory). Once the program has exited, what its
+    /// descendants still write is read for at most a second: one that holds the pipe open does
+    /// not hold us.
     public static func run(
         path: String, args: [String], env: [String], stdin: [UInt8] = [], captureOutput: Bool = false,
-        captureStderr: Bool = false, timeout: Double? = nil
+        captureStderr: Bool = false, timeout: Double? = nil, outputLimit: Int? = nil
     ) throws -> Result {
         let (inReadEnd, inWriteEnd) = try Descriptors.pipe()
         let inRead = OwnedFD(inReadEnd)
@@ -59,6 +63,10 @@ public enum Subprocess {
         inWrite = nil
 
         var output: [UInt8] = []
+        func keep(_ bytes: ArraySlice<UInt8>) {
+            let room = (outputLimit ?? Int.max) - output.count
+            if room > 0 { output.append(contentsOf: bytes.prefix(room)) }
+        }
         var timedOut = false
         let pidfd = skiff_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
@@ -88,18 +96,21 @@ public enum Subprocess {
                 if let outPipe, p.fd == outPipe {
                     var buffer = [UInt8](repeating: 0, count: 65536)
                     let r = read(outPipe, &buffer, buffer.count)
-                    if r > 0 { output.append(contentsOf: buffer[0..<r]) } else { outOpen = false }
+                    if r > 0 { keep(buffer[0..<r]) } else { outOpen = false }
                 }
             }
             if exited && !outOpen { break }
             if exited && pidfd >= 0 && outOpen {
-                // Drain what is left, then stop.
+                // Drain what is left, then stop: until the end, a quiet 100 ms, or a second in all.
                 if let outPipe {
                     var buffer = [UInt8](repeating: 0, count: 65536)
-                    while true {
+                    let deadline = MonotonicClock.seconds() + 1
+                    while MonotonicClock.seconds() < deadline {
+                        var pending = pollfd(fd: outPipe, events: Int16(POLLIN), revents: 0)
+                        guard poll(&pending, 1, 100) > 0 else { break }
                         let r = read(outPipe, &buffer, buffer.count)
                         if r <= 0 { break }
-                        output.append(contentsOf: buffer[0..<r])
+                        keep(buffer[0..<r])
                     }
                 }
                 break

@@ -67,4 +67,25 @@ struct HealthCheckTests {
         let plain = try fixture.skiff("run", ["--rm", fixture.image, "true"], check: true)
         #expect(plain.status == 0)
     }
+
+    /// A check is the image's, so hostile: one that floods its output and leaves a writer behind
+    /// holding the pipe must neither stall the checks nor grow the monitor (docker keeps 4 KiB).
+    @Test func aFloodingCheckIsBounded() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "flood-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try fixture.skiff(
+            "run",
+            [
+                "-d", "--name", name, "--health-cmd", "(busybox yes &) ; busybox yes | busybox head -c 200000; exit 0",
+                "--health-interval", "500ms", "--health-timeout", "5s", fixture.image, "sleep", "300",
+            ], check: true)
+        #expect(
+            try eventually(30) {
+                try fixture.skiff("inspect", ["-f", "{{.State.Health.Status}}", name], check: true).stdout == "healthy\n"
+            })
+        let output = try fixture.skiff("inspect", ["-f", "{{range .State.Health.Log}}{{len .Output}} {{end}}", name], check: true).stdout
+        let sizes = output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(!sizes.isEmpty && sizes.allSatisfy { $0 <= 4096 }, "\(output)")
+    }
 }

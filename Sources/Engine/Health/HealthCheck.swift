@@ -198,7 +198,7 @@ final class HealthMonitor: Sendable {
             + config.arguments
         let result = try? Subprocess.run(
             path: executable, args: arguments, env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            captureOutput: true, captureStderr: true, timeout: config.timeout + 10)
+            captureOutput: true, captureStderr: true, timeout: config.timeout + 10, outputLimit: 4096)
         var output = String(decoding: (result?.output ?? []).prefix(4096), as: UTF8.self)
         var code = result?.exitCode ?? -1
         if result?.timedOut == true || output.contains(ExecTimeout.marker) {
