@@ -29,16 +29,7 @@ final class AttachServer {
 
     /// Accepts every waiting connection.
     func acceptAll() {
-        while true {
-            let fd = accept(listener, nil, nil)
-            if fd < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-            clients.append(Client(fd: fd))
-        }
+        clients += AttachSocket.acceptWaiting(listener).map { Client(fd: $0) }
     }
 
     /// Waits up to `milliseconds` for a first client (the `run -it` that started us).

@@ -12,6 +12,22 @@ public enum AttachSocket {
     /// The socket a micro-VM container's monitor serves `exec` sessions on, one per connection.
     public static let execName = "exec.sock"
 
+    /// Every connection waiting on a non-blocking listener, each made close-on-exec and
+    /// non-blocking (the monitor's poll loops serve them): the attach and exec servers' accept.
+    static func acceptWaiting(_ listener: Int32) -> [Int32] {
+        var accepted: [Int32] = []
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                return accepted
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            accepted.append(fd)
+        }
+    }
+
     private static func withShortPath<T>(directory: String, name: String = name, _ body: (String) throws -> T) throws -> T {
         let fd = try sysCall("open \(directory)") { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(fd) }

@@ -122,16 +122,7 @@ final class ExecSessions {
     }
 
     private func acceptAll() {
-        while true {
-            let fd = accept(listener, nil, nil)
-            if fd < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            sessions.append(Session(fd: fd))
-        }
+        sessions += AttachSocket.acceptWaiting(listener).map { Session(fd: $0) }
     }
 
     private func forward(_ frame: AttachFrame, from session: Session, agent: AgentConnection) throws {
