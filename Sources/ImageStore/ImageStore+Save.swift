@@ -14,13 +14,7 @@ extension ImageStore {
     /// `skiff load` all read it. The file appears only when complete.
     public func save(_ names: [String], to path: String, defaultRegistry: String = ImageReference.dockerHub) throws {
         try withSharedLock {
-            var images: [(String, Image)] = []
-            for name in names {
-                let image = try image(name, defaultRegistry: defaultRegistry)
-                let reference = try? ImageReference(parsing: name, defaultRegistry: defaultRegistry)
-                let full = reference.flatMap { image.names.contains($0.description) ? $0.description : nil } ?? image.names.first
-                images.append((full ?? "", image))
-            }
+            let images = try imagesToSave(names, defaultRegistry: defaultRegistry)
             Self.removeDeadSaveLeftovers(of: path)
             let temporary =
                 Self.saveTemporaryDirectory(of: path) + "/" + ProcessLease.current.name(prefix: Self.saveTemporaryPrefix(of: path))
@@ -33,6 +27,27 @@ extension ImageStore {
                 throw error
             }
         }
+    }
+
+    /// Writes the same archive to `fd`, a pipe or file the caller holds (`skiff save` to its
+    /// standard output), as it is made: nothing is named, so there is nothing to leave behind.
+    public func save(_ names: [String], toDescriptor fd: Int32, defaultRegistry: String = ImageReference.dockerHub) throws {
+        try withSharedLock {
+            let images = try imagesToSave(names, defaultRegistry: defaultRegistry)
+            try writeArchive(images, describing: "standard output") { archive_write_open_fd($0, fd) }
+        }
+    }
+
+    /// Each name's image and the full name it is saved under.
+    private func imagesToSave(_ names: [String], defaultRegistry: String) throws -> [(String, Image)] {
+        var images: [(String, Image)] = []
+        for name in names {
+            let image = try image(name, defaultRegistry: defaultRegistry)
+            let reference = try? ImageReference(parsing: name, defaultRegistry: defaultRegistry)
+            let full = reference.flatMap { image.names.contains($0.description) ? $0.description : nil } ?? image.names.first
+            images.append((full ?? "", image))
+        }
+        return images
     }
 
     static func saveTemporaryDirectory(of path: String) -> String {
@@ -63,10 +78,14 @@ extension ImageStore {
     }
 
     private func writeArchive(_ images: [(String, Image)], to path: String) throws {
+        try writeArchive(images, describing: path) { archive_write_open_filename($0, path) }
+    }
+
+    private func writeArchive(_ images: [(String, Image)], describing path: String, open: (OpaquePointer) -> Int32) throws {
         guard let archive = archive_write_new() else { throw StoreError.system("libarchive: out of memory") }
         defer { archive_write_free(archive) }
         archive_write_set_format_pax_restricted(archive)
-        guard archive_write_open_filename(archive, path) == ARCHIVE_OK else {
+        guard open(archive) == ARCHIVE_OK else {
             throw StoreError.system("cannot create \(path): \(Self.archiveMessage(archive))")
         }
         var written = Set<Digest>()
