@@ -21,6 +21,6 @@ struct Skiff: AsyncParsableCommand {
 
     /// Every top-level subcommand, in the order `skiff --help` lists them.
     static var allSubcommands: [any ParsableCommand.Type] {
-        containerCommands + imageCommands + vmCommands
+        containerCommands + imageCommands + vmCommands + [GenerateDocsCommand.self]
     }
 }

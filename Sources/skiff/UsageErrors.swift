@@ -18,6 +18,13 @@ enum UsageErrors {
         let message = Skiff.fullMessage(for: error)
         // Help and clean exits print to stdout, as ArgumentParser does.
         if code == .success {
+            if message.contains("USAGE:") {
+                // A help screen: it ends with the command's examples, as docker's reference does.
+                let words = (try? GlobalOptions.extract(CommandLine.arguments).arguments.dropFirst()).map(Array.init) ?? []
+                let command = CommandReference.command(for: words) ?? Skiff.self
+                print(CommandReference.appendingExamples(to: message, of: command), terminator: "")
+                Glibc.exit(0)
+            }
             if !message.isEmpty { print(message) }
             Glibc.exit(0)
         }
