@@ -141,6 +141,20 @@ import Testing
         #expect(CgroupWrites.sharesToWeight(2) == 1)
         #expect(CgroupWrites.sharesToWeight(262_144) == 10000)
     }
+
+    /// A host that gives this process no cgroups to make (sysfs refuses mkdir even to root, as a
+    /// read-only or undelegated cgroup tree does): the error says what to do and where to read.
+    @Test func anUnwritableHierarchyPointsAtDelegation() throws {
+        let cgroup = Cgroup(v1Paths: [:], unifiedPath: "/sys/skiff-no-cgroups-here/c1", pureV2: false)
+        do {
+            try cgroup.create(resources: nil, devices: [], controllersInUnified: [])
+            Issue.record("create succeeded under /sys")
+        } catch let error as RuntimeError {
+            let text = "\(error)"
+            #expect(text.contains("cannot create /sys/skiff-no-cgroups-here"), "\(text)")
+            #expect(text.contains("cgroup delegation") && text.contains("docs/runtime.md"), "\(text)")
+        }
+    }
 }
 
 @Suite struct DeviceFilterProgramTests {

@@ -280,7 +280,15 @@ public struct Cgroup: Codable, Sendable, Equatable {
             }
             break
         }
-        throw RuntimeError.cgroup("cannot create \(path): \(String(cString: strerror(errno)))")
+        let error = errno
+        if [EACCES, EPERM, EROFS].contains(error) {
+            // Not a bug of the container's config: the host gives this process no cgroups to make.
+            throw RuntimeError.cgroup(
+                "cannot create \(path): \(String(cString: strerror(error))): this host does not let skiff make cgroups there. "
+                    + "Run skiff as root on the host, or, inside a container, give it a writable cgroup hierarchy of its own "
+                    + "(cgroup delegation); docs/runtime.md, \"Cgroups\", says what skiff needs")
+        }
+        throw RuntimeError.cgroup("cannot create \(path): \(String(cString: strerror(error)))")
     }
 
     /// A new v1 cpuset cgroup starts with no cpus or mems; copy them down from the parent.
