@@ -135,7 +135,12 @@ struct DocumentationTests {
         let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, argv.pointers, envp.pointers)
         guard rc == 0 else { throw TestError("spawn \(arguments[0]): \(String(cString: strerror(rc)))") }
         let status = Processes.wait(pid)
-        kill(-pid, SIGKILL)
+        // What the block left running (its `system service &` when it failed before its `kill`):
+        // SIGTERM first, so a service removes its socket, then SIGKILL.
+        if kill(-pid, SIGTERM) == 0 {
+            _ = eventually(5) { kill(-pid, 0) != 0 }
+            kill(-pid, SIGKILL)
+        }
         return CommandResult(
             status: status, stdout: (try? String(contentsOfFile: logs + "/example.out", encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: logs + "/example.err", encoding: .utf8)) ?? "")
