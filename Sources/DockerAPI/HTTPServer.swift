@@ -92,8 +92,22 @@ public final class APIServer: Sendable {
         case .unix(let path):
             let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             if !directory.isEmpty { _ = mkdir(directory, 0o755) }
-            channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
-            guard chmod(path, 0o660) == 0 else { throw SystemError("chmod 0660 \(path)") }
+            // Bound and listening under a staging name, then renamed into place: a client that sees
+            // the socket can connect (between bind and listen it would be refused), and whatever
+            // is at the path is replaced only by a socket ready to serve, never removed first.
+            var existing = stat()
+            if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFSOCK {
+                throw SystemError("\(path) exists and is not a socket: remove it or choose another --host", errno: EEXIST)
+            }
+            let staging = path + ".starting-\(getpid())"
+            unlink(staging)
+            channel = try bootstrap.bind(unixDomainSocketPath: staging, cleanupExistingSocketFile: true).wait()
+            guard chmod(staging, 0o660) == 0, rename(staging, path) == 0 else {
+                let error = SystemError("chmod 0660 and rename \(staging) to \(path)")
+                unlink(staging)
+                channel.close(promise: nil)
+                throw error
+            }
         case .tcp(let host, let port):
             channel = try bootstrap.bind(host: host, port: port).wait()
         }
