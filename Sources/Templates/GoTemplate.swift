@@ -14,7 +14,7 @@ public struct GoTemplate: Sendable {
     let source: [Unicode.Scalar]
 
     public init(_ text: String) throws {
-        var parser = try TemplateParser(text: text, functions: TemplateFunctions.names)
+        var parser = TemplateParser(text: text, functions: TemplateFunctions.names)
         nodes = try parser.parse()
         source = Array(text.unicodeScalars)
     }

@@ -5,7 +5,10 @@ struct TemplateToken: Equatable {
     enum Kind: Equatable {
         case text, leftDelimiter, rightDelimiter, space, identifier, field, variable, dot
         case string, rawString, character, number, bool, nilValue, pipe, leftParen, rightParen
-        case declare, assign, comma, endOfInput
+        case declare, assign, comma, other, endOfInput
+        /// What the lexer could not read; the tokens end here and the parser reports it when it
+        /// gets this far, as Go's does (an earlier mistake is reported first).
+        case error
         case keyword(Keyword)
     }
 
@@ -22,7 +25,7 @@ struct TemplateToken: Equatable {
     var quoted: String {
         switch kind {
         case .endOfInput: return "EOF"
-        case .keyword: return "<\(text)>"
+        case .keyword, .dot: return "<\(text)>"
         default: return GoFormat.quote(text)
         }
     }
@@ -38,12 +41,6 @@ struct TemplateLexer {
 
     init(_ text: String) {
         scalars = Array(text.unicodeScalars)
-    }
-
-    static func tokens(of text: String) throws -> [TemplateToken] {
-        var lexer = TemplateLexer(text)
-        try lexer.run()
-        return lexer.tokens
     }
 
     private func at(_ offset: Int, _ prefix: String) -> Bool {
@@ -70,6 +67,14 @@ struct TemplateLexer {
     func error(_ message: String, at offset: Int) -> TemplateError {
         TemplateError(parse: message, location: Self.location(of: offset, in: scalars))
     }
+
+    /// A lexing mistake, kept as the last token.
+    private struct Mistake: Error {
+        let message: String
+        let offset: Int
+    }
+
+    private func mistake(_ message: String, at offset: Int) -> Mistake { Mistake(message: message, offset: offset) }
 
     /// "line:column", Go's way: the line counted from 1, the column as the offset in that line.
     static func location(of offset: Int, in scalars: [Unicode.Scalar]) -> String {
@@ -99,7 +104,18 @@ struct TemplateLexer {
         return (at(offset, "}}"), false)
     }
 
-    mutating func run() throws {
+    /// Reads the whole template; a mistake ends the tokens with an `.error` token.
+    mutating func run() {
+        do {
+            try lexAll()
+        } catch let mistake as Mistake {
+            tokens.append(TemplateToken(kind: .error, text: mistake.message, position: mistake.offset))
+        } catch {
+            tokens.append(TemplateToken(kind: .error, text: "\(error)", position: position))
+        }
+    }
+
+    private mutating func lexAll() throws {
         var trimNext = false
         while position < scalars.count {
             var open = position
@@ -123,10 +139,10 @@ struct TemplateLexer {
         if at(position, "/*") {
             var end = position + 2
             while end < scalars.count, !at(end, "*/") { end += 1 }
-            guard end < scalars.count else { throw error("unclosed comment", at: position) }
+            guard end < scalars.count else { throw mistake("unclosed comment", at: position) }
             end += 2
             let (closes, trims) = rightDelimiter(at: end)
-            guard closes else { throw error("comment ends before closing delimiter", at: end) }
+            guard closes else { throw mistake("comment ends before closing delimiter", at: end) }
             position = end + (trims ? 4 : 2)
             return trims
         }
@@ -135,13 +151,13 @@ struct TemplateLexer {
         while true {
             let (closes, trims) = rightDelimiter(at: position)
             if closes {
-                if parenDepth > 0 { throw error("unclosed left paren", at: position) }
+                if parenDepth > 0 { throw mistake("unclosed left paren", at: position) }
                 let start = position + (trims ? 2 : 0)
                 emit(.rightDelimiter, start..<start + 2)
                 position = start + 2
                 return trims
             }
-            guard position < scalars.count else { throw error("unclosed action", at: open) }
+            guard position < scalars.count else { throw mistake("unclosed action", at: open) }
             let scalar = scalars[position]
             let start = position
             switch scalar {
@@ -153,7 +169,7 @@ struct TemplateLexer {
                 position += 1
                 emit(.assign, start..<position)
             case ":":
-                guard at(position + 1, "=") else { throw error("expected :=", at: position) }
+                guard at(position + 1, "=") else { throw mistake("expected :=", at: position) }
                 position += 2
                 emit(.declare, start..<position)
             case "|":
@@ -194,9 +210,9 @@ struct TemplateLexer {
                 emit(.leftParen, start..<position)
             case ")":
                 parenDepth -= 1
-                guard parenDepth >= 0 else { throw error("unexpected right paren \(Self.describe(scalar))", at: position) }
                 position += 1
                 emit(.rightParen, start..<position)
+                guard parenDepth >= 0 else { throw mistake("unexpected right paren \(Self.describe(scalar))", at: start) }
             case _ where Self.isAlphanumeric(scalar):
                 while position < scalars.count, Self.isAlphanumeric(scalars[position]) { position += 1 }
                 try checkTerminator()
@@ -210,8 +226,12 @@ struct TemplateLexer {
                 } else {
                     emit(.identifier, start..<position)
                 }
+            case _ where scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F:
+                // Other printable ASCII is a token of its own, which the parser rejects by name.
+                position += 1
+                emit(.other, start..<position)
             default:
-                throw error("bad character \(Self.describe(scalar))", at: position)
+                throw mistake("unrecognized character in action: \(Self.describe(scalar))", at: position)
             }
         }
     }
@@ -227,21 +247,21 @@ struct TemplateLexer {
     private func checkTerminator() throws {
         guard position < scalars.count else { return }
         let next = scalars[position]
-        if Self.isSpace(next) || ".,|:()=".unicodeScalars.contains(next) || at(position, "}}") { return }
-        throw error("bad character \(Self.describe(next))", at: position)
+        if Self.isSpace(next) || ".,|:()".unicodeScalars.contains(next) || at(position, "}}") { return }
+        throw mistake("bad character \(Self.describe(next))", at: position)
     }
 
     private mutating func lexQuote(closing: Unicode.Scalar, kind: TemplateToken.Kind, message: String) throws {
         let start = position
         position += 1
         while true {
-            guard position < scalars.count else { throw error(message, at: start) }
+            guard position < scalars.count else { throw mistake(message, at: start) }
             let scalar = scalars[position]
             if scalar == "\\" && closing != "`" {
                 position += 2
                 continue
             }
-            if scalar == "\n" && closing != "`" { throw error(message, at: start) }
+            if scalar == "\n" && closing != "`" { throw mistake(message, at: start) }
             position += 1
             if scalar == closing { break }
         }
@@ -273,7 +293,7 @@ struct TemplateLexer {
         }
         if position < scalars.count, Self.isAlphanumeric(scalars[position]) {
             position += 1
-            throw error("bad number syntax: \"\(string(start..<position))\"", at: start)
+            throw mistake("bad number syntax: \"\(string(start..<position))\"", at: start)
         }
         emit(.number, start..<position)
     }

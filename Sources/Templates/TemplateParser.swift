@@ -57,9 +57,9 @@ struct TemplateParser {
     private var rangeDepth = 0
     private let functions: Set<String>
 
-    init(text: String, functions: Set<String>) throws {
+    init(text: String, functions: Set<String>) {
         var lexer = TemplateLexer(text)
-        try lexer.run()
+        lexer.run()
         self.lexer = lexer
         self.tokens = lexer.tokens
         self.functions = functions
@@ -89,6 +89,7 @@ struct TemplateParser {
     }
 
     private func unexpected(_ token: TemplateToken, in context: String) -> TemplateError {
+        if token.kind == .error { return error(token.text, at: token) }
         if token.kind == .endOfInput { return error("unexpected EOF", at: token) }
         if token.kind == .rightDelimiter { return error("unexpected \"}}\" in \(context)", at: token) }
         return error("unexpected \(token.quoted) in \(context)", at: token)

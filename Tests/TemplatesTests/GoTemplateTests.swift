@@ -207,6 +207,12 @@ import Testing
             ("{{/* unclosed }}", "template: :1:2: unclosed comment"),
             ("{{1a}}", #"template: :1:2: bad number syntax: "1a""#),
             ("x\n{{.A\n|}}\n{{.B}", "template: :4:4: bad character U+007D '}'"),
+            // As Go, the first mistake in the text is the one reported, a lexing one included.
+            ("{{nosuch}} {{.A", #"template: :1:2: function "nosuch" not defined"#),
+            ("{{.A @}}", #"template: :1:5: unexpected "@" in operand"#),
+            ("{{$x=1}}", "template: :1:4: bad character U+003D '='"),
+            ("{{.A.}}", "template: :1:4: unexpected <.> in operand"),
+            ("{{.A)}}", #"template: :1:4: unexpected ")" in command"#),
         ]
         for (text, message) in cases {
             #expect(failure(text) == message, "\(text)")
