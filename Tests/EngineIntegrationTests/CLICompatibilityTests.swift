@@ -104,6 +104,9 @@ struct CLICompatibilityTests {
                     ],
                     status: 137),
                 Row(arguments: ["inspect", "-f", "{{.State.OOMKilled}}", name + "-oom"], status: 0, stdout: "true"),
+                // system df -v and search (DockerParityTests searches a loopback registry's catalog).
+                Row(arguments: ["system", "df", "-v"], status: 0, stdout: "Local Volumes space usage:"),
+                Row(arguments: ["search", "busybox"], status: 1, stderr: "Docker Hub has none"),
             ], fixture: fixture)
     }
 

@@ -192,4 +192,121 @@ struct DockerParityTests {
                 ] + arguments, check: false)
         }
     }
+
+    /// `system df -v`: docker's three sections with each image's, container's and volume's size.
+    @Test func systemDfVerbose() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = unique("dfv"), volume = unique("dfvol")
+        let ran = try fixture.skiff(
+            "run", ["--name", name, "-v", volume + ":/data", fixture.image, "sh", "-c", "head -c 100000 /dev/zero > /data/f; echo x > /y"])
+        try #require(ran.status == 0, "\(ran)")
+        let table = try run(
+            [skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "system", "df", "-v"], check: false)
+        #expect(table.status == 0, "\(table)")
+        // docker's columns (their widths follow the widest cell).
+        let collapsed = table.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        for header in [
+            "Images space usage:", "REPOSITORY TAG IMAGE ID CREATED SIZE SHARED SIZE UNIQUE SIZE CONTAINERS", "Containers space usage:",
+            "CONTAINER ID IMAGE COMMAND LOCAL VOLUMES SIZE CREATED STATUS NAMES", "Local Volumes space usage:", "VOLUME NAME LINKS SIZE",
+        ] {
+            #expect(collapsed.contains(header), "\(header): \(table.stdout)")
+        }
+        let volumeLine = table.stdout.split(separator: "\n").first { $0.hasPrefix(volume) }.map(String.init) ?? ""
+        #expect(volumeLine.contains(" 1 ") && volumeLine.contains("kB"), "one link, about 100 kB: \(volumeLine)")
+        let json = try run(
+            [skiffBinary, "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, "system", "df", "-v", "--format", "json"],
+            check: false)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let volumes = parsed?["Volumes"] as? [[String: Any]] ?? []
+        let size = volumes.first { $0["Name"] as? String == volume }?["Size"] as? Int ?? 0
+        #expect(size >= 100_000 && size < 200_000, "\(json.stdout)")
+        let images = parsed?["Images"] as? [[String: Any]] ?? []
+        #expect(images.first?["Containers"] as? Int == 1 && (images.first?["Size"] as? Int ?? 0) > 0, "\(json.stdout)")
+        let containers = parsed?["Containers"] as? [[String: Any]] ?? []
+        #expect(containers.first?["Names"] as? String == name && containers.first?["LocalVolumes"] as? Int == 1, "\(json.stdout)")
+    }
+
+    /// `search REGISTRY/TERM` through a registry's v2 catalog (Debian's docker-registry on
+    /// 127.0.0.1); a registry without a catalog and Docker Hub get a clear message and exit 1.
+    @Test(
+        .enabled(
+            if: ["/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/python3"].allSatisfy {
+                FileManager.default.isExecutableFile(atPath: $0)
+            },
+            "needs docker-registry, skopeo and python3 (scripts/install-deps.sh)"))
+    func searchTheCatalog() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let port = 25_000 + Int(getpid() % 1000)
+        try """
+        version: 0.1
+        storage:
+          filesystem:
+            rootdirectory: \(fixture.path)/registry
+        http:
+          addr: 127.0.0.1:\(port)
+        """.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
+        let registry = Foundation.Process()
+        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        registry.arguments = ["serve", fixture.path + "/registry.yml"]
+        registry.standardOutput = FileHandle.nullDevice
+        registry.standardError = FileHandle.nullDevice
+        try registry.run()
+        defer {
+            kill(registry.processIdentifier, SIGKILL)
+            registry.waitUntilExit()
+        }
+        let archive = try busyboxArchive.get()
+        for repository in ["library/busybox", "tools/busy-box", "other"] {
+            #expect(
+                try eventually(10) {
+                    try run(
+                        [
+                            "/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb",
+                            "docker://127.0.0.1:\(port)/\(repository):1",
+                        ], check: false
+                    ).status == 0
+                })
+        }
+        func search(_ arguments: [String]) throws -> CommandResult {
+            try run([skiffBinary, "search"] + arguments, check: false)
+        }
+        let found = try search(["127.0.0.1:\(port)/BUSY"])
+        #expect(found.status == 0, "\(found)")
+        let lines = found.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(
+            lines.first?.hasPrefix("NAME ") == true && lines.first?.hasSuffix("   DESCRIPTION   STARS   OFFICIAL") == true,
+            "\(found.stdout)")
+        #expect(
+            lines.count == 3 && lines[1].hasPrefix("127.0.0.1:\(port)/library/busybox ") && lines[2].contains("tools/busy-box"),
+            "\(found.stdout)")
+        let limited = try search(["--limit", "1", "--format", "{{.Name}} {{.StarCount}}", "127.0.0.1:\(port)/"])
+        #expect(limited.stdout == "127.0.0.1:\(port)/library/busybox 0\n", "\(limited)")
+        let starred = try search(["--filter", "stars=3", "--format", "{{.Name}}", "127.0.0.1:\(port)/busy"])
+        #expect(starred.status == 0 && starred.stdout.isEmpty, "a catalog has no stars: \(starred)")
+        let hub = try search(["busybox"])
+        #expect(hub.status == 1 && hub.stderr.contains("Docker Hub has none"), "\(hub)")
+        #expect(try search(["--filter", "colour=red", "127.0.0.1:\(port)/x"]).status == 125)
+
+        // A web server that is no registry with a catalog: 404 for /v2/_catalog.
+        let plainPort = port + 1000
+        let plain = Foundation.Process()
+        plain.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        plain.arguments = ["-m", "http.server", "--bind", "127.0.0.1", "--directory", fixture.path, String(plainPort)]
+        plain.standardOutput = FileHandle.nullDevice
+        plain.standardError = FileHandle.nullDevice
+        try plain.run()
+        defer {
+            kill(plain.processIdentifier, SIGKILL)
+            plain.waitUntilExit()
+        }
+        var none = CommandResult(status: 0, stdout: "", stderr: "")
+        #expect(
+            try eventually(10) {
+                none = try search(["127.0.0.1:\(plainPort)/x"])
+                return !none.stderr.contains("connection refused")
+            })
+        #expect(none.status == 1 && none.stderr.contains("does not list its repositories"), "\(none)")
+    }
 }
