@@ -60,6 +60,23 @@ struct DockerParityTests {
         #expect(badMode.status == 125 && badMode.stderr.contains("ro or rw"), "\(badMode)")
     }
 
+    /// `run -w DIR` where the image has no DIR: made (root's, 0755) as runc and docker make it,
+    /// also for another user, under a read-only root, and below a volume.
+    @Test func missingWorkdirIsMade() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        for extra in [[], ["-u", "1000:1000"], ["--read-only"]] {
+            let ran = try fixture.skiff(
+                "run", ["--rm", "-w", "/made/here"] + extra + [fixture.image, "sh", "-c", "pwd; stat -c '%u %a' ."])
+            #expect(ran.status == 0 && ran.stdout == "/made/here\n0 755\n", "\(extra): \(ran)")
+        }
+        let volume = "wd-\(UInt32.random(in: 0...UInt32.max))"
+        let inVolume = try fixture.skiff("run", ["--rm", "-v", volume + ":/vol", "-w", "/vol/sub", fixture.image, "pwd"])
+        #expect(inVolume.status == 0 && inVolume.stdout == "/vol/sub\n", "\(inVolume)")
+        let listed = try fixture.skiff("run", ["--rm", "-v", volume + ":/vol", fixture.image, "ls", "/vol"])
+        #expect(listed.stdout == "sub\n", "made in the volume: \(listed)")
+    }
+
     /// `run -a STREAM`: only the named streams reach the client; the log keeps all.
     @Test func attachOnlyNamedStreams() throws {
         let fixture = try EngineFixture()

@@ -89,6 +89,12 @@ struct RootfsSetup {
             try DeviceSetup(root: root, newUserNamespace: config.newUserNamespace, syscalls: syscalls)
                 .create(devices: DefaultDevices.nodes + (config.spec.linux?.devices ?? []))
         }
+        // runc's rule (and so docker's `run -w DIR`): a missing working directory is made (0755,
+        // root's) inside the root, after the mounts so that one below a volume is made there, and
+        // before a read-only root is remounted.
+        if !config.process.cwd.isEmpty, config.process.cwd != "/" {
+            close(try root.makeDirectories(config.process.cwd))
+        }
     }
 
     /// The cgroup mounts, once the init stage is in its cgroup (and cgroup namespace).
