@@ -144,6 +144,20 @@ struct DockerParityTests {
         #expect(try eventually(5) { try sees(mountOption) }, "--mount bind-propagation=rslave")
         #expect(try !sees(privateName), "rprivate: the host's new mount stays out")
 
+        // rshared: the container starts (its overlay root is a mount point: pivot_root refused the
+        // shared copy with EINVAL before) and a host mount made after the start reaches it.
+        try FileManager.default.createDirectory(atPath: shared + "/later", withIntermediateDirectories: true)
+        let sharing = unique("prop-shared")
+        let started = try fixture.skiff(
+            "run", ["-d", "--name", sharing, "-v", shared + ":/v:rshared", fixture.image, "sleep", "300"])
+        try #require(started.status == 0, "\(started)")
+        try run(["/bin/mount", "-t", "tmpfs", "-o", "size=1m", "prop-later", shared + "/later"])
+        defer { umount2(shared + "/later", Int32(MNT_DETACH)) }
+        try "later\n".write(toFile: shared + "/later/marker", atomically: false, encoding: .utf8)
+        #expect(
+            try eventually(5) { try fixture.skiff("exec", [sharing, "cat", "/v/later/marker"]).stdout == "later\n" },
+            "rshared: the host's new mount reaches the container")
+
         let refused = try fixture.skiff("run", ["--rm", "-v", notShared + ":/v:rslave", fixture.image, "true"])
         let parentShared = (try? Mounts.table())?.split(separator: "\n").contains {
             $0.split(separator: " ")[4] == "/" && $0.contains("shared:")

@@ -156,16 +156,19 @@ struct RootfsSetup {
         }
     }
 
-    /// Makes the mount that contains `path` (not `path`'s own mount) private, as runc does.
+    /// Makes the mount `path` is on private: its own mount when it is a mount point (an engine's
+    /// overlay rootfs), else the one that contains it, as runc's rootfsParentMountPrivate does.
+    /// The bind of the rootfs onto itself copies that mount's propagation, and pivot_root refuses
+    /// a shared new root: with the parent directory's mount only, rshared failed with EINVAL for
+    /// every rootfs that is a mount point.
     private func makeParentMountPrivate(of path: String) throws {
         let info = try Mounts.table()
-        let parentDirectory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         var best = "/"
         for line in info.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { continue }
             let mountPoint = Mounts.unescapeMountPath(String(fields[4]))
-            let isPrefix = mountPoint == "/" || parentDirectory == mountPoint || parentDirectory.hasPrefix(mountPoint + "/")
+            let isPrefix = mountPoint == "/" || path == mountPoint || path.hasPrefix(mountPoint + "/")
             if isPrefix && mountPoint.count > best.count { best = mountPoint }
         }
         try syscalls.mount(source: nil, target: best, type: nil, flags: MountFlags.private, data: nil)
