@@ -404,11 +404,16 @@ struct CreateCommand: AsyncParsableCommand {
     @OptionGroup var registry: RegistryCommandOptions
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
+    @Option(
+        name: [.customShort("a"), .customLong("attach")],
+        help: "Accepted as docker accepts it (stdin, stdout, stderr); `start -a` attaches stdout and stderr, as docker's does.")
+    var attach: [String] = []
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
         if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
+            _ = try AttachedStreams(parsing: attach)
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(
                 engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,

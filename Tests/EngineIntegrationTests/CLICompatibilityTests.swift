@@ -94,6 +94,9 @@ struct CLICompatibilityTests {
                 Row(arguments: ["run", "--rm", "-a", "stdout", "$IMAGE", "sh", "-c", "echo out; echo err >&2"], status: 0, stdout: "out"),
                 Row(arguments: ["run", "--rm", "-a", "stderr", "$IMAGE", "sh", "-c", "echo out; echo err >&2"], status: 0, stderr: "err"),
                 Row(arguments: ["run", "-d", "-a", "stdout", "$IMAGE", "true"], status: 125, stderr: "-a and -d"),
+                Row(arguments: ["create", "--name", name + "-a", "-a", "stdout", "$IMAGE", "echo", "created-a"], status: 0),
+                Row(arguments: ["start", "-a", name + "-a"], status: 0, stdout: "created-a"),
+                Row(arguments: ["create", "-a", "stdsideways", "$IMAGE", "true"], status: 125, stderr: "STDIN, STDOUT and STDERR"),
                 Row(
                     arguments: [
                         "run", "--rm", "--mount", "type=bind,source=\(fixture.path),target=/v,bind-propagation=rprivate", "$IMAGE", "true",
