@@ -51,8 +51,11 @@ struct PodmanSideBySideTests {
             """.write(toFile: directory + "/containers.conf", atomically: true, encoding: .utf8)
         }
 
+        /// Runs podman in `directory`: its conmon writes files (an `oom` marker) to its working
+        /// directory.
         func callAsFunction(_ arguments: [String]) throws -> CommandResult {
-            try run(command + arguments, check: false, environment: environment)
+            try run(
+                ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + command + arguments, check: false, environment: environment)
         }
 
         func cleanup() {
