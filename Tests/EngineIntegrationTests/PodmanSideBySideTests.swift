@@ -93,8 +93,8 @@ struct PodmanSideBySideTests {
             Row(arguments: ["run", "--rm", "--volumes-from", source + ":ro", "$IMAGE", "touch", "/data/g"], sameStdout: false),
             Row(arguments: ["run", "--name", oom, "-m", "16m", "$IMAGE", "sh", "-c", "x=0123456789; while :; do x=$x$x; done"]),
             // podman 4.3 with runc on this cgroup v1 memory controller reports OOMKilled false
-            // after the same kill (its conmon misses it); docker and skiff report true: only the
-            // exit codes are compared.
+            // after the same kill (its conmon notes it, podman does not read it back); docker and
+            // skiff say true: only the exit codes are compared.
             Row(arguments: ["inspect", "-f", "{{.State.ExitCode}}", oom]),
             Row(arguments: ["rm", "no-such-container"], sameStdout: false),
         ]
