@@ -22,6 +22,7 @@ struct ContainerCreateBody: Decodable {
     }
     struct HostConfigBody: Decodable {
         var Binds: [String]?
+        var VolumesFrom: [String]?
         var PortBindings: [String: [PortBinding]?]?
         var PublishAllPorts: Bool?
         var RestartPolicy: RestartPolicyBody?
@@ -147,6 +148,7 @@ extension ContainerCreateBody {
             (host.Binds ?? []).map(Self.bindTarget) + (host.Mounts ?? []).compactMap(\.Target) + (host.Tmpfs ?? [:]).keys.map { $0 })
         options.volumes.removeAll { covered.contains($0) }
         options.volumes += host.Binds ?? []
+        options.volumesFrom = host.VolumesFrom ?? []
         for (containerPort, bindings) in (host.PortBindings ?? [:]).sorted(by: { $0.key < $1.key }) {
             let slash = containerPort.firstIndex(of: "/")
             let port = slash.map { String(containerPort[..<$0]) } ?? containerPort
@@ -242,8 +244,9 @@ extension ContainerCreateBody {
         if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
             throw .badRequest("invalid mount: VolumeOptions.Subpath is not supported by skiff")
         }
-        if let propagation = mount.BindOptions?.Propagation, !propagation.isEmpty, propagation != "rprivate" {
-            throw .badRequest("invalid mount: bind propagation \(propagation) is not supported by skiff")
+        if let propagation = mount.BindOptions?.Propagation, !propagation.isEmpty {
+            guard !propagation.contains(",") else { throw .badRequest("invalid mount: \(propagation) holds a comma") }
+            fields.append("bind-propagation=\(propagation)")
         }
         return fields.joined(separator: ",")
     }

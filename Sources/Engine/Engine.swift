@@ -50,6 +50,7 @@ public struct Engine: Sendable {
         }
         // --link NAME[:ALIAS]: a hosts entry for a running container's address, as docker's legacy links.
         for link in options.links { options.addHosts += try linkHosts(link) }
+        if !options.volumesFrom.isEmpty { options.volumes = try volumesFrom(options) }
         if let name = options.name { try ContainerStore.validate(name: name) }
         try options.validateInteractiveOptions()
         let seccompProfile = try Self.validate(options, imageConfig: image.config.config)

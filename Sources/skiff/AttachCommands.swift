@@ -8,13 +8,42 @@ import Engine
 /// terminal or stdio to it (`run -it`, `start -a -i`); returns how the attachment ended.
 func startAttached(
     engine: Engine, container: EngineContainer, interactive: Bool, detachKeys: DetachKeys,
-    proxySignals: Bool = true
+    proxySignals: Bool = true, streams: AttachedStreams = .all
 ) throws -> AttachEnd {
     let size = container.hasTTY ? RawTerminal.size() : nil
     let handle = try engine.start(container.id, attach: false, streams: AttachRequest(consoleSize: size))
     return try relay(
         engine: engine, container: container, socket: handle.attachFD, interactive: interactive,
-        closeStdinAtEOF: true, detachKeys: detachKeys, proxySignals: proxySignals)
+        closeStdinAtEOF: true, detachKeys: detachKeys, proxySignals: proxySignals, streams: streams)
+}
+
+/// `run -a/--attach stdin|stdout|stderr` (repeatable, any case): the streams the client is
+/// attached to, as docker's run takes them; all three without the flag.
+struct AttachedStreams: Equatable {
+    var stdin = true
+    var stdout = true
+    var stderr = true
+
+    static let all = AttachedStreams()
+
+    init() {}
+
+    init(parsing names: [String]) throws {
+        guard !names.isEmpty else { return }
+        stdin = false
+        stdout = false
+        stderr = false
+        for name in names {
+            switch name.lowercased() {
+            case "stdin": stdin = true
+            case "stdout": stdout = true
+            case "stderr": stderr = true
+            default:
+                throw EngineError.invalidOption(
+                    "invalid argument \"\(name)\" for \"-a, --attach\": valid streams are STDIN, STDOUT and STDERR")
+            }
+        }
+    }
 }
 
 /// How an attachment ended: the exit code the command ends with (0 after a detach), and whether
@@ -26,12 +55,14 @@ struct AttachEnd {
 
 func relay(
     engine: Engine, container: EngineContainer, socket: Int32, interactive: Bool, closeStdinAtEOF: Bool,
-    detachKeys: DetachKeys, proxySignals: Bool = true
+    detachKeys: DetachKeys, proxySignals: Bool = true, streams: AttachedStreams = .all
 ) throws -> AttachEnd {
-    let client = AttachClient(
-        socket: socket, tty: container.hasTTY, forwardStdin: interactive, closeStdinAtEOF: closeStdinAtEOF,
+    var client = AttachClient(
+        socket: socket, tty: container.hasTTY, forwardStdin: interactive && streams.stdin, closeStdinAtEOF: closeStdinAtEOF,
         detachKeys: detachKeys, proxySignals: proxySignals
     ) { signal in try? engine.kill(container.id, signal: signal) }
+    client.showStdout = streams.stdout
+    client.showStderr = streams.stderr
     switch try client.run() {
     case .exited(let code): return AttachEnd(code: code)
     case .detached: return AttachEnd(code: 0, detached: true)

@@ -6,6 +6,7 @@ extension Skiff {
         [
             PullCommand.self, PushCommand.self, ImagesCommand.self, ImageCommand.self, TagCommand.self, RmiCommand.self,
             LoadCommand.self, SaveCommand.self, LoginCommand.self, LogoutCommand.self, BuildCommand.self, HistoryCommand.self,
+            SearchCommand.self,
             BuilderCommand.self, CommitCommand.self, DiffCommand.self, ExportCommand.self, ImportCommand.self,
         ]
     }

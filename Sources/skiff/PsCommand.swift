@@ -3,6 +3,7 @@ import ContainerRuntime
 import Engine
 import Foundation
 import LinuxSupport
+import Templates
 
 /// `skiff ps [-a] [-q] [--format json]`: containers with their live status.
 struct PsCommand: AsyncParsableCommand {
@@ -167,9 +168,17 @@ extension PsCommand {
         }
     }
 
-    /// `--format TEMPLATE` or `--format "table TEMPLATE"` over docker's ps fields.
+    /// `--format TEMPLATE` or `--format "table TEMPLATE"` over docker's ps fields, with docker's
+    /// method `.Label "key"` (the label's value, "" when the container has no such label); its
+    /// column header is LABEL.
     func printTemplate(_ rows: [Row], now: Double) throws {
         try TemplateOutput.printRows(
-            rows.map { TemplateRow($0, now: now) }, format: format, headers: TemplateRow.headers)
+            rows.map { TemplateRow($0, now: now) }, format: format, headers: TemplateRow.headers,
+            methods: rows.map { Self.templateMethods(labels: $0.Labels ?? [:]) },
+            headerMethods: ["Label": GoTemplate.Method(parameters: 1) { _ in .string("LABEL") }])
+    }
+
+    static func templateMethods(labels: [String: String]) -> [String: GoTemplate.Method] {
+        ["Label": GoTemplate.Method(parameters: 1) { arguments in .string(labels[arguments[0]] ?? "") }]
     }
 }

@@ -21,6 +21,8 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Override the image's entrypoint (\"\" clears it).") var entrypoint: String?
     @Option(help: "Container hostname (default: the short ID).") var hostname: String?
     @Option(name: [.customShort("v"), .customLong("volume")], help: "Bind mount /host/path:/container/path[:ro].") var volume: [String] = []
+    @Option(name: .customLong("volumes-from"), help: "Mount every volume and bind of a container: CONTAINER[:ro|rw].") var volumesFrom:
+        [String] = []
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Option(name: [.customShort("m"), .customLong("memory")], help: "Memory limit (bytes, or with b, k, m, g).") var memory: String?
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
@@ -118,6 +120,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.entrypoint = entrypoint
         options.hostname = hostname
         options.volumes = volume
+        options.volumesFrom = volumesFrom
         options.readOnly = readOnly
         options.limits = try resources.limits(memory: memory, cpus: cpus, pidsLimit: pidsLimit)
         options.oomScoreAdj = resources.oomScoreAdj
@@ -339,11 +342,15 @@ struct RunCommand: AsyncParsableCommand {
         name: .customLong("sig-proxy"),
         help: "Pass the signals we receive to the container (without a terminal); false: they end this command and the container runs on.")
     var sigProxy: Bool = true
+    @Option(name: [.customShort("a"), .customLong("attach")], help: "Attach only these streams: stdin, stdout, stderr (repeatable).")
+    var attach: [String] = []
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
         if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
+            let streams = try AttachedStreams(parsing: attach)
+            if detach && !attach.isEmpty { throw EngineError.invalidOption("conflicting options: -a and -d") }
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(
                 engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,
@@ -357,11 +364,12 @@ struct RunCommand: AsyncParsableCommand {
             // max-file before it was read): a foreground run of such a container takes its
             // output from the monitor's attach socket instead, which holds the program back
             // rather than lose output, as docker's attached run does.
-            if create.interactive || create.tty || container.logConfig?.maxSize != nil {
+            // -a: only the named streams, through the attach socket (which keeps them apart).
+            if create.interactive || create.tty || container.logConfig?.maxSize != nil || streams != .all {
                 let keys = try DetachKeys(parsing: detachKeys ?? "")
                 let end = try startAttached(
                     engine: engine, container: container, interactive: create.interactive, detachKeys: keys,
-                    proxySignals: sigProxy)
+                    proxySignals: sigProxy, streams: streams)
                 // After a detach the container runs on (and goes when it exits): back to the shell at once.
                 if container.autoRemove && !end.detached { _ = engine.waitRemoved(container.id) }
                 throw ExitCode(end.code)
@@ -396,11 +404,16 @@ struct CreateCommand: AsyncParsableCommand {
     @OptionGroup var registry: RegistryCommandOptions
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
+    @Option(
+        name: [.customShort("a"), .customLong("attach")],
+        help: "Accepted as docker accepts it (stdin, stdout, stderr); `start -a` attaches stdout and stderr, as docker's does.")
+    var attach: [String] = []
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]") var imageAndCommand: [String] = []
 
     func run() async throws {
         if PassthroughHelp.requested(imageAndCommand) { throw CleanExit.helpRequest(self) }
         try await withEngineErrors {
+            _ = try AttachedStreams(parsing: attach)
             let engine = try engineOptions.openEngine()
             let container = try await createContainer(
                 engine: engine, defaultRegistry: defaultRegistry, registry: registry, options: create,

@@ -4,6 +4,8 @@ import Glibc
 import ArgumentParser
 import ContainerRuntime
 import Engine
+import LinuxSupport
+import OCISpec
 
 /// `skiff system df`, `skiff system info` and `skiff system check`.
 struct SystemCommand: AsyncParsableCommand {
@@ -43,6 +45,8 @@ struct SystemDfCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Option(help: "Output format: table or json.") var format: String = "table"
+    @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Show the space of each image, container and volume.") var verbose =
+        false
 
     struct Row: Codable {
         var `Type`: String
@@ -55,6 +59,10 @@ struct SystemDfCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if verbose {
+            try await withEngineErrors { try printVerbose(try engineOptions.openEngine()) }
+            return
+        }
         try await withEngineErrors {
             let rows = try engineOptions.openEngine().diskUsage()
             func reclaimable(_ row: Engine.DiskUsageRow) -> String {
@@ -79,6 +87,100 @@ struct SystemDfCommand: AsyncParsableCommand {
             default:
                 throw EngineError.invalidOption("unknown --format '\(format)': use table or json")
             }
+        }
+    }
+}
+
+extension SystemDfCommand {
+    /// docker's `system df -v` sections, or their rows as JSON.
+    struct VerboseView: Codable {
+        struct ImageView: Codable {
+            var Repository: String
+            var Tag: String
+            var ID: String
+            var CreatedAt: String
+            var Size: Int64
+            var SharedSize: Int64
+            var UniqueSize: Int64
+            var Containers: Int
+        }
+        struct ContainerView: Codable {
+            var ID: String
+            var Image: String
+            var Command: String
+            var LocalVolumes: Int
+            var Size: Int64
+            var CreatedAt: String
+            var Status: String
+            var Names: String
+        }
+        struct VolumeView: Codable {
+            var Name: String
+            var Links: Int
+            var Size: Int64
+        }
+        var Images: [ImageView]
+        var Containers: [ContainerView]
+        var Volumes: [VolumeView]
+    }
+
+    func printVerbose(_ engine: Engine) throws {
+        let now = Timestamp.nowSeconds()
+        let detail = try engine.diskUsageDetail(now: now)
+        var images: [VerboseView.ImageView] = []
+        for image in detail.images {
+            for name in image.names.isEmpty ? ["<none>"] : image.names {
+                let reference = try? ImageReference(parsing: name)
+                images.append(
+                    .init(
+                        Repository: reference?.familiarName ?? "<none>", Tag: reference?.tag ?? "<none>", ID: image.id,
+                        CreatedAt: image.created ?? "", Size: image.size, SharedSize: image.sharedSize, UniqueSize: image.uniqueSize,
+                        Containers: image.containers))
+            }
+        }
+        let containers = detail.containers.map {
+            VerboseView.ContainerView(
+                ID: $0.listing.record.id, Image: $0.listing.record.image, Command: $0.listing.record.command.joined(separator: " "),
+                LocalVolumes: $0.localVolumes, Size: $0.size, CreatedAt: $0.listing.record.created, Status: $0.listing.status,
+                Names: $0.listing.record.name)
+        }
+        let volumes = detail.volumes.map { VerboseView.VolumeView(Name: $0.name, Links: $0.links, Size: $0.size) }
+        switch format {
+        case "json":
+            let view = VerboseView(Images: images, Containers: containers, Volumes: volumes)
+            print(String(decoding: try RuntimeJSON.encode(view, pretty: true), as: UTF8.self))
+        case "table":
+            func ago(_ time: String) -> String { Timestamp.seconds(time).map { HumanDuration.describe(now - $0) + " ago" } ?? "N/A" }
+            func command(_ text: String) -> String {
+                "\"" + (text.count > 20 ? String(text.prefix(19)) + "…" : text) + "\""
+            }
+            print("Images space usage:\n")
+            print(
+                TextTable.render(
+                    [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"]]
+                        + images.map {
+                            [
+                                $0.Repository, $0.Tag, String($0.ID.dropFirst(7).prefix(12)), ago($0.CreatedAt),
+                                ByteFormat.decimal($0.Size),
+                                ByteFormat.decimal($0.SharedSize), ByteFormat.decimal($0.UniqueSize), "\($0.Containers)",
+                            ]
+                        }))
+            print("\nContainers space usage:\n")
+            print(
+                TextTable.render(
+                    [["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"]]
+                        + containers.map {
+                            [
+                                String($0.ID.prefix(12)), $0.Image, command($0.Command), "\($0.LocalVolumes)", ByteFormat.decimal($0.Size),
+                                ago($0.CreatedAt), $0.Status, $0.Names,
+                            ]
+                        }))
+            print("\nLocal Volumes space usage:\n")
+            print(
+                TextTable.render(
+                    [["VOLUME NAME", "LINKS", "SIZE"]] + volumes.map { [$0.Name, "\($0.Links)", ByteFormat.decimal($0.Size)] }))
+        default:
+            throw EngineError.invalidOption("unknown --format '\(format)': use table or json")
         }
     }
 }

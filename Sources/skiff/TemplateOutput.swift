@@ -1,19 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
 import ContainerRuntime
-import Engine
 import JSON
 import Templates
 
-/// `--format` of the inspect commands and `ps`: JSON (the default) or a Go template applied to
-/// each item, as docker's CLI does (`\t` and `\n` in the template stand for tab and newline).
+/// `--format` of the inspect commands and the listings: JSON (the default) or a Go template
+/// applied to each item, as docker's CLI does (`\t` and `\n` in the template stand for tab and
+/// newline). A template that does not parse fails before anything is printed, with docker's exit
+/// code (64 for inspect-like commands, 1 for listings); one that fails on an item exits 1.
 enum TemplateOutput {
-    /// nil for JSON output; throws a usage error naming the mistake otherwise.
-    static func template(_ format: String?) throws -> GoTemplate? {
+    /// docker's exit code for a --format that does not parse: inspect, version, info and events
+    /// return 64 (EX_USAGE), the listings (ps, images, stats) 1.
+    static let documentParseExitCode: Int32 = 64
+    static let listParseExitCode: Int32 = 1
+
+    /// nil for JSON output; prints the mistake and exits with `parseExitCode` otherwise.
+    static func template(_ format: String?, parseExitCode: Int32 = documentParseExitCode) throws -> GoTemplate? {
         guard let format, format != "json", !format.isEmpty else { return nil }
-        let text = format.replacingEscapes()
         do {
-            return try GoTemplate(text)
+            return try GoTemplate(format.replacingEscapes())
         } catch {
-            throw EngineError.invalidOption("invalid --format template '\(format)': \(error)")
+            printEngineError("--format '\(format)': template parsing error: \(error)")
+            if parseExitCode == ExitCode.validationFailure.rawValue {
+                // 64 is ArgumentParser's validation failure, which skiff's entry turns into
+                // docker's 125 for a bad command line; docker's inspect exits 64 here, so exit
+                // directly (nothing has been printed or started yet).
+                fflush(nil)
+                exit(parseExitCode)
+            }
+            throw ExitCode(parseExitCode)
         }
     }
 
@@ -28,21 +45,30 @@ enum TemplateOutput {
         }
     }
 
-    /// `ps`/`images` style: `--format TEMPLATE` prints one line per row; `--format "table
-    /// TEMPLATE"` adds a header (the template rendered over `headers`, docker's column names) and
-    /// aligns the tab-separated columns.
-    static func printRows<T: Encodable>(_ rows: [T], format: String, headers: T) throws {
+    /// `ps`/`images`/`stats` style: `--format TEMPLATE` prints one line per row; `--format
+    /// "table TEMPLATE"` adds a header (the template rendered over `headers`, docker's column
+    /// names, with docker's header functions) and aligns the tab-separated columns. A field the
+    /// rows do not have is an error, as in docker's typed formatting contexts; `methods` are
+    /// the methods of each row (`.Label "key"` on ps), `headerMethods` what they show as header.
+    static func printRows<T: Encodable>(
+        _ rows: [T], format: String, headers: T, methods: [[String: GoTemplate.Method]] = [],
+        headerMethods: [String: GoTemplate.Method] = [:]
+    ) throws {
         let isTable = format.hasPrefix("table ")
-        guard let template = try template(isTable ? String(format.dropFirst(6)) : format) else {
+        let text = isTable ? String(format.dropFirst(6)) : format
+        guard let template = try template(text, parseExitCode: listParseExitCode) else {
             Swift.print(String(decoding: try RuntimeJSON.encode(rows, pretty: true), as: UTF8.self))
             return
         }
-        var lines = try rows.map { try render(template, $0, format: format) }
+        var lines = try rows.enumerated().map { row in
+            try render(
+                template, row.element, format: format, methods: row.offset < methods.count ? methods[row.offset] : [:], missingKey: .error)
+        }
         guard isTable else {
             for line in lines { Swift.print(line) }
             return
         }
-        lines.insert(try render(template, headers, format: format), at: 0)
+        lines.insert(template.renderHeader(try JSONValue.parse(try RuntimeJSON.encode(headers)), methods: headerMethods), at: 0)
         let cells = lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         let columns = cells.map(\.count).max() ?? 0
         let widths = (0..<columns).map { column in cells.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
@@ -62,20 +88,28 @@ enum TemplateOutput {
             return
         }
         for value in values {
-            do {
-                Swift.print(try template.render(value))
-            } catch {
-                throw EngineError.invalidOption("--format '\(format ?? "")': \(error)")
-            }
+            Swift.print(try render(template, value: value, format: format ?? ""))
         }
     }
 
-    static func render<T: Encodable>(_ template: GoTemplate, _ item: T, format: String) throws -> String {
-        let value = try JSONValue.parse(try RuntimeJSON.encode(item))
+    static func render<T: Encodable>(
+        _ template: GoTemplate, _ item: T, format: String, methods: [String: GoTemplate.Method] = [:],
+        missingKey: GoTemplate.MissingKey = .noValue
+    ) throws -> String {
+        try render(
+            template, value: try JSONValue.parse(try RuntimeJSON.encode(item)), format: format, methods: methods, missingKey: missingKey)
+    }
+
+    /// One item through the template; a failure is printed and exits 1, as docker's does.
+    static func render(
+        _ template: GoTemplate, value: JSONValue, format: String, methods: [String: GoTemplate.Method] = [:],
+        missingKey: GoTemplate.MissingKey = .noValue
+    ) throws -> String {
         do {
-            return try template.render(value)
+            return try template.render(value, methods: methods, missingKey: missingKey)
         } catch {
-            throw EngineError.invalidOption("--format '\(format)': \(error)")
+            printEngineError("--format '\(format)': \(error)")
+            throw ExitCode(1)
         }
     }
 }

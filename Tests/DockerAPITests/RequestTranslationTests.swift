@@ -87,13 +87,15 @@ struct RequestTranslationTests {
             {"Image":"b","HostConfig":{"NetworkMode":"app","Mounts":[
                {"Type":"volume","Source":"data","Target":"/data"},
                {"Type":"bind","Source":"/srv","Target":"/srv","ReadOnly":true},
+               {"Type":"bind","Source":"/mnt","Target":"/mnt","BindOptions":{"Propagation":"rslave"}},
                {"Type":"tmpfs","Target":"/scratch","TmpfsOptions":{"SizeBytes":1048576,"Mode":448}},
                {"Target":"/anon"}],
              "Ulimits":[{"Name":"nofile","Soft":100,"Hard":200},{"Name":"nproc","Soft":50}],
-             "LogConfig":{"Type":"json-file","Config":{}}},
+             "LogConfig":{"Type":"json-file","Config":{}},"VolumesFrom":["db:ro"]},
              "NetworkingConfig":{"EndpointsConfig":{"app":{"Aliases":["web","www"]},"other":{"Aliases":["o"]}}}}
             """)
-        #expect(options.volumes == ["data:/data", "/srv:/srv:ro", "/anon"])
+        #expect(options.volumes == ["data:/data", "/srv:/srv:ro", "/mnt:/mnt:rslave", "/anon"])
+        #expect(options.volumesFrom == ["db:ro"])
         // docker-py names a bound path in Config.Volumes too: the bind wins, no anonymous volume.
         let both = try self.options(#"{"Image":"b","Volumes":{"/v":{},"/w":{}},"HostConfig":{"Binds":["named:/v:rw"]}}"#)
         #expect(both.volumes == ["/w", "named:/v:rw"])
@@ -116,6 +118,7 @@ struct RequestTranslationTests {
             #"{"HostConfig":{"Mounts":[{"Type":"npipe","Source":"x","Target":"/x"}]}}"#,
             #"{"HostConfig":{"Mounts":[{"Type":"volume","Target":"/x","VolumeOptions":{"NoCopy":true}}]}}"#,
             #"{"HostConfig":{"Ulimits":[{"Soft":1}]}}"#,
+            #"{"HostConfig":{"Mounts":[{"Type":"bind","Source":"/m","Target":"/m","BindOptions":{"Propagation":"sideways"}}]}}"#,
         ] {
             #expect(throws: (any Error).self, "\(refused)") { try self.options(refused) }
         }

@@ -76,6 +76,43 @@ struct CLICompatibilityTests {
             ], fixture: fixture)
     }
 
+    /// --volumes-from, run -a, bind propagation and the OOM killer in inspect (DockerParityTests
+    /// has the details).
+    @Test func volumesFromAttachPropagationAndOOM() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "parity-\(UInt32.random(in: 0...UInt32.max))"
+        try check(
+            [
+                Row(arguments: ["create", "--name", name, "-v", "/data", "$IMAGE"], status: 0),
+                Row(
+                    arguments: ["run", "--rm", "--volumes-from", name, "$IMAGE", "sh", "-c", "echo hi > /data/f && cat /data/f"], status: 0,
+                    stdout: "hi"),
+                Row(arguments: ["run", "--rm", "--volumes-from", name + ":ro", "$IMAGE", "cat", "/data/f"], status: 0, stdout: "hi"),
+                Row(arguments: ["run", "--rm", "--volumes-from", name + ":ro", "$IMAGE", "touch", "/data/g"], status: 1),
+                Row(arguments: ["run", "--rm", "--volumes-from", "no-such-container", "$IMAGE", "true"], status: 125),
+                Row(arguments: ["run", "--rm", "-a", "stdout", "$IMAGE", "sh", "-c", "echo out; echo err >&2"], status: 0, stdout: "out"),
+                Row(arguments: ["run", "--rm", "-a", "stderr", "$IMAGE", "sh", "-c", "echo out; echo err >&2"], status: 0, stderr: "err"),
+                Row(arguments: ["run", "-d", "-a", "stdout", "$IMAGE", "true"], status: 125, stderr: "-a and -d"),
+                Row(arguments: ["create", "--name", name + "-a", "-a", "stdout", "$IMAGE", "echo", "created-a"], status: 0),
+                Row(arguments: ["start", "-a", name + "-a"], status: 0, stdout: "created-a"),
+                Row(arguments: ["create", "-a", "stdsideways", "$IMAGE", "true"], status: 125, stderr: "STDIN, STDOUT and STDERR"),
+                Row(
+                    arguments: [
+                        "run", "--rm", "--mount", "type=bind,source=\(fixture.path),target=/v,bind-propagation=rprivate", "$IMAGE", "true",
+                    ], status: 0),
+                Row(
+                    arguments: [
+                        "run", "--name", name + "-oom", "-m", "16m", "$IMAGE", "sh", "-c", "x=0123456789; while :; do x=$x$x; done",
+                    ],
+                    status: 137),
+                Row(arguments: ["inspect", "-f", "{{.State.OOMKilled}}", name + "-oom"], status: 0, stdout: "true"),
+                // system df -v and search (DockerParityTests searches a loopback registry's catalog).
+                Row(arguments: ["system", "df", "-v"], status: 0, stdout: "Local Volumes space usage:"),
+                Row(arguments: ["search", "busybox"], status: 1, stderr: "Docker Hub has none"),
+            ], fixture: fixture)
+    }
+
     /// Commands and flags a docker user types every day: management-command spellings, ps's
     /// columns and filters, images REPOSITORY[:TAG], logs -n, port, pause/unpause, boolean flags
     /// with =true/=false, docker's "unknown command", and rmi -f refused under a running container.
@@ -241,8 +278,8 @@ struct CLICompatibilityTests {
                 Row(arguments: ["run", "--rm", "-v", "\(fixture.path):/v:z", "$IMAGE", "touch", "/v/z-mode"], status: 0),
                 Row(arguments: ["run", "--rm", "-v", "\(fixture.path):/v:ro,Z,cached", "$IMAGE", "touch", "/v/ro-mode"], status: 1),
                 Row(
-                    arguments: ["run", "--rm", "-v", "\(fixture.path):/v:rslave", "$IMAGE", "true"], status: 125,
-                    stderr: "not supported yet"),
+                    arguments: ["run", "--rm", "-v", "cli-vol:/v:rslave", "$IMAGE", "true"], status: 125,
+                    stderr: "applies only to a bind mount of a host path"),
             ], fixture: fixture)
         #expect((try? String(contentsOfFile: cidfile, encoding: .utf8))?.count == 64)
     }

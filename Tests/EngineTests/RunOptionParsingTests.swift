@@ -62,6 +62,19 @@ import Testing
         }
     }
 
+    /// docker's propagation modes on a bind: kept apart from ro/rw, one at most, binds only.
+    @Test func volumePropagation() throws {
+        #expect(try VolumeArgument(parsing: "/h:/c:ro,rslave") == .bind(source: "/h", destination: "/c", readOnly: true))
+        #expect(VolumeArgument.propagation("/h:/c:ro,rslave") == "rslave")
+        #expect(VolumeArgument.propagation("/h:/c:shared") == "shared")
+        #expect(VolumeArgument.propagation("/h:/c:ro") == nil)
+        #expect(VolumeArgument.propagation("/h:/c") == nil)
+        #expect(try VolumeArgument(parsing: "data:/c:rprivate") == .named(name: "data", destination: "/c", readOnly: false))
+        for bad in ["data:/c:rslave", "/h:/c:rslave,shared", "/h:/c:sideways"] {
+            #expect(throws: EngineError.self, "\(bad)") { try VolumeArgument(parsing: bad) }
+        }
+    }
+
     @Test func securityOptions() throws {
         let defaults = try SecurityOptions(parsing: [])
         #expect(!defaults.noNewPrivileges && defaults.seccomp == .builtin)
@@ -98,6 +111,23 @@ import Testing
         #expect(CgroupStatsParser.cpuPercent(previous: 10, current: 5, wallNanoseconds: 1) == 0)
     }
 
+    /// The OOM killer's count from either hierarchy; failcnt and SIGKILL only where v1 lacks it.
+    @Test func oomKillParsing() {
+        let v1 = "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n"
+        #expect(CgroupStatsParser.oomKilled(oomControl: v1, failcnt: "0\n", memoryEvents: nil, exitCode: 137))
+        #expect(
+            !CgroupStatsParser.oomKilled(
+                oomControl: "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n", failcnt: "12\n", memoryEvents: nil, exitCode: 137))
+        let old = "oom_kill_disable 0\nunder_oom 0\n"
+        #expect(CgroupStatsParser.oomKilled(oomControl: old, failcnt: "3\n", memoryEvents: nil, exitCode: 137))
+        #expect(!CgroupStatsParser.oomKilled(oomControl: old, failcnt: "3\n", memoryEvents: nil, exitCode: 1))
+        #expect(!CgroupStatsParser.oomKilled(oomControl: old, failcnt: "0\n", memoryEvents: nil, exitCode: 137))
+        let v2 = "low 0\nhigh 0\nmax 40\noom 1\noom_kill 1\noom_group_kill 0\n"
+        #expect(CgroupStatsParser.oomKilled(oomControl: nil, failcnt: nil, memoryEvents: v2, exitCode: 137))
+        #expect(!CgroupStatsParser.oomKilled(oomControl: nil, failcnt: nil, memoryEvents: "max 3\noom 0\noom_kill 0\n", exitCode: 137))
+        #expect(!CgroupStatsParser.oomKilled(oomControl: nil, failcnt: nil, memoryEvents: nil, exitCode: 137))
+    }
+
     @Test func topKeepsTheContainersRows() throws {
         let ps = """
               PID TTY          TIME CMD
@@ -120,10 +150,13 @@ import Testing
         #expect(
             try MountOption.parse("type=tmpfs,destination=/run,tmpfs-size=64m,tmpfs-mode=1770") == .tmpfs("/run:size=67108864,mode=1770"))
         #expect(try MountOption.parse("type=tmpfs,target=/t,readonly") == .tmpfs("/t:ro"))
+        #expect(try MountOption.parse("type=bind,source=/h,target=/c,readonly,bind-propagation=rslave") == .volume("/h:/c:ro,rslave"))
+        #expect(try MountOption.parse("type=bind,source=/h,target=/c,bind-propagation=shared") == .volume("/h:/c:shared"))
         for bad in [
             "type=bind,target=/c", "type=bind,source=rel,target=/c", "type=volume,source=/abs,target=/c", "source=v",
             "type=nfs,target=/c", "type=tmpfs,source=x,target=/t", "type=tmpfs,target=/t,tmpfs-size=lots",
-            "type=bind,source=/h,target=/c,bind-propagation=shared", "type=volume,target=/c,readonly", "color=red,target=/c",
+            "type=bind,source=/h,target=/c,bind-propagation=sideways", "type=volume,source=v,target=/c,bind-propagation=rslave",
+            "type=volume,target=/c,readonly", "color=red,target=/c",
             "type=bind,source=/h,target=/c,tmpfs-size=1k",
         ] {
             #expect(throws: EngineError.self, "\(bad)") { try MountOption.parse(bad) }

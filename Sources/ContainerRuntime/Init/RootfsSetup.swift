@@ -89,6 +89,12 @@ struct RootfsSetup {
             try DeviceSetup(root: root, newUserNamespace: config.newUserNamespace, syscalls: syscalls)
                 .create(devices: DefaultDevices.nodes + (config.spec.linux?.devices ?? []))
         }
+        // runc's rule (and so docker's `run -w DIR`): a missing working directory is made (0755,
+        // root's) inside the root, after the mounts so that one below a volume is made there, and
+        // before a read-only root is remounted.
+        if !config.process.cwd.isEmpty, config.process.cwd != "/" {
+            close(try root.makeDirectories(config.process.cwd))
+        }
     }
 
     /// The cgroup mounts, once the init stage is in its cgroup (and cgroup namespace).
@@ -150,16 +156,19 @@ struct RootfsSetup {
         }
     }
 
-    /// Makes the mount that contains `path` (not `path`'s own mount) private, as runc does.
+    /// Makes the mount `path` is on private: its own mount when it is a mount point (an engine's
+    /// overlay rootfs), else the one that contains it, as runc's rootfsParentMountPrivate does.
+    /// The bind of the rootfs onto itself copies that mount's propagation, and pivot_root refuses
+    /// a shared new root: with the parent directory's mount only, rshared failed with EINVAL for
+    /// every rootfs that is a mount point.
     private func makeParentMountPrivate(of path: String) throws {
         let info = try Mounts.table()
-        let parentDirectory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         var best = "/"
         for line in info.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { continue }
             let mountPoint = Mounts.unescapeMountPath(String(fields[4]))
-            let isPrefix = mountPoint == "/" || parentDirectory == mountPoint || parentDirectory.hasPrefix(mountPoint + "/")
+            let isPrefix = mountPoint == "/" || path == mountPoint || path.hasPrefix(mountPoint + "/")
             if isPrefix && mountPoint.count > best.count { best = mountPoint }
         }
         try syscalls.mount(source: nil, target: best, type: nil, flags: MountFlags.private, data: nil)

@@ -33,6 +33,10 @@ public struct AttachClient {
     public var onSignal: (Int32) -> Void
     /// `--sig-proxy=false`: such a signal ends the attachment instead (the container runs on).
     public var proxySignals: Bool
+    /// `run -a stdout|stderr`: the output streams written out (the others are dropped here; the
+    /// log keeps them).
+    public var showStdout = true
+    public var showStderr = true
 
     public init(
         socket: Int32, tty: Bool, forwardStdin: Bool, closeStdinAtEOF: Bool, detachKeys: DetachKeys,
@@ -102,8 +106,8 @@ public struct AttachClient {
                 decoder.append(buffer[0..<n])
                 while let frame = try decoder.next() {
                     switch frame {
-                    case .stdout(let bytes): try FileIO.writeAll(fd: 1, bytes, what: "stdout")
-                    case .stderr(let bytes): try FileIO.writeAll(fd: 2, bytes, what: "stderr")
+                    case .stdout(let bytes): if showStdout { try FileIO.writeAll(fd: 1, bytes, what: "stdout") }
+                    case .stderr(let bytes): if showStderr { try FileIO.writeAll(fd: 2, bytes, what: "stderr") }
                     case .exit(let code): return .exited(code)
                     case .stdin, .closeStdin, .resize, .signal, .exec: break
                     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ContainerRuntime
 import LinuxSupport
 import OCISpec
@@ -11,6 +14,9 @@ extension Engine {
             if case .bind(let source, _, _) = try VolumeArgument(parsing: text), !FileIO.exists(source) {
                 throw EngineError.invalidOption(
                     "volume source \(source) does not exist: create it first (or give a volume name without a leading /)")
+            }
+            if case .bind(let source, _, _) = try VolumeArgument(parsing: text), let propagation = VolumeArgument.propagation(text) {
+                try checkSourcePropagation(source: source, propagation: propagation)
             }
         }
         for text in options.tmpfs { _ = try TmpfsOption.parse(text) }
@@ -41,6 +47,38 @@ extension Engine {
             throw EngineError.invalidOption("the seccomp profile \(path) is invalid: \(error)")
         }
         return profile
+    }
+
+    /// docker's check for a shared or slave bind: host mounts reach it only when the mount the
+    /// source lives on is shared (`shared`), or shared or a slave (`slave`).
+    static func checkSourcePropagation(source: String, propagation: String) throws {
+        let wantsShared = propagation.hasSuffix("shared")
+        guard wantsShared || propagation.hasSuffix("slave") else { return }
+        guard let resolved = realpath(source, nil) else { throw SystemError("resolve the volume source \(source)") }
+        let path = String(cString: resolved)
+        free(resolved)
+        var best: (mountPoint: String, optional: [Substring])?
+        for line in try Mounts.table().split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 6, let separator = fields.firstIndex(of: "-") else { continue }
+            let mountPoint = Mounts.unescapeMountPath(String(fields[4]))
+            guard mountPoint == "/" || path == mountPoint || path.hasPrefix(mountPoint + "/") else { continue }
+            // The later of two mounts on one point is the one on top.
+            if mountPoint.count >= (best?.mountPoint.count ?? 0) { best = (mountPoint, Array(fields[6..<separator])) }
+        }
+        guard let best else { return }
+        let shared = best.optional.contains { $0.hasPrefix("shared:") }
+        let slave = best.optional.contains { $0.hasPrefix("master:") }
+        if wantsShared && !shared {
+            throw EngineError.invalidOption(
+                "-v \(source) with \(propagation): path \(path) is mounted on \(best.mountPoint) but it is not a shared mount; make it one (mount --make-shared \(best.mountPoint)) or use rprivate"
+            )
+        }
+        if !wantsShared && !shared && !slave {
+            throw EngineError.invalidOption(
+                "-v \(source) with \(propagation): path \(path) is mounted on \(best.mountPoint) but it is not a shared or slave mount; make it shared (mount --make-shared \(best.mountPoint)) or use rprivate"
+            )
+        }
     }
 
     /// The container's labels: the image's, then `--label` (which wins).

@@ -67,6 +67,17 @@ public enum CgroupStatsParser {
             memoryLimit: limit(memoryMax), pids: number(pidsCurrent), pidsLimit: limit(pidsMax))
     }
 
+    /// Whether the cgroup's OOM killer killed one of its processes: the `oom_kill` count of v1's
+    /// memory.oom_control (Linux 4.13 and later) or cgroup2's memory.events; on an older v1
+    /// kernel without that count, a limit that was hit (failcnt) and a program killed by SIGKILL.
+    public static func oomKilled(oomControl: String?, failcnt: String?, memoryEvents: String?, exitCode: Int32) -> Bool {
+        for text in [oomControl, memoryEvents].compactMap({ $0 }) {
+            if let kills = keyValues(text)["oom_kill"] { return kills > 0 }
+        }
+        guard oomControl != nil, let failcnt else { return false }
+        return number(failcnt) > 0 && exitCode == 128 + 9
+    }
+
     /// docker's CPU %: CPU time used over wall time, 100% per fully used CPU.
     public static func cpuPercent(previous: UInt64, current: UInt64, wallNanoseconds: UInt64) -> Double {
         guard wallNanoseconds > 0, current >= previous else { return 0 }

@@ -189,7 +189,7 @@ extension Engine {
             State: ContainerInspect.StateView(
                 Status: isRestarting(record) ? "restarting" : (live.isRunning && record.paused == true ? "paused" : live.state.rawValue),
                 Running: live.isRunning, Paused: live.isRunning && record.paused == true, Restarting: isRestarting(record),
-                OOMKilled: false, Dead: false, Pid: live.isRunning ? record.pid ?? 0 : 0,
+                OOMKilled: record.oomKilled ?? false, Dead: false, Pid: live.isRunning ? record.pid ?? 0 : 0,
                 ExitCode: live.exitCode ?? 0, Error: record.error ?? "", StartedAt: record.startedAt ?? ContainerInspect.zeroTime,
                 FinishedAt: record.finishedAt ?? ContainerInspect.zeroTime, Health: health(of: record),
                 MonitorPid: live.isRunning ? record.monitorPid : nil, MonitorLost: live.monitorLost),

@@ -47,6 +47,21 @@ extension Engine {
         return sample
     }
 
+    /// Whether the cgroup OOM killer killed a process of the container's current run (v1's memory
+    /// controller where it is mounted, else cgroup2); read after the program exited, before the
+    /// runtime deletes the cgroup.
+    func wasOOMKilled(_ record: EngineContainer, exitCode: Int32) -> Bool {
+        guard record.vm == nil, let cgroup = try? cgroup(of: record) else { return false }
+        func read(_ path: String?, _ file: String) -> String? { path.flatMap { try? FileIO.readString($0 + "/" + file) } }
+        if let memory = cgroup.v1Paths["memory"], FileIO.exists(memory + "/memory.oom_control") {
+            return CgroupStatsParser.oomKilled(
+                oomControl: read(memory, "memory.oom_control"), failcnt: read(memory, "memory.failcnt"), memoryEvents: nil,
+                exitCode: exitCode)
+        }
+        return CgroupStatsParser.oomKilled(
+            oomControl: nil, failcnt: nil, memoryEvents: read(cgroup.unifiedPath, "memory.events"), exitCode: exitCode)
+    }
+
     /// The host's memory (docker's limit for a container without one), bytes.
     public static func hostMemory() -> UInt64 {
         guard let text = try? FileIO.readString("/proc/meminfo") else { return 0 }

@@ -148,6 +148,7 @@ public enum ContainerMonitor {
                 $0.startedAt = Timestamp.now()
                 $0.finishedAt = nil
                 $0.exitCode = nil
+                $0.oomKilled = nil
                 $0.error = nil
                 $0.monitorPid = getpid()
                 $0.monitorStartTime = myStart
@@ -184,6 +185,7 @@ public enum ContainerMonitor {
             if record.autoRemove { detachedTeardown.withLock { $0 = engine.beginDetachedTeardown(id: id) } }
             size = current.lastSize ?? size
             log.flush()
+            let oomKilled = engine.wasOOMKilled(record, exitCode: code)
             if record.vm == nil { try? engine.runtime.delete(id: id, force: true) }
             engine.removeEmptyCgroupParent()
             // The host ports are free again once the program is gone (its DNAT rules go with the
@@ -201,6 +203,7 @@ public enum ContainerMonitor {
                     {
                         $0.status = .exited
                         $0.exitCode = code
+                        $0.oomKilled = oomKilled ? true : nil
                         $0.finishedAt = Timestamp.now()
                         $0.pid = nil
                         restart = $0.policy.shouldRestart(
@@ -215,6 +218,8 @@ public enum ContainerMonitor {
                 break
             }
             guard let exited = update else { break }
+            // docker's order: the OOM kill, then the exit.
+            if oomKilled { engine.recordEvent(exited, "oom") }
             engine.recordEvent(exited, "die", extra: ["exitCode": String(code)])
             record = exited
             guard restart else { break }

@@ -18,6 +18,7 @@ public enum MountOption {
         var target: String?
         var readOnly = false
         var tmpfsOptions: [String] = []
+        var propagation: String?
         for field in text.split(separator: ",").map(String.init) {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
             let key = parts[0].lowercased()
@@ -44,7 +45,16 @@ public enum MountOption {
             case "tmpfs-mode":
                 guard let value else { throw fail("tmpfs-mode takes an octal mode") }
                 tmpfsOptions.append("mode=\(value)")
-            case "volume-nocopy", "bind-propagation", "consistency", "volume-driver", "volume-label", "volume-opt", "bind-recursive",
+            case "bind-propagation":
+                guard let value, VolumeArgument.propagationModes.contains(value) else {
+                    throw fail("bind-propagation takes private, rprivate, shared, rshared, slave or rslave")
+                }
+                propagation = value
+            case "consistency":
+                guard let value, ["consistent", "cached", "delegated", "default"].contains(value) else {
+                    throw fail("consistency takes consistent, cached, delegated or default")
+                }
+            case "volume-nocopy", "volume-driver", "volume-label", "volume-opt", "bind-recursive",
                 "volume-subpath":
                 throw fail("\(key) is not supported by skiff")
             default:
@@ -57,8 +67,10 @@ public enum MountOption {
             guard let source else { throw fail("a bind mount needs a source") }
             guard source.hasPrefix("/") else { throw fail("the bind source must be an absolute host path") }
             guard tmpfsOptions.isEmpty else { throw fail("tmpfs options apply only to type=tmpfs") }
-            return .volume(source + ":" + target + (readOnly ? ":ro" : ""))
+            let modes = (readOnly ? ["ro"] : []) + (propagation.map { [$0] } ?? [])
+            return .volume(source + ":" + target + (modes.isEmpty ? "" : ":" + modes.joined(separator: ",")))
         case "volume":
+            guard propagation == nil else { throw fail("bind-propagation applies only to type=bind") }
             guard tmpfsOptions.isEmpty else { throw fail("tmpfs options apply only to type=tmpfs") }
             guard let source else {
                 guard !readOnly else { throw fail("an anonymous volume cannot be read-only") }
@@ -67,6 +79,7 @@ public enum MountOption {
             guard !source.hasPrefix("/") else { throw fail("a volume source is a volume name; use type=bind for a host path") }
             return .volume(source + ":" + target + (readOnly ? ":ro" : ""))
         default:
+            guard propagation == nil else { throw fail("bind-propagation applies only to type=bind") }
             guard source == nil else { throw fail("a tmpfs mount has no source") }
             let options = (readOnly ? ["ro"] : []) + tmpfsOptions
             return .tmpfs(target + (options.isEmpty ? "" : ":" + options.joined(separator: ",")))

@@ -39,6 +39,9 @@ public struct RunOptions: Sendable, Equatable {
     public var entrypoint: String?
     public var hostname: String?
     public var volumes: [String] = []
+    /// `--volumes-from CONTAINER[:ro|rw]`: every volume and bind of those containers, at the same
+    /// destinations (a `-v`/`--mount` on the same destination wins), as docker does.
+    public var volumesFrom: [String] = []
     public var readOnly = false
     /// `--vm` and its settings: run in a micro-VM (nil: as processes on this host).
     public var vm: MicroVMSettings?

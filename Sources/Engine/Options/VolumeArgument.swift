@@ -30,11 +30,11 @@ public enum VolumeArgument: Sendable, Equatable {
         guard parts[1].hasPrefix("/") else { throw fail("the container path must be absolute") }
         guard Self.clean(parts[1]) != "/" else { throw fail("the container path cannot be /") }
         var readOnly = false
+        var propagation: String?
         if parts.count == 3 {
             // docker's comma-separated modes. z/Z (SELinux relabelling) mean nothing on a host
             // without SELinux, and cached/delegated/consistent nothing on Linux: accepted, as
-            // docker accepts them there. Binds are rprivate: private/rprivate say so; the
-            // propagation modes that would share mounts with the host are not supported yet.
+            // docker accepts them there. Binds are rprivate unless a propagation mode is given.
             for mode in parts[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 switch mode {
                 case "ro": readOnly = true
@@ -43,12 +43,19 @@ public enum VolumeArgument: Sendable, Equatable {
                     if FileIO.exists("/sys/fs/selinux/enforce") {
                         throw fail("mode '\(mode)' asks for an SELinux relabel, which skiff does not do")
                     }
-                case "cached", "delegated", "consistent", "private", "rprivate": break
-                case "shared", "rshared", "slave", "rslave":
-                    throw fail("propagation '\(mode)' is not supported yet (skiff's binds are rprivate)")
-                default: throw fail("unknown mode '\(mode)' (use ro, rw, z, Z, cached, delegated, private or rprivate)")
+                case "cached", "delegated", "consistent": break
+                case "private", "rprivate", "shared", "rshared", "slave", "rslave":
+                    guard propagation == nil else { throw fail("more than one propagation mode") }
+                    propagation = mode
+                default:
+                    throw fail(
+                        "unknown mode '\(mode)' (use ro, rw, z, Z, cached, delegated, or a propagation: private, rprivate, shared, rshared, slave, rslave)"
+                    )
                 }
             }
+        }
+        if let propagation, !parts[0].hasPrefix("/"), !["private", "rprivate"].contains(propagation) {
+            throw fail("propagation '\(propagation)' applies only to a bind mount of a host path")
         }
         if parts[0].hasPrefix("/") {
             self = .bind(source: parts[0], destination: Self.clean(parts[1]), readOnly: readOnly)
@@ -57,6 +64,16 @@ public enum VolumeArgument: Sendable, Equatable {
             self = .named(name: parts[0], destination: Self.clean(parts[1]), readOnly: readOnly)
         }
     }
+
+    /// The propagation mode among a bind's `-v` modes (`rslave`, `shared`, ...), nil when none
+    /// is given (docker's default for a bind: rprivate).
+    public static func propagation(_ text: String) -> String? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        return parts[2].split(separator: ",").map(String.init).first { propagationModes.contains($0) }
+    }
+
+    public static let propagationModes: Set<String> = ["private", "rprivate", "shared", "rshared", "slave", "rslave"]
 
     /// `/a//b/` is `/a/b`, so two spellings of one mount point are seen as the same.
     static func clean(_ path: String) -> String {

@@ -20,9 +20,10 @@ extension SpecBuilder {
         for text in inputs.options.volumes {
             switch try VolumeArgument(parsing: text) {
             case .bind(let source, let destination, let readOnly):
+                let propagation = VolumeArgument.propagation(text) ?? "rprivate"
                 try add(
                     Mount(
-                        destination: destination, type: "bind", source: source, options: ["rbind", "rprivate"] + (readOnly ? ["ro"] : [])))
+                        destination: destination, type: "bind", source: source, options: ["rbind", propagation] + (readOnly ? ["ro"] : [])))
             case .named(let name, let destination, let readOnly):
                 guard let path = inputs.volumePaths[name] else {
                     throw EngineError.invalidOption("volume \(name) was not prepared: create it with `skiff volume create \(name)`")
@@ -48,6 +49,15 @@ extension SpecBuilder {
             let depthA = a.element.destination.split(separator: "/").count, depthB = b.element.destination.split(separator: "/").count
             return depthA != depthB ? depthA < depthB : a.offset < b.offset
         }.map(\.element)
+    }
+
+    /// docker's rootfs propagation for binds that share mounts with the host: rshared when one is
+    /// shared, else rslave when one is a slave (so host mounts can reach the bind), nil otherwise.
+    static func rootfsPropagation(_ options: RunOptions) -> String? {
+        let modes = Set(options.volumes.compactMap(VolumeArgument.propagation))
+        if !modes.isDisjoint(with: ["shared", "rshared"]) { return "rshared" }
+        if !modes.isDisjoint(with: ["slave", "rslave"]) { return "rslave" }
+        return nil
     }
 
     /// The image config's Volumes as clean absolute paths, sorted.

@@ -186,6 +186,7 @@ public enum SpecBuilder {
             linux.resources?.devices = rules
         }
         linux.cgroupsPath = cgroupParent + "/" + inputs.id
+        linux.rootfsPropagation = rootfsPropagation(options)
         var annotations = options.annotations.merging(["org.skiff.image": inputs.imageName]) { $1 }
         if options.initProcess { annotations[InitReaper.annotation] = "true" }
         var spec = Spec(

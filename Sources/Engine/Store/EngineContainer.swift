@@ -25,6 +25,8 @@ public struct EngineContainer: Codable, Sendable, Equatable {
     public var startedAt: String?
     public var finishedAt: String?
     public var exitCode: Int32?
+    /// The cgroup's OOM killer killed a process of its last run (nil: no, or not run yet).
+    public var oomKilled: Bool?
     /// Why the last start failed, or what happened to the monitor.
     public var error: String?
     /// The image's labels with `--label` on top.
