@@ -231,3 +231,9 @@ extension VMRun: CommandWithExamples {
 extension VMInitramfs: CommandWithExamples {
     static let examples = ["skiff vm initramfs -o /tmp/initrd.cpio", "skiff vm initramfs -o initrd.cpio"]
 }
+extension SearchCommand: CommandWithExamples {
+    static let examples = [
+        "skiff search 127.0.0.1:5000/busy", "skiff search --limit 5 registry.example.com/team",
+        "skiff search --format '{{.Name}}' 127.0.0.1:5000/app",
+    ]
+}
