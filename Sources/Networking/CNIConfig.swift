@@ -31,8 +31,10 @@ public enum CNIConfig {
                 ),
             ])
         ]
-        if !ports.isEmpty {
-            let mappings: [JSONValue] = ports.map { port in
+        // IPv6 host addresses are the monitor's proxy's (`PortProxy`): portmap cannot DNAT from ::1.
+        let natted = ports.filter { !$0.isIPv6 }
+        if !natted.isEmpty {
+            let mappings: [JSONValue] = natted.map { port in
                 .object([
                     ("hostPort", .number(JSONNumber(Int(port.hostPort)))),
                     ("containerPort", .number(JSONNumber(Int(port.containerPort)))),
