@@ -36,3 +36,59 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
         return address
     }
 }
+
+/// An IPv6 network in CIDR form ("fd00:1::/64"), for `network create --ipv6`.
+public struct IPv6Subnet: Hashable, Sendable, CustomStringConvertible {
+    public var network: IPv6Address
+    public var prefix: Int
+
+    /// Parses "fd00:1::/64"; host bits must be zero (as docker requires), the prefix /1 to /120
+    /// (room for a gateway and containers).
+    public init(parsing text: String) throws(NetworkError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPv6Address(parts[0]), let prefix = Int(parts[1]) else {
+            throw .invalidSubnet(text, reason: "it is not an IPv6 address/prefix")
+        }
+        guard (1...120).contains(prefix) else { throw .invalidSubnet(text, reason: "the IPv6 prefix must be between /1 and /120") }
+        let masked = Self.masked(address, prefix)
+        guard masked == address else {
+            throw .invalidSubnet(text, reason: "host bits are set (the network address is \(masked)/\(prefix))")
+        }
+        self.network = address
+        self.prefix = prefix
+    }
+
+    public init(network: IPv6Address, prefix: Int) {
+        self.network = Self.masked(network, prefix)
+        self.prefix = prefix
+    }
+
+    static func masked(_ address: IPv6Address, _ prefix: Int) -> IPv6Address {
+        IPv6Address(
+            bytes: address.bytes.enumerated().map { index, byte in
+                let bits = min(8, max(0, prefix - index * 8))
+                return bits == 8 ? byte : byte & ~(UInt8(0xFF) >> UInt8(bits))
+            })
+    }
+
+    public func contains(_ address: IPv6Address) -> Bool { Self.masked(address, prefix) == network }
+
+    public func overlaps(_ other: IPv6Subnet) -> Bool {
+        let common = min(prefix, other.prefix)
+        return Self.masked(network, common) == Self.masked(other.network, common)
+    }
+
+    /// The address `offset` past the network address (offset below 2^32).
+    public func address(_ offset: UInt32) -> IPv6Address {
+        var bytes = network.bytes
+        var carry = UInt64(offset)
+        for index in stride(from: 15, through: 0, by: -1) where carry > 0 {
+            let sum = UInt64(bytes[index]) + (carry & 0xFF)
+            bytes[index] = UInt8(sum & 0xFF)
+            carry = (carry >> 8) + (sum >> 8)
+        }
+        return IPv6Address(bytes: bytes)
+    }
+
+    public var description: String { "\(network)/\(prefix)" }
+}

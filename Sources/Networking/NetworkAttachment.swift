@@ -22,6 +22,10 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     public var prefixLength: Int?
     public var gateway: String?
     public var macAddress: String?
+    /// On a network with `--ipv6`: the container's IPv6 address, its prefix length and gateway.
+    public var ipv6Address: String?
+    public var ipv6PrefixLength: Int?
+    public var ipv6Gateway: String?
     /// The address asked for (`network connect --ip`), nil when IPAM chooses.
     public var requestedAddress: String?
     /// The MAC address asked for (`--mac-address`), nil when the bridge plugin chooses.
@@ -111,6 +115,9 @@ public struct ContainerNetworking: Sendable {
                 attachment.prefixLength = parsed.prefixLength
                 attachment.gateway = parsed.gateway
                 attachment.macAddress = parsed.macAddress
+                attachment.ipv6Address = parsed.ipv6Address?.description
+                attachment.ipv6PrefixLength = parsed.ipv6PrefixLength
+                attachment.ipv6Gateway = parsed.ipv6Gateway
                 try Self.save(attachment, to: prepared.statePath)
             }
             return attachment

@@ -35,7 +35,8 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             return
                 "cannot publish port \(address):\(mapping.hostPort)/\(mapping.proto): the port is already in use (by another container or a host program); choose another host port"
         case .invalidSubnet(let text, let reason):
-            return "invalid subnet '\(text)': \(reason); give an IPv4 CIDR such as 10.222.5.0/24"
+            return "invalid subnet '\(text)': \(reason); give "
+                + (text.contains(":") ? "an IPv6 CIDR such as fd00:1::/64" : "an IPv4 CIDR such as 10.222.5.0/24")
         case .invalidGateway(let text, let reason):
             return "invalid gateway '\(text)': \(reason)"
         case .subnetInUse(let subnet, let owner):

@@ -78,7 +78,7 @@ struct CLICompatibilityTests {
 
     /// docker's network flags: --network container:NAME (the other container's namespace and
     /// hostname, port publishing refused, NetworkMode by ID), --mac-address (unicast, bridge
-    /// networks only) and -p with an IPv6 host address in brackets.
+    /// networks only), -p with an IPv6 host address in brackets, and `network create --ipv6`.
     @Test func networkModeMACAndIPv6Ports() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
@@ -105,8 +105,20 @@ struct CLICompatibilityTests {
             rows += [
                 Row(arguments: ["run", "-d", "--name", name + "-6", "-p", "[::1]::80", "$IMAGE", "sleep", "300"], status: 0),
                 Row(arguments: ["port", name + "-6"], status: 0, stdout: "80/tcp -> [::1]:"),
+                // A dual-stack user network (its IPv6 subnet a unique local /64 when not given).
+                Row(arguments: ["network", "create", "--ipv6", name + "-v6"], status: 0),
+                Row(arguments: ["network", "inspect", "-f", "{{.EnableIPv6}}", name + "-v6"], status: 0, stdout: "true"),
+                Row(
+                    arguments: ["run", "--rm", "--network", name + "-v6", "$IMAGE", "ip", "-6", "-o", "addr", "show", "eth0"], status: 0,
+                    stdout: "inet6 fd"),
+                Row(arguments: ["network", "rm", name + "-v6"], status: 0),
             ]
         }
+        rows.append(Row(arguments: ["network", "create", "--subnet", "fd00:1::/64", name + "-x"], status: 125, stderr: "needs --ipv6"))
+        // The bridge plugin turns the host's IPv6 forwarding on for an IPv6 network, as docker's does: put back what was found.
+        let forwardingPath = "/proc/sys/net/ipv6/conf/all/forwarding"
+        let forwarding = try? String(contentsOfFile: forwardingPath, encoding: .utf8)
+        defer { try? forwarding?.write(toFile: forwardingPath, atomically: false, encoding: .utf8) }
         try check(rows, fixture: fixture)
     }
 

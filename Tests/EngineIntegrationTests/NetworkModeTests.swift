@@ -201,4 +201,70 @@ struct NetworkModeTests {
         #expect(getIPv6Loopback(port: port, path: "/i") == nil)
         #expect(netnsFiles(fixture).isEmpty)
     }
+
+    /// `network create --ipv6` with an IPv4 and an IPv6 subnet: both addresses for each container
+    /// (inspect and `ip` inside), ping over IPv6 both ways, AAAA from the embedded DNS, and the
+    /// bridge gone after `network rm`. The bridge plugin turns the host's IPv6 forwarding on (as
+    /// docker does); the test puts back what it found.
+    @Test(.enabled(if: hostHasIPv6Loopback, "the host has IPv6 disabled"))
+    func dualStackUserNetwork() throws {
+        let forwardingPath = "/proc/sys/net/ipv6/conf/all/forwarding"
+        let forwarding = try String(contentsOfFile: forwardingPath, encoding: .utf8)
+        defer { try? forwarding.write(toFile: forwardingPath, atomically: false, encoding: .utf8) }
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let tag = UInt16.random(in: 0x100...0xfff)
+        let network = "dual-\(String(tag, radix: 16))"
+        let prefix = "fd00:\(String(tag, radix: 16)):5::"
+        let refused = try fixture.network("create", ["--subnet", prefix + "/64", network])
+        #expect(refused.status != 0 && refused.stderr.contains("needs --ipv6"), "\(refused.stderr)")
+        try fixture.network("create", ["--ipv6", "--subnet", "10.221.\(tag % 250).0/24", "--subnet", prefix + "/64", network], check: true)
+        let view = try fixture.network(
+            "inspect", ["-f", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}", network], check: true)
+        #expect(trimmed(view) == "true 10.221.\(tag % 250).0/24 \(prefix)/64", "\(view.stdout)")
+        let bridge = try NetworkTests().bridge(fixture, network: network)
+
+        var ids: [String] = []
+        for name in ["a", "b"] {
+            ids.append(
+                trimmed(
+                    try fixture.skiff(
+                        "run", ["-d", "--name", network + name, "--network", network, fixture.image, "sleep", "300"], check: true)))
+        }
+        let format = "{{.NetworkSettings.GlobalIPv6Address}} {{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}"
+        let settings = try ids.map {
+            trimmed(try fixture.skiff("inspect", ["-f", format, $0], check: true)).split(separator: " ").map(String.init)
+        }
+        let addresses = settings.map { $0.first ?? "" }
+        for fields in settings {
+            #expect(fields.count == 3 && fields[0].hasPrefix(prefix) && fields[1] == "64" && fields[2] == prefix + "1", "\(fields)")
+        }
+        #expect(Set(addresses).count == 2)
+        let endpoints = try fixture.skiff("inspect", ["-f", "{{json .NetworkSettings.Networks}}", ids[0]], check: true).stdout
+        let endpoint = ((try JSONSerialization.jsonObject(with: Data(endpoints.utf8))) as? [String: [String: Any]])?[network]
+        #expect(endpoint?["GlobalIPv6Address"] as? String == addresses[0], "\(endpoints)")
+        let inside = try fixture.skiff("exec", [ids[0], "ip", "-6", "-o", "addr", "show", "eth0"]).stdout
+        #expect(inside.contains("inet6 \(addresses[0])/64"), "\(inside)")
+        #expect(try fixture.skiff("exec", [ids[0], "ip", "-4", "-o", "addr", "show", "eth0"]).stdout.contains("inet 10.221."))
+
+        // ping over IPv6, both ways.
+        for (from, to) in [(ids[0], addresses[1]), (ids[1], addresses[0])] {
+            var reply = ""
+            #expect(
+                try eventually(15) {
+                    reply = try fixture.skiff("exec", [from, "busybox", "ping", "-6", "-c", "1", "-W", "2", to]).stdout
+                    return reply.contains("1 packets received")
+                }, "\(reply)")
+        }
+        // The embedded DNS answers AAAA with the peer's IPv6 address (and A with its IPv4 one).
+        let lookup = try fixture.skiff("exec", [ids[0], "busybox", "nslookup", "-type=AAAA", network + "b", "127.0.0.11"]).stdout
+        #expect(lookup.contains(addresses[1]), "\(lookup)")
+
+        try fixture.skiff("rm", ["-f"] + ids, check: true)
+        try fixture.network("rm", [network], check: true)
+        #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)"))
+        let rules = (try? run(["/usr/sbin/ip6tables-save"], check: false).stdout) ?? ""
+        #expect(!rules.split(separator: "\n").contains { line in ids.contains { line.contains($0) } }, "\(rules)")
+        #expect(netnsFiles(fixture).isEmpty)
+    }
 }

@@ -74,6 +74,10 @@ public struct ContainerNetworkSettings: Codable, Sendable, Equatable {
     public var prefixLength: Int?
     public var gateway: String?
     public var macAddress: String?
+    /// On a network with `--ipv6` (docker's GlobalIPv6Address, GlobalIPv6PrefixLen, IPv6Gateway).
+    public var ipv6Address: String?
+    public var ipv6PrefixLength: Int?
+    public var ipv6Gateway: String?
     /// Published ports with the host ports actually bound.
     public var ports: [PortMapping]
 }

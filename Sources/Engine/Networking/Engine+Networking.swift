@@ -176,9 +176,10 @@ extension Engine {
         for attachment in named {
             guard let address = attachment.ipAddress else { continue }
             let aliases = config.allNetworks.first { $0.name == attachment.network }?.aliases ?? []
-            let peer = NetworkPeer(
+            var peer = NetworkPeer(
                 containerID: record.id, address: address, names: Self.peerNames(record, aliases: aliases),
                 hostsPath: hostsPath, hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
+            peer.ipv6Address = attachment.ipv6Address
             try NetworkPeers(store: networks).join(network: attachment.network, peer)
         }
         if named.isEmpty {
@@ -193,6 +194,7 @@ extension Engine {
         ContainerNetworkSettings(
             network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
             prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
+            ipv6Address: attachment.ipv6Address, ipv6PrefixLength: attachment.ipv6PrefixLength, ipv6Gateway: attachment.ipv6Gateway,
             ports: attachment.ports)
     }
 
