@@ -26,7 +26,8 @@ public final class PortProxy: Sendable {
     }
 
     static let bufferLimit = 64 << 10
-    static let maxRelays = 512
+    /// Two descriptors each: well inside the monitor's usual limit of 1024.
+    static let maxRelays = 256
     static let connectTimeout = 5.0
 
     let routes: [Route]
@@ -82,9 +83,13 @@ public final class PortProxy: Sendable {
                 close(relay.upstream)
             }
         }
+        // After an accept that failed for want of descriptors or memory (EMFILE...), the
+        // listeners rest a moment: polling them at once would spin on the same waiting client.
+        var restUntil = 0.0
         while true {
+            let accepting = relays.count < Self.maxRelays && MonotonicClock.seconds() >= restUntil
             var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
-            fds += routes.map { pollfd(fd: $0.listener, events: relays.count < Self.maxRelays ? Int16(POLLIN) : 0, revents: 0) }
+            fds += routes.map { pollfd(fd: $0.listener, events: accepting ? Int16(POLLIN) : 0, revents: 0) }
             for relay in relays {
                 var client: Int16 = 0
                 var upstream: Int16 = 0
@@ -100,7 +105,8 @@ public final class PortProxy: Sendable {
                 fds.append(pollfd(fd: relay.upstream, events: upstream, revents: 0))
             }
             let now = MonotonicClock.seconds()
-            let timeout = relays.filter(\.connecting).map(\.deadline).min().map { Int32(max(0, ($0 - now) * 1000)) + 1 } ?? -1
+            let wakeups = relays.filter(\.connecting).map(\.deadline) + (restUntil > now ? [restUntil] : [])
+            let timeout = wakeups.min().map { Int32(max(0, ($0 - now) * 1000)) + 1 } ?? -1
             guard poll(&fds, nfds_t(fds.count), timeout) >= 0 || errno == EINTR else { return }
             if fds[0].revents != 0 { return }
             let base = 1 + routes.count
@@ -114,22 +120,41 @@ public final class PortProxy: Sendable {
                 return true
             }
             for (index, route) in routes.enumerated() where fds[1 + index].revents & Int16(POLLIN) != 0 {
-                while relays.count < Self.maxRelays, let relay = accept(route) { relays.append(relay) }
+                accepting: while relays.count < Self.maxRelays {
+                    switch accept(route) {
+                    case .relay(let relay): relays.append(relay)
+                    case .none: break accepting
+                    case .failed:
+                        restUntil = MonotonicClock.seconds() + 0.1
+                        break accepting
+                    }
+                }
             }
         }
     }
 
-    /// Accepts one client of `route` and starts its connect to the container; nil when none waits.
-    func accept(_ route: Route) -> Relay? {
+    enum Accepted {
+        case relay(Relay)
+        /// No client waits.
+        case none
+        /// Out of descriptors or memory: the client waits in the backlog.
+        case failed
+    }
+
+    /// Accepts one client of `route` and starts its connect to the container.
+    func accept(_ route: Route) -> Accepted {
         while true {
             let client = Glibc.accept(route.listener, nil, nil)
-            if client < 0 { return nil }
+            if client < 0 {
+                if errno == ECONNABORTED || errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK ? .none : .failed
+            }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
             let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
             guard upstream >= 0 else {
                 close(client)
-                return nil
+                return .failed
             }
             var address = sockaddr_in(route.target, route.port)
             let rc = withUnsafePointer(to: &address) {
@@ -140,7 +165,7 @@ public final class PortProxy: Sendable {
                 close(upstream)
                 continue
             }
-            return Relay(client: client, upstream: upstream, deadline: MonotonicClock.seconds() + Self.connectTimeout)
+            return .relay(Relay(client: client, upstream: upstream, deadline: MonotonicClock.seconds() + Self.connectTimeout))
         }
     }
 
