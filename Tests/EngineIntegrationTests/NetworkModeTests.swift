@@ -168,18 +168,22 @@ struct NetworkModeTests {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
         let port = NetworkTests().freePort()
+        let everyAddress = NetworkTests().freePort()
         let name = "six-\(UInt32.random(in: 0...UInt32.max))"
         try fixture.skiff(
             "run",
             [
-                "-d", "--name", name, "-p", "[::1]:\(port):80", "-p", "[::1]::80", "-p", "127.0.0.1::80", fixture.image, "sh", "-c",
-                "echo six > /tmp/i; dd if=/dev/zero bs=1024 count=1024 2>/dev/null | tr '\\0' x > /tmp/big; httpd -f -p 80 -h /tmp",
+                "-d", "--name", name, "-p", "[::1]:\(port):80", "-p", "[::1]::80", "-p", "127.0.0.1::80", "-p", "[::]:\(everyAddress):81",
+                fixture.image, "sh", "-c",
+                "echo six > /tmp/i; dd if=/dev/zero bs=1024 count=1024 2>/dev/null | tr '\\0' x > /tmp/big; httpd -p 81 -h /tmp; httpd -f -p 80 -h /tmp",
             ], check: true)
         #expect(eventually(15) { getIPv6Loopback(port: port, path: "/i") == "six\n" })
         #expect(getIPv6Loopback(port: port, path: "/big") == String(repeating: "x", count: 1 << 20))
+        // [::] (every IPv6 address of the host) is reached on ::1 too.
+        #expect(getIPv6Loopback(port: everyAddress, path: "/i") == "six\n")
 
         let listed = try fixture.skiff("port", [name], check: true).stdout
-        #expect(listed.contains("80/tcp -> [::1]:\(port)"), "\(listed)")
+        #expect(listed.contains("80/tcp -> [::1]:\(port)") && listed.contains("81/tcp -> [::]:\(everyAddress)"), "\(listed)")
         let ps = try fixture.skiff("ps", [], check: true).stdout
         #expect(ps.contains("[::1]:\(port)->80/tcp"), "\(ps)")
         let document = try fixture.skiff("inspect", [name], check: true).stdout

@@ -49,6 +49,8 @@ import Testing
             #expect(message?.contains("conflicting options: \(what) and the") == true, "\(what): \(message ?? "accepted")")
         }
         #expect(refusal(options("container:")) != nil)
+        #expect(refusal(options("container:web") { $0.sysctls = ["net.ipv4.ip_forward=1"] })?.contains("--sysctl net.ipv4") == true)
+        #expect(refusal(options("container:web") { $0.sysctls = ["kernel.msgmax=8192"] }) == nil)
     }
 
     @Test func macAddressOnlyOnBridgeNetworks() {

@@ -40,6 +40,13 @@ extension Engine {
         if !options.links.isEmpty { try refuse("links") }
         if !options.networkAliases.isEmpty { try refuse("network-alias") }
         if options.ipAddress != nil { try refuse("ip") }
+        // Not docker's rule: a joiner's net.* sysctls would change the other container's
+        // namespace, the host's when that one runs with --network host.
+        if let sysctl = options.sysctls.first(where: { $0.hasPrefix("net.") }) {
+            throw EngineError.invalidOption(
+                "--sysctl \(sysctl) cannot be set with --network container:\(reference): it would change that container's network "
+                    + "namespace (the host's when it runs with --network host); set it on that container")
+        }
     }
 
     /// The container `--network container:NAME` names (it must exist; it runs at the joiner's
