@@ -55,6 +55,12 @@ public struct Engine: Sendable {
         try options.validateInteractiveOptions()
         let seccompProfile = try Self.validate(options, imageConfig: image.config.config)
         try checkNetworkOptions(options)
+        // --network container:NAME: that container's hostname and host files; recorded by ID.
+        let networkOwner = try networkOwner(options)
+        if let networkOwner {
+            options.network = .container(networkOwner.id)
+            options.hostname = networkFilesOwner(networkOwner).network?.hostname
+        }
         return try store.locked {
             let records = store.all()
             if let name = options.name, let owner = records.first(where: { $0.name == name }) {
@@ -98,6 +104,11 @@ public struct Engine: Sendable {
                 inputs.resolvConfFile = directory + "/resolv.conf"
                 try writeHostFiles(directory: directory, name: name, hostname: hostname, options: options)
                 if case .bridge = options.network { inputs.networkNamespacePath = netnsPath(for: id) }
+                if let networkOwner {
+                    let files = store.directory(for: networkFilesOwner(networkOwner).id)
+                    (inputs.hostsFile, inputs.resolvConfFile) = (files + "/hosts", files + "/resolv.conf")
+                    inputs.networkNamespacePath = netnsPath(for: id)
+                }
                 inputs.sharedNamespacePaths = try sharedNamespacePaths(options)
                 let spec = try SpecBuilder.build(inputs)
                 try FileIO.writeAtomically(
@@ -129,6 +140,7 @@ public struct Engine: Sendable {
                     ports: options.ports, hostname: hostname, extraHosts: options.addHosts,
                     aliases: options.networkAliases)
                 record.network?.ipAddress = options.ipAddress
+                record.network?.macAddress = try options.macAddress.map { try MACAddress(parsing: $0).description }
                 try store.save(record)
                 recordEvent(record, "create")
                 return record

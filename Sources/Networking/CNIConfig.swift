@@ -21,18 +21,17 @@ public enum CNIConfig {
                     "ipam",
                     .object([
                         ("type", .string("host-local")),
-                        (
-                            "ranges",
-                            .array([.array([.object([("subnet", .string(network.subnet)), ("gateway", .string(network.gateway))])])])
-                        ),
-                        ("routes", .array([.object([("dst", .string("0.0.0.0/0"))])])),
+                        ("ranges", .array(ranges(network))),
+                        ("routes", .array(routes(network))),
                         ("dataDir", .string(ipamDirectory)),
                     ])
                 ),
             ])
         ]
-        if !ports.isEmpty {
-            let mappings: [JSONValue] = ports.map { port in
+        // IPv6 host addresses are the monitor's proxy's (`PortProxy`): portmap cannot DNAT from ::1.
+        let natted = ports.filter { !$0.isIPv6 }
+        if !natted.isEmpty {
+            let mappings: [JSONValue] = natted.map { port in
                 .object([
                     ("hostPort", .number(JSONNumber(Int(port.hostPort)))),
                     ("containerPort", .number(JSONNumber(Int(port.containerPort)))),
@@ -54,6 +53,19 @@ public enum CNIConfig {
             plugins.append(.object([("type", .string("firewall")), ("backend", .string("iptables"))]))
         }
         return plugins
+    }
+
+    /// host-local's range sets: the IPv4 subnet, and with `--ipv6` the IPv6 one (an address of each).
+    static func ranges(_ network: NetworkDefinition) -> [JSONValue] {
+        var ranges: [JSONValue] = [.array([.object([("subnet", .string(network.subnet)), ("gateway", .string(network.gateway))])])]
+        if let subnet6 = network.subnet6, let gateway6 = network.gateway6 {
+            ranges.append(.array([.object([("subnet", .string(subnet6)), ("gateway", .string(gateway6))])]))
+        }
+        return ranges
+    }
+
+    static func routes(_ network: NetworkDefinition) -> [JSONValue] {
+        [.object([("dst", .string("0.0.0.0/0"))])] + (network.enableIPv6 ? [.object([("dst", .string("::/0"))])] : [])
     }
 
     /// The plugin's `type`: the executable's name in CNI_PATH.

@@ -7,6 +7,10 @@ public struct CNIResult: Sendable, Equatable {
     public var prefixLength: Int
     public var gateway: String?
     public var macAddress: String?
+    /// The first IPv6 address of the container side, on a network with `--ipv6`.
+    public var ipv6Address: IPv6Address?
+    public var ipv6PrefixLength: Int?
+    public var ipv6Gateway: String?
 
     /// Reads the first IPv4 address whose interface is inside the sandbox (the container side).
     public init(parsing value: JSONValue, plugin: String) throws {
@@ -15,6 +19,15 @@ public struct CNIResult: Sendable, Equatable {
         }
         var interfaces: [JSONValue] = []
         if case .array(let list)? = value["interfaces"] { interfaces = list }
+        for ip in ips {
+            guard case .string(let cidr)? = ip["address"] else { continue }
+            let parts = cidr.split(separator: "/")
+            guard parts.count == 2, let address = IPv6Address(parts[0]), let prefix = Int(parts[1]) else { continue }
+            ipv6Address = address
+            ipv6PrefixLength = prefix
+            if case .string(let text)? = ip["gateway"] { ipv6Gateway = text }
+            break
+        }
         for ip in ips {
             guard case .string(let cidr)? = ip["address"] else { continue }
             let parts = cidr.split(separator: "/")

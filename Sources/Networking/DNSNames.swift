@@ -10,6 +10,8 @@ import Synchronization
 public struct DNSNames: Sendable, Equatable {
     var byName: [String: [IPv4Address]] = [:]
     var byAddress: [IPv4Address: String] = [:]
+    /// The IPv6 addresses of the names of members on networks with `--ipv6` (AAAA answers).
+    var byName6: [String: [IPv6Address]] = [:]
 
     /// What to do with a query.
     public enum Resolution: Sendable, Equatable {
@@ -34,11 +36,23 @@ public struct DNSNames: Sendable, Equatable {
         }
     }
 
+    /// The same, with the members' IPv6 addresses (`ipv6`: address to names) for AAAA answers.
+    public init(peers: [HostFiles.Peer], ipv6: [(address: String, names: [String])]) {
+        self.init(peers: peers)
+        for peer in ipv6 {
+            guard let address = IPv6Address(peer.address) else { continue }
+            for name in peer.names where HostFiles.isValidAlias(name) {
+                let key = name.lowercased()
+                if !(byName6[key]?.contains(address) ?? false) { byName6[key, default: []].append(address) }
+            }
+        }
+    }
+
     public var isEmpty: Bool { byName.isEmpty }
 
-    /// docker's embedded DNS: A for our names, an empty NOERROR for other types of them (so a
-    /// client's AAAA question never waits on the host's resolvers), PTR for our addresses, the
-    /// rest forwarded. Other opcodes are not implemented.
+    /// docker's embedded DNS: A for our names, AAAA for those on networks with `--ipv6`, an empty
+    /// NOERROR for other types of them (so a client's AAAA question never waits on the host's
+    /// resolvers), PTR for our IPv4 addresses, the rest forwarded. Other opcodes are not implemented.
     public func resolve(_ query: DNSMessage.Query) -> Resolution {
         guard query.opcode == 0 else { return .local(rcode: DNSMessage.notImplemented, answers: []) }
         let question = query.question
@@ -48,6 +62,9 @@ public struct DNSNames: Sendable, Equatable {
             return .local(rcode: DNSMessage.noError, answers: [.ptr(name)])
         }
         guard let addresses = byName[question.name] else { return .forward }
+        if question.type == DNSMessage.typeAAAA {
+            return .local(rcode: DNSMessage.noError, answers: (byName6[question.name] ?? []).map { .aaaa($0.bytes) })
+        }
         guard question.type == DNSMessage.typeA else { return .local(rcode: DNSMessage.noError, answers: []) }
         return .local(
             rcode: DNSMessage.noError,
@@ -91,7 +108,9 @@ extension NetworkPeers {
             }
             if let cached = cache.withLock({ $0 }), cached.key == key { return cached.names }
             let members = mine.flatMap { peers.members($0) }
-            let names = DNSNames(peers: members.map { HostFiles.Peer(address: $0.address, names: $0.names) })
+            let names = DNSNames(
+                peers: members.map { HostFiles.Peer(address: $0.address, names: $0.names) },
+                ipv6: members.compactMap { member in member.ipv6Address.map { (address: $0, names: member.names) } })
             cache.withLock { $0 = recent ? nil : (key, names) }
             return names
         }

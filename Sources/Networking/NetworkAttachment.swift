@@ -22,8 +22,22 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     public var prefixLength: Int?
     public var gateway: String?
     public var macAddress: String?
+    /// On a network with `--ipv6`: the container's IPv6 address, its prefix length and gateway.
+    public var ipv6Address: String?
+    public var ipv6PrefixLength: Int?
+    public var ipv6Gateway: String?
     /// The address asked for (`network connect --ip`), nil when IPAM chooses.
     public var requestedAddress: String?
+    /// The MAC address asked for (`--mac-address`), nil when the bridge plugin chooses.
+    public var requestedMAC: String?
+
+    var cniArgs: String? { Self.cniArgs(address: requestedAddress, mac: requestedMAC) }
+
+    /// CNI_ARGS for what was asked: host-local reads IP, the bridge plugin MAC (each ignores the other's).
+    public static func cniArgs(address: String?, mac: String?) -> String? {
+        let args = (address.map { ["IP=" + $0] } ?? []) + (mac.map { ["MAC=" + $0] } ?? [])
+        return args.isEmpty ? nil : (["IgnoreUnknown=1"] + args).joined(separator: ";")
+    }
 }
 
 /// Connects containers to bridge networks and disconnects them: namespace, CNI chain, state file.
@@ -62,16 +76,17 @@ public struct ContainerNetworking: Sendable {
     public func prepare(
         containerID: String, network name: String, netns: String, ports: [PortMapping],
         statePath: String, ifname: String = "eth0", createNamespace: Bool = true,
-        address: String? = nil
+        address: String? = nil, mac: String? = nil
     ) throws -> Prepared {
         let definition = try store.resolve(name)
         if let address { try Self.checkAddress(address, in: definition) }
+        let mac = try mac.map { try MACAddress(parsing: $0).description }
         let firewall = try store.ensureReady(definition, iptables: iptables)
         let plugins = CNIConfig.plugins(network: definition, ipamDirectory: store.ipamDirectory, ports: ports, firewall: firewall)
         let attachment = NetworkAttachment(
             containerID: containerID, network: definition.name, networkID: definition.id, netns: netns, ifname: ifname,
             plugins: plugins.map { String(decoding: $0.serialized(), as: UTF8.self) }, result: nil, ports: ports,
-            requestedAddress: address)
+            requestedAddress: address, requestedMAC: mac)
         try Self.save(attachment, to: statePath)
         do {
             if createNamespace { try NetworkNamespace.create(at: netns) }
@@ -93,13 +108,16 @@ public struct ContainerNetworking: Sendable {
                     plugins: prepared.plugins, networkName: attachment.network,
                     target: .init(
                         containerID: attachment.containerID, netns: attachment.netns, ifname: attachment.ifname,
-                        args: attachment.requestedAddress.map { "IgnoreUnknown=1;IP=" + $0 }))
+                        args: attachment.cniArgs))
                 let parsed = try CNIResult(parsing: result, plugin: "bridge")
                 attachment.result = String(decoding: result.serialized(), as: UTF8.self)
                 attachment.ipAddress = parsed.address.description
                 attachment.prefixLength = parsed.prefixLength
                 attachment.gateway = parsed.gateway
                 attachment.macAddress = parsed.macAddress
+                attachment.ipv6Address = parsed.ipv6Address?.description
+                attachment.ipv6PrefixLength = parsed.ipv6PrefixLength
+                attachment.ipv6Gateway = parsed.ipv6Gateway
                 try Self.save(attachment, to: prepared.statePath)
             }
             return attachment

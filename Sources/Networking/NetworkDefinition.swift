@@ -1,5 +1,6 @@
 /// A user-visible network (`skiff network create`), stored as `<root>/networks/<name>.json`:
-/// a Linux bridge with an IPv4 subnet whose addresses host-local IPAM hands out.
+/// a Linux bridge with an IPv4 subnet (and with `--ipv6` an IPv6 one) whose addresses host-local
+/// IPAM hands out.
 public struct NetworkDefinition: Codable, Sendable, Equatable {
     public var name: String
     public var id: String
@@ -12,6 +13,12 @@ public struct NetworkDefinition: Codable, Sendable, Equatable {
     public var created: String
     /// `--label KEY=VALUE` of `network create` (docker's; compose finds its networks by them).
     public var labels: [String: String]?
+    /// `--ipv6`: the IPv6 subnet and gateway besides the IPv4 ones (dual stack); nil for an
+    /// IPv4-only network (and in definitions written before IPv6).
+    public var subnet6: String?
+    public var gateway6: String?
+
+    public var enableIPv6: Bool { subnet6 != nil }
 
     public init(name: String, id: String, subnet: String, gateway: String, bridge: String, created: String) {
         self.name = name

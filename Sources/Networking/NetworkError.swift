@@ -20,13 +20,14 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
     case alreadyConnected(container: String, network: String)
     case notConnected(container: String, network: String)
     case cannotConnect(String)
+    case invalidMACAddress(String, reason: String)
 
     public var description: String {
         switch self {
         case .invalidPortSpec(let text, let reason):
             return "invalid port specification '\(text)': \(reason); use -p [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]"
         case .portInUse(let mapping):
-            let address = mapping.hostIP.isEmpty ? "0.0.0.0" : mapping.hostIP
+            let address = mapping.hostAddressText
             if let last = mapping.hostPortEnd {
                 return
                     "cannot publish a port of \(address):\(mapping.hostPort)-\(last)/\(mapping.proto): every port of the range is in use (by other containers or host programs); choose another range"
@@ -34,7 +35,8 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             return
                 "cannot publish port \(address):\(mapping.hostPort)/\(mapping.proto): the port is already in use (by another container or a host program); choose another host port"
         case .invalidSubnet(let text, let reason):
-            return "invalid subnet '\(text)': \(reason); give an IPv4 CIDR such as 10.222.5.0/24"
+            return "invalid subnet '\(text)': \(reason); give "
+                + (text.contains(":") ? "an IPv6 CIDR such as fd00:1::/64" : "an IPv4 CIDR such as 10.222.5.0/24")
         case .invalidGateway(let text, let reason):
             return "invalid gateway '\(text)': \(reason)"
         case .subnetInUse(let subnet, let owner):
@@ -68,6 +70,8 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             return "container \(container) is not connected to network \(network) (see `skiff inspect \(container)`)"
         case .cannotConnect(let message):
             return message
+        case .invalidMACAddress(let text, let reason):
+            return "invalid --mac-address '\(text)': \(reason); give a unicast address such as 02:42:ac:11:00:02"
         }
     }
 }

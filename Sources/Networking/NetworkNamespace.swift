@@ -21,6 +21,21 @@ public enum NetworkNamespace {
         }
     }
 
+    /// Persists an existing namespace (`/proc/PID/ns/net` of another container's process) at
+    /// `path`, as `ip netns attach` does: a container joining that namespace joins `path`. Fails
+    /// if `path` exists; nothing is left when it fails.
+    public static func bind(from source: String, at path: String) throws {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !directory.isEmpty { try FileIO.makeDirectories(directory, mode: 0o755) }
+        let fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard fd >= 0 else { throw NetworkError.namespace("cannot create \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        do { try Mounts.mount(source: source, target: path, type: nil, flags: MountFlags.bind, data: nil) } catch {
+            unlink(path)
+            throw NetworkError.namespace("cannot persist the network namespace \(source) at \(path): \(error)")
+        }
+    }
+
     /// Unmounts and removes the namespace file; nothing to do when it is gone. The namespace
     /// itself (and the container end of its veth) goes when nothing else holds it.
     public static func remove(at path: String) {

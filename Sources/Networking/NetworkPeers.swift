@@ -18,6 +18,8 @@ public struct NetworkPeer: Codable, Sendable, Equatable {
     public var name: String?
     /// Its --add-host entries (NAME:IP), kept in its file above the peers.
     public var extraHosts: [String]
+    /// Its IPv6 address on a network with `--ipv6` (the embedded DNS answers AAAA with it).
+    public var ipv6Address: String?
 
     public init(
         containerID: String, address: String, names: [String], hostsPath: String, hostname: String,

@@ -63,8 +63,12 @@ public struct NetworkStore: Sendable {
     // MARK: - create
 
     /// Creates a network; the subnet (and gateway, its first address) is chosen when not given.
+    /// With `ipv6` the network is dual stack: `subnet6` (default: a /64 of a unique local
+    /// fdXX:XXXX:XXXX::/48 derived from the store root and the name) and `gateway6` (default: its
+    /// first address).
     public func create(
-        name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil, labels: [String: String] = [:]
+        name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil, labels: [String: String] = [:],
+        ipv6: Bool = false, subnet6 requestedSubnet6: String? = nil, gateway6 requestedGateway6: String? = nil
     ) throws -> NetworkDefinition {
         try Self.validate(name: name)
         guard name != "none" && name != "host" else { throw NetworkError.networkExists(name) }
@@ -105,6 +109,21 @@ public struct NetworkStore: Sendable {
                     subnet: subnet.description, gateway: gateway.description, bridge: bridge,
                     created: Timestamp.now())
                 definition.labels = labels.isEmpty ? nil : labels
+                if ipv6 {
+                    let subnet6 = try requestedSubnet6.map { try IPv6Subnet(parsing: $0) } ?? Self.uniqueLocalSubnet(root: root, name: name)
+                    if let conflict = conflict(for: subnet6, bridge: bridge) {
+                        throw NetworkError.subnetInUse(subnet: subnet6.description, by: conflict)
+                    }
+                    var gateway6 = subnet6.address(1)
+                    if let requestedGateway6 {
+                        guard let address = IPv6Address(requestedGateway6), subnet6.contains(address), address != subnet6.network else {
+                            throw NetworkError.invalidGateway(requestedGateway6, reason: "it is not a host address of \(subnet6)")
+                        }
+                        gateway6 = address
+                    }
+                    definition.subnet6 = subnet6.description
+                    definition.gateway6 = gateway6.description
+                }
                 try claim(subnet, owner: definition)
                 do {
                     try FileIO.writeAtomically(definitionPath(name), try JSONEncoding.encode(definition, pretty: true), mode: 0o600)
@@ -127,6 +146,31 @@ public struct NetworkStore: Sendable {
             return "\(claimed) of network \(owner)"
         }
         return nil
+    }
+
+    /// What an IPv6 `subnet` overlaps: a host route (other than the network's own bridge, the
+    /// default route and the link-local and multicast ones every interface has) or another
+    /// network of this store; nil when it is free.
+    func conflict(for subnet: IPv6Subnet, bridge: String) -> String? {
+        for route in HostRoutes.currentIPv6() where route.interface != bridge && route.subnet.overlaps(subnet) {
+            return "the host route \(route.subnet) on \(route.interface)"
+        }
+        for network in all() {
+            if let text = network.subnet6, let other = try? IPv6Subnet(parsing: text), other.overlaps(subnet) {
+                return "\(other) of network \(network.name)"
+            }
+        }
+        return nil
+    }
+
+    /// A /64 of a unique local /48 (RFC 4193: fd and 40 bits, here of a hash of the store root and
+    /// the network name rather than random, so it is stable for a name and differs between roots).
+    static func uniqueLocalSubnet(root: String, name: String) -> IPv6Subnet {
+        let hash = hash64(root + "\u{0}" + name + "\u{0}ipv6")
+        var bytes = [UInt8](repeating: 0, count: 16)
+        bytes[0] = 0xfd
+        for index in 1...5 { bytes[index] = UInt8(truncatingIfNeeded: hash >> UInt64(8 * (index - 1))) }
+        return IPv6Subnet(network: IPv6Address(bytes: bytes), prefix: 64)
     }
 
     func freeSubnet(startingAt start: UInt32, bridge: String) throws -> IPv4Subnet {

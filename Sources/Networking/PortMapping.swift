@@ -1,8 +1,9 @@
-/// One published port (`-p`), as docker writes it: `[IP:][HOST:]CONTAINER[/tcp|/udp]`. A host
+/// One published port (`-p`), as docker writes it: `[IP:][HOST:]CONTAINER[/tcp|/udp]`, an IPv6
+/// host address in brackets (`[::1]:8080:80`; the monitor proxies those, see `PortProxy`). A host
 /// port of 0 asks for a free port chosen when the container starts; a host range with one
 /// container port (`8000-8010:80`) asks for the first free port of the range.
 public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringConvertible {
-    /// The host address it is published on; "" for every address.
+    /// The host address it is published on; "" for every IPv4 address, "::" for every IPv6 one.
     public var hostIP: String
     public var hostPort: UInt16
     /// With a host range: its last port (`hostPort` is the first); nil once a port was chosen.
@@ -43,7 +44,23 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
                 throw NetworkError.invalidPortSpec(text, reason: "the protocol '\(proto)' is not tcp or udp")
             }
         }
+        // An IPv6 host address is bracketed (docker's form); the rest splits on ':' as for IPv4.
+        var ipv6: IPv6Address?
+        if body.first == "[" {
+            guard let close = body.firstIndex(of: "]"), let address = IPv6Address(body[body.index(after: body.startIndex)..<close]) else {
+                throw NetworkError.invalidPortSpec(text, reason: "the host address in brackets is not an IPv6 address")
+            }
+            ipv6 = address
+            body = Substring("[]" + body[body.index(after: close)...])
+        }
         let parts = body.split(separator: ":", omittingEmptySubsequences: false)
+        if ipv6 != nil, parts.count != 3 {
+            throw NetworkError.invalidPortSpec(text, reason: "an IPv6 host address goes first: [ADDRESS]:[HOST_PORT]:CONTAINER_PORT")
+        }
+        if ipv6 != nil, proto == "udp" {
+            throw NetworkError.invalidPortSpec(
+                text, reason: "UDP on an IPv6 host address is not supported yet (skiff proxies IPv6 host addresses for TCP only)")
+        }
         func number(_ part: Substring, what: String) throws -> UInt16 {
             guard let value = UInt16(part), value > 0 else {
                 throw NetworkError.invalidPortSpec(text, reason: "the \(what) '\(part)' is not a port number between 1 and 65535")
@@ -72,6 +89,9 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
             break
         case 2:
             host = try ports(parts[0], what: "host port")
+        case 3 where ipv6 != nil:
+            hostIP = ipv6?.description ?? ""
+            if !parts[1].isEmpty { host = try ports(parts[1], what: "host port") }
         case 3:
             guard let address = IPv4Address(parts[0]) else {
                 throw NetworkError.invalidPortSpec(text, reason: "the host address '\(parts[0])' is not an IPv4 address")
@@ -119,9 +139,16 @@ public struct PortMapping: Codable, Sendable, Equatable, Hashable, CustomStringC
         return result
     }
 
-    /// docker ps's form: `0.0.0.0:8080->80/tcp` (`0.0.0.0:8000-8010->80/tcp` before a port was chosen).
+    /// Whether the host address is an IPv6 one (published by the monitor's proxy, not portmap).
+    public var isIPv6: Bool { hostIP.contains(":") }
+
+    /// The host address as docker prints it with a port: `0.0.0.0`, `127.0.0.1`, `[::1]`.
+    public var hostAddressText: String { hostIP.isEmpty ? "0.0.0.0" : (isIPv6 ? "[" + hostIP + "]" : hostIP) }
+
+    /// docker ps's form: `0.0.0.0:8080->80/tcp` (`0.0.0.0:8000-8010->80/tcp` before a port was
+    /// chosen), `[::1]:8080->80/tcp`.
     public var description: String {
         let host = hostPortEnd.map { "\(hostPort)-\($0)" } ?? "\(hostPort)"
-        return "\(hostIP.isEmpty ? "0.0.0.0" : hostIP):\(host)->\(containerPort)/\(proto)"
+        return "\(hostAddressText):\(host)->\(containerPort)/\(proto)"
     }
 }

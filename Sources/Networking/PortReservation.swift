@@ -10,6 +10,8 @@ import LinuxSupport
 /// Sendable PendingNetwork, whose network thread never touches it); `release` runs once, at the end.
 public final class PortReservation: @unchecked Sendable {
     private var sockets: [Int32]
+    /// The relay of the IPv6 host addresses, once `startProxy` ran.
+    private var proxy: PortProxy?
     /// The mappings with every random host port (0) replaced by the port the kernel chose.
     public let mappings: [PortMapping]
 
@@ -46,6 +48,8 @@ public final class PortReservation: @unchecked Sendable {
     }
 
     public func release() {
+        proxy?.stop()
+        proxy = nil
         for fd in sockets { close(fd) }
         sockets = []
     }
@@ -67,6 +71,7 @@ public final class PortReservation: @unchecked Sendable {
     }
 
     private static func bind(_ mapping: PortMapping) throws -> (Int32, UInt16) {
+        if mapping.isIPv6 { return try bindIPv6(mapping) }
         let type = mapping.proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
         let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket for port \(mapping.hostPort)") }
@@ -91,5 +96,51 @@ public final class PortReservation: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         return (fd, UInt16(bigEndian: address.sin_port))
+    }
+
+    /// An IPv6 host address: a TCP socket bound there alone (IPV6_V6ONLY, so `[::]` leaves
+    /// IPv4 to the other mappings), which the monitor's `PortProxy` later listens on.
+    private static func bindIPv6(_ mapping: PortMapping) throws -> (Int32, UInt16) {
+        guard let ip = IPv6Address(mapping.hostIP) else {
+            throw NetworkError.invalidPortSpec(mapping.description, reason: "\(mapping.hostIP) is not an IPv6 address")
+        }
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket for port \(mapping.hostPort)") }
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = ip.socketAddress(port: mapping.hostPort)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard bound == 0 else {
+            let error = errno
+            close(fd)
+            if error == EADDRINUSE || error == EACCES { throw NetworkError.portInUse(mapping) }
+            if error == EADDRNOTAVAIL || error == EAFNOSUPPORT {
+                throw NetworkError.invalidPortSpec(mapping.description, reason: "\(mapping.hostIP) is not an IPv6 address of this host")
+            }
+            throw SystemError("bind port \(mapping.hostPort)", errno: error)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (fd, UInt16(bigEndian: address.sin6_port))
+    }
+
+    /// Serves the IPv6 host addresses of the reservation (the kernel cannot DNAT from ::1, and
+    /// portmap leaves IPv6 host addresses of an IPv4 container alone): each bound socket starts
+    /// listening and its connections are relayed to `address` (the container's) at the
+    /// mapping's container port, as docker's userland proxy does, until `release`.
+    public func startProxy(to address: String?) throws {
+        let routes = zip(sockets, mappings).filter { $0.1.isIPv6 }
+        guard !routes.isEmpty, proxy == nil else { return }
+        guard let address, let ip = IPv4Address(address) else {
+            throw NetworkError.cannotConnect("the container has no IPv4 address to relay its IPv6 published ports to")
+        }
+        for (fd, mapping) in routes {
+            _ = try sysCall("listen on [\(mapping.hostIP)]:\(mapping.hostPort)") { listen(fd, 128) }
+        }
+        proxy = try PortProxy(routes: routes.map { .init(listener: $0.0, target: ip, port: $0.1.containerPort) })
     }
 }

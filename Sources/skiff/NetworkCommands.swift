@@ -18,17 +18,22 @@ struct NetworkCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a bridge network.")
 
     @OptionGroup var engineOptions: EngineOptions
-    @Option(help: "Subnet in CIDR form (default: a free /24 in 10.213.0.0-10.220.255.0).") var subnet: String?
-    @Option(help: "Gateway address (default: the subnet's first address).") var gateway: String?
+    @Option(
+        help:
+            "Subnet in CIDR form, IPv4 (default: a free /24 in 10.213.0.0-10.220.255.0) and with --ipv6 IPv6 (default: a /64 of a unique local fd00::/8 prefix); repeat for both."
+    ) var subnet: [String] = []
+    @Option(help: "Gateway address (default: the subnet's first address); one per subnet.") var gateway: [String] = []
+    @Flag(name: .customLong("ipv6"), help: "Dual stack: containers get an IPv6 address too.") var ipv6 = false
     @Option(name: [.customShort("d"), .customLong("driver")], help: "Driver (only bridge).") var driver: String = "bridge"
     @Argument(help: "Network name.") var name: String
 
     func run() async throws {
         try await withEngineErrors {
             guard driver == "bridge" else { throw EngineError.invalidOption("network driver '\(driver)' is not supported: use bridge") }
-            if gateway != nil && subnet == nil { throw EngineError.invalidOption("--gateway needs --subnet") }
+            let plan = try NetworkAddressing(subnets: subnet, gateways: gateway, ipv6: ipv6)
             let engine = try engineOptions.openEngine()
-            let network = try engine.networks.create(name: name, subnet: subnet, gateway: gateway)
+            let network = try engine.networks.create(
+                name: name, subnet: plan.subnet, gateway: plan.gateway, ipv6: ipv6, subnet6: plan.subnet6, gateway6: plan.gateway6)
             engine.events.record(.network("create", network))
             print(network.id)
         }
@@ -108,12 +113,14 @@ struct NetworkInspectCommand: AsyncParsableCommand {
         var Name: String
         var IPv4Address: String
         var MacAddress: String
+        var IPv6Address = ""
     }
     struct View: Codable {
         var Name: String
         var Id: String
         var Created: String
         var Driver: String
+        var EnableIPv6 = false
         var IPAM: IPAM
         var Options: [String: String]
         var Containers: [String: Endpoint]
@@ -137,11 +144,14 @@ struct NetworkInspectCommand: AsyncParsableCommand {
                 engine.liveStatus(container).isRunning
             else { continue }
             endpoints[container.id] = Endpoint(
-                Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)", MacAddress: settings.macAddress ?? "")
+                Name: container.name, IPv4Address: "\(ip)/\(settings.prefixLength ?? 24)", MacAddress: settings.macAddress ?? "",
+                IPv6Address: settings.ipv6Address.map { "\($0)/\(settings.ipv6PrefixLength ?? 64)" } ?? "")
         }
+        var configs = [Config(Subnet: network.subnet, Gateway: network.gateway)]
+        if let subnet6 = network.subnet6 { configs.append(Config(Subnet: subnet6, Gateway: network.gateway6 ?? "")) }
         return View(
-            Name: network.name, Id: network.id, Created: network.created, Driver: network.driver,
-            IPAM: IPAM(Driver: "host-local", Config: [Config(Subnet: network.subnet, Gateway: network.gateway)]),
+            Name: network.name, Id: network.id, Created: network.created, Driver: network.driver, EnableIPv6: network.enableIPv6,
+            IPAM: IPAM(Driver: "host-local", Config: configs),
             Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints)
     }
 }
@@ -187,5 +197,38 @@ struct NetworkDisconnectCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try engineOptions.openEngine()
         try withNetworkErrors { try engine.disconnectNetwork(network, container: container, force: force) }
+    }
+}
+
+/// `network create`'s --subnet and --gateway, each given once per address family (docker's
+/// dual-stack form `--ipv6 --subnet 10.1.0.0/24 --subnet fd00:1::/64`), sorted into the IPv4 and
+/// IPv6 ones; each gateway goes with the subnet of its family.
+struct NetworkAddressing {
+    var subnet: String?
+    var gateway: String?
+    var subnet6: String?
+    var gateway6: String?
+
+    init(subnets: [String], gateways: [String], ipv6: Bool) throws {
+        for text in subnets {
+            let isIPv6 = text.contains(":")
+            if isIPv6 ? subnet6 != nil : subnet != nil {
+                throw EngineError.invalidOption("--subnet \(text): one IPv4 and one IPv6 subnet at most")
+            }
+            if isIPv6 { subnet6 = text } else { subnet = text }
+        }
+        for text in gateways {
+            let isIPv6 = text.contains(":")
+            guard isIPv6 ? subnet6 != nil : subnet != nil else {
+                throw EngineError.invalidOption("--gateway \(text) needs a --subnet of its address family")
+            }
+            if isIPv6 ? gateway6 != nil : gateway != nil {
+                throw EngineError.invalidOption("--gateway \(text): one gateway per subnet")
+            }
+            if isIPv6 { gateway6 = text } else { gateway = text }
+        }
+        if subnet6 != nil, !ipv6 {
+            throw EngineError.invalidOption("--subnet \(subnet6 ?? ""): an IPv6 subnet needs --ipv6 (a dual-stack network)")
+        }
     }
 }

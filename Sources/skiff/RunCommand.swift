@@ -28,7 +28,8 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(help: "Number of CPUs (fractions allowed).") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
     @OptionGroup var resources: ResourceFlags
-    @Option(help: "Network: bridge (default), a network's name (skiff network create), host, or none.") var network: String = "bridge"
+    @Option(help: "Network: bridge (default), a network's name (skiff network create), host, none, or container:NAME.") var network:
+        String = "bridge"
     @Option(
         name: [.customShort("p"), .customLong("publish")],
         help: "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; ports may be ranges (8000-8002:80-82, 8000-8010:80).")
@@ -62,6 +63,8 @@ struct ContainerCreateOptions: ParsableArguments {
         []
     @Option(name: .customLong("expose"), help: "Expose a port or range without publishing it: PORT[/PROTO].") var expose: [String] = []
     @Option(name: .customLong("ip"), help: "IPv4 address on the container's network (a user network with a subnet).") var ip: String?
+    @Option(name: .customLong("mac-address"), help: "MAC address of the container's interface on its bridge network (02:42:ac:11:00:02).")
+    var macAddress: String?
     @Option(name: .customLong("link"), help: "Add NAME[:ALIAS] of a running container to /etc/hosts (docker's legacy links).")
     var link: [String] = []
     @Option(name: .customLong("cidfile"), help: "Write the container ID to this file (which must not exist).") var cidfile: String?
@@ -153,6 +156,7 @@ struct ContainerCreateOptions: ParsableArguments {
         options.annotations = try LabelInput.parse(annotation)
         options.expose = expose
         options.ipAddress = ip
+        options.macAddress = macAddress
         options.links = link
         options.namespaces = try NamespaceModes(pid: pid, ipc: ipc, uts: uts, cgroupns: cgroupns)
         if !options.namespaces.isDefault, vm {

@@ -113,6 +113,52 @@ struct CLICompatibilityTests {
             ], fixture: fixture)
     }
 
+    /// docker's network flags: --network container:NAME (the other container's namespace and
+    /// hostname, port publishing refused, NetworkMode by ID), --mac-address (unicast, bridge
+    /// networks only), -p with an IPv6 host address in brackets, and `network create --ipv6`.
+    @Test func networkModeMACAndIPv6Ports() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "netc-\(UInt32.random(in: 0...UInt32.max))"
+        var rows = [
+            Row(arguments: ["run", "-d", "--name", name, "--hostname", "web1", "$IMAGE", "sleep", "300"], status: 0),
+            Row(arguments: ["run", "--rm", "--network", "container:\(name)", "$IMAGE", "hostname"], status: 0, stdout: "web1"),
+            Row(
+                arguments: ["run", "--rm", "--network", "container:\(name)", "-p", "80:80", "$IMAGE", "true"], status: 125,
+                stderr: "conflicting options: port publishing and the container type network mode"),
+            Row(arguments: ["run", "--rm", "--network", "container:no-such-container", "$IMAGE", "true"], status: 125),
+            Row(arguments: ["create", "--name", name + "-j", "--network", "container:\(name)", "$IMAGE", "true"], status: 0),
+            Row(arguments: ["inspect", "-f", "{{.HostConfig.NetworkMode}}", name + "-j"], status: 0, stdout: "container:"),
+            Row(
+                arguments: ["run", "--rm", "--mac-address", "02:42:ac:11:00:42", "$IMAGE", "cat", "/sys/class/net/eth0/address"], status: 0,
+                stdout: "02:42:ac:11:00:42"),
+            Row(
+                arguments: ["run", "--rm", "--network", "none", "--mac-address", "02:42:ac:11:00:42", "$IMAGE", "true"], status: 125,
+                stderr: "conflicting options: mac-address"),
+            Row(arguments: ["run", "--rm", "--mac-address", "nope", "$IMAGE", "true"], status: 125, stderr: "--mac-address 'nope'"),
+            Row(arguments: ["run", "--rm", "-p", "[::1]:8080:80/udp", "$IMAGE", "true"], status: 125, stderr: "UDP on an IPv6"),
+        ]
+        if hostHasIPv6Loopback {
+            rows += [
+                Row(arguments: ["run", "-d", "--name", name + "-6", "-p", "[::1]::80", "$IMAGE", "sleep", "300"], status: 0),
+                Row(arguments: ["port", name + "-6"], status: 0, stdout: "80/tcp -> [::1]:"),
+                // A dual-stack user network (its IPv6 subnet a unique local /64 when not given).
+                Row(arguments: ["network", "create", "--ipv6", name + "-v6"], status: 0),
+                Row(arguments: ["network", "inspect", "-f", "{{.EnableIPv6}}", name + "-v6"], status: 0, stdout: "true"),
+                Row(
+                    arguments: ["run", "--rm", "--network", name + "-v6", "$IMAGE", "ip", "-6", "-o", "addr", "show", "eth0"], status: 0,
+                    stdout: "inet6 fd"),
+                Row(arguments: ["network", "rm", name + "-v6"], status: 0),
+            ]
+        }
+        rows.append(Row(arguments: ["network", "create", "--subnet", "fd00:1::/64", name + "-x"], status: 125, stderr: "needs --ipv6"))
+        // The bridge plugin turns the host's IPv6 forwarding on for an IPv6 network, as docker's does: put back what was found.
+        let forwardingPath = "/proc/sys/net/ipv6/conf/all/forwarding"
+        let forwarding = try? String(contentsOfFile: forwardingPath, encoding: .utf8)
+        defer { try? forwarding?.write(toFile: forwardingPath, atomically: false, encoding: .utf8) }
+        try check(rows, fixture: fixture)
+    }
+
     /// Commands and flags a docker user types every day: management-command spellings, ps's
     /// columns and filters, images REPOSITORY[:TAG], logs -n, port, pause/unpause, boolean flags
     /// with =true/=false, docker's "unknown command", and rmi -f refused under a running container.

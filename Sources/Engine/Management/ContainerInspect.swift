@@ -117,6 +117,10 @@ public struct ContainerInspect: Codable, Sendable {
         public var MacAddress: String
         /// docker's: the --network-alias names and the short ID on a user network, null on `bridge`.
         public var Aliases: [String]?
+        /// On a network with `--ipv6` (docker's zero values, "" and 0, elsewhere).
+        public var GlobalIPv6Address = ""
+        public var GlobalIPv6PrefixLen = 0
+        public var IPv6Gateway = ""
     }
     public struct NetworkSettingsView: Codable, Sendable {
         public var IPAddress: String
@@ -126,6 +130,10 @@ public struct ContainerInspect: Codable, Sendable {
         public var SandboxKey: String
         public var Ports: [String: [PortBinding]]
         public var Networks: [String: EndpointView]
+        /// The first network's IPv6 settings (docker's zero values without `--ipv6`).
+        public var GlobalIPv6Address = ""
+        public var GlobalIPv6PrefixLen = 0
+        public var IPv6Gateway = ""
     }
     public struct UlimitView: Codable, Sendable {
         public var Name: String
@@ -173,12 +181,16 @@ extension Engine {
                 IPPrefixLen: attached.prefixLength ?? 0, Gateway: attached.gateway ?? "",
                 MacAddress: attached.macAddress ?? "",
                 Aliases: NetworkPeers.resolvesNames(attached.network)
-                    ? aliases + [String(record.id.prefix(12))] : nil)
+                    ? aliases + [String(record.id.prefix(12))] : nil,
+                GlobalIPv6Address: attached.ipv6Address ?? "", GlobalIPv6PrefixLen: attached.ipv6PrefixLength ?? 0,
+                IPv6Gateway: attached.ipv6Gateway ?? "")
         }
         let networkSettings = ContainerInspect.NetworkSettingsView(
             IPAddress: settings?.ipAddress ?? "", IPPrefixLen: settings?.prefixLength ?? 0, Gateway: settings?.gateway ?? "",
             MacAddress: settings?.macAddress ?? "", SandboxKey: settings == nil ? "" : netnsPath(for: record.id),
-            Ports: ContainerInspect.bindings(settings?.ports ?? []), Networks: networks)
+            Ports: ContainerInspect.bindings(settings?.ports ?? []), Networks: networks,
+            GlobalIPv6Address: settings?.ipv6Address ?? "", GlobalIPv6PrefixLen: settings?.ipv6PrefixLength ?? 0,
+            IPv6Gateway: settings?.ipv6Gateway ?? "")
         let resolv = (try? FileIO.readString(store.directory(for: record.id) + "/resolv.conf")) ?? ""
         let dns = resolv.split(separator: "\n").filter { $0.hasPrefix("nameserver ") }.map { String($0.dropFirst(11)) }
         let quota = resources?.cpu?.quota ?? 0

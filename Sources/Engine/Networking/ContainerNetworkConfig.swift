@@ -3,7 +3,7 @@ import Networking
 /// What a container asked of the network at create time, kept in its record so that each start
 /// (by its monitor) connects it the same way.
 public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
-    /// none, host or bridge.
+    /// none, host, bridge, or `container:ID` (the namespace of that container, joined at each start).
     public var mode: String
     /// The bridge network's name (bridge mode only).
     public var network: String?
@@ -20,6 +20,8 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     public var connected: [ConnectedNetwork]?
     /// `--ip` on the network it was created on (nil: IPAM chooses).
     public var ipAddress: String?
+    /// `--mac-address` on the network it was created on (nil: the bridge plugin chooses).
+    public var macAddress: String?
 
     public init(
         mode: String, network: String?, ports: [PortMapping], hostname: String, extraHosts: [String],
@@ -37,6 +39,11 @@ public struct ContainerNetworkConfig: Codable, Sendable, Equatable {
     /// connected to it).
     public var allNetworks: [ConnectedNetwork] {
         (network.map { [ConnectedNetwork(name: $0, aliases: aliases ?? [], ipAddress: ipAddress)] } ?? []) + (connected ?? [])
+    }
+
+    /// The ID of the container whose network namespace this one joins (`--network container:NAME`).
+    public var joinedContainer: String? {
+        mode.hasPrefix("container:") ? String(mode.dropFirst("container:".count)) : nil
     }
 
     /// Whether the container is on `name`.
@@ -67,6 +74,10 @@ public struct ContainerNetworkSettings: Codable, Sendable, Equatable {
     public var prefixLength: Int?
     public var gateway: String?
     public var macAddress: String?
+    /// On a network with `--ipv6` (docker's GlobalIPv6Address, GlobalIPv6PrefixLen, IPv6Gateway).
+    public var ipv6Address: String?
+    public var ipv6PrefixLength: Int?
+    public var ipv6Gateway: String?
     /// Published ports with the host ports actually bound.
     public var ports: [PortMapping]
 }

@@ -52,7 +52,8 @@ extension Engine {
 
     /// docker's refusals: --network host or none, and a network the container is already on.
     public static func checkConnectable(_ config: ContainerNetworkConfig, network: String, container: String) throws {
-        switch config.mode {
+        // A joiner of another container's namespace is refused as --network host is (docker's words).
+        switch config.joinedContainer == nil ? config.mode : "host" {
         case "host":
             throw NetworkError.cannotConnect(
                 "container sharing network namespace with another container or host cannot be connected to any other network")

@@ -55,6 +55,7 @@ extension Engine {
     /// Validates the network options before anything is made: the network exists (the default
     /// one is created), ports are free, --add-host and --dns are well-formed.
     func checkNetworkOptions(_ options: RunOptions) throws {
+        try Self.checkNetworkModeConflicts(options)
         _ = try options.addHosts.map(HostFiles.ExtraHost.init(parsing:))
         _ = try HostFiles.resolvConf(host: nil, dns: options.dns, search: options.dnsSearch, privateNetwork: true)
         for alias in options.networkAliases where !HostFiles.isValidAlias(alias) { throw HostFilesError.invalidAlias(alias) }
@@ -65,6 +66,7 @@ extension Engine {
                     + "containers on '\(options.network.name)' do not resolve each other's names")
         }
         switch options.network {
+        case .container: _ = try networkOwner(options)
         case .none, .host:
             if !options.ports.isEmpty {
                 throw EngineError.invalidOption(
@@ -78,6 +80,8 @@ extension Engine {
 
     /// Writes the container's /etc/hosts and /etc/resolv.conf sources into its directory.
     func writeHostFiles(directory: String, name: String, hostname: String, options: RunOptions) throws {
+        // A joiner of another container's network shares that container's files.
+        if case .container = options.network { return }
         let extra = try options.addHosts.map(HostFiles.ExtraHost.init(parsing:))
         var hosts = HostFiles.hosts(hostname: hostname, name: name, address: nil, extraHosts: extra)
         if options.network == .host, let host = try? FileIO.readString("/etc/hosts") {
@@ -104,6 +108,10 @@ extension Engine {
     /// thread while the runtime creates the container; `finishConnect` waits for them before the
     /// container's program starts. nil when the container has no bridge network.
     func beginConnect(_ record: EngineContainer) throws -> PendingNetwork? {
+        if let owner = record.network?.joinedContainer {
+            try joinOwnerNetwork(record, owner: owner)
+            return nil
+        }
         guard let config = record.network, config.mode == "bridge" else { return nil }
         // A previous run whose monitor was killed may have left its attachments.
         try disconnectNetwork(id: record.id)
@@ -119,7 +127,7 @@ extension Engine {
         let prepared = try networking.prepare(
             containerID: record.id, network: first.name, netns: netns, ports: reservation.mappings,
             statePath: networkStatePath(for: record.id, network: first.name, config: config),
-            address: first.ipAddress)
+            address: first.ipAddress, mac: first.name == config.network ? config.macAddress : nil)
         let more = networks.dropFirst().enumerated().map {
             (
                 name: $0.element.name, ifname: "eth\($0.offset + 1)", address: $0.element.ipAddress,
@@ -147,6 +155,8 @@ extension Engine {
     func finishConnect(_ pending: PendingNetwork, record: EngineContainer) throws -> PortReservation {
         let attachments = try pending.wait().get()
         guard let config = record.network else { return pending.reservation }
+        // -p [::1]:H:C: relayed by this monitor to the container's address on its first network.
+        try pending.reservation.startProxy(to: attachments.first { $0.network == config.network }?.ipAddress)
         try writeHostsFile(record: record, attachments: attachments)
         try store.update(id: record.id) {
             let all = attachments.map(Self.settings)
@@ -166,9 +176,10 @@ extension Engine {
         for attachment in named {
             guard let address = attachment.ipAddress else { continue }
             let aliases = config.allNetworks.first { $0.name == attachment.network }?.aliases ?? []
-            let peer = NetworkPeer(
+            var peer = NetworkPeer(
                 containerID: record.id, address: address, names: Self.peerNames(record, aliases: aliases),
                 hostsPath: hostsPath, hostname: config.hostname, name: record.name, extraHosts: config.extraHosts)
+            peer.ipv6Address = attachment.ipv6Address
             try NetworkPeers(store: networks).join(network: attachment.network, peer)
         }
         if named.isEmpty {
@@ -183,6 +194,7 @@ extension Engine {
         ContainerNetworkSettings(
             network: attachment.network, networkID: attachment.networkID, ipAddress: attachment.ipAddress,
             prefixLength: attachment.prefixLength, gateway: attachment.gateway, macAddress: attachment.macAddress,
+            ipv6Address: attachment.ipv6Address, ipv6PrefixLength: attachment.ipv6PrefixLength, ipv6Gateway: attachment.ipv6Gateway,
             ports: attachment.ports)
     }
 

@@ -3,17 +3,24 @@ import Networking
 /// Everything `skiff run`/`create` can set on a container, parsed by the CLI and turned into an
 /// OCI spec by `SpecBuilder`.
 public struct RunOptions: Sendable, Equatable {
-    /// `--network`: no network (a namespace with loopback only), the host's, or a bridge network
-    /// by name (`bridge` is the default network).
+    /// `--network`: no network (a namespace with loopback only), the host's, a bridge network
+    /// by name (`bridge` is the default network), or another container's namespace
+    /// (`container:NAME`, the name or ID as given; the engine records the ID).
     public enum NetworkMode: Sendable, Equatable {
         case none, host
         case bridge(String)
+        case container(String)
 
         public init(parsing text: String) {
             switch text {
             case "none": self = .none
             case "host": self = .host
-            default: self = .bridge(text)
+            default:
+                if text.hasPrefix("container:") {
+                    self = .container(String(text.dropFirst("container:".count)))
+                } else {
+                    self = .bridge(text)
+                }
             }
         }
 
@@ -22,6 +29,7 @@ public struct RunOptions: Sendable, Equatable {
             case .none: return "none"
             case .host: return "host"
             case .bridge(let name): return name
+            case .container(let reference): return "container:" + reference
             }
         }
 
@@ -101,6 +109,8 @@ public struct RunOptions: Sendable, Equatable {
     public var expose: [String] = []
     /// `--ip`: the address on the container's first network.
     public var ipAddress: String?
+    /// `--mac-address`: the MAC address of the container's interface on its first network.
+    public var macAddress: String?
     /// `--link NAME[:ALIAS]`: docker's legacy links, a hosts entry for a running container.
     public var links: [String] = []
     /// `--pid`, `--ipc`, `--uts`, `--cgroupns`.

@@ -163,7 +163,7 @@ public enum SpecBuilder {
         var namespaces: [Namespace] = [.init(type: .pid), .init(type: .ipc), .init(type: .uts), .init(type: .mount), .init(type: .cgroup)]
         switch options.network {
         case .none: namespaces.append(.init(type: .network))
-        case .bridge: namespaces.append(.init(type: .network, path: inputs.networkNamespacePath))
+        case .bridge, .container: namespaces.append(.init(type: .network, path: inputs.networkNamespacePath))
         case .host: break
         }
 
