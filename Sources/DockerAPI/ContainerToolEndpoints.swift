@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import Engine
 import LinuxSupport
+import Networking
 
 /// docker's `top` document: the header's titles and each process's columns (the last one, the
 /// command, keeps its spaces).

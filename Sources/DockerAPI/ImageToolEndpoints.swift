@@ -6,6 +6,7 @@ import Engine
 import ImageStore
 import JSON
 import LinuxSupport
+import Networking
 import OCISpec
 import Registry
 import Synchronization

@@ -1,5 +1,6 @@
 import Engine
 import LinuxSupport
+import Networking
 
 /// The body of `POST /volumes/create`: docker's VolumeCreateOptions.
 struct VolumeCreateBody: Decodable {

@@ -10,24 +10,24 @@ public enum CNIConfig {
     /// only when the host's FORWARD policy drops: a plugin with nothing to do is not run (each is
     /// an exec of a Go program). Loopback is brought up when the namespace is made.
     public static func plugins(network: NetworkDefinition, ipamDirectory: String, ports: [PortMapping], firewall: Bool) -> [JSONValue] {
-        var plugins: [JSONValue] = [
-            .object([
-                ("type", .string("bridge")),
-                ("bridge", .string(network.bridge)),
-                ("isGateway", .bool(true)),
-                ("ipMasq", .bool(false)),
-                ("hairpinMode", .bool(true)),
-                (
-                    "ipam",
-                    .object([
-                        ("type", .string("host-local")),
-                        ("ranges", .array(ranges(network))),
-                        ("routes", .array(routes(network))),
-                        ("dataDir", .string(ipamDirectory)),
-                    ])
-                ),
-            ])
+        var bridge: [(String, JSONValue)] = [
+            ("type", .string("bridge")),
+            ("bridge", .string(network.bridge)),
+            ("isGateway", .bool(true)),
+            ("ipMasq", .bool(false)),
+            ("hairpinMode", .bool(true)),
+            (
+                "ipam",
+                .object([
+                    ("type", .string("host-local")),
+                    ("ranges", .array(ranges(network))),
+                    ("routes", .array(routes(network))),
+                    ("dataDir", .string(ipamDirectory)),
+                ])
+            ),
         ]
+        if let mtu = network.mtu { bridge.append(("mtu", .number(JSONNumber(mtu)))) }
+        var plugins: [JSONValue] = [.object(bridge)]
         // IPv6 host addresses are the monitor's proxy's (`PortProxy`): portmap cannot DNAT from ::1.
         let natted = ports.filter { !$0.isIPv6 }
         if !natted.isEmpty {

@@ -41,6 +41,14 @@ public struct IPTables: Sendable {
         guard added.status == 0 else { throw NetworkError.firewall("cannot add a rule to \(table)/\(chain): \(added.output)") }
     }
 
+    /// Inserts the rule first in the chain unless it is there: a drop that must come before the
+    /// accepts others append (the CNI firewall plugin's, docker's).
+    public func ensureFirst(table: String, chain: String, rule: [String]) throws {
+        if try run(["-t", table, "-C", chain] + rule).status == 0 { return }
+        let added = try run(["-t", table, "-I", chain, "1"] + rule)
+        guard added.status == 0 else { throw NetworkError.firewall("cannot insert a rule into \(table)/\(chain): \(added.output)") }
+    }
+
     /// Deletes every copy of the rule.
     public func remove(table: String, chain: String, rule: [String]) throws {
         for _ in 0..<16 {

@@ -18,7 +18,21 @@ public struct NetworkDefinition: Codable, Sendable, Equatable {
     public var subnet6: String?
     public var gateway6: String?
 
+    /// `--internal`: no traffic between the network and anything beyond its bridge (docker's
+    /// internal network: no masquerade, forwarding dropped both ways); the host still reaches it.
+    public var `internal`: Bool?
+    /// `--opt com.docker.network.driver.mtu=N`: the MTU of the bridge and the containers' ends.
+    public var mtu: Int?
+
     public var enableIPv6: Bool { subnet6 != nil }
+    public var isInternal: Bool { `internal` ?? false }
+
+    /// The driver options as docker's `network inspect` shows them.
+    public var driverOptions: [String: String] {
+        var options = ["com.docker.network.bridge.name": bridge]
+        if let mtu { options["com.docker.network.driver.mtu"] = String(mtu) }
+        return options
+    }
 
     public init(name: String, id: String, subnet: String, gateway: String, bridge: String, created: String) {
         self.name = name

@@ -21,6 +21,10 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
     case notConnected(container: String, network: String)
     case cannotConnect(String)
     case invalidMACAddress(String, reason: String)
+    /// A `network create --opt` that is not understood or out of range.
+    case invalidOption(String)
+    /// A `network ls --filter` (or the API's filters) naming a key or value skiff does not take.
+    case invalidFilter(String)
 
     public var description: String {
         switch self {
@@ -72,6 +76,10 @@ public enum NetworkError: Error, CustomStringConvertible, Sendable, Equatable {
             return message
         case .invalidMACAddress(let text, let reason):
             return "invalid --mac-address '\(text)': \(reason); give a unicast address such as 02:42:ac:11:00:02"
+        case .invalidOption(let message):
+            return "invalid network option \(message)"
+        case .invalidFilter(let message):
+            return message
         }
     }
 }

@@ -47,6 +47,15 @@ public struct NetworkStore: Sendable {
         }
     }
 
+    /// The name of the network `nameOrID` names, as docker takes either: a network of that name,
+    /// else the one network whose ID starts with it; else `nameOrID` itself, for the caller's
+    /// "not found".
+    public func name(of nameOrID: String) -> String {
+        if FileIO.exists(definitionPath(nameOrID)) || nameOrID.isEmpty { return nameOrID }
+        let matches = all().filter { $0.id.hasPrefix(nameOrID) }
+        return matches.count == 1 ? matches[0].name : nameOrID
+    }
+
     public func all() -> [NetworkDefinition] {
         let names = ((try? FileIO.listDirectory(directory)) ?? []).filter { $0.hasSuffix(".json") }
         return names.compactMap { try? definition(String($0.dropLast(5))) }.sorted { $0.name < $1.name }
@@ -68,9 +77,14 @@ public struct NetworkStore: Sendable {
     /// first address).
     public func create(
         name: String, subnet requestedSubnet: String? = nil, gateway requestedGateway: String? = nil, labels: [String: String] = [:],
-        ipv6: Bool = false, subnet6 requestedSubnet6: String? = nil, gateway6 requestedGateway6: String? = nil
+        ipv6: Bool = false, subnet6 requestedSubnet6: String? = nil, gateway6 requestedGateway6: String? = nil,
+        `internal`: Bool = false, mtu: Int? = nil
     ) throws -> NetworkDefinition {
         try Self.validate(name: name)
+        if let mtu, !(Self.mtuRange).contains(mtu) {
+            throw NetworkError.invalidOption(
+                "com.docker.network.driver.mtu=\(mtu): the MTU must be between \(Self.mtuRange.lowerBound) and \(Self.mtuRange.upperBound)")
+        }
         guard name != "none" && name != "host" else { throw NetworkError.networkExists(name) }
         try FileIO.makeDirectories(directory, mode: 0o700)
         try FileIO.makeDirectories(claimsDirectory, mode: 0o700)
@@ -109,6 +123,8 @@ public struct NetworkStore: Sendable {
                     subnet: subnet.description, gateway: gateway.description, bridge: bridge,
                     created: Timestamp.now())
                 definition.labels = labels.isEmpty ? nil : labels
+                definition.`internal` = `internal` ? true : nil
+                definition.mtu = mtu
                 if ipv6 {
                     let subnet6 = try requestedSubnet6.map { try IPv6Subnet(parsing: $0) } ?? Self.uniqueLocalSubnet(root: root, name: name)
                     if let conflict = conflict(for: subnet6, bridge: bridge) {
@@ -237,7 +253,11 @@ public struct NetworkStore: Sendable {
                 throw NetworkError.subnetInUse(subnet: subnet.description, by: "\(claimed) of network \(owner)")
             }
             try claim(subnet, owner: definition)
-            try iptables.ensure(table: "nat", chain: "POSTROUTING", rule: Self.masqueradeRule(definition))
+            if definition.isInternal {
+                for rule in Self.isolationRules(definition) { try iptables.ensureFirst(table: "filter", chain: "FORWARD", rule: rule) }
+            } else {
+                try iptables.ensure(table: "nat", chain: "POSTROUTING", rule: Self.masqueradeRule(definition))
+            }
             let firewall = try iptables.forwardPolicyDrops()
             try FileIO.writeAtomically(marker, Array((firewall ? "firewall\n" : "open\n").utf8))
             return firewall
@@ -251,6 +271,19 @@ public struct NetworkStore: Sendable {
         ]
     }
 
+    /// What Linux takes for an interface's MTU on a bridge (IPv4's minimum up to jumbo frames and beyond).
+    static let mtuRange = 68...65535
+
+    /// An internal network's two drops: nothing forwarded out of its bridge to another interface,
+    /// nothing forwarded in from one (traffic within the bridge, and to and from the host, passes).
+    static func isolationRules(_ definition: NetworkDefinition) -> [[String]] {
+        let comment = ["-m", "comment", "--comment", "skiff internal network \(definition.bridge)", "-j", "DROP"]
+        return [
+            ["-i", definition.bridge, "!", "-o", definition.bridge] + comment,
+            ["-o", definition.bridge, "!", "-i", definition.bridge] + comment,
+        ]
+    }
+
     // MARK: - remove
 
     /// Removes the network's definition, IPAM data, claim, masquerade rule and bridge. The caller
@@ -259,6 +292,7 @@ public struct NetworkStore: Sendable {
         let definition = try definition(name)
         try NetworkLock.withLock(directory + "/.lock") {
             try iptables.remove(table: "nat", chain: "POSTROUTING", rule: Self.masqueradeRule(definition))
+            for rule in Self.isolationRules(definition) { try iptables.remove(table: "filter", chain: "FORWARD", rule: rule) }
             _ = try? Subprocess.run(
                 path: "/usr/sbin/ip", args: ["ip", "link", "delete", definition.bridge, "type", "bridge"],
                 env: [], captureOutput: true, captureStderr: true, timeout: 30)

@@ -133,10 +133,15 @@ extension CompletionCommand: CommandWithExamples {
     static let examples = ["skiff completion bash > /etc/bash_completion.d/skiff", "skiff completion zsh", "skiff completion fish"]
 }
 extension NetworkCreateCommand: CommandWithExamples {
-    static let examples = ["skiff network create app-net", "skiff network create --subnet 10.99.0.0/24 --gateway 10.99.0.1 web-net"]
+    static let examples = [
+        "skiff network create app-net", "skiff network create --subnet 10.99.0.0/24 --gateway 10.99.0.1 --label team=web web-net",
+        "skiff network create --internal --opt com.docker.network.driver.mtu=1400 backend-net",
+    ]
 }
 extension NetworkListCommand: CommandWithExamples {
-    static let examples = ["skiff network ls", "skiff network ls -q"]
+    static let examples = [
+        "skiff network ls", "skiff network ls -q --filter label=team=web", "skiff network ls --format '{{.Name}} {{.Label \"team\"}}'",
+    ]
 }
 extension NetworkRemoveCommand: CommandWithExamples {
     static let examples = ["skiff network rm app-net", "skiff network rm app-net web-net"]

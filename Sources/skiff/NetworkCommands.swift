@@ -3,6 +3,7 @@ import ContainerRuntime
 import Engine
 import Foundation
 import Networking
+import Templates
 
 /// `skiff network create|ls|rm|inspect|connect|disconnect`: user bridge networks of the store.
 struct NetworkCommand: AsyncParsableCommand {
@@ -24,6 +25,12 @@ struct NetworkCreateCommand: AsyncParsableCommand {
     ) var subnet: [String] = []
     @Option(help: "Gateway address (default: the subnet's first address); one per subnet.") var gateway: [String] = []
     @Flag(name: .customLong("ipv6"), help: "Dual stack: containers get an IPv6 address too.") var ipv6 = false
+    @Flag(help: "No traffic between the network and anything beyond its bridge (the host still reaches it).") var `internal` = false
+    @Option(help: "Set metadata on the network (KEY=VALUE); repeatable.") var label: [String] = []
+    @Option(
+        name: [.customShort("o"), .customLong("opt")],
+        help: "Driver option KEY=VALUE: com.docker.network.driver.mtu=N (the bridge's and containers' MTU); repeatable.")
+    var opt: [String] = []
     @Option(name: [.customShort("d"), .customLong("driver")], help: "Driver (only bridge).") var driver: String = "bridge"
     @Argument(help: "Network name.") var name: String
 
@@ -31,12 +38,51 @@ struct NetworkCreateCommand: AsyncParsableCommand {
         try await withEngineErrors {
             guard driver == "bridge" else { throw EngineError.invalidOption("network driver '\(driver)' is not supported: use bridge") }
             let plan = try NetworkAddressing(subnets: subnet, gateways: gateway, ipv6: ipv6)
+            let mtu = try Self.mtu(from: opt)
             let engine = try engineOptions.openEngine()
             let network = try engine.networks.create(
-                name: name, subnet: plan.subnet, gateway: plan.gateway, ipv6: ipv6, subnet6: plan.subnet6, gateway6: plan.gateway6)
+                name: name, subnet: plan.subnet, gateway: plan.gateway, labels: try LabelInput.parse(label), ipv6: ipv6,
+                subnet6: plan.subnet6, gateway6: plan.gateway6, internal: `internal`, mtu: mtu)
             engine.events.record(.network("create", network))
             print(network.id)
         }
+    }
+}
+
+extension NetworkListCommand {
+    /// docker's `network ls` filters (`NetworkFilter`, the API's too): KEY=VALUE each.
+    static func filtered(_ networks: [NetworkDefinition], _ filters: [String], users: (String) -> Int) throws -> [NetworkDefinition] {
+        var byKey: [String: [String]] = [:]
+        for filter in filters {
+            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw EngineError.invalidOption("invalid filter '\(filter)': use KEY=VALUE") }
+            byKey[parts[0], default: []].append(parts[1])
+        }
+        do {
+            return try networks.filter { try NetworkFilter.matches($0, filters: byKey, users: users($0.name)) }
+        } catch {
+            throw EngineError.invalidOption("\(error)")
+        }
+    }
+}
+
+extension NetworkCreateCommand {
+    /// The MTU of `--opt com.docker.network.driver.mtu=N`; any other option is refused, naming
+    /// the ones skiff's bridge driver takes (docker's other bridge options have no meaning here).
+    static func mtu(from options: [String]) throws -> Int? {
+        var mtu: Int?
+        for option in options {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "com.docker.network.driver.mtu" else {
+                throw EngineError.invalidOption(
+                    "network option '\(option)' is not supported: the bridge driver takes com.docker.network.driver.mtu=N")
+            }
+            guard let value = Int(parts[1]) else {
+                throw EngineError.invalidOption("network option '\(option)': the MTU must be a number")
+            }
+            mtu = value
+        }
+        return mtu
     }
 }
 
@@ -44,14 +90,51 @@ struct NetworkListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.", aliases: ["list"])
 
     @OptionGroup var engineOptions: EngineOptions
-    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only names.") var quiet = false
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only network IDs.") var quiet = false
+    @Flag(name: .customLong("no-trunc"), help: "Print full network IDs.") var noTrunc = false
+    @Option(
+        name: [.customShort("f"), .customLong("filter")],
+        help:
+            "Only networks matching: name=SUBSTRING, id=PREFIX, label=KEY[=VALUE], driver=bridge, scope=local, type=custom|builtin, dangling=true|false; repeatable."
+    )
+    var filter: [String] = []
+    @Option(
+        help:
+            "A Go template per network over .ID .Name .Driver .Scope .IPv6 .Internal .Labels .CreatedAt (and .Label \"key\"); 'table TEMPLATE' adds a header."
+    ) var format: String?
+
+    /// A `--format` row: docker's fields for `network ls`.
+    struct Row: Encodable {
+        var ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt: String
+        static let headers = Row(
+            ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6", Internal: "INTERNAL", Labels: "LABELS",
+            CreatedAt: "CREATED AT")
+    }
 
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            let networks = engine.networks.all()
+            let containers = engine.store.all()
+            let networks = try Self.filtered(engine.networks.all(), filter) { name in
+                containers.filter { $0.network?.isConnected(to: name) ?? false }.count
+            }
+            let id = { (network: NetworkDefinition) in noTrunc ? network.id : String(network.id.prefix(12)) }
             if quiet {
-                for network in networks { print(network.name) }
+                for network in networks { print(id(network)) }
+                return
+            }
+            if let format {
+                let rows = networks.map { network in
+                    Row(
+                        ID: id(network), Name: network.name, Driver: network.driver, Scope: "local", IPv6: String(network.enableIPv6),
+                        Internal: String(network.isInternal),
+                        Labels: (network.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                        CreatedAt: network.created)
+                }
+                try TemplateOutput.printRows(
+                    rows, format: format, headers: Row.headers,
+                    methods: networks.map { PsCommand.templateMethods(labels: $0.labels ?? [:]) },
+                    headerMethods: ["Label": GoTemplate.Method(parameters: 1) { _ in .string("LABEL") }])
                 return
             }
             var lines = [["NETWORK ID", "NAME", "DRIVER", "SUBNET", "GATEWAY", "BRIDGE"]]
@@ -73,7 +156,7 @@ struct NetworkRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks no container uses.", aliases: ["remove"])
 
     @OptionGroup var engineOptions: EngineOptions
-    @Argument(help: "Network names.") var names: [String]
+    @Argument(help: "Network names or IDs.") var names: [String]
 
     func run() async throws {
         try await withEngineErrors {
@@ -81,7 +164,7 @@ struct NetworkRemoveCommand: AsyncParsableCommand {
             var failed: (any Error)?
             for name in names {
                 do {
-                    try engine.removeNetwork(name)
+                    try engine.removeNetwork(engine.networks.name(of: name))
                     print(name)
                 } catch {
                     printEngineError("\(error)")
@@ -99,7 +182,7 @@ struct NetworkInspectCommand: AsyncParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
     @Option(name: [.customShort("f"), .customLong("format")], help: "Output: json (default) or a Go template such as '{{.State.Pid}}'.")
     var format: String?
-    @Argument(help: "Network names.") var names: [String]
+    @Argument(help: "Network names or IDs.") var names: [String]
 
     struct Config: Codable {
         var Subnet: String
@@ -121,8 +204,10 @@ struct NetworkInspectCommand: AsyncParsableCommand {
         var Created: String
         var Driver: String
         var EnableIPv6 = false
+        var Internal = false
         var IPAM: IPAM
         var Options: [String: String]
+        var Labels: [String: String] = [:]
         var Containers: [String: Endpoint]
     }
 
@@ -136,7 +221,7 @@ struct NetworkInspectCommand: AsyncParsableCommand {
 
     /// The document of one network (also what `skiff inspect` shows for a network).
     static func view(engine: Engine, name: String) throws -> View {
-        let network = try engine.networks.definition(name)
+        let network = try engine.networks.definition(engine.networks.name(of: name))
         var endpoints: [String: Endpoint] = [:]
         for container in engine.store.all() {
             guard let settings = container.allNetworkSettings.first(where: { $0.network == network.name }),
@@ -151,8 +236,8 @@ struct NetworkInspectCommand: AsyncParsableCommand {
         if let subnet6 = network.subnet6 { configs.append(Config(Subnet: subnet6, Gateway: network.gateway6 ?? "")) }
         return View(
             Name: network.name, Id: network.id, Created: network.created, Driver: network.driver, EnableIPv6: network.enableIPv6,
-            IPAM: IPAM(Driver: "host-local", Config: configs),
-            Options: ["com.docker.network.bridge.name": network.bridge], Containers: endpoints)
+            Internal: network.isInternal, IPAM: IPAM(Driver: "host-local", Config: configs), Options: network.driverOptions,
+            Labels: network.labels ?? [:], Containers: endpoints)
     }
 }
 
@@ -175,12 +260,14 @@ struct NetworkConnectCommand: AsyncParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
     @Option(help: "A name the network's other containers resolve this one by (repeatable).") var alias: [String] = []
     @Option(help: "IPv4 address on the network (default: the next free one).") var ip: String?
-    @Argument(help: "Network name.") var network: String
+    @Argument(help: "Network name or ID.") var network: String
     @Argument(help: "Container name or ID.") var container: String
 
     func run() async throws {
         let engine = try engineOptions.openEngine()
-        try withNetworkErrors { try engine.connectNetwork(network, container: container, aliases: alias, ipAddress: ip) }
+        try withNetworkErrors {
+            try engine.connectNetwork(engine.networks.name(of: network), container: container, aliases: alias, ipAddress: ip)
+        }
     }
 }
 
@@ -191,12 +278,12 @@ struct NetworkDisconnectCommand: AsyncParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("f"), .customLong("force")], help: "No error when the network is gone or the container is not on it.")
     var force = false
-    @Argument(help: "Network name.") var network: String
+    @Argument(help: "Network name or ID.") var network: String
     @Argument(help: "Container name or ID.") var container: String
 
     func run() async throws {
         let engine = try engineOptions.openEngine()
-        try withNetworkErrors { try engine.disconnectNetwork(network, container: container, force: force) }
+        try withNetworkErrors { try engine.disconnectNetwork(engine.networks.name(of: network), container: container, force: force) }
     }
 }
 

@@ -156,8 +156,8 @@ struct RequestTranslationTests {
         #expect(try network(["name": ["default"]]) && network(["id": ["abc"]]) && !network(["id": ["bc"]]))
         #expect(try network(["type": ["custom"]]) && !network(["type": ["builtin"]]) && network(["driver": ["bridge"]]))
         #expect(try network(["dangling": ["true"]]) && !network(["dangling": ["true"]], users: 1) && network(["dangling": ["0"]], users: 1))
-        #expect(throws: APIError.self) { try network(["dangling": ["maybe"]]) }
-        #expect(throws: APIError.self) { try network(["color": ["red"]]) }
+        #expect(throws: NetworkError.self) { try network(["dangling": ["maybe"]]) }
+        #expect(throws: NetworkError.self) { try network(["color": ["red"]]) }
         let volume = try APIJSON.decode(
             VolumeRecord.self, from: Array(#"{"name":"app_data","created":"","anonymous":false,"labels":{"k":"v"}}"#.utf8))
         #expect(try VolumeFilter.matches(volume, filters: ["name": ["data"], "label": ["k=v"], "driver": ["local"]], users: 0))

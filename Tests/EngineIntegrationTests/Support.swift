@@ -164,7 +164,7 @@ final class EngineFixture: @unchecked Sendable {
             if let monitor, processExists(monitor) { kill(pid_t(monitor), SIGKILL) }
         }
         // Networks (the default one included) take their bridge, masquerade rule and subnet claim along.
-        let networks = (try? network("ls", ["-q"]).stdout) ?? ""
+        let networks = (try? network("ls", ["--format", "{{.Name}}"]).stdout) ?? ""
         for name in networks.split(separator: "\n") { _ = try? network("rm", [String(name)]) }
         // What a failed `network rm` left (a test that failed midway): the bridge, the subnet's
         // masquerade rule, claim and readiness marker are host-global and must not outlive the test.
