@@ -317,6 +317,39 @@ struct MicroVMContainerTests {
         #expect(try fixture.network("rm", [net]).status == 0)
     }
 
+    /// The store's `config.json` sets the default kernel and backend (`skiff info` shows them); a
+    /// container's own flags win; a wrong file fails with its name.
+    @Test func theStoresConfigurationSetsTheGuestAndTheFlagsWin() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let file = fixture.root + "/config.json"
+        let absent = fixture.path + "/no-such-vmlinux"
+        func configure(_ json: String) { _ = FileManager.default.createFile(atPath: file, contents: Data(json.utf8)) }
+        configure(#"{"vm": {"kernel": "\#(absent)", "backend": "qemu"}}"#)
+        let info = try fixture.skiff("info", [])
+        #expect(info.stdout.contains("Kernel: \(absent) (vm.kernel in \(file))"), "\(info.stdout)")
+        #expect(info.stdout.contains("qemu: usable, default"), "\(info.stdout)")
+        let configured = try vmRun(fixture, ["--rm", fixture.image, "true"])
+        #expect(configured.status == 125 && configured.stderr.contains("vm.kernel \(absent) in \(file)"), "\(configured.stderr)")
+        let flag = try vmRun(fixture, ["--rm", "--kernel", guestKernel, fixture.image, "sh", "-c", "exit 4"])
+        #expect(flag.status == 4, "\(flag.stdout) \(flag.stderr)")
+        // A configured backend is the container's default; --vm-backend wins over it.
+        let kvmBootsLinux = access("/dev/kvm", R_OK | W_OK) == 0 && !FileManager.default.fileExists(atPath: "/sys/module/kvm_pvm")
+        if !kvmBootsLinux {
+            configure(#"{"vm": {"backend": "skiff"}}"#)
+            let skiff = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"])
+            #expect(skiff.status == 125 && skiff.stderr.contains("skiff cannot work on this host"), "\(skiff.stderr)")
+            let qemu = try fixture.skiff("create", ["--vm", "--vm-backend", "qemu", "--network", "none", fixture.image, "true"])
+            #expect(qemu.status == 0, "\(qemu.stderr)")
+            try fixture.skiff("rm", ["-f", qemu.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], check: true)
+        }
+        configure(#"{"vm": {"kernal": "/boot/vmlinuz"}}"#)
+        let typo = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"])
+        #expect(typo.status == 125 && typo.stderr.contains("kernal") && typo.stderr.contains(file), "\(typo.stderr)")
+        #expect(try fixture.skiff("info", []).stdout.contains("unusable"))
+        #expect(fixture.containerIDs().isEmpty)
+    }
+
     @Test func whatTheGuestCannotHaveYetIsRefusedClearly() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }

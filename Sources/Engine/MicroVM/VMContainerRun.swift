@@ -64,8 +64,10 @@ final class VMContainerRun: ContainerRunning {
         let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
         // A record from before create kept the backend has none: the default, QEMU with shares.
         let backend = try MicroVMBackends.select(settings.backend, needsShares: !shares.isEmpty, executable: engine.executable)
-        let kernel = try GuestArtifacts.kernel(settings.kernel)
-        let initrd = try GuestArtifacts.initrd(settings.initrd, root: engine.store.root, executable: engine.executable)
+        let config = try EngineConfig.load(root: engine.store.root)
+        let kernel = try GuestArtifacts.kernel(settings.kernel, config: config, root: engine.store.root)
+        let initrd = try GuestArtifacts.initrd(
+            GuestArtifacts.initrdOverride(settings.initrd, config: config), root: engine.store.root, executable: engine.executable)
         let layers = try engine.images.guestDisks(containerID: record.id)
         let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory)
         // exec, cp, top and stats reach the guest only through this socket: a container that
