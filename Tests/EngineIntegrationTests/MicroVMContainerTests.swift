@@ -317,6 +317,22 @@ struct MicroVMContainerTests {
         #expect(try fixture.network("rm", [net]).status == 0)
     }
 
+    /// `cp` of a stopped VM container is refused with why (its disks are never mounted on the
+    /// host) and what to do; nothing is copied either way.
+    @Test func cpOfAStoppedContainerIsRefusedWithWhyAndWhatToDo() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let id = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"], check: true).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = try fixture.skiff("cp", [id + ":/etc/passwd", fixture.path + "/passwd"])
+        #expect(out.status != 0 && out.stderr.contains("never mounts") && out.stderr.contains("skiff start"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.path + "/passwd"))
+        let into = try fixture.skiff("cp", ["/etc/hostname", id + ":/tmp/"])
+        #expect(into.status != 0 && into.stderr.contains("never mounts") && into.stderr.contains("skiff start"), "\(into.stderr)")
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
+        try fixture.skiff("rm", ["-f", id], check: true)
+    }
+
     /// The store's `config.json` sets the default kernel and backend (`skiff info` shows them); a
     /// container's own flags win; a wrong file fails with its name.
     @Test func theStoresConfigurationSetsTheGuestAndTheFlagsWin() throws {
