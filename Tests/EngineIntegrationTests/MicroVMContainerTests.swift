@@ -92,6 +92,24 @@ struct MicroVMContainerTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/containers/" + id))
     }
 
+    /// The container's writable layer (its scratch disk, a copy of one empty filesystem per
+    /// store) keeps what it wrote across stop and start, and another container starts empty.
+    @Test func theWritableLayerSurvivesAStartAndIsTheContainersOwn() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let script = "cat /kept 2>/dev/null || echo none; echo written > /kept"
+        let create = ["--vm", "--network", "none", fixture.image, "sh", "-c", script]
+        let id = try fixture.skiff("create", create, check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = try fixture.skiff("start", ["-a", id])
+        #expect(first.status == 0 && first.stdout.contains("none"), "\(first.stdout) \(first.stderr)")
+        let second = try fixture.skiff("start", ["-a", id])
+        #expect(second.status == 0 && second.stdout.contains("written"), "\(second.stdout) \(second.stderr)")
+        let other = try fixture.skiff("create", create, check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let fresh = try fixture.skiff("start", ["-a", other])
+        #expect(fresh.status == 0 && fresh.stdout.contains("none"), "\(fresh.stdout) \(fresh.stderr)")
+        try fixture.skiff("rm", ["-f", id, other], check: true)
+    }
+
     @Test func execRunsInTheGuestWithStdioTerminalsAndExitCodes() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
