@@ -98,13 +98,7 @@ enum GuestSystem {
         }
         let scratch = runDirectory + "/scratch"
         try makeDirectory(scratch)
-        // noinit_itable: ext4's lazyinit thread would zero the inode tables mkfs left (16 GiB's
-        // worth) in the background, and the power-off's sync then waits for those writes; the
-        // tables' group flags already say they are unused, so the filesystem needs no zeroing.
-        let ext4 = rootfs.scratch.filesystem == "ext4"
-        try mount(
-            try device(serial: rootfs.scratch.serial), scratch, type: rootfs.scratch.filesystem, flags: UInt(MS_NODEV),
-            data: ext4 ? "noinit_itable" : nil)
+        try mount(try device(serial: rootfs.scratch.serial), scratch, type: rootfs.scratch.filesystem, flags: UInt(MS_NODEV))
         for directory in [scratch + "/upper", scratch + "/work"] { try makeDirectory(directory) }
         if lowers.isEmpty {
             // An image without layers (FROM scratch): overlay wants at least one lower layer.

@@ -256,8 +256,8 @@ final class VMContainerRun: ContainerRunning {
     }
 
     /// Asks the agent to power the guest off, and ends the VM if it does not within 10 seconds;
-    /// a disposable VM ends at once (a traced `run --vm --rm true` under TCG waited 3.8 s for the
-    /// guest's clean power-off).
+    /// a disposable VM ends at once (the guest's clean power-off was 1.6 s of a `run --vm --rm
+    /// true` under TCG on a quiet host, bench/vm-run).
     private func shutDown() {
         if disposable { vm.terminate() }
         if !agent.closed && !disposable { _ = try? agent.post(.shutdown) }
