@@ -8,7 +8,7 @@ scripts/install-deps.sh
 scripts/check-architecture.py
 # The code keeps one style (.swift-format; `swift format format -i -r Sources Tests Package.swift` fixes it).
 swift format lint -r --strict --parallel Sources Tests Package.swift
-# skiff's guest kernel, which `run --vm` boots (cached under /var/lib/skiff/kernels after the
-# first build, about 11 minutes on 2 cores).
+# skiff's guest kernel, which `run --vm` boots: `skiff vm kernel build` (what a first `run --vm`
+# would do), cached under /var/lib/skiff/kernels after the first build, about 11 minutes on 2 cores.
 kernel/build.sh
 swift test

@@ -61,6 +61,10 @@ public struct Engine: Sendable {
             options.network = .container(networkOwner.id)
             options.hostname = networkFilesOwner(networkOwner).network?.hostname
         }
+        if var vm = options.vm {
+            try prepareMicroVM(&vm)
+            options.vm = vm
+        }
         return try store.locked {
             let records = store.all()
             if let name = options.name, let owner = records.first(where: { $0.name == name }) {
@@ -272,6 +276,7 @@ public struct Engine: Sendable {
         let live = liveStatus(record)
         if live.isRunning { throw EngineError.wrongState(container: record.name, status: "already running", action: "start") }
         if isRestarting(record) { throw EngineError.wrongState(container: record.name, status: "restarting", action: "start") }
+        if var vm = record.vm { try prepareMicroVM(&vm) }
         // The previous run's monitor may still be tearing its network down after the exit it
         // reported (`stop` returns at the exit): a new monitor must not race it for the
         // namespace path and the addresses.

@@ -24,7 +24,6 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
     case tooManyCPUs(requested: Int, maximum: Int)
     case tooManyDevices(maximum: Int)
     case invalidConfiguration(String)
-    case noDefaultKernel(path: String)
     case seccomp(thread: String, reason: String)
     /// The monitor could not be confined (`MonitorJail`): why.
     case jail(String)
@@ -69,9 +68,6 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
             return "--cpus \(req) is more than this monitor supports (\(max))"
         case .tooManyDevices(let max):
             return "too many virtio devices: at most \(max) fit in the MMIO window"
-        case .noDefaultKernel(let path):
-            return
-                "no --kernel given and no default guest kernel at \(path): build it with kernel/build.sh (about 4.5 minutes on 2 cores) or pass --kernel FILE (a bzImage or a PVH vmlinux)"
         case .seccomp(let thread, let reason):
             return "cannot confine the \(thread) thread with seccomp: \(reason); run with --no-seccomp to start the VM without the filter"
         case .jail(let why):

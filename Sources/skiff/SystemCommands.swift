@@ -227,6 +227,10 @@ struct SystemInfoCommand: AsyncParsableCommand {
                 Total Memory: \(ByteFormat.binary(info.MemTotal))
                 Micro-VM Backends (run --vm):
                 \(info.VMBackends.map { "  \($0.Name): \($0.Usable ? "usable" : "not usable")\($0.Default ? ", default" : ""); \($0.Note)" }.joined(separator: "\n"))
+                Micro-VM Guest (run --vm without --kernel/--initrd):
+                  Kernel: \(info.VMGuest.Kernel) (\(info.VMGuest.KernelSource))
+                  Initrd: \(info.VMGuest.Initrd)
+                  Config: \(info.VMGuest.ConfigFile)\(info.VMGuest.ConfigError.map { " (unusable: \($0))" } ?? (info.VMGuest.ConfigPresent ? "" : " (none)"))
                 """)
         default:
             try TemplateOutput.print([info], format: format)

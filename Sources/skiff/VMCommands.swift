@@ -10,6 +10,6 @@ struct VMGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm",
         abstract: "Run micro-VMs on /dev/kvm.",
-        subcommands: [VMRun.self, VMInitramfs.self]
+        subcommands: [VMRun.self, VMInitramfs.self, VMKernel.self]
     )
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Engine
 import LinuxSupport
 import VMM
 
@@ -18,7 +19,7 @@ struct VMRun: ParsableCommand {
             """
     )
 
-    @Option(help: "Kernel image: a bzImage or an uncompressed vmlinux with a PVH note (default: the kernel built by kernel/build.sh).")
+    @Option(help: "Kernel image: a bzImage or an uncompressed vmlinux with a PVH note (default: skiff's guest kernel, built on first use).")
     var kernel: String?
 
     @Option(help: "Initial ramdisk (initramfs) for the kernel.")
@@ -124,7 +125,7 @@ struct VMRun: ParsableCommand {
     }
 
     func makeConfiguration() throws -> VMConfiguration {
-        var configuration = VMConfiguration(kernelPath: try kernel ?? DefaultGuestKernel.locate())
+        var configuration = VMConfiguration(kernelPath: try kernel ?? GuestKernel().ensure())
         configuration.initrdPath = initrd
         configuration.commandLine = cmdline
         configuration.cpus = cpus

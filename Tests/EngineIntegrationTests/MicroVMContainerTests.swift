@@ -92,6 +92,24 @@ struct MicroVMContainerTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/containers/" + id))
     }
 
+    /// The container's writable layer (its scratch disk, a copy of one empty filesystem per
+    /// store) keeps what it wrote across stop and start, and another container starts empty.
+    @Test func theWritableLayerSurvivesAStartAndIsTheContainersOwn() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let script = "cat /kept 2>/dev/null || echo none; echo written > /kept"
+        let create = ["--vm", "--network", "none", fixture.image, "sh", "-c", script]
+        let id = try fixture.skiff("create", create, check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = try fixture.skiff("start", ["-a", id])
+        #expect(first.status == 0 && first.stdout.contains("none"), "\(first.stdout) \(first.stderr)")
+        let second = try fixture.skiff("start", ["-a", id])
+        #expect(second.status == 0 && second.stdout.contains("written"), "\(second.stdout) \(second.stderr)")
+        let other = try fixture.skiff("create", create, check: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let fresh = try fixture.skiff("start", ["-a", other])
+        #expect(fresh.status == 0 && fresh.stdout.contains("none"), "\(fresh.stdout) \(fresh.stderr)")
+        try fixture.skiff("rm", ["-f", id, other], check: true)
+    }
+
     @Test func execRunsInTheGuestWithStdioTerminalsAndExitCodes() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
@@ -315,6 +333,55 @@ struct MicroVMContainerTests {
         #expect(fromProcess.status == 0, "\(fromProcess.stdout) \(fromProcess.stderr)")
         try fixture.skiff("rm", ["-f", first, process], check: true)
         #expect(try fixture.network("rm", [net]).status == 0)
+    }
+
+    /// `cp` of a stopped VM container is refused with why (its disks are never mounted on the
+    /// host) and what to do; nothing is copied either way.
+    @Test func cpOfAStoppedContainerIsRefusedWithWhyAndWhatToDo() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let id = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"], check: true).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = try fixture.skiff("cp", [id + ":/etc/passwd", fixture.path + "/passwd"])
+        #expect(out.status != 0 && out.stderr.contains("never mounts") && out.stderr.contains("skiff start"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.path + "/passwd"))
+        let into = try fixture.skiff("cp", ["/etc/hostname", id + ":/tmp/"])
+        #expect(into.status != 0 && into.stderr.contains("never mounts") && into.stderr.contains("skiff start"), "\(into.stderr)")
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
+        try fixture.skiff("rm", ["-f", id], check: true)
+    }
+
+    /// The store's `config.json` sets the default kernel and backend (`skiff info` shows them); a
+    /// container's own flags win; a wrong file fails with its name.
+    @Test func theStoresConfigurationSetsTheGuestAndTheFlagsWin() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        let file = fixture.root + "/config.json"
+        let absent = fixture.path + "/no-such-vmlinux"
+        func configure(_ json: String) { _ = FileManager.default.createFile(atPath: file, contents: Data(json.utf8)) }
+        configure(#"{"vm": {"kernel": "\#(absent)", "backend": "qemu"}}"#)
+        let info = try fixture.skiff("info", [])
+        #expect(info.stdout.contains("Kernel: \(absent) (vm.kernel in \(file))"), "\(info.stdout)")
+        #expect(info.stdout.contains("qemu: usable, default"), "\(info.stdout)")
+        let configured = try vmRun(fixture, ["--rm", fixture.image, "true"])
+        #expect(configured.status == 125 && configured.stderr.contains("vm.kernel \(absent) in \(file)"), "\(configured.stderr)")
+        let flag = try vmRun(fixture, ["--rm", "--kernel", guestKernel, fixture.image, "sh", "-c", "exit 4"])
+        #expect(flag.status == 4, "\(flag.stdout) \(flag.stderr)")
+        // A configured backend is the container's default; --vm-backend wins over it.
+        let kvmBootsLinux = access("/dev/kvm", R_OK | W_OK) == 0 && !FileManager.default.fileExists(atPath: "/sys/module/kvm_pvm")
+        if !kvmBootsLinux {
+            configure(#"{"vm": {"backend": "skiff"}}"#)
+            let skiff = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"])
+            #expect(skiff.status == 125 && skiff.stderr.contains("skiff cannot work on this host"), "\(skiff.stderr)")
+            let qemu = try fixture.skiff("create", ["--vm", "--vm-backend", "qemu", "--network", "none", fixture.image, "true"])
+            #expect(qemu.status == 0, "\(qemu.stderr)")
+            try fixture.skiff("rm", ["-f", qemu.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], check: true)
+        }
+        configure(#"{"vm": {"kernal": "/boot/vmlinuz"}}"#)
+        let typo = try fixture.skiff("create", ["--vm", "--network", "none", fixture.image, "true"])
+        #expect(typo.status == 125 && typo.stderr.contains("kernal") && typo.stderr.contains(file), "\(typo.stderr)")
+        #expect(try fixture.skiff("info", []).stdout.contains("unusable"))
+        #expect(fixture.containerIDs().isEmpty)
     }
 
     @Test func whatTheGuestCannotHaveYetIsRefusedClearly() throws {

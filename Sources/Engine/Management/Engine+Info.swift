@@ -29,6 +29,19 @@ extension Engine {
         public var ServerVersion: String
         /// The micro-VM backends of `run --vm` on this host.
         public var VMBackends: [VMBackendInfo]
+        /// What `run --vm` boots without --kernel/--initrd, and where that comes from.
+        public var VMGuest: VMGuestInfo
+    }
+
+    public struct VMGuestInfo: Codable, Sendable {
+        /// The store's configuration file (`EngineConfig`), and whether it exists.
+        public var ConfigFile: String
+        public var ConfigPresent: Bool
+        /// The configuration's problem, when it cannot be used (nil: fine or absent).
+        public var ConfigError: String?
+        public var Kernel: String
+        public var KernelSource: String
+        public var Initrd: String
     }
 
     public struct VMBackendInfo: Codable, Sendable {
@@ -70,7 +83,35 @@ extension Engine {
             RuntimeRoot: runtimeRoot, CgroupDriver: "cgroupfs", CgroupVersion: cgroupVersion, KernelVersion: field(name.release),
             OperatingSystem: os, OSType: "linux", Architecture: field(name.machine), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             MemTotal: Self.hostMemory(), SecurityOptions: ["name=seccomp,profile=builtin", "name=no-new-privileges"],
-            Runtime: "skiff-runtime (in process)", ServerVersion: version, VMBackends: MicroVMBackends.report())
+            Runtime: "skiff-runtime (in process)", ServerVersion: version,
+            VMBackends: MicroVMBackends.report(configured: (try? EngineConfig.load(root: store.root))?.vm?.backend),
+            VMGuest: guestInfo())
+    }
+
+    /// The effective guest kernel and initramfs of `run --vm` (without per-container flags).
+    func guestInfo() -> VMGuestInfo {
+        let file = EngineConfig.path(root: store.root)
+        var configError: String?
+        var config = EngineConfig()
+        do { config = try EngineConfig.load(root: store.root) } catch { configError = "\(error)" }
+        let kernels = GuestKernel()
+        let kernel: String, source: String
+        if let configured = config.vm?.kernel {
+            (kernel, source) = (configured, "vm.kernel in \(file)")
+        } else if access(kernels.defaultPath, R_OK) == 0 {
+            let target = (try? FileIO.readLink(kernels.directory + "/default")) ?? "?"
+            (kernel, source) = (kernels.defaultPath, "skiff's guest kernel, built (\(kernels.directory)/\(target))")
+        } else {
+            (kernel, source) = (
+                kernels.defaultPath, "skiff's guest kernel, not built yet: the first run --vm builds it (or skiff vm kernel build)"
+            )
+        }
+        let initrd =
+            config.vm?.initrd.map { "\($0) (vm.initrd in \(file))" }
+            ?? "the agent's archive, made from skiff-agent beside skiff (in \(store.root)/vm)"
+        return VMGuestInfo(
+            ConfigFile: file, ConfigPresent: FileIO.exists(file), ConfigError: configError, Kernel: kernel, KernelSource: source,
+            Initrd: initrd)
     }
 }
 

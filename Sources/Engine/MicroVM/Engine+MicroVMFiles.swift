@@ -18,12 +18,23 @@ extension Engine {
     /// A connection to the monitor of a running micro-VM container with `request` sent.
     func microVMSession(_ record: EngineContainer, _ request: SessionRequest, action: String) throws -> OwnedFD {
         guard liveStatus(record).isRunning else {
-            throw EngineError.wrongState(
-                container: record.name, status: "not running (its files are in its micro-VM, which is off)", action: action)
+            var status = "not running (its files are in its micro-VM, which is off)"
+            if case .copyOut = request { status = Self.stoppedMicroVMCopy(record) }
+            if case .copyIn = request { status = Self.stoppedMicroVMCopy(record) }
+            throw EngineError.wrongState(container: record.name, status: status, action: action)
         }
         let socket = OwnedFD(try AttachSocket.connect(directory: store.directory(for: record.id), name: AttachSocket.execName))
         try MicroVMSession.write(socket.raw, AttachFrame.exec(try RuntimeJSON.encode(request)))
         return socket
+    }
+
+    /// Why `cp` refuses a stopped micro-VM container, and what to do. Its changes are on the
+    /// scratch disk, an ext4 image the guest's kernel wrote: mounting that in the host's kernel
+    /// would hand a guest that broke its kernel a hostile filesystem to attack the host with, so
+    /// only the guest ever reads it.
+    static func stoppedMicroVMCopy(_ record: EngineContainer) -> String {
+        "not running: its files are on its micro-VM's disks, which skiff never mounts on the host (a filesystem its guest "
+            + "wrote is untrusted input for the host's kernel); start it (skiff start \(record.name)) and copy again"
     }
 
     /// `stats` of a micro-VM container: the guest's cgroup of the container, through its agent.

@@ -9,28 +9,35 @@ import VMM
 /// initramfs (built from the `skiff-agent` next to `skiff`, cached in the store by the agent's
 /// identity and the protocol version), and the container's scratch disk.
 enum GuestArtifacts {
-    /// The kernel to boot: `--kernel`, else skiff's default guest kernel (kernel/build.sh).
-    static func kernel(_ override: String?) throws -> String {
+    /// The kernel to boot: `--kernel`, else the store's configured one (`vm.kernel`), else skiff's
+    /// default guest kernel (`GuestKernel`, which the start built when there was none).
+    static func kernel(_ override: String?, config: EngineConfig, root: String) throws -> String {
         if let override {
             guard access(override, R_OK) == 0 else { throw EngineError.invalidOption("--kernel \(override): no readable file there") }
             return override
         }
-        do {
-            return try DefaultGuestKernel.locate()
-        } catch {
-            // Not built on first use: a kernel build takes about 11 minutes on 2 cores and needs
-            // Debian's linux-source, which a `run` must not start behind the user's back.
-            throw EngineError.startFailed(
-                "--vm needs a guest kernel and there is none at \(DefaultGuestKernel.path): build skiff's default one once with "
-                    + "kernel/build.sh from skiff's source tree (as root; about 11 minutes on 2 cores, it installs linux-source-6.1 "
-                    + "and puts the kernel there; set SKIFF_STORE to the same store), or pass --kernel FILE (a bzImage or PVH vmlinux)")
+        if let configured = config.vm?.kernel {
+            guard access(configured, R_OK) == 0 else {
+                throw EngineError.invalidOption("vm.kernel \(configured) in \(EngineConfig.path(root: root)): no readable file there")
+            }
+            return configured
         }
+        let kernels = GuestKernel()
+        guard access(kernels.defaultPath, R_OK) == 0 else {
+            throw EngineError.startFailed(
+                "--vm needs a guest kernel and there is none at \(kernels.defaultPath): `skiff vm kernel build` builds skiff's "
+                    + "(about 11 minutes on 2 cores; `skiff start` does it too), or pass --kernel FILE (a bzImage or PVH vmlinux)")
+        }
+        return kernels.defaultPath
     }
+
+    /// The initramfs the container's config names (`--initrd`, else the store's `vm.initrd`).
+    static func initrdOverride(_ override: String?, config: EngineConfig) -> String? { override ?? config.vm?.initrd }
 
     /// The agent's initramfs: `--initrd`, else the cached archive of the sibling `skiff-agent`.
     static func initrd(_ override: String?, root: String, executable: String) throws -> String {
         if let override {
-            guard access(override, R_OK) == 0 else { throw EngineError.invalidOption("--initrd \(override): no readable file there") }
+            guard access(override, R_OK) == 0 else { throw EngineError.invalidOption("initrd \(override): no readable file there") }
             return override
         }
         guard let slash = executable.lastIndex(of: "/") else {
@@ -96,11 +103,33 @@ enum GuestArtifacts {
 
     /// The container's writable layer in the guest: an ext4 image in its directory, made on the
     /// first start and kept across stop and start (its changes survive as a process container's
-    /// upper directory does); `rm` removes it with the directory.
-    static func scratchDisk(containerDirectory: String) throws -> String {
+    /// upper directory does); `rm` removes it with the directory. It is a sparse copy of an empty
+    /// filesystem made once per store (`scratchTemplate`): mkfs.ext4 took about 300 ms of every
+    /// `run --vm` (it syncs), the copy of its few MB of metadata a few.
+    static func scratchDisk(containerDirectory: String, root: String) throws -> String {
         let path = containerDirectory + "/scratch.ext4"
         if FileIO.exists(path) { return path }
+        let template = try scratchTemplate(root: root)
         let temporary = path + ".tmp"
+        unlink(temporary)
+        do {
+            try SparseCopy.copy(from: template, to: temporary)
+        } catch {
+            throw EngineError.startFailed("cannot make the container's scratch disk from \(template): \(error)")
+        }
+        try sysCall("rename \(temporary)") { rename(temporary, path) }
+        return path
+    }
+
+    /// The empty scratch filesystem every container's disk is copied from, in the store's `vm/`
+    /// (made by mkfs.ext4 the first time, renamed into place whole). The host never mounts it or
+    /// any copy: only guests do.
+    static func scratchTemplate(root: String) throws -> String {
+        let directory = root + "/vm"
+        let path = directory + "/scratch-\(scratchBytes >> 30)g.ext4"
+        if FileIO.exists(path) { return path }
+        try FileIO.makeDirectories(directory, mode: 0o700)
+        let temporary = path + ".tmp-\(getpid())"
         unlink(temporary)
         let tool = (["/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4"] as [String]).first { access($0, X_OK) == 0 }
         guard let tool else { throw EngineError.startFailed("--vm needs mkfs.ext4 for the container's scratch disk: install e2fsprogs") }
@@ -114,5 +143,17 @@ enum GuestArtifacts {
         }
         try sysCall("rename \(temporary)") { rename(temporary, path) }
         return path
+    }
+}
+
+extension Engine {
+    /// Before a micro-VM container is created or started (in the command's own process, before
+    /// any lock, so a user sees the progress): the store's configured backend as the container's
+    /// default, and skiff's guest kernel built when the container boots the default one and
+    /// there is none yet.
+    func prepareMicroVM(_ settings: inout MicroVMSettings) throws {
+        let config = try EngineConfig.load(root: store.root)
+        if settings.backend == nil { settings.backend = config.vm?.backend }
+        if settings.kernel == nil, config.vm?.kernel == nil { _ = try GuestKernel().ensure() }
     }
 }

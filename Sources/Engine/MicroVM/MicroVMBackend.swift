@@ -81,17 +81,18 @@ enum MicroVMBackends {
     static func defaultName(kvmProblem: String?) -> String { kvmProblem == nil ? "skiff" : "qemu" }
 
     /// What `skiff info` says about each backend here.
-    static func report() -> [Engine.VMBackendInfo] {
+    /// `configured`: the store's `vm.backend`, the default where it is set.
+    static func report(configured: String? = nil) -> [Engine.VMBackendInfo] {
         let qemuReason = QEMUBackend().unavailableReason()
         let problem = kvmProblem()
-        let defaultBackend = defaultName(kvmProblem: problem)
+        let defaultBackend = configured ?? defaultName(kvmProblem: problem)
         let acceleration = problem == nil ? "with KVM" : "with TCG (software emulation: \(problem ?? ""))"
         return [
             Engine.VMBackendInfo(
                 Name: "qemu", Usable: qemuReason == nil, Default: qemuReason == nil && defaultBackend == "qemu",
                 Note: qemuReason ?? "microvm machine, \(acceleration)"),
             Engine.VMBackendInfo(
-                Name: "skiff", Usable: problem == nil, Default: problem == nil,
+                Name: "skiff", Usable: problem == nil, Default: problem == nil && defaultBackend == "skiff",
                 Note: problem.map { "skiff's own monitor cannot boot Linux here: \($0)" }
                     ?? "skiff's own KVM monitor (skiff vm run; agent over virtio-vsock; no volumes or directory binds)"),
         ]
