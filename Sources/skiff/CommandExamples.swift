@@ -242,3 +242,12 @@ extension SearchCommand: CommandWithExamples {
         "skiff search --format '{{.Name}}' 127.0.0.1:5000/app",
     ]
 }
+extension VMKernelBuild: CommandWithExamples {
+    static let examples = ["skiff vm kernel build", "skiff vm kernel build && skiff vm kernel show"]
+}
+extension VMKernelShow: CommandWithExamples {
+    static let examples = ["skiff vm kernel show", "skiff vm kernel show && skiff info --format '{{json .}}'"]
+}
+extension VMKernelConfig: CommandWithExamples {
+    static let examples = ["skiff vm kernel config", "skiff vm kernel config > microvm.config"]
+}
