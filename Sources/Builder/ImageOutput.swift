@@ -8,8 +8,10 @@ import OCISpec
 /// (`application/vnd.oci.image.layer.v1.tar`: the digest is the diff_id); the store unpacks
 /// them into snapshots like any pulled layer, so the engine runs the result as it is.
 public enum ImageOutput {
-    /// The diff in `upper` as a layer blob, or nil when the step changed nothing.
-    public static func storeLayer(upper: String, in store: ImageStore, what: String) throws -> Descriptor? {
+    /// The diff in `upper` as a layer blob, or nil when the step changed nothing. `adopt`: the
+    /// directory (a build step's own, on the store's filesystem) becomes the layer's snapshot
+    /// as it is, moved away, so the store need not unpack the blob again.
+    public static func storeLayer(upper: String, in store: ImageStore, what: String, adopt: Bool = false) throws -> Descriptor? {
         let writer = try BlobWriter(store: store.content, what: what)
         do {
             try LayerDiff.write(upper: upper) { try writer.write($0) }
@@ -24,17 +26,20 @@ public enum ImageOutput {
         }
         let size = writer.bytesWritten
         let digest = try writer.commit(expectedDigest: nil, expectedSize: nil)
+        if adopt { _ = try store.snapshots.adopt(tree: upper, diffID: digest) }
         return Descriptor(mediaType: MediaType.ociLayer, digest: digest, size: size)
     }
 
     /// Stores `config` (whose diff_ids pair up with `layers`) as an image, unpacks
     /// its layers and points `names` at it. Returns the manifest and the image ID (config digest).
     public static func storeImage(
-        config: ImageConfig, layers: [Descriptor], names: [ImageReference], in store: ImageStore, created: String = Timestamp.now()
+        config: ImageConfig, layers: [Descriptor], names: [ImageReference], in store: ImageStore, created: String = Timestamp.now(),
+        onBuild: [String] = []
     ) throws -> (manifest: Digest, id: Digest) {
         var config = config
         config.created = created
-        let configBytes = try JSONEncoding.encode(config, sortedKeys: true)
+        var configBytes = try JSONEncoding.encode(config, sortedKeys: true)
+        if !onBuild.isEmpty { configBytes = try withOnBuild(configBytes, onBuild) }
         return try store.withSharedLock {
             let configDigest = try store.content.write(configBytes)
             let manifest = Manifest(
@@ -44,5 +49,29 @@ public enum ImageOutput {
             for name in names { try store.setName(name, manifest: manifestDigest) }
             return (manifestDigest, configDigest)
         }
+    }
+
+    /// docker's `config.OnBuild` (the triggers as written), which `ImageConfig` does not model,
+    /// added to an encoded config.
+    static func withOnBuild(_ bytes: [UInt8], _ triggers: [String]) throws -> [UInt8] {
+        guard case .object(var members) = try JSONValue.parse(bytes) else { return bytes }
+        let list = JSONValue.array(triggers.map { .string($0) })
+        var inner: [(key: String, value: JSONValue)] = []
+        if let index = members.firstIndex(where: { $0.key == "config" }) {
+            if case .object(let existing) = members[index].value { inner = existing }
+            members.remove(at: index)
+        }
+        inner.removeAll { $0.key == "OnBuild" }
+        inner.append((key: "OnBuild", value: list))
+        members.append((key: "config", value: .object(inner)))
+        return JSONValue.object(members).serialized(sortedKeys: true)
+    }
+
+    /// The ONBUILD triggers an image's config carries (docker's `config.OnBuild`).
+    public static func onBuildTriggers(of image: Image, in store: ImageStore) -> [String] {
+        guard let bytes = try? store.content.read(image.id), let document = try? JSONValue.parse(bytes),
+            case .array(let items)? = document["config"]?["OnBuild"]
+        else { return [] }
+        return items.compactMap { if case .string(let text) = $0 { return text } else { return nil } }
     }
 }
