@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "DockerAPI",
             dependencies: [
-                "Engine", "ImageStore", "Registry", "OCISpec", "JSON", "LinuxSupport", "Networking", "CShim",
+                "Engine", "ImageStore", "Registry", "OCISpec", "JSON", "LinuxSupport", "Networking", "CShim", "Builder",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
