@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import Engine
 import ImageStore
 import LinuxSupport
@@ -27,6 +28,8 @@ public struct ImageBuilder {
         /// `--secret id=ID,src=FILE`: the files `RUN --mount=type=secret,id=ID` mounts (never
         /// in a layer, and only their ids in the cache key).
         public var secrets: [String: String] = [:]
+        /// `--compression`: how the layers are stored (gzip, as docker's, unless told otherwise).
+        public var compression = LayerCompression.gzip
 
         public init(context: String, dockerfile: String) {
             self.context = context
@@ -212,6 +215,9 @@ public struct ImageBuilder {
     ) throws -> Bool {
         let createdBy: String
         var extra = ""
+        var downloads: String?
+        var fetched: [String: AddURL.Fetched] = [:]
+        defer { if let downloads { ContextArchive.Received(directory: downloads, dockerfile: nil).remove() } }
         switch step {
         case .metadata(let text):
             build.key += "\n" + text
@@ -235,9 +241,18 @@ public struct ImageBuilder {
             if copy.from == nil {
                 var paths: [String] = []
                 for source in copy.sources {
-                    if case .path(let path) = source { paths += try context.resolve(path) }
+                    guard case .path(let path) = source else { continue }
+                    if copy.isAdd, AddURL.isURL(path) {
+                        // Fetched now: what it holds is part of the key, as docker compares it.
+                        if downloads == nil { downloads = try ContextArchive.scratchDirectory(store: engine.images, prefix: "url") }
+                        let got = try AddURL.fetch(path, into: downloads!, checksum: copy.checksum, location: parsed.location)
+                        fetched[path] = got
+                        extra += "\nurl \(path) \(got.digest)"
+                    } else {
+                        paths += try context.resolve(path)
+                    }
                 }
-                extra = "\n" + (try context.contentHash(of: paths)).description
+                extra += "\n" + (try context.contentHash(of: paths)).description
             } else if let from = copy.from {
                 extra = "\n" + (try sourceImage(from, done: done, location: parsed.location)).id.description
             }
@@ -256,16 +271,17 @@ public struct ImageBuilder {
             build.key = key
             return true
         }
-        let layer: Descriptor?
+        let layer: ImageOutput.StoredLayer?
         switch step {
         case .metadata: return false
         case .run(let run):
             layer = try execute(run, build: &build, done: done, context: context, options: options, location: parsed.location)
-        case .workdir(let path, _): layer = try makeDirectory(path, build: build)
-        case .copy(let copy): layer = try copyFiles(copy, parsed: parsed, build: build, done: done, context: context)
+        case .workdir(let path, _): layer = try makeDirectory(path, build: build, options: options)
+        case .copy(let copy):
+            layer = try copyFiles(copy, parsed: parsed, build: build, done: done, context: context, options: options, fetched: fetched)
         }
-        if let layer { build.layers.append(layer) }
-        build.state.recordLayer(createdBy: createdBy, diffID: layer?.digest, created: Timestamp.now())
+        if let layer { build.layers.append(layer.descriptor) }
+        build.state.recordLayer(createdBy: createdBy, diffID: layer?.diffID, created: Timestamp.now())
         _ = try ImageOutput.storeImage(config: build.state.image, layers: build.layers, names: [reference], in: engine.images)
         build.image = try engine.images.image(reference.description)
         build.key = key
@@ -297,7 +313,7 @@ public struct ImageBuilder {
     /// RUN: a container of the stage's layers runs the command; its upper directory is the layer.
     func execute(
         _ run: RunStep, build: inout StageBuild, done: [Int: StageBuild], context: BuildContext, options: Options, location: SourceLocation
-    ) throws -> Descriptor? {
+    ) throws -> ImageOutput.StoredLayer? {
         let image = try parentImage(&build)
         var arguments = run.arguments
         if let script = run.script {
@@ -429,10 +445,24 @@ public struct ImageBuilder {
                 parent = FileTreeCopy.split(parent).parent
             }
         }
+        // A directory the layers have that was copied up only to hold those stubs (/etc) is
+        // not the step's change either, unless the step made it opaque.
+        for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + stubs {
+            let parent = FileTreeCopy.split(path).parent
+            guard parent != "/", !parent.isEmpty, existingType(parent, build: build) == S_IFDIR else { continue }
+            var flag: UInt8 = 0
+            let directory = upper + parent
+            let opaque = ["trusted.overlay.opaque", "user.overlay.opaque"].contains { (key: String) in
+                skiff_lgetxattr(directory, key, &flag, 1) == 1
+            }
+            if opaque { continue }
+            rmdir(upper + parent)
+        }
         // The container is done: its root is unmounted so its upper directory can become the
         // layer's snapshot as it is (the container's removal then has nothing left to delete).
         engine.images.unmountRootfs(containerID: container.id)
-        return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of RUN", adopt: true)
+        return try ImageOutput.storeLayer(
+            upper: upper, in: engine.images, what: "the layer of RUN", adopt: true, compression: options.compression)
     }
 
     /// The host path a `RUN --mount=type=bind` shows: `source` in the context (never leading out
@@ -485,12 +515,13 @@ public struct ImageBuilder {
         return try body(path)
     }
 
-    func makeDirectory(_ path: String, build: StageBuild) throws -> Descriptor? {
+    func makeDirectory(_ path: String, build: StageBuild, options: Options) throws -> ImageOutput.StoredLayer? {
         // Made only when the stage's layers do not have it.
         if existingType(path, build: build) != nil { return nil }
         return try withScratchDirectory { upper in
             try FileIO.makeDirectories(upper + path, mode: 0o755)
-            return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of WORKDIR \(path)", adopt: true)
+            return try ImageOutput.storeLayer(
+                upper: upper, in: engine.images, what: "the layer of WORKDIR \(path)", adopt: true, compression: options.compression)
         }
     }
 
@@ -507,9 +538,10 @@ public struct ImageBuilder {
     }
 
     /// COPY/ADD: the sources copied into a scratch upper directory at the destination.
-    func copyFiles(_ copy: CopyStep, parsed: ParsedInstruction, build: StageBuild, done: [Int: StageBuild], context: BuildContext) throws
-        -> Descriptor?
-    {
+    func copyFiles(
+        _ copy: CopyStep, parsed: ParsedInstruction, build: StageBuild, done: [Int: StageBuild], context: BuildContext, options: Options,
+        fetched: [String: AddURL.Fetched] = [:]
+    ) throws -> ImageOutput.StoredLayer? {
         let owner = try owner(copy.chown, build: build)
         let mode = copy.chmod.flatMap { mode_t($0, radix: 8) }
         return try withScratchDirectory { upper in
@@ -533,9 +565,18 @@ public struct ImageBuilder {
                     let target = intoDirectory ? copy.destination + name : copy.destination
                     try FileTreeCopy.writeFile(upper: upper, path: target, bytes: Array(text.utf8), owner: owner, mode: mode ?? 0o644)
                 case .path(let path):
+                    if let got = fetched[path] {
+                        // A URL's file: its name from the URL, 0600 as docker gives it.
+                        let download = try OwnedFD("open \(got.path)") { open(got.path, O_RDONLY | O_CLOEXEC) }
+                        var st = stat()
+                        guard fstat(download.raw, &st) == 0 else { throw SystemError("stat \(got.path)") }
+                        let (parent, name) = intoDirectory ? (copy.destination, got.name) : FileTreeCopy.split(copy.destination)
+                        let target = try FileTreeCopy.directory(upper, parent)
+                        try FileTreeCopy.copyFile(download.raw, size: st.st_size, into: target.raw, name, mode: mode ?? 0o600, owner: owner)
+                        continue
+                    }
                     if copy.isAdd, path.contains("://") {
-                        throw Failure(
-                            "\(parsed.location): ADD from a URL (\(path)) is not supported by skiff build yet: fetch it in a RUN step")
+                        throw Failure("\(parsed.location): ADD \(path): only http and https URLs are fetched")
                     }
                     let matches: [String]
                     if let sourcesContext {
@@ -559,7 +600,8 @@ public struct ImageBuilder {
                     }
                 }
             }
-            return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of \(parsed.text)", adopt: true)
+            return try ImageOutput.storeLayer(
+                upper: upper, in: engine.images, what: "the layer of \(parsed.text)", adopt: true, compression: options.compression)
         }
     }
 

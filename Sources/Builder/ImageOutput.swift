@@ -4,30 +4,47 @@ import LinuxSupport
 import OCISpec
 
 /// What a build leaves in the image store: layer blobs from build steps' upper directories
-/// and, at the end, the config, the manifest and the names. Layers are stored uncompressed
-/// (`application/vnd.oci.image.layer.v1.tar`: the digest is the diff_id); the store unpacks
-/// them into snapshots like any pulled layer, so the engine runs the result as it is.
+/// (compressed as asked: gzip by default; the config's diff_id is the uncompressed tar's digest)
+/// and, at the end, the config, the manifest and the names. The store unpacks layers into
+/// snapshots like any pulled layer, or adopts a step's own directory as the snapshot, so the
+/// engine runs the result as it is.
 public enum ImageOutput {
-    /// The diff in `upper` as a layer blob, or nil when the step changed nothing. `adopt`: the
+    /// A layer blob as the manifest lists it and its diff_id.
+    public struct StoredLayer: Sendable {
+        public var descriptor: Descriptor
+        public var diffID: Digest
+    }
+
+    /// The diff in `upper` as a layer blob (compressed as asked: builds store gzip unless told
+    /// otherwise, as docker), or nil when the step changed nothing. `adopt`: the
     /// directory (a build step's own, on the store's filesystem) becomes the layer's snapshot
     /// as it is, moved away, so the store need not unpack the blob again.
-    public static func storeLayer(upper: String, in store: ImageStore, what: String, adopt: Bool = false) throws -> Descriptor? {
+    public static func storeLayer(
+        upper: String, in store: ImageStore, what: String, adopt: Bool = false, compression: LayerCompression = .gzip
+    ) throws -> StoredLayer? {
+        // An empty upper directory changed nothing (its tar would be only the end blocks).
+        if try LayerDiff.names(inDirectory: upper).isEmpty { return nil }
         let writer = try BlobWriter(store: store.content, what: what)
+        let diffID: Digest?
         do {
-            try LayerDiff.write(upper: upper) { try writer.write($0) }
+            if compression == .uncompressed {
+                try LayerDiff.write(upper: upper) { try writer.write($0) }
+                diffID = nil
+            } else {
+                let compressor = try LayerCompressor(compression) { try writer.write($0) }
+                try LayerDiff.write(upper: upper) { try compressor.write($0) }
+                diffID = try compressor.finish()
+            }
         } catch {
             writer.abort()
             throw error
         }
-        // An empty upper directory is a tar of only its end blocks.
-        if try LayerDiff.names(inDirectory: upper).isEmpty {
-            writer.abort()
-            return nil
-        }
         let size = writer.bytesWritten
         let digest = try writer.commit(expectedDigest: nil, expectedSize: nil)
-        if adopt { _ = try store.snapshots.adopt(tree: upper, diffID: digest) }
-        return Descriptor(mediaType: MediaType.ociLayer, digest: digest, size: size)
+        let layer = StoredLayer(
+            descriptor: Descriptor(mediaType: compression.layerMediaType, digest: digest, size: size), diffID: diffID ?? digest)
+        if adopt { _ = try store.snapshots.adopt(tree: upper, diffID: layer.diffID) }
+        return layer
     }
 
     /// Stores `config` (whose diff_ids pair up with `layers`) as an image, unpacks

@@ -24,6 +24,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "Set a label K=V on the image (repeatable).") var label: [String] = []
     @Option(help: "The network of RUN steps: default (the bridge), none or host.") var network = "default"
     @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
+    @Option(help: "How layers are stored: gzip (default), zstd or uncompressed.") var compression = "gzip"
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Argument(help: "The context directory, or - for a Dockerfile on stdin and no context.") var context: String
@@ -87,6 +88,10 @@ struct BuildCommand: AsyncParsableCommand {
                 throw ValidationError("--network \(network): a build's RUN steps take default, bridge, none or host")
             }
             options.network = network == "bridge" ? "default" : network
+            guard let layerCompression = LayerCompression(rawValue: compression == "none" ? "uncompressed" : compression) else {
+                throw ValidationError("--compression \(compression): gzip, zstd or uncompressed")
+            }
+            options.compression = layerCompression
             for item in secret {
                 var fields: [String: String] = [:]
                 for part in item.split(separator: ",") {

@@ -202,4 +202,102 @@ import Testing
         let grandchild = try fixture.skiff("build", ["-f", context + "/Grandchild", context])
         #expect(grandchild.status == 0 && !grandchild.stderr.contains("COPY payload.txt"), "\(grandchild.stderr)")
     }
+
+    @Test func layersAreCompressedAsAsked() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let context = fixture.path + "/ctx"
+        try write("FROM localhost/loaded:bb\nRUN echo compressed > /c\nCOPY Dockerfile /copied\n", context + "/Dockerfile")
+        // The media types of the saved image's layers, the ones the build added.
+        func layerTypes(_ image: String) throws -> String {
+            let archive = fixture.path + "/\(UUID().uuidString).tar"
+            let saved = try fixture.image(["save"], ["-o", archive, image])
+            #expect(saved.status == 0, "\(saved.stderr)")
+            let script = """
+                import json, sys, tarfile
+                tar = tarfile.open(sys.argv[1])
+                blob = lambda d: json.loads(tar.extractfile("blobs/" + d.replace(":", "/")).read())
+                manifest = blob(json.loads(tar.extractfile("index.json").read())["manifests"][0]["digest"])
+                print(" ".join(layer["mediaType"].rsplit(".", 1)[1] for layer in manifest["layers"][1:]))
+                """
+            return try run(["/usr/bin/env", "python3", "-c", script, archive]).stdout
+        }
+        let gzip = try fixture.skiff("build", ["--network", "none", "-t", "localhost/gz:1", context])
+        #expect(gzip.status == 0, "\(gzip.stderr)")
+        #expect(try layerTypes("localhost/gz:1") == "tar+gzip tar+gzip\n")
+        let zstd = try fixture.skiff(
+            "build", ["--network", "none", "--no-cache", "--compression", "zstd", "-t", "localhost/zst:1", context])
+        #expect(zstd.status == 0, "\(zstd.stderr)")
+        #expect(try layerTypes("localhost/zst:1") == "tar+zstd tar+zstd\n")
+        for image in ["localhost/gz:1", "localhost/zst:1"] {
+            let ran = try fixture.skiff("run", ["--rm", "--network", "none", image, "cat", "/c"])
+            #expect(ran.stdout == "compressed\n", "\(ran.stderr)")
+        }
+        // A commit of a container of the compressed image (its store unpacks the blobs itself).
+        let made = try fixture.skiff("run", ["--name", "from-zst", "--network", "none", "localhost/zst:1", "sh", "-c", "echo more > /m"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let committed = try fixture.skiff("commit", ["from-zst", "localhost/committed-zst:1"])
+        #expect(committed.status == 0, "\(committed.stderr)")
+        let both = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/committed-zst:1", "cat", "/c", "/m"])
+        #expect(both.stdout == "compressed\nmore\n", "\(both.stderr)")
+    }
+
+    @Test func addFetchesURLsIntoTheCacheKeyAndChecksThem() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let served = fixture.path + "/served"
+        try write("first version\n", served + "/files/tool.sh")
+        // A web server of the test's own on 127.0.0.1, on a port the kernel picks.
+        let server = Foundation.Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let script = """
+            import http.server, functools, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            httpd = http.server.HTTPServer(("127.0.0.1", 0), handler)
+            open(sys.argv[2], "w").write(str(httpd.server_address[1]))
+            httpd.serve_forever()
+            """
+        server.arguments = ["python3", "-c", script, served, fixture.path + "/port"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            // SIGKILL: the test process's threads block SIGTERM, and its children inherit that.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        #expect(eventually(10) { ((try? String(contentsOfFile: fixture.path + "/port", encoding: .utf8)) ?? "").count > 1 })
+        let port = try String(contentsOfFile: fixture.path + "/port", encoding: .utf8)
+        let url = "http://127.0.0.1:\(port)/files/tool.sh"
+        let context = fixture.path + "/ctx"
+        try write("FROM localhost/loaded:bb\nADD \(url) /opt/\nADD \(url) /renamed.sh\n", context + "/Dockerfile")
+        let first = try fixture.skiff("build", ["--network", "none", "-t", "localhost/url:1", context])
+        #expect(first.status == 0, "\(first.stderr)")
+        let check = try fixture.skiff(
+            "run",
+            ["--rm", "--network", "none", "localhost/url:1", "sh", "-c", "cat /opt/tool.sh /renamed.sh; busybox stat -c %a /opt/tool.sh"])
+        #expect(check.stdout == "first version\nfirst version\n600\n", "\(check.stderr)")
+        // The same content: cached; changed content: fetched again and the step reruns.
+        let same = try fixture.skiff("build", ["--network", "none", "-t", "localhost/url:1", context])
+        #expect(same.stderr.components(separatedBy: "CACHED").count - 1 == 2, "\(same.stderr)")
+        try write("second version\n", served + "/files/tool.sh")
+        let changed = try fixture.skiff("build", ["--network", "none", "-t", "localhost/url:2", context])
+        #expect(changed.status == 0 && !changed.stderr.contains("CACHED"), "\(changed.stderr)")
+        let second = try fixture.skiff("run", ["--rm", "--network", "none", "localhost/url:2", "cat", "/opt/tool.sh"])
+        #expect(second.stdout == "second version\n")
+        // --checksum: a matching one passes, another fails the build; a 404 fails it.
+        let digest = try run(["/bin/sh", "-c", "sha256sum \(served)/files/tool.sh | cut -d' ' -f1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try write("FROM localhost/loaded:bb\nADD --checksum=sha256:\(digest) \(url) /ok\n", context + "/Good")
+        let good = try fixture.skiff("build", ["--network", "none", "-f", context + "/Good", context])
+        #expect(good.status == 0, "\(good.stderr)")
+        try write("FROM localhost/loaded:bb\nADD --checksum=sha256:\(String(repeating: "0", count: 64)) \(url) /bad\n", context + "/Bad")
+        let bad = try fixture.skiff("build", ["--network", "none", "-f", context + "/Bad", context])
+        #expect(bad.status != 0 && bad.stderr.contains("not the --checksum"), "\(bad.stderr)")
+        try write("FROM localhost/loaded:bb\nADD http://127.0.0.1:\(port)/missing /m\n", context + "/Missing")
+        let missing = try fixture.skiff("build", ["--network", "none", "-f", context + "/Missing", context])
+        #expect(missing.status != 0 && missing.stderr.contains("HTTP 404"), "\(missing.stderr)")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/build-tmp")) ?? []
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
 }
