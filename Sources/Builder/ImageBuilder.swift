@@ -343,6 +343,8 @@ public struct ImageBuilder {
             for directory in scratchDirectories { ContextArchive.Received(directory: directory, dockerfile: nil).remove() }
         }
         var stubs: [String] = []
+        var lockedCaches: [Int32] = []
+        defer { for fd in lockedCaches { close(fd) } }
         for mount in run.mounts {
             let target: String
             if let given = mount.target {
@@ -357,7 +359,25 @@ public struct ImageBuilder {
                 // Kept between builds under the store, by id (the target when there is none).
                 let id = mount.id ?? target
                 let directory = "\(engine.images.root)/build-cache-mounts/\(SHA256Hasher.digest(Array(id.utf8)).encoded.prefix(32))"
-                try FileIO.makeDirectories(directory, mode: 0o755)
+                if !FileIO.exists(directory) {
+                    // uid, gid and mode apply when the cache is made, as BuildKit's.
+                    try FileIO.makeDirectories(directory, mode: 0o755)
+                    let uid = mount.options["uid"].flatMap { uid_t($0) } ?? 0
+                    let gid = mount.options["gid"].flatMap { gid_t($0) } ?? 0
+                    let mode = mount.options["mode"].flatMap { mode_t($0, radix: 8) } ?? 0o755
+                    guard chown(directory, uid, gid) == 0, chmod(directory, mode & 0o7777) == 0 else {
+                        throw SystemError("set the owner and mode of the cache mount \(id)")
+                    }
+                }
+                if mount.options["sharing"] == "locked" {
+                    // One step at a time uses it (another build's step waits), until this one ends.
+                    let lock = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    guard lock >= 0 else { throw SystemError("open the cache mount \(id)") }
+                    lockedCaches.append(lock)
+                    while flock(lock, LOCK_EX) != 0 {
+                        guard errno == EINTR else { throw SystemError("lock the cache mount \(id)") }
+                    }
+                }
                 runOptions.volumes.append("\(directory):\(target)" + (mount.readOnly ? ":ro" : ""))
             case .tmpfs:
                 runOptions.tmpfs.append(target)
