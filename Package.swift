@@ -62,14 +62,14 @@ let package = Package(
             ], swiftSettings: strict),
         // `skiff build`: the Dockerfile parser, stage planning and config, .dockerignore rules, layer diffs.
         .target(
-            name: "Builder", dependencies: ["JSON", "OCISpec", "ImageStore", "Engine", "LinuxSupport", "CShim", "CArchive"],
+            name: "Builder", dependencies: ["JSON", "OCISpec", "ImageStore", "Engine", "HTTPClient", "LinuxSupport", "CShim", "CArchive"],
             swiftSettings: strict),
         // The Docker Engine API over a Unix or loopback TCP socket (`skiff system service`): a front
         // end of the same Engine and stores as the CLI, on SwiftNIO's HTTP/1.1 server.
         .target(
             name: "DockerAPI",
             dependencies: [
-                "Engine", "ImageStore", "Registry", "OCISpec", "JSON", "LinuxSupport", "Networking", "CShim",
+                "Engine", "ImageStore", "Registry", "OCISpec", "JSON", "LinuxSupport", "Networking", "CShim", "Builder",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -5,6 +5,7 @@ packages=(
   busybox-static            # test and default images
   libseccomp-dev libarchive-dev libzstd-dev
   runc crun podman containerd  # peers to compare with, and clients that drive skiff-runtime
+  buildah                   # bench/build and BuildahComparisonTests compare skiff build with it
   skopeo umoci docker-registry # registries and image tooling for tests
   apache2-utils attr libssl-dev openssl # htpasswd, setfattr, token signing for image tests; libcrypto for SHA-256, libssl for HTTPClient's TLS
   containernetworking-plugins iproute2 e2fsprogs

@@ -51,7 +51,7 @@ public enum ContainerCommit {
         var config = try apply(options.changes, to: image.config)
         let running = engine.liveStatus(record).isRunning
         if options.pause && running { try engine.pause(record.id) }
-        let layer: Descriptor?
+        let layer: ImageOutput.StoredLayer?
         do {
             layer = try ImageOutput.storeLayer(
                 upper: "\(engine.images.root)/containers/\(record.id)/upper", in: engine.images, what: "the changes of \(record.name)")
@@ -61,7 +61,7 @@ public enum ContainerCommit {
         }
         if options.pause && running { try engine.unpause(record.id) }
         if let author = options.author { config.author = author }
-        if let layer { config.rootfs.diffIDs.append(layer.digest) }
+        if let layer { config.rootfs.diffIDs.append(layer.diffID) }
         var history = config.history ?? []
         history.append(
             History(
@@ -70,7 +70,7 @@ public enum ContainerCommit {
         history[history.count - 1].author = options.author
         config.history = history
         let stored = try ImageOutput.storeImage(
-            config: config, layers: image.manifest.layers + (layer.map { [$0] } ?? []), names: [name], in: engine.images)
+            config: config, layers: image.manifest.layers + (layer.map { [$0.descriptor] } ?? []), names: [name], in: engine.images)
         return stored.id
     }
 }

@@ -46,7 +46,7 @@ enum FileTreeCopy {
     /// contents go into `destination`; a file goes to `destination` or, `intoDirectory`, into it.
     static func copy(
         _ source: String, from rootFD: Int32, to upper: String, destination: String, intoDirectory: Bool, ignore: DockerIgnore?,
-        owner: Owner, mode: mode_t?
+        owner: Owner?, mode: mode_t?
     ) throws {
         let handle = try ConfinedOpen.open(
             source, in: rootFD, flags: O_RDONLY, resolve: ignore == nil ? [.inRoot, .noMagicLinks] : [.beneath, .noMagicLinks],
@@ -61,7 +61,9 @@ enum FileTreeCopy {
         guard st.st_mode & S_IFMT == S_IFREG else { throw SystemError("COPY source \(source) is neither a file nor a directory") }
         let (parent, name) = intoDirectory ? (destination, split(source).name) : split(destination)
         let target = try directory(upper, parent)
-        try copyFile(handle.raw, size: st.st_size, into: target.raw, name, mode: mode ?? (st.st_mode & 0o7777), owner: owner)
+        try copyFile(
+            handle.raw, size: st.st_size, into: target.raw, name, mode: mode ?? (st.st_mode & 0o7777),
+            owner: owner ?? (st.st_uid, st.st_gid))
     }
 
     static func copyFile(_ source: Int32, size: off_t, into directory: Int32, _ name: String, mode: mode_t, owner: Owner) throws {
@@ -82,19 +84,21 @@ enum FileTreeCopy {
     }
 
     static func copyChildren(
-        of source: Int32, relative: String, into target: Int32, ignore: DockerIgnore?, owner: Owner, mode: mode_t?
+        of source: Int32, relative: String, into target: Int32, ignore: DockerIgnore?, owner fixedOwner: Owner?, mode: mode_t?
     ) throws {
         for name in try LayerDiff.names(in: source) {
             let path = relative.isEmpty ? name : relative + "/" + name
             if let ignore, ignore.isIgnored(path), !ignore.hasExceptions { continue }
             var st = stat()
             guard fstatat(source, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SystemError("stat \(path)") }
+            // nil: the source's own owners (ADD of an archive keeps the archive's).
+            let owner = fixedOwner ?? (st.st_uid, st.st_gid)
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 if mkdirat(target, name, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
                 let child = try LayerDiff.openChild(source, name, flags: O_RDONLY | O_DIRECTORY)
                 let made = try LayerDiff.openChild(target, name, flags: O_RDONLY | O_DIRECTORY)
-                try copyChildren(of: child.raw, relative: path, into: made.raw, ignore: ignore, owner: owner, mode: mode)
+                try copyChildren(of: child.raw, relative: path, into: made.raw, ignore: ignore, owner: fixedOwner, mode: mode)
                 guard fchown(made.raw, owner.uid, owner.gid) == 0, fchmod(made.raw, mode ?? (st.st_mode & 0o7777)) == 0 else {
                     throw SystemError("set owner and mode of \(path)")
                 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import Engine
 import ImageStore
 import LinuxSupport
@@ -22,6 +23,13 @@ public struct ImageBuilder {
         public var target: String?
         public var noCache = false
         public var labels: [String: String] = [:]
+        /// `--network`: RUN steps' network unless the step names one (`default` is the bridge).
+        public var network = "default"
+        /// `--secret id=ID,src=FILE`: the files `RUN --mount=type=secret,id=ID` mounts (never
+        /// in a layer, and only their ids in the cache key).
+        public var secrets: [String: String] = [:]
+        /// `--compression`: how the layers are stored (gzip, as docker's, unless told otherwise).
+        public var compression = LayerCompression.gzip
 
         public init(context: String, dockerfile: String) {
             self.context = context
@@ -37,11 +45,22 @@ public struct ImageBuilder {
     public static let cacheRepository = "localhost/skiff-build-cache"
 
     let engine: Engine
-    /// Progress lines (docker's plain progress format); RUN output goes to stdout itself.
+    /// Progress lines (docker's plain progress format).
     let progress: (String) -> Void
+    /// Where RUN output goes: nil is our stdout and stderr (the CLI); the API streams it.
+    let output: ((LogEntry) -> Void)?
+    /// Polled while a RUN step runs: true stops the build (the API's client went away). With an
+    /// `output` of its own the builder runs in a service and leaves its signals alone; without,
+    /// SIGINT/SIGTERM/SIGHUP stop the build.
+    let cancelled: () -> Bool
 
-    public init(engine: Engine, progress: @escaping (String) -> Void) {
+    public init(
+        engine: Engine, output: ((LogEntry) -> Void)? = nil, cancelled: @escaping () -> Bool = { false },
+        progress: @escaping (String) -> Void
+    ) {
         self.engine = engine
+        self.output = output
+        self.cancelled = cancelled
         self.progress = progress
     }
 
@@ -77,8 +96,13 @@ public struct ImageBuilder {
         var finalID: Digest?
         for (position, planned) in plan.stages.enumerated() {
             let stage = planned.stage
+            // A base image's ONBUILD triggers run first, as if written right after FROM.
+            var instructions = stage.instructions
+            if case .image(let reference) = planned.base, let image = try? engine.images.image(reference) {
+                instructions = try onBuildInstructions(of: image, reference: reference) + instructions
+            }
             // As BuildKit: FROM and the steps that change files are numbered, config-only ones are not.
-            let fileSteps = stage.instructions.filter { parsed in
+            let fileSteps = instructions.filter { parsed in
                 switch parsed.instruction {
                 case .run, .copy, .workdir: return true
                 default: return false
@@ -116,7 +140,7 @@ public struct ImageBuilder {
                     base: earlier.state.image, escape: dockerfile.escape, buildArgs: options.buildArgs, globalArgs: plan.globalArgs)
             }
             progress("#\(step) DONE")
-            for parsed in stage.instructions {
+            for parsed in instructions {
                 let buildStep: BuildStep
                 do {
                     buildStep = try build.state.apply(parsed)
@@ -151,7 +175,8 @@ public struct ImageBuilder {
                     finalID = cached.id
                 } else {
                     let stored = try ImageOutput.storeImage(
-                        config: config, layers: build.layers, names: options.tags + [finalReference], in: engine.images)
+                        config: config, layers: build.layers, names: options.tags + [finalReference], in: engine.images,
+                        onBuild: build.state.onBuild)
                     finalID = stored.id
                 }
             }
@@ -159,6 +184,19 @@ public struct ImageBuilder {
         }
         guard let finalID else { throw Failure("nothing was built") }
         return finalID
+    }
+
+    /// The ONBUILD triggers `image` carries, parsed as the instructions they are.
+    func onBuildInstructions(of image: Image, reference: String) throws -> [ParsedInstruction] {
+        let triggers = ImageOutput.onBuildTriggers(of: image, in: engine.images)
+        guard !triggers.isEmpty else { return [] }
+        let text = "FROM scratch\n" + triggers.joined(separator: "\n") + "\n"
+        do {
+            let parsed = try DockerfileParser(file: "ONBUILD of \(reference)").parse(text)
+            return parsed.stages.first?.instructions ?? []
+        } catch {
+            throw Failure("the base image \(reference) has an ONBUILD trigger skiff cannot read: \(error)")
+        }
     }
 
     func format1(_ value: Double) -> String {
@@ -177,20 +215,44 @@ public struct ImageBuilder {
     ) throws -> Bool {
         let createdBy: String
         var extra = ""
+        var downloads: String?
+        var fetched: [String: AddURL.Fetched] = [:]
+        defer { if let downloads { ContextArchive.Received(directory: downloads, dockerfile: nil).remove() } }
         switch step {
         case .metadata(let text):
             build.key += "\n" + text
             return false
-        case .run(let run): createdBy = run.createdBy
+        case .run(let run):
+            createdBy = run.createdBy
+            // The mounts are in the key; a bind's content too (a secret's never is).
+            for mount in run.mounts {
+                extra += "\nmount=\(mount.kind.rawValue) \(mount.target ?? "") \(mount.id ?? "") \(mount.readOnly)"
+                guard mount.kind == .bind else { continue }
+                let source = String((mount.source ?? "").drop { $0 == "/" })
+                if let from = mount.from {
+                    extra += " " + (try sourceImage(from, done: done, location: parsed.location)).id.description + " " + source
+                } else {
+                    extra += " " + (try context.contentHash(of: [source == "." ? "" : source])).description
+                }
+            }
         case .workdir(_, let text): createdBy = text
         case .copy(let copy):
             createdBy = copy.createdBy
             if copy.from == nil {
                 var paths: [String] = []
                 for source in copy.sources {
-                    if case .path(let path) = source { paths += try context.resolve(path) }
+                    guard case .path(let path) = source else { continue }
+                    if copy.isAdd, AddURL.isURL(path) {
+                        // Fetched now: what it holds is part of the key, as docker compares it.
+                        if downloads == nil { downloads = try ContextArchive.scratchDirectory(store: engine.images, prefix: "url") }
+                        let got = try AddURL.fetch(path, into: downloads!, checksum: copy.checksum, location: parsed.location)
+                        fetched[path] = got
+                        extra += "\nurl \(path) \(got.digest)"
+                    } else {
+                        paths += try context.resolve(path)
+                    }
                 }
-                extra = "\n" + (try context.contentHash(of: paths)).description
+                extra += "\n" + (try context.contentHash(of: paths)).description
             } else if let from = copy.from {
                 extra = "\n" + (try sourceImage(from, done: done, location: parsed.location)).id.description
             }
@@ -209,15 +271,17 @@ public struct ImageBuilder {
             build.key = key
             return true
         }
-        let layer: Descriptor?
+        let layer: ImageOutput.StoredLayer?
         switch step {
         case .metadata: return false
-        case .run(let run): layer = try execute(run, build: &build)
-        case .workdir(let path, _): layer = try makeDirectory(path, build: build)
-        case .copy(let copy): layer = try copyFiles(copy, parsed: parsed, build: build, done: done, context: context)
+        case .run(let run):
+            layer = try execute(run, build: &build, done: done, context: context, options: options, location: parsed.location)
+        case .workdir(let path, _): layer = try makeDirectory(path, build: build, options: options)
+        case .copy(let copy):
+            layer = try copyFiles(copy, parsed: parsed, build: build, done: done, context: context, options: options, fetched: fetched)
         }
-        if let layer { build.layers.append(layer) }
-        build.state.recordLayer(createdBy: createdBy, diffID: layer?.digest, created: Timestamp.now())
+        if let layer { build.layers.append(layer.descriptor) }
+        build.state.recordLayer(createdBy: createdBy, diffID: layer?.diffID, created: Timestamp.now())
         _ = try ImageOutput.storeImage(config: build.state.image, layers: build.layers, names: [reference], in: engine.images)
         build.image = try engine.images.image(reference.description)
         build.key = key
@@ -247,7 +311,9 @@ public struct ImageBuilder {
     }
 
     /// RUN: a container of the stage's layers runs the command; its upper directory is the layer.
-    func execute(_ run: RunStep, build: inout StageBuild) throws -> Descriptor? {
+    func execute(
+        _ run: RunStep, build: inout StageBuild, done: [Int: StageBuild], context: BuildContext, options: Options, location: SourceLocation
+    ) throws -> ImageOutput.StoredLayer? {
         let image = try parentImage(&build)
         var arguments = run.arguments
         if let script = run.script {
@@ -264,41 +330,120 @@ public struct ImageBuilder {
         runOptions.env = run.environment
         runOptions.user = run.user.isEmpty ? nil : run.user
         runOptions.workdir = run.workingDirectory
-        switch run.network {
+        switch run.network == "default" ? options.network : run.network {
         case "none": runOptions.network = .none
         case "host": runOptions.network = .host
         default: break
         }
+        // What the mounts need while the step runs: stage or image roots mounted, copies made.
+        var mountedRoots: [String] = []
+        var scratchDirectories: [String] = []
+        defer {
+            for id in mountedRoots { try? engine.images.release(containerID: id) }
+            for directory in scratchDirectories { ContextArchive.Received(directory: directory, dockerfile: nil).remove() }
+        }
+        var stubs: [String] = []
+        var lockedCaches: [Int32] = []
+        defer { for fd in lockedCaches { close(fd) } }
         for mount in run.mounts {
-            guard let target = mount.target, target.hasPrefix("/") else { throw Failure("RUN --mount needs an absolute target") }
+            let target: String
+            if let given = mount.target {
+                target = given.hasPrefix("/") ? given : run.workingDirectory + "/" + given
+            } else if mount.kind == .secret, let id = mount.id {
+                target = "/run/secrets/" + id
+            } else {
+                throw Failure("\(location): RUN --mount=type=\(mount.kind.rawValue) needs a target (or, for a secret, an id)")
+            }
             switch mount.kind {
             case .cache:
                 // Kept between builds under the store, by id (the target when there is none).
                 let id = mount.id ?? target
                 let directory = "\(engine.images.root)/build-cache-mounts/\(SHA256Hasher.digest(Array(id.utf8)).encoded.prefix(32))"
-                try FileIO.makeDirectories(directory, mode: 0o755)
+                if !FileIO.exists(directory) {
+                    // uid, gid and mode apply when the cache is made, as BuildKit's.
+                    try FileIO.makeDirectories(directory, mode: 0o755)
+                    let uid = mount.options["uid"].flatMap { uid_t($0) } ?? 0
+                    let gid = mount.options["gid"].flatMap { gid_t($0) } ?? 0
+                    let mode = mount.options["mode"].flatMap { mode_t($0, radix: 8) } ?? 0o755
+                    guard chown(directory, uid, gid) == 0, chmod(directory, mode & 0o7777) == 0 else {
+                        throw SystemError("set the owner and mode of the cache mount \(id)")
+                    }
+                }
+                if mount.options["sharing"] == "locked" {
+                    // One step at a time uses it (another build's step waits), until this one ends.
+                    let lock = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    guard lock >= 0 else { throw SystemError("open the cache mount \(id)") }
+                    lockedCaches.append(lock)
+                    while flock(lock, LOCK_EX) != 0 {
+                        guard errno == EINTR else { throw SystemError("lock the cache mount \(id)") }
+                    }
+                }
                 runOptions.volumes.append("\(directory):\(target)" + (mount.readOnly ? ":ro" : ""))
             case .tmpfs:
                 runOptions.tmpfs.append(target)
-            default:
-                throw Failure("RUN --mount=type=\(mount.kind.rawValue) is not carried out by skiff build yet (cache and tmpfs are)")
+            case .bind:
+                var path = try bindSource(mount, done: done, context: context, location: location, mounted: &mountedRoots)
+                if !mount.readOnly {
+                    // rw: the step may write, and what it writes is thrown away, as BuildKit's.
+                    let scratch = try ContextArchive.scratchDirectory(store: engine.images, prefix: "bind")
+                    scratchDirectories.append(scratch)
+                    let parent = try OwnedFD("open \(path)") { open(FileTreeCopy.split(path).parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+                    let name = FileTreeCopy.split(path).name
+                    try FileTreeCopy.copy(
+                        name, from: parent.raw, to: scratch, destination: "/data", intoDirectory: false, ignore: nil, owner: nil, mode: nil)
+                    path = scratch + "/data"
+                }
+                runOptions.volumes.append("\(path):\(target)" + (mount.readOnly ? ":ro" : ""))
+            case .secret:
+                let id = mount.id ?? FileTreeCopy.split(target).name
+                guard let file = options.secrets[id] else {
+                    if mount.options["required"].map({ $0.lowercased() == "true" }) == true {
+                        throw Failure("\(location): the secret \(id) is required: give it with --secret id=\(id),src=FILE")
+                    }
+                    continue
+                }
+                runOptions.volumes.append("\(file):\(target):ro")
+            case .ssh:
+                throw Failure("\(location): RUN --mount=type=ssh is not supported by skiff build (no ssh agent forwarding)")
             }
+            stubs.append(target)
         }
         // An interrupted build (^C, SIGTERM) kills the step's container and removes it before
         // it ends, instead of leaving it running under its monitor.
-        let watcher = try SignalWatcher([SIGINT, SIGTERM, SIGHUP])
-        defer { watcher.close() }
+        let watcher = output == nil ? try SignalWatcher([SIGINT, SIGTERM, SIGHUP]) : nil
+        defer { watcher?.close() }
         let container = try engine.create(image: image, imageName: image.names.first ?? image.id.description, options: runOptions)
         defer { try? engine.remove(container.id, force: true) }
-        let handle = try engine.start(container.id, attach: true)
+        let handle = try engine.start(container.id, attach: output == nil)
+        // With an output of its own, the step's log is read here (a fresh container's log holds
+        // only this run) and handed on; `follow` then only waits for the exit.
+        var logFD: Int32 = -1
+        defer { if logFD >= 0 { close(logFD) } }
+        var reader: ContainerLogReader?
+        if output != nil {
+            let path = engine.store.logPath(for: container.id)
+            logFD = open(path, O_RDONLY | O_CLOEXEC)
+            guard logFD >= 0 else { throw SystemError("open \(path)") }
+            reader = ContainerLogReader(fd: logFD, path: path)
+        }
         var interrupted: Int32?
         let code = handle.follow {
-            if interrupted == nil, let signal = watcher.pending().first {
+            if let reader, let output { for entry in reader.readAvailable() { output(entry) } }
+            guard interrupted == nil else { return }
+            if let signal = watcher?.pending().first {
                 interrupted = signal
-                try? engine.kill(container.id, signal: SIGKILL)
+            } else if cancelled() {
+                interrupted = 0
             }
+            if interrupted != nil { try? engine.kill(container.id, signal: SIGKILL) }
         }
-        if let interrupted { throw Failure("interrupted by signal \(interrupted): the RUN step's container was removed") }
+        if let reader, let output { for entry in reader.readAvailable() { output(entry) } }
+        if let interrupted {
+            throw Failure(
+                interrupted == 0
+                    ? "the build was cancelled: the RUN step's container was removed"
+                    : "interrupted by signal \(interrupted): the RUN step's container was removed")
+        }
         guard let code else { throw Failure("the RUN container's monitor went away before the command ended") }
         guard code == 0 else {
             throw Failure("process \"\(arguments.joined(separator: " "))\" did not complete successfully: exit code: \(code)")
@@ -306,8 +451,7 @@ public struct ImageBuilder {
         let upper = "\(engine.images.root)/containers/\(container.id)/upper"
         // What the runtime made to mount on (the host files, --mount targets) is not the step's
         // work: empty stubs the lower layers lack are left out of the layer, as BuildKit does.
-        for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + run.mounts.compactMap(\.target)
-        where existingType(path, build: build) == nil {
+        for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + stubs where existingType(path, build: build) == nil {
             var st = stat()
             guard lstat(upper + path, &st) == 0 else { continue }
             if st.st_mode & S_IFMT == S_IFDIR {
@@ -315,8 +459,65 @@ public struct ImageBuilder {
             } else if st.st_mode & S_IFMT == S_IFREG, st.st_size == 0 {
                 unlink(upper + path)
             }
+            // The directories made only to hold the mount point (/run/secrets), when empty.
+            var parent = FileTreeCopy.split(path).parent
+            while parent != "/", !parent.isEmpty, existingType(parent, build: build) == nil, rmdir(upper + parent) == 0 {
+                parent = FileTreeCopy.split(parent).parent
+            }
         }
-        return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of RUN")
+        // A directory the layers have that was copied up only to hold those stubs (/etc) is
+        // not the step's change either, unless the step made it opaque.
+        for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + stubs {
+            let parent = FileTreeCopy.split(path).parent
+            guard parent != "/", !parent.isEmpty, existingType(parent, build: build) == S_IFDIR else { continue }
+            var flag: UInt8 = 0
+            let directory = upper + parent
+            let opaque = ["trusted.overlay.opaque", "user.overlay.opaque"].contains { (key: String) in
+                skiff_lgetxattr(directory, key, &flag, 1) == 1
+            }
+            if opaque { continue }
+            rmdir(upper + parent)
+        }
+        // The container is done: its root is unmounted so its upper directory can become the
+        // layer's snapshot as it is (the container's removal then has nothing left to delete).
+        engine.images.unmountRootfs(containerID: container.id)
+        return try ImageOutput.storeLayer(
+            upper: upper, in: engine.images, what: "the layer of RUN", adopt: true, compression: options.compression)
+    }
+
+    /// The host path a `RUN --mount=type=bind` shows: `source` in the context (never leading out
+    /// of it) or in a stage's or image's root (mounted until the step ends; symlinks resolved
+    /// inside that root).
+    func bindSource(
+        _ mount: RunMount, done: [Int: StageBuild], context: BuildContext, location: SourceLocation, mounted: inout [String]
+    ) throws -> String {
+        let source = mount.source ?? "/"
+        let root: String
+        let resolve: ConfinedOpen.Resolve
+        if let from = mount.from {
+            let image = try sourceImage(from, done: done, location: location)
+            let id = "build-mount-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            root = try engine.images.prepareRootfs(image: image, containerID: id, durable: false)
+            mounted.append(id)
+            resolve = [.inRoot, .noMagicLinks]
+        } else {
+            root = context.root
+            resolve = [.beneath, .noMagicLinks]
+        }
+        let rootFD = try OwnedFD("open \(root)") { open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let relative = String(source.drop { $0 == "/" })
+        let handle: OwnedFD
+        do {
+            handle = try ConfinedOpen.open(relative, in: rootFD.raw, flags: ConfinedOpen.oPath, resolve: resolve, what: "open \(source)")
+        } catch {
+            if error.errno == EXDEV {
+                throw Failure("\(location): RUN --mount source \(source) leads outside the build context through a symlink: refused")
+            }
+            throw Failure(
+                "\(location): RUN --mount source \(source) was not found\(mount.from.map { " in \($0)" } ?? " in the build context")")
+        }
+        // The path the kernel resolved, so the bind cannot be redirected by a symlink later.
+        return try FileIO.readLink("/proc/self/fd/\(handle.raw)")
     }
 
     /// A scratch directory in the store (same filesystem) removed when `body` ends.
@@ -334,12 +535,13 @@ public struct ImageBuilder {
         return try body(path)
     }
 
-    func makeDirectory(_ path: String, build: StageBuild) throws -> Descriptor? {
+    func makeDirectory(_ path: String, build: StageBuild, options: Options) throws -> ImageOutput.StoredLayer? {
         // Made only when the stage's layers do not have it.
         if existingType(path, build: build) != nil { return nil }
         return try withScratchDirectory { upper in
             try FileIO.makeDirectories(upper + path, mode: 0o755)
-            return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of WORKDIR \(path)")
+            return try ImageOutput.storeLayer(
+                upper: upper, in: engine.images, what: "the layer of WORKDIR \(path)", adopt: true, compression: options.compression)
         }
     }
 
@@ -356,9 +558,10 @@ public struct ImageBuilder {
     }
 
     /// COPY/ADD: the sources copied into a scratch upper directory at the destination.
-    func copyFiles(_ copy: CopyStep, parsed: ParsedInstruction, build: StageBuild, done: [Int: StageBuild], context: BuildContext) throws
-        -> Descriptor?
-    {
+    func copyFiles(
+        _ copy: CopyStep, parsed: ParsedInstruction, build: StageBuild, done: [Int: StageBuild], context: BuildContext, options: Options,
+        fetched: [String: AddURL.Fetched] = [:]
+    ) throws -> ImageOutput.StoredLayer? {
         let owner = try owner(copy.chown, build: build)
         let mode = copy.chmod.flatMap { mode_t($0, radix: 8) }
         return try withScratchDirectory { upper in
@@ -382,9 +585,18 @@ public struct ImageBuilder {
                     let target = intoDirectory ? copy.destination + name : copy.destination
                     try FileTreeCopy.writeFile(upper: upper, path: target, bytes: Array(text.utf8), owner: owner, mode: mode ?? 0o644)
                 case .path(let path):
+                    if let got = fetched[path] {
+                        // A URL's file: its name from the URL, 0600 as docker gives it.
+                        let download = try OwnedFD("open \(got.path)") { open(got.path, O_RDONLY | O_CLOEXEC) }
+                        var st = stat()
+                        guard fstat(download.raw, &st) == 0 else { throw SystemError("stat \(got.path)") }
+                        let (parent, name) = intoDirectory ? (copy.destination, got.name) : FileTreeCopy.split(copy.destination)
+                        let target = try FileTreeCopy.directory(upper, parent)
+                        try FileTreeCopy.copyFile(download.raw, size: st.st_size, into: target.raw, name, mode: mode ?? 0o600, owner: owner)
+                        continue
+                    }
                     if copy.isAdd, path.contains("://") {
-                        throw Failure(
-                            "\(parsed.location): ADD from a URL (\(path)) is not supported by skiff build yet: fetch it in a RUN step")
+                        throw Failure("\(parsed.location): ADD \(path): only http and https URLs are fetched")
                     }
                     let matches: [String]
                     if let sourcesContext {
@@ -394,35 +606,22 @@ public struct ImageBuilder {
                     }
                     let intoDirectory = intoDirectory || matches.count > 1
                     for match in matches {
-                        if copy.isAdd { try Self.refuseArchive(match, in: rootFD.raw) }
+                        // ADD unpacks a local tar archive (plain or compressed) at the destination.
+                        if copy.isAdd, copy.from == nil,
+                            try AddArchive.unpackIfArchive(
+                                match, in: rootFD.raw, upper: upper, destination: copy.destination,
+                                owner: copy.chown == nil ? nil : owner, store: engine.images)
+                        {
+                            continue
+                        }
                         try FileTreeCopy.copy(
                             match, from: rootFD.raw, to: upper, destination: copy.destination, intoDirectory: intoDirectory,
                             ignore: sourcesContext?.ignore, owner: owner, mode: mode)
                     }
                 }
             }
-            return try ImageOutput.storeLayer(upper: upper, in: engine.images, what: "the layer of \(parsed.text)")
-        }
-    }
-
-    /// ADD unpacks a local tar archive (plain or compressed); skiff build does not yet, so such
-    /// a source is refused rather than copied as a file, which would make a different image.
-    static func refuseArchive(_ path: String, in root: Int32) throws {
-        guard
-            let file = try? ConfinedOpen.open(
-                path, in: root, flags: O_RDONLY | O_NONBLOCK, resolve: [.beneath, .noMagicLinks], what: "open \(path)")
-        else { return }
-        var st = stat()
-        guard fstat(file.raw, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
-        var head = [UInt8](repeating: 0, count: 512)
-        let n = head.withUnsafeMutableBytes { read(file.raw, $0.baseAddress, $0.count) }
-        guard n > 0 else { return }
-        let magics: [[UInt8]] = [[0x1f, 0x8b], Array("BZh".utf8), [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x28, 0xb5, 0x2f, 0xfd]]
-        let isTar = n >= 262 && Array(head[257..<262]) == Array("ustar".utf8)
-        if isTar || magics.contains(where: { n >= $0.count && Array(head[0..<$0.count]) == $0 }) {
-            throw Failure(
-                "ADD \(path): docker would unpack this archive; skiff build does not unpack archives yet: COPY it and unpack it in a RUN step"
-            )
+            return try ImageOutput.storeLayer(
+                upper: upper, in: engine.images, what: "the layer of \(parsed.text)", adopt: true, compression: options.compression)
         }
     }
 

@@ -4,37 +4,59 @@ import LinuxSupport
 import OCISpec
 
 /// What a build leaves in the image store: layer blobs from build steps' upper directories
-/// and, at the end, the config, the manifest and the names. Layers are stored uncompressed
-/// (`application/vnd.oci.image.layer.v1.tar`: the digest is the diff_id); the store unpacks
-/// them into snapshots like any pulled layer, so the engine runs the result as it is.
+/// (compressed as asked: gzip by default; the config's diff_id is the uncompressed tar's digest)
+/// and, at the end, the config, the manifest and the names. The store unpacks layers into
+/// snapshots like any pulled layer, or adopts a step's own directory as the snapshot, so the
+/// engine runs the result as it is.
 public enum ImageOutput {
-    /// The diff in `upper` as a layer blob, or nil when the step changed nothing.
-    public static func storeLayer(upper: String, in store: ImageStore, what: String) throws -> Descriptor? {
+    /// A layer blob as the manifest lists it and its diff_id.
+    public struct StoredLayer: Sendable {
+        public var descriptor: Descriptor
+        public var diffID: Digest
+    }
+
+    /// The diff in `upper` as a layer blob (compressed as asked: builds store gzip unless told
+    /// otherwise, as docker), or nil when the step changed nothing. `adopt`: the
+    /// directory (a build step's own, on the store's filesystem) becomes the layer's snapshot
+    /// as it is, moved away, so the store need not unpack the blob again.
+    public static func storeLayer(
+        upper: String, in store: ImageStore, what: String, adopt: Bool = false, compression: LayerCompression = .gzip
+    ) throws -> StoredLayer? {
+        // An empty upper directory changed nothing (its tar would be only the end blocks).
+        if try LayerDiff.names(inDirectory: upper).isEmpty { return nil }
         let writer = try BlobWriter(store: store.content, what: what)
+        let diffID: Digest?
         do {
-            try LayerDiff.write(upper: upper) { try writer.write($0) }
+            if compression == .uncompressed {
+                try LayerDiff.write(upper: upper) { try writer.write($0) }
+                diffID = nil
+            } else {
+                let compressor = try LayerCompressor(compression) { try writer.write($0) }
+                try LayerDiff.write(upper: upper) { try compressor.write($0) }
+                diffID = try compressor.finish()
+            }
         } catch {
             writer.abort()
             throw error
         }
-        // An empty upper directory is a tar of only its end blocks.
-        if try LayerDiff.names(inDirectory: upper).isEmpty {
-            writer.abort()
-            return nil
-        }
         let size = writer.bytesWritten
         let digest = try writer.commit(expectedDigest: nil, expectedSize: nil)
-        return Descriptor(mediaType: MediaType.ociLayer, digest: digest, size: size)
+        let layer = StoredLayer(
+            descriptor: Descriptor(mediaType: compression.layerMediaType, digest: digest, size: size), diffID: diffID ?? digest)
+        if adopt { _ = try store.snapshots.adopt(tree: upper, diffID: layer.diffID) }
+        return layer
     }
 
     /// Stores `config` (whose diff_ids pair up with `layers`) as an image, unpacks
     /// its layers and points `names` at it. Returns the manifest and the image ID (config digest).
     public static func storeImage(
-        config: ImageConfig, layers: [Descriptor], names: [ImageReference], in store: ImageStore, created: String = Timestamp.now()
+        config: ImageConfig, layers: [Descriptor], names: [ImageReference], in store: ImageStore, created: String = Timestamp.now(),
+        onBuild: [String] = []
     ) throws -> (manifest: Digest, id: Digest) {
         var config = config
         config.created = created
-        let configBytes = try JSONEncoding.encode(config, sortedKeys: true)
+        var configBytes = try JSONEncoding.encode(config, sortedKeys: true)
+        if !onBuild.isEmpty { configBytes = try withOnBuild(configBytes, onBuild) }
         return try store.withSharedLock {
             let configDigest = try store.content.write(configBytes)
             let manifest = Manifest(
@@ -44,5 +66,29 @@ public enum ImageOutput {
             for name in names { try store.setName(name, manifest: manifestDigest) }
             return (manifestDigest, configDigest)
         }
+    }
+
+    /// docker's `config.OnBuild` (the triggers as written), which `ImageConfig` does not model,
+    /// added to an encoded config.
+    static func withOnBuild(_ bytes: [UInt8], _ triggers: [String]) throws -> [UInt8] {
+        guard case .object(var members) = try JSONValue.parse(bytes) else { return bytes }
+        let list = JSONValue.array(triggers.map { .string($0) })
+        var inner: [(key: String, value: JSONValue)] = []
+        if let index = members.firstIndex(where: { $0.key == "config" }) {
+            if case .object(let existing) = members[index].value { inner = existing }
+            members.remove(at: index)
+        }
+        inner.removeAll { $0.key == "OnBuild" }
+        inner.append((key: "OnBuild", value: list))
+        members.append((key: "config", value: .object(inner)))
+        return JSONValue.object(members).serialized(sortedKeys: true)
+    }
+
+    /// The ONBUILD triggers an image's config carries (docker's `config.OnBuild`).
+    public static func onBuildTriggers(of image: Image, in store: ImageStore) -> [String] {
+        guard let bytes = try? store.content.read(image.id), let document = try? JSONValue.parse(bytes),
+            case .array(let items)? = document["config"]?["OnBuild"]
+        else { return [] }
+        return items.compactMap { if case .string(let text) = $0 { return text } else { return nil } }
     }
 }

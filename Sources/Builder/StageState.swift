@@ -43,6 +43,8 @@ public struct CopyStep: Sendable, Equatable {
     public var from: String?
     public var chown: String?
     public var chmod: String?
+    /// ADD `--checksum=sha256:HEX`: what a URL's content must hash to.
+    public var checksum: String?
     public var createdBy: String
 
     public init(
@@ -353,8 +355,10 @@ public struct StageState: Sendable {
         if let chown { createdBy += "--chown=\(chown) " }
         if let chmod { createdBy += "--chmod=\(chmod) " }
         createdBy += (names + [destination]).joined(separator: " ")
-        return CopyStep(
+        var step = CopyStep(
             isAdd: copy.isAdd, sources: sources, destination: destination, from: from, chown: chown, chmod: chmod, createdBy: createdBy)
+        step.checksum = try copy.checksum.map { raw throws(DockerfileError) in try word(raw, here) }
+        return step
     }
 
     static func listText(_ list: [String]) -> String {

@@ -184,6 +184,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
         if method == .PUT && path.hasSuffix("/archive") { return maximumUpload }
         if method == .POST && path.hasSuffix("/images/load") { return maximumUpload }
+        if method == .POST && (path == "/build" || path.hasSuffix("/build")) { return maximumUpload }
         return maximumBody
     }
 

@@ -64,8 +64,8 @@ extension DockerService {
         let containers = engine.store.all()
         return images.map { image in
             ImageSummary(
-                Id: image.id.description, ParentId: "", RepoTags: image.names.map(Self.familiar),
-                RepoDigests: image.names.compactMap { name in
+                Id: image.id.description, ParentId: "", RepoTags: Self.visibleNames(image.names).map(Self.familiar),
+                RepoDigests: Self.visibleNames(image.names).compactMap { name in
                     (try? ImageReference(parsing: name)).map { "\($0.familiarName)@\(image.manifestDigest)" }
                 },
                 Created: Int64(image.config.created.flatMap(Timestamp.seconds) ?? 0), Size: image.size, SharedSize: -1,
@@ -75,7 +75,9 @@ extension DockerService {
     }
 
     func listImages(_ call: Call) throws {
-        call.responder.sendJSON(try imageSummaries())
+        // The build cache's images (their names all the cache's) are intermediate: with all=1 only.
+        let summaries = try imageSummaries()
+        call.responder.sendJSON(call.query.bool("all") ? summaries : summaries.filter { !$0.RepoTags.isEmpty })
     }
 
     func lookUpImage(_ name: String) throws -> Image {
@@ -91,8 +93,8 @@ extension DockerService {
         let config = image.config.config
         call.responder.sendJSON(
             ImageInspectResponse(
-                Id: image.id.description, RepoTags: image.names.map(Self.familiar),
-                RepoDigests: image.names.compactMap {
+                Id: image.id.description, RepoTags: Self.visibleNames(image.names).map(Self.familiar),
+                RepoDigests: Self.visibleNames(image.names).compactMap {
                     (try? ImageReference(parsing: $0)).map { "\($0.familiarName)@\(image.manifestDigest)" }
                 },
                 Parent: "", Comment: "", Created: image.config.created ?? "", Author: image.config.author ?? "",

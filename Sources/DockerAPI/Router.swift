@@ -104,6 +104,8 @@ struct Router: Sendable {
             return try service.authenticate(call)
         case (.GET, "system") where parts == ["system", "df"]:
             return try service.diskUsage(call)
+        case (.POST, "build") where parts == ["build"]:
+            return try service.build(call)
         case (_, "build"), (_, "events"), (_, "system"), (_, "auth"), (_, "commit"),
             (_, "session"), (_, "distribution"), (_, "grpc"):
             throw APIError.notImplemented("\(method) \(call.path) is not implemented by skiff's Docker API yet (see docs/docker-api.md)")

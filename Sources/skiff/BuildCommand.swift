@@ -22,6 +22,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only the image ID.") var quiet = false
     @Option(help: "Write the image ID to this file.") var iidfile: String?
     @Option(help: "Set a label K=V on the image (repeatable).") var label: [String] = []
+    @Option(help: "The network of RUN steps: default (the bridge), none or host.") var network = "default"
+    @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
+    @Option(help: "How layers are stored: gzip (default), zstd or uncompressed.") var compression = "gzip"
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Argument(help: "The context directory, or - for a Dockerfile on stdin and no context.") var context: String
@@ -29,23 +32,33 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         try await withEngineErrors {
             let engine = try engineOptions.openEngine()
-            var scratchContext: String?
-            defer { if let scratchContext { FileIO.removeTree(scratchContext) } }
+            var received: ContextArchive.Received?
+            defer { received?.remove() }
             var contextPath = context
             var dockerfileText: String
             var dockerfileName: String
             if context == "-" {
-                let bytes = FileHandle.standardInput.readDataToEndOfFile()
-                dockerfileText = String(decoding: bytes, as: UTF8.self)
-                dockerfileName = "Dockerfile"
-                var template = Array("/tmp/skiff-build-context-XXXXXX".utf8CString)
-                guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp") }
-                contextPath = String(cString: made)
-                scratchContext = contextPath
+                // A tar (plain, gzip or zstd) is the context; anything else is a Dockerfile alone.
+                let stream = try ContextArchive.receive(from: 0, store: engine.images)
+                received = stream
+                contextPath = stream.directory
+                if let text = stream.dockerfile {
+                    dockerfileText = text
+                    dockerfileName = "Dockerfile"
+                } else {
+                    // -f names a file inside the streamed context, as docker's.
+                    let candidates = file.map { [$0] } ?? ["Dockerfile", "Containerfile"]
+                    let names = candidates.map { $0.hasPrefix("/") ? String($0.drop { $0 == "/" }) : $0 }
+                    guard let found = names.first(where: { FileIO.exists(stream.directory + "/" + $0) }) else {
+                        throw ValidationError("the context on stdin has no \(candidates.joined(separator: " or ")): name one with -f")
+                    }
+                    dockerfileText = String(decoding: try ContextArchive.readFile(found, in: stream.directory), as: UTF8.self)
+                    dockerfileName = found
+                }
             } else {
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: context, isDirectory: &isDirectory), isDirectory.boolValue else {
-                    throw ValidationError("the build context \(context) is not a directory (a tar on stdin is not taken yet)")
+                    throw ValidationError("the build context \(context) is not a directory (- reads a tar or a Dockerfile from stdin)")
                 }
                 let candidates = file.map { [$0] } ?? ["\(context)/Dockerfile", "\(context)/Containerfile"]
                 guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
@@ -71,6 +84,29 @@ struct BuildCommand: AsyncParsableCommand {
             }
             options.target = target
             options.noCache = noCache
+            guard ["default", "bridge", "none", "host"].contains(network) else {
+                throw ValidationError("--network \(network): a build's RUN steps take default, bridge, none or host")
+            }
+            options.network = network == "bridge" ? "default" : network
+            guard let layerCompression = LayerCompression(rawValue: compression == "none" ? "uncompressed" : compression) else {
+                throw ValidationError("--compression \(compression): gzip, zstd or uncompressed")
+            }
+            options.compression = layerCompression
+            for item in secret {
+                var fields: [String: String] = [:]
+                for part in item.split(separator: ",") {
+                    let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+                    fields[pair[0]] = pair.count > 1 ? pair[1] : ""
+                }
+                let source = fields["src"] ?? fields["source"]
+                guard let id = fields["id"], !id.isEmpty, let source, !source.isEmpty, (fields["type"] ?? "file") == "file" else {
+                    throw ValidationError("--secret \(item): give id=ID,src=FILE")
+                }
+                guard FileManager.default.isReadableFile(atPath: source) else {
+                    throw ValidationError("--secret \(item): \(source) is not a readable file")
+                }
+                options.secrets[id] = source.hasPrefix("/") ? source : FileManager.default.currentDirectoryPath + "/" + source
+            }
             let quiet = self.quiet
             let builder = ImageBuilder(engine: engine) { line in
                 if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -41,34 +41,69 @@ import Testing
         defer { remove(empty) }
         #expect(try ImageOutput.storeLayer(upper: empty, in: store, what: "empty step") == nil)
 
-        let layer = try #require(try ImageOutput.storeLayer(upper: upper, in: store, what: "step 1"))
-        #expect(layer.mediaType == MediaType.ociLayer)
+        // gzip by default: the blob is the compressed stream, the diff_id the tar's digest (the
+        // store's unpack below checks the one against the other).
+        let stored = try #require(try ImageOutput.storeLayer(upper: upper, in: store, what: "step 1"))
+        let layer = stored.descriptor
+        #expect(layer.mediaType == MediaType.ociLayerGzip)
         #expect(store.content.has(layer.digest, size: layer.size))
+        #expect(stored.diffID != layer.digest)
+        #expect(try Array(store.content.read(layer.digest).prefix(2)) == [0x1f, 0x8b])
 
         let file = try DockerfileParser().parse("FROM scratch\nENV GREETING=hi\nWORKDIR /app\nCMD [\"/app/hello\"]\nLABEL a=b")
         var state = StageState(base: nil)
         for parsed in file.stages[0].instructions { _ = try state.apply(parsed) }
-        state.recordLayer(createdBy: "COPY hello /app/", diffID: layer.digest)
+        state.recordLayer(createdBy: "COPY hello /app/", diffID: stored.diffID)
         let name = try ImageReference(parsing: "localhost/skiff-built:1")
-        let stored = try ImageOutput.storeImage(config: state.image, layers: [layer], names: [name], in: store)
+        let image = try ImageOutput.storeImage(config: state.image, layers: [layer], names: [name], in: store)
 
-        let image = try store.image("localhost/skiff-built:1")
-        #expect(image.id == stored.id)
-        #expect(image.manifestDigest == stored.manifest)
-        #expect(image.config.rootfs.diffIDs == [layer.digest])
-        #expect(image.config.config?.env == [StageState.defaultPath, "GREETING=hi"])
-        #expect(image.config.config?.cmd == ["/app/hello"])
-        #expect(image.config.config?.workingDir == "/app")
-        #expect(image.config.config?.labels == ["a": "b"])
-        #expect(image.config.history?.last?.createdBy == "COPY hello /app/")
-        #expect(image.config.created != nil)
+        let found = try store.image("localhost/skiff-built:1")
+        #expect(found.id == image.id)
+        #expect(found.manifestDigest == image.manifest)
+        #expect(found.config.rootfs.diffIDs == [stored.diffID])
+        #expect(found.config.config?.env == [StageState.defaultPath, "GREETING=hi"])
+        #expect(found.config.config?.cmd == ["/app/hello"])
+        #expect(found.config.config?.workingDir == "/app")
+        #expect(found.config.config?.labels == ["a": "b"])
+        #expect(found.config.history?.last?.createdBy == "COPY hello /app/")
+        #expect(found.config.created != nil)
 
         // The store unpacked the layer: the file, and the whiteout as overlayfs wants it.
-        let snapshot = store.snapshots.path(for: layer.digest)
+        let snapshot = store.snapshots.path(for: stored.diffID)
         #expect(try FileIO.read(snapshot + "/app/hello") == Array("hi\n".utf8))
         var st = stat()
         #expect(lstat(snapshot + "/deleted", &st) == 0)
         #expect(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0)
         #expect(lstat(snapshot + "/app/hello", &st) == 0 && st.st_mode & 0o777 == 0o755)
+    }
+
+    /// zstd and plain tar store too; `adopt` makes the step's directory the snapshot itself
+    /// (moved: nothing is unpacked, nothing left behind), with the content the blob promises.
+    @Test(.enabled(if: getuid() == 0, "needs root (whiteout device nodes)"))
+    func otherCompressionsAndAdoptedSnapshots() throws {
+        let root = try temporaryDirectory("skiff-build-store")
+        defer { remove(root) }
+        let store = try ImageStore(root: root)
+        for compression in [LayerCompression.zstd, .uncompressed] {
+            let upper = root + "/build-tmp-\(compression.rawValue)"
+            try FileIO.makeDirectories(upper + "/dir", mode: 0o755)
+            try FileIO.write(upper + "/dir/file", Array("\(compression)\n".utf8), mode: 0o644)
+            let stored = try #require(
+                try ImageOutput.storeLayer(upper: upper, in: store, what: "step", adopt: true, compression: compression))
+            #expect(stored.descriptor.mediaType == (compression == .zstd ? MediaType.ociLayerZstd : MediaType.ociLayer))
+            #expect((stored.diffID == stored.descriptor.digest) == (compression == .uncompressed))
+            #expect(!FileIO.exists(upper))
+            #expect(store.snapshots.has(stored.diffID))
+            let snapshot = store.snapshots.path(for: stored.diffID)
+            #expect(try FileIO.read(snapshot + "/dir/file") == Array("\(compression)\n".utf8))
+            var st = stat()
+            #expect(stat(snapshot, &st) == 0 && st.st_mode & 0o777 == 0o755)
+            // The blob unpacks to the same diff_id (the store's own check).
+            let check = try temporaryDirectory("skiff-build-unpack")
+            defer { remove(check) }
+            let unpacked = try LayerUnpacker(layer: stored.descriptor.digest).unpack(
+                blobPath: store.content.path(for: stored.descriptor.digest), into: check)
+            #expect(unpacked == stored.diffID)
+        }
     }
 }
