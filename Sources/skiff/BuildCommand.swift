@@ -1,9 +1,11 @@
 import ArgumentParser
 import Builder
+import Engine
 import Foundation
 import ImageStore
 import LinuxSupport
 import OCISpec
+import Registry
 
 /// `skiff build`: an image from a Dockerfile (or Containerfile) and a context directory.
 struct BuildCommand: AsyncParsableCommand {
@@ -25,6 +27,10 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The network of RUN steps: default (the bridge), none or host.") var network = "default"
     @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
     @Option(help: "How layers are stored: gzip (default), zstd or uncompressed.") var compression = "gzip"
+    @Flag(help: "Pull every base image again, even when the store has it (a base that is missing is always pulled).")
+    var pull = false
+    @Option(help: "The platform to build for: this host's (linux/amd64) only.") var platform: String?
+    @OptionGroup var registry: RegistryCommandOptions
     @Option(name: .customLong("default-registry"), help: "Registry for names without one.")
     var defaultRegistry: String = ProcessInfo.processInfo.environment["SKIFF_DEFAULT_REGISTRY"] ?? ImageReference.dockerHub
     @Argument(help: "The context directory, or - for a Dockerfile on stdin and no context.") var context: String
@@ -107,7 +113,12 @@ struct BuildCommand: AsyncParsableCommand {
                 }
                 options.secrets[id] = source.hasPrefix("/") ? source : FileManager.default.currentDirectoryPath + "/" + source
             }
+            if let platform, platform != "linux/amd64", platform != "linux/x86_64" {
+                throw ValidationError(
+                    "--platform \(platform): this host builds for linux/amd64 only (skiff does not emulate other architectures)")
+            }
             let quiet = self.quiet
+            try await pullBases(options, engine: engine, quiet: quiet)
             let builder = ImageBuilder(engine: engine) { line in
                 if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
@@ -126,6 +137,26 @@ struct BuildCommand: AsyncParsableCommand {
                 for tag in options.tags { FileHandle.standardError.write(Data("#0 naming to \(tag)\n".utf8)) }
                 print(id.description)
             }
+        }
+    }
+}
+
+extension BuildCommand {
+    /// docker build's rule for base images: a FROM image the store lacks is pulled, and with
+    /// `--pull` every one is pulled again. A Dockerfile that does not parse or plan is left to the
+    /// builder, which reports it with its place.
+    func pullBases(_ options: ImageBuilder.Options, engine: Engine, quiet: Bool) async throws {
+        guard let dockerfile = try? DockerfileParser(file: options.dockerfileName).parse(options.dockerfile),
+            let plan = try? BuildPlan(dockerfile: dockerfile, target: options.target, buildArgs: options.buildArgs)
+        else { return }
+        var seen: Set<String> = []
+        for stage in plan.stages {
+            guard case .image(let name) = stage.base, seen.insert(name).inserted else { continue }
+            let present = (try? engine.images.withSharedLock { try engine.images.image(name, defaultRegistry: defaultRegistry) }) != nil
+            guard pull || !present else { continue }
+            if !quiet { FileHandle.standardError.write(Data("#0 pulling base image \(name)\n".utf8)) }
+            let reference = try ImageReference(parsing: name, defaultRegistry: defaultRegistry)
+            try await engine.images.pull(reference, options: registry.registryOptions())
         }
     }
 }

@@ -205,7 +205,7 @@ extension LogoutCommand: CommandWithExamples {
 }
 extension BuildCommand: CommandWithExamples {
     static let examples = [
-        "skiff build -t app:1 .", "skiff build -t app:1 -f Containerfile --build-arg VERSION=2 --target runtime .",
+        "skiff build -t app:1 .", "skiff build --pull -t app:1 -f Containerfile --build-arg VERSION=2 --target runtime .",
         "skiff build -t app:1 - < Dockerfile",
     ]
 }
