@@ -33,7 +33,9 @@ public enum VMMError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .kvmUnavailable(let path, let e):
-            return "cannot open \(path): \(Self.text(e)); load the kvm module (kvm_intel/kvm_amd) and run as a user with access to \(path)"
+            return
+                "cannot open \(path): \(Self.text(e)); load the kvm module (kvm_intel/kvm_amd) and run as a user with access to \(path) "
+                + "(docs/vm-monitor.md, \"What the host needs\"; `skiff run --vm` runs without KVM through QEMU's emulation)"
         case .kvmAPIMismatch(let v):
             return "KVM API version \(v) is not the stable version 12 this monitor speaks; update the host kernel"
         case .kvmCapabilityMissing(let cap):

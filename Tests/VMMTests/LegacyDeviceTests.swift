@@ -209,3 +209,17 @@ extension BusDevice {
         #expect(VMExitStatus.guestStopped.exitCode == 0)
     }
 }
+
+/// A host without usable KVM: the error says what to do and where to read more.
+@Suite struct KVMUnavailableTests {
+    @Test func aMissingDeviceNamesTheFixAndTheDocs() {
+        do {
+            _ = try KVMSystem(path: "/nonexistent-skiff-test/kvm")
+            Issue.record("opened a device that does not exist")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("cannot open /nonexistent-skiff-test/kvm") && text.contains("kvm_intel/kvm_amd"), "\(text)")
+            #expect(text.contains("docs/vm-monitor.md"), "\(text)")
+        }
+    }
+}

@@ -67,7 +67,8 @@ enum MicroVMBackends {
         case "skiff":
             if let kvmProblem {
                 throw EngineError.invalidOption(
-                    "--vm-backend skiff cannot work on this host: \(kvmProblem) (skiff's own monitor needs a /dev/kvm that boots Linux); use --vm-backend qemu"
+                    "--vm-backend skiff cannot work on this host: \(kvmProblem) (skiff's own monitor needs a /dev/kvm that boots Linux); use --vm-backend qemu "
+                        + "(docs/vm-monitor.md, \"What the host needs\")"
                 )
             }
             if needsShares { throw EngineError.invalidOption(sharesRefusal) }
