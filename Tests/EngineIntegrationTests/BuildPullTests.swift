@@ -12,7 +12,7 @@ struct BuildPullTests {
     func baseImagesArePulled() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let port = 27_000 + Int(getpid() % 1000)
+        let port = freeLoopbackPort()
         try """
         version: 0.1
         storage:

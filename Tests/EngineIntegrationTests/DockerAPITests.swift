@@ -227,7 +227,7 @@ struct DockerAPITests {
         let service = try APIService(fixture)
         defer { service.stop() }
         // Debian's docker-registry on 127.0.0.1 with the fixture's busybox image pushed as bb:1 and bb:2.
-        let port = 24_000 + Int(getpid() % 1000)
+        let port = freeLoopbackPort()
         let config = """
             version: 0.1
             storage:
@@ -545,7 +545,7 @@ struct DockerAPITests {
         let authFile = fixture.path + "/skiff-auth.json"
         let service = try APIService(fixture, extraArguments: ["--authfile", authFile])
         defer { service.stop() }
-        let port = 25_000 + Int(getpid() % 1000)
+        let port = freeLoopbackPort()
         _ = try run(["/usr/bin/htpasswd", "-Bbc", fixture.path + "/htpasswd", "pusher", "s3cret"])
         let config = """
             version: 0.1
@@ -665,7 +665,7 @@ struct DockerAPITests {
         defer { fixture.cleanup() }
         let service = try APIService(fixture)
         defer { service.stop() }
-        let port = 26_000 + Int(getpid() % 1000)
+        let port = freeLoopbackPort()
         let project = "c" + UUID().uuidString.prefix(6).lowercased()
         let file = fixture.path + "/docker-compose.yml"
         try """
@@ -798,7 +798,7 @@ struct DockerAPITests {
             [fixture.path + "/skiff", "system", "service", "--root", fixture.root, "--host", "unix://\(fixture.path)/x.sock"],
             check: false)
         #expect(alone.status == 125 && alone.stderr.contains("skiff-api is missing"), "\(alone)")
-        let port = 23_000 + Int(getpid() % 1000)
+        let port = freeLoopbackPort()
         let service = try APIService(fixture, host: "tcp://127.0.0.1:\(port)", time: "2")
         defer { service.stop() }
         #expect(

@@ -269,7 +269,7 @@ struct DockerParityTests {
     func searchTheCatalog() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let port = 25_000 + Int(getpid() % 1000)
+        let port = freeLoopbackPort()
         try """
         version: 0.1
         storage:
@@ -321,7 +321,7 @@ struct DockerParityTests {
         #expect(try search(["--filter", "colour=red", "127.0.0.1:\(port)/x"]).status == 125)
 
         // A web server that is no registry with a catalog: 404 for /v2/_catalog.
-        let plainPort = port + 1000
+        let plainPort = freeLoopbackPort()
         let plain = Foundation.Process()
         plain.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         plain.arguments = ["-m", "http.server", "--bind", "127.0.0.1", "--directory", fixture.path, String(plainPort)]

@@ -283,7 +283,7 @@ struct MicroVMContainerTests {
     @Test func networksPortsAndNamesWorkAsForProcessContainers() throws {
         let fixture = try EngineFixture()
         defer { endVMs(fixture) }
-        let port = 20000 + Int(getpid() % 20000)
+        let port = freeLoopbackPort()
         let web = try fixture.skiff(
             "run",
             [

@@ -29,22 +29,8 @@ struct NetworkTests {
         return ((views.first?["Options"] as? [String: String])?["com.docker.network.bridge.name"]) ?? ""
     }
 
-    /// A TCP port nobody uses right now.
-    func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        return UInt16(bigEndian: address.sin_port)
-    }
+    /// A TCP port nobody uses right now (`freeLoopbackPort`).
+    func freePort() -> UInt16 { UInt16(freeLoopbackPort()) }
 
     /// An HTTP/1.0 GET to 127.0.0.1:port from the host (5 s timeouts); the body, or nil when it fails.
     func hostGet(port: UInt16, path: String = "/") -> String? {

@@ -226,3 +226,22 @@ func inParallel<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> 
     group.wait()
     return results.compactMap { $0 }
 }
+
+/// A TCP port on 127.0.0.1 that nobody uses right now, chosen by the kernel. Tests run in
+/// parallel in one process, so a port derived from the pid is the same for every test that
+/// derives it: two such tests published or served on one port and one failed with "in use".
+func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length)
+            return getsockname(fd, pointer, &length)
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
