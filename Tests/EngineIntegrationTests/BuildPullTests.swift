@@ -12,34 +12,10 @@ struct BuildPullTests {
     func baseImagesArePulled() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let port = freeLoopbackPort()
-        try """
-        version: 0.1
-        storage:
-          filesystem:
-            rootdirectory: \(fixture.path)/registry
-        http:
-          addr: 127.0.0.1:\(port)
-        """.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
-        let registry = Foundation.Process()
-        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        registry.arguments = ["serve", fixture.path + "/registry.yml"]
-        registry.standardOutput = FileHandle.nullDevice
-        registry.standardError = FileHandle.nullDevice
-        try registry.run()
-        defer {
-            kill(registry.processIdentifier, SIGKILL)
-            registry.waitUntilExit()
-        }
-        let archive = try busyboxArchive.get()
-        let base = "127.0.0.1:\(port)/base/bb:1"
-        #expect(
-            try eventually(10) {
-                try run(
-                    ["/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb", "docker://\(base)"], check: false
-                )
-                .status == 0
-            })
+        let registry = try LoopbackRegistry(directory: fixture.path)
+        defer { registry.stop() }
+        let base = "127.0.0.1:\(registry.port)/base/bb:1"
+        #expect(try registry.push("base/bb:1"))
         let context = fixture.path + "/ctx"
         try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
         try "FROM \(base)\nRUN echo built > /x\nCMD [\"cat\", \"/x\"]\n".write(

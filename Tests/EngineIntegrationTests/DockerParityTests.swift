@@ -269,36 +269,11 @@ struct DockerParityTests {
     func searchTheCatalog() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let port = freeLoopbackPort()
-        try """
-        version: 0.1
-        storage:
-          filesystem:
-            rootdirectory: \(fixture.path)/registry
-        http:
-          addr: 127.0.0.1:\(port)
-        """.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
-        let registry = Foundation.Process()
-        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        registry.arguments = ["serve", fixture.path + "/registry.yml"]
-        registry.standardOutput = FileHandle.nullDevice
-        registry.standardError = FileHandle.nullDevice
-        try registry.run()
-        defer {
-            kill(registry.processIdentifier, SIGKILL)
-            registry.waitUntilExit()
-        }
-        let archive = try busyboxArchive.get()
+        let registry = try LoopbackRegistry(directory: fixture.path)
+        defer { registry.stop() }
+        let port = registry.port
         for repository in ["library/busybox", "tools/busy-box", "other"] {
-            #expect(
-                try eventually(10) {
-                    try run(
-                        [
-                            "/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb",
-                            "docker://127.0.0.1:\(port)/\(repository):1",
-                        ], check: false
-                    ).status == 0
-                })
+            #expect(try registry.push("\(repository):1"))
         }
         func search(_ arguments: [String]) throws -> CommandResult {
             try run([skiffBinary, "search"] + arguments, check: false)

@@ -245,3 +245,46 @@ func freeLoopbackPort() -> Int {
     }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// Debian's docker-registry on a free port of 127.0.0.1, storing under `directory`; `push` copies
+/// the fixture's busybox image into it with skopeo (retrying while the registry starts), `stop`
+/// kills it by PID.
+final class LoopbackRegistry {
+    let port: Int
+    private let process = Foundation.Process()
+
+    init(directory: String) throws {
+        port = freeLoopbackPort()
+        try """
+        version: 0.1
+        storage:
+          filesystem:
+            rootdirectory: \(directory)/registry
+        http:
+          addr: 127.0.0.1:\(port)
+        """.write(toFile: directory + "/registry.yml", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        process.arguments = ["serve", directory + "/registry.yml"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Copies the busybox fixture image to REPOSITORY:TAG here; whether it arrived within 10 s.
+    func push(_ repositoryAndTag: String) throws -> Bool {
+        let archive = try busyboxArchive.get()
+        return try eventually(10) {
+            try run(
+                [
+                    "/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb",
+                    "docker://127.0.0.1:\(port)/\(repositoryAndTag)",
+                ], check: false
+            ).status == 0
+        }
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
