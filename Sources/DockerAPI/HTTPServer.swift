@@ -273,7 +273,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         guard !busy, !waiting.isEmpty else { return }
         busy = true
         let request = waiting.removeFirst()
-        let responder = Responder(context: context, handler: self, keepAlive: request.keepAlive)
+        let responder = Responder(context: context, handler: self, keepAlive: request.keepAlive, headOnly: request.method == .HEAD)
         self.responder = responder
         let router = self.router
         DispatchQueue.global().async {
@@ -441,12 +441,16 @@ final class Responder: Sendable {
     private let context: NIOLoopBound<ChannelHandlerContext>
     private let handler: NIOLoopBound<HTTPConnectionHandler>
     private let keepAlive: Bool
+    /// The answer to a HEAD request: the head only, whatever the endpoint (or its error) says.
+    /// A body after it would be read as the start of the next response on the connection.
+    private let headOnly: Bool
     let channel: any Channel
 
-    init(context: ChannelHandlerContext, handler: HTTPConnectionHandler, keepAlive: Bool) {
+    init(context: ChannelHandlerContext, handler: HTTPConnectionHandler, keepAlive: Bool, headOnly: Bool = false) {
         self.context = NIOLoopBound(context, eventLoop: context.eventLoop)
         self.handler = NIOLoopBound(handler, eventLoop: context.eventLoop)
         self.keepAlive = keepAlive
+        self.headOnly = headOnly
         self.channel = context.channel
     }
 
@@ -474,6 +478,7 @@ final class Responder: Sendable {
         responseHead.headers.add(name: "Content-Length", value: "\(body.count)")
         let head = responseHead
         let keepAlive = self.keepAlive
+        let body = headOnly ? [] : body
         onLoop { context, handler in
             context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
             if !body.isEmpty { context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil) }
