@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "RuntimeIntegrationTests", dependencies: ["ContainerRuntime", "LinuxSupport", "OCISpec"], swiftSettings: strict),
         .testTarget(name: "VMMTests", dependencies: ["VMM"], swiftSettings: strict),
         .testTarget(
-            name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol"],
+            name: "EngineTests", dependencies: ["Engine", "OCISpec", "ContainerRuntime", "LinuxSupport", "AgentProtocol", "ImageStore"],
             swiftSettings: strict),
         .testTarget(
             name: "BuilderTests", dependencies: ["Builder", "ImageStore", "OCISpec", "CArchive", "LinuxSupport"], swiftSettings: strict),

@@ -6,7 +6,7 @@ import JSON
 public enum AgentHandshake {
     /// Bumped for any change that an older peer would misread. Peers of different versions refuse
     /// each other; the host rebuilds its cached agent initramfs when the version changes.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     static let magic = Array("SKIFFAGT".utf8)
 
     public static func frame(_ hello: AgentHello) throws -> Frame {

@@ -29,6 +29,13 @@ public enum AgentRequest: Codable, Equatable, Sendable {
     case updateHosts(hosts: String)
     /// Sync the filesystems and power the guest off.
     case shutdown
+    /// A files-only boot (`skiff cp` of a stopped container): mount the container's root
+    /// filesystem as `create` would, with no network, share or process; `copyIn`, `copyOut` and
+    /// `stat` then work in it until `shutdown`.
+    case mountRootfs(rootfs: GuestRootfs)
+    /// What `path` is in the container (its last component not followed), for the Docker API's
+    /// path stat (`docker cp` asks before it copies): a `pathStat`, or a `notFound` failure.
+    case stat(path: String)
 }
 
 /// Agent to host: the answer to one request.
@@ -38,6 +45,29 @@ public enum AgentResponse: Codable, Equatable, Sendable {
     case process(pid: Int32)
     case stats(GuestStats)
     case table(titles: [String], rows: [[String]])
+    case pathStat(GuestPathStat)
+}
+
+/// A path's lstat in the guest (`stat`), as the Docker API's X-Docker-Container-Path-Stat wants it.
+public struct GuestPathStat: Codable, Equatable, Sendable {
+    /// The path's last component ("/" for the root).
+    public var name: String
+    public var size: Int64
+    /// st_mode: the type and permission bits.
+    public var mode: UInt32
+    public var modifiedSeconds: Int64
+    public var modifiedNanoseconds: Int64
+    /// A symlink's target as stored; empty otherwise.
+    public var linkTarget: String
+
+    public init(name: String, size: Int64, mode: UInt32, modifiedSeconds: Int64, modifiedNanoseconds: Int64, linkTarget: String) {
+        self.name = name
+        self.size = size
+        self.mode = mode
+        self.modifiedSeconds = modifiedSeconds
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.linkTarget = linkTarget
+    }
 }
 
 /// Agent to host: why a request failed. `kind` lets the host choose docker's exit codes without

@@ -47,6 +47,7 @@ public enum ContainerCommit {
     /// Commits the container `reference` as `name`; returns the image ID.
     public static func commit(engine: Engine, container reference: String, name: ImageReference, options: Options) throws -> Digest {
         let record = try engine.store.resolve(reference)
+        try Engine.refuseForMicroVM(record, "commit")
         let image = try engine.images.image(record.imageID)
         var config = try apply(options.changes, to: image.config)
         let running = engine.liveStatus(record).isRunning

@@ -17,6 +17,7 @@ public enum ContainerDiff {
 
     public static func changes(engine: Engine, container reference: String) throws -> [Change] {
         let record = try engine.store.resolve(reference)
+        try Engine.refuseForMicroVM(record, "diff")
         let image = try engine.images.image(record.imageID)
         let lowers = image.config.rootfs.diffIDs.reversed().map { engine.images.snapshots.path(for: $0) }
         func inLower(_ path: String) -> Bool {

@@ -30,6 +30,10 @@ public final class FileLock: @unchecked Sendable {
 
     private init(_ file: consuming OwnedFD) { lockFile = consume file }
 
+    /// The open lock file, to hand to a child that must hold the lock as long as it lives (a
+    /// descriptor it inherits shares the lock); nil once unlocked.
+    public var descriptor: Int32? { lockFile?.raw }
+
     /// Releases the lock now (closing the file); the lock is released at deinit otherwise.
     public func unlock() { lockFile = nil }
 }

@@ -20,6 +20,8 @@ final class Agent {
     /// `skiff cp` in progress, by handle.
     var copies: [UInt32: GuestCopy] = [:]
     var initHandle: UInt32?
+    /// A files-only boot mounted the container's root (`mountRootfs`): copies work in it.
+    var filesOnly = false
     /// SIGCHLD, as events in the poll loop.
     let children: SignalWatcher
     /// The agent's own stdio (the console), put back after each create or exec borrowed it.
@@ -167,7 +169,7 @@ final class Agent {
     func perform(_ request: AgentRequest) throws -> AgentResponse {
         switch request {
         case .create(let setup):
-            guard initHandle == nil else { throw AgentFailure(kind: .invalidState, message: "the container exists already") }
+            guard initHandle == nil, !filesOnly else { throw AgentFailure(kind: .invalidState, message: "the container exists already") }
             try GuestSystem.configureNetwork(setup.network)
             try GuestSystem.assembleRootfs(setup.rootfs)
             try GuestSystem.mountShares(setup.shares)
@@ -222,10 +224,27 @@ final class Agent {
             return .done  // started by `startCopy`
         case .shutdown:
             return .done
+        case .mountRootfs(let rootfs):
+            guard initHandle == nil, !filesOnly else {
+                throw AgentFailure(kind: .invalidState, message: "the container's root filesystem is mounted already")
+            }
+            try GuestSystem.assembleRootfs(rootfs)
+            filesOnly = true
+            return .done
+        case .stat(let path):
+            return .pathStat(try GuestCopy.pathStat(root: try containerRoot(), path: path))
         }
     }
 
-    /// A copy request starts a `GuestCopy` in the container's root as its init sees it; nil for
+    /// The container's root as the copies see it: its init's (its mounts and volumes included),
+    /// or the mounted root filesystem of a files-only boot.
+    func containerRoot() throws -> String {
+        if let initHandle, let process = processes[initHandle] { return "/proc/\(process.pid)/root" }
+        if filesOnly { return GuestSystem.rootfsPath }
+        throw AgentFailure(kind: .invalidState, message: "the container is not running")
+    }
+
+    /// A copy request starts a `GuestCopy` in the container's root (`containerRoot`); nil for
     /// other requests.
     func startCopy(_ request: AgentRequest, id: UInt32) throws -> GuestCopy? {
         let handle: UInt32
@@ -233,13 +252,10 @@ final class Agent {
         case .copyIn(let h, _), .copyOut(let h, _): handle = h
         default: return nil
         }
-        guard let initHandle, let process = processes[initHandle] else {
-            throw AgentFailure(kind: .invalidState, message: "the container is not running")
-        }
+        let root = try containerRoot()
         guard processes[handle] == nil, copies[handle] == nil else {
             throw AgentFailure(kind: .invalidState, message: "handle \(handle) is in use")
         }
-        let root = "/proc/\(process.pid)/root"
         if case .copyIn(_, let path) = request {
             return try GuestCopy.copyIn(requestID: id, handle: handle, root: root, path: path)
         }

@@ -80,6 +80,35 @@ final class GuestCopy {
         return GuestCopy(requestID: requestID, handle: handle, watched: readEnd, input: -1, work: work)
     }
 
+    /// `stat` of `path` in the container whose root is `root`: its parent resolved inside the
+    /// root, its last component not followed (what `docker cp` asks before it copies).
+    static func pathStat(root: String, path: String) throws -> GuestPathStat {
+        let rootFD = try OwnedFD("open the container's root \(root)") { open(root, ConfinedOpen.oPath | O_DIRECTORY | O_CLOEXEC) }
+        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
+        let directory: Int32
+        let name: String
+        if let last = parts.last, last != ".." {
+            directory = try openDirectory("/" + parts.dropLast().joined(separator: "/"), in: rootFD.raw, path: path)
+            name = last
+        } else {
+            directory = try openDirectory(path, in: rootFD.raw, path: path)
+            name = "."
+        }
+        defer { close(directory) }
+        guard let st = lstatAt(directory, name) else {
+            throw AgentFailure(kind: .notFound, message: "no such file or directory in the container: \(path)")
+        }
+        var target = ""
+        if st.st_mode & S_IFMT == S_IFLNK {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlinkat(directory, name, &buffer, buffer.count - 1)
+            if n > 0 { target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        }
+        return GuestPathStat(
+            name: parts.last ?? "/", size: Int64(st.st_size), mode: UInt32(st.st_mode), modifiedSeconds: Int64(st.st_mtim.tv_sec),
+            modifiedNanoseconds: Int64(st.st_mtim.tv_nsec), linkTarget: target)
+    }
+
     /// Starts unpacking the archive the host sends into `path`: into it when it is a directory
     /// (it must be one when it ends in "/"), else as `path` itself, whose parent must exist.
     static func copyIn(requestID: UInt32, handle: UInt32, root: String, path: String) throws -> GuestCopy {

@@ -119,7 +119,7 @@ import Testing
             .create(setup: setup), .start, .exec(handle: 2, process: Process(args: ["ls"], cwd: "/tmp"), stdin: true),
             .signal(handle: 1, signal: 15, all: false), .resize(handle: 1, rows: 40, columns: 100),
             .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]),
-            .updateHosts(hosts: "10.0.0.2 peer\n"), .shutdown,
+            .updateHosts(hosts: "10.0.0.2 peer\n"), .shutdown, .mountRootfs(rootfs: setup.rootfs), .stat(path: "/etc/passwd"),
         ] {
             try roundTrip(request)
         }
@@ -147,6 +147,9 @@ import Testing
         for response: AgentResponse in [
             .done, .process(pid: 1), .stats(GuestStats(cpuNanoseconds: 5, memoryBytes: 1 << 20, memoryLimitBytes: nil, pids: 2)),
             .table(titles: ["PID", "CMD"], rows: [["1", "sh"]]),
+            .pathStat(
+                GuestPathStat(
+                    name: "passwd", size: 512, mode: 0o100644, modifiedSeconds: 1_700_000_000, modifiedNanoseconds: 5, linkTarget: "")),
         ] {
             #expect(
                 try AgentMessages.decode(AgentResponse.self, from: AgentMessages.response(response, id: 9), kind: .response) == response)

@@ -2,6 +2,7 @@ import Foundation
 import LinuxSupport
 import AgentProtocol
 import ContainerRuntime
+import ImageStore
 @testable import Engine
 import OCISpec
 import Testing
@@ -195,6 +196,83 @@ import Testing
             received += n
         }
         #expect(received <= ExecSessions.maximumPending + (1 << 20), "\(received) bytes reached the client")
+    }
+
+    /// One VM at a time on a container's disks: a second holder waits, then fails with why; once
+    /// the first lets go, the lock is free.
+    @Test func theDiskLockLetsOneVMAtATimeOnTheDisks() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "disklock-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        )
+        .path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var first: FileLock? = try MicroVMDiskLock.acquire(containerDirectory: directory, container: "c", seconds: 1)
+        #expect(first?.descriptor != nil)
+        #expect(try MicroVMDiskLock.tryAcquire(containerDirectory: directory) == nil)
+        let started = MonotonicClock.seconds()
+        #expect {
+            _ = try MicroVMDiskLock.acquire(containerDirectory: directory, container: "c", seconds: 0.3)
+        } throws: { "\($0)".contains("skiff cp") && "\($0)".contains("container c") }
+        #expect(MonotonicClock.seconds() - started >= 0.3)
+        first = nil
+        #expect(try MicroVMDiskLock.tryAcquire(containerDirectory: directory) != nil)
+    }
+
+    /// A descriptor at or below the child's numbers is moved above them first, so no dup2
+    /// overwrites another's source (the agent socket at 4 and the tap at 3 would have).
+    @Test func childDescriptorsNeverOverwriteEachOthersSources() throws {
+        let low = dup(0)
+        defer { close(low) }
+        let descriptors = try ChildDescriptors([(source: low, target: 5), (source: 100, target: 3)])
+        #expect(descriptors.pairs.map(\.target) == [5, 3])
+        #expect(low > 5 || descriptors.pairs[0].source > 5)
+        #expect(descriptors.pairs[1].source == 100)
+    }
+
+    /// A stat session on an adopted client (a files-only boot's): the agent is asked for the
+    /// path; a path that is not there answers `null` and exit 0, not an error.
+    @Test func aStatSessionOnAnAdoptedClientAnswersNullForAMissingPath() throws {
+        var pair: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        let agent = AgentConnection(fd: pair[0])
+        let guest = pair[1]
+        defer { close(guest) }
+        var client: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &client) == 0)
+        defer { close(client[0]) }
+        let sessions = ExecSessions(adopting: client[1])
+        let request = AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.stat(path: "/no/such"))).encoded()
+        #expect(write(client[0], request, request.count) == request.count)
+        var decoder = FrameDecoder()
+        var posted: Frame?
+        let deadline = MonotonicClock.seconds() + 10
+        while posted == nil && MonotonicClock.seconds() < deadline {
+            var polled = sessions.pollDescriptors()
+            _ = poll(&polled, nfds_t(polled.count), 100)
+            sessions.handle(polled[...], agent: agent)
+            var pfd = pollfd(fd: guest, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = read(guest, &buffer, buffer.count)
+                if n > 0 { posted = try decoder.feed(buffer[0..<n]).first }
+            }
+        }
+        let frame = try #require(posted)
+        #expect(try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) == .stat(path: "/no/such"))
+        let failure = try AgentMessages.failure(AgentFailure(kind: .notFound, message: "no such file"), id: frame.channel)
+        #expect(sessions.take(failure))
+        #expect(sessions.isEmpty, "the session ended with its answer")
+        var answer = AttachFrameDecoder()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var frames: [AttachFrame] = []
+        while true {
+            let n = read(client[0], &buffer, buffer.count)
+            if n <= 0 { break }
+            answer.append(buffer[0..<n])
+            while let next = try answer.next() { frames.append(next) }
+        }
+        #expect(frames == [.stdout(Array("null".utf8)), .exit(0)])
     }
 }
 

@@ -40,6 +40,13 @@ struct skiff_spawn_args {
 /// Returns the intermediate child's pid, or -1 with errno set.
 pid_t skiff_spawn(const struct skiff_spawn_args *args);
 
+/// Runs `path` as a child that gets SIGKILL when the calling thread ends (PR_SET_PDEATHSIG), with
+/// signals at their defaults, stdin /dev/null, stdout (and stderr, or stdout again when
+/// `stderr_path` is NULL) truncated files, and `sources[i]` at `targets[i]` (each source above
+/// every target and 2). Returns the child's pid, or -1 with errno set (the exec's when it failed).
+pid_t skiff_spawn_dying_with_parent(const char *path, char *const *argv, char *const *envp, const char *stdout_path,
+                                    const char *stderr_path, const int *sources, const int *targets, int count);
+
 /// The phase at which an intermediate or final child failed, written as 'E' + int32 stage + int32 errno.
 enum skiff_spawn_stage {
     SKIFF_STAGE_SETNS = 1,

@@ -25,26 +25,33 @@ extension Engine {
             return (try ContainerRoot(path: "/proc/\(pid)/root", description: "container \(record.name)"), path)
         }
         // Stopped: a path under a volume or bind mount is in that mount's host directory.
+        if let (source, destination, inner) = volumeRoot(for: record, path: path) {
+            return (try ContainerRoot(path: source, description: "volume \(destination) of container \(record.name)"), inner)
+        }
+        return (try ContainerRoot(path: store.directory(for: record.id) + "/merged", description: "container \(record.name)"), path)
+    }
+
+    /// The host directory of the volume or directory bind `path` is under (the innermost), its
+    /// destination, and the path inside it; nil when the path is in the root filesystem.
+    func volumeRoot(for record: EngineContainer, path: String) -> (source: String, destination: String, inner: String)? {
         let clean = "/" + ContainerRoot.components(path).joined(separator: "/")
         let spec = try? RuntimeJSON.decode(Spec.self, from: FileIO.read(store.directory(for: record.id) + "/config.json"))
         let binds = (spec?.mounts ?? []).filter {
             $0.type == "bind" && $0.source != nil && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains($0.destination)
         }
-        if let mount = binds.filter({ clean == $0.destination || clean.hasPrefix($0.destination + "/") })
-            .max(by: { $0.destination.count < $1.destination.count }), let source = mount.source, FileIO.isDirectory(source)
-        {
-            return (
-                try ContainerRoot(path: source, description: "volume \(mount.destination) of container \(record.name)"),
-                String(clean.dropFirst(mount.destination.count))
-            )
-        }
-        return (try ContainerRoot(path: store.directory(for: record.id) + "/merged", description: "container \(record.name)"), path)
+        guard
+            let mount = binds.filter({ clean == $0.destination || clean.hasPrefix($0.destination + "/") })
+                .max(by: { $0.destination.count < $1.destination.count }), let source = mount.source, FileIO.isDirectory(source)
+        else { return nil }
+        return (source, mount.destination, String(clean.dropFirst(mount.destination.count)))
     }
 
     /// Copies `path` from the container to `destination` on the host.
     public func copyOut(_ reference: String, path: String, to destination: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
-        if record.vm != nil { return try copyOutOfMicroVM(record, path: path, to: destination, options: options) }
+        if record.vm != nil && !stoppedMicroVMPathInVolume(record, path: path) {
+            return try copyOutOfMicroVM(record, path: path, to: destination, options: options)
+        }
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
         guard let source = try root.parentAndName(sourcePath) else {
@@ -122,7 +129,7 @@ extension Engine {
         let sourceDir = sourceFD.raw
         let copier = TreeCopy(preserveOwnership: options.archive, owner: (0, 0))
         try refuseReadOnlyRootfs(record, path: path)
-        if record.vm != nil {
+        if record.vm != nil && !stoppedMicroVMPathInVolume(record, path: path) {
             // The guest names it as below: into an existing directory, else as `path` itself.
             return try copyIntoMicroVM(
                 record, sourceDirectory: sourceDir, sourceName: hostName, archiveName: contentsOnly ? "." : (parts.last ?? "root"),
@@ -160,7 +167,9 @@ extension Engine {
     /// `cp CONTAINER:PATH -`: writes `path` as a tar stream to `fd`, named by its last component.
     public func copyOutTar(_ reference: String, path: String, to fd: Int32, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
-        if record.vm != nil { return try copyOutTarOfMicroVM(record, path: path, to: fd, options: options) }
+        if record.vm != nil && !stoppedMicroVMPathInVolume(record, path: path) {
+            return try copyOutTarOfMicroVM(record, path: path, to: fd, options: options)
+        }
         let (root, inner) = try containerRoot(for: record, path: path)
         let sourcePath = options.followLink ? try root.followingLinks(inner) : inner
         guard let source = try root.parentAndName(sourcePath), TreeCopy.lstatAt(source.directory.raw, source.name) != nil else {
@@ -174,7 +183,9 @@ extension Engine {
     public func copyInTar(_ reference: String, from fd: Int32, path: String, options: CopyOptions = CopyOptions()) throws {
         let record = try store.resolve(reference)
         try refuseReadOnlyRootfs(record, path: path)
-        if record.vm != nil { return try copyInTarToMicroVM(record, from: fd, path: path, options: options) }
+        if record.vm != nil && !stoppedMicroVMPathInVolume(record, path: path) {
+            return try copyInTarToMicroVM(record, from: fd, path: path, options: options)
+        }
         let (root, inner) = try containerRoot(for: record, path: path)
         guard let target = try root.open(inner, flags: O_RDONLY | O_DIRECTORY) else {
             throw EngineError.invalidOption(

@@ -31,7 +31,7 @@ extension Engine {
     /// The path's lstat inside the container (running or stopped); nil when it does not exist.
     public func statPath(_ reference: String, path: String) throws -> PathStat? {
         let record = try store.resolve(reference)
-        try Self.refuseForMicroVM(record, "cp")
+        if record.vm != nil && !stoppedMicroVMPathInVolume(record, path: path) { return try statPathInMicroVM(record, path: path) }
         let (root, inner) = try containerRoot(for: record, path: path)
         guard let entry = try root.parentAndName(inner), let st = TreeCopy.lstatAt(entry.directory.raw, entry.name) else { return nil }
         var target = ""

@@ -128,6 +128,8 @@ extension AgentRequest {
         case .top: "top"
         case .updateHosts: "updateHosts"
         case .shutdown: "shutdown"
+        case .mountRootfs: "mountRootfs"
+        case .stat: "stat"
         }
     }
 }

@@ -15,33 +15,63 @@ import LinuxSupport
 /// and re-written under the policy, so the agent only ever sees planned entries (and still opens
 /// every path inside the container's root).
 extension Engine {
-    /// A connection to the monitor of a running micro-VM container with `request` sent.
-    func microVMSession(_ record: EngineContainer, _ request: SessionRequest, action: String) throws -> OwnedFD {
-        guard liveStatus(record).isRunning else {
-            var status = "not running (its files are in its micro-VM, which is off)"
-            if case .copyOut = request { status = Self.stoppedMicroVMCopy(record) }
-            if case .copyIn = request { status = Self.stoppedMicroVMCopy(record) }
-            throw EngineError.wrongState(container: record.name, status: status, action: action)
+    /// Runs `body` on a session with the guest of `record`, `request` sent: on the running
+    /// container's monitor (`exec.sock`); for the files of a stopped one (`cp`, the path stat), on
+    /// a files-only boot of its VM (`MicroVMFilesBoot`), which is gone when this returns.
+    func withMicroVMSession<T>(_ record: EngineContainer, _ request: SessionRequest, action: String, _ body: (Int32) throws -> T) throws
+        -> T
+    {
+        let files: Bool
+        switch request {
+        case .copyIn, .copyOut, .stat: files = true
+        case .exec, .stats, .top: files = false
         }
-        let socket = OwnedFD(try AttachSocket.connect(directory: store.directory(for: record.id), name: AttachSocket.execName))
-        try MicroVMSession.write(socket.raw, AttachFrame.exec(try RuntimeJSON.encode(request)))
-        return socket
+        let directory = store.directory(for: record.id)
+        let deadline = MonotonicClock.seconds() + 30
+        while true {
+            // Loaded again each round: the container may start while this waits for its disks.
+            let current = try store.load(id: record.id)
+            if liveStatus(current).isRunning {
+                let socket = OwnedFD(try AttachSocket.connect(directory: directory, name: AttachSocket.execName))
+                try MicroVMSession.write(socket.raw, AttachFrame.exec(try RuntimeJSON.encode(request)))
+                return try body(socket.raw)
+            }
+            guard files, let settings = current.vm else {
+                throw EngineError.wrongState(
+                    container: record.name, status: "not running (its processes are in its micro-VM, which is off)", action: action)
+            }
+            // Held, no VM runs on the container's disks and none starts until this one is gone.
+            if let lock = try MicroVMDiskLock.tryAcquire(containerDirectory: directory) {
+                let boot = try MicroVMFilesBoot(engine: self, record: current, settings: settings, lock: lock)
+                let result = Result { () throws -> T in
+                    try MicroVMSession.write(boot.client, AttachFrame.exec(try RuntimeJSON.encode(request)))
+                    return try body(boot.client)
+                }
+                // A boot that failed is the reason the session broke off.
+                try boot.finish()
+                return try result.get()
+            }
+            guard MonotonicClock.seconds() < deadline else {
+                throw EngineError.wrongState(
+                    container: record.name, status: "busy: another VM has held its disks for 30 s (a `skiff cp` of it, or a start)",
+                    action: action)
+            }
+            usleep(50_000)
+        }
     }
 
-    /// Why `cp` refuses a stopped micro-VM container, and what to do. Its changes are on the
-    /// scratch disk, an ext4 image the guest's kernel wrote: mounting that in the host's kernel
-    /// would hand a guest that broke its kernel a hostile filesystem to attack the host with, so
-    /// only the guest ever reads it.
-    static func stoppedMicroVMCopy(_ record: EngineContainer) -> String {
-        "not running: its files are on its micro-VM's disks, which skiff never mounts on the host (a filesystem its guest "
-            + "wrote is untrusted input for the host's kernel); start it (skiff start \(record.name)) and copy again"
+    /// Whether `path` of the stopped `record` is under one of its volumes or directory binds,
+    /// whose host directory the copy then uses, as for a process container: no boot needed.
+    func stoppedMicroVMPathInVolume(_ record: EngineContainer, path: String) -> Bool {
+        !liveStatus(record).isRunning && volumeRoot(for: record, path: path) != nil
     }
 
     /// `stats` of a micro-VM container: the guest's cgroup of the container, through its agent.
     func microVMSample(_ record: EngineContainer) throws -> CgroupSample {
-        let socket = try microVMSession(record, .stats, action: "show the stats of")
         var output: [UInt8] = []
-        try MicroVMSession.finish(socket.raw, record: record) { output += $0 }
+        try withMicroVMSession(record, .stats, action: "show the stats of") { socket in
+            try MicroVMSession.finish(socket, record: record) { output += $0 }
+        }
         let stats = try RuntimeJSON.decode(GuestStats.self, from: output)
         return CgroupSample(
             cpuNanoseconds: stats.cpuNanoseconds, memoryUsage: stats.memoryBytes, memoryLimit: stats.memoryLimitBytes,
@@ -50,9 +80,10 @@ extension Engine {
 
     /// `top` of a micro-VM container: the agent's table, aligned as ps prints it.
     func microVMTop(_ record: EngineContainer, psArguments: [String]) throws -> [String] {
-        let socket = try microVMSession(record, .top(arguments: psArguments), action: "list the processes of")
         var output: [UInt8] = []
-        try MicroVMSession.finish(socket.raw, record: record) { output += $0 }
+        try withMicroVMSession(record, .top(arguments: psArguments), action: "list the processes of") { socket in
+            try MicroVMSession.finish(socket, record: record) { output += $0 }
+        }
         let table = try RuntimeJSON.decode(SessionTable.self, from: output)
         let all = [table.titles] + table.rows
         var widths: [Int] = []
@@ -94,24 +125,25 @@ extension Engine {
             throw EngineError.invalidOption("destination directory \(directory) does not exist: create it first")
         }
         defer { close(targetFD) }
-        let socket = try microVMSession(record, .copyOut(path: path), action: "copy files from")
-        // The unpacking reads a socket pair on a thread while this one feeds it what the session brings.
-        let (ours, theirs) = try Descriptors.socketPair()
-        let policy = TarEntryPolicy.copyOutOfContainer(archive: options.archive, owner: TarEntryOwner(uid: getuid(), gid: getgid()))
-        let unpacking = BackgroundThread<Void> { [rename] in
-            defer { close(theirs) }
-            try TarStream.extract(from: theirs, into: targetFD, policy: policy, rename: rename)
-        }
-        var feeding = true
-        let sessionResult = Result {
-            try MicroVMSession.finish(socket.raw, record: record) { bytes in
-                if feeding && !MicroVMSession.send(ours, bytes) { feeding = false }
+        try withMicroVMSession(record, .copyOut(path: path), action: "copy files from") { socket in
+            // The unpacking reads a socket pair on a thread while this one feeds it what the session brings.
+            let (ours, theirs) = try Descriptors.socketPair()
+            let policy = TarEntryPolicy.copyOutOfContainer(archive: options.archive, owner: TarEntryOwner(uid: getuid(), gid: getgid()))
+            let unpacking = BackgroundThread<Void> { [rename] in
+                defer { close(theirs) }
+                try TarStream.extract(from: theirs, into: targetFD, policy: policy, rename: rename)
             }
+            var feeding = true
+            let sessionResult = Result {
+                try MicroVMSession.finish(socket, record: record) { bytes in
+                    if feeding && !MicroVMSession.send(ours, bytes) { feeding = false }
+                }
+            }
+            close(ours)
+            let unpacked = Result { try unpacking.value() }
+            try sessionResult.get()
+            try unpacked.get()
         }
-        close(ours)
-        let unpacked = Result { try unpacking.value() }
-        try sessionResult.get()
-        try unpacked.get()
     }
 
     /// `cp CONTAINER:PATH -`: the guest's tar stream of `path` as it comes.
@@ -119,8 +151,9 @@ extension Engine {
         guard !options.followLink else {
             throw EngineError.invalidOption("cp -L does not reach into micro-VM containers yet: name the link's target instead")
         }
-        let socket = try microVMSession(record, .copyOut(path: path), action: "copy files from")
-        try MicroVMSession.finish(socket.raw, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the tar stream") }
+        try withMicroVMSession(record, .copyOut(path: path), action: "copy files from") { socket in
+            try MicroVMSession.finish(socket, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the tar stream") }
+        }
     }
 
     /// `cp HOSTPATH CONTAINER:PATH`: the host's files as a tar stream (`TarStream.write`), read
@@ -129,30 +162,46 @@ extension Engine {
         _ record: EngineContainer, sourceDirectory directory: Int32, sourceName: String, archiveName: String, path: String,
         options: CopyOptions
     ) throws {
-        let socket = try microVMSession(record, .copyIn(path: path), action: "copy files to")
-        let (ours, theirs) = try Descriptors.socketPair()
-        let writing = BackgroundThread<Void> {
-            defer { close(theirs) }
-            try TarStream.write(from: directory, sourceName, as: archiveName, to: theirs, hostSafe: false)
+        try withMicroVMSession(record, .copyIn(path: path), action: "copy files to") { socket in
+            let (ours, theirs) = try Descriptors.socketPair()
+            let writing = BackgroundThread<Void> {
+                defer { close(theirs) }
+                try TarStream.write(from: directory, sourceName, as: archiveName, to: theirs, hostSafe: false)
+            }
+            let sent = Result {
+                try MicroVMSession.sendArchive(from: ours, to: socket, policy: .copyIntoContainer(archive: options.archive))
+            }
+            close(ours)
+            let written = Result { try writing.value() }
+            let session = Result { try MicroVMSession.finish(socket, record: record) { _ in } }
+            try session.get()
+            try written.get()
+            try sent.get()
         }
-        let sent = Result {
-            try MicroVMSession.sendArchive(from: ours, to: socket.raw, policy: .copyIntoContainer(archive: options.archive))
-        }
-        close(ours)
-        let written = Result { try writing.value() }
-        let session = Result { try MicroVMSession.finish(socket.raw, record: record) { _ in } }
-        try session.get()
-        try written.get()
-        try sent.get()
     }
 
     /// `cp - CONTAINER:DIR`: the caller's tar stream, read under the policy and sent to the guest,
     /// which unpacks it into the existing directory `path`.
     func copyInTarToMicroVM(_ record: EngineContainer, from fd: Int32, path: String, options: CopyOptions) throws {
-        let socket = try microVMSession(record, .copyIn(path: path.hasSuffix("/") ? path : path + "/"), action: "copy files to")
-        let sent = Result { try MicroVMSession.sendArchive(from: fd, to: socket.raw, policy: .copyIntoContainer(archive: options.archive)) }
-        try MicroVMSession.finish(socket.raw, record: record) { _ in }
-        try sent.get()
+        try withMicroVMSession(record, .copyIn(path: path.hasSuffix("/") ? path : path + "/"), action: "copy files to") { socket in
+            let sent = Result { try MicroVMSession.sendArchive(from: fd, to: socket, policy: .copyIntoContainer(archive: options.archive)) }
+            try MicroVMSession.finish(socket, record: record) { _ in }
+            try sent.get()
+        }
+    }
+}
+
+extension Engine {
+    /// `statPath` of a micro-VM container: the agent's lstat in the guest; nil when nothing is there.
+    func statPathInMicroVM(_ record: EngineContainer, path: String) throws -> PathStat? {
+        var output: [UInt8] = []
+        try withMicroVMSession(record, .stat(path: path), action: "look at the files of") { socket in
+            try MicroVMSession.finish(socket, record: record) { output += $0 }
+        }
+        guard let stat = try RuntimeJSON.decode(GuestPathStat?.self, from: output) else { return nil }
+        return PathStat(
+            name: stat.name, size: stat.size, mode: stat.mode, modifiedSeconds: Int(clamping: stat.modifiedSeconds),
+            modifiedNanoseconds: Int(clamping: stat.modifiedNanoseconds), linkTarget: stat.linkTarget)
     }
 }
 

@@ -29,6 +29,9 @@ enum SessionRequest: Codable, Sendable {
     case stats
     /// The container's processes as JSON of `SessionTable` on stdout, then `exit 0`.
     case top(arguments: [String])
+    /// What `path` is: JSON of `GuestPathStat` on stdout (`null` when there is nothing there),
+    /// then `exit 0`.
+    case stat(path: String)
 }
 
 /// `top`'s answer on a session.
@@ -46,7 +49,7 @@ struct SessionTable: Codable, Sendable {
 /// whose queue passes `maximumPending` is dropped, as the attach server drops its clients.
 final class ExecSessions {
     enum Kind {
-        case exec, copyOut, copyIn, stats, top
+        case exec, copyOut, copyIn, stats, top, stat
     }
 
     final class Session {
@@ -79,10 +82,21 @@ final class ExecSessions {
         listener = try AttachSocket.listen(directory: directory, name: AttachSocket.execName)
     }
 
+    /// Serves one client already connected on `client` (taken over), without a listener: the
+    /// files-only boot of a stopped container (`MicroVMFilesBoot`).
+    init(adopting client: Int32) {
+        listener = -1
+        _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+        sessions = [Session(fd: client)]
+    }
+
     deinit {
         for session in sessions { close(session.fd) }
-        close(listener)
+        if listener >= 0 { close(listener) }
     }
+
+    /// No session is left (a files-only boot is over once its one session is).
+    var isEmpty: Bool { sessions.isEmpty }
 
     func pollDescriptors() -> [pollfd] {
         [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
@@ -154,6 +168,9 @@ final class ExecSessions {
             case .top(let arguments):
                 session.kind = .top
                 session.requestID = try agent.post(.top(arguments: arguments))
+            case .stat(let path):
+                session.kind = .stat
+                session.requestID = try agent.post(.stat(path: path))
             }
         case .stdin(let bytes):
             guard let handle = session.handle else { return }
@@ -184,6 +201,11 @@ final class ExecSessions {
                 let failure =
                     (try? AgentMessages.decode(AgentFailure.self, from: frame, kind: .failure))
                     ?? AgentFailure(kind: .failed, message: "the guest agent refused the request")
+                if session.kind == .stat && failure.kind == .notFound {
+                    send(.stdout(Array("null".utf8)), to: session)
+                    finish(session, code: 0)
+                    return true
+                }
                 var code: Int32 = failure.kind == .executableNotFound ? 127 : failure.kind == .notExecutable ? 126 : 125
                 if session.kind != .exec { code = 1 }
                 send(.stderr(Array("skiff: \(failure.message)\n".utf8)), to: session)
@@ -195,7 +217,7 @@ final class ExecSessions {
                 if session.detach { finish(session, code: 0) }
             case .copyOut, .copyIn:
                 finish(session, code: 0)
-            case .stats, .top:
+            case .stats, .top, .stat:
                 switch try? AgentMessages.decode(AgentResponse.self, from: frame, kind: .response) {
                 case .stats(let stats)?:
                     if let json = try? RuntimeJSON.encode(stats, pretty: false) { send(.stdout(json), to: session) }
@@ -204,6 +226,9 @@ final class ExecSessions {
                     if let json = try? RuntimeJSON.encode(SessionTable(titles: titles, rows: rows), pretty: false) {
                         send(.stdout(json), to: session)
                     }
+                    finish(session, code: 0)
+                case .pathStat(let stat)?:
+                    if let json = try? RuntimeJSON.encode(stat, pretty: false) { send(.stdout(json), to: session) }
                     finish(session, code: 0)
                 default:
                     send(.stderr(Array("skiff: the guest agent answered with something else\n".utf8)), to: session)

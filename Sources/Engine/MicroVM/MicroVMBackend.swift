@@ -21,10 +21,51 @@ struct MicroVMLaunch: Sendable {
     var consoleLog: String
     /// The host end of the agent's stream is the other half of this connected socket pair.
     var agentSocket: Int32
+    /// The lock on the container's disks (`MicroVMDiskLock`), which the VM's process inherits so
+    /// that it is held until that process is gone, not only its parent.
+    var diskLock: Int32? = nil
 }
 
-/// A booted micro-VM: the process that runs it and the console it wrote.
-protocol RunningMicroVM: AnyObject {
+/// The descriptors a backend's child gets at fixed numbers, and its spawn: a source at or below
+/// the highest number (or stdio) is first duplicated above it, so that no dup2 of the spawn
+/// overwrites another's source. The duplicates close with this value (after the spawn).
+final class ChildDescriptors {
+    private(set) var pairs: [(source: Int32, target: Int32)] = []
+    private var moved: [Int32] = []
+
+    init(_ wanted: [(source: Int32, target: Int32)]) throws {
+        let highest = max(wanted.map(\.target).max() ?? 2, 2)
+        for (source, target) in wanted {
+            var from = source
+            if source <= highest {
+                from = try sysCall("duplicate descriptor \(source)") { fcntl(source, F_DUPFD_CLOEXEC, highest + 1) }
+                moved.append(from)
+            }
+            pairs.append((from, target))
+        }
+    }
+
+    deinit { for fd in moved { close(fd) } }
+
+    /// Runs `executable` with these descriptors, stdin /dev/null, stdout to `output` and stderr to
+    /// `errors` (or to `output`), as a child that dies with the calling thread: the VM ends with
+    /// the process that hosts it, even one killed with SIGKILL (QEMU has no option for that).
+    func spawn(_ executable: String, arguments: [String], output: String, errors: String?) throws -> pid_t {
+        let argv = CStringArray([executable] + arguments)
+        let envp = CStringArray(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+        let sources = pairs.map(\.source), targets = pairs.map(\.target)
+        let pid = withExtendedLifetime((argv, envp)) {
+            skiff_spawn_dying_with_parent(
+                executable, argv.pointers, envp.pointers, output, errors, sources, targets, Int32(pairs.count))
+        }
+        guard pid > 0 else { throw SystemError("run \(executable)") }
+        return pid
+    }
+}
+
+/// A booted micro-VM: the process that runs it and the console it wrote. Sendable: a files-only
+/// boot serves its session on a thread of its own (`MicroVMFilesBoot`).
+protocol RunningMicroVM: AnyObject, Sendable {
     /// The host process whose end is the VM's end (QEMU, or `skiff vm run`): a child of the
     /// container's monitor, which waits for it.
     var pid: Int32 { get }
@@ -33,6 +74,19 @@ protocol RunningMicroVM: AnyObject {
     var monitorLog: String { get }
     /// Ends the VM at once (the guest gets no say).
     func terminate()
+}
+
+extension RunningMicroVM {
+    /// The last lines of the guest's console (and the VM monitor's own messages), for errors.
+    func consoleTail(lines: Int = 15) -> String {
+        var text = ""
+        for (path, label) in [(consoleLog, "guest console"), (monitorLog, "VM monitor")] {
+            guard let content = try? FileIO.readString(path), !content.isEmpty else { continue }
+            let tail = content.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            text += "\n--- \(label) ---\n" + tail
+        }
+        return text
+    }
 }
 
 /// A way to boot micro-VMs: skiff's own monitor, or QEMU. Chosen per container (`--vm-backend`),

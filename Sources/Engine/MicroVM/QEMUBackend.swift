@@ -57,27 +57,19 @@ struct QEMUBackend: MicroVMBackend {
 
     func launch(_ launch: MicroVMLaunch) throws -> any RunningMicroVM {
         guard let executable else { throw EngineError.startFailed(unavailableReason() ?? "no QEMU") }
-        // The child's copy of the agent socket: a fixed number above stdio, dup2'd by posix_spawn
-        // (which clears its close-on-exec flag).
+        // The child's copy of the agent socket: a fixed number above stdio (the dup2 clears its
+        // close-on-exec flag).
         let childFD: Int32 = 3
         let childTapFD: Int32 = 4
-        let args = [executable] + Self.arguments(launch, agentFD: childFD, tapFD: childTapFD, kvm: MicroVMBackends.kvmBootsLinux())
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, launch.consoleLog + ".qemu", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, launch.agentSocket, childFD)
-        if let nic = launch.nic { posix_spawn_file_actions_adddup2(&actions, nic.tap, childTapFD) }
-        let attributes = CleanSpawnAttributes()
-        let argv = CStringArray(args)
-        let envp = CStringArray(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
-        var pid: pid_t = 0
-        let rc = withExtendedLifetime((argv, envp)) {
-            posix_spawn(&pid, executable, &actions, &attributes.attributes, argv.pointers, envp.pointers)
-        }
-        guard rc == 0 else { throw SystemError("run \(executable)", errno: rc) }
+        // The disk lock needs no argument: QEMU only has to hold it open.
+        let childLockFD: Int32 = 5
+        let args = Self.arguments(launch, agentFD: childFD, tapFD: childTapFD, kvm: MicroVMBackends.kvmBootsLinux())
+        var wanted = [(source: launch.agentSocket, target: childFD)]
+        if let nic = launch.nic { wanted.append((nic.tap, childTapFD)) }
+        if let lock = launch.diskLock { wanted.append((lock, childLockFD)) }
+        // QEMU's messages beside the console; it dies with the monitor (or the `cp`) that hosts it.
+        let pid = try ChildDescriptors(wanted).spawn(
+            executable, arguments: args, output: launch.consoleLog + ".qemu", errors: nil)
         return QEMUProcess(pid: pid, consoleLog: launch.consoleLog)
     }
 }

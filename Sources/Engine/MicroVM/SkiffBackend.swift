@@ -20,9 +20,11 @@ struct SkiffBackend: MicroVMBackend {
     /// The `skiff` binary the monitor child runs (`skiff vm run`).
     var executable: String
 
-    /// The descriptors the child sees: the agent's socket and the tap.
+    /// The descriptors the child sees: the agent's socket, the tap and the disk lock.
     static let agentFD: Int32 = 3
     static let tapFD: Int32 = 4
+    /// The container's disk lock (`MicroVMDiskLock`), only held open: no argument names it.
+    static let lockFD: Int32 = 5
     /// The guest's vsock address and the port the agent accepts on (skiff-agent's AgentTransport).
     static let guestCID: UInt64 = 3
     static let agentPort: UInt32 = 1024
@@ -54,34 +56,13 @@ struct SkiffBackend: MicroVMBackend {
         for disk in launch.disks where disk.path.contains(",") {
             throw EngineError.startFailed("the disk \(disk.path) has a comma in its path, which skiff vm run's --disk cannot take")
         }
-        // The dup2s below must not overwrite one source with the other: move low ones out of the way.
-        var moved: [Int32] = []
-        defer { for fd in moved { close(fd) } }
-        func above(_ fd: Int32) throws -> Int32 {
-            guard fd <= Self.tapFD else { return fd }
-            let copy = try sysCall("duplicate descriptor \(fd)") { fcntl(fd, F_DUPFD_CLOEXEC, 10) }
-            moved.append(copy)
-            return copy
-        }
-        let agentSocket = try above(launch.agentSocket)
-        let tap = try launch.nic.map { try above($0.tap) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var wanted = [(source: launch.agentSocket, target: Self.agentFD)]
+        if let nic = launch.nic { wanted.append((nic.tap, Self.tapFD)) }
+        if let lock = launch.diskLock { wanted.append((lock, Self.lockFD)) }
         // The guest's serial console is the child's standard output; its own messages go beside it.
-        posix_spawn_file_actions_addopen(&actions, 1, launch.consoleLog, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, SkiffVMProcess.monitorLog(launch.consoleLog), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, agentSocket, Self.agentFD)
-        if let tap { posix_spawn_file_actions_adddup2(&actions, tap, Self.tapFD) }
-        let attributes = CleanSpawnAttributes()
-        let argv = CStringArray([executable] + Self.arguments(launch, parent: getpid()))
-        let envp = CStringArray(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
-        var pid: pid_t = 0
-        let rc = withExtendedLifetime((argv, envp)) {
-            posix_spawn(&pid, executable, &actions, &attributes.attributes, argv.pointers, envp.pointers)
-        }
-        guard rc == 0 else { throw SystemError("run \(executable) vm run", errno: rc) }
+        let pid = try ChildDescriptors(wanted).spawn(
+            executable, arguments: Self.arguments(launch, parent: getpid()), output: launch.consoleLog,
+            errors: SkiffVMProcess.monitorLog(launch.consoleLog))
         return SkiffVMProcess(pid: pid, consoleLog: launch.consoleLog)
     }
 }

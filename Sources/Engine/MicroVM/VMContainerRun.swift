@@ -4,6 +4,7 @@ import Glibc
 import AgentProtocol
 import CShim
 import ContainerRuntime
+import ImageStore
 import LinuxSupport
 import OCISpec
 
@@ -31,6 +32,8 @@ final class VMContainerRun: ContainerRunning {
     /// with the container, volumes are written through 9p as they change), so it ends at once
     /// instead of powering off cleanly.
     private var disposable = false
+    /// Held until the VM is gone (`MicroVMDiskLock`).
+    private var diskLock: FileLock?
 
     var pid: Int32 { vm.pid }
 
@@ -67,13 +70,9 @@ final class VMContainerRun: ContainerRunning {
         let hostSpec = try RuntimeJSON.decode(Spec.self, from: try FileIO.read(directory + "/config.json"))
         let (spec, shares) = try GuestSpec.translate(hostSpec, containerDirectory: directory)
         // A record from before create kept the backend has none: the default, QEMU with shares.
-        let backend = try MicroVMBackends.select(settings.backend, needsShares: !shares.isEmpty, executable: engine.executable)
-        let config = try EngineConfig.load(root: engine.store.root)
-        let kernel = try GuestArtifacts.kernel(settings.kernel, config: config, root: engine.store.root)
-        let initrd = try GuestArtifacts.initrd(
-            GuestArtifacts.initrdOverride(settings.initrd, config: config), root: engine.store.root, executable: engine.executable)
-        let layers = try engine.images.guestDisks(containerID: record.id)
-        let scratch = try GuestArtifacts.scratchDisk(containerDirectory: directory, root: engine.store.root)
+        let plan = try MicroVMBootPlan.make(engine: engine, record: record, settings: settings, needsShares: !shares.isEmpty)
+        // A `cp` of the stopped container may have a VM on its disks still: it ends within seconds.
+        let diskLock = try MicroVMDiskLock.acquire(containerDirectory: directory, container: record.name, seconds: 30)
         // exec, cp, top and stats reach the guest only through this socket: a container that
         // cannot serve it does not start (it would run beyond their reach).
         let execs: ExecSessions
@@ -98,14 +97,13 @@ final class VMContainerRun: ContainerRunning {
         // The backend's child has its copy; ours goes when the launch is over.
         defer { if let nic { close(nic.tap) } }
         let (ours, theirs) = try Descriptors.socketPair()
-        var disks = layers.enumerated().map { (path: $0.element, serial: "layer\($0.offset)", readOnly: true) }
-        disks.append((path: scratch, serial: "scratch", readOnly: false))
         let launch = MicroVMLaunch(
-            kernel: kernel, initrd: initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
-            disks: disks, nic: nic, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs)
+            kernel: plan.kernel, initrd: plan.initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
+            disks: plan.disks, nic: nic, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs,
+            diskLock: diskLock.descriptor)
         let vm: any RunningMicroVM
         do {
-            vm = try backend.launch(launch)
+            vm = try plan.backend.launch(launch)
         } catch {
             close(ours)
             close(theirs)
@@ -117,14 +115,13 @@ final class VMContainerRun: ContainerRunning {
         run.hostsSent = Array(hosts.utf8)
         run.execs = execs
         run.disposable = record.autoRemove
+        run.diskLock = diskLock
         do {
             let alive = { run.isAlive }
             _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
             var setup = ContainerSetup(
                 spec: spec, handle: initHandle, terminal: record.hasTTY, stdin: record.isInteractive,
-                rootfs: GuestRootfs(
-                    layers: layers.indices.map { GuestDisk(serial: "layer\($0)", filesystem: "erofs") },
-                    scratch: GuestDisk(serial: "scratch", filesystem: "ext4")),
+                rootfs: plan.guestRootfs,
                 shares: shares.map { GuestShare(tag: $0.tag, readOnly: $0.readOnly) })
             setup.network = network
             let deadline = MonotonicClock.seconds() + 60
@@ -161,16 +158,7 @@ final class VMContainerRun: ContainerRunning {
         }
     }
 
-    /// The last lines of the guest's console (and the VM monitor's own messages), for errors.
-    func consoleTail(lines: Int = 15) -> String {
-        var text = ""
-        for (path, label) in [(vm.consoleLog, "guest console"), (vm.monitorLog, "VM monitor")] {
-            guard let content = try? FileIO.readString(path), !content.isEmpty else { continue }
-            let tail = content.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
-            text += "\n--- \(label) ---\n" + tail
-        }
-        return text
-    }
+    func consoleTail(lines: Int = 15) -> String { vm.consoleTail(lines: lines) }
 
     /// Copies output and input until the program exits; returns its exit code.
     func pump(server: AttachServer, log: ContainerLogWriter) -> Int32 {
@@ -269,5 +257,6 @@ final class VMContainerRun: ContainerRunning {
         if isAlive { vm.terminate() }
         var status: Int32 = 0
         waitpid(vm.pid, &status, 0)
+        diskLock = nil
     }
 }
