@@ -164,7 +164,7 @@ struct PathStatHeader: Encodable {
         name = stat.name
         size = stat.size
         mode = Self.goFileMode(stat.mode)
-        mtime = Timestamp.format(seconds: stat.modifiedSeconds, nanoseconds: stat.modifiedNanoseconds)
+        mtime = Timestamp.format(seconds: Int(clamping: stat.modifiedSeconds), nanoseconds: Int(clamping: stat.modifiedNanoseconds))
         linkTarget = stat.linkTarget
     }
 

@@ -45,9 +45,10 @@ final class GuestCopy {
         if input.fd >= 0 { close(input.fd) }
     }
 
-    /// Starts the tar stream of `path` in the container whose root is `root`; it names its top
-    /// entry after the path's last name ("." for `DIR/.`, which stands for the contents).
-    static func copyOut(requestID: UInt32, handle: UInt32, root: String, path: String) throws -> GuestCopy {
+    /// What `path` names in the container whose root is `root`: its parent directory (opened
+    /// inside the root; the caller closes it), its last name ("." for the root or a trailing
+    /// ".."), the path's names, and its lstat; a `notFound` failure when nothing is there.
+    private static func existing(_ path: String, root: String) throws -> (directory: Int32, name: String, parts: [String], stat: stat) {
         let rootFD = try OwnedFD("open the container's root \(root)") { open(root, ConfinedOpen.oPath | O_DIRECTORY | O_CLOEXEC) }
         let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
         let directory: Int32
@@ -63,6 +64,13 @@ final class GuestCopy {
             close(directory)
             throw AgentFailure(kind: .notFound, message: "no such file or directory in the container: \(path)")
         }
+        return (directory, name, parts, st)
+    }
+
+    /// Starts the tar stream of `path` in the container whose root is `root`; it names its top
+    /// entry after the path's last name ("." for `DIR/.`, which stands for the contents).
+    static func copyOut(requestID: UInt32, handle: UInt32, root: String, path: String) throws -> GuestCopy {
+        let (directory, name, parts, st) = try existing(path, root: root)
         if path.hasSuffix("/") && (st.st_mode & S_IFMT) != S_IFDIR {
             close(directory)
             throw AgentFailure(kind: .notFound, message: "\(path) in the container is not a directory")
@@ -83,21 +91,8 @@ final class GuestCopy {
     /// `stat` of `path` in the container whose root is `root`: its parent resolved inside the
     /// root, its last component not followed (what `docker cp` asks before it copies).
     static func pathStat(root: String, path: String) throws -> GuestPathStat {
-        let rootFD = try OwnedFD("open the container's root \(root)") { open(root, ConfinedOpen.oPath | O_DIRECTORY | O_CLOEXEC) }
-        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
-        let directory: Int32
-        let name: String
-        if let last = parts.last, last != ".." {
-            directory = try openDirectory("/" + parts.dropLast().joined(separator: "/"), in: rootFD.raw, path: path)
-            name = last
-        } else {
-            directory = try openDirectory(path, in: rootFD.raw, path: path)
-            name = "."
-        }
+        let (directory, name, parts, st) = try existing(path, root: root)
         defer { close(directory) }
-        guard let st = lstatAt(directory, name) else {
-            throw AgentFailure(kind: .notFound, message: "no such file or directory in the container: \(path)")
-        }
         var target = ""
         if st.st_mode & S_IFMT == S_IFLNK {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

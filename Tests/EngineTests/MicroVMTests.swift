@@ -137,6 +137,25 @@ import Testing
 }
 
 @Suite struct ExecSessionTests {
+    /// Runs the sessions' side until the first frame they send the agent (read on `guest`, the
+    /// agent's end) arrives, for at most 10 seconds.
+    static func firstRequest(_ sessions: ExecSessions, agent: AgentConnection, guest: Int32) throws -> Frame? {
+        var decoder = FrameDecoder()
+        let deadline = MonotonicClock.seconds() + 10
+        while MonotonicClock.seconds() < deadline {
+            var polled = sessions.pollDescriptors()
+            _ = poll(&polled, nfds_t(polled.count), 100)
+            sessions.handle(polled[...], agent: agent)
+            var pfd = pollfd(fd: guest, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = read(guest, &buffer, buffer.count)
+                if n > 0, let frame = try decoder.feed(buffer[0..<n]).first { return frame }
+            }
+        }
+        return nil
+    }
+
     /// A session client that stops reading costs the monitor nothing: its output waits in its own
     /// queue, and past the cap the client is dropped, without a blocking write (before, each
     /// frame could hold the monitor for 5 seconds).
@@ -158,21 +177,7 @@ import Testing
         #expect(write(client, request, request.count) == request.count)
 
         // The monitor accepts the client and passes its request to the agent.
-        var decoder = FrameDecoder()
-        var posted: Frame?
-        let deadline = MonotonicClock.seconds() + 10
-        while posted == nil && MonotonicClock.seconds() < deadline {
-            var polled = sessions.pollDescriptors()
-            _ = poll(&polled, nfds_t(polled.count), 100)
-            sessions.handle(polled[...], agent: agent)
-            var pfd = pollfd(fd: guest, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, 0) > 0 {
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let n = read(guest, &buffer, buffer.count)
-                if n > 0 { posted = try decoder.feed(buffer[0..<n]).first }
-            }
-        }
-        let frame = try #require(posted)
+        let frame = try #require(try Self.firstRequest(sessions, agent: agent, guest: guest))
         guard case .copyOut(let handle, _) = try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) else {
             Issue.record("the monitor asked the agent for something else")
             return
@@ -244,21 +249,7 @@ import Testing
         let sessions = ExecSessions(adopting: client[1])
         let request = AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.stat(path: "/no/such"))).encoded()
         #expect(write(client[0], request, request.count) == request.count)
-        var decoder = FrameDecoder()
-        var posted: Frame?
-        let deadline = MonotonicClock.seconds() + 10
-        while posted == nil && MonotonicClock.seconds() < deadline {
-            var polled = sessions.pollDescriptors()
-            _ = poll(&polled, nfds_t(polled.count), 100)
-            sessions.handle(polled[...], agent: agent)
-            var pfd = pollfd(fd: guest, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, 0) > 0 {
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let n = read(guest, &buffer, buffer.count)
-                if n > 0 { posted = try decoder.feed(buffer[0..<n]).first }
-            }
-        }
-        let frame = try #require(posted)
+        let frame = try #require(try Self.firstRequest(sessions, agent: agent, guest: guest))
         #expect(try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) == .stat(path: "/no/such"))
         let failure = try AgentMessages.failure(AgentFailure(kind: .notFound, message: "no such file"), id: frame.channel)
         #expect(sessions.take(failure))

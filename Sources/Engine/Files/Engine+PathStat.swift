@@ -1,32 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AgentProtocol
 import LinuxSupport
 
 /// What `docker cp` asks about a container path before it copies (the Docker API's
 /// X-Docker-Container-Path-Stat): resolved inside the container's root as `cp` resolves it.
 extension Engine {
-    public struct PathStat: Sendable, Equatable {
-        public var name: String
-        public var size: Int64
-        /// st_mode: type and permission bits.
-        public var mode: UInt32
-        public var modifiedSeconds: Int
-        public var modifiedNanoseconds: Int
-        /// The target of a symlink, as stored; empty otherwise.
-        public var linkTarget: String
-
-        public init(name: String, size: Int64, mode: UInt32, modifiedSeconds: Int, modifiedNanoseconds: Int, linkTarget: String) {
-            self.name = name
-            self.size = size
-            self.mode = mode
-            self.modifiedSeconds = modifiedSeconds
-            self.modifiedNanoseconds = modifiedNanoseconds
-            self.linkTarget = linkTarget
-        }
-
-        public var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
-    }
+    /// A path's lstat as docker's path stat wants it: the agent's wire type, so that a micro-VM
+    /// container's answer is the same value.
+    public typealias PathStat = GuestPathStat
 
     /// The path's lstat inside the container (running or stopped); nil when it does not exist.
     public func statPath(_ reference: String, path: String) throws -> PathStat? {
@@ -42,6 +25,10 @@ extension Engine {
         }
         return PathStat(
             name: ContainerRoot.components(path).last ?? "/", size: Int64(st.st_size), mode: UInt32(st.st_mode),
-            modifiedSeconds: Int(st.st_mtim.tv_sec), modifiedNanoseconds: Int(st.st_mtim.tv_nsec), linkTarget: target)
+            modifiedSeconds: Int64(st.st_mtim.tv_sec), modifiedNanoseconds: Int64(st.st_mtim.tv_nsec), linkTarget: target)
     }
+}
+
+extension GuestPathStat {
+    public var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
 }

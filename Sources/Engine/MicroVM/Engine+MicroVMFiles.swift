@@ -198,10 +198,7 @@ extension Engine {
         try withMicroVMSession(record, .stat(path: path), action: "look at the files of") { socket in
             try MicroVMSession.finish(socket, record: record) { output += $0 }
         }
-        guard let stat = try RuntimeJSON.decode(GuestPathStat?.self, from: output) else { return nil }
-        return PathStat(
-            name: stat.name, size: stat.size, mode: stat.mode, modifiedSeconds: Int(clamping: stat.modifiedSeconds),
-            modifiedNanoseconds: Int(clamping: stat.modifiedNanoseconds), linkTarget: stat.linkTarget)
+        return try RuntimeJSON.decode(PathStat?.self, from: output)
     }
 }
 

@@ -4,23 +4,24 @@ import Glibc
 import CShim
 import LinuxSupport
 
-/// What a backend boots for a container in a micro-VM.
+/// What a backend boots for a container in a micro-VM. The kernel, initramfs, disks and agent
+/// socket come from the container's `MicroVMBootPlan.boot`.
 struct MicroVMLaunch: Sendable {
-    var kernel: String
-    var initrd: String
+    var kernel = ""
+    var initrd = ""
     var memoryMiB: Int
     var cpus: Int
     /// Read-only disks first (the image's layers, lowest first), then the scratch disk; each
     /// with the virtio serial the agent finds it by.
-    var disks: [(path: String, serial: String, readOnly: Bool)]
+    var disks: [(path: String, serial: String, readOnly: Bool)] = []
     /// The NIC: a tap in the container's network namespace and the MAC the guest takes (nil: no NIC).
-    var nic: (tap: Int32, mac: String)?
+    var nic: (tap: Int32, mac: String)? = nil
     /// Host directories served to the guest over virtio-9p.
     var shares: [GuestSpec.Share] = []
     /// Where the guest's console (kernel messages, the agent's own errors) is written.
     var consoleLog: String
     /// The host end of the agent's stream is the other half of this connected socket pair.
-    var agentSocket: Int32
+    var agentSocket: Int32 = -1
     /// The lock on the container's disks (`MicroVMDiskLock`), which the VM's process inherits so
     /// that it is held until that process is gone, not only its parent.
     var diskLock: Int32? = nil

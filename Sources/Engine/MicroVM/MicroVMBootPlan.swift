@@ -36,6 +36,25 @@ struct MicroVMBootPlan {
             + [(path: scratch, serial: "scratch", readOnly: false)]
     }
 
+    /// Boots these disks, kernel and initramfs with the rest of `launch` (its agent socket is
+    /// made here); returns the VM and the host's end of the agent's stream.
+    func boot(_ launch: MicroVMLaunch) throws -> (vm: any RunningMicroVM, agent: Int32) {
+        var launch = launch
+        launch.kernel = kernel
+        launch.initrd = initrd
+        launch.disks = disks
+        let (ours, theirs) = try Descriptors.socketPair()
+        launch.agentSocket = theirs
+        // The backend's child has its copy of `theirs`.
+        defer { close(theirs) }
+        do {
+            return (try backend.launch(launch), ours)
+        } catch {
+            close(ours)
+            throw error
+        }
+    }
+
     /// The same disks as the agent finds them.
     var guestRootfs: GuestRootfs {
         GuestRootfs(

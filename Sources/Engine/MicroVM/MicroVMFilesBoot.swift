@@ -31,19 +31,10 @@ final class MicroVMFilesBoot {
     init(engine: Engine, record: EngineContainer, settings: MicroVMSettings, lock: FileLock) throws {
         let directory = engine.store.directory(for: record.id)
         let plan = try MicroVMBootPlan.make(engine: engine, record: record, settings: settings, needsShares: false)
-        let (ours, theirs) = try Descriptors.socketPair()
-        let launch = MicroVMLaunch(
-            kernel: plan.kernel, initrd: plan.initrd, memoryMiB: min(settings.memoryMiB, Self.memoryMiB), cpus: 1,
-            disks: plan.disks, nic: nil, consoleLog: directory + "/cp-console.log", agentSocket: theirs, diskLock: lock.descriptor)
-        let vm: any RunningMicroVM
-        do {
-            vm = try plan.backend.launch(launch)
-        } catch {
-            close(ours)
-            close(theirs)
-            throw error
-        }
-        close(theirs)
+        let (vm, ours) = try plan.boot(
+            MicroVMLaunch(
+                memoryMiB: min(settings.memoryMiB, Self.memoryMiB), cpus: 1, consoleLog: directory + "/cp-console.log",
+                diskLock: lock.descriptor))
         let (client, server) = try Descriptors.socketPair()
         self.client = client
         self.vm = vm

@@ -96,21 +96,11 @@ final class VMContainerRun: ContainerRunning {
         }
         // The backend's child has its copy; ours goes when the launch is over.
         defer { if let nic { close(nic.tap) } }
-        let (ours, theirs) = try Descriptors.socketPair()
-        let launch = MicroVMLaunch(
-            kernel: plan.kernel, initrd: plan.initrd, memoryMiB: settings.memoryMiB, cpus: settings.cpus,
-            disks: plan.disks, nic: nic, shares: shares, consoleLog: directory + "/console.log", agentSocket: theirs,
-            diskLock: diskLock.descriptor)
-        let vm: any RunningMicroVM
-        do {
-            vm = try plan.backend.launch(launch)
-        } catch {
-            close(ours)
-            close(theirs)
-            throw error
-        }
-        close(theirs)
-        let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: ours), tty: record.hasTTY)
+        let (vm, agent) = try plan.boot(
+            MicroVMLaunch(
+                memoryMiB: settings.memoryMiB, cpus: settings.cpus, nic: nic, shares: shares, consoleLog: directory + "/console.log",
+                diskLock: diskLock.descriptor))
+        let run = VMContainerRun(vm: vm, agent: AgentConnection(fd: agent), tty: record.hasTTY)
         run.hostsFile = directory + "/hosts"
         run.hostsSent = Array(hosts.utf8)
         run.execs = execs
