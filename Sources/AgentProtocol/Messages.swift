@@ -36,6 +36,18 @@ public enum AgentRequest: Codable, Equatable, Sendable {
     /// What `path` is in the container (its last component not followed), for the Docker API's
     /// path stat (`docker cp` asks before it copies): a `pathStat`, or a `notFound` failure.
     case stat(path: String)
+    /// A tar stream of the container's whole root filesystem (`export`) or of its changes as an
+    /// OCI layer (`diff`, `commit`: whiteouts as `.wh.` entries) comes back on `handle`, as for
+    /// `copyOut`.
+    case export(handle: UInt32, files: ExportedFiles)
+}
+
+/// What an `export` request streams.
+public enum ExportedFiles: String, Codable, Sendable {
+    /// The root filesystem as the container sees it, without its mounts.
+    case rootfs
+    /// The container's changes to its image's files (the overlay's upper layer) as an OCI layer.
+    case changes
 }
 
 /// Agent to host: the answer to one request.

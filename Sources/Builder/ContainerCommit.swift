@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Engine
 import ImageStore
 import LinuxSupport
@@ -47,20 +50,21 @@ public enum ContainerCommit {
     /// Commits the container `reference` as `name`; returns the image ID.
     public static func commit(engine: Engine, container reference: String, name: ImageReference, options: Options) throws -> Digest {
         let record = try engine.store.resolve(reference)
-        try Engine.refuseForMicroVM(record, "commit")
         let image = try engine.images.image(record.imageID)
         var config = try apply(options.changes, to: image.config)
         let running = engine.liveStatus(record).isRunning
-        if options.pause && running { try engine.pause(record.id) }
         let layer: ImageOutput.StoredLayer?
-        do {
-            layer = try ImageOutput.storeLayer(
-                upper: "\(engine.images.root)/containers/\(record.id)/upper", in: engine.images, what: "the changes of \(record.name)")
-        } catch {
-            if options.pause && running { try? engine.unpause(record.id) }
-            throw error
+        if record.vm != nil {
+            // The agent writes its changes as a layer tar; a micro-VM is not paused (its files
+            // are read as they are, as `commit --pause=false` reads a process container's).
+            layer = try MicroVMChanges.withTar(engine: engine, record: record) { fd -> ImageOutput.StoredLayer? in
+                guard try !MicroVMChanges.paths(in: fd).isEmpty else { return nil }
+                guard lseek(fd, 0, SEEK_SET) == 0 else { throw SystemError("rewind the changes of \(record.name)") }
+                return try ImageOutput.storeLayer(tar: fd, in: engine.images, what: "the changes of \(record.name)")
+            }
+        } else {
+            layer = try processContainerLayer(engine: engine, record: record, running: running, pause: options.pause)
         }
-        if options.pause && running { try engine.unpause(record.id) }
         if let author = options.author { config.author = author }
         if let layer { config.rootfs.diffIDs.append(layer.diffID) }
         var history = config.history ?? []
@@ -73,5 +77,23 @@ public enum ContainerCommit {
         let stored = try ImageOutput.storeImage(
             config: config, layers: image.manifest.layers + (layer.map { [$0.descriptor] } ?? []), names: [name], in: engine.images)
         return stored.id
+    }
+
+    /// A process container's changes (its overlay's upper directory) as a layer, paused meanwhile
+    /// when it runs and `pause` (docker's default).
+    static func processContainerLayer(engine: Engine, record: EngineContainer, running: Bool, pause: Bool) throws
+        -> ImageOutput.StoredLayer?
+    {
+        if pause && running { try engine.pause(record.id) }
+        let layer: ImageOutput.StoredLayer?
+        do {
+            layer = try ImageOutput.storeLayer(
+                upper: "\(engine.images.root)/containers/\(record.id)/upper", in: engine.images, what: "the changes of \(record.name)")
+        } catch {
+            if pause && running { try? engine.unpause(record.id) }
+            throw error
+        }
+        if pause && running { try engine.unpause(record.id) }
+        return layer
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Engine
+import JSON
 import ImageStore
 import LinuxSupport
 import OCISpec
@@ -17,16 +18,26 @@ public enum ContainerDiff {
 
     public static func changes(engine: Engine, container reference: String) throws -> [Change] {
         let record = try engine.store.resolve(reference)
-        try Engine.refuseForMicroVM(record, "diff")
         let image = try engine.images.image(record.imageID)
         let lowers = image.config.rootfs.diffIDs.reversed().map { engine.images.snapshots.path(for: $0) }
         func inLower(_ path: String) -> Bool {
             for lower in lowers {
                 var st = stat()
                 guard lstat(lower + path, &st) == 0 else { continue }
-                return !(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0)
+                return !OverlayMarks.isWhiteout(st)
             }
             return false
+        }
+        // What the runtime made only to mount on (/proc, /etc/hosts, a volume's directory) where
+        // the image has nothing is not the container's change: docker keeps those in a layer of
+        // their own below the container's.
+        let spec = try? JSONDecoding.decode(Spec.self, from: FileIO.read(engine.store.directory(for: record.id) + "/config.json"))
+        let mountpoints = Set((spec?.mounts ?? []).map(\.destination))
+        func mine(_ change: Change) -> Bool { !(change.kind == "A" && mountpoints.contains(change.path)) }
+        if record.vm != nil {
+            // Its changes are on its guest's disk: the agent lists them as a layer.
+            let paths = try MicroVMChanges.withTar(engine: engine, record: record) { try MicroVMChanges.paths(in: $0) }
+            return MicroVMChanges.changes(paths, inLower: inLower).filter(mine).sorted { $0.path < $1.path }
         }
         var changes: [Change] = []
         let root = try OwnedFD("open the container's changes") {
@@ -37,7 +48,7 @@ public enum ContainerDiff {
                 let path = prefix + "/" + name
                 var st = stat()
                 guard fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-                if st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0 {
+                if OverlayMarks.isWhiteout(st) {
                     changes.append(Change(kind: "D", path: path))
                     continue
                 }
@@ -49,6 +60,6 @@ public enum ContainerDiff {
             }
         }
         try walk(root.raw, "")
-        return changes.sorted { $0.path < $1.path }
+        return changes.filter(mine).sorted { $0.path < $1.path }
     }
 }

@@ -12,7 +12,7 @@ public enum FilesystemArchive {
     /// Writes the container's merged root (its image's files with its changes) as a tar to `fd`.
     public static func export(engine: Engine, container reference: String, to fd: Int32) throws {
         let record = try engine.store.resolve(reference)
-        try Engine.refuseForMicroVM(record, "export")
+        if record.vm != nil { return try engine.exportMicroVMRootfs(record, to: fd) }
         let merged = "\(engine.images.root)/containers/\(record.id)/merged"
         guard (try? Mounts.table())?.contains(" \(merged) ") == true else {
             throw ImageBuilder.Failure("the root filesystem of \(record.name) is not mounted: start the container once, then export it")

@@ -470,12 +470,7 @@ public struct ImageBuilder {
         for path in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] + stubs {
             let parent = FileTreeCopy.split(path).parent
             guard parent != "/", !parent.isEmpty, existingType(parent, build: build) == S_IFDIR else { continue }
-            var flag: UInt8 = 0
-            let directory = upper + parent
-            let opaque = ["trusted.overlay.opaque", "user.overlay.opaque"].contains { (key: String) in
-                skiff_lgetxattr(directory, key, &flag, 1) == 1
-            }
-            if opaque { continue }
+            if OverlayMarks.isOpaque(path: upper + parent) { continue }
             rmdir(upper + parent)
         }
         // The container is done: its root is unmounted so its upper directory can become the

@@ -24,15 +24,37 @@ public enum ImageOutput {
     ) throws -> StoredLayer? {
         // An empty upper directory changed nothing (its tar would be only the end blocks).
         if try LayerDiff.names(inDirectory: upper).isEmpty { return nil }
+        let layer = try storeLayer(in: store, what: what, compression: compression) { sink in
+            try LayerDiff.write(upper: upper) { try sink($0) }
+        }
+        if adopt { _ = try store.snapshots.adopt(tree: upper, diffID: layer.diffID) }
+        return layer
+    }
+
+    /// The layer tar read from `fd` (to its end) as a layer blob, compressed as asked. The tar is
+    /// stored as it is: the store unpacks it under its layer rules like a pulled one.
+    public static func storeLayer(tar fd: Int32, in store: ImageStore, what: String, compression: LayerCompression = .gzip) throws
+        -> StoredLayer
+    {
+        try storeLayer(in: store, what: what, compression: compression) { sink in
+            try FileIO.readChunks(fd: fd, what: what) { try sink($0) }
+        }
+    }
+
+    /// A layer blob of what `produce` writes (an uncompressed tar) to the sink it is given.
+    private static func storeLayer(
+        in store: ImageStore, what: String, compression: LayerCompression,
+        produce: (_ sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> StoredLayer {
         let writer = try BlobWriter(store: store.content, what: what)
         let diffID: Digest?
         do {
             if compression == .uncompressed {
-                try LayerDiff.write(upper: upper) { try writer.write($0) }
+                try produce { try writer.write($0) }
                 diffID = nil
             } else {
                 let compressor = try LayerCompressor(compression) { try writer.write($0) }
-                try LayerDiff.write(upper: upper) { try compressor.write($0) }
+                try produce { try compressor.write($0) }
                 diffID = try compressor.finish()
             }
         } catch {
@@ -41,10 +63,8 @@ public enum ImageOutput {
         }
         let size = writer.bytesWritten
         let digest = try writer.commit(expectedDigest: nil, expectedSize: nil)
-        let layer = StoredLayer(
+        return StoredLayer(
             descriptor: Descriptor(mediaType: compression.layerMediaType, digest: digest, size: size), diffID: diffID ?? digest)
-        if adopt { _ = try store.snapshots.adopt(tree: upper, diffID: layer.diffID) }
-        return layer
     }
 
     /// Stores `config` (whose diff_ids pair up with `layers`) as an image, unpacks

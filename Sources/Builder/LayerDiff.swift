@@ -103,15 +103,6 @@ public enum LayerDiff {
             what: "open \(name)")
     }
 
-    /// Read through `/proc/self/fd/N/.`: the directory the descriptor holds, whatever its path.
-    static func isOpaque(_ fd: Int32) -> Bool {
-        for key in ["trusted.overlay.opaque", "user.overlay.opaque"] {
-            var value: UInt8 = 0
-            if skiff_lgetxattr("/proc/self/fd/\(fd)/.", key, &value, 1) == 1, value == UInt8(ascii: "y") { return true }
-        }
-        return false
-    }
-
     private static func header(
         _ archive: OpaquePointer, _ path: String, mode: mode_t, st: stat?, configure: (OpaquePointer) -> Void = { _ in }
     ) throws {
@@ -134,7 +125,7 @@ public enum LayerDiff {
         var st = stat()
         guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SystemError("stat \(path)") }
         let type = st.st_mode & S_IFMT
-        if type == S_IFCHR, st.st_rdev == 0 {
+        if OverlayMarks.isWhiteout(st) {
             let parent = path.contains("/") ? String(path[...path.lastIndex(of: "/")!]) : ""
             try header(archive, parent + ".wh." + name, mode: S_IFREG | 0o644, st: st) { archive_entry_set_size($0, 0) }
             return
@@ -174,7 +165,7 @@ public enum LayerDiff {
         case S_IFDIR:
             let child = try openChild(dir, name, flags: O_RDONLY | O_DIRECTORY)
             try header(archive, path + "/", mode: st.st_mode, st: st)
-            if isOpaque(child.raw) {
+            if OverlayMarks.isOpaque(directory: child.raw) {
                 try header(archive, path + "/.wh..wh..opq", mode: S_IFREG | 0o644, st: st) { archive_entry_set_size($0, 0) }
             }
             for entryName in try names(in: child.raw) {

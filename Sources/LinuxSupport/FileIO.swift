@@ -21,13 +21,19 @@ public enum FileIO {
     /// Reads everything left on a descriptor.
     public static func readAll(fd: Int32, what: String) throws -> [UInt8] {
         var out: [UInt8] = []
+        try readChunks(fd: fd, what: what) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Reads a descriptor to its end, handing each chunk read (up to 64 KiB) to `body`.
+    public static func readChunks(fd: Int32, what: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = try buffer.withUnsafeMutableBytes { (raw) throws -> Int in
                 try sysCall("read \(what)") { Glibc.read(fd, raw.baseAddress, raw.count) }
             }
-            if n == 0 { return out }
-            out.append(contentsOf: buffer[0..<n])
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
     }
 

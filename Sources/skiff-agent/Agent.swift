@@ -220,7 +220,7 @@ final class Agent {
         case .updateHosts(let hosts):
             try FileIO.write(GuestSystem.hostsPath, Array(hosts.utf8))
             return .done
-        case .copyIn, .copyOut:
+        case .copyIn, .copyOut, .export:
             return .done  // started by `startCopy`
         case .shutdown:
             return .done
@@ -249,12 +249,18 @@ final class Agent {
     func startCopy(_ request: AgentRequest, id: UInt32) throws -> GuestCopy? {
         let handle: UInt32
         switch request {
-        case .copyIn(let h, _), .copyOut(let h, _): handle = h
+        case .copyIn(let h, _), .copyOut(let h, _), .export(let h, _): handle = h
         default: return nil
         }
         let root = try containerRoot()
         guard processes[handle] == nil, copies[handle] == nil else {
             throw AgentFailure(kind: .invalidState, message: "handle \(handle) is in use")
+        }
+        if case .export(_, let files) = request {
+            // The overlay's own mounts in the agent's namespace: the container's mounts (proc,
+            // volumes) are in its own and are not seen here, as docker's export leaves them out.
+            let directory = files == .rootfs ? GuestSystem.rootfsPath : GuestSystem.upperPath
+            return try GuestCopy.export(requestID: id, handle: handle, directory: directory, asLayer: files == .changes)
         }
         if case .copyIn(_, let path) = request {
             return try GuestCopy.copyIn(requestID: id, handle: handle, root: root, path: path)

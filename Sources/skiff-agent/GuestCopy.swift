@@ -104,6 +104,24 @@ final class GuestCopy {
             modifiedNanoseconds: Int64(st.st_mtim.tv_nsec), linkTarget: target)
     }
 
+    /// Starts the tar stream of everything in `directory` (the container's root filesystem, or its
+    /// changes `asLayer`: whiteouts and opaque directories as the OCI layer format writes them).
+    static func export(requestID: UInt32, handle: UInt32, directory path: String, asLayer: Bool) throws -> GuestCopy {
+        let directory = try OwnedFD("open \(path)") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }.take()
+        let (readEnd, writeEnd) = try Descriptors.pipe()
+        let work = BackgroundThread<Void> {
+            defer {
+                close(writeEnd)
+                close(directory)
+            }
+            for name in try GuestArchive.names(in: directory) {
+                try GuestArchive.write(directory, name, as: name, to: writeEnd, asLayer: asLayer)
+            }
+            try FileIO.writeAll(fd: writeEnd, ArchiveFormat.endOfArchive, what: "the archive")
+        }
+        return GuestCopy(requestID: requestID, handle: handle, watched: readEnd, input: -1, work: work)
+    }
+
     /// Starts unpacking the archive the host sends into `path`: into it when it is a directory
     /// (it must be one when it ends in "/"), else as `path` itself, whose parent must exist.
     static func copyIn(requestID: UInt32, handle: UInt32, root: String, path: String) throws -> GuestCopy {
@@ -251,8 +269,18 @@ enum GuestArchive {
     }
 
     /// Writes `name` in `directory` (recursively) to `fd` as `path`; sockets are left out.
-    static func write(_ directory: Int32, _ name: String, as path: String, to fd: Int32) throws {
+    /// `asLayer`: the tree is an overlay's upper layer, written as an OCI layer: a whiteout (a 0/0
+    /// character device) is an empty `.wh.NAME`, an opaque directory gets a `.wh..wh..opq`.
+    static func write(_ directory: Int32, _ name: String, as path: String, to fd: Int32, asLayer: Bool = false) throws {
         guard let st = GuestCopy.lstatAt(directory, name) else { throw SystemError("stat \(path)") }
+        if asLayer && OverlayMarks.isWhiteout(st) {
+            let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            let whiteout = ArchiveEntry(
+                path: (parent.isEmpty ? "" : parent + "/") + ".wh." + name, type: .regular, mode: 0o644, uid: 0, gid: 0,
+                mtime: Int64(st.st_mtim.tv_sec))
+            try FileIO.writeAll(fd: fd, ArchiveFormat.header(whiteout), what: "the archive")
+            return
+        }
         var entry = ArchiveEntry(
             path: path, type: .regular, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
             mtime: Int64(st.st_mtim.tv_sec))
@@ -296,8 +324,13 @@ enum GuestArchive {
         }
         if entry.type == .directory {
             let child = try openChild(directory, name, flags: O_RDONLY | O_DIRECTORY)
+            if asLayer && OverlayMarks.isOpaque(directory: child.raw) {
+                let marker = ArchiveEntry(
+                    path: path + "/.wh..wh..opq", type: .regular, mode: 0o644, uid: 0, gid: 0, mtime: Int64(st.st_mtim.tv_sec))
+                try FileIO.writeAll(fd: fd, ArchiveFormat.header(marker), what: "the archive")
+            }
             for childName in try names(in: child.raw) {
-                try write(child.raw, childName, as: path + "/" + childName, to: fd)
+                try write(child.raw, childName, as: path + "/" + childName, to: fd, asLayer: asLayer)
             }
         }
     }

@@ -12,6 +12,8 @@ enum GuestSystem {
     /// Where the agent keeps its state in the guest.
     static let runDirectory = "/run/skiff"
     static let rootfsPath = "/run/skiff/rootfs"
+    /// The overlay's upper layer on the scratch disk: the container's changes.
+    static let upperPath = "/run/skiff/scratch/upper"
     static let bundlePath = "/run/skiff/bundle"
     static let runtimeRoot = "/run/skiff/runtime"
     /// The files the host's spec bind-mounts over /etc/hosts, /etc/resolv.conf, /etc/hostname.

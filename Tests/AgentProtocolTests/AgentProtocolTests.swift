@@ -120,6 +120,7 @@ import Testing
             .signal(handle: 1, signal: 15, all: false), .resize(handle: 1, rows: 40, columns: 100),
             .copyOut(handle: 3, path: "/etc/hostname"), .copyIn(handle: 4, path: "/tmp"), .stats, .top(arguments: ["-ef"]),
             .updateHosts(hosts: "10.0.0.2 peer\n"), .shutdown, .mountRootfs(rootfs: setup.rootfs), .stat(path: "/etc/passwd"),
+            .export(handle: 5, files: .changes), .export(handle: 6, files: .rootfs),
         ] {
             try roundTrip(request)
         }

@@ -130,6 +130,7 @@ extension AgentRequest {
         case .shutdown: "shutdown"
         case .mountRootfs: "mountRootfs"
         case .stat: "stat"
+        case .export: "export"
         }
     }
 }

@@ -46,16 +46,3 @@ extension Engine {
         }
     }
 }
-
-extension Engine {
-    /// What the host cannot answer for a micro-VM container yet (its changes are on its guest's
-    /// scratch disk, which the host never mounts): a clear refusal rather than an answer from the
-    /// host's view, which would be wrong (an empty diff, a commit without the changes). cp, top
-    /// and stats are answered through the agent (Engine+MicroVMFiles.swift).
-    public static func refuseForMicroVM(_ record: EngineContainer, _ command: String) throws {
-        guard record.vm != nil else { return }
-        throw EngineError.invalidOption(
-            "\(command) does not reach into micro-VM containers yet (\(record.name) runs in its own VM, its changes on the "
-                + "guest's disk): skiff cp takes files out of it, running or stopped")
-    }
-}

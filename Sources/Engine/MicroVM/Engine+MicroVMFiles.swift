@@ -23,7 +23,7 @@ extension Engine {
     {
         let files: Bool
         switch request {
-        case .copyIn, .copyOut, .stat: files = true
+        case .copyIn, .copyOut, .stat, .export: files = true
         case .exec, .stats, .top: files = false
         }
         let directory = store.directory(for: record.id)
@@ -199,6 +199,26 @@ extension Engine {
             try MicroVMSession.finish(socket, record: record) { output += $0 }
         }
         return try RuntimeJSON.decode(PathStat?.self, from: output)
+    }
+}
+
+extension Engine {
+    /// `export` of a micro-VM container: the guest's tar of its root filesystem (its changes on
+    /// the image's files, without its mounts), written to `fd` as it comes, as `cp CONTAINER:/ -`
+    /// passes the guest's tar on.
+    public func exportMicroVMRootfs(_ record: EngineContainer, to fd: Int32) throws {
+        try withMicroVMSession(record, .export(files: .rootfs), action: "export") { socket in
+            try MicroVMSession.finish(socket, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the tar stream") }
+        }
+    }
+
+    /// The changes of a micro-VM container to its image's files as an OCI layer tar (whiteouts
+    /// as `.wh.` entries), written to `fd` as the guest sends it: hostile input, which `diff`
+    /// only lists and `commit` stores as a layer the image store unpacks under its layer rules.
+    public func microVMChanges(_ record: EngineContainer, to fd: Int32) throws {
+        try withMicroVMSession(record, .export(files: .changes), action: "read the changes of") { socket in
+            try MicroVMSession.finish(socket, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the changes") }
+        }
     }
 }
 

@@ -32,6 +32,8 @@ enum SessionRequest: Codable, Sendable {
     /// What `path` is: JSON of `GuestPathStat` on stdout (`null` when there is nothing there),
     /// then `exit 0`.
     case stat(path: String)
+    /// The tar stream of the root filesystem or of the changes comes as stdout frames, then `exit 0`.
+    case export(files: ExportedFiles)
 }
 
 /// `top`'s answer on a session.
@@ -171,6 +173,10 @@ final class ExecSessions {
             case .stat(let path):
                 session.kind = .stat
                 session.requestID = try agent.post(.stat(path: path))
+            case .export(let files):
+                session.kind = .copyOut
+                session.handle = handle
+                session.requestID = try agent.post(.export(handle: handle, files: files))
             }
         case .stdin(let bytes):
             guard let handle = session.handle else { return }
