@@ -167,6 +167,13 @@ struct MicroVMContainerTests {
         #expect(tar.status == 0 && tar.stdout.contains("alpha"), "\(tar.stderr)")
         let missing = try fixture.skiff("cp", [id + ":/no/such", fixture.path + "/x"])
         #expect(missing.status != 0 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+        // diff and export of the running guest (through its monitor, not a boot of its own).
+        let diff = try fixture.skiff("diff", [id])
+        #expect(diff.status == 0 && diff.stdout.contains("A /tmp/renamed\n") && diff.stdout.contains("A /tmp/tree/suid\n"), "\(diff)")
+        let export = try fixture.skiff("export", ["-o", fixture.path + "/running.tar", id])
+        #expect(export.status == 0, "\(export.stderr)")
+        let exported = try run(["/bin/tar", "-tf", fixture.path + "/running.tar"], check: false).stdout.split(separator: "\n")
+        #expect(exported.contains("tmp/renamed") && !exported.contains { $0.hasPrefix("proc/") }, "\(exported.prefix(20))")
         // rename: the container answers to its new name.
         try fixture.skiff("rename", [id, "vmrenamed\(getpid())"], check: true)
         #expect(try fixture.skiff("exec", ["vmrenamed\(getpid())", "true"]).status == 0)
