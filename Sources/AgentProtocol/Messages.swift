@@ -16,8 +16,10 @@ public enum AgentRequest: Codable, Equatable, Sendable {
     case signal(handle: UInt32, signal: Int32, all: Bool)
     /// The terminal of a process changed size.
     case resize(handle: UInt32, rows: UInt16, columns: UInt16)
-    /// A tar stream of `path` comes back as data on `handle` (`skiff cp` from the container).
-    case copyOut(handle: UInt32, path: String)
+    /// A tar stream of `path` comes back as data on `handle` (`skiff cp` from the container);
+    /// `followLink` (`cp -L`): a symlink at `path` is followed, inside the container's root, and
+    /// its target copied under the link's name.
+    case copyOut(handle: UInt32, path: String, followLink: Bool? = nil)
     /// The data the host sends on `handle` is a tar stream to unpack at `path` (`skiff cp` into it).
     case copyIn(handle: UInt32, path: String)
     /// The container's cgroup figures (`skiff stats`).

@@ -66,6 +66,32 @@ public enum ConfinedOpen {
         }
     }
 
+    /// The path `path` names inside the root `root` once the symlinks at its end are followed,
+    /// each resolved inside the root (up to 40, then ELOOP): `cp -L`, which copies a link's
+    /// target under the link's name. A path that is not there, or not a link, is returned as it is.
+    public static func followingLinks(_ path: String, in root: Int32) throws(SystemError) -> String {
+        var current = "/" + path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        for _ in 0..<40 {
+            var parent = current.split(separator: "/").map(String.init)
+            guard let name = parent.popLast(), name != ".." else { return current }
+            let directory: OwnedFD
+            do {
+                directory = try open(
+                    "/" + parent.joined(separator: "/"), in: root, flags: oPath | O_DIRECTORY, resolve: [.inRoot, .noMagicLinks],
+                    what: "open the directory of \(current)")
+            } catch {
+                if isMissing(error) { return current }
+                throw error
+            }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlinkat(directory.raw, name, &buffer, buffer.count - 1)
+            if n < 0 { return current }
+            let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = link.hasPrefix("/") ? link : "/" + (parent + [link]).joined(separator: "/")
+        }
+        throw SystemError("follow the symlinks at \(path)", errno: ELOOP)
+    }
+
     /// Whether an error of `open` means the path (or a directory on the way) is not there.
     public static func isMissing(_ error: SystemError) -> Bool {
         error.errno == ENOENT || error.errno == ENOTDIR

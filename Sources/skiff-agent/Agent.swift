@@ -249,7 +249,7 @@ final class Agent {
     func startCopy(_ request: AgentRequest, id: UInt32) throws -> GuestCopy? {
         let handle: UInt32
         switch request {
-        case .copyIn(let h, _), .copyOut(let h, _), .export(let h, _): handle = h
+        case .copyIn(let h, _), .copyOut(let h, _, _), .export(let h, _): handle = h
         default: return nil
         }
         let root = try containerRoot()
@@ -265,8 +265,8 @@ final class Agent {
         if case .copyIn(_, let path) = request {
             return try GuestCopy.copyIn(requestID: id, handle: handle, root: root, path: path)
         }
-        if case .copyOut(_, let path) = request {
-            return try GuestCopy.copyOut(requestID: id, handle: handle, root: root, path: path)
+        if case .copyOut(_, let path, let followLink) = request {
+            return try GuestCopy.copyOut(requestID: id, handle: handle, root: root, path: path, followLink: followLink ?? false)
         }
         return nil
     }

@@ -69,13 +69,20 @@ final class GuestCopy {
 
     /// Starts the tar stream of `path` in the container whose root is `root`; it names its top
     /// entry after the path's last name ("." for `DIR/.`, which stands for the contents).
-    static func copyOut(requestID: UInt32, handle: UInt32, root: String, path: String) throws -> GuestCopy {
-        let (directory, name, parts, st) = try existing(path, root: root)
+    /// `followLink`: a symlink at the path is followed inside the root, its target named as the link.
+    static func copyOut(requestID: UInt32, handle: UInt32, root: String, path: String, followLink: Bool = false) throws -> GuestCopy {
+        var resolved = path
+        if followLink {
+            let rootFD = try OwnedFD("open the container's root \(root)") { open(root, ConfinedOpen.oPath | O_DIRECTORY | O_CLOEXEC) }
+            resolved = try ConfinedOpen.followingLinks(path, in: rootFD.raw)
+        }
+        let (directory, name, parts, st) = try existing(resolved, root: root)
         if path.hasSuffix("/") && (st.st_mode & S_IFMT) != S_IFDIR {
             close(directory)
             throw AgentFailure(kind: .notFound, message: "\(path) in the container is not a directory")
         }
-        let archiveName = path.hasSuffix("/.") || parts.isEmpty ? "." : name
+        let named = path.split(separator: "/").map(String.init).filter { $0 != "." }.last.map { $0 == ".." ? name : $0 } ?? name
+        let archiveName = path.hasSuffix("/.") || parts.isEmpty ? "." : (followLink ? named : name)
         let (readEnd, writeEnd) = try Descriptors.pipe()
         let work = BackgroundThread<Void> {
             defer {

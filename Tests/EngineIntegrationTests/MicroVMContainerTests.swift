@@ -167,6 +167,14 @@ struct MicroVMContainerTests {
         #expect(tar.status == 0 && tar.stdout.contains("alpha"), "\(tar.stderr)")
         let missing = try fixture.skiff("cp", [id + ":/no/such", fixture.path + "/x"])
         #expect(missing.status != 0 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+        // -L copies what the link points to, resolved inside the guest's root, under the link's name.
+        try fixture.skiff("exec", [id, "sh", "-c", "ln -s ../a /tmp/tree/sub/rel; ln -s /tmp/tree/sub/rel /tmp/abs"], check: true)
+        #expect(try fixture.skiff("cp", ["-L", id + ":/tmp/abs", fixture.path + "/followed"]).status == 0)
+        #expect((try? String(contentsOfFile: fixture.path + "/followed", encoding: .utf8)) == "alpha\n")
+        let unfollowed = try fixture.skiff("cp", [id + ":/tmp/abs", fixture.path + "/unfollowed"])
+        #expect(
+            unfollowed.status == 0
+                && (try? FileManager.default.destinationOfSymbolicLink(atPath: fixture.path + "/unfollowed")) == "/tmp/tree/sub/rel")
         // diff and export of the running guest (through its monitor, not a boot of its own).
         let diff = try fixture.skiff("diff", [id])
         #expect(diff.status == 0 && diff.stdout.contains("A /tmp/renamed\n") && diff.stdout.contains("A /tmp/tree/suid\n"), "\(diff)")

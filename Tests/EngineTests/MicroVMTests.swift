@@ -178,7 +178,7 @@ import Testing
 
         // The monitor accepts the client and passes its request to the agent.
         let frame = try #require(try Self.firstRequest(sessions, agent: agent, guest: guest))
-        guard case .copyOut(let handle, _) = try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) else {
+        guard case .copyOut(let handle, _, _) = try AgentMessages.decode(AgentRequest.self, from: frame, kind: .request) else {
             Issue.record("the monitor asked the agent for something else")
             return
         }

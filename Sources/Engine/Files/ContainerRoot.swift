@@ -59,17 +59,13 @@ final class ContainerRoot {
 
     /// Resolves a final symlink (for `cp -L`) inside the root: the path of what it points to.
     func followingLinks(_ path: String) throws -> String {
-        var current = "/" + Self.components(path).joined(separator: "/")
-        for _ in 0..<40 {
-            guard let entry = try parentAndName(current) else { return current }
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlinkat(entry.directory.raw, entry.name, &buffer, buffer.count - 1)
-            if n < 0 { return current }
-            let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            var parent = Self.components(current)
-            parent.removeLast()
-            current = link.hasPrefix("/") ? link : "/" + (parent + [link]).joined(separator: "/")
+        let resolved: String
+        do {
+            resolved = try ConfinedOpen.followingLinks(path, in: root.raw)
+        } catch {
+            guard error.errno == ELOOP else { throw error }
+            throw EngineError.invalidOption("too many levels of symbolic links at \(path) in \(description)")
         }
-        throw EngineError.invalidOption("too many levels of symbolic links at \(path) in \(description)")
+        return resolved
     }
 }

@@ -103,9 +103,6 @@ extension Engine {
     /// `cp CONTAINER:PATH HOSTPATH`: the guest's tar stream of `path`, unpacked on the host with
     /// docker's naming (into an existing directory, else as the destination path itself).
     func copyOutOfMicroVM(_ record: EngineContainer, path: String, to destination: String, options: CopyOptions) throws {
-        guard !options.followLink else {
-            throw EngineError.invalidOption("cp -L does not reach into micro-VM containers yet: name the link's target instead")
-        }
         var st = stat()
         let directory: String
         var rename: String?
@@ -125,7 +122,7 @@ extension Engine {
             throw EngineError.invalidOption("destination directory \(directory) does not exist: create it first")
         }
         defer { close(targetFD) }
-        try withMicroVMSession(record, .copyOut(path: path), action: "copy files from") { socket in
+        try withMicroVMSession(record, .copyOut(path: path, followLink: options.followLink), action: "copy files from") { socket in
             // The unpacking reads a socket pair on a thread while this one feeds it what the session brings.
             let (ours, theirs) = try Descriptors.socketPair()
             let policy = TarEntryPolicy.copyOutOfContainer(archive: options.archive, owner: TarEntryOwner(uid: getuid(), gid: getgid()))
@@ -148,10 +145,7 @@ extension Engine {
 
     /// `cp CONTAINER:PATH -`: the guest's tar stream of `path` as it comes.
     func copyOutTarOfMicroVM(_ record: EngineContainer, path: String, to fd: Int32, options: CopyOptions) throws {
-        guard !options.followLink else {
-            throw EngineError.invalidOption("cp -L does not reach into micro-VM containers yet: name the link's target instead")
-        }
-        try withMicroVMSession(record, .copyOut(path: path), action: "copy files from") { socket in
+        try withMicroVMSession(record, .copyOut(path: path, followLink: options.followLink), action: "copy files from") { socket in
             try MicroVMSession.finish(socket, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the tar stream") }
         }
     }

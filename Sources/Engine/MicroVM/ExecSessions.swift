@@ -21,7 +21,7 @@ enum SessionRequest: Codable, Sendable {
     /// Run a process; the connection is its stdio, terminal size, signals and exit code.
     case exec(ExecRequest)
     /// The tar stream of `path` comes as stdout frames, then `exit 0` (or stderr and `exit 1`).
-    case copyOut(path: String)
+    case copyOut(path: String, followLink: Bool = false)
     /// The client's stdin frames are a tar stream to unpack at `path` (`ArchiveRoot`'s naming);
     /// `exit 0` once it is unpacked.
     case copyIn(path: String)
@@ -156,10 +156,10 @@ final class ExecSessions {
                 session.tty = request.process.terminal ?? false
                 session.requestID = try agent.post(
                     .exec(handle: handle, process: request.process, stdin: request.stdin && !request.detach))
-            case .copyOut(let path):
+            case .copyOut(let path, let followLink):
                 session.kind = .copyOut
                 session.handle = handle
-                session.requestID = try agent.post(.copyOut(handle: handle, path: path))
+                session.requestID = try agent.post(.copyOut(handle: handle, path: path, followLink: followLink ? true : nil))
             case .copyIn(let path):
                 session.kind = .copyIn
                 session.handle = handle
