@@ -276,7 +276,11 @@ public struct Engine: Sendable {
         let live = liveStatus(record)
         if live.isRunning { throw EngineError.wrongState(container: record.name, status: "already running", action: "start") }
         if isRestarting(record) { throw EngineError.wrongState(container: record.name, status: "restarting", action: "start") }
-        if var vm = record.vm { try prepareMicroVM(&vm) }
+        if var vm = record.vm {
+            try prepareMicroVM(&vm)
+            // A files-only VM of this process lingering on its disks ends now, not after its linger.
+            endFilesOnlyBoot(id: record.id)
+        }
         // The previous run's monitor may still be tearing its network down after the exit it
         // reported (`stop` returns at the exit): a new monitor must not race it for the
         // namespace path and the addresses.
@@ -436,6 +440,7 @@ public struct Engine: Sendable {
             try removeUnlisted(reference, force: force, volumes: volumes)
             return
         }
+        if record.vm != nil { endFilesOnlyBoot(id: record.id) }
         let live = liveStatus(record)
         if isRestarting(record) {
             guard force else {

@@ -168,6 +168,9 @@ final class GuestCopy {
                 close(doneWrite)
             }
             try GuestArchive.extract(from: archiveRead, into: target, rename: rename)
+            // On the disk before the answer: a files-only VM may be ended (killed with the process
+            // that hosts it) at any time after the copy, with no power-off to sync it.
+            guard skiff_syncfs(target) == 0 else { throw SystemError("sync the copied files") }
         }
         return GuestCopy(requestID: requestID, handle: handle, watched: doneRead, input: archiveWrite, work: work)
     }

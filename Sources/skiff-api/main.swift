@@ -45,6 +45,11 @@ do {
     if let certDir = values["--cert-dir"] { registry.trust.directories = [certDir] }
     // Monitors and `skiff exec` children are the `skiff` binary, as when the CLI starts them.
     let engine = try Engine(root: root, runtimeRoot: runtimeRoot, executable: skiff)
+    // `docker cp` of a stopped micro-VM container asks two or three times (the path stat, then
+    // the copy): its files-only VM waits a few seconds for the next request instead of booting again.
+    // SKIFF_FILES_BOOT_LINGER (seconds) sets another wait, as the tests do.
+    let linger = getenv("SKIFF_FILES_BOOT_LINGER").flatMap { Double(String(cString: $0)) } ?? 3
+    Engine.lingerFilesOnlyBoots(seconds: linger)
     let service = DockerService(
         engine: engine, engineVersion: values["--engine-version"] ?? "0.1.0-dev",
         defaultRegistry: values["--default-registry"] ?? ImageReference.dockerHub, registryOptions: registry)

@@ -14,11 +14,17 @@ final class APIService: @unchecked Sendable {
 
     let extraArguments: [String]
 
-    init(_ fixture: EngineFixture, host: String? = nil, time: String = "0", extraArguments: [String] = []) throws {
+    /// `serviceEnvironment`: added to the service's environment (the test process's otherwise).
+    init(
+        _ fixture: EngineFixture, host: String? = nil, time: String = "0", extraArguments: [String] = [],
+        serviceEnvironment: [String: String] = [:]
+    ) throws {
         self.fixture = fixture
         self.extraArguments = extraArguments
         socket = fixture.path + "/api.sock"
-        process = try Self.start(fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time, extra: extraArguments)
+        process = try Self.start(
+            fixture, host: host ?? "unix://" + fixture.path + "/api.sock", time: time, extra: extraArguments,
+            environment: serviceEnvironment)
         if host == nil {
             guard eventually(10, { FileManager.default.fileExists(atPath: socket) }) else {
                 throw TestError("skiff system service did not make \(socket)")
@@ -26,8 +32,11 @@ final class APIService: @unchecked Sendable {
         }
     }
 
-    static func start(_ fixture: EngineFixture, host: String, time: String, extra: [String] = []) throws -> Foundation.Process {
+    static func start(
+        _ fixture: EngineFixture, host: String, time: String, extra: [String] = [], environment: [String: String] = [:]
+    ) throws -> Foundation.Process {
         let process = Foundation.Process()
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.executableURL = URL(fileURLWithPath: skiffBinary)
         process.arguments =
             [

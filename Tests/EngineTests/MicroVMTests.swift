@@ -246,7 +246,8 @@ import Testing
         var client: [Int32] = [-1, -1]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &client) == 0)
         defer { close(client[0]) }
-        let sessions = ExecSessions(adopting: client[1])
+        let sessions = ExecSessions()
+        sessions.adopt(client[1])
         let request = AttachFrame.exec(try RuntimeJSON.encode(SessionRequest.stat(path: "/no/such"))).encoded()
         #expect(write(client[0], request, request.count) == request.count)
         let frame = try #require(try Self.firstRequest(sessions, agent: agent, guest: guest))

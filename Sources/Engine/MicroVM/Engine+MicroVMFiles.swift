@@ -40,15 +40,24 @@ extension Engine {
                 throw EngineError.wrongState(
                     container: record.name, status: "not running (its processes are in its micro-VM, which is off)", action: action)
             }
+            // A files-only boot of this process may be lingering for the next request.
+            if let result = try withLingeringFilesOnlyBoot(record.id, request, body) { return result }
             // Held, no VM runs on the container's disks and none starts until this one is gone.
             if let lock = try MicroVMDiskLock.tryAcquire(containerDirectory: directory) {
-                let boot = try MicroVMFilesBoot(engine: self, record: current, settings: settings, lock: lock)
+                let linger = MicroVMFilesBoot.lingerSeconds.withLock { $0 }
+                let boot = try MicroVMFilesBoot(engine: self, record: current, settings: settings, lock: lock, linger: linger)
                 let result = Result { () throws -> T in
-                    try MicroVMSession.write(boot.client, AttachFrame.exec(try RuntimeJSON.encode(request)))
-                    return try body(boot.client)
+                    defer { close(boot.first) }
+                    try MicroVMSession.write(boot.first, AttachFrame.exec(try RuntimeJSON.encode(request)))
+                    return try body(boot.first)
                 }
-                // A boot that failed is the reason the session broke off.
-                try boot.finish()
+                if linger > 0, case .success = result {
+                    MicroVMFilesBoot.lingering.withLock { $0[record.id] = boot }
+                } else {
+                    // A boot that failed is the reason the session broke off.
+                    boot.end()
+                    try boot.finish()
+                }
                 return try result.get()
             }
             guard MonotonicClock.seconds() < deadline else {
@@ -58,6 +67,21 @@ extension Engine {
             }
             usleep(50_000)
         }
+    }
+
+    /// `body` on a session of a files-only boot of `id` lingering in this process; nil when there
+    /// is none (boots that are over are forgotten on the way).
+    private func withLingeringFilesOnlyBoot<T>(_ id: String, _ request: SessionRequest, _ body: (Int32) throws -> T) throws -> T? {
+        let over = MicroVMFilesBoot.lingering.withLock { boots -> [MicroVMFilesBoot] in
+            let gone = boots.filter { $0.value.isOver }
+            for key in gone.keys { boots[key] = nil }
+            return Array(gone.values)
+        }
+        for boot in over { try? boot.finish() }
+        guard let boot = MicroVMFilesBoot.lingering.withLock({ $0[id] }), let client = try boot.connect() else { return nil }
+        defer { close(client) }
+        try MicroVMSession.write(client, AttachFrame.exec(try RuntimeJSON.encode(request)))
+        return try body(client)
     }
 
     /// Whether `path` of the stopped `record` is under one of its volumes or directory binds,

@@ -84,12 +84,21 @@ final class ExecSessions {
         listener = try AttachSocket.listen(directory: directory, name: AttachSocket.execName)
     }
 
-    /// Serves one client already connected on `client` (taken over), without a listener: the
-    /// files-only boot of a stopped container (`MicroVMFilesBoot`).
-    init(adopting client: Int32) {
+    /// Sessions without a listener: each client comes connected (`adopt`), as to the files-only
+    /// boot of a stopped container (`MicroVMFilesBoot`).
+    init() {
         listener = -1
+    }
+
+    /// Serves a client already connected on `client` (taken over).
+    func adopt(_ client: Int32) {
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-        sessions = [Session(fd: client)]
+        sessions.append(Session(fd: client))
+    }
+
+    /// Ends every session (their clients see the end of their connection).
+    func dropAll() {
+        for session in sessions { drop(session) }
     }
 
     deinit {

@@ -2,69 +2,151 @@
 import Glibc
 #endif
 import AgentProtocol
+import CShim
 import ContainerRuntime
 import ImageStore
 import LinuxSupport
+import Synchronization
 
 /// `cp` of a stopped micro-VM container: its changes are on its scratch disk, an ext4 image its
 /// guest's kernel wrote, which skiff never mounts on the host (a guest that broke its kernel could
 /// have crafted it to attack the host's). So the copy boots the container's VM once more, files
 /// only: the same kernel, agent and disks, no network, no volume, no process of the container.
-/// The agent mounts the root filesystem (`mountRootfs`) and serves the one session the command
-/// brings, as a running container's monitor would (`ExecSessions`); then it syncs and powers off.
+/// The agent mounts the root filesystem (`mountRootfs`) and serves sessions as a running
+/// container's monitor would (`ExecSessions`); then it syncs and powers off.
 ///
-/// The VM is a child of the command that copies (QEMU, or `skiff vm run` dying with it), and the
-/// agent powers off when the command's end of its stream closes: a killed `cp` leaves no VM
-/// behind. `MicroVMDiskLock` keeps a start of the container from booting beside it.
-final class MicroVMFilesBoot {
-    /// The command's end of the session: attach frames, as on a running container's `exec.sock`
-    /// (closed by `finish`).
-    private(set) var client: Int32
+/// One thread boots the VM and serves it, so the VM (QEMU, or `skiff vm run`, both dying with the
+/// thread that spawned them) lives exactly as long as that thread: a killed `cp` leaves no VM
+/// behind. `MicroVMDiskLock` keeps a start of the container from booting beside it. In a
+/// long-lived process (the API server) the VM lingers a few seconds after its last session for
+/// the next one (`docker cp` asks the path stat, then copies: one boot instead of two or three);
+/// elsewhere it ends with its one session.
+final class MicroVMFilesBoot: Sendable {
+    private struct State {
+        /// Sessions (our ends of socket pairs) waiting for the serving thread.
+        var queue: [Int32] = []
+        /// Whether the thread still takes sessions.
+        var open = true
+        /// How long the VM waits for another session once none is left.
+        var linger: Double
+    }
+
+    /// What the caller and the serving thread share.
+    private final class Shared: Sendable {
+        let state: Mutex<State>
+        /// Wakes the serving thread for a queued session or an end.
+        let wake: Int32
+
+        init(linger: Double, first: Int32) throws {
+            wake = try sysCall("eventfd") { skiff_eventfd(0) }
+            state = Mutex(State(queue: [first], linger: linger))
+        }
+
+        deinit {
+            closeSessions()
+            Glibc.close(wake)
+        }
+
+        func signal() {
+            var one: UInt64 = 1
+            _ = Glibc.write(wake, &one, 8)
+        }
+
+        /// Takes no more sessions and drops the queued ones (their clients see the end).
+        func closeSessions() {
+            let queued = state.withLock { state -> [Int32] in
+                state.open = false
+                defer { state.queue = [] }
+                return state.queue
+            }
+            for fd in queued { Glibc.close(fd) }
+        }
+    }
+    private let shared: Shared
     private let serving: BackgroundThread<Void>
-    private let vm: any RunningMicroVM
+    /// The caller's first session (the caller closes it), queued before the VM boots.
+    let first: Int32
 
     /// What a files-only guest gets: enough for its kernel, the agent and the page cache of a copy.
     static let memoryMiB = 256
 
-    /// Boots the VM of the stopped container `record` (whose disk lock the caller holds, passed as
-    /// `lock`) and starts serving; the session's request is the caller's to send on `client`.
-    init(engine: Engine, record: EngineContainer, settings: MicroVMSettings, lock: FileLock) throws {
+    /// Files-only boots lingering in this process, by container ID.
+    static let lingering = Mutex<[String: MicroVMFilesBoot]>([:])
+    /// How long a files-only VM waits for another session: 0 (the default) ends it with its
+    /// first; long-lived processes set more (`Engine.lingerFilesOnlyBoots`).
+    static let lingerSeconds = Mutex<Double>(0)
+
+    /// Starts booting the VM of the stopped container `record`, whose disk lock the caller holds
+    /// (`lock`, held until the VM is gone), with a first session (`first`); `connect` gives more.
+    init(engine: Engine, record: EngineContainer, settings: MicroVMSettings, lock: FileLock, linger: Double) throws {
         let directory = engine.store.directory(for: record.id)
         let plan = try MicroVMBootPlan.make(engine: engine, record: record, settings: settings, needsShares: false)
-        let (vm, ours) = try plan.boot(
-            MicroVMLaunch(
-                memoryMiB: min(settings.memoryMiB, Self.memoryMiB), cpus: 1, consoleLog: directory + "/cp-console.log",
-                diskLock: lock.descriptor))
+        let launch = MicroVMLaunch(
+            memoryMiB: min(settings.memoryMiB, Self.memoryMiB), cpus: 1, consoleLog: directory + "/cp-console.log",
+            diskLock: lock.descriptor)
         let (client, server) = try Descriptors.socketPair()
-        self.client = client
-        self.vm = vm
-        let rootfs = plan.guestRootfs
+        let shared: Shared
+        do {
+            shared = try Shared(linger: linger, first: server)
+        } catch {
+            Glibc.close(client)
+            Glibc.close(server)
+            throw error
+        }
+        self.shared = shared
+        first = client
         let name = record.name
         serving = BackgroundThread {
             // The lock goes when the VM is gone (the VM's process holds its own copy meanwhile).
             defer { withExtendedLifetime(lock) {} }
-            try Self.serve(agentFD: ours, sessionFD: server, vm: vm, rootfs: rootfs, container: name)
+            do {
+                let (vm, agent) = try plan.boot(launch)
+                try Self.serve(agentFD: agent, vm: vm, rootfs: plan.guestRootfs, container: name, shared: shared)
+            } catch {
+                shared.closeSessions()
+                throw error
+            }
         }
     }
 
-    /// Waits for the VM to be gone: the session is over (the client's end closed or its exit
-    /// sent), the guest synced and powered off. Throws why the boot failed, when it did: the
-    /// session's own error then only says that it ended without an answer.
+    /// A session on the VM (the caller's end, attach frames as on a running container's
+    /// `exec.sock`), or nil when the VM takes no more.
+    func connect() throws -> Int32? {
+        let (client, server) = try Descriptors.socketPair()
+        let queued = shared.state.withLock { state -> Bool in
+            guard state.open else { return false }
+            state.queue.append(server)
+            return true
+        }
+        guard queued else {
+            Glibc.close(client)
+            Glibc.close(server)
+            return nil
+        }
+        shared.signal()
+        return client
+    }
+
+    /// Ends the VM once its sessions are over, without lingering.
+    func end() {
+        shared.state.withLock { $0.linger = 0 }
+        shared.signal()
+    }
+
+    /// Whether the VM is gone (or going): it takes no more sessions.
+    var isOver: Bool { shared.state.withLock { !$0.open } }
+
+    /// Waits for the VM to be gone. Throws why the boot failed, when it did: a session's own error
+    /// then only says that it ended without an answer.
     func finish() throws {
-        closeClient()
         try serving.value()
     }
 
-    deinit { closeClient() }
-
-    private func closeClient() {
-        if client >= 0 { close(client) }
-        client = -1
-    }
-
-    /// The agent's side of the boot, on the serving thread: the hello, the root filesystem, then
-    /// the session until it ends, then the power-off. `sessionFD` is taken over.
-    private static func serve(agentFD: Int32, sessionFD: Int32, vm: any RunningMicroVM, rootfs: GuestRootfs, container: String) throws {
+    /// The serving thread: the hello, the root filesystem, then sessions until none is left for
+    /// the linger time, then the power-off.
+    private static func serve(
+        agentFD: Int32, vm: any RunningMicroVM, rootfs: GuestRootfs, container: String, shared: Shared
+    ) throws {
         let agent = AgentConnection(fd: agentFD)
         var status: Int32 = 0
         var reaped = false
@@ -74,6 +156,7 @@ final class MicroVMFilesBoot {
             return !reaped
         }
         func end(graceful: Bool) {
+            shared.closeSessions()
             if graceful && !agent.closed && alive() {
                 _ = try? agent.post(.shutdown)
                 let deadline = MonotonicClock.seconds() + 10
@@ -91,32 +174,76 @@ final class MicroVMFilesBoot {
                 throw EngineError.startFailed("the files-only boot of container \(container) could not mount its disks: \(failure.message)")
             }
         } catch {
-            close(sessionFD)
             end(graceful: false)
             if error is EngineError { throw error }
             throw MicroVMError.agentFailed("the files-only boot of container \(container) for cp: \(error)", detail: vm.consoleTail())
         }
-        let sessions = ExecSessions(adopting: sessionFD)
+        let sessions = ExecSessions()
         var failure: (any Error)?
-        while !sessions.isEmpty {
-            var fds = [pollfd(fd: agent.fd, events: Int16(POLLIN), revents: 0)] + sessions.pollDescriptors()
+        var idleSince = MonotonicClock.seconds()
+        while true {
+            for fd in shared.state.withLock({ state in
+                defer { state.queue = [] }
+                return state.queue
+            }) {
+                sessions.adopt(fd)
+            }
+            if sessions.isEmpty {
+                let linger = shared.state.withLock { $0.linger }
+                if MonotonicClock.seconds() - idleSince >= linger {
+                    // Closed under the lock: a session queued meanwhile is served first.
+                    let last = shared.state.withLock { state -> Bool in
+                        guard state.queue.isEmpty else { return false }
+                        state.open = false
+                        return true
+                    }
+                    if last { break }
+                    continue
+                }
+            } else {
+                idleSince = MonotonicClock.seconds()
+            }
+            var fds = [pollfd(fd: agent.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: shared.wake, events: Int16(POLLIN), revents: 0)]
+            fds += sessions.pollDescriptors()
             _ = poll(&fds, nfds_t(fds.count), 200)
+            if fds[1].revents != 0 {
+                var count: UInt64 = 0
+                _ = read(shared.wake, &count, 8)
+            }
             do {
                 for frame in try agent.receive() { _ = sessions.take(frame) }
-                sessions.handle(fds[1...], agent: agent)
+                sessions.handle(fds[2...], agent: agent)
             } catch {
                 failure = MicroVMError.agentFailed(
                     "the agent of container \(container)'s files-only boot broke the protocol: \(error)", detail: vm.consoleTail(lines: 5))
                 break
             }
-            if !sessions.isEmpty && (agent.closed || !alive()) {
+            if agent.closed || !alive() {
                 failure = MicroVMError.agentFailed(
                     "the files-only boot of container \(container) ended during the copy", detail: vm.consoleTail(lines: 5))
                 break
             }
         }
-        withExtendedLifetime(sessions) {}
+        // Sessions still open (after a failure) see their end before the VM's.
+        sessions.dropAll()
         end(graceful: failure == nil)
         if let failure { throw failure }
+    }
+}
+
+extension Engine {
+    /// Lets this process's files-only boots (`cp`, `export`, `diff`, `commit` and the path stat of
+    /// a stopped micro-VM container) linger `seconds` for the next request: for long-lived
+    /// processes such as the API server, where `docker cp` asks twice or three times.
+    public static func lingerFilesOnlyBoots(seconds: Double) {
+        MicroVMFilesBoot.lingerSeconds.withLock { $0 = max(0, seconds) }
+    }
+
+    /// Ends a lingering files-only boot of `id` in this process and waits for its VM to be gone
+    /// (a start or a removal of the container must not wait out the linger).
+    func endFilesOnlyBoot(id: String) {
+        guard let boot = MicroVMFilesBoot.lingering.withLock({ $0.removeValue(forKey: id) }) else { return }
+        boot.end()
+        try? boot.finish()
     }
 }
