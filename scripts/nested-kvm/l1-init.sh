@@ -159,7 +159,7 @@ t_vm_smp_disk() {
 # Skipped when L1 lacks what bridge networking needs (run.sh packs it when the host has it).
 bridge_needs() {
   if [ -s /nested/net-modules/missing ]; then
-    echo "missing kernel modules: $(oneline /nested/net-modules/missing 40)"; return 2
+    echo "missing kernel modules (scripts/install-deps.sh fetches them): $(oneline /nested/net-modules/missing 40)"; return 2
   fi
   for tool in /usr/sbin/iptables /usr/sbin/tc /usr/bin/nsenter /usr/lib/cni/bridge /usr/lib/cni/host-local \
     /usr/lib/cni/portmap; do

@@ -128,7 +128,7 @@ for module in $net_modules; do
     cp "$modules/$module.ko" "$root/nested/net-modules/"
     basename "$module" >> "$root/nested/net-modules/order"
   else
-    echo "$module.ko (scripts/install-deps.sh)" >> "$root/nested/net-modules/missing"
+    echo "$module.ko" >> "$root/nested/net-modules/missing"
   fi
 done
 # tc and nsenter (the engine joins the VM's tap to the veth with them; busybox's applets are not
