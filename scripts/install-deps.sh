@@ -30,10 +30,18 @@ fi
 
 # The nested-KVM harness (scripts/nested-kvm/run.sh) boots Debian's kernel as its L1 and loads
 # kvm_amd there: the package's vmlinuz and the modules L1 needs (kvm_amd and what it needs, tun for
-# taps, overlay for containers), unpacked with dpkg -x (not installed: this host boots its own
-# kernel). Skipped with a note when the download fails.
+# taps, overlay for containers; for the bridge-network test the bridge, veth, nf_tables with the
+# xtables pieces iptables-nft and the portmap plugin use, and tc's ingress/u32/mirred, with their
+# dependencies: scripts/nested-kvm/run.sh lists them in load order), unpacked with dpkg -x (not
+# installed: this host boots its own kernel). Skipped with a note when the download fails.
 nested=/var/lib/skiff/nested-kvm/linux
-nested_modules="virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd drivers/net/tun fs/overlayfs/overlay"
+nested_modules="virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd drivers/net/tun fs/overlayfs/overlay
+  net/llc/llc net/802/stp net/bridge/bridge drivers/net/veth net/netfilter/nfnetlink crypto/crc32c_generic lib/libcrc32c
+  net/netfilter/nf_tables net/netfilter/x_tables net/netfilter/nft_compat net/ipv4/netfilter/nf_defrag_ipv4
+  net/ipv6/netfilter/nf_defrag_ipv6 net/netfilter/nf_conntrack net/netfilter/nf_nat net/netfilter/nft_chain_nat
+  net/netfilter/xt_MASQUERADE net/netfilter/xt_conntrack net/netfilter/xt_addrtype net/netfilter/xt_comment
+  net/netfilter/xt_nat net/netfilter/xt_tcpudp net/netfilter/xt_mark net/netfilter/xt_multiport net/sched/sch_ingress net/sched/cls_u32
+  net/sched/act_mirred"
 nested_complete=yes
 ls "$nested"/boot/vmlinuz-* >/dev/null 2>&1 || nested_complete=no
 for module in $nested_modules; do ls "$nested"/lib/modules/*/kernel/$module.ko >/dev/null 2>&1 || nested_complete=no; done

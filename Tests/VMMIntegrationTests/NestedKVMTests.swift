@@ -24,6 +24,12 @@ enum NestedKVM {
     /// in L1, whose /dev/kvm boots Linux). A refusal there is a failure.
     static let skiffBackendTests = ["run-vm-skiff", "exec-vm-skiff"]
 
+    /// A container in a micro-VM on skiff's monitor on a user bridge network (the CNI path of
+    /// process containers, the VM's tap mirrored to the veth): a published port, the container's
+    /// address, a peer by name, nothing left after `rm -f` and `network rm`. L1 reports it skipped
+    /// when the host lacks what run.sh packs for it (iptables, the CNI plugins, the modules).
+    static let bridgeNetworkTest = "run-vm-skiff-bridge"
+
     /// The binaries the harness packs: the ones beside this test bundle (.build/debug).
     static let binaries: String = {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -90,12 +96,13 @@ enum NestedKVM {
         return outcome
     }()
 
-    static func check(_ name: String) {
+    static func check(_ name: String, skippable: Bool = false) throws {
         let outcome = outcome
         guard let result = outcome.results[name] else {
             Issue.record("L1 printed no result for \(name) (harness exit \(outcome.status)):\n\(outcome.output.suffix(4000))")
             return
         }
+        if skippable && result.verdict == "skip" { try Test.cancel("\(name) skipped in L1: \(result.detail)") }
         #expect(result.verdict == "pass", "\(name): \(result.verdict) \(result.detail)")
     }
 }
@@ -103,15 +110,20 @@ enum NestedKVM {
 @Suite(.serialized)
 struct NestedKVMTests {
     @Test(.enabled(if: NestedKVM.enabled, NestedKVM.reason), .timeLimit(.minutes(25)), arguments: NestedKVM.tests)
-    func skiffsMonitorInNestedKVM(_ name: String) {
-        NestedKVM.check(name)
+    func skiffsMonitorInNestedKVM(_ name: String) throws {
+        try NestedKVM.check(name)
     }
 
     @Test(
         .enabled(if: NestedKVM.enabled, NestedKVM.reason),
         .timeLimit(.minutes(25)), arguments: NestedKVM.skiffBackendTests)
-    func containersOnSkiffsMonitorInNestedKVM(_ name: String) {
-        NestedKVM.check(name)
+    func containersOnSkiffsMonitorInNestedKVM(_ name: String) throws {
+        try NestedKVM.check(name)
+    }
+
+    @Test(.enabled(if: NestedKVM.enabled, NestedKVM.reason), .timeLimit(.minutes(25)))
+    func bridgeNetworkOnSkiffsMonitorInNestedKVM() throws {
+        try NestedKVM.check(NestedKVM.bridgeNetworkTest, skippable: true)
     }
 
     @Test(.enabled(if: NestedKVM.enabled, NestedKVM.reason), .timeLimit(.minutes(25)))

@@ -108,6 +108,50 @@ for module in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x8
 done
 cp "$guest_kernel" "$root/var/lib/skiff/kernels/default/vmlinux"
 
+# Bridge networking for run-vm-skiff-bridge, all optional: what is missing here is left out, and
+# that test reports itself skipped with the reason. The modules in load order, dependencies first
+# (each module's `depends=` and `softdep=` in Debian 6.1's package: libcrc32c's init fails without
+# crc32c_generic): the bridge and veth the CNI bridge plugin makes, nf_tables with the xtables
+# matches and targets that iptables-nft (Debian's iptables) needs for skiff's masquerade rule and
+# portmap's DNAT/SNAT chains, and the tc ingress qdisc, u32 filter and mirred action that join the
+# VM's tap to the container's veth.
+net_modules="net/llc/llc net/802/stp net/bridge/bridge drivers/net/veth net/netfilter/nfnetlink crypto/crc32c_generic lib/libcrc32c
+  net/netfilter/nf_tables net/netfilter/x_tables net/netfilter/nft_compat net/ipv4/netfilter/nf_defrag_ipv4
+  net/ipv6/netfilter/nf_defrag_ipv6 net/netfilter/nf_conntrack net/netfilter/nf_nat net/netfilter/nft_chain_nat
+  net/netfilter/xt_MASQUERADE net/netfilter/xt_conntrack net/netfilter/xt_addrtype net/netfilter/xt_comment
+  net/netfilter/xt_nat net/netfilter/xt_tcpudp net/netfilter/xt_mark net/netfilter/xt_multiport net/sched/sch_ingress net/sched/cls_u32
+  net/sched/act_mirred"
+mkdir -p "$root/nested/net-modules"
+: > "$root/nested/net-modules/missing"
+for module in $net_modules; do
+  if [ -r "$modules/$module.ko" ]; then
+    cp "$modules/$module.ko" "$root/nested/net-modules/"
+    basename "$module" >> "$root/nested/net-modules/order"
+  else
+    echo "$module.ko" >> "$root/nested/net-modules/missing"
+  fi
+done
+# tc and nsenter (the engine joins the VM's tap to the veth with them; busybox's applets are not
+# enough), iptables-nft under the names the engine and portmap call (/etc/alternatives resolved)
+# with the extensions it loads, and the CNI plugins the bridge path runs.
+for tool in /usr/sbin/tc /usr/bin/nsenter; do
+  if [ -x "$tool" ]; then copy_with_libraries "$tool"; fi
+done
+if [ -x /usr/sbin/xtables-nft-multi ]; then
+  copy_with_libraries /usr/sbin/xtables-nft-multi
+  for name in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    ln -s xtables-nft-multi "$root/usr/sbin/$name"
+  done
+  xtables=/usr/lib/x86_64-linux-gnu/xtables
+  if [ -d "$xtables" ]; then mkdir -p "$root$xtables" && cp -L "$xtables"/*.so "$root$xtables/"; fi
+  for file in /etc/protocols /etc/services /etc/ethertypes; do
+    if [ -r "$file" ]; then cp -L "$file" "$root/etc/"; fi
+  done
+fi
+for plugin in bridge host-local portmap firewall loopback; do
+  if [ -x "/usr/lib/cni/$plugin" ]; then copy_with_libraries "/usr/lib/cni/$plugin"; fi
+done
+
 # The agent's initramfs, as the engine builds it (GuestArtifacts.initrd): the agent as /init.
 agent="$work/agent"
 mkdir -p "$agent/dev"
