@@ -38,8 +38,12 @@ final class Agent {
             try GuestSystem.leaveInitramfs()
             try GuestSystem.mountBasics()
             // `SKIFF_PROBE=1` on the kernel command line (the kernel hands an undotted KEY=VALUE
-            // to init as its environment): boot, set up, end; bench/vm-run's floor.
-            if getenv("SKIFF_PROBE") != nil { GuestSystem.powerOff() }
+            // to init as its environment): boot, set up, say so on the console, end; bench/vm-run's
+            // floors (to this line, and to the VM's end).
+            if getenv("SKIFF_PROBE") != nil {
+                FileHandleOutput.log("probe ready")
+                GuestSystem.powerOff()
+            }
             let transport = try AgentTransport.open()
             let agent = try Agent(transport: transport)
             try agent.send(AgentHandshake.frame(AgentHello(role: "agent", software: "skiff-agent", kernel: kernelRelease())))

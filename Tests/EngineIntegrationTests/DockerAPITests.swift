@@ -236,39 +236,10 @@ struct DockerAPITests {
         let service = try APIService(fixture)
         defer { service.stop() }
         // Debian's docker-registry on 127.0.0.1 with the fixture's busybox image pushed as bb:1 and bb:2.
-        let port = freeLoopbackPort()
-        let config = """
-            version: 0.1
-            storage:
-              filesystem:
-                rootdirectory: \(fixture.path)/registry
-            http:
-              addr: 127.0.0.1:\(port)
-            """
-        try config.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
-        let registry = Foundation.Process()
-        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        registry.arguments = ["serve", fixture.path + "/registry.yml"]
-        registry.standardOutput = FileHandle.nullDevice
-        registry.standardError = FileHandle.nullDevice
-        try registry.run()
-        defer {
-            kill(registry.processIdentifier, SIGKILL)
-            registry.waitUntilExit()
-        }
-        let archive = try busyboxArchive.get()
-        for tag in ["1", "2"] {
-            #expect(
-                try eventually(10) {
-                    try run(
-                        [
-                            "/usr/bin/skopeo", "copy", "--dest-tls-verify=false", "oci-archive:\(archive):bb",
-                            "docker://127.0.0.1:\(port)/bb:\(tag)",
-                        ],
-                        check: false
-                    ).status == 0
-                })
-        }
+        let registry = try LoopbackRegistry(directory: fixture.path)
+        defer { registry.stop() }
+        let port = registry.port
+        for tag in ["1", "2"] { #expect(try registry.push("bb:\(tag)")) }
         let pull = try service.docker(["pull", "127.0.0.1:\(port)/bb:1"])
         #expect(pull.status == 0 && pull.stdout.contains("Status: Downloaded newer image for 127.0.0.1:\(port)/bb:1"), "\(pull)")
         // run of an image not in the store: the docker CLI pulls it after create's 404.
@@ -554,32 +525,10 @@ struct DockerAPITests {
         let authFile = fixture.path + "/skiff-auth.json"
         let service = try APIService(fixture, extraArguments: ["--authfile", authFile])
         defer { service.stop() }
-        let port = freeLoopbackPort()
         _ = try run(["/usr/bin/htpasswd", "-Bbc", fixture.path + "/htpasswd", "pusher", "s3cret"])
-        let config = """
-            version: 0.1
-            storage:
-              filesystem:
-                rootdirectory: \(fixture.path)/registry
-            auth:
-              htpasswd:
-                realm: skiff-api-test
-                path: \(fixture.path)/htpasswd
-            http:
-              addr: 127.0.0.1:\(port)
-            """
-        try config.write(toFile: fixture.path + "/registry.yml", atomically: true, encoding: .utf8)
-        let registry = Foundation.Process()
-        registry.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        registry.arguments = ["serve", fixture.path + "/registry.yml"]
-        registry.standardOutput = FileHandle.nullDevice
-        registry.standardError = FileHandle.nullDevice
-        try registry.run()
-        defer {
-            kill(registry.processIdentifier, SIGKILL)
-            registry.waitUntilExit()
-        }
-        let server = "127.0.0.1:\(port)"
+        let registry = try LoopbackRegistry(directory: fixture.path, htpasswd: fixture.path + "/htpasswd")
+        defer { registry.stop() }
+        let server = "127.0.0.1:\(registry.port)"
         #expect(try eventually(10) { try service.curl("GET", "/_ping").status == 200 })
         let wrong = try service.docker(["login", server, "-u", "pusher", "-p", "wrong"])
         #expect(wrong.status != 0, "\(wrong)")

@@ -130,36 +130,6 @@ struct NetworkModeTests {
         }
     }
 
-    /// An HTTP/1.0 GET to [::1]:port from the host; the body, or nil.
-    func getIPv6Loopback(port: UInt16, path: String) -> String? {
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in6()
-        address.sin6_family = sa_family_t(AF_INET6)
-        address.sin6_port = port.bigEndian
-        address.sin6_addr = in6addr_loopback
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
-        guard write(fd, request, request.count) == request.count else { return nil }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.") && text.contains(" 200 "), let split = text.range(of: "\r\n\r\n") else { return nil }
-        return String(text[split.upperBound...])
-    }
-
     /// -p [::1]:H:C: reached from the host on ::1 (relayed by the monitor, as docker's userland
     /// proxy does), a megabyte intact, shown by port/ps/inspect as docker shows it, the port held
     /// for the container's life and free again after it.
@@ -177,10 +147,10 @@ struct NetworkModeTests {
                 fixture.image, "sh", "-c",
                 "echo six > /tmp/i; dd if=/dev/zero bs=1024 count=1024 2>/dev/null | tr '\\0' x > /tmp/big; httpd -p 81 -h /tmp; httpd -f -p 80 -h /tmp",
             ], check: true)
-        #expect(eventually(15) { getIPv6Loopback(port: port, path: "/i") == "six\n" })
-        #expect(getIPv6Loopback(port: port, path: "/big") == String(repeating: "x", count: 1 << 20))
+        #expect(eventually(15) { hostGet(port: port, path: "/i", ipv6: true) == "six\n" })
+        #expect(hostGet(port: port, path: "/big", ipv6: true) == String(repeating: "x", count: 1 << 20))
         // [::] (every IPv6 address of the host) is reached on ::1 too.
-        #expect(getIPv6Loopback(port: everyAddress, path: "/i") == "six\n")
+        #expect(hostGet(port: everyAddress, path: "/i", ipv6: true) == "six\n")
 
         let listed = try fixture.skiff("port", [name], check: true).stdout
         #expect(listed.contains("80/tcp -> [::1]:\(port)") && listed.contains("81/tcp -> [::]:\(everyAddress)"), "\(listed)")
@@ -196,13 +166,13 @@ struct NetworkModeTests {
             return value == port ? nil : value
         }
         #expect(random.count == 1)
-        if let other = random.first { #expect(getIPv6Loopback(port: other, path: "/i") == "six\n") }
+        if let other = random.first { #expect(hostGet(port: other, path: "/i", ipv6: true) == "six\n") }
 
         let clash = try fixture.skiff("run", ["--rm", "-p", "[::1]:\(port):80", fixture.image, "true"])
         #expect(clash.status == 125 && clash.stderr.contains("[::1]:\(port)") && clash.stderr.contains("already in use"), "\(clash.stderr)")
 
         try fixture.skiff("rm", ["-f", name], check: true)
-        #expect(getIPv6Loopback(port: port, path: "/i") == nil)
+        #expect(hostGet(port: port, path: "/i", ipv6: true) == nil)
         #expect(netnsFiles(fixture).isEmpty)
     }
 

@@ -32,36 +32,6 @@ struct NetworkTests {
     /// A TCP port nobody uses right now (`freeLoopbackPort`).
     func freePort() -> UInt16 { UInt16(freeLoopbackPort()) }
 
-    /// An HTTP/1.0 GET to 127.0.0.1:port from the host (5 s timeouts); the body, or nil when it fails.
-    func hostGet(port: UInt16, path: String = "/") -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        guard write(fd, request, request.count) == request.count else { return nil }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.") && text.contains(" 200 "), let split = text.range(of: "\r\n\r\n") else { return nil }
-        return String(text[split.upperBound...])
-    }
-
     /// What must be gone once a container is removed: its namespace, its IP reservation, its
     /// veth on the bridge and its iptables rules.
     func leftovers(_ fixture: EngineFixture, ids: [String], bridge: String, network: String = "bridge") -> [String] {

@@ -253,14 +253,16 @@ final class LoopbackRegistry {
     let port: Int
     private let process = Foundation.Process()
 
-    init(directory: String) throws {
+    /// `htpasswd`: a file of users (htpasswd -B) the registry then asks for.
+    init(directory: String, htpasswd: String? = nil) throws {
         port = freeLoopbackPort()
+        let auth = htpasswd.map { "auth:\n  htpasswd:\n    realm: skiff-test\n    path: \($0)\n" } ?? ""
         try """
         version: 0.1
         storage:
           filesystem:
             rootdirectory: \(directory)/registry
-        http:
+        \(auth)http:
           addr: 127.0.0.1:\(port)
         """.write(toFile: directory + "/registry.yml", atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
@@ -287,4 +289,46 @@ final class LoopbackRegistry {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+}
+
+/// An HTTP/1.0 GET to 127.0.0.1:port, or [::1]:port with `ipv6`, from the host (5 s timeouts);
+/// the body of a 200 answer, or nil.
+func hostGet(port: UInt16, path: String = "/", ipv6: Bool = false) -> String? {
+    let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let connected: Int32
+    if ipv6 {
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        address.sin6_addr = in6addr_loopback
+        connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    } else {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+    guard write(fd, request, request.count) == request.count else { return nil }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n <= 0 { break }
+        response += buffer[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.") && text.contains(" 200 "), let split = text.range(of: "\r\n\r\n") else { return nil }
+    return String(text[split.upperBound...])
 }
