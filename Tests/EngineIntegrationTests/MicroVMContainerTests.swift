@@ -451,6 +451,43 @@ struct MicroVMContainerTests {
         #expect(qemuProcesses(under: fixture.root).isEmpty, "rm ended the lingering VM")
     }
 
+    /// Broken guests fail clearly and leave nothing: a kernel that does not boot and a guest whose
+    /// agent never answers fail the start within the store's `vm.bootTimeout`, with what the VM
+    /// printed; a VM killed under a running container ends it with 137 and a message in its log.
+    @Test func brokenGuestsFailClearlyAndLeaveNothing() throws {
+        let fixture = try EngineFixture()
+        defer { endVMs(fixture) }
+        try #"{"vm": {"bootTimeout": 20}}"#.write(toFile: fixture.root + "/config.json", atomically: true, encoding: .utf8)
+        let garbage = fixture.path + "/not-a-kernel"
+        try Data(repeating: 0x41, count: 1 << 16).write(to: URL(fileURLWithPath: garbage))
+        let noKernel = try vmRun(fixture, ["--rm", "--kernel", garbage, fixture.image, "true"])
+        #expect(noKernel.status == 125 && noKernel.stderr.contains("VM monitor"), "\(noKernel.stderr)")
+
+        let script = fixture.path + "/silent-init"
+        try "#!/bin/sh\necho guest-never-greets\nexec sleep 1000\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let initrd = fixture.path + "/silent.cpio"
+        try run([skiffBinary, "vm", "initramfs", "--output", initrd, "--init-script", script])
+        let started = Date()
+        let silent = try vmRun(fixture, ["--rm", "--initrd", initrd, fixture.image, "true"])
+        #expect(
+            silent.status == 125 && silent.stderr.contains("in time") && silent.stderr.contains("guest-never-greets"),
+            "\(silent.stderr)")
+        #expect(Date().timeIntervalSince(started) < 110, "the store's 20 s boot timeout, not the default 120 s")
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
+        #expect(fixture.containerIDs().isEmpty, "--rm removed both")
+
+        let id = try vmRun(fixture, ["-d", fixture.image, "sh", "-c", "echo up; sleep 600"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(eventually(120) { (try? fixture.skiff("logs", [id]).stdout.contains("up")) == true })
+        for pid in qemuProcesses(under: fixture.root) { kill(pid_t(pid), SIGKILL) }
+        #expect(eventually(30) { fixture.record(id)?["status"] as? String == "exited" })
+        #expect(fixture.record(id)?["exitCode"] as? Int == 137, "\(String(describing: fixture.record(id)))")
+        let logs = try fixture.skiff("logs", [id])
+        #expect(logs.stderr.contains("micro-VM ended before the container's program did"), "\(logs.stdout) \(logs.stderr)")
+        try fixture.skiff("rm", ["-f", id], check: true)
+        #expect(qemuProcesses(under: fixture.root).isEmpty)
+    }
+
     /// The store's `config.json` sets the default kernel and backend (`skiff info` shows them); a
     /// container's own flags win; a wrong file fails with its name.
     @Test func theStoresConfigurationSetsTheGuestAndTheFlagsWin() throws {

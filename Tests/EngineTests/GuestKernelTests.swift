@@ -188,16 +188,17 @@ import Testing
             let config = try EngineConfig.load(root: root)
             #expect(config == EngineConfig())
         }
-        try withRoot(#"{"vm": {"kernel": "/k/vmlinux", "initrd": "/i/agent.cpio", "backend": "qemu"}}"#) { root in
+        try withRoot(#"{"vm": {"kernel": "/k/vmlinux", "initrd": "/i/agent.cpio", "backend": "qemu", "bootTimeout": 300}}"#) { root in
             let config = try EngineConfig.load(root: root)
-            #expect(config == EngineConfig(vm: .init(kernel: "/k/vmlinux", initrd: "/i/agent.cpio", backend: "qemu")))
+            #expect(config == EngineConfig(vm: .init(kernel: "/k/vmlinux", initrd: "/i/agent.cpio", backend: "qemu", bootTimeout: 300)))
         }
     }
 
     @Test func aWrongFileIsAnErrorNamingItAndTheKey() throws {
         for (json, expected) in [
             (#"{"vm": {"kernal": "/k"}}"#, "kernal"), (#"{"vms": {}}"#, "vms"), (#"{"vm": {"kernel": "vmlinux"}}"#, "absolute path"),
-            (#"{"vm": {"backend": "bochs"}}"#, "bochs"), ("{", "config.json"),
+            (#"{"vm": {"backend": "bochs"}}"#, "bochs"), ("{", "config.json"), (#"{"vm": {"bootTimeout": 0}}"#, "bootTimeout"),
+            (#"{"vm": {"bootTimeout": -5}}"#, "bootTimeout"), (#"{"vm": {"bootTimeout": "soon"}}"#, "config.json"),
         ] {
             try withRoot(json) { root in
                 #expect {

@@ -7,7 +7,11 @@ import LinuxSupport
 /// The store's configuration file, `<root>/config.json` (default /var/lib/skiff/config.json):
 /// defaults an administrator sets once instead of on every command. Today the micro-VM ones:
 ///
-///     {"vm": {"kernel": "/srv/guest/vmlinux", "initrd": "/srv/guest/agent.cpio", "backend": "qemu"}}
+///     {"vm": {"kernel": "/srv/guest/vmlinux", "initrd": "/srv/guest/agent.cpio", "backend": "qemu",
+///             "bootTimeout": 300}}
+///
+/// `bootTimeout`: seconds a guest may take from launch to its agent's hello (120 by default: TCG
+/// on a loaded host is slow; with KVM a boot takes well under one).
 ///
 /// Every key is optional; an unknown key, a relative path or an unknown backend is an error that
 /// names the file (a typo must not be ignored). A container's own `--kernel`, `--initrd` and
@@ -18,19 +22,22 @@ public struct EngineConfig: Codable, Sendable, Equatable {
         public var kernel: String?
         public var initrd: String?
         public var backend: String?
+        public var bootTimeout: Double?
 
-        public init(kernel: String? = nil, initrd: String? = nil, backend: String? = nil) {
+        public init(kernel: String? = nil, initrd: String? = nil, backend: String? = nil, bootTimeout: Double? = nil) {
             self.kernel = kernel
             self.initrd = initrd
             self.backend = backend
+            self.bootTimeout = bootTimeout
         }
 
         public init(from decoder: any Decoder) throws {
-            try EngineConfig.refuseUnknownKeys(decoder, known: ["kernel", "initrd", "backend"], in: "vm")
+            try EngineConfig.refuseUnknownKeys(decoder, known: ["kernel", "initrd", "backend", "bootTimeout"], in: "vm")
             let container = try decoder.container(keyedBy: CodingKeys.self)
             kernel = try container.decodeIfPresent(String.self, forKey: .kernel)
             initrd = try container.decodeIfPresent(String.self, forKey: .initrd)
             backend = try container.decodeIfPresent(String.self, forKey: .backend)
+            bootTimeout = try container.decodeIfPresent(Double.self, forKey: .bootTimeout)
         }
     }
 
@@ -65,6 +72,9 @@ public struct EngineConfig: Codable, Sendable, Equatable {
             if let value, !value.hasPrefix("/") {
                 throw EngineError.invalidOption("\(file): \(key) must be an absolute path, not '\(value)'")
             }
+        }
+        if let timeout = config.vm?.bootTimeout, !(timeout > 0 && timeout <= 86400) {
+            throw EngineError.invalidOption("\(file): vm.bootTimeout must be a number of seconds from 1 to 86400, not \(timeout)")
         }
         if let backend = config.vm?.backend, !MicroVMBackends.names.contains(backend) {
             throw EngineError.invalidOption(

@@ -83,7 +83,8 @@ extension RunningMicroVM {
         var text = ""
         for (path, label) in [(consoleLog, "guest console"), (monitorLog, "VM monitor")] {
             guard let content = try? FileIO.readString(path), !content.isEmpty else { continue }
-            let tail = content.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            // The serial console ends its lines with CRLF.
+            let tail = content.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).suffix(lines).joined(separator: "\n")
             text += "\n--- \(label) ---\n" + tail
         }
         return text

@@ -14,6 +14,8 @@ struct MicroVMBootPlan {
     var initrd: String
     var layers: [String]
     var scratch: String
+    /// Seconds from launch to the agent's hello (`VMContainerRun.bootTimeout`).
+    var bootTimeout: Double
 
     /// `needsShares`: the container has volumes or directory binds for the guest (the backend
     /// must serve 9p; a files-only boot serves none).
@@ -27,7 +29,8 @@ struct MicroVMBootPlan {
             initrd: try GuestArtifacts.initrd(
                 GuestArtifacts.initrdOverride(settings.initrd, config: config), root: engine.store.root, executable: engine.executable),
             layers: try engine.images.guestDisks(containerID: record.id),
-            scratch: try GuestArtifacts.scratchDisk(containerDirectory: directory, root: engine.store.root))
+            scratch: try GuestArtifacts.scratchDisk(containerDirectory: directory, root: engine.store.root),
+            bootTimeout: VMContainerRun.bootTimeout(configured: config.vm?.bootTimeout))
     }
 
     /// The disks as the backend attaches them: the layers read-only, lowest first, then the scratch disk.

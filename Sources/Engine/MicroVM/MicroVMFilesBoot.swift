@@ -101,7 +101,8 @@ final class MicroVMFilesBoot: Sendable {
             defer { withExtendedLifetime(lock) {} }
             do {
                 let (vm, agent) = try plan.boot(launch)
-                try Self.serve(agentFD: agent, vm: vm, rootfs: plan.guestRootfs, container: name, shared: shared)
+                try Self.serve(
+                    agentFD: agent, vm: vm, rootfs: plan.guestRootfs, bootTimeout: plan.bootTimeout, container: name, shared: shared)
             } catch {
                 shared.closeSessions()
                 throw error
@@ -145,7 +146,7 @@ final class MicroVMFilesBoot: Sendable {
     /// The serving thread: the hello, the root filesystem, then sessions until none is left for
     /// the linger time, then the power-off.
     private static func serve(
-        agentFD: Int32, vm: any RunningMicroVM, rootfs: GuestRootfs, container: String, shared: Shared
+        agentFD: Int32, vm: any RunningMicroVM, rootfs: GuestRootfs, bootTimeout: Double, container: String, shared: Shared
     ) throws {
         let agent = AgentConnection(fd: agentFD)
         var status: Int32 = 0
@@ -166,7 +167,7 @@ final class MicroVMFilesBoot: Sendable {
             if !reaped { waitpid(vm.pid, &status, 0) }
         }
         do {
-            let deadline = MonotonicClock.seconds() + VMContainerRun.bootTimeout
+            let deadline = MonotonicClock.seconds() + bootTimeout
             _ = try agent.handshake(deadline: deadline, alive: alive)
             do {
                 _ = try agent.call(.mountRootfs(rootfs: rootfs), deadline: MonotonicClock.seconds() + 60, alive: alive)

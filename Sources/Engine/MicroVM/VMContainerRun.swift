@@ -49,11 +49,8 @@ final class VMContainerRun: ContainerRunning {
     }
 
     /// How long the guest may take from launch to the agent's hello: seconds under TCG, well under
-    /// one with KVM. `SKIFF_VM_BOOT_TIMEOUT` overrides it.
-    static var bootTimeout: Double {
-        if let text = getenv("SKIFF_VM_BOOT_TIMEOUT"), let value = Double(String(cString: text)), value > 0 { return value }
-        return 120
-    }
+    /// one with KVM. The store's `vm.bootTimeout` (`EngineConfig`) sets it, else 120.
+    static func bootTimeout(configured: Double?) -> Double { configured ?? 120 }
 
     var isAlive: Bool {
         var status: Int32 = 0
@@ -108,7 +105,7 @@ final class VMContainerRun: ContainerRunning {
         run.diskLock = diskLock
         do {
             let alive = { run.isAlive }
-            _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + bootTimeout, alive: alive)
+            _ = try run.agent.handshake(deadline: MonotonicClock.seconds() + plan.bootTimeout, alive: alive)
             var setup = ContainerSetup(
                 spec: spec, handle: initHandle, terminal: record.hasTTY, stdin: record.isInteractive,
                 rootfs: plan.guestRootfs,

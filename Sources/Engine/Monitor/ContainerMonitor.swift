@@ -55,7 +55,9 @@ public enum ContainerMonitor {
             exit(0)
         } catch {
             let mapped = Engine.mapStartError(error)
-            let message = "\(error)".split(separator: "\n").joined(separator: " ")
+            // One line on the status pipe: a guest console's CRLF is a newline too (Swift's "\r\n"
+            // is one Character, which splitting at "\n" missed: the message ended at the first one).
+            let message = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
             _ = try? engine.store.update(id: id) {
                 $0.status = .created
                 $0.exitCode = mapped.exitCode
@@ -63,9 +65,11 @@ public enum ContainerMonitor {
                 $0.monitorPid = nil
                 $0.restarting = nil
             }
+            // A `run --rm` whose start failed finds its container gone when it reads the error, as
+            // docker's does.
+            if let record = try? engine.store.load(id: id), record.autoRemove { try? engine.removeFiles(id: id) }
             report("error \(mapped.exitCode) \(message)")
             close(statusFD)
-            if let record = try? engine.store.load(id: id), record.autoRemove { try? engine.removeFiles(id: id) }
             exit(1)
         }
     }
