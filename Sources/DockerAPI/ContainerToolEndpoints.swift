@@ -340,21 +340,9 @@ extension DockerService {
 
     /// Removes the stopped containers (`label`, `label!`, `until` filters).
     func pruneContainers(_ call: Call) throws {
-        let filters = try Self.parseFilters(call.query["filters"])
-        if let unknown = filters.keys.first(where: { !["label", "label!", "until"].contains($0) }) {
-            throw APIError.badRequest("invalid filter '\(unknown)': skiff prunes containers by label, label! and until")
-        }
-        let until = try filters["until"]?.last.map { try Self.untilSeconds($0) }
-        let result = try engine.pruneContainers { record in
-            if let labels = filters["label"], !LabelFilter.all(labels, match: record.labels ?? [:]) { return false }
-            if let labels = filters["label!"], !labels.isEmpty,
-                labels.contains(where: { LabelFilter.all([$0], match: record.labels ?? [:]) })
-            {
-                return false
-            }
-            if let until, (Timestamp.seconds(record.created) ?? 0) >= until { return false }
-            return true
-        }
+        // A bad filter is an EngineError.invalidOption: a 400 (APIError.from).
+        let filters = try ContainerPruneFilters(try Self.parseFilters(call.query["filters"]))
+        let result = try engine.pruneContainers(matching: filters.matches)
         call.responder.sendJSON(ContainerPruneResponse(ContainersDeleted: result.removed, SpaceReclaimed: result.reclaimedBytes))
     }
 }

@@ -28,16 +28,16 @@ struct ContainerPruneCommand: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.customShort("f"), .customLong("force")], help: "Do not ask for confirmation.") var force = false
-    @Option(name: .customLong("filter"), help: "Only containers matching: label=KEY[=VALUE], name=NAME, id=PREFIX.") var filter: [String] =
-        []
+    @Option(
+        name: .customLong("filter"),
+        help: "Only containers matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME (made before; a duration such as 24h).")
+    var filter: [String] = []
 
     func run() async throws {
         try await withEngineErrors {
-            let filters = try filter.map(ContainerFilter.init(parsing:))
+            let filters = try ContainerPruneFilters(options: filter)
             guard force || Confirmation.ask("This will remove all stopped containers.") else { return }
-            let result = try engineOptions.openEngine().pruneContainers { record in
-                filters.allSatisfy { $0.matches(record, state: "exited") }
-            }
+            let result = try engineOptions.openEngine().pruneContainers(matching: filters.matches)
             if !result.removed.isEmpty { print("Deleted Containers:\n" + result.removed.joined(separator: "\n") + "\n") }
             print("Total reclaimed space: \(ByteFormat.decimal(result.reclaimedBytes))")
         }

@@ -209,6 +209,10 @@ struct ManagementCommandTests {
         #expect(fields?["Driver"] as? String == "overlay" && (fields?["CgroupVersion"] as? String ?? "").isEmpty == false)
         #expect(try fixture.skiffGroup("system", "info", []).stdout.contains("Kernel Version:"))
 
+        let refused = try fixture.skiffGroup("container", "prune", ["-f", "--filter", "name=done"])
+        #expect(refused.status != 0 && refused.stderr.contains("invalid filter 'name'"), "docker prunes by label and until only")
+        let recent = try fixture.skiffGroup("container", "prune", ["-f", "--filter", "until=1h"])
+        #expect(recent.status == 0 && !recent.stdout.contains("Deleted Containers:"), "\(recent.stdout) \(recent.stderr)")
         let prune = try fixture.skiffGroup("container", "prune", ["-f"])
         #expect(prune.status == 0, "\(prune.stderr)")
         #expect(prune.stdout.contains("Deleted Containers:") && prune.stdout.contains("Total reclaimed space:"))
