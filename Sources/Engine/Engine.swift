@@ -547,13 +547,17 @@ public struct Engine: Sendable {
             if tty {
                 return try execWithTerminal(id: record.id, process: &process, interactive: interactive, detachKeys: detachKeys)
             }
+            // Caught before the process starts: its output may reach the user, and a Ctrl-C, before the wait.
+            let signals = ForegroundWait.watchSignals()
+            defer { signals?.close() }
             let pid = try withStdin(interactive: interactive) {
                 try runtime.exec(id: record.id, process: process, options: Runtime.ExecOptions())
             }
+            FaultInjection.point("exec.started")
             guard
                 let code = ForegroundWait.wait(
-                    pid: pid, deadline: killAfter.map { MonotonicClock.seconds() + $0 }, onSignal: { signal in _ = Glibc.kill(pid, signal) }
-                )
+                    pid: pid, deadline: killAfter.map { MonotonicClock.seconds() + $0 }, signals: signals,
+                    onSignal: { signal in _ = Glibc.kill(pid, signal) })
             else {
                 // The health check's timeout (`--kill-after`): the program was killed.
                 _ = (ExecTimeout.marker + "\n").withCString { write(2, $0, strlen($0)) }

@@ -56,4 +56,21 @@ struct SignalNameTests {
         #expect(session.text.contains("got-int"))
         _ = try fixture.skiff("rm", ["-f", name])
     }
+
+    /// A Ctrl-C that comes between the exec'd process's start and the wait for it is forwarded too:
+    /// the signal is caught before the start (before, it took SIGINT's default action and ended the
+    /// CLI, leaving the process running in the container; seen once in CI, under load).
+    @Test func aSignalRightAfterTheExecStartsReachesTheProcess() throws {
+        let fixture = try EngineFixture()
+        defer { fixture.cleanup() }
+        let name = "execsig0-\(getpid())"
+        #expect(try fixture.skiff("run", ["-d", "--name", name, "--network", "none", fixture.image, "sleep", "300"]).status == 0)
+        let exec = try run(
+            [skiffBinary, "exec", "--root", fixture.root, "--runtime-root", fixture.runtimeRoot, name, "sleep", "77"], check: false,
+            environment: ["SKIFF_TEST_KILL_AT": "exec.started:INT"])
+        #expect(exec.status == 130, "\(exec.stdout) \(exec.stderr)")
+        let left = try fixture.skiff("exec", [name, "sh", "-c", "ps -o args | grep -c '^sleep 77' || true"])
+        #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the exec'd process was left running: \(left.stdout)")
+        _ = try fixture.skiff("rm", ["-f", name])
+    }
 }

@@ -14,14 +14,23 @@ public enum ForegroundWait {
     /// Signals arrive through a `SignalWatcher` (the `skiff` CLI that calls this for `exec` has
     /// several threads, where a mask blocked in this one would not catch them), the child's exit
     /// through a pidfd (or a 100 ms poll on kernels without one).
-    public static func wait(pid: Int32, onSignal: ((Int32) -> Void)? = nil) -> Int32 {
-        wait(pid: pid, deadline: nil, onSignal: onSignal) ?? 137
+    public static func wait(pid: Int32, signals: SignalWatcher? = nil, onSignal: ((Int32) -> Void)? = nil) -> Int32 {
+        wait(pid: pid, deadline: nil, signals: signals, onSignal: onSignal) ?? 137
     }
 
+    /// The signals `wait` forwards, caught from now on. Made before the child starts, so that one
+    /// that comes before `wait` (the child's first output reached a user, who pressed Ctrl-C) is
+    /// forwarded then instead of taking its default action, which would end the caller and leave
+    /// the child running. The caller closes it after `wait`.
+    public static func watchSignals() -> SignalWatcher? { try? SignalWatcher(forwarded) }
+
     /// With `deadline` (a `MonotonicClock` time), the child is killed there and nil returned.
-    public static func wait(pid: Int32, deadline: Double?, onSignal: ((Int32) -> Void)? = nil) -> Int32? {
-        let signals = try? SignalWatcher(forwarded)
-        defer { signals?.close() }
+    /// `signals`: from `watchSignals`, made before the child (otherwise one is made here).
+    public static func wait(pid: Int32, deadline: Double?, signals early: SignalWatcher? = nil, onSignal: ((Int32) -> Void)? = nil)
+        -> Int32?
+    {
+        let signals = early ?? watchSignals()
+        defer { if early == nil { signals?.close() } }
         let pidFD = skiff_pidfd_open(pid)
         defer { if pidFD >= 0 { close(pidFD) } }
         while true {

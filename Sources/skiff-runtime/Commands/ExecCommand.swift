@@ -57,9 +57,12 @@ enum ExecCommand {
             terminal = try TerminalProxy()
             options.consoleSocketFD = terminal?.runtimeEnd
         }
+        // Caught before the process starts: its output may reach the user, and a Ctrl-C, before the wait.
+        let signals = detach || terminal != nil ? nil : ForegroundWait.watchSignals()
+        defer { signals?.close() }
         let pid = try runtime.exec(id: id, process: process, options: options)
         terminal?.closeRuntimeEnd()
         if detach { return 0 }
-        return try terminal?.run(pid: pid) ?? ForegroundWait.wait(pid: pid)
+        return try terminal?.run(pid: pid) ?? ForegroundWait.wait(pid: pid, signals: signals)
     }
 }

@@ -23,6 +23,9 @@ enum RunCommand {
         }
         let record = try runtime.create(id: id, bundle: bundle, options: options)
         terminal?.closeRuntimeEnd()
+        // Caught before the program runs: its output may reach the user, and a Ctrl-C, before the wait.
+        let signals = detach || terminal != nil ? nil : ForegroundWait.watchSignals()
+        defer { signals?.close() }
         do {
             try runtime.start(id: id)
         } catch {
@@ -30,7 +33,7 @@ enum RunCommand {
             throw error
         }
         if detach { return 0 }
-        let code = try terminal?.run(pid: record.pid) ?? ForegroundWait.wait(pid: record.pid)
+        let code = try terminal?.run(pid: record.pid) ?? ForegroundWait.wait(pid: record.pid, signals: signals)
         if !a.flag("keep") { try? runtime.delete(id: id, force: true) }
         return code
     }
