@@ -233,10 +233,37 @@ extension Engine {
     /// The changes of a micro-VM container to its image's files as an OCI layer tar (whiteouts
     /// as `.wh.` entries), written to `fd` as the guest sends it: hostile input, which `diff`
     /// only lists and `commit` stores as a layer the image store unpacks under its layer rules.
+    /// At most `changesLimit` bytes: the host keeps them in its own store (diff, commit), and a
+    /// guest cannot have more changes than its scratch disk holds.
     public func microVMChanges(_ record: EngineContainer, to fd: Int32) throws {
+        let limit = Self.changesLimit(scratchAllocatedBytes: Self.allocatedBytes(store.directory(for: record.id) + "/scratch.ext4"))
+        var sent: UInt64 = 0
         try withMicroVMSession(record, .export(files: .changes), action: "read the changes of") { socket in
-            try MicroVMSession.finish(socket, record: record) { try FileIO.writeAll(fd: fd, $0, what: "the changes") }
+            try MicroVMSession.finish(socket, record: record) { bytes in
+                sent += UInt64(bytes.count)
+                guard sent <= limit else {
+                    throw EngineError.invalidOption(
+                        "the guest of container \(record.name) sent more than \(limit) bytes of changes, more than its scratch disk can hold: refused"
+                    )
+                }
+                try FileIO.writeAll(fd: fd, bytes, what: "the changes")
+            }
         }
+    }
+
+    /// The most a layer tar of changes written on a scratch disk with `scratchAllocatedBytes` in
+    /// use can take: every file's data padded to 512 bytes and a header (two for a long name)
+    /// per entry, where ext4 spends at least an inode; four times the disk's use and 256 MiB more
+    /// cover that with room to spare.
+    static func changesLimit(scratchAllocatedBytes: UInt64) -> UInt64 {
+        scratchAllocatedBytes.multipliedReportingOverflow(by: 4).partialValue + (256 << 20)
+    }
+
+    /// The bytes a (sparse) file has on disk; 0 when it cannot be read.
+    static func allocatedBytes(_ path: String) -> UInt64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return 0 }
+        return UInt64(st.st_blocks) * 512
     }
 }
 
