@@ -106,20 +106,10 @@ struct NetworkTests {
     @Test func aPortHeldByAHostProgramIsAClearError() throws {
         let fixture = try EngineFixture()
         defer { fixture.cleanup() }
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, bound) = boundLoopbackSocket()
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length)
-                return getsockname(listener, pointer, &length)
-            }
-        }
         listen(listener, 1)
-        let port = UInt16(bigEndian: address.sin_port)
+        let port = UInt16(bound)
         let result = try fixture.skiff("run", ["-d", "-p", "\(port):80", fixture.image, "sleep", "10"])
         #expect(result.status == 125)
         #expect(result.stderr.contains("\(port)") && result.stderr.contains("already in use"), "\(result.stderr)")

@@ -231,8 +231,14 @@ func inParallel<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> 
 /// parallel in one process, so a port derived from the pid is the same for every test that
 /// derives it: two such tests published or served on one port and one failed with "in use".
 func freeLoopbackPort() -> Int {
+    let (fd, port) = boundLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a port on 127.0.0.1 the kernel chose, and that port (the caller closes it).
+func boundLoopbackSocket() -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
@@ -243,7 +249,7 @@ func freeLoopbackPort() -> Int {
             return getsockname(fd, pointer, &length)
         }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// Debian's docker-registry on a free port of 127.0.0.1, storing under `directory`; `push` copies
