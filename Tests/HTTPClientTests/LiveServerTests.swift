@@ -148,7 +148,11 @@ struct LiveServerTests {
                 sink: { received += $0.count }, deadline: 3)
         }
         let elapsed = Date().timeIntervalSince(deadlineStart)
-        #expect(elapsed >= 2.9 && elapsed < 60, "the deadline, not the body (minutes long), ended it: \(elapsed)")
+        // The thrown deadlineExceeded says the deadline ended it; the bound only catches a deadline
+        // that waits for the body (17 minutes at 8 KiB/s). Loose: in the full suite the cooperative
+        // pool of this 2-core machine is shared with hundreds of tests, and the deadline's task
+        // once waited 71.7 s for a thread (against a 60 s bound then).
+        #expect(elapsed >= 2.9 && elapsed < 600, "the deadline, not the body (minutes long), ended it: \(elapsed)")
         #expect(received > 8 << 10, "bytes kept arriving: \(received)")
         // Neither limit touches a quick request.
         let quick = try await client.send(
